@@ -1,0 +1,29 @@
+"""The topic catalogue: every topic Tsunagu uses, created by ``tsunagu-topics`` (never auto-created)."""
+
+from __future__ import annotations
+
+from contracts.sources import SOURCE_SYSTEMS
+from contracts.topics import casework, ingest_deadletter, ingest_records, linkage_children, linkage_facts, \
+    linkage_review, scoring_flags
+from contracts.topics._catalogue import DAY_MS, TopicSpec
+
+SOURCE_TOPICS: list[TopicSpec] = [
+    TopicSpec(name=s.topic, partitions=3, key="宛名番号 or student id (any stable key)", retention_ms=30 * DAY_MS,
+              description=f"Events from {s.label_ja}")
+    for s in SOURCE_SYSTEMS.values()
+]
+
+CATALOGUE: list[TopicSpec] = [
+    *SOURCE_TOPICS,
+    ingest_records.TOPIC,
+    ingest_deadletter.TOPIC,
+    linkage_facts.TOPIC,
+    linkage_children.TOPIC,
+    linkage_review.REVIEW_TOPIC,
+    linkage_review.DECISION_TOPIC,
+    scoring_flags.TOPIC,
+    casework.ALERTS_TOPIC,
+    casework.OUTCOMES_TOPIC,
+]
+
+__all__ = ["CATALOGUE", "SOURCE_TOPICS", "TopicSpec"]

@@ -1,0 +1,58 @@
+"""ingest.records.v1 — validated, normalised source records, minimal fields, for linkage.
+
+Key: the record's primary 宛名番号, else ``student:<school>:<student id>``, so a person's records stay in order.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.topics._catalogue import DAY_MS, TopicSpec
+
+TOPIC = TopicSpec(
+    name="ingest.records.v1", partitions=6, key="宛名番号 or student:<school_code>:<student_id>",
+    retention_ms=90 * DAY_MS, description="Validated, normalised source records (minimal fields).",
+)
+EVENT_TYPE = "ingest.record.accepted"
+
+Role = Literal["subject", "mother", "child", "guardian", "household_head", "covered_child", "member"]
+Scalar = str | int | float | bool | None
+
+
+class PersonKeys(BaseModel):
+    """How a record names a person: the original values and normalised matching keys."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    role: Role = Field(description="The person's part in the record")
+    atena_no: str | None = Field(None, description="宛名番号, half-width digits")
+    student_id: str | None = None
+    school_code: str | None = None
+    name_kanji: str | None = Field(None, description="Original 氏名 (漢字)")
+    name_kana: str | None = Field(None, description="Original 氏名 (カナ)")
+    kanji_key: str | None = Field(None, description="NFKC, variant kanji folded, spaces removed")
+    kana_key: str | None = Field(None, description="Full-width katakana, small kana and long vowels folded, no spaces")
+    surname_kana_key: str | None = None
+    given_kana_key: str | None = None
+    birth_date: str | None = Field(None, description="ISO 8601 date")
+    sex: Literal["1", "2"] | None = None
+    address: str | None = Field(None, description="Address, NFKC")
+    address_key: str | None = Field(None, description="Address folded for matching")
+    ward_code: str | None = None
+    postal_code: str | None = Field(None, description="7 digits, no hyphen")
+
+
+class RecordV1(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    record_id: str = Field(description="The source event id (idempotency key)")
+    system: str = Field(description="Source system id, e.g. public_assistance")
+    event_type: str = Field(description="Source event type, e.g. public_assistance.case.started")
+    occurred_at: str = Field(description="Source event time (RFC 3339)")
+    record_date: str | None = Field(None, description="The record's own business date (ISO 8601)")
+    household_no: str | None = Field(None, description="世帯番号 when the record names a household")
+    persons: list[PersonKeys] = Field(default_factory=list)
+    attributes: dict[str, Scalar | list[str]] = Field(
+        default_factory=dict, description="System-specific normalised fields (dates ISO 8601)")

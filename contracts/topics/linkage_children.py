@@ -1,0 +1,33 @@
+"""linkage.children.v1 — the current profile of each child (compacted), for casework's display.
+
+Scoring does not read this topic: it receives what it needs as ``residence`` facts.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.topics._catalogue import TopicSpec
+
+TOPIC = TopicSpec(
+    name="linkage.children.v1", partitions=6, key="child_id", compacted=True,
+    description="Current child profile (name, birth date, ward, household).",
+)
+EVENT_TYPE = "linkage.child.changed"
+
+
+class ChildProfileV1(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    child_id: str
+    household_id: str | None = None
+    name_kanji: str | None = None
+    name_kana: str | None = None
+    birth_date: str | None = None
+    sex: Literal["1", "2"] | None = None
+    ward_code: str | None = None
+    address: str | None = None
+    status: Literal["resident", "left", "merged"] = "resident"
+    merged_into: str | None = Field(None, description="When merged, the surviving child id")

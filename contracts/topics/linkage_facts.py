@@ -1,0 +1,46 @@
+"""linkage.facts.v1 — facts attributed to a child, keyed by child id.
+
+A fact has a stable ``fact_id``: a later event about the same thing (the 生活保護 case ending, a corrected
+checkup) carries the same id with new values; ``status="retracted"`` withdraws it (a split of a wrong link,
+a child leaving a household). Facts about a mother, guardian or household reach every child they concern,
+one message per child, with ``relation`` saying how.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.topics._catalogue import DAY_MS, TopicSpec
+
+TOPIC = TopicSpec(
+    name="linkage.facts.v1", partitions=6, key="child_id", retention_ms=365 * DAY_MS,
+    description="Facts by child (asserted, updated or retracted).",
+)
+EVENT_TYPE = "linkage.fact.changed"
+
+FactKind = Literal[
+    "residence", "public_assistance", "pregnancy_notified", "prenatal_checkup", "birth", "postpartum_checkup",
+    "infant_checkup", "allowance", "special_allowance", "single_parent_loan", "childcare", "medical_subsidy",
+    "disability_certificate", "household_care", "school_enrolment", "attendance", "school_health_checkup",
+    "survey", "school_aid", "lunch_arrears", "child_guidance",
+]
+Relation = Literal["self", "mother", "household", "guardian"]
+Scalar = str | int | float | bool | None
+
+
+class FactV1(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    fact_id: str = Field(description="Stable id of the fact for this child (same thing → same id)")
+    child_id: str
+    kind: FactKind
+    relation: Relation = Field(description="self, or whose fact reached the child: mother / household / guardian")
+    status: Literal["asserted", "retracted"] = "asserted"
+    source_system: str
+    record_id: str = Field(description="The source event that last changed this fact")
+    record_date: str | None = Field(None, description="Business date of the source record (ISO 8601)")
+    valid_from: str | None = Field(None, description="Start of the fact's validity (ISO 8601)")
+    valid_to: str | None = Field(None, description="End of validity, when it has ended (ISO 8601)")
+    attributes: dict[str, Scalar] = Field(default_factory=dict)

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# A real Apache Kafka broker (KRaft, one combined broker+controller) without Docker.
+#   deploy/kafka/kafka.sh fetch|start|stop|status|wait
+# Settings (environment): KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1),
+#   KAFKA_DATA_DIR (var/kafka-$KAFKA_PORT), KAFKA_HEAP (512m).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+PORT="${KAFKA_PORT:-9092}"
+CPORT="${KAFKA_CONTROLLER_PORT:-$((PORT + 1))}"
+DATA="${KAFKA_DATA_DIR:-$ROOT/var/kafka-$PORT}"
+JARS="$HERE/.jars"
+PIDFILE="$DATA/broker.pid"
+LOG="$DATA/broker.log"
+
+fetch() {
+  if [ -f "$JARS/.complete" ] && [ "$JARS/.complete" -nt "$HERE/pom.xml" ]; then return 0; fi
+  echo "kafka: fetching broker jars from Maven Central (cached in ~/.m2)" >&2
+  (cd "$HERE" && mvn -q -B dependency:copy-dependencies -DoutputDirectory=.jars -DincludeScope=runtime)
+  touch "$JARS/.complete"
+}
+
+running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+
+accepting() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
+
+java_run() { # main-class args...
+  java -Xms128m -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$HERE/log4j2.properties" -Dkafka.logs.dir="$DATA/logs" \
+    -cp "$JARS/*" "$@"
+}
+
+write_config() {
+  mkdir -p "$DATA/logs"
+  cat >"$DATA/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$CPORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$DATA/data
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.retention.check.interval.ms=60000
+message.max.bytes=2097152
+PROPS
+}
+
+format_storage() {
+  # A data directory left by a different config (other port, crashed format) is stale: start afresh.
+  if [ -f "$DATA/data/meta.properties" ] && grep -q "^# port=$PORT$" "$DATA/data/.tsunagu" 2>/dev/null; then
+    return 0
+  fi
+  rm -rf "$DATA/data"
+  local cid
+  cid="$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+  java_run kafka.tools.StorageTool format -t "$cid" -c "$DATA/server.properties" >"$DATA/format.log" 2>&1
+  echo "# port=$PORT" >"$DATA/data/.tsunagu"
+}
+
+start() {
+  fetch
+  if running && accepting; then echo "kafka: already running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"; return 0; fi
+  if running; then stop; fi
+  if accepting; then echo "kafka: port $PORT is taken by another process" >&2; exit 1; fi
+  write_config
+  format_storage
+  nohup java -Xms128m -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$HERE/log4j2.properties" -Dkafka.logs.dir="$DATA/logs" \
+    -cp "$JARS/*" kafka.Kafka "$DATA/server.properties" >"$LOG" 2>&1 &
+  echo $! >"$PIDFILE"
+  wait_ready
+  echo "kafka: running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"), data $DATA)"
+}
+
+wait_ready() {
+  local deadline=$((SECONDS + ${KAFKA_START_TIMEOUT:-90}))
+  # The port opens before the broker has joined the KRaft quorum: ask for metadata to be sure.
+  until accepting && "$ROOT/.venv/bin/python" - "$PORT" <<'PY' 2>/dev/null
+import sys
+from kafka import KafkaAdminClient
+admin = KafkaAdminClient(bootstrap_servers=f"127.0.0.1:{sys.argv[1]}", request_timeout_ms=3000)
+admin.list_topics()
+admin.close()
+PY
+  do
+    if ! running; then echo "kafka: broker exited; see $LOG" >&2; tail -20 "$LOG" >&2; exit 1; fi
+    if [ $SECONDS -ge $deadline ]; then echo "kafka: not ready in time; see $LOG" >&2; exit 1; fi
+    sleep 1
+  done
+}
+
+stop() {
+  if ! running; then rm -f "$PIDFILE"; echo "kafka: not running on $PORT"; return 0; fi
+  local pid; pid="$(cat "$PIDFILE")"
+  kill "$pid"
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+  rm -f "$PIDFILE"
+  echo "kafka: stopped (port $PORT)"
+}
+
+case "${1:-}" in
+  fetch) fetch ;;
+  start) start ;;
+  stop) stop ;;
+  wait) wait_ready ;;
+  status) if running && accepting; then echo "running"; else echo "stopped"; exit 3; fi ;;
+  *) echo "usage: $0 fetch|start|stop|status|wait" >&2; exit 2 ;;
+esac
