@@ -56,3 +56,29 @@ class RecordV1(BaseModel):
     persons: list[PersonKeys] = Field(default_factory=list)
     attributes: dict[str, Scalar | list[str]] = Field(
         default_factory=dict, description="System-specific normalised fields (dates ISO 8601)")
+
+
+# How ingest turns each source payload into ``persons``: source field → role. Every other field of the
+# payload goes to ``attributes`` under its own name (dates as ISO 8601). For the person whose identity the
+# payload itself carries (resident registry, school students), the role is "subject" and its name, birth
+# date, sex, address, ward and postal code go into that PersonKeys, not into attributes.
+PERSON_FIELDS: dict[str, dict[str, Role]] = {
+    "resident_registry": {"atena_no": "subject"},
+    "public_assistance": {"head_atena_no": "household_head"},
+    "maternal_child_health": {"mother_atena_no": "mother", "child_atena_no": "child"},
+    "child_allowance": {"recipient_atena_no": "guardian", "covered_atena_nos": "covered_child"},
+    "special_child_allowance": {"recipient_atena_no": "guardian", "covered_atena_nos": "covered_child"},
+    "single_parent_loans": {"recipient_atena_no": "guardian", "covered_atena_nos": "covered_child"},
+    "childcare": {"child_atena_no": "subject"},
+    "medical_subsidy": {"recipient_atena_no": "subject", "covered_atena_nos": "covered_child"},
+    "disability": {"atena_no": "subject"},
+    "long_term_care": {"atena_no": "member"},
+    "school_students": {"student_id": "subject", "atena_no": "subject"},
+    "school_affairs": {"student_id": "subject"},
+    "school_surveys": {"student_id": "subject"},
+    "school_aid": {"recipient_atena_no": "guardian", "covered_atena_nos": "covered_child"},
+    "school_lunch_fees": {"atena_no": "subject", "student_id": "subject"},
+    "child_guidance": {"child_atena_no": "subject"},
+}
+# maternal_child_health.infant_checkup.recorded: the child is the record's "subject" (it is about the child);
+# in birth.recorded and postpartum_checkup.recorded the child is "child" and the mother "mother".

@@ -1,0 +1,87 @@
+"""Shared fixtures: the real infrastructure a test needs, chosen once per session.
+
+Kafka: ``TSUNAGU_TEST_KAFKA_BOOTSTRAP`` if set; else testcontainers where a Docker engine answers; else the
+Maven-fetched broker started by ``deploy/kafka/kafka.sh`` on ``TSUNAGU_TEST_KAFKA_PORT`` (default 19092).
+PostgreSQL: ``TSUNAGU_TEST_POSTGRES_URL`` if set; else ``deploy/postgres/pg.sh`` on ``TSUNAGU_TEST_PG_PORT``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _docker_available() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _local_broker(port: str) -> Iterator[str]:
+    env = {**os.environ, "KAFKA_PORT": port, "KAFKA_DATA_DIR": str(ROOT / "var" / f"kafka-test-{port}")}
+    script = str(ROOT / "deploy/kafka/kafka.sh")
+    already = subprocess.run([script, "status"], env=env, capture_output=True).returncode == 0
+    subprocess.run([script, "start"], env=env, check=True)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        if not already and not os.environ.get("TSUNAGU_TEST_KEEP_BROKER"):
+            subprocess.run([script, "stop"], env=env, check=False)
+
+
+def _container_broker() -> Iterator[str]:
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
+
+    container = (
+        DockerContainer("apache/kafka:4.1.1")
+        .with_bind_ports(9092, 19092)
+        .with_env("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
+        .with_env("KAFKA_ADVERTISED_LISTENERS", "PLAINTEXT://127.0.0.1:19092")
+        .with_env("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false")
+    )
+    with container:
+        wait_for_logs(container, "Kafka Server started", timeout=120)
+        yield "127.0.0.1:19092"
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """A real Kafka broker with the catalogue's topics created."""
+    from contracts.admin import create_topics
+
+    explicit = os.environ.get("TSUNAGU_TEST_KAFKA_BOOTSTRAP")
+    if explicit:
+        source: Iterator[str] = iter([explicit])
+    elif _docker_available():
+        source = _container_broker()
+    else:
+        source = _local_broker(os.environ.get("TSUNAGU_TEST_KAFKA_PORT", "19092"))
+    bootstrap = next(source)
+    create_topics(bootstrap)
+    yield bootstrap
+    for _ in source:  # runs the generator's clean-up
+        pass
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A real PostgreSQL database URL (SQLAlchemy form)."""
+    explicit = os.environ.get("TSUNAGU_TEST_POSTGRES_URL")
+    if explicit:
+        return explicit
+    port = os.environ.get("TSUNAGU_TEST_PG_PORT", "15432")
+    env = {**os.environ, "PG_PORT": port}
+    script = str(ROOT / "deploy/postgres/pg.sh")
+    subprocess.run([script, "start"], env=env, check=True, capture_output=True)
+    return subprocess.run([script, "url"], env=env, check=True, capture_output=True, text=True).stdout.strip()
