@@ -80,5 +80,5 @@ PERSON_FIELDS: dict[str, dict[str, Role]] = {
     "school_lunch_fees": {"atena_no": "subject", "student_id": "subject"},
     "child_guidance": {"child_atena_no": "subject"},
 }
-# maternal_child_health.infant_checkup.recorded: the child is the record's "subject" (it is about the child);
-# in birth.recorded and postpartum_checkup.recorded the child is "child" and the mother "mother".
+# In maternal_child_health the child is always role "child" (infant checkups included) and the mother "mother";
+# facts about the child itself are attributed with relation "self", the mother's with relation "mother".
