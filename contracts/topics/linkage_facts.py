@@ -44,3 +44,13 @@ class FactV1(BaseModel):
     valid_from: str | None = Field(None, description="Start of the fact's validity (ISO 8601)")
     valid_to: str | None = Field(None, description="End of validity, when it has ended (ISO 8601)")
     attributes: dict[str, Scalar] = Field(default_factory=dict)
+
+# What scoring reads from a ``residence`` fact (relation "self"), beside the source fields linkage copies:
+# the child's current ward, birth date and sex, and since when the child lives in the city (転入日; absent
+# when born here). Scoring needs them for age windows (missed checkups), weight-for-age and ward routing.
+RESIDENCE_ATTRIBUTES: dict[str, str] = {
+    "ward_code": "区コード of the child's current address (40131 … 40137)",
+    "birth_date": "生年月日, ISO 8601",
+    "sex": "性別: 1=男, 2=女",
+    "resident_since": "転入日: first day of the current stay in the city, ISO 8601; absent or null when born here",
+}
