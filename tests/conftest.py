@@ -85,3 +85,13 @@ def postgres_url() -> str:
     script = str(ROOT / "deploy/postgres/pg.sh")
     subprocess.run([script, "start"], env=env, check=True, capture_output=True)
     return subprocess.run([script, "url"], env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+LEVELS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test says which level it is: a test without unit/integration/e2e is a collection error."""
+    unmarked = [item.nodeid for item in items if not any(item.get_closest_marker(m) for m in LEVELS)]
+    if unmarked:
+        raise pytest.UsageError("tests without a unit/integration/e2e marker:\n  " + "\n  ".join(unmarked))

@@ -6,9 +6,22 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from contracts.sources import (
-    child_allowance, child_guidance, childcare, disability, long_term_care, maternal_child_health,
-    medical_subsidy, public_assistance, resident_registry, school_affairs, school_aid, school_lunch_fees,
-    school_students, school_surveys, single_parent_loans, special_child_allowance,
+    child_allowance,
+    child_guidance,
+    childcare,
+    disability,
+    long_term_care,
+    maternal_child_health,
+    medical_subsidy,
+    public_assistance,
+    resident_registry,
+    school_affairs,
+    school_aid,
+    school_lunch_fees,
+    school_students,
+    school_surveys,
+    single_parent_loans,
+    special_child_allowance,
 )
 from contracts.sources._common import SourceData
 

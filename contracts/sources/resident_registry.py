@@ -7,7 +7,15 @@ from typing import Literal
 from pydantic import Field
 
 from contracts.sources._common import (
-    AtenaNo, HouseholdNo, JpDate, NameKana, NameKanji, SchoolCode, Sex, SourceData, WardCode,
+    AtenaNo,
+    HouseholdNo,
+    JpDate,
+    NameKana,
+    NameKanji,
+    SchoolCode,
+    Sex,
+    SourceData,
+    WardCode,
 )
 
 SYSTEM = "resident_registry"

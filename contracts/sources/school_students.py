@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from contracts.sources._common import AtenaNo, JpDate, NameKana, NameKanji, SchoolCode, Sex, SourceData, StudentId
+from contracts.sources._common import (
+    AtenaNo,
+    JpDate,
+    NameKana,
+    NameKanji,
+    SchoolCode,
+    Sex,
+    SourceData,
+    StudentId,
+)
 
 SYSTEM = "school_students"
 TOPIC = "source.school-students.v1"

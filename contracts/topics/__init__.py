@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from contracts.sources import SOURCE_SYSTEMS
-from contracts.topics import casework, ingest_deadletter, ingest_records, linkage_children, linkage_facts, \
-    linkage_review, scoring_flags
+from contracts.topics import (
+    casework,
+    ingest_deadletter,
+    ingest_records,
+    linkage_children,
+    linkage_facts,
+    linkage_review,
+    scoring_flags,
+)
 from contracts.topics._catalogue import DAY_MS, TopicSpec
 
 SOURCE_TOPICS: list[TopicSpec] = [

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Brings Tsunagu up on this machine: a real Kafka broker, the topics, the four services (ingest with its HTTP
+# intake, linkage, scoring, casework worker + web UI), Prometheus, and the smoke scenario from the simulator.
+#   deploy/run.sh start|stop|status
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY="$ROOT/.venv/bin/python"
+RUN="$ROOT/var/run"
+export KAFKA_PORT="${KAFKA_PORT:-9092}"
+BOOT="127.0.0.1:$KAFKA_PORT"
+WEB_PORT="${TSUNAGU_CASEWORK_WEB_PORT:-8000}"
+export TSUNAGU_INGEST_KAFKA_BOOTSTRAP="$BOOT" TSUNAGU_LINKAGE_KAFKA_BOOTSTRAP="$BOOT" \
+  TSUNAGU_SCORING_KAFKA_BOOTSTRAP="$BOOT" TSUNAGU_CASEWORK_KAFKA_BOOTSTRAP="$BOOT" \
+  TSUNAGU_CASEWORK_WEB_PORT="$WEB_PORT" \
+  TSUNAGU_CASEWORK_DATABASE_URL="${TSUNAGU_CASEWORK_DATABASE_URL:-sqlite:///$ROOT/var/casework.db}" \
+  TSUNAGU_ENVIRONMENT="${TSUNAGU_ENVIRONMENT:-development}"
+
+# name|module — each a real process with its own log and pid file
+SERVICES=(
+  "ingest|services.ingest.entrypoints.faust_app"
+  "ingest-http|services.ingest.entrypoints.http_intake"
+  "linkage|services.linkage.entrypoints.faust_app"
+  "scoring|services.scoring.entrypoints.faust_app"
+  "casework|services.casework.entrypoints.faust_app"
+  "casework-web|services.casework.entrypoints.web"
+)
+
+alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+start_service() {
+  local name="$1" module="$2"
+  if alive "$name"; then echo "  $name: already running (pid $(cat "$RUN/$name.pid"))"; return; fi
+  nohup "$PY" -m "$module" >"$RUN/$name.log" 2>&1 &
+  echo $! >"$RUN/$name.pid"
+  echo "  $name: started (pid $!, log var/run/$name.log)"
+}
+
+wait_http() { # url seconds
+  local deadline=$((SECONDS + $2))
+  until "$PY" -c "import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "$1" 2>/dev/null; do
+    [ $SECONDS -ge $deadline ] && return 1
+    sleep 1
+  done
+}
+
+start() {
+  mkdir -p "$RUN"
+  deploy/kafka/kafka.sh start
+  "$PY" -m contracts.admin create --bootstrap "$BOOT"
+  "$PY" -m services.casework.entrypoints.cli migrate
+  echo "services:"
+  for entry in "${SERVICES[@]}"; do start_service "${entry%%|*}" "${entry#*|}"; done
+  if command -v prometheus >/dev/null && ! alive prometheus; then
+    nohup prometheus --config.file="$ROOT/deploy/prometheus/prometheus.yml" --storage.tsdb.path="$RUN/prometheus" \
+      --web.listen-address=127.0.0.1:9090 >"$RUN/prometheus.log" 2>&1 &
+    echo $! >"$RUN/prometheus.pid"
+    echo "  prometheus: started (pid $!)"
+  fi
+  echo "waiting for the web UI and the consumers to join their groups…"
+  wait_http "http://127.0.0.1:$WEB_PORT/healthz" 90 || { echo "casework-web did not come up; see var/run/casework-web.log" >&2; exit 1; }
+  "$PY" deploy/wait_consumers.py --bootstrap "$BOOT" --timeout 120
+  echo "demo users:"
+  "$PY" -m services.casework.entrypoints.cli seed-demo-users
+  echo "publishing the smoke scenario (synthetic families):"
+  "$PY" -m simulator smoke --bootstrap "$BOOT"
+  cat <<MSG
+
+Tsunagu is running.
+  Ward UI (Japanese):      http://127.0.0.1:$WEB_PORT/          (demo users above)
+  Casework API (OpenAPI):  http://127.0.0.1:$WEB_PORT/docs
+  HTTP intake:             http://127.0.0.1:8001/docs
+  Metrics:                 ingest :9101  linkage :9102  scoring :9103  casework :9104 and :$WEB_PORT/metrics
+  Prometheus:              http://127.0.0.1:9090/
+  Kafka:                   $BOOT   (topics: .venv/bin/python -m contracts.admin create)
+  Logs:                    var/run/*.log
+Stop everything with: make stop
+MSG
+}
+
+stop() {
+  for entry in "${SERVICES[@]}" "prometheus|"; do
+    local name="${entry%%|*}"
+    if alive "$name"; then
+      kill "$(cat "$RUN/$name.pid")" 2>/dev/null || true
+      for _ in $(seq 1 20); do alive "$name" || break; sleep 0.5; done
+      alive "$name" && kill -9 "$(cat "$RUN/$name.pid")" 2>/dev/null
+      echo "  $name: stopped"
+    fi
+    rm -f "$RUN/$name.pid"
+  done
+  deploy/kafka/kafka.sh stop
+}
+
+status() {
+  for entry in "${SERVICES[@]}" "prometheus|"; do
+    local name="${entry%%|*}"
+    if alive "$name"; then echo "  $name: running (pid $(cat "$RUN/$name.pid"))"; else echo "  $name: stopped"; fi
+  done
+  echo "  kafka: $(deploy/kafka/kafka.sh status || true)"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

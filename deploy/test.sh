@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the whole suite against real infrastructure: a Kafka broker (Maven-fetched, KRaft) and PostgreSQL,
+# both private to the test run, plus promtool over the operators' alert rules.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY="$ROOT/.venv/bin/python"
+export TSUNAGU_TEST_KAFKA_PORT="${TSUNAGU_TEST_KAFKA_PORT:-19092}"
+export TSUNAGU_TEST_PG_PORT="${TSUNAGU_TEST_PG_PORT:-15432}"
+export KAFKA_DATA_DIR="$ROOT/var/kafka-test-$TSUNAGU_TEST_KAFKA_PORT"
+
+cleanup() {
+  KAFKA_PORT="$TSUNAGU_TEST_KAFKA_PORT" deploy/kafka/kafka.sh stop >/dev/null 2>&1 || true
+  PG_PORT="$TSUNAGU_TEST_PG_PORT" deploy/postgres/pg.sh stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+echo "== infrastructure"
+KAFKA_PORT="$TSUNAGU_TEST_KAFKA_PORT" deploy/kafka/kafka.sh start || exit 1
+PG_PORT="$TSUNAGU_TEST_PG_PORT" deploy/postgres/pg.sh start || exit 1
+export TSUNAGU_TEST_KAFKA_BOOTSTRAP="127.0.0.1:$TSUNAGU_TEST_KAFKA_PORT"
+export TSUNAGU_TEST_POSTGRES_URL="$(PG_PORT=$TSUNAGU_TEST_PG_PORT deploy/postgres/pg.sh url)"
+
+echo "== operators' rules (promtool)"
+promtool check config deploy/prometheus/prometheus.yml || exit 1
+promtool test rules deploy/prometheus/tests/*.yml || exit 1
+
+echo "== pytest"
+mkdir -p test-artifacts
+"$PY" -m pytest --junitxml=test-artifacts/junit.xml "$@"
+rc=$?
+if [ $rc -eq 5 ]; then
+  echo "pytest collected no test: that is a failure" >&2
+  exit 1
+fi
+exit $rc
