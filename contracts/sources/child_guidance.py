@@ -19,7 +19,8 @@ class InvolvementStarted(SourceData):
     case_no: str = Field(min_length=1, max_length=20, description="相談番号")
     child_atena_no: AtenaNo
     involvement: Involvement = Field(
-        description="support=児童相談所が支援中, youtaikyo=要保護児童対策地域協議会 登録, temporary_protection=一時保護")
+        description="support=児童相談所が支援中, youtaikyo=要保護児童対策地域協議会 登録, "
+                    "temporary_protection=一時保護")
     start_date: JpDate
 
 
