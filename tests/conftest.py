@@ -95,3 +95,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     unmarked = [item.nodeid for item in items if not any(item.get_closest_marker(m) for m in LEVELS)]
     if unmarked:
         raise pytest.UsageError("tests without a unit/integration/e2e marker:\n  " + "\n  ".join(unmarked))
+
+
+@pytest.fixture(scope="module")
+def fresh_database_url(postgres_url: str) -> str:
+    """A new, empty PostgreSQL database for one test module (dropped with the test cluster)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return postgres_url.rsplit("/", 1)[0] + f"/{name}"

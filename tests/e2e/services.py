@@ -1,0 +1,110 @@
+"""Runs Tsunagu's services as real processes against a test broker, each with its own ports and group ids."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROCESSES = {
+    "ingest": "services.ingest.entrypoints.faust_app",
+    "linkage": "services.linkage.entrypoints.faust_app",
+    "scoring": "services.scoring.entrypoints.faust_app",
+    "casework": "services.casework.entrypoints.faust_app",
+    "casework-web": "services.casework.entrypoints.web",
+}
+
+
+@dataclass
+class RunningServices:
+    bootstrap: str
+    workdir: Path
+    database_url: str
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    web_port: int = 18080
+    metrics_ports: dict[str, int] = field(default_factory=lambda: {
+        "ingest": 19801, "linkage": 19802, "scoring": 19803, "casework": 19804})
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def group(self, service: str) -> str:
+        return f"e2e-{self.run_id}-{service}"
+
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, "TSUNAGU_ENVIRONMENT": "development", "PYTHONUNBUFFERED": "1"}
+        for service in ("ingest", "linkage", "scoring", "casework"):
+            prefix = f"TSUNAGU_{service.upper()}_"
+            env[prefix + "KAFKA_BOOTSTRAP"] = self.bootstrap
+            env[prefix + "APP_ID"] = self.group(service)
+            env[prefix + "DATA_DIR"] = str(self.workdir / service)
+            env[prefix + "METRICS_PORT"] = str(self.metrics_ports[service])
+        env["TSUNAGU_CASEWORK_WEB_PORT"] = str(self.web_port)
+        env["TSUNAGU_CASEWORK_DATABASE_URL"] = self.database_url
+        return env
+
+    def cli(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "services.casework.entrypoints.cli", *args],
+            env=self.env(), cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    def start(self, *names: str) -> None:
+        self.cli("migrate")
+        for name in names or tuple(PROCESSES):
+            log = open(self.workdir / f"{name}.log", "wb")
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", PROCESSES[name]], env=self.env(), cwd=ROOT, stdout=log,
+                stderr=subprocess.STDOUT)
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 150) -> None:
+        deadline = time.monotonic() + timeout
+        groups = [self.group(s) for s in ("ingest", "linkage", "scoring", "casework") if s in self.procs]
+        while time.monotonic() < deadline:
+            self.assert_alive()
+            web_ok = "casework-web" not in self.procs or _http_ok(f"http://127.0.0.1:{self.web_port}/healthz")
+            waited = subprocess.run(
+                [sys.executable, str(ROOT / "deploy/wait_consumers.py"), "--bootstrap", self.bootstrap,
+                 "--timeout", "1", "--groups", *groups], capture_output=True)
+            if web_ok and waited.returncode == 0:
+                return
+            time.sleep(1)
+        raise AssertionError("services not ready in time:\n" + self.tail_logs())
+
+    def assert_alive(self) -> None:
+        dead = {n: p.returncode for n, p in self.procs.items() if p.poll() is not None}
+        assert not dead, f"services exited: {dead}\n" + self.tail_logs()
+
+    def tail_logs(self, lines: int = 30) -> str:
+        out = []
+        for name in self.procs:
+            path = self.workdir / f"{name}.log"
+            if path.exists():
+                text = path.read_text("utf-8", errors="replace").splitlines()[-lines:]
+                out.append(f"--- {name} ---\n" + "\n".join(text))
+        return "\n".join(out)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
