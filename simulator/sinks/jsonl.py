@@ -1,0 +1,36 @@
+"""JSON Lines: one ``{"topic", "key", "value"}`` object per line, the value being the CloudEvents envelope."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO
+
+from simulator.events import SourceEvent
+from simulator.sinks.base import SendReport
+
+
+def jsonl_line(event: SourceEvent) -> str:
+    return json.dumps({"topic": event.topic, "key": event.key, "value": event.envelope()},
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+class JsonlSink:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] = path.open("w", encoding="utf-8")
+        self._report = SendReport()
+
+    def send(self, event: SourceEvent) -> None:
+        self._file.write(jsonl_line(event))
+        self._file.write("\n")
+        self._report.sent[event.topic] += 1
+
+    def close(self) -> SendReport:
+        self._file.close()
+        return self._report
+
+
+def read_jsonl(path: Path) -> list[dict[str, object]]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
