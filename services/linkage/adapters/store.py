@@ -1,0 +1,77 @@
+"""SQLite persistence of linkage state (via SQLAlchemy) with a transactional outbox.
+
+Each batch's state changes and the messages they cause are written in one transaction; messages leave the
+outbox only after the broker acknowledged them, so a crash between the two re-sends rather than loses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+
+from services.linkage.domain.state import TABLES, LinkageState
+
+Message = tuple[str, bytes | None, bytes, dict[str, str]]  # topic, key, value, headers
+
+
+class SqliteStore:
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url, future=True)
+
+        @event.listens_for(self.engine, "connect")
+        def _pragmas(conn: Any, _record: Any) -> None:
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        with self.engine.begin() as conn:
+            conn.execute(text("CREATE TABLE IF NOT EXISTS state (tbl TEXT NOT NULL, k TEXT NOT NULL, "
+                              "v TEXT NOT NULL, PRIMARY KEY (tbl, k))"))
+            conn.execute(text("CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                              "topic TEXT NOT NULL, k BLOB, v BLOB NOT NULL, h TEXT NOT NULL DEFAULT '{}')"))
+
+    def load(self, state: LinkageState) -> int:
+        rows = 0
+        with self.engine.connect() as conn:
+            for table in TABLES:  # persons first: the other tables' indexes refer to them
+                for key, value in conn.execute(text("SELECT k, v FROM state WHERE tbl = :t"), {"t": table}):
+                    state.load_row(table, key, json.loads(value))
+                    rows += 1
+        state.clear_dirty()
+        return rows
+
+    def commit(self, state: LinkageState, messages: list[Message]) -> list[tuple[int, Message]]:
+        """Persists what changed and the messages to send; returns the messages with their outbox sequence."""
+        dirty = state.take_dirty()
+        upserts = [{"t": t, "k": k, "v": json.dumps(v, ensure_ascii=False, separators=(",", ":"))}
+                   for t, rows in dirty.items() for k, v in rows.items() if v is not None]
+        deletes = [{"t": t, "k": k} for t, rows in dirty.items() for k, v in rows.items() if v is None]
+        with self.engine.begin() as conn:
+            if upserts:
+                conn.execute(text("INSERT INTO state (tbl, k, v) VALUES (:t, :k, :v) "
+                                  "ON CONFLICT (tbl, k) DO UPDATE SET v = excluded.v"), upserts)
+            if deletes:
+                conn.execute(text("DELETE FROM state WHERE tbl = :t AND k = :k"), deletes)
+            if not messages:
+                return []
+            first = int(conn.execute(text("SELECT COALESCE(MAX(seq), 0) FROM outbox")).scalar_one()) + 1
+            sent = list(enumerate(messages, start=first))
+            conn.execute(text("INSERT INTO outbox (seq, topic, k, v, h) VALUES (:s, :t, :k, :v, :h)"),
+                         [{"s": seq, "t": m[0], "k": m[1], "v": m[2], "h": json.dumps(m[3])} for seq, m in sent])
+        return sent
+
+    def pending(self) -> list[tuple[int, Message]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(text("SELECT seq, topic, k, v, h FROM outbox ORDER BY seq")).all()
+        return [(int(seq), (topic, key, value, json.loads(h))) for seq, topic, key, value, h in rows]
+
+    def acknowledge(self, seqs: list[int]) -> None:
+        if seqs:
+            with self.engine.begin() as conn:
+                conn.execute(text("DELETE FROM outbox WHERE seq = :s"), [{"s": s} for s in seqs])

@@ -1,0 +1,28 @@
+"""Linkage settings (environment prefix ``TSUNAGU_LINKAGE_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LinkageSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TSUNAGU_LINKAGE_", extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    app_id: str = Field("tsunagu-linkage", description="Faust app id; also the consumer group")
+    data_dir: Path = Path("var/linkage")
+    metrics_port: int = 9102
+    log_level: str = "info"
+    batch_size: int = Field(500, ge=1, description="records handled per transaction")
+    batch_window_s: float = Field(0.1, gt=0, description="longest wait to fill a batch")
+    link_probability: float = Field(0.995, gt=0, lt=1, description="auto-link at or above")
+    new_probability: float = Field(0.05, gt=0, lt=1, description="new identity below; review in between")
+    margin_bits: float = Field(6.0, ge=0, description="best candidate's lead over the runner-up to auto-link")
+    source_uri: str = "/tsunagu/linkage"
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.data_dir / 'linkage.db'}"

@@ -1,0 +1,152 @@
+"""Attribution: which children a source fact concerns, and the FactV1 changes that follow.
+
+Attribution is recomputed from current state, never patched: ``reconcile`` compares the facts a source fact
+should have now with those last emitted and returns only the differences (asserted/updated or retracted).
+So household moves, births, merges and splits are all handled by re-running it for the affected source facts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.linkage.domain.identity import content_hash, fact_id_for
+from services.linkage.domain.model import Person, SourceFact
+from services.linkage.domain.state import LinkageState
+
+Target = tuple[str, str]  # (child id, relation)
+
+
+class _Reader:
+    """Resolves keys while recording what was read, so later changes know whom to re-attribute."""
+
+    def __init__(self, state: LinkageState) -> None:
+        self.state = state
+        self.deps: set[str] = set()
+
+    def person(self, key: str) -> Person | None:
+        self.deps.add(f"key:{key}")
+        person = self.state.person_for_key(key)
+        if person is not None:
+            self.deps.add(f"person:{person.person_id}")
+        return person
+
+    def child(self, key: str) -> Person | None:
+        person = self.person(key)
+        return person if person is not None and person.is_child else None
+
+    def household_children(self, household_no: str) -> list[Person]:
+        self.deps.add(f"hh:{household_no}")
+        return self.state.household_children(household_no)
+
+
+def _refs(sf: SourceFact, *roles: str) -> list[str]:
+    return [key for role, key in sf.refs if role in roles]
+
+
+def _mother_targets(sf: SourceFact, rd: _Reader) -> list[Target]:
+    rd.deps |= {f"key:{key}" for key in _refs(sf, "mother")}  # lets a birth find its mother's open pregnancy
+    child_keys = _refs(sf, "child")
+    if not child_keys and sf.pregnancy_id:
+        rd.deps.add(f"preg:{sf.pregnancy_id}")
+        birth = rd.state.birth_by_pregnancy.get(sf.pregnancy_id)
+        child_keys = [birth.child_key] if birth else []
+    elif not child_keys:  # a postpartum checkup without the child: the mother's latest birth up to that day
+        for mother_key in _refs(sf, "mother"):
+            rd.deps.add(f"births:{mother_key}")
+            births = [b for b in rd.state.births.get(mother_key, [])
+                      if not sf.record_date or not b.birth_date or b.birth_date <= sf.record_date]
+            if births:
+                child_keys = [max(births, key=lambda b: b.birth_date or "").child_key]
+    return [(c.person_id, "mother") for key in child_keys if (c := rd.child(key))]
+
+
+def _household_targets(sf: SourceFact, rd: _Reader) -> list[Target]:
+    household = sf.household_no
+    if household is None:
+        for key in _refs(sf, "member", "household_head", "subject"):
+            member = rd.person(key)
+            if member is not None and member.household_no and member.status == "resident":
+                household = member.household_no
+                break
+    return [(c.person_id, "household") for c in rd.household_children(household)] if household else []
+
+
+def _guardian_targets(sf: SourceFact, rd: _Reader) -> list[Target]:
+    found: list[Target] = [(c.person_id, "self") for key in _refs(sf, "subject") if (c := rd.child(key))]
+    covered = _refs(sf, "covered_child")
+    if covered:
+        found += [(c.person_id, "guardian") for key in covered if (c := rd.child(key))]
+    elif not found:  # no children listed: the guardian's household's children
+        for key in _refs(sf, "guardian"):
+            guardian = rd.person(key)
+            if guardian is not None and guardian.household_no and guardian.status == "resident":
+                found += [(c.person_id, "guardian") for c in rd.household_children(guardian.household_no)
+                          if c.person_id != guardian.person_id]
+    return found
+
+
+def targets(sf: SourceFact, state: LinkageState) -> tuple[list[Target], set[str]]:
+    rd = _Reader(state)
+    if sf.scope == "self":
+        found = [(c.person_id, "self") for key in _refs(sf, "subject", "child") if (c := rd.child(key))]
+    elif sf.scope == "mother":
+        found = _mother_targets(sf, rd)
+    elif sf.scope == "household":
+        found = _household_targets(sf, rd)
+    else:
+        found = _guardian_targets(sf, rd)
+    unique: dict[str, str] = {}
+    for child_id, relation in found:
+        unique.setdefault(child_id, relation)
+    return sorted(unique.items()), rd.deps
+
+
+def fact_payload(sf: SourceFact, child_id: str, relation: str) -> dict[str, Any]:
+    return {
+        "fact_id": fact_id_for(sf.key, child_id), "child_id": child_id, "kind": sf.kind, "relation": relation,
+        "status": "asserted", "source_system": sf.system, "record_id": sf.record_id,
+        "record_date": sf.record_date, "valid_from": sf.valid_from, "valid_to": sf.valid_to,
+        "attributes": {k: v for k, v in sorted(sf.attributes.items()) if not isinstance(v, list | dict)},
+    }
+
+
+def reconcile(sf: SourceFact, state: LinkageState) -> list[dict[str, Any]]:
+    """The FactV1 payloads to publish so downstream matches what this source fact implies now."""
+    found, deps = targets(sf, state)
+    state.set_deps(sf, deps)
+    desired = {p["fact_id"]: p for p in (fact_payload(sf, child_id, rel) for child_id, rel in found)}
+    changes: list[dict[str, Any]] = []
+    for fact_id, payload in desired.items():
+        if sf.emitted.get(fact_id) != payload:
+            changes.append(payload)
+    for fact_id, payload in sf.emitted.items():
+        if fact_id not in desired and payload.get("status") != "retracted":
+            changes.append({**payload, "status": "retracted"})
+    if changes:
+        for payload in changes:
+            sf.emitted[payload["fact_id"]] = payload
+        state.touch("source_fact", sf.key)
+    return changes
+
+
+def profile_payload(person: Person, state: LinkageState) -> dict[str, Any]:
+    status = {"merged": "merged", "left": "left"}.get(person.status, "resident")
+    return {
+        "child_id": person.person_id, "household_id": person.household_no, "name_kanji": person.name_kanji,
+        "name_kana": person.name_kana, "birth_date": person.birth_date, "sex": person.sex,
+        "ward_code": person.ward_code, "address": person.address, "status": status,
+        "merged_into": person.merged_into,
+    }
+
+
+def profile_change(person: Person, state: LinkageState) -> dict[str, Any] | None:
+    """The ChildProfileV1 to publish when a child's profile differs from the last one sent."""
+    if not person.is_child:
+        return None
+    payload = profile_payload(person, state)
+    digest = content_hash(payload)
+    if digest == person.profile_hash:
+        return None
+    person.profile_hash = digest
+    state.touch("person", person.person_id)
+    return payload

@@ -1,0 +1,72 @@
+"""Stable identities: person ids, fact ids and event ids derived from keys, never random.
+
+A *key* names a person in one source: ``atena:<宛名番号>`` (municipal person number) or
+``student:<児童生徒番号>`` (student id, unique within the city's school system).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import date
+from typing import Any
+
+NAMESPACE = uuid.UUID("8a1c7d2e-5b0f-4f6e-9c3a-2d7e1b4f6a90")
+ADULT_AGE = 18
+
+
+def atena_key(atena_no: str) -> str:
+    return f"atena:{atena_no}"
+
+
+def student_key(student_id: str) -> str:
+    return f"student:{student_id}"
+
+
+def person_id_for(first_key: str) -> str:
+    """The id a person gets from the first key seen; a replay sees the same first key."""
+    return str(uuid.uuid5(NAMESPACE, f"person|{first_key}"))
+
+
+def split_person_id(key: str, record_id: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"split|{key}|{record_id}"))
+
+
+def fact_id_for(source_fact_key: str, child_id: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"fact|{source_fact_key}|{child_id}"))
+
+
+def review_id_for(record_id: str, subject_key: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"review|{record_id}|{subject_key}"))
+
+
+def content_hash(payload: dict[str, Any]) -> str:
+    raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.blake2b(raw.encode(), digest_size=10).hexdigest()
+
+
+def event_id_for(entity_id: str, payload: dict[str, Any]) -> str:
+    """Same entity, same content → same event id, so a re-sent outbox message is recognisably the same."""
+    return f"lk-{content_hash({'e': entity_id, 'p': payload})}"
+
+
+def parse_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def age_on(birth_date: str | None, on: str | None) -> int | None:
+    born, day = parse_date(birth_date), parse_date(on)
+    if born is None or day is None:
+        return None
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def is_minor(birth_date: str | None, on: str | None) -> bool:
+    age = age_on(birth_date, on)
+    return age is not None and 0 <= age < ADULT_AGE

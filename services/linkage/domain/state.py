@@ -1,0 +1,220 @@
+"""Linkage's whole state in memory, with the indexes matching and attribution need.
+
+Primary data (persons, source facts, births, reviews, processed records) is marked dirty when changed so a
+store can persist exactly what changed in one transaction; the indexes are derived and rebuilt on load.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from services.linkage.domain.model import Birth, PendingReview, Person, SourceFact
+
+TABLES = ("person", "source_fact", "births", "review", "processed")
+
+
+class LinkageState:
+    def __init__(self) -> None:
+        self.persons: dict[str, Person] = {}
+        self.source_facts: dict[str, SourceFact] = {}
+        self.births: dict[str, list[Birth]] = {}  # mother key → births
+        self.reviews: dict[str, PendingReview] = {}
+        self.processed: dict[str, list[str]] = {}  # record id → keys that record bound
+        # derived indexes
+        self.key_owner: dict[str, str] = {}
+        self.households: dict[str, set[str]] = defaultdict(set)
+        self.deps: dict[str, set[str]] = defaultdict(set)  # token → source fact keys
+        self.birth_by_pregnancy: dict[str, Birth] = {}
+        self.deferred_by_record: dict[str, set[str]] = defaultdict(set)  # decisions waiting for their record
+        self.cannot_by_key: dict[str, set[str]] = defaultdict(set)  # key → persons it must never link to
+        self.by_birth_date: dict[str, set[str]] = defaultdict(set)
+        self.by_kana: dict[str, set[str]] = defaultdict(set)
+        self.by_kanji: dict[str, set[str]] = defaultdict(set)
+        self.kana_freq: Counter[str] = Counter()
+        self.kanji_freq: Counter[str] = Counter()
+        self.surname_freq: Counter[str] = Counter()
+        self.given_freq: Counter[str] = Counter()
+        self.dirty: dict[str, set[str]] = {t: set() for t in TABLES}
+
+    # --- persons and keys -------------------------------------------------------------------------------
+    def person_for_key(self, key: str) -> Person | None:
+        pid = self.key_owner.get(key)
+        return self.persons.get(pid) if pid else None
+
+    def resolve(self, person_id: str) -> Person | None:
+        person = self.persons.get(person_id)
+        while person is not None and person.merged_into:
+            person = self.persons.get(person.merged_into)
+        return person
+
+    def add_person(self, person: Person) -> None:
+        self.persons[person.person_id] = person
+        for key in person.keys:
+            self.key_owner[key] = person.person_id
+        for key in person.cannot_link:
+            self.cannot_by_key[key].add(person.person_id)
+        self._index(person)
+        self.touch("person", person.person_id)
+
+    def bind_key(self, person: Person, key: str, bound_by: str) -> None:
+        person.keys[key] = bound_by
+        self.key_owner[key] = person.person_id
+        self.touch("person", person.person_id)
+
+    def add_cannot_link(self, person: Person, key: str) -> None:
+        if key not in person.cannot_link:
+            person.cannot_link.append(key)
+            self.cannot_by_key[key].add(person.person_id)
+            self.touch("person", person.person_id)
+
+    def unbind_key(self, person: Person, key: str) -> None:
+        person.keys.pop(key, None)
+        if self.key_owner.get(key) == person.person_id:
+            del self.key_owner[key]
+        self.touch("person", person.person_id)
+
+    def update_person(self, person: Person, changes: dict[str, Any]) -> set[str]:
+        """Applies identity/household changes; returns the dependency tokens the change invalidates."""
+        changed = {k: v for k, v in changes.items() if getattr(person, k) != v}
+        if not changed:
+            return set()
+        old_household = person.household_no
+        self._unindex(person)
+        for name, value in changed.items():
+            setattr(person, name, value)
+        self._index(person)
+        self.touch("person", person.person_id)
+        tokens = {f"person:{person.person_id}"}
+        if "household_no" in changed or "status" in changed or "is_child" in changed:
+            tokens |= {f"hh:{h}" for h in (old_household, person.household_no) if h}
+        return tokens
+
+    def _index(self, p: Person) -> None:
+        if p.status == "merged":
+            return
+        if p.household_no and p.status == "resident":
+            self.households[p.household_no].add(p.person_id)
+        if p.birth_date:
+            self.by_birth_date[p.birth_date].add(p.person_id)
+        if p.kana_key:
+            self.by_kana[p.kana_key].add(p.person_id)
+            self.kana_freq[p.kana_key] += 1
+        if p.kanji_key:
+            self.by_kanji[p.kanji_key].add(p.person_id)
+            self.kanji_freq[p.kanji_key] += 1
+        if p.surname_kana_key:
+            self.surname_freq[p.surname_kana_key] += 1
+        if p.given_kana_key:
+            self.given_freq[p.given_kana_key] += 1
+
+    def _unindex(self, p: Person) -> None:
+        if p.status == "merged":
+            return
+        for index, value in ((self.households, p.household_no), (self.by_birth_date, p.birth_date),
+                             (self.by_kana, p.kana_key), (self.by_kanji, p.kanji_key)):
+            if value and value in index:
+                index[value].discard(p.person_id)
+                if not index[value]:
+                    del index[value]
+        for counter, value in ((self.kana_freq, p.kana_key), (self.kanji_freq, p.kanji_key),
+                               (self.surname_freq, p.surname_kana_key), (self.given_freq, p.given_kana_key)):
+            if value:
+                counter[value] -= 1
+                if counter[value] <= 0:
+                    del counter[value]
+
+    def household_children(self, household_no: str) -> list[Person]:
+        members = (self.persons[pid] for pid in sorted(self.households.get(household_no, ())))
+        return [p for p in members if p.is_child and p.status == "resident"]
+
+    # --- source facts, births, reviews ----------------------------------------------------------------------
+    def put_source_fact(self, sf: SourceFact) -> None:
+        self.source_facts[sf.key] = sf
+        self.touch("source_fact", sf.key)
+
+    def set_deps(self, sf: SourceFact, deps: Iterable[str]) -> None:
+        new = sorted(set(deps))
+        if new == sf.deps:
+            return
+        for token in sf.deps:
+            self.deps[token].discard(sf.key)
+        for token in new:
+            self.deps[token].add(sf.key)
+        sf.deps = new
+        self.touch("source_fact", sf.key)
+
+    def dependents(self, tokens: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        for token in tokens:
+            found |= self.deps.get(token, set())
+        return found
+
+    def add_birth(self, birth: Birth) -> bool:
+        known = self.births.setdefault(birth.mother_key, [])
+        if any(b.child_key == birth.child_key for b in known):
+            return False
+        known.append(birth)
+        if birth.pregnancy_id:
+            self.birth_by_pregnancy[birth.pregnancy_id] = birth
+        self.touch("births", birth.mother_key)
+        return True
+
+    def put_review(self, review: PendingReview) -> None:
+        self.reviews[review.review_id] = review
+        if review.decision and not review.decided:
+            self.deferred_by_record[review.record_id].add(review.review_id)
+        else:
+            self.deferred_by_record.get(review.record_id, set()).discard(review.review_id)
+        self.touch("review", review.review_id)
+
+    def mark_processed(self, record_id: str, bound_keys: list[str]) -> None:
+        self.processed[record_id] = bound_keys
+        self.touch("processed", record_id)
+
+    # --- persistence support --------------------------------------------------------------------------------
+    def touch(self, table: str, key: str) -> None:
+        self.dirty[table].add(key)
+
+    def take_dirty(self) -> dict[str, dict[str, Any | None]]:
+        """What changed since the last call, as JSON-ready rows (None = deleted)."""
+        rows: dict[str, dict[str, Any | None]] = {}
+        for table, keys in self.dirty.items():
+            rows[table] = {key: self._row(table, key) for key in keys}
+            keys.clear()
+        return rows
+
+    def _row(self, table: str, key: str) -> Any | None:
+        if table == "person":
+            return self.persons[key].to_dict() if key in self.persons else None
+        if table == "source_fact":
+            return self.source_facts[key].to_dict() if key in self.source_facts else None
+        if table == "births":
+            return [b.to_dict() for b in self.births.get(key, [])]
+        if table == "review":
+            return self.reviews[key].to_dict() if key in self.reviews else None
+        return self.processed.get(key)
+
+    def load_row(self, table: str, key: str, row: Any) -> None:
+        if table == "person":
+            self.add_person(Person.from_dict(row))
+        elif table == "source_fact":
+            sf = SourceFact.from_dict(row)
+            self.source_facts[key] = sf
+            for token in sf.deps:
+                self.deps[token].add(key)
+        elif table == "births":
+            for raw in row:
+                birth = Birth(**raw)
+                self.births.setdefault(key, []).append(birth)
+                if birth.pregnancy_id:
+                    self.birth_by_pregnancy[birth.pregnancy_id] = birth
+        elif table == "review":
+            self.put_review(PendingReview.from_dict(row))
+        elif table == "processed":
+            self.processed[key] = row
+
+    def clear_dirty(self) -> None:
+        for keys in self.dirty.values():
+            keys.clear()

@@ -1,0 +1,87 @@
+"""The linkage worker: ingest.records.v1 and linkage.decisions.v1 in; facts, child profiles, reviews out.
+
+    python -m services.linkage.entrypoints.faust_app          # worker (metrics on TSUNAGU_LINKAGE_METRICS_PORT)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import Any
+
+import faust
+from prometheus_client import start_http_server
+
+from contracts.topics import ingest_records, linkage_review
+from services.linkage.adapters.store import Message
+from services.linkage.bootstrap import bootstrap
+from services.linkage.service_layer.service import Incoming
+
+log = logging.getLogger("tsunagu.linkage")
+settings, service = bootstrap()
+
+app = faust.App(
+    settings.app_id,
+    broker=f"kafka://{settings.kafka_bootstrap}",
+    value_serializer="raw",
+    key_serializer="raw",
+    topic_allow_declare=True,
+    topic_disable_leader=False,
+    web_enabled=False,
+    consumer_auto_offset_reset="earliest",
+    processing_guarantee="at_least_once",
+)
+records_topic = app.topic(ingest_records.TOPIC.name, value_type=bytes, key_type=bytes)
+decisions_topic = app.topic(linkage_review.DECISION_TOPIC.name, value_type=bytes, key_type=bytes)
+_send_lock = asyncio.Lock()
+
+
+async def publish(entries: list[tuple[int, Message]]) -> None:
+    """Sends outbox entries, waits for the broker's acknowledgement, then clears them from the outbox."""
+    if not entries:
+        return
+    async with _send_lock:
+        futures = []
+        for _, (topic, key, value, headers) in entries:
+            futures.append(await app.producer.send(topic, key, value, partition=None, timestamp=None,
+                                                   headers=[(k, v.encode()) for k, v in headers.items()]))
+        await asyncio.gather(*futures)
+        if service.store is not None:
+            service.store.acknowledge([seq for seq, _ in entries])
+
+
+def _incoming(event: Any) -> Incoming:
+    msg = event.message
+    return Incoming(msg.value, msg.key, msg.topic, msg.partition, msg.offset)
+
+
+@app.agent(records_topic, concurrency=1)
+async def link_records(stream: Any) -> None:
+    async for events in stream.take_events(settings.batch_size, within=settings.batch_window_s):
+        await publish(service.handle_records([_incoming(e) for e in events]))
+
+
+@app.agent(decisions_topic, concurrency=1)
+async def apply_decisions(stream: Any) -> None:
+    async for events in stream.take_events(50, within=settings.batch_window_s):
+        await publish(service.handle_decisions([_incoming(e) for e in events]))
+
+
+@app.task
+async def resend_outbox() -> None:
+    """Messages committed before a crash but not acknowledged by the broker are sent now."""
+    if service.store is not None:
+        await publish(service.store.pending())
+
+
+def main() -> None:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    start_http_server(settings.metrics_port, addr="127.0.0.1")
+    if len(sys.argv) == 1:
+        sys.argv += ["worker", "--without-web", "-l", settings.log_level]
+    app.main()
+
+
+if __name__ == "__main__":
+    main()

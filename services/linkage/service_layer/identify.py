@@ -1,0 +1,131 @@
+"""Turns the persons a record names into keys bound to persons: deterministic by 宛名番号, probabilistic
+by name, birth date, sex and address for school records that carry only a student id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.topics.ingest_records import PersonKeys, RecordV1
+from services.linkage.domain.identity import atena_key, person_id_for, review_id_for, student_key
+from services.linkage.domain.matching import MatchResult, MatchSettings, match
+from services.linkage.domain.model import IDENTITY_FIELDS, PendingReview, Person
+from services.linkage.service_layer.unit import Change
+
+AUTHORITATIVE = "resident_registry"
+
+
+def identity_of(keys: PersonKeys) -> dict[str, Any]:
+    return {f: getattr(keys, f) for f in IDENTITY_FIELDS if getattr(keys, f) is not None}
+
+
+def fill_gaps(person: Person, identity: dict[str, Any], ch: Change) -> None:
+    gaps = {k: v for k, v in identity.items() if getattr(person, k) is None}
+    if gaps:
+        ch.person_changed(person, ch.state.update_person(person, gaps) | {f"person:{person.person_id}"})
+
+
+def review_payload(review: PendingReview, system: str, result: MatchResult | None) -> dict[str, Any]:
+    best = result.best if result else None
+    return {
+        "review_id": review.review_id, "record_id": review.record_id, "system": system,
+        "candidate_person_id": review.candidate_person_id, "reason": review.reason,
+        "match_weight": best.weight if best else 0.0, "match_probability": round(best.probability, 6) if best else 0.0,
+        "comparisons": [c.__dict__ for c in best.comparisons] if best else [], "status": "open",
+    }
+
+
+def open_review(record: RecordV1, subject_key: str | None, reason: str, ch: Change,
+                candidate: str | None = None, result: MatchResult | None = None,
+                identity: dict[str, Any] | None = None) -> PendingReview:
+    review = PendingReview(review_id_for(record.record_id, subject_key or "-"), record.record_id, subject_key,
+                           candidate, reason, identity or {})
+    earlier = ch.state.reviews.get(review.review_id)
+    if earlier is not None:  # a decision that arrived first (replay order across topics) is kept
+        review.decision, review.decided = earlier.decision, earlier.decided
+    ch.state.put_review(review)
+    ch.review(review.review_id, review_payload(review, record.system, result))
+    return review
+
+
+def new_person(key: str, identity: dict[str, Any], record_id: str, ch: Change,
+               person_id: str | None = None) -> Person:
+    fields = {k: v for k, v in identity.items() if k in IDENTITY_FIELDS}
+    person = Person(person_id or person_id_for(key), keys={key: record_id}, **fields)
+    if key.startswith("student:"):
+        person.is_child = True  # 児童生徒 are children by definition
+        person.key_identities[key] = identity
+    ch.state.add_person(person)
+    ch.bound.append(key)
+    ch.outcomes.add("new")
+    ch.person_changed(person, {f"key:{key}", f"person:{person.person_id}"})
+    return person
+
+
+def _by_atena(record: RecordV1, keys: PersonKeys, ch: Change, match_settings: MatchSettings) -> str:
+    akey = atena_key(keys.atena_no or "")
+    identity = identity_of(keys)
+    person = ch.state.person_for_key(akey)
+    if person is None:
+        if record.system != AUTHORITATIVE:
+            identity = {k: v for k, v in identity.items() if k == "birth_date"}
+        person = new_person(akey, identity, record.record_id, ch)
+    else:
+        ch.outcomes.add("linked")
+        if (keys.birth_date and person.birth_date and keys.birth_date != person.birth_date
+                and record.system != AUTHORITATIVE):
+            open_review(record, (keys.student_id and student_key(keys.student_id)) or akey, "birth_date_conflict",
+                        ch, person.person_id, identity=identity)
+            return student_key(keys.student_id) if keys.student_id else akey
+    if keys.student_id:
+        skey = student_key(keys.student_id)
+        owner = ch.state.person_for_key(skey)
+        if owner is None and skey not in person.cannot_link:
+            ch.key_bound(person, skey, record.record_id)
+            person.key_identities[skey] = identity
+            fill_gaps(person, {"school_code": keys.school_code} if keys.school_code else {}, ch)
+        elif owner is not None and owner.person_id != person.person_id:
+            open_review(record, skey, "student_id_bound_to_other_person", ch, person.person_id, identity=identity)
+        return skey
+    return akey
+
+
+def _by_student(record: RecordV1, keys: PersonKeys, ch: Change, match_settings: MatchSettings) -> str:
+    skey = student_key(keys.student_id or "")
+    identity = identity_of(keys)
+    known = ch.state.person_for_key(skey)
+    if known is not None:
+        ch.outcomes.add("linked")
+        return skey
+    if not (keys.kana_key or keys.kanji_key) or not keys.birth_date:
+        ch.outcomes.add("pending")  # attendance etc. before the student record: waits for the key to be bound
+        return skey
+    result = match(keys, ch.state, match_settings, ch.state.cannot_by_key.get(skey, ()))
+    if result.outcome == "link" and result.best is not None:
+        person = ch.state.persons[result.best.person_id]
+        ch.key_bound(person, skey, record.record_id)
+        person.key_identities[skey] = identity
+        fill_gaps(person, {"school_code": keys.school_code} if keys.school_code else {}, ch)
+        if not person.is_child:
+            ch.person_changed(person, ch.state.update_person(person, {"is_child": True}))
+        ch.outcomes.add("linked")
+    elif result.outcome == "new":
+        new_person(skey, identity, record.record_id, ch)
+    else:
+        candidate = result.best.person_id if result.best else None
+        open_review(record, skey, result.reason, ch, candidate, result, identity)
+    return skey
+
+
+def identify(record: RecordV1, ch: Change, match_settings: MatchSettings) -> dict[str, list[str]]:
+    """The record's persons as keys by role; binds keys to persons (or opens a review) on the way."""
+    refs: dict[str, list[str]] = {}
+    for keys in record.persons:
+        if keys.atena_no:
+            key = _by_atena(record, keys, ch, match_settings)
+        elif keys.student_id:
+            key = _by_student(record, keys, ch, match_settings)
+        else:
+            open_review(record, None, "no_identifying_keys", ch, identity=identity_of(keys))
+            continue
+        refs.setdefault(keys.role, []).append(key)
+    return refs

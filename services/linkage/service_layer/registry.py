@@ -1,0 +1,54 @@
+"""住民記録 (resident registry): persons, 世帯 (households), residence facts for children."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.topics.ingest_records import RecordV1
+from services.linkage.domain.identity import is_minor
+from services.linkage.domain.model import SourceFact
+from services.linkage.service_layer.identify import identity_of, open_review
+from services.linkage.service_layer.unit import Change
+
+ARRIVALS = ("birth", "move_in")
+
+
+def _residence(akey: str, record: RecordV1, ch: Change) -> SourceFact:
+    key = f"residence|{akey}"
+    sf = ch.state.source_facts.get(key)
+    if sf is None:
+        sf = SourceFact(key=key, kind="residence", system=record.system, scope="self",
+                        refs=[["subject", akey]], record_id=record.record_id)
+    return sf
+
+
+def apply_registry(record: RecordV1, refs: dict[str, list[str]], ch: Change) -> None:
+    subjects = refs.get("subject", [])
+    person = ch.state.person_for_key(subjects[0]) if subjects else None
+    if person is None:
+        return
+    akey = subjects[0]
+    attrs = record.attributes
+    effective = attrs.get("effective_date") if isinstance(attrs.get("effective_date"), str) else record.record_date
+    sf = _residence(akey, record, ch)
+    if record.event_type.endswith(".left"):
+        tokens = ch.state.update_person(person, {"status": "left"})
+        sf.valid_to = effective if isinstance(effective, str) else None
+        sf.attributes = {**sf.attributes, "left_reason": attrs.get("reason")}
+    else:
+        keys = next(k for k in record.persons if k.role == "subject")
+        identity: dict[str, Any] = identity_of(keys)
+        if (keys.birth_date and person.birth_date and keys.birth_date != person.birth_date
+                and attrs.get("reason") != "correction" and sf.emitted):
+            open_review(record, akey, "registry_birth_date_changed", ch, person.person_id, identity=identity)
+        minor = person.is_child or is_minor(keys.birth_date, effective if isinstance(effective, str) else None)
+        tokens = ch.state.update_person(person, {**identity, "household_no": record.household_no,
+                                                 "status": "resident", "is_child": minor})
+        since: Any = effective if attrs.get("reason") in ARRIVALS else sf.attributes.get("resident_since")
+        sf.attributes = {"birth_date": person.birth_date, "sex": person.sex, "ward_code": person.ward_code,
+                         "household_no": person.household_no, "resident_since": since}
+        sf.valid_from, sf.valid_to = since, None
+    sf.record_id, sf.record_date = record.record_id, record.record_date
+    ch.state.put_source_fact(sf)
+    ch.source_facts.add(sf.key)
+    ch.person_changed(person, tokens | {f"person:{person.person_id}"})

@@ -1,0 +1,99 @@
+"""The linkage service: decodes batches at the edge, handles them, commits state and outbox together."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from contracts.envelope import Envelope
+from contracts.topics.ingest_records import RecordV1
+from contracts.topics.linkage_review import ReviewDecisionV1
+from services.linkage.adapters.messages import dead_letter, encode
+from services.linkage.adapters.store import Message, SqliteStore
+from services.linkage.domain.matching import MatchSettings
+from services.linkage.domain.state import LinkageState
+from services.linkage.metrics import LinkageMetrics
+from services.linkage.service_layer.decisions import handle_decision
+from services.linkage.service_layer.records import handle_record
+from services.linkage.service_layer.unit import Change, Out
+
+log = logging.getLogger("tsunagu.linkage")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    value: bytes
+    key: bytes | None
+    topic: str
+    partition: int
+    offset: int
+
+
+class LinkageService:
+    def __init__(self, state: LinkageState, store: SqliteStore | None, metrics: LinkageMetrics,
+                 match_settings: MatchSettings, source_uri: str) -> None:
+        self.state, self.store, self.metrics = state, store, metrics
+        self.match_settings, self.source_uri = match_settings, source_uri
+
+    def handle_records(self, batch: Sequence[Incoming]) -> list[tuple[int, Message]]:
+        messages: list[Message] = []
+        for item in batch:
+            started = time.perf_counter()
+            try:
+                envelope = Envelope[RecordV1].model_validate_json(item.value)
+            except ValidationError as exc:
+                reason = f"invalid record: {', '.join(sorted({'.'.join(map(str, e['loc'])) for e in exc.errors()}))}"
+                messages.append(dead_letter(item.value, item.key, reason[:300], "invalid_data",
+                                            (item.topic, item.partition, item.offset)))
+                self.metrics.records_failed.labels("invalid_record").inc()
+                self.metrics.records_processed.labels("deadletter").inc()
+                continue
+            record = envelope.data
+            try:
+                result = handle_record(record, Change(self.state, record.occurred_at), self.match_settings)
+            except Exception as exc:  # a bug must not stop the stream; the record is kept for replay
+                log.exception("record handling failed (%s)", type(exc).__name__)
+                messages.append(dead_letter(item.value, item.key, f"handler_error: {type(exc).__name__}",
+                                            "invalid_value", (item.topic, item.partition, item.offset),
+                                            envelope.id))
+                self.metrics.records_failed.labels("handler_error").inc()
+                self.metrics.records_processed.labels("deadletter").inc()
+                continue
+            messages += self._encode(result.out)
+            self.metrics.records_processed.labels(result.outcome).inc()
+            self.metrics.processing_duration.observe(time.perf_counter() - started)
+        return self._commit(messages)
+
+    def handle_decisions(self, batch: Sequence[Incoming]) -> list[tuple[int, Message]]:
+        messages: list[Message] = []
+        for item in batch:
+            try:
+                decision = ReviewDecisionV1.model_validate_json(item.value)
+            except ValidationError:
+                try:
+                    decision = Envelope[ReviewDecisionV1].model_validate_json(item.value).data
+                except ValidationError:
+                    self.metrics.records_failed.labels("invalid_decision").inc()
+                    continue
+            outcome, out = handle_decision(decision, Change(self.state, decision.decided_at),
+                                           self.match_settings)
+            self.metrics.decisions_applied.labels(decision.decision, outcome).inc()
+            messages += self._encode(out)
+        return self._commit(messages)
+
+    def _encode(self, outs: list[Out]) -> list[Message]:
+        for out in outs:
+            self.metrics.messages_published.labels(out.channel).inc()
+        return [encode(out, self.source_uri) for out in outs]
+
+    def _commit(self, messages: list[Message]) -> list[tuple[int, Message]]:
+        self.metrics.persons.set(len(self.state.persons))
+        self.metrics.open_reviews.set(sum(1 for r in self.state.reviews.values() if not r.decided))
+        if self.store is None:
+            self.state.clear_dirty()
+            return list(enumerate(messages))
+        return self.store.commit(self.state, messages)

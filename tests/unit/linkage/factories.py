@@ -1,0 +1,71 @@
+"""Builders of RecordV1 the way ingest produces them (PERSON_FIELDS), for linkage tests."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from contracts.topics.ingest_records import PersonKeys, RecordV1
+from services.linkage.domain.matching import MatchSettings
+from services.linkage.domain.state import LinkageState
+from services.linkage.service_layer.records import Result, handle_record
+from services.linkage.service_layer.unit import Change
+
+_ids = itertools.count(1)
+
+
+def person(role: str = "subject", **fields: Any) -> PersonKeys:
+    return PersonKeys(role=role, **fields)  # type: ignore[arg-type]
+
+
+def resident(atena: str, household: str, *, birth: str, name_kana: str = "フクオカ タロウ",
+             name_kanji: str = "福岡 太郎", sex: str = "1", reason: str = "birth", effective: str = "2025-04-01",
+             event: str = "registered", address: str = "福岡市東区箱崎1-2-3", ward: str = "40131",
+             record_id: str | None = None) -> RecordV1:
+    surname, given = name_kana.split(" ")
+    keys = person(atena_no=atena, name_kanji=name_kanji, name_kana=name_kana,
+                  kanji_key=name_kanji.replace(" ", ""), kana_key=name_kana.replace(" ", ""),
+                  surname_kana_key=surname, given_kana_key=given, birth_date=birth, sex=sex,
+                  address=address, address_key=address.replace("福岡市", ""), ward_code=ward)
+    return RecordV1(record_id=record_id or f"rr-{next(_ids)}", system="resident_registry",
+                    event_type=f"resident_registry.person.{event}", occurred_at=f"{effective}T09:00:00+09:00",
+                    record_date=effective, household_no=household, persons=[keys],
+                    attributes={"relation_to_head": "子", "effective_date": effective, "reason": reason})
+
+
+def left(atena: str, household: str, effective: str, reason: str = "move_out") -> RecordV1:
+    return RecordV1(record_id=f"rr-{next(_ids)}", system="resident_registry",
+                    event_type="resident_registry.person.left", occurred_at=f"{effective}T09:00:00+09:00",
+                    record_date=effective, household_no=household, persons=[person(atena_no=atena)],
+                    attributes={"effective_date": effective, "reason": reason})
+
+
+def assistance(event: str, case_no: str, household: str, head: str, day: str) -> RecordV1:
+    date_field = "start_date" if event == "started" else "end_date"
+    return RecordV1(record_id=f"pa-{next(_ids)}", system="public_assistance",
+                    event_type=f"public_assistance.case.{event}", occurred_at=f"{day}T09:00:00+09:00",
+                    record_date=day, household_no=household, persons=[person("household_head", atena_no=head)],
+                    attributes={"case_no": case_no, date_field: day})
+
+
+def record(system: str, event_type: str, persons: list[PersonKeys], day: str = "2025-06-01",
+           household: str | None = None, **attributes: Any) -> RecordV1:
+    return RecordV1(record_id=f"{system}-{next(_ids)}", system=system, event_type=event_type,
+                    occurred_at=f"{day}T09:00:00+09:00", record_date=day, household_no=household,
+                    persons=persons, attributes=attributes)
+
+
+def run(state: LinkageState, rec: RecordV1, settings: MatchSettings | None = None) -> Result:
+    return handle_record(rec, Change(state, rec.occurred_at), settings or MatchSettings())
+
+
+def facts(result: Result) -> list[dict[str, Any]]:
+    return [o.payload for o in result.out if o.channel == "fact"]
+
+
+def children(result: Result) -> list[dict[str, Any]]:
+    return [o.payload for o in result.out if o.channel == "child"]
+
+
+def reviews(result: Result) -> list[dict[str, Any]]:
+    return [o.payload for o in result.out if o.channel == "review"]
