@@ -1,0 +1,143 @@
+"""The Faust wiring: linkage.facts.v1 → per-child state table (changelog) → scoring.flags.v1, plus the clock."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import faust
+from faust.types import EventT, StreamT
+
+from contracts.topics import linkage_facts, scoring_flags
+from services.scoring.bootstrap import ScoringService
+from services.scoring.service_layer.handlers import (
+    InvalidFactMessage,
+    Published,
+    decode_fact,
+    handle_fact,
+    sweep_child,
+)
+
+log = logging.getLogger("tsunagu.scoring")
+TABLE_NAME = "child-state"
+SWEEP_CHUNK = 500
+
+
+class FaustTableStore:
+    """The handlers' StateStore over a Faust table: inside an agent the table writes its own changelog;
+    from the clock (no current event) we write the store and the changelog partition explicitly."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def get(self, child_id: str) -> dict[str, Any] | None:
+        value = self.table.get(child_id)
+        return value if isinstance(value, dict) else None
+
+    def put(self, child_id: str, state: dict[str, Any], partition: int | None) -> None:
+        if faust.current_event() is not None:
+            self.table[child_id] = state
+        else:
+            self.table.data[child_id] = state
+            self.table.send_changelog(partition, child_id, state)
+
+
+def build_app(service: ScoringService) -> faust.App:
+    settings, metrics = service.settings, service.metrics
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        value_serializer="raw",
+        key_serializer="raw",
+        datadir=str(settings.data_dir),
+        store="memory://",
+        topic_partitions=linkage_facts.TOPIC.partitions,
+        topic_allow_declare=True,
+        table_standby_replicas=0,
+        processing_guarantee="at_least_once",
+        web_enabled=False,
+    )
+    facts_topic = app.topic(linkage_facts.TOPIC.name, key_type=bytes, value_type=bytes)
+    flags_topic = app.topic(scoring_flags.TOPIC.name, key_type=bytes, value_type=bytes)
+    # No key/value types: Faust then serialises both as JSON, so keys come back as str on recovery.
+    table = app.Table(TABLE_NAME, default=None, partitions=linkage_facts.TOPIC.partitions)
+    store = FaustTableStore(table)
+    swept_on: dict[int, Any] = {}
+
+    async def publish(published: Published, trigger: str) -> None:
+        await flags_topic.send(key=published.child_id.encode(), value=published.value)
+        data = published.envelope["data"]
+        metrics.count_changes(data["raised_items"], data["cleared_items"])
+        metrics.messages_published.labels(trigger=trigger).inc()
+
+    async def handle_event(event: EventT) -> None:
+        started = time.perf_counter()
+        message = event.message
+        try:
+            event_id, fact = decode_fact(event.value, event.key)
+        except InvalidFactMessage as exc:
+            metrics.facts_failed.labels(reason=exc.reason).inc()
+            log.warning("skipped linkage.facts.v1 message p%s@%s: %s (%s)",
+                        message.partition, message.offset, exc.reason, exc.detail)
+            return
+        try:
+            outcome, published = handle_fact(fact, event_id=event_id, partition=message.partition, store=store,
+                                             rulebook=service.rulebook, today=service.clock.today())
+        except Exception as exc:  # a rule bug must not stop the partition: count, log (no values), skip
+            metrics.facts_failed.labels(reason="evaluation_error").inc()
+            log.error("could not score fact of kind %s at p%s@%s: %s", fact.kind, message.partition,
+                      message.offset, type(exc).__name__)
+            return
+        if published is not None:
+            await publish(published, "fact")
+        metrics.facts_processed.labels(outcome=outcome).inc()
+        metrics.processing_duration.observe(time.perf_counter() - started)
+
+    @app.agent(facts_topic, concurrency=1)
+    async def score(stream: StreamT) -> None:
+        async for event in stream.events():
+            await handle_event(event)
+
+    @app.timer(interval=settings.sweep_interval_seconds)
+    async def clock_sweep() -> None:
+        if app.rebalancing or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
+            return
+        today = service.clock.today()
+        actives = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == facts_topic.get_topic_name()}
+        for partition in set(swept_on) - actives:
+            del swept_on[partition]
+        due = {p for p in actives if swept_on.get(p) != today}
+        if not due:
+            return
+        await sweep(due, today)
+        swept_on.update(dict.fromkeys(due, today))
+
+    async def sweep(partitions: set[int], today: Any) -> None:
+        started = time.perf_counter()
+        children = [(k, v) for k, v in list(table.data.items()) if isinstance(v, dict) and v.get("p") in partitions]
+        metrics.children.set(len(table.data))
+        for index, (child_id, raw_state) in enumerate(children):
+            try:
+                published = sweep_child(child_id, raw_state, store=store, rulebook=service.rulebook, today=today)
+            except Exception as exc:
+                metrics.facts_failed.labels(reason="evaluation_error").inc()
+                log.error("could not re-evaluate a child in the sweep: %s", type(exc).__name__)
+                continue
+            if published is not None:
+                await publish(published, "clock")
+            if index % SWEEP_CHUNK == SWEEP_CHUNK - 1:
+                await asyncio.sleep(0)  # let the agent run between chunks
+        log.info("clock sweep for %s over %d children of partitions %s took %.2fs", today.isoformat(),
+                 len(children), sorted(partitions), time.perf_counter() - started)
+        metrics.sweep_duration.observe(time.perf_counter() - started)
+
+    if settings.metrics_port:
+        @app.task
+        async def start_metrics() -> None:
+            from prometheus_client import start_http_server
+
+            start_http_server(settings.metrics_port, addr="127.0.0.1")
+
+    return app

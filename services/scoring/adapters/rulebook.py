@@ -1,0 +1,119 @@
+"""Loads a municipality's rule file (TOML) into a RuleSet and Weights, refusing a bad one clearly."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from services.scoring.domain.evaluation import RuleSet
+from services.scoring.domain.rules import RULE_SPECS, ConfiguredRule
+from services.scoring.domain.tiers import TierThreshold, Weights
+
+
+class RulebookError(ValueError):
+    """The rule file cannot be used; the message says where and why."""
+
+
+class _ItemConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool
+    version: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class _TierConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Literal["重点", "予防", "見守り"]
+    min_score: float = Field(gt=0)
+
+
+class _WeightsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: str = Field(min_length=1)
+    default: float = Field(1.0, ge=0)
+    items: dict[int, float] = Field(default_factory=dict)
+    tiers: list[_TierConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _tiers_descend(self) -> _WeightsConfig:
+        scores = [t.min_score for t in self.tiers]
+        if scores != sorted(scores, reverse=True) or len(set(scores)) != len(scores):
+            raise ValueError("tiers must be listed from the highest min_score down, without ties")
+        if len({t.name for t in self.tiers}) != len(self.tiers):
+            raise ValueError("each tier name may appear once")
+        return self
+
+
+class _RulebookFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    municipality: str = Field(min_length=1)
+    rules_version: str = Field(min_length=1)
+    description: str = ""
+    items: dict[int, _ItemConfig]
+    weights: _WeightsConfig
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    municipality: str
+    rules: RuleSet
+    weights: Weights
+    path: str
+
+
+def _params(item: int, params_type: type, raw: dict[str, Any]) -> Any:
+    known = {f.name for f in dataclasses.fields(params_type)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise RulebookError(f"items.{item}.params: unknown parameter(s) {unknown}; known: {sorted(known)}")
+    try:
+        return TypeAdapter(params_type).validate_python(raw)
+    except ValidationError as exc:
+        raise RulebookError(f"items.{item}.params: {_errors(exc)}") from None
+
+
+def _errors(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors())
+
+
+def parse_rulebook(text: str, path: str = "<string>") -> Rulebook:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulebookError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        book = _RulebookFile.model_validate(raw)
+    except ValidationError as exc:
+        raise RulebookError(f"{path}: {_errors(exc)}") from None
+    missing = sorted(set(RULE_SPECS) - set(book.items))
+    unknown = sorted(set(book.items) - set(RULE_SPECS))
+    if missing or unknown:
+        raise RulebookError(f"{path}: every item must be listed once, enabled or not "
+                            f"(missing: {missing}, unknown: {unknown})")
+    unknown_weights = sorted(set(book.weights.items) - set(RULE_SPECS))
+    if unknown_weights:
+        raise RulebookError(f"{path}: weights.items names unknown item(s) {unknown_weights}")
+    try:
+        rules = [
+            ConfiguredRule(RULE_SPECS[item], cfg.enabled, cfg.version,
+                           _params(item, RULE_SPECS[item].params_type, cfg.params))
+            for item, cfg in sorted(book.items.items())
+        ]
+    except RulebookError as exc:
+        raise RulebookError(f"{path}: {exc}") from None
+    weights = Weights(book.weights.version, dict(book.weights.items),
+                      tuple(TierThreshold(t.name, t.min_score) for t in book.weights.tiers), book.weights.default)
+    return Rulebook(book.municipality, RuleSet(book.rules_version, rules), weights, path)
+
+
+def load_rulebook(path: Path) -> Rulebook:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RulebookError(f"{path}: cannot read the rule file ({exc.strerror})") from None
+    return parse_rulebook(text, str(path))

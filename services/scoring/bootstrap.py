@@ -1,0 +1,27 @@
+"""The one place that builds scoring's settings, rule book, clock and metrics and hands them down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.scoring.adapters.clock import Clock, FixedClock, SystemClock
+from services.scoring.adapters.rulebook import Rulebook, load_rulebook
+from services.scoring.config import ScoringSettings
+from services.scoring.metrics import ScoringMetrics
+
+
+@dataclass
+class ScoringService:
+    settings: ScoringSettings
+    rulebook: Rulebook
+    clock: Clock
+    metrics: ScoringMetrics
+
+
+def bootstrap(settings: ScoringSettings | None = None, clock: Clock | None = None,
+              metrics: ScoringMetrics | None = None) -> ScoringService:
+    settings = settings or ScoringSettings()
+    rulebook = load_rulebook(settings.config_path)  # a bad file stops start-up here, with the reason
+    if clock is None:
+        clock = FixedClock(settings.today) if settings.today else SystemClock(settings.timezone)
+    return ScoringService(settings, rulebook, clock, metrics or ScoringMetrics())

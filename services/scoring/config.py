@@ -1,0 +1,27 @@
+"""Scoring's settings (env prefix ``TSUNAGU_SCORING_``), built once in bootstrap and passed down."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CONFIG_DIR = Path(__file__).resolve().parent / "config"
+FUKUOKA_RULES = CONFIG_DIR / "fukuoka.toml"
+GUIDELINE_ALL_RULES = CONFIG_DIR / "guideline-all.toml"
+
+
+class ScoringSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TSUNAGU_SCORING_", extra="ignore")
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
+    app_id: str = Field("tsunagu-scoring", description="Faust app id: the consumer group and table prefix")
+    data_dir: Path = Field(Path("var/scoring"), description="Faust's local data directory")
+    metrics_port: int = Field(9103, ge=0, le=65535, description="Prometheus exporter port (0: none)")
+    config_path: Path = Field(FUKUOKA_RULES, description="The municipality's rule file (TOML)")
+    today: date | None = Field(None, description="Fixed evaluation date for demos and tests; else the clock")
+    timezone: str = Field("Asia/Tokyo", description="Whose calendar decides what 'today' is")
+    sweep_interval_seconds: float = Field(60.0, gt=0, description="How often the clock is checked for a new day")
+    log_level: str = Field("info", pattern="^(crit|error|warn|info|debug)$")

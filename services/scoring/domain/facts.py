@@ -1,0 +1,126 @@
+"""Facts about one child, as scoring sees them: plain values, dates parsed, retracted facts gone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+Scalar = str | int | float | bool | None
+
+
+def parse_date(value: object) -> date | None:
+    """ISO 8601 date (a datetime's date part is accepted); anything else is treated as unknown."""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    fact_id: str
+    kind: str
+    relation: str
+    source_system: str
+    record_id: str
+    record_date: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    attributes: Mapping[str, Scalar] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Fact:
+        return cls(
+            fact_id=raw["fact_id"], kind=raw["kind"], relation=raw["relation"],
+            source_system=raw["source_system"], record_id=raw["record_id"],
+            record_date=raw.get("record_date"), valid_from=parse_date(raw.get("valid_from")),
+            valid_to=parse_date(raw.get("valid_to")), attributes=raw.get("attributes") or {},
+        )
+
+    def attr(self, name: str) -> Scalar:
+        return self.attributes.get(name)
+
+    def date_attr(self, name: str) -> date | None:
+        return parse_date(self.attributes.get(name))
+
+    def number_attr(self, name: str) -> float | None:
+        value = self.attributes.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return float(value)
+
+    def started_by(self, today: date) -> bool:
+        """The fact had begun by ``today`` (a fact without a start date counts as begun)."""
+        return self.valid_from is None or self.valid_from <= today
+
+    def active_on(self, today: date) -> bool:
+        """Begun by ``today`` and not ended: an end date on or before today means it is over."""
+        return self.started_by(today) and (self.valid_to is None or self.valid_to > today)
+
+    def business_date(self) -> date | None:
+        return parse_date(self.record_date) or self.valid_from
+
+
+class ChildFacts:
+    """The current facts of one child, indexed by kind; the input of every rule."""
+
+    __slots__ = ("_by_kind", "facts")
+
+    def __init__(self, facts: Iterable[Fact]) -> None:
+        self.facts: tuple[Fact, ...] = tuple(sorted(facts, key=lambda f: f.fact_id))
+        by_kind: dict[str, list[Fact]] = {}
+        for fact in self.facts:
+            by_kind.setdefault(fact.kind, []).append(fact)
+        self._by_kind = by_kind
+
+    def of_kind(self, kind: str) -> list[Fact]:
+        return self._by_kind.get(kind, [])
+
+    def __iter__(self) -> Iterator[Fact]:
+        return iter(self.facts)
+
+    def __len__(self) -> int:
+        return len(self.facts)
+
+    def residence(self, today: date) -> Fact | None:
+        """The child's current residence fact: the active one that began last."""
+        candidates = [f for f in self.of_kind("residence") if f.relation == "self" and f.active_on(today)]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda f: (f.valid_from or date.min, f.fact_id))
+
+    def birth_date(self, today: date) -> date | None:
+        residence = self.residence(today)
+        if residence is not None and (born := residence.date_attr("birth_date")) is not None:
+            return born
+        for fact in self.of_kind("birth"):
+            if fact.relation == "self" and (born := fact.date_attr("birth_date")) is not None:
+                return born
+        for fact in self.of_kind("residence"):
+            if (born := fact.date_attr("birth_date")) is not None:
+                return born
+        return None
+
+    def sex(self, today: date) -> str | None:
+        residence = self.residence(today)
+        facts = [residence] if residence is not None else []
+        facts += self.of_kind("residence") + self.of_kind("school_enrolment")
+        for fact in facts:
+            value = fact.attr("sex")
+            if value in ("1", "2"):
+                return str(value)
+        return None
+
+    def ward_code(self, today: date) -> str | None:
+        residence = self.residence(today)
+        value = residence.attr("ward_code") if residence is not None else None
+        return str(value) if value else None
+
+    def resident_since(self, today: date) -> date | None:
+        """転入日 of the current stay; ``None`` means the child has lived here since birth (or we do not know)."""
+        residence = self.residence(today)
+        return residence.date_attr("resident_since") if residence is not None else None

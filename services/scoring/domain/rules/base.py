@@ -1,0 +1,49 @@
+"""The shape of a rule: an item of the guideline, its parameters and a pure evaluation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from services.scoring.domain.facts import ChildFacts, Fact
+from services.scoring.domain.model import Finding
+
+Evaluate = Callable[[ChildFacts, date, Any], Finding | None]
+
+
+@dataclass(frozen=True)
+class NoParams:
+    pass
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    item: int
+    label_ja: str
+    definition_ja: str
+    reads: tuple[str, ...]  # fact kinds the rule looks at
+    params_type: type
+    evaluate: Evaluate
+
+
+@dataclass(frozen=True)
+class ConfiguredRule:
+    spec: RuleSpec
+    enabled: bool
+    version: str
+    params: Any
+
+    @property
+    def item(self) -> int:
+        return self.spec.item
+
+
+def earliest(facts: list[Fact]) -> date | None:
+    dates = [d for f in facts if (d := f.business_date()) is not None]
+    return min(dates) if dates else None
+
+
+def jp_date(value: date | None) -> str:
+    return f"{value.year}年{value.month}月{value.day}日" if value else "日付不明"

@@ -1,0 +1,41 @@
+"""Scoring's Prometheus metrics. Labels come from small fixed sets: outcomes, reasons, item numbers."""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+
+class ScoringMetrics:
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.facts_processed = Counter(
+            "tsunagu_scoring_facts_processed_total", "Fact messages handled, by outcome",
+            ["outcome"], registry=registry)
+        self.facts_failed = Counter(
+            "tsunagu_scoring_facts_failed_total", "Fact messages skipped as unusable, by reason",
+            ["reason"], registry=registry)
+        self.processing_duration = Histogram(
+            "tsunagu_scoring_processing_duration_seconds", "Time to handle one fact message",
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5), registry=registry)
+        self.flags_raised = Counter(
+            "tsunagu_scoring_flags_raised_total", "Flags raised on a child, by guideline item", ["item"],
+            registry=registry)
+        self.flags_cleared = Counter(
+            "tsunagu_scoring_flags_cleared_total", "Flags cleared on a child, by guideline item", ["item"],
+            registry=registry)
+        self.messages_published = Counter(
+            "tsunagu_scoring_messages_published_total", "scoring.flags.v1 messages sent, by trigger",
+            ["trigger"], registry=registry)
+        self.sweep_duration = Histogram(
+            "tsunagu_scoring_sweep_duration_seconds", "Time of one clock re-evaluation over local children",
+            buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120), registry=registry)
+        self.children = Gauge(
+            "tsunagu_scoring_children", "Children held in this instance's state", registry=registry)
+        for item in range(1, 20):
+            self.flags_raised.labels(item=str(item))
+            self.flags_cleared.labels(item=str(item))
+
+    def count_changes(self, raised: list[int], cleared: list[int]) -> None:
+        for item in raised:
+            self.flags_raised.labels(item=str(item)).inc()
+        for item in cleared:
+            self.flags_cleared.labels(item=str(item)).inc()
