@@ -1,0 +1,41 @@
+"""The one place that builds settings, the database engine and the alert policy, and hands them on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.casework.adapters.db import make_engine, migrate, session_factory
+from services.casework.config import CaseworkSettings
+from services.casework.domain.alert_policy import AlertPolicy
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Container:
+    settings: CaseworkSettings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    policy: AlertPolicy
+    clock: Clock
+
+
+def bootstrap(settings: CaseworkSettings | None = None, *, run_migrations: bool = True,
+              clock: Clock = system_clock) -> Container:
+    settings = settings or CaseworkSettings()
+    if run_migrations:
+        migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    policy = AlertPolicy(alert_items=frozenset(settings.alert_items),
+                         cooldown=timedelta(days=settings.alert_cooldown_days))
+    return Container(settings=settings, engine=engine, sessions=session_factory(engine), policy=policy,
+                     clock=clock)

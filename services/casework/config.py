@@ -1,0 +1,49 @@
+"""Casework settings: one pydantic-settings class, env prefix ``TSUNAGU_CASEWORK_``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SESSION_SECRET = "development-only-change-me"  # noqa: S105 - refused outside development
+
+
+class CaseworkSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TSUNAGU_CASEWORK_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    app_id: str = "tsunagu-casework"
+    data_dir: Path = Path("var/casework")
+    metrics_port: int = Field(9104, description="Prometheus port of the Faust worker")
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    database_url: str = "sqlite:///var/casework.db"
+    session_secret: str = DEFAULT_SESSION_SECRET
+    session_idle_timeout_s: int = Field(30 * 60, description="A session unused this long ends")
+    session_absolute_timeout_s: int = Field(10 * 60 * 60, description="A session ends this long after login")
+    cookie_secure: bool = Field(False, description="Set the Secure flag (behind TLS)")
+    sse_poll_interval_s: float = Field(0.2, description="How often the web process looks for new alerts")
+    outbox_interval_s: float = Field(0.5, description="How often the worker publishes queued outcomes")
+    # alert policy
+    alert_items: list[int] = Field(
+        default_factory=lambda: list(range(1, 20)),
+        description="Items whose gain raises an alert even without a tier change (HQ narrows this to "
+        "high-weight items such as 1, 2, 4-8, 14 once tiers carry the rest)",
+    )
+    alert_cooldown_days: int = Field(90, description="No new alert for the same child within this many days")
+    topic_prefix: str = ""
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> CaseworkSettings:
+        if self.environment != "development" and self.session_secret == DEFAULT_SESSION_SECRET:
+            raise ValueError("TSUNAGU_CASEWORK_SESSION_SECRET must be set outside development")
+        if len(self.session_secret) < 16:
+            raise ValueError("TSUNAGU_CASEWORK_SESSION_SECRET must be at least 16 characters")
+        return self
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"

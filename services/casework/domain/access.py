@@ -1,0 +1,90 @@
+"""Roles from the brief and what each may do; ward scope is checked on every object, not only in menus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+WARDS: dict[str, str] = {
+    "40131": "東区", "40132": "博多区", "40133": "中央区", "40134": "南区",
+    "40135": "西区", "40136": "城南区", "40137": "早良区",
+}
+
+
+class Role(StrEnum):
+    HQ_ADMIN = "hq_admin"  # 総括管理主体 (こども家庭課)
+    WARD_STAFF = "ward_staff"  # 活用主体: 区の子育て支援課・地域保健福祉課・健康課
+    CHILD_GUIDANCE = "child_guidance"  # 児童相談所
+    ANALYST = "analyst"  # 分析主体: masked extracts only, nothing here
+    PRIVACY_OFFICER = "privacy_officer"  # プライバシー保護責任者
+    OPERATOR = "operator"  # city IT
+
+
+ROLE_LABELS = {
+    Role.HQ_ADMIN: "総括管理（こども家庭課）", Role.WARD_STAFF: "区職員", Role.CHILD_GUIDANCE: "児童相談所",
+    Role.ANALYST: "分析主体", Role.PRIVACY_OFFICER: "プライバシー保護責任者", Role.OPERATOR: "運用担当",
+}
+
+
+class Permission(StrEnum):
+    VIEW_CASES = "view_cases"
+    RECORD_STEP = "record_step"
+    EXPORT = "export"
+    REVIEW_LINKAGE = "review_linkage"
+    ADMIN_USERS = "admin_users"
+    VIEW_AUDIT = "view_audit"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.HQ_ADMIN: frozenset({Permission.VIEW_CASES, Permission.EXPORT, Permission.REVIEW_LINKAGE,
+                              Permission.ADMIN_USERS}),
+    Role.WARD_STAFF: frozenset({Permission.VIEW_CASES, Permission.RECORD_STEP, Permission.EXPORT}),
+    Role.CHILD_GUIDANCE: frozenset({Permission.VIEW_CASES, Permission.RECORD_STEP}),
+    Role.ANALYST: frozenset(),
+    Role.PRIVACY_OFFICER: frozenset({Permission.VIEW_AUDIT}),
+    Role.OPERATOR: frozenset(),
+}
+# Roles bound to one ward; the others see every ward their permissions allow.
+WARD_BOUND = frozenset({Role.WARD_STAFF})
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    username: str
+    role: Role
+    ward_code: str | None
+    division: str | None = None
+
+    def can(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS[self.role]
+
+    def sees_ward(self, ward_code: str | None) -> bool:
+        """Whether this user may see a child or alert of ``ward_code``."""
+        if not self.can(Permission.VIEW_CASES):
+            return False
+        if self.role in WARD_BOUND or (self.role == Role.CHILD_GUIDANCE and self.ward_code):
+            return ward_code is not None and ward_code == self.ward_code
+        return True
+
+    def ward_scope(self) -> str | None:
+        """The one ward a list must be restricted to, or None for every ward."""
+        if self.role in WARD_BOUND or (self.role == Role.CHILD_GUIDANCE and self.ward_code):
+            return self.ward_code
+        return None
+
+
+class AccessDenied(Exception):
+    """The user may not do this; the attempt is audited."""
+
+
+def validate_user_fields(role: str, ward_code: str | None) -> Role:
+    try:
+        parsed = Role(role)
+    except ValueError:
+        raise ValueError(f"unknown role; choose one of {', '.join(r.value for r in Role)}") from None
+    if parsed in WARD_BOUND and ward_code not in WARDS:
+        raise ValueError("ward staff need a ward code (40131-40137)")
+    if ward_code is not None and ward_code not in WARDS:
+        raise ValueError("unknown ward code (40131-40137)")
+    return parsed

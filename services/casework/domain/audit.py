@@ -1,0 +1,74 @@
+"""The tamper-evident audit trail: each entry's hash covers its content and the previous entry's hash.
+
+Editing an entry breaks its own hash; deleting or reordering breaks the link to the next entry;
+cutting the tail is caught by comparing with the head (last sequence and hash) kept apart from the log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    at: str  # ISO 8601, UTC
+    user_id: str
+    role: str
+    action: str  # view_child / export_csv / record_step / login / access_denied / ...
+    child_id: str | None
+    target: str | None  # alert id, user id, review id, ... (never a name)
+    ward_code: str | None
+    client: str | None  # where from: the client address
+    outcome: str  # ok / denied / failed
+    detail: str
+    prev_hash: str
+    hash: str = ""
+
+    def content(self) -> dict[str, object]:
+        return {
+            "seq": self.seq, "at": self.at, "user_id": self.user_id, "role": self.role, "action": self.action,
+            "child_id": self.child_id, "target": self.target, "ward_code": self.ward_code,
+            "client": self.client, "outcome": self.outcome, "detail": self.detail, "prev_hash": self.prev_hash,
+        }
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    canonical = json.dumps(entry.content(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def sealed(entry: AuditEntry) -> AuditEntry:
+    return replace(entry, hash=entry_hash(entry))
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    checked: int
+    problem: str | None = None
+    at_seq: int | None = None
+
+
+def verify_chain(entries: Iterable[AuditEntry], head_seq: int | None = None,
+                 head_hash: str | None = None) -> Verification:
+    """Walks the log in sequence order; reports the first entry that was edited, removed or moved."""
+    prev_hash, expected_seq, checked = GENESIS, 1, 0
+    for entry in entries:
+        if entry.seq != expected_seq:
+            return Verification(False, checked, f"sequence gap: expected {expected_seq}, found {entry.seq}",
+                                entry.seq)
+        if entry.prev_hash != prev_hash:
+            return Verification(False, checked, "link to the previous entry is broken", entry.seq)
+        if entry_hash(entry) != entry.hash:
+            return Verification(False, checked, "entry content does not match its hash", entry.seq)
+        prev_hash, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
+    if head_seq is not None and (head_seq != expected_seq - 1 or head_hash != prev_hash):
+        return Verification(False, checked, f"log ends at {expected_seq - 1} but the head says {head_seq}",
+                            expected_seq)
+    return Verification(True, checked)

@@ -1,0 +1,161 @@
+"""The JSON API (every UI action has one; see /docs for the OpenAPI description)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from services.casework import metrics
+from services.casework.domain.access import AccessDenied, Permission
+from services.casework.domain.workflow import Action, InvalidTransition, StepCommand
+from services.casework.entrypoints.web_common import AppContainer, Auth, AuthCsrf, deny, require
+from services.casework.entrypoints.web_security import SESSION_COOKIE, client_of, set_session_cookie
+from services.casework.service_layer import audit_log, cases
+from services.casework.service_layer import auth as auth_service
+from services.casework.service_layer.audit_log import Actor
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+class Credentials(BaseModel):
+    username: str = Field(max_length=64, examples=["higashi"])
+    password: str = Field(max_length=256)
+
+
+class SessionStarted(BaseModel):
+    csrf_token: str = Field(description="Send it as the X-CSRF-Token header on every POST/PUT/DELETE")
+    username: str
+    role: str
+    ward_code: str | None
+
+
+class StepRequest(BaseModel):
+    action: Action = Field(description="Workflow step, e.g. 二次スクリーニング")
+    result: str = Field(max_length=64, examples=["要アプローチ"])
+    reason: str = Field(max_length=2000, description="Why (required)")
+    details: dict[str, str] = Field(default_factory=dict, examples=[{"approach_method": "訪問"}])
+
+
+def login(container: AppContainer, request: Request, response: Response, username: str,
+          password: str) -> auth_service.NewSession:
+    now = container.clock()
+    client = client_of(request)
+    failure: auth_service.AuthError | None = None
+    with container.sessions.begin() as session:  # commits the failed-login counter too
+        try:
+            user = auth_service.authenticate(session, username, password, now)
+        except auth_service.AuthError as exc:
+            failure = exc
+            audit_log.append(session, Actor("anonymous", "anonymous", client), "login", now, outcome="failed",
+                             detail="bad credentials or locked")
+        else:
+            new = auth_service.start_session(session, user, now)
+            audit_log.append(session, Actor.of(new.principal, client), "login", now, ward_code=user.ward_code)
+    if failure is not None:
+        metrics.LOGINS.labels(outcome="failed").inc()
+        raise HTTPException(status_code=401, detail=str(failure))
+    metrics.LOGINS.labels(outcome="ok").inc()
+    set_session_cookie(response, new.token, secure=container.settings.cookie_secure,
+                       max_age=container.settings.session_absolute_timeout_s)
+    return new
+
+
+@router.post("/session", response_model=SessionStarted, summary="Log in (sets the session cookie)")
+def api_login(body: Credentials, request: Request, response: Response, container: AppContainer) -> SessionStarted:
+    new = login(container, request, response, body.username, body.password)
+    p = new.principal
+    return SessionStarted(csrf_token=new.csrf_token, username=p.username, role=p.role.value, ward_code=p.ward_code)
+
+
+@router.delete("/session", status_code=204, summary="Log out")
+def api_logout(request: Request, auth: AuthCsrf, container: AppContainer) -> Response:
+    with container.sessions.begin() as session:
+        auth_service.end_session(session, request.cookies.get(SESSION_COOKIE, ""))
+        audit_log.append(session, Actor.of(auth.principal, auth.client), "logout", container.clock())
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def inbox_filter(tier: str | None = None, item: int | None = Query(None, ge=1, le=19), status: str | None = None,
+                 division: str | None = None, age_min: int | None = Query(None, ge=0, le=25),
+                 age_max: int | None = Query(None, ge=0, le=25)) -> cases.InboxFilter:
+    return cases.InboxFilter(tier=tier or None, item=item, status=status or None, division=division or None,
+                             age_min=age_min, age_max=age_max)
+
+
+@router.get("/alerts", summary="The user's ward's alerts (filters: tier, item, status, division, age)")
+def api_alerts(auth: Auth, container: AppContainer, tier: str | None = None,
+               item: int | None = Query(None, ge=1, le=19), status: str | None = None,
+               division: str | None = None, age_min: int | None = Query(None, ge=0, le=25),
+               age_max: int | None = Query(None, ge=0, le=25)) -> list[dict[str, Any]]:
+    require(container, auth, Permission.VIEW_CASES, "list_alerts")
+    flt = inbox_filter(tier, item, status, division, age_min, age_max)
+    with container.sessions.begin() as session:
+        rows = cases.inbox(session, auth.principal, container.clock().date(), flt)
+    return [r.api() for r in rows]
+
+
+@router.get("/children/{child_id}", summary="A child: profile, current flags with evidence, alerts and timeline")
+def api_child(child_id: str, auth: Auth, container: AppContainer) -> dict[str, Any]:
+    try:
+        with container.sessions.begin() as session:
+            view = cases.visible_child(session, auth.principal, child_id)
+            audit_log.append(session, Actor.of(auth.principal, auth.client), "view_child", container.clock(),
+                             child_id=child_id, ward_code=view.child.ward_code, detail="api")
+            return cases.child_api(view)
+    except AccessDenied as exc:
+        raise deny(container, auth, "view_child", str(exc), child_id=child_id) from None
+
+
+@router.post("/cases/{alert_id}/steps", summary="Record a workflow step (who/when from the session)")
+def api_step(alert_id: str, body: StepRequest, auth: AuthCsrf, container: AppContainer) -> dict[str, Any]:
+    command = StepCommand(action=body.action, result=body.result, reason=body.reason, details=body.details)
+    return record_step(container, auth, alert_id, command)
+
+
+def record_step(container: AppContainer, auth: Any, alert_id: str, command: StepCommand) -> dict[str, Any]:
+    now = container.clock()
+    try:
+        with container.sessions.begin() as session:
+            alert = cases.case_for_step(session, auth.principal, alert_id)
+            step = cases.record_step(session, auth.principal, alert, command, now,
+                                     container.settings.topic("casework.outcomes.v1"))
+            audit_log.append(session, Actor.of(auth.principal, auth.client), "record_step", now,
+                             child_id=alert.child_id, target=alert_id, ward_code=alert.ward_code,
+                             detail=f"{step.action.value}:{step.result}")
+            return {"alert_id": alert_id, "child_id": alert.child_id, "status": step.to_state.value,
+                    "from_state": step.from_state.value}
+    except AccessDenied as exc:
+        raise deny(container, auth, "record_step", str(exc), target=alert_id) from None
+    except InvalidTransition as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
+
+
+@router.get("/export.csv", summary="CSV of the ward's target list (same filters as /api/alerts)",
+            response_class=Response)
+def api_export(auth: Auth, container: AppContainer, tier: str | None = None,
+               item: int | None = Query(None, ge=1, le=19), status: str | None = None,
+               division: str | None = None, age_min: int | None = Query(None, ge=0, le=25),
+               age_max: int | None = Query(None, ge=0, le=25)) -> Response:
+    return export(container, auth, inbox_filter(tier, item, status, division, age_min, age_max))
+
+
+def export(container: AppContainer, auth: Any, flt: cases.InboxFilter) -> Response:
+    require(container, auth, Permission.EXPORT, "export_csv")
+    now = container.clock()
+    with container.sessions.begin() as session:
+        rows = cases.inbox(session, auth.principal, now.date(), flt)
+        audit_log.append(session, Actor.of(auth.principal, auth.client), "export_csv", now,
+                         ward_code=auth.principal.ward_scope(), detail=f"rows={len(rows)} filter={flt}")
+    body = "\ufeff" + cases.export_csv(rows)  # BOM: spreadsheet software then reads UTF-8 correctly
+    filename = f"target-list-{auth.principal.ward_scope() or 'all'}-{now:%Y%m%d}.csv"
+    return Response(body.encode(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def json_error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"detail": message}, status_code=status)

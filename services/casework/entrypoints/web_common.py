@@ -1,0 +1,76 @@
+"""What every route module shares: the container, templates, access checks that audit their refusals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.templating import Jinja2Templates
+
+from services.casework import metrics
+from services.casework.bootstrap import Container
+from services.casework.domain.access import ROLE_LABELS, WARDS, Permission, Principal
+from services.casework.domain.items import ITEM_LABELS, REASON_LABELS, TIERS, item_label
+from services.casework.domain.workflow import CaseState
+from services.casework.entrypoints.web_security import Authenticated, authenticate_request, check_csrf
+from services.casework.service_layer import audit_log
+from services.casework.service_layer.audit_log import Actor
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals.update(
+    WARDS=WARDS, ITEM_LABELS=ITEM_LABELS, TIERS=TIERS, REASON_LABELS=REASON_LABELS, ROLE_LABELS=ROLE_LABELS,
+    item_label=item_label, STATES=[s.value for s in CaseState], Permission=Permission,
+)
+templates.env.filters["jst"] = lambda dt: _jst(dt)
+
+
+def _jst(value: datetime | str | None) -> str:
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return ""
+    dt = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return dt.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M")
+
+
+def container_of(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+async def csrf_checked(request: Request) -> Authenticated:
+    auth = authenticate_request(request)
+    await check_csrf(request, auth)
+    return auth
+
+
+Auth = Annotated[Authenticated, Depends(authenticate_request)]
+AuthCsrf = Annotated[Authenticated, Depends(csrf_checked)]
+AppContainer = Annotated[Container, Depends(container_of)]
+
+
+def deny(container: Container, auth: Authenticated, action: str, reason: str, *, child_id: str | None = None,
+         target: str | None = None, ward_code: str | None = None) -> HTTPException:
+    """Audits a refused attempt and returns the 403 to raise (same answer whether the object exists or not)."""
+    with container.sessions.begin() as session:
+        audit_log.append(session, Actor.of(auth.principal, auth.client), action, container.clock(),
+                         child_id=child_id, target=target, ward_code=ward_code, outcome="denied", detail=reason)
+    metrics.ACCESS_DENIED.labels(reason=reason if reason in _DENY_REASONS else "other").inc()
+    return HTTPException(status_code=403, detail="権限がありません")
+
+
+_DENY_REASONS = {"other_ward", "unknown_child", "unknown_case", "view_cases", "record_step", "export",
+                 "review_linkage", "admin_users", "view_audit"}
+
+
+def require(container: Container, auth: Authenticated, permission: Permission, action: str) -> Principal:
+    if not auth.principal.can(permission):
+        raise deny(container, auth, action, permission.value)
+    return auth.principal
+
+
+def page_context(request: Request, auth: Authenticated, **values: Any) -> dict[str, Any]:
+    return {"request": request, "me": auth.principal, "csrf_token": auth.csrf_token, **values}

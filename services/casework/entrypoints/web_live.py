@@ -1,0 +1,119 @@
+"""The live inbox: one poller per web process looks for new alerts and fans them out over SSE.
+
+The worker commits alerts to the case database; polling its sequence every ``sse_poll_interval_s``
+keeps the web process free of Kafka and works the same on SQLite and PostgreSQL. PostgreSQL may
+commit sequence numbers out of order, so each poll looks a little behind and skips what it sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from services.casework import metrics
+from services.casework.bootstrap import Container
+from services.casework.domain.access import Permission, Principal, Role
+from services.casework.domain.items import item_label
+from services.casework.entrypoints.web_common import AppContainer, Auth, require
+from services.casework.service_layer import cases
+from services.casework.service_layer.cases import InboxRow
+
+log = logging.getLogger("tsunagu.casework.web")
+router = APIRouter(prefix="/api", tags=["api"])
+LOOK_BEHIND = 50
+KEEPALIVE_S = 15.0
+_EVERYONE = Principal(user_id="system", username="system", role=Role.HQ_ADMIN, ward_code=None)
+
+
+@dataclass
+class Subscriber:
+    principal: Principal
+    queue: asyncio.Queue[InboxRow] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
+
+
+class AlertBroadcaster:
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self.subscribers: set[Subscriber] = set()
+        self.last_seq = 0
+        self.sent: deque[int] = deque(maxlen=LOOK_BEHIND * 4)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.last_seq = await asyncio.to_thread(self._max_seq)
+        self._task = asyncio.create_task(self._run(), name="alert-broadcaster")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+
+    def _max_seq(self) -> int:
+        from services.casework.adapters.repository import CaseRepository
+
+        with self.container.sessions() as session:
+            return CaseRepository(session).max_alert_seq()
+
+    def _poll(self) -> list[InboxRow]:
+        with self.container.sessions() as session:
+            rows = cases.inbox(session, _EVERYONE, self.container.clock().date(),
+                               after_seq=max(0, self.last_seq - LOOK_BEHIND), limit=2000)
+        return [r for r in sorted(rows, key=lambda r: r.seq) if r.seq not in self.sent]
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if self.subscribers:
+                    for row in await asyncio.to_thread(self._poll):
+                        self.sent.append(row.seq)
+                        self.last_seq = max(self.last_seq, row.seq)
+                        for sub in list(self.subscribers):
+                            if sub.principal.sees_ward(row.ward_code) and not sub.queue.full():
+                                sub.queue.put_nowait(row)
+                else:
+                    self.last_seq = await asyncio.to_thread(self._max_seq)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("live inbox poll failed")
+            await asyncio.sleep(self.container.settings.sse_poll_interval_s)
+
+
+def sse_payload(row: InboxRow) -> str:
+    data: dict[str, Any] = row.api()
+    data["item_labels"] = [item_label(i) for i in row.items]
+    return f"id: {row.seq}\nevent: alert\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+@router.get("/alerts/stream", summary="Live inbox: Server-Sent Events, one `alert` event per new alert")
+async def alert_stream(request: Request, auth: Auth, container: AppContainer) -> StreamingResponse:
+    require(container, auth, Permission.VIEW_CASES, "list_alerts")
+    broadcaster: AlertBroadcaster = request.app.state.broadcaster
+    subscriber = Subscriber(auth.principal)
+
+    async def events() -> AsyncIterator[str]:
+        broadcaster.subscribers.add(subscriber)
+        metrics.SSE_CLIENTS.inc()
+        try:
+            yield "retry: 1000\n\n"
+            while True:
+                try:
+                    row = await asyncio.wait_for(subscriber.queue.get(), timeout=KEEPALIVE_S)
+                    yield sse_payload(row)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield ": keepalive\n\n"
+        finally:
+            broadcaster.subscribers.discard(subscriber)
+            metrics.SSE_CLIENTS.dec()
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"X-Accel-Buffering": "no"})

@@ -1,0 +1,110 @@
+"""Sessions, CSRF and security headers for the web app."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi import Request, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.casework.bootstrap import Container
+from services.casework.domain.access import Principal
+from services.casework.service_layer.auth import SessionTimeouts, resume_session
+
+SESSION_COOKIE = "tsunagu_session"
+PRE_LOGIN_COOKIE = "tsunagu_login_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+class LoginRequired(Exception):
+    """No valid session: pages redirect to /login, the API answers 401."""
+
+
+class CsrfFailed(Exception):
+    """A state-changing request without the session's CSRF token."""
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    principal: Principal
+    csrf_token: str
+    client: str | None
+
+
+def client_of(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def authenticate_request(request: Request) -> Authenticated:
+    container: Container = request.app.state.container
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise LoginRequired()
+    s = container.settings
+    timeouts = SessionTimeouts(idle=_seconds(s.session_idle_timeout_s), absolute=_seconds(s.session_absolute_timeout_s))
+    with container.sessions.begin() as session:
+        resumed = resume_session(session, token, container.clock(), timeouts)
+    if resumed is None:
+        raise LoginRequired()
+    principal, csrf = resumed
+    auth = Authenticated(principal=principal, csrf_token=csrf, client=client_of(request))
+    request.state.auth = auth
+    return auth
+
+
+async def check_csrf(request: Request, auth: Authenticated) -> None:
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get("csrf_token")
+        sent = value if isinstance(value, str) else None
+    if not sent or not hmac.compare_digest(sent.encode(), auth.csrf_token.encode()):
+        raise CsrfFailed()
+
+
+def set_session_cookie(response: Response, token: str, *, secure: bool, max_age: int) -> None:
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, secure=secure, samesite="strict", path="/",
+                        max_age=max_age)
+
+
+def _seconds(value: int) -> timedelta:
+    return timedelta(seconds=value)
+
+
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (it must not buffer the live SSE stream)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = str(scope.get("path", "")).startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.extend(HEADERS)
+                if not static:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

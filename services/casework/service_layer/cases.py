@@ -1,0 +1,199 @@
+"""The ward's view of its alerts and cases: inbox with filters, the child page, workflow steps, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from contracts.envelope import envelope_dict
+from contracts.topics.casework import OUTCOMES_TOPIC, CaseOutcomeV1
+from services.casework.adapters.orm import Alert, CaseStep, Child
+from services.casework.adapters.repository import CaseRepository
+from services.casework.domain.access import AccessDenied, Permission, Principal
+from services.casework.domain.workflow import CaseState, StepCommand, StepRecorded, apply_step
+from services.casework.service_layer.intake import SOURCE
+
+INBOX_LIMIT = 5000
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    tier: str | None = None
+    item: int | None = None
+    status: str | None = None
+    division: str | None = None
+    age_min: int | None = None
+    age_max: int | None = None
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    seq: int
+    alert_id: str
+    child_id: str
+    ward_code: str
+    tier: str | None
+    items: list[int]
+    reason: str
+    raised_at: datetime
+    status: str
+    lead_division: str | None
+    current_items: list[int]
+    name_kanji: str | None
+    name_kana: str | None
+    birth_date: str | None
+    age: int | None
+
+    def api(self) -> dict[str, Any]:
+        return {
+            "alert_id": self.alert_id, "child_id": self.child_id, "ward_code": self.ward_code, "tier": self.tier,
+            "items": self.items, "reason": self.reason, "raised_at": self.raised_at.isoformat(),
+            "status": self.status, "lead_division": self.lead_division, "current_items": self.current_items,
+            "name_kanji": self.name_kanji, "name_kana": self.name_kana, "birth_date": self.birth_date,
+            "age": self.age,
+        }
+
+
+def age_on(birth_date: str | None, today: date) -> int | None:
+    if not birth_date:
+        return None
+    try:
+        born = date.fromisoformat(birth_date)
+    except ValueError:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def inbox(session: Session, principal: Principal, today: date, flt: InboxFilter = InboxFilter(),
+          after_seq: int = 0, limit: int = INBOX_LIMIT) -> list[InboxRow]:
+    if not principal.can(Permission.VIEW_CASES):
+        raise AccessDenied("view_cases")
+    query = (select(Alert, Child).join(Child, Child.child_id == Alert.child_id, isouter=True)
+             .where(Alert.seq > after_seq).order_by(Alert.seq.desc()).limit(limit))
+    scope = principal.ward_scope()
+    if scope is not None:
+        query = query.where(Alert.ward_code == scope)
+    if flt.tier:
+        query = query.where(Alert.tier == flt.tier)
+    if flt.status:
+        query = query.where(Alert.state == flt.status)
+    if flt.division:
+        query = query.where(Alert.lead_division == flt.division)
+    rows = []
+    for alert, child in session.execute(query).tuples():
+        age = age_on(child.birth_date if child else None, today)
+        current = [int(i) for i in (child.current_items if child else [])]
+        if flt.item is not None and flt.item not in alert.items and flt.item not in current:
+            continue
+        if flt.age_min is not None and (age is None or age < flt.age_min):
+            continue
+        if flt.age_max is not None and (age is None or age > flt.age_max):
+            continue
+        rows.append(InboxRow(
+            seq=alert.seq, alert_id=alert.alert_id, child_id=alert.child_id, ward_code=alert.ward_code,
+            tier=alert.tier, items=[int(i) for i in alert.items], reason=alert.reason, raised_at=alert.raised_at,
+            status=alert.state, lead_division=alert.lead_division, current_items=current,
+            name_kanji=child.name_kanji if child else None, name_kana=child.name_kana if child else None,
+            birth_date=child.birth_date if child else None, age=age))
+    return rows
+
+
+@dataclass
+class ChildView:
+    child: Child
+    alerts: list[Alert]
+    steps: dict[str, list[CaseStep]]
+
+    @property
+    def open_alert(self) -> Alert | None:
+        return next((a for a in reversed(self.alerts)
+                     if a.state not in (CaseState.CLOSED.value, CaseState.TRANSFERRED.value)), None)
+
+
+def visible_child(session: Session, principal: Principal, child_id: str) -> ChildView:
+    """The child with the alerts this user may see; AccessDenied when none of it is in their scope."""
+    if not principal.can(Permission.VIEW_CASES):
+        raise AccessDenied("view_cases")
+    repo = CaseRepository(session)
+    child = repo.child(child_id)
+    if child is None:
+        raise AccessDenied("unknown_child")  # same answer as another ward's child: existence is not leaked
+    alerts = [a for a in repo.alerts_of_child(child_id) if principal.sees_ward(a.ward_code)]
+    if not principal.sees_ward(child.ward_code) and not alerts:
+        raise AccessDenied("other_ward")
+    steps: dict[str, list[CaseStep]] = {a.alert_id: [] for a in alerts}
+    for step in repo.steps([a.alert_id for a in alerts]):
+        steps[step.alert_id].append(step)
+    return ChildView(child=child, alerts=alerts, steps=steps)
+
+
+def child_api(view: ChildView) -> dict[str, Any]:
+    c = view.child
+    return {
+        "child_id": c.child_id,
+        "profile": {"name_kanji": c.name_kanji, "name_kana": c.name_kana, "birth_date": c.birth_date, "sex": c.sex,
+                    "ward_code": c.ward_code, "address": c.address, "household_id": c.household_id,
+                    "status": c.status},
+        "tier": c.tier, "score": c.score, "current_items": c.current_items, "flags": c.flags,
+        "flags_as_of": c.flags_as_of, "supported_by_child_guidance": c.supported_by_child_guidance,
+        "alerts": [{
+            "alert_id": a.alert_id, "ward_code": a.ward_code, "tier": a.tier, "items": a.items, "reason": a.reason,
+            "raised_at": a.raised_at.isoformat(), "status": a.state, "lead_division": a.lead_division,
+            "timeline": [{"action": s.action, "result": s.result, "reason": s.reason, "details": s.details,
+                          "from_state": s.from_state, "to_state": s.to_state, "actor_id": s.actor_id,
+                          "actor_role": s.actor_role, "at": s.at.isoformat()} for s in view.steps[a.alert_id]],
+        } for a in view.alerts],
+    }
+
+
+def case_for_step(session: Session, principal: Principal, alert_id: str) -> Alert:
+    if not principal.can(Permission.RECORD_STEP):
+        raise AccessDenied("record_step")
+    alert = CaseRepository(session).alert(alert_id)
+    if alert is None or not principal.sees_ward(alert.ward_code):
+        raise AccessDenied("other_ward" if alert else "unknown_case")
+    return alert
+
+
+def record_step(session: Session, principal: Principal, alert: Alert, command: StepCommand, now: datetime,
+                outcomes_topic: str = OUTCOMES_TOPIC.name) -> StepRecorded:
+    step = apply_step(CaseState(alert.state), command, actor_id=principal.user_id,
+                      actor_role=principal.role.value, at=now)
+    repo = CaseRepository(session)
+    repo.record_step(alert, step)
+    outcome = CaseOutcomeV1(case_id=alert.alert_id, child_id=alert.child_id, ward_code=alert.ward_code,
+                            step=step.action.value, result=step.result, items_at_listing=list(alert.items),
+                            recorded_at=now.isoformat(), actor_role=principal.role.value)
+    event = envelope_dict(data=outcome, type_="casework.step.recorded", source=SOURCE, subject=alert.alert_id,
+                          time=now)
+    repo.add_outbox(outcomes_topic, alert.alert_id, json.dumps(event, ensure_ascii=False), now)
+    return step
+
+
+CSV_HEADER = ["アラートID", "児童ID", "区コード", "氏名", "氏名カナ", "生年月日", "年齢", "階層",
+              "該当項目（アラート時）", "該当項目（現在）", "状態", "主担当課", "アラート日時"]
+
+
+def export_csv(rows: list[InboxRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for r in rows:
+        writer.writerow([_cell(v) for v in (
+            r.alert_id, r.child_id, r.ward_code, r.name_kanji or "", r.name_kana or "", r.birth_date or "",
+            "" if r.age is None else r.age, r.tier or "", " ".join(map(str, r.items)),
+            " ".join(map(str, r.current_items)), r.status, r.lead_division or "", r.raised_at.isoformat())])
+    return out.getvalue()
+
+
+def _cell(value: object) -> str:
+    # Spreadsheet software runs cells that start with = + - @ as formulas (CSV injection).
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
