@@ -28,7 +28,8 @@ H_SYSTEM = "tsunagu.dlq.system"
 class DeadLetterHeaders(BaseModel):
     reason: str = Field(description="Precise reason, e.g. 'data.birth_date: impossible date'; never a value")
     error_class: str = Field(description="not_json | invalid_envelope | unknown_type | invalid_data | "
-                                         "invalid_encoding | too_large | unknown_system | invalid_value")
+                                         "invalid_encoding | too_large | unknown_system | invalid_value | "
+                                         "internal_error")
     topic: str
     partition: int
     offset: int

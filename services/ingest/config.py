@@ -1,0 +1,54 @@
+"""Ingest settings, from the environment (prefix ``TSUNAGU_INGEST_``). Built in bootstrap, passed down."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_TOKEN_PREFIX = "dev-"  # noqa: S105 - a prefix that marks development tokens, refused in production
+
+
+class IngestSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TSUNAGU_INGEST_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    app_id: str = Field("tsunagu-ingest", description="Faust app id; also the consumer group")
+    data_dir: Path = Path("var/ingest")
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9101
+    log_level: Literal["crit", "error", "warn", "info", "debug"] = "info"
+    max_event_bytes: int = Field(1_048_576, description="Larger source events are dead-lettered as too_large")
+    # The dead-letter topic must take the original bytes of any event the broker accepted (≤ 2 MiB).
+    producer_max_request_bytes: int = 2_097_152
+    http_host: str = "127.0.0.1"
+    http_port: int = 8001
+    http_tokens_file: Path | None = Field(
+        None, description="JSON file {system: bearer token}; tokens are per source system")
+    http_tokens: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Inline tokens (JSON in TSUNAGU_INGEST_HTTP_TOKENS); file wins")
+    dedup_retention_days: int = 400
+
+    @property
+    def dedup_path(self) -> Path:
+        return self.data_dir / f"dedup-{self.app_id}.sqlite3"
+
+    def tokens(self) -> dict[str, str]:
+        """Bearer token per system; the file (mounted secret) takes precedence over the environment."""
+        tokens = {system: token.get_secret_value() for system, token in self.http_tokens.items()}
+        if self.http_tokens_file is not None:
+            loaded = json.loads(self.http_tokens_file.read_text(encoding="utf-8"))
+            tokens.update({str(k): str(v) for k, v in loaded.items()})
+        return tokens
+
+    @model_validator(mode="after")
+    def _no_dev_tokens_in_production(self) -> IngestSettings:
+        if self.environment == "production":
+            weak = [s for s, t in self.tokens().items() if t.startswith(DEV_TOKEN_PREFIX) or len(t) < 24]
+            if weak:
+                raise ValueError(f"development or short HTTP tokens in production for: {', '.join(sorted(weak))}")
+        return self

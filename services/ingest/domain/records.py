@@ -1,0 +1,145 @@
+"""A validated source payload → ``RecordV1`` for ingest.records.v1, following ``PERSON_FIELDS``."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from contracts.envelope import Envelope
+from contracts.sources._common import SourceData
+from contracts.topics.ingest_records import PERSON_FIELDS, PersonKeys, RecordV1, Role, Scalar
+from services.ingest.domain import normalise
+from services.ingest.domain.dates import parse_jp_date
+from services.ingest.domain.errors import IngestRejected, InvalidDate
+
+# The person whose identity the payload itself carries (resident registry, school students):
+# these fields describe that "subject" and go into its PersonKeys, not into attributes.
+IDENTITY_FIELDS = ("name_kanji", "name_kana", "birth_date", "sex", "address", "ward_code", "postal_code")
+IDENTITY_SYSTEMS = frozenset({"resident_registry", "school_students"})
+# The record's own business date: the first of these the payload has. A birth date dates only the birth
+# event itself; a student's registration has no business date of its own (its occurred_at says when).
+RECORD_DATE_FIELDS = (
+    "start_date", "end_date", "issue_date", "effective_date", "left_date", "visit_date", "checkup_date",
+    "notification_date", "answered_date", "as_of",
+)
+BIRTH_EVENT = "maternal_child_health.birth.recorded"
+# Dates that cannot lie after the event that reports them (a birth reported before it happened).
+NOT_AFTER_EVENT = frozenset({"birth_date"})
+_CLOCK_SKEW = timedelta(days=1)  # event times carry an offset; a date is local, so allow a day
+
+
+def is_date_field(name: str) -> bool:
+    return name.endswith("_date") or name == "as_of"
+
+
+def record_key(record: RecordV1) -> str:
+    """The primary 宛名番号 (first person in PERSON_FIELDS order), else the student key."""
+    for person in record.persons:
+        if person.atena_no:
+            return person.atena_no
+    for person in record.persons:
+        if person.student_id:
+            return f"student:{person.school_code or ''}:{person.student_id}"
+    raise IngestRejected("invalid_data", "record names no person (neither 宛名番号 nor student id)")
+
+
+def build_record(system: str, envelope: Envelope[SourceData]) -> RecordV1:
+    data: dict[str, Any] = envelope.data.model_dump()
+    event_day = envelope.time.date()
+    dates = {name: _date(name, value, event_day) for name, value in data.items()
+             if value is not None and is_date_field(name)}
+    roles = PERSON_FIELDS[system]
+    persons = _persons(system, data, roles, dates)
+    consumed = set(roles) | {"household_no"}
+    if system in IDENTITY_SYSTEMS:
+        consumed |= set(IDENTITY_FIELDS)
+    attributes: dict[str, Scalar | list[str]] = {}
+    for name, value in data.items():
+        if name in consumed or value is None:
+            continue
+        attributes[name] = dates[name].isoformat() if name in dates else _attribute(value)
+    record_date = next((dates[f].isoformat() for f in RECORD_DATE_FIELDS if f in dates), None)
+    if envelope.type == BIRTH_EVENT:
+        record_date = dates["birth_date"].isoformat()
+    if record_date is None and "school_year" in data and "month" in data:
+        # 年度 runs April–March: months 1–3 belong to the following calendar year.
+        year = data["school_year"] + (1 if data["month"] < 4 else 0)
+        record_date = date(year, data["month"], 1).isoformat()
+    household = data.get("household_no")
+    return RecordV1(
+        record_id=envelope.id, system=system, event_type=envelope.type,
+        occurred_at=envelope.time.isoformat(), record_date=record_date,
+        household_no=normalise.digits(household) if household else None,
+        persons=persons, attributes=attributes,
+    )
+
+
+def _date(name: str, value: str, event_day: date) -> date:
+    try:
+        parsed = parse_jp_date(value)
+    except InvalidDate as exc:
+        raise IngestRejected("invalid_value", f"data.{name}: {exc}") from None
+    if name in NOT_AFTER_EVENT and parsed > event_day + _CLOCK_SKEW:
+        raise IngestRejected("invalid_value", f"data.{name}: after the event's own time (in the future)")
+    return parsed
+
+
+def _attribute(value: Any) -> Scalar | list[str]:
+    if isinstance(value, str):
+        return normalise.nfkc(value)  # identifiers in full-width (ＣＡ１２３) must join their half-width twin
+    if isinstance(value, list):
+        return [normalise.nfkc(str(v)) for v in value]
+    if isinstance(value, bool | int | float):
+        return value
+    return str(value)
+
+
+def _persons(system: str, data: dict[str, Any], roles: dict[str, Role], dates: dict[str, date]) -> list[PersonKeys]:
+    # Several source fields with the same role ("subject": atena_no and student_id) describe one person.
+    by_role: dict[Role, dict[str, Any]] = {}
+    persons: list[PersonKeys] = []
+    for field, role in roles.items():
+        value = data.get(field)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            persons.extend(PersonKeys(role=role, atena_no=normalise.digits(v)) for v in value)
+            continue
+        keys = by_role.setdefault(role, {"role": role})
+        if field.endswith("atena_no"):
+            keys["atena_no"] = normalise.digits(value)
+        elif field == "student_id":
+            keys["student_id"] = normalise.nfkc(value)
+            if data.get("school_code"):
+                keys["school_code"] = normalise.nfkc(data["school_code"])
+    if system in IDENTITY_SYSTEMS and "subject" in by_role:
+        by_role["subject"].update(_identity(data, dates))
+    return [PersonKeys(**keys) for keys in by_role.values()] + persons
+
+
+def _identity(data: dict[str, Any], dates: dict[str, date]) -> dict[str, Any]:
+    keys: dict[str, Any] = {}
+    if data.get("name_kanji"):
+        keys["name_kanji"] = data["name_kanji"]
+        keys["kanji_key"] = normalise.kanji_key(data["name_kanji"])
+    if data.get("name_kana"):
+        keys["name_kana"] = data["name_kana"]
+        keys["kana_key"] = normalise.kana_key(data["name_kana"])
+        split = normalise.split_name(data["name_kana"])
+        if split:
+            keys["surname_kana_key"] = normalise.kana_key(split[0])
+            keys["given_kana_key"] = normalise.kana_key(split[1])
+    if "birth_date" in dates:
+        keys["birth_date"] = dates["birth_date"].isoformat()
+    keys["sex"] = data.get("sex")
+    if data.get("address"):
+        keys["address"] = normalise.nfkc(data["address"])
+        keys["address_key"] = normalise.address_key(data["address"])
+    keys["ward_code"] = data.get("ward_code") or (
+        normalise.ward_from_address(data["address"]) if data.get("address") else None)
+    if data.get("postal_code"):
+        postal = normalise.postal_code(data["postal_code"])
+        if postal is None:
+            raise IngestRejected("invalid_value", "data.postal_code: not a 7-digit postal code")
+        keys["postal_code"] = postal
+    return keys

@@ -1,0 +1,116 @@
+"""The ingest worker: every ``source.*.v1`` topic in, ``ingest.records.v1`` and ``ingest.deadletter.v1`` out.
+
+    python -m services.ingest.entrypoints.faust_app            # = worker --without-web -l <log_level>
+    faust -A services.ingest.entrypoints.faust_app worker --without-web -l info
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+import faust
+from prometheus_client import start_http_server
+
+from contracts.sources import SOURCE_SYSTEMS
+from contracts.topics import ingest_deadletter, ingest_records
+from services.ingest.bootstrap import IngestContext, bootstrap
+from services.ingest.pipeline import Accepted, Duplicate, Rejected, SourceMessage
+
+log = logging.getLogger(__name__)
+
+
+def _headers(raw: Any) -> list[tuple[str, bytes]]:
+    if not raw:
+        return []
+    items = raw.items() if isinstance(raw, Mapping) else raw
+    return [(str(k), bytes(v) if v is not None else b"") for k, v in items]
+
+
+def create_app(ctx: IngestContext) -> faust.App:
+    settings = ctx.settings
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        producer_max_request_size=settings.producer_max_request_bytes,
+        web_enabled=False,
+        store="memory://",
+        datadir=str(settings.data_dir / "faust"),
+    )
+    sources = app.topic(*(s.topic for s in SOURCE_SYSTEMS.values()), key_type=bytes, value_type=bytes)
+    records = app.topic(ingest_records.TOPIC.name, key_type=bytes, value_type=bytes)
+    deadletters = app.topic(ingest_deadletter.TOPIC.name, key_type=bytes, value_type=bytes)
+
+    def confirmed(dedup_key: tuple[str, str], _sent: Any) -> None:
+        ctx.dedup.confirm(dedup_key)
+
+    # concurrency=1: with more, Faust can commit past an event still in flight (faust-streaming #606).
+    @app.agent(sources, concurrency=1)
+    async def ingest(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            outcome = ctx.handle(SourceMessage(
+                topic=message.topic, partition=message.partition, offset=message.offset,
+                key=message.key, value=message.value, headers=_headers(message.headers),
+            ))
+            # Sends are buffered; Faust flushes the producer before it commits the source offset, so an
+            # event is never committed before its record or dead letter is on the broker.
+            if isinstance(outcome, Accepted):
+                await records.send(key=outcome.key, value=outcome.value,
+                                   callback=partial(confirmed, outcome.dedup_key))
+            elif isinstance(outcome, Rejected):
+                log.warning("ingest: dead letter %s from %s[%d]@%d: %s", outcome.error_class, message.topic,
+                            message.partition, message.offset, outcome.reason)
+                await deadletters.send(key=outcome.key, value=outcome.value, headers=outcome.headers)
+            elif isinstance(outcome, Duplicate):
+                log.debug("ingest: duplicate event id from %s[%d]@%d", message.topic, message.partition,
+                          message.offset)
+
+    @app.timer(interval=1.0)
+    async def flush_dedup() -> None:
+        ctx.dedup.flush()
+
+    @app.task
+    async def serve_metrics() -> None:
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+        log.info("ingest: metrics on %s:%d/metrics", settings.metrics_host, settings.metrics_port)
+
+    return app
+
+
+_app: faust.App | None = None
+
+
+def __getattr__(name: str) -> Any:
+    # ``faust -A`` looks up ``app``; built on first use so importing this module opens nothing.
+    global _app
+    if name == "app":
+        if _app is None:
+            _app = create_app(bootstrap())
+        return _app
+    raise AttributeError(name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ctx = bootstrap()
+    args = argv if argv is not None else sys.argv[1:]
+    if not args:
+        args = ["worker", "--without-web", "-l", ctx.settings.log_level]
+    global _app
+    _app = create_app(ctx)
+    sys.argv = [sys.argv[0], *args]  # faust's App.main reads its command line from sys.argv
+    try:
+        _app.main()
+    finally:
+        ctx.dedup.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""The ingest use case: one source message in, one outcome out (record, dead letter or duplicate).
+
+Pure apart from the injected dedup store and metrics, so the Faust agent, the benchmarks and the unit
+tests all run exactly this code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from contracts.envelope import envelope_dict
+from contracts.sources import SYSTEM_BY_TOPIC
+from contracts.topics.ingest_deadletter import DeadLetterHeaders
+from contracts.topics.ingest_records import EVENT_TYPE
+from services.ingest.domain.errors import IngestRejected
+from services.ingest.domain.intake import decode_event
+from services.ingest.domain.records import build_record, record_key
+from services.ingest.metrics import IngestMetrics
+
+log = logging.getLogger(__name__)
+
+OUTPUT_SOURCE = "/tsunagu/ingest"
+
+
+@dataclass(frozen=True)
+class SourceMessage:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    key: bytes
+    value: bytes
+    dedup_key: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """The original key, value and headers plus the dead-letter headers, ready to publish."""
+
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    error_class: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    dedup_key: tuple[str, str]
+
+
+Outcome = Accepted | Rejected | Duplicate
+
+
+class DedupStore(Protocol):
+    """Source event ids already emitted; ``confirm`` once the broker has the record."""
+
+    def seen(self, key: tuple[str, str]) -> bool: ...
+    def reserve(self, key: tuple[str, str]) -> None: ...
+    def confirm(self, key: tuple[str, str]) -> None: ...
+    def release(self, key: tuple[str, str]) -> None: ...
+
+
+def process(message: SourceMessage, *, dedup: DedupStore, metrics: IngestMetrics, max_event_bytes: int) -> Outcome:
+    started = time.perf_counter()
+    outcome = _process(message, dedup=dedup, max_event_bytes=max_event_bytes)
+    metrics.observe(outcome_name(outcome), getattr(outcome, "error_class", None), time.perf_counter() - started)
+    return outcome
+
+
+def outcome_name(outcome: Outcome) -> str:
+    return {Accepted: "accepted", Rejected: "rejected", Duplicate: "duplicate"}[type(outcome)]
+
+
+def _process(message: SourceMessage, *, dedup: DedupStore, max_event_bytes: int) -> Outcome:
+    event_id: str | None = None
+    system = SYSTEM_BY_TOPIC.get(message.topic)
+    try:
+        if system is None:
+            raise IngestRejected("unknown_system", "topic is not a source topic")
+        envelope = decode_event(system, message.value, max_event_bytes)
+        event_id = envelope.id
+        dedup_key = (system.system, envelope.id)
+        if dedup.seen(dedup_key):
+            return Duplicate(dedup_key)
+        record = build_record(system.system, envelope)
+        key = record_key(record)
+        body = envelope_dict(data=record, type_=EVENT_TYPE, source=OUTPUT_SOURCE, subject=key,
+                             event_id=envelope.id, time=envelope.time)
+        body["data"] = record.model_dump(mode="json", exclude_none=True)  # minimal data: absent, not null
+        try:
+            value = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        except UnicodeEncodeError:
+            # JSON allows "\ud800" escapes that decode to lone surrogates; they cannot be stored as UTF-8.
+            raise IngestRejected("invalid_encoding", "a string holds an unpaired UTF-16 surrogate") from None
+        dedup.reserve(dedup_key)
+        return Accepted(key=key.encode("utf-8"), value=value, dedup_key=dedup_key)
+    except IngestRejected as exc:
+        return _rejected(message, exc.error_class, exc.reason, event_id or exc.event_id,
+                         system.system if system else None)
+    except Exception as exc:  # a bug must not stop the stream: dead-letter it, replay after the fix
+        log.error("ingest: unexpected %s while processing %s[%d]@%d\n%s", type(exc).__name__, message.topic,
+                  message.partition, message.offset, "".join(traceback.format_tb(exc.__traceback__)))
+        return _rejected(message, "internal_error", f"unexpected {type(exc).__name__}", event_id,
+                         system.system if system else None)
+
+
+def _rejected(message: SourceMessage, error_class: str, reason: str, event_id: str | None,
+              system: str | None) -> Rejected:
+    dlq = DeadLetterHeaders(reason=reason, error_class=error_class, topic=message.topic,
+                            partition=message.partition, offset=message.offset, event_id=event_id, system=system)
+    # A replayed dead letter that fails again must not carry two sets of reasons.
+    original = [(k, v) for k, v in message.headers if not k.startswith("tsunagu.dlq.")]
+    return Rejected(key=message.key, value=message.value, headers=original + dlq.to_kafka(),
+                    error_class=error_class, reason=reason)

@@ -1,0 +1,87 @@
+"""Helpers for ingest's broker tests: run the worker as a process, read what it wrote."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def ingest_worker(bootstrap: str, data_dir: Path, app_id: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """The real entrypoint, as operators start it; stopped with SIGTERM, killed if it hangs."""
+    env = {**os.environ, "TSUNAGU_INGEST_KAFKA_BOOTSTRAP": bootstrap,
+           "TSUNAGU_INGEST_APP_ID": app_id or f"test-ingest-{uuid.uuid4().hex[:8]}",
+           "TSUNAGU_INGEST_DATA_DIR": str(data_dir), "TSUNAGU_INGEST_METRICS_PORT": str(free_port()),
+           "TSUNAGU_INGEST_LOG_LEVEL": "warn"}
+    log = (data_dir / "worker.log").open("ab")
+    proc = subprocess.Popen([sys.executable, "-m", "services.ingest.entrypoints.faust_app"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return dict(consumer.end_offsets(partitions))
+    finally:
+        consumer.close()
+
+
+def read_from(bootstrap: str, start: dict[TopicPartition, int], until: int, timeout_s: float = 60.0,
+              match: bytes = b"") -> list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]]:
+    """Messages after ``start`` whose value contains ``match``, until ``until`` of them or the timeout."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer.assign(list(start))
+    for tp, offset in start.items():
+        consumer.seek(tp, offset)
+    found: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(found) < until and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                found.extend((m.key, m.value, list(m.headers)) for m in batch if match in (m.value or b""))
+        return found
+    finally:
+        consumer.close()
+
+
+class KafkaKit:
+    """The helpers above as one fixture (test modules here cannot import each other by name)."""
+
+    free_port = staticmethod(free_port)
+    ingest_worker = staticmethod(ingest_worker)
+    end_offsets = staticmethod(end_offsets)
+    read_from = staticmethod(read_from)
+
+
+@pytest.fixture
+def kit() -> KafkaKit:
+    return KafkaKit()
