@@ -64,6 +64,13 @@ class Fact:
     def business_date(self) -> date | None:
         return parse_date(self.record_date) or self.valid_from
 
+    def dated(self, *names: str) -> date | None:
+        """The first of the named date attributes present, else when the fact began, else its record date."""
+        for name in names:
+            if (value := parse_date(self.attributes.get(name))) is not None:
+                return value
+        return self.valid_from or parse_date(self.record_date)
+
 
 class ChildFacts:
     """The current facts of one child, indexed by kind; the input of every rule."""

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from services.scoring.domain.rules import welfare
+from services.scoring.domain.rules import checkups, disability, guidance, low_weight, pregnancy, school, welfare
 from services.scoring.domain.rules.base import ConfiguredRule, NoParams, RuleSpec
 
-RULE_SPECS: dict[int, RuleSpec] = {spec.item: spec for spec in (*welfare.RULES,)}
+RULE_SPECS: dict[int, RuleSpec] = {
+    spec.item: spec
+    for module in (guidance, checkups, low_weight, disability, school, pregnancy, welfare)
+    for spec in module.RULES
+}
+assert sorted(RULE_SPECS) == list(range(1, 20)), "every guideline item has exactly one rule"
 
 __all__ = ["RULE_SPECS", "ConfiguredRule", "NoParams", "RuleSpec"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from services.scoring.domain.facts import ChildFacts, Fact
+from services.scoring.domain.facts import ChildFacts
 from services.scoring.domain.model import Finding
 
 Evaluate = Callable[[ChildFacts, date, Any], Finding | None]
@@ -38,11 +38,6 @@ class ConfiguredRule:
     @property
     def item(self) -> int:
         return self.spec.item
-
-
-def earliest(facts: list[Fact]) -> date | None:
-    dates = [d for f in facts if (d := f.business_date()) is not None]
-    return min(dates) if dates else None
 
 
 def jp_date(value: date | None) -> str:

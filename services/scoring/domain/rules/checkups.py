@@ -1,0 +1,119 @@
+"""乳幼児健診: item 3 (a checkup missed once its age window has closed) and items 4–8 (questionnaire answers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from services.scoring.domain.calendar import add_months
+from services.scoring.domain.facts import ChildFacts, Fact
+from services.scoring.domain.model import Evidence, Finding
+from services.scoring.domain.rules.base import Evaluate, RuleSpec, jp_date
+
+CHECKUP_JA = {"3-4m": "3〜4か月児健診", "1y6m": "1歳6か月児健診", "3y": "3歳児健診"}
+
+
+@dataclass(frozen=True)
+class CheckupWindow:
+    checkup: str
+    opens_at_months: int
+    closes_at_months: int  # the window is closed from the day the child reaches this age
+
+    def __post_init__(self) -> None:
+        if self.checkup not in CHECKUP_JA:
+            raise ValueError(f"checkup must be one of {sorted(CHECKUP_JA)}")
+        if not 0 <= self.opens_at_months < self.closes_at_months:
+            raise ValueError("need 0 <= opens_at_months < closes_at_months")
+
+
+@dataclass(frozen=True)
+class MissedCheckupParams:
+    windows: tuple[CheckupWindow, ...] = (
+        CheckupWindow("3-4m", 3, 6), CheckupWindow("1y6m", 18, 24), CheckupWindow("3y", 36, 48))
+    # A child who came to the city fewer than this many days before the window closed had no fair chance.
+    min_days_resident_before_close: int = 1
+
+
+def _checkups(facts: ChildFacts, checkup: str) -> list[Fact]:
+    return [f for f in facts.of_kind("infant_checkup") if f.relation == "self" and f.attr("checkup") == checkup]
+
+
+def missed_checkup(facts: ChildFacts, today: date, params: MissedCheckupParams) -> Finding | None:
+    born = facts.birth_date(today)
+    if born is None:
+        return None  # without a birth date the windows are unknown: no data is not a negative
+    since = facts.resident_since(today)
+    residence = facts.residence(today)
+    missed: list[tuple[CheckupWindow, date]] = []
+    evidence: list[Evidence] = []
+    for window in params.windows:
+        closes = add_months(born, window.closes_at_months)
+        if today < closes:
+            continue
+        if since is not None and (closes - since).days < params.min_days_resident_before_close:
+            continue  # moved in after (or just before) the window closed: not a missed checkup
+        records = _checkups(facts, window.checkup)
+        if any(f.attr("attended") is True for f in records):
+            continue
+        missed.append((window, closes))
+        evidence.extend(Evidence.of(f, f"{CHECKUP_JA[window.checkup]} 未受診の記録", checkup=window.checkup,
+                                    attended=False) for f in records)
+    if not missed:
+        return None
+    names = "・".join(f"{CHECKUP_JA[w.checkup]}（{jp_date(c)} 期限）" for w, c in missed)
+    if residence is not None:
+        evidence.insert(0, Evidence.of(
+            residence, f"住民記録: 健診対象期間に市内に居住（転入日 {jp_date(since) if since else '出生時から'}）",
+            missed=",".join(w.checkup for w, _ in missed),
+            closes_on=",".join(c.isoformat() for _, c in missed)))
+    return Finding(min(c for _, c in missed), f"{names}の受診記録なし", tuple(evidence))
+
+
+@dataclass(frozen=True)
+class QuestionnaireParams:
+    checkups: tuple[str, ...] = ("3-4m", "1y6m", "3y")
+
+    def __post_init__(self) -> None:
+        if not self.checkups or set(self.checkups) - set(CHECKUP_JA):
+            raise ValueError(f"checkups must be a non-empty list of {sorted(CHECKUP_JA)}")
+
+
+@dataclass(frozen=True)
+class InfantQuestionnaireParams(QuestionnaireParams):
+    checkups: tuple[str, ...] = ("3-4m", "1y6m")
+
+
+def _answered_yes(answer: str, question_ja: str) -> Evaluate:
+    def evaluate(facts: ChildFacts, today: date, params: QuestionnaireParams) -> Finding | None:
+        found = [f for f in facts.of_kind("infant_checkup")
+                 if f.relation == "self" and f.attr("checkup") in params.checkups and f.attr(answer) is True
+                 and f.started_by(today)]
+        if not found:
+            return None
+        evidence = tuple(
+            Evidence.of(f, f"{CHECKUP_JA.get(str(f.attr('checkup')), '乳幼児健診')}"
+                           f"（{jp_date(f.dated('checkup_date'))}） 問診「{question_ja}」に該当",
+                        checkup=f.attr("checkup"), **{answer: True})
+            for f in found
+        )
+        since = min((d for f in found if (d := f.dated("checkup_date")) is not None), default=today)
+        return Finding(since, f"健診問診で「{question_ja}」に該当", evidence)
+    return evaluate
+
+
+RULES = (
+    RuleSpec(3, "乳幼児健診未受診",
+             "3〜4か月児／1歳6か月児／3歳児健診の対象期間が終わっても受診記録がない（期間中に転入していない児は対象外）",
+             ("infant_checkup", "residence", "birth"), MissedCheckupParams, missed_checkup),
+    RuleSpec(4, "健診問診「感情的に叩いた」", "3〜4か月児／1歳6か月児／3歳児健診の問診で「感情的に叩いた」に該当",
+             ("infant_checkup",), QuestionnaireParams, _answered_yes("hit_emotionally", "感情的に叩いた")),
+    RuleSpec(5, "健診問診「家に残して外出」", "3〜4か月児／1歳6か月児／3歳児健診の問診で「家に残して外出」に該当",
+             ("infant_checkup",), QuestionnaireParams, _answered_yes("left_alone", "家に残して外出")),
+    RuleSpec(6, "健診問診「長時間食事を与えなかった」",
+             "3〜4か月児／1歳6か月児／3歳児健診の問診で「長時間食事を与えなかった」に該当",
+             ("infant_checkup",), QuestionnaireParams, _answered_yes("not_fed", "長時間食事を与えなかった")),
+    RuleSpec(7, "健診問診「口をふさいだ」", "3〜4か月児／1歳6か月児健診の問診で「子どもの口をふさいだ」に該当",
+             ("infant_checkup",), InfantQuestionnaireParams, _answered_yes("covered_mouth", "口をふさいだ")),
+    RuleSpec(8, "健診問診「激しく揺さぶった」", "3〜4か月児／1歳6か月児健診の問診で「子どもを激しく揺さぶった」に該当",
+             ("infant_checkup",), InfantQuestionnaireParams, _answered_yes("shook_violently", "激しく揺さぶった")),
+)

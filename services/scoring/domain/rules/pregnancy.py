@@ -1,0 +1,108 @@
+"""From the pregnancy that led to the child (母子保健): items 15 (late 妊娠届), 16 (no 妊婦健診), 17 (high EPDS)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from services.scoring.domain.facts import ChildFacts, Fact
+from services.scoring.domain.model import Evidence, Finding
+from services.scoring.domain.rules.base import RuleSpec, jp_date
+
+
+def _pregnancy_ids(facts: ChildFacts) -> set[str]:
+    return {str(p) for f in facts.of_kind("birth") if f.relation == "self" and (p := f.attr("pregnancy_id"))}
+
+
+def _of_this_pregnancy(facts: ChildFacts, kind: str) -> list[Fact]:
+    """Facts of the pregnancy that became this child, when the birth record names it; else all the mother's."""
+    candidates = [f for f in facts.of_kind(kind) if f.relation in ("mother", "self")]
+    ids = _pregnancy_ids(facts)
+    matching = [f for f in candidates if str(f.attr("pregnancy_id")) in ids]
+    return matching if ids and matching else candidates
+
+
+@dataclass(frozen=True)
+class LateNotificationParams:
+    weeks_at_least: int = 12
+
+
+def late_pregnancy_notification(facts: ChildFacts, today: date, params: LateNotificationParams) -> Finding | None:
+    late = [(f, int(weeks)) for f in _of_this_pregnancy(facts, "pregnancy_notified")
+            if (weeks := f.number_attr("gestational_weeks")) is not None and weeks >= params.weeks_at_least
+            and f.started_by(today)]
+    if not late:
+        return None
+    evidence = tuple(Evidence.of(f, f"妊娠届出（{jp_date(f.dated('notification_date'))}）時の妊娠週数 {weeks}週",
+                                 gestational_weeks=weeks) for f, weeks in late)
+    raised = min((d for f, _ in late if (d := f.dated("notification_date")) is not None), default=today)
+    return Finding(raised, f"母子手帳交付時の妊娠週数が{params.weeks_at_least}週以降", evidence)
+
+
+@dataclass(frozen=True)
+class NoPrenatalCheckupParams:
+    grace_days_after_birth: int = 0  # wait this long for late-arriving visit records before flagging
+    # Only judge pregnancies notified in the city: a mother who moved in late had her checkups elsewhere.
+    require_notification: bool = True
+
+
+def no_prenatal_checkup(facts: ChildFacts, today: date, params: NoPrenatalCheckupParams) -> Finding | None:
+    born = facts.birth_date(today)
+    if born is None or today < born + timedelta(days=params.grace_days_after_birth):
+        return None
+    notified = [f for f in _of_this_pregnancy(facts, "pregnancy_notified") if f.started_by(born)]
+    if params.require_notification and not notified:
+        return None
+    visits = [f for f in _of_this_pregnancy(facts, "prenatal_checkup")
+              if (d := f.dated("visit_date")) is not None and d <= born]
+    if visits:
+        return None
+    births = [f for f in facts.of_kind("birth") if f.relation == "self"]
+    evidence = tuple(
+        [Evidence.of(f, f"妊娠届出 {jp_date(f.dated('notification_date'))}、出産までの妊婦健診受診記録なし",
+                     prenatal_visits=0) for f in notified]
+        + [Evidence.of(f, f"出生 {jp_date(born)}", prenatal_visits=0) for f in births])
+    return Finding(born + timedelta(days=params.grace_days_after_birth),
+                   "出産までに妊婦健診の受診記録が全くない", evidence)
+
+
+@dataclass(frozen=True)
+class HighEpdsParams:
+    total_at_least: int = 9
+    item10_above: int = 0
+
+
+def high_epds(facts: ChildFacts, today: date, params: HighEpdsParams) -> Finding | None:
+    high = []
+    for fact in facts.of_kind("postpartum_checkup"):
+        total, item10 = fact.number_attr("epds_total"), fact.number_attr("epds_item10")
+        checked = fact.dated("checkup_date")
+        if checked is not None and checked > today:
+            continue
+        if (total is not None and total >= params.total_at_least) or (item10 is not None
+                                                                        and item10 > params.item10_above):
+            high.append((checked or today, fact, total, item10))
+    if not high:
+        return None
+    high.sort(key=lambda h: (h[0], h[1].fact_id))
+    evidence = tuple(
+        Evidence.of(f, f"産婦健診（{jp_date(d)}）EPDS 合計 {_n(total)}点・項目10 {_n(item10)}点",
+                    epds_total=_n(total), epds_item10=_n(item10)) for d, f, total, item10 in high)
+    return Finding(high[0][0], f"産婦健診でEPDS {params.total_at_least}点以上、または項目10（自傷）が"
+                               f"{params.item10_above}点超", evidence)
+
+
+def _n(value: float | None) -> int | None:
+    return None if value is None else int(value)
+
+
+RULES = (
+    RuleSpec(15, "妊娠届出の遅れ", "母子手帳交付時点での妊娠週数が12週以降",
+             ("pregnancy_notified", "birth"), LateNotificationParams, late_pregnancy_notification),
+    RuleSpec(16, "妊婦健診未受診",
+             "当該こどもの出産に際し、妊婦健診を受けた履歴が全くない（市内で妊娠届出のあった妊娠）",
+             ("pregnancy_notified", "prenatal_checkup", "birth", "residence"), NoPrenatalCheckupParams,
+             no_prenatal_checkup),
+    RuleSpec(17, "産婦健診EPDS高値", "産婦健診のEPDS合計点が9点以上、または項目10（自傷の考え）が0点超",
+             ("postpartum_checkup",), HighEpdsParams, high_epds),
+)

@@ -1,0 +1,125 @@
+"""School (校務系): items 12 (many absences), 13 (many late arrivals), 14 (the child's own distress)."""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from services.scoring.domain.calendar import school_year
+from services.scoring.domain.facts import ChildFacts, Fact, parse_date
+from services.scoring.domain.model import Evidence, Finding
+from services.scoring.domain.rules.base import Evaluate, RuleSpec, jp_date
+
+_SCHOOL_MONTHS = (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)
+
+
+@dataclass(frozen=True)
+class SchoolCountParams:
+    threshold: int
+    # 2 = the current 年度 and the one before: a 不登校 year stays visible while the next one's data comes in.
+    school_years_considered: int = 2
+    # Early pace (optional): an average of at least this many per reported month in the current 年度,
+    # once at least pace_min_months months are reported.
+    pace_per_month: float | None = None
+    pace_min_months: int = 3
+
+    def __post_init__(self) -> None:
+        if self.threshold < 1 or self.school_years_considered < 1 or self.pace_min_months < 1:
+            raise ValueError("threshold, school_years_considered and pace_min_months must be at least 1")
+        if self.pace_per_month is not None and self.pace_per_month <= 0:
+            raise ValueError("pace_per_month must be positive when set")
+
+
+@dataclass(frozen=True)
+class AbsenceParams(SchoolCountParams):
+    threshold: int = 30
+
+
+@dataclass(frozen=True)
+class LateArrivalParams(SchoolCountParams):
+    threshold: int = 20
+
+
+def _month_key(fact: Fact) -> tuple[int, int] | None:
+    year, month = fact.attr("school_year"), fact.attr("month")
+    if isinstance(year, bool) or not isinstance(year, int) or not isinstance(month, int) or not 1 <= month <= 12:
+        return None
+    return year, _SCHOOL_MONTHS.index(month)
+
+
+def _month_end(year: int, month: int) -> date:
+    calendar_year = year if month >= 4 else year + 1
+    return date(calendar_year, month, calendar.monthrange(calendar_year, month)[1])
+
+
+def _counted(field: str, noun_ja: str, unit_ja: str) -> Evaluate:
+    def evaluate(facts: ChildFacts, today: date, params: SchoolCountParams) -> Finding | None:
+        current = school_year(today)
+        by_year: dict[int, list[tuple[int, Fact, int]]] = defaultdict(list)
+        for fact in facts.of_kind("attendance"):
+            key, count = _month_key(fact), fact.number_attr(field)
+            if fact.relation != "self" or key is None or count is None:
+                continue
+            if current - params.school_years_considered < key[0] <= current:
+                by_year[key[0]].append((key[1], fact, int(count)))
+        for year in sorted(by_year, reverse=True):
+            months = sorted(by_year[year], key=lambda m: (m[0], m[1].fact_id))
+            total, crossing = 0, None
+            for _, fact, count in months:
+                total += count
+                if crossing is None and total >= params.threshold:
+                    crossing = fact
+            paced = (year == current and params.pace_per_month is not None and crossing is None
+                     and len({m for m, _, _ in months}) >= params.pace_min_months
+                     and total / len({m for m, _, _ in months}) >= params.pace_per_month)
+            if crossing is None and not paced:
+                continue
+            evidence = tuple(
+                Evidence.of(f, f"{year}年度 {f.attr('month')}月 {noun_ja} {count}{unit_ja}",
+                            school_year=year, month=f.attr("month"), **{field: count})
+                for _, f, count in months if count > 0)
+            basis = crossing or months[-1][1]
+            month = basis.attr("month")
+            raised = parse_date(basis.record_date) or _month_end(year, month if isinstance(month, int) else 3)
+            if crossing is not None:
+                detail = f"{year}年度の{noun_ja} {total}{unit_ja}（{params.threshold}{unit_ja}以上）"
+            else:
+                detail = (f"{year}年度の{noun_ja}が月平均 {total / len({m for m, _, _ in months}):.1f}{unit_ja}"
+                          f"（{params.pace_per_month:g}{unit_ja}/月以上のペース）")
+            return Finding(raised, detail, evidence)
+        return None
+    return evaluate
+
+
+@dataclass(frozen=True)
+class DistressParams:
+    lookback_days: int = 365
+
+    def __post_init__(self) -> None:
+        if self.lookback_days < 1:
+            raise ValueError("lookback_days must be at least 1")
+
+
+def distress(facts: ChildFacts, today: date, params: DistressParams) -> Finding | None:
+    since = today - timedelta(days=params.lookback_days)
+    found = [(answered, f) for f in facts.of_kind("survey")
+             if f.relation == "self" and f.attr("distress") is True
+             and (answered := f.dated("answered_date")) is not None and since < answered <= today]
+    if not found:
+        return None
+    found.sort(key=lambda pair: (pair[0], pair[1].fact_id))
+    evidence = tuple(Evidence.of(f, f"生活習慣調査等（{jp_date(d)}）で本人の困り感・希死念慮の回答あり",
+                                 survey=f.attr("survey"), distress=True) for d, f in found)
+    return Finding(found[0][0], f"直近{params.lookback_days}日以内の調査で本人の困り感・希死念慮の回答", evidence)
+
+
+RULES = (
+    RuleSpec(12, "欠席が多い", "小・中学校の年度内の欠席日数が30日以上（不登校の定義）。任意で早期のペース判定",
+             ("attendance",), AbsenceParams, _counted("absence_days", "欠席日数", "日")),
+    RuleSpec(13, "遅刻が多い", "小・中学校の年度内の遅刻回数が20回以上（市の基準）",
+             ("attendance",), LateArrivalParams, _counted("late_arrivals", "遅刻回数", "回")),
+    RuleSpec(14, "本人の困り感・希死念慮", "調査・相談記録で本人の困り感・希死念慮の回答がある（直近1年）",
+             ("survey",), DistressParams, distress),
+)
