@@ -1,0 +1,87 @@
+"""Flag and profile messages applied to a real database: one alert per situation, replays change nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cw_factories import flags_event, profile_event, raw
+from sqlalchemy import func, select
+
+from services.casework.adapters.orm import Alert, CaseStep, Child, OutboxMessage
+from services.casework.bootstrap import Container
+from services.casework.service_layer.worker import WorkerHandlers
+
+pytestmark = pytest.mark.integration
+
+
+def alerts(container: Container) -> list[Alert]:
+    with container.sessions() as s:
+        return list(s.scalars(select(Alert).order_by(Alert.seq)))
+
+
+def test_a_flag_raises_one_alert_and_a_replay_raises_nothing(container: Container) -> None:
+    worker = WorkerHandlers(container)
+    event = raw(flags_event("c-1", "40131", [], [3], tier_after="見守り"))
+    assert worker.process("flags", event, where="t").outcome == "alert_raised"
+    assert worker.process("flags", event, where="t").outcome == "duplicate"
+    [alert] = alerts(container)
+    assert (alert.ward_code, alert.items, alert.state) == ("40131", [3], "一次スクリーニング")
+    with container.sessions() as s:
+        [out] = s.scalars(select(OutboxMessage)).all()
+    payload = json.loads(out.payload)
+    assert out.topic == "casework.alerts.v1" and out.key == "c-1"
+    assert payload["id"] == alert.alert_id and payload["data"]["ward_code"] == "40131"
+
+
+def test_the_same_change_re_emitted_under_a_new_event_id_raises_nothing(container: Container) -> None:
+    worker = WorkerHandlers(container)
+    worker.process("flags", raw(flags_event("c-2", "40132", [], [17], tier_after="予防")), where="t")
+    outcome = worker.process("flags", raw(flags_event("c-2", "40132", [], [17], tier_after="予防")), where="t")
+    assert outcome.outcome in ("duplicate", "case_updated", "no_alert:no_trigger")
+    assert len(alerts(container)) == 1
+
+
+def test_cleared_flags_update_the_child_and_the_alert_stays_as_history(container: Container) -> None:
+    worker = WorkerHandlers(container)
+    worker.process("flags", raw(flags_event("c-3", "40131", [], [3, 9], tier_after="予防")), where="t")
+    worker.process("flags", raw(flags_event("c-3", "40131", [3, 9], [9], tier_before="予防", tier_after="見守り")),
+                   where="t")
+    [alert] = alerts(container)
+    with container.sessions() as s:
+        child = s.get(Child, "c-3")
+        steps = [st.action for st in s.scalars(select(CaseStep).where(CaseStep.alert_id == alert.alert_id))]
+    assert child is not None and child.current_items == [9] and child.tier == "見守り"
+    assert alert.items == [3, 9]
+    assert steps == ["一次スクリーニング", "フラグ変化"]
+
+
+def test_a_move_to_another_ward_transfers_the_open_case(container: Container) -> None:
+    worker = WorkerHandlers(container)
+    worker.process("profile", raw(profile_event("c-4", "40131")), where="t")
+    worker.process("flags", raw(flags_event("c-4", "40131", [], [17], tier_after="予防")), where="t")
+    assert worker.process("profile", raw(profile_event("c-4", "40135")), where="t").outcome == "alert_raised"
+    old, new = alerts(container)
+    assert (old.ward_code, old.state) == ("40131", "移管")
+    assert (new.ward_code, new.reason, new.items) == ("40135", "moved_ward", [17])
+
+
+def test_invalid_messages_are_skipped_with_a_reason(container: Container) -> None:
+    worker = WorkerHandlers(container)
+    assert worker.process("flags", b"\xff not json", where="t").outcome == "skipped:invalid_schema"
+    assert worker.process("flags", b'{"id": "x"}', where="t").outcome == "skipped:invalid_schema"
+    assert worker.process("flags", None, where="t").outcome == "skipped:empty_or_oversized"
+    bad_item = flags_event("c-5", "40131", [], [3])
+    bad_item["data"]["after"]["flags"][0]["item"] = 42
+    assert worker.process("flags", raw(bad_item), where="t").outcome == "skipped:invalid_schema"
+    assert alerts(container) == []
+
+
+def test_a_child_supported_by_child_guidance_gets_no_alert(container: Container) -> None:
+    worker = WorkerHandlers(container)
+    event = flags_event("c-6", "40133", [], [3], tier_after="重点", child_guidance=True)
+    assert worker.process("flags", raw(event), where="t").outcome == "no_alert:child_guidance"
+    with container.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Alert)) == 0
+        child = s.get(Child, "c-6")
+        assert child is not None and child.supported_by_child_guidance
