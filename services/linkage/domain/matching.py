@@ -18,6 +18,7 @@ from services.linkage.domain.model import Person
 from services.linkage.domain.state import LinkageState
 
 Outcome = Literal["link", "new", "review"]
+SIBLING = "given_name_differs"  # never linked automatically, whatever else agrees
 MAX_BLOCK = 2000  # a block larger than this (a hugely common value) adds no candidates
 
 
@@ -152,10 +153,13 @@ def _school(r: Identity, p: Person) -> Comparison:
 
 
 def _given_guard(r: Identity, p: Person) -> str | None:
-    """Twins and siblings share birth date or address and surname; a different given name keeps them apart."""
+    """Twins and siblings share birth date, address and surname; a different given name keeps them apart.
+
+    A different kana reading of the same kanji name is a reading correction (2025 furigana reform), not a sibling.
+    """
     a, b = r.given_kana_key, p.given_kana_key
-    if a and b and a != b and jellyfish.jaro_winkler_similarity(a, b) < 0.85:
-        return "given_name_differs"
+    if a and b and a != b and r.kanji_key != p.kanji_key and jellyfish.jaro_winkler_similarity(a, b) < 0.85:
+        return SIBLING
     return None
 
 
@@ -181,18 +185,29 @@ def candidates(record: Identity, state: LinkageState, limit: int) -> list[str]:
     return sorted(found)[:limit] if len(found) > limit else list(found)
 
 
-def match(record: Identity, state: LinkageState, settings: MatchSettings, excluded: Iterable[str] = ()) -> MatchResult:
+def _other_student(person: Person, own_key: str | None) -> bool:
+    """A child has one student id in the city's school system: a candidate holding another is someone else."""
+    return own_key is not None and any(k.startswith("student:") and k != own_key for k in person.keys)
+
+
+def match(record: Identity, state: LinkageState, settings: MatchSettings, excluded: Iterable[str] = (),
+          own_key: str | None = None) -> MatchResult:
     skip = set(excluded)
     scored = [score(record, state.persons[pid], state)
               for pid in candidates(record, state, settings.max_candidates) if pid not in skip]
+    for s in scored:
+        if s.guard is None and _other_student(state.persons[s.person_id], own_key):
+            s.guard = "candidate_has_other_student_id"
     scored.sort(key=lambda s: (-s.weight, s.person_id))
+    siblings = [s for s in scored if s.guard == SIBLING]
+    scored = [s for s in scored if s.guard != SIBLING]
     best = scored[0] if scored else None
     runner = scored[1] if len(scored) > 1 else None
     if best is None or best.probability < settings.new_probability:
-        return MatchResult("new", best, runner, "no_candidate_above_threshold")
+        reason = "only_siblings_agree" if siblings and best is None else "no_candidate_above_threshold"
+        return MatchResult("new", best or (siblings[0] if siblings else None), runner, reason)
     if best.guard:
-        return MatchResult("new" if best.probability < settings.link_probability else "review", best, runner,
-                           best.guard)
+        return MatchResult("review", best, runner, best.guard)
     if best.probability >= settings.link_probability:
         if runner is not None and runner.probability >= settings.new_probability \
                 and best.weight - runner.weight < settings.margin_bits and not runner.guard:

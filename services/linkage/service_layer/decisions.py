@@ -132,7 +132,7 @@ def _cannot_link(review: PendingReview, d: dict[str, Any], ch: Change, ms: Match
         return "split"
     if owner is not None:
         return "kept"
-    result = match(_IdentityView(review.identity), ch.state, ms, ch.state.cannot_by_key.get(key, ()))
+    result = match(_IdentityView(review.identity), ch.state, ms, ch.state.cannot_by_key.get(key, ()), own_key=key)
     if result.outcome == "link" and result.best is not None:
         ch.key_bound(ch.state.persons[result.best.person_id], key, f"decision:{review.review_id}")
         return "relinked"

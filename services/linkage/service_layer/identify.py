@@ -99,7 +99,7 @@ def _by_student(record: RecordV1, keys: PersonKeys, ch: Change, match_settings: 
     if not (keys.kana_key or keys.kanji_key) or not keys.birth_date:
         ch.outcomes.add("pending")  # attendance etc. before the student record: waits for the key to be bound
         return skey
-    result = match(keys, ch.state, match_settings, ch.state.cannot_by_key.get(skey, ()))
+    result = match(keys, ch.state, match_settings, ch.state.cannot_by_key.get(skey, ()), own_key=skey)
     if result.outcome == "link" and result.best is not None:
         person = ch.state.persons[result.best.person_id]
         ch.key_bound(person, skey, record.record_id)

@@ -72,6 +72,8 @@ def _apply_birth(record: RecordV1, refs: dict[str, list[str]], ch: Change) -> No
     if ch.state.add_birth(birth):
         ch.tokens |= {f"births:{birth.mother_key}"} | ({f"preg:{pregnancy}"} if pregnancy else set())
     child = ch.state.person_for_key(children[0])
+    if child is not None and birth.birth_date and child.birth_date is None:
+        ch.person_changed(child, ch.state.update_person(child, {"birth_date": birth.birth_date}))
     if child is not None and not child.is_child and is_minor(birth.birth_date or child.birth_date,
                                                               record.record_date or birth.birth_date):
         ch.person_changed(child, ch.state.update_person(child, {"is_child": True}) | {f"person:{child.person_id}"})

@@ -38,6 +38,8 @@ def apply_registry(record: RecordV1, refs: dict[str, list[str]], ch: Change) -> 
     else:
         keys = next(k for k in record.persons if k.role == "subject")
         identity: dict[str, Any] = identity_of(keys)
+        if isinstance(attrs.get("school_code"), str):  # 学齢簿: the school a child of school age is assigned to
+            identity["school_code"] = attrs["school_code"]
         if (keys.birth_date and person.birth_date and keys.birth_date != person.birth_date
                 and attrs.get("reason") != "correction" and sf.emitted):
             open_review(record, akey, "registry_birth_date_changed", ch, person.person_id, identity=identity)
