@@ -42,8 +42,8 @@ def apply_decision(review: PendingReview, ch: Change, ms: MatchSettings) -> str:
     kind = d["decision"]
     if kind == "split":
         outcome = _split(review, d, ch)
-    elif review.subject_key is None:
-        outcome = "deferred" if review.reason == "decision_first" else "nothing_to_link"
+    elif review.subject_key is None and not ch.state.processed.get(review.record_id):
+        outcome = "deferred" if review.reason == "decision_first" and not review.record_id else "nothing_to_link"
     elif kind == "must_link":
         outcome = _must_link(review, d, ch)
     else:
@@ -64,8 +64,13 @@ def _target(d: dict[str, Any], review: PendingReview, ch: Change) -> Person | No
     return ch.state.resolve(pid) if pid else None
 
 
+def _subject(review: PendingReview, ch: Change) -> str:
+    """The key the decision is about: the review's, else the key the named record bound."""
+    return review.subject_key or ch.state.processed[review.record_id][0]
+
+
 def _must_link(review: PendingReview, d: dict[str, Any], ch: Change) -> str:
-    key = review.subject_key or ""
+    key = _subject(review, ch)
     target = _target(d, review, ch)
     if target is None:
         return "unknown_person"
@@ -120,7 +125,7 @@ def detach(person: Person, key: str, record_id: str, ch: Change) -> Person:
 
 
 def _cannot_link(review: PendingReview, d: dict[str, Any], ch: Change, ms: MatchSettings) -> str:
-    key = review.subject_key or ""
+    key = _subject(review, ch)
     target = _target(d, review, ch)
     if target is None:
         return "unknown_person"
