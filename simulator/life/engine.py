@@ -1,0 +1,142 @@
+"""The simulation: the city on day 0, its go-live load, then day by day the scheduled life events.
+
+Events come out in event-time order: the go-live load (each system's current state and history, stamped with
+day 0), then each simulated day. Within a day, events are a millisecond apart from 09:00 JST, in the order
+they happened. Ids are ``<run>-<day>-<n>``: the same seed, scale and start give the same ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from simulator.events import JST, SourceEvent
+from simulator.noise import Noise, NoiseRates, noise_profile
+from simulator.population.build import Builder, Population, risk_multiplier
+from simulator.population.model import Household, Person
+from simulator.population.names import NameBank
+from simulator.rates import Rates
+from simulator.truth import RecordTruth, TruthBook
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    seed: int = 1
+    scale: float = 0.01
+    start: date = date(2025, 4, 1)
+    days: int = 365
+    rates: Rates = field(default_factory=Rates)
+    noise_level: float = 1.0
+    noise_overrides: dict[str, NoiseRates] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        key = f"{self.seed}/{self.scale}/{self.start.isoformat()}/{self.days}/{self.noise_level}"
+        return "sim" + hashlib.blake2b(key.encode(), digest_size=4).hexdigest()
+
+
+class Simulation:
+    def __init__(self, config: SimConfig, names: NameBank | None = None, truth_out: RecordTruth | None = None):
+        self.cfg = config
+        self.rates = config.rates
+        self.names = names or NameBank.load()
+        self.builder = Builder(config.seed, config.scale, config.start, config.rates, self.names)
+        self.pop: Population = self.builder.build()
+        self.day0 = self.pop.day0
+        self.end = self.day0 + config.days
+        self.day = self.day0
+        self.rng = random.Random(f"life/{config.seed}")
+        self.noise = Noise(noise_profile(config.noise_level, config.noise_overrides),
+                           random.Random(f"noise/{config.seed}"))
+        self.truth = TruthBook()
+        self.records = truth_out or RecordTruth()
+        self._calendar: dict[int, list[Callable[[], None]]] = defaultdict(list)
+        self._buffer: list[SourceEvent] = []
+        self._n = 0
+        self._midnight = datetime.combine(config.start, datetime.min.time(), JST)
+        self._run = config.run_id
+        self._daily: list[Callable[[int], None]] = []
+        self.serial: dict[str, int] = defaultdict(int)
+        self._hooks: dict[str, list[Callable[..., None]]] = defaultdict(list)
+
+    # --- scheduling ---
+    def at(self, day: int, action: Callable[..., None], *args: Any) -> None:
+        """Runs ``action(*args)`` on ``day`` if it falls inside the simulated period (after day 0)."""
+        if self.day < day < self.end:
+            self._calendar[day].append(lambda: action(*args))
+        elif day == self.day:
+            action(*args)
+
+    def on(self, happening: str, listener: Callable[..., None]) -> None:
+        """Areas listen to each other's happenings: birth, left, moved, single_parent, partnered."""
+        self._hooks[happening].append(listener)
+
+    def fire(self, happening: str, *args: Any) -> None:
+        for listener in self._hooks[happening]:
+            listener(*args)
+
+    def every_day(self, action: Callable[[int], None]) -> None:
+        self._daily.append(action)
+
+    def next_id(self, kind: str) -> int:
+        self.serial[kind] += 1
+        return self.serial[kind]
+
+    def chance(self, rate: float, z: float = 0.0, beta: float = 0.0) -> bool:
+        if beta:
+            rate *= risk_multiplier(z, beta)
+        return self.rng.random() < rate
+
+    def day_in_period(self) -> int:
+        return self.day0 + 1 + self.rng.randrange(max(1, self.end - self.day0 - 1))
+
+    def day_after(self, at_least: int = 1) -> int:
+        """A random day after today (may fall past the end, then nothing happens)."""
+        return self.day + at_least + self.rng.randrange(max(1, self.end - self.day))
+
+    # --- output ---
+    def emit(self, event_type: str, key: str, data: dict[str, Any], persons: dict[str, int] | None = None,
+             household: Household | None = None) -> str:
+        system = event_type.split(".", 1)[0]
+        applied = self.noise.apply(system, data)
+        offset = self.day - self.day0
+        event_id = f"{self._run}-{offset}-{self._n}"
+        time = self._midnight + timedelta(days=offset, hours=9, milliseconds=self._n)
+        self._buffer.append(SourceEvent(system, event_type, event_id, time, key, data))
+        self._n += 1
+        self.records.write(event_id, event_type, persons, household.hid if household else None, applied)
+        return event_id
+
+    def run(self, go_live: list[Callable[[Simulation], None]]) -> Iterator[SourceEvent]:
+        for load in go_live:
+            load(self)
+        yield from self._flush()
+        for day in range(self.day0 + 1, self.end):
+            self.day = day
+            for action in self._calendar.pop(day, ()):
+                action()
+            for daily in self._daily:
+                daily(day)
+            yield from self._flush()
+
+    def _flush(self) -> Iterator[SourceEvent]:
+        buffer, self._buffer, self._n = self._buffer, [], 0
+        yield from buffer
+
+    # --- helpers shared by the areas ---
+    def iso(self, day: int) -> str:
+        return date.fromordinal(day).isoformat()
+
+    def residents(self) -> Iterator[Person]:
+        return (p for p in self.pop.persons if p.resident)
+
+    def family_households(self) -> Iterator[Household]:
+        return (h for h in self.pop.households if h.kind in ("two_parent", "single_mother", "single_father")
+                and h.members and h.members[0].resident)
+
+

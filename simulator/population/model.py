@@ -1,0 +1,118 @@
+"""Residents and 世帯 (households) of the synthetic city: the truth every source record is drawn from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from simulator.wards import WARD_BY_CODE, address, postal_code
+
+_ATENA_MULTIPLIER = 2_654_435_761  # odd and not a multiple of 5: a bijection on [0, 10^11)
+
+
+def atena_no(pid: int) -> str:
+    """宛名番号: 12 digits, unrelated to the order persons were created in."""
+    return f"1{(pid * _ATENA_MULTIPLIER + 7_777_777) % 100_000_000_000:011d}"
+
+
+def household_no(hid: int) -> str:
+    return f"2{(hid * _ATENA_MULTIPLIER + 3_333_333) % 100_000_000_000:011d}"
+
+
+def person_ref(pid: int) -> str:
+    return f"T{pid:08d}"
+
+
+def household_ref(hid: int) -> str:
+    return f"H{hid:08d}"
+
+
+class Person:
+    """A resident; ``surname``/``given`` are (kanji, katakana). Born as an ordinal date for compactness."""
+
+    __slots__ = ("birth", "father", "foreign", "given", "household", "mother", "pid", "relation", "resident",
+                 "sex", "student_id", "surname")
+
+    def __init__(self, pid: int, surname: tuple[str, str], given: tuple[str, str], sex: str, birth: int,
+                 relation: str, foreign: bool = False) -> None:
+        self.pid = pid
+        self.surname = surname
+        self.given = given
+        self.sex = sex
+        self.birth = birth
+        self.relation = relation
+        self.foreign = foreign
+        self.household: Household | None = None
+        self.mother: Person | None = None
+        self.father: Person | None = None
+        self.resident = True
+        self.student_id: str | None = None
+
+    @property
+    def atena_no(self) -> str:
+        return atena_no(self.pid)
+
+    @property
+    def birth_date(self) -> date:
+        return date.fromordinal(self.birth)
+
+    @property
+    def name_kanji(self) -> str:
+        return f"{self.surname[0]} {self.given[0]}"
+
+    @property
+    def name_kana(self) -> str:
+        return f"{self.surname[1]} {self.given[1]}"
+
+    def age_days(self, day: int) -> int:
+        return day - self.birth
+
+    def age(self, day: int) -> int:
+        """Age in whole years on the ordinal ``day`` (a birthday on 29 Feb counts from 1 Mar)."""
+        d, b = date.fromordinal(day), date.fromordinal(self.birth)
+        return d.year - b.year - ((d.month, d.day) < (b.month, b.day))
+
+
+@dataclass(eq=False)
+class Household:
+    hid: int
+    ward_code: str
+    town: int
+    lot: tuple[int, int, int]
+    risk: float  # latent risk z ~ N(0, 1), shared by every signal of the household
+    members: list[Person] = field(default_factory=list)
+    kind: str = "other"  # two_parent, single_mother, single_father, single, couple, elderly
+
+    @property
+    def number(self) -> str:
+        return household_no(self.hid)
+
+    @property
+    def address(self) -> str:
+        return address(WARD_BY_CODE[self.ward_code], self.town, *self.lot)
+
+    @property
+    def postal_code(self) -> str:
+        return postal_code(WARD_BY_CODE[self.ward_code], self.town)
+
+    def add(self, person: Person) -> None:
+        person.household = self
+        self.members.append(person)
+
+    def remove(self, person: Person) -> None:
+        self.members.remove(person)
+        person.household = None
+
+    @property
+    def head(self) -> Person:
+        return next((m for m in self.members if m.relation == "世帯主"), self.members[0])
+
+    def children(self, day: int, max_age: int = 18) -> list[Person]:
+        return [m for m in self.members if m.relation == "子" and m.resident and m.age(day) < max_age]
+
+    def guardian(self) -> Person:
+        """The mother if present (the usual 受給者 of allowances), else the head."""
+        for m in self.members:
+            if m.relation in ("世帯主", "妻") and m.sex == "2" and m.resident:
+                return m
+        return self.head

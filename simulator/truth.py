@@ -1,0 +1,104 @@
+"""Truth kept aside: the ground-truth flags (items 1–19 of BRIEF.md) per child as date intervals, and the true
+person and household behind every emitted record."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import IO
+
+from simulator.population.model import Person, atena_no, household_ref, person_ref
+
+ADULT_AGE = 18
+
+
+@dataclass
+class TruthBook:
+    """Flag intervals [from, to) in ordinal days; ``to`` None = still true at the end of the simulation."""
+
+    intervals: dict[tuple[int, int], list[list[int | None]]] = field(default_factory=dict)
+    items_of: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+    def open(self, pid: int, item: int, day: int) -> None:
+        spans = self.intervals.setdefault((pid, item), [])
+        if spans and spans[-1][1] is None:
+            return
+        if spans and spans[-1][1] == day:  # closed and reopened the same day: one span
+            spans[-1][1] = None
+            return
+        spans.append([day, None])
+        self.items_of[pid].add(item)
+
+    def close(self, pid: int, item: int, day: int) -> None:
+        spans = self.intervals.get((pid, item))
+        if not spans or spans[-1][1] is not None:
+            return
+        start = spans[-1][0]
+        assert start is not None
+        if day <= start:
+            spans.pop()
+        else:
+            spans[-1][1] = day
+
+    def close_all(self, pid: int, day: int) -> None:
+        for item in list(self.items_of.get(pid, ())):
+            self.close(pid, item, day)
+
+    def has(self, pid: int, item: int, day: int) -> bool:
+        for start, end in self.intervals.get((pid, item), ()):
+            assert start is not None
+            if start <= day and (end is None or day < end):
+                return True
+        return False
+
+    def rows(self, persons: list[Person], until: int) -> Iterator[dict[str, object]]:
+        """One row per span, clipped to childhood (before the 18th birthday); ``to`` None = open at ``until``."""
+        for (pid, item), spans in sorted(self.intervals.items()):
+            person = persons[pid]
+            adult = adult_day(person)
+            for start, end in spans:
+                assert start is not None
+                if start >= adult:
+                    continue
+                stop = min(end if end is not None else until, adult)
+                open_ = end is None and adult > until
+                yield {"person": person_ref(pid), "atena_no": atena_no(pid), "item": item,
+                       "from": date.fromordinal(start).isoformat(),
+                       "to": None if open_ else date.fromordinal(stop).isoformat()}
+
+
+def adult_day(person: Person) -> int:
+    b = person.birth_date
+    try:
+        return date(b.year + ADULT_AGE, b.month, b.day).toordinal()
+    except ValueError:  # born on 29 February
+        return date(b.year + ADULT_AGE, 3, 1).toordinal()
+
+
+@dataclass
+class RecordTruth:
+    """Writes, per emitted event, its true persons (by field) and household, and the noise applied."""
+
+    out: IO[str] | None = None
+
+    def write(self, event_id: str, event_type: str, persons: dict[str, int] | None, household: int | None,
+              noise: list[str]) -> None:
+        if self.out is None:
+            return
+        row = {"id": event_id, "type": event_type,
+               "persons": {k: person_ref(v) for k, v in (persons or {}).items()},
+               "household": household_ref(household) if household is not None else None, "noise": noise}
+        self.out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def write_jsonl(path: Path, rows: Iterator[dict[str, object]]) -> int:
+    n = 0
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+            n += 1
+    return n
