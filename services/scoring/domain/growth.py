@@ -54,4 +54,4 @@ def weight_for_age_percentile(sex: str, age_days: int, weight_kg: float) -> floa
 
 def rohrer_index(weight_kg: float, height_cm: float) -> float:
     """ローレル指数 = 体重(kg) ÷ 身長(cm)³ × 10⁷ (below 100: やせすぎ)."""
-    return weight_kg / height_cm**3 * 1e7
+    return round(weight_kg * 1e7 / height_cm**3, 6)  # rounding drops float noise at exactly 100

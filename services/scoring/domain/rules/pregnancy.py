@@ -15,11 +15,13 @@ def _pregnancy_ids(facts: ChildFacts) -> set[str]:
 
 
 def _of_this_pregnancy(facts: ChildFacts, kind: str) -> list[Fact]:
-    """Facts of the pregnancy that became this child, when the birth record names it; else all the mother's."""
+    """Facts of the pregnancy that became this child when the birth record names it (facts naming another
+    pregnancy are left out); else all the mother's pregnancy facts that reached the child."""
     candidates = [f for f in facts.of_kind(kind) if f.relation in ("mother", "self")]
     ids = _pregnancy_ids(facts)
-    matching = [f for f in candidates if str(f.attr("pregnancy_id")) in ids]
-    return matching if ids and matching else candidates
+    if not ids:
+        return candidates
+    return [f for f in candidates if f.attr("pregnancy_id") is None or str(f.attr("pregnancy_id")) in ids]
 
 
 @dataclass(frozen=True)
