@@ -1,0 +1,65 @@
+"""Import a school media file (CSV/TSV, UTF-8 or Shift_JIS/CP932) into Tsunagu.
+
+    python -m services.ingest.entrypoints.import_csv FILE [--kind students|attendance|checkup|survey]
+        [--encoding auto|utf-8|cp932] [--rejects PATH] [--quiet]
+
+Exit code 0: every row accepted or refused with a reason; 1: some rows could not be published (run
+again: rows already imported are not sent twice); 2: the file itself cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tqdm import tqdm
+
+from services.ingest.adapters.csv_files import ENCODINGS, open_csv
+from services.ingest.adapters.import_ledger import ImportLedger
+from services.ingest.adapters.kafka import KafkaPublisher
+from services.ingest.config import IngestSettings
+from services.ingest.domain.errors import IngestRejected
+from services.ingest.domain.school_csv import FILE_KINDS
+from services.ingest.school_import import import_school_file, summary_lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="import_csv", description="Import a school media file (校務系).")
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--kind", choices=sorted(FILE_KINDS), help="what the file holds (default: from the header)")
+    parser.add_argument("--encoding", choices=ENCODINGS, default="auto")
+    parser.add_argument("--rejects", type=Path, help="where rejected rows go (default: FILE.rejected.csv)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    settings = IngestSettings()
+    try:
+        csv_file = open_csv(args.file, encoding=args.encoding)
+    except OSError as exc:
+        print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    publisher = KafkaPublisher(settings.kafka_bootstrap, client_id=f"{settings.app_id}-import",
+                               max_request_bytes=settings.producer_max_request_bytes, linger_ms=20)
+    ledger = ImportLedger(settings.data_dir / "school-import-ledger.sqlite3")
+    try:
+        report = import_school_file(
+            csv_file, publisher=publisher, ledger=ledger, now=lambda: datetime.now(UTC),
+            rejects_path=args.rejects or args.file.with_name(args.file.name + ".rejected.csv"),
+            max_event_bytes=settings.max_event_bytes, kind=args.kind,
+            progress=lambda rows: tqdm(rows, total=csv_file.row_count_estimate, unit="row", disable=args.quiet,
+                                       file=sys.stderr, desc=args.file.name),
+        )
+    except IngestRejected as exc:
+        print(f"cannot import {args.file}: {exc.reason}", file=sys.stderr)
+        return 2
+    finally:
+        publisher.close()
+        ledger.close()
+    for line in summary_lines(report):
+        print(line)
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
