@@ -16,7 +16,7 @@ from contracts.topics import ingest_deadletter
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
 from services.ingest.adapters.csv_files import CsvFile, write_rejects
 from services.ingest.adapters.import_ledger import ImportLedger
-from services.ingest.adapters.kafka import Publisher
+from services.ingest.adapters.kafka import Publisher, delivered
 from services.ingest.domain import school_csv
 from services.ingest.domain.errors import IngestRejected
 from services.ingest.domain.intake import decode_event
@@ -91,7 +91,7 @@ def import_school_file(csv_file: CsvFile, *, publisher: Publisher, ledger: Impor
                 newly_rejected.append((row_id, "rejected"))
                 report.dead_lettered += 1
     publisher.flush()
-    published = [event_id for event_id, future in pending if _succeeded(future)]
+    published = [event_id for event_id, future in pending if delivered(future)]
     report.publish_failures = len(pending) - len(published)
     report.published = len(published)
     ledger.record([*newly_rejected, *((event_id, "published") for event_id in published)])
@@ -99,16 +99,6 @@ def import_school_file(csv_file: CsvFile, *, publisher: Publisher, ledger: Impor
         write_rejects(rejects_path, csv_file.header, rejects)
         report.rejects_file = rejects_path
     return report
-
-
-def _succeeded(future: Any) -> bool:
-    if future is None:  # an in-memory publisher
-        return True
-    try:
-        future.get(timeout=30)
-        return True
-    except Exception:
-        return False
 
 
 def _in_column_names(kind: str, reason: str) -> str:

@@ -1,4 +1,7 @@
-"""Which school-media rows were already imported (or already refused), so a re-import emits nothing new."""
+"""What was already done, by id: school-media rows imported or refused, dead letters replayed.
+
+So a re-import or a second replay emits nothing new.
+"""
 
 from __future__ import annotations
 

@@ -15,6 +15,17 @@ class Publisher(Protocol):
     def close(self) -> None: ...
 
 
+def delivered(future: FutureRecordMetadata | None, timeout_s: float = 30.0) -> bool:
+    """True once the broker confirmed the record (after ``flush``); an in-memory publisher returns None."""
+    if future is None:
+        return True
+    try:
+        future.get(timeout=timeout_s)
+        return True
+    except Exception:
+        return False
+
+
 class KafkaPublisher:
     """acks=all and idempotence (kafka-python 3 defaults, stated here so they cannot drift)."""
 
