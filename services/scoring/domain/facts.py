@@ -100,17 +100,16 @@ class ChildFacts:
             return None
         return max(candidates, key=lambda f: (f.valid_from or date.min, f.fact_id))
 
-    def birth_date(self, today: date) -> date | None:
+    def birth_record(self, today: date) -> Fact | None:
+        """The fact the birth date comes from: the current residence, else the birth record, else any residence."""
         residence = self.residence(today)
-        if residence is not None and (born := residence.date_attr("birth_date")) is not None:
-            return born
-        for fact in self.of_kind("birth"):
-            if fact.relation == "self" and (born := fact.date_attr("birth_date")) is not None:
-                return born
-        for fact in self.of_kind("residence"):
-            if (born := fact.date_attr("birth_date")) is not None:
-                return born
-        return None
+        candidates = [residence] if residence is not None else []
+        candidates += [f for f in self.of_kind("birth") if f.relation == "self"] + self.of_kind("residence")
+        return next((f for f in candidates if f.date_attr("birth_date") is not None), None)
+
+    def birth_date(self, today: date) -> date | None:
+        record = self.birth_record(today)
+        return record.date_attr("birth_date") if record is not None else None
 
     def sex(self, today: date) -> str | None:
         residence = self.residence(today)

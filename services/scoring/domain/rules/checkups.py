@@ -39,11 +39,11 @@ def _checkups(facts: ChildFacts, checkup: str) -> list[Fact]:
 
 
 def missed_checkup(facts: ChildFacts, today: date, params: MissedCheckupParams) -> Finding | None:
-    born = facts.birth_date(today)
-    if born is None:
+    basis = facts.birth_record(today)
+    born = basis.date_attr("birth_date") if basis is not None else None
+    if basis is None or born is None:
         return None  # without a birth date the windows are unknown: no data is not a negative
     since = facts.resident_since(today)
-    residence = facts.residence(today)
     missed: list[tuple[CheckupWindow, date]] = []
     evidence: list[Evidence] = []
     for window in params.windows:
@@ -61,11 +61,10 @@ def missed_checkup(facts: ChildFacts, today: date, params: MissedCheckupParams) 
     if not missed:
         return None
     names = "・".join(f"{CHECKUP_JA[w.checkup]}（{jp_date(c)} 期限）" for w, c in missed)
-    if residence is not None:
-        evidence.insert(0, Evidence.of(
-            residence, f"住民記録: 健診対象期間に市内に居住（転入日 {jp_date(since) if since else '出生時から'}）",
-            missed=",".join(w.checkup for w, _ in missed),
-            closes_on=",".join(c.isoformat() for _, c in missed)))
+    where = "住民記録" if basis.kind == "residence" else "出生の記録"
+    evidence.insert(0, Evidence.of(
+        basis, f"{where}: 健診対象期間に市内に居住（転入日 {jp_date(since) if since else '出生時から'}）",
+        missed=",".join(w.checkup for w, _ in missed), closes_on=",".join(c.isoformat() for _, c in missed)))
     return Finding(min(c for _, c in missed), f"{names}の受診記録なし", tuple(evidence))
 
 
