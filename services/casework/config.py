@@ -36,6 +36,8 @@ class CaseworkSettings(BaseSettings):
     )
     alert_cooldown_days: int = Field(90, description="No new alert for the same child within this many days")
     topic_prefix: str = ""
+    kafka_session_timeout_s: float = Field(
+        30.0, description="A worker killed without leaving its group is replaced after this long")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> CaseworkSettings:

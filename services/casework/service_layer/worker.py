@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 
 from contracts.envelope import Envelope
 from contracts.topics.casework import ALERTS_TOPIC
@@ -47,7 +48,7 @@ class WorkerHandlers:
             if raw is None or len(raw) > MAX_MESSAGE_BYTES:
                 return self._skip("empty_or_oversized", where)
             try:
-                result = self._handle(kind, raw)
+                result = self._handle_with_retry(kind, raw)
             except ValidationError as exc:
                 fields = sorted({".".join(map(str, err["loc"])) for err in exc.errors()})[:5]
                 log.warning("skipped invalid %s message at %s: fields %s", kind, where, fields)
@@ -61,6 +62,17 @@ class WorkerHandlers:
             return Processed(result.outcome, [a.alert_id for a in result.alerts])
         finally:
             metrics.PROCESSING_SECONDS.observe(time.perf_counter() - started)
+
+    def _handle_with_retry(self, kind: str, raw: bytes) -> IntakeResult:
+        # The flags and profile agents may create the same child at once: the loser retries and then
+        # finds the row. Other database errors propagate; the agent waits and tries again.
+        for attempt in range(3):
+            try:
+                return self._handle(kind, raw)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _handle(self, kind: str, raw: bytes) -> IntakeResult:
         now = self.c.clock()

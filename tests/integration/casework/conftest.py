@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "casework"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from services.casework.bootstrap import Container, bootstrap  # noqa: E402
-from services.casework.config import CaseworkSettings  # noqa: E402
+from services.casework.bootstrap import Container, bootstrap
+from services.casework.config import CaseworkSettings
 
 
 class FakeClock:

@@ -12,7 +12,7 @@ from services.casework.entrypoints.web import create_app
 from services.casework.service_layer.auth import create_user
 from services.casework.service_layer.worker import WorkerHandlers
 
-PASSWORD = "correct horse battery"  # noqa: S105
+PASSWORD = "correct horse battery"
 
 
 def seed_child(container: Container, child_id: str, ward: str, name: str = "福岡 花子", items: list[int] | None = None,

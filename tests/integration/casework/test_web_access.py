@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 from cw_webtools import add_user, client_for, login, seed_child
+from sqlalchemy import select
 
 from services.casework.adapters.orm import AuditRecord
 from services.casework.bootstrap import Container
@@ -104,7 +104,8 @@ def test_wrong_passwords_fail_lock_and_are_audited(pg_container: Container) -> N
     add_user(pg_container, "higashi", "ward_staff", "40131")
     client = client_for(pg_container)
     for _ in range(5):
-        assert client.post("/api/session", json={"username": "higashi", "password": "wrong-password"}).status_code == 401
+        wrong = client.post("/api/session", json={"username": "higashi", "password": "wrong-password"})
+        assert wrong.status_code == 401
     right = client.post("/api/session", json={"username": "higashi", "password": "correct horse battery"})
     assert right.status_code == 401 and "制限" in right.json()["detail"]
     pg_container.clock.advance(minutes=16)  # type: ignore[attr-defined]

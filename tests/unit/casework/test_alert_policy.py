@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.casework.domain.alert_policy import (
-    AlertPolicy, ChildHistory, FlagsChange, NoAlert, OpenCase, RaiseAlert, UpdateOpenCase,
+    AlertPolicy,
+    ChildHistory,
+    FlagsChange,
+    NoAlert,
+    OpenCase,
+    RaiseAlert,
+    UpdateOpenCase,
 )
 
 pytestmark = pytest.mark.unit

@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from services.casework.domain.workflow import (
-    CLOSE_OUTCOMES, TERMINAL, Action, CaseState, InvalidTransition, StepCommand, allowed_actions, apply_step,
+    CLOSE_OUTCOMES,
+    TERMINAL,
+    Action,
+    CaseState,
+    InvalidTransition,
+    StepCommand,
+    allowed_actions,
+    apply_step,
 )
 
 pytestmark = pytest.mark.unit
@@ -62,7 +69,8 @@ def test_terminal_states_allow_nothing() -> None:
 
 def test_the_whole_path_from_listing_to_closure() -> None:
     state = S.LISTED
-    for action, result in [(A.SCREEN, "要アプローチ"), (A.CONFER, "決定"), (A.APPROACH, "不在"), (A.APPROACH, "面会できた"),
+    for action, result in [(A.SCREEN, "要アプローチ"), (A.CONFER, "決定"), (A.APPROACH, "不在"),
+                           (A.APPROACH, "面会できた"),
                            (A.ASSESS, "支援が必要"), (A.PLAN, "計画決定"), (A.SUPPORT, "実施"),
                            (A.CLOSE, "支援につながった")]:
         state = step(state, action, result)

@@ -1,0 +1,61 @@
+"""Running casework's processes for tests (worker, web) with their own ports, group ids and database."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def free_port(low: int = 18400, high: int = 18499) -> int:
+    for port in range(low, high):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in the casework test range")
+
+
+def casework_env(bootstrap: str, db_url: str, tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TSUNAGU_CASEWORK_")}
+    env.update({
+        "TSUNAGU_CASEWORK_KAFKA_BOOTSTRAP": bootstrap, "TSUNAGU_CASEWORK_DATABASE_URL": db_url,
+        "TSUNAGU_CASEWORK_APP_ID": f"cw-test-{uuid.uuid4().hex[:8]}", "TSUNAGU_CASEWORK_DATA_DIR": str(tmp / "faust"),
+        "TSUNAGU_CASEWORK_METRICS_PORT": str(free_port(18450)), "TSUNAGU_CASEWORK_ENVIRONMENT": "test",
+        "TSUNAGU_CASEWORK_SESSION_SECRET": "test-secret-" + "x" * 20, "PYTHONUNBUFFERED": "1",
+        "TSUNAGU_CASEWORK_KAFKA_SESSION_TIMEOUT_S": "10",
+    })
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def running(module: str, env: dict[str, str], log: Path, ready: str,
+            timeout: float = 60) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + timeout
+        while ready not in log.read_text(errors="replace"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{module} did not start:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

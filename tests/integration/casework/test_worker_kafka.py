@@ -1,0 +1,82 @@
+"""The Faust worker over a real broker: flags in, one alert out, survives kill -9 and replays, relays outcomes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from cw_factories import flags_event, profile_event, raw
+from cw_procs import casework_env, running
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from services.casework.bootstrap import Container
+from services.casework.domain.workflow import Action, StepCommand
+from services.casework.service_layer import cases
+from services.casework.service_layer.auth import create_user, principal_of
+
+pytestmark = pytest.mark.integration
+WORKER = "services.casework.entrypoints.faust_app"
+READY = "Worker ready"
+
+
+def end_offsets(bootstrap: str, topic: str) -> KafkaConsumer:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=500)
+    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+    consumer.assign(parts)
+    consumer.seek_to_end(*parts)
+    for tp in parts:
+        consumer.position(tp)
+    return consumer
+
+
+def collect(consumer: KafkaConsumer, match: str, want: int, timeout: float = 30) -> list[dict]:  # type: ignore[type-arg]
+    found: list[dict] = []  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(found) < want:
+        for msg in consumer:
+            event = json.loads(msg.value)
+            if match in json.dumps(event["data"]):
+                found.append(event)
+    return found
+
+
+def test_worker_over_kafka(kafka_bootstrap: str, pg_container: Container, tmp_path: Path) -> None:
+    run = uuid.uuid4().hex[:8]
+    child = f"kw-{run}"
+    env = casework_env(kafka_bootstrap, str(pg_container.settings.database_url), tmp_path)
+    alerts = end_offsets(kafka_bootstrap, "casework.alerts.v1")
+    outcomes = end_offsets(kafka_bootstrap, "casework.outcomes.v1")
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    first = raw(flags_event(child, "40134", [], [17], tier_after="予防"))
+
+    with running(WORKER, env, tmp_path / "worker.log", READY) as worker:
+        producer.send("linkage.children.v1", key=child.encode(), value=raw(profile_event(child, "40134")))
+        producer.send("scoring.flags.v1", key=child.encode(), value=b"{poison")
+        producer.send("scoring.flags.v1", key=child.encode(), value=first)
+        producer.send("scoring.flags.v1", key=child.encode(), value=first)
+        producer.flush()
+        [alert] = collect(alerts, child, 1)
+        assert alert["data"]["ward_code"] == "40134" and alert["data"]["items"] == [17]
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+
+    with running(WORKER, env, tmp_path / "worker2.log", READY):
+        producer.send("scoring.flags.v1", key=child.encode(), value=first)  # replay after a crash
+        producer.flush()
+        with pg_container.sessions.begin() as s:
+            user = create_user(s, username=f"u{run}", password="long-enough-pw", role="ward_staff",
+                               ward_code="40134", division=None, now=pg_container.clock())
+            principal = principal_of(user)
+            alert_row = cases.case_for_step(s, principal, alert["data"]["alert_id"])
+            cases.record_step(s, principal, alert_row, StepCommand(Action.SCREEN, "要アプローチ", "確認"),
+                              pg_container.clock())
+        [outcome] = collect(outcomes, alert["data"]["alert_id"], 1)
+        assert outcome["data"]["step"] == "二次スクリーニング" and outcome["data"]["result"] == "要アプローチ"
+        assert collect(alerts, child, 2, timeout=3) == []  # nothing new after the replay
+    log = (tmp_path / "worker.log").read_text()
+    assert "skipped" in log and "invalid_schema" in log
+    assert "福岡" not in log and "花子" not in log  # no personal data in logs
