@@ -63,8 +63,9 @@ class Family:
         self.case_no = f"C{base}"
         self.given_kana = "".join(rng.choice(KATAKANA) for _ in range(6))
         today = date.today()
-        self.child_birth = (today - timedelta(days=365 * 4 + 30)).isoformat()
-        self.moved_in = (today - timedelta(days=200)).isoformat()
+        # Moved in at five, after every checkup window closed: the household's 生活保護 is its only signal.
+        self.child_birth = (today - timedelta(days=365 * 5 + 60)).isoformat()
+        self.moved_in = (today - timedelta(days=30)).isoformat()
         self.assistance_start = (today - timedelta(days=20)).isoformat()
 
     def event(self, event_id: str, type_: str, source: str, data: dict[str, Any]) -> dict[str, Any]:
