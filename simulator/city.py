@@ -21,7 +21,7 @@ def _go_live(sim: Simulation) -> None:
     checkups.go_live(sim)
     services = welfare.go_live(sim)
     care.go_live(sim, services)
-    school.go_live(sim)
+    school.go_live(sim, services)
 
 
 @dataclass

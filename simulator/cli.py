@@ -1,6 +1,9 @@
 """``python -m simulator``: the smoke scenario, the synthetic city, and replay to Kafka, HTTP or files.
 
     python -m simulator smoke [--bootstrap HOST:PORT] [--ward 40131] [--out FILE.jsonl] [--http URL]
+    python -m simulator generate [--seed 1] [--scale 0.01] [--start 2025-04-01] [--days 365] [--noise 1.0]
+        [--out FILE.jsonl] [--bootstrap HOST:PORT] [--http URL [--http-systems a,b]]
+        [--school-csv DIR [--encoding utf-8|cp932]] [--truth DIR] [--speedup 86400]
 """
 
 from __future__ import annotations
@@ -65,6 +68,18 @@ def _smoke(args: argparse.Namespace) -> int:
     return 0 if _print_reports(deliver(events, _sinks(args))) else 1
 
 
+def _generate(args: argparse.Namespace) -> int:
+    from simulator.generate import GenerateOptions, run_generate
+    options = GenerateOptions(
+        seed=args.seed, scale=args.scale, start=date.fromisoformat(args.start), days=args.days, noise=args.noise,
+        out=Path(args.out) if args.out else None, bootstrap=args.bootstrap, http=args.http,
+        http_systems=frozenset(args.http_systems.split(",")) if args.http_systems else None,
+        school_csv=Path(args.school_csv) if args.school_csv else None, encoding=args.encoding,
+        truth=Path(args.truth) if args.truth else None, speedup=args.speedup, progress=not args.no_progress)
+    reports = run_generate(options)
+    return 0 if _print_reports(reports) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -74,6 +89,24 @@ def build_parser() -> argparse.ArgumentParser:
     smoke.add_argument("--ward", choices=WARD_CODES, help="put every family in this ward (default: spread)")
     smoke.add_argument("--today", help="ISO date the scenario is relative to (default: today)")
     smoke.set_defaults(func=_smoke)
+
+    gen = sub.add_parser("generate", help="the synthetic city: a population and a period of life events")
+    gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--scale", type=float, default=0.01, help="1.0 = Fukuoka (≈ 1.6 M residents)")
+    gen.add_argument("--start", default="2025-04-01", help="day 0 (ISO date); the go-live load is stamped with it")
+    gen.add_argument("--days", type=int, default=365)
+    gen.add_argument("--noise", type=float, default=1.0, help="multiplies every noise rate (0 = clean)")
+    gen.add_argument("--out", help="JSON Lines file of the events")
+    gen.add_argument("--bootstrap", help="Kafka bootstrap servers")
+    gen.add_argument("--http", help="ingest's HTTP intake base URL")
+    gen.add_argument("--http-systems", help="comma-separated systems sent over HTTP instead (default: all)")
+    gen.add_argument("--school-csv", help="write the 校務系 systems as CSV media files into this directory")
+    gen.add_argument("--encoding", choices=("utf-8", "cp932"), default="cp932", help="school CSV encoding")
+    gen.add_argument("--truth", help="directory for the truth: records, flags per child, persons, noise")
+    gen.add_argument("--speedup", type=float, default=0.0,
+                     help="replay in event time this many times faster (86400 = a day a second; 0 = flat out)")
+    gen.add_argument("--no-progress", action="store_true", help="no progress bar")
+    gen.set_defaults(func=_generate)
     return parser
 
 

@@ -17,6 +17,7 @@ import jaconv
 DATE_FIELDS = ("birth_date", "effective_date", "start_date", "end_date", "notification_date",
                "expected_delivery_date", "visit_date", "checkup_date", "issue_date", "left_date", "answered_date",
                "as_of")
+DATE_SET = frozenset(DATE_FIELDS)
 VARIANTS: dict[str, str] = {
     "高": "髙", "髙": "高", "崎": "﨑", "﨑": "崎", "辺": "邊", "邊": "邉", "邉": "辺", "吉": "𠮷", "𠮷": "吉",
     "沢": "澤", "澤": "沢", "斉": "齊", "齊": "斉", "浜": "濱", "濱": "浜",
@@ -131,6 +132,7 @@ class NoiseLog:
 class Noise:
     def __init__(self, profile: dict[str, NoiseRates], rng: random.Random) -> None:
         self.profile = profile
+        self._active = {system: r for system, r in profile.items() if r != CLEAN}
         self.rng = rng
         self.log = NoiseLog()
 
@@ -138,16 +140,17 @@ class Noise:
         return self.profile.get(system, CLEAN)
 
     def roll(self, system: str, kind: str, rate: float) -> bool:
-        self.log.chances[(system, kind)] += 1
-        hit = rate > 0 and self.rng.random() < rate
-        if hit:
-            self.log.applied[(system, kind)] += 1
-        return hit
+        key = (system, kind)
+        self.log.chances[key] += 1
+        if rate > 0 and self.rng.random() < rate:
+            self.log.applied[key] += 1
+            return True
+        return False
 
     def apply(self, system: str, data: dict[str, object]) -> list[str]:
         """Changes ``data`` in place; returns the kinds applied."""
-        r = self.profile.get(system)
-        if r is None or r == CLEAN:
+        r = self._active.get(system)
+        if r is None:
             return []
         applied: list[str] = []
         if r.wareki or r.birth_typo:
@@ -165,17 +168,18 @@ class Noise:
         if isinstance(birth, str) and self.roll(system, "birth_typo", r.birth_typo):
             data["birth_date"] = birth_typo(birth, self.rng)
             applied.append("birth_typo")
-        for name in DATE_FIELDS:
-            value = data.get(name)
+        for name in DATE_SET.intersection(data):
+            value = data[name]
             if isinstance(value, str) and self.roll(system, "wareki", r.wareki):
                 data[name] = wareki(value, self.rng.randrange(3))
                 applied.append("wareki")
 
     def _kana(self, system: str, r: NoiseRates, kana: str, applied: list[str]) -> str:
-        if any(c in SMALL or c in LARGE for c in kana[1:]) and self.roll(system, "kana_small", r.kana_small):
+        if r.kana_small and any(c in SMALL or c in LARGE for c in kana[1:]) and self.roll(
+                system, "kana_small", r.kana_small):
             kana = _small_slip(kana, self.rng) or kana
             applied.append("kana_small")
-        slipped = _long_vowel_slip(kana)
+        slipped = _long_vowel_slip(kana) if r.kana_long_vowel else None
         if slipped and self.roll(system, "kana_long_vowel", r.kana_long_vowel):
             kana = slipped
             applied.append("kana_long_vowel")
@@ -191,7 +195,7 @@ class Noise:
         return kana
 
     def _kanji(self, system: str, r: NoiseRates, kanji: str, applied: list[str]) -> str:
-        spots = [i for i, c in enumerate(kanji) if c in VARIANTS]
+        spots = [i for i, c in enumerate(kanji) if c in VARIANTS] if r.kanji_variant else None
         if spots and self.roll(system, "kanji_variant", r.kanji_variant):
             i = self.rng.choice(spots)
             kanji = kanji[:i] + VARIANTS[kanji[i]] + kanji[i + 1:]

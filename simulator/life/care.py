@@ -19,6 +19,7 @@ class Care:
         self.sim = sim
         self.welfare = welfare
         self.enrolled: dict[int, str] = {}  # child pid → facility code
+        self.insured: dict[int, str] = {}  # pid → 被保険者番号 while certified
 
     # --- 子ども・子育て支援 ---
     def enrol(self, child: Person, start: int) -> None:
@@ -71,10 +72,14 @@ class Care:
         if kind in ("ryoiku", "physical", "mental_health_welfare") and h is not None and sim.rng.random() < 0.6:
             e = Entitlement(f"SC{sim.next_id('special'):07d}", "", "special_child_allowance", h.guardian(), issued,
                             [child])
+            self.welfare.keep(h, f"special{child.pid}", e)
             start_entitlement(sim, h, e)
+            if sim.chance(0.1):  # 所得制限 or the 障害程度 at re-certification
+                sim.at(sim.day_after(), self.welfare.end_allowance, h, f"special{child.pid}")
         if kind in ("ryoiku", "physical") and h is not None and sim.rng.random() < 0.3:
             e = Entitlement(f"MD{sim.next_id('md'):07d}", "disability_medical", "medical_subsidy", h.guardian(),
                             issued, [child])
+            self.welfare.keep(h, f"disability_medical{child.pid}", e)
             start_entitlement(sim, h, e)
 
     def end_certificate(self, child: Person, number: str, item: int) -> None:
@@ -97,10 +102,26 @@ class Care:
 
     # --- 介護 ---
     def care(self, person: Person, start: int) -> None:
-        self.sim.emit("long_term_care.certification.started", person.atena_no, p.care_certified(
-            insured_no=f"K{self.sim.next_id('ltc'):09d}", atena_no=person.atena_no,
-            care_level=self.sim.rng.choice(CARE_LEVELS), start_date=self.sim.iso(start)),
-            persons={"atena_no": person.pid}, household=person.household)
+        sim = self.sim
+        insured = f"K{sim.next_id('ltc'):09d}"
+        self.insured[person.pid] = insured
+        sim.emit("long_term_care.certification.started", person.atena_no, p.care_certified(
+            insured_no=insured, atena_no=person.atena_no, care_level=sim.rng.choice(CARE_LEVELS),
+            start_date=sim.iso(start)), persons={"atena_no": person.pid}, household=person.household)
+        if sim.chance(0.05):  # recovered, or moved to a facility outside the city
+            sim.at(sim.day_after(), self.end_care, person)
+
+    def end_care(self, person: Person) -> None:
+        insured = self.insured.pop(person.pid, None)
+        if insured is not None:
+            self.sim.emit("long_term_care.certification.ended", person.atena_no, p.care_ended(
+                insured_no=insured, atena_no=person.atena_no, end_date=self.sim.iso(self.sim.day)),
+                persons={"atena_no": person.pid}, household=person.household)
+
+    def left(self, person: Person) -> None:
+        self.unenrol(person)
+        if person.pid in self.insured:
+            self.end_care(person)
 
     # --- 児童相談 ---
     def involvement(self, child: Person, kind: str, start: int, end: int | None) -> None:
@@ -174,7 +195,7 @@ class Care:
                     age = m.age(sim.day0)
                     if age >= 65 and sim.chance(0.32 if age >= 75 else 0.04):
                         self.care(m, sim.day0 - sim.rng.randrange(2000))
-        sim.on("left", self.unenrol)
+        sim.on("left", self.left)
         sim.on("arrived", self.arrived)
 
     def arrived(self, h: Household) -> None:

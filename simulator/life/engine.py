@@ -60,6 +60,7 @@ class Simulation:
         self._n = 0
         self._midnight = datetime.combine(config.start, datetime.min.time(), JST)
         self._run = config.run_id
+        self._nine = self._midnight
         self._daily: list[Callable[[int], None]] = []
         self.serial: dict[str, int] = defaultdict(int)
         self._hooks: dict[str, list[Callable[..., None]]] = defaultdict(list)
@@ -104,20 +105,25 @@ class Simulation:
              household: Household | None = None) -> str:
         system = event_type.split(".", 1)[0]
         applied = self.noise.apply(system, data)
-        offset = self.day - self.day0
-        event_id = f"{self._run}-{offset}-{self._n}"
-        time = self._midnight + timedelta(days=offset, hours=9, milliseconds=self._n)
+        n = self._n
+        event_id = f"{self._run}-{self.day - self.day0}-{n}"
+        time = self._nine + timedelta(milliseconds=n)
         self._buffer.append(SourceEvent(system, event_type, event_id, time, key, data))
         self._n += 1
         self.records.write(event_id, event_type, persons, household.hid if household else None, applied)
         return event_id
 
+    def _set_day(self, day: int) -> None:
+        self.day = day
+        self._nine = self._midnight + timedelta(days=day - self.day0, hours=9)
+
     def run(self, go_live: list[Callable[[Simulation], None]]) -> Iterator[SourceEvent]:
+        self._set_day(self.day0)
         for load in go_live:
             load(self)
         yield from self._flush()
         for day in range(self.day0 + 1, self.end):
-            self.day = day
+            self._set_day(day)
             for action in self._calendar.pop(day, ()):
                 action()
             for daily in self._daily:

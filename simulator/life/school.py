@@ -14,7 +14,7 @@ from datetime import date
 
 from simulator import payloads as p
 from simulator.life.engine import Simulation
-from simulator.life.welfare import Entitlement, start_entitlement
+from simulator.life.welfare import Entitlement, Welfare, start_entitlement
 from simulator.population.model import Household, Person
 from simulator.schools import SCHOOL_DAYS, grade, school_code, school_year
 from simulator.wards import WARD_BY_CODE, address
@@ -37,8 +37,9 @@ class Student:
 
 
 class Schools:
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: Simulation, welfare: Welfare) -> None:
         self.sim = sim
+        self.welfare = welfare
         self.students: dict[int, Student] = {}
 
     def _profile(self, s: Student, z: float) -> None:
@@ -204,7 +205,10 @@ class Schools:
         students = [c for c in h.children(self.sim.day) if c.pid in self.students]
         if students:
             e = Entitlement(f"SA{self.sim.next_id('aid'):07d}", "", "school_aid", h.guardian(), start, students)
+            self.welfare.keep(h, "school_aid", e)
             start_entitlement(self.sim, h, e)
+            if self.sim.chance(0.05):  # income rose above the limit
+                self.sim.at(self.sim.day_after(), self.welfare.end_allowance, h, "school_aid")
 
     def go_live(self) -> None:
         sim = self.sim
@@ -230,7 +234,7 @@ def _share(total: int, days: int, u: float) -> int:
     return int(exact) + (1 if u < exact - int(exact) else 0)
 
 
-def go_live(sim: Simulation) -> Schools:
-    schools = Schools(sim)
+def go_live(sim: Simulation, welfare: Welfare) -> Schools:
+    schools = Schools(sim, welfare)
     schools.go_live()
     return schools

@@ -14,6 +14,7 @@ from simulator.life.engine import Simulation
 from simulator.population.model import Household, Person
 
 FAMILY = ("two_parent", "single_mother", "single_father")
+_ITEM = {"jido_fuyo_teate": 19}
 SINGLE = ("single_mother", "single_father")
 
 
@@ -30,7 +31,7 @@ class Entitlement:
 @dataclass
 class WelfareState:
     cases: dict[int, tuple[str, Person]] = field(default_factory=dict)  # hid → (case_no, head)
-    allowances: dict[tuple[int, str], Entitlement] = field(default_factory=dict)  # (hid, kind) → entitlement
+    allowances: dict[int, dict[str, Entitlement]] = field(default_factory=dict)  # hid → kind → entitlement
 
 
 def _kind_field(e: Entitlement) -> dict[str, str]:
@@ -94,7 +95,7 @@ class Welfare:
     def end_case(self, h: Household) -> None:
         sim = self.sim
         case = self.state.cases.pop(h.hid, None)
-        if case is None or not case[1].resident:
+        if case is None:
             return
         sim.emit("public_assistance.case.ended", case[1].atena_no, p.case_ended(
             case_no=case[0], household_no=h.number, head_atena_no=case[1].atena_no, end_date=sim.iso(sim.day)),
@@ -112,11 +113,18 @@ class Welfare:
                   "single_parent_medical": "MS"}.get(kind, "E")
         e = Entitlement(f"{prefix}{self.sim.next_id(kind):08d}", kind, system, recipient or h.guardian(), start,
                         children)
-        self.state.allowances[(h.hid, kind)] = e
+        self.keep(h, kind, e)
         start_entitlement(self.sim, h, e, item)
 
+    def keep(self, h: Household, key: str, e: Entitlement) -> None:
+        """Remembers a household's entitlement so it ends when the household leaves the city."""
+        self.state.allowances.setdefault(h.hid, {})[key] = e
+
+    def held(self, h: Household, key: str) -> Entitlement | None:
+        return self.state.allowances.get(h.hid, {}).get(key)
+
     def end_allowance(self, h: Household, kind: str, item: int | None = None) -> None:
-        e = self.state.allowances.pop((h.hid, kind), None)
+        e = self.state.allowances.get(h.hid, {}).pop(kind, None)
         if e is not None and e.recipient.resident:
             end_entitlement(self.sim, h, e, item)
 
@@ -134,7 +142,7 @@ class Welfare:
         if h.hid in self.state.cases:
             sim.truth.open(child.pid, 18, child.birth)
         for kind, item in (("jido_teate", None), ("jido_fuyo_teate", 19), ("child_medical", None)):
-            e = self.state.allowances.get((h.hid, kind))
+            e = self.held(h, kind)
             if e is None:
                 if kind != "jido_fuyo_teate":
                     self.allowance(h, kind, "child_allowance" if kind == "jido_teate" else "medical_subsidy",
@@ -147,7 +155,7 @@ class Welfare:
 
     def on_single_parent(self, h: Household) -> None:
         sim = self.sim
-        e = self.state.allowances.get((h.hid, "jido_teate"))
+        e = self.held(h, "jido_teate")
         if e is not None and e.recipient.household is not h:  # the parent who left was the recipient
             self.end_allowance(h, "jido_teate")
             self.allowance(h, "jido_teate", "child_allowance", sim.day)
@@ -161,11 +169,9 @@ class Welfare:
         h = person.household
         if h is None or any(m.resident for m in h.members):
             return
-        self.state.cases.pop(h.hid, None)
-        for kind in ("jido_teate", "jido_fuyo_teate", "child_medical", "single_parent_medical"):
-            e = self.state.allowances.pop((h.hid, kind), None)
-            if e is not None:
-                end_entitlement(self.sim, h, e)
+        self.end_case(h)  # 廃止 on moving away
+        for e in self.state.allowances.pop(h.hid, {}).values():
+            end_entitlement(self.sim, h, e, _ITEM.get(e.kind))
 
     def on_arrived(self, h: Household) -> None:
         self.allowance(h, "jido_teate", "child_allowance", self.sim.day)
@@ -185,6 +191,8 @@ class Welfare:
                 self.single_parent_benefits(h, _past_start(sim, h, 6))
                 if sim.chance(r.single_parent_loans, h.risk, 0.5):
                     sim.at(sim.day_in_period(), self.loan, h)
+                if sim.chance(r.single_parent_loans * 2, h.risk, 0.5):  # loans taken in earlier years
+                    self.loan(h, start=sim.day0 - sim.rng.randrange(365, 4 * 365))
             if sim.chance(r.public_assistance_families, h.risk, 1.2):
                 self.start_case(h, _past_start(sim, h, 5))
             elif sim.chance(r.public_assistance_start, h.risk, 1.2):
@@ -195,12 +203,17 @@ class Welfare:
         sim.on("left", self.on_left)
         sim.on("arrived", self.on_arrived)
 
-    def loan(self, h: Household) -> None:
-        if h.kind in SINGLE and h.members and h.head.resident and h.children(self.sim.day):
-            e = Entitlement(f"LN{self.sim.next_id('loan'):07d}", self.sim.rng.choice(("修学資金", "就学支度資金",
-                            "生活資金", "転宅資金")), "single_parent_loans", h.guardian(), self.sim.day,
-                            h.children(self.sim.day))
-            start_entitlement(self.sim, h, e)
+    def loan(self, h: Household, start: int | None = None) -> None:
+        sim = self.sim
+        if h.kind in SINGLE and h.members and h.head.resident and h.children(sim.day):
+            kind = sim.rng.choice(("修学資金", "就学支度資金", "生活資金", "転宅資金"))
+            e = Entitlement(f"LN{sim.next_id('loan'):07d}", kind, "single_parent_loans", h.guardian(),
+                            sim.day if start is None else start, h.children(sim.day))
+            key = f"loan{e.eid}"
+            self.keep(h, key, e)
+            start_entitlement(sim, h, e)
+            if sim.chance(0.25):  # repaid or written off
+                sim.at(sim.day_after(), self.end_allowance, h, key)
 
 
 def go_live(sim: Simulation) -> Welfare:

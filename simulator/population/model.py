@@ -30,7 +30,7 @@ def household_ref(hid: int) -> str:
 class Person:
     """A resident; ``surname``/``given`` are (kanji, katakana). Born as an ordinal date for compactness."""
 
-    __slots__ = ("birth", "father", "foreign", "given", "household", "mother", "pid", "relation", "resident",
+    __slots__ = ("_atena", "birth", "father", "foreign", "given", "household", "mother", "pid", "relation", "resident",
                  "sex", "student_id", "surname")
 
     def __init__(self, pid: int, surname: tuple[str, str], given: tuple[str, str], sex: str, birth: int,
@@ -47,10 +47,13 @@ class Person:
         self.father: Person | None = None
         self.resident = True
         self.student_id: str | None = None
+        self._atena: str | None = None
 
     @property
     def atena_no(self) -> str:
-        return atena_no(self.pid)
+        if self._atena is None:
+            self._atena = atena_no(self.pid)
+        return self._atena
 
     @property
     def birth_date(self) -> date:
