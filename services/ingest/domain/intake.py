@@ -70,6 +70,9 @@ def _rejection(exc: ValidationError, event_id: str | None) -> IngestRejected:
     reason = "; ".join(f"{_loc(e['loc'])}: {e['msg']}" for e in errors[:5])
     if len(errors) > 5:
         reason += f"; and {len(errors) - 5} more"
+    if any(e["type"] == "string_unicode" for e in errors):
+        # JSON allows "\ud800" escapes; a lone surrogate is an encoding fault, not a wrong value.
+        return IngestRejected("invalid_encoding", reason, event_id)
     return IngestRejected("invalid_data" if in_data else "invalid_envelope", reason, event_id)
 
 

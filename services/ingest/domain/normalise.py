@@ -50,9 +50,16 @@ def digits(text: str) -> str:
     return nfkc(text).strip()
 
 
+def _nfkc_without_spaces(text: str) -> str:
+    normal = nfkc(text)
+    joined = _SPACES.sub("", normal)
+    # A removed space can bring a letter next to a combining mark (C + ¸): compose again.
+    return joined if joined == normal else nfkc(joined)
+
+
 def kanji_key(name: str) -> str:
     """NFKC, spaces removed, variant kanji (髙→高, 﨑→崎, 邊→辺, 𠮷→吉) folded."""
-    return _SPACES.sub("", nfkc(name)).translate(VARIANT_FOLD)
+    return _nfkc_without_spaces(name).translate(VARIANT_FOLD)
 
 
 def kana_key(kana: str) -> str:
@@ -60,8 +67,8 @@ def kana_key(kana: str) -> str:
 
     ー, オウ and オオ all become オオ (and エイ becomes エエ) so that キョウコ, キョーコ and ｷｮｳｺ share a key.
     """
-    text = jaconv.hira2kata(nfkc(kana))
-    text = jaconv.enlarge_smallkana(_SPACES.sub("", text)).translate(_TO_LONG_VOWEL).translate(_KANA_SOUND_FOLD)
+    text = jaconv.hira2kata(_nfkc_without_spaces(kana))
+    text = jaconv.enlarge_smallkana(text).translate(_TO_LONG_VOWEL).translate(_KANA_SOUND_FOLD)
     out: list[str] = []
     previous_vowel: str | None = None
     for char in text:
