@@ -63,11 +63,12 @@ start() {
   echo "demo users:"
   "$PY" -m services.casework.entrypoints.cli seed-demo-users
   echo "publishing the smoke scenario (synthetic families):"
-  "$PY" -m simulator smoke --bootstrap "$BOOT"
+  "$PY" -m simulator smoke --bootstrap "$BOOT" --ward "${TSUNAGU_DEMO_WARD:-40131}"
   cat <<MSG
 
 Tsunagu is running.
-  Ward UI (Japanese):      http://127.0.0.1:$WEB_PORT/          (demo users above)
+  Ward UI (Japanese):      http://127.0.0.1:$WEB_PORT/   (demo families are in 東区: log in as higashi)
+  Screenshots:             .venv/bin/python deploy/screenshot.py --user higashi
   Casework API (OpenAPI):  http://127.0.0.1:$WEB_PORT/docs
   HTTP intake:             http://127.0.0.1:8001/docs
   Metrics:                 ingest :9101  linkage :9102  scoring :9103  casework :9104 and :$WEB_PORT/metrics

@@ -11,6 +11,8 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v kcat >/dev/null || need+=(kcat)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v runuser >/dev/null || need+=(util-linux)
+# Japanese glyphs for the headless browser (screenshots, browser tests); the UI itself loads no web fonts.
+fc-list :lang=ja 2>/dev/null | grep -q . || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing Debian packages: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})" >&2
