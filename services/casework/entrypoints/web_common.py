@@ -9,10 +9,19 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 
+from contracts.sources import SOURCE_SYSTEMS
 from services.casework import metrics
 from services.casework.bootstrap import Container
 from services.casework.domain.access import ROLE_LABELS, WARDS, Permission, Principal
-from services.casework.domain.items import ITEM_LABELS, REASON_LABELS, TIERS, item_label
+from services.casework.domain.items import (
+    ITEM_LABELS,
+    REASON_LABELS,
+    RELATION_LABELS,
+    STEP_DETAIL_LABELS,
+    TIERS,
+    item_label,
+    step_detail_text,
+)
 from services.casework.domain.workflow import CaseState
 from services.casework.entrypoints.web_security import Authenticated, authenticate_request, check_csrf
 from services.casework.service_layer import audit_log
@@ -23,6 +32,8 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(
     WARDS=WARDS, ITEM_LABELS=ITEM_LABELS, TIERS=TIERS, REASON_LABELS=REASON_LABELS, ROLE_LABELS=ROLE_LABELS,
     item_label=item_label, STATES=[s.value for s in CaseState], Permission=Permission,
+    RELATION_LABELS=RELATION_LABELS, STEP_DETAIL_LABELS=STEP_DETAIL_LABELS, step_detail_text=step_detail_text,
+    SOURCE_LABELS={key: system.label_ja for key, system in SOURCE_SYSTEMS.items()},
 )
 templates.env.filters["jst"] = lambda dt: _jst(dt)
 

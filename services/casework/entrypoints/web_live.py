@@ -33,7 +33,7 @@ KEEPALIVE_S = 15.0
 _EVERYONE = Principal(user_id="system", username="system", role=Role.HQ_ADMIN, ward_code=None)
 
 
-@dataclass
+@dataclass(eq=False)  # identity: each open connection is its own subscriber
 class Subscriber:
     principal: Principal
     queue: asyncio.Queue[InboxRow] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))

@@ -127,8 +127,18 @@ def child_page(child_id: str, request: Request, auth: Auth, container: AppContai
     case = view.open_alert
     forms = _forms(CaseState(case.state)) if case and auth.principal.can(Permission.RECORD_STEP) else []
     age = cases.age_on(view.child.birth_date, container.clock().date())
+    actors = _usernames(container, {s.actor_id for steps in view.steps.values() for s in steps})
     return templates.TemplateResponse(request, "child.html", page_context(
-        request, auth, view=view, case=case, forms=forms, age=age, error=error))
+        request, auth, view=view, case=case, forms=forms, age=age, error=error, actors=actors))
+
+
+def _usernames(container: AppContainer, user_ids: set[str]) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from services.casework.adapters.orm import User
+
+    with container.sessions() as session:
+        return dict(session.execute(select(User.user_id, User.username).where(User.user_id.in_(user_ids))).tuples())
 
 
 def _forms(state: CaseState) -> list[dict[str, Any]]:
