@@ -8,21 +8,26 @@ own frequency in the registry (term-frequency adjustment), so a common name coun
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import jellyfish
 
+from services.linkage.domain.blocking import blocking_keys
 from services.linkage.domain.model import Person
 from services.linkage.domain.state import LinkageState
 
 Outcome = Literal["link", "new", "review"]
 SIBLING = "given_name_differs"  # never linked automatically, whatever else agrees
-MAX_BLOCK = 2000  # a block larger than this (a hugely common value) adds no candidates
+MAX_BLOCK = 500  # a block larger than this (a hugely common value) adds no candidates
+FIELDS = ("kana_name", "kanji_name", "birth_date", "sex", "address", "school_code")
 
 
 class Identity(Protocol):
+    @property
+    def name_kanji(self) -> str | None: ...
     @property
     def kana_key(self) -> str | None: ...
     @property
@@ -63,8 +68,12 @@ class Scored:
     person_id: str
     weight: float
     probability: float
-    comparisons: list[Comparison] = field(default_factory=list)
     guard: str | None = None  # a reason this pair may never be linked automatically (twins, siblings)
+    levels: list[tuple[str, str | None, str | None, str, float]] = field(default_factory=list)
+
+    @property
+    def comparisons(self) -> list[Comparison]:
+        return evidence(self)
 
 
 @dataclass
@@ -79,77 +88,83 @@ def _bits(m: float, u: float) -> float:
     return math.log2(m / max(u, 1e-12))
 
 
+# (m, u) per agreement level, from what municipal data gets wrong; exact name/date levels take u from the
+# registry's own frequencies (term-frequency adjustment) instead.
+M_EXACT = {"kana_name": 0.88, "kanji_name": 0.85, "birth_date": 0.95}
+FIXED = {
+    ("kana_name", "fuzzy"): _bits(0.05, 0.0005), ("kana_name", "disagree"): _bits(0.02, 0.99),
+    ("kanji_name", "fuzzy"): _bits(0.1, 0.0005), ("kanji_name", "disagree"): _bits(0.05, 0.99),
+    ("kanji_name", "given_only"): _bits(0.04, 0.002),
+    ("birth_date", "one_part"): _bits(0.04, 0.002), ("birth_date", "disagree"): _bits(0.01, 0.99),
+    ("sex", "exact"): _bits(0.98, 0.5), ("sex", "disagree"): _bits(0.02, 0.5),
+    ("address", "exact"): _bits(0.75, 0.0001), ("address", "fuzzy"): _bits(0.12, 0.005),
+    ("address", "disagree"): _bits(0.13, 0.995),
+    ("school_code", "exact"): _bits(0.85, 0.003), ("school_code", "disagree"): _bits(0.15, 0.997),
+}
+M_GIVEN_ONLY = 0.05
+Level = tuple[str, str | None, str | None, str, float]  # field, record value, candidate value, level, weight
+
+
+def _given_kanji(name: str | None) -> str | None:
+    """The given-name part of an original 氏名 (surname and given name are separated by a space)."""
+    parts = unicodedata.normalize("NFKC", name).split() if name else []
+    return parts[-1] if len(parts) >= 2 else None
+
+
 def _similar(a: str, b: str) -> bool:
-    return jellyfish.jaro_winkler_similarity(a, b) >= 0.92 or jellyfish.levenshtein_distance(a, b) <= 1
+    return jellyfish.levenshtein_distance(a, b) <= 1 or jellyfish.jaro_winkler_similarity(a, b) >= 0.92
 
 
-def _cmp(name: str, a: str | None, b: str | None, level: str, m: float, u: float) -> Comparison:
-    return Comparison(name, a, b, level, round(_bits(m, u), 3))
+def _tf(field: str, freq: int, n: int) -> float:
+    return _bits(M_EXACT[field], max(freq, 1) / n)
 
 
-def _name_kana(r: Identity, p: Person, st: LinkageState, n: int) -> Comparison:
+def _levels(r: Identity, p: Person, st: LinkageState, n: int) -> list[Level]:
+    out: list[Level] = []
     a, b = r.kana_key, p.kana_key
-    if not a or not b:
-        return Comparison("kana_name", a, b, "missing", 0.0)
-    if a == b:
-        return _cmp("kana_name", a, b, "exact", 0.88, max(st.kana_freq.get(a, 1), 1) / n)
-    if r.given_kana_key and r.given_kana_key == p.given_kana_key:  # surname changed (marriage, divorce)
-        return _cmp("kana_name", a, b, "given_only", 0.05, max(st.given_freq.get(r.given_kana_key, 1), 1) / n)
-    if _similar(a, b):
-        return _cmp("kana_name", a, b, "fuzzy", 0.05, 0.0005)
-    return _cmp("kana_name", a, b, "disagree", 0.02, 0.99)
-
-
-def _name_kanji(r: Identity, p: Person, st: LinkageState, n: int) -> Comparison:
+    if a and b:
+        if a == b:
+            out.append(("kana_name", a, b, "exact", _tf("kana_name", st.kana_freq.get(a, 1), n)))
+        elif r.given_kana_key and r.given_kana_key == p.given_kana_key:  # surname changed (marriage, divorce)
+            u = max(st.given_freq.get(r.given_kana_key, 1), 1) / n
+            out.append(("kana_name", a, b, "given_only", _bits(M_GIVEN_ONLY, u)))
+        else:
+            level = "fuzzy" if _similar(a, b) else "disagree"
+            out.append(("kana_name", a, b, level, FIXED["kana_name", level]))
     a, b = r.kanji_key, p.kanji_key
-    if not a or not b:
-        return Comparison("kanji_name", a, b, "missing", 0.0)
-    if a == b:
-        return _cmp("kanji_name", a, b, "exact", 0.85, max(st.kanji_freq.get(a, 1), 1) / n)
-    if _similar(a, b):
-        return _cmp("kanji_name", a, b, "fuzzy", 0.1, 0.0005)
-    return _cmp("kanji_name", a, b, "disagree", 0.05, 0.99)
-
-
-def _birth_date(r: Identity, p: Person, st: LinkageState, n: int) -> Comparison:
+    if a and b:
+        if a == b:
+            out.append(("kanji_name", a, b, "exact", _tf("kanji_name", st.kanji_freq.get(a, 1), n)))
+        elif _given_kanji(r.name_kanji) is not None and _given_kanji(r.name_kanji) == _given_kanji(p.name_kanji):
+            out.append(("kanji_name", a, b, "given_only", FIXED["kanji_name", "given_only"]))
+        else:
+            level = "fuzzy" if _similar(a, b) else "disagree"
+            out.append(("kanji_name", a, b, level, FIXED["kanji_name", level]))
     a, b = r.birth_date, p.birth_date
-    if not a or not b:
-        return Comparison("birth_date", a, b, "missing", 0.0)
-    if a == b:
-        return _cmp("birth_date", a, b, "exact", 0.95, max(len(st.by_birth_date.get(a, ())), 1) / n)
-    ya, ma, da = a[:4], a[5:7], a[8:10]
-    yb, mb, db = b[:4], b[5:7], b[8:10]
-    same = (ya == yb) + (ma == mb) + (da == db)
-    if same == 2 or (ya == yb and ma == db and da == mb):
-        return _cmp("birth_date", a, b, "one_part", 0.04, 0.002)
-    return _cmp("birth_date", a, b, "disagree", 0.01, 0.99)
-
-
-def _sex(r: Identity, p: Person) -> Comparison:
-    if not r.sex or not p.sex:
-        return Comparison("sex", r.sex, p.sex, "missing", 0.0)
-    if r.sex == p.sex:
-        return _cmp("sex", r.sex, p.sex, "exact", 0.98, 0.5)
-    return _cmp("sex", r.sex, p.sex, "disagree", 0.02, 0.5)
-
-
-def _address(r: Identity, p: Person) -> Comparison:
+    if a and b:
+        if a == b:
+            out.append(("birth_date", a, b, "exact", _tf("birth_date", st.birth_date_freq.get(a, 1), n)))
+        else:
+            same = (a[:4] == b[:4]) + (a[5:7] == b[5:7]) + (a[8:10] == b[8:10])
+            swapped = a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
+            level = "one_part" if same == 2 or swapped else "disagree"
+            out.append(("birth_date", a, b, level, FIXED["birth_date", level]))
+    if r.sex and p.sex:
+        level = "exact" if r.sex == p.sex else "disagree"
+        out.append(("sex", r.sex, p.sex, level, FIXED["sex", level]))
     a, b = r.address_key, p.address_key
-    if not a or not b:
-        return Comparison("address", a, b, "missing", 0.0)
-    if a == b:
-        return _cmp("address", a, b, "exact", 0.75, 0.0001)
-    if a.startswith(b) or b.startswith(a) or jellyfish.jaro_winkler_similarity(a, b) >= 0.93:
-        return _cmp("address", a, b, "fuzzy", 0.12, 0.005)
-    return _cmp("address", a, b, "disagree", 0.13, 0.995)
-
-
-def _school(r: Identity, p: Person) -> Comparison:
-    if not r.school_code or not p.school_code:
-        return Comparison("school_code", r.school_code, p.school_code, "missing", 0.0)
-    if r.school_code == p.school_code:
-        return _cmp("school_code", r.school_code, p.school_code, "exact", 0.85, 0.003)
-    return _cmp("school_code", r.school_code, p.school_code, "disagree", 0.15, 0.997)
+    if a and b:
+        if a == b:
+            level = "exact"
+        elif a.startswith(b) or b.startswith(a) or jellyfish.jaro_winkler_similarity(a, b) >= 0.93:
+            level = "fuzzy"
+        else:
+            level = "disagree"
+        out.append(("address", a, b, level, FIXED["address", level]))
+    if r.school_code and p.school_code:
+        level = "exact" if r.school_code == p.school_code else "disagree"
+        out.append(("school_code", r.school_code, p.school_code, level, FIXED["school_code", level]))
+    return out
 
 
 def _given_guard(r: Identity, p: Person) -> str | None:
@@ -164,24 +179,28 @@ def _given_guard(r: Identity, p: Person) -> str | None:
 
 
 def score(record: Identity, person: Person, state: LinkageState) -> Scored:
-    n = max(len(state.key_owner), 1000)
-    comparisons = [
-        _name_kana(record, person, state, n), _name_kanji(record, person, state, n),
-        _birth_date(record, person, state, n), _sex(record, person), _address(record, person),
-        _school(record, person),
-    ]
-    weight = _bits(1.0, n) + sum(c.weight for c in comparisons)  # prior: one true match among n persons
+    n = max(len(state.persons), 1000)
+    levels = _levels(record, person, state, n)
+    weight = _bits(1.0, n) + sum(lv[4] for lv in levels)  # prior: one true match among n persons
     probability = 1.0 / (1.0 + 2.0 ** (-weight)) if weight > -60 else 0.0
-    return Scored(person.person_id, round(weight, 3), probability, comparisons, _given_guard(record, person))
+    scored = Scored(person.person_id, weight, probability, guard=_given_guard(record, person))
+    scored.levels = levels
+    return scored
+
+
+def evidence(scored: Scored) -> list[Comparison]:
+    """Field-by-field comparison for a reviewer (all fields, missing ones with weight 0)."""
+    present = {lv[0]: lv for lv in scored.levels}
+    return [Comparison(f, *present[f][1:4], round(present[f][4], 3)) if f in present
+            else Comparison(f, None, None, "missing", 0.0) for f in FIELDS]
 
 
 def candidates(record: Identity, state: LinkageState, limit: int) -> list[str]:
-    found: set[str] = set()
-    for index, value in ((state.by_kana, record.kana_key), (state.by_kanji, record.kanji_key),
-                         (state.by_birth_date, record.birth_date)):
-        block = index.get(value) if value else None
-        if block and len(block) <= MAX_BLOCK:
-            found |= block
+    found: dict[str, None] = {}
+    for key in blocking_keys(record):
+        block = state.blocks.get(key)
+        if len(block) <= MAX_BLOCK:
+            found.update(dict.fromkeys(block))
     return sorted(found)[:limit] if len(found) > limit else list(found)
 
 

@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from services.linkage.domain.blocking import MultiMap, blocking_keys
 from services.linkage.domain.model import Birth, PendingReview, Person, SourceFact
 
 TABLES = ("person", "source_fact", "births", "review", "processed")
@@ -29,9 +30,8 @@ class LinkageState:
         self.birth_by_pregnancy: dict[str, Birth] = {}
         self.deferred_by_record: dict[str, set[str]] = defaultdict(set)  # decisions waiting for their record
         self.cannot_by_key: dict[str, set[str]] = defaultdict(set)  # key → persons it must never link to
-        self.by_birth_date: dict[str, set[str]] = defaultdict(set)
-        self.by_kana: dict[str, set[str]] = defaultdict(set)
-        self.by_kanji: dict[str, set[str]] = defaultdict(set)
+        self.blocks = MultiMap()
+        self.birth_date_freq: Counter[str] = Counter()
         self.kana_freq: Counter[str] = Counter()
         self.kanji_freq: Counter[str] = Counter()
         self.surname_freq: Counter[str] = Counter()
@@ -96,30 +96,26 @@ class LinkageState:
             return
         if p.household_no and p.status == "resident":
             self.households[p.household_no].add(p.person_id)
-        if p.birth_date:
-            self.by_birth_date[p.birth_date].add(p.person_id)
-        if p.kana_key:
-            self.by_kana[p.kana_key].add(p.person_id)
-            self.kana_freq[p.kana_key] += 1
-        if p.kanji_key:
-            self.by_kanji[p.kanji_key].add(p.person_id)
-            self.kanji_freq[p.kanji_key] += 1
-        if p.surname_kana_key:
-            self.surname_freq[p.surname_kana_key] += 1
-        if p.given_kana_key:
-            self.given_freq[p.given_kana_key] += 1
+        for key in blocking_keys(p):
+            self.blocks.add(key, p.person_id)
+        for counter, value in ((self.kana_freq, p.kana_key), (self.kanji_freq, p.kanji_key),
+                               (self.surname_freq, p.surname_kana_key), (self.given_freq, p.given_kana_key),
+                               (self.birth_date_freq, p.birth_date)):
+            if value:
+                counter[value] += 1
 
     def _unindex(self, p: Person) -> None:
         if p.status == "merged":
             return
-        for index, value in ((self.households, p.household_no), (self.by_birth_date, p.birth_date),
-                             (self.by_kana, p.kana_key), (self.by_kanji, p.kanji_key)):
-            if value and value in index:
-                index[value].discard(p.person_id)
-                if not index[value]:
-                    del index[value]
+        if p.household_no and p.household_no in self.households:
+            self.households[p.household_no].discard(p.person_id)
+            if not self.households[p.household_no]:
+                del self.households[p.household_no]
+        for key in blocking_keys(p):
+            self.blocks.remove(key, p.person_id)
         for counter, value in ((self.kana_freq, p.kana_key), (self.kanji_freq, p.kanji_key),
-                               (self.surname_freq, p.surname_kana_key), (self.given_freq, p.given_kana_key)):
+                               (self.surname_freq, p.surname_kana_key), (self.given_freq, p.given_kana_key),
+                               (self.birth_date_freq, p.birth_date)):
             if value:
                 counter[value] -= 1
                 if counter[value] <= 0:

@@ -160,6 +160,7 @@ def _split(review: PendingReview, d: dict[str, Any], ch: Change) -> str:
 
 class _IdentityView:
     def __init__(self, identity: dict[str, Any]) -> None:
+        self.name_kanji = identity.get("name_kanji")
         self.kana_key = identity.get("kana_key")
         self.kanji_key = identity.get("kanji_key")
         self.surname_kana_key = identity.get("surname_kana_key")

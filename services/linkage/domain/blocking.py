@@ -1,0 +1,76 @@
+"""Blocking: a record is compared only with persons sharing one of a few selective keys.
+
+Each key pairs a name with part of the birth date, so a block holds a handful of persons even in a registry of
+millions, and one error (a kana slip, a surname change, a wrong day or year) still leaves another key agreeing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+
+class Blockable(Protocol):
+    @property
+    def kana_key(self) -> str | None: ...
+    @property
+    def kanji_key(self) -> str | None: ...
+    @property
+    def surname_kana_key(self) -> str | None: ...
+    @property
+    def given_kana_key(self) -> str | None: ...
+    @property
+    def birth_date(self) -> str | None: ...
+
+
+def blocking_keys(r: Blockable) -> Iterator[str]:
+    dob, kana = r.birth_date, r.kana_key
+    if kana and dob:
+        yield f"k|{kana}|{dob[:4]}"
+        yield f"m|{kana}|{dob[5:]}"
+    if dob and r.surname_kana_key:
+        yield f"s|{dob}|{r.surname_kana_key}"
+    if dob and r.given_kana_key:
+        yield f"g|{dob}|{r.given_kana_key}"
+    if r.kanji_key and dob:
+        yield f"j|{r.kanji_key}|{dob[:4]}"
+        yield f"d|{r.kanji_key}|{dob[5:]}"
+
+
+class MultiMap:
+    """key → person ids, stored as a bare string while a block has one member (most do) to save memory."""
+
+    def __init__(self) -> None:
+        self._d: dict[str, str | list[str]] = {}
+
+    def add(self, key: str, pid: str) -> None:
+        cur = self._d.get(key)
+        if cur is None:
+            self._d[key] = pid
+        elif isinstance(cur, str):
+            if cur != pid:
+                self._d[key] = [cur, pid]
+        elif pid not in cur:
+            cur.append(pid)
+
+    def remove(self, key: str, pid: str) -> None:
+        cur = self._d.get(key)
+        if cur is None:
+            return
+        if isinstance(cur, str):
+            if cur == pid:
+                del self._d[key]
+            return
+        if pid in cur:
+            cur.remove(pid)
+            if len(cur) == 1:
+                self._d[key] = cur[0]
+
+    def get(self, key: str) -> tuple[str, ...]:
+        cur = self._d.get(key)
+        if cur is None:
+            return ()
+        return (cur,) if isinstance(cur, str) else tuple(cur)
+
+    def __len__(self) -> int:
+        return len(self._d)
