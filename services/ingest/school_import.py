@@ -20,7 +20,7 @@ from services.ingest.adapters.kafka import Publisher, delivered
 from services.ingest.domain import school_csv
 from services.ingest.domain.errors import IngestRejected
 from services.ingest.domain.intake import decode_event
-from services.ingest.domain.records import build_record, record_key
+from services.ingest.domain.records import record_key, record_payload
 
 Progress = Callable[[Iterable[tuple[int, list[str]]]], Iterable[tuple[int, list[str]]]]
 
@@ -76,7 +76,7 @@ def import_school_file(csv_file: CsvFile, *, publisher: Publisher, ledger: Impor
                         "schemaversion": 1, "data": payload}
             envelope_bytes = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
             source = SOURCE_SYSTEMS[system]
-            key = record_key(build_record(system, decode_event(source, envelope_bytes, max_event_bytes)))
+            key = record_key(record_payload(system, decode_event(source, envelope_bytes, max_event_bytes)))
             headers = [("tsunagu.intake", b"csv"), ("tsunagu.csv.file", csv_file.path.name.encode()),
                        ("tsunagu.csv.line", str(line).encode())]
             pending.append((event_id, publisher.publish(source.topic, key.encode(), envelope_bytes, headers)))

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 
-from jpdatetime import jpdatetime
 from jpdatetime.jpdatetime import eras as _JPDATETIME_ERAS
 from jpdatetime.kanji_to_num import replace_kanji_numerals
 
@@ -32,6 +31,8 @@ _ERA_BY_NAME = {name: era for era in _ERAS for name in (era[0],)}
 # Only the five modern eras have unambiguous one-letter forms (R, H, S, T, M) on forms and in systems.
 _ERA_BY_LETTER = {era[1]: era for era in _ERAS[:5]}
 
+_ISO = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$", re.ASCII)
+_KANJI_NUMERALS = frozenset("〇零一二三四五六七八九十")
 _WESTERN = re.compile(r"^(\d{4})(?:[-/.年](\d{1,2})[-/.月](\d{1,2})日?|(\d{2})(\d{2}))$")
 _WAREKI = re.compile(
     r"^(?P<era>" + "|".join(re.escape(e[0]) for e in _ERAS[:5]) + r"|[RHSTMrhstm])\s*"
@@ -50,7 +51,15 @@ def to_iso(text: str) -> str:
 
 @lru_cache(maxsize=65_536)
 def _parse_cached(text: str) -> date:
-    cleaned = unicodedata.normalize("NFKC", replace_kanji_numerals(text)).strip()
+    iso = _ISO.match(text)
+    if iso:  # the common case, without NFKC and the numeral regex
+        result = _calendar_date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
+        if not EARLIEST <= result <= LATEST:
+            raise InvalidDate("date out of range (1868-01-25 .. 2100-12-31)")
+        return result
+    if _KANJI_NUMERALS.intersection(text):
+        text = replace_kanji_numerals(text)
+    cleaned = unicodedata.normalize("NFKC", text).strip()
     # NFKC turns ㋿/㍻ into 令和/平成 and full-width digits into ASCII; the result is one of two shapes.
     western = _WESTERN.match(cleaned)
     if western:
@@ -76,17 +85,12 @@ def _calendar_date(year: int, month: int, day: int) -> date:
 def _wareki_date(match: re.Match[str]) -> date:
     era_text = match.group("era")
     era = _ERA_BY_NAME.get(era_text) or _ERA_BY_LETTER[era_text.upper()]
-    name, _letter, first_day, next_era = era
+    _name, _letter, first_day, next_era = era
     era_year = 1 if match.group("year") == "元" else int(match.group("year"))
     if era_year < 1:
         raise InvalidDate("era year 0 does not exist")
-    # jpdatetime converts era years and refuses impossible days (2月30日); it does not know era ends.
-    canonical = f"{name}{era_year}年{int(match.group('month'))}月{int(match.group('day'))}日"
-    try:
-        parsed: datetime = jpdatetime.strptime(canonical, "%G年%m月%d日")
-    except ValueError:
-        raise InvalidDate("impossible calendar date") from None
-    result = parsed.date()
+    # Era year → western year from jpdatetime's era table (its strptime does the same sum, 40× slower).
+    result = _calendar_date(first_day.year + era_year - 1, int(match.group("month")), int(match.group("day")))
     if result < first_day or (next_era is not None and result >= next_era):
         raise InvalidDate("date outside its era (era year past the era's end, or before its first day)")
     return result

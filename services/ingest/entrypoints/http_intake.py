@@ -24,7 +24,7 @@ from services.ingest.adapters.kafka import KafkaPublisher, Publisher
 from services.ingest.config import DEV_TOKEN_PREFIX, IngestSettings
 from services.ingest.domain.errors import IngestRejected
 from services.ingest.domain.intake import decode_event
-from services.ingest.domain.records import build_record, record_key
+from services.ingest.domain.records import record_key, record_payload
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def create_app(settings: IngestSettings, publisher: Publisher, registry: Collect
         source = SOURCE_SYSTEMS[system]
         try:
             envelope = decode_event(source, bytes(body), limit)
-            key = record_key(build_record(system, envelope))
+            key = record_key(record_payload(system, envelope))
         except IngestRejected as exc:
             return refuse(_STATUS.get(exc.error_class, 422), exc.error_class, exc.reason)
         # The original bytes go to the source topic; the worker validates them again and is the only
