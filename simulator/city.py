@@ -15,13 +15,14 @@ from simulator.population.names import NameBank
 from simulator.truth import RecordTruth, write_jsonl
 
 
-def _go_live(sim: Simulation) -> None:
-    registry.go_live(sim)
-    maternal.go_live(sim)
-    checkups.go_live(sim)
-    services = welfare.go_live(sim)
-    care.go_live(sim, services)
-    school.go_live(sim, services)
+def _go_live(sim: Simulation) -> Iterator[None]:
+    yield from registry.go_live(sim)
+    yield from maternal.go_live(sim)
+    yield from checkups.go_live(sim)
+    services = welfare.Welfare(sim)
+    yield from services.go_live()
+    yield from care.Care(sim, services).go_live()
+    yield from school.Schools(sim, services).go_live()
 
 
 @dataclass
@@ -35,7 +36,7 @@ class City:
         self.sim = Simulation(self.config, self.names, RecordTruth(self.record_truth))
 
     def events(self) -> Iterator[SourceEvent]:
-        return self.sim.run([_go_live])
+        return self.sim.run(_go_live)
 
     def flag_rows(self) -> Iterator[dict[str, object]]:
         return self.sim.truth.rows(self.sim.pop.persons, self.sim.end)

@@ -45,7 +45,7 @@ NAME_SYSTEM = NoiseRates(kana_half_width=0.10, kana_hiragana=0.05, kana_small=0.
                          name_space=0.10, kanji_variant=0.05, wareki=0.30, birth_typo=0.01, missing_atena=0.70,
                          stale_address=0.10)
 DEFAULT_NOISE: dict[str, NoiseRates] = {
-    "resident_registry": NoiseRates(name_space=0.01),
+    # 住民記録 is the reference: clean, but for the kana corrections simulator.life.registry models
     "school_students": NAME_SYSTEM,
     "disability": NoiseRates(wareki=0.5),
     "public_assistance": NoiseRates(wareki=0.3),

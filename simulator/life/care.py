@@ -6,8 +6,10 @@ first 障害児支援受給者証; item 1 from a 要対協 registration; item 2 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from simulator import payloads as p
-from simulator.life.engine import Simulation
+from simulator.life.engine import BATCH, Simulation
 from simulator.life.welfare import Entitlement, Welfare, start_entitlement
 from simulator.population.model import Household, Person
 
@@ -181,15 +183,19 @@ class Care:
             end = self.sim.day + self.sim.rng.randint(14, 60) if kind == "temporary_protection" else None
             self.involvement(child, kind, self.sim.day, end)
 
-    def go_live(self) -> None:
+    def go_live(self) -> Iterator[None]:
         sim = self.sim
-        for h in list(sim.family_households()):
+        for n, h in enumerate(list(sim.family_households())):
+            if n % BATCH == 0:
+                yield
             for child in h.children(sim.day0):
                 self.plan_child(child, h, at_go_live=True)
             for m in h.members:
                 if m.relation in ("母", "父") and sim.chance(sim.rates.long_term_care_grandparent):
                     self.care(m, sim.day0 - sim.rng.randrange(1500))
-        for h in sim.pop.households:
+        for n, h in enumerate(sim.pop.households):
+            if n % BATCH == 0:
+                yield
             if h.kind in ("single", "couple"):
                 for m in h.members:
                     age = m.age(sim.day0)
@@ -201,9 +207,3 @@ class Care:
     def arrived(self, h: Household) -> None:
         for child in h.children(self.sim.day):
             self.plan_child(child, h, at_go_live=False)
-
-
-def go_live(sim: Simulation, welfare: Welfare) -> Care:
-    care = Care(sim, welfare)
-    care.go_live()
-    return care

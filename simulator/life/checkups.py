@@ -8,10 +8,11 @@ system also records it as 未受診 (attended=false). Truth for the questionnair
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from simulator import payloads as p
-from simulator.life.engine import Simulation
+from simulator.life.engine import BATCH, Simulation
 from simulator.population.model import Household, Person
 
 
@@ -98,10 +99,13 @@ def plan(sim: Simulation, child: Person, since: int) -> None:
             sim.at(max(day, sim.day), checkup, sim, child, w, day)
 
 
-def go_live(sim: Simulation) -> None:
-    for child in sim.residents():
+def go_live(sim: Simulation) -> Iterator[None]:
+    for n, child in enumerate(sim.residents()):
         if child.relation == "子" and sim.day0 - child.birth < 18 * 365:
             plan(sim, child, since=child.birth)
+        if n % BATCH == 0:
+            yield
+
     def born(child: Person) -> None:
         plan(sim, child, since=child.birth)
 

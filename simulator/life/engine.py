@@ -15,13 +15,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from simulator.events import JST, SourceEvent
+from contracts.sources import SOURCE_SYSTEMS
+from simulator.events import JST, SourceEvent, iso_date
 from simulator.noise import Noise, NoiseRates, noise_profile
 from simulator.population.build import Builder, Population, risk_multiplier
 from simulator.population.model import Household, Person
 from simulator.population.names import NameBank
 from simulator.rates import Rates
 from simulator.truth import RecordTruth, TruthBook
+
+BATCH = 5000  # go-live loops hand their events over every this many persons or households
+_SYSTEM_OF = {t: name for name, s in SOURCE_SYSTEMS.items() for t in s.event_types}
 
 
 @dataclass(frozen=True)
@@ -103,24 +107,27 @@ class Simulation:
     # --- output ---
     def emit(self, event_type: str, key: str, data: dict[str, Any], persons: dict[str, int] | None = None,
              household: Household | None = None) -> str:
-        system = event_type.split(".", 1)[0]
+        system = _SYSTEM_OF.get(event_type) or event_type.split(".", 1)[0]
         applied = self.noise.apply(system, data)
         n = self._n
         event_id = f"{self._run}-{self.day - self.day0}-{n}"
         time = self._nine + timedelta(milliseconds=n)
         self._buffer.append(SourceEvent(system, event_type, event_id, time, key, data))
         self._n += 1
-        self.records.write(event_id, event_type, persons, household.hid if household else None, applied)
+        if self.records.out is not None:
+            self.records.write(event_id, event_type, persons, household.hid if household else None, applied)
         return event_id
 
     def _set_day(self, day: int) -> None:
         self.day = day
+        self._n = 0
         self._nine = self._midnight + timedelta(days=day - self.day0, hours=9)
 
-    def run(self, go_live: list[Callable[[Simulation], None]]) -> Iterator[SourceEvent]:
+    def run(self, go_live: Callable[[Simulation], Iterator[None]]) -> Iterator[SourceEvent]:
+        """``go_live`` yields now and then, so its millions of events stream out instead of piling up."""
         self._set_day(self.day0)
-        for load in go_live:
-            load(self)
+        for _ in go_live(self):
+            yield from self._flush()
         yield from self._flush()
         for day in range(self.day0 + 1, self.end):
             self._set_day(day)
@@ -131,12 +138,13 @@ class Simulation:
             yield from self._flush()
 
     def _flush(self) -> Iterator[SourceEvent]:
-        buffer, self._buffer, self._n = self._buffer, [], 0
+        buffer, self._buffer = self._buffer, []
         yield from buffer
 
     # --- helpers shared by the areas ---
-    def iso(self, day: int) -> str:
-        return date.fromordinal(day).isoformat()
+    @staticmethod
+    def iso(day: int) -> str:
+        return iso_date(day)
 
     def residents(self) -> Iterator[Person]:
         return (p for p in self.pop.persons if p.resident)

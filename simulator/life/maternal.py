@@ -8,6 +8,7 @@ of the mother on the day of the checkup.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from simulator import payloads as p
@@ -85,7 +86,7 @@ def record_birth(sim: Simulation, preg: Pregnancy, child: Person) -> None:
     m = preg.mother
     weight = int(sim.rng.gauss(2400 if preg.twins else 3000, 420))
     sim.emit("maternal_child_health.birth.recorded", m.atena_no, p.birth_recorded(
-        pregnancy_id=preg.pid, mother=m.atena_no, child=child.atena_no, birth_date=child.birth_date.isoformat(),
+        pregnancy_id=preg.pid, mother=m.atena_no, child=child.atena_no, birth_date=child.birth_iso,
         birth_weight_g=max(500, min(5500, weight))), persons={"mother_atena_no": m.pid, "child_atena_no": child.pid},
         household=m.household)
     if preg.weeks_at_notice >= 12:
@@ -153,8 +154,9 @@ def _candidates(sim: Simulation) -> list[Person]:
     return out
 
 
-def go_live(sim: Simulation) -> None:
+def go_live(sim: Simulation) -> Iterator[None]:
     _history(sim)
+    yield
     candidates = _candidates(sim)
     sim.rng.shuffle(candidates)
     per_day = sim.rates.births_per_year * sim.cfg.scale / 365
@@ -173,6 +175,7 @@ def go_live(sim: Simulation) -> None:
             else:
                 sim.at(day, visit, sim, preg, day)
         sim.at(birth, deliver, sim, preg)
+    yield
 
 
 def deliver(sim: Simulation, preg: Pregnancy) -> None:

@@ -4,9 +4,10 @@ remarriages with surname changes, deaths, and kana corrections (戸籍 furigana 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 from simulator import payloads as p
-from simulator.life.engine import Simulation
+from simulator.life.engine import BATCH, Simulation
 from simulator.noise import _long_vowel_slip, _small_slip
 from simulator.population.model import Household, Person
 from simulator.wards import WARD_CODES
@@ -23,7 +24,7 @@ def record(sim: Simulation, person: Person, reason: str, effective: int | None =
     event_type = "resident_registry.person.changed" if changed else "resident_registry.person.registered"
     sim.emit(event_type, person.atena_no, p.person_record(
         atena_no=person.atena_no, household_no=h.number, relation=person.relation, name_kanji=person.name_kanji,
-        name_kana=kana or person.name_kana, birth_date=person.birth_date.isoformat(), sex=person.sex,
+        name_kana=kana or person.name_kana, birth_date=person.birth_iso, sex=person.sex,
         address=h.address, ward_code=h.ward_code, postal_code=h.postal_code,
         effective_date=sim.iso(sim.day if effective is None else effective),
         reason=reason, school_code=None), persons={"atena_no": person.pid}, household=h)
@@ -45,14 +46,17 @@ def _wrong_kana(person: Person, rng: random.Random) -> str | None:
     return f"{person.surname[1]} {given}" if given else None
 
 
-def go_live(sim: Simulation) -> None:
-    for person in sim.residents():
+def go_live(sim: Simulation) -> Iterator[None]:
+    for n, person in enumerate(sim.residents()):
+        if n % BATCH == 0:
+            yield
         wrong = _wrong_kana(person, sim.rng) if sim.rng.random() < KANA_CORRECTION else None
         record(sim, person, "initial_load", sim.day0, kana=wrong)
         if wrong:
             sim.at(sim.day_in_period(), record, sim, person, "correction", None, True)
     for h in list(sim.pop.households):
         _schedule_household(sim, h)
+    yield
 
 
 def _schedule_household(sim: Simulation, h: Household) -> None:
@@ -68,15 +72,15 @@ def _schedule_household(sim: Simulation, h: Household) -> None:
         elif h.kind == "single_mother" and sim.chance(r.remarriage):
             sim.at(sim.day_in_period(), remarry, sim, h)
     for m in h.members:
-        if m.age(sim.day0) >= 65 and sim.chance(r.death_65_plus):
+        if sim.day0 - m.birth >= 65 * 365 + 16 and sim.chance(r.death_65_plus):
             sim.at(sim.day_in_period(), die, sim, m)
 
 
 def move_within(sim: Simulation, h: Household) -> None:
     if not h.members or not h.members[0].resident:
         return
-    h.ward_code = sim.rng.choice(WARD_CODES)
-    h.town, h.lot = sim.rng.randrange(8), (1 + sim.rng.randrange(5), 1 + sim.rng.randrange(30), 1)
+    h.move_to(sim.rng.choice(WARD_CODES), sim.rng.randrange(8),
+              (1 + sim.rng.randrange(5), 1 + sim.rng.randrange(30), 1 + sim.rng.randrange(20)))
     for m in h.members:
         if m.resident:
             record(sim, m, "move_within", changed=True)

@@ -9,11 +9,12 @@ from a survey answer of distress.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
 from simulator import payloads as p
-from simulator.life.engine import Simulation
+from simulator.life.engine import BATCH, Simulation
 from simulator.life.welfare import Entitlement, Welfare, start_entitlement
 from simulator.population.model import Household, Person
 from simulator.schools import SCHOOL_DAYS, grade, school_code, school_year
@@ -63,7 +64,7 @@ class Schools:
         atena = None if sim.noise.roll("school_students", "missing_atena", rates.missing_atena) else child.atena_no
         sim.emit("school_students.student.changed" if changed else "school_students.student.registered", s.sid,
                  p.student_record(student_id=s.sid, school_code=s.code, name_kanji=child.name_kanji,
-                                  name_kana=child.name_kana, birth_date=child.birth_date.isoformat(), sex=child.sex,
+                                  name_kana=child.name_kana, birth_date=child.birth_iso, sex=child.sex,
                                   grade=s.grade, class_name=f"{1 + child.pid % 4}組", atena_no=atena,
                                   address=address),
                  persons={"student_id": child.pid, "atena_no": child.pid}, household=h)
@@ -210,11 +211,13 @@ class Schools:
             if self.sim.chance(0.05):  # income rose above the limit
                 self.sim.at(self.sim.day_after(), self.welfare.end_allowance, h, "school_aid")
 
-    def go_live(self) -> None:
+    def go_live(self) -> Iterator[None]:
         sim = self.sim
-        for child in list(sim.residents()):
+        for n, child in enumerate(list(sim.residents())):
             if child.relation == "子":
                 self.enrol(child)
+            if n % BATCH == 0:
+                yield
         for h in sim.family_households():
             if sim.chance(sim.rates.school_aid, h.risk, 1.0):
                 self.school_aid(h, date(school_year(date.fromordinal(sim.day0)), 4, 1).toordinal())
@@ -232,9 +235,3 @@ def stale_address(h: Household) -> str:
 def _share(total: int, days: int, u: float) -> int:
     exact = total * days / YEAR_DAYS
     return int(exact) + (1 if u < exact - int(exact) else 0)
-
-
-def go_live(sim: Simulation, welfare: Welfare) -> Schools:
-    schools = Schools(sim, welfare)
-    schools.go_live()
-    return schools

@@ -7,10 +7,11 @@ entitlement id when a birth changes the children covered (an upsert: the contrac
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from simulator import payloads as p
-from simulator.life.engine import Simulation
+from simulator.life.engine import BATCH, Simulation
 from simulator.population.model import Household, Person
 
 FAMILY = ("two_parent", "single_mother", "single_father")
@@ -180,9 +181,11 @@ class Welfare:
             self.single_parent_benefits(h, self.sim.day)
 
     # --- go-live ---
-    def go_live(self) -> None:
+    def go_live(self) -> Iterator[None]:
         sim, r = self.sim, self.sim.rates
-        for h in list(sim.family_households()):
+        for n, h in enumerate(list(sim.family_households())):
+            if n % BATCH == 0:
+                yield
             if not h.children(sim.day0):
                 continue
             self.allowance(h, "jido_teate", "child_allowance", _past_start(sim, h, 10))
@@ -216,7 +219,3 @@ class Welfare:
                 sim.at(sim.day_after(), self.end_allowance, h, key)
 
 
-def go_live(sim: Simulation) -> Welfare:
-    welfare = Welfare(sim)
-    welfare.go_live()
-    return welfare

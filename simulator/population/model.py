@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from simulator.events import iso_date
 from simulator.wards import WARD_BY_CODE, address, postal_code
 
 _ATENA_MULTIPLIER = 2_654_435_761  # odd and not a multiple of 5: a bijection on [0, 10^11)
@@ -60,6 +61,10 @@ class Person:
         return date.fromordinal(self.birth)
 
     @property
+    def birth_iso(self) -> str:
+        return iso_date(self.birth)
+
+    @property
     def name_kanji(self) -> str:
         return f"{self.surname[0]} {self.given[0]}"
 
@@ -86,13 +91,23 @@ class Household:
     members: list[Person] = field(default_factory=list)
     kind: str = "other"  # two_parent, single_mother, single_father, single, couple, elderly
 
+    _number: str = ""
+    _address: str = ""
+
     @property
     def number(self) -> str:
-        return household_no(self.hid)
+        if not self._number:
+            self._number = household_no(self.hid)
+        return self._number
 
     @property
     def address(self) -> str:
-        return address(WARD_BY_CODE[self.ward_code], self.town, *self.lot)
+        if not self._address:
+            self._address = address(WARD_BY_CODE[self.ward_code], self.town, *self.lot)
+        return self._address
+
+    def move_to(self, ward_code: str, town: int, lot: tuple[int, int, int]) -> None:
+        self.ward_code, self.town, self.lot, self._address = ward_code, town, lot, ""
 
     @property
     def postal_code(self) -> str:
@@ -111,7 +126,9 @@ class Household:
         return next((m for m in self.members if m.relation == "世帯主"), self.members[0])
 
     def children(self, day: int, max_age: int = 18) -> list[Person]:
-        return [m for m in self.members if m.relation == "子" and m.resident and m.age(day) < max_age]
+        """Resident children under ``max_age`` (to within a day around the birthday: leap days averaged)."""
+        limit = max_age * 365 + max_age // 4
+        return [m for m in self.members if m.relation == "子" and m.resident and day - m.birth < limit]
 
     def guardian(self) -> Person:
         """The mother if present (the usual 受給者 of allowances), else the head."""

@@ -16,7 +16,7 @@ from simulator.generate import GenerateOptions, build_routes
 from simulator.replay import Pacer, Route, replay
 from simulator.sinks.http import HttpSink
 from simulator.sinks.jsonl import JsonlSink, read_jsonl
-from simulator.sinks.school_csv import SCHOOL_SYSTEMS, SchoolCsvSink
+from simulator.sinks.school_csv import KIND_OF_TYPE, LAYOUTS, SCHOOL_SYSTEMS, SURVEY_JA, SchoolCsvSink
 from simulator.smoke import smoke_events
 
 pytestmark = pytest.mark.unit
@@ -36,19 +36,28 @@ def test_school_csv_rows_read_back_into_the_contract(tmp_path: Path, noisy_run, 
     report = sink.close()
     assert report.total == len(events) and not report.failed
     rows = 0
+    division_type = {division: t for t, (_, division) in KIND_OF_TYPE.items() if division}
     for path in sink.files:
-        system, kind, day = path.stem.split("__")
-        model = SOURCE_SYSTEMS[system].event_types[f"{system}.{kind}"]
+        day, kind = path.stem.split("_")
+        date.fromisoformat(day)
         with path.open(encoding="utf-8-sig" if encoding == "utf-8" else "cp932", newline="") as f:
-            assert f.readline().endswith("\r\n") if encoding == "cp932" else True
-            f.seek(0)
-            reader = csv.DictReader(f)
-            assert reader.fieldnames == list(model.model_fields)
+            reader = csv.reader(f)
+            header = next(reader)
+            assert header == [h for h, _ in LAYOUTS[kind]]
             for row in reader:
-                model.model_validate({k: v for k, v in row.items() if v != ""})
+                data = {field: v for (_, field), v in zip(LAYOUTS[kind], row, strict=True) if v != ""}
+                event_type = next(t for t, (k, _) in KIND_OF_TYPE.items() if k == kind)
+                if kind == "児童生徒":
+                    event_type = division_type[data.pop("区分")]
+                if kind == "調査":
+                    data["survey"] = {v: k for k, v in SURVEY_JA.items()}[data["survey"]]
+                system = event_type.split(".")[0]
+                SOURCE_SYSTEMS[system].event_types[event_type].model_validate(data)
                 rows += 1
-        assert len(day) == 8
     assert rows == len(events)
+    if encoding == "cp932":
+        raw = sink.files[0].read_bytes()
+        assert b"\r\n" in raw and not raw.startswith(b"\xef\xbb\xbf")
 
 
 def test_school_csv_refuses_other_systems(tmp_path: Path) -> None:
