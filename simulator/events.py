@@ -7,6 +7,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+import orjson
+
 from contracts.sources import SOURCE_SYSTEMS
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -51,6 +53,13 @@ class SourceEvent(NamedTuple):
     @property
     def topic(self) -> str:
         return SOURCE_SYSTEMS[self.system].topic
+
+    def encode(self) -> bytes:
+        """The envelope as UTF-8 JSON, fast (orjson writes the aware time as RFC 3339)."""
+        return orjson.dumps({
+            "specversion": "1.0", "id": self.event_id, "source": _SOURCE_URIS[self.system], "type": self.type,
+            "time": self.time, "subject": self.key, "datacontenttype": "application/json", "schemaversion": 1,
+            "data": self.data})
 
     def envelope(self) -> dict[str, Any]:
         return {

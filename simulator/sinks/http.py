@@ -16,7 +16,8 @@ class HttpSink:
 
     def send(self, event: SourceEvent) -> None:
         try:
-            response = self._client.post(f"/v1/sources/{event.system}/events", json=event.envelope())
+            response = self._client.post(f"/v1/sources/{event.system}/events", content=event.encode(),
+                                         headers={"content-type": "application/json"})
         except httpx.HTTPError as exc:
             self._report.fail(event.topic, type(exc).__name__)
             return

@@ -6,24 +6,24 @@ import json
 from pathlib import Path
 from typing import IO
 
+import orjson
+
 from simulator.events import SourceEvent
 from simulator.sinks.base import SendReport
 
 
-def jsonl_line(event: SourceEvent) -> str:
-    return json.dumps({"topic": event.topic, "key": event.key, "value": event.envelope()},
-                      ensure_ascii=False, separators=(",", ":"))
+def jsonl_line(event: SourceEvent) -> bytes:
+    return b'{"topic":"%s","key":%s,"value":%s}' % (event.topic.encode(), orjson.dumps(event.key), event.encode())
 
 
 class JsonlSink:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] = path.open("w", encoding="utf-8")
+        self._file: IO[bytes] = path.open("wb")
         self._report = SendReport()
 
     def send(self, event: SourceEvent) -> None:
-        self._file.write(jsonl_line(event))
-        self._file.write("\n")
+        self._file.write(jsonl_line(event) + b"\n")
         self._report.sent[event.topic] += 1
 
     def close(self) -> SendReport:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from kafka import KafkaProducer
@@ -10,10 +9,6 @@ from kafka.errors import KafkaError
 
 from simulator.events import SourceEvent
 from simulator.sinks.base import SendReport
-
-
-def _encode(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class KafkaSink:
@@ -28,7 +23,7 @@ class KafkaSink:
         self._report = SendReport()
 
     def send(self, event: SourceEvent) -> None:
-        self.send_raw(event.topic, event.key.encode(), _encode(event.envelope()))
+        self.send_raw(event.topic, event.key.encode(), event.encode())
 
     def send_raw(self, topic: str, key: bytes, value: bytes) -> None:
         report = self._report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
@@ -54,3 +55,8 @@ def test_same_seed_same_events_other_seed_other_people() -> None:
     other_names = {e.data["name_kanji"] for e in other if "name_kanji" in e.data}
     assert len(names & other_names) < len(names) / 2
     assert not {e.event_id for e in first} & {e.event_id for e in other}
+
+
+def test_fast_encoding_is_the_envelope(noisy_run) -> None:
+    for e in noisy_run.events[::50]:
+        assert json.loads(e.encode()) == e.envelope()
