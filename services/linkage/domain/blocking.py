@@ -21,6 +21,8 @@ class Blockable(Protocol):
     def given_kana_key(self) -> str | None: ...
     @property
     def birth_date(self) -> str | None: ...
+    @property
+    def address_key(self) -> str | None: ...
 
 
 def blocking_keys(r: Blockable) -> Iterator[str]:
@@ -35,6 +37,14 @@ def blocking_keys(r: Blockable) -> Iterator[str]:
     if r.kanji_key and dob:
         yield f"j|{r.kanji_key}|{dob[:4]}"
         yield f"d|{r.kanji_key}|{dob[5:]}"
+    if kana:
+        yield f"n|{kana}"  # a wrong birth date: the full name alone (skipped when common, see NAME_BLOCK_LIMIT)
+    if r.address_key:
+        yield f"a|{r.address_key}"  # a household's address: surname change and a wrong birth date together
+
+
+# A block keyed on a name alone is used only while it is this small: common names are left to the other keys.
+NAME_BLOCK_LIMIT = 50
 
 
 class MultiMap:

@@ -24,21 +24,33 @@ def student_key(student_id: str) -> str:
     return f"student:{student_id}"
 
 
+_NS = NAMESPACE.bytes
+
+
+def uuid5(name: str) -> str:
+    """``str(uuid.uuid5(NAMESPACE, name))`` without building UUID objects (it runs for every fact)."""
+    digest = bytearray(hashlib.sha1(_NS + name.encode(), usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def person_id_for(first_key: str) -> str:
     """The id a person gets from the first key seen; a replay sees the same first key."""
-    return str(uuid.uuid5(NAMESPACE, f"person|{first_key}"))
+    return uuid5(f"person|{first_key}")
 
 
 def split_person_id(key: str, record_id: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"split|{key}|{record_id}"))
+    return uuid5(f"split|{key}|{record_id}")
 
 
 def fact_id_for(source_fact_key: str, child_id: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"fact|{source_fact_key}|{child_id}"))
+    return uuid5(f"fact|{source_fact_key}|{child_id}")
 
 
 def review_id_for(record_id: str, subject_key: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"review|{record_id}|{subject_key}"))
+    return uuid5(f"review|{record_id}|{subject_key}")
 
 
 def content_hash(payload: dict[str, Any]) -> str:

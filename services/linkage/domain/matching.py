@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 
 import jellyfish
 
-from services.linkage.domain.blocking import blocking_keys
+from services.linkage.domain.blocking import NAME_BLOCK_LIMIT, blocking_keys
 from services.linkage.domain.model import Person
 from services.linkage.domain.state import LinkageState
 
@@ -111,6 +111,12 @@ def _given_kanji(name: str | None) -> str | None:
     return parts[-1] if len(parts) >= 2 else None
 
 
+def _parts_similar(r: Identity, p: Person) -> bool:
+    """Surname and given name each within a slip of the other's (typos in both parts of a long name)."""
+    rs, rg, ps, pg = r.surname_kana_key, r.given_kana_key, p.surname_kana_key, p.given_kana_key
+    return bool(rs and rg and ps and pg and _similar(rs, ps) and _similar(rg, pg))
+
+
 def _similar(a: str, b: str) -> bool:
     return jellyfish.levenshtein_distance(a, b) <= 1 or jellyfish.jaro_winkler_similarity(a, b) >= 0.92
 
@@ -119,7 +125,7 @@ def _tf(field: str, freq: int, n: int) -> float:
     return _bits(M_EXACT[field], max(freq, 1) / n)
 
 
-def _levels(r: Identity, p: Person, st: LinkageState, n: int) -> list[Level]:
+def _levels(r: Identity, p: Person, st: LinkageState, n: int, given_kanji: str | None) -> list[Level]:
     out: list[Level] = []
     a, b = r.kana_key, p.kana_key
     if a and b:
@@ -129,13 +135,13 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int) -> list[Level]:
             u = max(st.given_freq.get(r.given_kana_key, 1), 1) / n
             out.append(("kana_name", a, b, "given_only", _bits(M_GIVEN_ONLY, u)))
         else:
-            level = "fuzzy" if _similar(a, b) else "disagree"
+            level = "fuzzy" if _similar(a, b) or _parts_similar(r, p) else "disagree"
             out.append(("kana_name", a, b, level, FIXED["kana_name", level]))
     a, b = r.kanji_key, p.kanji_key
     if a and b:
         if a == b:
             out.append(("kanji_name", a, b, "exact", _tf("kanji_name", st.kanji_freq.get(a, 1), n)))
-        elif _given_kanji(r.name_kanji) is not None and _given_kanji(r.name_kanji) == _given_kanji(p.name_kanji):
+        elif given_kanji is not None and given_kanji == _given_kanji(p.name_kanji):
             out.append(("kanji_name", a, b, "given_only", FIXED["kanji_name", "given_only"]))
         else:
             level = "fuzzy" if _similar(a, b) else "disagree"
@@ -178,9 +184,9 @@ def _given_guard(r: Identity, p: Person) -> str | None:
     return None
 
 
-def score(record: Identity, person: Person, state: LinkageState) -> Scored:
+def score(record: Identity, person: Person, state: LinkageState, given_kanji: str | None = None) -> Scored:
     n = max(len(state.persons), 1000)
-    levels = _levels(record, person, state, n)
+    levels = _levels(record, person, state, n, given_kanji or _given_kanji(record.name_kanji))
     weight = _bits(1.0, n) + sum(lv[4] for lv in levels)  # prior: one true match among n persons
     probability = 1.0 / (1.0 + 2.0 ** (-weight)) if weight > -60 else 0.0
     scored = Scored(person.person_id, weight, probability, guard=_given_guard(record, person))
@@ -199,7 +205,7 @@ def candidates(record: Identity, state: LinkageState, limit: int) -> list[str]:
     found: dict[str, None] = {}
     for key in blocking_keys(record):
         block = state.blocks.get(key)
-        if len(block) <= MAX_BLOCK:
+        if len(block) <= (NAME_BLOCK_LIMIT if key[0] in "na" else MAX_BLOCK):
             found.update(dict.fromkeys(block))
     return sorted(found)[:limit] if len(found) > limit else list(found)
 
@@ -212,7 +218,8 @@ def _other_student(person: Person, own_key: str | None) -> bool:
 def match(record: Identity, state: LinkageState, settings: MatchSettings, excluded: Iterable[str] = (),
           own_key: str | None = None) -> MatchResult:
     skip = set(excluded)
-    scored = [score(record, state.persons[pid], state)
+    given_kanji = _given_kanji(record.name_kanji)
+    scored = [score(record, state.persons[pid], state, given_kanji)
               for pid in candidates(record, state, settings.max_candidates) if pid not in skip]
     for s in scored:
         if s.guard is None and _other_student(state.persons[s.person_id], own_key):

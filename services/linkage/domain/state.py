@@ -14,6 +14,9 @@ from services.linkage.domain.blocking import MultiMap, blocking_keys
 from services.linkage.domain.model import Birth, PendingReview, Person, SourceFact
 
 TABLES = ("person", "source_fact", "births", "review", "processed")
+# fields the blocking keys and frequency tables are built from (plus status: merged persons leave the blocks)
+MATCHED_FIELDS = frozenset({"kana_key", "kanji_key", "surname_kana_key", "given_kana_key", "birth_date",
+                            "address_key", "status"})
 
 
 class LinkageState:
@@ -81,41 +84,59 @@ class LinkageState:
         if not changed:
             return set()
         old_household = person.household_no
-        self._unindex(person)
+        reblock = not MATCHED_FIELDS.isdisjoint(changed)
+        rehouse = "household_no" in changed or "status" in changed
+        if rehouse:
+            self._unindex_household(person)
+        if reblock:
+            self._unindex_blocks(person)
         for name, value in changed.items():
             setattr(person, name, value)
-        self._index(person)
+        if rehouse:
+            self._index_household(person)
+        if reblock:
+            self._index_blocks(person)
         self.touch("person", person.person_id)
         tokens = {f"person:{person.person_id}"}
-        if "household_no" in changed or "status" in changed or "is_child" in changed:
+        if rehouse or "is_child" in changed:
             tokens |= {f"hh:{h}" for h in (old_household, person.household_no) if h}
         return tokens
 
     def _index(self, p: Person) -> None:
-        if p.status == "merged":
-            return
+        self._index_household(p)
+        self._index_blocks(p)
+
+    def _index_household(self, p: Person) -> None:
         if p.household_no and p.status == "resident":
             self.households[p.household_no].add(p.person_id)
+
+    def _unindex_household(self, p: Person) -> None:
+        members = self.households.get(p.household_no) if p.household_no else None
+        if members is not None:
+            members.discard(p.person_id)
+            if not members:
+                del self.households[p.household_no]  # type: ignore[arg-type]
+
+    def _counters(self, p: Person) -> tuple[tuple[Counter[str], str | None], ...]:
+        return ((self.kana_freq, p.kana_key), (self.kanji_freq, p.kanji_key),
+                (self.surname_freq, p.surname_kana_key), (self.given_freq, p.given_kana_key),
+                (self.birth_date_freq, p.birth_date))
+
+    def _index_blocks(self, p: Person) -> None:
+        if p.status == "merged":
+            return
         for key in blocking_keys(p):
             self.blocks.add(key, p.person_id)
-        for counter, value in ((self.kana_freq, p.kana_key), (self.kanji_freq, p.kanji_key),
-                               (self.surname_freq, p.surname_kana_key), (self.given_freq, p.given_kana_key),
-                               (self.birth_date_freq, p.birth_date)):
+        for counter, value in self._counters(p):
             if value:
                 counter[value] += 1
 
-    def _unindex(self, p: Person) -> None:
+    def _unindex_blocks(self, p: Person) -> None:
         if p.status == "merged":
             return
-        if p.household_no and p.household_no in self.households:
-            self.households[p.household_no].discard(p.person_id)
-            if not self.households[p.household_no]:
-                del self.households[p.household_no]
         for key in blocking_keys(p):
             self.blocks.remove(key, p.person_id)
-        for counter, value in ((self.kana_freq, p.kana_key), (self.kanji_freq, p.kanji_key),
-                               (self.surname_freq, p.surname_kana_key), (self.given_freq, p.given_kana_key),
-                               (self.birth_date_freq, p.birth_date)):
+        for counter, value in self._counters(p):
             if value:
                 counter[value] -= 1
                 if counter[value] <= 0:
