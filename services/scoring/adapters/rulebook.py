@@ -65,6 +65,10 @@ class Rulebook:
     weights: Weights
     path: str
 
+    @property
+    def versions(self) -> str:
+        return f"{self.rules.version}|{self.weights.version}"
+
 
 def _params(item: int, params_type: type, raw: dict[str, Any]) -> Any:
     known = {f.name for f in dataclasses.fields(params_type)}

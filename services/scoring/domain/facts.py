@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -72,20 +72,49 @@ class Fact:
         return self.valid_from or parse_date(self.record_date)
 
 
+def _by_id(fact: Fact) -> str:
+    return fact.fact_id
+
+
 class ChildFacts:
-    """The current facts of one child, indexed by kind; the input of every rule."""
+    """The current facts of one child, indexed by kind; the input of every rule.
 
-    __slots__ = ("_by_kind", "facts")
+    Built from stored JSON with ``from_raw``, a kind is parsed only when a rule first asks for it.
+    """
 
-    def __init__(self, facts: Iterable[Fact]) -> None:
-        self.facts: tuple[Fact, ...] = tuple(sorted(facts, key=lambda f: f.fact_id))
+    __slots__ = ("_by_kind", "_parse", "_raw_by_kind", "_residence")
+
+    def __init__(self, facts: Iterable[Fact] = ()) -> None:
         by_kind: dict[str, list[Fact]] = {}
-        for fact in self.facts:
+        for fact in facts:
             by_kind.setdefault(fact.kind, []).append(fact)
+        for same_kind in by_kind.values():
+            same_kind.sort(key=_by_id)
         self._by_kind = by_kind
+        self._raw_by_kind: dict[str, list[Mapping[str, Any]]] = {}
+        self._residence: dict[date, Fact | None] = {}
+        self._parse: Callable[[Mapping[str, Any]], Fact] = Fact.from_dict
+
+    @classmethod
+    def from_raw(cls, raws: Iterable[Mapping[str, Any]],
+                 parse: Callable[[Mapping[str, Any]], Fact] = Fact.from_dict) -> ChildFacts:
+        facts = cls()
+        facts._parse = parse
+        for raw in raws:
+            facts._raw_by_kind.setdefault(raw["kind"], []).append(raw)
+        return facts
 
     def of_kind(self, kind: str) -> list[Fact]:
-        return self._by_kind.get(kind, [])
+        found = self._by_kind.get(kind)
+        if found is None:
+            found = sorted((self._parse(raw) for raw in self._raw_by_kind.get(kind, ())), key=_by_id)
+            self._by_kind[kind] = found
+        return found
+
+    @property
+    def facts(self) -> tuple[Fact, ...]:
+        kinds = sorted(set(self._by_kind) | set(self._raw_by_kind))
+        return tuple(sorted((f for kind in kinds for f in self.of_kind(kind)), key=_by_id))
 
     def __iter__(self) -> Iterator[Fact]:
         return iter(self.facts)
@@ -95,6 +124,12 @@ class ChildFacts:
 
     def residence(self, today: date) -> Fact | None:
         """The child's current residence fact: the active one that began last."""
+        if today in self._residence:
+            return self._residence[today]
+        self._residence[today] = found = self._find_residence(today)
+        return found
+
+    def _find_residence(self, today: date) -> Fact | None:
         candidates = [f for f in self.of_kind("residence") if f.relation == "self" and f.active_on(today)]
         if not candidates:
             return None

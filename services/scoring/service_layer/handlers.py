@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, Protocol
 
+import orjson
 from pydantic import ValidationError
 
-from contracts.envelope import Envelope, envelope_dict
+from contracts.envelope import Envelope, utcnow
 from contracts.topics import linkage_facts, scoring_flags
 from contracts.topics.linkage_facts import FactV1
-from contracts.topics.scoring_flags import ChildFlagsV1
 from services.scoring.adapters.rulebook import Rulebook
-from services.scoring.domain.evaluation import evaluate
+from services.scoring.domain.evaluation import evaluate, evaluate_rules, supported_by_child_guidance
+from services.scoring.domain.facts import ChildFacts
 from services.scoring.domain.model import EMPTY_ASSESSMENT
 from services.scoring.service_layer.state import ChildState
 
@@ -24,6 +24,7 @@ SOURCE = "/tsunagu/scoring"
 _ID_NAMESPACE = uuid.UUID("6f1f9c55-2f0e-4d8a-9a51-3b0c5d7e2a10")
 
 Outcome = Literal["flags_changed", "no_change"]
+FACT_ENVELOPE = Envelope[FactV1]  # parametrise once: pydantic's generic lookup is costly per message
 
 
 class InvalidFactMessage(Exception):
@@ -48,7 +49,7 @@ class Published:
 
     @property
     def value(self) -> bytes:
-        return json.dumps(self.envelope, ensure_ascii=False, separators=(",", ":")).encode()
+        return orjson.dumps(self.envelope)
 
 
 def decode_fact(raw: bytes | str | None, key: bytes | str | None = None) -> tuple[str, FactV1]:
@@ -56,7 +57,7 @@ def decode_fact(raw: bytes | str | None, key: bytes | str | None = None) -> tupl
     if raw is None:
         raise InvalidFactMessage("empty", "message has no value")
     try:
-        envelope = Envelope[FactV1].model_validate_json(raw)
+        envelope = FACT_ENVELOPE.model_validate_json(raw)
     except ValidationError as exc:
         kinds = {e["type"] for e in exc.errors()}
         reason = "invalid_json" if kinds & {"json_invalid", "json_type"} else "invalid_schema"
@@ -71,29 +72,50 @@ def decode_fact(raw: bytes | str | None, key: bytes | str | None = None) -> tupl
     return envelope.id, envelope.data
 
 
-def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook,
-             trigger: str) -> Published | None:
+def _assess(state: ChildState, facts: ChildFacts, today: date, rulebook: Rulebook,
+            changed_kinds: set[str] | None) -> dict[str, Any]:
+    """The child's assessment (AssessmentV1 JSON). When the last one was made today with the same rules, only
+    the rules reading the changed kinds run again; the other flags cannot have changed."""
+    rules, weights = rulebook.rules, rulebook.weights
+    if (changed_kinds is None or state.evaluated_on != today.isoformat()
+            or state.evaluated_with != rulebook.versions):
+        return evaluate(facts, today, rules, weights).to_dict()
+    rerun = rules.reading(changed_kinds)
+    rerun_items = {r.item for r in rerun}
+    kept = [f for f in (state.last_assessment or EMPTY_ASSESSMENT)["flags"] if f["item"] not in rerun_items]
+    flags = sorted(kept + [f.to_dict() for f in evaluate_rules(facts, today, rerun)], key=lambda f: f["item"])
+    score = weights.score(frozenset(f["item"] for f in flags))
+    return {"flags": flags, "score": score, "tier": weights.tier(score) if flags else None,
+            "supported_by_child_guidance": supported_by_child_guidance(facts, today)}
+
+
+def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook, trigger: str,
+             changed_kinds: set[str] | None = None) -> Published | None:
     """Evaluates the child on ``today``; when the assessment or ward changed, records and returns the message."""
     facts = state.child_facts()
-    assessment = evaluate(facts, today, rulebook.rules, rulebook.weights)
-    after = assessment.to_dict()
+    after = _assess(state, facts, today, rulebook, changed_kinds)
+    state.evaluated_on, state.evaluated_with = today.isoformat(), rulebook.versions
     ward = facts.ward_code(today)
     before = state.last_assessment
-    if after == (before or EMPTY_ASSESSMENT) and (ward == state.last_ward or not assessment.flags):
+    if after == (before or EMPTY_ASSESSMENT) and (ward == state.last_ward or not after["flags"]):
         return None
     before_items = {f["item"] for f in (before or EMPTY_ASSESSMENT)["flags"]}
-    message = ChildFlagsV1.model_validate({
+    after_items = {f["item"] for f in after["flags"]}
+    # Built as plain JSON for speed; tests validate it against contracts.topics.scoring_flags.ChildFlagsV1.
+    data = {
         "child_id": child_id, "ward_code": ward, "as_of": today.isoformat(),
         "rules_version": rulebook.rules.version, "weights_version": rulebook.weights.version,
         "before": before, "after": after,
-        "raised_items": sorted(assessment.items - before_items),
-        "cleared_items": sorted(before_items - assessment.items),
-    })
+        "raised_items": sorted(after_items - before_items),
+        "cleared_items": sorted(before_items - after_items),
+    }
     state.last_assessment, state.last_ward = after, ward
-    digest = hashlib.sha256(json.dumps(after, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    event_id = str(uuid.uuid5(_ID_NAMESPACE, f"{child_id}|{trigger}|{digest}"))
-    return Published(child_id, envelope_dict(data=message, type_=scoring_flags.EVENT_TYPE, source=SOURCE,
-                                             subject=child_id, event_id=event_id))
+    digest = hashlib.blake2b(orjson.dumps(after), digest_size=16).hexdigest()
+    return Published(child_id, {
+        "specversion": "1.0", "id": str(uuid.uuid5(_ID_NAMESPACE, f"{child_id}|{trigger}|{digest}")),
+        "source": SOURCE, "type": scoring_flags.EVENT_TYPE, "time": utcnow().isoformat(), "subject": child_id,
+        "datacontenttype": "application/json", "schemaversion": 1, "data": data,
+    })
 
 
 def handle_fact(fact: FactV1, *, event_id: str, partition: int | None, store: StateStore, rulebook: Rulebook,
@@ -103,7 +125,7 @@ def handle_fact(fact: FactV1, *, event_id: str, partition: int | None, store: St
     if not changed and state.partition == partition:
         return "no_change", None  # a duplicate delivery: nothing to do, nothing to write
     state.partition = partition
-    published = reassess(fact.child_id, state, today, rulebook, trigger=f"fact:{event_id}")
+    published = reassess(fact.child_id, state, today, rulebook, trigger=f"fact:{event_id}", changed_kinds=changed)
     store.put(fact.child_id, state.to_json(), partition)
     return ("flags_changed" if published else "no_change"), published
 
@@ -112,6 +134,8 @@ def sweep_child(child_id: str, raw_state: dict[str, Any], *, store: StateStore, 
                 today: date) -> Published | None:
     """The clock's re-evaluation of one child (age windows closing, benefits ending, rule changes)."""
     state = ChildState.from_json(raw_state)
+    if state.evaluated_on == today.isoformat() and state.evaluated_with == rulebook.versions:
+        return None  # already evaluated today with these rules: nothing can have changed
     published = reassess(child_id, state, today, rulebook, trigger=f"sweep:{today.isoformat()}")
     if published is not None:
         store.put(child_id, state.to_json(), state.partition)

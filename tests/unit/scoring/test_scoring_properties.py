@@ -42,6 +42,7 @@ def _attributes(kind: str) -> st.SearchStrategy[dict[str, Any]]:
                                    "developmental_disability": st.booleans()},
         "child_guidance": {"involvement": st.sampled_from(["support", "youtaikyo", "temporary_protection"])},
         "survey": {"answered_date": ISO, "distress": st.booleans()},
+        "school_enrolment": {"sex": st.sampled_from(["1", "2"])},
         "school_health_checkup": {"checkup_date": ISO, "height_cm": st.floats(100, 170),
                                   "weight_kg": st.floats(15, 60)},
     }
@@ -52,7 +53,8 @@ def _attributes(kind: str) -> st.SearchStrategy[dict[str, Any]]:
 def fact_dicts(draw: st.DrawFn) -> dict[str, Any]:
     kind = draw(st.sampled_from(["residence", "birth", "infant_checkup", "public_assistance", "allowance",
                                  "attendance", "postpartum_checkup", "pregnancy_notified", "prenatal_checkup",
-                                 "disability_certificate", "child_guidance", "survey", "school_health_checkup"]))
+                                 "disability_certificate", "child_guidance", "survey", "school_health_checkup",
+                                 "school_enrolment"]))
     relation = {"public_assistance": "household", "allowance": "guardian", "postpartum_checkup": "mother",
                 "pregnancy_notified": "mother", "prenatal_checkup": "mother"}.get(kind, "self")
     return {"fact_id": f"{kind}-{draw(st.integers(0, 2))}", "child_id": "child-p", "kind": kind,

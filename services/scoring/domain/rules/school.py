@@ -12,7 +12,7 @@ from services.scoring.domain.facts import ChildFacts, Fact, parse_date
 from services.scoring.domain.model import Evidence, Finding
 from services.scoring.domain.rules.base import Evaluate, RuleSpec, jp_date
 
-_SCHOOL_MONTHS = (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)
+_POSITION_IN_SCHOOL_YEAR = {month: index for index, month in enumerate((4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3))}
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,6 @@ class LateArrivalParams(SchoolCountParams):
     threshold: int = 20
 
 
-def _month_key(fact: Fact) -> tuple[int, int] | None:
-    year, month = fact.attr("school_year"), fact.attr("month")
-    if isinstance(year, bool) or not isinstance(year, int) or not isinstance(month, int) or not 1 <= month <= 12:
-        return None
-    return year, _SCHOOL_MONTHS.index(month)
-
-
 def _month_end(year: int, month: int) -> date:
     calendar_year = year if month >= 4 else year + 1
     return date(calendar_year, month, calendar.monthrange(calendar_year, month)[1])
@@ -57,15 +50,23 @@ def _month_end(year: int, month: int) -> date:
 def _counted(field: str, noun_ja: str, unit_ja: str) -> Evaluate:
     def evaluate(facts: ChildFacts, today: date, params: SchoolCountParams) -> Finding | None:
         current = school_year(today)
-        by_year: dict[int, list[tuple[int, Fact, int]]] = defaultdict(list)
+        oldest = current - params.school_years_considered
+        rows: dict[int, list[tuple[int, str, int, Fact]]] = defaultdict(list)
+        totals: dict[int, int] = defaultdict(int)
         for fact in facts.of_kind("attendance"):
-            key, count = _month_key(fact), fact.number_attr(field)
-            if fact.relation != "self" or key is None or count is None:
+            attributes = fact.attributes
+            year, month, count = attributes.get("school_year"), attributes.get("month"), attributes.get(field)
+            if (fact.relation != "self" or not isinstance(year, int) or isinstance(year, bool)
+                    or not oldest < year <= current or month not in _POSITION_IN_SCHOOL_YEAR
+                    or not isinstance(count, int | float) or isinstance(count, bool)):
                 continue
-            if current - params.school_years_considered < key[0] <= current:
-                by_year[key[0]].append((key[1], fact, int(count)))
-        for year in sorted(by_year, reverse=True):
-            months = sorted(by_year[year], key=lambda m: (m[0], m[1].fact_id))
+            rows[year].append((_POSITION_IN_SCHOOL_YEAR[month], fact.fact_id, int(count), fact))
+            totals[year] += int(count)
+        pace_possible = params.pace_per_month is not None
+        for year in sorted(rows, reverse=True):
+            if totals[year] < params.threshold and not (pace_possible and year == current):
+                continue
+            months = [(position, fact, count) for position, _, count, fact in sorted(rows[year])]
             total, crossing = 0, None
             for _, fact, count in months:
                 total += count
