@@ -57,7 +57,8 @@ def _counted(field: str, noun_ja: str, unit_ja: str) -> Evaluate:
             attributes = fact.attributes
             year, month, count = attributes.get("school_year"), attributes.get("month"), attributes.get(field)
             if (fact.relation != "self" or not isinstance(year, int) or isinstance(year, bool)
-                    or not oldest < year <= current or month not in _POSITION_IN_SCHOOL_YEAR
+                    or not oldest < year <= current or not isinstance(month, int)
+                    or month not in _POSITION_IN_SCHOOL_YEAR
                     or not isinstance(count, int | float) or isinstance(count, bool)):
                 continue
             rows[year].append((_POSITION_IN_SCHOOL_YEAR[month], fact.fact_id, int(count), fact))
