@@ -127,7 +127,7 @@ class Population:
     students: list[tuple[RecordV1, str | None]] = field(default_factory=list)  # school record, true 宛名番号
 
     def registry_records(self) -> list[RecordV1]:
-        return [RecordV1(record_id=f"reg-{p.atena}", system="resident_registry",
+        return [RecordV1(record_id=f"reg-{p.household}-{p.atena}", system="resident_registry",
                          event_type="resident_registry.person.registered", occurred_at="2025-04-01T09:00:00+09:00",
                          record_date="2025-04-01", household_no=p.household, persons=[p.keys()],
                          attributes={"effective_date": "2025-04-01", "reason": "initial_load",
@@ -140,15 +140,16 @@ def _address(rng: random.Random) -> tuple[str, str]:
     return ward, f"{name}{rng.choice(towns)}{rng.randint(1, 9)}-{rng.randint(1, 40)}-{rng.randint(1, 30)}"
 
 
-def build(households: int, seed: int = 7, as_of: date = date(2025, 4, 1), names: NamePool | None = None) -> Population:
+def build(households: int, seed: int = 7, as_of: date = date(2025, 4, 1), names: NamePool | None = None,
+          atena_base: int = 100_000_000_000) -> Population:
     rng = random.Random(seed)
     names = names or small_pool()
     pop = Population(names=names)
-    atena = 100_000_000_000
+    atena = atena_base
     for h in range(households):
         ward, address = _address(rng)
         surname = names.surname(rng)
-        hh = f"{200_000_000_000 + h}"
+        hh = f"{atena_base + 100_000_000_000 + h}"
         parent_birth = as_of - timedelta(days=rng.randint(25 * 365, 50 * 365))
         partner_birth = parent_birth + timedelta(days=rng.randint(-900, 900))
         members: list[tuple[str, date]] = [("1", parent_birth), ("2", partner_birth)]
@@ -193,7 +194,7 @@ def _slip_date(born: date, rng: random.Random) -> date:
 
 
 def add_students(pop: Population, seed: int = 11, as_of: date = date(2025, 4, 1), unregistered: float = 0.02,
-                 noise: float = 1.0) -> None:
+                 noise: float = 1.0, prefix: str = "") -> None:
     """School records (児童生徒管理, no 宛名番号) for the registry's children aged 6–15, plus a few unknown ones."""
     rng = random.Random(seed)
     schoolkids = [p for p in pop.persons if 6 <= (as_of - p.birth).days // 365 <= 15]
@@ -232,11 +233,11 @@ def add_students(pop: Population, seed: int = 11, as_of: date = date(2025, 4, 1)
         elif roll < 0.40 * noise:
             addr = address.rsplit("-", 1)[0]  # 号 missing
         keys = PersonKeys(role="subject", name_kanji=f"{kanji_s} {kanji_g}" if kanji_key else None,
-                          name_kana=f"{kana_s} {kana_g}", student_id=f"S{n:07d}",
+                          name_kana=f"{kana_s} {kana_g}", student_id=f"{prefix}S{n:07d}",
                           school_code=f"SC{int(kid.ward) % 50:03d}",  # type: ignore[arg-type]
                           kana_key=kana_s + kana_g, surname_kana_key=kana_s, given_kana_key=kana_g,
                           kanji_key=kanji_key, birth_date=born.isoformat(), sex=sex, address_key=addr)  # type: ignore[arg-type]
-        record = RecordV1(record_id=f"stu-{n}", system="school_students",
+        record = RecordV1(record_id=f"{prefix}stu-{n}", system="school_students",
                           event_type="school_students.student.registered", occurred_at="2025-05-01T09:00:00+09:00",
                           record_date=None, persons=[keys], attributes={"grade": 1 + (n % 9)})
         pop.students.append((record, truth))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from prometheus_client import CollectorRegistry
@@ -29,5 +30,7 @@ def bootstrap(settings: LinkageSettings | None = None, *, persist: bool = True,
     if store is not None:
         rows = store.load(state)
         log.info("linkage state loaded: %d rows, %d persons", rows, len(state.persons))
+        gc.collect()
+        gc.freeze()  # the loaded registry lives as long as the process: keep full collections from rescanning it
     service = LinkageService(state, store, LinkageMetrics(registry), match_settings(settings), settings.source_uri)
     return settings, service

@@ -22,6 +22,8 @@ class LinkageSettings(BaseSettings):
     new_probability: float = Field(0.05, gt=0, lt=1, description="new identity below; review in between")
     margin_bits: float = Field(6.0, ge=0, description="best candidate's lead over the runner-up to auto-link")
     source_uri: str = "/tsunagu/linkage"
+    records_topic: str = Field("ingest.records.v1", description="input records (another name only for replays)")
+    decisions_topic: str = Field("linkage.decisions.v1", description="review decisions in")
 
     @property
     def database_url(self) -> str:

@@ -46,6 +46,12 @@ class SqliteStore:
         state.clear_dirty()
         return rows
 
+    def loaded(self) -> LinkageState:
+        """A fresh state from what is stored (for inspection and tests)."""
+        state = LinkageState()
+        self.load(state)
+        return state
+
     def commit(self, state: LinkageState, messages: list[Message]) -> list[tuple[int, Message]]:
         """Persists what changed and the messages to send; returns the messages with their outbox sequence."""
         dirty = state.take_dirty()

@@ -13,7 +13,6 @@ from typing import Any
 import faust
 from prometheus_client import start_http_server
 
-from contracts.topics import ingest_records, linkage_review
 from services.linkage.adapters.store import Message
 from services.linkage.bootstrap import bootstrap
 from services.linkage.service_layer.service import Incoming
@@ -32,8 +31,8 @@ app = faust.App(
     consumer_auto_offset_reset="earliest",
     processing_guarantee="at_least_once",
 )
-records_topic = app.topic(ingest_records.TOPIC.name, value_type=bytes, key_type=bytes)
-decisions_topic = app.topic(linkage_review.DECISION_TOPIC.name, value_type=bytes, key_type=bytes)
+records_topic = app.topic(settings.records_topic, value_type=bytes, key_type=bytes)
+decisions_topic = app.topic(settings.decisions_topic, value_type=bytes, key_type=bytes)
 _send_lock = asyncio.Lock()
 
 
