@@ -15,7 +15,7 @@ class LinkageSettings(BaseSettings):
     app_id: str = Field("tsunagu-linkage", description="Faust app id; also the consumer group")
     data_dir: Path = Path("var/linkage")
     metrics_port: int = 9102
-    log_level: str = "info"
+    log_level: str = Field("info", pattern="^(crit|error|warn|info|debug)$")
     batch_size: int = Field(500, ge=1, description="records handled per transaction")
     batch_window_s: float = Field(0.1, gt=0, description="longest wait to fill a batch")
     link_probability: float = Field(0.995, gt=0, lt=1, description="auto-link at or above")

@@ -75,7 +75,8 @@ async def resend_outbox() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    level = {"crit": "CRITICAL", "warn": "WARNING"}.get(settings.log_level, settings.log_level.upper())
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     start_http_server(settings.metrics_port, addr="127.0.0.1")
     if len(sys.argv) == 1:
         sys.argv += ["worker", "--without-web", "-l", settings.log_level]
