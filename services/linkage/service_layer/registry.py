@@ -50,7 +50,8 @@ def apply_registry(record: RecordV1, refs: dict[str, list[str]], ch: Change) -> 
         sf.attributes = {"birth_date": person.birth_date, "sex": person.sex, "ward_code": person.ward_code,
                          "household_no": person.household_no, "resident_since": since}
         sf.valid_from, sf.valid_to = since, None
-    sf.record_id, sf.record_date = record.record_id, record.record_date
-    ch.state.put_source_fact(sf)
-    ch.source_facts.add(sf.key)
+    if person.is_child or sf.key in ch.state.source_facts:  # adults have no residence fact to attribute
+        sf.record_id, sf.record_date = record.record_id, record.record_date
+        ch.state.put_source_fact(sf)
+        ch.source_facts.add(sf.key)
     ch.person_changed(person, tokens | {f"person:{person.person_id}"})
