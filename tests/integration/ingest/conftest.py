@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +15,9 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 ROOT = Path(__file__).resolve().parents[3]
+# One consumer group across runs: a new group would read every source event ever published on this
+# broker (benchmarks publish hundreds of thousands); tests find their own events by a unique tag.
+TEST_APP_ID = "tsunagu-ingest-test"
 
 
 def free_port() -> int:
@@ -28,7 +30,7 @@ def free_port() -> int:
 def ingest_worker(bootstrap: str, data_dir: Path, app_id: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """The real entrypoint, as operators start it; stopped with SIGTERM, killed if it hangs."""
     env = {**os.environ, "TSUNAGU_INGEST_KAFKA_BOOTSTRAP": bootstrap,
-           "TSUNAGU_INGEST_APP_ID": app_id or f"test-ingest-{uuid.uuid4().hex[:8]}",
+           "TSUNAGU_INGEST_APP_ID": app_id or TEST_APP_ID,
            "TSUNAGU_INGEST_DATA_DIR": str(data_dir), "TSUNAGU_INGEST_METRICS_PORT": str(free_port()),
            "TSUNAGU_INGEST_LOG_LEVEL": "warn"}
     log = (data_dir / "worker.log").open("ab")
