@@ -75,7 +75,8 @@ def _generate(args: argparse.Namespace) -> int:
         out=Path(args.out) if args.out else None, bootstrap=args.bootstrap, http=args.http,
         http_systems=frozenset(args.http_systems.split(",")) if args.http_systems else None,
         school_csv=Path(args.school_csv) if args.school_csv else None, encoding=args.encoding,
-        truth=Path(args.truth) if args.truth else None, speedup=args.speedup, progress=not args.no_progress)
+        truth=Path(args.truth) if args.truth else None, speedup=args.speedup, progress=not args.no_progress,
+        kafka_client=args.kafka_client)
     reports = run_generate(options)
     return 0 if _print_reports(reports) else 1
 
@@ -106,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--speedup", type=float, default=0.0,
                      help="replay in event time this many times faster (86400 = a day a second; 0 = flat out)")
     gen.add_argument("--no-progress", action="store_true", help="no progress bar")
+    gen.add_argument("--kafka-client", choices=("batch", "kafka-python"), default="batch",
+                     help="batch: aiokafka's C batch builder (≥ 20 k events/s); kafka-python: one send per event")
     gen.set_defaults(func=_generate)
     return parser
 

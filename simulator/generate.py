@@ -10,10 +10,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from contracts.sources import SOURCE_SYSTEMS
 from simulator.city import City
 from simulator.life.engine import SimConfig
 from simulator.replay import Route, replay
-from simulator.sinks.base import SendReport
+from simulator.sinks.base import SendReport, Sink
 from simulator.sinks.school_csv import SCHOOL_SYSTEMS
 
 
@@ -33,11 +34,12 @@ class GenerateOptions:
     truth: Path | None = None
     speedup: float = 0.0
     progress: bool = True
+    kafka_client: str = "batch"  # batch (aiokafka's C batch builder, for load) or kafka-python
 
 
 def build_routes(o: GenerateOptions) -> list[Route]:
     routes: list[Route] = []
-    everything = frozenset(__import__("contracts.sources", fromlist=["SOURCE_SYSTEMS"]).SOURCE_SYSTEMS)
+    everything = frozenset(SOURCE_SYSTEMS)
     others = everything - SCHOOL_SYSTEMS if o.school_csv else everything
     if o.school_csv:
         from simulator.sinks.school_csv import SchoolCsvSink
@@ -48,8 +50,14 @@ def build_routes(o: GenerateOptions) -> list[Route]:
         from simulator.sinks.http import HttpSink
         routes.append(Route(f"HTTP intake {o.http}", HttpSink(o.http), others & over_http))
     if o.bootstrap:
-        from simulator.sinks.kafka import KafkaSink
-        routes.append(Route(f"Kafka {o.bootstrap}", KafkaSink(o.bootstrap), others - over_http))
+        kafka: Sink
+        if o.kafka_client == "kafka-python":
+            from simulator.sinks.kafka import KafkaSink
+            kafka = KafkaSink(o.bootstrap)
+        else:
+            from simulator.sinks.kafka_batch import KafkaBatchSink
+            kafka = KafkaBatchSink(o.bootstrap)
+        routes.append(Route(f"Kafka {o.bootstrap}", kafka, others - over_http))
     if o.out:
         from simulator.sinks.jsonl import JsonlSink
         routes.append(Route(f"file {o.out}", JsonlSink(o.out), others))
