@@ -63,7 +63,8 @@ def main() -> None:
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     # CPU seconds are what one core spends; wall time also counts other processes sharing the machine.
     print(f"ingest pipeline: {len(messages)} events ({accepted} accepted)")
-    print(f"  per CPU-second (one core): {len(messages) / cpu:,.0f} events/s ({1e6 * cpu / len(messages):.1f} µs/event)")
+    print(f"  per CPU-second (one core): {len(messages) / cpu:,.0f} events/s "
+          f"({1e6 * cpu / len(messages):.1f} µs/event)")
     print(f"  wall clock: {len(messages) / wall:,.0f} events/s ({wall:.2f} s; load average {os.getloadavg()[0]:.1f})")
 
 

@@ -36,6 +36,10 @@ class CaseworkSettings(BaseSettings):
     )
     alert_cooldown_days: int = Field(90, description="No new alert for the same child within this many days")
     topic_prefix: str = ""
+    auto_offset_reset: Literal["earliest", "latest"] = Field(
+        "earliest", description="Where a new consumer group starts; earliest so no flag is ever missed")
+    batch_max: int = Field(200, description="Most input messages applied in one transaction")
+    batch_window_s: float = Field(0.02, description="How long the worker waits to fill a batch")
     kafka_session_timeout_s: float = Field(
         30.0, description="A worker killed without leaving its group is replaced after this long")
 

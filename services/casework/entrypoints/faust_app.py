@@ -30,30 +30,30 @@ def create_app(container: Container) -> faust.App:
     app = faust.App(
         settings.app_id, broker=f"kafka://{settings.kafka_bootstrap}", value_serializer="raw",
         key_serializer="raw", topic_allow_declare=True, datadir=str(settings.data_dir),
-        web_enabled=False, processing_guarantee="at_least_once", consumer_auto_offset_reset="earliest",
+        web_enabled=False, processing_guarantee="at_least_once", consumer_auto_offset_reset=settings.auto_offset_reset,
         producer_acks=-1, broker_session_timeout=settings.kafka_session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 3),
     )
-    lock = asyncio.Lock()
+    outbox_ready = asyncio.Event()
+    topics: dict[str, Any] = {}
 
-    async def send(topic: str, key: str, value: bytes) -> None:
-        fut = await app.topic(topic, value_type=bytes, key_type=bytes).send(key=key.encode(), value=value)
-        await fut
+    async def send_many(batch: list[tuple[str, str, bytes]]) -> None:
+        futures = []
+        for name, key, value in batch:
+            topic = topics.get(name) or topics.setdefault(name, app.topic(name, value_type=bytes, key_type=bytes))
+            futures.append(await topic.send(key=key.encode(), value=value))
+        await asyncio.gather(*futures)  # every message acknowledged before the outbox rows are marked
 
-    async def publish() -> None:
-        async with lock:  # one publisher at a time keeps the outbox order
-            await handlers.publish_outbox(send)
-
-    async def process_until_done(kind: str, value: bytes | None, where: str) -> Processed:
-        # Invalid input is skipped inside process(); anything raised here is infrastructure (database
-        # down, lock timeout): wait and retry the same message rather than skip it or crash the agent.
+    async def process_until_done(kind: str, items: list[tuple[bytes | None, str]]) -> list[Processed]:
+        # Invalid input is skipped inside process_batch(); anything raised here is infrastructure (database
+        # down, lock timeout): wait and retry the same messages rather than skip them or crash the agent.
         delay = 0.5
         while True:
             try:
-                return await asyncio.to_thread(handlers.process, kind, value, where=where)
+                return await asyncio.to_thread(handlers.process_batch, kind, items)
             except Exception as exc:
                 metrics.FLAGS_FAILED.labels(reason="retrying").inc()
-                log.error("processing %s at %s failed (%s); retrying in %.1fs", kind, where,
+                log.error("processing %d %s message(s) failed (%s); retrying in %.1fs", len(items), kind,
                           type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
@@ -62,15 +62,13 @@ def create_app(container: Container) -> faust.App:
         topic = app.topic(settings.topic(topic_name), value_type=bytes, key_type=bytes)
 
         async def consume(stream: Any) -> None:
-            async for event in stream.events():
-                message = event.message
-                where = f"{message.topic}-{message.partition}@{message.offset}"
-                processed = await process_until_done(kind, event.value, where)
-                if processed.alert_ids:
-                    try:
-                        await publish()
-                    except Exception:  # the alert is in the outbox: the timer publishes it later
-                        log.exception("alert publish failed; left in the outbox")
+            # Small batches (one transaction each) keep up with bursts; take_events acks only after the
+            # batch was handed back, so a crash mid-batch replays it (at-least-once, idempotent).
+            async for events in stream.take_events(settings.batch_max, within=settings.batch_window_s):
+                items = [(e.value, f"{e.message.topic}-{e.message.partition}@{e.message.offset}") for e in events]
+                processed = await process_until_done(kind, items)
+                if any(p.alert_ids for p in processed):
+                    outbox_ready.set()  # the relay publishes; the agent goes on with the next batch
 
         app.agent(topic, name=f"casework-{kind}", concurrency=1)(consume)
 
@@ -78,12 +76,21 @@ def create_app(container: Container) -> faust.App:
     make_agent(CHILDREN_TOPIC.name, "profile")
     make_agent(REVIEW_TOPIC.name, "review")
 
-    @app.timer(interval=settings.outbox_interval_s)
+    @app.task
     async def relay_outbox() -> None:
-        try:
-            await publish()
-        except Exception:  # the next tick retries; the outbox keeps the events
-            log.exception("outbox publish failed")
+        # One publisher, in outbox order: woken by new alerts, and every interval for the web's outcomes
+        # and clerical decisions (the web process never talks to Kafka).
+        while True:
+            try:
+                await asyncio.wait_for(outbox_ready.wait(), timeout=settings.outbox_interval_s)
+            except TimeoutError:
+                pass
+            outbox_ready.clear()
+            try:
+                await handlers.publish_outbox(send_many)
+            except Exception:  # the outbox keeps the events; the next round retries
+                log.exception("outbox publish failed")
+                await asyncio.sleep(1.0)
 
     @app.task
     async def serve_metrics() -> None:

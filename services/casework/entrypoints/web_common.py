@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
@@ -38,13 +39,14 @@ templates.env.globals.update(
 templates.env.filters["jst"] = lambda dt: _jst(dt)
 
 
-def _jst(value: datetime | str | None) -> str:
-    from zoneinfo import ZoneInfo
+JST = ZoneInfo("Asia/Tokyo")
 
+
+def _jst(value: datetime | str | None) -> str:
     if value is None:
         return ""
     dt = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return dt.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M")
+    return dt.astimezone(JST).strftime("%Y-%m-%d %H:%M")
 
 
 def container_of(request: Request) -> Container:

@@ -75,7 +75,12 @@ def inbox(session: Session, principal: Principal, today: date, flt: InboxFilter 
           after_seq: int = 0, limit: int = INBOX_LIMIT) -> list[InboxRow]:
     if not principal.can(Permission.VIEW_CASES):
         raise AccessDenied("view_cases")
-    query = (select(Alert, Child).join(Child, Child.child_id == Alert.child_id, isouter=True)
+    # Plain columns, not ORM objects: a ward's inbox holds thousands of rows and the child's flags and
+    # evidence (large JSON) are not needed for the list.
+    query = (select(Alert.seq, Alert.alert_id, Alert.child_id, Alert.ward_code, Alert.tier, Alert.items,
+                    Alert.reason, Alert.raised_at, Alert.state, Alert.lead_division, Child.current_items,
+                    Child.name_kanji, Child.name_kana, Child.birth_date)
+             .join(Child, Child.child_id == Alert.child_id, isouter=True)
              .where(Alert.seq > after_seq).order_by(Alert.seq.desc()).limit(limit))
     scope = principal.ward_scope()
     if scope is not None:
@@ -87,21 +92,21 @@ def inbox(session: Session, principal: Principal, today: date, flt: InboxFilter 
     if flt.division:
         query = query.where(Alert.lead_division == flt.division)
     rows = []
-    for alert, child in session.execute(query).tuples():
-        age = age_on(child.birth_date if child else None, today)
-        current = [int(i) for i in (child.current_items if child else [])]
-        if flt.item is not None and flt.item not in alert.items and flt.item not in current:
+    for (seq, alert_id, child_id, ward_code, tier, items, reason, raised_at, state, lead_division, current_items,
+         name_kanji, name_kana, birth_date) in session.execute(query).tuples():
+        age = age_on(birth_date, today)
+        current = [int(i) for i in (current_items or [])]
+        if flt.item is not None and flt.item not in items and flt.item not in current:
             continue
         if flt.age_min is not None and (age is None or age < flt.age_min):
             continue
         if flt.age_max is not None and (age is None or age > flt.age_max):
             continue
         rows.append(InboxRow(
-            seq=alert.seq, alert_id=alert.alert_id, child_id=alert.child_id, ward_code=alert.ward_code,
-            tier=alert.tier, items=[int(i) for i in alert.items], reason=alert.reason, raised_at=alert.raised_at,
-            status=alert.state, lead_division=alert.lead_division, current_items=current,
-            name_kanji=child.name_kanji if child else None, name_kana=child.name_kana if child else None,
-            birth_date=child.birth_date if child else None, age=age))
+            seq=seq, alert_id=alert_id, child_id=child_id, ward_code=ward_code, tier=tier,
+            items=[int(i) for i in items], reason=reason, raised_at=raised_at, status=state,
+            lead_division=lead_division, current_items=current, name_kanji=name_kanji, name_kana=name_kana,
+            birth_date=birth_date, age=age))
     return rows
 
 

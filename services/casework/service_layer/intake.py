@@ -26,8 +26,9 @@ class IntakeResult:
 
 
 def handle_flags(event: Envelope[ChildFlagsV1], *, event_key: str, session: Session, policy: AlertPolicy,
-                 now: datetime, alerts_topic: str = ALERTS_TOPIC.name) -> IntakeResult:
-    repo = CaseRepository(session)
+                 now: datetime, alerts_topic: str = ALERTS_TOPIC.name,
+                 repo: CaseRepository | None = None) -> IntakeResult:
+    repo = repo or CaseRepository(session)
     if repo.already_processed(event_key):
         return IntakeResult("duplicate")
     msg = event.data
@@ -48,8 +49,9 @@ def handle_flags(event: Envelope[ChildFlagsV1], *, event_key: str, session: Sess
 
 
 def handle_profile(event: Envelope[ChildProfileV1], *, event_key: str, session: Session, policy: AlertPolicy,
-                   now: datetime, alerts_topic: str = ALERTS_TOPIC.name) -> IntakeResult:
-    repo = CaseRepository(session)
+                   now: datetime, alerts_topic: str = ALERTS_TOPIC.name,
+                   repo: CaseRepository | None = None) -> IntakeResult:
+    repo = repo or CaseRepository(session)
     if repo.already_processed(event_key):
         return IntakeResult("duplicate")
     profile = event.data

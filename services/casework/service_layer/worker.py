@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from contracts.envelope import Envelope
 from contracts.topics.casework import ALERTS_TOPIC
@@ -20,6 +23,7 @@ from contracts.topics.linkage_children import ChildProfileV1
 from contracts.topics.linkage_review import ReviewCaseV1
 from contracts.topics.scoring_flags import ChildFlagsV1
 from services.casework import metrics
+from services.casework.adapters.repository import CaseRepository
 from services.casework.bootstrap import Container
 from services.casework.service_layer.intake import IntakeResult, handle_flags, handle_profile
 from services.casework.service_layer.reviews import handle_review_case
@@ -27,7 +31,8 @@ from services.casework.service_layer.reviews import handle_review_case
 log = logging.getLogger("tsunagu.casework.worker")
 MAX_MESSAGE_BYTES = 1_000_000
 
-Send = Callable[[str, str, bytes], Awaitable[None]]
+# Sends (topic, key, value) messages and returns once the broker acknowledged all of them.
+SendMany = Callable[[list[tuple[str, str, bytes]]], Awaitable[None]]
 
 
 @dataclass
@@ -43,50 +48,69 @@ class WorkerHandlers:
 
     def process(self, kind: str, raw: bytes | None, *, where: str) -> Processed:
         """kind: flags / profile / review. ``where`` is topic-partition-offset, for logs (no personal data)."""
-        started = time.perf_counter()
-        try:
-            if raw is None or len(raw) > MAX_MESSAGE_BYTES:
-                return self._skip("empty_or_oversized", where)
-            try:
-                result = self._handle_with_retry(kind, raw)
-            except ValidationError as exc:
-                fields = sorted({".".join(map(str, err["loc"])) for err in exc.errors()})[:5]
-                log.warning("skipped invalid %s message at %s: fields %s", kind, where, fields)
-                return self._skip("invalid_schema", where)
-            except ValueError:
-                return self._skip("invalid_json", where)
-            outcome = result.outcome.split(":")[0] if result.outcome.startswith("no_alert") else result.outcome
-            metrics.FLAGS_PROCESSED.labels(outcome=outcome).inc()
-            for alert in result.alerts:
-                metrics.ALERTS_RAISED.labels(ward=metrics.ward_label(alert.ward_code)).inc()
-            return Processed(result.outcome, [a.alert_id for a in result.alerts])
-        finally:
-            metrics.PROCESSING_SECONDS.observe(time.perf_counter() - started)
+        return self.process_batch(kind, [(raw, where)])[0]
 
-    def _handle_with_retry(self, kind: str, raw: bytes) -> IntakeResult:
-        # The flags and profile agents may create the same child at once: the loser retries and then
-        # finds the row. Other database errors propagate; the agent waits and tries again.
+    def process_batch(self, kind: str, items: Sequence[tuple[bytes | None, str]]) -> list[Processed]:
+        """Applies messages in one transaction (one commit per batch keeps up with bursts)."""
         for attempt in range(3):
             try:
-                return self._handle(kind, raw)
+                return self._batch(kind, items)
             except IntegrityError:
+                # The flags and profile agents created the same child at once: redo, now finding the row.
+                if len(items) > 1:
+                    return [self.process(kind, raw, where=where) for raw, where in items]
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 
-    def _handle(self, kind: str, raw: bytes) -> IntakeResult:
+    def _batch(self, kind: str, items: Sequence[tuple[bytes | None, str]]) -> list[Processed]:
+        started = time.perf_counter()
         now = self.c.clock()
+        decoded = [self._decode(kind, raw, where) for raw, where in items]
+        results: list[IntakeResult | Processed] = []
         with self.c.sessions.begin() as session:
-            if kind == "flags":
-                flags = Envelope[ChildFlagsV1].model_validate_json(raw)
-                return handle_flags(flags, event_key=f"flags:{flags.id}", session=session, policy=self.c.policy,
-                                    now=now, alerts_topic=self.alerts_topic)
-            if kind == "profile":
-                profile = Envelope[ChildProfileV1].model_validate_json(raw)
-                return handle_profile(profile, event_key=f"profile:{profile.id}", session=session,
-                                      policy=self.c.policy, now=now, alerts_topic=self.alerts_topic)
-            review = Envelope[ReviewCaseV1].model_validate_json(raw)
-            return handle_review_case(review, session=session, now=now)
+            repo = CaseRepository(session)
+            events = [d for d in decoded if not isinstance(d, Processed)]
+            if kind in ("flags", "profile"):
+                repo.preload([e.data.child_id for e in events], [f"{kind}:{e.id}" for e in events])
+            with session.no_autoflush:
+                for item in decoded:
+                    handled = item if isinstance(item, Processed) else self._handle(kind, item, session, repo, now)
+                    results.append(handled)
+        elapsed = (time.perf_counter() - started) / max(1, len(items))
+        processed = []
+        for result in results:
+            metrics.PROCESSING_SECONDS.observe(elapsed)
+            if isinstance(result, Processed):
+                processed.append(result)
+                continue
+            outcome = result.outcome.split(":")[0] if result.outcome.startswith("no_alert") else result.outcome
+            metrics.FLAGS_PROCESSED.labels(outcome=outcome).inc()
+            for alert in result.alerts:
+                metrics.ALERTS_RAISED.labels(ward=metrics.ward_label(alert.ward_code)).inc()
+            processed.append(Processed(result.outcome, [a.alert_id for a in result.alerts]))
+        return processed
+
+    def _decode(self, kind: str, raw: bytes | None, where: str) -> Envelope[Any] | Processed:
+        if raw is None or len(raw) > MAX_MESSAGE_BYTES:
+            return self._skip("empty_or_oversized", where)
+        model = {"flags": ChildFlagsV1, "profile": ChildProfileV1}.get(kind, ReviewCaseV1)
+        try:
+            return Envelope[model].model_validate_json(raw)  # type: ignore[valid-type]
+        except ValidationError as exc:
+            fields = sorted({".".join(map(str, err["loc"])) for err in exc.errors()})[:5]
+            log.warning("skipped invalid %s message at %s: fields %s", kind, where, fields)
+            return self._skip("invalid_schema", where)
+
+    def _handle(self, kind: str, event: Envelope[Any], session: Session, repo: CaseRepository,
+                now: datetime) -> IntakeResult:
+        if kind == "flags":
+            return handle_flags(event, event_key=f"flags:{event.id}", session=session, policy=self.c.policy,
+                                now=now, alerts_topic=self.alerts_topic, repo=repo)
+        if kind == "profile":
+            return handle_profile(event, event_key=f"profile:{event.id}", session=session, policy=self.c.policy,
+                                  now=now, alerts_topic=self.alerts_topic, repo=repo)
+        return handle_review_case(event, session=session, now=now)
 
     @staticmethod
     def _skip(reason: str, where: str) -> Processed:
@@ -94,20 +118,19 @@ class WorkerHandlers:
         log.warning("skipped message at %s: %s", where, reason)
         return Processed(f"skipped:{reason}", [])
 
-    async def publish_outbox(self, send: Send) -> int:
+    async def publish_outbox(self, send_many: SendMany) -> int:
         """Publishes queued events in order and marks them; a crash in between re-publishes (at-least-once)."""
         from services.casework.adapters.orm import OutboxMessage
-        from services.casework.adapters.repository import CaseRepository
 
         published = 0
         while True:
             with self.c.sessions() as session:
-                pending = [(m.id, m.topic, m.key, m.payload) for m in CaseRepository(session).pending_outbox(200)]
+                pending = [(m.id, m.topic, m.key, m.payload) for m in CaseRepository(session).pending_outbox(500)]
             if not pending:
                 metrics.OUTBOX_PENDING.set(0)
                 return published
-            for _id, topic, key, payload in pending:
-                await send(topic, key, payload.encode())
+            await send_many([(topic, key, payload.encode()) for _id, topic, key, payload in pending])
+            for _id, topic, _key, _payload in pending:
                 metrics.OUTBOX_PUBLISHED.labels(topic=topic).inc()
             now = self.c.clock()
             with self.c.sessions.begin() as session:

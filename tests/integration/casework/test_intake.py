@@ -85,3 +85,21 @@ def test_a_child_supported_by_child_guidance_gets_no_alert(container: Container)
         assert s.scalar(select(func.count()).select_from(Alert)) == 0
         child = s.get(Child, "c-6")
         assert child is not None and child.supported_by_child_guidance
+
+
+def test_a_batch_with_repeats_and_poison_equals_one_by_one(container: Container) -> None:
+    worker = WorkerHandlers(container)
+    raise_3 = raw(flags_event("c-7", "40131", [], [3], tier_after="見守り"))
+    clear_3 = raw(flags_event("c-7", "40131", [3], [], tier_before="見守り"))
+    results = worker.process_batch("flags", [
+        (raise_3, "a"), (raise_3, "b"), (b"{", "c"), (clear_3, "d"),
+        (raw(flags_event("c-8", "40132", [], [17], tier_after="予防")), "e"),
+    ])
+    assert [r.outcome for r in results] == [
+        "alert_raised", "duplicate", "skipped:invalid_schema", "case_updated", "alert_raised"]
+    assert [(a.child_id, a.ward_code) for a in alerts(container)] == [("c-7", "40131"), ("c-8", "40132")]
+    assert [r.outcome for r in worker.process_batch("flags", [(raise_3, "again"), (clear_3, "again")])] == [
+        "duplicate", "duplicate"]
+    with container.sessions() as s:
+        child = s.get(Child, "c-7")
+        assert child is not None and child.current_items == []
