@@ -33,9 +33,10 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """A rule's answer when its condition holds: since when, why, and on which facts."""
+    """A rule's answer when its condition holds: since when (``None`` when no fact carries a date), why, and on
+    which facts."""
 
-    raised_on: date
+    raised_on: date | None
     detail_ja: str
     evidence: tuple[Evidence, ...]
 
@@ -45,13 +46,13 @@ class Flag:
     item: int
     label_ja: str
     rule_version: str
-    raised_on: date
+    raised_on: date | None
     detail_ja: str
     evidence: tuple[Evidence, ...]
 
     def to_dict(self) -> dict[str, Any]:
         return {"item": self.item, "label_ja": self.label_ja, "rule_version": self.rule_version,
-                "raised_on": self.raised_on.isoformat(), "detail_ja": self.detail_ja,
+                "raised_on": self.raised_on.isoformat() if self.raised_on else None, "detail_ja": self.detail_ja,
                 "evidence": [e.to_dict() for e in self.evidence]}
 
 

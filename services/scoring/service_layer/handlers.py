@@ -17,6 +17,7 @@ from contracts.topics.linkage_facts import FactV1
 from services.scoring.adapters.rulebook import Rulebook
 from services.scoring.domain.evaluation import evaluate, evaluate_rules, supported_by_child_guidance
 from services.scoring.domain.facts import ChildFacts
+from services.scoring.domain.horizon import next_change
 from services.scoring.domain.model import EMPTY_ASSESSMENT
 from services.scoring.service_layer.state import ChildState
 
@@ -89,12 +90,23 @@ def _assess(state: ChildState, facts: ChildFacts, today: date, rulebook: Ruleboo
             "supported_by_child_guidance": supported_by_child_guidance(facts, today)}
 
 
+def _date_undated_flags(after: dict[str, Any], before: dict[str, Any] | None, today: date) -> None:
+    """A flag whose facts carry no date is dated by when it was first seen (kept while it stays raised)."""
+    seen = {f["item"]: f["raised_on"] for f in (before or EMPTY_ASSESSMENT)["flags"]}
+    for flag in after["flags"]:
+        if flag["raised_on"] is None:
+            flag["raised_on"] = seen.get(flag["item"]) or today.isoformat()
+
+
 def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook, trigger: str,
              changed_kinds: set[str] | None = None) -> Published | None:
     """Evaluates the child on ``today``; when the assessment or ward changed, records and returns the message."""
     facts = state.child_facts()
     after = _assess(state, facts, today, rulebook, changed_kinds)
+    _date_undated_flags(after, state.last_assessment, today)
     state.evaluated_on, state.evaluated_with = today.isoformat(), rulebook.versions
+    upcoming = next_change(facts, today, rulebook.rules.rules)
+    state.next_review_on = upcoming.isoformat() if upcoming else None
     ward = facts.ward_code(today)
     before = state.last_assessment
     if after == (before or EMPTY_ASSESSMENT) and (ward == state.last_ward or not after["flags"]):
@@ -130,13 +142,22 @@ def handle_fact(fact: FactV1, *, event_id: str, partition: int | None, store: St
     return ("flags_changed" if published else "no_change"), published
 
 
+def needs_review(raw_state: dict[str, Any], today: date, rulebook: Rulebook) -> bool:
+    """Whether the clock could have changed this child's assessment since it was last evaluated."""
+    evaluated_on, review_on = raw_state.get("d"), raw_state.get("n")
+    iso = today.isoformat()
+    if evaluated_on is None or raw_state.get("k") != rulebook.versions or iso < evaluated_on:
+        return True  # never evaluated, other rules, or the clock went back (demos): evaluate afresh
+    return review_on is not None and iso >= review_on and iso != evaluated_on
+
+
 def sweep_child(child_id: str, raw_state: dict[str, Any], *, store: StateStore, rulebook: Rulebook,
                 today: date) -> Published | None:
     """The clock's re-evaluation of one child (age windows closing, benefits ending, rule changes)."""
+    if not needs_review(raw_state, today, rulebook):
+        return None
     state = ChildState.from_json(raw_state)
-    if state.evaluated_on == today.isoformat() and state.evaluated_with == rulebook.versions:
-        return None  # already evaluated today with these rules: nothing can have changed
     published = reassess(child_id, state, today, rulebook, trigger=f"sweep:{today.isoformat()}")
-    if published is not None:
+    if published is not None or state.next_review_on != raw_state.get("n"):
         store.put(child_id, state.to_json(), state.partition)
     return published

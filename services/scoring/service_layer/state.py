@@ -44,16 +44,18 @@ class ChildState:
     last_ward: str | None = None
     evaluated_on: str | None = None  # the day last_assessment was evaluated for ...
     evaluated_with: str | None = None  # ... and with which rules and weights versions
+    next_review_on: str | None = None  # with no new fact, nothing can change before this day (None: never)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any] | None) -> ChildState:
         if not raw:
             return cls()
-        return cls(raw.get("p"), dict(raw.get("f") or {}), raw.get("a"), raw.get("w"), raw.get("d"), raw.get("k"))
+        return cls(raw.get("p"), dict(raw.get("f") or {}), raw.get("a"), raw.get("w"), raw.get("d"), raw.get("k"),
+                   raw.get("n"))
 
     def to_json(self) -> dict[str, Any]:
         return {"p": self.partition, "f": self.facts, "a": self.last_assessment, "w": self.last_ward,
-                "d": self.evaluated_on, "k": self.evaluated_with}
+                "d": self.evaluated_on, "k": self.evaluated_with, "n": self.next_review_on}
 
     def apply(self, fact: FactV1) -> set[str]:
         """Records an asserted fact or forgets a retracted one; returns the fact kinds that changed."""

@@ -39,8 +39,9 @@ def residence(child: str, ward: str = "40133", born: str = "2015-05-01",
 
 
 def assistance(child: str, **kwargs: Any) -> dict[str, Any]:
-    return fact_dict("public_assistance", fact_id="pa-C1", child_id=child, relation="household",
-                     valid_from="2026-04-01", case_no="C1", **kwargs)
+    kwargs.setdefault("valid_from", "2026-04-01")
+    return fact_dict("public_assistance", fact_id="pa-C1", child_id=child, relation="household", case_no="C1",
+                     **kwargs)
 
 
 def test_household_assistance_raises_item_18_once_with_evidence_and_versions() -> None:
@@ -149,3 +150,15 @@ def test_unusable_messages_are_refused_with_a_reason_and_no_values(raw: bytes | 
         decode_fact(raw, key)
     assert refused.value.reason == reason
     assert "secret-child" not in str(refused.value)
+
+
+def test_a_flag_on_undated_facts_keeps_the_day_it_was_first_seen() -> None:
+    store = FakeStore()
+    deliver(store, residence("c1"))
+    first = deliver(store, assistance("c1", valid_from=None, record_date=None), today=date(2026, 6, 1))
+    assert first is not None and first.envelope["data"]["after"]["flags"][0]["raised_on"] == "2026-06-01"
+    assert sweep_child("c1", store.states["c1"], store=store, rulebook=FUKUOKA, today=date(2026, 6, 2)) is None
+    again = deliver(store, fact_dict("allowance", child_id="c1", relation="guardian", valid_from="2026-01-01",
+                                     allowance="jido_fuyo_teate"), today=date(2026, 6, 3))
+    assert again is not None
+    assert [f["raised_on"] for f in again.envelope["data"]["after"]["flags"]] == ["2026-06-01", "2026-01-01"]

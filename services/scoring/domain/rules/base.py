@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -11,6 +11,8 @@ from services.scoring.domain.facts import ChildFacts
 from services.scoring.domain.model import Finding
 
 Evaluate = Callable[[ChildFacts, date, Any], Finding | None]
+# Dates computed from the facts (not carried by them) on which the rule's outcome can change.
+DerivedDates = Callable[[ChildFacts, date, Any], Iterable[date]]
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class RuleSpec:
     reads: tuple[str, ...]  # fact kinds the rule looks at
     params_type: type
     evaluate: Evaluate
+    derived_dates: DerivedDates | None = None
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,11 @@ def missed_checkup(facts: ChildFacts, today: date, params: MissedCheckupParams) 
     return Finding(min(c for _, c in missed), f"{names}の受診記録なし", tuple(evidence))
 
 
+def window_closings(facts: ChildFacts, today: date, params: MissedCheckupParams) -> list[date]:
+    born = facts.birth_date(today)
+    return [add_months(born, w.closes_at_months) for w in params.windows] if born else []
+
+
 @dataclass(frozen=True)
 class QuestionnaireParams:
     checkups: tuple[str, ...] = ("3-4m", "1y6m", "3y")
@@ -95,7 +100,7 @@ def _answered_yes(answer: str, question_ja: str) -> Evaluate:
                         checkup=f.attr("checkup"), **{answer: True})
             for f in found
         )
-        since = min((d for f in found if (d := f.dated("checkup_date")) is not None), default=today)
+        since = min((d for f in found if (d := f.dated("checkup_date")) is not None), default=None)
         return Finding(since, f"健診問診で「{question_ja}」に該当", evidence)
     return evaluate
 
@@ -103,7 +108,7 @@ def _answered_yes(answer: str, question_ja: str) -> Evaluate:
 RULES = (
     RuleSpec(3, "乳幼児健診未受診",
              "3〜4か月児／1歳6か月児／3歳児健診の対象期間が終わっても受診記録がない（期間中に転入していない児は対象外）",
-             ("infant_checkup", "residence", "birth"), MissedCheckupParams, missed_checkup),
+             ("infant_checkup", "residence", "birth"), MissedCheckupParams, missed_checkup, window_closings),
     RuleSpec(4, "健診問診「感情的に叩いた」", "3〜4か月児／1歳6か月児／3歳児健診の問診で「感情的に叩いた」に該当",
              ("infant_checkup",), QuestionnaireParams, _answered_yes("hit_emotionally", "感情的に叩いた")),
     RuleSpec(5, "健診問診「家に残して外出」", "3〜4か月児／1歳6か月児／3歳児健診の問診で「家に残して外出」に該当",

@@ -18,7 +18,7 @@ def developmental_disability_certificate(facts: ChildFacts, today: date, params:
     evidence = tuple(Evidence.of(f, f"精神障害者保健福祉手帳（発達障がい）交付 {jp_date(f.valid_from)}",
                                  certificate="mental_health_welfare", developmental_disability=True,
                                  grade=f.attr("grade")) for f in held)
-    return Finding(min((f.valid_from for f in held if f.valid_from), default=today),
+    return Finding(min((d for f in held if (d := f.dated()) is not None), default=None),
                    "発達障がいにより精神障害者保健福祉手帳を所持", evidence)
 
 
@@ -30,7 +30,7 @@ def child_support_recipient_certificate(facts: ChildFacts, today: date, params: 
     evidence = tuple(Evidence.of(f, f"障害児支援受給者証 交付 {jp_date(f.valid_from)}"
                                     + (f"（{jp_date(f.valid_to)} 終了）" if f.valid_to else ""),
                                  certificate="child_support_recipient") for f in issued)
-    return Finding(min((f.valid_from for f in issued if f.valid_from), default=today),
+    return Finding(min((d for f in issued if (d := f.dated()) is not None), default=None),
                    "障害児支援受給者証の交付歴あり", evidence)
 
 

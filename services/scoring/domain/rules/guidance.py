@@ -24,7 +24,7 @@ def _ever(involvement: str, detail: str) -> Evaluate:
                         end_date=f.valid_to.isoformat() if f.valid_to else None)
             for f in found
         )
-        return Finding(min((f.valid_from for f in found if f.valid_from), default=today), detail, evidence)
+        return Finding(min((d for f in found if (d := f.dated()) is not None), default=None), detail, evidence)
     return evaluate
 
 

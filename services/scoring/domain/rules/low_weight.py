@@ -51,7 +51,7 @@ def low_weight(facts: ChildFacts, today: date, params: LowWeightParams) -> Findi
             continue
         rohrer = rohrer_index(weight, height)
         if rohrer < params.rohrer_below:
-            measured = fact.dated("checkup_date") or today
+            measured = fact.dated("checkup_date") or date.max  # undated ones were filtered out above
             evidence.append((measured, Evidence.of(
                 fact, f"学校健診（{jp_date(measured)}）身長 {height:g}cm・体重 {weight:g}kg、"
                       f"ローレル指数 {rohrer:.1f}（{params.rohrer_below:g}未満）",

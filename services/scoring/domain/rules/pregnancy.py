@@ -37,7 +37,7 @@ def late_pregnancy_notification(facts: ChildFacts, today: date, params: LateNoti
         return None
     evidence = tuple(Evidence.of(f, f"妊娠届出（{jp_date(f.dated('notification_date'))}）時の妊娠週数 {weeks}週",
                                  gestational_weeks=weeks) for f, weeks in late)
-    raised = min((d for f, _ in late if (d := f.dated("notification_date")) is not None), default=today)
+    raised = min((d for f, _ in late if (d := f.dated("notification_date")) is not None), default=None)
     return Finding(raised, f"母子手帳交付時の妊娠週数が{params.weeks_at_least}週以降", evidence)
 
 
@@ -68,6 +68,11 @@ def no_prenatal_checkup(facts: ChildFacts, today: date, params: NoPrenatalChecku
                    "出産までに妊婦健診の受診記録が全くない", evidence)
 
 
+def end_of_grace(facts: ChildFacts, today: date, params: NoPrenatalCheckupParams) -> list[date]:
+    born = facts.birth_date(today)
+    return [born + timedelta(days=params.grace_days_after_birth)] if born else []
+
+
 @dataclass(frozen=True)
 class HighEpdsParams:
     total_at_least: int = 9
@@ -83,10 +88,10 @@ def high_epds(facts: ChildFacts, today: date, params: HighEpdsParams) -> Finding
             continue
         if (total is not None and total >= params.total_at_least) or (item10 is not None
                                                                         and item10 > params.item10_above):
-            high.append((checked or today, fact, total, item10))
+            high.append((checked, fact, total, item10))
     if not high:
         return None
-    high.sort(key=lambda h: (h[0], h[1].fact_id))
+    high.sort(key=lambda h: (h[0] or date.max, h[1].fact_id))
     evidence = tuple(
         Evidence.of(f, f"産婦健診（{jp_date(d)}）EPDS 合計 {_n(total)}点・項目10 {_n(item10)}点",
                     epds_total=_n(total), epds_item10=_n(item10)) for d, f, total, item10 in high)
@@ -104,7 +109,7 @@ RULES = (
     RuleSpec(16, "妊婦健診未受診",
              "当該こどもの出産に際し、妊婦健診を受けた履歴が全くない（市内で妊娠届出のあった妊娠）",
              ("pregnancy_notified", "prenatal_checkup", "birth", "residence"), NoPrenatalCheckupParams,
-             no_prenatal_checkup),
+             no_prenatal_checkup, end_of_grace),
     RuleSpec(17, "産婦健診EPDS高値", "産婦健診のEPDS合計点が9点以上、または項目10（自傷の考え）が0点超",
              ("postpartum_checkup",), HighEpdsParams, high_epds),
 )

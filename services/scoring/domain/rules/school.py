@@ -95,6 +95,10 @@ def _counted(field: str, noun_ja: str, unit_ja: str) -> Evaluate:
     return evaluate
 
 
+def next_school_year(facts: ChildFacts, today: date, params: SchoolCountParams) -> list[date]:
+    return [date(school_year(today) + 1, 4, 1)] if facts.of_kind("attendance") else []
+
+
 @dataclass(frozen=True)
 class DistressParams:
     lookback_days: int = 365
@@ -117,11 +121,16 @@ def distress(facts: ChildFacts, today: date, params: DistressParams) -> Finding 
     return Finding(found[0][0], f"直近{params.lookback_days}日以内の調査で本人の困り感・希死念慮の回答", evidence)
 
 
+def lookback_ends(facts: ChildFacts, today: date, params: DistressParams) -> list[date]:
+    return [answered + timedelta(days=params.lookback_days) for f in facts.of_kind("survey")
+            if (answered := f.dated("answered_date")) is not None]
+
+
 RULES = (
     RuleSpec(12, "欠席が多い", "小・中学校の年度内の欠席日数が30日以上（不登校の定義）。任意で早期のペース判定",
-             ("attendance",), AbsenceParams, _counted("absence_days", "欠席日数", "日")),
+             ("attendance",), AbsenceParams, _counted("absence_days", "欠席日数", "日"), next_school_year),
     RuleSpec(13, "遅刻が多い", "小・中学校の年度内の遅刻回数が20回以上（市の基準）",
-             ("attendance",), LateArrivalParams, _counted("late_arrivals", "遅刻回数", "回")),
+             ("attendance",), LateArrivalParams, _counted("late_arrivals", "遅刻回数", "回"), next_school_year),
     RuleSpec(14, "本人の困り感・希死念慮", "調査・相談記録で本人の困り感・希死念慮の回答がある（直近1年）",
-             ("survey",), DistressParams, distress),
+             ("survey",), DistressParams, distress, lookback_ends),
 )

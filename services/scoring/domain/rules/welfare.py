@@ -21,7 +21,7 @@ def household_on_public_assistance(facts: ChildFacts, today: date, params: NoPar
                     case_no=f.attr("case_no"), start_date=f.valid_from.isoformat() if f.valid_from else None)
         for f in current
     )
-    since = min((f.valid_from for f in current if f.valid_from), default=today)
+    since = min((d for f in current if (d := f.dated()) is not None), default=None)
     return Finding(since, "世帯が生活保護を受給中", evidence)
 
 
@@ -35,7 +35,7 @@ def guardian_receives_child_rearing_allowance(facts: ChildFacts, today: date, pa
                     allowance="jido_fuyo_teate", start_date=f.valid_from.isoformat() if f.valid_from else None)
         for f in current
     )
-    since = min((f.valid_from for f in current if f.valid_from), default=today)
+    since = min((d for f in current if (d := f.dated()) is not None), default=None)
     return Finding(since, "監護する者が児童扶養手当を受給中", evidence)
 
 

@@ -1,0 +1,35 @@
+"""When could a child's assessment next change with no new fact? The clock sweep skips children until then.
+
+Rules compare today with dates: the facts' own dates (start, end, record date, dated attributes) and dates
+derived from them (an age window closing, a look-back running out, a new school year). Between two such
+dates every rule's outcome stays the same, so the earliest one after today is the next day worth a look.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from services.scoring.domain.facts import ChildFacts, Fact, parse_date
+from services.scoring.domain.rules.base import ConfiguredRule
+
+
+def _fact_dates(fact: Fact) -> Iterable[date]:
+    if fact.valid_from is not None:
+        yield fact.valid_from
+    if fact.valid_to is not None:
+        yield fact.valid_to
+    if (recorded := parse_date(fact.record_date)) is not None:
+        yield recorded
+    for value in fact.attributes.values():
+        if isinstance(value, str) and (day := parse_date(value)) is not None:
+            yield day
+
+
+def next_change(facts: ChildFacts, today: date, rules: Iterable[ConfiguredRule]) -> date | None:
+    """The earliest day after ``today`` on which re-evaluating could give another result; ``None``: never."""
+    upcoming = [d for fact in facts for d in _fact_dates(fact) if d > today]
+    for rule in rules:
+        if rule.enabled and rule.spec.derived_dates is not None:
+            upcoming.extend(d for d in rule.spec.derived_dates(facts, today, rule.params) if d > today)
+    return min(upcoming, default=None)
