@@ -7,6 +7,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import accumulate
 
 from simulator.population.model import Household, Person
 from simulator.population.names import Name, NameBank
@@ -14,7 +15,8 @@ from simulator.rates import Rates
 from simulator.wards import WARDS
 
 _WARD_CODES = [w.code for w in WARDS]
-_WARD_WEIGHTS = [w.share for w in WARDS]
+_WARD_CUM = list(accumulate(w.share for w in WARDS))
+_CHILDREN_CUM = list(accumulate((0.45, 0.40, 0.13, 0.02)))
 DAYS_PER_YEAR = 365.2425
 VARIANT_SURNAME_SHARE = 0.05  # of surnames that have a variant-form kanji
 TRUE_VARIANTS = {"高": "髙", "崎": "﨑", "辺": "邊", "吉": "𠮷", "沢": "澤"}
@@ -48,7 +50,7 @@ class Population:
         return person
 
     def new_household(self, rng: random.Random, kind: str, risk: float, ward_code: str | None = None) -> Household:
-        ward = ward_code or rng.choices(_WARD_CODES, weights=_WARD_WEIGHTS)[0]
+        ward = ward_code or rng.choices(_WARD_CODES, cum_weights=_WARD_CUM)[0]
         h = Household(len(self.households), ward, rng.randrange(8),
                       (1 + rng.randrange(5), 1 + rng.randrange(30), 1 + rng.randrange(20)), risk, kind=kind)
         self.households.append(h)
@@ -121,11 +123,12 @@ class Builder:
     def families(self) -> None:
         rng = self.rng
         target = self.rates.children_0_15 * self.scale
-        weights = youngest_child_weights()
+        cum = list(accumulate(youngest_child_weights()))
+        ages_range = range(len(cum))
         made = 0
         while made < target:
-            youngest = rng.choices(range(len(weights)), weights=weights)[0]
-            k = rng.choices((1, 2, 3, 4), weights=(0.45, 0.40, 0.13, 0.02))[0]
+            youngest = rng.choices(ages_range, cum_weights=cum)[0]
+            k = rng.choices((1, 2, 3, 4), cum_weights=_CHILDREN_CUM)[0]
             ages = [(youngest, False)]
             for _ in range(k - 1):
                 if rng.random() < self.rates.twin_rate:
@@ -142,8 +145,9 @@ class Builder:
         while len(pop.persons) < target:
             foreign = rng.random() < self.rates.foreign_share
             surname = self.family_name(foreign)
-            age = rng.choices((rng.uniform(18, 35), rng.uniform(35, 65), rng.uniform(65, 95)),
-                              weights=(0.32, 0.40, 0.28))[0]
+            u = rng.random()  # adults: 32 % 18–35, 40 % 35–65, 28 % 65–95
+            age = (18 + 17 * u / 0.32 if u < 0.32 else 35 + 30 * (u - 0.32) / 0.40 if u < 0.72
+                   else 65 + 30 * (u - 0.72) / 0.28)
             couple = rng.random() < (0.35 if age < 30 else 0.55)
             household = pop.new_household(rng, "couple" if couple else "single", rng.gauss(0.0, 1.0))
             first_sex = rng.choice("12") if not couple else "1"
