@@ -6,13 +6,13 @@ tests all run exactly this code.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import orjson
 from pydantic import BaseModel
 
 from contracts.envelope import envelope_dict
@@ -109,8 +109,8 @@ def _process(message: SourceMessage, *, dedup: DedupStore, max_event_bytes: int)
                              event_id=envelope.id, time=envelope.time)
         body["data"] = record
         try:
-            value = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        except UnicodeEncodeError:
+            value = orjson.dumps(body)
+        except orjson.JSONEncodeError:
             # JSON allows "\ud800" escapes that decode to lone surrogates; they cannot be stored as UTF-8.
             raise IngestRejected("invalid_encoding", "a string holds an unpaired UTF-16 surrogate") from None
         dedup.reserve(dedup_key)

@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics import ingest_deadletter
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
@@ -19,7 +21,7 @@ from services.ingest.adapters.import_ledger import ImportLedger
 from services.ingest.adapters.kafka import Publisher, delivered
 from services.ingest.domain import school_csv
 from services.ingest.domain.errors import IngestRejected
-from services.ingest.domain.intake import decode_event
+from services.ingest.domain.intake import validate_envelope
 from services.ingest.domain.records import record_key, record_payload
 
 Progress = Callable[[Iterable[tuple[int, list[str]]]], Iterable[tuple[int, list[str]]]]
@@ -51,54 +53,99 @@ def import_school_file(csv_file: CsvFile, *, publisher: Publisher, ledger: Impor
                        rejects_path: Path, max_event_bytes: int, progress: Progress = _no_progress,
                        kind: str | None = None) -> ImportReport:
     kind = kind or school_csv.detect_kind(csv_file.header)
-    fields = school_csv.column_fields(kind, csv_file.header)
-    report = ImportReport(file=csv_file.path, encoding=csv_file.encoding, kind=kind)
-    rejects: list[tuple[int, str, str, list[str]]] = []
-    pending: list[tuple[str, Any]] = []
-    seen: set[str] = set()
-    newly_rejected: list[tuple[str, str]] = []
-    for line, cells in progress(csv_file.rows()):
-        event_id: str | None = None
-        envelope_bytes: bytes | None = None
-        system = school_csv.KIND_SYSTEM[kind]
-        try:
-            event_type, payload = school_csv.row_payload(kind, fields, cells)
-            event_id = school_csv.row_event_id(system, event_type, payload)
-            if event_id in seen:
-                report.repeated_in_file += 1
-                continue
-            seen.add(event_id)
-            if ledger.outcome(event_id) == "published":
-                report.already_imported += 1
-                continue
-            envelope = {"specversion": "1.0", "id": event_id, "source": f"/fukuoka/{system}/media",
-                        "type": event_type, "time": now().isoformat(), "datacontenttype": "application/json",
-                        "schemaversion": 1, "data": payload}
-            envelope_bytes = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
-            source = SOURCE_SYSTEMS[system]
-            key = record_key(record_payload(system, decode_event(source, envelope_bytes, max_event_bytes)))
-            headers = [("tsunagu.intake", b"csv"), ("tsunagu.csv.file", csv_file.path.name.encode()),
-                       ("tsunagu.csv.line", str(line).encode())]
-            pending.append((event_id, publisher.publish(source.topic, key.encode(), envelope_bytes, headers)))
-        except IngestRejected as exc:
-            reason = _in_column_names(kind, exc.reason)
-            rejects.append((line, exc.error_class, reason, cells))
-            report.rejected[exc.error_class] += 1
-            row_id = event_id or school_csv.row_event_id(kind, "unreadable", {"cells": "\x1f".join(cells)})
-            if ledger.outcome(row_id) is None:  # tell the dead-letter topic once, not on every re-import
-                _dead_letter(publisher, csv_file, kind, line, cells, envelope_bytes, row_id, system,
-                             exc.error_class, reason)
-                newly_rejected.append((row_id, "rejected"))
-                report.dead_lettered += 1
+    run = _Run(csv_file, kind, school_csv.column_fields(kind, csv_file.header), publisher, ledger,
+               now().isoformat(), max_event_bytes)
+    chunk: list[tuple[int, list[str]]] = []
+    for row in progress(csv_file.rows()):
+        chunk.append(row)
+        if len(chunk) == CHUNK_ROWS:
+            run.import_chunk(chunk)
+            chunk = []
+    run.import_chunk(chunk)
     publisher.flush()
-    published = [event_id for event_id, future in pending if delivered(future)]
-    report.publish_failures = len(pending) - len(published)
+    published = [event_id for event_id, future in run.pending if delivered(future)]
+    report = run.report
+    report.publish_failures = len(run.pending) - len(published)
     report.published = len(published)
-    ledger.record([*newly_rejected, *((event_id, "published") for event_id in published)])
-    if rejects:
-        write_rejects(rejects_path, csv_file.header, rejects)
+    ledger.record([*run.newly_rejected, *((event_id, "published") for event_id in published)])
+    if run.rejects:
+        write_rejects(rejects_path, csv_file.header, sorted(run.rejects, key=lambda r: r[0]))
         report.rejects_file = rejects_path
     return report
+
+
+CHUNK_ROWS = 2_000  # rows looked up in the ledger with one query
+
+
+@dataclass
+class _Run:
+    csv_file: CsvFile
+    kind: str
+    fields: list[str | None]
+    publisher: Publisher
+    ledger: ImportLedger
+    time: str  # one import, one time: the rows were all exported together
+    max_event_bytes: int
+    report: ImportReport = field(init=False)
+    rejects: list[tuple[int, str, str, list[str]]] = field(default_factory=list)
+    pending: list[tuple[str, Any]] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    newly_rejected: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.report = ImportReport(file=self.csv_file.path, encoding=self.csv_file.encoding, kind=self.kind)
+        self.system = school_csv.KIND_SYSTEM[self.kind]
+        self.source = SOURCE_SYSTEMS[self.system]
+        self.file_header = ("tsunagu.csv.file", self.csv_file.path.name.encode())
+
+    def import_chunk(self, rows: list[tuple[int, list[str]]]) -> None:
+        parsed: list[tuple[int, list[str], str, dict[str, Any], str]] = []
+        for line, cells in rows:
+            try:
+                event_type, payload = school_csv.row_payload(self.kind, self.fields, cells)
+            except IngestRejected as exc:
+                self.reject(line, cells, exc, None, None)
+                continue
+            event_id = school_csv.row_event_id(self.system, event_type, payload)
+            if event_id in self.seen:
+                self.report.repeated_in_file += 1
+                continue
+            self.seen.add(event_id)
+            parsed.append((line, cells, event_type, payload, event_id))
+        known = self.ledger.outcomes([p[4] for p in parsed])
+        for line, cells, event_type, payload, event_id in parsed:
+            if known.get(event_id) == "published":
+                self.report.already_imported += 1
+                continue
+            envelope = {"specversion": "1.0", "id": event_id, "source": f"/fukuoka/{self.system}/media",
+                        "type": event_type, "time": self.time, "datacontenttype": "application/json",
+                        "schemaversion": 1, "data": payload}
+            envelope_bytes = orjson.dumps(envelope)
+            try:
+                if len(envelope_bytes) > self.max_event_bytes:
+                    raise IngestRejected("too_large", f"row is {len(envelope_bytes)} bytes as an event")
+                # The worker's own validation, on the dict we built (no print-and-parse round trip).
+                key = record_key(record_payload(self.system, validate_envelope(self.source, envelope)))
+            except IngestRejected as exc:
+                self.reject(line, cells, exc, event_id, envelope_bytes, known.get(event_id))
+                continue
+            headers = [("tsunagu.intake", b"csv"), self.file_header, ("tsunagu.csv.line", str(line).encode())]
+            self.pending.append((event_id, self.publisher.publish(self.source.topic, key.encode(), envelope_bytes,
+                                                                  headers)))
+
+    def reject(self, line: int, cells: list[str], exc: IngestRejected, event_id: str | None,
+               envelope_bytes: bytes | None, known: str | None = None) -> None:
+        reason = _in_column_names(self.kind, exc.reason)
+        self.rejects.append((line, exc.error_class, reason, cells))
+        self.report.rejected[exc.error_class] += 1
+        row_id = event_id or school_csv.row_event_id(self.kind, "unreadable", {"cells": "\x1f".join(cells)})
+        if event_id is None:
+            known = self.ledger.outcome(row_id)
+        if known is None:  # tell the dead-letter topic once, not on every re-import
+            _dead_letter(self.publisher, self.csv_file, self.kind, line, cells, envelope_bytes, row_id, self.system,
+                         exc.error_class, reason)
+            self.newly_rejected.append((row_id, "rejected"))
+            self.report.dead_lettered += 1
 
 
 def _in_column_names(kind: str, reason: str) -> str:

@@ -43,7 +43,7 @@ def detect_encoding(data: bytes) -> str:
     # A UTF-8 file with a stray bad byte is still UTF-8: Shift_JIS text fails UTF-8 almost everywhere.
     as_utf8 = data.decode("utf-8", errors="replace")
     bad = as_utf8.count("\ufffd")
-    good = sum(1 for c in as_utf8 if ord(c) > 0x7F) - bad
+    good = len(as_utf8) - len(as_utf8.encode("ascii", "ignore")) - bad
     return "utf-8" if bad * 50 < good else "cp932"
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from contracts.envelope import Envelope
@@ -34,15 +34,14 @@ def decode_event(system: SourceSystem, raw: bytes | None, max_bytes: int) -> Env
     if len(raw) > max_bytes:
         raise IngestRejected("too_large", f"event is {len(raw)} bytes; the limit is {max_bytes}")
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise IngestRejected("invalid_encoding", f"not UTF-8 (bad byte at offset {exc.start})") from None
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise IngestRejected("not_json", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except RecursionError:
-        raise IngestRejected("not_json", "JSON nested too deeply") from None
+        obj = orjson.loads(raw)  # validates UTF-8 and JSON in one C pass
+    except orjson.JSONDecodeError as exc:
+        raise _parse_failure(raw, exc) from None
+    return validate_envelope(system, obj)
+
+
+def validate_envelope(system: SourceSystem, obj: Any) -> Envelope[SourceData]:
+    """Validates an already-parsed event (the CSV importer builds dicts; no need to print and re-parse)."""
     if not isinstance(obj, dict):
         raise IngestRejected("invalid_envelope", "top level is not a JSON object")
     # The id, when usable, goes into the dead letter's headers so the source can find its event.
@@ -62,6 +61,17 @@ def decode_event(system: SourceSystem, raw: bytes | None, max_bytes: int) -> Env
         return envelope_model.model_validate(obj)
     except ValidationError as exc:
         raise _rejection(exc, event_id) from None
+
+
+def _parse_failure(raw: bytes, exc: orjson.JSONDecodeError) -> IngestRejected:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return IngestRejected("invalid_encoding", f"not UTF-8 (bad byte at offset {bad.start})")
+    if "surrogate" in exc.msg:
+        return IngestRejected("invalid_encoding", "a string holds an unpaired UTF-16 surrogate")
+    # orjson's messages name the problem and its position, never the text around it.
+    return IngestRejected("not_json", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
 
 
 def _rejection(exc: ValidationError, event_id: str | None) -> IngestRejected:

@@ -7,6 +7,7 @@ so full-width digits and half-width kana in spreadsheets need no special care.
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -46,6 +47,8 @@ _SURVEYS = {"生活習慣": "lifestyle", "生活習慣調査": "lifestyle", "lif
             "学習定着度": "learning", "学習定着度調査": "learning", "learning": "learning"}
 _BOOL_FIELDS = {"skips_breakfast", "distress"}
 GETA = "〓"  # the customary stand-in for a character the system cannot hold
+# U+FFFD marks a byte the decoder could not read; the private-use area is where 外字 land in CP932.
+_UNREADABLE = re.compile("[\ufffd\ue000-\uf8ff]")
 
 
 def _clean(header: str) -> str:
@@ -93,13 +96,14 @@ def row_payload(kind: str, fields: Sequence[str | None], cells: Sequence[str]) -
     if len(cells) != len(fields):
         raise IngestRejected("invalid_data", f"row has {len(cells)} cells; the header has {len(fields)}")
     payload: dict[str, Any] = {}
+    check_cells = _UNREADABLE.search("".join(cells)) is not None  # one scan per row, cells only if needed
     for field, raw in zip(fields, cells, strict=True):
         if field is None:
             continue
-        if "\ufffd" in raw:
-            raise IngestRejected("invalid_encoding", f"{japanese_column(kind, field)}: bytes not in the file's "
-                                 "encoding (Shift_JIS/CP932 or UTF-8)")
-        if any(0xE000 <= ord(c) <= 0xF8FF for c in raw):
+        if check_cells and (bad := _UNREADABLE.search(raw)):
+            if bad.group() == "\ufffd":
+                raise IngestRejected("invalid_encoding", f"{japanese_column(kind, field)}: bytes not in the "
+                                     "file's encoding (Shift_JIS/CP932 or UTF-8)")
             raise IngestRejected("invalid_encoding", f"{japanese_column(kind, field)}: 外字 (private-use "
                                  f"character); write the standard kanji or {GETA}")
         value = unicodedata.normalize("NFKC", raw).strip()

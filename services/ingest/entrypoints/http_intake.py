@@ -16,7 +16,7 @@ import logging
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, disable_created_metrics, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from contracts.sources import SOURCE_SYSTEMS
@@ -133,6 +133,7 @@ def _publish_and_wait(publisher: Publisher, topic: str, key: bytes, value: bytes
 
 
 def main() -> None:
+    disable_created_metrics()
     settings = IngestSettings()
     publisher = KafkaPublisher(settings.kafka_bootstrap, client_id=f"{settings.app_id}-http",
                                max_request_bytes=settings.producer_max_request_bytes, linger_ms=0)
