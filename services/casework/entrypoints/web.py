@@ -43,7 +43,7 @@ def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="Tsunagu casework", version="1.0",
                   description="Ward alert inbox, screening workflow, clerical review, users and audit trail. "
                               "Log in with POST /api/session; send X-CSRF-Token on every state change.",
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)  # Swagger UI would load from a CDN
     app.state.container = container
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -96,6 +96,8 @@ def api_alerts(auth: Auth, container: AppContainer, tier: str | None = None,
     flt = inbox_filter(tier, item, status, division, age_min, age_max)
     with container.sessions.begin() as session:
         rows = cases.inbox(session, auth.principal, container.clock().date(), flt)
+        audit_log.append(session, Actor.of(auth.principal, auth.client), "list_alerts", container.clock(),
+                         ward_code=auth.principal.ward_scope(), detail=f"api rows={len(rows)}")
     return [r.api() for r in rows]
 
 

@@ -23,7 +23,8 @@ from services.casework.bootstrap import Container
 from services.casework.domain.access import Permission, Principal, Role
 from services.casework.domain.items import item_label
 from services.casework.entrypoints.web_common import AppContainer, Auth, require
-from services.casework.service_layer import cases
+from services.casework.service_layer import audit_log, cases
+from services.casework.service_layer.audit_log import Actor
 from services.casework.service_layer.cases import InboxRow
 
 log = logging.getLogger("tsunagu.casework.web")
@@ -97,6 +98,13 @@ async def alert_stream(request: Request, auth: Auth, container: AppContainer) ->
     require(container, auth, Permission.VIEW_CASES, "list_alerts")
     broadcaster: AlertBroadcaster = request.app.state.broadcaster
     subscriber = Subscriber(auth.principal)
+
+    def audit_open() -> None:
+        with container.sessions.begin() as session:
+            audit_log.append(session, Actor.of(auth.principal, auth.client), "open_live_inbox", container.clock(),
+                             ward_code=auth.principal.ward_scope())
+
+    await asyncio.to_thread(audit_open)
 
     async def events() -> AsyncIterator[str]:
         broadcaster.subscribers.add(subscriber)

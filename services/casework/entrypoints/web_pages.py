@@ -79,6 +79,8 @@ def inbox_page(request: Request, auth: Auth, container: AppContainer, tier: str 
     flt = _filter(tier, item, status, division, age_min, age_max)
     with container.sessions.begin() as session:
         rows = cases.inbox(session, auth.principal, container.clock().date(), flt)
+        audit_log.append(session, Actor.of(auth.principal, auth.client), "list_alerts", container.clock(),
+                         ward_code=auth.principal.ward_scope(), detail=f"page rows={len(rows)}")
     query = str(request.url.query)
     return templates.TemplateResponse(request, "inbox.html", page_context(
         request, auth, rows=rows, flt=flt, query=query, divisions=DIVISIONS,
@@ -138,7 +140,8 @@ def _usernames(container: AppContainer, user_ids: set[str]) -> dict[str, str]:
     from services.casework.adapters.orm import User
 
     with container.sessions() as session:
-        return dict(session.execute(select(User.user_id, User.username).where(User.user_id.in_(user_ids))).tuples())
+        rows = session.execute(select(User.user_id, User.username).where(User.user_id.in_(user_ids))).tuples()
+        return {user_id: username for user_id, username in rows}
 
 
 def _forms(state: CaseState) -> list[dict[str, Any]]:
