@@ -52,7 +52,7 @@ def login(container: AppContainer, request: Request, response: Response, usernam
             audit_log.append(session, Actor("anonymous", "anonymous", client), "login", now, outcome="failed",
                              detail="bad credentials or locked")
         else:
-            new = auth_service.start_session(session, user, now)
+            new = auth_service.start_session(session, user, now, container.settings.session_secret)
             audit_log.append(session, Actor.of(new.principal, client), "login", now, ward_code=user.ward_code)
     if failure is not None:
         metrics.LOGINS.labels(outcome="failed").inc()
@@ -73,7 +73,8 @@ def api_login(body: Credentials, request: Request, response: Response, container
 @router.delete("/session", status_code=204, summary="Log out")
 def api_logout(request: Request, auth: AuthCsrf, container: AppContainer) -> Response:
     with container.sessions.begin() as session:
-        auth_service.end_session(session, request.cookies.get(SESSION_COOKIE, ""))
+        auth_service.end_session(session, request.cookies.get(SESSION_COOKIE, ""),
+                                 container.settings.session_secret)
         audit_log.append(session, Actor.of(auth.principal, auth.client), "logout", container.clock())
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -63,7 +63,8 @@ def login_form(request: Request, container: AppContainer, username: Annotated[st
 @router.post("/logout", summary="Log out from the page header")
 def logout_form(request: Request, auth: AuthCsrf, container: AppContainer) -> Response:
     with container.sessions.begin() as session:
-        auth_service.end_session(session, request.cookies.get(SESSION_COOKIE, ""))
+        auth_service.end_session(session, request.cookies.get(SESSION_COOKIE, ""),
+                                 container.settings.session_secret)
         audit_log.append(session, Actor.of(auth.principal, auth.client), "logout", container.clock())
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -47,7 +47,7 @@ def authenticate_request(request: Request) -> Authenticated:
     s = container.settings
     timeouts = SessionTimeouts(idle=_seconds(s.session_idle_timeout_s), absolute=_seconds(s.session_absolute_timeout_s))
     with container.sessions.begin() as session:
-        resumed = resume_session(session, token, container.clock(), timeouts)
+        resumed = resume_session(session, token, container.clock(), timeouts, s.session_secret)
     if resumed is None:
         raise LoginRequired()
     principal, csrf = resumed

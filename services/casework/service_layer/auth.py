@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -93,21 +94,22 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def token_hash(token: str, secret: str) -> str:
+    """Keyed with the deployment's session secret: a copy of the sessions table is no use elsewhere."""
+    return hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
-def start_session(session: Session, user: User, now: datetime) -> NewSession:
+def start_session(session: Session, user: User, now: datetime, secret: str) -> NewSession:
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    session.add(WebSession(token_hash=token_hash(token), user_id=user.user_id, csrf_token=csrf, created_at=now,
+    session.add(WebSession(token_hash=token_hash(token, secret), user_id=user.user_id, csrf_token=csrf, created_at=now,
                            last_seen_at=now))
     return NewSession(token=token, csrf_token=csrf, principal=principal_of(user))
 
 
-def resume_session(session: Session, token: str, now: datetime,
-                   timeouts: SessionTimeouts) -> tuple[Principal, str] | None:
+def resume_session(session: Session, token: str, now: datetime, timeouts: SessionTimeouts,
+                   secret: str) -> tuple[Principal, str] | None:
     """The session's user and CSRF token, or None when unknown or expired (then it is deleted)."""
-    row = session.get(WebSession, token_hash(token))
+    row = session.get(WebSession, token_hash(token, secret))
     if row is None:
         return None
     if now - row.last_seen_at > timeouts.idle or now - row.created_at > timeouts.absolute:
@@ -122,8 +124,8 @@ def resume_session(session: Session, token: str, now: datetime,
     return principal_of(user), row.csrf_token
 
 
-def end_session(session: Session, token: str) -> None:
-    session.execute(delete(WebSession).where(WebSession.token_hash == token_hash(token)))
+def end_session(session: Session, token: str, secret: str) -> None:
+    session.execute(delete(WebSession).where(WebSession.token_hash == token_hash(token, secret)))
 
 
 def end_sessions_of(session: Session, user_id: str) -> None:

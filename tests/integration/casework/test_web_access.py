@@ -121,3 +121,12 @@ def test_security_headers_on_every_page(pg_container: Container) -> None:
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "<script>" not in response.text and " style=" not in response.text
+
+
+def test_logout_ends_the_session_on_the_server(pg_container: Container, two_wards: dict[str, str]) -> None:
+    client = client_for(pg_container, "higashi")
+    stolen = client.cookies.get("tsunagu_session")
+    assert client.delete("/api/session").status_code == 204
+    replay = client_for(pg_container)
+    replay.cookies.set("tsunagu_session", stolen or "")
+    assert replay.get("/api/alerts").status_code == 401
