@@ -66,7 +66,9 @@ class Care:
             certificate_no=number, atena_no=child.atena_no, certificate=kind, developmental=developmental,
             grade=grade.get(kind), issue_date=sim.iso(issued)), persons={"atena_no": child.pid}, household=h)
         if kind == "child_support_recipient":
-            sim.truth.open(child.pid, 11, issued)
+            sim.truth.open(child.pid, 11, issued)  # "ever issued": an end does not clear it
+            if sim.chance(0.1):  # not renewed at the yearly review
+                sim.at(sim.day_after(), self.end_certificate, child, number, None)
         if developmental:
             sim.truth.open(child.pid, 10, issued)
             if sim.chance(0.2):
@@ -76,7 +78,7 @@ class Care:
                             [child])
             self.welfare.keep(h, f"special{child.pid}", e)
             start_entitlement(sim, h, e)
-            if sim.chance(0.1):  # 所得制限 or the 障害程度 at re-certification
+            if sim.chance(0.2):  # 所得制限 or the 障害程度 at re-certification
                 sim.at(sim.day_after(), self.welfare.end_allowance, h, f"special{child.pid}")
         if kind in ("ryoiku", "physical") and h is not None and sim.rng.random() < 0.3:
             e = Entitlement(f"MD{sim.next_id('md'):07d}", "disability_medical", "medical_subsidy", h.guardian(),
@@ -84,12 +86,13 @@ class Care:
             self.welfare.keep(h, f"disability_medical{child.pid}", e)
             start_entitlement(sim, h, e)
 
-    def end_certificate(self, child: Person, number: str, item: int) -> None:
+    def end_certificate(self, child: Person, number: str, item: int | None) -> None:
         if child.resident:
             self.sim.emit("disability.certificate.ended", child.atena_no, p.certificate_ended(
                 certificate_no=number, atena_no=child.atena_no, end_date=self.sim.iso(self.sim.day)),
                 persons={"atena_no": child.pid}, household=child.household)
-            self.sim.truth.close(child.pid, item, self.sim.day)
+            if item is not None:
+                self.sim.truth.close(child.pid, item, self.sim.day)
 
     def new_certificate_kind(self, age: int) -> str | None:
         r = self.sim.rates

@@ -14,6 +14,7 @@ from simulator.wards import WARD_CODES
 
 KANA_CORRECTION = 0.002  # persons whose registered kana was wrong at go-live and is corrected during the year
 FAMILY_KINDS = ("two_parent", "single_mother", "single_father")
+MARRIAGES_PER_YEAR = 8_000
 
 
 def record(sim: Simulation, person: Person, reason: str, effective: int | None = None, changed: bool = False,
@@ -56,7 +57,37 @@ def go_live(sim: Simulation) -> Iterator[None]:
             sim.at(sim.day_in_period(), record, sim, person, "correction", None, True)
     for h in list(sim.pop.households):
         _schedule_household(sim, h)
+    _schedule_marriages(sim)
     yield
+
+
+def _schedule_marriages(sim: Simulation) -> None:
+    """Singles marrying (≈ 8 k a year at scale 1, 人口動態統計 福岡市): she takes his surname and moves in."""
+    brides, grooms = [], []
+    for h in sim.pop.households:
+        if h.kind == "single" and len(h.members) == 1:
+            m = h.members[0]
+            age = (sim.day0 - m.birth) / 365.25
+            if m.sex == "2" and 22 <= age < 40:
+                brides.append(m)
+            elif m.sex == "1" and 24 <= age < 42:
+                grooms.append(m)
+    sim.rng.shuffle(brides)
+    sim.rng.shuffle(grooms)
+    count = round(MARRIAGES_PER_YEAR * sim.cfg.scale * (sim.end - sim.day0) / 365)
+    for bride, groom in list(zip(brides, grooms, strict=False))[:count]:
+        sim.at(sim.day_in_period(), marry, sim, bride, groom)
+
+
+def marry(sim: Simulation, bride: Person, groom: Person) -> None:
+    h, old = groom.household, bride.household
+    if h is None or old is None or not (bride.resident and groom.resident) or bride.foreign != groom.foreign:
+        return
+    old.remove(bride)
+    bride.relation, bride.surname = "妻", groom.surname
+    h.add(bride)
+    h.kind = "couple"
+    record(sim, bride, "name_change", changed=True)
 
 
 def _schedule_household(sim: Simulation, h: Household) -> None:
