@@ -1,27 +1,29 @@
-"""The scoring worker as a process over the real broker: facts in, flag changes out, state kept."""
+"""The scoring worker as a process over the real broker: facts in, flag changes out, state kept, the clock,
+two instances sharing the children."""
 
 from __future__ import annotations
 
 import json
-import os
+import re
 import signal
-import subprocess
-import sys
+import socket
 import time
+import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
+from tests.integration.scoring.worker import Worker
+
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[3]
-TODAY = "2026-06-01"
+FACTS = "linkage.facts.v1"
 
 
-def _fact_envelope(child_id: str, fact_id: str, **overrides: object) -> bytes:
+def _envelope(child_id: str, fact_id: str, **overrides: object) -> bytes:
     fact = {
         "fact_id": fact_id, "child_id": child_id, "kind": "public_assistance", "relation": "household",
         "status": "asserted", "source_system": "public_assistance", "record_id": f"rec-{uuid.uuid4()}",
@@ -29,111 +31,143 @@ def _fact_envelope(child_id: str, fact_id: str, **overrides: object) -> bytes:
         "attributes": {"case_no": "C-1", "start_date": "2026-04-01"},
     }
     fact.update(overrides)
-    envelope = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/tsunagu/linkage",
-                "type": "linkage.fact.changed", "time": "2026-06-01T09:00:00+09:00", "subject": child_id,
-                "data": fact}
-    return json.dumps(envelope).encode()
+    return json.dumps({"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/tsunagu/linkage",
+                       "type": "linkage.fact.changed", "time": "2026-06-01T09:00:00+09:00", "subject": child_id,
+                       "data": fact}).encode()
 
 
-def _residence(child_id: str) -> bytes:
-    return _fact_envelope(child_id, f"{child_id}-res", kind="residence", relation="self",
-                          source_system="resident_registry", valid_from="2020-01-01",
-                          attributes={"ward_code": "40133", "birth_date": "2019-05-01", "sex": "2"})
+def _residence(child_id: str, born: str = "2015-05-01", since: str | None = "2021-04-01") -> bytes:
+    return _envelope(child_id, f"{child_id}-res", kind="residence", relation="self",
+                     source_system="resident_registry", valid_from=since or born, record_date=since or born,
+                     attributes={"ward_code": "40133", "birth_date": born, "sex": "2", "resident_since": since})
 
 
-class Worker:
-    def __init__(self, bootstrap: str, app_id: str, data_dir: Path) -> None:
-        self.env = {**os.environ, "TSUNAGU_SCORING_KAFKA_BOOTSTRAP": bootstrap, "TSUNAGU_SCORING_APP_ID": app_id,
-                    "TSUNAGU_SCORING_DATA_DIR": str(data_dir), "TSUNAGU_SCORING_METRICS_PORT": "0",
-                    "TSUNAGU_SCORING_TODAY": TODAY, "TSUNAGU_SCORING_SWEEP_INTERVAL_SECONDS": "2"}
-        self.log = data_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen([sys.executable, "-m", "services.scoring.entrypoints.faust_app"],
-                                     cwd=ROOT, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture
-def worker_factory(kafka_bootstrap: str, tmp_path: Path) -> Iterator[tuple[str, object]]:
+def workers(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     app_id = f"test-scoring-{uuid.uuid4().hex[:8]}"
-    workers: list[Worker] = []
+    started: list[Worker] = []
 
-    def make() -> Worker:
-        worker = Worker(kafka_bootstrap, app_id, tmp_path)
-        workers.append(worker)
+    def make(today: str = "2026-06-01", metrics_port: int = 0) -> Worker:
+        worker = Worker(kafka_bootstrap, app_id, tmp_path, today=today, metrics_port=metrics_port)
+        started.append(worker)
+        worker.start()
         return worker
 
-    yield app_id, make
-    for worker in workers:
+    yield make
+    for worker in started:
         worker.stop(signal.SIGKILL)
 
 
-def _collect(consumer: KafkaConsumer, children: set[str], until: int, timeout_s: float = 90) -> list[dict]:
-    found: list[dict] = []
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and len(found) < until:
-        for records in consumer.poll(timeout_ms=500).values():
-            for record in records:
-                if record.key and record.key.decode() in children:
-                    found.append(json.loads(record.value))
-    return found
-
-
-def test_household_public_assistance_raises_then_end_clears_and_state_survives_restart(
-        kafka_bootstrap: str, worker_factory: tuple[str, object]) -> None:
-    _app_id, make = worker_factory
-    child = f"child-{uuid.uuid4().hex}"
+@pytest.fixture
+def producer(kafka_bootstrap: str) -> Iterator[KafkaProducer]:
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    yield producer
+    producer.close()
+
+
+@pytest.fixture
+def flags(kafka_bootstrap: str) -> Iterator[Callable[..., list[dict]]]:
+    """Reads scoring.flags.v1 from its current end: ``flags(children, until, timeout_s)``."""
     consumer = KafkaConsumer("scoring.flags.v1", bootstrap_servers=kafka_bootstrap,
                              group_id=f"test-reader-{uuid.uuid4().hex[:8]}", auto_offset_reset="latest")
-    consumer.poll(timeout_ms=100)
     while not consumer.assignment():
         consumer.poll(timeout_ms=200)
     consumer.seek_to_end()
-    worker = make()  # type: ignore[operator]
-    worker.start()
+    for tp in consumer.assignment():
+        consumer.position(tp)
 
-    # Step 1: the child lives in 中央区; the household starts 生活保護 → item 18 raised, with evidence.
-    producer.send("linkage.facts.v1", key=child.encode(), value=_residence(child))
-    producer.send("linkage.facts.v1", key=child.encode(), value=b"{not json")  # poison: counted, skipped
-    producer.send("linkage.facts.v1", key=child.encode(), value=_fact_envelope(child, f"{child}-pa"))
-    producer.flush()
-    [raised] = _collect(consumer, {child}, until=1)
-    assert raised["type"] == "scoring.flags.changed"
-    data = raised["data"]
-    assert data["raised_items"] == [18] and data["cleared_items"] == []
-    assert data["ward_code"] == "40133" and data["before"] is None
-    [flag] = data["after"]["flags"]
-    assert flag["evidence"][0]["fact_id"] == f"{child}-pa"
-    assert flag["evidence"][0]["source_system"] == "public_assistance"
-    assert "生活保護" in flag["evidence"][0]["summary_ja"]
+    def collect(children: set[str], until: int, timeout_s: float = 120) -> list[dict]:
+        found: list[dict] = []
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and len(found) < until:
+            for records in consumer.poll(timeout_ms=500).values():
+                found += [json.loads(r.value) for r in records if r.key and r.key.decode() in children]
+        return found
 
-    # Step 2: a crash and a restart (the group waits out the dead member's session); the same fact
-    # delivered again changes nothing, and the case ending before today clears the flag: exactly one message.
-    worker.stop(signal.SIGKILL)
-    worker = make()  # type: ignore[operator]
-    worker.start()
-    producer.send("linkage.facts.v1", key=child.encode(), value=_fact_envelope(child, f"{child}-pa"))
-    producer.send("linkage.facts.v1", key=child.encode(),
-                  value=_fact_envelope(child, f"{child}-pa", valid_to="2026-05-31"))
-    producer.flush()
-    messages = _collect(consumer, {child}, until=2, timeout_s=120)
-    assert len(messages) == 1, "a redelivered fact must not publish again"
-    cleared = messages[0]
-    assert cleared["data"]["cleared_items"] == [18] and cleared["data"]["raised_items"] == []
-    assert cleared["data"]["before"]["flags"][0]["item"] == 18
-    assert cleared["data"]["after"]["flags"] == []
-    worker.stop()
-    producer.close()
+    yield collect
     consumer.close()
+
+
+def test_raised_on_a_fact_cleared_on_its_end_state_survives_a_crash_and_metrics_count(
+        workers: Callable[..., Worker], producer: KafkaProducer, flags: Callable[..., list[dict]]) -> None:
+    child = f"child-{uuid.uuid4().hex}"
+    port = _free_port()
+    worker = workers(metrics_port=port)
+
+    # The child lives in 中央区; a poison message; the household starts 生活保護 → item 18, with evidence.
+    producer.send(FACTS, key=child.encode(), value=_residence(child))
+    producer.send(FACTS, key=child.encode(), value=b"{not json")
+    producer.send(FACTS, key=child.encode(), value=_envelope(child, f"{child}-pa"))
+    producer.flush()
+    [raised] = flags({child}, until=1)
+    assert raised["type"] == "scoring.flags.changed" and raised["subject"] == child
+    data = raised["data"]
+    assert data["raised_items"] == [18] and data["cleared_items"] == [] and data["before"] is None
+    assert data["ward_code"] == "40133" and data["rules_version"] == "fukuoka-2025.1"
+    [flag] = data["after"]["flags"]
+    assert flag["evidence"][0]["fact_id"] == f"{child}-pa" and "生活保護" in flag["evidence"][0]["summary_ja"]
+
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    assert re.search(r'tsunagu_scoring_facts_failed_total\{reason="invalid_json"\} [1-9]', metrics)
+    assert re.search(r'tsunagu_scoring_flags_raised_total\{item="18"\} [1-9]', metrics)
+    assert "tsunagu_scoring_processing_duration_seconds_bucket" in metrics
+    assert child not in metrics
+
+    # kill -9 and restart (the group waits out the dead member's session): the redelivered fact changes nothing;
+    # the case ending before today clears the flag — exactly one message.
+    worker.stop(signal.SIGKILL)
+    workers()
+    producer.send(FACTS, key=child.encode(), value=_envelope(child, f"{child}-pa"))
+    producer.send(FACTS, key=child.encode(), value=_envelope(child, f"{child}-pa", valid_to="2026-05-31"))
+    producer.flush()
+    messages = flags({child}, until=2, timeout_s=150)
+    assert len(messages) == 1, "a redelivered fact must not publish again"
+    cleared = messages[0]["data"]
+    assert cleared["cleared_items"] == [18] and cleared["raised_items"] == []
+    assert cleared["before"]["flags"][0]["item"] == 18 and cleared["after"]["flags"] == []
+
+
+def test_the_clock_raises_a_missed_checkup_after_a_restart_with_no_new_event(
+        workers: Callable[..., Worker], producer: KafkaProducer, flags: Callable[..., list[dict]]) -> None:
+    baby = f"baby-{uuid.uuid4().hex}"
+    worker = workers(today="2026-06-01")
+    # Born 5 Dec 2025: the 3–4 month window closes on 5 June 2026. Today nothing is missed yet.
+    producer.send(FACTS, key=baby.encode(), value=_residence(baby, born="2025-12-05", since=None))
+    producer.flush()
+    assert flags({baby}, until=1, timeout_s=30) == []
+    worker.stop(signal.SIGTERM)  # a clean leave: the next worker joins at once
+
+    workers(today="2026-06-05")  # four days later: state comes back from the changelog, the sweep runs
+    [raised] = flags({baby}, until=1, timeout_s=150)
+    data = raised["data"]
+    assert data["raised_items"] == [3] and data["as_of"] == "2026-06-05"
+    assert data["after"]["flags"][0]["raised_on"] == "2026-06-05"
+
+
+def test_two_instances_share_the_children_without_loss_or_duplicates(
+        workers: Callable[..., Worker], producer: KafkaProducer, flags: Callable[..., list[dict]]) -> None:
+    first, second = workers(), workers()
+    assert first.wait_for_assignment() | second.wait_for_assignment(), "both workers got partitions"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until the group has settled with both members
+        a, b = first.wait_for_assignment(), second.wait_for_assignment()
+        if a and b and not a & b and a | b == set(range(6)):
+            break
+        time.sleep(2)
+    else:
+        pytest.fail(f"partitions not split between the two workers: {first.wait_for_assignment()} / "
+                    f"{second.wait_for_assignment()}")
+    children = {f"twin-{n}-{uuid.uuid4().hex[:10]}" for n in range(40)}
+    for child in children:
+        producer.send(FACTS, key=child.encode(), value=_residence(child))
+        producer.send(FACTS, key=child.encode(), value=_envelope(child, f"{child}-pa"))
+    producer.flush()
+    messages = flags(children, until=len(children) + 5, timeout_s=60)
+    assert sorted(m["subject"] for m in messages) == sorted(children)
+    assert all(m["data"]["raised_items"] == [18] for m in messages)

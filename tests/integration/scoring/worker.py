@@ -1,0 +1,58 @@
+"""The scoring worker as a subprocess for integration tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+_ASSIGNED = re.compile(r"linkage\.facts\.v1\s+\|\s+\{([0-9,\- ]*)\}")
+
+
+class Worker:
+    def __init__(self, bootstrap: str, app_id: str, data_dir: Path, *, today: str, metrics_port: int = 0) -> None:
+        self.env = {**os.environ, "TSUNAGU_SCORING_KAFKA_BOOTSTRAP": bootstrap, "TSUNAGU_SCORING_APP_ID": app_id,
+                    "TSUNAGU_SCORING_DATA_DIR": str(data_dir / f"data-{uuid.uuid4().hex[:6]}"),
+                    "TSUNAGU_SCORING_METRICS_PORT": str(metrics_port), "TSUNAGU_SCORING_TODAY": today,
+                    "TSUNAGU_SCORING_SWEEP_INTERVAL_SECONDS": "1"}
+        self.log = data_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "services.scoring.entrypoints.faust_app"],
+                                     cwd=ROOT, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
+
+    def assigned(self) -> set[int]:
+        """The linkage.facts.v1 partitions of the worker's latest assignment, from its log."""
+        found = _ASSIGNED.findall(self.log.read_text(errors="replace")) if self.log.exists() else []
+        partitions: set[int] = set()
+        for part in (found[-1].split(",") if found else []):
+            if "-" in part:
+                low, high = part.split("-")
+                partitions |= set(range(int(low), int(high) + 1))
+            elif part.strip():
+                partitions.add(int(part))
+        return partitions
+
+    def wait_for_assignment(self, timeout_s: float = 120) -> set[int]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if (partitions := self.assigned()) and "Worker ready" in self.log.read_text(errors="replace"):
+                return partitions
+            time.sleep(1)
+        return set()
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
