@@ -53,10 +53,13 @@ def test_ward_worker_screens_a_live_alert_to_closure(kafka_bootstrap: str, schem
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = casework_env(kafka_bootstrap, schema_url, tmp_path, TSUNAGU_CASEWORK_WEB_PORT=str(port))
+    # latest: the shared test topics hold other tests' history, which this ward worker need not wait for
+    env = casework_env(kafka_bootstrap, schema_url, tmp_path, TSUNAGU_CASEWORK_WEB_PORT=str(port),
+                       TSUNAGU_CASEWORK_AUTO_OFFSET_RESET="latest")
     cli(env, "migrate")
     cli(env, "create-user", "--username", "higashi-e2e", "--password", PASSWORD, "--role", "ward_staff",
         "--ward", "40131", "--division", "子育て支援課")
+    cli(env, "create-user", "--username", "privacy-e2e", "--password", PASSWORD, "--role", "privacy_officer")
     run = uuid.uuid4().hex[:6]
     child, other = f"e2e-{run}", f"e2e-{run}-hakata"
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
@@ -140,5 +143,18 @@ def test_ward_worker_screens_a_live_alert_to_closure(kafka_bootstrap: str, schem
         assert denied is not None and denied.status == 403
         expect(page.get_by_role("heading", name="権限がありません")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "09-other-ward-denied.png"))
+
+        # 5. the privacy officer finds the refused attempt in the audit trail, chain intact
+        page.goto(f"{base}/")
+        page.get_by_role("button", name="ログアウト").click()
+        page.get_by_label("ユーザー名").fill("privacy-e2e")
+        page.get_by_label("パスワード").fill(PASSWORD)
+        page.get_by_role("button", name="ログイン").click()
+        expect(page.get_by_role("heading", name="操作記録（監査ログ）")).to_be_visible()
+        expect(page.get_by_text("改ざんは検出されませんでした")).to_be_visible()
+        denied_row = page.locator("tr.denied", has_text=other)
+        expect(denied_row).to_contain_text("児童情報の閲覧")
+        expect(denied_row).to_contain_text("拒否")
+        page.screenshot(path=str(ARTIFACTS / "10-audit-denied-logged.png"), full_page=True)
         browser.close()
     assert arrival_s < 5.0

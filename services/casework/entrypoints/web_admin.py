@@ -192,9 +192,10 @@ def audit_page(request: Request, auth: Auth, container: AppContainer, action: st
     with container.sessions.begin() as session:
         check = audit_log.verify(session)
         entries = audit_log.recent(session, limit=300, action=action or None, outcome=outcome or None)
+        users = {u.user_id: u.username for u in session.scalars(select(User))}
         audit_log.append(session, Actor.of(auth.principal, auth.client), "view_audit", container.clock())
     return templates.TemplateResponse(request, "audit.html", page_context(
-        request, auth, check=check, entries=entries, action=action or "", outcome=outcome or ""))
+        request, auth, check=check, entries=entries, action=action or "", outcome=outcome or "", users=users))
 
 
 @router.get("/audit.csv", summary="The whole audit trail as CSV (privacy officer)")

@@ -14,6 +14,7 @@ from contracts.sources import SOURCE_SYSTEMS
 from services.casework import metrics
 from services.casework.bootstrap import Container
 from services.casework.domain.access import ROLE_LABELS, WARDS, Permission, Principal
+from services.casework.domain.audit import ACTION_LABELS, OUTCOME_LABELS
 from services.casework.domain.items import (
     ITEM_LABELS,
     REASON_LABELS,
@@ -34,6 +35,7 @@ templates.env.globals.update(
     WARDS=WARDS, ITEM_LABELS=ITEM_LABELS, TIERS=TIERS, REASON_LABELS=REASON_LABELS, ROLE_LABELS=ROLE_LABELS,
     item_label=item_label, STATES=[s.value for s in CaseState], Permission=Permission,
     RELATION_LABELS=RELATION_LABELS, STEP_DETAIL_LABELS=STEP_DETAIL_LABELS, step_detail_text=step_detail_text,
+    ACTION_LABELS=ACTION_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
     SOURCE_LABELS={key: system.label_ja for key, system in SOURCE_SYSTEMS.items()},
 )
 templates.env.filters["jst"] = lambda dt: _jst(dt)

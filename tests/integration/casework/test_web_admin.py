@@ -63,7 +63,7 @@ def test_privacy_officer_reads_the_trail_and_tampering_is_detected(
     staff.get("/export.csv")
     officer = client_for(pg_container, "privacy")
     page = officer.get("/audit").text
-    assert "改ざんは検出されませんでした" in page and "view_child" in page and "export_csv" in page
+    assert "改ざんは検出されませんでした" in page and "児童情報の閲覧" in page and "対象者リストのCSV出力" in page
     assert officer.get("/children/c-1").status_code == 403
     audit_csv = officer.get("/audit.csv").content.decode("utf-8-sig")
     assert audit_csv.splitlines()[0].startswith("seq,at,user_id")

@@ -47,7 +47,9 @@ def collect(consumer: KafkaConsumer, match: str, want: int, timeout: float = 30)
 def test_worker_over_kafka(kafka_bootstrap: str, pg_container: Container, tmp_path: Path) -> None:
     run = uuid.uuid4().hex[:8]
     child = f"kw-{run}"
-    env = casework_env(kafka_bootstrap, str(pg_container.settings.database_url), tmp_path)
+    # latest: the shared test topics hold other tests' history; this test sends its own after start-up
+    env = casework_env(kafka_bootstrap, str(pg_container.settings.database_url), tmp_path,
+                       TSUNAGU_CASEWORK_AUTO_OFFSET_RESET="latest")
     alerts = end_offsets(kafka_bootstrap, "casework.alerts.v1")
     outcomes = end_offsets(kafka_bootstrap, "casework.outcomes.v1")
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
