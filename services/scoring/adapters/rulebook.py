@@ -54,6 +54,7 @@ class _RulebookFile(BaseModel):
     municipality: str = Field(min_length=1)
     rules_version: str = Field(min_length=1)
     description: str = ""
+    age_limit_years: int = Field(18, ge=1, le=20, description="no flags from this birthday on")
     items: dict[int, _ItemConfig]
     weights: _WeightsConfig
 
@@ -112,7 +113,7 @@ def parse_rulebook(text: str, path: str = "<string>") -> Rulebook:
         raise RulebookError(f"{path}: {exc}") from None
     weights = Weights(book.weights.version, dict(book.weights.items),
                       tuple(TierThreshold(t.name, t.min_score) for t in book.weights.tiers), book.weights.default)
-    return Rulebook(book.municipality, RuleSet(book.rules_version, rules), weights, path)
+    return Rulebook(book.municipality, RuleSet(book.rules_version, rules, book.age_limit_years), weights, path)
 
 
 def load_rulebook(path: Path) -> Rulebook:

@@ -6,16 +6,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from services.scoring.domain.calendar import add_months
 from services.scoring.domain.facts import ChildFacts
 from services.scoring.domain.model import Assessment, Flag
 from services.scoring.domain.rules.base import ConfiguredRule
 from services.scoring.domain.tiers import Weights
+
+# Facts that decide whether the child is in scope at all (lives here, under the age limit): when one of these
+# changes, every rule is evaluated again.
+SCOPE_KINDS = frozenset({"residence", "birth"})
 
 
 @dataclass(frozen=True)
 class RuleSet:
     version: str
     rules: Sequence[ConfiguredRule]
+    age_limit_years: int = 18  # from this birthday on, a person is no longer a child here: no flags
 
     @property
     def enabled(self) -> list[ConfiguredRule]:
@@ -30,19 +36,40 @@ def supported_by_child_guidance(facts: ChildFacts, today: date) -> bool:
     return any(f.attr("involvement") == "support" and f.active_on(today) for f in facts.of_kind("child_guidance"))
 
 
+def adulthood(facts: ChildFacts, today: date, rules: RuleSet) -> date | None:
+    born = facts.birth_date(today)
+    return add_months(born, 12 * rules.age_limit_years) if born else None
+
+
+def in_scope(facts: ChildFacts, today: date, rules: RuleSet) -> bool:
+    """A child the city looks after today: not moved away or dead (a residence that ended and no current one),
+    and not yet of age. A child known only from other systems (no residence fact yet) is in scope."""
+    residences = facts.of_kind("residence")
+    if residences and facts.residence(today) is None and all(f.started_by(today) for f in residences):
+        return False
+    of_age = adulthood(facts, today, rules)
+    return of_age is None or today < of_age
+
+
 def evaluate_rules(facts: ChildFacts, today: date, rules: Iterable[ConfiguredRule]) -> list[Flag]:
     flags = []
+    born = facts.birth_date(today)
     for rule in rules:
         if not rule.enabled:
             continue
         finding = rule.spec.evaluate(facts, today, rule.params)
         if finding is not None:
-            flags.append(Flag(rule.item, rule.spec.label_ja, rule.version, finding.raised_on, finding.detail_ja,
+            raised = finding.raised_on
+            if raised is not None and born is not None and raised < born:
+                raised = born  # a household's or mother's fact concerns the child from birth on
+            flags.append(Flag(rule.item, rule.spec.label_ja, rule.version, raised, finding.detail_ja,
                               finding.evidence))
     return flags
 
 
 def evaluate(facts: ChildFacts, today: date, rules: RuleSet, weights: Weights) -> Assessment:
+    if not in_scope(facts, today, rules):
+        return Assessment((), 0.0, None, supported_by_child_guidance(facts, today))
     flags = evaluate_rules(facts, today, rules.rules)
     flags.sort(key=lambda f: f.item)
     score = weights.score(frozenset(f.item for f in flags))

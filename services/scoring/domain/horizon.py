@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from services.scoring.domain.evaluation import RuleSet, adulthood
 from services.scoring.domain.facts import ChildFacts, Fact, parse_date
-from services.scoring.domain.rules.base import ConfiguredRule
 
 
 def _fact_dates(fact: Fact) -> Iterable[date]:
@@ -26,10 +26,12 @@ def _fact_dates(fact: Fact) -> Iterable[date]:
             yield day
 
 
-def next_change(facts: ChildFacts, today: date, rules: Iterable[ConfiguredRule]) -> date | None:
+def next_change(facts: ChildFacts, today: date, rules: RuleSet) -> date | None:
     """The earliest day after ``today`` on which re-evaluating could give another result; ``None``: never."""
     upcoming = [d for fact in facts for d in _fact_dates(fact) if d > today]
-    for rule in rules:
+    if (of_age := adulthood(facts, today, rules)) is not None and of_age > today:
+        upcoming.append(of_age)
+    for rule in rules.rules:
         if rule.enabled and rule.spec.derived_dates is not None:
             upcoming.extend(d for d in rule.spec.derived_dates(facts, today, rule.params) if d > today)
     return min(upcoming, default=None)

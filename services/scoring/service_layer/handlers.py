@@ -15,7 +15,13 @@ from contracts.envelope import Envelope, utcnow
 from contracts.topics import linkage_facts, scoring_flags
 from contracts.topics.linkage_facts import FactV1
 from services.scoring.adapters.rulebook import Rulebook
-from services.scoring.domain.evaluation import evaluate, evaluate_rules, supported_by_child_guidance
+from services.scoring.domain.evaluation import (
+    SCOPE_KINDS,
+    evaluate,
+    evaluate_rules,
+    in_scope,
+    supported_by_child_guidance,
+)
 from services.scoring.domain.facts import ChildFacts
 from services.scoring.domain.horizon import next_change
 from services.scoring.domain.model import EMPTY_ASSESSMENT
@@ -78,8 +84,8 @@ def _assess(state: ChildState, facts: ChildFacts, today: date, rulebook: Ruleboo
     """The child's assessment (AssessmentV1 JSON). When the last one was made today with the same rules, only
     the rules reading the changed kinds run again; the other flags cannot have changed."""
     rules, weights = rulebook.rules, rulebook.weights
-    if (changed_kinds is None or state.evaluated_on != today.isoformat()
-            or state.evaluated_with != rulebook.versions):
+    if (changed_kinds is None or not changed_kinds.isdisjoint(SCOPE_KINDS) or state.evaluated_on != today.isoformat()
+            or state.evaluated_with != rulebook.versions or not in_scope(facts, today, rules)):
         return evaluate(facts, today, rules, weights).to_dict()
     rerun = rules.reading(changed_kinds)
     rerun_items = {r.item for r in rerun}
@@ -105,7 +111,7 @@ def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook, 
     after = _assess(state, facts, today, rulebook, changed_kinds)
     _date_undated_flags(after, state.last_assessment, today)
     state.evaluated_on, state.evaluated_with = today.isoformat(), rulebook.versions
-    upcoming = next_change(facts, today, rulebook.rules.rules)
+    upcoming = next_change(facts, today, rulebook.rules)
     state.next_review_on = upcoming.isoformat() if upcoming else None
     ward = facts.ward_code(today)
     before = state.last_assessment

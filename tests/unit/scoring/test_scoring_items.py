@@ -91,6 +91,36 @@ def test_item_9_rohrer_index_below_100_at_the_school_checkup(weight: float, expe
     assert raised([CHILD, school_checkup("2026-04-20", 130.0, weight)], TODAY) == expected
 
 
+def test_item_9_a_later_measurement_that_is_not_low_clears() -> None:
+    child = residence("2020-01-10", sex="1")
+    low_1y6m = fact("infant_checkup", fact_id="c1", valid_from="2021-07-15", checkup="1y6m",
+                    checkup_date="2021-07-15", attended=True, weight_kg=7.5)
+    normal_3y = fact("infant_checkup", fact_id="c2", valid_from="2023-01-20", checkup="3y",
+                     checkup_date="2023-01-20", attended=True, weight_kg=14.5)
+    [flag] = [f for f in assess([child, low_1y6m], "2022-01-01").flags if f.item == 9]
+    assert flag.raised_on.isoformat() == "2021-07-15"
+    assert 9 not in raised([child, low_1y6m, normal_3y], "2023-02-01")
+    low_3y = fact("infant_checkup", fact_id="c2", valid_from="2023-01-20", checkup="3y",
+                  checkup_date="2023-01-20", attended=True, weight_kg=10.5)
+    [flag] = [f for f in assess([child, low_1y6m, low_3y], "2023-02-01").flags if f.item == 9]
+    assert flag.raised_on.isoformat() == "2021-07-15" and len(flag.evidence) == 2  # low since the first
+
+
+def test_item_9_fixed_limits_per_checkup_and_sex_replace_the_who_table_when_configured() -> None:
+    from dataclasses import replace
+
+    from services.scoring.domain.evaluation import RuleSet
+    from services.scoring.domain.rules.low_weight import LowWeightParams
+    params = LowWeightParams(fixed_limits_kg={"1y6m": {"1": 9.0, "2": 8.5}})
+    book = replace(FUKUOKA, rules=RuleSet("test", [replace(r, params=params) if r.item == 9 else r
+                                                   for r in FUKUOKA.rules.rules]))
+    child = residence("2024-01-10", sex="2", resident_since="2024-01-10")
+    for weight, expected in ((8.49, {9}), (8.5, set())):
+        exam = fact("infant_checkup", valid_from="2025-07-10", checkup="1y6m", checkup_date="2025-07-10",
+                    attended=True, weight_kg=weight)
+        assert raised([child, exam], "2025-08-01", book) & {9} == expected
+
+
 def test_item_9_school_uses_the_latest_checkup() -> None:
     assert raised([CHILD, school_checkup("2025-04-20", 130.0, 18.0), school_checkup("2026-04-20", 133.0, 28.0)],
                   TODAY) == set()
@@ -125,8 +155,7 @@ def attendance(year: int, month: int, absences: int = 0, late: int = 0):  # type
     ([(2025, 4, 10), (2025, 5, 10), (2025, 6, 9)], set()),          # 29 days
     ([(2025, 4, 10), (2025, 5, 10), (2025, 6, 10)], {12}),          # exactly 30
     ([(2025, 4, 10), (2025, 3, 10), (2025, 1, 10)], {12}),          # January–March belong to the same 年度
-    ([(2024, 4, 15), (2024, 2, 15)], {12}),                          # last 年度 still considered
-    ([(2023, 4, 15), (2023, 2, 15)], set()),                         # two 年度 ago: no longer
+    ([(2024, 4, 15), (2024, 2, 15)], set()),                         # last 年度: cleared on 1 April
     ([(2025, 4, 15), (2024, 5, 15)], set()),                         # 15 + 15 across two 年度 do not add up
 ])
 def test_item_12_absences_in_a_school_year(months: list, expected: set[int]) -> None:
@@ -138,6 +167,20 @@ def test_item_12_absences_in_a_school_year(months: list, expected: set[int]) -> 
 def test_item_13_late_arrivals(late: int, expected: set[int]) -> None:
     facts = [attendance(2025, 9, late=late - late // 2), attendance(2025, 10, late=late // 2)]
     assert raised([CHILD, *facts], "2025-11-01") == expected
+
+
+def test_item_12_can_keep_last_school_year_when_configured() -> None:
+    from dataclasses import replace
+
+    from services.scoring.domain.evaluation import RuleSet
+    from services.scoring.domain.rules.school import AbsenceParams
+    rules = [replace(r, params=AbsenceParams(school_years_considered=2)) if r.item == 12 else r
+             for r in FUKUOKA.rules.rules]
+    book = replace(FUKUOKA, rules=RuleSet("test", rules))
+    last_year = [CHILD, attendance(2024, 4, absences=15), attendance(2024, 2, absences=15)]
+    assert 12 in raised(last_year, "2026-03-31", book)
+    assert 12 not in raised(last_year, "2026-04-01", book)
+    assert 12 in raised(last_year, "2025-03-31") and 12 not in raised(last_year, "2025-04-01")
 
 
 def test_item_12_early_pace_rule_when_configured() -> None:
@@ -154,13 +197,33 @@ def test_item_12_early_pace_rule_when_configured() -> None:
     assert 12 not in raised(facts, TODAY)  # off by default
 
 
-@pytest.mark.parametrize(("answered", "distress", "expected"), [
-    ("2026-05-31", True, {14}), ("2025-06-02", True, {14}), ("2025-06-01", True, set()),
-    ("2026-05-31", False, set()), ("2026-06-02", True, set()),
+def survey(answered: str, distress: bool | None):  # type: ignore[no-untyped-def]
+    return fact("survey", fact_id=f"srv-{answered}", valid_from=answered, answered_date=answered,
+                survey="lifestyle", distress=distress)
+
+
+@pytest.mark.parametrize(("answers", "expected"), [
+    ([("2025-06-12", True)], {14}),
+    ([("2026-06-01", True)], {14}),                            # answered today
+    ([("2026-06-02", True)], set()),                           # not yet answered
+    ([("2025-06-12", True), ("2026-05-12", False)], set()),    # a later answer without distress clears
+    ([("2025-06-12", False), ("2026-05-12", True)], {14}),
+    ([("2025-06-12", True), ("2026-05-12", None)], {14}),      # a survey that did not ask does not clear
 ])
-def test_item_14_distress_in_the_last_year(answered: str, distress: bool, expected: set[int]) -> None:
-    survey = fact("survey", valid_from=answered, answered_date=answered, survey="lifestyle", distress=distress)
-    assert raised([CHILD, survey], TODAY) == expected
+def test_item_14_the_latest_distress_answer_decides(answers: list, expected: set[int]) -> None:
+    assert raised([CHILD, *(survey(d, a) for d, a in answers)], TODAY) == expected
+
+
+def test_item_14_answers_can_expire_when_configured() -> None:
+    from dataclasses import replace
+
+    from services.scoring.domain.evaluation import RuleSet
+    from services.scoring.domain.rules.school import DistressParams
+    rules = [replace(r, enabled=True, params=DistressParams(max_age_days=365)) if r.item == 14 else r
+             for r in FUKUOKA.rules.rules]
+    book = replace(FUKUOKA, rules=RuleSet("test", rules))
+    assert 14 in raised([CHILD, survey("2025-06-02", True)], TODAY, book)
+    assert 14 not in raised([CHILD, survey("2025-06-01", True)], TODAY, book)
 
 
 def pregnancy(weeks: int, notified: str = "2025-03-01", pregnancy_id: str = "P1"):  # type: ignore[no-untyped-def]
@@ -220,6 +283,23 @@ def test_item_19_guardian_receives_child_rearing_allowance(allowance: str, end: 
     grant = fact("allowance", relation="guardian", valid_from="2024-04-01", valid_to=end, allowance=allowance,
                  entitlement_id="E1")
     assert raised([CHILD, grant], TODAY) == expected
+
+
+def test_a_child_who_left_the_city_or_came_of_age_carries_no_flags() -> None:
+    case = fact("public_assistance", relation="household", valid_from="2024-01-01", case_no="C1")
+    left = residence("2020-05-01", resident_since="2025-06-01", valid_to="2026-05-01")
+    assert raised([left, case], TODAY) == set()
+    assert raised([left, case], "2026-04-30") == {18}
+    grown = residence("2008-06-01", resident_since="2015-01-01")
+    assert raised([grown, case], "2026-05-31") == {18}
+    assert raised([grown, case], "2026-06-01") == set()  # the 18th birthday
+
+
+def test_a_flag_from_before_birth_is_raised_on_the_birth_date() -> None:
+    baby = residence("2026-02-10")
+    case = fact("public_assistance", relation="household", valid_from="2024-01-01", case_no="C1")
+    [flag] = assess([baby, case], TODAY, FUKUOKA).flags
+    assert flag.item == 18 and flag.raised_on.isoformat() == "2026-02-10"
 
 
 def test_fukuoka_leaves_items_1_2_4_to_8_and_14_off() -> None:

@@ -55,14 +55,41 @@ def test_attending_any_time_clears_and_a_recorded_no_show_is_evidence() -> None:
 
 @pytest.mark.parametrize(("since", "today", "expected"), [
     ("2026-01-10", "2026-06-01", set()),       # moved in at age 2: neither 3–4m nor 1y6m was due here
-    ("2024-07-10", "2026-06-01", set()),       # moved in the day the 3–4m window closed; 1y6m attended
-    ("2024-07-09", "2026-06-01", {3}),         # one day before: the city could still have seen the child
+    ("2024-04-10", "2026-06-01", {3}),         # moved in the day the 3–4m window opened: it was due here
+    ("2024-04-11", "2026-06-01", set()),       # a day later: the city could not invite for the whole window
     ("2026-01-10", "2028-01-10", {3}),         # ...but the 3-year window opens after the move and closes
 ])
-def test_children_who_moved_in_did_not_miss_windows_that_closed_before(since: str, today: str,
-                                                                       expected: set[int]) -> None:
+def test_children_who_moved_in_after_a_window_opened_did_not_miss_it(since: str, today: str,
+                                                                     expected: set[int]) -> None:
     facts = [residence("2024-01-10", resident_since=since), attended("1y6m", "2025-07-15")]
     assert raised(facts, today) & {3} == expected
+
+
+def test_the_window_can_concern_everyone_here_before_it_closed_when_configured() -> None:
+    from dataclasses import replace
+
+    from services.scoring.domain.evaluation import RuleSet
+    from services.scoring.domain.rules.checkups import MissedCheckupParams
+    from tests.unit.scoring.scoring_builders import GUIDELINE
+    book = replace(GUIDELINE, rules=RuleSet("t", [replace(r, params=MissedCheckupParams(resident_by="closed"))
+                                                  if r.item == 3 else r for r in GUIDELINE.rules.rules]))
+    facts = [residence("2024-01-10", resident_since="2024-07-09"), attended("1y6m", "2025-07-15")]
+    assert raised(facts, "2026-06-01", book) & {3} == {3}      # here the day before the 3–4m window closed
+    facts = [residence("2024-01-10", resident_since="2024-07-10"), attended("1y6m", "2025-07-15")]
+    assert raised(facts, "2026-06-01", book) & {3} == set()    # came the day it closed
+
+
+def test_windows_can_be_counted_in_days_of_age() -> None:
+    from dataclasses import replace
+
+    from services.scoring.domain.evaluation import RuleSet
+    from services.scoring.domain.rules.checkups import CheckupWindow, MissedCheckupParams
+    from tests.unit.scoring.scoring_builders import GUIDELINE
+    days = MissedCheckupParams(windows=(CheckupWindow("3-4m", 3, 6, opens_at_days=90, closes_at_days=183),))
+    book = replace(GUIDELINE, rules=RuleSet("t", [replace(r, params=days) if r.item == 3 else r
+                                                  for r in GUIDELINE.rules.rules]))
+    assert raised([residence("2024-01-31")], "2024-08-01", book) & {3} == {3}   # age 183 days
+    assert raised([residence("2024-01-31")], "2024-07-31", book) & {3} == set()  # (6 months would be today)
 
 
 def test_without_a_birth_date_nothing_is_missed() -> None:

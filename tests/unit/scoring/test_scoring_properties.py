@@ -134,7 +134,7 @@ def test_nothing_changes_before_the_next_change_date(updates: list[dict[str, Any
     from services.scoring.domain.horizon import next_change
 
     facts = ChildFacts(_final_facts(updates))
-    upcoming = next_change(facts, today, GUIDELINE.rules.rules)
+    upcoming = next_change(facts, today, GUIDELINE.rules)
     later = today + timedelta(days=ahead)
     if upcoming is not None:
         assert upcoming > today

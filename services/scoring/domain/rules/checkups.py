@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from typing import Literal
 
 from services.scoring.domain.calendar import add_months
 from services.scoring.domain.facts import ChildFacts, Fact
@@ -15,23 +16,42 @@ CHECKUP_JA = {"3-4m": "3〜4か月児健診", "1y6m": "1歳6か月児健診", "3
 
 @dataclass(frozen=True)
 class CheckupWindow:
+    """An age window, in calendar months (the law's 満1歳6か月 … 満2歳) or, when given, in days of age."""
+
     checkup: str
     opens_at_months: int
     closes_at_months: int  # the window is closed from the day the child reaches this age
+    opens_at_days: int | None = None
+    closes_at_days: int | None = None
 
     def __post_init__(self) -> None:
         if self.checkup not in CHECKUP_JA:
             raise ValueError(f"checkup must be one of {sorted(CHECKUP_JA)}")
         if not 0 <= self.opens_at_months < self.closes_at_months:
             raise ValueError("need 0 <= opens_at_months < closes_at_months")
+        if (self.opens_at_days is None) != (self.closes_at_days is None):
+            raise ValueError("give both opens_at_days and closes_at_days, or neither")
+        if self.opens_at_days is not None and not 0 <= self.opens_at_days < (self.closes_at_days or 0):
+            raise ValueError("need 0 <= opens_at_days < closes_at_days")
+
+    def opens(self, born: date) -> date:
+        if self.opens_at_days is not None:
+            return born + timedelta(days=self.opens_at_days)
+        return add_months(born, self.opens_at_months)
+
+    def closes(self, born: date) -> date:
+        if self.closes_at_days is not None:
+            return born + timedelta(days=self.closes_at_days)
+        return add_months(born, self.closes_at_months)
 
 
 @dataclass(frozen=True)
 class MissedCheckupParams:
     windows: tuple[CheckupWindow, ...] = (
         CheckupWindow("3-4m", 3, 6), CheckupWindow("1y6m", 18, 24), CheckupWindow("3y", 36, 48))
-    # A child who came to the city fewer than this many days before the window closed had no fair chance.
-    min_days_resident_before_close: int = 1
+    # Whom a window concerns: children living in the city on the day it "opened" (the city could invite them
+    # for the whole window), or on the day before it "closed" (anyone who was here while it was still open).
+    resident_by: Literal["opened", "closed"] = "opened"
 
 
 def _checkups(facts: ChildFacts, checkup: str) -> list[Fact]:
@@ -47,11 +67,12 @@ def missed_checkup(facts: ChildFacts, today: date, params: MissedCheckupParams) 
     missed: list[tuple[CheckupWindow, date]] = []
     evidence: list[Evidence] = []
     for window in params.windows:
-        closes = add_months(born, window.closes_at_months)
+        closes = window.closes(born)
         if today < closes:
             continue
-        if since is not None and (closes - since).days < params.min_days_resident_before_close:
-            continue  # moved in after (or just before) the window closed: not a missed checkup
+        must_live_here_by = window.opens(born) if params.resident_by == "opened" else closes - timedelta(days=1)
+        if since is not None and since > must_live_here_by:
+            continue  # moved in after the window opened (or closed): the city cannot have missed this checkup
         records = _checkups(facts, window.checkup)
         if any(f.attr("attended") is True for f in records):
             continue
@@ -70,7 +91,7 @@ def missed_checkup(facts: ChildFacts, today: date, params: MissedCheckupParams) 
 
 def window_closings(facts: ChildFacts, today: date, params: MissedCheckupParams) -> list[date]:
     born = facts.birth_date(today)
-    return [add_months(born, w.closes_at_months) for w in params.windows] if born else []
+    return [w.closes(born) for w in params.windows] if born else []
 
 
 @dataclass(frozen=True)

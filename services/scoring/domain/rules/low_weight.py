@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from services.scoring.domain.facts import ChildFacts
+from services.scoring.domain.facts import ChildFacts, Fact
 from services.scoring.domain.growth import rohrer_index, weight_for_age_percentile
 from services.scoring.domain.model import Evidence, Finding
 from services.scoring.domain.rules.base import RuleSpec, jp_date
@@ -19,47 +19,80 @@ class LowWeightParams:
     infant_checkups: tuple[str, ...] = ("1y6m", "3y")
     percentile_below: float = 3.0
     rohrer_below: float = 100.0
-    school_checkups: Literal["latest", "any"] = "latest"  # a child who has since gained weight is not flagged
+    # "latest": the most recent measurement (infant or school) decides, so a child who has since gained
+    # weight is cleared; "any": any low measurement ever.
+    basis: Literal["latest", "any"] = "latest"
+    # Instead of the WHO table, a municipality may set its own 3rd-percentile weights per checkup and sex
+    # (e.g. from the 乳幼児身体発育調査), as {"1y6m": {"1": kg, "2": kg}, ...}: weight below it is low.
+    fixed_limits_kg: dict[str, dict[str, float]] | None = None
 
     def __post_init__(self) -> None:
         if set(self.infant_checkups) - set(CHECKUP_JA):
             raise ValueError(f"infant_checkups must be among {sorted(CHECKUP_JA)}")
         if not 0 < self.percentile_below < 100 or self.rohrer_below <= 0:
             raise ValueError("percentile_below must be in (0, 100) and rohrer_below positive")
+        for checkup, by_sex in (self.fixed_limits_kg or {}).items():
+            if checkup not in CHECKUP_JA or set(by_sex) - {"1", "2"} or any(kg <= 0 for kg in by_sex.values()):
+                raise ValueError("fixed_limits_kg: {checkup: {\"1\"|\"2\": positive kg}}")
+
+
+_Measurement = tuple[date, str, bool, Evidence]  # when, fact id, low?, evidence
+
+
+def _infant(fact: Fact, born: date | None, sex: str | None, params: LowWeightParams) -> _Measurement | None:
+    measured, weight, checkup = fact.dated("checkup_date"), fact.number_attr("weight_kg"), fact.attr("checkup")
+    if measured is None or weight is None or checkup not in params.infant_checkups or sex is None:
+        return None
+    name = CHECKUP_JA[str(checkup)]
+    if params.fixed_limits_kg is not None:
+        limit = params.fixed_limits_kg.get(str(checkup), {}).get(sex)
+        if limit is None:
+            return None
+        return measured, fact.fact_id, weight < limit, Evidence.of(
+            fact, f"{name}（{jp_date(measured)}）体重 {weight:g}kg（基準 {limit:g}kg 未満で低体重）",
+            weight_kg=weight, limit_kg=limit)
+    if born is None:
+        return None
+    percentile = weight_for_age_percentile(sex, (measured - born).days, weight)
+    if percentile is None:
+        return None
+    return measured, fact.fact_id, percentile < params.percentile_below, Evidence.of(
+        fact, f"{name}（{jp_date(measured)}）体重 {weight:g}kg、WHO体重パーセンタイル {percentile:.1f}"
+              f"（{params.percentile_below:g}未満で低体重）",
+        weight_kg=weight, percentile=round(percentile, 2), reference="WHO 2006 weight-for-age")
+
+
+def _school(fact: Fact, params: LowWeightParams) -> _Measurement | None:
+    measured, weight, height = fact.dated("checkup_date"), fact.number_attr("weight_kg"), fact.number_attr("height_cm")
+    if measured is None or weight is None or not height:
+        return None
+    rohrer = rohrer_index(weight, height)
+    return measured, fact.fact_id, rohrer < params.rohrer_below, Evidence.of(
+        fact, f"学校健診（{jp_date(measured)}）身長 {height:g}cm・体重 {weight:g}kg、ローレル指数 {rohrer:.1f}"
+              f"（{params.rohrer_below:g}未満で低体重）",
+        height_cm=height, weight_kg=weight, rohrer_index=round(rohrer, 1))
 
 
 def low_weight(facts: ChildFacts, today: date, params: LowWeightParams) -> Finding | None:
-    evidence: list[tuple[date, Evidence]] = []
     born, sex = facts.birth_date(today), facts.sex(today)
-    for fact in facts.of_kind("infant_checkup"):
-        measured, weight = fact.dated("checkup_date"), fact.number_attr("weight_kg")
-        if (fact.relation != "self" or fact.attr("checkup") not in params.infant_checkups or measured is None
-                or weight is None or born is None or sex is None or measured > today):
-            continue
-        percentile = weight_for_age_percentile(sex, (measured - born).days, weight)
-        if percentile is not None and percentile < params.percentile_below:
-            evidence.append((measured, Evidence.of(
-                fact, f"{CHECKUP_JA[str(fact.attr('checkup'))]}（{jp_date(measured)}）体重 {weight:g}kg、"
-                      f"WHO体重パーセンタイル {percentile:.1f}（{params.percentile_below:g}未満）",
-                weight_kg=weight, percentile=round(percentile, 2), reference="WHO 2006 weight-for-age")))
-    school = sorted((f for f in facts.of_kind("school_health_checkup")
-                     if f.relation == "self" and (d := f.dated("checkup_date")) is not None and d <= today),
-                    key=lambda f: (f.dated("checkup_date") or date.min, f.fact_id))
-    for fact in school if params.school_checkups == "any" else school[-1:]:
-        weight, height = fact.number_attr("weight_kg"), fact.number_attr("height_cm")
-        if weight is None or not height:
-            continue
-        rohrer = rohrer_index(weight, height)
-        if rohrer < params.rohrer_below:
-            measured = fact.dated("checkup_date") or date.max  # undated ones were filtered out above
-            evidence.append((measured, Evidence.of(
-                fact, f"学校健診（{jp_date(measured)}）身長 {height:g}cm・体重 {weight:g}kg、"
-                      f"ローレル指数 {rohrer:.1f}（{params.rohrer_below:g}未満）",
-                height_cm=height, weight_kg=weight, rohrer_index=round(rohrer, 1))))
-    if not evidence:
+    measurements = [m for f in facts.of_kind("infant_checkup") if f.relation == "self"
+                    and (m := _infant(f, born, sex, params)) is not None]
+    measurements += [m for f in facts.of_kind("school_health_checkup") if f.relation == "self"
+                     and (m := _school(f, params)) is not None]
+    measurements = sorted((m for m in measurements if m[0] <= today), key=lambda m: (m[0], m[1]))
+    if not measurements:
         return None
-    evidence.sort(key=lambda pair: (pair[0], pair[1].fact_id))
-    return Finding(evidence[0][0], "健診で低体重", tuple(e for _, e in evidence))
+    if params.basis == "any":
+        low = [m for m in measurements if m[2]]
+    else:  # the trailing run of low measurements: low since the first of them, unless the latest is not low
+        low = []
+        for measurement in reversed(measurements):
+            if not measurement[2]:
+                break
+            low.insert(0, measurement)
+    if not low:
+        return None
+    return Finding(low[0][0], "健診で低体重", tuple(m[3] for m in low))
 
 
 RULES = (

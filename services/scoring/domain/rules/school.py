@@ -18,8 +18,8 @@ _POSITION_IN_SCHOOL_YEAR = {month: index for index, month in enumerate((4, 5, 6,
 @dataclass(frozen=True)
 class SchoolCountParams:
     threshold: int
-    # 2 = the current 年度 and the one before: a 不登校 year stays visible while the next one's data comes in.
-    school_years_considered: int = 2
+    # 1 = the current 年度 only (the flag clears on 1 April); 2 keeps last year's visible for another year.
+    school_years_considered: int = 1
     # Early pace (optional): an average of at least this many per reported month in the current 年度,
     # once at least pace_min_months months are reported.
     pace_per_month: float | None = None
@@ -101,29 +101,42 @@ def next_school_year(facts: ChildFacts, today: date, params: SchoolCountParams) 
 
 @dataclass(frozen=True)
 class DistressParams:
-    lookback_days: int = 365
+    # The latest survey answer about distress decides (a later answer without distress clears the flag);
+    # optionally an answer older than this many days no longer counts.
+    max_age_days: int | None = None
 
     def __post_init__(self) -> None:
-        if self.lookback_days < 1:
-            raise ValueError("lookback_days must be at least 1")
+        if self.max_age_days is not None and self.max_age_days < 1:
+            raise ValueError("max_age_days must be at least 1 when set")
+
+
+def _answers(facts: ChildFacts, today: date) -> list[tuple[date, str, Fact]]:
+    return sorted((answered, f.fact_id, f) for f in facts.of_kind("survey")
+                  if f.relation == "self" and isinstance(f.attr("distress"), bool)
+                  and (answered := f.dated("answered_date")) is not None and answered <= today)
 
 
 def distress(facts: ChildFacts, today: date, params: DistressParams) -> Finding | None:
-    since = today - timedelta(days=params.lookback_days)
-    found = [(answered, f) for f in facts.of_kind("survey")
-             if f.relation == "self" and f.attr("distress") is True
-             and (answered := f.dated("answered_date")) is not None and since < answered <= today]
-    if not found:
+    answers = _answers(facts, today)
+    if not answers or answers[-1][2].attr("distress") is not True:
         return None
-    found.sort(key=lambda pair: (pair[0], pair[1].fact_id))
-    evidence = tuple(Evidence.of(f, f"生活習慣調査等（{jp_date(d)}）で本人の困り感・希死念慮の回答あり",
-                                 survey=f.attr("survey"), distress=True) for d, f in found)
-    return Finding(found[0][0], f"直近{params.lookback_days}日以内の調査で本人の困り感・希死念慮の回答", evidence)
+    answered = answers[-1][0]
+    if params.max_age_days is not None and today >= answered + timedelta(days=params.max_age_days):
+        return None
+    run: list[tuple[date, Fact]] = []
+    for when, _, earlier in reversed(answers):
+        if earlier.attr("distress") is not True:
+            break
+        run.insert(0, (when, earlier))
+    evidence = tuple(Evidence.of(f, f"調査（{jp_date(d)}）で本人の困り感・希死念慮の回答あり",
+                                 survey=f.attr("survey"), distress=True) for d, f in run)
+    return Finding(run[0][0], "直近の調査で本人の困り感・希死念慮の回答", evidence)
 
 
-def lookback_ends(facts: ChildFacts, today: date, params: DistressParams) -> list[date]:
-    return [answered + timedelta(days=params.lookback_days) for f in facts.of_kind("survey")
-            if (answered := f.dated("answered_date")) is not None]
+def answer_expiry(facts: ChildFacts, today: date, params: DistressParams) -> list[date]:
+    if params.max_age_days is None:
+        return []
+    return [d + timedelta(days=params.max_age_days) for d, _, _ in _answers(facts, date.max)]
 
 
 RULES = (
@@ -131,6 +144,6 @@ RULES = (
              ("attendance",), AbsenceParams, _counted("absence_days", "欠席日数", "日"), next_school_year),
     RuleSpec(13, "遅刻が多い", "小・中学校の年度内の遅刻回数が20回以上（市の基準）",
              ("attendance",), LateArrivalParams, _counted("late_arrivals", "遅刻回数", "回"), next_school_year),
-    RuleSpec(14, "本人の困り感・希死念慮", "調査・相談記録で本人の困り感・希死念慮の回答がある（直近1年）",
-             ("survey",), DistressParams, distress, lookback_ends),
+    RuleSpec(14, "本人の困り感・希死念慮", "直近の調査で本人の困り感・希死念慮の回答がある（後の回答でなくなれば解除）",
+             ("survey",), DistressParams, distress, answer_expiry),
 )
