@@ -25,6 +25,7 @@ class Container:
     settings: CaseworkSettings
     engine: Engine
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]  # for hot read-only paths; never write through these
     policy: AlertPolicy
     clock: Clock
 
@@ -37,5 +38,6 @@ def bootstrap(settings: CaseworkSettings | None = None, *, run_migrations: bool 
     engine = make_engine(settings.database_url)
     policy = AlertPolicy(alert_items=frozenset(settings.alert_items),
                          cooldown=timedelta(days=settings.alert_cooldown_days))
-    return Container(settings=settings, engine=engine, sessions=session_factory(engine), policy=policy,
-                     clock=clock)
+    read_engine = make_engine(settings.database_url, read_only=True)
+    return Container(settings=settings, engine=engine, sessions=session_factory(engine),
+                     read_sessions=session_factory(read_engine), policy=policy, clock=clock)

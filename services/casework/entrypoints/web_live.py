@@ -59,11 +59,11 @@ class AlertBroadcaster:
     def _max_seq(self) -> int:
         from services.casework.adapters.repository import CaseRepository
 
-        with self.container.sessions() as session:
+        with self.container.read_sessions() as session:
             return CaseRepository(session).max_alert_seq()
 
     def _poll(self) -> list[InboxRow]:
-        with self.container.sessions() as session:
+        with self.container.read_sessions() as session:
             rows = cases.inbox(session, _EVERYONE, self.container.clock().date(),
                                after_seq=max(0, self.last_seq - LOOK_BEHIND), limit=2000)
         return [r for r in sorted(rows, key=lambda r: r.seq) if r.seq not in self.sent]

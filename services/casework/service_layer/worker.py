@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from contracts.topics.linkage_children import ChildProfileV1
 from contracts.topics.linkage_review import ReviewCaseV1
 from contracts.topics.scoring_flags import ChildFlagsV1
 from services.casework import metrics
+from services.casework.adapters.orm import OutboxMessage
 from services.casework.adapters.repository import CaseRepository
 from services.casework.bootstrap import Container
 from services.casework.service_layer.intake import IntakeResult, handle_flags, handle_profile
@@ -120,8 +122,6 @@ class WorkerHandlers:
 
     async def publish_outbox(self, send_many: SendMany) -> int:
         """Publishes queued events in order and marks them; a crash in between re-publishes (at-least-once)."""
-        from services.casework.adapters.orm import OutboxMessage
-
         published = 0
         while True:
             with self.c.sessions() as session:
@@ -134,8 +134,6 @@ class WorkerHandlers:
                 metrics.OUTBOX_PUBLISHED.labels(topic=topic).inc()
             now = self.c.clock()
             with self.c.sessions.begin() as session:
-                for msg_id, *_ in pending:
-                    row = session.get(OutboxMessage, msg_id)
-                    if row is not None and row.published_at is None:
-                        row.published_at = now
+                session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([p[0] for p in pending]))
+                                .values(published_at=now))
             published += len(pending)
