@@ -130,3 +130,14 @@ def test_logout_ends_the_session_on_the_server(pg_container: Container, two_ward
     replay = client_for(pg_container)
     replay.cookies.set("tsunagu_session", stolen or "")
     assert replay.get("/api/alerts").status_code == 401
+
+
+def test_openapi_describes_every_ui_action_and_docs_need_no_cdn(pg_container: Container) -> None:
+    client = client_for(pg_container)
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/session", "/api/alerts", "/api/alerts/stream", "/api/children/{child_id}",
+                 "/api/cases/{alert_id}/steps", "/api/export.csv", "/api/users", "/api/reviews/{review_id}/decision",
+                 "/api/audit", "/cases/{alert_id}/steps", "/reviews/{review_id}/decision", "/admin/users"):
+        assert path in paths, path
+    docs = client.get("/docs").text
+    assert "/api/cases/{alert_id}/steps" in docs and "cdn" not in docs.lower() and "https://" not in docs
