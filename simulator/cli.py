@@ -27,8 +27,9 @@ def _sinks(args: argparse.Namespace) -> list[tuple[str, Sink]]:
         from simulator.sinks.jsonl import JsonlSink
         sinks.append((f"file {args.out}", JsonlSink(Path(args.out))))
     if args.http:
-        from simulator.sinks.http import HttpSink
-        sinks.append((f"HTTP intake {args.http}", HttpSink(args.http)))
+        from simulator.sinks.http import HttpSink, load_tokens
+        tokens = load_tokens(Path(args.http_tokens) if args.http_tokens else None)
+        sinks.append((f"HTTP intake {args.http}", HttpSink(args.http, tokens=tokens)))
     if args.bootstrap or not sinks:
         from simulator.sinks.kafka import KafkaSink
         bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092")
@@ -60,6 +61,7 @@ def _add_sink_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="write JSON Lines ({topic, key, value} per line) to this file")
     parser.add_argument("--http", help="POST each event to ingest's HTTP intake at this base URL, "
                                        "e.g. http://127.0.0.1:8001")
+    parser.add_argument("--http-tokens", help="JSON file {system: bearer token} (default: dev-<system>)")
 
 
 def _smoke(args: argparse.Namespace) -> int:
@@ -72,8 +74,11 @@ def _generate(args: argparse.Namespace) -> int:
     from simulator.generate import GenerateOptions, run_generate
     options = GenerateOptions(
         seed=args.seed, scale=args.scale, start=date.fromisoformat(args.start), days=args.days, noise=args.noise,
-        out=Path(args.out) if args.out else None, bootstrap=args.bootstrap, http=args.http,
+        out=Path(args.out) if args.out else None, http=args.http,
+        bootstrap=args.bootstrap or (None if args.out or args.http or args.school_csv
+                                     else os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092")),
         http_systems=frozenset(args.http_systems.split(",")) if args.http_systems else None,
+        http_tokens=Path(args.http_tokens) if args.http_tokens else None,
         school_csv=Path(args.school_csv) if args.school_csv else None, encoding=args.encoding,
         truth=Path(args.truth) if args.truth else None, speedup=args.speedup, progress=not args.no_progress,
         kafka_client=args.kafka_client)
@@ -97,9 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--start", default="2025-04-01", help="day 0 (ISO date); the go-live load is stamped with it")
     gen.add_argument("--days", type=int, default=365)
     gen.add_argument("--noise", type=float, default=1.0, help="multiplies every noise rate (0 = clean)")
-    gen.add_argument("--out", help="JSON Lines file of the events")
-    gen.add_argument("--bootstrap", help="Kafka bootstrap servers")
-    gen.add_argument("--http", help="ingest's HTTP intake base URL")
+    _add_sink_args(gen)
     gen.add_argument("--http-systems", help="comma-separated systems sent over HTTP instead (default: all)")
     gen.add_argument("--school-csv", help="write the 校務系 systems as CSV media files into this directory")
     gen.add_argument("--encoding", choices=("utf-8", "cp932"), default="cp932", help="school CSV encoding")

@@ -29,6 +29,7 @@ class GenerateOptions:
     bootstrap: str | None = None
     http: str | None = None
     http_systems: frozenset[str] | None = None
+    http_tokens: Path | None = None
     school_csv: Path | None = None
     encoding: str = "cp932"
     truth: Path | None = None
@@ -47,8 +48,9 @@ def build_routes(o: GenerateOptions) -> list[Route]:
                             SCHOOL_SYSTEMS))
     over_http = (o.http_systems or others) if o.http else frozenset()
     if o.http:
-        from simulator.sinks.http import HttpSink
-        routes.append(Route(f"HTTP intake {o.http}", HttpSink(o.http), others & over_http))
+        from simulator.sinks.http import HttpSink, load_tokens
+        routes.append(Route(f"HTTP intake {o.http}", HttpSink(o.http, tokens=load_tokens(o.http_tokens)),
+                            others & over_http))
     if o.bootstrap:
         kafka: Sink
         if o.kafka_client == "kafka-python":

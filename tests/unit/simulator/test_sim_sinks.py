@@ -83,9 +83,13 @@ def test_http_sink_posts_each_envelope_to_its_system() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         seen.append((request.url.path, body))
+        system = request.url.path.split("/")[3]
+        expected = "s3cret-registry-token" if system == "resident_registry" else f"dev-{system}"
+        assert request.headers["authorization"] == f"Bearer {expected}"
         return httpx.Response(422 if body["type"] == "public_assistance.case.started" else 202)
 
-    sink = HttpSink(client=httpx.Client(base_url="http://intake", transport=httpx.MockTransport(handler)))
+    sink = HttpSink(tokens={"resident_registry": "s3cret-registry-token"},
+                    client=httpx.Client(base_url="http://intake", transport=httpx.MockTransport(handler)))
     events = smoke_events(TODAY)
     for e in events:
         sink.send(e)
