@@ -9,14 +9,16 @@ import uuid
 from pathlib import Path
 
 import pytest
-from cw_factories import flags_event, profile_event, raw
+from cw_factories import flags_event, profile_event, raw, review_event
 from cw_procs import casework_env, running
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from services.casework.adapters.orm import ReviewCase
 from services.casework.bootstrap import Container
 from services.casework.domain.workflow import Action, StepCommand
 from services.casework.service_layer import cases
 from services.casework.service_layer.auth import create_user, principal_of
+from services.casework.service_layer.reviews import decide_review
 
 pytestmark = pytest.mark.integration
 WORKER = "services.casework.entrypoints.faust_app"
@@ -52,6 +54,7 @@ def test_worker_over_kafka(kafka_bootstrap: str, pg_container: Container, tmp_pa
                        TSUNAGU_CASEWORK_AUTO_OFFSET_RESET="latest")
     alerts = end_offsets(kafka_bootstrap, "casework.alerts.v1")
     outcomes = end_offsets(kafka_bootstrap, "casework.outcomes.v1")
+    decisions = end_offsets(kafka_bootstrap, "linkage.decisions.v1")
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
     first = raw(flags_event(child, "40134", [], [17], tier_after="予防"))
 
@@ -76,6 +79,20 @@ def test_worker_over_kafka(kafka_bootstrap: str, pg_container: Container, tmp_pa
             alert_row = cases.case_for_step(s, principal, alert["data"]["alert_id"])
             cases.record_step(s, principal, alert_row, StepCommand(Action.SCREEN, "要アプローチ", "確認"),
                               pg_container.clock())
+        review_id = f"rv-{run}"
+        producer.send("linkage.review.v1", key=review_id.encode(), value=raw(review_event(review_id)))
+        producer.flush()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with pg_container.sessions() as s:
+                if s.get(ReviewCase, review_id) is not None:
+                    break
+            time.sleep(0.2)
+        with pg_container.sessions.begin() as s:
+            decide_review(review_id, "cannot_link", "生年月日が異なる", user_id=principal.user_id, session=s,
+                          now=pg_container.clock())
+        [decision] = collect(decisions, review_id, 1)
+        assert decision["data"]["decision"] == "cannot_link" and decision["data"]["decided_by"] == principal.user_id
         [outcome] = collect(outcomes, alert["data"]["alert_id"], 1)
         assert outcome["data"]["step"] == "二次スクリーニング" and outcome["data"]["result"] == "要アプローチ"
         assert collect(alerts, child, 2, timeout=3) == []  # nothing new after the replay
