@@ -75,10 +75,28 @@ def read_from(bootstrap: str, start: dict[TopicPartition, int], until: int, time
         consumer.close()
 
 
+def skip_to_end(bootstrap: str, group: str) -> None:
+    """Commits the group's offsets at the end of every source topic, so a worker starts from now."""
+    from contracts.sources import SOURCE_SYSTEMS
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(s.topic, p) for s in SOURCE_SYSTEMS.values()
+                      for p in consumer.partitions_for_topic(s.topic) or ()]
+        consumer.assign(partitions)
+        ends = consumer.end_offsets(partitions)
+        from kafka.structs import OffsetAndMetadata
+
+        consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in ends.items()})
+    finally:
+        consumer.close()
+
+
 class KafkaKit:
     """The helpers above as one fixture (test modules here cannot import each other by name)."""
 
     free_port = staticmethod(free_port)
+    skip_to_end = staticmethod(skip_to_end)
     ingest_worker = staticmethod(ingest_worker)
     end_offsets = staticmethod(end_offsets)
     read_from = staticmethod(read_from)
