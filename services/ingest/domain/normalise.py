@@ -10,7 +10,6 @@ import re
 import unicodedata
 
 import jaconv
-from ja_itaiji import Itaiji
 from jpdatetime.kanji_to_num import replace_kanji_numerals
 
 from services.ingest.domain.variants import VARIANT_FOLD
@@ -108,7 +107,3 @@ def postal_code(text: str) -> str | None:
     value = re.sub(r"[\s〒\-ー−‐]", "", nfkc(text))
     return value if len(value) == 7 and value.isascii() and value.isdigit() else None
 
-
-def is_variant(a: str, b: str) -> bool:
-    """Same name up to variant kanji, by ja-itaiji's own relation (used in tests as the oracle)."""
-    return bool(Itaiji.is_similar(a, b))
