@@ -130,9 +130,11 @@ def visible_child(session: Session, principal: Principal, child_id: str) -> Chil
     child = repo.child(child_id)
     if child is None:
         raise AccessDenied("unknown_child")  # same answer as another ward's child: existence is not leaked
-    alerts = [a for a in repo.alerts_of_child(child_id) if principal.sees_ward(a.ward_code)]
-    if not principal.sees_ward(child.ward_code) and not alerts:
+    # The ward of residence decides: after a move the old ward keeps its (移管) alert in its list but no
+    # longer sees the child's current address or flags.
+    if not principal.sees_ward(child.ward_code):
         raise AccessDenied("other_ward")
+    alerts = [a for a in repo.alerts_of_child(child_id) if principal.sees_ward(a.ward_code)]
     steps: dict[str, list[CaseStep]] = {a.alert_id: [] for a in alerts}
     for step in repo.steps([a.alert_id for a in alerts]):
         steps[step.alert_id].append(step)

@@ -141,3 +141,21 @@ def test_openapi_describes_every_ui_action_and_docs_need_no_cdn(pg_container: Co
         assert path in paths, path
     docs = client.get("/docs").text
     assert "/api/cases/{alert_id}/steps" in docs and "cdn" not in docs.lower() and "https://" not in docs
+
+
+def test_after_a_move_the_old_ward_no_longer_sees_the_child(pg_container: Container) -> None:
+    from cw_factories import profile_event, raw
+
+    from services.casework.service_layer.worker import WorkerHandlers
+
+    add_user(pg_container, "higashi", "ward_staff", "40131")
+    add_user(pg_container, "nishi", "ward_staff", "40135")
+    seed_child(pg_container, "c-move", "40131", name="転居 花子")
+    WorkerHandlers(pg_container).process("profile", raw(profile_event("c-move", "40135", name="転居 花子")),
+                                         where="t")
+    east, west = client_for(pg_container, "higashi"), client_for(pg_container, "nishi")
+    assert [a["status"] for a in east.get("/api/alerts").json()] == ["移管"]
+    assert "他区へ移管" in east.get("/").text
+    assert east.get("/api/children/c-move").status_code == 403
+    moved = west.get("/api/children/c-move").json()
+    assert [(a["ward_code"], a["reason"]) for a in moved["alerts"]] == [("40135", "moved_ward")]
