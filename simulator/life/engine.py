@@ -8,6 +8,7 @@ they happened. Ids are ``<run>-<day>-<n>``: the same seed, scale and start give 
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from typing import Any
 from contracts.sources import SOURCE_SYSTEMS
 from simulator.events import JST, SourceEvent, iso_date
 from simulator.noise import Noise, NoiseRates, noise_profile
-from simulator.population.build import Builder, Population, risk_multiplier
+from simulator.population.build import Builder, Population
 from simulator.population.model import Household, Person
 from simulator.population.names import NameBank
 from simulator.rates import Rates
@@ -94,7 +95,7 @@ class Simulation:
 
     def chance(self, rate: float, z: float = 0.0, beta: float = 0.0) -> bool:
         if beta:
-            rate *= risk_multiplier(z, beta)
+            rate *= math.exp(beta * z - beta * beta / 2)  # risk_multiplier, inlined: called millions of times
         return self.rng.random() < rate
 
     def day_in_period(self) -> int:

@@ -228,8 +228,10 @@ class Schools:
 
 
 def stale_address(h: Household) -> str:
-    """The address before the last move, approximated by another address in the same ward."""
-    return address(WARD_BY_CODE[h.ward_code], h.town + 1, h.lot[0] % 5 + 1, h.lot[1] + 3, h.lot[2] + 1)
+    """The address before the last move; for a family that has not moved here, one from before day 0 (another
+    address in the same ward)."""
+    return h.previous_address or address(WARD_BY_CODE[h.ward_code], h.town + 1, h.lot[0] % 5 + 1, h.lot[1] + 3,
+                                         h.lot[2] + 1)
 
 
 def _share(total: int, days: int, u: float) -> int:

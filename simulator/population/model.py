@@ -106,7 +106,10 @@ class Household:
             self._address = address(WARD_BY_CODE[self.ward_code], self.town, *self.lot)
         return self._address
 
+    previous_address: str = ""  # before the last move: what a slow system may still hold
+
     def move_to(self, ward_code: str, town: int, lot: tuple[int, int, int]) -> None:
+        self.previous_address = self.address
         self.ward_code, self.town, self.lot, self._address = ward_code, town, lot, ""
 
     @property

@@ -17,11 +17,20 @@ from simulator.smoke import smoke_events
 pytestmark = pytest.mark.integration
 
 
-def read_topics(bootstrap: str, topics: list[str]) -> list[tuple[str, bytes, bytes]]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=3000)
+def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
     partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
-    consumer.assign(partitions)
-    consumer.seek_to_beginning()
+    offsets = consumer.end_offsets(partitions)
+    consumer.close()
+    return offsets
+
+
+def read_since(bootstrap: str, offsets: dict[TopicPartition, int]) -> list[tuple[str, bytes, bytes]]:
+    """What arrived after ``offsets``: the broker keeps earlier runs (and other producers) of the same ids."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=3000)
+    consumer.assign(list(offsets))
+    for tp, offset in offsets.items():
+        consumer.seek(tp, offset)
     records = [(m.topic, m.key, m.value) for m in consumer]
     consumer.close()
     return records
@@ -30,12 +39,13 @@ def read_topics(bootstrap: str, topics: list[str]) -> list[tuple[str, bytes, byt
 def test_smoke_cli_publishes_every_event_to_its_topic(kafka_bootstrap: str) -> None:
     today = date(2026, 11, 27)
     ward = "40136"
+    topics = sorted(s.topic for s in SOURCE_SYSTEMS.values())
+    before = end_offsets(kafka_bootstrap, topics)
     assert main(["smoke", "--bootstrap", kafka_bootstrap, "--ward", ward, "--today", today.isoformat()]) == 0
 
     expected = {e.event_id: e for e in smoke_events(today, ward)}
-    topics = sorted({e.topic for e in expected.values()})
     received = {}
-    for topic, key, value in read_topics(kafka_bootstrap, topics):
+    for topic, key, value in read_since(kafka_bootstrap, before):
         envelope = json.loads(value)
         if envelope["id"] in expected:
             model = SYSTEM_BY_TOPIC[topic].event_types[envelope["type"]]
