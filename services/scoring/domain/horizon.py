@@ -26,12 +26,17 @@ def _fact_dates(fact: Fact) -> Iterable[date]:
             yield day
 
 
-def next_change(facts: ChildFacts, today: date, rules: RuleSet) -> date | None:
-    """The earliest day after ``today`` on which re-evaluating could give another result; ``None``: never."""
-    upcoming = [d for fact in facts for d in _fact_dates(fact) if d > today]
-    if (of_age := adulthood(facts, today, rules)) is not None and of_age > today:
+def next_change(facts: ChildFacts, today: date, rules: RuleSet, kinds: set[str] | None = None) -> date | None:
+    """The earliest day after ``today`` on which re-evaluating could give another result; ``None``: never.
+
+    With ``kinds``, only facts of those kinds and the rules reading them are looked at: the answer for a change
+    of those kinds, to be combined with the horizon already known for the rest.
+    """
+    considered = facts if kinds is None else (f for kind in sorted(kinds) for f in facts.of_kind(kind))
+    upcoming = [d for fact in considered for d in _fact_dates(fact) if d > today]
+    if kinds is None and (of_age := adulthood(facts, today, rules)) is not None and of_age > today:
         upcoming.append(of_age)
-    for rule in rules.rules:
+    for rule in rules.rules if kinds is None else rules.reading(kinds):
         if rule.enabled and rule.spec.derived_dates is not None:
             upcoming.extend(d for d in rule.spec.derived_dates(facts, today, rule.params) if d > today)
     return min(upcoming, default=None)

@@ -80,20 +80,27 @@ def decode_fact(raw: bytes | str | None, key: bytes | str | None = None) -> tupl
 
 
 def _assess(state: ChildState, facts: ChildFacts, today: date, rulebook: Rulebook,
-            changed_kinds: set[str] | None) -> dict[str, Any]:
-    """The child's assessment (AssessmentV1 JSON). When the last one was made today with the same rules, only
-    the rules reading the changed kinds run again; the other flags cannot have changed."""
+            changed_kinds: set[str] | None) -> tuple[dict[str, Any], str | None]:
+    """The child's assessment (AssessmentV1 JSON) and the next day it could change with no new fact.
+
+    When the last assessment was made today with the same rules and the child stays in scope, only the rules
+    reading the changed kinds run again (the other flags cannot have changed), and the next-change day is the
+    earlier of the one already known and the one the changed facts bring (earlier is safe: one more look)."""
     rules, weights = rulebook.rules, rulebook.weights
     if (changed_kinds is None or not changed_kinds.isdisjoint(SCOPE_KINDS) or state.evaluated_on != today.isoformat()
             or state.evaluated_with != rulebook.versions or not in_scope(facts, today, rules)):
-        return evaluate(facts, today, rules, weights).to_dict()
+        upcoming = next_change(facts, today, rules)
+        return evaluate(facts, today, rules, weights).to_dict(), upcoming.isoformat() if upcoming else None
     rerun = rules.reading(changed_kinds)
     rerun_items = {r.item for r in rerun}
     kept = [f for f in (state.last_assessment or EMPTY_ASSESSMENT)["flags"] if f["item"] not in rerun_items]
     flags = sorted(kept + [f.to_dict() for f in evaluate_rules(facts, today, rerun)], key=lambda f: f["item"])
     score = weights.score(frozenset(f["item"] for f in flags))
-    return {"flags": flags, "score": score, "tier": weights.tier(score) if flags else None,
-            "supported_by_child_guidance": supported_by_child_guidance(facts, today)}
+    after = {"flags": flags, "score": score, "tier": weights.tier(score) if flags else None,
+             "supported_by_child_guidance": supported_by_child_guidance(facts, today)}
+    brought = next_change(facts, today, rules, changed_kinds)
+    candidates = [d for d in (state.next_review_on, brought.isoformat() if brought else None) if d]
+    return after, min(candidates, default=None)
 
 
 def _date_undated_flags(after: dict[str, Any], before: dict[str, Any] | None, today: date) -> None:
@@ -108,11 +115,9 @@ def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook, 
              changed_kinds: set[str] | None = None) -> Published | None:
     """Evaluates the child on ``today``; when the assessment or ward changed, records and returns the message."""
     facts = state.child_facts()
-    after = _assess(state, facts, today, rulebook, changed_kinds)
+    after, state.next_review_on = _assess(state, facts, today, rulebook, changed_kinds)
     _date_undated_flags(after, state.last_assessment, today)
     state.evaluated_on, state.evaluated_with = today.isoformat(), rulebook.versions
-    upcoming = next_change(facts, today, rulebook.rules)
-    state.next_review_on = upcoming.isoformat() if upcoming else None
     ward = facts.ward_code(today)
     before = state.last_assessment
     if after == (before or EMPTY_ASSESSMENT) and (ward == state.last_ward or not after["flags"]):

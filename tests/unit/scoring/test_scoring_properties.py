@@ -121,6 +121,12 @@ def test_the_stream_ends_where_a_fresh_evaluation_of_the_final_facts_does(update
         assert state.last_assessment == expected
     else:
         assert not expected["flags"]
+    if state.evaluated_on is not None:  # the stored next-change day is never later than the true one
+        from services.scoring.domain.horizon import next_change
+
+        fresh = next_change(ChildFacts(_final_facts(updates)), date.fromisoformat(state.evaluated_on),
+                            GUIDELINE.rules)
+        assert fresh is None or (state.next_review_on is not None and state.next_review_on <= fresh.isoformat())
     for message in published:
         data = message.envelope["data"]
         assert data["before"] != data["after"] or data["ward_code"] is not None
