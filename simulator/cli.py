@@ -15,6 +15,10 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
+import httpx
+from aiokafka.errors import KafkaError as AioKafkaError
+from kafka.errors import KafkaError
+
 from simulator.events import SourceEvent
 from simulator.sinks.base import SendReport, Sink
 from simulator.smoke import smoke_events
@@ -118,5 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except (KafkaError, AioKafkaError, httpx.TransportError, OSError) as exc:
+        print(f"cannot deliver: {type(exc).__name__} (is the broker or intake running?)", file=sys.stderr)
+        return 2
     return code

@@ -73,8 +73,8 @@ def run_generate(o: GenerateOptions) -> dict[str, SendReport]:
         if o.truth:
             o.truth.mkdir(parents=True, exist_ok=True)
             records = stack.enter_context((o.truth / "records.jsonl").open("w", encoding="utf-8"))
+        routes = build_routes(o)  # first: an unreachable broker fails before the city is built
         city = City(config, record_truth=records)
-        routes = build_routes(o)
         bar = stack.enter_context(tqdm(unit=" events", disable=not o.progress, mininterval=1.0))
         reports = replay(city.events(), routes, o.speedup, progress=bar.update)
     if o.truth:

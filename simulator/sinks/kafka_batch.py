@@ -33,10 +33,20 @@ class KafkaBatchSink:
                 bootstrap_servers=bootstrap, client_id="tsunagu-simulator", acks=acks,
                 enable_idempotence=acks == "all", max_batch_size=batch_size, linger_ms=linger_ms,
                 request_timeout_ms=60_000)
-            await producer.start()
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
             return producer
 
-        self._producer = self._run(started())
+        try:
+            self._producer = self._run(started())
+        except BaseException:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+            self._loop.close()
+            raise
         self._partitions: dict[str, int] = {}
         self._batches: dict[tuple[str, int], tuple[Any, int]] = {}  # (topic, partition) → (builder, records)
         self._futures: list[tuple[str, int, Future[Any]]] = []
