@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from services.scoring.domain.calendar import add_months
@@ -22,6 +22,7 @@ class RuleSet:
     version: str
     rules: Sequence[ConfiguredRule]
     age_limit_years: int = 18  # from this birthday on, a person is no longer a child here: no flags
+    _reading: dict[frozenset[str], list[ConfiguredRule]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def enabled(self) -> list[ConfiguredRule]:
@@ -29,7 +30,11 @@ class RuleSet:
 
     def reading(self, kinds: set[str]) -> list[ConfiguredRule]:
         """The enabled rules whose outcome can depend on facts of these kinds."""
-        return [r for r in self.rules if r.enabled and not kinds.isdisjoint(r.spec.reads)]
+        key = frozenset(kinds)
+        found = self._reading.get(key)
+        if found is None:
+            found = self._reading[key] = [r for r in self.rules if r.enabled and not key.isdisjoint(r.spec.reads)]
+        return found
 
 
 def supported_by_child_guidance(facts: ChildFacts, today: date) -> bool:
