@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tests" / "integration" / "casework"))
 
 import httpx  # noqa: E402
 from cw_factories import flags_event, raw  # noqa: E402
-from cw_procs import casework_env, free_port, running  # noqa: E402
+from cw_procs import casework_env, free_port, running, start_group_at_end  # noqa: E402
 from kafka import KafkaProducer  # noqa: E402
 
 WARDS = ["40131", "40132", "40133", "40134", "40135", "40136", "40137"]
@@ -49,8 +49,10 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{tmp}/bench.db"
     port = free_port()
     env = casework_env(args.bootstrap, url, tmp, TSUNAGU_CASEWORK_WEB_PORT=str(port),
-                       TSUNAGU_CASEWORK_APP_ID=f"cw-bench-{uuid.uuid4().hex[:6]}",
-                       TSUNAGU_CASEWORK_AUTO_OFFSET_RESET="latest")  # measure new events, not the topic's history
+                       TSUNAGU_CASEWORK_APP_ID=f"cw-bench-{uuid.uuid4().hex[:6]}")
+    # measure new events, not the topic's history
+    start_group_at_end(args.bootstrap, env["TSUNAGU_CASEWORK_APP_ID"],
+                       ["scoring.flags.v1", "linkage.children.v1", "linkage.review.v1"])
     cli = [sys.executable, "-m", "services.casework.entrypoints.cli"]
     subprocess.run([*cli, "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
     subprocess.run([*cli, "create-user", "--username", "bench-hq", "--password", "bench-password",

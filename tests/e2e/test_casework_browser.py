@@ -21,7 +21,7 @@ sys.path.insert(0, str(HERE.parents[1] / "unit" / "casework"))
 sys.path.insert(0, str(HERE.parents[1] / "integration" / "casework"))
 
 from cw_factories import flags_event, profile_event, raw  # noqa: E402
-from cw_procs import ROOT, casework_env, free_port, running  # noqa: E402
+from cw_procs import ROOT, casework_env, free_port, running, start_group_at_end  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 ARTIFACTS = ROOT / "test-artifacts" / "casework"
@@ -53,9 +53,10 @@ def test_ward_worker_screens_a_live_alert_to_closure(kafka_bootstrap: str, schem
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    # latest: the shared test topics hold other tests' history, which this ward worker need not wait for
-    env = casework_env(kafka_bootstrap, schema_url, tmp_path, TSUNAGU_CASEWORK_WEB_PORT=str(port),
-                       TSUNAGU_CASEWORK_AUTO_OFFSET_RESET="latest")
+    env = casework_env(kafka_bootstrap, schema_url, tmp_path, TSUNAGU_CASEWORK_WEB_PORT=str(port))
+    # the shared test topics hold other tests' history: this worker's group starts after it
+    start_group_at_end(kafka_bootstrap, env["TSUNAGU_CASEWORK_APP_ID"],
+                       ["scoring.flags.v1", "linkage.children.v1", "linkage.review.v1"])
     cli(env, "migrate")
     cli(env, "create-user", "--username", "higashi-e2e", "--password", PASSWORD, "--role", "ward_staff",
         "--ward", "40131", "--division", "子育て支援課")

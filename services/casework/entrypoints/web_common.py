@@ -74,7 +74,8 @@ def deny(container: Container, auth: Authenticated, action: str, reason: str, *,
         audit_log.append(session, Actor.of(auth.principal, auth.client), action, container.clock(),
                          child_id=child_id, target=target, ward_code=ward_code, outcome="denied", detail=reason)
     metrics.ACCESS_DENIED.labels(reason=reason if reason in _DENY_REASONS else "other").inc()
-    return HTTPException(status_code=403, detail="権限がありません")
+    return HTTPException(status_code=403, detail="この情報を表示・操作する権限がありません。"
+                                                 "担当の区・役割の範囲のみ利用できます。この操作は記録されました。")
 
 
 _DENY_REASONS = {"other_ward", "unknown_child", "unknown_case", "view_cases", "record_step", "export",

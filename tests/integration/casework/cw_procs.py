@@ -59,3 +59,18 @@ def running(module: str, env: dict[str, str], log: Path, ready: str,
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def start_group_at_end(bootstrap: str, group_id: str, topics: list[str]) -> None:
+    """Commits the end offsets for a new consumer group: it starts after the shared topics' history, and a
+    restart after kill -9 resumes from the group's commits (never from "latest", which would skip)."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.structs import OffsetAndMetadata
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or [])]
+        ends = consumer.end_offsets(parts)
+        consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in ends.items()})
+    finally:
+        consumer.close()

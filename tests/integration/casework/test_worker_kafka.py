@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from cw_factories import flags_event, profile_event, raw, review_event
-from cw_procs import casework_env, running
+from cw_procs import casework_env, running, start_group_at_end
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from services.casework.adapters.orm import ReviewCase
@@ -49,9 +49,10 @@ def collect(consumer: KafkaConsumer, match: str, want: int, timeout: float = 30)
 def test_worker_over_kafka(kafka_bootstrap: str, pg_container: Container, tmp_path: Path) -> None:
     run = uuid.uuid4().hex[:8]
     child = f"kw-{run}"
-    # latest: the shared test topics hold other tests' history; this test sends its own after start-up
-    env = casework_env(kafka_bootstrap, str(pg_container.settings.database_url), tmp_path,
-                       TSUNAGU_CASEWORK_AUTO_OFFSET_RESET="latest")
+    env = casework_env(kafka_bootstrap, str(pg_container.settings.database_url), tmp_path)
+    # the shared test topics hold other tests' history: this worker's group starts after it
+    start_group_at_end(kafka_bootstrap, env["TSUNAGU_CASEWORK_APP_ID"],
+                       ["scoring.flags.v1", "linkage.children.v1", "linkage.review.v1"])
     alerts = end_offsets(kafka_bootstrap, "casework.alerts.v1")
     outcomes = end_offsets(kafka_bootstrap, "casework.outcomes.v1")
     decisions = end_offsets(kafka_bootstrap, "linkage.decisions.v1")
