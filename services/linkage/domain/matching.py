@@ -11,6 +11,7 @@ import math
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal, Protocol
 
 import jellyfish
@@ -21,6 +22,8 @@ from services.linkage.domain.state import LinkageState
 
 Outcome = Literal["link", "new", "review"]
 SIBLING = "given_name_differs"  # never linked automatically, whatever else agrees
+BORN_APART = "born_years_apart"  # likewise: a namesake born years earlier or later
+HARD_GUARDS = frozenset({SIBLING, BORN_APART})
 MAX_BLOCK = 500  # a block larger than this (a hugely common value) adds no candidates
 FIELDS = ("kana_name", "kanji_name", "birth_date", "sex", "address", "school_code")
 
@@ -48,7 +51,7 @@ class Identity(Protocol):
 
 @dataclass(frozen=True)
 class MatchSettings:
-    link_probability: float = 0.995
+    link_probability: float = 0.97
     new_probability: float = 0.05
     margin_bits: float = 6.0  # best must beat the runner-up by this many bits to link without review
     max_candidates: int = 400
@@ -95,7 +98,7 @@ FIXED = {
     ("kana_name", "fuzzy"): _bits(0.05, 0.0005), ("kana_name", "disagree"): _bits(0.02, 0.99),
     ("kanji_name", "fuzzy"): _bits(0.1, 0.0005), ("kanji_name", "disagree"): _bits(0.05, 0.99),
     ("kanji_name", "given_only"): _bits(0.04, 0.002),
-    ("birth_date", "one_part"): _bits(0.04, 0.002), ("birth_date", "disagree"): _bits(0.01, 0.99),
+    ("birth_date", "one_part"): _bits(0.045, 0.003), ("birth_date", "disagree"): _bits(0.003, 0.99),
     ("sex", "exact"): _bits(0.98, 0.5), ("sex", "disagree"): _bits(0.02, 0.5),
     ("address", "exact"): _bits(0.75, 0.0001), ("address", "fuzzy"): _bits(0.12, 0.005),
     ("address", "disagree"): _bits(0.13, 0.995),
@@ -103,6 +106,17 @@ FIXED = {
 }
 M_GIVEN_ONLY = 0.05
 Level = tuple[str, str | None, str | None, str, float]  # field, record value, candidate value, level, weight
+
+
+def _near_date(a: str, b: str) -> bool:
+    """A slip in one part of the date, day and month swapped, or within a month (a typed neighbour)."""
+    same = (a[:4] == b[:4]) + (a[5:7] == b[5:7]) + (a[8:10] == b[8:10])
+    if same == 2 or (a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]):
+        return True
+    try:
+        return abs((date.fromisoformat(a[:10]) - date.fromisoformat(b[:10])).days) <= 31
+    except ValueError:
+        return False
 
 
 def _given_kanji(name: str | None) -> str | None:
@@ -151,9 +165,7 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, given_kanji: str |
         if a == b:
             out.append(("birth_date", a, b, "exact", _tf("birth_date", st.birth_date_freq.get(a, 1), n)))
         else:
-            same = (a[:4] == b[:4]) + (a[5:7] == b[5:7]) + (a[8:10] == b[8:10])
-            swapped = a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
-            level = "one_part" if same == 2 or swapped else "disagree"
+            level = "one_part" if _near_date(a, b) else "disagree"
             out.append(("birth_date", a, b, level, FIXED["birth_date", level]))
     if r.sex and p.sex:
         level = "exact" if r.sex == p.sex else "disagree"
@@ -184,12 +196,22 @@ def _given_guard(r: Identity, p: Person) -> str | None:
     return None
 
 
+def _birth_date_guard(levels: list[Level]) -> str | None:
+    """Names alone never outweigh a different birth date: within two years such a pair goes to a human at most;
+    further apart (an adult namesake for a pupil) it is someone else."""
+    for lv in levels:
+        if lv[0] == "birth_date" and lv[3] == "disagree" and lv[1] and lv[2]:
+            return BORN_APART if abs(int(lv[1][:4]) - int(lv[2][:4])) >= 2 else "birth_date_differs"
+    return None
+
+
 def score(record: Identity, person: Person, state: LinkageState, given_kanji: str | None = None) -> Scored:
     n = max(len(state.persons), 1000)
     levels = _levels(record, person, state, n, given_kanji or _given_kanji(record.name_kanji))
     weight = _bits(1.0, n) + sum(lv[4] for lv in levels)  # prior: one true match among n persons
     probability = 1.0 / (1.0 + 2.0 ** (-weight)) if weight > -60 else 0.0
-    scored = Scored(person.person_id, weight, probability, guard=_given_guard(record, person))
+    guard = _given_guard(record, person) or _birth_date_guard(levels)
+    scored = Scored(person.person_id, weight, probability, guard=guard)
     scored.levels = levels
     return scored
 
@@ -225,12 +247,12 @@ def match(record: Identity, state: LinkageState, settings: MatchSettings, exclud
         if s.guard is None and _other_student(state.persons[s.person_id], own_key):
             s.guard = "candidate_has_other_student_id"
     scored.sort(key=lambda s: (-s.weight, s.person_id))
-    siblings = [s for s in scored if s.guard == SIBLING]
-    scored = [s for s in scored if s.guard != SIBLING]
+    siblings = [s for s in scored if s.guard in HARD_GUARDS]
+    scored = [s for s in scored if s.guard not in HARD_GUARDS]
     best = scored[0] if scored else None
     runner = scored[1] if len(scored) > 1 else None
     if best is None or best.probability < settings.new_probability:
-        reason = "only_siblings_agree" if siblings and best is None else "no_candidate_above_threshold"
+        reason = "only_namesakes_or_siblings" if siblings and best is None else "no_candidate_above_threshold"
         return MatchResult("new", best or (siblings[0] if siblings else None), runner, reason)
     if best.guard:
         return MatchResult("review", best, runner, best.guard)

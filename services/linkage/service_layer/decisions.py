@@ -10,7 +10,7 @@ from typing import Any
 
 from contracts.topics.linkage_review import ReviewDecisionV1
 from services.linkage.domain.identity import person_id_for, split_person_id
-from services.linkage.domain.matching import MatchSettings, match
+from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.model import PendingReview, Person
 from services.linkage.service_layer.identify import fill_gaps, new_person
 from services.linkage.service_layer.unit import Change, Out
@@ -137,11 +137,7 @@ def _cannot_link(review: PendingReview, d: dict[str, Any], ch: Change, ms: Match
         return "split"
     if owner is not None:
         return "kept"
-    result = match(_IdentityView(review.identity), ch.state, ms, ch.state.cannot_by_key.get(key, ()), own_key=key)
-    if result.outcome == "link" and result.best is not None:
-        ch.key_bound(ch.state.persons[result.best.person_id], key, f"decision:{review.review_id}")
-        return "relinked"
-    new_person(key, review.identity, review.record_id, ch)
+    new_person(key, review.identity, review.record_id, ch)  # a human said no: the clerk can still must-link later
     return "new"
 
 
