@@ -129,6 +129,15 @@ class CaseRepository:
                              to_state=CaseState.TRANSFERRED.value, details={"to_ward": to_ward})
         alert.state, alert.state_changed_at = CaseState.TRANSFERRED.value, at
 
+    def close_as_merged(self, alert_id: str, merged_into: str | None, at: datetime) -> None:
+        """Linkage found the child to be a duplicate record: the case continues under the surviving child."""
+        alert = self.alert(alert_id)
+        if alert is None or alert.state not in {s.value for s in OPEN_STATES}:
+            return
+        self.add_system_step(alert_id, "名寄せ統合", at, result="統合", from_state=alert.state,
+                             to_state=CaseState.TRANSFERRED.value, details={"merged_into": merged_into or ""})
+        alert.state, alert.state_changed_at = CaseState.TRANSFERRED.value, at
+
     def record_step(self, alert: Alert, step: StepRecorded) -> None:
         self.session.add(CaseStep(
             alert_id=alert.alert_id, action=step.action.value, result=step.result, reason=step.reason,

@@ -16,7 +16,7 @@ RELATION_LABELS = {"self": "本人", "mother": "母", "father": "父", "guardian
 STEP_DETAIL_LABELS = {
     "approach_method": "アプローチ方法", "lead_division": "主担当課", "hearing_notes": "聞き取り内容",
     "support_content": "支援内容", "support_notes": "実施内容", "gained": "新たに該当", "cleared": "解消",
-    "reason": "理由", "items": "該当項目", "to_ward": "移管先",
+    "reason": "理由", "items": "該当項目", "to_ward": "移管先", "merged_into": "統合先の児童ID",
 }
 
 

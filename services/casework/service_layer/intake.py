@@ -61,6 +61,10 @@ def handle_profile(event: Envelope[ChildProfileV1], *, event_key: str, session: 
     child.profile_updated_at = now
     result = IntakeResult("profile_updated")
     open_alert = repo.open_alert(profile.child_id)
+    if profile.status == "merged" and open_alert is not None:
+        repo.close_as_merged(open_alert.alert_id, profile.merged_into, now)
+        repo.mark_processed(event_key, now)
+        return IntakeResult("case_merged")
     if profile.ward_code and open_alert is not None and open_alert.ward_code != profile.ward_code:
         items = frozenset(int(i) for i in child.current_items)
         change = FlagsChange(child_id=profile.child_id, ward_code=profile.ward_code,

@@ -103,3 +103,17 @@ def test_a_batch_with_repeats_and_poison_equals_one_by_one(container: Container)
     with container.sessions() as s:
         child = s.get(Child, "c-7")
         assert child is not None and child.current_items == []
+
+
+def test_a_child_merged_by_linkage_hands_its_open_case_over(container: Container) -> None:
+    worker = WorkerHandlers(container)
+    worker.process("flags", raw(flags_event("c-dup", "40131", [], [3], tier_after="見守り")), where="t")
+    merged = profile_event("c-dup", "40131")
+    merged["data"].update(status="merged", merged_into="c-main")
+    assert worker.process("profile", raw(merged), where="t").outcome == "case_merged"
+    [alert] = alerts(container)
+    assert alert.state == "移管"
+    with container.sessions() as s:
+        steps = s.scalars(select(CaseStep).where(CaseStep.alert_id == alert.alert_id).order_by(CaseStep.id.desc()))
+        last = steps.first()
+    assert last is not None and last.action == "名寄せ統合" and last.details == {"merged_into": "c-main"}
