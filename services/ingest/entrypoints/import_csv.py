@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from services.ingest.adapters.csv_files import ENCODINGS, open_csv
 from services.ingest.adapters.import_ledger import ImportLedger
-from services.ingest.adapters.kafka import KafkaPublisher
+from services.ingest.adapters.kafka_batch import KafkaBatchPublisher
 from services.ingest.config import IngestSettings
 from services.ingest.domain.errors import IngestRejected
 from services.ingest.domain.school_csv import FILE_KINDS
@@ -39,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
-    publisher = KafkaPublisher(settings.kafka_bootstrap, client_id=f"{settings.app_id}-import",
-                               max_request_bytes=settings.producer_max_request_bytes, linger_ms=20)
+    publisher = KafkaBatchPublisher(settings.kafka_bootstrap, client_id=f"{settings.app_id}-import",
+                                    max_request_bytes=settings.producer_max_request_bytes)
     ledger = ImportLedger(settings.data_dir / "school-import-ledger.sqlite3")
     try:
         report = import_school_file(

@@ -22,6 +22,7 @@ from contracts.topics.ingest_deadletter import DeadLetterHeaders
 from services.ingest.adapters.csv_files import open_csv
 from services.ingest.adapters.import_ledger import ImportLedger
 from services.ingest.adapters.kafka import KafkaPublisher
+from services.ingest.adapters.kafka_batch import KafkaBatchPublisher
 from services.ingest.config import IngestSettings
 from services.ingest.entrypoints.http_intake import create_app
 from services.ingest.entrypoints.replay_deadletters import read_dead_letters
@@ -134,7 +135,7 @@ def test_a_school_file_imported_twice_gives_each_row_one_record(worker: Worker, 
     ledger = ImportLedger(tmp_path / "ledger.sqlite3")
     reports = []
     for _ in range(2):
-        publisher = KafkaPublisher(worker.bootstrap, "test-school-import")
+        publisher = KafkaBatchPublisher(worker.bootstrap, "test-school-import")
         reports.append(import_school_file(open_csv(path), publisher=publisher, ledger=ledger,
                                           now=lambda: datetime.now(UTC), rejects_path=tmp_path / "rejects.csv",
                                           max_event_bytes=1 << 20))
