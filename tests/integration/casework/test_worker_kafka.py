@@ -35,7 +35,7 @@ def end_offsets(bootstrap: str, topic: str) -> KafkaConsumer:
     return consumer
 
 
-def collect(consumer: KafkaConsumer, match: str, want: int, timeout: float = 30) -> list[dict]:  # type: ignore[type-arg]
+def collect(consumer: KafkaConsumer, match: str, want: int, timeout: float = 90) -> list[dict]:  # type: ignore[type-arg]
     found: list[dict] = []  # type: ignore[type-arg]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and len(found) < want:
@@ -83,7 +83,7 @@ def test_worker_over_kafka(kafka_bootstrap: str, pg_container: Container, tmp_pa
         review_id = f"rv-{run}"
         producer.send("linkage.review.v1", key=review_id.encode(), value=raw(review_event(review_id)))
         producer.flush()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # generous: the test machine is shared and busy
         while time.monotonic() < deadline:
             with pg_container.sessions() as s:
                 if s.get(ReviewCase, review_id) is not None:
@@ -96,7 +96,10 @@ def test_worker_over_kafka(kafka_bootstrap: str, pg_container: Container, tmp_pa
         assert decision["data"]["decision"] == "cannot_link" and decision["data"]["decided_by"] == principal.user_id
         [outcome] = collect(outcomes, alert["data"]["alert_id"], 1)
         assert outcome["data"]["step"] == "二次スクリーニング" and outcome["data"]["result"] == "要アプローチ"
-        assert collect(alerts, child, 2, timeout=3) == []  # nothing new after the replay
+        # Nothing new after the replay. The kill may have come between publishing the alert and marking it
+        # in the outbox: then the same event (same id) is published again, which consumers dedupe.
+        again = collect(alerts, child, 2, timeout=3)
+        assert {a["id"] for a in again} <= {alert["id"]}
     log = (tmp_path / "worker.log").read_text()
     assert "skipped" in log and "invalid_schema" in log
     assert "福岡" not in log and "花子" not in log  # no personal data in logs
