@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from benchmarks.scoring_population import child_facts
+from benchmarks.scoring_throughput import calibration
 from services.scoring.adapters.rulebook import load_rulebook
 from services.scoring.config import CONFIG_DIR
 from services.scoring.service_layer.handlers import sweep_child
@@ -56,7 +57,7 @@ def sweep(label: str, store: CountingStore, rulebook: Any, today: date) -> None:
             published += 1
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     print(f"  {label:34s} {elapsed:7.1f} s wall {cpu:7.1f} s CPU  ({len(store.states)} children, "
-          f"{published} flag changes published, {store.writes} states written)")
+          f"{published} flag changes published, {store.writes} states written)", flush=True)
 
 
 def main() -> None:
@@ -77,6 +78,7 @@ def main() -> None:
     sweep("next day", store, rulebook, today + timedelta(days=1))
     sweep("a week later, day by day (per day)", store, rulebook, today + timedelta(days=8))
     sweep("1 April (school year turns over)", store, rulebook, date(2027, 4, 1))
+    print(calibration())
 
 
 if __name__ == "__main__":
