@@ -6,6 +6,7 @@ database errors propagate so the message is retried after a restart (at-least-on
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -122,18 +123,24 @@ class WorkerHandlers:
 
     async def publish_outbox(self, send_many: SendMany) -> int:
         """Publishes queued events in order and marks them; a crash in between re-publishes (at-least-once)."""
+        # The database work runs in a thread: on the event loop it would stall Kafka fetches and
+        # heartbeats while the agent's batch holds the database.
         published = 0
         while True:
-            with self.c.sessions() as session:
-                pending = [(m.id, m.topic, m.key, m.payload) for m in CaseRepository(session).pending_outbox(500)]
+            pending = await asyncio.to_thread(self._pending_outbox)
             if not pending:
                 metrics.OUTBOX_PENDING.set(0)
                 return published
             await send_many([(topic, key, payload.encode()) for _id, topic, key, payload in pending])
             for _id, topic, _key, _payload in pending:
                 metrics.OUTBOX_PUBLISHED.labels(topic=topic).inc()
-            now = self.c.clock()
-            with self.c.sessions.begin() as session:
-                session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([p[0] for p in pending]))
-                                .values(published_at=now))
+            await asyncio.to_thread(self._mark_published, [p[0] for p in pending])
             published += len(pending)
+
+    def _pending_outbox(self) -> list[tuple[int, str, str, str]]:
+        with self.c.sessions() as session:
+            return [(m.id, m.topic, m.key, m.payload) for m in CaseRepository(session).pending_outbox(500)]
+
+    def _mark_published(self, ids: list[int]) -> None:
+        with self.c.sessions.begin() as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(published_at=self.c.clock()))
