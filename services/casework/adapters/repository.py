@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from services.casework.adapters.orm import Alert, CaseStep, Child, OutboxMessage, ProcessedEvent
@@ -25,6 +25,8 @@ class CaseRepository:
         self._processed: set[str] = set()
         self._children: dict[str, Child] = {}
         self._alerts: dict[str, list[Alert]] = {}
+        # In a preloaded batch, append-only rows are written with one executemany per table at the end.
+        self._bulk: dict[type, list[dict[str, Any]]] = {ProcessedEvent: [], CaseStep: [], OutboxMessage: []}
 
     def preload(self, child_ids: Collection[str], event_keys: Collection[str]) -> None:
         ids, keys = list(set(child_ids)), list(set(event_keys))
@@ -46,7 +48,21 @@ class CaseRepository:
 
     def mark_processed(self, event_key: str, at: datetime) -> None:
         self._processed.add(event_key)
-        self.session.add(ProcessedEvent(event_key=event_key, processed_at=at))
+        self._append(ProcessedEvent, {"event_key": event_key, "processed_at": at})
+
+    def _append(self, table: type, row: dict[str, Any]) -> None:
+        if self._preloaded:
+            self._bulk[table].append(row)
+        else:
+            self.session.add(table(**row))
+
+    def write_appended(self) -> None:
+        """Writes the batch's append-only rows (after the alerts they refer to)."""
+        self.session.flush()
+        for table in (ProcessedEvent, CaseStep, OutboxMessage):
+            rows, self._bulk[table] = self._bulk[table], []
+            if rows:
+                self.session.execute(insert(table), rows)
 
     # --- children --------------------------------------------------------------------------------
     def child(self, child_id: str) -> Child | None:
@@ -117,9 +133,9 @@ class CaseRepository:
     def add_system_step(self, alert_id: str, action: str, at: datetime, *, result: str | None = None,
                         details: dict[str, Any] | None = None, from_state: str | None = None,
                         to_state: str | None = None) -> None:
-        self.session.add(CaseStep(alert_id=alert_id, action=action, result=result, reason="", details=details or {},
-                                  from_state=from_state, to_state=to_state, actor_id=SYSTEM_ACTOR,
-                                  actor_role=SYSTEM_ACTOR, at=at))
+        self._append(CaseStep, {"alert_id": alert_id, "action": action, "result": result, "reason": "",
+                                "details": details or {}, "from_state": from_state, "to_state": to_state,
+                                "actor_id": SYSTEM_ACTOR, "actor_role": SYSTEM_ACTOR, "at": at})
 
     def transfer(self, alert_id: str, to_ward: str, at: datetime) -> None:
         alert = self.alert(alert_id)
@@ -164,7 +180,7 @@ class CaseRepository:
 
     # --- outbox ----------------------------------------------------------------------------------
     def add_outbox(self, topic: str, key: str, payload: str, at: datetime) -> None:
-        self.session.add(OutboxMessage(topic=topic, key=key, payload=payload, created_at=at))
+        self._append(OutboxMessage, {"topic": topic, "key": key, "payload": payload, "created_at": at})
 
     def pending_outbox(self, limit: int = 500) -> list[OutboxMessage]:
         # Two worker instances may both publish a row before either marks it: at-least-once, and every

@@ -80,6 +80,7 @@ class WorkerHandlers:
                 for item in decoded:
                     handled = item if isinstance(item, Processed) else self._handle(kind, item, session, repo, now)
                     results.append(handled)
+            repo.write_appended()
         elapsed = (time.perf_counter() - started) / max(1, len(items))
         processed = []
         for result in results:
