@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,11 @@ from cw_procs import casework_env, free_port, running, start_group_at_end  # noq
 from kafka import KafkaProducer  # noqa: E402
 
 WARDS = ["40131", "40132", "40133", "40134", "40135", "40136", "40137"]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -65,7 +71,7 @@ def main() -> None:
     to_database: list[float] = []  # flag sent → alert committed by the worker (its raised_at)
     done = threading.Event()
 
-    with running("services.casework.entrypoints.faust_app", env, tmp / "worker.log", "Worker ready"), \
+    with running("services.casework.entrypoints.faust_app", env, tmp / "worker.log", "Worker ready") as worker, \
             running("services.casework.entrypoints.web", env, tmp / "web.log", "Uvicorn running"):
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=None)
         client.post("/api/session", json={"username": "bench-hq", "password": "bench-password"}).raise_for_status()
@@ -87,6 +93,7 @@ def main() -> None:
         threading.Thread(target=listen, daemon=True).start()
         time.sleep(2.0)  # let the stream connect and the worker settle into its partitions
         producer = KafkaProducer(bootstrap_servers=args.bootstrap, linger_ms=0, acks=1)
+        cpu_before = cpu_seconds(worker.pid)
         start = time.monotonic()
         for n in range(total):
             due = start + n / args.rate
@@ -99,7 +106,12 @@ def main() -> None:
         producer.flush()
         send_s = time.monotonic() - start
         done.wait(timeout=60)
+        worker_cpu = cpu_seconds(worker.pid) - cpu_before
+        wall = time.monotonic() - start
     got = len(latencies)
+    load = os.getloadavg()
+    print(f"worker CPU {worker_cpu:.1f} s over {wall:.1f} s wall ({worker_cpu / max(got, 1) * 1000:.2f} ms per alert); "
+          f"machine load average {load[0]:.1f} on {os.cpu_count()} cores")
     print(f"sent {total} flag events in {send_s:.1f} s ({total / send_s:.0f}/s); {got} alerts reached the inbox")
     if latencies:
         print(f"alert → open inbox latency: p50={percentile(latencies, 50) * 1000:.0f} ms  "
