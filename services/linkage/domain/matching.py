@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Literal, Protocol
 
 import jellyfish
@@ -135,6 +136,7 @@ def _similar(a: str, b: str) -> bool:
     return jellyfish.levenshtein_distance(a, b) <= 1 or jellyfish.jaro_winkler_similarity(a, b) >= 0.92
 
 
+@lru_cache(maxsize=65_536)
 def _tf(field: str, freq: int, n: int) -> float:
     return _bits(M_EXACT[field], max(freq, 1) / n)
 
@@ -224,11 +226,11 @@ def evidence(scored: Scored) -> list[Comparison]:
 
 
 def candidates(record: Identity, state: LinkageState, limit: int) -> list[str]:
-    found: dict[str, None] = {}
+    found: set[str] = set()
     for key in blocking_keys(record):
         block = state.blocks.get(key)
         if len(block) <= (NAME_BLOCK_LIMIT if key[0] in "na" else MAX_BLOCK):
-            found.update(dict.fromkeys(block))
+            found.update(block)
     return sorted(found)[:limit] if len(found) > limit else list(found)
 
 
