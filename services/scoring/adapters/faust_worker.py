@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from typing import Any
@@ -100,25 +101,45 @@ def build_app(service: ScoringService) -> faust.App:
         async for event in stream.events():
             await handle_event(event)
 
+    def active_partitions() -> set[int]:
+        return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == facts_topic.get_topic_name()}
+
     @app.timer(interval=settings.sweep_interval_seconds)
     async def clock_sweep() -> None:
         if app.rebalancing or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
             return
         today = service.clock.today()
-        actives = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == facts_topic.get_topic_name()}
+        actives = active_partitions()
         for partition in set(swept_on) - actives:
             del swept_on[partition]
         due = {p for p in actives if swept_on.get(p) != today}
         if not due:
             return
-        await sweep(due, today)
-        swept_on.update(dict.fromkeys(due, today))
+        if await sweep(due, today):
+            swept_on.update(dict.fromkeys(due, today))
 
-    async def sweep(partitions: set[int], today: Any) -> None:
+    async def sweep(partitions: set[int], today: Any) -> bool:
         started = time.perf_counter()
+        # The states are long-lived: frozen for the sweep, the cyclic GC does not walk them again and again
+        # while the sweep allocates; unfrozen afterwards, so nothing is kept from collection for good.
+        gc.freeze()
+        try:
+            return await _sweep(partitions, today, started)
+        finally:
+            gc.unfreeze()
+
+    async def _sweep(partitions: set[int], today: Any, started: float) -> bool:
         children = [(k, v) for k, v in list(table.data.items()) if isinstance(v, dict) and v.get("p") in partitions]
         metrics.children.set(len(table.data))
         for index, (child_id, raw_state) in enumerate(children):
+            if index % SWEEP_CHUNK == 0 and index:
+                await asyncio.sleep(0)  # let the agent run between chunks
+                partitions = partitions & active_partitions()
+                if app.rebalancing:
+                    log.info("clock sweep interrupted by a rebalance; it resumes on the next tick")
+                    return False
+            if raw_state.get("p") not in partitions:
+                continue  # revoked meanwhile: its new owner sweeps it
             try:
                 published = sweep_child(child_id, raw_state, store=store, rulebook=service.rulebook, today=today)
             except Exception as exc:
@@ -127,11 +148,10 @@ def build_app(service: ScoringService) -> faust.App:
                 continue
             if published is not None:
                 await publish(published, "clock")
-            if index % SWEEP_CHUNK == SWEEP_CHUNK - 1:
-                await asyncio.sleep(0)  # let the agent run between chunks
         log.info("clock sweep for %s over %d children of partitions %s took %.2fs", today.isoformat(),
                  len(children), sorted(partitions), time.perf_counter() - started)
         metrics.sweep_duration.observe(time.perf_counter() - started)
+        return True
 
     if settings.metrics_port:
         @app.task
