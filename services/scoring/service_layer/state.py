@@ -5,6 +5,7 @@ Stored as plain JSON (a Faust table value with a changelog), so recovery needs n
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,9 @@ class ParsedFacts:
 
     def __init__(self, capacity: int = 300_000) -> None:
         self.capacity = capacity
-        self._memo: dict[int, tuple[Mapping[str, Any], Fact]] = {}
+        # An OrderedDict: evicting from the front of a plain dict makes each next(iter()) scan the deleted
+        # slots before it, which turns a long run of evictions quadratic.
+        self._memo: OrderedDict[int, tuple[Mapping[str, Any], Fact]] = OrderedDict()
 
     def parse(self, raw: Mapping[str, Any]) -> Fact:
         hit = self._memo.get(id(raw))
@@ -28,7 +31,7 @@ class ParsedFacts:
             return hit[1]
         fact = Fact.from_dict(raw)
         if len(self._memo) >= self.capacity:
-            del self._memo[next(iter(self._memo))]
+            self._memo.popitem(last=False)
         self._memo[id(raw)] = (raw, fact)
         return fact
 
