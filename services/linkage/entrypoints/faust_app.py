@@ -23,6 +23,7 @@ settings, service = bootstrap()
 app = faust.App(
     settings.app_id,
     broker=f"kafka://{settings.kafka_bootstrap}",
+    datadir=str(settings.data_dir / "faust"),
     value_serializer="raw",
     key_serializer="raw",
     topic_allow_declare=True,

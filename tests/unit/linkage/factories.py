@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from typing import Any
 
 from contracts.topics.ingest_records import PersonKeys, RecordV1
@@ -11,7 +12,12 @@ from services.linkage.domain.state import LinkageState
 from services.linkage.service_layer.records import Result, handle_record
 from services.linkage.service_layer.unit import Change
 
-_ids = itertools.count(1)
+_RUN = uuid.uuid4().hex[:6]  # record ids are event ids: unique across test runs sharing a broker's topics
+_counter = itertools.count(1)
+
+
+def _next() -> str:
+    return f"{_RUN}-{next(_counter)}"
 
 
 def person(role: str = "subject", **fields: Any) -> PersonKeys:
@@ -27,14 +33,14 @@ def resident(atena: str, household: str, *, birth: str, name_kana: str = "フク
                   kanji_key=name_kanji.replace(" ", ""), kana_key=name_kana.replace(" ", ""),
                   surname_kana_key=surname, given_kana_key=given, birth_date=birth, sex=sex,
                   address=address, address_key=address.replace("福岡市", ""), ward_code=ward)
-    return RecordV1(record_id=record_id or f"rr-{next(_ids)}", system="resident_registry",
+    return RecordV1(record_id=record_id or f"rr-{_next()}", system="resident_registry",
                     event_type=f"resident_registry.person.{event}", occurred_at=f"{effective}T09:00:00+09:00",
                     record_date=effective, household_no=household, persons=[keys],
                     attributes={"relation_to_head": "子", "effective_date": effective, "reason": reason})
 
 
 def left(atena: str, household: str, effective: str, reason: str = "move_out") -> RecordV1:
-    return RecordV1(record_id=f"rr-{next(_ids)}", system="resident_registry",
+    return RecordV1(record_id=f"rr-{_next()}", system="resident_registry",
                     event_type="resident_registry.person.left", occurred_at=f"{effective}T09:00:00+09:00",
                     record_date=effective, household_no=household, persons=[person(atena_no=atena)],
                     attributes={"effective_date": effective, "reason": reason})
@@ -42,7 +48,7 @@ def left(atena: str, household: str, effective: str, reason: str = "move_out") -
 
 def assistance(event: str, case_no: str, household: str, head: str, day: str) -> RecordV1:
     date_field = "start_date" if event == "started" else "end_date"
-    return RecordV1(record_id=f"pa-{next(_ids)}", system="public_assistance",
+    return RecordV1(record_id=f"pa-{_next()}", system="public_assistance",
                     event_type=f"public_assistance.case.{event}", occurred_at=f"{day}T09:00:00+09:00",
                     record_date=day, household_no=household, persons=[person("household_head", atena_no=head)],
                     attributes={"case_no": case_no, date_field: day})
@@ -50,7 +56,7 @@ def assistance(event: str, case_no: str, household: str, head: str, day: str) ->
 
 def record(system: str, event_type: str, persons: list[PersonKeys], day: str = "2025-06-01",
            household: str | None = None, **attributes: Any) -> RecordV1:
-    return RecordV1(record_id=f"{system}-{next(_ids)}", system=system, event_type=event_type,
+    return RecordV1(record_id=f"{system}-{_next()}", system=system, event_type=event_type,
                     occurred_at=f"{day}T09:00:00+09:00", record_date=day, household_no=household,
                     persons=persons, attributes=attributes)
 
