@@ -70,9 +70,23 @@ class Family:
             ward_code=self.ward_code, postal_code=postal_code(ward, self.number), effective_date=day.isoformat(),
             reason=reason, school_code=self.school_code_of(m)))
 
-    def register_all(self, day: date) -> None:
+    def register_all(self, day: date, skip_checkups: tuple[str, ...] = ()) -> None:
         for m in self.members:
             self.register(m, max(day, m.birth), "initial_load")
+        # Children who grew up here went to their infant checkups (≈95 % do): record the ones already due, so a
+        # family shows only the signals its scenario is about, not a missed checkup from years before.
+        for m in self.members:
+            for checkup, age_days in CHECKUP_AGES:
+                when = m.birth + timedelta(days=age_days)
+                if checkup in skip_checkups or when >= self.today or m.birth <= self.today - timedelta(days=18 * 365):
+                    continue
+                self.emitter.emit("maternal_child_health.infant_checkup.recorded", when, m.atena_no,
+                                  p.infant_checkup(child=m.atena_no, checkup=checkup, checkup_date=when.isoformat(),
+                                                   attended=True))
+
+
+# When a child born here is seen at each infant checkup (inside the 3-4m, 1y6m and 3y windows).
+CHECKUP_AGES = (("3-4m", 110), ("1y6m", 560), ("3y", 1200))
 
 
 def _years_ago(today: date, years: int, month: int, day: int) -> date:
@@ -204,7 +218,7 @@ def _disability_and_missed_checkup(f: Family, today: date) -> None:  # items 11 
     f.member("世帯主", ("拓也", "タクヤ"), _years_ago(today, 40, 5, 5), "1")
     f.member("妻", ("直美", "ナオミ"), _years_ago(today, 39, 11, 11), "2")
     child = f.member("子", ("悠真", "ユウマ"), _years_ago(today, 4, 1, 9), "1")
-    f.register_all(today - timedelta(days=1200))
+    f.register_all(today - timedelta(days=1200), skip_checkups=("3y",))
     issued = today - timedelta(days=90)
     f.emitter.emit("disability.certificate.issued", issued, child.atena_no, p.certificate_issued(
         certificate_no=f"D{f.ward_code[-1]}{f.number:04d}", atena_no=child.atena_no,
