@@ -127,7 +127,10 @@ def test_raised_on_a_fact_cleared_on_its_end_state_survives_a_crash_and_metrics_
     producer.send(FACTS, key=child.encode(), value=_envelope(child, f"{child}-pa", valid_to="2026-05-31"))
     producer.flush()
     messages = flags({child}, until=2, timeout_s=150)
-    assert len(messages) == 1, "a redelivered fact must not publish again"
+    # At-least-once: a kill -9 before the offset commit may republish the raise, but only under the same event
+    # id (ids derive from the change), which consumers drop. Any other second message is a real duplicate.
+    messages = [m for m in messages if m["id"] != raised["id"]]
+    assert len(messages) == 1, "a redelivered fact must not publish a new change"
     cleared = messages[0]["data"]
     assert cleared["cleared_items"] == [18] and cleared["raised_items"] == []
     assert cleared["before"]["flags"][0]["item"] == 18 and cleared["after"]["flags"] == []
