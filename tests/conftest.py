@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -97,16 +98,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError("tests without a unit/integration/e2e marker:\n  " + "\n  ".join(unmarked))
 
 
-@pytest.fixture(scope="module")
-def fresh_database_url(postgres_url: str) -> str:
-    """A new, empty PostgreSQL database for one test module (dropped with the test cluster)."""
+@contextmanager
+def _fresh_schema(postgres_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL schema, dropped afterwards; the URL puts it first on the search path."""
     import uuid
 
     import sqlalchemy as sa
 
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{postgres_url}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+@pytest.fixture
+def pg_schema_url(postgres_url: str) -> Iterator[str]:
+    """An empty PostgreSQL schema for one test."""
+    with _fresh_schema(postgres_url, "t") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def fresh_database_url(postgres_url: str) -> Iterator[str]:
+    """An empty PostgreSQL schema shared by one test module."""
+    with _fresh_schema(postgres_url, "m") as url:
+        yield url

@@ -10,11 +10,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1] / "unit" / "casework"))
@@ -29,31 +27,19 @@ PASSWORD = "e2e-password-2026"
 CHROMIUM = "/usr/bin/chromium"
 
 
-@pytest.fixture
-def schema_url(postgres_url: str) -> Iterator[str]:
-    schema = f"cw_e2e_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(postgres_url)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield f"{postgres_url}?options=-csearch_path%3D{schema}"
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
-
-
 def cli(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "-m", "services.casework.entrypoints.cli", *args], cwd=ROOT, env=env, check=True,
                    capture_output=True)
 
 
-def test_ward_worker_screens_a_live_alert_to_closure(kafka_bootstrap: str, schema_url: str,
+def test_ward_worker_screens_a_live_alert_to_closure(kafka_bootstrap: str, pg_schema_url: str,
                                                      tmp_path: Path) -> None:
     from kafka import KafkaProducer
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = casework_env(kafka_bootstrap, schema_url, tmp_path, TSUNAGU_CASEWORK_WEB_PORT=str(port))
+    env = casework_env(kafka_bootstrap, pg_schema_url, tmp_path, TSUNAGU_CASEWORK_WEB_PORT=str(port))
     # the shared test topics hold other tests' history: this worker's group starts after it
     start_group_at_end(kafka_bootstrap, env["TSUNAGU_CASEWORK_APP_ID"],
                        ["scoring.flags.v1", "linkage.children.v1", "linkage.review.v1"])

@@ -17,7 +17,7 @@ from typing import Literal, Protocol
 
 import jellyfish
 
-from services.linkage.domain.blocking import NAME_BLOCK_LIMIT, blocking_keys
+from services.linkage.domain.blocking import NAME_BLOCK_LIMIT, Blockable, blocking_keys
 from services.linkage.domain.model import Person
 from services.linkage.domain.state import LinkageState
 
@@ -29,23 +29,13 @@ MAX_BLOCK = 500  # a block larger than this (a hugely common value) adds no cand
 FIELDS = ("kana_name", "kanji_name", "birth_date", "sex", "address", "school_code")
 
 
-class Identity(Protocol):
+class Identity(Blockable, Protocol):
+    """What matching compares: the blocking keys plus the fields scored beside them."""
+
     @property
     def name_kanji(self) -> str | None: ...
     @property
-    def kana_key(self) -> str | None: ...
-    @property
-    def kanji_key(self) -> str | None: ...
-    @property
-    def surname_kana_key(self) -> str | None: ...
-    @property
-    def given_kana_key(self) -> str | None: ...
-    @property
-    def birth_date(self) -> str | None: ...
-    @property
     def sex(self) -> str | None: ...
-    @property
-    def address_key(self) -> str | None: ...
     @property
     def school_code(self) -> str | None: ...
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "casework"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,15 +33,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def pg_url(postgres_url: str) -> Iterator[str]:
-    schema = f"cw_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(postgres_url)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield f"{postgres_url}?options=-csearch_path%3D{schema}"
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+def pg_url(pg_schema_url: str) -> str:
+    return pg_schema_url
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
