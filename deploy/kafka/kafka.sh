@@ -25,11 +25,8 @@ running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 
 accepting() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
-java_run() { # main-class args...
-  java -Xms128m -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$HERE/log4j2.properties" -Dkafka.logs.dir="$DATA/logs" \
-    -cp "$JARS/*" "$@"
-}
+JAVA=(java -Xms128m -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC -Djava.awt.headless=true
+  -Dlog4j2.configurationFile="$HERE/log4j2.properties" -Dkafka.logs.dir="$DATA/logs" -cp "$JARS/*")
 
 write_config() {
   mkdir -p "$DATA/logs"
@@ -65,7 +62,7 @@ format_storage() {
   rm -rf "$DATA/data"
   local cid
   cid="$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
-  java_run kafka.tools.StorageTool format -t "$cid" -c "$DATA/server.properties" >"$DATA/format.log" 2>&1
+  "${JAVA[@]}" kafka.tools.StorageTool format -t "$cid" -c "$DATA/server.properties" >"$DATA/format.log" 2>&1
   echo "# port=$PORT" >"$DATA/data/.tsunagu"
 }
 
@@ -76,9 +73,7 @@ start() {
   if accepting; then echo "kafka: port $PORT is taken by another process" >&2; exit 1; fi
   write_config
   format_storage
-  nohup java -Xms128m -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$HERE/log4j2.properties" -Dkafka.logs.dir="$DATA/logs" \
-    -cp "$JARS/*" kafka.Kafka "$DATA/server.properties" >"$LOG" 2>&1 &
+  nohup "${JAVA[@]}" kafka.Kafka "$DATA/server.properties" >"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
   wait_ready
   echo "kafka: running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"), data $DATA)"

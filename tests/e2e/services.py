@@ -11,6 +11,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
+
+from deploy.wait_consumers import stable_groups
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PROCESSES = {
@@ -66,16 +71,21 @@ class RunningServices:
 
     def wait_ready(self, timeout: float = 150) -> None:
         deadline = time.monotonic() + timeout
-        groups = [self.group(s) for s in ("ingest", "linkage", "scoring", "casework") if s in self.procs]
-        while time.monotonic() < deadline:
-            self.assert_alive()
-            web_ok = "casework-web" not in self.procs or _http_ok(f"http://127.0.0.1:{self.web_port}/healthz")
-            waited = subprocess.run(
-                [sys.executable, str(ROOT / "deploy/wait_consumers.py"), "--bootstrap", self.bootstrap,
-                 "--timeout", "1", "--groups", *groups], capture_output=True)
-            if web_ok and waited.returncode == 0:
-                return
-            time.sleep(1)
+        groups = tuple(self.group(s) for s in ("ingest", "linkage", "scoring", "casework") if s in self.procs)
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="e2e-wait")
+        try:
+            while time.monotonic() < deadline:
+                self.assert_alive()
+                web_ok = "casework-web" not in self.procs or _http_ok(f"http://127.0.0.1:{self.web_port}/healthz")
+                try:
+                    joined = stable_groups(admin, groups) == set(groups)
+                except KafkaError:
+                    joined = False
+                if web_ok and joined:
+                    return
+                time.sleep(1)
+        finally:
+            admin.close()
         raise AssertionError("services not ready in time:\n" + self.tail_logs())
 
     def assert_alive(self) -> None:
