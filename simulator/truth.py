@@ -18,19 +18,26 @@ ADULT_AGE = 18
 
 @dataclass
 class TruthBook:
-    """Flag intervals [from, to) in ordinal days; ``to`` None = still true at the end of the simulation."""
+    """Flag intervals ``[from, to, known]`` in ordinal days: true from ``from``; ``to`` None = still true at the end
+    of the simulation; ``known`` = the first day the city's systems hold the data that make it true (a benefit
+    granted today from a month ago is true since then but knowable only today; the go-live load is knowable on
+    day 0). ``now`` is the simulated day, kept by the simulation."""
 
     intervals: dict[tuple[int, int], list[list[int | None]]] = field(default_factory=dict)
     items_of: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    now: int = 0
 
-    def open(self, pid: int, item: int, day: int) -> None:
+    def open(self, pid: int, item: int, day: int, known: int | None = None) -> None:
+        """``known`` defaults to the later of ``day`` and today; an absence (no checkup by a deadline) is only
+        established once the deadline day's records are all in, so those callers pass the day after."""
+        known = max(day, self.now) if known is None else max(known, day)
         spans = self.intervals.setdefault((pid, item), [])
         if spans and spans[-1][1] is None:
             return
         if spans and spans[-1][1] == day:  # closed and reopened the same day: one span
             spans[-1][1] = None
             return
-        spans.append([day, None])
+        spans.append([day, None, known])
         self.items_of[pid].add(item)
 
     def close(self, pid: int, item: int, day: int) -> None:
@@ -49,26 +56,28 @@ class TruthBook:
             self.close(pid, item, day)
 
     def has(self, pid: int, item: int, day: int) -> bool:
-        for start, end in self.intervals.get((pid, item), ()):
+        for start, end, _known in self.intervals.get((pid, item), ()):
             assert start is not None
             if start <= day and (end is None or day < end):
                 return True
         return False
 
     def rows(self, persons: list[Person], until: int) -> Iterator[dict[str, object]]:
-        """One row per span, clipped to childhood (before the 18th birthday); ``to`` None = open at ``until``."""
+        """One row per span, clipped to childhood (before the 18th birthday); ``to`` None = open at ``until``;
+        ``known_from`` = when the city's data first showed it."""
         for (pid, item), spans in sorted(self.intervals.items()):
             person = persons[pid]
             adult = adult_day(person)
-            for start, end in spans:
-                assert start is not None
+            for start, end, known in spans:
+                assert start is not None and known is not None
                 if start >= adult:
                     continue
                 stop = min(end if end is not None else until, adult)
                 open_ = end is None and adult > until
                 yield {"person": person_ref(pid), "atena_no": atena_no(pid), "item": item,
                        "from": date.fromordinal(start).isoformat(),
-                       "to": None if open_ else date.fromordinal(stop).isoformat()}
+                       "to": None if open_ else date.fromordinal(stop).isoformat(),
+                       "known_from": date.fromordinal(known).isoformat()}
 
 
 def adult_day(person: Person) -> int:

@@ -8,39 +8,58 @@ system also records it as 未受診 (attended=false). Truth for the questionnair
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 from simulator import payloads as p
+from simulator.growth import P3_Z, weight_at_z
 from simulator.life.engine import BATCH, Simulation
 from simulator.population.model import Household, Person
 
 
 @dataclass(frozen=True)
 class Window:
+    """A checkup's age window in calendar months (満3か月…満6か月, 満1歳6か月…満2歳, 満3歳…満4歳): open from the day the
+    child reaches ``opens`` months, closed from the day it reaches ``closes`` months (item 3 then, with no
+    attendance)."""
+
     kind: str
-    opens: int   # age in days
-    attend: tuple[int, int]  # usual age range of attendance, days
-    closes: int  # the age at which the window closes (item 3 fires if no attendance by then)
+    opens: int   # age in months
+    attend: tuple[int, int]  # usual age range of attendance, days (inside the window)
+    closes: int  # age in months
     attendance: str  # Rates field
-    weight_p3: tuple[float, float] | None  # (boys, girls) 3rd percentile, kg
-    weight_p50: tuple[float, float]
+    weighs_for_item9: bool  # item 9 reads the weight at this checkup
     height_p50: tuple[float, float]
     asks_mouth_and_shaking: bool
 
+    def opens_on(self, birth: int) -> int:
+        return add_months(birth, self.opens)
 
-# 3rd and 50th percentiles: 乳幼児身体発育調査 (厚生労働省 2010), at 1 y 6–7 m and 3 y 0–6 m
+    def closes_on(self, birth: int) -> int:
+        return add_months(birth, self.closes)
+
+
 WINDOWS = (
-    Window("3-4m", 90, (95, 130), 183, "checkup_attendance_3_4m", None, (6.6, 6.1), (62.5, 61.0), True),
-    Window("1y6m", 545, (548, 610), 730, "checkup_attendance_1y6m", (8.72, 8.05), (10.4, 9.8), (81.5, 80.0),
-           True),
-    Window("3y", 1095, (1100, 1280), 1461, "checkup_attendance_3y", (11.72, 11.22), (14.1, 13.6), (94.5, 93.5),
-           False),
+    Window("3-4m", 3, (95, 130), 6, "checkup_attendance_3_4m", False, (62.5, 61.0), True),
+    Window("1y6m", 18, (548, 610), 24, "checkup_attendance_1y6m", True, (81.5, 80.0), True),
+    Window("3y", 36, (1100, 1280), 48, "checkup_attendance_3y", True, (94.5, 93.5), False),
 )
-GUARD_KG = 0.3
+# Low weight (item 9) is below the 3rd percentile of the WHO weight-for-age reference for sex and age in days;
+# weights are drawn at least this far in z from it, so rounding to 10 g cannot move a child across the line.
+GUARD_Z = 0.1
 QUESTIONS = (("hit_emotionally", "q_hit_emotionally", 4), ("left_alone", "q_left_alone", 5),
              ("not_fed", "q_not_fed", 6), ("covered_mouth", "q_covered_mouth", 7),
              ("shook_violently", "q_shook_violently", 8))
+
+
+def add_months(birth: int, months: int) -> int:
+    """The ordinal day ``months`` calendar months after ``birth``; a day the month lacks is its last day."""
+    b = date.fromordinal(birth)
+    index = b.month - 1 + months
+    year, month = b.year + index // 12, index % 12 + 1
+    return date(year, month, min(b.day, calendar.monthrange(year, month)[1])).toordinal()
 
 
 def checkup(sim: Simulation, child: Person, w: Window, day: int) -> None:
@@ -48,12 +67,9 @@ def checkup(sim: Simulation, child: Person, w: Window, day: int) -> None:
         return
     z = child.household.risk if child.household else 0.0
     boy = child.sex == "1"
-    weight: float = sim.rng.gauss(w.weight_p50[0 if boy else 1], 0.9 if w.weight_p3 else 0.7)
-    low = False
-    if w.weight_p3:
-        p3 = w.weight_p3[0 if boy else 1]
-        low = sim.chance(sim.rates.low_weight_infant, z, 0.7)
-        weight = sim.rng.uniform(p3 - 1.2, p3 - GUARD_KG) if low else max(weight, p3 + GUARD_KG)
+    low = w.weighs_for_item9 and sim.chance(sim.rates.low_weight_infant, z, 0.7)
+    weight_z = sim.rng.uniform(-3.0, P3_Z - GUARD_Z) if low else max(sim.rng.gauss(0.0, 1.0), P3_Z + GUARD_Z)
+    weight = weight_at_z(child.sex, day - child.birth, weight_z)
     answers: dict[str, bool] = {}
     for field, rate, item in QUESTIONS:
         if item in (7, 8) and not w.asks_mouth_and_shaking:
@@ -67,7 +83,7 @@ def checkup(sim: Simulation, child: Person, w: Window, day: int) -> None:
         child=child.atena_no, checkup=w.kind, checkup_date=sim.iso(day), attended=True,
         weight_kg=round(weight, 2), height_cm=round(height, 1), answers=answers),
         persons={"child_atena_no": child.pid}, household=child.household)
-    if w.weight_p3:
+    if w.weighs_for_item9:
         if low:
             sim.truth.open(child.pid, 9, day)
         else:
@@ -77,7 +93,9 @@ def checkup(sim: Simulation, child: Person, w: Window, day: int) -> None:
 def missed(sim: Simulation, child: Person, w: Window, day: int, recorded: bool) -> None:
     if not child.resident:
         return
-    sim.truth.open(child.pid, 3, day)
+    # Established once the last day of the window is over: on the closing day, or the day after the go-live
+    # load for a window that closed before it.
+    sim.truth.open(child.pid, 3, day, known=sim.day + 1 if sim.day == sim.day0 else sim.day)
     if recorded:
         sim.emit("maternal_child_health.infant_checkup.recorded", child.atena_no, p.infant_checkup(
             child=child.atena_no, checkup=w.kind, checkup_date=sim.iso(day), attended=False),
@@ -88,12 +106,12 @@ def plan(sim: Simulation, child: Person, since: int) -> None:
     """Plans the child's checkups whose window opens on or after ``since`` (the day the child came)."""
     z = child.household.risk if child.household else 0.0
     for w in WINDOWS:
-        if child.birth + w.opens < since or child.birth + w.closes <= sim.day0 - 18 * 365:
+        if w.opens_on(child.birth) < since:
             continue
         attendance: float = getattr(sim.rates, w.attendance)
         if sim.chance(1 - attendance, z, 1.0):
-            sim.at(max(child.birth + w.closes, sim.day), missed, sim, child, w, child.birth + w.closes,
-                   sim.rng.random() < 0.5)
+            closes = w.closes_on(child.birth)
+            sim.at(max(closes, sim.day), missed, sim, child, w, closes, sim.rng.random() < 0.5)
         else:
             day = child.birth + sim.rng.randint(*w.attend)
             sim.at(max(day, sim.day), checkup, sim, child, w, day)
@@ -101,7 +119,7 @@ def plan(sim: Simulation, child: Person, since: int) -> None:
 
 def go_live(sim: Simulation) -> Iterator[None]:
     for n, child in enumerate(sim.residents()):
-        if child.relation == "子" and sim.day0 - child.birth < 18 * 365:
+        if child.age(sim.day0) < 18:  # every minor, whatever the 続柄 (a mother of 17 had her checkups too)
             plan(sim, child, since=child.birth)
         if n % BATCH == 0:
             yield

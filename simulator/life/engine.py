@@ -120,7 +120,7 @@ class Simulation:
         return event_id
 
     def _set_day(self, day: int) -> None:
-        self.day = day
+        self.day = self.truth.now = day
         self._n = 0
         self._nine = self._midnight + timedelta(days=day - self.day0, hours=9)
 

@@ -91,8 +91,8 @@ def record_birth(sim: Simulation, preg: Pregnancy, child: Person) -> None:
         household=m.household)
     if preg.weeks_at_notice >= 12:
         sim.truth.open(child.pid, 15, child.birth)
-    if preg.no_care:
-        sim.truth.open(child.pid, 16, child.birth)
+    if preg.no_care:  # "no visit before the birth": established once the birth day's records are in
+        sim.truth.open(child.pid, 16, child.birth, known=sim.day + 1)
 
 
 def postpartum(sim: Simulation, preg: Pregnancy, day: int) -> None:
@@ -107,14 +107,10 @@ def postpartum(sim: Simulation, preg: Pregnancy, day: int) -> None:
     sim.emit("maternal_child_health.postpartum_checkup.recorded", m.atena_no, p.postpartum_checkup(
         mother=m.atena_no, child=child.atena_no, checkup_date=sim.iso(day), epds_total=total, epds_item10=item10),
         persons={"mother_atena_no": m.pid, "child_atena_no": child.pid}, household=m.household)
-    if total >= 9 or item10 > 0:
-        for c in children_of(m, day):
-            sim.truth.open(c.pid, 17, day)
-
-
-def children_of(mother: Person, day: int) -> list[Person]:
-    h = mother.household
-    return [c for c in (h.children(day) if h else []) if c.mother is mother and c.birth <= day]
+    if total >= 9 or item10 > 0:  # about the mother after this delivery: the children born of it
+        for c in preg.children:
+            if c.resident:
+                sim.truth.open(c.pid, 17, day)
 
 
 def _history(sim: Simulation) -> None:

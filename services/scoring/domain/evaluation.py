@@ -28,6 +28,11 @@ class RuleSet:
     def enabled(self) -> list[ConfiguredRule]:
         return [r for r in self.rules if r.enabled]
 
+    @property
+    def raised_by_clock_only(self) -> frozenset[int]:
+        """Items whose rule concludes from an absence: a new fact may clear them, only the clock raises them."""
+        return frozenset(r.item for r in self.rules if r.enabled and r.spec.concludes_absence)
+
     def reading(self, kinds: set[str]) -> list[ConfiguredRule]:
         """The enabled rules whose outcome can depend on facts of these kinds."""
         key = frozenset(kinds)

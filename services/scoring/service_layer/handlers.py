@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal, Protocol
 
 import orjson
@@ -103,6 +103,21 @@ def _assess(state: ChildState, facts: ChildFacts, today: date, rulebook: Ruleboo
     return after, min(candidates, default=None)
 
 
+def _leave_absences_to_the_clock(after: dict[str, Any], state: ChildState, today: date, rulebook: Rulebook) -> None:
+    """A fact does not raise a flag that concludes from an absence (see RuleSpec.concludes_absence): it is
+    left out now and the child is looked at again tomorrow, when the clock raises it if it still holds."""
+    held = rulebook.rules.raised_by_clock_only
+    before = {f["item"] for f in (state.last_assessment or EMPTY_ASSESSMENT)["flags"]}
+    deferred = [f for f in after["flags"] if f["item"] in held and f["item"] not in before]
+    if not deferred:
+        return
+    after["flags"] = [f for f in after["flags"] if f not in deferred]
+    score = rulebook.weights.score(frozenset(f["item"] for f in after["flags"]))
+    after["score"], after["tier"] = score, rulebook.weights.tier(score) if after["flags"] else None
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    state.next_review_on = min(state.next_review_on or tomorrow, tomorrow)
+
+
 def _date_undated_flags(after: dict[str, Any], before: dict[str, Any] | None, today: date) -> None:
     """A flag whose facts carry no date is dated by when it was first seen (kept while it stays raised)."""
     seen = {f["item"]: f["raised_on"] for f in (before or EMPTY_ASSESSMENT)["flags"]}
@@ -116,6 +131,8 @@ def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook, 
     """Evaluates the child on ``today``; when the assessment or ward changed, records and returns the message."""
     facts = state.child_facts()
     after, state.next_review_on = _assess(state, facts, today, rulebook, changed_kinds)
+    if not trigger.startswith("sweep:"):
+        _leave_absences_to_the_clock(after, state, today, rulebook)
     _date_undated_flags(after, state.last_assessment, today)
     state.evaluated_on, state.evaluated_with = today.isoformat(), rulebook.versions
     ward = facts.ward_code(today)

@@ -29,6 +29,11 @@ class RuleSpec:
     params_type: type
     evaluate: Evaluate
     derived_dates: DerivedDates | None = None
+    # The rule concludes from an absence (no checkup record by a deadline): a fact that arrives cannot raise it,
+    # only the clock can, the day after — by then the day's records from every system are in, so a child whose
+    # history is still loading (go-live, a burst of late records) is not flagged for a record that is on its way.
+    # A fact can clear it at once.
+    concludes_absence: bool = False
 
 
 @dataclass(frozen=True)

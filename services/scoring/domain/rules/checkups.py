@@ -129,7 +129,8 @@ def _answered_yes(answer: str, question_ja: str) -> Evaluate:
 RULES = (
     RuleSpec(3, "乳幼児健診未受診",
              "3〜4か月児／1歳6か月児／3歳児健診の対象期間が終わっても受診記録がない（期間中に転入していない児は対象外）",
-             ("infant_checkup", "residence", "birth"), MissedCheckupParams, missed_checkup, window_closings),
+             ("infant_checkup", "residence", "birth"), MissedCheckupParams, missed_checkup, window_closings,
+             concludes_absence=True),
     RuleSpec(4, "健診問診「感情的に叩いた」", "3〜4か月児／1歳6か月児／3歳児健診の問診で「感情的に叩いた」に該当",
              ("infant_checkup",), QuestionnaireParams, _answered_yes("hit_emotionally", "感情的に叩いた")),
     RuleSpec(5, "健診問診「家に残して外出」", "3〜4か月児／1歳6か月児／3歳児健診の問診で「家に残して外出」に該当",

@@ -109,7 +109,7 @@ RULES = (
     RuleSpec(16, "妊婦健診未受診",
              "当該こどもの出産に際し、妊婦健診を受けた履歴が全くない（市内で妊娠届出のあった妊娠）",
              ("pregnancy_notified", "prenatal_checkup", "birth", "residence"), NoPrenatalCheckupParams,
-             no_prenatal_checkup, end_of_grace),
+             no_prenatal_checkup, end_of_grace, concludes_absence=True),
     RuleSpec(17, "産婦健診EPDS高値", "産婦健診のEPDS合計点が9点以上、または項目10（自傷の考え）が0点超",
              ("postpartum_checkup",), HighEpdsParams, high_epds),
 )

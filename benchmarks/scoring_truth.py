@@ -1,0 +1,291 @@
+"""Scores the synthetic city through ingest, linkage and scoring, and compares the flags with the generator's truth.
+
+    .venv/bin/python -m benchmarks.scoring_truth [--scale 0.01] [--days 365] [--noise 0] [--seed 1]
+        [--rules guideline-all|fukuoka] [--examples 5]
+
+Every source event of the simulated period goes, in event-time order, through the very code the workers run:
+ingest's ``process`` (validation, Japanese normalisation), linkage's ``LinkageService`` (identity, households,
+attribution) and scoring's ``handle_fact``; before each simulated day the scoring clock sweep runs for that day.
+Scoring's "today" is the business day of the event, as it is in production.
+
+At the end of each day, each child's raised items are compared with the truth (``simulator.truth.TruthBook``):
+for every (person, item) the days flagged by scoring and the days true in the generator, from go-live (the
+system cannot know anything earlier) to the end of the period or the child's 18th birthday. A linkage person is
+mapped to the generator's person by its 宛名番号 key. Printed: per item, the truth spans, the child-days either side
+got wrong, and a few examples of each kind of mismatch; also flags that rose and fell within one day (casework
+would have alerted on them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import orjson
+from prometheus_client import CollectorRegistry
+
+from contracts.topics.linkage_facts import TOPIC as FACTS_TOPIC
+from services.ingest.adapters.dedup import MemoryDedupStore
+from services.ingest.metrics import IngestMetrics
+from services.ingest.pipeline import Accepted, SourceMessage, process
+from services.linkage.domain.matching import MatchSettings
+from services.linkage.domain.state import LinkageState
+from services.linkage.metrics import LinkageMetrics
+from services.linkage.service_layer.service import Incoming, LinkageService
+from services.scoring.adapters.rulebook import Rulebook, load_rulebook
+from services.scoring.config import CONFIG_DIR
+from services.scoring.service_layer.handlers import decode_fact, handle_fact, sweep_child
+from simulator.city import City
+from simulator.events import JST
+from simulator.life.engine import SimConfig
+from simulator.truth import adult_day
+
+Spans = list[tuple[int, int]]  # [from, to) in ordinal days
+
+
+class DictStore:
+    def __init__(self) -> None:
+        self.states: dict[str, dict[str, Any]] = {}
+
+    def get(self, child_id: str) -> dict[str, Any] | None:
+        return self.states.get(child_id)
+
+    def put(self, child_id: str, state: dict[str, Any], partition: int | None) -> None:
+        self.states[child_id] = state
+
+
+@dataclass
+class ScoringRun:
+    """What scoring published, as day-level spans per (linkage child, item)."""
+
+    day0: int
+    end: int
+    current: dict[str, frozenset[int]] = field(default_factory=dict)  # after the latest message
+    at_day_start: dict[str, frozenset[int]] = field(default_factory=dict)  # children touched today: before
+    opened: dict[tuple[str, int], int] = field(default_factory=dict)
+    spans: dict[tuple[str, int], Spans] = field(default_factory=lambda: defaultdict(list))
+    transient: Counter[int] = field(default_factory=Counter)  # raised and cleared within one day
+    messages: int = 0
+
+    def publish(self, child_id: str, data: dict[str, Any]) -> None:
+        self.messages += 1
+        if child_id not in self.at_day_start:
+            self.at_day_start[child_id] = self.current.get(child_id, frozenset())
+        before = self.current.get(child_id, frozenset())
+        after = frozenset(f["item"] for f in data["after"]["flags"])
+        for item in before - after:
+            if item not in self.at_day_start[child_id]:
+                self.transient[item] += 1
+        self.current[child_id] = after
+
+    def end_of_day(self, day: int) -> None:
+        for child_id, before in self.at_day_start.items():
+            after = self.current.get(child_id, frozenset())
+            for item in after - before:
+                self.opened[(child_id, item)] = day
+            for item in before - after:
+                start = self.opened.pop((child_id, item))
+                if start < day:  # raised and cleared again on later days; same-day ones are transient
+                    self.spans[(child_id, item)].append((start, day))
+        self.at_day_start.clear()
+
+    def finish(self) -> None:
+        for (child_id, item), start in self.opened.items():
+            self.spans[(child_id, item)].append((start, self.end))
+        self.opened.clear()
+
+
+def _events_by_day(city: City) -> Iterator[tuple[int, list[Any]]]:
+    day, batch = None, []
+    for event in city.events():
+        d = event.time.astimezone(JST).date().toordinal()
+        if d != day and batch:
+            yield day, batch  # type: ignore[misc]
+            batch = []
+        day = d
+        batch.append(event)
+    if batch:
+        yield day, batch  # type: ignore[misc]
+
+
+@dataclass
+class Pipeline:
+    rulebook: Rulebook
+    dedup: MemoryDedupStore = field(default_factory=MemoryDedupStore)
+    store: DictStore = field(default_factory=DictStore)
+    linkage_state: LinkageState = field(default_factory=LinkageState)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        registry = CollectorRegistry()
+        self.ingest_metrics = IngestMetrics(registry)
+        self.linkage = LinkageService(self.linkage_state, None, LinkageMetrics(registry), MatchSettings(),
+                                      "/tsunagu/linkage")
+
+    def sweep(self, today: date, run: ScoringRun) -> None:
+        for child_id, raw in list(self.store.states.items()):
+            published = sweep_child(child_id, raw, store=self.store, rulebook=self.rulebook, today=today)
+            if published is not None:
+                run.publish(child_id, published.envelope["data"])
+
+    def event(self, n: int, event: Any, today: date, run: ScoringRun) -> None:
+        outcome = process(SourceMessage(event.topic, 0, n, event.key.encode(), event.encode()),
+                          dedup=self.dedup, metrics=self.ingest_metrics, max_event_bytes=1 << 20)
+        if not isinstance(outcome, Accepted):
+            self.counts[f"ingest {type(outcome).__name__.lower()}"] += 1
+            return
+        self.dedup.confirm(outcome.dedup_key)
+        self.counts["records"] += 1
+        for _, (topic, key, value, _headers) in self.linkage.handle_records(
+                [Incoming(outcome.value, outcome.key, "ingest.records.v1", 0, n)]):
+            if topic != FACTS_TOPIC.name:
+                self.counts[f"linkage → {topic}"] += 1
+                continue
+            self.counts["facts"] += 1
+            event_id, fact = decode_fact(value, key)
+            _, published = handle_fact(fact, event_id=event_id, partition=0, store=self.store,
+                                       rulebook=self.rulebook, today=today)
+            if published is not None:
+                run.publish(fact.child_id, published.envelope["data"])
+
+
+@dataclass
+class Comparison:
+    items: list[int]
+    truth_spans: Counter[int] = field(default_factory=Counter)
+    scored_spans: Counter[int] = field(default_factory=Counter)
+    exact: Counter[int] = field(default_factory=Counter)
+    missing_days: Counter[int] = field(default_factory=Counter)  # true, not flagged
+    extra_days: Counter[int] = field(default_factory=Counter)  # flagged, not true
+    unmapped: Counter[str] = field(default_factory=Counter)
+    examples: dict[tuple[int, str], list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def mismatched_days(self) -> int:
+        return sum(self.missing_days.values()) + sum(self.extra_days.values())
+
+
+def _days(spans: Spans) -> set[int]:
+    return {d for start, stop in spans for d in range(start, stop)}
+
+
+def _fmt(spans: Spans) -> str:
+    return ", ".join(f"{date.fromordinal(a)}…{date.fromordinal(b)}" for a, b in spans) or "—"
+
+
+def compare(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int], examples: int) -> Comparison:
+    sim = city.sim
+    persons = sim.pop.persons
+    pid_of_atena = {p.atena_no: p.pid for p in persons}
+    result = Comparison(items)
+    scored: dict[tuple[int, int], Spans] = {}
+    for (child_id, item), spans in run.spans.items():
+        person = pipeline.linkage_state.resolve(child_id)
+        atenas = sorted(k.removeprefix("atena:") for k in (person.keys if person else {}) if k.startswith("atena:"))
+        if len(atenas) != 1 or atenas[0] not in pid_of_atena:
+            result.unmapped["no 宛名番号" if not atenas else "several 宛名番号"] += 1
+            result.extra_days[item] += len(_days(spans))
+            continue
+        scored.setdefault((pid_of_atena[atenas[0]], item), []).extend(spans)
+    truth: dict[tuple[int, int], Spans] = {}
+    for (pid, item), spans in sim.truth.intervals.items():  # from when the data show it
+        if item not in items:
+            continue
+        adult = adult_day(persons[pid])
+        clipped = []
+        for start, stop, known in spans:
+            assert start is not None and known is not None
+            a, b = max(start, known, run.day0), min(stop if stop is not None else run.end, adult, run.end)
+            if a < b:
+                clipped.append((a, b))
+        if clipped:
+            truth[(pid, item)] = clipped
+    for key in sorted(set(truth) | set(scored)):
+        pid, item = key
+        t, s = truth.get(key, []), sorted(scored.get(key, []))
+        result.truth_spans[item] += len(t)
+        result.scored_spans[item] += len(s)
+        td, sd = _days(t), _days(s)
+        if td == sd:
+            result.exact[item] += len(t)
+            continue
+        missing, extra = len(td - sd), len(sd - td)
+        result.missing_days[item] += missing
+        result.extra_days[item] += extra
+        kind = "missing" if not sd else "extra" if not td else "different"
+        if len(result.examples[(item, kind)]) < examples:
+            result.examples[(item, kind)].append(
+                f"{persons[pid].atena_no} born {persons[pid].birth_date}: truth {_fmt(t)}; scoring {_fmt(s)}")
+    return result
+
+
+def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str, examples: int,
+                   start: date = date(2025, 4, 1)) -> tuple[Comparison, ScoringRun, Pipeline, dict[str, float]]:
+    rulebook = load_rulebook(CONFIG_DIR / f"{rules}.toml")
+    items = sorted(r.item for r in rulebook.rules.enabled)
+    timings: dict[str, float] = {}
+    t0, c0 = time.perf_counter(), time.process_time()
+    city = City(SimConfig(seed=seed, scale=scale, start=start, days=days, noise_level=noise))
+    pipeline = Pipeline(rulebook)
+    run = ScoringRun(city.sim.day0, city.sim.end)
+    n = 0
+    for day, events in _events_by_day(city):
+        today = date.fromordinal(day)
+        pipeline.sweep(today, run)
+        for event in events:
+            pipeline.event(n, event, today, run)
+            n += 1
+        run.end_of_day(day)
+    for day in range(day + 1, run.end):  # quiet days at the end still move the clock
+        pipeline.sweep(date.fromordinal(day), run)
+        run.end_of_day(day)
+    run.finish()
+    pipeline.counts["events"] = n
+    timings["wall_s"], timings["cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
+    return compare(city, pipeline, run, items, examples), run, pipeline, timings
+
+
+def report(result: Comparison, run: ScoringRun, pipeline: Pipeline, timings: dict[str, float]) -> str:
+    lines = [f"events {pipeline.counts['events']:,}, records {pipeline.counts['records']:,}, facts "
+             f"{pipeline.counts['facts']:,}, flag messages {run.messages:,}; "
+             f"{timings['wall_s']:.1f} s wall, {timings['cpu_s']:.1f} s CPU"]
+    lines += [f"  {k}: {v:,}" for k, v in sorted(pipeline.counts.items()) if k not in ("events", "records", "facts")]
+    lines.append(f"{'item':>4} {'truth spans':>11} {'scored':>7} {'exact':>7} {'missing days':>12} "
+                 f"{'extra days':>10} {'transient':>9}")
+    for item in result.items:
+        lines.append(f"{item:>4} {result.truth_spans[item]:>11,} {result.scored_spans[item]:>7,} "
+                     f"{result.exact[item]:>7,} {result.missing_days[item]:>12,} {result.extra_days[item]:>10,} "
+                     f"{run.transient[item]:>9,}")
+    for reason, count in result.unmapped.items():
+        lines.append(f"flag spans on a linkage person with {reason}: {count:,}")
+    for (item, kind), shown in sorted(result.examples.items()):
+        lines.append(f"item {item} {kind}:")
+        lines += [f"    {line}" for line in shown]
+    verdict = "EXACT" if result.mismatched_days == 0 and not result.unmapped else \
+        f"MISMATCH: {result.mismatched_days:,} child-days"
+    lines.append(f"scoring vs ground truth: {verdict}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=0.01)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--noise", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rules", default="guideline-all", choices=["guideline-all", "fukuoka"])
+    parser.add_argument("--examples", type=int, default=5)
+    args = parser.parse_args()
+    result, run, pipeline, timings = run_comparison(args.scale, args.days, args.noise, args.seed, args.rules,
+                                                    args.examples)
+    print(report(result, run, pipeline, timings))
+    print(orjson.dumps({"mismatched_child_days": result.mismatched_days}).decode())
+
+
+if __name__ == "__main__":
+    main()
