@@ -69,6 +69,8 @@ class ScoringRun:
     at_day_start: dict[str, frozenset[int]] = field(default_factory=dict)  # children touched today: before
     opened: dict[tuple[str, int], int] = field(default_factory=dict)
     spans: dict[tuple[str, int], Spans] = field(default_factory=lambda: defaultdict(list))
+    raised_on: dict[tuple[str, int], str | None] = field(default_factory=dict)  # the latest message's, per flag
+    span_raised_on: dict[tuple[str, int], list[str | None]] = field(default_factory=lambda: defaultdict(list))
     transient: Counter[int] = field(default_factory=Counter)  # raised and cleared within one day
     messages: int = 0
 
@@ -78,6 +80,8 @@ class ScoringRun:
             self.at_day_start[child_id] = self.current.get(child_id, frozenset())
         before = self.current.get(child_id, frozenset())
         after = frozenset(f["item"] for f in data["after"]["flags"])
+        for flag in data["after"]["flags"]:
+            self.raised_on[(child_id, flag["item"])] = flag["raised_on"]
         for item in before - after:
             if item not in self.at_day_start[child_id]:
                 self.transient[item] += 1
@@ -88,6 +92,7 @@ class ScoringRun:
             after = self.current.get(child_id, frozenset())
             for item in after - before:
                 self.opened[(child_id, item)] = day
+                self.span_raised_on[(child_id, item)].append(self.raised_on.get((child_id, item)))
             for item in before - after:
                 start = self.opened.pop((child_id, item))
                 if start < day:  # raised and cleared again on later days; same-day ones are transient
@@ -133,7 +138,7 @@ class Pipeline:
             if published is not None:
                 run.publish(child_id, published.envelope["data"])
 
-    def event(self, n: int, event: Any, today: date, run: ScoringRun) -> None:
+    def event(self, n: int, event: Any, today: date, run: ScoringRun, hold: bool) -> None:
         outcome = process(SourceMessage(event.topic, 0, n, event.key.encode(), event.encode()),
                           dedup=self.dedup, metrics=self.ingest_metrics, max_event_bytes=1 << 20)
         if not isinstance(outcome, Accepted):
@@ -149,7 +154,7 @@ class Pipeline:
             self.counts["facts"] += 1
             event_id, fact = decode_fact(value, key)
             _, published = handle_fact(fact, event_id=event_id, partition=0, store=self.store,
-                                       rulebook=self.rulebook, today=today)
+                                       rulebook=self.rulebook, today=today, hold=hold)
             if published is not None:
                 run.publish(fact.child_id, published.envelope["data"])
 
@@ -160,6 +165,8 @@ class Comparison:
     truth_spans: Counter[int] = field(default_factory=Counter)
     scored_spans: Counter[int] = field(default_factory=Counter)
     exact: Counter[int] = field(default_factory=Counter)
+    raised_on_differs: Counter[int] = field(default_factory=Counter)  # right days, but the flag's date is not
+                                                                      # when the truth began
     missing_days: Counter[int] = field(default_factory=Counter)  # true, not flagged
     extra_days: Counter[int] = field(default_factory=Counter)  # flagged, not true
     unmapped: Counter[str] = field(default_factory=Counter)
@@ -183,7 +190,9 @@ def compare(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int], e
     persons = sim.pop.persons
     pid_of_atena = {p.atena_no: p.pid for p in persons}
     result = Comparison(items)
+    first = run.day0 + 1  # the morning after the go-live load: what the systems held is all in
     scored: dict[tuple[int, int], Spans] = {}
+    scored_since: dict[tuple[int, int], list[str | None]] = {}
     for (child_id, item), spans in run.spans.items():
         person = pipeline.linkage_state.resolve(child_id)
         atenas = sorted(k.removeprefix("atena:") for k in (person.keys if person else {}) if k.startswith("atena:"))
@@ -192,7 +201,9 @@ def compare(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int], e
             result.extra_days[item] += len(_days(spans))
             continue
         scored.setdefault((pid_of_atena[atenas[0]], item), []).extend(spans)
+        scored_since.setdefault((pid_of_atena[atenas[0]], item), []).extend(run.span_raised_on[(child_id, item)])
     truth: dict[tuple[int, int], Spans] = {}
+    truth_since: dict[tuple[int, int], list[str]] = {}
     for (pid, item), spans in sim.truth.intervals.items():  # from when the data show it
         if item not in items:
             continue
@@ -200,9 +211,10 @@ def compare(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int], e
         clipped = []
         for start, stop, known in spans:
             assert start is not None and known is not None
-            a, b = max(start, known, run.day0), min(stop if stop is not None else run.end, adult, run.end)
+            a, b = max(start, known, first), min(stop if stop is not None else run.end, adult, run.end)
             if a < b:
                 clipped.append((a, b))
+                truth_since.setdefault((pid, item), []).append(date.fromordinal(start).isoformat())
         if clipped:
             truth[(pid, item)] = clipped
     for key in sorted(set(truth) | set(scored)):
@@ -213,6 +225,13 @@ def compare(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int], e
         td, sd = _days(t), _days(s)
         if td == sd:
             result.exact[item] += len(t)
+            since, raised = truth_since.get(key, []), scored_since.get(key, [])
+            if since != raised:
+                result.raised_on_differs[item] += 1
+                if len(result.examples[(item, "raised_on")]) < examples:
+                    result.examples[(item, "raised_on")].append(
+                        f"{persons[pid].atena_no} born {persons[pid].birth_date}: true since {since}; "
+                        f"the flag says {raised}")
             continue
         missing, extra = len(td - sd), len(sd - td)
         result.missing_days[item] += missing
@@ -225,7 +244,8 @@ def compare(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int], e
 
 
 def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str, examples: int,
-                   start: date = date(2025, 4, 1)) -> tuple[Comparison, ScoringRun, Pipeline, dict[str, float]]:
+                   start: date = date(2025, 4, 1), hold: bool = True,
+                   ) -> tuple[Comparison, ScoringRun, Pipeline, dict[str, float]]:
     rulebook = load_rulebook(CONFIG_DIR / f"{rules}.toml")
     items = sorted(r.item for r in rulebook.rules.enabled)
     timings: dict[str, float] = {}
@@ -234,16 +254,18 @@ def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str,
     pipeline = Pipeline(rulebook)
     run = ScoringRun(city.sim.day0, city.sim.end)
     n = 0
-    for day, events in _events_by_day(city):
+    days = _events_by_day(city)
+    pending = next(days, None)
+    for day in range(run.day0, run.end):  # every day, quiet ones too: the clock moves on
         today = date.fromordinal(day)
         pipeline.sweep(today, run)
-        for event in events:
-            pipeline.event(n, event, today, run)
-            n += 1
+        while pending is not None and pending[0] == day:
+            for event in pending[1]:
+                pipeline.event(n, event, today, run, hold=hold and day == run.day0)
+                n += 1
+            pending = next(days, None)
         run.end_of_day(day)
-    for day in range(day + 1, run.end):  # quiet days at the end still move the clock
-        pipeline.sweep(date.fromordinal(day), run)
-        run.end_of_day(day)
+    assert pending is None, "events after the end of the period"
     run.finish()
     pipeline.counts["events"] = n
     timings["wall_s"], timings["cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
@@ -256,11 +278,11 @@ def report(result: Comparison, run: ScoringRun, pipeline: Pipeline, timings: dic
              f"{timings['wall_s']:.1f} s wall, {timings['cpu_s']:.1f} s CPU"]
     lines += [f"  {k}: {v:,}" for k, v in sorted(pipeline.counts.items()) if k not in ("events", "records", "facts")]
     lines.append(f"{'item':>4} {'truth spans':>11} {'scored':>7} {'exact':>7} {'missing days':>12} "
-                 f"{'extra days':>10} {'transient':>9}")
+                 f"{'extra days':>10} {'transient':>9} {'raised_on differs':>17}")
     for item in result.items:
         lines.append(f"{item:>4} {result.truth_spans[item]:>11,} {result.scored_spans[item]:>7,} "
                      f"{result.exact[item]:>7,} {result.missing_days[item]:>12,} {result.extra_days[item]:>10,} "
-                     f"{run.transient[item]:>9,}")
+                     f"{run.transient[item]:>9,} {result.raised_on_differs[item]:>17,}")
     for reason, count in result.unmapped.items():
         lines.append(f"flag spans on a linkage person with {reason}: {count:,}")
     for (item, kind), shown in sorted(result.examples.items()):
@@ -280,9 +302,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rules", default="guideline-all", choices=["guideline-all", "fukuoka"])
     parser.add_argument("--examples", type=int, default=5)
+    parser.add_argument("--no-hold", action="store_true",
+                        help="publish during the go-live load (TSUNAGU_SCORING_PUBLISH_FROM unset): shows the flicker")
     args = parser.parse_args()
     result, run, pipeline, timings = run_comparison(args.scale, args.days, args.noise, args.seed, args.rules,
-                                                    args.examples)
+                                                    args.examples, hold=not args.no_hold)
     print(report(result, run, pipeline, timings))
     print(orjson.dumps({"mismatched_child_days": result.mismatched_days}).decode())
 

@@ -22,6 +22,9 @@ class ScoringSettings(BaseSettings):
     metrics_port: int = Field(9103, ge=0, le=65535, description="Prometheus exporter port (0: none)")
     config_path: Path = Field(FUKUOKA_RULES, description="The municipality's rule file (TOML)")
     today: date | None = Field(None, description="Fixed evaluation date for demos and tests; else the clock")
+    publish_from: date | None = Field(
+        None, description="Go-live: before this day facts are recorded but no flags are published (histories load "
+                          "in any order); that day's first clock sweep publishes every child's settled assessment")
     timezone: str = Field("Asia/Tokyo", description="Whose calendar decides what 'today' is")
     sweep_interval_seconds: float = Field(60.0, gt=0, description="How often the clock is checked for a new day")
     log_level: str = Field("info", pattern="^(crit|error|warn|info|debug)$")

@@ -130,10 +130,11 @@ class Schools:
                 household=s.person.household)
             s.cum_absences += a
             s.cum_lates += late
+            month_start = month_day.replace(day=1).toordinal()  # the month the count crossed the line ...
             if s.cum_absences >= 30:
-                sim.truth.open(s.person.pid, 12, sim.day)
+                sim.truth.open(s.person.pid, 12, month_start, known=sim.day)  # ... known from its report
             if s.cum_lates >= 20:
-                sim.truth.open(s.person.pid, 13, sim.day)
+                sim.truth.open(s.person.pid, 13, month_start, known=sim.day)
             self.lunch(s, month_day)
 
     def lunch(self, s: Student, month_day: date) -> None:

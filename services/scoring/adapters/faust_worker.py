@@ -84,8 +84,10 @@ def build_app(service: ScoringService) -> faust.App:
                         message.partition, message.offset, exc.reason, exc.detail)
             return
         try:
+            today = service.clock.today()
             outcome, published = handle_fact(fact, event_id=event_id, partition=message.partition, store=store,
-                                             rulebook=service.rulebook, today=service.clock.today())
+                                             rulebook=service.rulebook, today=today,
+                                             hold=settings.publish_from is not None and today < settings.publish_from)
         except Exception as exc:  # a rule bug must not stop the partition: count, log (no values), skip
             metrics.facts_failed.labels(reason="evaluation_error").inc()
             log.error("could not score fact of kind %s at p%s@%s: %s", fact.kind, message.partition,

@@ -159,12 +159,18 @@ def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook, 
 
 
 def handle_fact(fact: FactV1, *, event_id: str, partition: int | None, store: StateStore, rulebook: Rulebook,
-                today: date) -> tuple[Outcome, Published | None]:
+                today: date, hold: bool = False) -> tuple[Outcome, Published | None]:
+    """``hold`` (the go-live load): the fact is recorded and the child left for the next clock sweep, which
+    evaluates it afresh; nothing is published while the histories of all systems are still arriving."""
     state = ChildState.from_json(store.get(fact.child_id))
     changed = state.apply(fact)
     if not changed and state.partition == partition:
         return "no_change", None  # a duplicate delivery: nothing to do, nothing to write
     state.partition = partition
+    if hold:
+        state.evaluated_on = None  # needs_review: the sweep evaluates it
+        store.put(fact.child_id, state.to_json(), partition)
+        return "no_change", None
     published = reassess(fact.child_id, state, today, rulebook, trigger=f"fact:{event_id}", changed_kinds=changed)
     store.put(fact.child_id, state.to_json(), partition)
     return ("flags_changed" if published else "no_change"), published
