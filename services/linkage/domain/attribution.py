@@ -44,19 +44,27 @@ def _refs(sf: SourceFact, *roles: str) -> list[str]:
 
 
 def _mother_targets(sf: SourceFact, rd: _Reader) -> list[Target]:
-    rd.deps |= {f"key:{key}" for key in _refs(sf, "mother")}  # lets a birth find its mother's open pregnancy
+    """A pregnancy's or a delivery's fact reaches the children born of it: twins both, once their births are
+    known (a record that names one child, or none, still concerns every child of that delivery)."""
+    mothers = _refs(sf, "mother")
+    rd.deps |= {f"key:{key}" for key in mothers}  # lets a birth find its mother's open pregnancy
+    rd.deps |= {f"births:{key}" for key in mothers}  # a twin's birth recorded later reaches this fact too
+    births = [b for key in mothers for b in rd.state.births.get(key, [])]
     child_keys = _refs(sf, "child")
     if not child_keys and sf.pregnancy_id:
         rd.deps.add(f"preg:{sf.pregnancy_id}")
         birth = rd.state.birth_by_pregnancy.get(sf.pregnancy_id)
-        child_keys = [birth.child_key] if birth else []
-    elif not child_keys:  # a postpartum checkup without the child: the mother's latest birth up to that day
-        for mother_key in _refs(sf, "mother"):
-            rd.deps.add(f"births:{mother_key}")
-            births = [b for b in rd.state.births.get(mother_key, [])
-                      if not sf.record_date or not b.birth_date or b.birth_date <= sf.record_date]
-            if births:
-                child_keys = [max(births, key=lambda b: b.birth_date or "").child_key]
+        child_keys = [b.child_key for b in births if b.pregnancy_id == sf.pregnancy_id] or (
+            [birth.child_key] if birth else [])
+    elif not child_keys:  # a postpartum checkup without the child: the mother's latest delivery up to that day
+        before = [b for b in births if not sf.record_date or not b.birth_date or b.birth_date <= sf.record_date]
+        if before:
+            latest = max(b.birth_date or "" for b in before)
+            child_keys = [b.child_key for b in before if (b.birth_date or "") == latest]
+    else:  # the named child's delivery: its twin too
+        days = {b.birth_date for b in births if b.child_key in child_keys and b.birth_date}
+        child_keys = child_keys + [b.child_key for b in births if b.birth_date in days
+                                   and b.child_key not in child_keys]
     return [(c.person_id, "mother") for key in child_keys if (c := rd.child(key))]
 
 

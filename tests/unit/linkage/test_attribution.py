@@ -56,6 +56,28 @@ def test_postpartum_epds_without_child_goes_to_the_latest_birth() -> None:
     assert (fact["child_id"], fact["relation"], fact["attributes"]["epds_total"]) == (child_id("5203"), "mother", 12)
 
 
+def test_twins_both_get_their_pregnancy_and_their_mothers_postpartum_checkup_but_an_older_sibling_does_not() -> None:
+    state = LinkageState()
+    mother = [person("mother", atena_no="5301")]
+    run(state, record(MCH, f"{MCH}.birth.recorded", [*mother, person("child", atena_no="5302")],
+                      day="2022-02-02", birth_date="2022-02-02"))
+    run(state, record(MCH, f"{MCH}.pregnancy.notified", mother, day="2024-10-01", pregnancy_id="P7",
+                      notification_date="2024-10-01", gestational_weeks=13))
+    for twin in ("5303", "5304"):
+        run(state, record(MCH, f"{MCH}.birth.recorded", [*mother, person("child", atena_no=twin)],
+                          day="2025-04-10", pregnancy_id="P7", birth_date="2025-04-10"))
+    notified = {f["child_id"] for f in state_facts(state) if f["kind"] == "pregnancy_notified"}
+    assert notified == {child_id("5303"), child_id("5304")}
+    epds = run(state, record(MCH, f"{MCH}.postpartum_checkup.recorded", [*mother, person("child", atena_no="5303")],
+                             day="2025-05-08", checkup_date="2025-05-08", epds_total=11, epds_item10=0))
+    assert {f["child_id"] for f in facts(epds)} == {child_id("5303"), child_id("5304")}
+
+
+def state_facts(state: LinkageState) -> list[dict]:
+    """The facts currently attributed, from the state (what has been emitted and not retracted)."""
+    return [payload for sf in state.source_facts.values() for payload in sf.emitted.values()]
+
+
 def test_a_guardians_allowance_reaches_the_covered_children_only() -> None:
     state = LinkageState()
     run(state, resident("6001", "H6", birth="2015-01-01"))

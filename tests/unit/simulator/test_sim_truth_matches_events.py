@@ -9,12 +9,11 @@ from datetime import date
 
 import pytest
 
+from simulator.growth import P3_Z, weight_at_z
 from simulator.life.checkups import WINDOWS
 from simulator.schools import school_year
 
 pytestmark = pytest.mark.unit
-
-P3 = {(w.kind, sex): w.weight_p3[i] for w in WINDOWS if w.weight_p3 for i, sex in enumerate("12")}
 
 
 @dataclass
@@ -31,7 +30,6 @@ class Reading:
     """What a careful reader of the events knows on the last day."""
 
     persons: dict[str, Child] = field(default_factory=dict)
-    mothers_household: dict[str, str] = field(default_factory=dict)
     cases: set[str] = field(default_factory=set)
     fuyo: dict[str, list[str]] = field(default_factory=dict)
     flags: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -42,9 +40,7 @@ class Reading:
     mental: dict[str, str] = field(default_factory=dict)  # certificate → atena
     pregnancies: dict[str, tuple[int, int]] = field(default_factory=dict)  # id → (weeks, visits)
     weight_low: dict[str, bool] = field(default_factory=dict)
-
-    def children_of_household(self, household: str, on: date) -> list[str]:
-        return [a for a, c in self.persons.items() if c.household == household and c.resident and c.birth <= on]
+    deliveries: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))  # (mother, day)
 
 
 def read(events: list, year: int) -> Reading:
@@ -59,9 +55,9 @@ def read(events: list, year: int) -> Reading:
                 if d["reason"] == "move_in":
                     child.arrived = date.fromisoformat(d["effective_date"])
             child.household = d["household_no"]
-            if d["relation_to_head"] not in ("子",):
+            adult = (e.time.date() - child.birth).days >= 18 * 365
+            if d["relation_to_head"] not in ("子",) and adult:  # a parent (a mother of 17 is still a child)
                 r.persons.pop(d["atena_no"])
-                r.mothers_household[d["atena_no"]] = d["household_no"]
         elif t == "resident_registry.person.left" and d["atena_no"] in r.persons:
             r.persons[d["atena_no"]].resident = False
         elif t == "public_assistance.case.started":
@@ -73,17 +69,16 @@ def read(events: list, year: int) -> Reading:
         elif t == "child_allowance.eligibility.ended" and d["allowance"] == "jido_fuyo_teate":
             r.fuyo.pop(d["entitlement_id"], None)
         elif t == "maternal_child_health.postpartum_checkup.recorded":
-            if d["epds_total"] >= 9 or d["epds_item10"] > 0:
-                on = date.fromisoformat(d["checkup_date"])
-                household = r.mothers_household[d["mother_atena_no"]]
-                r.flags[17].update(a for a in r.children_of_household(household, on)
-                                   if (on - r.persons[a].birth).days < 18 * 365)
+            if d["epds_total"] >= 9 or d["epds_item10"] > 0:  # the children of that delivery (twins: both)
+                born = r.persons[d["child_atena_no"]].birth.isoformat()
+                r.flags[17].update(a for a in r.deliveries[(d["mother_atena_no"], born)] if r.persons[a].resident)
         elif t == "maternal_child_health.pregnancy.notified":
             r.pregnancies[d["pregnancy_id"]] = (d["gestational_weeks"], 0)
         elif t == "maternal_child_health.prenatal_checkup.visited":
             weeks, visits = r.pregnancies[d["pregnancy_id"]]
             r.pregnancies[d["pregnancy_id"]] = (weeks, visits + 1)
         elif t == "maternal_child_health.birth.recorded":
+            r.deliveries[(d["mother_atena_no"], d["birth_date"])].append(d["child_atena_no"])
             weeks, visits = r.pregnancies[d["pregnancy_id"]]
             if weeks >= 12:
                 r.flags[15].add(d["child_atena_no"])
@@ -97,8 +92,10 @@ def read(events: list, year: int) -> Reading:
                                 (8, "shook_violently")):
                     if d[q]:
                         r.flags[item].add(a)
-                if d["checkup"] != "3-4m":
-                    r.weight_low[a] = d["weight_kg"] < P3[(d["checkup"], r.persons[a].sex)]
+                if d["checkup"] != "3-4m":  # below the WHO 3rd percentile for sex and age in days
+                    child = r.persons[a]
+                    age = (date.fromisoformat(d["checkup_date"]) - child.birth).days
+                    r.weight_low[a] = d["weight_kg"] < weight_at_z(child.sex, age, P3_Z)
         elif t == "school_students.student.registered":
             r.student_atena[d["student_id"]] = d["atena_no"]
         elif t == "school_affairs.attendance.reported" and d["school_year"] == year:
@@ -132,7 +129,7 @@ def expected_flags(r: Reading, last: date) -> dict[int, set[str]]:
     flags[3] = set()
     for a, c in r.persons.items():
         for w in WINDOWS:
-            opens, closes = c.birth.toordinal() + w.opens, c.birth.toordinal() + w.closes
+            opens, closes = w.opens_on(c.birth.toordinal()), w.closes_on(c.birth.toordinal())
             came = c.arrived.toordinal() if c.arrived else 0
             if closes <= last.toordinal() and opens >= came and (a, w.kind) not in r.attended:
                 flags[3].add(a)
