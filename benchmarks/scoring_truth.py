@@ -43,6 +43,7 @@ from services.scoring.service_layer.handlers import decode_fact, handle_fact, sw
 from simulator.city import City
 from simulator.events import JST
 from simulator.life.engine import SimConfig
+from simulator.population.model import person_ref
 from simulator.truth import adult_day
 
 Spans = list[tuple[int, int]]  # [from, to) in ordinal days
@@ -118,6 +119,17 @@ def _events_by_day(city: City) -> Iterator[tuple[int, list[Any]]]:
         yield day, batch  # type: ignore[misc]
 
 
+class RecordOwners:
+    """The generator's record truth (which real persons each event is about), kept for the oracle clerk."""
+
+    def __init__(self) -> None:
+        self.persons: dict[str, set[str]] = {}
+
+    def write(self, line: str) -> None:
+        row = orjson.loads(line)
+        self.persons[row["id"]] = set(row["persons"].values())
+
+
 @dataclass
 class Pipeline:
     rulebook: Rulebook
@@ -131,6 +143,21 @@ class Pipeline:
         self.ingest_metrics = IngestMetrics(registry)
         self.linkage = LinkageService(self.linkage_state, None, LinkageMetrics(registry), MatchSettings(),
                                       "/tsunagu/linkage")
+
+    def clerk(self, today: date, run: ScoringRun, owners: RecordOwners, atena_of_ref: dict[str, str],
+              hold: bool) -> None:
+        """Decides the day's open reviews as a careful clerk would (with the generator's truth), through linkage's
+        decision handler, the same day: a record the matcher could not place reaches the right child."""
+        for review in [r for r in self.linkage_state.reviews.values() if not r.decided]:
+            refs = owners.persons.get(review.record_id, set())
+            atena = atena_of_ref.get(next(iter(refs))) if len(refs) == 1 else None
+            owner = self.linkage_state.key_owner.get(f"atena:{atena}") if atena else None
+            decision = {"review_id": review.review_id, "decision": "must_link" if owner else "cannot_link",
+                        "person_id": owner, "decided_by": "oracle-clerk", "reason": "scoring_truth",
+                        "decided_at": f"{today.isoformat()}T17:00:00+09:00"}
+            self.counts[f"clerk {decision['decision']}"] += 1
+            self._facts(self.linkage.handle_decisions(
+                [Incoming(orjson.dumps(decision), None, "linkage.review.decisions.v1", 0, 0)]), today, run, hold)
 
     def sweep(self, today: date, run: ScoringRun) -> None:
         for child_id, raw in list(self.store.states.items()):
@@ -146,8 +173,11 @@ class Pipeline:
             return
         self.dedup.confirm(outcome.dedup_key)
         self.counts["records"] += 1
-        for _, (topic, key, value, _headers) in self.linkage.handle_records(
-                [Incoming(outcome.value, outcome.key, "ingest.records.v1", 0, n)]):
+        self._facts(self.linkage.handle_records([Incoming(outcome.value, outcome.key, "ingest.records.v1", 0, n)]),
+                    today, run, hold)
+
+    def _facts(self, messages: list[tuple[int, Any]], today: date, run: ScoringRun, hold: bool) -> None:
+        for _, (topic, key, value, _headers) in messages:
             if topic != FACTS_TOPIC.name:
                 self.counts[f"linkage → {topic}"] += 1
                 continue
@@ -250,7 +280,10 @@ def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str,
     items = sorted(r.item for r in rulebook.rules.enabled)
     timings: dict[str, float] = {}
     t0, c0 = time.perf_counter(), time.process_time()
-    city = City(SimConfig(seed=seed, scale=scale, start=start, days=days, noise_level=noise))
+    owners = RecordOwners()
+    city = City(SimConfig(seed=seed, scale=scale, start=start, days=days, noise_level=noise),
+                record_truth=owners)  # type: ignore[arg-type]  # only write() is used
+    atena_of_ref = {person_ref(p.pid): p.atena_no for p in city.sim.pop.persons}
     pipeline = Pipeline(rulebook)
     run = ScoringRun(city.sim.day0, city.sim.end)
     n = 0
@@ -264,6 +297,7 @@ def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str,
                 pipeline.event(n, event, today, run, hold=hold and day == run.day0)
                 n += 1
             pending = next(days, None)
+        pipeline.clerk(today, run, owners, atena_of_ref, hold=hold and day == run.day0)
         run.end_of_day(day)
     assert pending is None, "events after the end of the period"
     run.finish()
