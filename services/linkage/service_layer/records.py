@@ -77,6 +77,13 @@ def _apply_birth(record: RecordV1, refs: dict[str, list[str]], ch: Change) -> No
     if child is not None and not child.is_child and is_minor(birth.birth_date or child.birth_date,
                                                               record.record_date or birth.birth_date):
         ch.person_changed(child, ch.state.update_person(child, {"is_child": True}) | {f"person:{child.person_id}"})
+    mother = ch.state.person_for_key(mothers[0])
+    if (child is not None and child.status == "known" and child.household_no is None and mother is not None
+            and mother.status == "resident" and mother.household_no):
+        # A newborn lives in its mother's household from the day it is born; the registry's 出生届 follows up to
+        # 14 days later. Until then the household's facts (生活保護 …) reach the child through its mother.
+        ch.person_changed(child, ch.state.update_person(child, {"household_no": mother.household_no,
+                                                                "status": "resident"}))
 
 
 def _open_pregnancy(mother_key: str, birth_date: str | None, ch: Change) -> str | None:

@@ -6,7 +6,7 @@ import pytest
 
 from services.linkage.domain.identity import atena_key, person_id_for
 from services.linkage.domain.state import LinkageState
-from tests.unit.linkage.factories import assistance, children, facts, left, resident, run
+from tests.unit.linkage.factories import assistance, children, facts, left, person, record, resident, run
 
 pytestmark = pytest.mark.unit
 
@@ -84,3 +84,16 @@ def test_a_child_who_moves_out_gets_valid_to_and_loses_household_facts() -> None
     assert by_kind["residence"]["valid_to"] == "2025-08-01"
     assert by_kind["public_assistance"]["status"] == "retracted"
     assert children(result)[0]["status"] == "left"
+
+
+def test_a_newborn_is_in_its_mothers_household_from_the_birth_record_before_the_registry_has_it() -> None:
+    state = LinkageState()
+    run(state, resident("2101", "H7", birth="1994-02-02", name_kana="ハカタ ハナコ", sex="2", reason="initial_load"))
+    run(state, assistance("started", "C-7", "H7", "2101", "2024-01-01"))
+    born = run(state, record("maternal_child_health", "maternal_child_health.birth.recorded",
+                             [person("mother", atena_no="2101"), person("child", atena_no="2102")],
+                             day="2025-06-01", birth_date="2025-06-01"))
+    newborn = person_id_for(atena_key("2102"))
+    assert {(f["child_id"], f["kind"]) for f in facts(born)} >= {(newborn, "public_assistance")}
+    registered = run(state, resident("2102", "H7", birth="2025-06-01", reason="birth", effective="2025-06-01"))
+    assert {f["kind"] for f in facts(registered)} == {"residence"}  # the 出生届 10 days later adds only residence
