@@ -317,6 +317,10 @@ def report(result: Comparison, run: ScoringRun, pipeline: Pipeline, timings: dic
         lines.append(f"{item:>4} {result.truth_spans[item]:>11,} {result.scored_spans[item]:>7,} "
                      f"{result.exact[item]:>7,} {result.missing_days[item]:>12,} {result.extra_days[item]:>10,} "
                      f"{run.transient[item]:>9,} {result.raised_on_differs[item]:>17,}")
+    lines.append(f"{'all':>4} {sum(result.truth_spans.values()):>11,} {sum(result.scored_spans.values()):>7,} "
+                 f"{sum(result.exact.values()):>7,} {sum(result.missing_days.values()):>12,} "
+                 f"{sum(result.extra_days.values()):>10,} {sum(run.transient.values()):>9,} "
+                 f"{sum(result.raised_on_differs.values()):>17,}")
     for reason, count in result.unmapped.items():
         lines.append(f"flag spans on a linkage person with {reason}: {count:,}")
     for (item, kind), shown in sorted(result.examples.items()):
