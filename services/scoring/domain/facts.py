@@ -31,6 +31,14 @@ class Fact:
     valid_from: date | None = None
     valid_to: date | None = None
     attributes: Mapping[str, Scalar] = field(default_factory=dict)
+    # Parsed once (a fact lives on across its child's updates): the record date, and the attributes that are dates.
+    recorded_on: date | None = field(init=False, repr=False, compare=False)
+    date_attributes: Mapping[str, date] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "recorded_on", parse_date(self.record_date))
+        object.__setattr__(self, "date_attributes", {
+            name: day for name, value in self.attributes.items() if (day := parse_date(value)) is not None})
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Fact:
@@ -45,7 +53,7 @@ class Fact:
         return self.attributes.get(name)
 
     def date_attr(self, name: str) -> date | None:
-        return parse_date(self.attributes.get(name))
+        return self.date_attributes.get(name)
 
     def number_attr(self, name: str) -> float | None:
         value = self.attributes.get(name)
@@ -62,14 +70,14 @@ class Fact:
         return self.started_by(today) and (self.valid_to is None or self.valid_to > today)
 
     def business_date(self) -> date | None:
-        return parse_date(self.record_date) or self.valid_from
+        return self.recorded_on or self.valid_from
 
     def dated(self, *names: str) -> date | None:
         """The first of the named date attributes present, else when the fact began, else its record date."""
         for name in names:
-            if (value := parse_date(self.attributes.get(name))) is not None:
+            if (value := self.date_attributes.get(name)) is not None:
                 return value
-        return self.valid_from or parse_date(self.record_date)
+        return self.valid_from or self.recorded_on
 
 
 def _by_id(fact: Fact) -> str:
@@ -79,10 +87,12 @@ def _by_id(fact: Fact) -> str:
 class ChildFacts:
     """The current facts of one child, indexed by kind; the input of every rule.
 
-    Built from stored JSON with ``from_raw``, a kind is parsed only when a rule first asks for it.
+    Built from stored JSON with ``from_raw``, a kind is parsed only when a rule first asks for it. ``replacing``
+    gives the same child after an update, sharing what did not change (parsed facts, the residence and birth
+    record of a day) so that a child's next update starts where the last one ended.
     """
 
-    __slots__ = ("_by_kind", "_parse", "_raw_by_kind", "_residence")
+    __slots__ = ("_birth_record", "_by_kind", "_parse", "_raw_by_kind", "_residence")
 
     def __init__(self, facts: Iterable[Fact] = ()) -> None:
         by_kind: dict[str, list[Fact]] = {}
@@ -92,7 +102,9 @@ class ChildFacts:
             same_kind.sort(key=_by_id)
         self._by_kind = by_kind
         self._raw_by_kind: dict[str, list[Mapping[str, Any]]] = {}
-        self._residence: dict[date, Fact | None] = {}
+        # The last day asked and the answer: an update or a sweep asks about one day, many times.
+        self._residence: tuple[date, Fact | None] | None = None
+        self._birth_record: tuple[date, Fact | None] | None = None
         self._parse: Callable[[Mapping[str, Any]], Fact] = Fact.from_dict
 
     @classmethod
@@ -102,6 +114,32 @@ class ChildFacts:
         facts._parse = parse
         for raw in raws:
             facts._raw_by_kind.setdefault(raw["kind"], []).append(raw)
+        return facts
+
+    def updated(self, fact_id: str, previous_kind: str | None, raw: Mapping[str, Any] | None) -> ChildFacts:
+        """These facts after one changed: ``fact_id`` (of ``previous_kind`` until now, ``None``: new) is now
+        ``raw`` (``None``: gone). Every other fact, parsed or not, is shared with this one."""
+        facts = ChildFacts()
+        facts._parse = self._parse
+        facts._by_kind, facts._raw_by_kind = dict(self._by_kind), dict(self._raw_by_kind)
+        current_kind = raw["kind"] if raw is not None else None
+        kinds = {kind for kind in (previous_kind, current_kind) if kind is not None}
+        for kind in kinds:
+            raws = [r for r in self._raw_by_kind.get(kind, ()) if r["fact_id"] != fact_id]
+            parsed = self._by_kind.get(kind)
+            if parsed is not None:
+                parsed = [f for f in parsed if f.fact_id != fact_id]
+            if raw is not None and kind == current_kind:
+                raws.append(raw)
+                if parsed is not None:
+                    parsed = sorted([*parsed, self._parse(raw)], key=_by_id)
+            facts._raw_by_kind[kind] = raws
+            if parsed is not None:
+                facts._by_kind[kind] = parsed
+        if "residence" not in kinds:  # what was found for a day still holds
+            facts._residence = self._residence
+            if "birth" not in kinds:
+                facts._birth_record = self._birth_record
         return facts
 
     def of_kind(self, kind: str) -> list[Fact]:
@@ -124,10 +162,9 @@ class ChildFacts:
 
     def residence(self, today: date) -> Fact | None:
         """The child's current residence fact: the active one that began last."""
-        if today in self._residence:
-            return self._residence[today]
-        self._residence[today] = found = self._find_residence(today)
-        return found
+        if self._residence is None or self._residence[0] != today:
+            self._residence = (today, self._find_residence(today))
+        return self._residence[1]
 
     def _find_residence(self, today: date) -> Fact | None:
         candidates = [f for f in self.of_kind("residence") if f.relation == "self" and f.active_on(today)]
@@ -137,6 +174,11 @@ class ChildFacts:
 
     def birth_record(self, today: date) -> Fact | None:
         """The fact the birth date comes from: the current residence, else the birth record, else any residence."""
+        if self._birth_record is None or self._birth_record[0] != today:
+            self._birth_record = (today, self._find_birth_record(today))
+        return self._birth_record[1]
+
+    def _find_birth_record(self, today: date) -> Fact | None:
         residence = self.residence(today)
         candidates = [residence] if residence is not None else []
         candidates += [f for f in self.of_kind("birth") if f.relation == "self"] + self.of_kind("residence")

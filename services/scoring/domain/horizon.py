@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from services.scoring.domain.evaluation import RuleSet, adulthood
-from services.scoring.domain.facts import ChildFacts, Fact, parse_date
+from services.scoring.domain.facts import ChildFacts, Fact
 
 
 def _fact_dates(fact: Fact) -> Iterable[date]:
@@ -19,11 +19,9 @@ def _fact_dates(fact: Fact) -> Iterable[date]:
         yield fact.valid_from
     if fact.valid_to is not None:
         yield fact.valid_to
-    if (recorded := parse_date(fact.record_date)) is not None:
-        yield recorded
-    for value in fact.attributes.values():
-        if isinstance(value, str) and (day := parse_date(value)) is not None:
-            yield day
+    if fact.recorded_on is not None:
+        yield fact.recorded_on
+    yield from fact.date_attributes.values()
 
 
 def next_change(facts: ChildFacts, today: date, rules: RuleSet, kinds: set[str] | None = None) -> date | None:

@@ -25,7 +25,7 @@ from services.scoring.domain.evaluation import (
 from services.scoring.domain.facts import ChildFacts
 from services.scoring.domain.horizon import next_change
 from services.scoring.domain.model import EMPTY_ASSESSMENT
-from services.scoring.service_layer.state import ChildState
+from services.scoring.service_layer.state import WORKING, ChildState
 
 SOURCE = "/tsunagu/scoring"
 _ID_NAMESPACE = uuid.UUID("6f1f9c55-2f0e-4d8a-9a51-3b0c5d7e2a10")
@@ -162,18 +162,27 @@ def handle_fact(fact: FactV1, *, event_id: str, partition: int | None, store: St
                 today: date, hold: bool = False) -> tuple[Outcome, Published | None]:
     """``hold`` (the go-live load): the fact is recorded and the child left for the next clock sweep, which
     evaluates it afresh; nothing is published while the histories of all systems are still arriving."""
-    state = ChildState.from_json(store.get(fact.child_id))
+    raw = store.get(fact.child_id)
+    state = WORKING.take(fact.child_id, raw)
     changed = state.apply(fact)
     if not changed and state.partition == partition:
+        if raw is not None:
+            WORKING.keep(fact.child_id, raw, state)
         return "no_change", None  # a duplicate delivery: nothing to do, nothing to write
     state.partition = partition
     if hold:
         state.evaluated_on = None  # needs_review: the sweep evaluates it
-        store.put(fact.child_id, state.to_json(), partition)
+        _store(store, fact.child_id, state)
         return "no_change", None
     published = reassess(fact.child_id, state, today, rulebook, trigger=f"fact:{event_id}", changed_kinds=changed)
-    store.put(fact.child_id, state.to_json(), partition)
+    _store(store, fact.child_id, state)
     return ("flags_changed" if published else "no_change"), published
+
+
+def _store(store: StateStore, child_id: str, state: ChildState) -> None:
+    raw = state.to_json()
+    store.put(child_id, raw, state.partition)
+    WORKING.keep(child_id, raw, state)
 
 
 def needs_review(raw_state: dict[str, Any], today: date, rulebook: Rulebook) -> bool:
@@ -190,8 +199,8 @@ def sweep_child(child_id: str, raw_state: dict[str, Any], *, store: StateStore, 
     """The clock's re-evaluation of one child (age windows closing, benefits ending, rule changes)."""
     if not needs_review(raw_state, today, rulebook):
         return None
-    state = ChildState.from_json(raw_state)
+    state = WORKING.take(child_id, raw_state)
     published = reassess(child_id, state, today, rulebook, trigger=f"sweep:{today.isoformat()}")
     if published is not None or state.next_review_on != raw_state.get("n"):
-        store.put(child_id, state.to_json(), state.partition)
+        _store(store, child_id, state)
     return published

@@ -6,37 +6,11 @@ Stored as plain JSON (a Faust table value with a changelog), so recovery needs n
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.topics.linkage_facts import FactV1
-from services.scoring.domain.facts import ChildFacts, Fact
-
-
-class ParsedFacts:
-    """A process-local memo of parsed facts, keyed by the stored dict itself (its identity; the memo holds it,
-    so the identity cannot be reused). A fact is parsed once per version instead of on every update of its child.
-    Bounded: the oldest entries go first."""
-
-    def __init__(self, capacity: int = 300_000) -> None:
-        self.capacity = capacity
-        # An OrderedDict: evicting from the front of a plain dict makes each next(iter()) scan the deleted
-        # slots before it, which turns a long run of evictions quadratic.
-        self._memo: OrderedDict[int, tuple[Mapping[str, Any], Fact]] = OrderedDict()
-
-    def parse(self, raw: Mapping[str, Any]) -> Fact:
-        hit = self._memo.get(id(raw))
-        if hit is not None and hit[0] is raw:
-            return hit[1]
-        fact = Fact.from_dict(raw)
-        if len(self._memo) >= self.capacity:
-            self._memo.popitem(last=False)
-        self._memo[id(raw)] = (raw, fact)
-        return fact
-
-
-PARSED = ParsedFacts()
+from services.scoring.domain.facts import ChildFacts
 
 
 @dataclass
@@ -48,12 +22,13 @@ class ChildState:
     evaluated_on: str | None = None  # the day last_assessment was evaluated for ...
     evaluated_with: str | None = None  # ... and with which rules and weights versions
     next_review_on: str | None = None  # with no new fact, nothing can change before this day (None: never)
+    _view: ChildFacts | None = field(default=None, compare=False, repr=False)  # the facts parsed, once asked
 
     @classmethod
     def from_json(cls, raw: dict[str, Any] | None) -> ChildState:
         if not raw:
             return cls()
-        return cls(raw.get("p"), dict(raw.get("f") or {}), raw.get("a"), raw.get("w"), raw.get("d"), raw.get("k"),
+        return cls(raw.get("p"), raw.get("f") or {}, raw.get("a"), raw.get("w"), raw.get("d"), raw.get("k"),
                    raw.get("n"))
 
     def to_json(self) -> dict[str, Any]:
@@ -61,22 +36,66 @@ class ChildState:
                 "d": self.evaluated_on, "k": self.evaluated_with, "n": self.next_review_on}
 
     def apply(self, fact: FactV1) -> set[str]:
-        """Records an asserted fact or forgets a retracted one; returns the fact kinds that changed."""
+        """Records an asserted fact or forgets a retracted one; returns the fact kinds that changed.
+
+        The facts dict is replaced, never changed in place: the JSON last stored (``to_json``) shares it."""
         previous = self.facts.get(fact.fact_id)
         kinds = {fact.kind} | ({previous["kind"]} if previous else set())
+        stored: dict[str, Any] | None = None
         if fact.status == "retracted":
-            return kinds if self.facts.pop(fact.fact_id, None) is not None else set()
-        stored = {"fact_id": fact.fact_id, "kind": fact.kind, "relation": fact.relation,
-                  "source_system": fact.source_system, "record_id": fact.record_id, "record_date": fact.record_date,
-                  "valid_from": fact.valid_from, "valid_to": fact.valid_to, "attributes": dict(fact.attributes)}
-        if previous == stored:
-            return set()
-        self.facts[fact.fact_id] = stored
+            if previous is None:
+                return set()
+            self.facts = {fact_id: raw for fact_id, raw in self.facts.items() if fact_id != fact.fact_id}
+        else:
+            stored = {"fact_id": fact.fact_id, "kind": fact.kind, "relation": fact.relation,
+                      "source_system": fact.source_system, "record_id": fact.record_id,
+                      "record_date": fact.record_date, "valid_from": fact.valid_from, "valid_to": fact.valid_to,
+                      "attributes": dict(fact.attributes)}
+            if previous == stored:
+                return set()
+            self.facts = {**self.facts, fact.fact_id: stored}
+        if self._view is not None:
+            self._view = self._view.updated(fact.fact_id, previous["kind"] if previous else None, stored)
         return kinds
 
     def child_facts(self) -> ChildFacts:
-        return ChildFacts.from_raw(self.facts.values(), PARSED.parse)
+        if self._view is None:
+            self._view = ChildFacts.from_raw(self.facts.values())
+        return self._view
 
     @property
     def is_empty(self) -> bool:
         return not self.facts and not self.last_assessment
+
+
+class WorkingStates:
+    """The states this process last stored, kept parsed: while the store still holds the very object that was
+    put, a child's next update or sweep starts from it (facts parsed, residence and birth record known) instead
+    of from the JSON. Any other object (recovered from the changelog, a state another handler wrote) is read
+    afresh. An entry is taken out while in use and put back once stored, so a failed update leaves nothing
+    half-applied behind. Bounded: the least recently used go first."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        # An OrderedDict: evicting from the front of a plain dict makes each next(iter()) scan the deleted
+        # slots before it, which turns a long run of evictions quadratic.
+        self._states: OrderedDict[str, tuple[dict[str, Any], ChildState]] = OrderedDict()
+
+    def take(self, child_id: str, raw: dict[str, Any] | None) -> ChildState:
+        """The child's state as ``raw`` holds it: the kept one if ``raw`` is what it was stored as."""
+        kept = self._states.pop(child_id, None)
+        if kept is not None and kept[0] is raw:
+            return kept[1]
+        return ChildState.from_json(raw)
+
+    def keep(self, child_id: str, raw: dict[str, Any], state: ChildState) -> None:
+        """``raw`` (``state.to_json()``) is now what the store holds for the child."""
+        self._states[child_id] = (raw, state)
+        if len(self._states) > self.capacity:
+            self._states.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+
+WORKING = WorkingStates()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from services.scoring.domain.calendar import school_year
-from services.scoring.domain.facts import ChildFacts, Fact, parse_date
+from services.scoring.domain.facts import ChildFacts, Fact
 from services.scoring.domain.model import Evidence, Finding
 from services.scoring.domain.rules.base import Evaluate, RuleSpec, jp_date
 
@@ -84,7 +84,7 @@ def _counted(field: str, noun_ja: str, unit_ja: str) -> Evaluate:
                 for _, f, count in months if count > 0)
             basis = crossing or months[-1][1]
             month = basis.attr("month")
-            raised = parse_date(basis.record_date) or _month_end(year, month if isinstance(month, int) else 3)
+            raised = basis.recorded_on or _month_end(year, month if isinstance(month, int) else 3)
             if crossing is not None:
                 detail = f"{year}年度の{noun_ja} {total}{unit_ja}（{params.threshold}{unit_ja}以上）"
             else:
