@@ -230,8 +230,12 @@ def compare(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int], e
             result.unmapped["no 宛名番号" if not atenas else "several 宛名番号"] += 1
             result.extra_days[item] += len(_days(spans))
             continue
-        scored.setdefault((pid_of_atena[atenas[0]], item), []).extend(spans)
-        scored_since.setdefault((pid_of_atena[atenas[0]], item), []).extend(run.span_raised_on[(child_id, item)])
+        kept = [((max(a, first), b), since) for (a, b), since in zip(spans, run.span_raised_on[(child_id, item)],
+                                                                     strict=True) if b > first]
+        if not kept:  # raised on the go-live day and gone by the morning after: counted as transient
+            continue
+        scored.setdefault((pid_of_atena[atenas[0]], item), []).extend(span for span, _ in kept)
+        scored_since.setdefault((pid_of_atena[atenas[0]], item), []).extend(since for _, since in kept)
     truth: dict[tuple[int, int], Spans] = {}
     truth_since: dict[tuple[int, int], list[str]] = {}
     for (pid, item), spans in sim.truth.intervals.items():  # from when the data show it

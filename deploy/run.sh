@@ -15,6 +15,9 @@ export TSUNAGU_INGEST_KAFKA_BOOTSTRAP="$BOOT" TSUNAGU_LINKAGE_KAFKA_BOOTSTRAP="$
   TSUNAGU_CASEWORK_WEB_PORT="$WEB_PORT" \
   TSUNAGU_CASEWORK_DATABASE_URL="${TSUNAGU_CASEWORK_DATABASE_URL:-sqlite:///$ROOT/var/casework.db}" \
   TSUNAGU_ENVIRONMENT="${TSUNAGU_ENVIRONMENT:-development}"
+# A demonstration: the smoke families' missed checkups (absences) show within a minute of loading them instead
+# of at the next morning's sweep (docs/scoring.md, "Absence is concluded by the clock").
+export TSUNAGU_SCORING_ABSENCE_SETTLE_SECONDS="${TSUNAGU_SCORING_ABSENCE_SETTLE_SECONDS:-20}"
 
 # name|module — each a real process with its own log and pid file
 SERVICES=(

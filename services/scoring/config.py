@@ -25,6 +25,9 @@ class ScoringSettings(BaseSettings):
     publish_from: date | None = Field(
         None, description="Go-live: before this day facts are recorded but no flags are published (histories load "
                           "in any order); that day's first clock sweep publishes every child's settled assessment")
+    absence_settle_seconds: float | None = Field(
+        None, gt=0, description="Demonstrations: conclude an absence (items 3, 16) once a child has had no new fact "
+                                "for this long, instead of at the next day's sweep")
     timezone: str = Field("Asia/Tokyo", description="Whose calendar decides what 'today' is")
     sweep_interval_seconds: float = Field(60.0, gt=0, description="How often the clock is checked for a new day")
     log_level: str = Field("info", pattern="^(crit|error|warn|info|debug)$")

@@ -20,6 +20,7 @@ from services.scoring.service_layer.handlers import (
     handle_fact,
     sweep_child,
 )
+from services.scoring.service_layer.settle import settle_child
 
 log = logging.getLogger("tsunagu.scoring")
 TABLE_NAME = "child-state"
@@ -66,6 +67,10 @@ def build_app(service: ScoringService) -> faust.App:
     table = app.Table(TABLE_NAME, default=None, partitions=linkage_facts.TOPIC.partitions)
     store = FaustTableStore(table)
     swept_on: dict[int, Any] = {}
+    settling: dict[str, float] = {}  # child id → when its last fact arrived (only with absence_settle_seconds)
+
+    def holding(today: Any) -> bool:
+        return settings.publish_from is not None and today < settings.publish_from
 
     async def publish(published: Published, trigger: str) -> None:
         await flags_topic.send(key=published.child_id.encode(), value=published.value)
@@ -87,7 +92,7 @@ def build_app(service: ScoringService) -> faust.App:
             today = service.clock.today()
             outcome, published = handle_fact(fact, event_id=event_id, partition=message.partition, store=store,
                                              rulebook=service.rulebook, today=today,
-                                             hold=settings.publish_from is not None and today < settings.publish_from)
+                                             hold=holding(today))
         except Exception as exc:  # a rule bug must not stop the partition: count, log (no values), skip
             metrics.facts_failed.labels(reason="evaluation_error").inc()
             log.error("could not score fact of kind %s at p%s@%s: %s", fact.kind, message.partition,
@@ -95,6 +100,8 @@ def build_app(service: ScoringService) -> faust.App:
             return
         if published is not None:
             await publish(published, "fact")
+        if settings.absence_settle_seconds is not None:
+            settling[fact.child_id] = time.monotonic()
         metrics.facts_processed.labels(outcome=outcome).inc()
         metrics.processing_duration.observe(time.perf_counter() - started)
 
@@ -154,6 +161,34 @@ def build_app(service: ScoringService) -> faust.App:
                  len(children), sorted(partitions), time.perf_counter() - started)
         metrics.sweep_duration.observe(time.perf_counter() - started)
         return True
+
+    if settings.absence_settle_seconds is not None:
+        settle_after = settings.absence_settle_seconds
+
+        @app.timer(interval=min(5.0, settle_after))
+        async def settle() -> None:
+            if app.rebalancing or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
+                return
+            today = service.clock.today()
+            quiet_since = time.monotonic() - settle_after
+            ready = [child_id for child_id, last in settling.items() if last <= quiet_since]
+            if not ready or holding(today):
+                return
+            actives = active_partitions()
+            for child_id in ready:
+                del settling[child_id]
+                raw_state = store.get(child_id)
+                if raw_state is None or raw_state.get("p") not in actives:
+                    continue
+                try:
+                    published = settle_child(child_id, raw_state, store=store, rulebook=service.rulebook,
+                                             today=today)
+                except Exception as exc:
+                    metrics.facts_failed.labels(reason="evaluation_error").inc()
+                    log.error("could not settle a child: %s", type(exc).__name__)
+                    continue
+                if published is not None:
+                    await publish(published, "clock")
 
     if settings.metrics_port:
         @app.task

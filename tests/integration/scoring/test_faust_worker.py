@@ -53,8 +53,8 @@ def workers(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Callable[..., Work
     app_id = f"test-scoring-{uuid.uuid4().hex[:8]}"
     started: list[Worker] = []
 
-    def make(today: str = "2026-06-01", metrics_port: int = 0) -> Worker:
-        worker = Worker(kafka_bootstrap, app_id, tmp_path, today=today, metrics_port=metrics_port)
+    def make(today: str = "2026-06-01", metrics_port: int = 0, **settings: str) -> Worker:
+        worker = Worker(kafka_bootstrap, app_id, tmp_path, today=today, metrics_port=metrics_port, settings=settings)
         started.append(worker)
         worker.start()
         return worker
@@ -151,6 +151,30 @@ def test_the_clock_raises_a_missed_checkup_after_a_restart_with_no_new_event(
     data = raised["data"]
     assert data["raised_items"] == [3] and data["as_of"] == "2026-06-05"
     assert data["after"]["flags"][0]["raised_on"] == "2026-06-05"
+
+
+def test_an_absence_waits_for_the_next_day_or_with_a_settle_period_for_the_childs_records_to_stop(
+        workers: Callable[..., Worker], producer: KafkaProducer, flags: Callable[..., list[dict]]) -> None:
+    """A registry record arrives before the checkup history: nothing is said at once (the history may be on its
+    way); with ABSENCE_SETTLE_SECONDS (make run's demonstration) the absence is concluded once the child's
+    records have stopped for that long, the same day; a child whose checkup record follows in time is not."""
+    missed, attended = f"missed-{uuid.uuid4().hex}", f"attended-{uuid.uuid4().hex}"
+    worker = workers(today="2026-06-01", absence_settle_seconds="4")
+    assert worker.wait_for_assignment()
+    for child in (missed, attended):  # born 2025-08-10: the 3–4 month window closed on 2026-02-10
+        producer.send(FACTS, key=child.encode(), value=_residence(child, born="2025-08-10", since=None))
+    producer.send(FACTS, key=attended.encode(), value=_envelope(
+        attended, f"{attended}-chk", kind="infant_checkup", relation="self", source_system="maternal_child_health",
+        valid_from="2025-11-20", record_date="2025-11-20",
+        attributes={"checkup": "3-4m", "checkup_date": "2025-11-20", "attended": True}))
+    producer.flush()
+    started = time.monotonic()
+    [raised] = flags({missed, attended}, until=1, timeout_s=60)
+    assert time.monotonic() - started >= 3  # not on the fact: after the settle period
+    assert raised["subject"] == missed and raised["data"]["raised_items"] == [3]
+    assert raised["data"]["as_of"] == "2026-06-01"
+    assert raised["data"]["after"]["flags"][0]["raised_on"] == "2026-02-10"
+    assert flags({missed, attended}, until=1, timeout_s=10) == []  # nothing for the child who attended
 
 
 def test_two_instances_share_the_children_without_loss_or_duplicates(

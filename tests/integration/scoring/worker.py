@@ -16,11 +16,13 @@ _ASSIGNED = re.compile(r"linkage\.facts\.v1\s+\|\s+\{([0-9,\- ]*)\}")
 
 
 class Worker:
-    def __init__(self, bootstrap: str, app_id: str, data_dir: Path, *, today: str, metrics_port: int = 0) -> None:
+    def __init__(self, bootstrap: str, app_id: str, data_dir: Path, *, today: str, metrics_port: int = 0,
+                 settings: dict[str, str] | None = None) -> None:
         self.env = {**os.environ, "TSUNAGU_SCORING_KAFKA_BOOTSTRAP": bootstrap, "TSUNAGU_SCORING_APP_ID": app_id,
                     "TSUNAGU_SCORING_DATA_DIR": str(data_dir / f"data-{uuid.uuid4().hex[:6]}"),
                     "TSUNAGU_SCORING_METRICS_PORT": str(metrics_port), "TSUNAGU_SCORING_TODAY": today,
-                    "TSUNAGU_SCORING_SWEEP_INTERVAL_SECONDS": "1"}
+                    "TSUNAGU_SCORING_SWEEP_INTERVAL_SECONDS": "1",
+                    **{f"TSUNAGU_SCORING_{k.upper()}": v for k, v in (settings or {}).items()}}
         self.log = data_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 

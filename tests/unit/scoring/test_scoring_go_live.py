@@ -125,3 +125,16 @@ def test_without_the_hold_the_same_load_makes_item_9_flicker() -> None:
         if published is not None:
             seen |= set(items(published))
     assert 9 in seen
+
+
+def test_settling_concludes_the_absence_the_same_day_as_the_sweep_would() -> None:
+    from services.scoring.service_layer.settle import settle_child
+
+    store = FakeStore()
+    assert deliver(store, residence("c1", "2025-03-10")) is None
+    raw = store.get("c1")
+    assert raw is not None
+    settled = settle_child("c1", raw, store=store, rulebook=GUIDELINE, today=TODAY)
+    assert items(settled) == [3]
+    assert settled is not None and settled.envelope["data"]["as_of"] == TODAY.isoformat()
+    assert sweep(store, "c1", TODAY + timedelta(days=1)) is None  # the sweep has nothing left to say
