@@ -81,6 +81,7 @@ class TruthBook:
 
 
 def adult_day(person: Person) -> int:
+    """The day the person turns 18 (born on 29 February: 1 March of a common year)."""
     b = person.birth_date
     try:
         return date(b.year + ADULT_AGE, b.month, b.day).toordinal()

@@ -35,10 +35,10 @@ class Window:
     asks_mouth_and_shaking: bool
 
     def opens_on(self, birth: int) -> int:
-        return add_months(birth, self.opens)
+        return age_reached_on(birth, self.opens)
 
     def closes_on(self, birth: int) -> int:
-        return add_months(birth, self.closes)
+        return age_reached_on(birth, self.closes)
 
 
 WINDOWS = (
@@ -54,12 +54,15 @@ QUESTIONS = (("hit_emotionally", "q_hit_emotionally", 4), ("left_alone", "q_left
              ("shook_violently", "q_shook_violently", 8))
 
 
-def add_months(birth: int, months: int) -> int:
-    """The ordinal day ``months`` calendar months after ``birth``; a day the month lacks is its last day."""
+def age_reached_on(birth: int, months: int) -> int:
+    """The ordinal day on which a child born on ``birth`` is ``months`` calendar months old: the same day of the
+    month, or the 1st of the next month when the month has no such day (年齢計算ニ関スル法律, 民法 143 条)."""
     b = date.fromordinal(birth)
     index = b.month - 1 + months
     year, month = b.year + index // 12, index % 12 + 1
-    return date(year, month, min(b.day, calendar.monthrange(year, month)[1])).toordinal()
+    if b.day <= calendar.monthrange(year, month)[1]:
+        return date(year, month, b.day).toordinal()
+    return date(year + month // 12, month % 12 + 1, 1).toordinal()
 
 
 def checkup(sim: Simulation, child: Person, w: Window, day: int) -> None:

@@ -6,16 +6,20 @@ import calendar as _calendar
 from datetime import date
 
 
-def add_months(start: date, months: int) -> date:
-    """The same day ``months`` later; a day the month lacks falls back to its last day.
+def age_reached_on(born: date, months: int) -> date:
+    """The first day on which a child born on ``born`` is ``months`` months old (満N か月, 満N歳).
 
-    A child born on 31 January is 1 month old on 28 (or 29) February; one born on 29 February turns one
-    on 28 February of a common year.
+    年齢計算ニ関スル法律 counts age from the day of birth, and 民法 143 条 ends a period of months or years at the end
+    of the day before the corresponding day — or, when the last month has no such day, at the end of that month.
+    So the age is reached on the corresponding day, or on the 1st of the next month when the month lacks it: a
+    child born on 31 August is 6 months old on 1 March; one born on 29 February turns one on 1 March of a
+    common year (and 18 on 1 March 2026 when born in 2008).
     """
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    day = min(start.day, _calendar.monthrange(year, month)[1])
-    return date(year, month, day)
+    month_index = born.month - 1 + months
+    year, month = born.year + month_index // 12, month_index % 12 + 1
+    if born.day <= _calendar.monthrange(year, month)[1]:
+        return date(year, month, born.day)
+    return date(year + month // 12, month % 12 + 1, 1)
 
 
 def age_in_days(birth: date, on: date) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from services.scoring.domain.calendar import add_months
+from services.scoring.domain.calendar import age_reached_on
 from services.scoring.domain.facts import ChildFacts
 from services.scoring.domain.model import Assessment, Flag
 from services.scoring.domain.rules.base import ConfiguredRule
@@ -48,7 +48,7 @@ def supported_by_child_guidance(facts: ChildFacts, today: date) -> bool:
 
 def adulthood(facts: ChildFacts, today: date, rules: RuleSet) -> date | None:
     born = facts.birth_date(today)
-    return add_months(born, 12 * rules.age_limit_years) if born else None
+    return age_reached_on(born, 12 * rules.age_limit_years) if born else None
 
 
 def in_scope(facts: ChildFacts, today: date, rules: RuleSet) -> bool:

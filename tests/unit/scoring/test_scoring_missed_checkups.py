@@ -18,10 +18,12 @@ def attended(kind: str, on: str, yes: bool = True):  # type: ignore[no-untyped-d
 @pytest.mark.parametrize(("born", "today", "expected"), [
     ("2024-01-31", "2024-07-30", set()),   # 3–4m window closes when the child is 6 months: 31 Jul
     ("2024-01-31", "2024-07-31", {3}),
-    ("2024-08-31", "2025-02-27", set()),   # 6 months after 31 Aug is 28 Feb (common year)
-    ("2024-08-31", "2025-02-28", {3}),
-    ("2023-08-31", "2024-02-28", set()),   # ...and 29 Feb in a leap year
-    ("2023-08-31", "2024-02-29", {3}),
+    ("2024-08-31", "2025-02-28", set()),   # born 31 Aug: no 31 Feb, so 6 months old on 1 Mar (民法 143 条)
+    ("2024-08-31", "2025-03-01", {3}),
+    ("2023-08-31", "2024-02-29", set()),   # ...in a leap year too
+    ("2023-08-31", "2024-03-01", {3}),
+    ("2024-08-28", "2025-02-27", set()),   # a day February has: that day
+    ("2024-08-28", "2025-02-28", {3}),
 ])
 def test_the_3_4_month_window_closes_at_six_months_with_month_ends(born: str, today: str,
                                                                    expected: set[int]) -> None:
@@ -29,7 +31,7 @@ def test_the_3_4_month_window_closes_at_six_months_with_month_ends(born: str, to
 
 
 @pytest.mark.parametrize(("today", "expected"), [
-    ("2026-02-27", set()), ("2026-02-28", {3}),   # leap-day child: 2 years old on 28 Feb of a common year
+    ("2026-02-28", set()), ("2026-03-01", {3}),   # leap-day child: 2 years old on 1 Mar of a common year
 ])
 def test_a_leap_day_child_misses_1y6m_when_turning_two(today: str, expected: set[int]) -> None:
     facts = [residence("2024-02-29"), attended("3-4m", "2024-06-10")]

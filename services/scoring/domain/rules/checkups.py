@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
-from services.scoring.domain.calendar import add_months
+from services.scoring.domain.calendar import age_reached_on
 from services.scoring.domain.facts import ChildFacts, Fact
 from services.scoring.domain.model import Evidence, Finding
 from services.scoring.domain.rules.base import Evaluate, RuleSpec, jp_date
@@ -37,12 +37,12 @@ class CheckupWindow:
     def opens(self, born: date) -> date:
         if self.opens_at_days is not None:
             return born + timedelta(days=self.opens_at_days)
-        return add_months(born, self.opens_at_months)
+        return age_reached_on(born, self.opens_at_months)
 
     def closes(self, born: date) -> date:
         if self.closes_at_days is not None:
             return born + timedelta(days=self.closes_at_days)
-        return add_months(born, self.closes_at_months)
+        return age_reached_on(born, self.closes_at_months)
 
 
 @dataclass(frozen=True)
