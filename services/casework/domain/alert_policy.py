@@ -68,6 +68,8 @@ class UpdateOpenCase:
     alert_id: str
     gained_items: tuple[int, ...]
     cleared_items: tuple[int, ...]
+    tier: str | None = None  # the child's tier now; the open alert shows it when ``tier_changed``
+    tier_changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,9 +94,13 @@ class AlertPolicy:
             return self._raise(change, "moved_ward", transfer_from=case.alert_id)
         if case is not None:
             cleared = change.items_before - change.items_after
-            if not change.gained_items and not cleared and not change.entered_tier:
+            tier_changed = change.tier_after != change.tier_before and change.tier_after is not None
+            if not change.gained_items and not cleared and not tier_changed:
                 return NoAlert("no_trigger")
-            return UpdateOpenCase(case.alert_id, tuple(sorted(change.gained_items)), tuple(sorted(cleared)))
+            # The open alert follows the child: new and cleared items, and its tier when it rises or falls (an
+            # alert raised at 見守り whose child is now 重点 must say 重点 in the inbox).
+            return UpdateOpenCase(case.alert_id, tuple(sorted(change.gained_items)), tuple(sorted(cleared)),
+                                  change.tier_after, tier_changed)
         reason = self._trigger(change)
         if reason is None:
             return NoAlert("no_trigger")

@@ -95,10 +95,13 @@ def _apply(decision: RaiseAlert | UpdateOpenCase | NoAlert, repo: CaseRepository
     if isinstance(decision, NoAlert):
         return IntakeResult(f"no_alert:{decision.why}")
     if isinstance(decision, UpdateOpenCase):
-        repo.add_system_step(decision.alert_id, "フラグ変化", now, details={
-            "gained": ",".join(map(str, decision.gained_items)),
-            "cleared": ",".join(map(str, decision.cleared_items)),
-        })
+        details = {"gained": ",".join(map(str, decision.gained_items)),
+                   "cleared": ",".join(map(str, decision.cleared_items))}
+        alert = repo.alert(decision.alert_id) if decision.tier_changed else None
+        if alert is not None:
+            details["tier"] = f"{alert.tier or '—'}→{decision.tier}"
+            alert.tier = decision.tier
+        repo.add_system_step(decision.alert_id, "フラグ変化", now, details=details)
         return IntakeResult("case_updated")
     if decision.transfer_from:
         repo.transfer(decision.transfer_from, decision.ward_code, now)

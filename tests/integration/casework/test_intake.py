@@ -56,6 +56,20 @@ def test_cleared_flags_update_the_child_and_the_alert_stays_as_history(container
     assert steps == ["一次スクリーニング", "フラグ変化"]
 
 
+def test_an_open_alert_follows_its_child_up_a_tier(container: Container) -> None:
+    """Items arriving one after another (a burst of records): the alert raised at 見守り says 重点 once the child is."""
+    worker = WorkerHandlers(container)
+    worker.process("flags", raw(flags_event("c-9", "40131", None, [15], tier_after="見守り")), where="t")
+    assert worker.process("flags", raw(flags_event("c-9", "40131", [15], [15, 16, 17, 19], tier_before="見守り",
+                                                   tier_after="重点")), where="t").outcome == "case_updated"
+    [alert] = alerts(container)
+    with container.sessions() as s:
+        [step] = s.scalars(select(CaseStep).where(CaseStep.alert_id == alert.alert_id,
+                                                  CaseStep.action == "フラグ変化")).all()
+    assert alert.tier == "重点"
+    assert step.details == {"gained": "16,17,19", "cleared": "", "tier": "見守り→重点"}
+
+
 def test_a_move_to_another_ward_transfers_the_open_case(container: Container) -> None:
     worker = WorkerHandlers(container)
     worker.process("profile", raw(profile_event("c-4", "40131")), where="t")

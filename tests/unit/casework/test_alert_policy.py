@@ -60,12 +60,19 @@ def test_the_same_situation_always_gets_the_same_alert_id() -> None:
 def test_an_open_case_is_updated_instead_of_a_new_alert() -> None:
     history = ChildHistory(open_case=OpenCase("a-1", "40131", frozenset({17})), last_alert_at=NOW)
     decision = policy.decide(change({17}, {17, 4}, "見守り", "重点"), history, NOW)
-    assert decision == UpdateOpenCase("a-1", (4,), ())
+    assert decision == UpdateOpenCase("a-1", (4,), (), "重点", tier_changed=True)  # the open alert now says 重点
 
 
 def test_cleared_flags_update_the_open_case() -> None:
     history = ChildHistory(open_case=OpenCase("a-1", "40131", frozenset({17})), last_alert_at=NOW)
+    # Everything cleared: the alert keeps the tier it had (there is no tier to show)
     assert policy.decide(change({17}, set(), "見守り", None), history, NOW) == UpdateOpenCase("a-1", (), (17,))
+
+
+def test_an_open_case_follows_a_tier_change_without_new_items() -> None:
+    history = ChildHistory(open_case=OpenCase("a-1", "40131", frozenset({17, 4})), last_alert_at=NOW)
+    decision = policy.decide(change({17, 4}, {17, 4}, "予防", "重点"), history, NOW)  # new weights version
+    assert decision == UpdateOpenCase("a-1", (), (), "重点", tier_changed=True)
 
 
 def test_nothing_changed_for_an_open_case_is_nothing() -> None:
