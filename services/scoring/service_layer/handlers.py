@@ -9,11 +9,9 @@ from datetime import date, timedelta
 from typing import Any, Literal, Protocol
 
 import orjson
-from pydantic import ValidationError
 
-from contracts.envelope import Envelope, utcnow
-from contracts.topics import linkage_facts, scoring_flags
-from contracts.topics.linkage_facts import FactV1
+from contracts.envelope import utcnow
+from contracts.topics import scoring_flags
 from services.scoring.adapters.rulebook import Rulebook
 from services.scoring.domain.evaluation import (
     SCOPE_KINDS,
@@ -25,22 +23,16 @@ from services.scoring.domain.evaluation import (
 from services.scoring.domain.facts import ChildFacts
 from services.scoring.domain.horizon import next_change
 from services.scoring.domain.model import EMPTY_ASSESSMENT
+from services.scoring.service_layer.messages import IncomingFact, InvalidFactMessage, decode_fact
 from services.scoring.service_layer.state import WORKING, ChildState
 
 SOURCE = "/tsunagu/scoring"
 _ID_NAMESPACE = uuid.UUID("6f1f9c55-2f0e-4d8a-9a51-3b0c5d7e2a10")
 
 Outcome = Literal["flags_changed", "no_change"]
-FACT_ENVELOPE = Envelope[FactV1]  # parametrise once: pydantic's generic lookup is costly per message
-
-
-class InvalidFactMessage(Exception):
-    """A message on linkage.facts.v1 that cannot be used; ``reason`` is a short fixed label (a metric label)."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
+# decode_fact is here too, beside the use case it feeds
+__all__ = ["SOURCE", "IncomingFact", "InvalidFactMessage", "Outcome", "Published", "StateStore", "decode_fact",
+           "handle_fact", "needs_review", "reassess", "sweep_child"]
 
 
 class StateStore(Protocol):
@@ -57,26 +49,6 @@ class Published:
     @property
     def value(self) -> bytes:
         return orjson.dumps(self.envelope)
-
-
-def decode_fact(raw: bytes | str | None, key: bytes | str | None = None) -> tuple[str, FactV1]:
-    """Parses one linkage.facts.v1 message; errors name fields, never values (they may be personal)."""
-    if raw is None:
-        raise InvalidFactMessage("empty", "message has no value")
-    try:
-        envelope = FACT_ENVELOPE.model_validate_json(raw)
-    except ValidationError as exc:
-        kinds = {e["type"] for e in exc.errors()}
-        reason = "invalid_json" if kinds & {"json_invalid", "json_type"} else "invalid_schema"
-        fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})[:5]
-        raise InvalidFactMessage(reason, f"fields {fields}") from None
-    if envelope.type != linkage_facts.EVENT_TYPE:
-        raise InvalidFactMessage("unknown_type", f"event type is not {linkage_facts.EVENT_TYPE}")
-    if key is not None:
-        key_text = key.decode("utf-8", "replace") if isinstance(key, bytes) else key
-        if key_text != envelope.data.child_id:
-            raise InvalidFactMessage("key_mismatch", "record key differs from data.child_id")
-    return envelope.id, envelope.data
 
 
 def _assess(state: ChildState, facts: ChildFacts, today: date, rulebook: Rulebook,
@@ -158,7 +130,7 @@ def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook, 
     })
 
 
-def handle_fact(fact: FactV1, *, event_id: str, partition: int | None, store: StateStore, rulebook: Rulebook,
+def handle_fact(fact: IncomingFact, *, event_id: str, partition: int | None, store: StateStore, rulebook: Rulebook,
                 today: date, hold: bool = False) -> tuple[Outcome, Published | None]:
     """``hold`` (the go-live load): the fact is recorded and the child left for the next clock sweep, which
     evaluates it afresh; nothing is published while the histories of all systems are still arriving."""

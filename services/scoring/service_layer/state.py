@@ -9,8 +9,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.topics.linkage_facts import FactV1
 from services.scoring.domain.facts import ChildFacts
+from services.scoring.service_layer.messages import IncomingFact
 
 
 @dataclass
@@ -35,27 +35,25 @@ class ChildState:
         return {"p": self.partition, "f": self.facts, "a": self.last_assessment, "w": self.last_ward,
                 "d": self.evaluated_on, "k": self.evaluated_with, "n": self.next_review_on}
 
-    def apply(self, fact: FactV1) -> set[str]:
+    def apply(self, fact: IncomingFact) -> set[str]:
         """Records an asserted fact or forgets a retracted one; returns the fact kinds that changed.
 
         The facts dict is replaced, never changed in place: the JSON last stored (``to_json``) shares it."""
-        previous = self.facts.get(fact.fact_id)
+        fact_id = fact.fact_id
+        previous = self.facts.get(fact_id)
         kinds = {fact.kind} | ({previous["kind"]} if previous else set())
         stored: dict[str, Any] | None = None
         if fact.status == "retracted":
             if previous is None:
                 return set()
-            self.facts = {fact_id: raw for fact_id, raw in self.facts.items() if fact_id != fact.fact_id}
+            self.facts = {other: raw for other, raw in self.facts.items() if other != fact_id}
         else:
-            stored = {"fact_id": fact.fact_id, "kind": fact.kind, "relation": fact.relation,
-                      "source_system": fact.source_system, "record_id": fact.record_id,
-                      "record_date": fact.record_date, "valid_from": fact.valid_from, "valid_to": fact.valid_to,
-                      "attributes": dict(fact.attributes)}
+            stored = fact.stored
             if previous == stored:
                 return set()
-            self.facts = {**self.facts, fact.fact_id: stored}
+            self.facts = {**self.facts, fact_id: stored}
         if self._view is not None:
-            self._view = self._view.updated(fact.fact_id, previous["kind"] if previous else None, stored)
+            self._view = self._view.updated(fact_id, previous["kind"] if previous else None, stored)
         return kinds
 
     def child_facts(self) -> ChildFacts:
