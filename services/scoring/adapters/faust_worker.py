@@ -118,6 +118,8 @@ def build_app(service: ScoringService) -> faust.App:
         if app.rebalancing or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
             return
         today = service.clock.today()
+        if holding(today):
+            return  # the go-live load: nothing is published before PUBLISH_FROM, not even by the clock
         actives = active_partitions()
         for partition in set(swept_on) - actives:
             del swept_on[partition]

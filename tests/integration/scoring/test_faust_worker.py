@@ -177,6 +177,24 @@ def test_an_absence_waits_for_the_next_day_or_with_a_settle_period_for_the_child
     assert flags({missed, attended}, until=1, timeout_s=10) == []  # nothing for the child who attended
 
 
+def test_the_go_live_load_is_published_by_the_first_sweep_of_publish_from_and_not_before(
+        workers: Callable[..., Worker], producer: KafkaProducer, flags: Callable[..., list[dict]]) -> None:
+    child = f"golive-{uuid.uuid4().hex}"
+    worker = workers(today="2026-06-01", publish_from="2026-06-02")
+    assert worker.wait_for_assignment()
+    producer.send(FACTS, key=child.encode(), value=_residence(child))
+    producer.send(FACTS, key=child.encode(), value=_envelope(child, f"{child}-pa"))
+    producer.flush()
+    assert flags({child}, until=1, timeout_s=15) == []  # held: recorded, not published, not even by the clock
+    worker.stop(signal.SIGTERM)
+
+    workers(today="2026-06-02", publish_from="2026-06-02")  # the morning after the load
+    [published] = flags({child}, until=1, timeout_s=150)
+    data = published["data"]
+    assert data["raised_items"] == [18] and data["before"] is None and data["as_of"] == "2026-06-02"
+    assert flags({child}, until=1, timeout_s=5) == []
+
+
 def test_two_instances_share_the_children_without_loss_or_duplicates(
         workers: Callable[..., Worker], producer: KafkaProducer, flags: Callable[..., list[dict]]) -> None:
     first, second = workers(), workers()
