@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -66,7 +67,7 @@ class Rulebook:
     weights: Weights
     path: str
 
-    @property
+    @cached_property
     def versions(self) -> str:
         return f"{self.rules.version}|{self.weights.version}"
 

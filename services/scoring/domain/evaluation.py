@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from services.scoring.domain.calendar import age_reached_on
 from services.scoring.domain.facts import ChildFacts
@@ -28,7 +29,7 @@ class RuleSet:
     def enabled(self) -> list[ConfiguredRule]:
         return [r for r in self.rules if r.enabled]
 
-    @property
+    @cached_property
     def raised_by_clock_only(self) -> frozenset[int]:
         """Items whose rule concludes from an absence: a new fact may clear them, only the clock raises them."""
         return frozenset(r.item for r in self.rules if r.enabled and r.spec.concludes_absence)

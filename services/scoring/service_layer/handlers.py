@@ -79,6 +79,8 @@ def _leave_absences_to_the_clock(after: dict[str, Any], state: ChildState, today
     """A fact does not raise a flag that concludes from an absence (see RuleSpec.concludes_absence): it is
     left out now and the child is looked at again tomorrow, when the clock raises it if it still holds."""
     held = rulebook.rules.raised_by_clock_only
+    if not any(f["item"] in held for f in after["flags"]):
+        return
     before = {f["item"] for f in (state.last_assessment or EMPTY_ASSESSMENT)["flags"]}
     deferred = [f for f in after["flags"] if f["item"] in held and f["item"] not in before]
     if not deferred:
@@ -92,10 +94,12 @@ def _leave_absences_to_the_clock(after: dict[str, Any], state: ChildState, today
 
 def _date_undated_flags(after: dict[str, Any], before: dict[str, Any] | None, today: date) -> None:
     """A flag whose facts carry no date is dated by when it was first seen (kept while it stays raised)."""
+    undated = [flag for flag in after["flags"] if flag["raised_on"] is None]
+    if not undated:
+        return
     seen = {f["item"]: f["raised_on"] for f in (before or EMPTY_ASSESSMENT)["flags"]}
-    for flag in after["flags"]:
-        if flag["raised_on"] is None:
-            flag["raised_on"] = seen.get(flag["item"]) or today.isoformat()
+    for flag in undated:
+        flag["raised_on"] = seen.get(flag["item"]) or today.isoformat()
 
 
 def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook, trigger: str,
