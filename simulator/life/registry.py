@@ -31,6 +31,13 @@ def record(sim: Simulation, person: Person, reason: str, effective: int | None =
         reason=reason, school_code=None), persons={"atena_no": person.pid}, household=h)
 
 
+def record_later(sim: Simulation, person: Person, reason: str, effective: int | None = None,
+                 changed: bool = False) -> None:
+    """A record scheduled earlier (a kana correction, a 出生届): nothing if the person has left by then."""
+    if person.resident and person.household is not None:
+        record(sim, person, reason, effective, changed)
+
+
 def left(sim: Simulation, person: Person, reason: str) -> None:
     h = person.household
     assert h is not None
@@ -54,7 +61,7 @@ def go_live(sim: Simulation) -> Iterator[None]:
         wrong = _wrong_kana(person, sim.rng) if sim.rng.random() < KANA_CORRECTION else None
         record(sim, person, "initial_load", sim.day0, kana=wrong)
         if wrong:
-            sim.at(sim.day_in_period(), record, sim, person, "correction", None, True)
+            sim.at(sim.day_in_period(), record_later, sim, person, "correction", None, True)
     for h in list(sim.pop.households):
         _schedule_household(sim, h)
     _schedule_marriages(sim)
@@ -188,4 +195,4 @@ def remarry(sim: Simulation, h: Household) -> None:
 
 def register_birth(sim: Simulation, child: Person) -> None:
     """出生届 within 14 days of the birth."""
-    sim.at(child.birth + 1 + sim.rng.randrange(14), record, sim, child, "birth", child.birth)
+    sim.at(child.birth + 1 + sim.rng.randrange(14), record_later, sim, child, "birth", child.birth)
