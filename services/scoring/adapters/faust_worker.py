@@ -149,7 +149,8 @@ def build_app(service: ScoringService) -> faust.App:
                 if app.rebalancing:
                     log.info("clock sweep interrupted by a rebalance; it resumes on the next tick")
                     return False
-            if raw_state.get("p") not in partitions:
+            raw_state = table.data.get(child_id, raw_state)  # a fact may have updated it while we yielded
+            if not isinstance(raw_state, dict) or raw_state.get("p") not in partitions:
                 continue  # revoked meanwhile: its new owner sweeps it
             try:
                 published = sweep_child(child_id, raw_state, store=store, rulebook=service.rulebook, today=today)
