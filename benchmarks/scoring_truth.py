@@ -43,7 +43,7 @@ from services.scoring.service_layer.handlers import decode_fact, handle_fact, sw
 from simulator.city import City
 from simulator.events import JST
 from simulator.life.engine import SimConfig
-from simulator.population.model import person_ref
+from simulator.population.model import atena_no
 from simulator.truth import adult_day
 
 Spans = list[tuple[int, int]]  # [from, to) in ordinal days
@@ -107,7 +107,8 @@ class ScoringRun:
 
 
 def _events_by_day(city: City) -> Iterator[tuple[int, list[Any]]]:
-    day, batch = None, []
+    day: int | None = None
+    batch: list[Any] = []
     for event in city.events():
         d = event.time.astimezone(JST).date().toordinal()
         if d != day and batch:
@@ -130,6 +131,14 @@ class RecordOwners:
         self.persons[row["id"]] = set(row["persons"].values())
 
 
+class AtenaOfRef(dict[str, str]):
+    """``T00000042`` → that person's 宛名番号, for every person the generator makes (also those born or moving in
+    during the run, who are not in the population when it starts)."""
+
+    def __missing__(self, ref: str) -> str:
+        return atena_no(int(ref.removeprefix("T")))
+
+
 @dataclass
 class Pipeline:
     rulebook: Rulebook
@@ -144,13 +153,13 @@ class Pipeline:
         self.linkage = LinkageService(self.linkage_state, None, LinkageMetrics(registry), MatchSettings(),
                                       "/tsunagu/linkage")
 
-    def clerk(self, today: date, run: ScoringRun, owners: RecordOwners, atena_of_ref: dict[str, str],
+    def clerk(self, today: date, run: ScoringRun, owners: RecordOwners, atena_of_ref: AtenaOfRef,
               hold: bool) -> None:
         """Decides the day's open reviews as a careful clerk would (with the generator's truth), through linkage's
         decision handler, the same day: a record the matcher could not place reaches the right child."""
         for review in [r for r in self.linkage_state.reviews.values() if not r.decided]:
             refs = owners.persons.get(review.record_id, set())
-            atena = atena_of_ref.get(next(iter(refs))) if len(refs) == 1 else None
+            atena = atena_of_ref[next(iter(refs))] if len(refs) == 1 else None
             owner = self.linkage_state.key_owner.get(f"atena:{atena}") if atena else None
             decision = {"review_id": review.review_id, "decision": "must_link" if owner else "cannot_link",
                         "person_id": owner, "decided_by": "oracle-clerk", "reason": "scoring_truth",
@@ -238,12 +247,12 @@ def compare(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int], e
         scored_since.setdefault((pid_of_atena[atenas[0]], item), []).extend(since for _, since in kept)
     truth: dict[tuple[int, int], Spans] = {}
     truth_since: dict[tuple[int, int], list[str]] = {}
-    for (pid, item), spans in sim.truth.intervals.items():  # from when the data show it
+    for (pid, item), true_spans in sim.truth.intervals.items():  # from when the data show it
         if item not in items:
             continue
         adult = adult_day(persons[pid])
         clipped = []
-        for start, stop, known in spans:
+        for start, stop, known in true_spans:
             assert start is not None and known is not None
             a, b = max(start, known, first), min(stop if stop is not None else run.end, adult, run.end)
             if a < b:
@@ -287,12 +296,12 @@ def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str,
     owners = RecordOwners()
     city = City(SimConfig(seed=seed, scale=scale, start=start, days=days, noise_level=noise),
                 record_truth=owners)  # type: ignore[arg-type]  # only write() is used
-    atena_of_ref = {person_ref(p.pid): p.atena_no for p in city.sim.pop.persons}
+    atena_of_ref = AtenaOfRef()  # persons who move in during the run are created as it goes
     pipeline = Pipeline(rulebook)
     run = ScoringRun(city.sim.day0, city.sim.end)
     n = 0
-    days = _events_by_day(city)
-    pending = next(days, None)
+    by_day = _events_by_day(city)
+    pending = next(by_day, None)
     for day in range(run.day0, run.end):  # every day, quiet ones too: the clock moves on
         today = date.fromordinal(day)
         pipeline.sweep(today, run)
@@ -300,7 +309,7 @@ def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str,
             for event in pending[1]:
                 pipeline.event(n, event, today, run, hold=hold and day == run.day0)
                 n += 1
-            pending = next(days, None)
+            pending = next(by_day, None)
         pipeline.clerk(today, run, owners, atena_of_ref, hold=hold and day == run.day0)
         run.end_of_day(day)
     assert pending is None, "events after the end of the period"
