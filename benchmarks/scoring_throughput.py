@@ -24,24 +24,22 @@ from typing import Any
 from faust.utils import json as faust_json
 
 from benchmarks.scoring_population import _fact, child_facts, envelope
+from services.scoring.adapters.memory_store import MemoryStateStore
 from services.scoring.adapters.rulebook import Rulebook, load_rulebook
 from services.scoring.config import CONFIG_DIR
 from services.scoring.service_layer.handlers import decode_fact, handle_fact
 from services.scoring.service_layer.state import WORKING
 
 
-class DictStore:
+class DictStore(MemoryStateStore):
     def __init__(self, serialise: bool) -> None:
-        self.states: dict[str, dict[str, Any]] = {}
+        super().__init__()
         self.serialise = serialise
-
-    def get(self, child_id: str) -> dict[str, Any] | None:
-        return self.states.get(child_id)
 
     def put(self, child_id: str, state: dict[str, Any], partition: int | None) -> None:
         if self.serialise:
             faust_json.dumps(state)  # what Faust's json codec does for the changelog (orjson when installed)
-        self.states[child_id] = state
+        super().put(child_id, state, partition)
 
 
 def initial_load(rng: random.Random, children: int, today: date) -> list[dict[str, Any]]:

@@ -37,6 +37,7 @@ from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
 from services.linkage.service_layer.service import Incoming, LinkageService
+from services.scoring.adapters.memory_store import MemoryStateStore
 from services.scoring.adapters.rulebook import Rulebook, load_rulebook
 from services.scoring.config import CONFIG_DIR
 from services.scoring.service_layer.handlers import decode_fact, handle_fact, sweep_child
@@ -47,17 +48,6 @@ from simulator.population.model import atena_no
 from simulator.truth import adult_day
 
 Spans = list[tuple[int, int]]  # [from, to) in ordinal days
-
-
-class DictStore:
-    def __init__(self) -> None:
-        self.states: dict[str, dict[str, Any]] = {}
-
-    def get(self, child_id: str) -> dict[str, Any] | None:
-        return self.states.get(child_id)
-
-    def put(self, child_id: str, state: dict[str, Any], partition: int | None) -> None:
-        self.states[child_id] = state
 
 
 @dataclass
@@ -143,7 +133,7 @@ class AtenaOfRef(dict[str, str]):
 class Pipeline:
     rulebook: Rulebook
     dedup: MemoryDedupStore = field(default_factory=MemoryDedupStore)
-    store: DictStore = field(default_factory=DictStore)
+    store: MemoryStateStore = field(default_factory=MemoryStateStore)
     linkage_state: LinkageState = field(default_factory=LinkageState)
     counts: Counter[str] = field(default_factory=Counter)
 

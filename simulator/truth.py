@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO
 
-from simulator.population.model import Person, atena_no, household_ref, person_ref
+from simulator.population.model import Person, age_reached_on, atena_no, household_ref, person_ref
 
 ADULT_AGE = 18
 
@@ -82,11 +82,7 @@ class TruthBook:
 
 def adult_day(person: Person) -> int:
     """The day the person turns 18 (born on 29 February: 1 March of a common year)."""
-    b = person.birth_date
-    try:
-        return date(b.year + ADULT_AGE, b.month, b.day).toordinal()
-    except ValueError:  # born on 29 February
-        return date(b.year + ADULT_AGE, 3, 1).toordinal()
+    return age_reached_on(person.birth, 12 * ADULT_AGE)
 
 
 @dataclass

@@ -8,15 +8,13 @@ system also records it as 未受診 (attended=false). Truth for the questionnair
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 
 from simulator import payloads as p
 from simulator.growth import P3_Z, weight_at_z
 from simulator.life.engine import BATCH, Simulation
-from simulator.population.model import Household, Person
+from simulator.population.model import Household, Person, age_reached_on
 
 
 @dataclass(frozen=True)
@@ -52,17 +50,6 @@ GUARD_Z = 0.1
 QUESTIONS = (("hit_emotionally", "q_hit_emotionally", 4), ("left_alone", "q_left_alone", 5),
              ("not_fed", "q_not_fed", 6), ("covered_mouth", "q_covered_mouth", 7),
              ("shook_violently", "q_shook_violently", 8))
-
-
-def age_reached_on(birth: int, months: int) -> int:
-    """The ordinal day on which a child born on ``birth`` is ``months`` calendar months old: the same day of the
-    month, or the 1st of the next month when the month has no such day (年齢計算ニ関スル法律, 民法 143 条)."""
-    b = date.fromordinal(birth)
-    index = b.month - 1 + months
-    year, month = b.year + index // 12, index % 12 + 1
-    if b.day <= calendar.monthrange(year, month)[1]:
-        return date(year, month, b.day).toordinal()
-    return date(year + month // 12, month % 12 + 1, 1).toordinal()
 
 
 def checkup(sim: Simulation, child: Person, w: Window, day: int) -> None:

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
 from datetime import date
 
 from simulator.events import iso_date
 from simulator.wards import WARD_BY_CODE, address, postal_code
+
+
+def age_reached_on(birth: int, months: int) -> int:
+    """The ordinal day on which a child born on ``birth`` is ``months`` calendar months old: the same day of the
+    month, or the 1st of the next month when the month has no such day (年齢計算ニ関スル法律, 民法 143 条)."""
+    b = date.fromordinal(birth)
+    index = b.month - 1 + months
+    year, month = b.year + index // 12, index % 12 + 1
+    if b.day <= calendar.monthrange(year, month)[1]:
+        return date(year, month, b.day).toordinal()
+    return date(year + month // 12, month % 12 + 1, 1).toordinal()
+
 
 _ATENA_MULTIPLIER = 2_654_435_761  # odd and not a multiple of 5: a bijection on [0, 10^11)
 

@@ -48,23 +48,25 @@ def _mother_targets(sf: SourceFact, rd: _Reader) -> list[Target]:
     known (a record that names one child, or none, still concerns every child of that delivery)."""
     mothers = _refs(sf, "mother")
     rd.deps |= {f"key:{key}" for key in mothers}  # lets a birth find its mother's open pregnancy
-    rd.deps |= {f"births:{key}" for key in mothers}  # a twin's birth recorded later reaches this fact too
-    births = [b for key in mothers for b in rd.state.births.get(key, [])]
     child_keys = _refs(sf, "child")
-    if not child_keys and sf.pregnancy_id:
+    if not child_keys and sf.pregnancy_id:  # every birth of the pregnancy fires preg:<id>
         rd.deps.add(f"preg:{sf.pregnancy_id}")
+        births = [b for key in mothers for b in rd.state.births.get(key, [])]
         birth = rd.state.birth_by_pregnancy.get(sf.pregnancy_id)
         child_keys = [b.child_key for b in births if b.pregnancy_id == sf.pregnancy_id] or (
             [birth.child_key] if birth else [])
-    elif not child_keys:  # a postpartum checkup without the child: the mother's latest delivery up to that day
-        before = [b for b in births if not sf.record_date or not b.birth_date or b.birth_date <= sf.record_date]
-        if before:
-            latest = max(b.birth_date or "" for b in before)
-            child_keys = [b.child_key for b in before if (b.birth_date or "") == latest]
-    else:  # the named child's delivery: its twin too
-        days = {b.birth_date for b in births if b.child_key in child_keys and b.birth_date}
-        child_keys = child_keys + [b.child_key for b in births if b.birth_date in days
-                                   and b.child_key not in child_keys]
+    else:  # a postpartum checkup: the delivery it follows, found among the mother's births (a twin's may come later)
+        rd.deps |= {f"births:{key}" for key in mothers}
+        births = [b for key in mothers for b in rd.state.births.get(key, [])]
+        if child_keys:  # the named child's delivery: its twin too
+            days = {b.birth_date for b in births if b.child_key in child_keys and b.birth_date}
+            child_keys = child_keys + [b.child_key for b in births if b.birth_date in days
+                                       and b.child_key not in child_keys]
+        else:  # without the child: the mother's latest delivery up to that day
+            before = [b for b in births if not sf.record_date or not b.birth_date or b.birth_date <= sf.record_date]
+            if before:
+                latest = max(b.birth_date or "" for b in before)
+                child_keys = [b.child_key for b in before if (b.birth_date or "") == latest]
     return [(c.person_id, "mother") for key in child_keys if (c := rd.child(key))]
 
 

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -18,9 +19,9 @@ from services.scoring.service_layer.handlers import (
     Published,
     decode_fact,
     handle_fact,
+    settle_child,
     sweep_child,
 )
-from services.scoring.service_layer.settle import settle_child
 
 log = logging.getLogger("tsunagu.scoring")
 TABLE_NAME = "child-state"
@@ -110,6 +111,18 @@ def build_app(service: ScoringService) -> faust.App:
         async for event in stream.events():
             await handle_event(event)
 
+    async def by_clock(evaluate: Callable[..., Published | None], child_id: str, raw_state: dict[str, Any],
+                       today: Any) -> None:
+        """One child evaluated by the clock (the sweep, or settling): a rule bug is counted and logged, no values."""
+        try:
+            published = evaluate(child_id, raw_state, store=store, rulebook=service.rulebook, today=today)
+        except Exception as exc:
+            metrics.facts_failed.labels(reason="evaluation_error").inc()
+            log.error("could not re-evaluate a child by the clock: %s", type(exc).__name__)
+            return
+        if published is not None:
+            await publish(published, "clock")
+
     def active_partitions() -> set[int]:
         return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == facts_topic.get_topic_name()}
 
@@ -152,14 +165,7 @@ def build_app(service: ScoringService) -> faust.App:
             raw_state = table.data.get(child_id, raw_state)  # a fact may have updated it while we yielded
             if not isinstance(raw_state, dict) or raw_state.get("p") not in partitions:
                 continue  # revoked meanwhile: its new owner sweeps it
-            try:
-                published = sweep_child(child_id, raw_state, store=store, rulebook=service.rulebook, today=today)
-            except Exception as exc:
-                metrics.facts_failed.labels(reason="evaluation_error").inc()
-                log.error("could not re-evaluate a child in the sweep: %s", type(exc).__name__)
-                continue
-            if published is not None:
-                await publish(published, "clock")
+            await by_clock(sweep_child, child_id, raw_state, today)
         log.info("clock sweep for %s over %d children of partitions %s took %.2fs", today.isoformat(),
                  len(children), sorted(partitions), time.perf_counter() - started)
         metrics.sweep_duration.observe(time.perf_counter() - started)
@@ -181,17 +187,8 @@ def build_app(service: ScoringService) -> faust.App:
             for child_id in ready:
                 del settling[child_id]
                 raw_state = store.get(child_id)
-                if raw_state is None or raw_state.get("p") not in actives:
-                    continue
-                try:
-                    published = settle_child(child_id, raw_state, store=store, rulebook=service.rulebook,
-                                             today=today)
-                except Exception as exc:
-                    metrics.facts_failed.labels(reason="evaluation_error").inc()
-                    log.error("could not settle a child: %s", type(exc).__name__)
-                    continue
-                if published is not None:
-                    await publish(published, "clock")
+                if raw_state is not None and raw_state.get("p") in actives:
+                    await by_clock(settle_child, child_id, raw_state, today)
 
     if settings.metrics_port:
         @app.task

@@ -67,12 +67,18 @@ def _assess(state: ChildState, facts: ChildFacts, today: date, rulebook: Ruleboo
     rerun_items = {r.item for r in rerun}
     kept = [f for f in (state.last_assessment or EMPTY_ASSESSMENT)["flags"] if f["item"] not in rerun_items]
     flags = sorted(kept + [f.to_dict() for f in evaluate_rules(facts, today, rerun)], key=lambda f: f["item"])
-    score = weights.score(frozenset(f["item"] for f in flags))
-    after = {"flags": flags, "score": score, "tier": weights.tier(score) if flags else None,
-             "supported_by_child_guidance": supported_by_child_guidance(facts, today)}
+    after = {"flags": flags, "supported_by_child_guidance": supported_by_child_guidance(facts, today)}
+    _score(after, rulebook)
     brought = next_change(facts, today, rules, changed_kinds)
     candidates = [d for d in (state.next_review_on, brought.isoformat() if brought else None) if d]
     return after, min(candidates, default=None)
+
+
+def _score(assessment: dict[str, Any], rulebook: Rulebook) -> None:
+    """Sets the score and tier of an assessment (AssessmentV1 JSON) from its flags."""
+    weights = rulebook.weights
+    score = weights.score(frozenset(f["item"] for f in assessment["flags"]))
+    assessment["score"], assessment["tier"] = score, weights.tier(score) if assessment["flags"] else None
 
 
 def _leave_absences_to_the_clock(after: dict[str, Any], state: ChildState, today: date, rulebook: Rulebook) -> None:
@@ -86,8 +92,7 @@ def _leave_absences_to_the_clock(after: dict[str, Any], state: ChildState, today
     if not deferred:
         return
     after["flags"] = [f for f in after["flags"] if f not in deferred]
-    score = rulebook.weights.score(frozenset(f["item"] for f in after["flags"]))
-    after["score"], after["tier"] = score, rulebook.weights.tier(score) if after["flags"] else None
+    _score(after, rulebook)
     tomorrow = (today + timedelta(days=1)).isoformat()
     state.next_review_on = min(state.next_review_on or tomorrow, tomorrow)
 
@@ -103,11 +108,12 @@ def _date_undated_flags(after: dict[str, Any], before: dict[str, Any] | None, to
 
 
 def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook, trigger: str,
-             changed_kinds: set[str] | None = None) -> Published | None:
-    """Evaluates the child on ``today``; when the assessment or ward changed, records and returns the message."""
+             changed_kinds: set[str] | None = None, *, by_clock: bool = False) -> Published | None:
+    """Evaluates the child on ``today``; when the assessment or ward changed, records and returns the message.
+    Only the clock (``by_clock``) may raise a flag that concludes from an absence."""
     facts = state.child_facts()
     after, state.next_review_on = _assess(state, facts, today, rulebook, changed_kinds)
-    if not trigger.startswith("sweep:"):
+    if not by_clock:
         _leave_absences_to_the_clock(after, state, today, rulebook)
     _date_undated_flags(after, state.last_assessment, today)
     state.evaluated_on, state.evaluated_with = today.isoformat(), rulebook.versions
@@ -172,11 +178,21 @@ def needs_review(raw_state: dict[str, Any], today: date, rulebook: Rulebook) -> 
 
 def sweep_child(child_id: str, raw_state: dict[str, Any], *, store: StateStore, rulebook: Rulebook,
                 today: date) -> Published | None:
-    """The clock's re-evaluation of one child (age windows closing, benefits ending, rule changes)."""
+    """The clock's daily re-evaluation of one child (age windows closing, benefits ending, rule changes), for a
+    child whose assessment could have changed since it was last evaluated."""
     if not needs_review(raw_state, today, rulebook):
         return None
+    return settle_child(child_id, raw_state, store=store, rulebook=rulebook, today=today)
+
+
+def settle_child(child_id: str, raw_state: dict[str, Any], *, store: StateStore, rulebook: Rulebook,
+                 today: date) -> Published | None:
+    """The clock's evaluation of one child, now: what the sweep does for a child it finds due. The worker also
+    calls it, with ``TSUNAGU_SCORING_ABSENCE_SETTLE_SECONDS`` (demonstrations), for a child whose facts have
+    stopped arriving for that long, so an absence a fact left for the clock is concluded the same day. Same
+    trigger as that day's sweep, so the same event id."""
     state = WORKING.take(child_id, raw_state)
-    published = reassess(child_id, state, today, rulebook, trigger=f"sweep:{today.isoformat()}")
+    published = reassess(child_id, state, today, rulebook, trigger=f"sweep:{today.isoformat()}", by_clock=True)
     if published is not None or state.next_review_on != raw_state.get("n"):
         _store(store, child_id, state)
     return published

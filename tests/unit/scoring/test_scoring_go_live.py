@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.scoring.service_layer.handlers import Published, decode_fact, handle_fact, sweep_child
+from services.scoring.service_layer.handlers import Published, decode_fact, handle_fact, settle_child, sweep_child
 from tests.unit.scoring.scoring_builders import GUIDELINE, FakeStore, envelope, fact_dict
 
 pytestmark = pytest.mark.unit
@@ -128,8 +128,6 @@ def test_without_the_hold_the_same_load_makes_item_9_flicker() -> None:
 
 
 def test_settling_concludes_the_absence_the_same_day_as_the_sweep_would() -> None:
-    from services.scoring.service_layer.settle import settle_child
-
     store = FakeStore()
     assert deliver(store, residence("c1", "2025-03-10")) is None
     raw = store.get("c1")

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.scoring.adapters.memory_store import MemoryStateStore
 from services.scoring.service_layer.handlers import Published, decode_fact, handle_fact, sweep_child
 from services.scoring.service_layer.state import WORKING, ChildState, WorkingStates
 from tests.unit.scoring.scoring_builders import GUIDELINE, FakeStore, envelope, fact_dict
@@ -18,17 +19,7 @@ from tests.unit.scoring.test_scoring_properties import DAYS, FAST, fact_dicts
 pytestmark = pytest.mark.unit
 
 
-class KeepingStore:
-    """Like Faust's memory store: holds the object put, as it is."""
-
-    def __init__(self) -> None:
-        self.states: dict[str, dict[str, Any]] = {}
-
-    def get(self, child_id: str) -> dict[str, Any] | None:
-        return self.states.get(child_id)
-
-    def put(self, child_id: str, state: dict[str, Any], partition: int | None) -> None:
-        self.states[child_id] = state
+KeepingStore = MemoryStateStore  # like Faust's memory store: holds the object put, as it is
 
 
 def _content(message: Published | None) -> dict[str, Any] | None:
