@@ -28,6 +28,11 @@ class ChildProfileV1(BaseModel):
     birth_date: str | None = None
     sex: Literal["1", "2"] | None = None
     ward_code: str | None = None
+    ward_since: str | None = Field(
+        None, description="Date from which ward_code applies (転入・転居 or birth date, ISO 8601): a reader keeps the "
+                          "ward with the latest ward_since, whatever order messages arrive in",
+    )
     address: str | None = None
     status: Literal["resident", "left", "merged"] = "resident"
     merged_into: str | None = Field(None, description="When merged, the surviving child id")
+    version: int | None = Field(None, ge=1, description="Linkage's version of this child's profile: 1, 2, …")

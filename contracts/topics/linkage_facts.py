@@ -44,6 +44,11 @@ class FactV1(BaseModel):
     valid_from: str | None = Field(None, description="Start of the fact's validity (ISO 8601)")
     valid_to: str | None = Field(None, description="End of validity, when it has ended (ISO 8601)")
     attributes: dict[str, Scalar] = Field(default_factory=dict)
+    version: int | None = Field(
+        None, ge=1,
+        description="Linkage's version of this fact for this child: 1, 2, … each time it changes. A message whose "
+                    "version is not above the one a reader holds is a replay and changes nothing",
+    )
 
 # What scoring reads from a ``residence`` fact (relation "self"), beside the source fields linkage copies:
 # the child's current ward, birth date and sex, and since when the child lives in the city (転入日; absent

@@ -49,6 +49,10 @@ class ChildFlagsV1(BaseModel):
 
     child_id: str
     ward_code: str | None
+    ward_since: str | None = Field(
+        None, description="Date from which ward_code applies (the residence fact's valid_from), to order it against "
+                          "linkage.children.v1's ward_since",
+    )
     as_of: str = Field(description="Date the flags were evaluated for (ISO 8601)")
     rules_version: str
     weights_version: str
