@@ -56,8 +56,11 @@ def main() -> int:
     producer.flush()
     producer.close()
     third = args.events // 3
+    first_third_by = time.monotonic() + 600
     while len(collect(args.bootstrap, start_offsets, tag.encode(), third, timeout_s=5)[0]) < third:
-        pass  # the worker is still before the first third
+        if time.monotonic() > first_third_by:  # the worker is still before the first third
+            worker.kill()
+            raise SystemExit("the ingest worker did not get a third of the events through in 600 s")
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     print(f"killed (SIGKILL) with about a third of {args.events:,} events through")

@@ -91,6 +91,17 @@ def postgres_url() -> str:
 LEVELS = ("unit", "integration", "e2e")
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """A failed test that used the broker says where the broker's own logs are (server.log, controller.log)."""
+    report: pytest.TestReport = yield
+    if report.failed and "kafka_bootstrap" in getattr(item, "fixturenames", ()):
+        port = os.environ.get("TSUNAGU_TEST_KAFKA_PORT", "19092")
+        logs = Path(os.environ.get("KAFKA_DATA_DIR", ROOT / "var" / f"kafka-test-{port}")) / "logs"
+        report.sections.append(("broker logs", f"{logs}/server.log, {logs}/controller.log"))
+    return report
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test says which level it is: a test without unit/integration/e2e is a collection error."""
     unmarked = [item.nodeid for item in items if not any(item.get_closest_marker(m) for m in LEVELS)]

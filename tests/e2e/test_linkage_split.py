@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
 from contracts.envelope import envelope_dict
 from contracts.topics.ingest_records import EVENT_TYPE, PersonKeys, RecordV1
 from contracts.topics.linkage_review import ReviewDecisionV1
 from services.linkage.domain.identity import atena_key, person_id_for, student_key
+from tests.kafka_reader import TopicReader
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,14 +94,14 @@ def workers(kafka_bootstrap: str, tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def collect(bootstrap: str, topic: str, child_ids: set[str]) -> Callable[[], list[dict[str, Any]]]:
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="latest",
-                             group_id=f"split-watch-{uuid.uuid4().hex[:8]}")
-    consumer.poll(timeout_ms=3000)
+    """A watcher from the topic's end now (partitions assigned by hand: no group join to race with)."""
+    reader = TopicReader(bootstrap, topic)
     seen: list[dict[str, Any]] = []
 
     def poll() -> list[dict[str, Any]]:
-        for batch in consumer.poll(timeout_ms=500).values():
-            seen.extend(d for m in batch if (d := json.loads(m.value)["data"]).get("child_id") in child_ids)
+        seen.extend(e["data"] for e in reader.events(
+            lambda e: isinstance(e.get("data"), dict) and e["data"].get("child_id") in child_ids,
+            want=10**6, timeout_s=0.5))
         return seen
     return poll
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cw_factories import flags_event, profile_event, raw, review_event
 from cw_procs import casework_env, running, start_group_at_end
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 from services.casework.adapters.orm import ReviewCase
 from services.casework.bootstrap import Container
@@ -19,31 +19,20 @@ from services.casework.domain.workflow import Action, StepCommand
 from services.casework.service_layer import cases
 from services.casework.service_layer.auth import create_user, principal_of
 from services.casework.service_layer.reviews import decide_review
+from tests.kafka_reader import TopicReader
 
 pytestmark = pytest.mark.integration
 WORKER = "services.casework.entrypoints.faust_app"
 READY = "Worker ready"
 
 
-def end_offsets(bootstrap: str, topic: str) -> KafkaConsumer:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=500)
-    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-    consumer.assign(parts)
-    consumer.seek_to_end(*parts)
-    for tp in parts:
-        consumer.position(tp)
-    return consumer
+def end_offsets(bootstrap: str, topic: str) -> TopicReader:
+    return TopicReader(bootstrap, topic)
 
 
-def collect(consumer: KafkaConsumer, match: str, want: int, timeout: float = 90) -> list[dict]:  # type: ignore[type-arg]
-    found: list[dict] = []  # type: ignore[type-arg]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and len(found) < want:
-        for msg in consumer:
-            event = json.loads(msg.value)
-            if match in json.dumps(event["data"]):
-                found.append(event)
-    return found
+def collect(reader: TopicReader, match: str, want: int, timeout: float = 90) -> list[dict]:  # type: ignore[type-arg]
+    """This test's messages only: those whose data mentions ``match`` (foreign and poison messages skipped)."""
+    return reader.events(lambda e: match in json.dumps(e.get("data")), want, timeout)
 
 
 def test_worker_over_kafka(kafka_bootstrap: str, pg_container: Container, tmp_path: Path) -> None:

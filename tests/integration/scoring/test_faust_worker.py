@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 
 from tests.integration.scoring.worker import Worker
+from tests.kafka_reader import TopicReader
 
 pytestmark = pytest.mark.integration
 
@@ -73,25 +74,15 @@ def producer(kafka_bootstrap: str) -> Iterator[KafkaProducer]:
 
 @pytest.fixture
 def flags(kafka_bootstrap: str) -> Iterator[Callable[..., list[dict]]]:
-    """Reads scoring.flags.v1 from its current end: ``flags(children, until, timeout_s)``."""
-    consumer = KafkaConsumer("scoring.flags.v1", bootstrap_servers=kafka_bootstrap,
-                             group_id=f"test-reader-{uuid.uuid4().hex[:8]}", auto_offset_reset="latest")
-    while not consumer.assignment():
-        consumer.poll(timeout_ms=200)
-    consumer.seek_to_end()
-    for tp in consumer.assignment():
-        consumer.position(tp)
+    """Reads scoring.flags.v1 from its current end: ``flags(children, until, timeout_s)`` — only the messages
+    keyed by this test's children (tests/kafka_reader.py: no group to join, foreign messages skipped)."""
+    reader = TopicReader(kafka_bootstrap, "scoring.flags.v1")
 
     def collect(children: set[str], until: int, timeout_s: float = 120) -> list[dict]:
-        found: list[dict] = []
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and len(found) < until:
-            for records in consumer.poll(timeout_ms=500).values():
-                found += [json.loads(r.value) for r in records if r.key and r.key.decode() in children]
-        return found
+        return reader.for_keys(children, until, timeout_s)
 
     yield collect
-    consumer.close()
+    reader.close()
 
 
 def test_raised_on_a_fact_cleared_on_its_end_state_survives_a_crash_and_metrics_count(
