@@ -27,10 +27,16 @@ promtool test rules deploy/prometheus/tests/*.yml || exit 1
 
 echo "== pytest"
 mkdir -p test-artifacts
-"$PY" -m pytest --junitxml=test-artifacts/junit.xml "$@"
+# Two workers: most integration time is waiting on the broker and on worker processes, not CPU. The e2e tests
+# share one worker (they run every service on fixed ports). TSUNAGU_TEST_WORKERS=0 runs in one process.
+"$PY" -m pytest -n "${TSUNAGU_TEST_WORKERS:-2}" --dist loadgroup --durations=25 \
+  --junitxml=test-artifacts/junit.xml "$@"
 rc=$?
 if [ $rc -eq 5 ]; then
   echo "pytest collected no test: that is a failure" >&2
   exit 1
+fi
+if [ $rc -ne 0 ]; then
+  echo "broker logs: $KAFKA_DATA_DIR/logs (server.log, controller.log); test artifacts: test-artifacts/" >&2
 fi
 exit $rc

@@ -103,10 +103,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test says which level it is: a test without unit/integration/e2e is a collection error."""
+    """Every test says which level it is: a test without unit/integration/e2e is a collection error.
+
+    Under pytest-xdist (``make test`` runs two workers, ``--dist loadgroup``) the end-to-end tests share one
+    worker: they run the whole set of services on fixed ports, one set at a time."""
     unmarked = [item.nodeid for item in items if not any(item.get_closest_marker(m) for m in LEVELS)]
     if unmarked:
         raise pytest.UsageError("tests without a unit/integration/e2e marker:\n  " + "\n  ".join(unmarked))
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
 @contextmanager

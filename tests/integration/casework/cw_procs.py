@@ -15,15 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def free_port(low: int = 18400, high: int = 18499) -> int:
-    for port in range(low, high):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in the casework test range")
+def free_port() -> int:
+    """A port the OS has just handed out (two pytest-xdist workers never get the same one)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def casework_env(bootstrap: str, db_url: str, tmp: Path, **extra: str) -> dict[str, str]:
@@ -31,7 +27,7 @@ def casework_env(bootstrap: str, db_url: str, tmp: Path, **extra: str) -> dict[s
     env.update({
         "TSUNAGU_CASEWORK_KAFKA_BOOTSTRAP": bootstrap, "TSUNAGU_CASEWORK_DATABASE_URL": db_url,
         "TSUNAGU_CASEWORK_APP_ID": f"cw-test-{uuid.uuid4().hex[:8]}", "TSUNAGU_CASEWORK_DATA_DIR": str(tmp / "faust"),
-        "TSUNAGU_CASEWORK_METRICS_PORT": str(free_port(18450)), "TSUNAGU_CASEWORK_ENVIRONMENT": "test",
+        "TSUNAGU_CASEWORK_METRICS_PORT": str(free_port()), "TSUNAGU_CASEWORK_ENVIRONMENT": "test",
         "TSUNAGU_CASEWORK_SESSION_SECRET": "test-secret-" + "x" * 20, "PYTHONUNBUFFERED": "1",
         "TSUNAGU_CASEWORK_KAFKA_SESSION_TIMEOUT_S": "10",
     })

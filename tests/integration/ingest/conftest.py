@@ -58,17 +58,23 @@ def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
 
 
 def read_from(bootstrap: str, start: dict[TopicPartition, int], until: int, timeout_s: float = 60.0,
-              match: bytes = b"") -> list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]]:
-    """Messages after ``start`` whose value contains ``match``, until ``until`` of them or the timeout."""
+              match: bytes = b"", quiet_s: float = 0.0,
+              ) -> list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]]:
+    """Messages after ``start`` whose value contains ``match``, until ``until`` of them or the timeout; then
+    ``quiet_s`` more seconds to catch any extra one (a duplicate must show, without waiting out the timeout)."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     consumer.assign(list(start))
     for tp, offset in start.items():
         consumer.seek(tp, offset)
     found: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = []
-    deadline = time.monotonic() + timeout_s
+    deadline, settling = time.monotonic() + timeout_s, False
     try:
-        while len(found) < until and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
+        while time.monotonic() < deadline:
+            if len(found) >= until and not settling:
+                deadline, settling = min(deadline, time.monotonic() + quiet_s), True
+                if quiet_s <= 0:
+                    break
+            for batch in consumer.poll(timeout_ms=300).values():
                 found.extend((m.key, m.value, list(m.headers)) for m in batch if match in (m.value or b""))
         return found
     finally:
