@@ -106,13 +106,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Every test says which level it is: a test without unit/integration/e2e is a collection error.
 
     Under pytest-xdist (``make test`` runs two workers, ``--dist loadgroup``) the end-to-end tests share one
-    worker: they run the whole set of services on fixed ports, one set at a time."""
+    worker: they run the whole set of services on fixed ports, one set at a time. An integration module stays on
+    one worker too: its module-scoped fixtures (a worker process, a consumer group, a schema) are not shared
+    across processes."""
     unmarked = [item.nodeid for item in items if not any(item.get_closest_marker(m) for m in LEVELS)]
     if unmarked:
         raise pytest.UsageError("tests without a unit/integration/e2e marker:\n  " + "\n  ".join(unmarked))
     for item in items:
         if item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.xdist_group("e2e"))
+        elif item.get_closest_marker("integration"):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 @contextmanager
