@@ -34,11 +34,18 @@ class Base(DeclarativeBase):
 
 
 class Child(Base):
-    """A child as casework shows it: linkage's profile plus scoring's current flags."""
+    """A child as casework shows it: linkage's profile plus scoring's current flags.
+
+    ``ward_code`` is the best-known ward, resolved from the profile's and the flags' wards by their own
+    ``ward_since`` dates (domain/ward_order.py); ``pending_alert`` is a listing waiting for a ward.
+    """
 
     __tablename__ = "children"
     child_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     ward_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    profile_ward_code: Mapped[str | None] = mapped_column(String(8))
+    profile_ward_since: Mapped[str | None] = mapped_column(String(32))
+    profile_version: Mapped[int | None] = mapped_column(Integer)
     household_id: Mapped[str | None] = mapped_column(String(64))
     name_kanji: Mapped[str | None] = mapped_column(String(200))
     name_kana: Mapped[str | None] = mapped_column(String(200))
@@ -48,6 +55,7 @@ class Child(Base):
     status: Mapped[str] = mapped_column(String(16), default="resident")
     profile_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     flags_ward_code: Mapped[str | None] = mapped_column(String(8))
+    flags_ward_since: Mapped[str | None] = mapped_column(String(32))
     tier: Mapped[str | None] = mapped_column(String(8))
     score: Mapped[float] = mapped_column(Float, default=0.0)
     current_items: Mapped[list[Any]] = mapped_column(JSON, default=list)
@@ -55,6 +63,7 @@ class Child(Base):
     flags_as_of: Mapped[str | None] = mapped_column(String(10))
     supported_by_child_guidance: Mapped[bool] = mapped_column(Boolean, default=False)
     flags_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pending_alert: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Alert(Base):

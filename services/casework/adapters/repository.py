@@ -91,6 +91,7 @@ class CaseRepository:
             if open_alert else None,
             last_alert_at=last.raised_at if last else None,
             last_alert_tier=last.tier if last else None,
+            alerts_raised=len(alerts),
         )
 
     def open_alert(self, child_id: str) -> Alert | None:

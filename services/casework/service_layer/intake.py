@@ -1,4 +1,9 @@
-"""Applying scoring.flags.v1 and linkage.children.v1 to the case database (the worker's use cases)."""
+"""Applying scoring.flags.v1 and linkage.children.v1 to the case database (the worker's use cases).
+
+Both handlers first bring the child's stored state up to date (flags, profile, the best-known ward by the
+facts' own dates), then ask the alert policy what that state calls for (``_settle``). So whether the ward
+came with the flags, with a profile before them or with a profile after them, the child gets the same alert.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +19,25 @@ from contracts.topics.linkage_children import ChildProfileV1
 from contracts.topics.scoring_flags import ChildFlagsV1
 from services.casework.adapters.orm import Alert, Child
 from services.casework.adapters.repository import CaseRepository
-from services.casework.domain.alert_policy import AlertPolicy, FlagsChange, NoAlert, RaiseAlert, UpdateOpenCase
+from services.casework.domain import ward_order
+from services.casework.domain.alert_policy import (
+    AlertPolicy,
+    Decision,
+    FlagsChange,
+    HoldAlert,
+    Listing,
+    NoAlert,
+    UpdateOpenCase,
+)
+from services.casework.domain.ward_order import WardClaim
 
 SOURCE = "/tsunagu/casework"
+PROFILE_FIELDS = ("household_id", "name_kanji", "name_kana", "birth_date", "sex", "address", "status")
 
 
 @dataclass
 class IntakeResult:
-    outcome: str  # alert_raised / case_updated / no_alert:<why> / duplicate / profile_updated
+    outcome: str  # alert_raised / case_updated / no_alert:<why> / duplicate / profile_updated / profile_stale / …
     alerts: list[Alert] = field(default_factory=list)
 
 
@@ -33,17 +49,10 @@ def handle_flags(event: Envelope[ChildFlagsV1], *, event_key: str, session: Sess
         return IntakeResult("duplicate")
     msg = event.data
     child = repo.child_or_new(msg.child_id)
-    change = FlagsChange(
-        child_id=msg.child_id, ward_code=msg.ward_code or child.ward_code, as_of=msg.as_of,
-        tier_before=msg.before.tier if msg.before else None, tier_after=msg.after.tier,
-        items_before=frozenset(f.item for f in msg.before.flags) if msg.before else frozenset(),
-        items_after=frozenset(f.item for f in msg.after.flags),
-        supported_by_child_guidance=msg.after.supported_by_child_guidance,
-    )
-    decision = policy.decide(change, repo.history(msg.child_id), now)
+    tier_before, items_before = child.tier, _items(child)
     _store_flags(child, msg, now)
-    result = _apply(decision, repo, child_id=msg.child_id, now=now, source_event_id=event.id,
-                    alerts_topic=alerts_topic)
+    result = _settle(child, repo, policy, now, tier_before=tier_before, items_before=items_before,
+                     source_event_id=event.id, alerts_topic=alerts_topic)
     repo.mark_processed(event_key, now)
     return result
 
@@ -56,31 +65,32 @@ def handle_profile(event: Envelope[ChildProfileV1], *, event_key: str, session: 
         return IntakeResult("duplicate")
     profile = event.data
     child = repo.child_or_new(profile.child_id)
-    for name in ("household_id", "name_kanji", "name_kana", "birth_date", "sex", "ward_code", "address", "status"):
-        setattr(child, name, getattr(profile, name))
-    child.profile_updated_at = now
-    result = IntakeResult("profile_updated")
-    open_alert = repo.open_alert(profile.child_id)
-    if profile.status == "merged" and open_alert is not None:
-        repo.close_as_merged(open_alert.alert_id, profile.merged_into, now)
+    if ward_order.profile_is_stale(child.profile_version, profile.version):
         repo.mark_processed(event_key, now)
-        return IntakeResult("case_merged")
-    if profile.ward_code and open_alert is not None and open_alert.ward_code != profile.ward_code:
-        items = frozenset(int(i) for i in child.current_items)
-        change = FlagsChange(child_id=profile.child_id, ward_code=profile.ward_code,
-                             as_of=event.time.date().isoformat(), tier_before=child.tier, tier_after=child.tier,
-                             items_before=items, items_after=items,
-                             supported_by_child_guidance=child.supported_by_child_guidance)
-        result = _apply(policy.decide(change, repo.history(profile.child_id), now), repo,
-                        child_id=profile.child_id, now=now, source_event_id=event.id, alerts_topic=alerts_topic)
+        return IntakeResult("profile_stale")
+    _store_profile(child, profile, now)
+    if profile.status == "merged":
+        child.pending_alert = None  # the surviving child carries the case on
+        open_alert = repo.open_alert(profile.child_id)
+        if open_alert is not None:
+            repo.close_as_merged(open_alert.alert_id, profile.merged_into, now)
+        repo.mark_processed(event_key, now)
+        return IntakeResult("case_merged" if open_alert is not None else "profile_updated")
+    result = _settle(child, repo, policy, now, tier_before=child.tier, items_before=_items(child),
+                     source_event_id=event.id, alerts_topic=alerts_topic)
     repo.mark_processed(event_key, now)
-    return result
+    return result if result.outcome in ("alert_raised", "duplicate") else IntakeResult("profile_updated")
+
+
+def _items(child: Child) -> frozenset[int]:
+    return frozenset(int(i) for i in child.current_items or [])
 
 
 def _store_flags(child: Child, msg: ChildFlagsV1, now: datetime) -> None:
-    child.flags_ward_code = msg.ward_code
-    if msg.ward_code and not child.ward_code:
-        child.ward_code = msg.ward_code
+    if ward_order.replaces(WardClaim(child.flags_ward_code, child.flags_ward_since),
+                           WardClaim(msg.ward_code, msg.ward_since)):
+        child.flags_ward_code, child.flags_ward_since = msg.ward_code, msg.ward_since
+    _resolve_ward(child)
     child.tier = msg.after.tier
     child.score = msg.after.score
     child.current_items = sorted(f.item for f in msg.after.flags)
@@ -90,9 +100,50 @@ def _store_flags(child: Child, msg: ChildFlagsV1, now: datetime) -> None:
     child.flags_updated_at = now
 
 
-def _apply(decision: RaiseAlert | UpdateOpenCase | NoAlert, repo: CaseRepository, *, child_id: str,
-           now: datetime, source_event_id: str, alerts_topic: str) -> IntakeResult:
-    if isinstance(decision, NoAlert):
+def _store_profile(child: Child, profile: ChildProfileV1, now: datetime) -> None:
+    for name in PROFILE_FIELDS:
+        setattr(child, name, getattr(profile, name))
+    held = WardClaim(child.profile_ward_code, child.profile_ward_since)
+    incoming = WardClaim(profile.ward_code, profile.ward_since)
+    newer_version = (profile.version is not None and child.profile_version is not None
+                     and profile.version > child.profile_version)
+    # linkage's version orders its own profiles; without versions, the ward's own date does.
+    if (newer_version and profile.ward_code) or ward_order.replaces(held, incoming):
+        child.profile_ward_code, child.profile_ward_since = profile.ward_code, profile.ward_since
+    if profile.version is not None:
+        child.profile_version = max(profile.version, child.profile_version or 0)
+    _resolve_ward(child)
+    child.profile_updated_at = now
+
+
+def _resolve_ward(child: Child) -> None:
+    child.ward_code = ward_order.resolve(WardClaim(child.profile_ward_code, child.profile_ward_since),
+                                         WardClaim(child.flags_ward_code, child.flags_ward_since))
+
+
+def _settle(child: Child, repo: CaseRepository, policy: AlertPolicy, now: datetime, *, tier_before: str | None,
+            items_before: frozenset[int], source_event_id: str, alerts_topic: str) -> IntakeResult:
+    """What the child's state now calls for: raise (or raise a held listing), update the open case, hold, none."""
+    change = FlagsChange(
+        child_id=child.child_id, ward_code=child.ward_code, tier_before=tier_before, tier_after=child.tier,
+        items_before=items_before, items_after=_items(child),
+        supported_by_child_guidance=bool(child.supported_by_child_guidance),
+        pending=Listing.from_json(child.pending_alert),
+    )
+    decision = policy.decide(change, repo.history(child.child_id), now)
+    if isinstance(decision, HoldAlert):
+        child.pending_alert = decision.listing.as_json()
+        return IntakeResult(f"no_alert:{decision.why}")
+    result = _apply(decision, repo, child_id=child.child_id, now=now, source_event_id=source_event_id,
+                    alerts_topic=alerts_topic)
+    if result.outcome in ("alert_raised", "duplicate"):
+        child.pending_alert = None
+    return result
+
+
+def _apply(decision: Decision, repo: CaseRepository, *, child_id: str, now: datetime, source_event_id: str,
+           alerts_topic: str) -> IntakeResult:
+    if isinstance(decision, NoAlert | HoldAlert):
         return IntakeResult(f"no_alert:{decision.why}")
     if isinstance(decision, UpdateOpenCase):
         details = {"gained": ",".join(map(str, decision.gained_items)),

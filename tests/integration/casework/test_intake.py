@@ -131,3 +131,20 @@ def test_a_child_merged_by_linkage_hands_its_open_case_over(container: Container
         steps = s.scalars(select(CaseStep).where(CaseStep.alert_id == alert.alert_id).order_by(CaseStep.id.desc()))
         last = steps.first()
     assert last is not None and last.action == "名寄せ統合" and last.details == {"merged_into": "c-main"}
+
+
+def test_a_child_flagged_before_its_ward_was_known_is_alerted_when_the_profile_comes(container: Container) -> None:
+    """Issue 20: the listing waits on the child (a JSON column) until a ward is known, on both databases."""
+    worker = WorkerHandlers(container)
+    first = raw(flags_event("c-late", None, None, [15, 17], tier_after="見守り"))
+    assert worker.process("flags", first, where="t").outcome == "no_alert:no_ward"
+    assert worker.process("flags", raw(flags_event("c-late", None, [15, 17], [15, 17, 18], tier_before="見守り",
+                                                   tier_after="予防")), where="t").outcome == "no_alert:no_ward"
+    late = profile_event("c-late", "40136", ward_since="2026-04-01", version=1)
+    assert worker.process("profile", raw(late), where="t").outcome == "alert_raised"
+    [alert] = alerts(container)
+    assert (alert.ward_code, alert.tier, alert.items, alert.reason) == ("40136", "予防", [15, 17], "entered_tier")
+    assert worker.process("profile", raw(late), where="t").outcome == "duplicate"
+    with container.sessions() as s:
+        child = s.get(Child, "c-late")
+        assert child is not None and child.pending_alert is None and child.ward_code == "40136"

@@ -28,9 +28,11 @@ def assessment(items: list[int], tier: str | None = None, child_guidance: bool =
 
 def flags_event(child_id: str, ward: str | None, before: list[int] | None, after: list[int], *,
                 tier_before: str | None = None, tier_after: str | None = None, as_of: str = "2026-05-01",
-                event_id: str | None = None, child_guidance: bool = False) -> dict[str, Any]:
+                event_id: str | None = None, child_guidance: bool = False,
+                ward_since: str | None = None) -> dict[str, Any]:
     data = {
-        "child_id": child_id, "ward_code": ward, "as_of": as_of, "rules_version": "r1", "weights_version": "w1",
+        "child_id": child_id, "ward_code": ward, "ward_since": ward_since, "as_of": as_of, "rules_version": "r1",
+        "weights_version": "w1",
         "before": assessment(before, tier_before) if before is not None else None,
         "after": assessment(after, tier_after, child_guidance),
         "raised_items": sorted(set(after) - set(before or [])),
@@ -39,11 +41,12 @@ def flags_event(child_id: str, ward: str | None, before: list[int] | None, after
     return envelope(data, "scoring.flags.changed", child_id, event_id)
 
 
-def profile_event(child_id: str, ward: str, name: str = "福岡 花子", event_id: str | None = None,
-                  birth_date: str = "2024-10-01") -> dict[str, Any]:
+def profile_event(child_id: str, ward: str | None, name: str = "福岡 花子", event_id: str | None = None,
+                  birth_date: str = "2024-10-01", ward_since: str | None = None,
+                  version: int | None = None) -> dict[str, Any]:
     data = {"child_id": child_id, "household_id": "h-1", "name_kanji": name, "name_kana": "フクオカ ハナコ",
             "birth_date": birth_date, "sex": "2", "ward_code": ward, "address": "福岡市東区箱崎1-1-1",
-            "status": "resident"}
+            "status": "resident", "ward_since": ward_since, "version": version}
     return envelope(data, "linkage.child.changed", child_id, event_id)
 
 
