@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 GENESIS = "0" * 64
 ACTION_LABELS = {
     "login": "ログイン", "logout": "ログアウト", "list_alerts": "対象者一覧の閲覧",
-    "open_live_inbox": "一覧の自動更新接続",
+    "open_live_inbox": "一覧の自動更新接続", "live_alert": "自動更新でのアラート表示",
     "view_child": "児童情報の閲覧", "export_csv": "対象者リストのCSV出力", "record_step": "ケースの記録",
     "create_user": "ユーザー追加", "activate_user": "ユーザー再開", "deactivate_user": "ユーザー停止",
     "review_decision": "名寄せの判定", "view_audit": "操作記録の閲覧", "export_audit": "操作記録のCSV出力",

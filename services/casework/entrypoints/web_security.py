@@ -10,10 +10,12 @@ from fastapi import Request, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.casework.bootstrap import Container
+from services.casework.config import CaseworkSettings
 from services.casework.domain.access import Principal
 from services.casework.service_layer.auth import SessionTimeouts, resume_session
 
 SESSION_COOKIE = "tsunagu_session"
+HOST_SESSION_COOKIE = "__Host-tsunagu_session"
 PRE_LOGIN_COOKIE = "tsunagu_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -39,9 +41,28 @@ def client_of(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def session_cookie_name(settings: CaseworkSettings) -> str:
+    """``__Host-`` with Secure cookies: the browser then refuses it from plain HTTP, other paths or a Domain."""
+    return HOST_SESSION_COOKIE if settings.secure_cookies else SESSION_COOKIE
+
+
+def session_token(request: Request) -> str:
+    container: Container = request.app.state.container
+    return request.cookies.get(session_cookie_name(container.settings), "")
+
+
+def recheck_session(container: Container, token: str) -> Principal | None:
+    """Is the session still valid (not logged out, user active, within both timeouts)? Not counted as use."""
+    s = container.settings
+    timeouts = SessionTimeouts(idle=_seconds(s.session_idle_timeout_s), absolute=_seconds(s.session_absolute_timeout_s))
+    with container.sessions.begin() as session:
+        resumed = resume_session(session, token, container.clock(), timeouts, s.session_secret, touch=False)
+    return resumed[0] if resumed else None
+
+
 def authenticate_request(request: Request) -> Authenticated:
     container: Container = request.app.state.container
-    token = request.cookies.get(SESSION_COOKIE)
+    token = session_token(request)
     if not token:
         raise LoginRequired()
     s = container.settings
@@ -67,9 +88,14 @@ async def check_csrf(request: Request, auth: Authenticated) -> None:
         raise CsrfFailed()
 
 
-def set_session_cookie(response: Response, token: str, *, secure: bool, max_age: int) -> None:
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, secure=secure, samesite="strict", path="/",
-                        max_age=max_age)
+def set_session_cookie(response: Response, token: str, settings: CaseworkSettings) -> None:
+    response.set_cookie(session_cookie_name(settings), token, httponly=True, secure=settings.secure_cookies,
+                        samesite="strict", path="/", max_age=settings.session_absolute_timeout_s)
+
+
+def clear_session_cookie(response: Response, settings: CaseworkSettings) -> None:
+    response.delete_cookie(session_cookie_name(settings), path="/", secure=settings.secure_cookies,
+                           httponly=True, samesite="strict")
 
 
 def _seconds(value: int) -> timedelta:

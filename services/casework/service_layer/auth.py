@@ -107,8 +107,11 @@ def start_session(session: Session, user: User, now: datetime, secret: str) -> N
 
 
 def resume_session(session: Session, token: str, now: datetime, timeouts: SessionTimeouts,
-                   secret: str) -> tuple[Principal, str] | None:
-    """The session's user and CSRF token, or None when unknown or expired (then it is deleted)."""
+                   secret: str, *, touch: bool = True) -> tuple[Principal, str] | None:
+    """The session's user and CSRF token, or None when unknown or expired (then it is deleted).
+
+    ``touch=False`` checks without counting as activity: an open live inbox must not keep a session alive.
+    """
     row = session.get(WebSession, token_hash(token, secret))
     if row is None:
         return None
@@ -119,7 +122,7 @@ def resume_session(session: Session, token: str, now: datetime, timeouts: Sessio
     if user is None or not user.active:
         session.delete(row)
         return None
-    if now - row.last_seen_at > timedelta(seconds=15):  # fewer writes; idle precision of seconds is enough
+    if touch and now - row.last_seen_at > timedelta(seconds=15):  # fewer writes; idle precision of seconds is enough
         row.last_seen_at = now
     return principal_of(user), row.csrf_token
 
