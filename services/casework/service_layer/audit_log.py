@@ -16,6 +16,7 @@ from services.casework import metrics
 from services.casework.adapters.orm import AuditHead, AuditRecord
 from services.casework.domain.access import Principal
 from services.casework.domain.audit import GENESIS, AuditEntry, Verification, sealed, verify_chain
+from services.casework.service_layer.csv_safe import safe_row
 
 # SQLite has no row locks: within one process this keeps appends in order (PostgreSQL locks the head row).
 _APPEND_LOCK = threading.Lock()
@@ -81,5 +82,6 @@ def to_csv(session: Session) -> str:
     writer.writerow(CSV_COLUMNS)
     for entry in _entries(session):
         content = entry.content()
-        writer.writerow([content[c] if c != "hash" else entry.hash for c in CSV_COLUMNS])
+        # Ids and details come from requests (a refused /api/children/=HYPERLINK(...) is audited as sent).
+        writer.writerow(safe_row([content[c] if c != "hash" else entry.hash for c in CSV_COLUMNS]))
     return out.getvalue()

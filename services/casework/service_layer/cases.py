@@ -18,6 +18,7 @@ from services.casework.adapters.orm import Alert, CaseStep, Child
 from services.casework.adapters.repository import CaseRepository
 from services.casework.domain.access import AccessDenied, Permission, Principal
 from services.casework.domain.workflow import CaseState, StepCommand, StepRecorded, apply_step
+from services.casework.service_layer.csv_safe import safe_row
 from services.casework.service_layer.intake import SOURCE
 
 INBOX_LIMIT = 5000
@@ -212,14 +213,8 @@ def export_csv(rows: list[InboxRow]) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
     for r in rows:
-        writer.writerow([_cell(v) for v in (
+        writer.writerow(safe_row([
             r.alert_id, r.child_id, r.ward_code, r.name_kanji or "", r.name_kana or "", r.birth_date or "",
             "" if r.age is None else r.age, r.tier or "", " ".join(map(str, r.items)),
-            " ".join(map(str, r.current_items)), r.status, r.lead_division or "", r.raised_at.isoformat())])
+            " ".join(map(str, r.current_items)), r.status, r.lead_division or "", r.raised_at.isoformat()]))
     return out.getvalue()
-
-
-def _cell(value: object) -> str:
-    # Spreadsheet software runs cells that start with = + - @ as formulas (CSV injection).
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
