@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 GENESIS = "0" * 64
@@ -65,8 +65,13 @@ class Verification:
 
 
 def verify_chain(entries: Iterable[AuditEntry], head_seq: int | None = None,
-                 head_hash: str | None = None) -> Verification:
-    """Walks the log in sequence order; reports the first entry that was edited, removed or moved."""
+                 head_hash: str | None = None, anchors: Mapping[int, str] | None = None) -> Verification:
+    """Walks the log in sequence order; reports the first entry that was edited, removed or moved.
+
+    ``anchors`` (sequence → hash, published outside the database) catch a rewrite whose hashes and head were
+    recomputed: the rewritten chain no longer passes through the anchored hashes.
+    """
+    anchors = anchors or {}
     prev_hash, expected_seq, checked = GENESIS, 1, 0
     for entry in entries:
         if entry.seq != expected_seq:
@@ -76,8 +81,14 @@ def verify_chain(entries: Iterable[AuditEntry], head_seq: int | None = None,
             return Verification(False, checked, "link to the previous entry is broken", entry.seq)
         if entry_hash(entry) != entry.hash:
             return Verification(False, checked, "entry content does not match its hash", entry.seq)
+        if entry.seq in anchors and anchors[entry.seq] != entry.hash:
+            return Verification(False, checked, "entry differs from the anchor published outside the database "
+                                                "(rewritten and re-hashed)", entry.seq)
         prev_hash, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
     if head_seq is not None and (head_seq != expected_seq - 1 or head_hash != prev_hash):
         return Verification(False, checked, f"log ends at {expected_seq - 1} but the head says {head_seq}",
                             expected_seq)
+    if anchors and max(anchors) >= expected_seq:
+        return Verification(False, checked, f"log ends at {expected_seq - 1} but the anchor outside the database "
+                                            f"reaches {max(anchors)}", expected_seq)
     return Verification(True, checked)

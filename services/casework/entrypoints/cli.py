@@ -82,9 +82,13 @@ def _migrate(_args: argparse.Namespace) -> int:
 def _verify(_args: argparse.Namespace) -> int:
     container = bootstrap(CaseworkSettings())
     with container.sessions() as session:
-        result = audit_log.verify(session)
+        result = audit_log.verify(session, container.audit_anchor)
+    if container.audit_anchor is None:
+        print("warning: TSUNAGU_CASEWORK_AUDIT_ANCHOR_PATH is not set; a rewrite with recomputed hashes "
+              "would not be detected", file=sys.stderr)
     if result.ok:
-        print(f"audit trail intact: {result.checked} entries verified")
+        anchored = " against the anchor outside the database" if container.audit_anchor else ""
+        print(f"audit trail intact: {result.checked} entries verified{anchored}")
         return 0
     print(f"AUDIT TRAIL BROKEN at entry {result.at_seq}: {result.problem} ({result.checked} entries verified before)")
     return 1

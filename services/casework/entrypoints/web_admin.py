@@ -194,7 +194,7 @@ def api_audit(auth: Auth, container: AppContainer, action: str | None = None, ou
               limit: int = 200) -> dict[str, Any]:
     require(container, auth, Permission.VIEW_AUDIT, "view_audit")
     with container.sessions() as session:
-        check = audit_log.verify(session)
+        check = audit_log.verify(session, container.audit_anchor)
         entries = [{c: getattr(r, c) for c in audit_log.CSV_COLUMNS}
                    for r in audit_log.recent(session, limit=min(limit, 1000), action=action, outcome=outcome)]
     return {"verified": check.ok, "checked": check.checked, "problem": check.problem, "entries": entries}
@@ -205,7 +205,7 @@ def audit_page(request: Request, auth: Auth, container: AppContainer, action: st
                outcome: str | None = None) -> Response:
     require(container, auth, Permission.VIEW_AUDIT, "view_audit")
     with container.sessions.begin() as session:
-        check = audit_log.verify(session)
+        check = audit_log.verify(session, container.audit_anchor)
         entries = audit_log.recent(session, limit=300, action=action or None, outcome=outcome or None)
         users = {u.user_id: u.username for u in session.scalars(select(User))}
         audit_log.append(session, Actor.of(auth.principal, auth.client), "view_audit", container.clock())

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.casework import metrics
+from services.casework.adapters.audit_anchor import AnchorUnreadable, AuditAnchor, note_head
 from services.casework.adapters.orm import AuditHead, AuditRecord
 from services.casework.domain.access import Principal
 from services.casework.domain.audit import GENESIS, AuditEntry, Verification, sealed, verify_chain
@@ -50,6 +51,7 @@ def append(session: Session, actor: Actor, action: str, now: datetime, *, child_
         session.add(AuditRecord(**entry.content(), hash=entry.hash))
         head.seq, head.hash = entry.seq, entry.hash
         session.flush()
+    note_head(session, entry.seq, entry.hash, now)  # published outside the database once committed
     metrics.AUDIT_ENTRIES.labels(action=action).inc()
     return entry.seq
 
@@ -61,9 +63,13 @@ def _entries(session: Session) -> Iterator[AuditEntry]:
                          outcome=row.outcome, detail=row.detail, prev_hash=row.prev_hash, hash=row.hash)
 
 
-def verify(session: Session) -> Verification:
+def verify(session: Session, anchor: AuditAnchor | None = None) -> Verification:
     head = session.get(AuditHead, 1)
-    return verify_chain(_entries(session), head.seq if head else 0, head.hash if head else GENESIS)
+    try:
+        anchors = anchor.read() if anchor else None
+    except AnchorUnreadable as exc:
+        return Verification(False, 0, str(exc))
+    return verify_chain(_entries(session), head.seq if head else 0, head.hash if head else GENESIS, anchors)
 
 
 def recent(session: Session, *, limit: int = 200, action: str | None = None,
