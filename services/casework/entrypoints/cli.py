@@ -62,11 +62,12 @@ def _seed(_args: argparse.Namespace) -> int:
             existing = session.scalars(select(User).where(User.username == name)).first()
             if existing is None:
                 user = create_user(session, username=name, password=DEMO_PASSWORD, role=role.value, ward_code=ward,
-                                   division="子育て支援課" if role is Role.WARD_STAFF else None, now=now)
+                                   division="子育て支援課" if role is Role.WARD_STAFF else None, now=now,
+                                   check_strength=False)
                 audit_log.append(session, CLI_ACTOR, "create_user", now, target=user.user_id, ward_code=ward,
                                  detail=f"role={role.value} demo")
             else:
-                set_password(existing, DEMO_PASSWORD)
+                set_password(existing, DEMO_PASSWORD, now, check_strength=False)
                 existing.active = True
             where = f"{WARDS[ward]} {ward}" if ward else "all wards"
             print(f"  {name:<10} {role.value:<16} {where}")

@@ -51,11 +51,13 @@ def login(container: AppContainer, request: Request, response: Response, usernam
     failure: auth_service.AuthError | None = None
     with container.sessions.begin() as session:  # commits the failed-login counter too
         try:
-            user = auth_service.authenticate(session, username, password, now)
+            user = auth_service.authenticate(session, username, password, now, client=client,
+                                             secret=container.settings.session_secret)
         except auth_service.AuthError as exc:
             failure = exc
+            why = "throttled" if str(exc) == auth_service.THROTTLED else "bad credentials"
             audit_log.append(session, Actor("anonymous", "anonymous", client), "login", now, outcome="failed",
-                             detail="bad credentials or locked")
+                             target=f"username={auth_service.attempted_name(username)}", detail=why)
         else:
             new = auth_service.start_session(session, user, now, container.settings.session_secret)
             audit_log.append(session, Actor.of(new.principal, client), "login", now, ward_code=user.ward_code)
