@@ -22,7 +22,7 @@ from services.casework.bootstrap import Container, bootstrap
 from services.casework.config import CaseworkSettings
 from services.casework.entrypoints import web_admin, web_api, web_live, web_pages
 from services.casework.entrypoints.web_common import HERE, templates
-from services.casework.entrypoints.web_security import CsrfFailed, LoginRequired, SecurityHeaders
+from services.casework.entrypoints.web_security import BodyLimit, CsrfFailed, LoginRequired, SecurityHeaders
 
 log = logging.getLogger("tsunagu.casework.web")
 
@@ -45,7 +45,8 @@ def create_app(container: Container) -> FastAPI:
                               "Log in with POST /api/session; send X-CSRF-Token on every state change.",
                   lifespan=lifespan, docs_url=None, redoc_url=None)  # Swagger UI would load from a CDN
     app.state.container = container
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts=container.settings.secure_cookies)
+    app.add_middleware(BodyLimit, limit=container.settings.max_body_bytes)  # outermost: nothing reads it first
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (web_api, web_live, web_pages, web_admin):
         app.include_router(module.router)

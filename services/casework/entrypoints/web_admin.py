@@ -196,7 +196,7 @@ def api_audit(auth: Auth, container: AppContainer, action: str | None = None, ou
     with container.sessions() as session:
         check = audit_log.verify(session, container.audit_anchor)
         entries = [{c: getattr(r, c) for c in audit_log.CSV_COLUMNS}
-                   for r in audit_log.recent(session, limit=min(limit, 1000), action=action, outcome=outcome)]
+                   for r in audit_log.recent(session, limit=max(1, min(limit, 1000)), action=action, outcome=outcome)]
     return {"verified": check.ok, "checked": check.checked, "problem": check.problem, "entries": entries}
 
 

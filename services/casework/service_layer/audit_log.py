@@ -44,9 +44,9 @@ def append(session: Session, actor: Actor, action: str, now: datetime, *, child_
             head = AuditHead(id=1, seq=0, hash=GENESIS)
             session.add(head)
         entry = sealed(AuditEntry(
-            seq=head.seq + 1, at=now.isoformat(), user_id=actor.user_id, role=actor.role, action=action,
-            child_id=child_id, target=target, ward_code=ward_code, client=actor.client, outcome=outcome,
-            detail=detail[:500], prev_hash=head.hash,
+            seq=head.seq + 1, at=now.isoformat(), user_id=actor.user_id[:64], role=actor.role[:32],
+            action=action[:32], child_id=_cut(child_id, 64), target=_cut(target, 160), ward_code=_cut(ward_code, 8),
+            client=_cut(actor.client, 64), outcome=outcome[:16], detail=detail[:500], prev_hash=head.hash,
         ))
         session.add(AuditRecord(**entry.content(), hash=entry.hash))
         head.seq, head.hash = entry.seq, entry.hash
@@ -54,6 +54,13 @@ def append(session: Session, actor: Actor, action: str, now: datetime, *, child_
     note_head(session, entry.seq, entry.hash, now)  # published outside the database once committed
     metrics.AUDIT_ENTRIES.labels(action=action).inc()
     return entry.seq
+
+
+def _cut(value: str | None, length: int) -> str | None:
+    """Values from requests (a refused id may be any length) fit their columns: PostgreSQL would refuse them."""
+    if value is None or len(value) <= length:
+        return value
+    return value[:length - 1] + "…"
 
 
 def _entries(session: Session) -> Iterator[AuditEntry]:

@@ -129,6 +129,7 @@ def token_hash(token: str, secret: str) -> str:
 
 
 def start_session(session: Session, user: User, now: datetime, secret: str) -> NewSession:
+    end_sessions_of(session, user.user_id)  # one session per user: a new login ends any earlier one
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     session.add(WebSession(token_hash=token_hash(token, secret), user_id=user.user_id, csrf_token=csrf, created_at=now,
                            last_seen_at=now))
