@@ -18,7 +18,7 @@ ACTION_LABELS = {
     "view_child": "児童情報の閲覧", "export_csv": "対象者リストのCSV出力", "record_step": "ケースの記録",
     "create_user": "ユーザー追加", "activate_user": "ユーザー再開", "deactivate_user": "ユーザー停止",
     "review_decision": "名寄せの判定", "view_audit": "操作記録の閲覧", "export_audit": "操作記録のCSV出力",
-    "list_users": "ユーザー一覧の閲覧", "list_reviews": "名寄せ候補の閲覧",
+    "list_users": "ユーザー一覧の閲覧", "change_password": "パスワード変更", "list_reviews": "名寄せ候補の閲覧",
 }
 OUTCOME_LABELS = {"ok": "成功", "denied": "拒否", "failed": "失敗"}
 

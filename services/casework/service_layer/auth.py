@@ -116,6 +116,10 @@ def authenticate(session: Session, username: str, password: str, now: datetime, 
     return user
 
 
+def verify_password(user: User, password: str) -> bool:
+    return _verify(user.password_hash, password)
+
+
 def _verify(password_hash: str, password: str) -> bool:
     try:
         return HASHER.verify(password_hash, password)

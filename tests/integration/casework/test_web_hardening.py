@@ -94,3 +94,21 @@ def test_weak_passwords_are_refused_when_creating_users(pg_container: Container)
                                                "ward_code": "40135"})
         assert response.status_code == 422 and weak not in response.text
     login(client_for(pg_container), "hq")
+
+
+def test_users_change_their_own_password(pg_container: Container) -> None:
+    add_user(pg_container, "higashi", "ward_staff", "40131")
+    other = client_for(pg_container, "higashi")
+    client = client_for(pg_container, "higashi")
+    assert client.post("/api/me/password", json={"current_password": "wrong", "new_password": "x"}
+                       ).status_code == 403
+    assert client.post("/api/me/password", json={"current_password": "correct horse battery",
+                                                 "new_password": "password12"}).status_code == 422
+    changed = client.post("/api/me/password", json={"current_password": "correct horse battery",
+                                                    "new_password": "kuro-neko-hashiru-2026-yoru"})
+    assert changed.status_code == 204
+    client.headers["X-CSRF-Token"] = changed.headers["X-CSRF-Token"]
+    assert client.get("/api/alerts").status_code == 200 and other.get("/api/alerts").status_code == 401
+    fresh = client_for(pg_container)
+    assert fresh.post("/api/session", json={"username": "higashi", "password": "kuro-neko-hashiru-2026-yoru"}
+                      ).status_code == 200
