@@ -63,8 +63,10 @@ start() {
   echo "waiting for the web UI and the consumers to join their groups…"
   wait_http "http://127.0.0.1:$WEB_PORT/healthz" 90 || { echo "casework-web did not come up; see var/run/casework-web.log" >&2; exit 1; }
   "$PY" deploy/wait_consumers.py --bootstrap "$BOOT" --timeout 120
-  echo "demo users:"
-  "$PY" -m services.casework.entrypoints.cli seed-demo-users
+  if [ "$TSUNAGU_ENVIRONMENT" = development ]; then  # refused (exit 2) in production: no demo accounts there
+    echo "demo users:"
+    "$PY" -m services.casework.entrypoints.cli seed-demo-users
+  fi
   echo "publishing the smoke scenario (synthetic families):"
   "$PY" -m simulator smoke --bootstrap "$BOOT" --ward "${TSUNAGU_DEMO_WARD:-40131}"
   cat <<MSG

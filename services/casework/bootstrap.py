@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.casework.adapters.audit_anchor import AuditAnchor
+from services.casework.adapters.audit_anchor import attach as attach_anchor
 from services.casework.adapters.db import make_engine, migrate, session_factory
 from services.casework.config import CaseworkSettings
 from services.casework.domain.alert_policy import AlertPolicy
@@ -28,6 +30,7 @@ class Container:
     read_sessions: sessionmaker[Session]  # for hot read-only paths; never write through these
     policy: AlertPolicy
     clock: Clock
+    audit_anchor: AuditAnchor | None = None  # the audit chain's head, published outside the database
 
 
 def bootstrap(settings: CaseworkSettings | None = None, *, run_migrations: bool = True,
@@ -39,5 +42,9 @@ def bootstrap(settings: CaseworkSettings | None = None, *, run_migrations: bool 
     policy = AlertPolicy(alert_items=frozenset(settings.alert_items),
                          cooldown=timedelta(days=settings.alert_cooldown_days))
     read_engine = make_engine(settings.database_url, read_only=True)
-    return Container(settings=settings, engine=engine, sessions=session_factory(engine),
-                     read_sessions=session_factory(read_engine), policy=policy, clock=clock)
+    sessions = session_factory(engine)
+    anchor = AuditAnchor(settings.audit_anchor_path) if settings.audit_anchor_path else None
+    if anchor is not None:
+        attach_anchor(sessions, anchor)
+    return Container(settings=settings, engine=engine, sessions=sessions,
+                     read_sessions=session_factory(read_engine), policy=policy, clock=clock, audit_anchor=anchor)

@@ -5,16 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SESSION_SECRET = "development-only-change-me"  # noqa: S105 - refused outside development
+# Secrets that appear in this repository (docs, compose, tests): never acceptable in production.
+KNOWN_SECRETS = frozenset({DEFAULT_SESSION_SECRET, "t" * 32, "x" * 40, "change-me-change-me", "tsunagu-demo-2026"})
 
 
 class CaseworkSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TSUNAGU_CASEWORK_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TSUNAGU_CASEWORK_", extra="ignore", populate_by_name=True)
 
-    environment: Literal["development", "test", "production"] = "development"
+    # TSUNAGU_ENVIRONMENT is what deploy/run.sh and docker-compose.yml set for every service; the
+    # service's own TSUNAGU_CASEWORK_ENVIRONMENT wins when both are present.
+    environment: Literal["development", "test", "production"] = Field(
+        "development", validation_alias=AliasChoices("TSUNAGU_CASEWORK_ENVIRONMENT", "TSUNAGU_ENVIRONMENT"))
     kafka_bootstrap: str = "127.0.0.1:9092"
     app_id: str = "tsunagu-casework"
     data_dir: Path = Path("var/casework")
@@ -25,8 +30,17 @@ class CaseworkSettings(BaseSettings):
     session_secret: str = DEFAULT_SESSION_SECRET
     session_idle_timeout_s: int = Field(30 * 60, description="A session unused this long ends")
     session_absolute_timeout_s: int = Field(10 * 60 * 60, description="A session ends this long after login")
-    cookie_secure: bool = Field(False, description="Set the Secure flag (behind TLS)")
+    cookie_secure: bool = Field(False, description="Set the Secure flag (behind TLS); always on in production")
     sse_poll_interval_s: float = Field(0.2, description="How often the web process looks for new alerts")
+    sse_session_check_s: float = Field(
+        2.0, description="How often an open live inbox re-checks its session (logout, deactivation, timeouts)")
+    max_body_bytes: int = Field(1_048_576, description="Larger request bodies are refused with 413 unread")
+    audit_anchor_path: Path | None = Field(
+        None, description="Append-only file outside the database where the audit chain's head is published; "
+        "required in production")
+    totp_roles: list[str] = Field(
+        default_factory=lambda: ["hq_admin", "privacy_officer"],
+        description="Roles that must log in with a TOTP second factor")
     outbox_interval_s: float = Field(0.5, description="How often the worker publishes queued outcomes")
     # alert policy
     alert_items: list[int] = Field(
@@ -49,7 +63,23 @@ class CaseworkSettings(BaseSettings):
             raise ValueError("TSUNAGU_CASEWORK_SESSION_SECRET must be set outside development")
         if len(self.session_secret) < 16:
             raise ValueError("TSUNAGU_CASEWORK_SESSION_SECRET must be at least 16 characters")
+        if self.production:
+            if self.session_secret in KNOWN_SECRETS or len(set(self.session_secret)) < 8 or \
+                    len(self.session_secret) < 32:
+                raise ValueError("TSUNAGU_CASEWORK_SESSION_SECRET: production needs a random secret of at least "
+                                 "32 characters, not one from the repository")
+            if self.audit_anchor_path is None:
+                raise ValueError("TSUNAGU_CASEWORK_AUDIT_ANCHOR_PATH must be set in production")
         return self
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Secure and __Host- cookies: always in production (TLS is mandatory there), else on request."""
+        return self.cookie_secure or self.production
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

@@ -6,16 +6,18 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_TOKEN_PREFIX = "dev-"  # noqa: S105 - a prefix that marks development tokens, refused in production
 
 
 class IngestSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TSUNAGU_INGEST_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TSUNAGU_INGEST_", extra="ignore", populate_by_name=True)
 
-    environment: Literal["development", "production"] = "development"
+    # TSUNAGU_ENVIRONMENT is what deploy/run.sh and docker-compose.yml set; TSUNAGU_INGEST_ENVIRONMENT wins.
+    environment: Literal["development", "test", "production"] = Field(
+        "development", validation_alias=AliasChoices("TSUNAGU_INGEST_ENVIRONMENT", "TSUNAGU_ENVIRONMENT"))
     kafka_bootstrap: str = "127.0.0.1:9092"
     app_id: str = Field("tsunagu-ingest", description="Faust app id; also the consumer group")
     data_dir: Path = Path("var/ingest")

@@ -84,6 +84,10 @@ class Alert(Base):
     lead_division: Mapped[str | None] = mapped_column(String(32))
     source_event_id: Mapped[str | None] = mapped_column(String(160))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the alert showed when it was raised: after a move the old ward sees these, not the child's current data.
+    name_kanji_at_raise: Mapped[str | None] = mapped_column(String(200))
+    name_kana_at_raise: Mapped[str | None] = mapped_column(String(200))
+    birth_date_at_raise: Mapped[str | None] = mapped_column(String(10))
 
     __table_args__ = (Index("ix_alerts_ward_seq", "ward_code", "seq"),)
 
@@ -135,8 +139,23 @@ class User(Base):
     division: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # unused since 0003 (see LoginThrottle)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # unused since 0003
+    totp_secret: Mapped[str | None] = mapped_column(String(64))  # base32; set up at first login where required
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginThrottle(Base):
+    """Failed-login back-off per (account, client) and per client: nobody can lock somebody else out.
+
+    ``key`` is an HMAC of the kind and value under the session secret (no usernames or addresses in clear).
+    """
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class WebSession(Base):

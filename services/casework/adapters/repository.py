@@ -122,6 +122,10 @@ class CaseRepository:
             ward_code=decision.ward_code, tier=decision.tier, items=list(decision.items), reason=decision.reason,
             raised_at=at, state=CaseState.LISTED.value, state_changed_at=at, source_event_id=source_event_id,
         )
+        child = self.child(child_id)
+        if child is not None:  # what this alert shows its ward for good, whatever the child's record becomes
+            alert.name_kanji_at_raise, alert.name_kana_at_raise = child.name_kanji, child.name_kana
+            alert.birth_date_at_raise = child.birth_date
         # A concurrent insert of the same key fails the whole transaction on the unique constraint;
         # the worker retries it and then sees the duplicate above (no savepoint on the hot path).
         self.session.add(alert)

@@ -44,6 +44,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PRIVACY_OFFICER: frozenset({Permission.VIEW_AUDIT}),
     Role.OPERATOR: frozenset(),
 }
+# Which accounts a role may create, activate and deactivate on the web (separation of duties, docs/security.md):
+# HQ runs the wards' staff and the accounts without case access; it cannot make or unmake the people who check
+# it (privacy officers), give itself a second pair of hands with case-recording power in every ward
+# (child_guidance) or create more HQ admins. Those are created with the CLI by operators under the city's
+# change procedure (audited as actor "cli"). Nobody changes their own account.
+USER_GRANTS: dict[Role, frozenset[Role]] = {
+    Role.HQ_ADMIN: frozenset({Role.WARD_STAFF, Role.ANALYST, Role.OPERATOR}),
+}
+
+
+def may_manage(granter: Role, target: Role) -> bool:
+    return target in USER_GRANTS.get(granter, frozenset())
+
+
 # Roles bound to one ward; the others see every ward their permissions allow.
 WARD_BOUND = frozenset({Role.WARD_STAFF})
 

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 GENESIS = "0" * 64
 ACTION_LABELS = {
     "login": "ログイン", "logout": "ログアウト", "list_alerts": "対象者一覧の閲覧",
-    "open_live_inbox": "一覧の自動更新接続",
+    "open_live_inbox": "一覧の自動更新接続", "live_alert": "自動更新でのアラート表示",
     "view_child": "児童情報の閲覧", "export_csv": "対象者リストのCSV出力", "record_step": "ケースの記録",
     "create_user": "ユーザー追加", "activate_user": "ユーザー再開", "deactivate_user": "ユーザー停止",
     "review_decision": "名寄せの判定", "view_audit": "操作記録の閲覧", "export_audit": "操作記録のCSV出力",
-    "list_users": "ユーザー一覧の閲覧", "list_reviews": "名寄せ候補の閲覧",
+    "list_users": "ユーザー一覧の閲覧", "change_password": "パスワード変更", "list_reviews": "名寄せ候補の閲覧",
 }
 OUTCOME_LABELS = {"ok": "成功", "denied": "拒否", "failed": "失敗"}
 
@@ -65,8 +65,13 @@ class Verification:
 
 
 def verify_chain(entries: Iterable[AuditEntry], head_seq: int | None = None,
-                 head_hash: str | None = None) -> Verification:
-    """Walks the log in sequence order; reports the first entry that was edited, removed or moved."""
+                 head_hash: str | None = None, anchors: Mapping[int, str] | None = None) -> Verification:
+    """Walks the log in sequence order; reports the first entry that was edited, removed or moved.
+
+    ``anchors`` (sequence → hash, published outside the database) catch a rewrite whose hashes and head were
+    recomputed: the rewritten chain no longer passes through the anchored hashes.
+    """
+    anchors = anchors or {}
     prev_hash, expected_seq, checked = GENESIS, 1, 0
     for entry in entries:
         if entry.seq != expected_seq:
@@ -76,8 +81,14 @@ def verify_chain(entries: Iterable[AuditEntry], head_seq: int | None = None,
             return Verification(False, checked, "link to the previous entry is broken", entry.seq)
         if entry_hash(entry) != entry.hash:
             return Verification(False, checked, "entry content does not match its hash", entry.seq)
+        if entry.seq in anchors and anchors[entry.seq] != entry.hash:
+            return Verification(False, checked, "entry differs from the anchor published outside the database "
+                                                "(rewritten and re-hashed)", entry.seq)
         prev_hash, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
     if head_seq is not None and (head_seq != expected_seq - 1 or head_hash != prev_hash):
         return Verification(False, checked, f"log ends at {expected_seq - 1} but the head says {head_seq}",
                             expected_seq)
+    if anchors and max(anchors) >= expected_seq:
+        return Verification(False, checked, f"log ends at {expected_seq - 1} but the anchor outside the database "
+                                            f"reaches {max(anchors)}", expected_seq)
     return Verification(True, checked)

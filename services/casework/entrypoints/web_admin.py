@@ -10,9 +10,17 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from services.casework.adapters.orm import User
-from services.casework.domain.access import Permission, Role
+from services.casework.domain.access import USER_GRANTS, Permission, Role, may_manage
 from services.casework.domain.workflow import DIVISIONS
-from services.casework.entrypoints.web_common import AppContainer, Auth, AuthCsrf, page_context, require, templates
+from services.casework.entrypoints.web_common import (
+    AppContainer,
+    Auth,
+    AuthCsrf,
+    deny,
+    page_context,
+    require,
+    templates,
+)
 from services.casework.service_layer import audit_log, reviews
 from services.casework.service_layer import auth as auth_service
 from services.casework.service_layer.audit_log import Actor
@@ -41,6 +49,8 @@ def _users(container: AppContainer) -> list[dict[str, Any]]:
 
 
 def _create_user(container: AppContainer, auth: Any, body: NewUser) -> str:
+    if not may_manage(auth.principal.role, body.role):
+        raise deny(container, auth, "create_user", "grant_role", target=f"role={body.role.value}")
     now = container.clock()
     try:
         with container.sessions.begin() as session:
@@ -56,17 +66,21 @@ def _create_user(container: AppContainer, auth: Any, body: NewUser) -> str:
 
 def _set_active(container: AppContainer, auth: Any, user_id: str, active: bool) -> None:
     now = container.clock()
+    action = "activate_user" if active else "deactivate_user"
     with container.sessions.begin() as session:
         user = session.get(User, user_id)
         if user is None:
             raise HTTPException(status_code=404, detail="ユーザーが見つかりません")
         if user.user_id == auth.principal.user_id:
             raise HTTPException(status_code=409, detail="自分自身は停止できません")
-        user.active = active
-        if not active:
-            auth_service.end_sessions_of(session, user_id)
-        audit_log.append(session, Actor.of(auth.principal, auth.client), "activate_user" if active else
-                         "deactivate_user", now, target=user_id)
+        target_role = Role(user.role)
+        if may_manage(auth.principal.role, target_role):
+            user.active = active
+            if not active:
+                auth_service.end_sessions_of(session, user_id)
+            audit_log.append(session, Actor.of(auth.principal, auth.client), action, now, target=user_id)
+            return
+    raise deny(container, auth, action, "grant_role", target=user_id)
 
 
 @router.get("/api/users", summary="Users (HQ admin)")
@@ -92,7 +106,8 @@ def api_user_active(user_id: str, active: bool, auth: AuthCsrf, container: AppCo
 def users_page(request: Request, auth: Auth, container: AppContainer, error: str | None = None) -> Response:
     require(container, auth, Permission.ADMIN_USERS, "list_users")
     return templates.TemplateResponse(request, "users.html", page_context(
-        request, auth, users=_users(container), roles=list(Role), divisions=DIVISIONS, error=error))
+        request, auth, users=_users(container), roles=sorted(USER_GRANTS.get(auth.principal.role, ())),
+        divisions=DIVISIONS, error=error))
 
 
 @router.post("/admin/users", summary="Create a user from the admin page")
@@ -179,9 +194,9 @@ def api_audit(auth: Auth, container: AppContainer, action: str | None = None, ou
               limit: int = 200) -> dict[str, Any]:
     require(container, auth, Permission.VIEW_AUDIT, "view_audit")
     with container.sessions() as session:
-        check = audit_log.verify(session)
+        check = audit_log.verify(session, container.audit_anchor)
         entries = [{c: getattr(r, c) for c in audit_log.CSV_COLUMNS}
-                   for r in audit_log.recent(session, limit=min(limit, 1000), action=action, outcome=outcome)]
+                   for r in audit_log.recent(session, limit=max(1, min(limit, 1000)), action=action, outcome=outcome)]
     return {"verified": check.ok, "checked": check.checked, "problem": check.problem, "entries": entries}
 
 
@@ -190,7 +205,7 @@ def audit_page(request: Request, auth: Auth, container: AppContainer, action: st
                outcome: str | None = None) -> Response:
     require(container, auth, Permission.VIEW_AUDIT, "view_audit")
     with container.sessions.begin() as session:
-        check = audit_log.verify(session)
+        check = audit_log.verify(session, container.audit_anchor)
         entries = audit_log.recent(session, limit=300, action=action or None, outcome=outcome or None)
         users = {u.user_id: u.username for u in session.scalars(select(User))}
         audit_log.append(session, Actor.of(auth.principal, auth.client), "view_audit", container.clock())

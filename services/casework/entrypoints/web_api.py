@@ -12,7 +12,12 @@ from services.casework import metrics
 from services.casework.domain.access import AccessDenied, Permission
 from services.casework.domain.workflow import Action, InvalidTransition, StepCommand
 from services.casework.entrypoints.web_common import AppContainer, Auth, AuthCsrf, deny, require
-from services.casework.entrypoints.web_security import SESSION_COOKIE, client_of, set_session_cookie
+from services.casework.entrypoints.web_security import (
+    clear_session_cookie,
+    client_of,
+    session_token,
+    set_session_cookie,
+)
 from services.casework.service_layer import audit_log, cases
 from services.casework.service_layer import auth as auth_service
 from services.casework.service_layer.audit_log import Actor
@@ -46,11 +51,13 @@ def login(container: AppContainer, request: Request, response: Response, usernam
     failure: auth_service.AuthError | None = None
     with container.sessions.begin() as session:  # commits the failed-login counter too
         try:
-            user = auth_service.authenticate(session, username, password, now)
+            user = auth_service.authenticate(session, username, password, now, client=client,
+                                             secret=container.settings.session_secret)
         except auth_service.AuthError as exc:
             failure = exc
+            why = "throttled" if str(exc) == auth_service.THROTTLED else "bad credentials"
             audit_log.append(session, Actor("anonymous", "anonymous", client), "login", now, outcome="failed",
-                             detail="bad credentials or locked")
+                             target=f"username={auth_service.attempted_name(username)}", detail=why)
         else:
             new = auth_service.start_session(session, user, now, container.settings.session_secret)
             audit_log.append(session, Actor.of(new.principal, client), "login", now, ward_code=user.ward_code)
@@ -58,8 +65,7 @@ def login(container: AppContainer, request: Request, response: Response, usernam
         metrics.LOGINS.labels(outcome="failed").inc()
         raise HTTPException(status_code=401, detail=str(failure))
     metrics.LOGINS.labels(outcome="ok").inc()
-    set_session_cookie(response, new.token, secure=container.settings.cookie_secure,
-                       max_age=container.settings.session_absolute_timeout_s)
+    set_session_cookie(response, new.token, container.settings)
     return new
 
 
@@ -73,11 +79,10 @@ def api_login(body: Credentials, request: Request, response: Response, container
 @router.delete("/session", status_code=204, summary="Log out")
 def api_logout(request: Request, auth: AuthCsrf, container: AppContainer) -> Response:
     with container.sessions.begin() as session:
-        auth_service.end_session(session, request.cookies.get(SESSION_COOKIE, ""),
-                                 container.settings.session_secret)
+        auth_service.end_session(session, session_token(request), container.settings.session_secret)
         audit_log.append(session, Actor.of(auth.principal, auth.client), "logout", container.clock())
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    clear_session_cookie(response, container.settings)
     return response
 
 

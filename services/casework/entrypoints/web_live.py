@@ -23,6 +23,7 @@ from services.casework.bootstrap import Container
 from services.casework.domain.access import Permission, Principal, Role
 from services.casework.domain.items import item_label
 from services.casework.entrypoints.web_common import AppContainer, Auth, require
+from services.casework.entrypoints.web_security import recheck_session, session_token
 from services.casework.service_layer import audit_log, cases
 from services.casework.service_layer.audit_log import Actor
 from services.casework.service_layer.cases import InboxRow
@@ -95,30 +96,54 @@ def sse_payload(row: InboxRow) -> str:
 
 @router.get("/alerts/stream", summary="Live inbox: Server-Sent Events, one `alert` event per new alert")
 async def alert_stream(request: Request, auth: Auth, container: AppContainer) -> StreamingResponse:
+    """Every delivery and every ``sse_session_check_s`` re-checks the session: logout, deactivation and the idle
+    and absolute timeouts end the stream within seconds. Each alert delivered is an audit entry."""
     require(container, auth, Permission.VIEW_CASES, "list_alerts")
     broadcaster: AlertBroadcaster = request.app.state.broadcaster
     subscriber = Subscriber(auth.principal)
+    token = session_token(request)
+    check_every = max(0.05, container.settings.sse_session_check_s)
 
     def audit_open() -> None:
         with container.sessions.begin() as session:
             audit_log.append(session, Actor.of(auth.principal, auth.client), "open_live_inbox", container.clock(),
                              ward_code=auth.principal.ward_scope())
 
+    def still_allowed() -> bool:
+        return recheck_session(container, token) == auth.principal
+
+    def deliver(row: InboxRow) -> bool:
+        """Re-checks the session and audits the delivery in one transaction; False ends the stream."""
+        if not still_allowed():
+            return False
+        with container.sessions.begin() as session:
+            audit_log.append(session, Actor.of(auth.principal, auth.client), "live_alert", container.clock(),
+                             child_id=row.child_id, target=row.alert_id, ward_code=row.ward_code)
+        return True
+
     await asyncio.to_thread(audit_open)
 
     async def events() -> AsyncIterator[str]:
         broadcaster.subscribers.add(subscriber)
         metrics.SSE_CLIENTS.inc()
+        loop = asyncio.get_running_loop()
+        last_sent = loop.time()
         try:
             yield "retry: 1000\n\n"
             while True:
                 try:
-                    row = await asyncio.wait_for(subscriber.queue.get(), timeout=KEEPALIVE_S)
-                    yield sse_payload(row)
+                    row = await asyncio.wait_for(subscriber.queue.get(), timeout=check_every)
                 except TimeoutError:
-                    if await request.is_disconnected():
+                    if not await asyncio.to_thread(still_allowed) or await request.is_disconnected():
                         return
-                    yield ": keepalive\n\n"
+                    if loop.time() - last_sent >= KEEPALIVE_S:
+                        last_sent = loop.time()
+                        yield ": keepalive\n\n"
+                    continue
+                if not await asyncio.to_thread(deliver, row):
+                    return
+                last_sent = loop.time()
+                yield sse_payload(row.as_seen_by(auth.principal))
         finally:
             broadcaster.subscribers.discard(subscriber)
             metrics.SSE_CLIENTS.dec()

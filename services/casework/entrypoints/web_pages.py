@@ -22,7 +22,7 @@ from services.casework.domain.workflow import (
 )
 from services.casework.entrypoints import web_api
 from services.casework.entrypoints.web_common import AppContainer, Auth, AuthCsrf, deny, page_context, templates
-from services.casework.entrypoints.web_security import PRE_LOGIN_COOKIE, SESSION_COOKIE
+from services.casework.entrypoints.web_security import PRE_LOGIN_COOKIE, clear_session_cookie, session_token
 from services.casework.service_layer import audit_log, cases
 from services.casework.service_layer import auth as auth_service
 from services.casework.service_layer.audit_log import Actor
@@ -32,10 +32,11 @@ DETAIL_FIELDS = ("approach_method", "lead_division", "hearing_notes", "support_c
 
 
 @router.get("/login", response_class=HTMLResponse, summary="Login page")
-def login_page(request: Request, error: str | None = None) -> Response:
+def login_page(request: Request, container: AppContainer, error: str | None = None) -> Response:
     token = secrets.token_urlsafe(24)
     response = templates.TemplateResponse(request, "login.html", {"login_csrf": token, "error": error})
-    response.set_cookie(PRE_LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    response.set_cookie(PRE_LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/login",
+                        secure=container.settings.secure_cookies)
     return response
 
 
@@ -54,7 +55,8 @@ def login_form(request: Request, container: AppContainer, username: Annotated[st
         token = secrets.token_urlsafe(24)
         page = templates.TemplateResponse(request, "login.html", {"login_csrf": token, "error": exc.detail},
                                           status_code=401)
-        page.set_cookie(PRE_LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/login")
+        page.set_cookie(PRE_LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/login",
+                        secure=container.settings.secure_cookies)
         return page
     response.delete_cookie(PRE_LOGIN_COOKIE, path="/login")
     return response
@@ -63,11 +65,10 @@ def login_form(request: Request, container: AppContainer, username: Annotated[st
 @router.post("/logout", summary="Log out from the page header")
 def logout_form(request: Request, auth: AuthCsrf, container: AppContainer) -> Response:
     with container.sessions.begin() as session:
-        auth_service.end_session(session, request.cookies.get(SESSION_COOKIE, ""),
-                                 container.settings.session_secret)
+        auth_service.end_session(session, session_token(request), container.settings.session_secret)
         audit_log.append(session, Actor.of(auth.principal, auth.client), "logout", container.clock())
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    clear_session_cookie(response, container.settings)
     return response
 
 

@@ -13,9 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.casework import metrics
+from services.casework.adapters.audit_anchor import AnchorUnreadable, AuditAnchor, note_head
 from services.casework.adapters.orm import AuditHead, AuditRecord
 from services.casework.domain.access import Principal
 from services.casework.domain.audit import GENESIS, AuditEntry, Verification, sealed, verify_chain
+from services.casework.service_layer.csv_safe import safe_row
 
 # SQLite has no row locks: within one process this keeps appends in order (PostgreSQL locks the head row).
 _APPEND_LOCK = threading.Lock()
@@ -42,15 +44,23 @@ def append(session: Session, actor: Actor, action: str, now: datetime, *, child_
             head = AuditHead(id=1, seq=0, hash=GENESIS)
             session.add(head)
         entry = sealed(AuditEntry(
-            seq=head.seq + 1, at=now.isoformat(), user_id=actor.user_id, role=actor.role, action=action,
-            child_id=child_id, target=target, ward_code=ward_code, client=actor.client, outcome=outcome,
-            detail=detail[:500], prev_hash=head.hash,
+            seq=head.seq + 1, at=now.isoformat(), user_id=actor.user_id[:64], role=actor.role[:32],
+            action=action[:32], child_id=_cut(child_id, 64), target=_cut(target, 160), ward_code=_cut(ward_code, 8),
+            client=_cut(actor.client, 64), outcome=outcome[:16], detail=detail[:500], prev_hash=head.hash,
         ))
         session.add(AuditRecord(**entry.content(), hash=entry.hash))
         head.seq, head.hash = entry.seq, entry.hash
         session.flush()
+    note_head(session, entry.seq, entry.hash, now)  # published outside the database once committed
     metrics.AUDIT_ENTRIES.labels(action=action).inc()
     return entry.seq
+
+
+def _cut(value: str | None, length: int) -> str | None:
+    """Values from requests (a refused id may be any length) fit their columns: PostgreSQL would refuse them."""
+    if value is None or len(value) <= length:
+        return value
+    return value[:length - 1] + "…"
 
 
 def _entries(session: Session) -> Iterator[AuditEntry]:
@@ -60,9 +70,13 @@ def _entries(session: Session) -> Iterator[AuditEntry]:
                          outcome=row.outcome, detail=row.detail, prev_hash=row.prev_hash, hash=row.hash)
 
 
-def verify(session: Session) -> Verification:
+def verify(session: Session, anchor: AuditAnchor | None = None) -> Verification:
     head = session.get(AuditHead, 1)
-    return verify_chain(_entries(session), head.seq if head else 0, head.hash if head else GENESIS)
+    try:
+        anchors = anchor.read() if anchor else None
+    except AnchorUnreadable as exc:
+        return Verification(False, 0, str(exc))
+    return verify_chain(_entries(session), head.seq if head else 0, head.hash if head else GENESIS, anchors)
 
 
 def recent(session: Session, *, limit: int = 200, action: str | None = None,
@@ -81,5 +95,6 @@ def to_csv(session: Session) -> str:
     writer.writerow(CSV_COLUMNS)
     for entry in _entries(session):
         content = entry.content()
-        writer.writerow([content[c] if c != "hash" else entry.hash for c in CSV_COLUMNS])
+        # Ids and details come from requests (a refused /api/children/=HYPERLINK(...) is audited as sent).
+        writer.writerow(safe_row([content[c] if c != "hash" else entry.hash for c in CSV_COLUMNS]))
     return out.getvalue()

@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from services.casework.adapters.orm import User, WebSession
 from services.casework.domain.access import Principal, Role, validate_user_fields
+from services.casework.service_layer import login_throttle
+from services.casework.service_layer.passwords import check_password
 
 HASHER = PasswordHasher()
 # A real hash to verify against when the user does not exist, so timing does not reveal usernames.
 _DUMMY_HASH = HASHER.hash("tsunagu-dummy-password")
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
-MIN_PASSWORD_LENGTH = 10
 
 
 class AuthError(Exception):
@@ -47,44 +48,76 @@ def principal_of(user: User) -> Principal:
                      division=user.division)
 
 
+USERNAME_RULE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+BAD_CREDENTIALS = "ユーザー名またはパスワードが違います"
+THROTTLED = "ログインの試行が続いたため、しばらく待ってから再度お試しください"
+
+
+def normalise_username(username: str) -> str:
+    """NFKC (full-width → ASCII), trimmed, lower case: the form usernames are stored and looked up in."""
+    return unicodedata.normalize("NFKC", username).strip().lower()
+
+
+def attempted_name(username: str) -> str:
+    """What a failed login records: normalised, printable ASCII only, at most 32 characters (never a password)."""
+    cleaned = "".join(ch if ch.isascii() and ch.isprintable() else "?" for ch in normalise_username(username))
+    return cleaned[:32]
+
+
 def create_user(session: Session, *, username: str, password: str, role: str, ward_code: str | None,
-                division: str | None, now: datetime) -> User:
-    username = username.strip()
-    if not username or len(username) > 64 or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise ValueError("username: 1-64 letters, digits, '-', '_' or '.'")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+                division: str | None, now: datetime, check_strength: bool = True) -> User:
+    """``check_strength=False`` only for the development demo users (refused outside development)."""
+    username = normalise_username(username)
+    if not USERNAME_RULE.fullmatch(username):
+        raise ValueError("username: 1-64 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit")
+    if check_strength:
+        check_password(password, username)
     validate_user_fields(role, ward_code)
-    if session.scalars(select(User).where(User.username == username)).first() is not None:
+    if _find_user(session, username) is not None:
         raise ValueError("username already exists")
     user = User(user_id=str(uuid.uuid4()), username=username, password_hash=HASHER.hash(password), role=role,
-                ward_code=ward_code, division=division or None, active=True, created_at=now, failed_logins=0)
+                ward_code=ward_code, division=division or None, active=True, created_at=now, failed_logins=0,
+                password_changed_at=now)
     session.add(user)
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+def set_password(user: User, password: str, now: datetime | None = None, *, check_strength: bool = True) -> None:
+    if check_strength:
+        check_password(password, user.username)
     user.password_hash = HASHER.hash(password)
+    user.password_changed_at = now
 
 
-def authenticate(session: Session, username: str, password: str, now: datetime) -> User:
-    user = session.scalars(select(User).where(User.username == username)).first()
+def _find_user(session: Session, username: str) -> User | None:
+    # lower(): accounts created before usernames were normalised may hold capitals.
+    return session.scalars(select(User).where(func.lower(User.username) == normalise_username(username))).first()
+
+
+def authenticate(session: Session, username: str, password: str, now: datetime, *, client: str | None = None,
+                 secret: str = "") -> User:
+    """The user, or AuthError with the same message whether or not the account exists (and similar timing:
+    one argon2 verification on every path)."""
+    k = login_throttle.keys(secret, normalise_username(username), client)
+    if login_throttle.blocked(session, k, now):
+        _verify(_DUMMY_HASH, password)
+        raise AuthError(THROTTLED)
+    user = _find_user(session, username)
     if user is None or not user.active:
         _verify(_DUMMY_HASH, password)
-        raise AuthError("ユーザー名またはパスワードが違います")
-    if user.locked_until is not None and user.locked_until > now:
-        raise AuthError("ログインが一時的に制限されています。しばらくしてから再度お試しください")
+        login_throttle.failed(session, k, now)
+        raise AuthError(BAD_CREDENTIALS)
     if not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until, user.failed_logins = now + LOCKOUT, 0
-        raise AuthError("ユーザー名またはパスワードが違います")
-    user.failed_logins, user.locked_until = 0, None
+        login_throttle.failed(session, k, now)
+        raise AuthError(BAD_CREDENTIALS)
+    login_throttle.succeeded(session, k)
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
     return user
+
+
+def verify_password(user: User, password: str) -> bool:
+    return _verify(user.password_hash, password)
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -100,6 +133,7 @@ def token_hash(token: str, secret: str) -> str:
 
 
 def start_session(session: Session, user: User, now: datetime, secret: str) -> NewSession:
+    end_sessions_of(session, user.user_id)  # one session per user: a new login ends any earlier one
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     session.add(WebSession(token_hash=token_hash(token, secret), user_id=user.user_id, csrf_token=csrf, created_at=now,
                            last_seen_at=now))
@@ -107,8 +141,11 @@ def start_session(session: Session, user: User, now: datetime, secret: str) -> N
 
 
 def resume_session(session: Session, token: str, now: datetime, timeouts: SessionTimeouts,
-                   secret: str) -> tuple[Principal, str] | None:
-    """The session's user and CSRF token, or None when unknown or expired (then it is deleted)."""
+                   secret: str, *, touch: bool = True) -> tuple[Principal, str] | None:
+    """The session's user and CSRF token, or None when unknown or expired (then it is deleted).
+
+    ``touch=False`` checks without counting as activity: an open live inbox must not keep a session alive.
+    """
     row = session.get(WebSession, token_hash(token, secret))
     if row is None:
         return None
@@ -119,7 +156,7 @@ def resume_session(session: Session, token: str, now: datetime, timeouts: Sessio
     if user is None or not user.active:
         session.delete(row)
         return None
-    if now - row.last_seen_at > timedelta(seconds=15):  # fewer writes; idle precision of seconds is enough
+    if touch and now - row.last_seen_at > timedelta(seconds=15):  # fewer writes; idle precision of seconds is enough
         row.last_seen_at = now
     return principal_of(user), row.csrf_token
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from services.casework.adapters.orm import Alert, CaseStep, Child
 from services.casework.adapters.repository import CaseRepository
 from services.casework.domain.access import AccessDenied, Permission, Principal
 from services.casework.domain.workflow import CaseState, StepCommand, StepRecorded, apply_step
+from services.casework.service_layer.csv_safe import safe_row
 from services.casework.service_layer.intake import SOURCE
 
 INBOX_LIMIT = 5000
@@ -50,6 +51,21 @@ class InboxRow:
     name_kana: str | None
     birth_date: str | None
     age: int | None
+    child_ward_code: str | None = None  # the child's ward of residence now (not shown)
+    at_raise: tuple[str | None, str | None, str | None] = (None, None, None)  # name, kana, birth date then
+
+    def as_seen_by(self, principal: Principal, today: date | None = None) -> InboxRow:
+        """Only the ward of residence (or an all-ward role) sees the child's current items and name; a ward the
+        child has moved away from sees what the alert showed when it was raised, nothing newer."""
+        if principal.sees_ward(self.child_ward_code):
+            return self
+        name_kanji, name_kana, birth_date = self.at_raise
+        if today is not None:
+            age = age_on(birth_date, today)
+        else:
+            age = self.age if birth_date == self.birth_date else None
+        return replace(self, current_items=list(self.items), name_kanji=name_kanji, name_kana=name_kana,
+                       birth_date=birth_date, age=age)
 
     def api(self) -> dict[str, Any]:
         return {
@@ -79,7 +95,8 @@ def inbox(session: Session, principal: Principal, today: date, flt: InboxFilter 
     # evidence (large JSON) are not needed for the list.
     query = (select(Alert.seq, Alert.alert_id, Alert.child_id, Alert.ward_code, Alert.tier, Alert.items,
                     Alert.reason, Alert.raised_at, Alert.state, Alert.lead_division, Child.current_items,
-                    Child.name_kanji, Child.name_kana, Child.birth_date)
+                    Child.name_kanji, Child.name_kana, Child.birth_date, Child.ward_code,
+                    Alert.name_kanji_at_raise, Alert.name_kana_at_raise, Alert.birth_date_at_raise)
              .join(Child, Child.child_id == Alert.child_id, isouter=True)
              .where(Alert.seq > after_seq).order_by(Alert.seq.desc()).limit(limit))
     scope = principal.ward_scope()
@@ -93,20 +110,23 @@ def inbox(session: Session, principal: Principal, today: date, flt: InboxFilter 
         query = query.where(Alert.lead_division == flt.division)
     rows = []
     for (seq, alert_id, child_id, ward_code, tier, items, reason, raised_at, state, lead_division, current_items,
-         name_kanji, name_kana, birth_date) in session.execute(query).tuples():
-        age = age_on(birth_date, today)
-        current = [int(i) for i in (current_items or [])]
-        if flt.item is not None and flt.item not in items and flt.item not in current:
-            continue
-        if flt.age_min is not None and (age is None or age < flt.age_min):
-            continue
-        if flt.age_max is not None and (age is None or age > flt.age_max):
-            continue
-        rows.append(InboxRow(
+         name_kanji, name_kana, birth_date, child_ward, kanji_then, kana_then, born_then) in session.execute(
+            query).tuples():
+        row = InboxRow(
             seq=seq, alert_id=alert_id, child_id=child_id, ward_code=ward_code, tier=tier,
             items=[int(i) for i in items], reason=reason, raised_at=raised_at, status=state,
-            lead_division=lead_division, current_items=current, name_kanji=name_kanji, name_kana=name_kana,
-            birth_date=birth_date, age=age))
+            lead_division=lead_division, current_items=[int(i) for i in (current_items or [])],
+            name_kanji=name_kanji, name_kana=name_kana, birth_date=birth_date, age=age_on(birth_date, today),
+            child_ward_code=child_ward, at_raise=(kanji_then, kana_then, born_then),
+        ).as_seen_by(principal, today)
+        # Filters apply to what this user sees: an item the child gained after moving does not match.
+        if flt.item is not None and flt.item not in row.items and flt.item not in row.current_items:
+            continue
+        if flt.age_min is not None and (row.age is None or row.age < flt.age_min):
+            continue
+        if flt.age_max is not None and (row.age is None or row.age > flt.age_max):
+            continue
+        rows.append(row)
     return rows
 
 
@@ -193,14 +213,8 @@ def export_csv(rows: list[InboxRow]) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
     for r in rows:
-        writer.writerow([_cell(v) for v in (
+        writer.writerow(safe_row([
             r.alert_id, r.child_id, r.ward_code, r.name_kanji or "", r.name_kana or "", r.birth_date or "",
             "" if r.age is None else r.age, r.tier or "", " ".join(map(str, r.items)),
-            " ".join(map(str, r.current_items)), r.status, r.lead_division or "", r.raised_at.isoformat())])
+            " ".join(map(str, r.current_items)), r.status, r.lead_division or "", r.raised_at.isoformat()]))
     return out.getvalue()
-
-
-def _cell(value: object) -> str:
-    # Spreadsheet software runs cells that start with = + - @ as formulas (CSV injection).
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

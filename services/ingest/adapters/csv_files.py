@@ -65,4 +65,9 @@ def write_rejects(path: Path, header: list[str], rejects: list[tuple[int, str, s
         writer = csv.writer(out)
         writer.writerow(["行", "理由", "種別", *header])
         for line, error_class, reason, cells in rejects:
-            writer.writerow([line, reason, error_class, *cells])
+            writer.writerow([line, reason, error_class, *(_safe_cell(c) for c in cells)])
+
+
+def _safe_cell(text: str) -> str:
+    """A cell from external media that a spreadsheet would run as a formula gets a leading quote."""
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text

@@ -71,6 +71,8 @@ def create_app(settings: IngestSettings, publisher: Publisher, registry: Collect
         presented = header[7:].strip() if header[:7].lower() == "bearer " else ""
         if not presented:
             return None
+        if settings.environment != "development" and presented.startswith(DEV_TOKEN_PREFIX):
+            return None  # development tokens are refused outside development, whatever is configured
         for system, valid in tokens.items():
             if any(hmac.compare_digest(presented.encode(), t.encode()) for t in valid):
                 return system

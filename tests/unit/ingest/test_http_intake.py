@@ -126,3 +126,26 @@ def test_metrics_count_requests_by_status(client: TestClient) -> None:
     text = client.get("/metrics").text
     assert 'tsunagu_ingest_http_requests_total{code="202"} 1.0' in text
     assert 'tsunagu_ingest_http_rejected_total{reason="not_json"} 1.0' in text
+
+
+def test_tsunagu_environment_production_switches_the_intake_to_production(
+        monkeypatch: pytest.MonkeyPatch, publisher: MemoryPublisher) -> None:
+    """deploy/run.sh and docker-compose.yml set TSUNAGU_ENVIRONMENT, not the service's own variable."""
+    monkeypatch.delenv("TSUNAGU_INGEST_ENVIRONMENT", raising=False)
+    monkeypatch.setenv("TSUNAGU_ENVIRONMENT", "production")
+    monkeypatch.setenv("TSUNAGU_INGEST_HTTP_TOKENS", json.dumps({"public_assistance": TOKEN}))
+    settings = IngestSettings()
+    assert settings.environment == "production" and settings.http_host == "127.0.0.1"
+    client = TestClient(create_app(settings, publisher, CollectorRegistry()))
+    event = example_event("disability.certificate.issued")
+    assert post(client, event, token="dev-disability", url="/v1/sources/disability/events").status_code == 401
+    assert post(client, example_event("public_assistance.case.started")).status_code == 202
+    monkeypatch.setenv("TSUNAGU_INGEST_HTTP_TOKENS", json.dumps({"public_assistance": "dev-public_assistance"}))
+    with pytest.raises(ValueError, match="public_assistance"):
+        IngestSettings()
+
+
+def test_the_services_own_environment_variable_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TSUNAGU_ENVIRONMENT", "production")
+    monkeypatch.setenv("TSUNAGU_INGEST_ENVIRONMENT", "development")
+    assert IngestSettings().environment == "development"

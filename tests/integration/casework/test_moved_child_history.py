@@ -1,0 +1,43 @@
+"""After a move the old ward sees only what its alert showed when raised: no newer items, name or clearances."""
+
+from __future__ import annotations
+
+import pytest
+from cw_factories import flags_event, profile_event, raw
+from cw_webtools import add_user, client_for, seed_child
+
+from services.casework.bootstrap import Container
+from services.casework.service_layer.worker import WorkerHandlers
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_old_ward_sees_the_alert_as_raised_not_the_childs_current_data(pg_container: Container) -> None:
+    add_user(pg_container, "higashi", "ward_staff", "40131")
+    add_user(pg_container, "nishi", "ward_staff", "40135")
+    add_user(pg_container, "hq", "hq_admin")
+    seed_child(pg_container, "c-move", "40131", name="転居 花子", items=[3])
+    worker = WorkerHandlers(pg_container)
+    # The family moves to 西区 and the child's surname changes; then new, sensitive items appear and 3 clears.
+    worker.process("profile", raw(profile_event("c-move", "40135", name="新姓 花子")), where="t")
+    worker.process("flags", raw(flags_event("c-move", "40135", [3], [14, 17], tier_before="見守り",
+                                            tier_after="重点")), where="t")
+    east = client_for(pg_container, "higashi")
+    (row,) = east.get("/api/alerts").json()
+    assert row["status"] == "移管"
+    assert (row["items"], row["current_items"], row["name_kanji"]) == ([3], [3], "転居 花子")
+    page = east.get("/").text
+    rows = page[page.index('<tbody id="alert-rows">'):page.index("</tbody>")]
+    assert "転居 花子" in rows and "新姓" not in page
+    assert "希死念慮" not in rows and "EPDS" not in rows and "解消" not in rows
+    csv_text = east.get("/export.csv").content.decode("utf-8-sig")
+    assert "新姓" not in csv_text and "14 17" not in csv_text and "転居 花子" in csv_text
+    for item in (14, 17):  # filtering by a later item must not reveal that the child has it
+        assert east.get(f"/api/alerts?item={item}").json() == []
+        assert "転居" not in east.get(f"/?item={item}").text
+    assert len(east.get("/api/alerts?item=3").json()) == 1
+    # The ward of residence and HQ see the child as it is now.
+    west_rows = client_for(pg_container, "nishi").get("/api/alerts").json()
+    assert [(r["name_kanji"], r["current_items"]) for r in west_rows] == [("新姓 花子", [14, 17])]
+    hq_rows = {r["ward_code"]: r for r in client_for(pg_container, "hq").get("/api/alerts").json()}
+    assert hq_rows["40131"]["current_items"] == [14, 17]
