@@ -1,9 +1,7 @@
 """security (issue 13): alert snapshots at raising, login throttling, TOTP and password-change fields
 
 Revision ID: 0003
-Revises: 0001
-
-Another branch adds 0002_ward_order; when both are merged, down_revision here becomes '0002'.
+Revises: 0002
 """
 from __future__ import annotations
 
@@ -13,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0003'
-down_revision: str | None = '0001'
+down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
