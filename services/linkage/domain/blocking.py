@@ -2,12 +2,16 @@
 
 Each key pairs a name with part of the birth date, so a block holds a handful of persons even in a registry of
 millions, and one error (a kana slip, a surname change, a wrong day or year) still leaves another key agreeing.
+A kana name written without a space adds birth date × each possible given name (its endings), so a surname
+change still finds the child when the school wrote スダミウ.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Protocol
+
+from services.linkage.domain.names import has_separator, suffix_keys
 
 
 class Blockable(Protocol):
@@ -34,6 +38,16 @@ def blocking_keys(r: Blockable) -> Iterator[str]:
         yield f"s|{dob}|{r.surname_kana_key}"
     if dob and r.given_kana_key:
         yield f"g|{dob}|{r.given_kana_key}"
+        # a new surname and a birth-date typo together: the given name with the part the typo left alone
+        yield f"h|{r.given_kana_key}|{dob[5:]}"
+        yield f"i|{r.given_kana_key}|{dob[:7]}"
+    name_kana = getattr(r, "name_kana", None)
+    if dob and kana and name_kana and not has_separator(name_kana):
+        # カナ without a space: any ending may be the given name (surname change and no separator together)
+        for given in suffix_keys(kana, r.given_kana_key):
+            yield f"g|{dob}|{given}"
+            yield f"h|{given}|{dob[5:]}"
+            yield f"i|{given}|{dob[:7]}"
     if r.kanji_key and dob:
         yield f"j|{r.kanji_key}|{dob[:4]}"
         yield f"d|{r.kanji_key}|{dob[5:]}"
