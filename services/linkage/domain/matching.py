@@ -268,7 +268,7 @@ def match(record: Identity, state: LinkageState, settings: MatchSettings, exclud
     best = scored[0] if scored else None
     runner = scored[1] if len(scored) > 1 else None
     if best is None or best.probability < settings.new_probability:
-        changed = next((s for s in scored if s.guard is None and _surname_changed(s)), None)
+        changed = next((s for s in scored if _surname_changed(s)), None)  # soft guards only remain here
         if changed is not None:
             return MatchResult("review", changed, best if best is not changed else runner, SURNAME_CHANGED)
         reason = "only_namesakes_or_siblings" if siblings and best is None else "no_candidate_above_threshold"
