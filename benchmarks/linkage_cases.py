@@ -48,7 +48,7 @@ def slip_date(born: date, rng: random.Random) -> date:
     if roll < 0.85:
         for _ in range(20):
             text = born.strftime("%Y%m%d")
-            i = rng.choice([2, 3, 4, 5, 6, 7])
+            i = rng.choice([3, 4, 5, 6, 7])  # the year's last digit, month, day (no birth date in the future)
             typed = text[:i] + str(rng.randrange(10)) + text[i + 1:]
             try:
                 slipped = date(int(typed[:4]), int(typed[4:6]), int(typed[6:]))

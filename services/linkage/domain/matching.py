@@ -18,7 +18,7 @@ import jellyfish
 from services.linkage.domain.blocking import NAME_BLOCK_LIMIT, Blockable, blocking_keys
 from services.linkage.domain.dates import date_level, years_apart
 from services.linkage.domain.model import Person
-from services.linkage.domain.names import given_kanji, given_kanji_suffix, has_separator, record_given_kana
+from services.linkage.domain.names import given_kanji, given_kanji_suffix, has_separator, record_given_kana, seion
 from services.linkage.domain.state import LinkageState
 
 Outcome = Literal["link", "new", "review"]
@@ -129,7 +129,7 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
         given = record_given_kana(r, p) if a != b else None
         if a == b:
             out.append(("kana_name", a, b, "exact", _tf("kana_name", st.kana_freq.get(a, 1), n)))
-        elif given is not None and given.kana and given.kana == p.given_kana_key:  # surname changed (marriage…)
+        elif given is not None and given.kana and seion(given.kana) == seion(p.given_kana_key):  # new surname
             u = max(st.given_freq.get(given.kana, 1), 1) / n
             if given.inferred:  # no separator in the source: the split is the candidate's, it may be chance
                 out.append(("kana_name", a, b, "given_inferred", _bits(M_GIVEN_ONLY, min(1.0, u * INFERRED_U))))
@@ -182,7 +182,8 @@ def _given_guard(r: Identity, p: Person) -> str | None:
     if r.kana_key == p.kana_key:
         return None
     a, b = record_given_kana(r, p).kana, p.given_kana_key
-    if a and b and a != b and r.kanji_key != p.kanji_key and jellyfish.jaro_winkler_similarity(a, b) < 0.85:
+    if a and b and seion(a) != seion(b) and r.kanji_key != p.kanji_key \
+            and jellyfish.jaro_winkler_similarity(a, b) < 0.85:
         return SIBLING
     return None
 
@@ -195,7 +196,8 @@ def _corroborated(levels: list[Level]) -> bool:
 def _birth_date_guard(levels: list[Level]) -> str | None:
     """Names alone never outweigh a different birth date. Born on a day no typo explains: within two years a
     human looks if the address or school agrees, otherwise it is a namesake; further apart (an adult namesake for
-    a pupil) it is someone else. A one-digit or year slip links only with an address or school to confirm it."""
+    a pupil) it is someone else. A one-digit slip in the month or day links only with an address or school to confirm
+    it (a year slip keeps the birthday, which namesakes born weeks apart do not)."""
     for lv in levels:
         if lv[0] != "birth_date" or not (lv[1] and lv[2]):
             continue
@@ -203,8 +205,8 @@ def _birth_date_guard(levels: list[Level]) -> str | None:
             if years_apart(lv[1], lv[2]) >= 2:
                 return BORN_APART
             return "birth_date_differs" if _corroborated(levels) else OTHER_DAY
-        if lv[3] == "typo" and not _corroborated(levels):
-            return TYPO_UNCONFIRMED
+        if lv[3] == "typo" and lv[1][5:10] != lv[2][5:10] and not _corroborated(levels):
+            return TYPO_UNCONFIRMED  # month or day typed wrong: the shape of "born weeks apart" too
     return None
 
 
@@ -243,7 +245,7 @@ def candidates(record: Identity, state: LinkageState, limit: int) -> list[str]:
     found: set[str] = set()
     for key in blocking_keys(record):
         block = state.blocks.get(key)
-        if len(block) <= (NAME_BLOCK_LIMIT if key[0] in "na" else MAX_BLOCK):
+        if len(block) <= (NAME_BLOCK_LIMIT if key[0] in "nay" else MAX_BLOCK):
             found.update(block)
     return sorted(found)[:limit] if len(found) > limit else list(found)
 

@@ -17,6 +17,14 @@ from typing import Any
 MIN_GIVEN = 1  # kana given names are at least one character (ラン is two; 1 for 蓮/レン in kanji)
 
 
+def seion(kana: str | None) -> str | None:
+    """Kana without voicing marks (ゴ→コ, パ→ハ): the commonest kana slip, never what tells twins apart."""
+    if not kana:
+        return kana
+    return unicodedata.normalize("NFC", "".join(c for c in unicodedata.normalize("NFD", kana)
+                                                if c not in "\u3099\u309a"))
+
+
 def has_separator(name: str | None) -> bool:
     return bool(name) and len(unicodedata.normalize("NFKC", name).split()) >= 2  # type: ignore[arg-type]
 

@@ -138,3 +138,15 @@ def test_a_one_digit_typo_with_the_address_agreeing_links() -> None:
     state = LinkageState()
     registry(state)
     assert outcome(state, student("S1", "スダ ミウ", "須田 観宇", "2016-04-07")) == ("linked", SUDA)
+
+
+def test_a_voicing_slip_in_the_given_name_is_not_a_sibling() -> None:
+    state = LinkageState()
+    registry(state)
+    assert outcome(state, student("S1", "スダ ミヴ", None, "2016-04-02")) == ("linked", SUDA)  # ヴ = ウ voiced
+
+
+def test_a_year_slip_with_the_full_name_links_without_an_address() -> None:
+    state = LinkageState()
+    registry(state)
+    assert outcome(state, student("S1", "スダ ミウ", "須田 観宇", "2017-04-02", address=None)) == ("linked", SUDA)
