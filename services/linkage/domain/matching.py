@@ -214,9 +214,10 @@ def _surname_changed(s: Scored) -> bool:
     """Given name (kana, and kanji where both have it) and birth date agree or nearly so, sex does not
     disagree: a surname change, perhaps with a move or a typo, never silently becomes a new identity."""
     level = {lv[0]: lv[3] for lv in s.levels}
-    return (level.get("kana_name") in ("given_only", "given_inferred")
-            and level.get("kanji_name", "given_only") in ("given_only", "given_inferred")
-            and level.get("birth_date") in ("exact", "near", "typo") and level.get("sex") != "disagree")
+    given = ("given_only", "given_inferred")
+    kana, kanji = level.get("kana_name"), level.get("kanji_name")  # a blank script is left out, not against it
+    return ((kana in given and kanji in (*given, None)) or (kana is None and kanji in given)) \
+        and level.get("birth_date") in ("exact", "near", "typo") and level.get("sex") != "disagree"
 
 
 def score(record: Identity, person: Person, state: LinkageState, given_kanji: str | None = None) -> Scored:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 MIN_GIVEN = 1  # kana given names are at least one character (ラン is two; 1 for 蓮/レン in kanji)
 
 
+@lru_cache(maxsize=65_536)
 def seion(kana: str | None) -> str | None:
     """Kana without voicing marks (ゴ→コ, パ→ハ): the commonest kana slip, never what tells twins apart."""
     if not kana:

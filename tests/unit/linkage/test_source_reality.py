@@ -150,3 +150,17 @@ def test_a_year_slip_with_the_full_name_links_without_an_address() -> None:
     state = LinkageState()
     registry(state)
     assert outcome(state, student("S1", "スダ ミウ", "須田 観宇", "2017-04-02", address=None)) == ("linked", SUDA)
+
+
+@pytest.mark.parametrize(("kana", "kanji", "birth"), [
+    (None, "田中 観宇", "2016-04-02"),  # kanji only, new surname, moved
+    ("タナカ ミヴ", "田中 観宇", "2016-04-02"),  # a voicing slip in the given name too
+    ("タナカ ミウ", "田中 観宇", "2016-02-04"),  # day and month swapped: found by given name × birth year
+])
+def test_a_new_surname_with_a_move_is_found_and_reviewed_not_made_new(kana: str | None, kanji: str,
+                                                                      birth: str) -> None:
+    state = LinkageState()
+    registry(state)
+    result, _ = outcome(state, student("S1", kana, kanji, birth, address="南区大橋9-9-9"))
+    assert result in ("review", "linked")
+    assert all(r.candidate_person_id == SUDA for r in state.reviews.values())
