@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
+from services.linkage.domain import names
 from services.linkage.domain.names import has_separator, seion, suffix_keys
 
 
@@ -43,6 +44,9 @@ def blocking_keys(r: Blockable) -> Iterator[str]:
         # カナ without a space: any ending may be the given name (surname change and no separator together)
         for given in suffix_keys(seion(kana), seion(r.given_kana_key)):
             yield from _given_keys(given, dob)
+    given_kanji = names.given_kanji(getattr(r, "name_kanji", None))
+    if dob and given_kanji:  # kanji only (no カナ) with a new surname
+        yield f"l|{dob}|{given_kanji}"
     if r.kanji_key and dob:
         yield f"j|{r.kanji_key}|{dob[:4]}"
         yield f"d|{r.kanji_key}|{dob[5:]}"

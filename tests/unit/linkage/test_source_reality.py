@@ -155,7 +155,7 @@ def test_a_year_slip_with_the_full_name_links_without_an_address() -> None:
 @pytest.mark.parametrize(("kana", "kanji", "birth"), [
     (None, "田中 観宇", "2016-04-02"),  # kanji only, new surname, moved
     ("タナカ ミヴ", "田中 観宇", "2016-04-02"),  # a voicing slip in the given name too
-    ("タナカ ミウ", "田中 観宇", "2016-02-04"),  # day and month swapped: found by given name × birth year
+    ("タナカ ミウ", "田中 観宇", "2016-04-04"),  # two days off: found by given name × birth year-month
 ])
 def test_a_new_surname_with_a_move_is_found_and_reviewed_not_made_new(kana: str | None, kanji: str,
                                                                       birth: str) -> None:
