@@ -9,6 +9,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from benchmarks.linkage_cases import Cases, kana_parts, slip_date
 from contracts.topics.ingest_records import PersonKeys, RecordV1
 
 
@@ -125,6 +126,7 @@ class Population:
     names: NamePool
     persons: list[SynthPerson] = field(default_factory=list)
     students: list[tuple[RecordV1, str | None]] = field(default_factory=list)  # school record, true 宛名番号
+    tags: dict[str, set[str]] = field(default_factory=dict)  # record id → cases it carries (linkage_cases.ROWS)
 
     def registry_records(self) -> list[RecordV1]:
         return [RecordV1(record_id=f"reg-{p.household}-{p.atena}", system="resident_registry",
@@ -184,33 +186,47 @@ def _slip_kanji(kanji: str, rng: random.Random) -> str:
     return kanji[:i] + KANJI_SLIPS[kanji[i]] + kanji[i + 1:]
 
 
-def _slip_date(born: date, rng: random.Random) -> date:
-    roll = rng.random()
-    if roll < 0.4 and born.day <= 12 and born.month != born.day:
-        return date(born.year, born.day, born.month)
-    if roll < 0.7:
-        return born + timedelta(days=rng.choice([-10, -1, 1, 10]))
-    return date(born.year + rng.choice([-1, 1]), born.month, min(born.day, 28))
-
-
 def add_students(pop: Population, seed: int = 11, as_of: date = date(2025, 4, 1), unregistered: float = 0.02,
-                 noise: float = 1.0, prefix: str = "") -> None:
-    """School records (児童生徒管理, no 宛名番号) for the registry's children aged 6–15, plus a few unknown ones."""
+                 noise: float = 1.0, prefix: str = "", cases: Cases | None = None) -> None:
+    """School records (児童生徒管理, no 宛名番号) for the registry's children aged 6–15, plus a few unknown ones.
+
+    ``cases`` (default: ``Cases()``, the realistic rates) adds blank fields, unseparated names, surname changes
+    with a move or a typo, and near-namesakes; ``pop.tags`` says which record carries which."""
     rng = random.Random(seed)
+    cases = cases or Cases()
+    crng = random.Random(seed + 1000)  # the cases draw from their own stream: the base noise stays as it was
     schoolkids = [p for p in pop.persons if 6 <= (as_of - p.birth).days // 365 <= 15]
     for n, kid in enumerate(schoolkids):
         surname, given, born, sex, address = kid.surname, kid.given, kid.birth, kid.sex, kid.address
         truth: str | None = kid.atena
+        tags = {"all"}
+        c = lambda p: crng.random() < p * noise  # noqa: E731
         if rng.random() < unregistered:  # a child who is not (yet) in the registry: a new identity
             surname, given = pop.names.surname(rng), pop.names.given_name(rng, sex)
             born = born - timedelta(days=rng.randint(1, 300))
             address = _address(rng)[1]
             truth = None
+            tags.add("unregistered")
+        elif c(cases.near_namesake):  # not in the registry, but named like this registry child: born weeks apart
+            born = born + timedelta(days=crng.choice([-1, 1]) * crng.randint(14, 35))
+            address = _address(crng)[1]
+            truth = None
+            tags |= {"unregistered", "near_namesake"}
         kana_s, kana_g, kanji_s, kanji_g = surname[1], given[1], surname[0], given[0]
         r = lambda p: rng.random() < p * noise  # noqa: E731
-        if r(0.02):
+        moved = False
+        if r(cases.surname_change):
             new_s = pop.names.surname(rng)  # 離婚・再婚: the school uses the new surname
             kana_s, kanji_s = new_s[1], new_s[0]
+            tags.add("surname_change")
+        if "surname_change" in tags and truth is not None:
+            if c(cases.move_given_change):
+                moved = True
+                address = _address(crng)[1]  # and the school has the new address, the registry the old one
+                tags.add("surname_change+move")
+            if c(cases.dob_given_change):
+                born = slip_date(born, crng)
+                tags |= {"surname_change+dob", "dob_typo"}
         if r(0.03):
             kana_g = _slip_kana(kana_g, rng)
         if r(0.03):
@@ -221,22 +237,44 @@ def add_students(pop: Population, seed: int = 11, as_of: date = date(2025, 4, 1)
         if r(0.05):
             kanji_key = None  # kana only in the school file
         if r(0.015):
-            born = _slip_date(born, rng)
+            born = slip_date(born, rng)
+            tags.add("dob_typo")
         if r(0.003):
             sex = "2" if sex == "1" else "1"
+        sex_given: str | None = sex
+        if c(cases.blank_sex):
+            sex_given = None
+            tags.add("blank_sex")
+        if kanji_key and c(cases.blank_kana):
+            tags.add("blank_kana")
+        unseparated_kanji, unseparated_kana = c(cases.unseparated_kanji), c(cases.unseparated_kana)
+        name_kanji = (kanji_s + kanji_g if unseparated_kanji else f"{kanji_s} {kanji_g}") if kanji_key else None
+        if unseparated_kanji and kanji_key:
+            tags.add("unseparated_kanji")
+        name_kana, surname_key, given_key = kana_parts(kana_s, kana_g, unseparated_kana, name_kanji)
+        if unseparated_kana:
+            tags.add("unseparated_kana")
+        if "surname_change" in tags and (unseparated_kana or (unseparated_kanji and kanji_key)):
+            tags.add("surname_change+unseparated")
+        kana_key: str | None = kana_s + kana_g
+        if "blank_kana" in tags:
+            name_kana, surname_key, given_key, kana_key = None, None, None, None
         addr: str | None = address
         roll = rng.random()
-        if roll < 0.25 * noise:
+        if moved:
+            pass  # the school has the new address (the registry still the old one)
+        elif roll < 0.25 * noise:
             addr = None
         elif roll < 0.32 * noise:
             addr = _address(rng)[1]  # an old address from before a move
         elif roll < 0.40 * noise:
             addr = address.rsplit("-", 1)[0]  # 号 missing
-        keys = PersonKeys(role="subject", name_kanji=f"{kanji_s} {kanji_g}" if kanji_key else None,
-                          name_kana=f"{kana_s} {kana_g}", student_id=f"{prefix}S{n:07d}",
+        keys = PersonKeys(role="subject", name_kanji=name_kanji,
+                          name_kana=name_kana, student_id=f"{prefix}S{n:07d}",
                           school_code=f"SC{int(kid.ward) % 50:03d}",  # type: ignore[arg-type]
-                          kana_key=kana_s + kana_g, surname_kana_key=kana_s, given_kana_key=kana_g,
-                          kanji_key=kanji_key, birth_date=born.isoformat(), sex=sex, address_key=addr)  # type: ignore[arg-type]
+                          kana_key=kana_key, surname_kana_key=surname_key, given_kana_key=given_key,
+                          kanji_key=kanji_key, birth_date=born.isoformat(), sex=sex_given, address_key=addr)  # type: ignore[arg-type]
+        pop.tags[f"{prefix}stu-{n}"] = tags
         record = RecordV1(record_id=f"{prefix}stu-{n}", system="school_students",
                           event_type="school_students.student.registered", occurred_at="2025-05-01T09:00:00+09:00",
                           record_date=None, persons=[keys], attributes={"grade": 1 + (n % 9)})

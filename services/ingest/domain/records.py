@@ -9,7 +9,7 @@ from typing import Any
 from contracts.envelope import Envelope
 from contracts.sources._common import SourceData
 from contracts.topics.ingest_records import PERSON_FIELDS, RecordV1, Role, Scalar
-from services.ingest.domain import normalise
+from services.ingest.domain import normalise, surnames
 from services.ingest.domain.dates import parse_jp_date
 from services.ingest.domain.errors import IngestRejected, InvalidDate
 
@@ -157,6 +157,10 @@ def _identity(data: dict[str, Any], dates: dict[str, date]) -> dict[str, Any]:
         if split:
             keys["surname_kana_key"] = normalise.kana_key(split[0])
             keys["given_kana_key"] = normalise.kana_key(split[1])
+        elif inferred := surnames.split_kana(keys["kana_key"], data.get("name_kanji")):
+            # no space in the カナ: split where the surname list makes it knowable (name_kana stays as written,
+            # so linkage can tell a split the source made from one inferred here)
+            keys["surname_kana_key"], keys["given_kana_key"] = inferred
     if "birth_date" in dates:
         keys["birth_date"] = dates["birth_date"].isoformat()
     if data.get("sex"):

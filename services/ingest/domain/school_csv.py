@@ -64,7 +64,8 @@ def detect_kind(header: Sequence[str]) -> str:
         return "checkup"
     if names & {"回答日", "answered_date", "調査", "調査種別", "survey"}:
         return "survey"
-    if names & {"氏名", "氏名(漢字)", "name_kanji", "転出日", "left_date"}:
+    if names & {"氏名", "氏名(漢字)", "name_kanji", "氏名カナ", "氏名(カナ)", "フリガナ", "ふりがな", "name_kana",
+                "転出日", "left_date"}:
         return "students"
     raise IngestRejected("invalid_data", "cannot tell from the header what the file holds (see docs/school-csv.md)")
 
@@ -114,11 +115,14 @@ def row_payload(kind: str, fields: Sequence[str | None], cells: Sequence[str]) -
         change = _CHANGE_KINDS.get(str(payload.pop("change", "")))
         if change is None:
             raise IngestRejected("invalid_value", "区分: expected 新規, 変更 or 転出")
-        if change == "left" or ("left_date" in payload and "name_kanji" not in payload):
+        named = "name_kanji" in payload or "name_kana" in payload
+        if change == "left" or ("left_date" in payload and not named):
             change = "left"
             payload = {k: payload[k] for k in ("student_id", "school_code", "left_date") if k in payload}
         else:
             payload.pop("left_date", None)
+            if not named:  # every other column may be blank (docs/school-csv.md), but a name is needed to link
+                raise IngestRejected("invalid_value", "氏名 / 氏名カナ: one of them is required")
         event_type = f"{event_type}.{change}"
     return event_type, payload
 

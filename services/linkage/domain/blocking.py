@@ -2,12 +2,17 @@
 
 Each key pairs a name with part of the birth date, so a block holds a handful of persons even in a registry of
 millions, and one error (a kana slip, a surname change, a wrong day or year) still leaves another key agreeing.
+A kana name written without a space adds birth date × each possible given name (its endings), so a surname
+change still finds the child when the school wrote スダミウ.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Protocol
+
+from services.linkage.domain import names
+from services.linkage.domain.names import has_separator, seion, suffix_keys
 
 
 class Blockable(Protocol):
@@ -33,7 +38,15 @@ def blocking_keys(r: Blockable) -> Iterator[str]:
     if dob and r.surname_kana_key:
         yield f"s|{dob}|{r.surname_kana_key}"
     if dob and r.given_kana_key:
-        yield f"g|{dob}|{r.given_kana_key}"
+        yield from _given_keys(seion(r.given_kana_key) or "", dob)
+    name_kana = getattr(r, "name_kana", None)
+    if dob and kana and name_kana and not has_separator(name_kana):
+        # カナ without a space: any ending may be the given name (surname change and no separator together)
+        for given in suffix_keys(seion(kana), seion(r.given_kana_key)):
+            yield from _given_keys(given, dob)
+    given_kanji = names.given_kanji(getattr(r, "name_kanji", None))
+    if dob and given_kanji:  # kanji only (no カナ) with a new surname
+        yield f"l|{dob}|{given_kanji}"
     if r.kanji_key and dob:
         yield f"j|{r.kanji_key}|{dob[:4]}"
         yield f"d|{r.kanji_key}|{dob[5:]}"
@@ -41,6 +54,15 @@ def blocking_keys(r: Blockable) -> Iterator[str]:
         yield f"n|{kana}"  # a wrong birth date: the full name alone (skipped when common, see NAME_BLOCK_LIMIT)
     if r.address_key:
         yield f"a|{r.address_key}"  # a household's address: surname change and a wrong birth date together
+
+
+def _given_keys(given: str, dob: str) -> Iterator[str]:
+    """The given name (voicing marks dropped: シゲ/ジゲ is a slip) with the birth date or the part of it a typo
+    left alone: a new surname and a birth-date typo together still meet one of these."""
+    yield f"g|{dob}|{given}"
+    yield f"h|{given}|{dob[5:]}"
+    yield f"i|{given}|{dob[:7]}"
+    yield f"y|{given}|{dob[:4]}"  # a day/month swap or a slip across a month's end (used while ≤ 50 people)
 
 
 # A block keyed on a name alone is used only while it is this small: common names are left to the other keys.

@@ -8,23 +8,26 @@ own frequency in the registry (term-frequency adjustment), so a common name coun
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from functools import lru_cache
 from typing import Literal, Protocol
 
 import jellyfish
 
 from services.linkage.domain.blocking import NAME_BLOCK_LIMIT, Blockable, blocking_keys
+from services.linkage.domain.dates import date_level, years_apart
 from services.linkage.domain.model import Person
+from services.linkage.domain.names import given_kanji, given_kanji_suffix, has_separator, record_given_kana, seion
 from services.linkage.domain.state import LinkageState
 
 Outcome = Literal["link", "new", "review"]
 SIBLING = "given_name_differs"  # never linked automatically, whatever else agrees
 BORN_APART = "born_years_apart"  # likewise: a namesake born years earlier or later
-HARD_GUARDS = frozenset({SIBLING, BORN_APART})
+OTHER_DAY = "born_on_another_day"  # a namesake born on a day no typo explains, and nothing else agrees
+HARD_GUARDS = frozenset({SIBLING, BORN_APART, OTHER_DAY})
+TYPO_UNCONFIRMED = "birth_date_typo_unconfirmed"  # one digit or a year off, and no address or school agrees
+SURNAME_CHANGED = "surname_changed"  # given name and birth date agree: a human looks before a new identity
 MAX_BLOCK = 500  # a block larger than this (a hugely common value) adds no candidates
 FIELDS = ("kana_name", "kanji_name", "birth_date", "sex", "address", "school_code")
 
@@ -88,32 +91,20 @@ M_EXACT = {"kana_name": 0.88, "kanji_name": 0.85, "birth_date": 0.95}
 FIXED = {
     ("kana_name", "fuzzy"): _bits(0.05, 0.0005), ("kana_name", "disagree"): _bits(0.02, 0.99),
     ("kanji_name", "fuzzy"): _bits(0.1, 0.0005), ("kanji_name", "disagree"): _bits(0.05, 0.99),
-    ("kanji_name", "given_only"): _bits(0.04, 0.002),
-    ("birth_date", "one_part"): _bits(0.045, 0.003), ("birth_date", "disagree"): _bits(0.003, 0.99),
+    ("kanji_name", "given_only"): _bits(0.04, 0.002), ("kanji_name", "given_inferred"): _bits(0.03, 0.004),
+    # a typo-shaped date (see dates.py): ±1–2 days or a swap hardly ever fits a stranger; one digit or a 和暦
+    # year slip fits ~20 dates; a difference of any other shape is rarer still in true pairs than it used to be
+    # when "within a month" counted as a slip
+    ("birth_date", "near"): _bits(0.03, 0.0008), ("birth_date", "typo"): _bits(0.015, 0.003),
+    ("birth_date", "disagree"): _bits(0.002, 0.99),
     ("sex", "exact"): _bits(0.98, 0.5), ("sex", "disagree"): _bits(0.02, 0.5),
     ("address", "exact"): _bits(0.75, 0.0001), ("address", "fuzzy"): _bits(0.12, 0.005),
     ("address", "disagree"): _bits(0.13, 0.995),
     ("school_code", "exact"): _bits(0.85, 0.003), ("school_code", "disagree"): _bits(0.15, 0.997),
 }
 M_GIVEN_ONLY = 0.05
+INFERRED_U = 3.0  # a given name found by where the name would split: ×3 as likely by coincidence
 Level = tuple[str, str | None, str | None, str, float]  # field, record value, candidate value, level, weight
-
-
-def _near_date(a: str, b: str) -> bool:
-    """A slip in one part of the date, day and month swapped, or within a month (a typed neighbour)."""
-    same = (a[:4] == b[:4]) + (a[5:7] == b[5:7]) + (a[8:10] == b[8:10])
-    if same == 2 or (a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]):
-        return True
-    try:
-        return abs((date.fromisoformat(a[:10]) - date.fromisoformat(b[:10])).days) <= 31
-    except ValueError:
-        return False
-
-
-def _given_kanji(name: str | None) -> str | None:
-    """The given-name part of an original 氏名 (surname and given name are separated by a space)."""
-    parts = unicodedata.normalize("NFKC", name).split() if name else []
-    return parts[-1] if len(parts) >= 2 else None
 
 
 def _parts_similar(r: Identity, p: Person) -> bool:
@@ -131,15 +122,19 @@ def _tf(field: str, freq: int, n: int) -> float:
     return _bits(M_EXACT[field], max(freq, 1) / n)
 
 
-def _levels(r: Identity, p: Person, st: LinkageState, n: int, given_kanji: str | None) -> list[Level]:
+def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji: str | None) -> list[Level]:
     out: list[Level] = []
     a, b = r.kana_key, p.kana_key
     if a and b:
+        given = record_given_kana(r, p) if a != b else None
         if a == b:
             out.append(("kana_name", a, b, "exact", _tf("kana_name", st.kana_freq.get(a, 1), n)))
-        elif r.given_kana_key and r.given_kana_key == p.given_kana_key:  # surname changed (marriage, divorce)
-            u = max(st.given_freq.get(r.given_kana_key, 1), 1) / n
-            out.append(("kana_name", a, b, "given_only", _bits(M_GIVEN_ONLY, u)))
+        elif given is not None and given.kana and seion(given.kana) == seion(p.given_kana_key):  # new surname
+            u = max(st.given_freq.get(given.kana, 1), 1) / n
+            if given.inferred:  # no separator in the source: the split is the candidate's, it may be chance
+                out.append(("kana_name", a, b, "given_inferred", _bits(M_GIVEN_ONLY, min(1.0, u * INFERRED_U))))
+            else:
+                out.append(("kana_name", a, b, "given_only", _bits(M_GIVEN_ONLY, u)))
         else:
             level = "fuzzy" if _similar(a, b) or _parts_similar(r, p) else "disagree"
             out.append(("kana_name", a, b, level, FIXED["kana_name", level]))
@@ -147,8 +142,10 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, given_kanji: str |
     if a and b:
         if a == b:
             out.append(("kanji_name", a, b, "exact", _tf("kanji_name", st.kanji_freq.get(a, 1), n)))
-        elif given_kanji is not None and given_kanji == _given_kanji(p.name_kanji):
+        elif record_given_kanji is not None and record_given_kanji == given_kanji(p.name_kanji):
             out.append(("kanji_name", a, b, "given_only", FIXED["kanji_name", "given_only"]))
+        elif record_given_kanji is None and given_kanji_suffix(a, p):  # 須田観宇: ends in the given name
+            out.append(("kanji_name", a, b, "given_inferred", FIXED["kanji_name", "given_inferred"]))
         else:
             level = "fuzzy" if _similar(a, b) else "disagree"
             out.append(("kanji_name", a, b, level, FIXED["kanji_name", level]))
@@ -157,7 +154,7 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, given_kanji: str |
         if a == b:
             out.append(("birth_date", a, b, "exact", _tf("birth_date", st.birth_date_freq.get(a, 1), n)))
         else:
-            level = "one_part" if _near_date(a, b) else "disagree"
+            level = date_level(a, b)
             out.append(("birth_date", a, b, level, FIXED["birth_date", level]))
     if r.sex and p.sex:
         level = "exact" if r.sex == p.sex else "disagree"
@@ -182,30 +179,60 @@ def _given_guard(r: Identity, p: Person) -> str | None:
 
     A different kana reading of the same kanji name is a reading correction (2025 furigana reform), not a sibling.
     """
-    a, b = r.given_kana_key, p.given_kana_key
-    if a and b and a != b and r.kanji_key != p.kanji_key and jellyfish.jaro_winkler_similarity(a, b) < 0.85:
+    if r.kana_key == p.kana_key:
+        return None
+    a, b = record_given_kana(r, p).kana, p.given_kana_key
+    if a and b and seion(a) != seion(b) and r.kanji_key != p.kanji_key \
+            and jellyfish.jaro_winkler_similarity(a, b) < 0.85:
         return SIBLING
     return None
 
 
+def _corroborated(levels: list[Level]) -> bool:
+    """Something beside name and birth date agrees: the address (or its prefix), or the school."""
+    return any(lv[0] in ("address", "school_code") and lv[3] in ("exact", "fuzzy") for lv in levels)
+
+
 def _birth_date_guard(levels: list[Level]) -> str | None:
-    """Names alone never outweigh a different birth date: within two years such a pair goes to a human at most;
-    further apart (an adult namesake for a pupil) it is someone else."""
+    """Names alone never outweigh a different birth date. Born on a day no typo explains: within two years a
+    human looks if the address or school agrees, otherwise it is a namesake; further apart (an adult namesake for
+    a pupil) it is someone else. A one-digit slip in the month or day links only with an address or school to confirm
+    it (a year slip keeps the birthday, which namesakes born weeks apart do not)."""
     for lv in levels:
-        if lv[0] == "birth_date" and lv[3] == "disagree" and lv[1] and lv[2]:
-            return BORN_APART if abs(int(lv[1][:4]) - int(lv[2][:4])) >= 2 else "birth_date_differs"
+        if lv[0] != "birth_date" or not (lv[1] and lv[2]):
+            continue
+        if lv[3] == "disagree":
+            if years_apart(lv[1], lv[2]) >= 2:
+                return BORN_APART
+            return "birth_date_differs" if _corroborated(levels) else OTHER_DAY
+        if lv[3] == "typo" and lv[1][5:10] != lv[2][5:10] and not _corroborated(levels):
+            return TYPO_UNCONFIRMED  # month or day typed wrong: the shape of "born weeks apart" too
     return None
+
+
+def _surname_changed(s: Scored) -> bool:
+    """Given name (kana, and kanji where both have it) and birth date agree or nearly so, sex does not
+    disagree: a surname change, perhaps with a move or a typo, never silently becomes a new identity."""
+    level = {lv[0]: lv[3] for lv in s.levels}
+    given = ("given_only", "given_inferred")
+    kana, kanji = level.get("kana_name"), level.get("kanji_name")  # a blank script is left out, not against it
+    return ((kana in given and kanji in (*given, None)) or (kana is None and kanji in given)) \
+        and level.get("birth_date") in ("exact", "near", "typo") and level.get("sex") != "disagree"
 
 
 def score(record: Identity, person: Person, state: LinkageState, given_kanji: str | None = None) -> Scored:
     n = max(len(state.persons), 1000)
-    levels = _levels(record, person, state, n, given_kanji or _given_kanji(record.name_kanji))
+    levels = _levels(record, person, state, n, given_kanji or _record_given_kanji(record))
     weight = _bits(1.0, n) + sum(lv[4] for lv in levels)  # prior: one true match among n persons
     probability = 1.0 / (1.0 + 2.0 ** (-weight)) if weight > -60 else 0.0
     guard = _given_guard(record, person) or _birth_date_guard(levels)
     scored = Scored(person.person_id, weight, probability, guard=guard)
     scored.levels = levels
     return scored
+
+
+def _record_given_kanji(record: Identity) -> str | None:
+    return given_kanji(record.name_kanji) if has_separator(record.name_kanji) else None
 
 
 def evidence(scored: Scored) -> list[Comparison]:
@@ -219,7 +246,7 @@ def candidates(record: Identity, state: LinkageState, limit: int) -> list[str]:
     found: set[str] = set()
     for key in blocking_keys(record):
         block = state.blocks.get(key)
-        if len(block) <= (NAME_BLOCK_LIMIT if key[0] in "na" else MAX_BLOCK):
+        if len(block) <= (NAME_BLOCK_LIMIT if key[0] in "nay" else MAX_BLOCK):
             found.update(block)
     return sorted(found)[:limit] if len(found) > limit else list(found)
 
@@ -232,8 +259,8 @@ def _other_student(person: Person, own_key: str | None) -> bool:
 def match(record: Identity, state: LinkageState, settings: MatchSettings, excluded: Iterable[str] = (),
           own_key: str | None = None) -> MatchResult:
     skip = set(excluded)
-    given_kanji = _given_kanji(record.name_kanji)
-    scored = [score(record, state.persons[pid], state, given_kanji)
+    record_given_kanji = _record_given_kanji(record)
+    scored = [score(record, state.persons[pid], state, record_given_kanji)
               for pid in candidates(record, state, settings.max_candidates) if pid not in skip]
     for s in scored:
         if s.guard is None and _other_student(state.persons[s.person_id], own_key):
@@ -244,6 +271,9 @@ def match(record: Identity, state: LinkageState, settings: MatchSettings, exclud
     best = scored[0] if scored else None
     runner = scored[1] if len(scored) > 1 else None
     if best is None or best.probability < settings.new_probability:
+        changed = next((s for s in scored if _surname_changed(s)), None)  # soft guards only remain here
+        if changed is not None:
+            return MatchResult("review", changed, best if best is not changed else runner, SURNAME_CHANGED)
         reason = "only_namesakes_or_siblings" if siblings and best is None else "no_candidate_above_threshold"
         return MatchResult("new", best or (siblings[0] if siblings else None), runner, reason)
     if best.guard:

@@ -16,7 +16,7 @@ from services.linkage.domain.model import Birth, PendingReview, Person, SourceFa
 TABLES = ("person", "source_fact", "births", "review", "processed")
 # fields the blocking keys and frequency tables are built from (plus status: merged persons leave the blocks)
 MATCHED_FIELDS = frozenset({"kana_key", "kanji_key", "surname_kana_key", "given_kana_key", "birth_date",
-                            "address_key", "status"})
+                            "address_key", "status", "name_kana", "name_kanji"})  # names: with or without a space
 
 
 class LinkageState:

@@ -1,0 +1,61 @@
+"""How two birth dates differ: the shape of a keying error, or two different days.
+
+A birth date typed wrong differs from the true one in a recognisable way: a day off by one or two, day and month
+swapped, the two digits of one part swapped, one digit wrong, or a 和暦 year slip (a year off by one, or the
+right year number in the wrong era: 平成2年 for 令和2年). Two children born "about a month apart" differ in none
+of these ways unless by coincidence, so that distance alone is no evidence of one child.
+
+Levels, strongest first:
+
+- ``near``: ±1–2 days, day/month swapped, or the digits of the day or month swapped. A stranger of the same
+  name rarely lands on one of these few dates.
+- ``typo``: one digit wrong anywhere, or a 和暦 year slip. About twenty dates are one digit away (a month
+  digit slip is a whole month), so strangers with a common name land on one more often: matching wants another
+  field to agree before it links on this alone.
+- ``disagree``: anything else, however close (27 days apart is not a typo).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+DateLevel = Literal["exact", "near", "typo", "disagree"]
+# 和暦 era offsets between the same year number in two eras: 平成↔令和 (1988 vs 2018), 昭和↔平成 (1925 vs 1988).
+ERA_SHIFTS = frozenset({30, 63})
+
+
+def _parse(iso: str) -> date | None:
+    try:
+        return date.fromisoformat(iso[:10])
+    except ValueError:
+        return None
+
+
+def date_level(a: str, b: str) -> DateLevel:
+    """The shape of the difference between two ISO dates."""
+    if a[:10] == b[:10]:
+        return "exact"
+    da, db = _parse(a), _parse(b)
+    if da is None or db is None:
+        return "disagree"
+    ya, ma, dd_a = a[:4], a[5:7], a[8:10]
+    yb, mb, dd_b = b[:4], b[5:7], b[8:10]
+    if abs((da - db).days) <= 2:
+        return "near"
+    if ya == yb and ma == dd_b and dd_a == mb:
+        return "near"  # day and month swapped (03-12 ↔ 12-03)
+    if (ya, ma) == (yb, mb) and dd_a == dd_b[::-1]:
+        return "near"  # the day's digits swapped (12 ↔ 21)
+    if (ya, dd_a) == (yb, dd_b) and ma == mb[::-1]:
+        return "near"  # the month's digits swapped (01 ↔ 10)
+    digits_a, digits_b = ya + ma + dd_a, yb + mb + dd_b
+    if sum(x != y for x, y in zip(digits_a, digits_b, strict=True)) == 1:
+        return "typo"
+    if (ma, dd_a) == (mb, dd_b) and abs(int(ya) - int(yb)) in ({1} | ERA_SHIFTS):
+        return "typo"  # a 和暦 year off by one (or 平成31年/令和元年), or the year number in the wrong era
+    return "disagree"
+
+
+def years_apart(a: str, b: str) -> int:
+    return abs(int(a[:4]) - int(b[:4]))
