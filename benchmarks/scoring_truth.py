@@ -1,7 +1,7 @@
 """Scores the synthetic city through ingest, linkage and scoring, and compares the flags with the generator's truth.
 
     .venv/bin/python -m benchmarks.scoring_truth [--scale 0.01] [--days 365] [--noise 0] [--seed 1]
-        [--rules guideline-all|fukuoka] [--examples 5]
+        [--rules guideline-all|fukuoka] [--examples 5] [--alerts]
 
 Every source event of the simulated period goes, in event-time order, through the very code the workers run:
 ingest's ``process`` (validation, Japanese normalisation), linkage's ``LinkageService`` (identity, households,
@@ -14,6 +14,9 @@ system cannot know anything earlier) to the end of the period or the child's 18t
 mapped to the generator's person by its 宛名番号 key. Printed: per item, the truth spans, the child-days either side
 got wrong, and a few examples of each kind of mismatch; also flags that rose and fell within one day (casework
 would have alerted on them).
+
+With ``--alerts``, casework's intake takes what scoring and linkage publish, in three arrival orders, and every
+child the truth flags must reach its ward exactly once, with the same alerts in every order (benchmarks/alert_truth.py).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from typing import Any
 import orjson
 from prometheus_client import CollectorRegistry
 
+from benchmarks.alert_truth import ORDERS, AlertComparison, CaseworkStage, compare_alerts
+from benchmarks.alert_truth import report as alert_report
+from contracts.topics.linkage_children import TOPIC as CHILDREN_TOPIC
 from contracts.topics.linkage_facts import TOPIC as FACTS_TOPIC
 from services.ingest.adapters.dedup import MemoryDedupStore
 from services.ingest.metrics import IngestMetrics
@@ -136,6 +142,8 @@ class Pipeline:
     store: MemoryStateStore = field(default_factory=MemoryStateStore)
     linkage_state: LinkageState = field(default_factory=LinkageState)
     counts: Counter[str] = field(default_factory=Counter)
+    casework: list[CaseworkStage] = field(default_factory=list)  # with --alerts: one per arrival order
+    alert_results: list[AlertComparison] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         registry = CollectorRegistry()
@@ -163,6 +171,8 @@ class Pipeline:
             published = sweep_child(child_id, raw, store=self.store, rulebook=self.rulebook, today=today)
             if published is not None:
                 run.publish(child_id, published.envelope["data"])
+                for stage in self.casework:
+                    stage.add("flags", published.value)
 
     def event(self, n: int, event: Any, today: date, run: ScoringRun, hold: bool) -> None:
         outcome = process(SourceMessage(event.topic, 0, n, event.key.encode(), event.encode()),
@@ -179,6 +189,9 @@ class Pipeline:
         for _, (topic, key, value, _headers) in messages:
             if topic != FACTS_TOPIC.name:
                 self.counts[f"linkage → {topic}"] += 1
+                if topic == CHILDREN_TOPIC.name:
+                    for stage in self.casework:
+                        stage.add("profile", value)
                 continue
             self.counts["facts"] += 1
             event_id, fact = decode_fact(value, key)
@@ -186,6 +199,8 @@ class Pipeline:
                                        rulebook=self.rulebook, today=today, hold=hold)
             if published is not None:
                 run.publish(fact.child_id, published.envelope["data"])
+                for stage in self.casework:
+                    stage.add("flags", published.value)
 
 
 @dataclass
@@ -276,8 +291,36 @@ def compare(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int], e
     return result
 
 
+def alert_expectations(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int],
+                       ) -> tuple[dict[str, str | None], set[str], dict[str, str | None]]:
+    """From the truth: the linkage children flagged during the period (from the morning after go-live), those
+    flagged at any time, and each child's household ward at the end (None when the child left the city)."""
+    persons = city.sim.pop.persons
+    expected: dict[str, str | None] = {}
+    ever: set[str] = set()
+    ward_at_end: dict[str, str | None] = {}
+    first = run.day0 + 1
+    for (pid, item), spans in city.sim.truth.intervals.items():
+        if item not in items:
+            continue
+        person = persons[pid]
+        owner = pipeline.linkage_state.key_owner.get(f"atena:{person.atena_no}")
+        resolved = pipeline.linkage_state.resolve(owner) if owner else None
+        if resolved is None:
+            continue
+        child_id = resolved.person_id
+        ever.add(child_id)
+        ward_at_end[child_id] = person.household.ward_code if person.resident and person.household else None
+        adult = adult_day(person)
+        for start, stop, known in spans:
+            assert start is not None and known is not None
+            if max(start, known, first) < min(stop if stop is not None else run.end, adult, run.end):
+                expected[child_id] = person.atena_no
+    return expected, ever, ward_at_end
+
+
 def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str, examples: int,
-                   start: date = date(2025, 4, 1), hold: bool = True,
+                   start: date = date(2025, 4, 1), hold: bool = True, alerts: bool = False,
                    ) -> tuple[Comparison, ScoringRun, Pipeline, dict[str, float]]:
     rulebook = load_rulebook(CONFIG_DIR / f"{rules}.toml")
     items = sorted(r.item for r in rulebook.rules.enabled)
@@ -287,7 +330,7 @@ def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str,
     city = City(SimConfig(seed=seed, scale=scale, start=start, days=days, noise_level=noise),
                 record_truth=owners)  # type: ignore[arg-type]  # only write() is used
     atena_of_ref = AtenaOfRef()  # persons who move in during the run are created as it goes
-    pipeline = Pipeline(rulebook)
+    pipeline = Pipeline(rulebook, casework=[CaseworkStage(order) for order in ORDERS] if alerts else [])
     run = ScoringRun(city.sim.day0, city.sim.end)
     n = 0
     by_day = _events_by_day(city)
@@ -302,10 +345,15 @@ def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str,
             pending = next(by_day, None)
         pipeline.clerk(today, run, owners, atena_of_ref, hold=hold and day == run.day0)
         run.end_of_day(day)
+        for stage in pipeline.casework:
+            stage.end_of_day(today)
     assert pending is None, "events after the end of the period"
     run.finish()
     pipeline.counts["events"] = n
     timings["wall_s"], timings["cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
+    if pipeline.casework:
+        expected, ever, ward_at_end = alert_expectations(city, pipeline, run, items)
+        pipeline.alert_results = [compare_alerts(stage, expected, ever, ward_at_end) for stage in pipeline.casework]
     return compare(city, pipeline, run, items, examples), run, pipeline, timings
 
 
@@ -332,6 +380,8 @@ def report(result: Comparison, run: ScoringRun, pipeline: Pipeline, timings: dic
     verdict = "EXACT" if result.mismatched_days == 0 and not result.unmapped else \
         f"MISMATCH: {result.mismatched_days:,} child-days"
     lines.append(f"scoring vs ground truth: {verdict}")
+    if pipeline.alert_results:
+        lines += alert_report(pipeline.alert_results)
     return "\n".join(lines)
 
 
@@ -343,11 +393,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rules", default="guideline-all", choices=["guideline-all", "fukuoka"])
     parser.add_argument("--examples", type=int, default=5)
+    parser.add_argument("--alerts", action="store_true",
+                        help="also run casework's intake in three arrival orders and compare the alerts with the truth")
     parser.add_argument("--no-hold", action="store_true",
                         help="publish during the go-live load (TSUNAGU_SCORING_PUBLISH_FROM unset): shows the flicker")
     args = parser.parse_args()
     result, run, pipeline, timings = run_comparison(args.scale, args.days, args.noise, args.seed, args.rules,
-                                                    args.examples, hold=not args.no_hold)
+                                                    args.examples, hold=not args.no_hold, alerts=args.alerts)
     print(report(result, run, pipeline, timings))
     print(orjson.dumps({"mismatched_child_days": result.mismatched_days}).decode())
 
