@@ -1,0 +1,267 @@
+"""The whole pipeline over a real broker, once clean and once with crashes: the same city must give the same flags
+and the same alerts, nothing lost, nothing duplicated (issue 20).
+
+    .venv/bin/python -m benchmarks.pipeline_chaos [--scale 0.002] [--days 120] [--kills 3] [--port 29392]
+
+Each run gets a broker of its own (deploy/kafka/kafka.sh on ``--port``, a fresh data directory) so nothing of the
+other run is on its topics; the simulator publishes the same city (same seed: same events, same ids); ingest,
+linkage, scoring and the casework worker run as processes. The chaos run kills every service with SIGKILL
+``--kills`` times at random moments while the city drains (and restarts it at once), and restarts the broker
+once. A run is drained when every group's committed offsets reach the end of its input topics and stay there.
+
+Compared: each child's final flags (the last scoring.flags.v1 message per child), the alerts in casework's
+database (child, ward, tier, items, reason), alert ids published more than once on casework.alerts.v1, and per
+restart the seconds until that service commits progress again (restart-to-resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.kafka_reader import TopicReader, decode  # noqa: E402
+
+PY = sys.executable
+SERVICES = {
+    "ingest": ("services.ingest.entrypoints.faust_app", None),
+    "linkage": ("services.linkage.entrypoints.faust_app", ["ingest.records.v1"]),
+    "scoring": ("services.scoring.entrypoints.faust_app", ["linkage.facts.v1"]),
+    "casework": ("services.casework.entrypoints.faust_app", ["scoring.flags.v1", "linkage.children.v1"]),
+}
+
+
+@dataclass
+class Run:
+    name: str
+    port: int
+    workdir: Path
+    today: str
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    resume_s: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def kafka(self, action: str) -> None:
+        env = {**os.environ, "KAFKA_PORT": str(self.port), "KAFKA_DATA_DIR": str(self.workdir / "kafka")}
+        subprocess.run([str(ROOT / "deploy/kafka/kafka.sh"), action], env=env, check=True, timeout=180,
+                       stdout=subprocess.DEVNULL)
+
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, "TSUNAGU_ENVIRONMENT": "development", "PYTHONUNBUFFERED": "1"}
+        for service in SERVICES:
+            prefix = f"TSUNAGU_{service.upper()}_"
+            env |= {prefix + "KAFKA_BOOTSTRAP": self.bootstrap, prefix + "APP_ID": f"chaos-{service}",
+                    prefix + "DATA_DIR": str(self.workdir / service), prefix + "METRICS_PORT": "0",
+                    prefix + "LOG_LEVEL": "warn"}
+        env["TSUNAGU_SCORING_TODAY"] = self.today
+        env["TSUNAGU_CASEWORK_DATABASE_URL"] = f"sqlite:///{self.workdir / 'casework.sqlite3'}"
+        env["TSUNAGU_CASEWORK_SESSION_SECRET"] = "chaos-benchmark-" + "x" * 32
+        return env
+
+    def start(self, service: str) -> None:
+        log = (self.workdir / f"{service}.log").open("ab")
+        self.procs[service] = subprocess.Popen([PY, "-m", SERVICES[service][0]], cwd=ROOT, env=self.env(),
+                                               stdout=log, stderr=subprocess.STDOUT)
+
+    def kill(self, service: str) -> None:
+        proc = self.procs[service]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def inputs(service: str) -> list[str]:
+    if SERVICES[service][1] is not None:
+        return list(SERVICES[service][1])  # type: ignore[arg-type]
+    from contracts.sources import SOURCE_SYSTEMS
+    return sorted(s.topic for s in SOURCE_SYSTEMS.values())
+
+
+def lag(bootstrap: str) -> dict[str, int]:
+    """Messages not yet committed, per service group (a group with no commit yet counts its whole input)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    try:
+        out = {}
+        consumer.topics()  # the cluster's metadata, before asking for partitions (None until it is there)
+        for service in SERVICES:
+            parts = [TopicPartition(t, p) for t in inputs(service) for p in consumer.partitions_for_topic(t) or ()]
+            if len(parts) < len(inputs(service)):
+                raise KafkaError(f"no metadata yet for {service}'s input topics")
+            ends = consumer.end_offsets(parts)
+            committed = admin.list_group_offsets(f"chaos-{service}").get(f"chaos-{service}", {})
+            out[service] = sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in parts)
+        return out
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def committed_total(bootstrap: str, service: str) -> int:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    try:
+        group = f"chaos-{service}"
+        return sum(o.offset for o in admin.list_group_offsets(group).get(group, {}).values())
+    finally:
+        admin.close()
+
+
+def drain(run: Run, timeout_s: float, quiet_s: float = 10.0) -> float:
+    """Waits until every group's lag is 0 and stays 0 for ``quiet_s``; returns when it first became 0."""
+    deadline = time.monotonic() + timeout_s
+    zero_since: float | None = None
+    while time.monotonic() < deadline:
+        try:
+            lags = lag(run.bootstrap)
+        except KafkaError:
+            lags = {"broker": 1}
+        if sum(lags.values()) == 0:
+            zero_since = zero_since or time.monotonic()
+            if time.monotonic() - zero_since >= quiet_s:
+                return zero_since
+        else:
+            zero_since = None
+        time.sleep(1)
+    raise SystemExit(f"{run.name}: not drained in {timeout_s:.0f} s; lag {lag(run.bootstrap)}; logs in {run.workdir}")
+
+
+def resumed_after(run: Run, service: str, timeout_s: float = 180.0) -> float:
+    """Seconds from a restart until the service commits progress again (or its input is already drained)."""
+    started, before = time.monotonic(), committed_total(run.bootstrap, service)
+    while time.monotonic() - started < timeout_s:
+        if committed_total(run.bootstrap, service) > before or lag(run.bootstrap)[service] == 0:
+            return time.monotonic() - started
+        time.sleep(0.5)
+    return float("inf")
+
+
+def publish(run: Run, args: argparse.Namespace) -> None:
+    subprocess.run([PY, "-m", "simulator", "generate", "--bootstrap", run.bootstrap, "--seed", str(args.seed),
+                    "--scale", str(args.scale), "--days", str(args.days), "--no-progress"],
+                   cwd=ROOT, capture_output=True, text=True, timeout=1800, check=True)
+
+
+def results(run: Run) -> tuple[dict[str, list[int]], list[tuple], Counter[str]]:
+    flags: dict[str, list[int]] = {}
+    with TopicReader(run.bootstrap, "scoring.flags.v1", from_beginning=True) as reader:
+        for event in reader.events(lambda e: True, want=10**9, timeout_s=15):
+            data = event["data"]
+            flags[data["child_id"]] = sorted(f["item"] for f in data["after"]["flags"])
+    published: Counter[str] = Counter()
+    with TopicReader(run.bootstrap, "casework.alerts.v1", from_beginning=True) as reader:
+        for message in reader.raw(lambda m: True, want=10**9, timeout_s=10):
+            event = decode(message.value)
+            if event:
+                published[event["data"]["alert_id"]] += 1
+    db = sqlite3.connect(run.workdir / "casework.sqlite3")
+    alerts = sorted(db.execute("SELECT child_id, ward_code, tier, items, reason FROM alerts").fetchall())
+    db.close()
+    return flags, alerts, published
+
+
+def execute(name: str, args: argparse.Namespace, chaos: bool) -> tuple[Run, dict, list, Counter[str], float]:
+    workdir = ROOT / "var" / f"chaos-{name}-{int(time.time())}"
+    workdir.mkdir(parents=True)
+    run = Run(name, args.port, workdir, args.today)
+    run.kafka("start")
+    try:
+        subprocess.run([PY, "-m", "contracts.admin", "create", "--bootstrap", run.bootstrap], cwd=ROOT, check=True,
+                       timeout=120, stdout=subprocess.DEVNULL)
+        publish(run, args)
+        subprocess.run([PY, "-m", "services.casework.entrypoints.cli", "migrate"], cwd=ROOT, env=run.env(),
+                       check=True, timeout=120, stdout=subprocess.DEVNULL)
+        started = time.monotonic()
+        for service in SERVICES:
+            run.start(service)
+        if chaos:
+            rng = random.Random(args.seed)
+            plan = [s for s in SERVICES for _ in range(args.kills)]
+            rng.shuffle(plan)
+            plan.insert(len(plan) // 2, "broker")
+            for target in plan:
+                time.sleep(rng.uniform(2, args.kill_every))
+                if target == "broker":
+                    run.kafka("stop")  # SIGTERM, then SIGKILL after 30 s: the broker's own restart
+                    time.sleep(3)
+                    run.kafka("start")
+                    print(f"  {name}: broker restarted", flush=True)
+                    continue
+                run.kill(target)
+                run.start(target)
+                run.resume_s.append((target, resumed_after(run, target)))
+                print(f"  {name}: {target} killed -9 and restarted; resumed in {run.resume_s[-1][1]:.1f} s", flush=True)
+        elapsed = drain(run, args.timeout) - started
+        flags, alerts, published = results(run)
+        return run, flags, alerts, published, elapsed
+    finally:
+        run.stop_all()
+        run.kafka("stop")
+
+
+def digest(rows: object) -> str:
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=0.002)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--kills", type=int, default=3, help="kills per service in the chaos run")
+    parser.add_argument("--kill-every", type=float, default=12.0, help="at most this many seconds between kills")
+    parser.add_argument("--port", type=int, default=29392)
+    parser.add_argument("--today", default="2025-08-01", help="scoring's fixed evaluation date")
+    parser.add_argument("--timeout", type=float, default=1800)
+    args = parser.parse_args()
+    outcome = {}
+    for name, chaos in (("clean", False), ("chaos", True)):
+        run, flags, alerts, published, elapsed = execute(name, args, chaos)
+        outcome[name] = (flags, alerts, published)
+        dup = sum(n - 1 for n in published.values() if n > 1)
+        resume = sorted(s for _, s in run.resume_s)
+        print(f"{name}: drained in {elapsed:.0f} s; children with flags messages {len(flags):,}; alerts "
+              f"{len(alerts):,} (digest {digest(alerts)}); alert ids published twice {dup}"
+              + (f"; restart-to-resume p50 {resume[len(resume) // 2]:.1f} s, max {resume[-1]:.1f} s"
+                 if resume else ""), flush=True)
+    (f_clean, a_clean, _), (f_chaos, a_chaos, p_chaos) = outcome["clean"], outcome["chaos"]
+    differ = sorted(c for c in set(f_clean) | set(f_chaos) if f_clean.get(c) != f_chaos.get(c))
+    lost = sorted(set(map(tuple, a_clean)) - set(map(tuple, a_chaos)))
+    extra = sorted(set(map(tuple, a_chaos)) - set(map(tuple, a_clean)))
+    print(f"final flags differ for {len(differ)} children; alerts lost {len(lost)}, extra {len(extra)}; "
+          f"chaos alert ids published twice {sum(n - 1 for n in p_chaos.values() if n > 1)}")
+    for row in (lost[:5] + extra[:5]):
+        print(f"  {'lost' if row in lost else 'extra'}: {row}")
+    same = not differ and not lost and not extra
+    print("clean vs chaos: " + ("IDENTICAL" if same else "DIFFERENT"))
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
