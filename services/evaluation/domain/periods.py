@@ -17,6 +17,10 @@ class Period:
         day = moment.date() if isinstance(moment, datetime) else moment
         return self.start <= day < self.end
 
+    @property
+    def last(self) -> date:
+        return self.end - timedelta(days=1)
+
     def previous(self) -> Period:
         length = self.end - self.start
         return Period(f"{self.label} の前期間", self.start - length, self.start)
