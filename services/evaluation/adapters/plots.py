@@ -9,13 +9,13 @@ from collections.abc import Sequence
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib import font_manager
+from matplotlib.figure import Figure
 
-from services.evaluation.domain.funnel import FunnelRow  # noqa: E402
-from services.evaluation.domain.item_model import OddsRatio, TierCalibration  # noqa: E402
-from services.evaluation.domain.stats import Proportion  # noqa: E402
+from services.evaluation.domain.funnel import FunnelRow
+from services.evaluation.domain.item_model import OddsRatio, TierCalibration
+from services.evaluation.domain.stats import Proportion
 
 _JAPANESE_FONTS = ("Noto Sans CJK JP", "IPAexGothic", "IPAGothic", "TakaoGothic")
 
