@@ -78,6 +78,26 @@ def _estimable(outcomes: Sequence[Outcome], min_cases: int) -> tuple[list[int], 
     return keep, drop
 
 
+def _design(outcomes: Sequence[Outcome], items: list[int]) -> tuple[np.ndarray, list[int], list[int]]:
+    """The design matrix (constant first); an item that the constant and earlier items already determine (say,
+    every assessed child carries either 18 or 19) cannot be estimated apart from them and is left out."""
+    x = np.ones((len(outcomes), 1))
+    kept: list[int] = []
+    dropped: list[int] = []
+    for item in items:
+        column = np.array([[1.0 if item in o.items else 0.0] for o in outcomes])
+        candidate = np.hstack([x, column])
+        if np.linalg.matrix_rank(candidate) == candidate.shape[1]:
+            x, kept = candidate, [*kept, item]
+        else:
+            dropped.append(item)
+    return x, kept, dropped
+
+
+def _exp(value: float) -> float:
+    return math.exp(min(value, 700.0))
+
+
 def fit_item_model(outcomes: Sequence[Outcome], current: Weights, *, min_cases: int = 10,
                    population: Sequence[frozenset[int]] | None = None) -> ItemModel:
     """``population``: every flagged child's items, to size the proposed tiers (default: the assessed)."""
@@ -85,14 +105,15 @@ def fit_item_model(outcomes: Sequence[Outcome], current: Weights, *, min_cases: 
     if len(outcomes) < 2 * min_cases or needing in (0, len(outcomes)):
         raise NotEnoughData(f"{len(outcomes)} assessed children, {needing} needing support: too few to model")
     items, excluded = _estimable(outcomes, min_cases)
-    x = np.array([[1.0, *(1.0 if i in o.items else 0.0 for i in items)] for o in outcomes])
+    x, items, collinear = _design(outcomes, items)
+    excluded = sorted([*excluded, *collinear])
     y = np.array([1.0 if o.needs_support else 0.0 for o in outcomes])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence trouble is reported through ``converged``
         result = sm.Logit(y, x).fit(disp=False, maxiter=200)
     params, conf, pvalues = np.asarray(result.params), np.asarray(result.conf_int()), np.asarray(result.pvalues)
-    ors = [OddsRatio(item, sum(1 for o in outcomes if item in o.items), math.exp(params[j + 1]),
-                     math.exp(conf[j + 1][0]), math.exp(conf[j + 1][1]), float(pvalues[j + 1]))
+    ors = [OddsRatio(item, sum(1 for o in outcomes if item in o.items), _exp(params[j + 1]),
+                     _exp(conf[j + 1][0]), _exp(conf[j + 1][1]), float(pvalues[j + 1]))
            for j, item in enumerate(items)]
     predicted = np.asarray(result.predict(x))
     calibration = []
@@ -141,7 +162,9 @@ def propose_thresholds(current: Weights, proposed: list[ProposedWeight],
     for name, min_score in current.tiers:
         size = sum(1 for s in now_scores if s >= min_score)
         cut = new_scores[size - 1] if 0 < size <= len(new_scores) else min_score
-        cut = min(max(cut, 0.5), previous - 0.5) if previous != math.inf else max(cut, 0.5)
+        cut = max(cut, 0.5)
+        if cut >= previous:  # thresholds must descend and stay above 0
+            cut = previous - 0.5 if previous > 1.0 else previous / 2
         rows.append((name, min_score, cut))
         previous = cut
     return rows

@@ -14,12 +14,15 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry
+
 from services.evaluation.adapters import report_files, synthetic
 from services.evaluation.adapters.orm import CaseRow
 from services.evaluation.adapters.weights_file import WeightsFileError, load_weights, weights_toml
 from services.evaluation.bootstrap import Container, bootstrap
 from services.evaluation.config import EvaluationSettings
 from services.evaluation.domain.periods import PeriodError, parse_period, week_of
+from services.evaluation.metrics import EvaluationMetrics
 from services.evaluation.service_layer import reports
 
 
@@ -58,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
 
-    container = bootstrap(EvaluationSettings())
+    # A CLI run serves no metrics: its own registry keeps repeated runs in one process apart.
+    container = bootstrap(EvaluationSettings(), metrics=EvaluationMetrics(CollectorRegistry()))
     try:
         if args.command == "report":
             period = parse_period(args.period)
