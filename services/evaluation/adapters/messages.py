@@ -32,7 +32,7 @@ def decode(kind: str, raw: bytes | None, where: str) -> Envelope[Any] | Skipped:
         return Envelope[MODELS[kind]].model_validate_json(raw)  # type: ignore[valid-type]
     except ValidationError as exc:
         fields = sorted({".".join(map(str, err["loc"])) for err in exc.errors()})[:5]
-        log.warning("skipped invalid %s message at %s: fields %s", kind, where, fields)
+        log.warning("skipped %s message at %s: invalid_schema, fields %s", kind, where, fields)
         return Skipped("invalid_schema")
 
 
