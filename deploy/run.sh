@@ -12,6 +12,7 @@ BOOT="127.0.0.1:$KAFKA_PORT"
 WEB_PORT="${TSUNAGU_CASEWORK_WEB_PORT:-8000}"
 export TSUNAGU_INGEST_KAFKA_BOOTSTRAP="$BOOT" TSUNAGU_LINKAGE_KAFKA_BOOTSTRAP="$BOOT" \
   TSUNAGU_SCORING_KAFKA_BOOTSTRAP="$BOOT" TSUNAGU_CASEWORK_KAFKA_BOOTSTRAP="$BOOT" \
+  TSUNAGU_EVALUATION_KAFKA_BOOTSTRAP="$BOOT" \
   TSUNAGU_CASEWORK_WEB_PORT="$WEB_PORT" \
   TSUNAGU_CASEWORK_DATABASE_URL="${TSUNAGU_CASEWORK_DATABASE_URL:-sqlite:///$ROOT/var/casework.db}" \
   TSUNAGU_ENVIRONMENT="${TSUNAGU_ENVIRONMENT:-development}"
@@ -27,6 +28,7 @@ SERVICES=(
   "scoring|services.scoring.entrypoints.faust_app"
   "casework|services.casework.entrypoints.faust_app"
   "casework-web|services.casework.entrypoints.web"
+  "evaluation|services.evaluation.entrypoints.faust_app"
 )
 
 alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }

@@ -1,0 +1,1 @@
+"""Evaluation (評価・検証): does the list find the children who need support? Pseudonymous ids only."""

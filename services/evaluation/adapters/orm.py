@@ -1,0 +1,65 @@
+"""Evaluation's own store: listings, workflow steps and each child's current flags, by pseudonymous id.
+
+The store is a projection of three topics (casework.alerts.v1, casework.outcomes.v1, scoring.flags.v1) and can be
+rebuilt by replaying them; it holds no name, address or birth date. Times are stored as naive UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Float, Index, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ProcessedEvent(Base):
+    __tablename__ = "eval_processed_events"
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)  # "<kind>:<CloudEvents id>"
+
+
+class CaseRow(Base):
+    __tablename__ = "eval_cases"
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    child_id: Mapped[str] = mapped_column(String(64), index=True)
+    ward_code: Mapped[str] = mapped_column(String(8), index=True)
+    listed_at: Mapped[datetime | None] = mapped_column(DateTime)  # None until the alert itself arrives
+    tier: Mapped[str | None] = mapped_column(String(8))
+    items: Mapped[str] = mapped_column(String(80))  # "3,17,18"
+    reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class StepRow(Base):
+    __tablename__ = "eval_steps"
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(32))
+    result: Mapped[str | None] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_eval_steps_case", "case_id"),)
+
+
+class ChildRow(Base):
+    __tablename__ = "eval_children"
+    child_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ward_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    tier: Mapped[str | None] = mapped_column(String(8))
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    items: Mapped[str] = mapped_column(String(80), default="")
+    ever_items: Mapped[str] = mapped_column(String(80), default="")
+    as_of: Mapped[str] = mapped_column(String(10))
+    event_time: Mapped[datetime] = mapped_column(DateTime)
+    weights_version: Mapped[str] = mapped_column(String(64))
+    supported_by_child_guidance: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def items_text(items: frozenset[int] | list[int] | set[int]) -> str:
+    return ",".join(str(i) for i in sorted(set(items)))
+
+
+def items_of(text: str | None) -> frozenset[int]:
+    return frozenset(int(i) for i in text.split(",") if i) if text else frozenset()

@@ -1,0 +1,67 @@
+"""Writes reports: HTML with embedded figures, and PDF through headless Chromium where it is installed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from services.evaluation.adapters import plots
+from services.evaluation.adapters.html import render
+from services.evaluation.domain.model import LISTED_STATE
+from services.evaluation.domain.periods import Period
+from services.evaluation.domain.weekly import AGE_BUCKETS, WardWeek
+from services.evaluation.domain.what_if import CITY, WhatIf
+from services.evaluation.service_layer.reports import EvaluationReport
+
+BACKLOG_STATES = (LISTED_STATE, "保留", "関係三課協議", "個別アプローチ", "アセスメント", "プランニング", "支援")
+WEEKLY_COUNTERS = (("新規アラート（抽出）", "new_alerts"), ("二次スクリーニング", "screenings"),
+                   ("個別アプローチ（試みを含む）", "approaches"), ("うち面会・聴取できた", "reached"),
+                   ("アセスメント", "assessments"), ("うち支援が必要", "needing_support"))
+
+
+def evaluation_html(report: EvaluationReport, min_pair: int) -> str:
+    f = report.funnel
+    figures = {"funnel": plots.funnel_chart(f.overall)}
+    if f.by_month:
+        figures["monthly"] = plots.monthly_chart(f.by_month)
+    if f.by_item:
+        figures["by_item"] = plots.rate_bars(f.by_item, "項目別 支援が必要な割合", f.overall.ppv)
+    if f.by_tier:
+        figures["tiers"] = plots.rate_bars(f.by_tier, "階層別 支援が必要な割合", f.overall.ppv)
+    if report.model is not None:
+        figures["odds"] = plots.odds_ratio_forest(report.model.odds_ratios)
+        figures["calibration"] = plots.calibration_chart(report.model.calibration)
+    return render("evaluation.html.j2", r=report, f=f, m=report.model, plots=figures, min_pair=min_pair,
+                  generated_at=report.generated_at)
+
+
+
+def weekly_html(rows: list[WardWeek], week: Period, generated_at: object) -> str:
+    view = [{"ward": r.ward, "this_week": r.this_week.__dict__, "last_week": r.last_week.__dict__} for r in rows]
+    return render("weekly.html.j2", rows=view, week=week, counters=WEEKLY_COUNTERS, states=BACKLOG_STATES,
+                  ages=AGE_BUCKETS, generated_at=generated_at)
+
+
+def what_if_html(result: WhatIf, generated_at: object) -> str:
+    shifts = sorted(result.wards.items(), key=lambda kv: (kv[0] != CITY, kv[0]))
+    return render("what_if.html.j2", w=result, shifts=shifts, generated_at=generated_at)
+
+
+class PdfUnavailable(RuntimeError):
+    pass
+
+
+def write_pdf(html_path: Path, pdf_path: Path, chromium: str, timeout_s: float = 120) -> None:
+    """Prints the HTML with headless Chromium (no new dependency); raises PdfUnavailable when it cannot."""
+    binary = shutil.which(chromium) or (chromium if Path(chromium).exists() else None)
+    if binary is None:
+        raise PdfUnavailable(f"no Chromium at {chromium}: HTML only")
+    with tempfile.TemporaryDirectory() as profile:
+        done = subprocess.run(
+            [binary, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+             "--no-pdf-header-footer", f"--print-to-pdf={pdf_path.resolve()}", html_path.resolve().as_uri()],
+            capture_output=True, timeout=timeout_s)
+    if done.returncode != 0 or not pdf_path.exists():
+        raise PdfUnavailable(f"Chromium exited {done.returncode}: {done.stderr.decode(errors='replace')[-300:]}")

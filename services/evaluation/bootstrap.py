@@ -1,0 +1,46 @@
+"""The one place that builds evaluation's settings, store, weights in force and metrics and hands them down."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.evaluation.adapters.db import create_schema, make_engine, session_factory
+from services.evaluation.adapters.weights_file import load_weights
+from services.evaluation.config import EvaluationSettings
+from services.evaluation.domain.weights import Weights
+from services.evaluation.metrics import EvaluationMetrics
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Container:
+    settings: EvaluationSettings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    current_weights: Weights
+    ward_population: dict[str, int]
+    metrics: EvaluationMetrics
+    clock: Clock
+
+
+def bootstrap(settings: EvaluationSettings | None = None, *, metrics: EvaluationMetrics | None = None,
+              clock: Clock = system_clock) -> Container:
+    settings = settings or EvaluationSettings()
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    population: dict[str, int] = {}
+    if settings.ward_population_file is not None:
+        population = {str(k): int(v) for k, v in json.loads(settings.ward_population_file.read_text()).items()}
+    return Container(settings, engine, session_factory(engine), load_weights(settings.rule_file), population,
+                     metrics or EvaluationMetrics(), clock)

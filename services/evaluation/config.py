@@ -1,0 +1,32 @@
+"""Evaluation's settings (env prefix ``TSUNAGU_EVALUATION_``), built once in bootstrap and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The municipality's rule file: evaluation reads only its [weights] table (the weights and tiers in force).
+DEFAULT_RULE_FILE = Path(__file__).resolve().parents[1] / "scoring" / "config" / "fukuoka.toml"
+
+
+class EvaluationSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TSUNAGU_EVALUATION_", extra="ignore")
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
+    app_id: str = Field("tsunagu-evaluation", description="Faust app id: the consumer group")
+    data_dir: Path = Field(Path("var/evaluation"), description="Faust's local data directory")
+    metrics_port: int = Field(9105, ge=0, le=65535, description="Prometheus exporter port (0: none)")
+    database_url: str = Field("sqlite:///var/evaluation.db", description="e.g. postgresql+psycopg://user@host/db")
+    rule_file: Path = Field(DEFAULT_RULE_FILE, description="Rule file whose [weights] are the ones in force")
+    reports_dir: Path = Field(Path("var/reports"), description="Where the CLI writes reports by default")
+    ward_population_file: Path | None = Field(
+        None, description="JSON {ward code: children aged 0–15}, public statistics; gives flag rates per ward")
+    auto_offset_reset: str = Field("earliest", pattern="^(earliest|latest)$")
+    batch_max: int = Field(500, ge=1, description="Messages applied in one transaction")
+    batch_window_s: float = Field(0.2, gt=0)
+    kafka_session_timeout_s: float = Field(30.0, gt=0)
+    min_cases: int = Field(10, ge=1, description="Fewest assessed children carrying an item to estimate its OR")
+    min_combination_cases: int = Field(20, ge=1, description="Fewest listed children for an item pair to be shown")
+    chromium_path: str = Field("/usr/bin/chromium", description="Headless Chromium for PDF (print-to-pdf)")

@@ -1,0 +1,106 @@
+"""Evaluation's command line: reports for the committee and the wards, what-if, and a synthetic store.
+
+    python -m services.evaluation.entrypoints.cli report --period FY2026 [--out DIR] [--pdf]
+    python -m services.evaluation.entrypoints.cli weekly --week 2026-10-05 [--out DIR] [--pdf]
+    python -m services.evaluation.entrypoints.cli propose-weights --period FY2026 --out proposed.toml
+    python -m services.evaluation.entrypoints.cli what-if --proposed proposed.toml [--out DIR] [--pdf]
+    python -m services.evaluation.entrypoints.cli seed-synthetic --children 20000    # an empty store only
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry
+
+from services.evaluation.adapters import report_files, synthetic
+from services.evaluation.adapters.orm import CaseRow
+from services.evaluation.adapters.weights_file import WeightsFileError, load_weights, weights_toml
+from services.evaluation.bootstrap import Container, bootstrap
+from services.evaluation.config import EvaluationSettings
+from services.evaluation.domain.periods import PeriodError, parse_period, week_of
+from services.evaluation.metrics import EvaluationMetrics
+from services.evaluation.service_layer import reports
+
+
+def _write(container: Container, html: str, name: str, out: Path | None, pdf: bool) -> None:
+    folder = out or container.settings.reports_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    html_path = folder / f"{name}.html"
+    html_path.write_text(html, encoding="utf-8")
+    print(f"HTML: {html_path}")
+    if pdf:
+        try:
+            report_files.write_pdf(html_path, folder / f"{name}.pdf", container.settings.chromium_path)
+            print(f"PDF:  {folder / f'{name}.pdf'}")
+        except report_files.PdfUnavailable as exc:
+            print(f"PDF not written: {exc}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="evaluation")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("report", "propose-weights"):
+        p = sub.add_parser(name)
+        p.add_argument("--period", required=True, help="2026, FY2026, 2026-09 or 2026-09-01..2027-03-31")
+        p.add_argument("--out", type=Path)
+        p.add_argument("--pdf", action="store_true")
+    weekly = sub.add_parser("weekly")
+    weekly.add_argument("--week", type=date.fromisoformat, required=True, help="any day of the week")
+    weekly.add_argument("--out", type=Path)
+    weekly.add_argument("--pdf", action="store_true")
+    whatif = sub.add_parser("what-if")
+    whatif.add_argument("--proposed", type=Path, required=True, help="a file with a [weights] table")
+    whatif.add_argument("--out", type=Path)
+    whatif.add_argument("--pdf", action="store_true")
+    seed = sub.add_parser("seed-synthetic")
+    seed.add_argument("--children", type=int, default=20_000)
+    seed.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+
+    # A CLI run serves no metrics: its own registry keeps repeated runs in one process apart.
+    container = bootstrap(EvaluationSettings(), metrics=EvaluationMetrics(CollectorRegistry()))
+    try:
+        if args.command == "report":
+            period = parse_period(args.period)
+            report = reports.evaluation_report(container, period)
+            html = report_files.evaluation_html(report, container.settings.min_combination_cases)
+            _write(container, html, f"evaluation-{args.period}", args.out, args.pdf)
+        elif args.command == "propose-weights":
+            report = reports.evaluation_report(container, parse_period(args.period))
+            if report.proposed_weights is None:
+                print(f"no proposal: {report.model_note}", file=sys.stderr)
+                return 1
+            text = weights_toml(report.proposed_weights, f"Proposed from outcomes {args.period}; NOT in force")
+            target = args.out or container.settings.reports_dir / f"proposed-weights-{args.period}.toml"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            print(f"proposal: {target}")
+        elif args.command == "weekly":
+            week = week_of(args.week)
+            html = report_files.weekly_html(reports.weekly_report(container, week), week, container.clock())
+            _write(container, html, f"weekly-{week.start.isoformat()}", args.out, args.pdf)
+        elif args.command == "what-if":
+            result = reports.what_if_report(container, load_weights(args.proposed))
+            _write(container, report_files.what_if_html(result, container.clock()),
+                   f"what-if-{result.proposed.version}", args.out, args.pdf)
+        elif args.command == "seed-synthetic":
+            with container.sessions() as session:
+                if session.query(CaseRow).first() is not None:  # never mix invented children into real ones
+                    print("refused: the store already holds listings; use an empty store", file=sys.stderr)
+                    return 2
+            rows = list(synthetic.generate(args.children, container.current_weights, seed=args.seed))
+            with container.sessions.begin() as session:
+                synthetic.write(session, rows, container.current_weights)
+            print(f"synthetic store: {args.children} children, {sum(1 for r in rows if r.case)} listed")
+    except (PeriodError, WeightsFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""Evaluation's Prometheus metrics. Labels come from small fixed sets (topic kind, outcome, reason)."""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+
+
+class EvaluationMetrics:
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.events_processed = Counter(
+            "tsunagu_evaluation_events_processed_total", "Input messages applied to the store, by kind and outcome",
+            ["kind", "outcome"], registry=registry)
+        self.events_failed = Counter(
+            "tsunagu_evaluation_events_failed_total", "Input messages skipped or retried, by kind and reason",
+            ["kind", "reason"], registry=registry)
+        self.processing_duration = Histogram(
+            "tsunagu_evaluation_processing_duration_seconds", "Time to apply one input message",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5), registry=registry)
+        self.report_duration = Histogram(
+            "tsunagu_evaluation_report_duration_seconds", "Time to build one report, by kind", ["kind"],
+            buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300), registry=registry)

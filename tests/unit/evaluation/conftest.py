@@ -1,0 +1,27 @@
+"""A container on a fresh SQLite store with its own metrics registry, for handler and report tests."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from services.evaluation.bootstrap import Container, bootstrap
+from services.evaluation.config import EvaluationSettings
+from services.evaluation.metrics import EvaluationMetrics
+
+
+@pytest.fixture
+def container(tmp_path: Path) -> Iterator[Container]:
+    settings = EvaluationSettings(database_url=f"sqlite:///{tmp_path}/evaluation.db", metrics_port=0,
+                                  reports_dir=tmp_path / "reports")
+    c = bootstrap(settings, metrics=EvaluationMetrics(CollectorRegistry()),
+                  clock=lambda: datetime(2027, 4, 1, tzinfo=UTC))
+    yield c
+    c.engine.dispose()
