@@ -125,10 +125,16 @@ def lag(bootstrap: str) -> dict[str, int]:
 
 
 def committed_total(bootstrap: str, service: str) -> int:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    """The sum of the group's committed offsets; -1 while the broker cannot say (restarting, no coordinator)."""
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    except KafkaError:
+        return -1
     try:
         group = f"chaos-{service}"
         return sum(o.offset for o in admin.list_group_offsets(group).get(group, {}).values())
+    except KafkaError:
+        return -1
     finally:
         admin.close()
 
@@ -154,10 +160,16 @@ def drain(run: Run, timeout_s: float, quiet_s: float = 10.0) -> float:
 
 def resumed_after(run: Run, service: str, timeout_s: float = 180.0) -> float:
     """Seconds from a restart until the service commits progress again (or its input is already drained)."""
-    started, before = time.monotonic(), committed_total(run.bootstrap, service)
+    started = time.monotonic()
+    before = -1
+    while before < 0 and time.monotonic() - started < timeout_s:
+        before = committed_total(run.bootstrap, service)
     while time.monotonic() - started < timeout_s:
-        if committed_total(run.bootstrap, service) > before or lag(run.bootstrap)[service] == 0:
-            return time.monotonic() - started
+        try:
+            if committed_total(run.bootstrap, service) > before or lag(run.bootstrap)[service] == 0:
+                return time.monotonic() - started
+        except KafkaError:
+            pass
         time.sleep(0.5)
     return float("inf")
 
