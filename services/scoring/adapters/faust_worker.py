@@ -62,6 +62,9 @@ def build_app(service: ScoringService) -> faust.App:
         table_standby_replicas=0,
         processing_guarantee="at_least_once",
         web_enabled=False,
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 5),
+        consumer_group_instance_id=settings.kafka_group_instance_id,
     )
     # Faust's consumer commits about one message per commit on input with gaps (see faust_consumer.py)
     app.transport.Consumer = GapSafeConsumer  # type: ignore[misc]
