@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from tests.integration.scoring.worker import Worker
+from tests.integration.scoring.worker import Worker, start_group_at_end
 
 pytestmark = pytest.mark.integration
 
@@ -69,8 +69,9 @@ def _fact(child: str, fact_id: str, kind: str, **attributes: object) -> bytes:
 
 
 def test_a_worker_started_before_the_broker_waits_for_it_then_scores(kafka_bootstrap: str, tmp_path: Path) -> None:
-    port = _free_port()
-    worker = Worker(f"127.0.0.1:{port}", f"test-scoring-late-{uuid.uuid4().hex[:8]}", tmp_path, today="2026-06-01")
+    port, app_id = _free_port(), f"test-scoring-late-{uuid.uuid4().hex[:8]}"
+    start_group_at_end(kafka_bootstrap, app_id)
+    worker = Worker(f"127.0.0.1:{port}", app_id, tmp_path, today="2026-06-01")
     reader = KafkaConsumer(bootstrap_servers=kafka_bootstrap)  # no group: assigned by hand, read from the end
     partitions = [TopicPartition("scoring.flags.v1", p) for p in reader.partitions_for_topic("scoring.flags.v1")]
     reader.assign(partitions)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
-from tests.integration.scoring.worker import Worker
+from tests.integration.scoring.worker import Worker, start_group_at_end
 
 pytestmark = pytest.mark.integration
 
@@ -46,6 +46,7 @@ def _committed(admin: KafkaAdminClient, group: str) -> dict[int, int]:
 
 def test_committed_offsets_reach_the_end_of_what_was_processed(kafka_bootstrap: str, tmp_path: Path) -> None:
     app_id = f"test-scoring-commit-{uuid.uuid4().hex[:8]}"
+    start_group_at_end(kafka_bootstrap, app_id)
     worker = Worker(kafka_bootstrap, app_id, tmp_path, today="2026-06-01")
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
     admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
