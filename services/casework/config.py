@@ -55,7 +55,14 @@ class CaseworkSettings(BaseSettings):
     batch_max: int = Field(200, description="Most input messages applied in one transaction")
     batch_window_s: float = Field(0.02, description="How long the worker waits to fill a batch")
     kafka_session_timeout_s: float = Field(
-        30.0, description="A worker killed without leaving its group is replaced after this long")
+        30.0, ge=6, le=300, description="A worker killed without leaving its group is replaced after this long "
+                                        "(Faust's default 60 s; the broker refuses < 6 s)")
+    kafka_group_instance_id: str | None = Field(
+        None, description="Static group membership (KIP-345): a worker restarted with the same id gets its "
+                          "partitions back at once, without waiting for the session timeout. One id per instance; "
+                          "an instance that stops for good holds its partitions until the session times out")
+    kafka_retry_max_s: float = Field(30.0, gt=0, description="Longest wait between attempts to reach the broker "
+                                                              "at start-up")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> CaseworkSettings:

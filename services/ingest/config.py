@@ -34,6 +34,15 @@ class IngestSettings(BaseSettings):
     http_tokens: dict[str, SecretStr] = Field(
         default_factory=dict, description="Inline tokens (JSON in TSUNAGU_INGEST_HTTP_TOKENS); file wins")
     dedup_retention_days: int = 400
+    kafka_session_timeout_s: float = Field(
+        15.0, ge=6, le=300, description="A worker killed without leaving its group is replaced after this long "
+                                        "(Faust's default 60 s; the broker refuses < 6 s)")
+    kafka_group_instance_id: str | None = Field(
+        None, description="Static group membership (KIP-345): a worker restarted with the same id gets its "
+                          "partitions back at once, without waiting for the session timeout. One id per instance; "
+                          "an instance that stops for good holds its partitions until the session times out")
+    kafka_retry_max_s: float = Field(30.0, gt=0, description="Longest wait between attempts to reach the broker "
+                                                              "at start-up")
 
     @property
     def dedup_path(self) -> Path:

@@ -24,6 +24,15 @@ class LinkageSettings(BaseSettings):
     source_uri: str = "/tsunagu/linkage"
     records_topic: str = Field("ingest.records.v1", description="input records (another name only for replays)")
     decisions_topic: str = Field("linkage.decisions.v1", description="review decisions in")
+    kafka_session_timeout_s: float = Field(
+        15.0, ge=6, le=300, description="A worker killed without leaving its group is replaced after this long "
+                                        "(Faust's default 60 s; the broker refuses < 6 s)")
+    kafka_group_instance_id: str | None = Field(
+        None, description="Static group membership (KIP-345): a worker restarted with the same id gets its "
+                          "partitions back at once, without waiting for the session timeout. One id per instance; "
+                          "an instance that stops for good holds its partitions until the session times out")
+    kafka_retry_max_s: float = Field(30.0, gt=0, description="Longest wait between attempts to reach the broker "
+                                                              "at start-up")
 
     @property
     def database_url(self) -> str:

@@ -8,9 +8,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from typing import Any
 
 import faust
+from aiokafka import AIOKafkaClient
+from aiokafka.errors import KafkaError
 from prometheus_client import start_http_server
 
 from contracts.topics.linkage_children import TOPIC as CHILDREN_TOPIC
@@ -32,7 +35,8 @@ def create_app(container: Container) -> faust.App:
         key_serializer="raw", topic_allow_declare=True, datadir=str(settings.data_dir),
         web_enabled=False, processing_guarantee="at_least_once", consumer_auto_offset_reset=settings.auto_offset_reset,
         producer_acks=-1, broker_session_timeout=settings.kafka_session_timeout_s,
-        broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 3),
+        broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 5),
+        consumer_group_instance_id=settings.kafka_group_instance_id,
     )
     outbox_ready = asyncio.Event()
     topics: dict[str, Any] = {}
@@ -100,9 +104,39 @@ def create_app(container: Container) -> faust.App:
     return app
 
 
+def wait_for_broker(bootstrap: str, max_delay: float) -> None:
+    """Blocks until the broker answers a metadata request, retrying with backoff (0.5 s, doubling up to
+    ``max_delay``) instead of exiting when the worker starts before its broker; SIGTERM or Ctrl-C stop it."""
+    client_log = logging.getLogger("aiokafka")
+    level, delay = client_log.level, 0.5
+    client_log.setLevel(logging.CRITICAL)  # one line per attempt, ours, instead of the client's errors
+    try:
+        while True:
+            try:
+                asyncio.run(_bootstrap_once(bootstrap))
+                return
+            except KafkaError as exc:
+                log.warning("Kafka broker at %s not reachable (%s); retrying in %.1f s", bootstrap,
+                            type(exc).__name__, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, max_delay)
+    finally:
+        client_log.setLevel(level)
+
+
+async def _bootstrap_once(bootstrap: str) -> None:
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    try:
+        await client.bootstrap()
+    finally:
+        await client.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    container = bootstrap(CaseworkSettings())
+    settings = CaseworkSettings()
+    wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s)
+    container = bootstrap(settings)
     app = create_app(container)
     args = argv if argv is not None else sys.argv[1:]
     sys.argv = [sys.argv[0], *(args or ["worker", "--without-web", "-l", "info"])]

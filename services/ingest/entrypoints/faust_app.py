@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import Mapping
 from functools import partial
 from typing import Any, cast
 
 import faust
+from aiokafka import AIOKafkaClient
+from aiokafka.errors import KafkaError
 from prometheus_client import start_http_server
 
 from contracts.sources import SOURCE_SYSTEMS
@@ -48,6 +51,9 @@ def create_app(ctx: IngestContext) -> faust.App:
         web_enabled=False,
         store="memory://",
         datadir=str(settings.data_dir / "faust"),
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 5),
+        consumer_group_instance_id=settings.kafka_group_instance_id,
     )
     sources = app.topic(*(s.topic for s in SOURCE_SYSTEMS.values()), key_type=bytes, value_type=bytes)
     records_name = ingest_records.TOPIC.name
@@ -113,11 +119,43 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+def wait_for_broker(bootstrap: str, max_delay: float) -> None:
+    """Blocks until the broker answers a metadata request, retrying with backoff (0.5 s, doubling up to
+    ``max_delay``) instead of exiting when the worker starts before its broker; SIGTERM or Ctrl-C stop it."""
+    client_log = logging.getLogger("aiokafka")
+    level, delay = client_log.level, 0.5
+    client_log.setLevel(logging.CRITICAL)  # one line per attempt, ours, instead of the client's errors
+    try:
+        while True:
+            try:
+                asyncio.run(_bootstrap_once(bootstrap))
+                return
+            except KafkaError as exc:
+                log.warning("Kafka broker at %s not reachable (%s); retrying in %.1f s", bootstrap,
+                            type(exc).__name__, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, max_delay)
+    finally:
+        client_log.setLevel(level)
+
+
+async def _bootstrap_once(bootstrap: str) -> None:
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    try:
+        await client.bootstrap()
+    finally:
+        await client.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     ctx = bootstrap()
     args = argv if argv is not None else sys.argv[1:]
     if not args:
         args = ["worker", "--without-web", "-l", ctx.settings.log_level]
+    if args[0] == "worker":
+        logging.basicConfig(level=_LEVELS[ctx.settings.log_level],
+                            format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
+        wait_for_broker(ctx.settings.kafka_bootstrap, ctx.settings.kafka_retry_max_s)
     global _app
     _app = create_app(ctx)
     sys.argv = [sys.argv[0], *args]  # faust's App.main reads its command line from sys.argv

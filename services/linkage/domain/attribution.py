@@ -127,11 +127,12 @@ def reconcile(sf: SourceFact, state: LinkageState) -> list[dict[str, Any]]:
     desired = {p["fact_id"]: p for p in (fact_payload(sf, child_id, rel) for child_id, rel in found)}
     changes: list[dict[str, Any]] = []
     for fact_id, payload in desired.items():
-        if sf.emitted.get(fact_id) != payload:
-            changes.append(payload)
+        previous = sf.emitted.get(fact_id)
+        if previous is None or _unversioned(previous) != payload:
+            changes.append({**payload, "version": _next_version(previous)})
     for fact_id, payload in sf.emitted.items():
         if fact_id not in desired and payload.get("status") != "retracted":
-            changes.append({**payload, "status": "retracted"})
+            changes.append({**payload, "status": "retracted", "version": _next_version(payload)})
     if changes:
         for payload in changes:
             sf.emitted[payload["fact_id"]] = payload
@@ -139,13 +140,24 @@ def reconcile(sf: SourceFact, state: LinkageState) -> list[dict[str, Any]]:
     return changes
 
 
+def _unversioned(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k != "version"} if "version" in payload else payload
+
+
+def _next_version(previous: dict[str, Any] | None) -> int:
+    """Each change of a fact for a child (asserted, updated, retracted) gets the next version: 1, 2, … The last
+    payload sent (``SourceFact.emitted``, persisted with the state) holds the current one, so a restart
+    continues the sequence; a payload sent before versions existed counts as version 0."""
+    return int((previous or {}).get("version") or 0) + 1
+
+
 def profile_payload(person: Person, state: LinkageState) -> dict[str, Any]:
     status = {"merged": "merged", "left": "left"}.get(person.status, "resident")
     return {
         "child_id": person.person_id, "household_id": person.household_no, "name_kanji": person.name_kanji,
         "name_kana": person.name_kana, "birth_date": person.birth_date, "sex": person.sex,
-        "ward_code": person.ward_code, "address": person.address, "status": status,
-        "merged_into": person.merged_into,
+        "ward_code": person.ward_code, "ward_since": person.ward_since, "address": person.address,
+        "status": status, "merged_into": person.merged_into,
     }
 
 
@@ -158,5 +170,6 @@ def profile_change(person: Person, state: LinkageState) -> dict[str, Any] | None
     if digest == person.profile_hash:
         return None
     person.profile_hash = digest
+    person.profile_version += 1  # persisted with the person: a restart continues the sequence
     state.touch("person", person.person_id)
-    return payload
+    return {**payload, "version": person.profile_version}

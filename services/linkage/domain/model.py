@@ -32,6 +32,7 @@ class Person:
     address: str | None = None
     address_key: str | None = None
     ward_code: str | None = None
+    ward_since: str | None = None  # from when ward_code applies: the registry's 異動日 of a birth, 転入 or 転居
     postal_code: str | None = None
     school_code: str | None = None
     household_no: str | None = None
@@ -41,6 +42,7 @@ class Person:
     cannot_link: list[str] = field(default_factory=list)  # keys a human said are not this person
     key_identities: dict[str, dict[str, Any]] = field(default_factory=dict)  # identity each matched key came with
     profile_hash: str | None = None  # of the last ChildProfileV1 emitted
+    profile_version: int = 0  # ChildProfileV1.version of the last one emitted
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -8,9 +8,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from typing import Any
 
 import faust
+from aiokafka import AIOKafkaClient
+from aiokafka.errors import KafkaError
 from prometheus_client import start_http_server
 
 from services.linkage.adapters.store import Message
@@ -31,6 +34,9 @@ app = faust.App(
     web_enabled=False,
     consumer_auto_offset_reset="earliest",
     processing_guarantee="at_least_once",
+    broker_session_timeout=settings.kafka_session_timeout_s,
+    broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 5),
+    consumer_group_instance_id=settings.kafka_group_instance_id,
 )
 records_topic = app.topic(settings.records_topic, value_type=bytes, key_type=bytes)
 decisions_topic = app.topic(settings.decisions_topic, value_type=bytes, key_type=bytes)
@@ -75,9 +81,38 @@ async def resend_outbox() -> None:
         await publish(service.store.pending())
 
 
+def wait_for_broker(bootstrap: str, max_delay: float) -> None:
+    """Blocks until the broker answers a metadata request, retrying with backoff (0.5 s, doubling up to
+    ``max_delay``) instead of exiting when the worker starts before its broker; SIGTERM or Ctrl-C stop it."""
+    client_log = logging.getLogger("aiokafka")
+    level, delay = client_log.level, 0.5
+    client_log.setLevel(logging.CRITICAL)  # one line per attempt, ours, instead of the client's errors
+    try:
+        while True:
+            try:
+                asyncio.run(_bootstrap_once(bootstrap))
+                return
+            except KafkaError as exc:
+                log.warning("Kafka broker at %s not reachable (%s); retrying in %.1f s", bootstrap,
+                            type(exc).__name__, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, max_delay)
+    finally:
+        client_log.setLevel(level)
+
+
+async def _bootstrap_once(bootstrap: str) -> None:
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    try:
+        await client.bootstrap()
+    finally:
+        await client.close()
+
+
 def main() -> None:
     level = {"crit": "CRITICAL", "warn": "WARNING"}.get(settings.log_level, settings.log_level.upper())
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s)
     start_http_server(settings.metrics_port, addr="127.0.0.1")
     if len(sys.argv) == 1:
         sys.argv += ["worker", "--without-web", "-l", settings.log_level]

@@ -6,11 +6,22 @@ from typing import Any
 
 from contracts.topics.ingest_records import RecordV1
 from services.linkage.domain.identity import is_minor
-from services.linkage.domain.model import SourceFact
+from services.linkage.domain.model import Person, SourceFact
 from services.linkage.service_layer.identify import identity_of, open_review
 from services.linkage.service_layer.unit import Change
 
 ARRIVALS = ("birth", "move_in")
+WARD_MOVES = ("birth", "move_in", "move_within")  # 異動事由 after which the (new) address applies from 異動日
+
+
+def _ward_since(person: Person, identity: dict[str, Any], reason: Any, effective: Any) -> str | None:
+    """From when the child's ward applies: the 異動日 of a birth, 転入 or 転居, or of the record that first
+    gave or changed the ward; kept across records that leave the ward as it is (name or household changes)."""
+    day = effective if isinstance(effective, str) else person.birth_date
+    ward = identity.get("ward_code", person.ward_code)
+    if reason in WARD_MOVES or ward != person.ward_code or person.ward_since is None:
+        return day
+    return person.ward_since
 
 
 def _residence(akey: str, record: RecordV1, ch: Change) -> SourceFact:
@@ -44,11 +55,13 @@ def apply_registry(record: RecordV1, refs: dict[str, list[str]], ch: Change) -> 
                 and attrs.get("reason") != "correction" and sf.emitted):
             open_review(record, akey, "registry_birth_date_changed", ch, person.person_id, identity=identity)
         minor = person.is_child or is_minor(keys.birth_date, effective if isinstance(effective, str) else None)
+        ward_since = _ward_since(person, identity, attrs.get("reason"), effective)
         tokens = ch.state.update_person(person, {**identity, "household_no": record.household_no,
-                                                 "status": "resident", "is_child": minor})
+                                                 "status": "resident", "is_child": minor, "ward_since": ward_since})
         since: Any = effective if attrs.get("reason") in ARRIVALS else sf.attributes.get("resident_since")
         sf.attributes = {"birth_date": person.birth_date, "sex": person.sex, "ward_code": person.ward_code,
-                         "household_no": person.household_no, "resident_since": since}
+                         "household_no": person.household_no, "resident_since": since,
+                         "ward_since": person.ward_since}
         sf.valid_from, sf.valid_to = since, None
     if person.is_child or sf.key in ch.state.source_facts:  # adults have no residence fact to attribute
         sf.record_id, sf.record_date = record.record_id, record.record_date

@@ -13,6 +13,7 @@ import faust
 from faust.types import EventT, StreamT
 
 from contracts.topics import linkage_facts, scoring_flags
+from services.scoring.adapters.faust_consumer import GapSafeConsumer
 from services.scoring.bootstrap import ScoringService
 from services.scoring.service_layer.handlers import (
     InvalidFactMessage,
@@ -61,7 +62,12 @@ def build_app(service: ScoringService) -> faust.App:
         table_standby_replicas=0,
         processing_guarantee="at_least_once",
         web_enabled=False,
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 5),
+        consumer_group_instance_id=settings.kafka_group_instance_id,
     )
+    # Faust's consumer commits about one message per commit on input with gaps (see faust_consumer.py)
+    app.transport.Consumer = GapSafeConsumer  # type: ignore[misc]
     facts_topic = app.topic(linkage_facts.TOPIC.name, key_type=bytes, value_type=bytes)
     flags_topic = app.topic(scoring_flags.TOPIC.name, key_type=bytes, value_type=bytes)
     # No key/value types: Faust then serialises both as JSON, so keys come back as str on recovery.

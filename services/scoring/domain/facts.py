@@ -203,6 +203,14 @@ class ChildFacts:
         value = residence.attr("ward_code") if residence is not None else None
         return str(value) if value else None
 
+    def ward_since(self, today: date) -> date | None:
+        """From when the current ward applies: linkage's ``ward_since`` on the residence fact (a 転居 within the
+        city), else when that residence began (転入, or birth)."""
+        residence = self.residence(today)
+        if residence is None:
+            return None
+        return residence.date_attr("ward_since") or residence.valid_from or residence.date_attr("birth_date")
+
     def resident_since(self, today: date) -> date | None:
         """転入日 of the current stay; ``None`` means the child has lived here since birth (or we do not know)."""
         residence = self.residence(today)

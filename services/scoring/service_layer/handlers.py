@@ -29,10 +29,10 @@ from services.scoring.service_layer.state import WORKING, ChildState
 SOURCE = "/tsunagu/scoring"
 _ID_NAMESPACE = uuid.UUID("6f1f9c55-2f0e-4d8a-9a51-3b0c5d7e2a10")
 
-Outcome = Literal["flags_changed", "no_change"]
+Outcome = Literal["flags_changed", "no_change", "stale"]
 # decode_fact is here too, beside the use case it feeds
-__all__ = ["SOURCE", "IncomingFact", "InvalidFactMessage", "Outcome", "Published", "StateStore", "decode_fact",
-           "handle_fact", "needs_review", "reassess", "sweep_child"]
+__all__ = ["SOURCE", "IncomingFact", "InvalidFactMessage", "Outcome", "Published", "StateStore", "change_id",
+           "decode_fact", "handle_fact", "needs_review", "reassess", "sweep_child"]
 
 
 class StateStore(Protocol):
@@ -107,7 +107,19 @@ def _date_undated_flags(after: dict[str, Any], before: dict[str, Any] | None, to
         flag["raised_on"] = seen.get(flag["item"]) or today.isoformat()
 
 
-def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook, trigger: str,
+def change_id(child_id: str, data: dict[str, Any], published_before: int) -> str:
+    """The flags message's id, derived from the change itself: the child, the assessment before and after, the
+    ward, the rules and weights versions, and how many messages this child's state had published before it.
+    Not from what triggered it (an event id, a sweep's date): a fact replayed after a restart that recomputes
+    the very same change from the same state gets the same id (a duplicate casework drops), while a later
+    change — even one back to an earlier assessment — always gets a new one."""
+    basis = orjson.dumps([child_id, published_before, data["before"], data["after"], data["ward_code"],
+                          data["ward_since"], data["rules_version"], data["weights_version"]])
+    digest = hashlib.blake2b(basis, digest_size=16).hexdigest()
+    return str(uuid.uuid5(_ID_NAMESPACE, digest))
+
+
+def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook,
              changed_kinds: set[str] | None = None, *, by_clock: bool = False) -> Published | None:
     """Evaluates the child on ``today``; when the assessment or ward changed, records and returns the message.
     Only the clock (``by_clock``) may raise a flag that concludes from an absence."""
@@ -123,18 +135,20 @@ def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook, 
         return None
     before_items = {f["item"] for f in (before or EMPTY_ASSESSMENT)["flags"]}
     after_items = {f["item"] for f in after["flags"]}
+    ward_since = facts.ward_since(today) if ward else None
     # Built as plain JSON for speed; tests validate it against contracts.topics.scoring_flags.ChildFlagsV1.
     data = {
-        "child_id": child_id, "ward_code": ward, "as_of": today.isoformat(),
-        "rules_version": rulebook.rules.version, "weights_version": rulebook.weights.version,
-        "before": before, "after": after,
+        "child_id": child_id, "ward_code": ward, "ward_since": ward_since.isoformat() if ward_since else None,
+        "as_of": today.isoformat(), "rules_version": rulebook.rules.version,
+        "weights_version": rulebook.weights.version, "before": before, "after": after,
         "raised_items": sorted(after_items - before_items),
         "cleared_items": sorted(before_items - after_items),
     }
+    event_id = change_id(child_id, data, state.published)
     state.last_assessment, state.last_ward = after, ward
-    digest = hashlib.blake2b(orjson.dumps(after), digest_size=16).hexdigest()
+    state.published += 1
     return Published(child_id, {
-        "specversion": "1.0", "id": str(uuid.uuid5(_ID_NAMESPACE, f"{child_id}|{trigger}|{digest}")),
+        "specversion": "1.0", "id": event_id,
         "source": SOURCE, "type": scoring_flags.EVENT_TYPE, "time": utcnow().isoformat(), "subject": child_id,
         "datacontenttype": "application/json", "schemaversion": 1, "data": data,
     })
@@ -143,9 +157,17 @@ def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook, 
 def handle_fact(fact: IncomingFact, *, event_id: str, partition: int | None, store: StateStore, rulebook: Rulebook,
                 today: date, hold: bool = False) -> tuple[Outcome, Published | None]:
     """``hold`` (the go-live load): the fact is recorded and the child left for the next clock sweep, which
-    evaluates it afresh; nothing is published while the histories of all systems are still arriving."""
+    evaluates it afresh; nothing is published while the histories of all systems are still arriving.
+
+    A fact whose version is not above the one held for its id (``stale``: a replay after a restart, or an
+    older message arriving late) changes nothing and publishes nothing. ``event_id`` (the incoming message's)
+    is not part of the output id: that comes from the resulting change (``change_id``)."""
     raw = store.get(fact.child_id)
     state = WORKING.take(fact.child_id, raw)
+    if state.is_stale(fact):  # a replay of a version already applied or superseded: it must not move us back
+        if raw is not None:
+            WORKING.keep(fact.child_id, raw, state)
+        return "stale", None
     changed = state.apply(fact)
     if not changed and state.partition == partition:
         if raw is not None:
@@ -156,7 +178,7 @@ def handle_fact(fact: IncomingFact, *, event_id: str, partition: int | None, sto
         state.evaluated_on = None  # needs_review: the sweep evaluates it
         _store(store, fact.child_id, state)
         return "no_change", None
-    published = reassess(fact.child_id, state, today, rulebook, trigger=f"fact:{event_id}", changed_kinds=changed)
+    published = reassess(fact.child_id, state, today, rulebook, changed_kinds=changed)
     _store(store, fact.child_id, state)
     return ("flags_changed" if published else "no_change"), published
 
@@ -189,10 +211,10 @@ def settle_child(child_id: str, raw_state: dict[str, Any], *, store: StateStore,
                  today: date) -> Published | None:
     """The clock's evaluation of one child, now: what the sweep does for a child it finds due. The worker also
     calls it, with ``TSUNAGU_SCORING_ABSENCE_SETTLE_SECONDS`` (demonstrations), for a child whose facts have
-    stopped arriving for that long, so an absence a fact left for the clock is concluded the same day. Same
-    trigger as that day's sweep, so the same event id."""
+    stopped arriving for that long, so an absence a fact left for the clock is concluded the same day. The
+    message id comes from the change (``change_id``), so the sweep and settling cannot publish one twice."""
     state = WORKING.take(child_id, raw_state)
-    published = reassess(child_id, state, today, rulebook, trigger=f"sweep:{today.isoformat()}", by_clock=True)
+    published = reassess(child_id, state, today, rulebook, by_clock=True)
     if published is not None or state.next_review_on != raw_state.get("n"):
         _store(store, child_id, state)
     return published

@@ -42,11 +42,12 @@ class InvalidFactMessage(Exception):
 class IncomingFact:
     """The ``data`` of a valid linkage.facts.v1 message: whose fact, asserted or retracted, and the fact as the
     child's state stores it (fact_id, kind, relation, source_system, record_id, record_date, valid_from,
-    valid_to, attributes). ``stored`` is shared with that state, never changed."""
+    valid_to, attributes), and linkage's version of it. ``stored`` is shared with that state, never changed."""
 
     child_id: str
     status: str
     stored: dict[str, Any]
+    version: int | None = None  # linkage's version of this fact for this child (None: sent without one)
 
     @property
     def fact_id(self) -> str:
@@ -61,7 +62,8 @@ class IncomingFact:
         return cls(fact.child_id, fact.status, {
             "fact_id": fact.fact_id, "kind": fact.kind, "relation": fact.relation,
             "source_system": fact.source_system, "record_id": fact.record_id, "record_date": fact.record_date,
-            "valid_from": fact.valid_from, "valid_to": fact.valid_to, "attributes": dict(fact.attributes)})
+            "valid_from": fact.valid_from, "valid_to": fact.valid_to, "attributes": dict(fact.attributes)},
+            fact.version)
 
 
 def decode_fact(raw: bytes | str | None, key: bytes | str | None = None) -> tuple[str, IncomingFact]:
@@ -117,9 +119,11 @@ def _fact(data: dict[str, Any]) -> IncomingFact | None:
     fact_id, child_id, kind, relation = get("fact_id"), get("child_id"), get("kind"), get("relation")
     status, source_system, record_id = get("status", "asserted"), get("source_system"), get("record_id")
     record_date, valid_from, valid_to = get("record_date"), get("valid_from"), get("valid_to")
-    attributes = get("attributes", _ABSENT)
+    attributes, version = get("attributes", _ABSENT), get("version")
     if attributes is _ABSENT:
         attributes = {}
+    if not (version is None or (type(version) is int and version >= 1)):
+        return None
     if not (type(fact_id) is str and type(child_id) is str and type(source_system) is str
             and type(record_id) is str and _one_of(kind, _KINDS) and _one_of(relation, _RELATIONS)
             and _one_of(status, _STATUSES)
@@ -129,7 +133,7 @@ def _fact(data: dict[str, Any]) -> IncomingFact | None:
     return IncomingFact(child_id, status, {
         "fact_id": fact_id, "kind": kind, "relation": relation, "source_system": source_system,
         "record_id": record_id, "record_date": record_date, "valid_from": valid_from, "valid_to": valid_to,
-        "attributes": attributes})
+        "attributes": attributes}, version)
 
 
 def _text(value: object, max_length: int) -> TypeGuard[str]:

@@ -22,6 +22,10 @@ class ChildState:
     evaluated_on: str | None = None  # the day last_assessment was evaluated for ...
     evaluated_with: str | None = None  # ... and with which rules and weights versions
     next_review_on: str | None = None  # with no new fact, nothing can change before this day (None: never)
+    # linkage's version of each fact id seen with one, retracted ones included: a message whose version is not
+    # above it is a replay (a restart re-reading from the committed offset) and must not move the state back
+    versions: dict[str, int] = field(default_factory=dict)
+    published: int = 0  # flags messages published for this child: part of the next one's id
     _view: ChildFacts | None = field(default=None, compare=False, repr=False)  # the facts parsed, once asked
 
     @classmethod
@@ -29,28 +33,39 @@ class ChildState:
         if not raw:
             return cls()
         return cls(raw.get("p"), raw.get("f") or {}, raw.get("a"), raw.get("w"), raw.get("d"), raw.get("k"),
-                   raw.get("n"))
+                   raw.get("n"), raw.get("v") or {}, raw.get("s") or 0)
 
     def to_json(self) -> dict[str, Any]:
         return {"p": self.partition, "f": self.facts, "a": self.last_assessment, "w": self.last_ward,
-                "d": self.evaluated_on, "k": self.evaluated_with, "n": self.next_review_on}
+                "d": self.evaluated_on, "k": self.evaluated_with, "n": self.next_review_on, "v": self.versions,
+                "s": self.published}
+
+    def is_stale(self, fact: IncomingFact) -> bool:
+        """A fact version not above the one held for its id: already applied, or older than what is."""
+        held = self.versions.get(fact.fact_id) if fact.version is not None else None
+        return held is not None and fact.version is not None and fact.version <= held
 
     def apply(self, fact: IncomingFact) -> set[str]:
         """Records an asserted fact or forgets a retracted one; returns the fact kinds that changed.
 
-        The facts dict is replaced, never changed in place: the JSON last stored (``to_json``) shares it."""
+        A versioned fact must not be stale (``is_stale``); its version is recorded, and a new version counts as a
+        change even when the values are the same, so the version is stored with the state.
+        The facts and versions dicts are replaced, never changed in place: the JSON last stored shares them."""
         fact_id = fact.fact_id
         previous = self.facts.get(fact_id)
         kinds = {fact.kind} | ({previous["kind"]} if previous else set())
+        versioned = False
+        if fact.version is not None and self.versions.get(fact_id) != fact.version:
+            self.versions, versioned = {**self.versions, fact_id: fact.version}, True
         stored: dict[str, Any] | None = None
         if fact.status == "retracted":
             if previous is None:
-                return set()
+                return {fact.kind} if versioned else set()
             self.facts = {other: raw for other, raw in self.facts.items() if other != fact_id}
         else:
             stored = fact.stored
             if previous == stored:
-                return set()
+                return {fact.kind} if versioned else set()
             self.facts = {**self.facts, fact_id: stored}
         if self._view is not None:
             self._view = self._view.updated(fact_id, previous["kind"] if previous else None, stored)

@@ -58,3 +58,21 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def start_group_at_end(bootstrap: str, group: str, topic: str = "linkage.facts.v1") -> None:
+    """Commits a new group's offsets at the topic's current end, so its worker skips what earlier tests left."""
+    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+    from kafka.structs import OffsetAndMetadata
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)  # no group: only asks for offsets
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        ends = consumer.end_offsets(partitions)
+    finally:
+        consumer.close()
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.alter_group_offsets(group, {tp: OffsetAndMetadata(end, "", -1) for tp, end in ends.items()})
+    finally:
+        admin.close()

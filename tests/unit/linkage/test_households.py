@@ -20,7 +20,8 @@ def test_a_registered_child_gets_a_profile_and_a_residence_fact() -> None:
     assert profile["household_id"] == "H1" and profile["status"] == "resident"
     assert fact["kind"] == "residence" and fact["relation"] == "self"
     assert fact["attributes"] == {"birth_date": "2020-05-01", "sex": "1", "ward_code": "40131",
-                                  "household_no": "H1", "resident_since": "2025-04-01"}
+                                  "household_no": "H1", "resident_since": "2025-04-01", "ward_since": "2025-04-01"}
+    assert fact["version"] == 1 and profile["version"] == 1 and profile["ward_since"] == "2025-04-01"
 
 
 def test_an_adult_is_registered_but_produces_nothing() -> None:

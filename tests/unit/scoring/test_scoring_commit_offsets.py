@@ -1,0 +1,80 @@
+"""Issue 20: committed offsets crept up about one message per commit on input with gaps between messages;
+the scoring worker's consumer commits everything acknowledged (and skipped) at once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from faust.transport.consumer import Consumer as FaustConsumer
+from faust.types import TP
+from intervaltree import IntervalTree
+
+from services.scoring.adapters.faust_consumer import GapSafeConsumer
+
+pytestmark = pytest.mark.unit
+TP0 = TP("linkage.facts.v1", 0)
+
+
+class _Offsets:
+    """The attributes Consumer._new_offset works on, as Faust keeps them."""
+
+    def __init__(self, committed: int) -> None:
+        self._acked: dict[TP, list[int]] = defaultdict(list)
+        self._acked_index: dict[TP, set[int]] = defaultdict(set)
+        self._gap: dict[TP, Any] = defaultdict(IntervalTree)
+        self._committed_offset: dict[TP, int | None] = defaultdict(lambda: None)
+        self._committed_offset[TP0] = committed
+
+    def read_and_ack(self, previous: int, offset: int) -> None:
+        if offset - previous > 1:  # as Consumer._drain_messages / _add_gap record it
+            self._gap[TP0].addi(previous + 1, offset + 1)
+            self._gap[TP0].merge_overlaps()
+        self._acked[TP0].append(offset)
+        self._acked_index[TP0].add(offset)
+
+    def commit(self, new_offset: Any) -> int | None:
+        offset = new_offset(self, TP0)
+        committed = self._committed_offset[TP0]
+        if offset is not None and (committed is None or offset > committed):
+            self._committed_offset[TP0] = offset
+        return self._committed_offset[TP0]
+
+
+def _commits(new_offset: Any, offsets: list[int], every: int = 10) -> list[int | None]:
+    state, previous, commits = _Offsets(committed=offsets[0]), offsets[0] - 1, []
+    for n, offset in enumerate(offsets, 1):
+        state.read_and_ack(previous, offset)
+        previous = offset
+        if n % every == 0:
+            commits.append(state.commit(new_offset))
+    return commits
+
+
+GAPPED = list(range(100, 400, 2))  # a message every other offset (a marker between each, as transactions write)
+
+
+def test_faust_alone_creeps_about_one_message_per_commit_on_gapped_input() -> None:
+    commits = _commits(FaustConsumer._new_offset, GAPPED)
+    assert commits[-1] is not None and commits[-1] < GAPPED[len(GAPPED) // 4]  # far behind what was processed
+
+
+def test_the_worker_consumer_commits_up_to_what_was_processed_on_gapped_input() -> None:
+    commits = _commits(GapSafeConsumer._new_offset, GAPPED)
+    assert commits == [GAPPED[n * 10 - 1] + 1 for n in range(1, len(commits) + 1)]
+
+
+def test_contiguous_input_commits_the_same_as_faust() -> None:
+    offsets = list(range(500, 800))
+    assert _commits(GapSafeConsumer._new_offset, offsets) == _commits(FaustConsumer._new_offset, offsets)
+
+
+def test_nothing_is_committed_past_an_offset_still_in_flight() -> None:
+    state = _Offsets(committed=10)
+    for offset in (12, 13, 14):  # 10 and 11 read, still being processed
+        state._acked[TP0].append(offset)
+        state._acked_index[TP0].add(offset)
+    assert GapSafeConsumer._new_offset(state, TP0) is None  # type: ignore[arg-type]
+    state._acked[TP0] += [10, 11]
+    assert GapSafeConsumer._new_offset(state, TP0) == 15  # type: ignore[arg-type]
