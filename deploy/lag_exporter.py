@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     from prometheus_client import REGISTRY, start_http_server
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--bootstrap", default=f"127.0.0.1:{os.environ.get('KAFKA_PORT', '9092')}")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9105)
     parser.add_argument("--group-prefix", action="append", default=[],
