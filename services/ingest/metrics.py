@@ -47,12 +47,21 @@ class IngestMetrics:
         self._source_events = {s: self.source_events.labels(system=s) for s in SOURCE_SYSTEMS}
         self._source_last = {s: self.source_last_event.labels(system=s) for s in SOURCE_SYSTEMS}
         self._last_seen: dict[str, float] = {}
+        self.source_deadletters = Counter(
+            "tsunagu_ingest_source_deadletters_total", "Source events dead-lettered, by source system", ["system"],
+            registry=registry)
+        self._source_deadletters = {s: self.source_deadletters.labels(system=s) for s in SOURCE_SYSTEMS}
 
     def observe(self, outcome: str, error_class: str | None, seconds: float) -> None:
         self._processed[outcome].inc()
         if error_class is not None:
             self._failed[error_class].inc()
         self.duration.observe(seconds)
+
+    def observe_rejected(self, system: str | None) -> None:
+        counter = self._source_deadletters.get(system or "")
+        if counter is not None:
+            counter.inc()
 
     def observe_source(self, system: str, source_time: float, now: float | None = None) -> None:
         """An accepted event of ``system`` that the source handed over at ``source_time`` (Unix seconds)."""

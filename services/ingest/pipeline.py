@@ -91,6 +91,9 @@ def process(message: SourceMessage, *, dedup: DedupStore, metrics: IngestMetrics
     metrics.observe(outcome_name(outcome), getattr(outcome, "error_class", None), time.perf_counter() - started)
     if isinstance(outcome, Accepted):
         metrics.observe_source(outcome.system, outcome.source_time)
+    elif isinstance(outcome, Rejected):
+        source = SYSTEM_BY_TOPIC.get(message.topic)
+        metrics.observe_rejected(source.system if source else None)
     return outcome
 
 
