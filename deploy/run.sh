@@ -8,6 +8,7 @@ cd "$ROOT"
 PY="$ROOT/.venv/bin/python"
 RUN="$ROOT/var/run"
 export KAFKA_PORT="${KAFKA_PORT:-9092}"
+export KAFKA_JMX_EXPORTER_PORT="${KAFKA_JMX_EXPORTER_PORT:-9404}"  # the broker's metrics (deploy/kafka/jmx-exporter.yml)
 BOOT="127.0.0.1:$KAFKA_PORT"
 WEB_PORT="${TSUNAGU_CASEWORK_WEB_PORT:-8000}"
 export TSUNAGU_INGEST_KAFKA_BOOTSTRAP="$BOOT" TSUNAGU_LINKAGE_KAFKA_BOOTSTRAP="$BOOT" \
@@ -29,6 +30,7 @@ SERVICES=(
   "casework|services.casework.entrypoints.faust_app"
   "casework-web|services.casework.entrypoints.web"
   "evaluation|services.evaluation.entrypoints.faust_app"
+  "lag-exporter|deploy.lag_exporter"
 )
 
 alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
@@ -58,7 +60,9 @@ start() {
   for entry in "${SERVICES[@]}"; do start_service "${entry%%|*}" "${entry#*|}"; done
   if command -v prometheus >/dev/null && ! alive prometheus; then
     nohup prometheus --config.file="$ROOT/deploy/prometheus/prometheus.yml" --storage.tsdb.path="$RUN/prometheus" \
-      --web.listen-address=127.0.0.1:9090 >"$RUN/prometheus.log" 2>&1 &
+      --web.listen-address=127.0.0.1:9090 \
+      --web.console.templates="$ROOT/deploy/prometheus/consoles" \
+      --web.console.libraries="$ROOT/deploy/prometheus/console_libraries" >"$RUN/prometheus.log" 2>&1 &
     echo $! >"$RUN/prometheus.pid"
     echo "  prometheus: started (pid $!)"
   fi
@@ -79,7 +83,8 @@ Tsunagu is running.
   Casework API (OpenAPI):  http://127.0.0.1:$WEB_PORT/docs
   HTTP intake:             http://127.0.0.1:8001/docs
   Metrics:                 ingest :9101  linkage :9102  scoring :9103  casework :9104 and :$WEB_PORT/metrics
-  Prometheus:              http://127.0.0.1:9090/
+  Prometheus:              http://127.0.0.1:9090/   dashboard: http://127.0.0.1:9090/consoles/tsunagu.html
+  Broker and lag metrics:  :$KAFKA_JMX_EXPORTER_PORT (JMX exporter)  :9105 (deploy/lag_exporter.py)
   Kafka:                   $BOOT   (topics: .venv/bin/python -m contracts.admin create)
   Logs:                    var/run/*.log
 Stop everything with: make stop

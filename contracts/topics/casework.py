@@ -26,6 +26,10 @@ class AlertV1(BaseModel):
     tier: str | None
     items: list[int]
     reason: str = Field(description="entered_tier / high_weight_flag / moved_ward")
+    source_time: str | None = Field(
+        None, description="When the source system handed the event that caused this alert to Tsunagu: the "
+                          "source message's Kafka timestamp (RFC 3339); absent when no source event caused "
+                          "it (a profile, the clock). For operators' end-to-end latency")
 
 
 class CaseOutcomeV1(BaseModel):

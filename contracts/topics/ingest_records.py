@@ -51,6 +51,9 @@ class RecordV1(BaseModel):
     system: str = Field(description="Source system id, e.g. public_assistance")
     event_type: str = Field(description="Source event type, e.g. public_assistance.case.started")
     occurred_at: str = Field(description="Source event time (RFC 3339)")
+    source_time: str | None = Field(
+        None, description="When the source system handed the event to Tsunagu: the Kafka timestamp of the source "
+                          "message (RFC 3339). For operators' end-to-end latency; occurred_at is the business time")
     record_date: str | None = Field(None, description="The record's own business date (ISO 8601)")
     household_no: str | None = Field(None, description="世帯番号 when the record names a household")
     persons: list[PersonKeys] = Field(default_factory=list)

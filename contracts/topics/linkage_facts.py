@@ -49,6 +49,10 @@ class FactV1(BaseModel):
         description="Linkage's version of this fact for this child: 1, 2, … each time it changes. A message whose "
                     "version is not above the one a reader holds is a replay and changes nothing",
     )
+    source_time: str | None = Field(
+        None, description="When the source system handed the event that caused this fact to Tsunagu: the "
+                          "source message's Kafka timestamp (RFC 3339); absent when no source event caused "
+                          "it (a review decision). For operators' end-to-end latency")
 
 # What scoring reads from a ``residence`` fact (relation "self"), beside the source fields linkage copies:
 # the child's current ward, birth date and sex, and since when the child lives in the city (転入日; absent

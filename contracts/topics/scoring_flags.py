@@ -60,3 +60,7 @@ class ChildFlagsV1(BaseModel):
     after: AssessmentV1
     raised_items: list[int] = Field(default_factory=list)
     cleared_items: list[int] = Field(default_factory=list)
+    source_time: str | None = Field(
+        None, description="When the source system handed the event that caused this change to Tsunagu: the "
+                          "source message's Kafka timestamp (RFC 3339); absent when no source event caused "
+                          "it (the clock). For operators' end-to-end latency")

@@ -2,7 +2,9 @@
 # A real Apache Kafka broker (KRaft, one combined broker+controller) without Docker.
 #   deploy/kafka/kafka.sh fetch|start|stop|status|wait
 # Settings (environment): KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1),
-#   KAFKA_DATA_DIR (var/kafka-$KAFKA_PORT), KAFKA_HEAP (512m).
+#   KAFKA_DATA_DIR (var/kafka-$KAFKA_PORT), KAFKA_HEAP (512m),
+#   KAFKA_JMX_EXPORTER_PORT (unset: off): serve the broker's metrics for Prometheus on 127.0.0.1:<port>/metrics
+#   through the JMX exporter java agent (rules: jmx-exporter.yml). deploy/run.sh sets 9404.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -27,6 +29,16 @@ accepting() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
 JAVA=(java -Xms128m -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC -Djava.awt.headless=true
   -Dlog4j2.configurationFile="$HERE/log4j2.properties" -Dkafka.logs.dir="$DATA/logs" -cp "$JARS/*")
+
+# The JMX exporter agent, for the broker process only (not the storage tool); set after fetch().
+AGENT=()
+agent_args() {
+  if [ -z "${KAFKA_JMX_EXPORTER_PORT:-}" ] || [ "$KAFKA_JMX_EXPORTER_PORT" = 0 ]; then return 0; fi
+  local jar
+  jar="$(find "$JARS/" -maxdepth 1 -name 'jmx_prometheus_javaagent-*.jar' | sort | tail -1)"
+  if [ -z "$jar" ]; then echo "kafka: no JMX exporter agent in $JARS (run: $0 fetch)" >&2; exit 1; fi
+  AGENT=("-javaagent:$jar=127.0.0.1:$KAFKA_JMX_EXPORTER_PORT:$HERE/jmx-exporter.yml")
+}
 
 write_config() {
   mkdir -p "$DATA/logs"
@@ -73,7 +85,8 @@ start() {
   if accepting; then echo "kafka: port $PORT is taken by another process" >&2; exit 1; fi
   write_config
   format_storage
-  nohup "${JAVA[@]}" kafka.Kafka "$DATA/server.properties" >"$LOG" 2>&1 &
+  agent_args
+  nohup "${JAVA[@]}" "${AGENT[@]}" kafka.Kafka "$DATA/server.properties" >"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
   wait_ready
   echo "kafka: running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"), data $DATA)"

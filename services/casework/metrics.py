@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from prometheus_client import Counter, Gauge, Histogram
+
+# Source time → stage, for end-to-end latency: the SLO bound (1 s) is a bucket edge; backfills land in the tail.
+E2E_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
 
 FLAGS_PROCESSED = Counter(
     "tsunagu_casework_flags_processed_total", "Flag and profile messages applied, by outcome", ["outcome"])
@@ -24,9 +29,28 @@ ACCESS_DENIED = Counter("tsunagu_casework_access_denied_total", "Requests refuse
 LOGINS = Counter("tsunagu_casework_logins_total", "Login attempts, by outcome", ["outcome"])
 SSE_CLIENTS = Gauge("tsunagu_casework_sse_clients", "Open live-inbox connections")
 AUDIT_ENTRIES = Counter("tsunagu_casework_audit_entries_total", "Audit entries written, by action", ["action"])
+SOURCE_TO_ALERT_COMMITTED = Histogram(
+    "tsunagu_casework_source_to_alert_committed_seconds",
+    "From the source system handing an event over to the alert it caused being committed (in the inbox)",
+    buckets=E2E_BUCKETS)
+ALERT_TO_SSE_SENT = Histogram(
+    "tsunagu_casework_alert_to_sse_sent_seconds",
+    "From an alert being raised to the live inbox sending it to an open browser", buckets=E2E_BUCKETS)
 
 WARD_LABELS = frozenset({"40131", "40132", "40133", "40134", "40135", "40136", "40137"})
 
 
 def ward_label(ward_code: str | None) -> str:
     return ward_code if ward_code in WARD_LABELS else "other"
+
+
+def observe_since(histogram: Histogram, then: datetime | str | None, now: datetime) -> None:
+    """Seconds from ``then`` (aware, or naive UTC as SQLite returns it; RFC 3339 text) to ``now``; none if unknown."""
+    if then is None:
+        return
+    try:
+        start = datetime.fromisoformat(then) if isinstance(then, str) else then
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
+        histogram.observe(max(0.0, (now - start).total_seconds()))
+    except (ValueError, TypeError):
+        return

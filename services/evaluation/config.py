@@ -17,7 +17,7 @@ class EvaluationSettings(BaseSettings):
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
     app_id: str = Field("tsunagu-evaluation", description="Faust app id: the consumer group")
     data_dir: Path = Field(Path("var/evaluation"), description="Faust's local data directory")
-    metrics_port: int = Field(9105, ge=0, le=65535, description="Prometheus exporter port (0: none)")
+    metrics_port: int = Field(9106, ge=0, le=65535, description="Prometheus exporter port (0: none)")
     database_url: str = Field("sqlite:///var/evaluation.db", description="e.g. postgresql+psycopg://user@host/db")
     rule_file: Path = Field(DEFAULT_RULE_FILE, description="Rule file whose [weights] are the ones in force")
     reports_dir: Path = Field(Path("var/reports"), description="Where the CLI writes reports by default")

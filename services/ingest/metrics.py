@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+import time
 
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+from contracts.sources import SOURCE_SYSTEMS
 from services.ingest.domain.errors import ERROR_CLASSES
 
 OUTCOMES = ("accepted", "rejected", "duplicate")
+# Source time → stage, for end-to-end latency: the SLO bound (1 s) is a bucket edge; backfills land in the tail.
+E2E_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
 
 
 class IngestMetrics:
@@ -27,9 +32,44 @@ class IngestMetrics:
         # the children are kept because .labels() costs a lock and a lookup on every event.
         self._processed = {outcome: self.processed.labels(outcome=outcome) for outcome in OUTCOMES}
         self._failed = {error_class: self.failed.labels(reason=error_class) for error_class in ERROR_CLASSES}
+        # Per source system (a fixed set of 16): end-to-end latency's first stage and freshness.
+        self.source_to_ingest = Histogram(
+            "tsunagu_ingest_source_to_ingest_seconds",
+            "From the source system handing an event over (its Kafka timestamp) to ingest accepting it",
+            registry=registry, buckets=E2E_BUCKETS)
+        self.source_events = Counter(
+            "tsunagu_ingest_source_events_total", "Source events accepted, by source system", ["system"],
+            registry=registry)
+        self.source_last_event = Gauge(
+            "tsunagu_ingest_source_last_event_timestamp_seconds",
+            "When the source system handed over its last accepted event (Unix time), by source system", ["system"],
+            registry=registry)
+        self._source_events = {s: self.source_events.labels(system=s) for s in SOURCE_SYSTEMS}
+        self._source_last = {s: self.source_last_event.labels(system=s) for s in SOURCE_SYSTEMS}
+        self._last_seen: dict[str, float] = {}
+        self.source_deadletters = Counter(
+            "tsunagu_ingest_source_deadletters_total", "Source events dead-lettered, by source system", ["system"],
+            registry=registry)
+        self._source_deadletters = {s: self.source_deadletters.labels(system=s) for s in SOURCE_SYSTEMS}
 
     def observe(self, outcome: str, error_class: str | None, seconds: float) -> None:
         self._processed[outcome].inc()
         if error_class is not None:
             self._failed[error_class].inc()
         self.duration.observe(seconds)
+
+    def observe_rejected(self, system: str | None) -> None:
+        counter = self._source_deadletters.get(system or "")
+        if counter is not None:
+            counter.inc()
+
+    def observe_source(self, system: str, source_time: float, now: float | None = None) -> None:
+        """An accepted event of ``system`` that the source handed over at ``source_time`` (Unix seconds)."""
+        events, last = self._source_events.get(system), self._source_last.get(system)
+        if events is None or last is None:
+            return  # not a source system: no new label value
+        events.inc()
+        if source_time > self._last_seen.get(system, 0.0):  # replays and backfills do not move it backwards
+            self._last_seen[system] = source_time
+            last.set(source_time)
+        self.source_to_ingest.observe(max(0.0, (time.time() if now is None else now) - source_time))

@@ -10,6 +10,7 @@ import logging
 import time
 import traceback
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 import orjson
@@ -44,6 +45,7 @@ class SourceMessage:
     key: bytes | None
     value: bytes | None
     headers: list[tuple[str, bytes]] = field(default_factory=list)
+    timestamp: float | None = None  # the Kafka timestamp (Unix seconds): when the source handed the event over
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Accepted:
     key: bytes
     value: bytes
     dedup_key: tuple[str, str]
+    system: str = ""
+    source_time: float = 0.0  # Unix seconds, for end-to-end latency and freshness
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,11 @@ def process(message: SourceMessage, *, dedup: DedupStore, metrics: IngestMetrics
     started = time.perf_counter()
     outcome = _process(message, dedup=dedup, max_event_bytes=max_event_bytes)
     metrics.observe(outcome_name(outcome), getattr(outcome, "error_class", None), time.perf_counter() - started)
+    if isinstance(outcome, Accepted):
+        metrics.observe_source(outcome.system, outcome.source_time)
+    elif isinstance(outcome, Rejected):
+        source = SYSTEM_BY_TOPIC.get(message.topic)
+        metrics.observe_rejected(source.system if source else None)
     return outcome
 
 
@@ -104,6 +113,8 @@ def _process(message: SourceMessage, *, dedup: DedupStore, max_event_bytes: int)
         if dedup.seen(dedup_key):
             return Duplicate(dedup_key)
         record = record_payload(system.system, envelope)
+        source_time = message.timestamp if message.timestamp else envelope.time.timestamp()
+        record["source_time"] = datetime.fromtimestamp(source_time, UTC).isoformat()
         key = record_key(record)
         body = envelope_dict(data=_EMPTY, type_=EVENT_TYPE, source=OUTPUT_SOURCE, subject=key,
                              event_id=envelope.id, time=envelope.time)
@@ -114,7 +125,8 @@ def _process(message: SourceMessage, *, dedup: DedupStore, max_event_bytes: int)
             # JSON allows "\ud800" escapes that decode to lone surrogates; they cannot be stored as UTF-8.
             raise IngestRejected("invalid_encoding", "a string holds an unpaired UTF-16 surrogate") from None
         dedup.reserve(dedup_key)
-        return Accepted(key=key.encode("utf-8"), value=value, dedup_key=dedup_key)
+        return Accepted(key=key.encode("utf-8"), value=value, dedup_key=dedup_key, system=system.system,
+                        source_time=source_time)
     except IngestRejected as exc:
         return _rejected(message, exc.error_class, exc.reason, event_id or exc.event_id,
                          system.system if system else None)

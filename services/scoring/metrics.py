@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+# Source time → stage, for end-to-end latency: the SLO bound (1 s) is a bucket edge; backfills land in the tail.
+E2E_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
 
 
 class ScoringMetrics:
@@ -30,6 +35,10 @@ class ScoringMetrics:
             buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120), registry=registry)
         self.children = Gauge(
             "tsunagu_scoring_children", "Children held in this instance's state", registry=registry)
+        self.source_to_scoring = Histogram(
+            "tsunagu_scoring_source_to_scoring_seconds",
+            "From the source system handing an event over to scoring sending the flags change it caused",
+            buckets=E2E_BUCKETS, registry=registry)
         for item in range(1, 20):
             self.flags_raised.labels(item=str(item))
             self.flags_cleared.labels(item=str(item))
@@ -39,3 +48,14 @@ class ScoringMetrics:
             self.flags_raised.labels(item=str(item)).inc()
         for item in cleared:
             self.flags_cleared.labels(item=str(item)).inc()
+
+    def observe_source(self, data: dict[str, object], now: datetime | None = None) -> None:
+        """A flags change sent; ``data`` is its ChildFlagsV1 JSON (``source_time`` absent when the clock caused it)."""
+        source_time = data.get("source_time")
+        if not isinstance(source_time, str):
+            return
+        try:
+            seconds = ((now or datetime.now(UTC)) - datetime.fromisoformat(source_time)).total_seconds()
+        except (ValueError, TypeError):  # unparsable or naive: no observation rather than a wrong one
+            return
+        self.source_to_scoring.observe(max(0.0, seconds))

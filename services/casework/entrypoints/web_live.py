@@ -143,6 +143,7 @@ async def alert_stream(request: Request, auth: Auth, container: AppContainer) ->
                 if not await asyncio.to_thread(deliver, row):
                     return
                 last_sent = loop.time()
+                metrics.observe_since(metrics.ALERT_TO_SSE_SENT, row.raised_at, container.clock())
                 yield sse_payload(row.as_seen_by(auth.principal))
         finally:
             broadcaster.subscribers.discard(subscriber)

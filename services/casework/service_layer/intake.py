@@ -39,6 +39,7 @@ PROFILE_FIELDS = ("household_id", "name_kanji", "name_kana", "birth_date", "sex"
 class IntakeResult:
     outcome: str  # alert_raised / case_updated / no_alert:<why> / duplicate / profile_updated / profile_stale / …
     alerts: list[Alert] = field(default_factory=list)
+    source_time: str | None = None  # when the source handed over the event behind the flags (end-to-end latency)
 
 
 def handle_flags(event: Envelope[ChildFlagsV1], *, event_key: str, session: Session, policy: AlertPolicy,
@@ -52,8 +53,9 @@ def handle_flags(event: Envelope[ChildFlagsV1], *, event_key: str, session: Sess
     tier_before, items_before = child.tier, _items(child)
     _store_flags(child, msg, now)
     result = _settle(child, repo, policy, now, tier_before=tier_before, items_before=items_before,
-                     source_event_id=event.id, alerts_topic=alerts_topic)
+                     source_event_id=event.id, alerts_topic=alerts_topic, source_time=msg.source_time)
     repo.mark_processed(event_key, now)
+    result.source_time = msg.source_time
     return result
 
 
@@ -122,7 +124,8 @@ def _resolve_ward(child: Child) -> None:
 
 
 def _settle(child: Child, repo: CaseRepository, policy: AlertPolicy, now: datetime, *, tier_before: str | None,
-            items_before: frozenset[int], source_event_id: str, alerts_topic: str) -> IntakeResult:
+            items_before: frozenset[int], source_event_id: str, alerts_topic: str,
+            source_time: str | None = None) -> IntakeResult:
     """What the child's state now calls for: raise (or raise a held listing), update the open case, hold, none."""
     change = FlagsChange(
         child_id=child.child_id, ward_code=child.ward_code, tier_before=tier_before, tier_after=child.tier,
@@ -135,14 +138,14 @@ def _settle(child: Child, repo: CaseRepository, policy: AlertPolicy, now: dateti
         child.pending_alert = decision.listing.as_json()
         return IntakeResult(f"no_alert:{decision.why}")
     result = _apply(decision, repo, child_id=child.child_id, now=now, source_event_id=source_event_id,
-                    alerts_topic=alerts_topic)
+                    alerts_topic=alerts_topic, source_time=source_time)
     if result.outcome in ("alert_raised", "duplicate"):
         child.pending_alert = None
     return result
 
 
 def _apply(decision: Decision, repo: CaseRepository, *, child_id: str, now: datetime, source_event_id: str,
-           alerts_topic: str) -> IntakeResult:
+           alerts_topic: str, source_time: str | None = None) -> IntakeResult:
     if isinstance(decision, NoAlert | HoldAlert):
         return IntakeResult(f"no_alert:{decision.why}")
     if isinstance(decision, UpdateOpenCase):
@@ -159,14 +162,14 @@ def _apply(decision: Decision, repo: CaseRepository, *, child_id: str, now: date
     alert = repo.add_alert(decision, child_id, now, source_event_id)
     if alert is None:
         return IntakeResult("duplicate")
-    repo.add_outbox(alerts_topic, child_id, alert_event_json(alert), now)
+    repo.add_outbox(alerts_topic, child_id, alert_event_json(alert, source_time), now)
     return IntakeResult("alert_raised", [alert])
 
 
-def alert_event_json(alert: Alert) -> str:
+def alert_event_json(alert: Alert, source_time: str | None = None) -> str:
     data = AlertV1(alert_id=alert.alert_id, child_id=alert.child_id, ward_code=alert.ward_code,
                    raised_at=alert.raised_at.isoformat(), tier=alert.tier, items=list(alert.items),
-                   reason=alert.reason)
+                   reason=alert.reason, source_time=source_time)
     return json.dumps(envelope_dict(data=data, type_="casework.alert.raised", source=SOURCE,
                                     subject=alert.child_id, event_id=alert.alert_id, time=alert.raised_at),
                       ensure_ascii=False)

@@ -81,6 +81,7 @@ class WorkerHandlers:
                     handled = item if isinstance(item, Processed) else self._handle(kind, item, session, repo, now)
                     results.append(handled)
             repo.write_appended()
+        committed = self.c.clock()
         elapsed = (time.perf_counter() - started) / max(1, len(items))
         processed = []
         for result in results:
@@ -92,6 +93,7 @@ class WorkerHandlers:
             metrics.FLAGS_PROCESSED.labels(outcome=outcome).inc()
             for alert in result.alerts:
                 metrics.ALERTS_RAISED.labels(ward=metrics.ward_label(alert.ward_code)).inc()
+                metrics.observe_since(metrics.SOURCE_TO_ALERT_COMMITTED, result.source_time, committed)
             processed.append(Processed(result.outcome, [a.alert_id for a in result.alerts]))
         return processed
 

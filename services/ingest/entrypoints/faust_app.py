@@ -71,6 +71,7 @@ def create_app(ctx: IngestContext) -> faust.App:
             outcome = ctx.handle(SourceMessage(
                 topic=message.topic, partition=message.partition, offset=message.offset,
                 key=message.key, value=message.value, headers=_headers(message.headers),
+                timestamp=message.timestamp,
             ))
             # Sends are buffered; Faust flushes the producer before it commits the source offset, so an
             # event is never committed before its record or dead letter is on the broker.

@@ -26,9 +26,12 @@ CHANNELS: dict[str, tuple[str, str, type[BaseModel]]] = {
 }
 
 
-def encode(out: Out, source_uri: str) -> Message:
+def encode(out: Out, source_uri: str, source_time: str | None = None) -> Message:
+    """``source_time`` (facts only) is when the source handed over the event that caused the change; it is not
+    part of the payload linkage compares and hashes, so a replay still produces the same event id."""
     topic, event_type, model = CHANNELS[out.channel]
-    data = model.model_validate(out.payload)
+    payload = {**out.payload, "source_time": source_time} if source_time and out.channel == "fact" else out.payload
+    data = model.model_validate(payload)
     envelope = envelope_dict(
         data=data, type_=event_type, source=source_uri, subject=out.key,
         event_id=event_id_for(out.key, out.payload), time=datetime.fromisoformat(out.time),

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
@@ -63,9 +64,10 @@ class LinkageService:
                 self.metrics.records_failed.labels("handler_error").inc()
                 self.metrics.records_processed.labels("deadletter").inc()
                 continue
-            messages += self._encode(result.out)
+            messages += self._encode(result.out, record.source_time)
             self.metrics.records_processed.labels(result.outcome).inc()
             self.metrics.processing_duration.observe(time.perf_counter() - started)
+            self.metrics.observe_source(record.source_time, datetime.now(UTC))
         return self._commit(messages)
 
     def handle_decisions(self, batch: Sequence[Incoming]) -> list[tuple[int, Message]]:
@@ -85,10 +87,10 @@ class LinkageService:
             messages += self._encode(out)
         return self._commit(messages)
 
-    def _encode(self, outs: list[Out]) -> list[Message]:
+    def _encode(self, outs: list[Out], source_time: str | None = None) -> list[Message]:
         for out in outs:
             self.metrics.messages_published.labels(out.channel).inc()
-        return [encode(out, self.source_uri) for out in outs]
+        return [encode(out, self.source_uri, source_time) for out in outs]
 
     def _commit(self, messages: list[Message]) -> list[tuple[int, Message]]:
         self.metrics.persons.set(len(self.state.persons))

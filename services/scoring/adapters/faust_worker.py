@@ -84,6 +84,7 @@ def build_app(service: ScoringService) -> faust.App:
         data = published.envelope["data"]
         metrics.count_changes(data["raised_items"], data["cleared_items"])
         metrics.messages_published.labels(trigger=trigger).inc()
+        metrics.observe_source(data)
 
     async def handle_event(event: EventT) -> None:
         started = time.perf_counter()

@@ -179,6 +179,8 @@ def handle_fact(fact: IncomingFact, *, event_id: str, partition: int | None, sto
         _store(store, fact.child_id, state)
         return "no_change", None
     published = reassess(fact.child_id, state, today, rulebook, changed_kinds=changed)
+    if published is not None and fact.source_time is not None:  # for operators' end-to-end latency
+        published.envelope["data"]["source_time"] = fact.source_time
     _store(store, fact.child_id, state)
     return ("flags_changed" if published else "no_change"), published
 

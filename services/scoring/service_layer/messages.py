@@ -48,6 +48,7 @@ class IncomingFact:
     status: str
     stored: dict[str, Any]
     version: int | None = None  # linkage's version of this fact for this child (None: sent without one)
+    source_time: str | None = None  # when the source handed over the causing event; not stored, not compared
 
     @property
     def fact_id(self) -> str:
@@ -63,7 +64,7 @@ class IncomingFact:
             "fact_id": fact.fact_id, "kind": fact.kind, "relation": fact.relation,
             "source_system": fact.source_system, "record_id": fact.record_id, "record_date": fact.record_date,
             "valid_from": fact.valid_from, "valid_to": fact.valid_to, "attributes": dict(fact.attributes)},
-            fact.version)
+            fact.version, fact.source_time)
 
 
 def decode_fact(raw: bytes | str | None, key: bytes | str | None = None) -> tuple[str, IncomingFact]:
@@ -119,7 +120,7 @@ def _fact(data: dict[str, Any]) -> IncomingFact | None:
     fact_id, child_id, kind, relation = get("fact_id"), get("child_id"), get("kind"), get("relation")
     status, source_system, record_id = get("status", "asserted"), get("source_system"), get("record_id")
     record_date, valid_from, valid_to = get("record_date"), get("valid_from"), get("valid_to")
-    attributes, version = get("attributes", _ABSENT), get("version")
+    attributes, version, source_time = get("attributes", _ABSENT), get("version"), get("source_time")
     if attributes is _ABSENT:
         attributes = {}
     if not (version is None or (type(version) is int and version >= 1)):
@@ -128,12 +129,13 @@ def _fact(data: dict[str, Any]) -> IncomingFact | None:
             and type(record_id) is str and _one_of(kind, _KINDS) and _one_of(relation, _RELATIONS)
             and _one_of(status, _STATUSES)
             and _optional_str(record_date) and _optional_str(valid_from) and _optional_str(valid_to)
+            and _optional_str(source_time)
             and type(attributes) is dict and all(map(_scalar, attributes.values()))):
         return None
     return IncomingFact(child_id, status, {
         "fact_id": fact_id, "kind": kind, "relation": relation, "source_system": source_system,
         "record_id": record_id, "record_date": record_date, "valid_from": valid_from, "valid_to": valid_to,
-        "attributes": attributes}, version)
+        "attributes": attributes}, version, source_time)
 
 
 def _text(value: object, max_length: int) -> TypeGuard[str]:
