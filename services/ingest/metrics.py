@@ -48,10 +48,16 @@ class IngestMetrics:
     def observe(self, outcome: str, error_class: str | None, seconds: float, intake: str = "kafka") -> None:
         self._processed[outcome].inc()
         if error_class is not None:
-            self.refused(error_class, intake)
+            self._count_failure(error_class, intake)
         self.duration.observe(seconds)
 
     def refused(self, error_class: str, intake: str) -> None:
-        """One refusal; a class outside the fixed set is counted as internal_error (labels stay bounded)."""
+        """A refusal made outside the worker (HTTP intake, school importer): the event never reaches the worker,
+        so it counts as processed (rejected) here, and the failure ratio stays the ratio of all events."""
+        self._processed["rejected"].inc()
+        self._count_failure(error_class, intake)
+
+    def _count_failure(self, error_class: str, intake: str) -> None:
+        # A class outside the fixed set is counted as internal_error, so the labels stay bounded.
         child = self._failed.get((error_class, intake)) or self._failed[("internal_error", intake)]
         child.inc()

@@ -16,12 +16,11 @@ from typing import Protocol
 import orjson
 from pydantic import BaseModel
 
-from contracts.envelope import envelope_dict
+from contracts.envelope import Envelope, envelope_dict
 from contracts.sources import SYSTEM_BY_TOPIC
+from contracts.sources._common import SourceData
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
 from contracts.topics.ingest_records import EVENT_TYPE
-from contracts.envelope import Envelope
-from contracts.sources._common import SourceData
 from services.ingest.adapters.dedup import NOT_SEEN
 from services.ingest.domain.errors import IngestRejected
 from services.ingest.domain.intake import decode_event
@@ -81,7 +80,7 @@ class DedupStore(Protocol):
     """Source event ids already emitted, with a digest of their content; ``confirm`` once the broker has it."""
 
     def seen(self, key: tuple[str, str]) -> bool: ...
-    def lookup(self, key: tuple[str, str]) -> str | None | object: ...
+    def lookup(self, key: tuple[str, str]) -> str | object | None: ...
     def reserve(self, key: tuple[str, str], digest: str | None = None) -> None: ...
     def confirm(self, key: tuple[str, str]) -> None: ...
     def release(self, key: tuple[str, str]) -> None: ...

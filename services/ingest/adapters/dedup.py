@@ -42,7 +42,7 @@ class SqliteDedupStore:
     def seen(self, key: Key) -> bool:
         return self.lookup(key) is not NOT_SEEN
 
-    def lookup(self, key: Key) -> str | None | object:
+    def lookup(self, key: Key) -> str | object | None:
         """``NOT_SEEN``, else the digest stored with the id (None: stored before digests existed)."""
         with self._lock:
             if key in self._reserved:
@@ -102,7 +102,7 @@ class MemoryDedupStore:
     def seen(self, key: Key) -> bool:
         return key in self.reserved or key in self.confirmed
 
-    def lookup(self, key: Key) -> str | None | object:
+    def lookup(self, key: Key) -> str | object | None:
         return self.digests.get(key) if self.seen(key) else NOT_SEEN
 
     def reserve(self, key: Key, digest: str | None = None) -> None:
