@@ -81,7 +81,7 @@ Tsunagu is running.
   Ward UI (Japanese):      http://127.0.0.1:$WEB_PORT/   (demo families are in 東区: log in as higashi)
   Screenshots:             .venv/bin/python deploy/screenshot.py --user higashi
   Casework API (OpenAPI):  http://127.0.0.1:$WEB_PORT/docs
-  HTTP intake:             http://127.0.0.1:8001/docs
+  HTTP intake (OpenAPI):   http://127.0.0.1:8001/docs   (and /openapi.json; development tokens: dev-<system>)
   Metrics:                 ingest :9101  linkage :9102  scoring :9103  casework :9104 and :$WEB_PORT/metrics
   Prometheus:              http://127.0.0.1:9090/   dashboard: http://127.0.0.1:9090/consoles/tsunagu.html
   Broker and lag metrics:  :$KAFKA_JMX_EXPORTER_PORT (JMX exporter)  :9105 (deploy/lag_exporter.py)

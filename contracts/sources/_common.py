@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from contracts.sources._dates import JP_DATE_PATTERN
+
 AtenaNo = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=15, pattern=r"^[0-9０-９]+$"),
@@ -34,8 +36,12 @@ JpDate = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=6, max_length=32),
     Field(
-        description="日付: ISO 8601 (2025-05-01) or 和暦 (令和7年5月1日, R7.5.1, H30/4/1, 令和元年5月1日)",
+        description="日付: ISO 8601 (2025-05-01) or 和暦 (令和7年5月1日, R7.5.1, H30/4/1, 令和元年5月1日). "
+                    "The pattern refuses dates that do not exist (平成32年, 令和元年4月1日, 4月31日, before "
+                    "1868-01-25 or after 2100-12-31); ingest also refuses 2月29日 outside leap years",
         examples=["2025-05-01", "令和7年5月1日", "R7.5.1"],
+        # Schema only: ingest checks dates with its own parser (precise reasons); a test keeps the two agreeing.
+        json_schema_extra={"pattern": JP_DATE_PATTERN},
     ),
 ]
 NameKanji = Annotated[

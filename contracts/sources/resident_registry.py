@@ -34,7 +34,10 @@ class PersonRecord(SourceData):
     sex: Sex
     address: str = Field(max_length=200, description="住所 (in Fukuoka City)", examples=["福岡市東区箱崎1丁目2-3"])
     ward_code: WardCode | None = Field(None, description="区コード; derived from the address when absent")
-    postal_code: str | None = Field(None, max_length=10, description="郵便番号, 7 digits with or without hyphen")
+    postal_code: str | None = Field(
+        None, max_length=10, description="郵便番号, 7 digits with or without hyphen or 〒 (empty: not known)",
+        # Schema only (ingest checks with its own rule and reason, services/ingest/domain/normalise.py).
+        json_schema_extra={"pattern": r"^(?:(?:[\s〒\-ー−‐－]*[0-9０-９]){7}[\s〒\-ー−‐－]*)?$"})
     effective_date: JpDate = Field(description="異動日 (date the change took effect)")
     reason: Literal["birth", "move_in", "move_within", "name_change", "household_change", "correction",
                     "initial_load"] = Field(description="異動事由")

@@ -1,4 +1,10 @@
-"""Ingest's Prometheus metrics. Labels come only from fixed sets (outcomes, error classes)."""
+"""Ingest's Prometheus metrics. Labels come only from fixed sets (outcomes, error classes, ways in).
+
+Every refusal on every way in is counted in ``tsunagu_ingest_events_failed_total{reason, intake}``: the
+worker counts what it dead-letters (``intake`` from the event's ``tsunagu.intake`` header, else ``kafka``),
+the HTTP intake what it refuses, and the worker also counts the school importer's dead letters (the
+importer is a short command that no Prometheus scrapes).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,20 @@ import time
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 from contracts.sources import SOURCE_SYSTEMS
-from services.ingest.domain.errors import ERROR_CLASSES
+from services.ingest.domain.errors import ERROR_CLASSES, INTAKES
 
 OUTCOMES = ("accepted", "rejected", "duplicate")
 # Source time → stage, for end-to-end latency: the SLO bound (1 s) is a bucket edge; backfills land in the tail.
 E2E_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
+
+
+def intake_of(headers: list[tuple[str, bytes]] | None) -> str:
+    """The way in an event came, from its ``tsunagu.intake`` header (a fixed set; anything else is kafka)."""
+    for key, value in headers or ():
+        if key == "tsunagu.intake":
+            name = value.decode("ascii", "replace")
+            return name if name in INTAKES else "kafka"
+    return "kafka"
 
 
 class IngestMetrics:
@@ -20,8 +35,9 @@ class IngestMetrics:
             "tsunagu_ingest_events_processed_total", "Source events processed, by outcome",
             ["outcome"], registry=registry)
         self.failed = Counter(
-            "tsunagu_ingest_events_failed_total", "Source events dead-lettered, by error class",
-            ["reason"], registry=registry)
+            "tsunagu_ingest_events_failed_total",
+            "Source events refused (dead-lettered or answered 4xx), by error class and way in",
+            ["reason", "intake"], registry=registry)
         self.duration = Histogram(
             "tsunagu_ingest_processing_duration_seconds", "Time to validate and normalise one event",
             registry=registry, buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25))
@@ -31,7 +47,8 @@ class IngestMetrics:
         # Every label value exists from the start, so rate() and alerts see zeros rather than gaps;
         # the children are kept because .labels() costs a lock and a lookup on every event.
         self._processed = {outcome: self.processed.labels(outcome=outcome) for outcome in OUTCOMES}
-        self._failed = {error_class: self.failed.labels(reason=error_class) for error_class in ERROR_CLASSES}
+        self._failed = {(error_class, intake): self.failed.labels(reason=error_class, intake=intake)
+                        for error_class in ERROR_CLASSES for intake in INTAKES}
         # Per source system (a fixed set of 16): end-to-end latency's first stage and freshness.
         self.source_to_ingest = Histogram(
             "tsunagu_ingest_source_to_ingest_seconds",
@@ -52,10 +69,10 @@ class IngestMetrics:
             registry=registry)
         self._source_deadletters = {s: self.source_deadletters.labels(system=s) for s in SOURCE_SYSTEMS}
 
-    def observe(self, outcome: str, error_class: str | None, seconds: float) -> None:
+    def observe(self, outcome: str, error_class: str | None, seconds: float, intake: str = "kafka") -> None:
         self._processed[outcome].inc()
         if error_class is not None:
-            self._failed[error_class].inc()
+            self._count_failure(error_class, intake)
         self.duration.observe(seconds)
 
     def observe_rejected(self, system: str | None) -> None:
@@ -73,3 +90,14 @@ class IngestMetrics:
             self._last_seen[system] = source_time
             last.set(source_time)
         self.source_to_ingest.observe(max(0.0, (time.time() if now is None else now) - source_time))
+
+    def refused(self, error_class: str, intake: str) -> None:
+        """A refusal made outside the worker (HTTP intake, school importer): the event never reaches the worker,
+        so it counts as processed (rejected) here, and the failure ratio stays the ratio of all events."""
+        self._processed["rejected"].inc()
+        self._count_failure(error_class, intake)
+
+    def _count_failure(self, error_class: str, intake: str) -> None:
+        # A class outside the fixed set is counted as internal_error, so the labels stay bounded.
+        child = self._failed.get((error_class, intake)) or self._failed[("internal_error", intake)]
+        child.inc()

@@ -6,6 +6,7 @@ tests all run exactly this code.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import traceback
@@ -16,18 +17,21 @@ from typing import Protocol
 import orjson
 from pydantic import BaseModel
 
-from contracts.envelope import envelope_dict
+from contracts.envelope import Envelope, envelope_dict
 from contracts.sources import SYSTEM_BY_TOPIC
+from contracts.sources._common import SourceData
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
 from contracts.topics.ingest_records import EVENT_TYPE
+from services.ingest.adapters.dedup import NOT_SEEN
 from services.ingest.domain.errors import IngestRejected
 from services.ingest.domain.intake import decode_event
 from services.ingest.domain.records import record_key, record_payload
-from services.ingest.metrics import IngestMetrics
+from services.ingest.metrics import IngestMetrics, intake_of
 
 log = logging.getLogger(__name__)
 
 OUTPUT_SOURCE = "/tsunagu/ingest"
+ORIGINAL_BYTES_HEADER = "tsunagu.dlq.original_bytes"  # a too_large dead letter carries its size, not its body
 
 
 class _Empty(BaseModel):
@@ -77,10 +81,11 @@ Outcome = Accepted | Rejected | Duplicate
 
 
 class DedupStore(Protocol):
-    """Source event ids already emitted; ``confirm`` once the broker has the record."""
+    """Source event ids already emitted, with a digest of their content; ``confirm`` once the broker has it."""
 
     def seen(self, key: tuple[str, str]) -> bool: ...
-    def reserve(self, key: tuple[str, str]) -> None: ...
+    def lookup(self, key: tuple[str, str]) -> str | object | None: ...
+    def reserve(self, key: tuple[str, str], digest: str | None = None) -> None: ...
     def confirm(self, key: tuple[str, str]) -> None: ...
     def release(self, key: tuple[str, str]) -> None: ...
 
@@ -88,13 +93,25 @@ class DedupStore(Protocol):
 def process(message: SourceMessage, *, dedup: DedupStore, metrics: IngestMetrics, max_event_bytes: int) -> Outcome:
     started = time.perf_counter()
     outcome = _process(message, dedup=dedup, max_event_bytes=max_event_bytes)
-    metrics.observe(outcome_name(outcome), getattr(outcome, "error_class", None), time.perf_counter() - started)
+    error_class = getattr(outcome, "error_class", None)
+    metrics.observe(outcome_name(outcome), error_class, time.perf_counter() - started,
+                    intake_of(message.headers) if error_class is not None else "kafka")
     if isinstance(outcome, Accepted):
         metrics.observe_source(outcome.system, outcome.source_time)
     elif isinstance(outcome, Rejected):
         source = SYSTEM_BY_TOPIC.get(message.topic)
         metrics.observe_rejected(source.system if source else None)
     return outcome
+
+
+def content_digest(envelope: Envelope[SourceData]) -> str:
+    """What makes two events with one id "the same": every contract field, in the model's own order and form
+    (so key order, whitespace and unknown fields do not count; any known field that differs does)."""
+    return hashlib.blake2b(envelope.model_dump_json().encode(), digest_size=16).hexdigest()
+
+
+DUPLICATE_REASON = ("id: already used by this system for an event with different content; "
+                    "a correction needs a new id")
 
 
 def outcome_name(outcome: Outcome) -> str:
@@ -110,8 +127,12 @@ def _process(message: SourceMessage, *, dedup: DedupStore, max_event_bytes: int)
         envelope = decode_event(system, message.value, max_event_bytes)
         event_id = envelope.id
         dedup_key = (system.system, envelope.id)
-        if dedup.seen(dedup_key):
-            return Duplicate(dedup_key)
+        digest = content_digest(envelope)
+        known = dedup.lookup(dedup_key)
+        if known is not NOT_SEEN:
+            if known is None or known == digest:
+                return Duplicate(dedup_key)  # a retry: the same event again
+            raise IngestRejected("duplicate_id_different_content", DUPLICATE_REASON, envelope.id)
         record = record_payload(system.system, envelope)
         source_time = message.timestamp if message.timestamp else envelope.time.timestamp()
         record["source_time"] = datetime.fromtimestamp(source_time, UTC).isoformat()
@@ -124,7 +145,7 @@ def _process(message: SourceMessage, *, dedup: DedupStore, max_event_bytes: int)
         except orjson.JSONEncodeError:
             # JSON allows "\ud800" escapes that decode to lone surrogates; they cannot be stored as UTF-8.
             raise IngestRejected("invalid_encoding", "a string holds an unpaired UTF-16 surrogate") from None
-        dedup.reserve(dedup_key)
+        dedup.reserve(dedup_key, digest)
         return Accepted(key=key.encode("utf-8"), value=value, dedup_key=dedup_key, system=system.system,
                         source_time=source_time)
     except IngestRejected as exc:
@@ -143,5 +164,10 @@ def _rejected(message: SourceMessage, error_class: str, reason: str, event_id: s
                             partition=message.partition, offset=message.offset, event_id=event_id, system=system)
     # A replayed dead letter that fails again must not carry two sets of reasons.
     original = [(k, v) for k, v in message.headers if not k.startswith("tsunagu.dlq.")]
-    return Rejected(key=message.key, value=message.value, headers=original + dlq.to_kafka(),
+    value = message.value
+    if error_class == "too_large" and value is not None:
+        # Up to the broker's 2 MiB plus our headers would not fit the dead-letter topic; the size says enough.
+        original.append((ORIGINAL_BYTES_HEADER, str(len(value)).encode()))
+        value = None
+    return Rejected(key=message.key, value=value, headers=original + dlq.to_kafka(),
                     error_class=error_class, reason=reason)

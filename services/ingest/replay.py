@@ -64,8 +64,9 @@ def replay(dead_letters: Iterable[DeadLetter], *, publisher: Publisher, ledger: 
         if not again and ledger.outcome(ledger_id) == "replayed":
             report.replayed_before += 1
             continue
-        if headers.topic not in SYSTEM_BY_TOPIC:
-            report.not_replayable += 1  # it did not come from a source topic (e.g. an unknown one)
+        if headers.topic not in SYSTEM_BY_TOPIC or (letter.value is None and headers.error_class == "too_large"):
+            # not from a source topic (e.g. an unknown one), or an over-size event kept without its body
+            report.not_replayable += 1
             continue
         report.replayed[headers.system or SYSTEM_BY_TOPIC[headers.topic].system] += 1
         if dry_run:

@@ -24,6 +24,7 @@ from services.ingest.domain.errors import IngestRejected
 from services.ingest.domain.intake import validate_envelope
 from services.ingest.domain.records import record_key, record_payload
 
+CSV_SERVICE = "ingest-csv"  # tsunagu.dlq.service of the importer's dead letters (the worker counts them)
 Progress = Callable[[Iterable[tuple[int, list[str]]]], Iterable[tuple[int, list[str]]]]
 
 
@@ -123,7 +124,8 @@ class _Run:
             envelope_bytes = orjson.dumps(envelope)
             try:
                 if len(envelope_bytes) > self.max_event_bytes:
-                    raise IngestRejected("too_large", f"row is {len(envelope_bytes)} bytes as an event")
+                    raise IngestRejected("too_large", f"row is {len(envelope_bytes)} bytes as an event; "
+                                         f"the limit is {self.max_event_bytes}")
                 # The worker's own validation, on the dict we built (no print-and-parse round trip).
                 key = record_key(record_payload(self.system, validate_envelope(self.source, envelope)))
             except IngestRejected as exc:
@@ -161,7 +163,8 @@ def _dead_letter(publisher: Publisher, csv_file: CsvFile, kind: str, line: int, 
                                           "cells": dict(zip(csv_file.header, cells, strict=False))},
                                          ensure_ascii=False).encode("utf-8")
     headers = DeadLetterHeaders(reason=reason, error_class=error_class, topic=SOURCE_SYSTEMS[system].topic,
-                                partition=-1, offset=line, event_id=row_id, system=system).to_kafka()
+                                partition=-1, offset=line, event_id=row_id, system=system,
+                                service=CSV_SERVICE).to_kafka()
     publisher.publish(ingest_deadletter.TOPIC.name, None, value,
                       [("tsunagu.intake", b"csv"), ("tsunagu.csv.file", csv_file.path.name.encode()), *headers])
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ENCODINGS = ("auto", "utf-8", "cp932")
+# The csv module stops a whole file at a cell over 128 KiB; a row that large is refused by size instead.
+csv.field_size_limit(64 * 1024 * 1024)
 
 
 @dataclass(frozen=True)

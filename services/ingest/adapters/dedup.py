@@ -4,6 +4,10 @@ Ids move through three states: reserved (emitted, not yet acknowledged by the br
 confirmed (acknowledged; buffered), flushed (on disk). A crash loses only reserved and buffered ids; their
 source offsets are not committed either, so the events come again and are emitted again: at-least-once,
 and downstream dedups by record_id.
+
+Each id keeps a digest of its event's content, so the same id with other content (a "correction" that
+re-uses the id) is told apart from a retry and refused instead of dropped. Ids stored before digests
+existed have none and count as the same content.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import time
 from pathlib import Path
 
 Key = tuple[str, str]
+NOT_SEEN = object()  # lookup() of an id never emitted
 
 
 class SqliteDedupStore:
@@ -26,41 +31,51 @@ class SqliteDedupStore:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS emitted (system TEXT NOT NULL, event_id TEXT NOT NULL, "
             "first_seen REAL NOT NULL, PRIMARY KEY (system, event_id)) WITHOUT ROWID")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(emitted)")}
+        if "digest" not in columns:  # a store from before content digests
+            self._db.execute("ALTER TABLE emitted ADD COLUMN digest TEXT")
         self._lock = threading.Lock()
-        self._reserved: set[Key] = set()
-        self._confirmed: dict[Key, float] = {}
+        self._reserved: dict[Key, str | None] = {}
+        self._confirmed: dict[Key, tuple[float, str | None]] = {}
         self._flush_every = flush_every
 
     def seen(self, key: Key) -> bool:
-        with self._lock:
-            if key in self._reserved or key in self._confirmed:
-                return True
-            row = self._db.execute("SELECT 1 FROM emitted WHERE system = ? AND event_id = ?", key).fetchone()
-            return row is not None
+        return self.lookup(key) is not NOT_SEEN
 
-    def reserve(self, key: Key) -> None:
+    def lookup(self, key: Key) -> str | object | None:
+        """``NOT_SEEN``, else the digest stored with the id (None: stored before digests existed)."""
         with self._lock:
-            self._reserved.add(key)
+            if key in self._reserved:
+                return self._reserved[key]
+            if key in self._confirmed:
+                return self._confirmed[key][1]
+            row = self._db.execute("SELECT digest FROM emitted WHERE system = ? AND event_id = ?", key).fetchone()
+            return NOT_SEEN if row is None else row[0]
+
+    def reserve(self, key: Key, digest: str | None = None) -> None:
+        with self._lock:
+            self._reserved[key] = digest
 
     def release(self, key: Key) -> None:
         with self._lock:
-            self._reserved.discard(key)
+            self._reserved.pop(key, None)
 
     def confirm(self, key: Key) -> None:
         with self._lock:
-            self._reserved.discard(key)
-            self._confirmed[key] = time.time()
+            digest = self._reserved.pop(key, None)
+            self._confirmed[key] = (time.time(), digest)
             full = len(self._confirmed) >= self._flush_every
         if full:
             self.flush()
 
     def flush(self) -> int:
         with self._lock:
-            rows = [(s, e, t) for (s, e), t in self._confirmed.items()]
+            rows = [(s, e, t, d) for (s, e), (t, d) in self._confirmed.items()]
             self._confirmed.clear()
             if rows:
                 self._db.execute("BEGIN")
-                self._db.executemany("INSERT OR IGNORE INTO emitted VALUES (?, ?, ?)", rows)
+                self._db.executemany("INSERT OR IGNORE INTO emitted (system, event_id, first_seen, digest) "
+                                     "VALUES (?, ?, ?, ?)", rows)
                 self._db.execute("COMMIT")
             return len(rows)
 
@@ -82,15 +97,22 @@ class MemoryDedupStore:
     def __init__(self) -> None:
         self.reserved: set[Key] = set()
         self.confirmed: set[Key] = set()
+        self.digests: dict[Key, str | None] = {}
 
     def seen(self, key: Key) -> bool:
         return key in self.reserved or key in self.confirmed
 
-    def reserve(self, key: Key) -> None:
+    def lookup(self, key: Key) -> str | object | None:
+        return self.digests.get(key) if self.seen(key) else NOT_SEEN
+
+    def reserve(self, key: Key, digest: str | None = None) -> None:
         self.reserved.add(key)
+        self.digests[key] = digest
 
     def release(self, key: Key) -> None:
         self.reserved.discard(key)
+        if key not in self.confirmed:
+            self.digests.pop(key, None)
 
     def confirm(self, key: Key) -> None:
         self.reserved.discard(key)

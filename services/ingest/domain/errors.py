@@ -6,9 +6,13 @@ from typing import Literal, get_args
 
 ErrorClass = Literal[
     "not_json", "invalid_envelope", "unknown_type", "invalid_data", "invalid_encoding", "too_large",
-    "unknown_system", "invalid_value", "internal_error",
+    "unknown_system", "invalid_value", "duplicate_id_different_content", "internal_error",
+    # Refusals only the HTTP intake makes (before it has read the body):
+    "unauthorised", "forbidden", "unsupported_media_type",
 ]
 ERROR_CLASSES: tuple[str, ...] = get_args(ErrorClass)
+# The three ways in; the ``intake`` label of tsunagu_ingest_events_failed_total.
+INTAKES = ("kafka", "http", "csv")
 
 _MAX_REASON = 500  # a header, not a report: long pydantic error lists are cut
 

@@ -32,12 +32,22 @@ def decode_event(system: SourceSystem, raw: bytes | None, max_bytes: int) -> Env
     if raw is None:
         raise IngestRejected("not_json", "empty message (tombstone)")
     if len(raw) > max_bytes:
-        raise IngestRejected("too_large", f"event is {len(raw)} bytes; the limit is {max_bytes}")
+        raise IngestRejected("too_large", f"event is {len(raw)} bytes; the limit is {max_bytes}", _id_of(raw))
     try:
         obj = orjson.loads(raw)  # validates UTF-8 and JSON in one C pass
     except orjson.JSONDecodeError as exc:
         raise _parse_failure(raw, exc) from None
     return validate_envelope(system, obj)
+
+
+def _id_of(raw: bytes) -> str | None:
+    """The id of an over-size event, so its source can tell which one it was (the broker's 2 MiB bounds it)."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    raw_id = obj.get("id") if isinstance(obj, dict) else None
+    return raw_id if isinstance(raw_id, str) and 0 < len(raw_id) <= 128 else None
 
 
 def validate_envelope(system: SourceSystem, obj: Any) -> Envelope[SourceData]:

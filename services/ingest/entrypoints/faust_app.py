@@ -21,8 +21,10 @@ from prometheus_client import start_http_server
 
 from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics import ingest_deadletter, ingest_records
+from contracts.topics.ingest_deadletter import H_ERROR_CLASS, H_SERVICE
 from services.ingest.bootstrap import IngestContext, bootstrap
 from services.ingest.pipeline import Accepted, Duplicate, Rejected, SourceMessage
+from services.ingest.school_import import CSV_SERVICE
 
 log = logging.getLogger(__name__)
 _LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
@@ -87,6 +89,16 @@ def create_app(ctx: IngestContext) -> faust.App:
             elif isinstance(outcome, Duplicate):
                 log.debug("ingest: duplicate event id from %s[%d]@%d", message.topic, message.partition,
                           message.offset)
+
+    # The school importer is a short command no Prometheus scrapes: the worker counts its dead letters, so
+    # tsunagu_ingest_events_failed_total holds the refusals of all three ways in (HTTP counts its own).
+    @app.agent(deadletters, concurrency=1)
+    async def count_import_refusals(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            headers = _headers(event.message.headers)
+            if (H_SERVICE, CSV_SERVICE.encode()) in headers:
+                error_class = next((v.decode("ascii", "replace") for k, v in headers if k == H_ERROR_CLASS), "")
+                ctx.metrics.refused(error_class, "csv")
 
     # Acknowledged ids reach disk within this interval; after a kill -9 only events acknowledged in the
     # last interval and not yet committed are emitted again (same record_id; downstream drops them).

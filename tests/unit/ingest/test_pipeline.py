@@ -93,7 +93,12 @@ def test_poison_is_dead_lettered_with_its_class(raw: bytes | None, error_class: 
 
     assert isinstance(outcome, Rejected), outcome
     assert outcome.error_class == error_class
-    assert (outcome.key, outcome.value) == (b"orig-key", raw)
+    if error_class == "too_large":  # the size instead of the body: up to 2 MiB would not fit the topic
+        assert raw is not None and (outcome.key, outcome.value) == (b"orig-key", None)
+        assert ("tsunagu.dlq.original_bytes", str(len(raw)).encode()) in outcome.headers
+        assert "the limit is 1048576" in outcome.reason
+    else:
+        assert (outcome.key, outcome.value) == (b"orig-key", raw)
     assert outcome.headers[0] == ("vendor", b"v1")
     headers = DeadLetterHeaders.from_kafka(outcome.headers)
     assert (headers.error_class, headers.topic, headers.system) == (error_class, "source.public-assistance.v1",
@@ -177,8 +182,45 @@ def test_outcomes_and_failures_are_counted() -> None:
 
     assert harness.count("tsunagu_ingest_events_processed_total", outcome="accepted") == 1
     assert harness.count("tsunagu_ingest_events_processed_total", outcome="rejected") == 1
-    assert harness.count("tsunagu_ingest_events_failed_total", reason="not_json") == 1
+    assert harness.count("tsunagu_ingest_events_failed_total", reason="not_json", intake="kafka") == 1
     assert harness.count("tsunagu_ingest_processing_duration_seconds_count") == 2
+
+
+def test_a_refusal_of_an_event_that_came_over_http_is_counted_as_http() -> None:
+    harness = Harness()
+    harness.send(b"{", topic="source.childcare.v1", headers=[("tsunagu.intake", b"http")])
+    harness.send(b"{", topic="source.childcare.v1", headers=[("tsunagu.intake", b"anything-else")])
+
+    assert harness.count("tsunagu_ingest_events_failed_total", reason="not_json", intake="http") == 1
+    assert harness.count("tsunagu_ingest_events_failed_total", reason="not_json", intake="kafka") == 1
+
+
+def test_the_same_id_with_the_same_content_is_a_no_op_however_it_is_serialised() -> None:
+    harness = Harness()
+    event = example_event("public_assistance.case.started", event_id="retry-1")
+    assert isinstance(harness.send(event), Accepted)
+    reordered = json.dumps(dict(reversed(list(event.items()))), indent=2).encode()
+    again = harness.send({**event, "unknown_extra": "ignored"})
+
+    assert isinstance(again, Duplicate)
+    assert isinstance(harness.send(reordered, topic="source.public-assistance.v1"), Duplicate)
+
+
+def test_the_same_id_with_different_content_is_dead_lettered_never_dropped() -> None:
+    harness = Harness()
+    harness.send(example_event("public_assistance.case.started", event_id="corr-1"))
+    correction = harness.send(example_event("public_assistance.case.started", event_id="corr-1",
+                                            start_date="2025-06-01"))
+
+    assert isinstance(correction, Rejected)
+    assert correction.error_class == "duplicate_id_different_content"
+    assert "new id" in correction.reason
+    assert DeadLetterHeaders.from_kafka(correction.headers).event_id == "corr-1"
+    assert harness.count("tsunagu_ingest_events_failed_total", reason="duplicate_id_different_content",
+                         intake="kafka") == 1
+    fixed = harness.send(example_event("public_assistance.case.started", event_id="corr-2",
+                                       start_date="2025-06-01"))
+    assert isinstance(fixed, Accepted)
 
 
 @pytest.mark.parametrize("event_type", sorted(PAYLOADS))
