@@ -1,0 +1,85 @@
+"""Privacy commands (docs/privacy.md): masked extracts, key destruction, disclosure, deletion, opt-out.
+
+    python -m services.casework.entrypoints.cli extract --user hq --purpose "…" --from 2025-04-01 --to 2026-03-31 \
+        --out DIR
+    python -m services.casework.entrypoints.cli extracts
+    python -m services.casework.entrypoints.cli destroy-key --user privacy --extract ID [--partner-deleted]
+
+``--user`` names the account the request is made for (its role must allow it); the command is run by an operator
+on the host, like ``create-user``. A refused request exits 2 and changes nothing except its audit entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from services.casework.bootstrap import bootstrap
+from services.casework.config import CaseworkSettings
+from services.casework.service_layer import privacy_extract
+from services.casework.service_layer.privacy_requests import Refused
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def refusals(run: Command) -> Command:
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except Refused as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return 2
+    return wrapped
+
+
+@refusals
+def _extract(args: argparse.Namespace) -> int:
+    c = bootstrap(CaseworkSettings())
+    result = privacy_extract.produce(c, username=args.user, purpose=args.purpose, period_from=args.period_from,
+                                     period_to=args.period_to, out=Path(args.out), recipient=args.recipient)
+    report = result.k_report
+    print(f"extract {result.extract_id} written to {result.out_dir}")
+    print("rows: " + ", ".join(f"{name}={n}" for name, n in result.row_counts.items()))
+    print(f"k-anonymity: k={report['k']} over {', '.join(report['quasi_identifiers'])}; age level "
+          f"{report['age_generalisation_level']}; {report['subjects_suppressed']} of {report['subjects_before']} "
+          f"children suppressed; smallest class {report['smallest_class']}")
+    print(f"key id {result.key_id} (destroy with: destroy-key --extract {result.extract_id})")
+    return 0
+
+
+def _extracts(_args: argparse.Namespace) -> int:
+    c = bootstrap(CaseworkSettings())
+    with c.sessions() as session:
+        print(json.dumps(privacy_extract.register(session), ensure_ascii=False, indent=2))
+    return 0
+
+
+@refusals
+def _destroy_key(args: argparse.Namespace) -> int:
+    c = bootstrap(CaseworkSettings())
+    key = privacy_extract.destroy_key(c, username=args.user, extract_id=args.extract,
+                                      partner_deleted=args.partner_deleted)
+    print(f"key {key.key_id} destroyed; the extract's pseudonyms can no longer be linked to children")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Adds the privacy commands to the casework CLI's sub-parsers."""
+    p = sub.add_parser("extract", help="masked analysis extract (仮名加工情報) for a stated purpose and period")
+    p.add_argument("--user", required=True, help="account making the request (hq_admin)")
+    p.add_argument("--purpose", default=None, help="利用目的 (required)")
+    p.add_argument("--from", dest="period_from", default=None, help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="period_to", default=None, help="last day, YYYY-MM-DD")
+    p.add_argument("--out", required=True, help="directory; the extract goes into a new sub-directory")
+    p.add_argument("--recipient", default=None, help="the analysis body it is handed to")
+    p.set_defaults(run=_extract)
+    sub.add_parser("extracts", help="list the extract register").set_defaults(run=_extracts)
+    p = sub.add_parser("destroy-key", help="destroy an extract's pseudonym key")
+    p.add_argument("--user", required=True)
+    p.add_argument("--extract", required=True)
+    p.add_argument("--partner-deleted", action="store_true", help="the analysis body confirmed it deleted the data")
+    p.set_defaults(run=_destroy_key)
