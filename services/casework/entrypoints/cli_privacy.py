@@ -4,6 +4,7 @@
         --out DIR
     python -m services.casework.entrypoints.cli extracts
     python -m services.casework.entrypoints.cli destroy-key --user privacy --extract ID [--partner-deleted]
+    python -m services.casework.entrypoints.cli disclose --user privacy --child ID --ref 受付番号 --out DIR [--no-pdf]
 
 ``--user`` names the account the request is made for (its role must allow it); the command is run by an operator
 on the host, like ``create-user``. A refused request exits 2 and changes nothing except its audit entry.
@@ -20,7 +21,7 @@ from typing import Any
 
 from services.casework.bootstrap import bootstrap
 from services.casework.config import CaseworkSettings
-from services.casework.service_layer import privacy_extract
+from services.casework.service_layer import privacy_disclosure, privacy_extract
 from services.casework.service_layer.privacy_requests import Refused
 
 Command = Callable[[argparse.Namespace], int]
@@ -67,6 +68,17 @@ def _destroy_key(args: argparse.Namespace) -> int:
     return 0
 
 
+@refusals
+def _disclose(args: argparse.Namespace) -> int:
+    c = bootstrap(CaseworkSettings())
+    result = privacy_disclosure.disclose(c, username=args.user, child_id=args.child, out=Path(args.out),
+                                         request_ref=args.ref, pdf=not args.no_pdf)
+    print(f"disclosure report {result.report_id}: {result.html}")
+    print(f"PDF: {result.pdf}" if result.pdf else "PDF: not produced (no headless Chromium, or --no-pdf)")
+    print(f"{result.accesses} recorded accesses listed; review the report before handing it over")
+    return 0
+
+
 def register(sub: Any) -> None:
     """Adds the privacy commands to the casework CLI's sub-parsers."""
     p = sub.add_parser("extract", help="masked analysis extract (仮名加工情報) for a stated purpose and period")
@@ -83,3 +95,10 @@ def register(sub: Any) -> None:
     p.add_argument("--extract", required=True)
     p.add_argument("--partner-deleted", action="store_true", help="the analysis body confirmed it deleted the data")
     p.set_defaults(run=_destroy_key)
+    p = sub.add_parser("disclose", help="開示: report of what casework holds about a child and who accessed it")
+    p.add_argument("--user", required=True, help="privacy officer")
+    p.add_argument("--child", required=True, help="child id")
+    p.add_argument("--ref", required=True, help="受付番号 of the request")
+    p.add_argument("--out", required=True, help="directory for the HTML (and PDF)")
+    p.add_argument("--no-pdf", action="store_true")
+    p.set_defaults(run=_disclose)
