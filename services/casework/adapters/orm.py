@@ -273,6 +273,8 @@ class PrivacyDeletion(Base):
 
     __tablename__ = "privacy_deletions"
     request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # SHA-256 of the child id (domain/pseudonym.forgotten_hash): the worker drops late messages for the child
+    subject_hash: Mapped[str] = mapped_column(String(64), index=True)
     done_at: Mapped[datetime] = mapped_column(UTCDateTime)
     done_by: Mapped[str] = mapped_column(String(36))
     removed: Mapped[dict[str, Any]] = mapped_column(JSON)  # store → rows removed

@@ -26,6 +26,11 @@ def pseudonym(key: bytes, kind: str, value: str) -> str:
     return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX]
 
 
+def forgotten_hash(child_id: str) -> str:
+    """How a deleted child's id is remembered, only to drop late messages about it (not reversible by itself)."""
+    return hashlib.sha256(f"tsunagu-deleted:{child_id}".encode()).hexdigest()
+
+
 def month_of(value: str | date | datetime | None) -> str | None:
     """A date generalised to its month (YYYY-MM); datetimes in Japan time. None or unparseable → None."""
     if value is None:

@@ -65,15 +65,20 @@ def upgrade() -> None:
     )
     op.create_table('privacy_deletions',
     sa.Column('request_id', sa.String(length=36), nullable=False),
+    sa.Column('subject_hash', sa.String(length=64), nullable=False),
     sa.Column('done_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('done_by', sa.String(length=36), nullable=False),
     sa.Column('removed', sa.JSON(), nullable=False),
     sa.Column('extracts', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('request_id')
     )
+    with op.batch_alter_table('privacy_deletions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_privacy_deletions_subject_hash'), ['subject_hash'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('privacy_deletions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_privacy_deletions_subject_hash'))
     op.drop_table('privacy_deletions')
     op.drop_table('privacy_opt_outs')
     op.drop_table('privacy_extract_subjects')
