@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from contracts.envelope import envelope_dict
@@ -77,8 +77,10 @@ def _ids(session: Session, column: Any, where: Any) -> list[Any]:
 
 
 def _outbox_of(child_id: str, alert_ids: list[str]) -> Any:
-    return or_(OutboxMessage.key == child_id, OutboxMessage.key.in_(alert_ids)) if alert_ids else \
+    """The child's queued and published events (alerts, outcomes), not an earlier deletion request."""
+    mine = or_(OutboxMessage.key == child_id, OutboxMessage.key.in_(alert_ids)) if alert_ids else \
         OutboxMessage.key == child_id
+    return and_(mine, OutboxMessage.topic.notlike(f"%{TOPIC.name}"))
 
 
 def _reviews(session: Session, child_id: str) -> list[str]:
