@@ -63,7 +63,7 @@ def parse_day(value: str | None, what: str) -> date:
         raise Refused("bad_date", f"{what} は YYYY-MM-DD で指定してください ({what} must be YYYY-MM-DD)") from None
 
 
-def stated(value: str | None, what: str, code: str, *, minimum: int = 4, maximum: int = 500) -> str:
+def stated(value: str | None, what: str, code: str, *, minimum: int = 2, maximum: int = 500) -> str:
     text = " ".join((value or "").split())
     if len(text) < minimum:
         raise Refused(code, f"{what}を記入してください ({what}: at least {minimum} characters)")
