@@ -97,3 +97,23 @@ def test_opt_out_disclosure_and_deletion_through_the_cli(env: Container, tmp_pat
             select(AuditRecord).where(AuditRecord.child_id == child).order_by(AuditRecord.seq))]
     assert outcomes == [("opt_out", "ok"), ("opt_out_withdrawn", "ok"), ("disclosure", "ok"), ("disclosure", "denied"),
                         ("delete_person", "ok"), ("delete_person", "denied")]
+
+
+def test_register_page_for_hq_and_privacy_officers_only(env: Container, tmp_path: Path) -> None:
+    from cw_webtools import add_user, client_for
+
+    populate(env, n=30)
+    assert cli.main(["extract", "--user", "hq", "--purpose", "効果検証＜script＞", "--from", "2025-04-01",
+                     "--to", "2026-12-31", "--out", str(tmp_path)]) == 0
+    add_user(env, "hq-web", "hq_admin")
+    add_user(env, "priv-web", "privacy_officer")
+    add_user(env, "ward-web", "ward_staff", "40131")
+    page = client_for(env, "hq-web").get("/privacy/extracts")
+    assert page.status_code == 200 and "効果検証＜script＞" in page.text and "保管中" in page.text
+    [row] = client_for(env, "priv-web").get("/api/privacy/extracts").json()
+    assert row["purpose"] == "効果検証＜script＞" and "key_hex" not in row
+    assert client_for(env, "ward-web").get("/privacy/extracts").status_code == 403
+    with env.sessions() as session:
+        outcomes = [a.outcome for a in session.scalars(select(AuditRecord).where(
+            AuditRecord.action == "view_extracts").order_by(AuditRecord.seq))]
+    assert outcomes == ["ok", "ok", "denied"]
