@@ -10,6 +10,7 @@ from contracts.topics import (
     linkage_children,
     linkage_facts,
     linkage_review,
+    privacy_deletions,
     scoring_flags,
 )
 from contracts.topics._catalogue import DAY_MS, TopicSpec
@@ -31,6 +32,7 @@ CATALOGUE: list[TopicSpec] = [
     scoring_flags.TOPIC,
     casework.ALERTS_TOPIC,
     casework.OUTCOMES_TOPIC,
+    privacy_deletions.TOPIC,
 ]
 
 __all__ = ["CATALOGUE", "SOURCE_TOPICS", "TopicSpec"]

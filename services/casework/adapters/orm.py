@@ -206,3 +206,76 @@ class ReviewCase(Base):
     decision: Mapped[str | None] = mapped_column(String(16))
     decided_by: Mapped[str | None] = mapped_column(String(36))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- privacy (issue 15, docs/privacy.md) -----------------------------------------------------------------------
+class PrivacyKey(Base):
+    """The key register: one random HMAC key per masked extract (削除情報等, APPI 第41条第2項).
+
+    Destroying a key sets ``key_hex`` to NULL: the extract's pseudonyms can then never be linked back.
+    """
+
+    __tablename__ = "privacy_keys"
+    key_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key_hex: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    destroyed_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class PrivacyExtract(Base):
+    """The extract register: who produced which masked extract, when, for what, with which fields and counts."""
+
+    __tablename__ = "privacy_extracts"
+    extract_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_by_role: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str] = mapped_column(Text)
+    period_from: Mapped[str] = mapped_column(String(10))
+    period_to: Mapped[str] = mapped_column(String(10))
+    key_id: Mapped[str] = mapped_column(ForeignKey("privacy_keys.key_id"))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    row_counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    k_report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)  # file name → sha256
+    recipient: Mapped[str | None] = mapped_column(String(200))
+    deletion_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PrivacyExtractSubject(Base):
+    """Which pseudonyms an extract holds (no child id): lets a deletion request list the extracts to recall."""
+
+    __tablename__ = "privacy_extract_subjects"
+    extract_id: Mapped[str] = mapped_column(ForeignKey("privacy_extracts.extract_id"), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class PrivacyOptOut(Base):
+    """利用停止 (APPI 第35条): the child is excluded from screening while ``active``; reversible."""
+
+    __tablename__ = "privacy_opt_outs"
+    child_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    requested_by: Mapped[str] = mapped_column(String(16))  # 本人 / 保護者 / 法定代理人
+    reason: Mapped[str] = mapped_column(String(500))
+    requested_on: Mapped[str] = mapped_column(String(10))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(36))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class PrivacyDeletion(Base):
+    """A completed deletion request: what was removed per store and which handed-over extracts held the person.
+
+    Holds no child id, name or other content of the deleted data (the audit trail names the child id once)."""
+
+    __tablename__ = "privacy_deletions"
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # SHA-256 of the child id (domain/pseudonym.forgotten_hash): the worker drops late messages for the child
+    subject_hash: Mapped[str] = mapped_column(String(64), index=True)
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_by: Mapped[str] = mapped_column(String(36))
+    removed: Mapped[dict[str, Any]] = mapped_column(JSON)  # store → rows removed
+    extracts: Mapped[list[Any]] = mapped_column(JSON)  # [{extract_id, pseudonym | null, key_destroyed}]

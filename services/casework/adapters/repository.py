@@ -9,8 +9,17 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from services.casework.adapters.orm import Alert, CaseStep, Child, OutboxMessage, ProcessedEvent
+from services.casework.adapters.orm import (
+    Alert,
+    CaseStep,
+    Child,
+    OutboxMessage,
+    PrivacyDeletion,
+    PrivacyOptOut,
+    ProcessedEvent,
+)
 from services.casework.domain.alert_policy import ChildHistory, OpenCase, RaiseAlert
+from services.casework.domain.pseudonym import forgotten_hash
 from services.casework.domain.workflow import OPEN_STATES, CaseState, StepRecorded
 
 SYSTEM_ACTOR = "system"
@@ -25,6 +34,8 @@ class CaseRepository:
         self._processed: set[str] = set()
         self._children: dict[str, Child] = {}
         self._alerts: dict[str, list[Alert]] = {}
+        self._opted_out: set[str] = set()  # privacy (docs/privacy.md): 利用停止 and deleted children in the batch
+        self._forgotten: set[str] = set()
         # In a preloaded batch, append-only rows are written with one executemany per table at the end.
         self._bulk: dict[type, list[dict[str, Any]]] = {ProcessedEvent: [], CaseStep: [], OutboxMessage: []}
 
@@ -38,7 +49,27 @@ class CaseRepository:
         if ids:
             for alert in self.session.scalars(select(Alert).where(Alert.child_id.in_(ids)).order_by(Alert.seq)):
                 self._alerts[alert.child_id].append(alert)
+            self._opted_out = set(self.session.scalars(select(PrivacyOptOut.child_id).where(
+                PrivacyOptOut.child_id.in_(ids), PrivacyOptOut.active.is_(True))))
+            hashes = {forgotten_hash(i): i for i in ids}
+            self._forgotten = {hashes[h] for h in self.session.scalars(select(PrivacyDeletion.subject_hash).where(
+                PrivacyDeletion.subject_hash.in_(list(hashes))))}
         self._preloaded = True
+
+    # --- privacy ---------------------------------------------------------------------------------
+    def opted_out(self, child_id: str) -> bool:
+        """利用停止: no alert is raised for the child while this holds."""
+        if self._preloaded and child_id in self._alerts:
+            return child_id in self._opted_out
+        row = self.session.get(PrivacyOptOut, child_id)
+        return row is not None and row.active
+
+    def forgotten(self, child_id: str) -> bool:
+        """The child's data was deleted on request: late messages about the child are dropped, not re-stored."""
+        if self._preloaded and child_id in self._alerts:
+            return child_id in self._forgotten
+        return self.session.scalars(select(PrivacyDeletion.request_id).where(
+            PrivacyDeletion.subject_hash == forgotten_hash(child_id)).limit(1)).first() is not None
 
     # --- idempotency -----------------------------------------------------------------------------
     def already_processed(self, event_key: str) -> bool:

@@ -33,15 +33,23 @@ class Permission(StrEnum):
     REVIEW_LINKAGE = "review_linkage"
     ADMIN_USERS = "admin_users"
     VIEW_AUDIT = "view_audit"
+    # the person's rights and masked analysis (issue 15, docs/privacy.md); command line only
+    MASKED_EXTRACT = "masked_extract"  # 仮名加工情報 for the analysis body
+    MANAGE_EXTRACT_KEYS = "manage_extract_keys"  # destroy an extract's key, confirm the partner's deletion
+    DISCLOSE = "disclose"  # 開示
+    DELETE_PERSON = "delete_person"  # 削除
+    OPT_OUT = "opt_out"  # 利用停止
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.HQ_ADMIN: frozenset({Permission.VIEW_CASES, Permission.EXPORT, Permission.REVIEW_LINKAGE,
-                              Permission.ADMIN_USERS}),
+                              Permission.ADMIN_USERS, Permission.MASKED_EXTRACT, Permission.MANAGE_EXTRACT_KEYS,
+                              Permission.OPT_OUT}),
     Role.WARD_STAFF: frozenset({Permission.VIEW_CASES, Permission.RECORD_STEP, Permission.EXPORT}),
     Role.CHILD_GUIDANCE: frozenset({Permission.VIEW_CASES, Permission.RECORD_STEP}),
     Role.ANALYST: frozenset(),
-    Role.PRIVACY_OFFICER: frozenset({Permission.VIEW_AUDIT}),
+    Role.PRIVACY_OFFICER: frozenset({Permission.VIEW_AUDIT, Permission.MANAGE_EXTRACT_KEYS, Permission.DISCLOSE,
+                                     Permission.DELETE_PERSON, Permission.OPT_OUT}),
     Role.OPERATOR: frozenset(),
 }
 # Which accounts a role may create, activate and deactivate on the web (separation of duties, docs/security.md):

@@ -19,6 +19,10 @@ ACTION_LABELS = {
     "create_user": "ユーザー追加", "activate_user": "ユーザー再開", "deactivate_user": "ユーザー停止",
     "review_decision": "名寄せの判定", "view_audit": "操作記録の閲覧", "export_audit": "操作記録のCSV出力",
     "list_users": "ユーザー一覧の閲覧", "change_password": "パスワード変更", "list_reviews": "名寄せ候補の閲覧",
+    "masked_extract": "仮名加工データの作成", "destroy_extract_key": "仮名化鍵の廃棄",
+    "confirm_extract_deleted": "提供データの削除確認", "disclosure": "保有個人情報の開示",
+    "delete_person": "個人データの削除", "opt_out": "利用停止", "opt_out_withdrawn": "利用停止の解除",
+    "view_extracts": "提供台帳の閲覧",
 }
 OUTCOME_LABELS = {"ok": "成功", "denied": "拒否", "failed": "失敗"}
 

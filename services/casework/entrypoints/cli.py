@@ -4,6 +4,8 @@
     python -m services.casework.entrypoints.cli create-user --username U --password P --role ward_staff --ward 40131
     python -m services.casework.entrypoints.cli seed-demo-users
     python -m services.casework.entrypoints.cli verify-audit
+    python -m services.casework.entrypoints.cli extract|extracts|destroy-key|disclose|delete-person|opt-out …
+        (privacy commands: entrypoints/cli_privacy.py, docs/privacy.md)
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from services.casework.adapters.orm import User
 from services.casework.bootstrap import bootstrap
 from services.casework.config import CaseworkSettings
 from services.casework.domain.access import WARDS, Role
+from services.casework.entrypoints import cli_privacy
 from services.casework.service_layer import audit_log
 from services.casework.service_layer.audit_log import Actor
 from services.casework.service_layer.auth import create_user, set_password
@@ -108,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     create.set_defaults(run=_create)
     sub.add_parser("seed-demo-users", help="create the documented demo users (development)").set_defaults(run=_seed)
     sub.add_parser("verify-audit", help="check the audit trail's hash chain").set_defaults(run=_verify)
+    cli_privacy.register(sub)
     args = parser.parse_args(argv)
     code: int = args.run(args)
     return code

@@ -49,6 +49,9 @@ def handle_flags(event: Envelope[ChildFlagsV1], *, event_key: str, session: Sess
     if repo.already_processed(event_key):
         return IntakeResult("duplicate")
     msg = event.data
+    if repo.forgotten(msg.child_id):  # privacy: deleted on request (docs/privacy.md)
+        repo.mark_processed(event_key, now)
+        return IntakeResult("no_alert:deleted")
     child = repo.child_or_new(msg.child_id)
     tier_before, items_before = child.tier, _items(child)
     _store_flags(child, msg, now)
@@ -66,6 +69,9 @@ def handle_profile(event: Envelope[ChildProfileV1], *, event_key: str, session: 
     if repo.already_processed(event_key):
         return IntakeResult("duplicate")
     profile = event.data
+    if repo.forgotten(profile.child_id):  # privacy: deleted on request (docs/privacy.md)
+        repo.mark_processed(event_key, now)
+        return IntakeResult("no_alert:deleted")
     child = repo.child_or_new(profile.child_id)
     if ward_order.profile_is_stale(child.profile_version, profile.version):
         repo.mark_processed(event_key, now)
@@ -127,6 +133,8 @@ def _settle(child: Child, repo: CaseRepository, policy: AlertPolicy, now: dateti
             items_before: frozenset[int], source_event_id: str, alerts_topic: str,
             source_time: str | None = None) -> IntakeResult:
     """What the child's state now calls for: raise (or raise a held listing), update the open case, hold, none."""
+    if repo.opted_out(child.child_id):  # privacy: 利用停止, no screening while it holds (docs/privacy.md)
+        return IntakeResult("no_alert:opted_out")
     change = FlagsChange(
         child_id=child.child_id, ward_code=child.ward_code, tier_before=tier_before, tier_after=child.tier,
         items_before=items_before, items_after=_items(child),

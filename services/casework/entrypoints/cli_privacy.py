@@ -1,0 +1,169 @@
+"""Privacy commands (docs/privacy.md): masked extracts, key destruction, disclosure, deletion, opt-out.
+
+    python -m services.casework.entrypoints.cli extract --user hq --purpose "…" --from 2025-04-01 --to 2026-03-31 \
+        --out DIR
+    python -m services.casework.entrypoints.cli extracts
+    python -m services.casework.entrypoints.cli destroy-key --user privacy --extract ID [--partner-deleted]
+    python -m services.casework.entrypoints.cli disclose --user privacy --child ID --ref 受付番号 --out DIR [--no-pdf]
+    python -m services.casework.entrypoints.cli delete-person --user privacy --child ID --requested-by 保護者 --ref R \
+        [--yes]
+    python -m services.casework.entrypoints.cli opt-out --user privacy --child ID --requested-by 保護者 --reason "…"
+    python -m services.casework.entrypoints.cli opt-out --user privacy --child ID --withdraw --reason "…"
+
+``--user`` names the account the request is made for (its role must allow it); the command is run by an operator
+on the host, like ``create-user``. A refused request exits 2 and changes nothing except its audit entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from services.casework.bootstrap import bootstrap
+from services.casework.config import CaseworkSettings
+from services.casework.service_layer import privacy_deletion, privacy_disclosure, privacy_extract, privacy_optout
+from services.casework.service_layer.privacy_requests import Refused
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def refusals(run: Command) -> Command:
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except Refused as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return 2
+    return wrapped
+
+
+@refusals
+def _extract(args: argparse.Namespace) -> int:
+    c = bootstrap(CaseworkSettings())
+    result = privacy_extract.produce(c, username=args.user, purpose=args.purpose, period_from=args.period_from,
+                                     period_to=args.period_to, out=Path(args.out), recipient=args.recipient)
+    report = result.k_report
+    print(f"extract {result.extract_id} written to {result.out_dir}")
+    print("rows: " + ", ".join(f"{name}={n}" for name, n in result.row_counts.items()))
+    print(f"k-anonymity: k={report['k']} over {', '.join(report['quasi_identifiers'])}; age level "
+          f"{report['age_generalisation_level']}; {report['subjects_suppressed']} of {report['subjects_before']} "
+          f"children suppressed; smallest class {report['smallest_class']}")
+    print(f"key id {result.key_id} (destroy with: destroy-key --extract {result.extract_id})")
+    return 0
+
+
+def _extracts(_args: argparse.Namespace) -> int:
+    c = bootstrap(CaseworkSettings())
+    with c.sessions() as session:
+        print(json.dumps(privacy_extract.register(session), ensure_ascii=False, indent=2))
+    return 0
+
+
+@refusals
+def _destroy_key(args: argparse.Namespace) -> int:
+    c = bootstrap(CaseworkSettings())
+    key = privacy_extract.destroy_key(c, username=args.user, extract_id=args.extract,
+                                      partner_deleted=args.partner_deleted)
+    print(f"key {key.key_id} destroyed; the extract's pseudonyms can no longer be linked to children")
+    return 0
+
+
+@refusals
+def _disclose(args: argparse.Namespace) -> int:
+    c = bootstrap(CaseworkSettings())
+    result = privacy_disclosure.disclose(c, username=args.user, child_id=args.child, out=Path(args.out),
+                                         request_ref=args.ref, pdf=not args.no_pdf)
+    print(f"disclosure report {result.report_id}: {result.html}")
+    print(f"PDF: {result.pdf}" if result.pdf else "PDF: not produced (no headless Chromium, or --no-pdf)")
+    print(f"{result.accesses} recorded accesses listed; review the report before handing it over")
+    return 0
+
+
+def _confirm_on_terminal(assume_yes: bool) -> privacy_deletion.Confirm:
+    def confirm(counts: dict[str, int], extracts: list[dict[str, Any]]) -> bool:
+        print("this deletion removes, per store:")
+        for store, n in counts.items():
+            print(f"  {store:<26} {n}")
+        held = [e for e in extracts if e["pseudonym"]]
+        unknown = [e for e in extracts if e["key_destroyed"]]
+        print(f"handed-over extracts holding the person: {len(held)}"
+              + (f" (and {len(unknown)} whose key is destroyed: membership unknown)" if unknown else ""))
+        print("the audit trail is kept; privacy.deletions.v1 tells linkage and scoring to forget the person")
+        if assume_yes:
+            return True
+        answer = input("削除を実行しますか？ type DELETE to confirm: ")
+        return answer.strip() == "DELETE"
+    return confirm
+
+
+@refusals
+def _delete(args: argparse.Namespace) -> int:
+    c = bootstrap(CaseworkSettings())
+    result = privacy_deletion.delete_person(c, username=args.user, child_id=args.child, requested_by=args.requested_by,
+                                            request_ref=args.ref, confirm=_confirm_on_terminal(args.yes))
+    print(f"deleted (request {result.request_id}); removed: "
+          + ", ".join(f"{store}={n}" for store, n in result.removed.items()))
+    for e in result.extracts:
+        if e["pseudonym"]:
+            print(f"  ask the recipient of extract {e['extract_id']} ({e['recipient'] or 'recipient not recorded'}) "
+                  f"to delete pseudonym {e['pseudonym']}")
+    print("the tombstone is queued in the outbox; the casework worker publishes it to privacy.deletions.v1")
+    return 0
+
+
+@refusals
+def _opt_out(args: argparse.Namespace) -> int:
+    c = bootstrap(CaseworkSettings())
+    if args.withdraw:
+        result = privacy_optout.withdraw(c, username=args.user, child_id=args.child, reason=args.reason)
+        print(f"opt-out withdrawn; screening resumed ({result.screening})")
+        return 0
+    result = privacy_optout.opt_out(c, username=args.user, child_id=args.child, requested_by=args.requested_by,
+                                    reason=args.reason, requested_on=args.requested_on)
+    print("opted out: no alerts are raised for this child" + (
+        f"; the open case {result.open_case} has a 利用停止 entry for its staff to act on" if result.open_case else ""))
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Adds the privacy commands to the casework CLI's sub-parsers."""
+    p = sub.add_parser("extract", help="masked analysis extract (仮名加工情報) for a stated purpose and period")
+    p.add_argument("--user", required=True, help="account making the request (hq_admin)")
+    p.add_argument("--purpose", default=None, help="利用目的 (required)")
+    p.add_argument("--from", dest="period_from", default=None, help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="period_to", default=None, help="last day, YYYY-MM-DD")
+    p.add_argument("--out", required=True, help="directory; the extract goes into a new sub-directory")
+    p.add_argument("--recipient", default=None, help="the analysis body it is handed to")
+    p.set_defaults(run=_extract)
+    sub.add_parser("extracts", help="list the extract register").set_defaults(run=_extracts)
+    p = sub.add_parser("destroy-key", help="destroy an extract's pseudonym key")
+    p.add_argument("--user", required=True)
+    p.add_argument("--extract", required=True)
+    p.add_argument("--partner-deleted", action="store_true", help="the analysis body confirmed it deleted the data")
+    p.set_defaults(run=_destroy_key)
+    p = sub.add_parser("disclose", help="開示: report of what casework holds about a child and who accessed it")
+    p.add_argument("--user", required=True, help="privacy officer")
+    p.add_argument("--child", required=True, help="child id")
+    p.add_argument("--ref", required=True, help="受付番号 of the request")
+    p.add_argument("--out", required=True, help="directory for the HTML (and PDF)")
+    p.add_argument("--no-pdf", action="store_true")
+    p.set_defaults(run=_disclose)
+    p = sub.add_parser("delete-person", help="削除: delete a child's data in casework and publish a deletion request")
+    p.add_argument("--user", required=True, help="privacy officer")
+    p.add_argument("--child", required=True, help="child id")
+    p.add_argument("--requested-by", required=True, choices=privacy_deletion.REQUESTERS)
+    p.add_argument("--ref", required=True, help="受付番号 of the request")
+    p.add_argument("--yes", action="store_true", help="do not ask (the plan is still printed)")
+    p.set_defaults(run=_delete)
+    p = sub.add_parser("opt-out", help="利用停止: exclude a child from screening (or --withdraw)")
+    p.add_argument("--user", required=True, help="privacy officer or HQ")
+    p.add_argument("--child", required=True, help="child id")
+    p.add_argument("--requested-by", default=None, choices=privacy_deletion.REQUESTERS)
+    p.add_argument("--reason", default=None)
+    p.add_argument("--requested-on", default=None, help="YYYY-MM-DD (default today)")
+    p.add_argument("--withdraw", action="store_true", help="end the opt-out")
+    p.set_defaults(run=_opt_out)

@@ -1,0 +1,103 @@
+"""Opt-out (利用停止): a child is excluded from screening in casework while the opt-out holds — no alert is
+raised (service_layer/intake.py asks ``CaseRepository.opted_out``), a held listing is dropped, an open case gets a
+timeline entry, and masked extracts leave the child out. Reversible; every change is audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from contracts.topics.casework import ALERTS_TOPIC
+from services.casework.adapters.orm import Child, PrivacyOptOut
+from services.casework.adapters.repository import CaseRepository
+from services.casework.bootstrap import Container
+from services.casework.domain.access import Permission
+from services.casework.service_layer import audit_log
+from services.casework.service_layer.intake import _items, _settle
+from services.casework.service_layer.privacy_deletion import REQUESTERS
+from services.casework.service_layer.privacy_requests import Refused, parse_day, refuse_audited, requester, stated
+
+
+@dataclass(frozen=True)
+class OptOutResult:
+    child_id: str
+    active: bool
+    open_case: str | None
+    screening: str | None = None  # after a withdrawal: what the alert policy did with the child's state now
+
+
+def opt_out(c: Container, *, username: str, child_id: str, requested_by: str | None, reason: str | None,
+            requested_on: str | None = None) -> OptOutResult:
+    now = c.clock()
+    child_id = (child_id or "").strip()
+    try:
+        with c.sessions.begin() as session:
+            req = requester(session, username, Permission.OPT_OUT)
+            if requested_by not in REQUESTERS:
+                raise Refused("bad_requester", f"申出者は {'・'.join(REQUESTERS)} のいずれかです")
+            why = stated(reason, "理由", "no_reason")
+            on = parse_day(requested_on, "--requested-on") if requested_on else now.date()
+            if on > now.date():
+                raise Refused("future_date", "申出日が未来の日付です (requested-on is in the future)")
+            child = session.get(Child, child_id)
+            if child is None or child.status == "merged":
+                raise Refused("unknown_person", "該当する児童の記録はありません (no such person in casework)")
+            row = session.get(PrivacyOptOut, child_id)
+            if row is not None and row.active:
+                raise Refused("already_opted_out", "既に利用停止中です (already opted out)")
+            if row is None:
+                row = PrivacyOptOut(child_id=child_id)
+                session.add(row)
+            row.active, row.requested_by, row.reason, row.requested_on = True, requested_by, why, on.isoformat()
+            row.recorded_at, row.recorded_by = now, req.principal.user_id
+            row.withdrawn_at, row.withdrawn_by = None, None
+            child.pending_alert = None  # a listing held for a ward is not raised
+            repo = CaseRepository(session)
+            open_alert = repo.open_alert(child_id)
+            if open_alert is not None:  # the people working the case decide what to do; the timeline says why
+                repo.add_system_step(open_alert.alert_id, "利用停止", now, result="利用停止",
+                                     details={"requested_by": requested_by or "", "requested_on": on.isoformat()})
+            audit_log.append(session, req.actor, "opt_out", now, child_id=child_id, ward_code=child.ward_code,
+                             detail=f"by={requested_by} on={on.isoformat()}")
+            return OptOutResult(child_id, True, open_alert.alert_id if open_alert else None)
+    except Refused as exc:
+        refuse_audited(c.sessions, username, "opt_out", exc, now, child_id=child_id[:64] or None)
+        raise
+
+
+def withdraw(c: Container, *, username: str, child_id: str, reason: str | None) -> OptOutResult:
+    """Ends an opt-out: the child is screened again from the next message about them."""
+    now = c.clock()
+    child_id = (child_id or "").strip()
+    try:
+        with c.sessions.begin() as session:
+            req = requester(session, username, Permission.OPT_OUT)
+            why = stated(reason, "理由", "no_reason")
+            row = session.get(PrivacyOptOut, child_id)
+            if row is None or not row.active:
+                raise Refused("not_opted_out", "利用停止中ではありません (no opt-out in force)")
+            row.active, row.withdrawn_at, row.withdrawn_by = False, now, req.principal.user_id
+            row.reason = f"{row.reason} ／ 解除：{why}"[:500]
+            # Screening resumes now, not at the child's next message (scoring emits only on change).
+            outcome = "no_child"
+            child = session.get(Child, child_id)
+            if child is not None and child.status != "merged":
+                repo = CaseRepository(session)
+                result = _settle(child, repo, c.policy, now, tier_before=child.tier, items_before=_items(child),
+                                 source_event_id=f"privacy:opt_out_withdrawn:{now.isoformat()}",
+                                 alerts_topic=c.settings.topic(ALERTS_TOPIC.name))
+                outcome = result.outcome
+            audit_log.append(session, req.actor, "opt_out_withdrawn", now, child_id=child_id,
+                             detail=f"screening={outcome}")
+            return OptOutResult(child_id, False, None, outcome)
+    except Refused as exc:
+        refuse_audited(c.sessions, username, "opt_out_withdrawn", exc, now, child_id=child_id[:64] or None)
+        raise
+
+
+def opted_out_children(c: Container) -> list[tuple[str, str, date]]:
+    with c.sessions() as session:
+        return [(r.child_id, r.requested_by, date.fromisoformat(r.requested_on)) for r in session.scalars(
+            select(PrivacyOptOut).where(PrivacyOptOut.active.is_(True)).order_by(PrivacyOptOut.recorded_at))]

@@ -1,0 +1,165 @@
+"""Opt-out (利用停止), deletion (削除) and disclosure (開示) on an in-memory database (issue 15)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cw_factories import flags_event, profile_event, raw
+from sqlalchemy import func, select
+from test_privacy_extract import add_users, memory_container, populate, produce, read_csv
+
+from services.casework.adapters.orm import (
+    Alert,
+    AuditRecord,
+    CaseStep,
+    Child,
+    OutboxMessage,
+    PrivacyDeletion,
+    PrivacyExtractSubject,
+    PrivacyKey,
+    PrivacyOptOut,
+)
+from services.casework.bootstrap import Container
+from services.casework.domain.pseudonym import pseudonym
+from services.casework.service_layer import audit_log, privacy_deletion, privacy_disclosure, privacy_optout
+from services.casework.service_layer.privacy_requests import Refused
+from services.casework.service_layer.worker import WorkerHandlers
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def c() -> Iterator[Container]:
+    container = memory_container()
+    add_users(container)
+    yield container
+    container.engine.dispose()
+
+
+def flagged(c: Container, child: str, items: list[int], before: list[int] | None = None) -> str:
+    return WorkerHandlers(c).process("flags", raw(flags_event(child, "40131", before, items, tier_after="予防")),
+                                     where="t").outcome
+
+
+def alerts_of(c: Container, child: str) -> int:
+    with c.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(Alert).where(Alert.child_id == child)) or 0)
+
+
+def test_opted_out_child_raises_no_alert_until_withdrawn(c: Container) -> None:
+    WorkerHandlers(c).process("profile", raw(profile_event("oo-1", "40131")), where="t")
+    privacy_optout.opt_out(c, username="privacy", child_id="oo-1", requested_by="保護者", reason="保護者からの申出")
+    assert flagged(c, "oo-1", [17]) == "no_alert:opted_out"
+    assert alerts_of(c, "oo-1") == 0
+    with pytest.raises(Refused):
+        privacy_optout.opt_out(c, username="privacy", child_id="oo-1", requested_by="保護者", reason="二重の申出")
+    result = privacy_optout.withdraw(c, username="hq", child_id="oo-1", reason="申出の撤回")
+    assert result.screening == "alert_raised" and alerts_of(c, "oo-1") == 1
+    with c.sessions() as session:
+        row = session.get(PrivacyOptOut, "oo-1")
+        assert row is not None and not row.active and row.withdrawn_at is not None and "撤回" in row.reason
+        actions = [a.action for a in session.scalars(select(AuditRecord).where(AuditRecord.child_id == "oo-1"))]
+        assert actions == ["opt_out", "opt_out", "opt_out_withdrawn"]  # the refused repeat is an entry too
+
+
+def test_opt_out_refusals_change_nothing(c: Container) -> None:
+    WorkerHandlers(c).process("profile", raw(profile_event("oo-2", "40131")), where="t")
+    for kwargs in ({"username": "higashi"}, {"requested_by": "隣人"}, {"reason": ""}, {"child_id": "nobody"}):
+        args = {"username": "privacy", "child_id": "oo-2", "requested_by": "本人", "reason": "本人の申出"} | kwargs
+        with pytest.raises(Refused):
+            privacy_optout.opt_out(c, **args)  # type: ignore[arg-type]
+    with c.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(PrivacyOptOut)) == 0
+    assert flagged(c, "oo-2", [17]) == "alert_raised"
+
+
+def test_opted_out_children_are_left_out_of_extracts(c: Container, tmp_path: Path) -> None:
+    populate(c, n=40)
+    privacy_optout.opt_out(c, username="privacy", child_id="pc-00003", requested_by="本人", reason="本人の申出")
+    result = produce(c, tmp_path)
+    assert result.k_report["subjects_before"] == 39
+
+
+def test_deletion_removes_the_child_everywhere_and_queues_a_tombstone(c: Container, tmp_path: Path) -> None:
+    populate(c, n=40)
+    extract = produce(c, tmp_path)
+    with c.sessions() as session:  # a flagged (alerted) child the extract released (k-anonymity may drop some)
+        key = session.get(PrivacyKey, extract.key_id)
+        assert key is not None and key.key_hex
+        released = {r["child_pseudonym"] for r in read_csv(extract.out_dir / "children.csv")}
+        child = next(f"pc-{i:05d}" for i in range(0, 40, 3)
+                     if pseudonym(bytes.fromhex(key.key_hex), "child", f"pc-{i:05d}") in released)
+    privacy_disclosure.disclose(c, username="privacy", child_id=child, out=tmp_path / "d", request_ref="R-1",
+                                pdf=False)
+    plans: list[dict[str, int]] = []
+    with pytest.raises(Refused):  # declined: nothing happens
+        privacy_deletion.delete_person(c, username="privacy", child_id=child, requested_by="保護者",
+                                       request_ref="R-2", confirm=lambda counts, _e: plans.append(counts) or False)
+    assert plans and plans[0]["children"] == 1 and plans[0]["alerts"] == 1 and alerts_of(c, child) == 1
+    result = privacy_deletion.delete_person(c, username="privacy", child_id=child, requested_by="保護者",
+                                            request_ref="R-2", confirm=lambda _c, _e: True)
+    assert result.removed["children"] == 1 and result.removed["alerts"] == 1 and result.removed["case_steps"] >= 1
+    [held] = [e for e in result.extracts if e["pseudonym"]]
+    assert held["extract_id"] == extract.extract_id
+    assert held["pseudonym"] in {r["child_pseudonym"] for r in read_csv(extract.out_dir / "children.csv")}
+    with c.sessions() as session:
+        assert session.get(Child, child) is None and alerts_of(c, child) == 0
+        assert session.scalar(select(func.count()).select_from(CaseStep).where(
+            CaseStep.alert_id.notin_(select(Alert.alert_id)))) == 0
+        assert session.scalar(select(func.count()).select_from(PrivacyExtractSubject).where(
+            PrivacyExtractSubject.pseudonym == held["pseudonym"])) == 0
+        [tombstone] = session.scalars(select(OutboxMessage).where(OutboxMessage.key == child))
+        event = json.loads(tombstone.payload)
+        assert tombstone.topic == "privacy.deletions.v1" and event["data"]["child_id"] == child
+        assert event["id"] == result.request_id and event["type"] == "privacy.person.deleted"
+        deletion = session.get(PrivacyDeletion, result.request_id)
+        assert deletion is not None and child not in json.dumps(deletion.removed) + json.dumps(deletion.extracts)
+        # the audit trail keeps the earlier accesses and records the deletion (and the refusal); it still verifies
+        actions = [a.action for a in session.scalars(select(AuditRecord).where(AuditRecord.child_id == child))]
+        assert actions == ["disclosure", "delete_person", "delete_person"]
+        assert audit_log.verify(session).ok
+    # late messages about the child do not bring it back; disclosure and extracts no longer find it
+    assert flagged(c, child, [17, 19]) == "no_alert:deleted"
+    WorkerHandlers(c).process("profile", raw(profile_event(child, "40131")), where="t")
+    with c.sessions() as session:
+        assert session.get(Child, child) is None
+    with pytest.raises(Refused, match="該当する児童"):
+        privacy_disclosure.disclose(c, username="privacy", child_id=child, out=tmp_path / "d", request_ref="R-3")
+    with pytest.raises(Refused, match="該当する児童"):
+        privacy_deletion.delete_person(c, username="privacy", child_id=child, requested_by="保護者",
+                                       request_ref="R-4", confirm=lambda _c, _e: True)
+    assert produce(c, tmp_path / "after").k_report["subjects_before"] == 39
+
+
+def test_deletion_needs_the_privacy_officer(c: Container) -> None:
+    populate(c, n=5)
+    for user in ("hq", "higashi", "analyst"):
+        with pytest.raises(Refused):
+            privacy_deletion.delete_person(c, username=user, child_id="pc-00000", requested_by="本人",
+                                           request_ref="R", confirm=lambda _c, _e: True)
+    with c.sessions() as session:
+        assert session.get(Child, "pc-00000") is not None
+
+
+def test_disclosure_lists_facts_and_every_access(c: Container, tmp_path: Path) -> None:
+    populate(c, n=4)
+    child = "pc-00003"
+    with c.sessions.begin() as session:
+        audit_log.append(session, audit_log.Actor("u-ward", "ward_staff", "10.0.0.1"), "view_child", c.clock(),
+                         child_id=child, ward_code="40131")
+    result = privacy_disclosure.disclose(c, username="privacy", child_id=child, out=tmp_path, request_ref="R7-12",
+                                         pdf=False)
+    html = result.html.read_text(encoding="utf-8")
+    assert "試験 太郎3" in html and "EPDS高値" in html and "児童情報の閲覧" in html and "R7-12" in html
+    assert "一次スクリーニング" in html and "健診の受診記録がありません" in html
+    assert result.accesses == 1 and result.pdf is None
+    with c.sessions() as session:
+        [entry] = session.scalars(select(AuditRecord).where(AuditRecord.action == "disclosure"))
+        assert entry.child_id == child and entry.outcome == "ok"
+    with pytest.raises(Refused):
+        privacy_disclosure.disclose(c, username="hq", child_id=child, out=tmp_path, request_ref="R7-13")
+    with pytest.raises(Refused):
+        privacy_disclosure.disclose(c, username="privacy", child_id=child, out=tmp_path, request_ref="")
