@@ -102,19 +102,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+# A module that starts service workers (Faust apps reading the shared topics) runs alone among such modules:
+# two of them at once would both consume the same source, records, facts or flags topics — each test's events
+# processed twice, by its own worker and the other module's (each in its own consumer group).
+_RUNS_WORKERS = ("faust_app", "ingest_worker(", "tests.integration.scoring.worker", "cw_procs")
+
+
+def _runs_workers(path: Path, seen: dict[Path, bool] = {}) -> bool:  # noqa: B006 — a per-session memo
+    if path not in seen:
+        text = path.read_text("utf-8", errors="replace") if path.suffix == ".py" else ""
+        seen[path] = any(marker in text for marker in _RUNS_WORKERS)
+    return seen[path]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test says which level it is: a test without unit/integration/e2e is a collection error.
 
-    Under pytest-xdist (``make test`` runs two workers, ``--dist loadgroup``) the end-to-end tests share one
-    worker: they run the whole set of services on fixed ports, one set at a time. An integration module stays on
-    one worker too: its module-scoped fixtures (a worker process, a consumer group, a schema) are not shared
-    across processes."""
+    Under pytest-xdist (``make test`` runs two workers, ``--dist loadgroup``): the end-to-end tests and every
+    integration module that starts service workers share one xdist worker ("services", one at a time: they
+    consume the same topics and some use fixed ports); any other integration module stays on one worker (its
+    module-scoped fixtures — a schema, a consumer group — are not shared across processes); unit tests spread."""
     unmarked = [item.nodeid for item in items if not any(item.get_closest_marker(m) for m in LEVELS)]
     if unmarked:
         raise pytest.UsageError("tests without a unit/integration/e2e marker:\n  " + "\n  ".join(unmarked))
     for item in items:
-        if item.get_closest_marker("e2e"):
-            item.add_marker(pytest.mark.xdist_group("e2e"))
+        if item.get_closest_marker("e2e") or (item.get_closest_marker("integration") and _runs_workers(item.path)):
+            item.add_marker(pytest.mark.xdist_group("services"))
         elif item.get_closest_marker("integration"):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
