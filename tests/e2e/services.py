@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -33,9 +34,9 @@ class RunningServices:
     workdir: Path
     database_url: str
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
-    web_port: int = 18080
+    web_port: int = field(default_factory=lambda: free_port())
     metrics_ports: dict[str, int] = field(default_factory=lambda: {
-        "ingest": 19801, "linkage": 19802, "scoring": 19803, "casework": 19804})
+        name: free_port() for name in ("ingest", "linkage", "scoring", "casework")})
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def group(self, service: str) -> str:
@@ -61,13 +62,20 @@ class RunningServices:
         return result.stdout
 
     def start(self, *names: str) -> None:
+        """Starts the services; if they do not all become ready, stops every one of them before failing (a
+        fixture whose setup fails is never torn down: a worker left behind would consume every later test's
+        events)."""
         self.cli("migrate")
-        for name in names or tuple(PROCESSES):
-            log = open(self.workdir / f"{name}.log", "wb")
-            self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", PROCESSES[name]], env=self.env(), cwd=ROOT, stdout=log,
-                stderr=subprocess.STDOUT)
-        self.wait_ready()
+        try:
+            for name in names or tuple(PROCESSES):
+                log = open(self.workdir / f"{name}.log", "wb")
+                self.procs[name] = subprocess.Popen(
+                    [sys.executable, "-m", PROCESSES[name]], env=self.env(), cwd=ROOT, stdout=log,
+                    stderr=subprocess.STDOUT)
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
 
     def wait_ready(self, timeout: float = 150) -> None:
         deadline = time.monotonic() + timeout
@@ -110,6 +118,14 @@ class RunningServices:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
+
+
+def free_port() -> int:
+    """A port the OS has just handed out: no clash with another run's services on this machine."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _http_ok(url: str) -> bool:

@@ -25,10 +25,11 @@ from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.state import LinkageState
 from services.linkage.service_layer.records import handle_record
 from services.linkage.service_layer.unit import Change
+from tests.e2e.services import free_port
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-METRICS_PORT = 19612
+METRICS_PORT = free_port()  # the test reads the worker's metrics: a port of its own
 
 
 def records_for(tag: int) -> list[RecordV1]:

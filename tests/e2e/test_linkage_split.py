@@ -75,11 +75,11 @@ def workers(kafka_bootstrap: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     admin.close()
     env = {**os.environ, "PYTHONPATH": str(ROOT),
            "TSUNAGU_LINKAGE_KAFKA_BOOTSTRAP": kafka_bootstrap, "TSUNAGU_LINKAGE_APP_ID": f"split-linkage-{run}",
-           "TSUNAGU_LINKAGE_DATA_DIR": str(tmp_path / "linkage"), "TSUNAGU_LINKAGE_METRICS_PORT": "19622",
+           "TSUNAGU_LINKAGE_DATA_DIR": str(tmp_path / "linkage"), "TSUNAGU_LINKAGE_METRICS_PORT": "0",
            "TSUNAGU_LINKAGE_RECORDS_TOPIC": topics["records"], "TSUNAGU_LINKAGE_DECISIONS_TOPIC": topics["decisions"],
            "TSUNAGU_LINKAGE_LOG_LEVEL": "warn",
            "TSUNAGU_SCORING_KAFKA_BOOTSTRAP": kafka_bootstrap, "TSUNAGU_SCORING_APP_ID": f"split-scoring-{run}",
-           "TSUNAGU_SCORING_DATA_DIR": str(tmp_path / "scoring"), "TSUNAGU_SCORING_METRICS_PORT": "19623",
+           "TSUNAGU_SCORING_DATA_DIR": str(tmp_path / "scoring"), "TSUNAGU_SCORING_METRICS_PORT": "0",
            "TSUNAGU_SCORING_LOG_LEVEL": "warn"}
     procs = [subprocess.Popen([sys.executable, "-m", f"services.{name}.entrypoints.faust_app"], cwd=ROOT, env=env,
                               stdout=(tmp_path / f"{name}.log").open("wb"), stderr=subprocess.STDOUT)

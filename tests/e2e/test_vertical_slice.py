@@ -34,9 +34,11 @@ KATAKANA = "アイウエオカキクケコサシスセソタチツテトナニ�
 def services(kafka_bootstrap: str, fresh_database_url: str, tmp_path_factory: pytest.TempPathFactory,
              ) -> Iterator[RunningServices]:
     running = RunningServices(kafka_bootstrap, tmp_path_factory.mktemp("e2e"), fresh_database_url)
-    running.start()
-    yield running
-    running.stop()
+    running.start()  # stops what it started if it fails
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="module")

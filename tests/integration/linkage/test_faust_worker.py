@@ -44,7 +44,7 @@ def _collect(reader: TopicReader, child_ids: set[str], want: int, timeout_s: flo
 def worker_env(kafka_bootstrap: str, tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "TSUNAGU_LINKAGE_KAFKA_BOOTSTRAP": kafka_bootstrap,
             "TSUNAGU_LINKAGE_APP_ID": f"linkage-it-{uuid.uuid4().hex[:8]}",
-            "TSUNAGU_LINKAGE_DATA_DIR": str(tmp_path / "linkage"), "TSUNAGU_LINKAGE_METRICS_PORT": "19602",
+            "TSUNAGU_LINKAGE_DATA_DIR": str(tmp_path / "linkage"), "TSUNAGU_LINKAGE_METRICS_PORT": "0",
             "TSUNAGU_LINKAGE_LOG_LEVEL": "warn", "PYTHONPATH": str(ROOT)}
 
 
