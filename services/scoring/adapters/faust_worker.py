@@ -166,16 +166,17 @@ def build_app(service: ScoringService) -> faust.App:
     async def _sweep(partitions: set[int], today: Any, started: float) -> bool:
         children = [(k, v) for k, v in list(table.data.items()) if isinstance(v, dict) and v.get("p") in partitions]
         metrics.children.set(len(table.data))
-        for index, (child_id, raw_state) in enumerate(children):
+        for index, (child_id, _listed) in enumerate(children):
             if index % SWEEP_CHUNK == 0 and index:
                 await asyncio.sleep(0)  # let the agent run between chunks
                 partitions = partitions & active_partitions()
                 if app.rebalancing:
                     log.info("clock sweep interrupted by a rebalance; it resumes on the next tick")
                     return False
-            raw_state = table.data.get(child_id)  # a fact may have updated it (or a deletion removed it) meanwhile
+            # as it is now: a fact may have updated it while we yielded, a deletion (削除) removed it
+            raw_state = table.data.get(child_id)
             if not isinstance(raw_state, dict) or raw_state.get("p") not in partitions:
-                continue  # revoked meanwhile: its new owner sweeps it
+                continue  # deleted, or revoked meanwhile: its new owner sweeps it
             await by_clock(sweep_child, child_id, raw_state, today)
         log.info("clock sweep for %s over %d children of partitions %s took %.2fs", today.isoformat(),
                  len(children), sorted(partitions), time.perf_counter() - started)
