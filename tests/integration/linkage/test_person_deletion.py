@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.errors import KafkaError
 
 from contracts.envelope import envelope_dict
 from contracts.topics.ingest_records import EVENT_TYPE, RecordV1
@@ -82,7 +83,15 @@ def linkage(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Path]:
 @pytest.fixture
 def scoring(kafka_bootstrap: str, tmp_path: Path) -> Iterator[str]:
     app_id = f"scoring-del-{uuid.uuid4().hex[:8]}"
-    start_group_at_end(kafka_bootstrap, app_id)  # earlier tests' facts are not ours
+    deadline = time.monotonic() + 90
+    while True:  # earlier tests' facts are not ours; a fresh broker has no group coordinator for a few seconds
+        try:
+            start_group_at_end(kafka_bootstrap, app_id)
+            break
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
     worker = Worker(kafka_bootstrap, app_id, tmp_path, today="2025-06-01")
     worker.start()
     yield app_id
