@@ -28,6 +28,9 @@ class LinkageMetrics:
         self.decisions_applied = Counter(
             "tsunagu_linkage_decisions_applied_total", "Review decisions, by decision and outcome",
             ["decision", "outcome"], **kw)
+        self.deletions = Counter(
+            "tsunagu_linkage_deletions_total", "Deletion requests (privacy.deletions.v1), by outcome "
+            "(deleted, unknown_child, duplicate)", ["outcome"], **kw)
         self.persons = Gauge("tsunagu_linkage_persons", "Persons known to linkage", **kw)
         self.open_reviews = Gauge("tsunagu_linkage_open_reviews", "Review cases without a decision", **kw)
         self.source_to_linkage = Histogram(

@@ -33,6 +33,9 @@ class ScoringMetrics:
         self.sweep_duration = Histogram(
             "tsunagu_scoring_sweep_duration_seconds", "Time of one clock re-evaluation over local children",
             buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120), registry=registry)
+        self.deletions = Counter(
+            "tsunagu_scoring_deletions_total", "Children forgotten on a deletion request, by way in (request, fact) "
+            "and outcome (deleted, not_held)", ["via", "outcome"], registry=registry)
         self.children = Gauge(
             "tsunagu_scoring_children", "Children held in this instance's state", registry=registry)
         self.source_to_scoring = Histogram(

@@ -63,3 +63,11 @@ def items_text(items: frozenset[int] | list[int] | set[int]) -> str:
 
 def items_of(text: str | None) -> frozenset[int]:
     return frozenset(int(i) for i in text.split(",") if i) if text else frozenset()
+
+
+class DeletedChild(Base):
+    """A child deleted on request (privacy.deletions.v1): only a SHA-256 of its id, so later messages about it are
+    dropped instead of bringing it back (service_layer/privacy.py)."""
+
+    __tablename__ = "eval_deleted_children"
+    child_hash: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from services.evaluation.adapters.messages import Skipped, decode
 from services.evaluation.bootstrap import Container
 from services.evaluation.service_layer.handlers import HANDLERS
+from services.evaluation.service_layer.privacy import forgotten, handle_deletion
 
 
 def process_batch(container: Container, kind: str, items: Sequence[tuple[bytes | None, str]]) -> list[str]:
@@ -25,7 +26,12 @@ def process_batch(container: Container, kind: str, items: Sequence[tuple[bytes |
             if isinstance(event, Skipped):
                 outcomes.append(f"skipped:{event.reason}")
                 continue
-            outcomes.append(HANDLERS[kind](event, session).outcome)
+            if kind == "deletions":
+                outcomes.append(handle_deletion(event, session))
+            elif forgotten(session, event.data.child_id):  # deleted on request: a late message must not revive it
+                outcomes.append("deleted")
+            else:
+                outcomes.append(HANDLERS[kind](event, session).outcome)
             session.flush()  # the next message of the batch sees this one's rows (duplicates within a batch)
     elapsed = (time.perf_counter() - started) / max(1, len(items))
     for outcome in outcomes:

@@ -14,7 +14,19 @@ from sqlalchemy import Engine, create_engine, event, text
 
 from services.linkage.domain.state import TABLES, LinkageState
 
-Message = tuple[str, bytes | None, bytes, dict[str, str]]  # topic, key, value, headers
+Message = tuple[str, bytes | None, bytes | None, dict[str, str]]  # topic, key, value (None: a tombstone), headers
+# The outbox's value column is NOT NULL (older databases): a tombstone is stored as b"" with this marker header.
+TOMBSTONE = "tsunagu.outbox.tombstone"
+
+
+def _outbox_row(seq: int, m: Message) -> dict[str, object]:
+    headers = {**m[3], TOMBSTONE: "1"} if m[2] is None else m[3]
+    return {"s": seq, "t": m[0], "k": m[1], "v": m[2] if m[2] is not None else b"", "h": json.dumps(headers)}
+
+
+def _from_outbox(topic: str, key: bytes | None, value: bytes, h: str) -> Message:
+    headers = json.loads(h)
+    return topic, key, None if headers.pop(TOMBSTONE, None) else value, headers
 
 
 class SqliteStore:
@@ -69,13 +81,13 @@ class SqliteStore:
             first = int(conn.execute(text("SELECT COALESCE(MAX(seq), 0) FROM outbox")).scalar_one()) + 1
             sent = list(enumerate(messages, start=first))
             conn.execute(text("INSERT INTO outbox (seq, topic, k, v, h) VALUES (:s, :t, :k, :v, :h)"),
-                         [{"s": seq, "t": m[0], "k": m[1], "v": m[2], "h": json.dumps(m[3])} for seq, m in sent])
+                         [_outbox_row(seq, m) for seq, m in sent])
         return sent
 
     def pending(self) -> list[tuple[int, Message]]:
         with self.engine.connect() as conn:
             rows = conn.execute(text("SELECT seq, topic, k, v, h FROM outbox ORDER BY seq")).all()
-        return [(int(seq), (topic, key, value, json.loads(h))) for seq, topic, key, value, h in rows]
+        return [(int(seq), _from_outbox(topic, key, value, h)) for seq, topic, key, value, h in rows]
 
     def acknowledge(self, seqs: list[int]) -> None:
         if seqs:

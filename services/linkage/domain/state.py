@@ -13,7 +13,7 @@ from typing import Any
 from services.linkage.domain.blocking import MultiMap, blocking_keys
 from services.linkage.domain.model import Birth, PendingReview, Person, SourceFact
 
-TABLES = ("person", "source_fact", "births", "review", "processed")
+TABLES = ("person", "source_fact", "births", "review", "processed", "privacy")
 # fields the blocking keys and frequency tables are built from (plus status: merged persons leave the blocks)
 MATCHED_FIELDS = frozenset({"kana_key", "kanji_key", "surname_kana_key", "given_kana_key", "birth_date",
                             "address_key", "status", "name_kana", "name_kanji"})  # names: with or without a space
@@ -26,6 +26,8 @@ class LinkageState:
         self.births: dict[str, list[Birth]] = {}  # mother key → births
         self.reviews: dict[str, PendingReview] = {}
         self.processed: dict[str, list[str]] = {}  # record id → keys that record bound
+        # deletions (service_layer/privacy.py): "salt", "deny:<keyed hash of a deleted key>", "request:<id>"
+        self.privacy: dict[str, Any] = {}
         # derived indexes
         self.key_owner: dict[str, str] = {}
         self.households: dict[str, set[str]] = defaultdict(set)
@@ -142,6 +144,18 @@ class LinkageState:
                 if counter[value] <= 0:
                     del counter[value]
 
+    def remove_person(self, person: Person) -> None:
+        """Forgets a person and every index entry naming it (a deletion on request)."""
+        self._unindex_household(person)
+        self._unindex_blocks(person)
+        for key in person.keys:
+            if self.key_owner.get(key) == person.person_id:
+                del self.key_owner[key]
+        for key in person.cannot_link:
+            self.cannot_by_key.get(key, set()).discard(person.person_id)
+        self.persons.pop(person.person_id, None)
+        self.touch("person", person.person_id)
+
     def household_children(self, household_no: str) -> list[Person]:
         members = (self.persons[pid] for pid in sorted(self.households.get(household_no, ())))
         return [p for p in members if p.is_child and p.status == "resident"]
@@ -211,6 +225,8 @@ class LinkageState:
             return [b.to_dict() for b in self.births.get(key, [])]
         if table == "review":
             return self.reviews[key].to_dict() if key in self.reviews else None
+        if table == "privacy":
+            return self.privacy.get(key)
         return self.processed.get(key)
 
     def load_row(self, table: str, key: str, row: Any) -> None:
@@ -231,6 +247,8 @@ class LinkageState:
             self.put_review(PendingReview.from_dict(row))
         elif table == "processed":
             self.processed[key] = row
+        elif table == "privacy":
+            self.privacy[key] = row
 
     def clear_dirty(self) -> None:
         for keys in self.dirty.values():

@@ -16,8 +16,10 @@ from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 from prometheus_client import start_http_server
 
+from contracts.topics.privacy_deletions import TOPIC as DELETIONS
 from services.linkage.adapters.store import Message
 from services.linkage.bootstrap import bootstrap
+from services.linkage.service_layer.privacy import handle_deletions
 from services.linkage.service_layer.service import Incoming
 
 log = logging.getLogger("tsunagu.linkage")
@@ -40,6 +42,7 @@ app = faust.App(
 )
 records_topic = app.topic(settings.records_topic, value_type=bytes, key_type=bytes)
 decisions_topic = app.topic(settings.decisions_topic, value_type=bytes, key_type=bytes)
+deletions_topic = app.topic(DELETIONS.name, value_type=bytes, key_type=bytes)
 _send_lock = asyncio.Lock()
 
 
@@ -72,6 +75,13 @@ async def link_records(stream: Any) -> None:
 async def apply_decisions(stream: Any) -> None:
     async for events in stream.take_events(50, within=settings.batch_window_s):
         await publish(service.handle_decisions([_incoming(e) for e in events]))
+
+
+@app.agent(deletions_topic, concurrency=1)
+async def forget_persons(stream: Any) -> None:
+    """Deletion requests (削除): the child leaves the state; retractions and tombstones go out (docs/privacy.md)."""
+    async for events in stream.take_events(50, within=settings.batch_window_s):
+        await publish(handle_deletions(service, [_incoming(e) for e in events]))
 
 
 @app.task

@@ -19,6 +19,7 @@ from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
 from services.linkage.service_layer.decisions import handle_decision
+from services.linkage.service_layer.privacy import admit
 from services.linkage.service_layer.records import handle_record
 from services.linkage.service_layer.unit import Change, Out
 
@@ -53,7 +54,10 @@ class LinkageService:
                 self.metrics.records_failed.labels("invalid_record").inc()
                 self.metrics.records_processed.labels("deadletter").inc()
                 continue
-            record = envelope.data
+            record = admit(envelope.data, self.state)  # without persons deleted on request
+            if record is None:
+                self.metrics.records_processed.labels("deleted").inc()
+                continue
             try:
                 result = handle_record(record, Change(self.state, record.occurred_at), self.match_settings)
             except Exception as exc:  # a bug must not stop the stream; the record is kept for replay

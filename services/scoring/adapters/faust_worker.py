@@ -14,6 +14,7 @@ from faust.types import EventT, StreamT
 
 from contracts.topics import linkage_facts, scoring_flags
 from services.scoring.adapters.faust_consumer import GapSafeConsumer
+from services.scoring.adapters.faust_privacy import wire_deletions
 from services.scoring.bootstrap import ScoringService
 from services.scoring.service_layer.handlers import (
     InvalidFactMessage,
@@ -75,6 +76,7 @@ def build_app(service: ScoringService) -> faust.App:
     store = FaustTableStore(table)
     swept_on: dict[int, Any] = {}
     settling: dict[str, float] = {}  # child id → when its last fact arrived (only with absence_settle_seconds)
+    deletions = wire_deletions(app, table, metrics, settling)  # privacy.deletions.v1 (docs/privacy.md)
 
     def holding(today: Any) -> bool:
         return settings.publish_from is not None and today < settings.publish_from
@@ -95,6 +97,8 @@ def build_app(service: ScoringService) -> faust.App:
             metrics.facts_failed.labels(reason=exc.reason).inc()
             log.warning("skipped linkage.facts.v1 message p%s@%s: %s (%s)",
                         message.partition, message.offset, exc.reason, exc.detail)
+            return
+        if deletions.forget_if_deletion(fact):  # the child was deleted on request: forget it, publish nothing
             return
         try:
             today = service.clock.today()
@@ -162,16 +166,17 @@ def build_app(service: ScoringService) -> faust.App:
     async def _sweep(partitions: set[int], today: Any, started: float) -> bool:
         children = [(k, v) for k, v in list(table.data.items()) if isinstance(v, dict) and v.get("p") in partitions]
         metrics.children.set(len(table.data))
-        for index, (child_id, raw_state) in enumerate(children):
+        for index, (child_id, _listed) in enumerate(children):
             if index % SWEEP_CHUNK == 0 and index:
                 await asyncio.sleep(0)  # let the agent run between chunks
                 partitions = partitions & active_partitions()
                 if app.rebalancing:
                     log.info("clock sweep interrupted by a rebalance; it resumes on the next tick")
                     return False
-            raw_state = table.data.get(child_id, raw_state)  # a fact may have updated it while we yielded
+            # as it is now: a fact may have updated it while we yielded, a deletion (削除) removed it
+            raw_state = table.data.get(child_id)
             if not isinstance(raw_state, dict) or raw_state.get("p") not in partitions:
-                continue  # revoked meanwhile: its new owner sweeps it
+                continue  # deleted, or revoked meanwhile: its new owner sweeps it
             await by_clock(sweep_child, child_id, raw_state, today)
         log.info("clock sweep for %s over %d children of partitions %s took %.2fs", today.isoformat(),
                  len(children), sorted(partitions), time.perf_counter() - started)
