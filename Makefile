@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 
-.PHONY: install run stop test lint typecheck lock schemas bench clean
+.PHONY: install run stop test lint typecheck lock schemas bench clean training training-stop training-reset manual manual-screenshots
 
 $(VENV_STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || python3 -m venv .venv
@@ -35,6 +35,25 @@ lock:
 
 schemas: $(VENV_STAMP)
 	$(PY) -m contracts.admin schemas --out docs/schemas
+
+# 研修モード (docs/manual/trainer.md): the synthetic city on a broker, groups, database and ports of its own.
+training: install
+	@deploy/training.sh start
+
+training-stop:
+	@deploy/training.sh stop
+
+training-reset: install
+	@deploy/training.sh reset
+
+# The staff manual (docs/manual, Japanese) as HTML in var/manual/site (mkdocs.yml); --strict fails on a warning or
+# a broken link, and the hook docs/manual/_hooks/offline.py on any page or asset loaded from outside the machine.
+manual: $(VENV_STAMP)
+	$(PY) -m mkdocs build --strict --clean
+
+# Screenshots for the manual from a casework web started on synthetic data (SQLite, headless Chromium).
+manual-screenshots: $(VENV_STAMP)
+	$(PY) deploy/manual_screenshots.py --out docs/manual/img
 
 clean: stop
 	rm -rf var

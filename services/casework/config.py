@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SESSION_SECRET = "development-only-change-me"  # noqa: S105 - refused outside development
 # Secrets that appear in this repository (docs, compose, tests): never acceptable in production.
+TRAINING_MARK = "training"  # the training deployment's database URL and app id must contain it
 KNOWN_SECRETS = frozenset({DEFAULT_SESSION_SECRET, "t" * 32, "x" * 40, "change-me-change-me", "tsunagu-demo-2026"})
 
 
@@ -20,6 +21,10 @@ class CaseworkSettings(BaseSettings):
     # service's own TSUNAGU_CASEWORK_ENVIRONMENT wins when both are present.
     environment: Literal["development", "test", "production"] = Field(
         "development", validation_alias=AliasChoices("TSUNAGU_CASEWORK_ENVIRONMENT", "TSUNAGU_ENVIRONMENT"))
+    training: bool = Field(
+        False, description="研修モード: the synthetic training city only (deploy/training.sh). Every page carries the "
+        "研修用・架空データ banner; refused in production; needs a database and an app id of its own (both "
+        "must name 'training') so it can never read or write the live case database or consumer group")
     kafka_bootstrap: str = "127.0.0.1:9092"
     app_id: str = "tsunagu-casework"
     data_dir: Path = Path("var/casework")
@@ -63,6 +68,21 @@ class CaseworkSettings(BaseSettings):
                           "an instance that stops for good holds its partitions until the session times out")
     kafka_retry_max_s: float = Field(30.0, gt=0, description="Longest wait between attempts to reach the broker "
                                                               "at start-up")
+
+    @model_validator(mode="after")
+    def _training_apart(self) -> CaseworkSettings:
+        if not self.training:
+            return self
+        if self.production:
+            raise ValueError("TSUNAGU_CASEWORK_TRAINING: training mode is refused in production (training accounts "
+                             "and fictitious data must never exist there)")
+        if TRAINING_MARK not in self.database_url.lower():
+            raise ValueError("TSUNAGU_CASEWORK_TRAINING: training mode needs its own database; "
+                             "TSUNAGU_CASEWORK_DATABASE_URL must name 'training' (e.g. sqlite:///var/training/casework.db)")
+        if TRAINING_MARK not in self.app_id.lower():
+            raise ValueError("TSUNAGU_CASEWORK_TRAINING: training mode needs its own consumer group; "
+                             "TSUNAGU_CASEWORK_APP_ID must name 'training' (e.g. tsunagu-training-casework)")
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> CaseworkSettings:

@@ -3,6 +3,7 @@
     python -m services.casework.entrypoints.cli migrate
     python -m services.casework.entrypoints.cli create-user --username U --password P --role ward_staff --ward 40131
     python -m services.casework.entrypoints.cli seed-demo-users
+    python -m services.casework.entrypoints.cli seed-training-users      # 研修モード only (deploy/training.sh)
     python -m services.casework.entrypoints.cli verify-audit
     python -m services.casework.entrypoints.cli extract|extracts|destroy-key|disclose|delete-person|opt-out …
         (privacy commands: entrypoints/cli_privacy.py, docs/privacy.md)
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from services.casework.adapters.db import migrate
@@ -33,10 +35,31 @@ DEMO_OTHERS = [("hq", Role.HQ_ADMIN, None), ("privacy", Role.PRIVACY_OFFICER, No
                ("jisou", Role.CHILD_GUIDANCE, None), ("analyst", Role.ANALYST, None),
                ("operator", Role.OPERATOR, None)]
 CLI_ACTOR = Actor("cli", "operator", "cli")
+# Training accounts (研修モード, deploy/training.sh): two ward staff per ward (kensyu01/02 東区 … kensyu13/14 早良区),
+# HQ, privacy officer and 児童相談所. Refused outside training mode, and training mode is refused in production.
+TRAINING_PREFIX = "kensyu"
+TRAINING_PASSWORD = "tsunagu-kensyu-2026"  # noqa: S105 - fictitious data only; printed for the trainer
+TRAINING_DIVISIONS = ("子育て支援課", "健康課")
+
+
+def training_accounts() -> list[tuple[str, Role, str | None, str | None]]:
+    """(username, role, ward, division) of every training account."""
+    accounts: list[tuple[str, Role, str | None, str | None]] = []
+    for i, ward in enumerate(sorted(WARDS)):
+        for j, division in enumerate(TRAINING_DIVISIONS):
+            accounts.append((f"{TRAINING_PREFIX}{2 * i + j + 1:02d}", Role.WARD_STAFF, ward, division))
+    return [*accounts, (f"{TRAINING_PREFIX}-hq", Role.HQ_ADMIN, None, None),
+            (f"{TRAINING_PREFIX}-privacy", Role.PRIVACY_OFFICER, None, None),
+            (f"{TRAINING_PREFIX}-jisou", Role.CHILD_GUIDANCE, None, None)]
 
 
 def _create(args: argparse.Namespace) -> int:
-    container = bootstrap(CaseworkSettings())
+    settings = CaseworkSettings()
+    if args.username.lower().startswith(TRAINING_PREFIX) and not settings.training:
+        print(f"error: '{TRAINING_PREFIX}…' names are training accounts; they exist only in training mode",
+              file=sys.stderr)
+        return 2
+    container = bootstrap(settings)
     now = container.clock()
     try:
         with container.sessions.begin() as session:
@@ -77,6 +100,35 @@ def _seed(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed_training(_args: argparse.Namespace) -> int:
+    try:
+        settings = CaseworkSettings()
+    except ValidationError as exc:  # e.g. training mode together with production
+        print(f"error: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    if not settings.training:
+        print("error: training accounts are for training mode only (TSUNAGU_CASEWORK_TRAINING=true, "
+              "deploy/training.sh)", file=sys.stderr)
+        return 2
+    container = bootstrap(settings)
+    now = container.clock()
+    print(f"training users (研修用; password for all: {TRAINING_PASSWORD})")
+    with container.sessions.begin() as session:
+        for name, role, ward, division in training_accounts():
+            existing = session.scalars(select(User).where(User.username == name)).first()
+            if existing is None:
+                user = create_user(session, username=name, password=TRAINING_PASSWORD, role=role.value,
+                                   ward_code=ward, division=division, now=now, check_strength=False)
+                audit_log.append(session, CLI_ACTOR, "create_user", now, target=user.user_id, ward_code=ward,
+                                 detail=f"role={role.value} training")
+            else:
+                set_password(existing, TRAINING_PASSWORD, now, check_strength=False)
+                existing.active = True
+            where = f"{WARDS[ward]} {ward} {division}" if ward else "all wards"
+            print(f"  {name:<15} {role.value:<16} {where}")
+    return 0
+
+
 def _migrate(_args: argparse.Namespace) -> int:
     migrate(CaseworkSettings().database_url)
     print("casework database is at the newest revision")
@@ -110,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--division", default=None)
     create.set_defaults(run=_create)
     sub.add_parser("seed-demo-users", help="create the documented demo users (development)").set_defaults(run=_seed)
+    sub.add_parser("seed-training-users", help="create the training accounts kensyu01… (training mode only)") \
+        .set_defaults(run=_seed_training)
     sub.add_parser("verify-audit", help="check the audit trail's hash chain").set_defaults(run=_verify)
     cli_privacy.register(sub)
     args = parser.parse_args(argv)
