@@ -21,8 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from contracts.sources import SOURCE_SYSTEMS
-from contracts.topics import casework, ingest_deadletter, ingest_records, linkage_children, linkage_facts
-from contracts.topics import linkage_review, privacy_deletions, scoring_flags
+from contracts.topics import (
+    casework,
+    ingest_deadletter,
+    ingest_records,
+    linkage_children,
+    linkage_facts,
+    linkage_review,
+    privacy_deletions,
+    scoring_flags,
+)
 
 ADMIN = "admin"
 SOURCES = tuple(s.topic for s in SOURCE_SYSTEMS.values())
