@@ -18,6 +18,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from contracts.envelope import Envelope
+from contracts.kafka_security import options_from_env
 from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics import CATALOGUE
 
@@ -28,7 +29,7 @@ def create_topics(bootstrap: str, timeout_s: float = 60.0) -> list[str]:
     while True:
         try:
             admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="tsunagu-topics",
-                                     request_timeout_ms=10_000)
+                                     request_timeout_ms=10_000, **options_from_env("TSUNAGU_ADMIN_"))
             break
         except KafkaError:
             if time.monotonic() > deadline:

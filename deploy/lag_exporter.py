@@ -70,8 +70,11 @@ class BrokerReader:
         if self._admin is None:
             from kafka import KafkaAdminClient
 
+            from contracts.kafka_security import options_from_env
+
             self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="tsunagu-lag-exporter",
-                                           request_timeout_ms=self.timeout_ms)
+                                           request_timeout_ms=self.timeout_ms,
+                                           **options_from_env("TSUNAGU_LAG_EXPORTER_"))
         return self._admin
 
     def close(self) -> None:

@@ -9,6 +9,9 @@ PY="$ROOT/.venv/bin/python"
 RUN="$ROOT/var/run"
 export KAFKA_PORT="${KAFKA_PORT:-9092}"
 export KAFKA_JMX_EXPORTER_PORT="${KAFKA_JMX_EXPORTER_PORT:-9404}"  # the broker's metrics (deploy/kafka/jmx-exporter.yml)
+# SASL/SCRAM-SHA-512 with per-service ACLs (deploy/kafka/acls.py); KAFKA_SECURITY=plaintext is the development switch.
+export KAFKA_SECURITY="${KAFKA_SECURITY:-sasl}"
+export KAFKA_CREDENTIALS_DIR="${KAFKA_CREDENTIALS_DIR:-$ROOT/var/kafka-credentials}"  # generated on first run
 BOOT="127.0.0.1:$KAFKA_PORT"
 WEB_PORT="${TSUNAGU_CASEWORK_WEB_PORT:-8000}"
 export TSUNAGU_INGEST_KAFKA_BOOTSTRAP="$BOOT" TSUNAGU_LINKAGE_KAFKA_BOOTSTRAP="$BOOT" \
@@ -20,6 +23,25 @@ export TSUNAGU_INGEST_KAFKA_BOOTSTRAP="$BOOT" TSUNAGU_LINKAGE_KAFKA_BOOTSTRAP="$
 # A demonstration: the smoke families' missed checkups (absences) show within a minute of loading them instead
 # of at the next morning's sweep (docs/scoring.md, "Absence is concluded by the clock").
 export TSUNAGU_SCORING_ABSENCE_SETTLE_SECONDS="${TSUNAGU_SCORING_ABSENCE_SETTLE_SECONDS:-20}"
+
+# Each process authenticates as its own principal: <PREFIX>KAFKA_SECURITY_PROTOCOL, …_SASL_USERNAME and
+# …_SASL_PASSWORD_FILE (a file under var/kafka-credentials, never a password in the environment).
+kafka_principal() { # env prefix, principal
+  if [ "$KAFKA_SECURITY" = sasl ]; then
+    export "${1}KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT" "${1}KAFKA_SASL_USERNAME=$2" \
+      "${1}KAFKA_SASL_PASSWORD_FILE=$KAFKA_CREDENTIALS_DIR/$2"
+  else
+    export "${1}KAFKA_SECURITY_PROTOCOL=PLAINTEXT"
+  fi
+}
+kafka_principal TSUNAGU_INGEST_ ingest
+kafka_principal TSUNAGU_LINKAGE_ linkage
+kafka_principal TSUNAGU_SCORING_ scoring
+kafka_principal TSUNAGU_CASEWORK_ casework
+kafka_principal TSUNAGU_EVALUATION_ evaluation
+kafka_principal TSUNAGU_LAG_EXPORTER_ lag-exporter
+kafka_principal TSUNAGU_ADMIN_ admin            # topics and the wait for consumer groups
+kafka_principal TSUNAGU_SIMULATOR_ simulator    # the smoke scenario stands in for every source system
 
 # name|module — each a real process with its own log and pid file
 SERVICES=(
@@ -38,7 +60,12 @@ alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 start_service() {
   local name="$1" module="$2"
   if alive "$name"; then echo "  $name: already running (pid $(cat "$RUN/$name.pid"))"; return; fi
-  nohup "$PY" -m "$module" >"$RUN/$name.log" 2>&1 &
+  if [ "$name" = ingest-http ] && [ "$KAFKA_SECURITY" = sasl ]; then  # same settings class, its own principal
+    TSUNAGU_INGEST_KAFKA_SASL_USERNAME=http-intake TSUNAGU_INGEST_KAFKA_SASL_PASSWORD_FILE="$KAFKA_CREDENTIALS_DIR/http-intake" \
+      nohup "$PY" -m "$module" >"$RUN/$name.log" 2>&1 &
+  else
+    nohup "$PY" -m "$module" >"$RUN/$name.log" 2>&1 &
+  fi
   echo $! >"$RUN/$name.pid"
   echo "  $name: started (pid $!, log var/run/$name.log)"
 }
@@ -85,7 +112,7 @@ Tsunagu is running.
   Metrics:                 ingest :9101  linkage :9102  scoring :9103  casework :9104 and :$WEB_PORT/metrics
   Prometheus:              http://127.0.0.1:9090/   dashboard: http://127.0.0.1:9090/consoles/tsunagu.html
   Broker and lag metrics:  :$KAFKA_JMX_EXPORTER_PORT (JMX exporter)  :9105 (deploy/lag_exporter.py)
-  Kafka:                   $BOOT   (topics: .venv/bin/python -m contracts.admin create)
+  Kafka:                   $BOOT   ($KAFKA_SECURITY; principals' passwords in var/kafka-credentials, ACLs: deploy/kafka/acls.py)
   Logs:                    var/run/*.log
 Stop everything with: make stop
 MSG

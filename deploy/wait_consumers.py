@@ -9,6 +9,8 @@ import time
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
+from contracts.kafka_security import options_from_env
+
 GROUPS = ("tsunagu-ingest", "tsunagu-linkage", "tsunagu-scoring", "tsunagu-casework")
 
 
@@ -28,7 +30,8 @@ def main() -> int:
     parser.add_argument("--groups", nargs="*", default=list(GROUPS))
     args = parser.parse_args()
     groups = tuple(args.groups)
-    admin = KafkaAdminClient(bootstrap_servers=args.bootstrap, client_id="tsunagu-wait")
+    admin = KafkaAdminClient(bootstrap_servers=args.bootstrap, client_id="tsunagu-wait",
+                             **options_from_env("TSUNAGU_ADMIN_"))
     deadline = time.monotonic() + args.timeout
     ready: set[str] = set()
     while time.monotonic() < deadline:

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # A real Apache Kafka broker (KRaft, one combined broker+controller) without Docker.
-#   deploy/kafka/kafka.sh fetch|start|stop|status|wait
+#   deploy/kafka/kafka.sh fetch|start|stop|status|wait|acls
 # Settings (environment): KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1),
 #   KAFKA_DATA_DIR (var/kafka-$KAFKA_PORT), KAFKA_HEAP (512m),
 #   KAFKA_JMX_EXPORTER_PORT (unset: off): serve the broker's metrics for Prometheus on 127.0.0.1:<port>/metrics
 #   through the JMX exporter java agent (rules: jmx-exporter.yml). deploy/run.sh sets 9404.
+#   KAFKA_SECURITY (plaintext): sasl = SASL/SCRAM-SHA-512 clients' listener, the controller listener on SASL/PLAIN,
+#   StandardAuthorizer with no access unless granted, one principal per service created at format time and the
+#   ACLs of deploy/kafka/acls.py applied at every start (passwords: KAFKA_CREDENTIALS_DIR, var/kafka-credentials,
+#   one file per principal, generated on first use). plaintext = no authentication: a development switch only;
+#   deploy/run.sh uses sasl, deploy/test.sh says plaintext explicitly.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,6 +20,13 @@ DATA="${KAFKA_DATA_DIR:-$ROOT/var/kafka-$PORT}"
 JARS="$HERE/.jars"
 PIDFILE="$DATA/broker.pid"
 LOG="$DATA/broker.log"
+SECURITY="${KAFKA_SECURITY:-plaintext}"
+CREDS="${KAFKA_CREDENTIALS_DIR:-$ROOT/var/kafka-credentials}"
+case "$SECURITY" in plaintext|sasl) ;; *) echo "kafka: KAFKA_SECURITY must be plaintext or sasl" >&2; exit 2 ;; esac
+MARK="# port=$PORT"
+if [ "$SECURITY" = sasl ]; then MARK="# port=$PORT security=sasl"; fi
+
+acls_py() { (cd "$ROOT" && "$ROOT/.venv/bin/python" -m deploy.kafka.acls --dir "$CREDS" --bootstrap "127.0.0.1:$PORT" "$@"); }
 
 fetch() {
   if [ -f "$JARS/.complete" ] && [ "$JARS/.complete" -nt "$HERE/pom.xml" ]; then return 0; fi
@@ -40,17 +52,46 @@ agent_args() {
   AGENT=("-javaagent:$jar=127.0.0.1:$KAFKA_JMX_EXPORTER_PORT:$HERE/jmx-exporter.yml")
 }
 
-write_config() {
-  mkdir -p "$DATA/logs"
-  cat >"$DATA/server.properties" <<PROPS
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$CPORT
+listener_config() {
+  if [ "$SECURITY" = plaintext ]; then
+    cat <<PROPS
 listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
 advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+PROPS
+    return 0
+  fi
+  local pw; pw="$(cat "$CREDS/admin")"
+  cat <<PROPS
+listeners=SASL_PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=SASL_PLAINTEXT
+listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$pw";
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$pw" user_admin="$pw";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
+allow.everyone.if.no.acl.found=false
+PROPS
+}
+
+write_config() {
+  mkdir -p "$DATA/logs"
+  chmod 700 "$DATA"
+  if [ "$SECURITY" = sasl ]; then acls_py credentials >/dev/null; fi
+  ( umask 077
+  cat >"$DATA/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$CPORT
+$(listener_config)
 log.dirs=$DATA/data
 num.partitions=1
 offsets.topic.replication.factor=1
@@ -64,18 +105,24 @@ auto.create.topics.enable=false
 log.retention.check.interval.ms=60000
 message.max.bytes=2097152
 PROPS
+  )
 }
 
 format_storage() {
   # A data directory left by a different config (other port, crashed format) is stale: start afresh.
-  if [ -f "$DATA/data/meta.properties" ] && grep -q "^# port=$PORT$" "$DATA/data/.tsunagu" 2>/dev/null; then
+  if [ -f "$DATA/data/meta.properties" ] && grep -qx "$MARK" "$DATA/data/.tsunagu" 2>/dev/null; then
     return 0
   fi
   rm -rf "$DATA/data"
-  local cid
+  local cid scram=()
   cid="$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
-  "${JAVA[@]}" kafka.tools.StorageTool format -t "$cid" -c "$DATA/server.properties" >"$DATA/format.log" 2>&1
-  echo "# port=$PORT" >"$DATA/data/.tsunagu"
+  if [ "$SECURITY" = sasl ]; then  # every principal's SCRAM credentials, in the metadata from the start
+    local line
+    while IFS= read -r line; do scram+=(--add-scram "$line"); done < <(acls_py scram-args)
+  fi
+  "${JAVA[@]}" kafka.tools.StorageTool format -t "$cid" -c "$DATA/server.properties" "${scram[@]}" \
+    >"$DATA/format.log" 2>&1
+  echo "$MARK" >"$DATA/data/.tsunagu"
 }
 
 start() {
@@ -89,16 +136,28 @@ start() {
   nohup "${JAVA[@]}" "${AGENT[@]}" kafka.Kafka "$DATA/server.properties" >"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
   wait_ready
-  echo "kafka: running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"), data $DATA)"
+  if [ "$SECURITY" = sasl ]; then
+    acls_py apply
+    echo "kafka: running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"), data $DATA), SASL_PLAINTEXT SCRAM-SHA-512 with ACLs"
+  else
+    echo "kafka: running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"), data $DATA), PLAINTEXT: no authentication" \
+      "(development switch)"
+  fi
 }
 
 wait_ready() {
   local deadline=$((SECONDS + ${KAFKA_START_TIMEOUT:-90}))
   # The port opens before the broker has joined the KRaft quorum: ask for metadata to be sure.
-  until accepting && "$ROOT/.venv/bin/python" - "$PORT" <<'PY' 2>/dev/null
+  local user="" cred=""
+  if [ "$SECURITY" = sasl ]; then user=admin cred="$CREDS/admin"; fi
+  until accepting && "$ROOT/.venv/bin/python" - "$PORT" "$user" "$cred" <<'PY' 2>/dev/null
 import sys
+from pathlib import Path
 from kafka import KafkaAdminClient
-admin = KafkaAdminClient(bootstrap_servers=f"127.0.0.1:{sys.argv[1]}", request_timeout_ms=3000)
+port, user, cred = sys.argv[1:4]
+auth = {} if not user else {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512",
+                            "sasl_plain_username": user, "sasl_plain_password": Path(cred).read_text().strip()}
+admin = KafkaAdminClient(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=3000, **auth)
 admin.list_topics()
 admin.close()
 PY
@@ -124,6 +183,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   wait) wait_ready ;;
+  acls) if [ "$SECURITY" != sasl ]; then echo "kafka: acls needs KAFKA_SECURITY=sasl" >&2; exit 2; fi; acls_py apply ;;
   status) if running && accepting; then echo "running"; else echo "stopped"; exit 3; fi ;;
-  *) echo "usage: $0 fetch|start|stop|status|wait" >&2; exit 2 ;;
+  *) echo "usage: $0 fetch|start|stop|status|wait|acls" >&2; exit 2 ;;
 esac

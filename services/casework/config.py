@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from contracts.kafka_security import KafkaSecuritySettings
 
 DEFAULT_SESSION_SECRET = "development-only-change-me"  # noqa: S105 - refused outside development
 # Secrets that appear in this repository (docs, compose, tests): never acceptable in production.
@@ -14,7 +16,7 @@ TRAINING_MARK = "training"  # the training deployment's database URL and app id 
 KNOWN_SECRETS = frozenset({DEFAULT_SESSION_SECRET, "t" * 32, "x" * 40, "change-me-change-me", "tsunagu-demo-2026"})
 
 
-class CaseworkSettings(BaseSettings):
+class CaseworkSettings(KafkaSecuritySettings):
     model_config = SettingsConfigDict(env_prefix="TSUNAGU_CASEWORK_", extra="ignore", populate_by_name=True)
 
     # TSUNAGU_ENVIRONMENT is what deploy/run.sh and docker-compose.yml set for every service; the

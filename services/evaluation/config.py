@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from contracts.kafka_security import KafkaSecuritySettings
 
 # The municipality's rule file: evaluation reads only its [weights] table (the weights and tiers in force).
 DEFAULT_RULE_FILE = Path(__file__).resolve().parents[1] / "scoring" / "config" / "fukuoka.toml"
 
 
-class EvaluationSettings(BaseSettings):
+class EvaluationSettings(KafkaSecuritySettings):
     model_config = SettingsConfigDict(env_prefix="TSUNAGU_EVALUATION_", extra="ignore")
 
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")

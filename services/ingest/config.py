@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from contracts.kafka_security import KafkaSecuritySettings
 
 DEV_TOKEN_PREFIX = "dev-"  # noqa: S105 - a prefix that marks development tokens, refused in production
 
 
-class IngestSettings(BaseSettings):
+class IngestSettings(KafkaSecuritySettings):
     model_config = SettingsConfigDict(env_prefix="TSUNAGU_INGEST_", extra="ignore", populate_by_name=True)
 
     # TSUNAGU_ENVIRONMENT is what deploy/run.sh and docker-compose.yml set; TSUNAGU_INGEST_ENVIRONMENT wins.

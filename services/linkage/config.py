@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from contracts.kafka_security import KafkaSecuritySettings
 
 
-class LinkageSettings(BaseSettings):
+class LinkageSettings(KafkaSecuritySettings):
     model_config = SettingsConfigDict(env_prefix="TSUNAGU_LINKAGE_", extra="ignore")
 
     kafka_bootstrap: str = "127.0.0.1:9092"

@@ -6,14 +6,16 @@ from datetime import date
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from contracts.kafka_security import KafkaSecuritySettings
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 FUKUOKA_RULES = CONFIG_DIR / "fukuoka.toml"
 GUIDELINE_ALL_RULES = CONFIG_DIR / "guideline-all.toml"
 
 
-class ScoringSettings(BaseSettings):
+class ScoringSettings(KafkaSecuritySettings):
     model_config = SettingsConfigDict(env_prefix="TSUNAGU_SCORING_", extra="ignore")
 
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")

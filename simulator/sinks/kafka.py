@@ -7,6 +7,7 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from contracts.kafka_security import options_from_env
 from simulator.events import SourceEvent
 from simulator.sinks.base import SendReport
 
@@ -19,7 +20,7 @@ class KafkaSink:
         self._producer = KafkaProducer(
             bootstrap_servers=bootstrap, client_id="tsunagu-simulator", acks=acks, linger_ms=linger_ms,
             batch_size=batch_size, compression_type=compression, max_in_flight_requests_per_connection=5,
-            **producer_config)
+            **{**options_from_env("TSUNAGU_SIMULATOR_"), **producer_config})
         self._report = SendReport()
 
     def send(self, event: SourceEvent) -> None:

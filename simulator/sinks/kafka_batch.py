@@ -16,6 +16,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 
+from contracts.kafka_security import options_from_env
 from simulator.events import SourceEvent
 from simulator.sinks.base import SendReport
 
@@ -32,7 +33,7 @@ class KafkaBatchSink:
             producer = AIOKafkaProducer(
                 bootstrap_servers=bootstrap, client_id="tsunagu-simulator", acks=acks,
                 enable_idempotence=acks == "all", max_batch_size=batch_size, linger_ms=linger_ms,
-                request_timeout_ms=60_000)
+                request_timeout_ms=60_000, **options_from_env("TSUNAGU_SIMULATOR_"))
             try:
                 await producer.start()
             except BaseException:

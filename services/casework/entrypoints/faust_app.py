@@ -32,6 +32,7 @@ def create_app(container: Container) -> faust.App:
     handlers = WorkerHandlers(container)
     app = faust.App(
         settings.app_id, broker=f"kafka://{settings.kafka_bootstrap}", value_serializer="raw",
+        broker_credentials=settings.faust_broker_credentials(),
         key_serializer="raw", topic_allow_declare=True, datadir=str(settings.data_dir),
         web_enabled=False, processing_guarantee="at_least_once", consumer_auto_offset_reset=settings.auto_offset_reset,
         producer_acks=-1, broker_session_timeout=settings.kafka_session_timeout_s,
@@ -104,7 +105,7 @@ def create_app(container: Container) -> faust.App:
     return app
 
 
-def wait_for_broker(bootstrap: str, max_delay: float) -> None:
+def wait_for_broker(bootstrap: str, max_delay: float, options: dict[str, Any] | None = None) -> None:
     """Blocks until the broker answers a metadata request, retrying with backoff (0.5 s, doubling up to
     ``max_delay``) instead of exiting when the worker starts before its broker; SIGTERM or Ctrl-C stop it."""
     client_log = logging.getLogger("aiokafka")
@@ -113,7 +114,7 @@ def wait_for_broker(bootstrap: str, max_delay: float) -> None:
     try:
         while True:
             try:
-                asyncio.run(_bootstrap_once(bootstrap))
+                asyncio.run(_bootstrap_once(bootstrap, options or {}))
                 return
             except KafkaError as exc:
                 log.warning("Kafka broker at %s not reachable (%s); retrying in %.1f s", bootstrap,
@@ -124,8 +125,8 @@ def wait_for_broker(bootstrap: str, max_delay: float) -> None:
         client_log.setLevel(level)
 
 
-async def _bootstrap_once(bootstrap: str) -> None:
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+async def _bootstrap_once(bootstrap: str, options: dict[str, Any]) -> None:
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **options)
     try:
         await client.bootstrap()
     finally:
@@ -135,7 +136,7 @@ async def _bootstrap_once(bootstrap: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = CaseworkSettings()
-    wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s)
+    wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options())
     container = bootstrap(settings)
     app = create_app(container)
     args = argv if argv is not None else sys.argv[1:]

@@ -29,6 +29,7 @@ def create_app(container: Container) -> faust.App:
     settings = container.settings
     app = faust.App(
         settings.app_id, broker=f"kafka://{settings.kafka_bootstrap}", value_serializer="raw",
+        broker_credentials=settings.faust_broker_credentials(),
         key_serializer="raw", topic_allow_declare=True, datadir=str(settings.data_dir),
         web_enabled=False, processing_guarantee="at_least_once", consumer_auto_offset_reset=settings.auto_offset_reset,
         broker_session_timeout=settings.kafka_session_timeout_s,

@@ -62,14 +62,14 @@ def _view(offset: int, timestamp_ms: int | None, headers: list[tuple[str, bytes]
 class KafkaDeadLetters:
     """Reads the dead-letter topic by hand-assigned partition (no consumer group) up to its end at the call."""
 
-    def __init__(self, bootstrap: str) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, bootstrap: str, security: dict[str, Any] | None = None) -> None:
+        self._bootstrap, self._security = bootstrap, security or {}
 
     def scan(self, after: int) -> Iterator[tuple[int, int | None, list[tuple[str, bytes]]]]:
         tp = TopicPartition(ingest_deadletter.TOPIC.name, 0)
         consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
                                  client_id="tsunagu-ingest-deadletters", fetch_max_bytes=8 * 1024 * 1024,
-                                 max_partition_fetch_bytes=8 * 1024 * 1024)
+                                 max_partition_fetch_bytes=8 * 1024 * 1024, **self._security)
         try:
             consumer.assign([tp])
             end = consumer.end_offsets([tp])[tp]

@@ -36,10 +36,10 @@ class KafkaPublisher:
     """acks=all and idempotence (kafka-python 3 defaults, stated here so they cannot drift)."""
 
     def __init__(self, bootstrap: str, client_id: str, max_request_bytes: int = 2_097_152,
-                 linger_ms: int = 5) -> None:
+                 linger_ms: int = 5, security: dict[str, Any] | None = None) -> None:
         self._producer = KafkaProducer(
             bootstrap_servers=bootstrap, client_id=client_id, acks="all", enable_idempotence=True,
-            max_request_size=max_request_bytes, linger_ms=linger_ms, batch_size=256 * 1024,
+            max_request_size=max_request_bytes, linger_ms=linger_ms, batch_size=256 * 1024, **(security or {}),
         )
 
     def publish(self, topic: str, key: bytes | None, value: bytes | None,

@@ -21,7 +21,7 @@ _MAX_IN_FLIGHT = 64  # batches handed to the loop but not yet acknowledged
 
 class KafkaBatchPublisher:
     def __init__(self, bootstrap: str, client_id: str, max_request_bytes: int = 2_097_152,
-                 batch_bytes: int = 512 * 1024) -> None:
+                 batch_bytes: int = 512 * 1024, security: dict[str, Any] | None = None) -> None:
         # The producer's loop runs in its own thread, so the network overlaps with validating rows.
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"{client_id}-kafka", daemon=True)
@@ -30,7 +30,8 @@ class KafkaBatchPublisher:
         async def started() -> AIOKafkaProducer:  # aiokafka binds to the loop it is created in
             producer = AIOKafkaProducer(bootstrap_servers=bootstrap, client_id=client_id, acks="all",
                                         enable_idempotence=True, max_batch_size=batch_bytes,
-                                        max_request_size=max_request_bytes, request_timeout_ms=60_000)
+                                        max_request_size=max_request_bytes, request_timeout_ms=60_000,
+                                        **(security or {}))
             try:
                 await producer.start()
             except BaseException:

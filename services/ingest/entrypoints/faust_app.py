@@ -43,6 +43,7 @@ def create_app(ctx: IngestContext) -> faust.App:
     app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=settings.faust_broker_credentials(),
         key_serializer="raw",
         value_serializer="raw",
         topic_allow_declare=True,
@@ -132,7 +133,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def wait_for_broker(bootstrap: str, max_delay: float) -> None:
+def wait_for_broker(bootstrap: str, max_delay: float, options: dict[str, Any] | None = None) -> None:
     """Blocks until the broker answers a metadata request, retrying with backoff (0.5 s, doubling up to
     ``max_delay``) instead of exiting when the worker starts before its broker; SIGTERM or Ctrl-C stop it."""
     client_log = logging.getLogger("aiokafka")
@@ -141,7 +142,7 @@ def wait_for_broker(bootstrap: str, max_delay: float) -> None:
     try:
         while True:
             try:
-                asyncio.run(_bootstrap_once(bootstrap))
+                asyncio.run(_bootstrap_once(bootstrap, options or {}))
                 return
             except KafkaError as exc:
                 log.warning("Kafka broker at %s not reachable (%s); retrying in %.1f s", bootstrap,
@@ -152,8 +153,8 @@ def wait_for_broker(bootstrap: str, max_delay: float) -> None:
         client_log.setLevel(level)
 
 
-async def _bootstrap_once(bootstrap: str) -> None:
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+async def _bootstrap_once(bootstrap: str, options: dict[str, Any]) -> None:
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **options)
     try:
         await client.bootstrap()
     finally:
@@ -168,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
     if args[0] == "worker":
         logging.basicConfig(level=_LEVELS[ctx.settings.log_level],
                             format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
-        wait_for_broker(ctx.settings.kafka_bootstrap, ctx.settings.kafka_retry_max_s)
+        wait_for_broker(ctx.settings.kafka_bootstrap, ctx.settings.kafka_retry_max_s,
+                        ctx.settings.kafka_client_options())
     global _app
     _app = create_app(ctx)
     sys.argv = [sys.argv[0], *args]  # faust's App.main reads its command line from sys.argv

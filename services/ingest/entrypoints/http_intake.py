@@ -218,10 +218,12 @@ def main() -> None:
     disable_created_metrics()
     settings = IngestSettings()
     publisher = KafkaPublisher(settings.kafka_bootstrap, client_id=f"{settings.app_id}-http",
-                               max_request_bytes=settings.producer_max_request_bytes, linger_ms=0)
+                               max_request_bytes=settings.producer_max_request_bytes, linger_ms=0,
+                               security=settings.kafka_client_options())
     ids = SqliteDedupStore(settings.data_dir / f"http-ids-{settings.app_id}.sqlite3", flush_every=1)
     try:
-        uvicorn.run(create_app(settings, publisher, ids=ids, dead_letters=KafkaDeadLetters(settings.kafka_bootstrap)),
+        uvicorn.run(create_app(settings, publisher, ids=ids, dead_letters=KafkaDeadLetters(settings.kafka_bootstrap,
+                                                                                settings.kafka_client_options())),
                     host=settings.http_host, port=settings.http_port,
                     log_level="info", access_log=False)  # access logs would carry nothing useful but paths
     finally:

@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
     publisher = KafkaBatchPublisher(settings.kafka_bootstrap, client_id=f"{settings.app_id}-import",
-                                    max_request_bytes=settings.producer_max_request_bytes)
+                                    max_request_bytes=settings.producer_max_request_bytes,
+                                    security=settings.kafka_client_options())
     ledger = ImportLedger(settings.data_dir / "school-import-ledger.sqlite3")
     try:
         report = import_school_file(

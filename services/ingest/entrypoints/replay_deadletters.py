@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -23,10 +24,12 @@ from services.ingest.domain.errors import ERROR_CLASSES
 from services.ingest.replay import DeadLetter, ReplayFilter, replay
 
 
-def read_dead_letters(bootstrap: str, from_offset: int | None) -> Iterator[DeadLetter]:
+def read_dead_letters(bootstrap: str, from_offset: int | None,
+                      security: dict[str, Any] | None = None) -> Iterator[DeadLetter]:
     topic = ingest_deadletter.TOPIC.name
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="tsunagu-replay",
-                             fetch_max_bytes=4 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024)
+                             fetch_max_bytes=4 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024,
+                             **(security or {}))
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         consumer.assign(partitions)
@@ -59,10 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = IngestSettings()
     publisher = KafkaPublisher(settings.kafka_bootstrap, client_id=f"{settings.app_id}-replay",
-                               max_request_bytes=settings.producer_max_request_bytes)
+                               max_request_bytes=settings.producer_max_request_bytes,
+                               security=settings.kafka_client_options())
     ledger = ImportLedger(settings.data_dir / "replay-ledger.sqlite3")
     try:
-        report = replay(read_dead_letters(settings.kafka_bootstrap, args.from_offset), publisher=publisher,
+        letters = read_dead_letters(settings.kafka_bootstrap, args.from_offset, settings.kafka_client_options())
+        report = replay(letters, publisher=publisher,
                         ledger=ledger, only=ReplayFilter(args.system, args.error_class, args.event_id),
                         again=args.again, dry_run=args.dry_run)
     finally:

@@ -28,6 +28,7 @@ settings, service = bootstrap()
 app = faust.App(
     settings.app_id,
     broker=f"kafka://{settings.kafka_bootstrap}",
+    broker_credentials=settings.faust_broker_credentials(),
     datadir=str(settings.data_dir / "faust"),
     value_serializer="raw",
     key_serializer="raw",
@@ -91,7 +92,7 @@ async def resend_outbox() -> None:
         await publish(service.store.pending())
 
 
-def wait_for_broker(bootstrap: str, max_delay: float) -> None:
+def wait_for_broker(bootstrap: str, max_delay: float, options: dict[str, Any] | None = None) -> None:
     """Blocks until the broker answers a metadata request, retrying with backoff (0.5 s, doubling up to
     ``max_delay``) instead of exiting when the worker starts before its broker; SIGTERM or Ctrl-C stop it."""
     client_log = logging.getLogger("aiokafka")
@@ -100,7 +101,7 @@ def wait_for_broker(bootstrap: str, max_delay: float) -> None:
     try:
         while True:
             try:
-                asyncio.run(_bootstrap_once(bootstrap))
+                asyncio.run(_bootstrap_once(bootstrap, options or {}))
                 return
             except KafkaError as exc:
                 log.warning("Kafka broker at %s not reachable (%s); retrying in %.1f s", bootstrap,
@@ -111,8 +112,8 @@ def wait_for_broker(bootstrap: str, max_delay: float) -> None:
         client_log.setLevel(level)
 
 
-async def _bootstrap_once(bootstrap: str) -> None:
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+async def _bootstrap_once(bootstrap: str, options: dict[str, Any]) -> None:
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **options)
     try:
         await client.bootstrap()
     finally:
@@ -122,7 +123,7 @@ async def _bootstrap_once(bootstrap: str) -> None:
 def main() -> None:
     level = {"crit": "CRITICAL", "warn": "WARNING"}.get(settings.log_level, settings.log_level.upper())
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s)
+    wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options())
     start_http_server(settings.metrics_port, addr="127.0.0.1")
     if len(sys.argv) == 1:
         sys.argv += ["worker", "--without-web", "-l", settings.log_level]

@@ -20,23 +20,23 @@ from contracts.topics.linkage_review import DECISION_TOPIC, REVIEW_TOPIC, Review
 from services.linkage.config import LinkageSettings
 
 
-def _read_all(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+def _read_all(bootstrap: str, topic: str, security: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=3000)
+                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=3000, **(security or {}))
     try:
         return [json.loads(m.value) for m in consumer]
     finally:
         consumer.close()
 
 
-def open_cases(bootstrap: str) -> list[ReviewCaseV1]:
+def open_cases(bootstrap: str, security: dict[str, Any] | None = None) -> list[ReviewCaseV1]:
     decided = set()
-    for event in _read_all(bootstrap, DECISION_TOPIC.name):
+    for event in _read_all(bootstrap, DECISION_TOPIC.name, security):
         data = event.get("data", event)
         if "review_id" in data:
             decided.add(data["review_id"])
     cases: dict[str, ReviewCaseV1] = {}
-    for event in _read_all(bootstrap, REVIEW_TOPIC.name):
+    for event in _read_all(bootstrap, REVIEW_TOPIC.name, security):
         case = ReviewCaseV1.model_validate(event.get("data", event))
         if case.review_id not in decided:
             cases[case.review_id] = case
@@ -44,7 +44,7 @@ def open_cases(bootstrap: str) -> list[ReviewCaseV1]:
 
 
 def _list(args: argparse.Namespace, settings: LinkageSettings) -> int:
-    for case in open_cases(settings.kafka_bootstrap):
+    for case in open_cases(settings.kafka_bootstrap, settings.kafka_client_options()):
         print(f"{case.review_id}  {case.system}  {case.reason}  p={case.match_probability:.4f}  "
               f"w={case.match_weight:.1f}  record={case.record_id}  candidate={case.candidate_person_id}")
         for c in case.comparisons:
@@ -59,7 +59,7 @@ def _decide(args: argparse.Namespace, settings: LinkageSettings) -> int:
                                 decided_at=datetime.now(UTC).isoformat(), reason=args.reason)
     envelope = envelope_dict(data=decision, type_="linkage.review.decided", source="/tsunagu/linkage/review-cli",
                              subject=decision.review_id)
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, **settings.kafka_client_options())
     try:
         producer.send(DECISION_TOPIC.name, key=decision.review_id.encode(),
                       value=json.dumps(envelope, ensure_ascii=False).encode()).get(timeout=30)

@@ -54,6 +54,7 @@ def build_app(service: ScoringService) -> faust.App:
     app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=settings.faust_broker_credentials(),
         value_serializer="raw",
         key_serializer="raw",
         datadir=str(settings.data_dir),

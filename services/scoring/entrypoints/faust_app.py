@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 import time
+from typing import Any
 
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
@@ -23,7 +24,7 @@ app = build_app(service)
 log = logging.getLogger("tsunagu.scoring")
 
 
-def wait_for_broker(bootstrap: str, max_delay: float) -> None:
+def wait_for_broker(bootstrap: str, max_delay: float, options: dict[str, Any] | None = None) -> None:
     """Blocks until the broker answers a metadata request, retrying with backoff (0.5 s, doubling up to
     ``max_delay``) instead of exiting when the worker starts before its broker; SIGTERM or Ctrl-C stop it."""
     client_log = logging.getLogger("aiokafka")
@@ -32,7 +33,7 @@ def wait_for_broker(bootstrap: str, max_delay: float) -> None:
     try:
         while True:
             try:
-                asyncio.run(_bootstrap_once(bootstrap))
+                asyncio.run(_bootstrap_once(bootstrap, options or {}))
                 return
             except KafkaError as exc:
                 log.warning("Kafka broker at %s not reachable (%s); retrying in %.1f s", bootstrap,
@@ -43,8 +44,8 @@ def wait_for_broker(bootstrap: str, max_delay: float) -> None:
         client_log.setLevel(level)
 
 
-async def _bootstrap_once(bootstrap: str) -> None:
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+async def _bootstrap_once(bootstrap: str, options: dict[str, Any]) -> None:
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **options)
     try:
         await client.bootstrap()
     finally:
@@ -56,7 +57,8 @@ def main() -> None:
     if argv[0] == "worker":
         logging.basicConfig(level=logging.INFO,
                             format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
-        wait_for_broker(service.settings.kafka_bootstrap, service.settings.kafka_retry_max_s)
+        wait_for_broker(service.settings.kafka_bootstrap, service.settings.kafka_retry_max_s,
+                        service.settings.kafka_client_options())
     sys.argv = [sys.argv[0], *argv]
     app.main()
 
