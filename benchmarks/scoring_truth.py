@@ -51,7 +51,9 @@ from simulator.city import City
 from simulator.events import JST
 from simulator.life.engine import SimConfig
 from simulator.population.model import atena_no
-from simulator.truth import adult_day
+from simulator.truth import SIGNAL_CODES, adult_day
+
+SIGNAL_ITEM = {code: item for item, code in SIGNAL_CODES.items()}
 
 Spans = list[tuple[int, int]]  # [from, to) in ordinal days
 
@@ -76,9 +78,11 @@ class ScoringRun:
         if child_id not in self.at_day_start:
             self.at_day_start[child_id] = self.current.get(child_id, frozenset())
         before = self.current.get(child_id, frozenset())
-        after = frozenset(f["item"] for f in data["after"]["flags"])
-        for flag in data["after"]["flags"]:
-            self.raised_on[(child_id, flag["item"])] = flag["raised_on"]
+        raised = [(f["item"], f) for f in data["after"]["flags"]] + \
+                 [(SIGNAL_ITEM[s["code"]], s) for s in data["after"].get("signals", ())]  # 行政とのつながり
+        after = frozenset(item for item, _ in raised)
+        for item, flag in raised:
+            self.raised_on[(child_id, item)] = flag["raised_on"]
         for item in before - after:
             if item not in self.at_day_start[child_id]:
                 self.transient[item] += 1
@@ -363,7 +367,7 @@ def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str,
     pipeline.counts["events"] = n
     timings["wall_s"], timings["cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
     if pipeline.casework:
-        expected, ever, ward_at_end = alert_expectations(city, pipeline, run, items)
+        expected, ever, ward_at_end = alert_expectations(city, pipeline, run, [i for i in items if i < 100])
         pipeline.alert_results = [compare_alerts(stage, expected, ever, ward_at_end) for stage in pipeline.casework]
     return compare(city, pipeline, run, items, examples), run, pipeline, timings
 
@@ -376,6 +380,8 @@ def report(result: Comparison, run: ScoringRun, pipeline: Pipeline, timings: dic
     lines.append(f"{'item':>4} {'truth spans':>11} {'scored':>7} {'exact':>7} {'missing days':>12} "
                  f"{'extra days':>10} {'transient':>9} {'raised_on differs':>17}")
     for item in result.items:
+        if item in SIGNAL_CODES:
+            lines.append(f"     signal {item} {SIGNAL_CODES[item]} (行政とのつながり):")
         lines.append(f"{item:>4} {result.truth_spans[item]:>11,} {result.scored_spans[item]:>7,} "
                      f"{result.exact[item]:>7,} {result.missing_days[item]:>12,} {result.extra_days[item]:>10,} "
                      f"{run.transient[item]:>9,} {result.raised_on_differs[item]:>17,}")

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from contracts.sources import SOURCE_SYSTEMS
 from services.scoring.domain.evaluation import RuleSet
-from services.scoring.domain.rules import RULE_SPECS, ConfiguredRule
+from services.scoring.domain.rules import RULE_SPECS, SIGNAL_SPECS, ConfiguredRule
 from services.scoring.domain.tiers import TierThreshold, Weights
 
 
@@ -41,6 +41,7 @@ class _WeightsConfig(BaseModel):
     version: str = Field(min_length=1)
     default: float = Field(1.0, ge=0)
     items: dict[int, float] = Field(default_factory=dict)
+    signals: dict[str, float] = Field(default_factory=dict, description="connection signals weigh 0 unless set")
     tiers: list[_TierConfig] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -75,6 +76,7 @@ class _RulebookFile(BaseModel):
     description: str = ""
     age_limit_years: int = Field(18, ge=1, le=20, description="no flags from this birthday on")
     items: dict[int, _ItemConfig]
+    signals: dict[str, _ItemConfig] = Field(default_factory=dict)  # 行政とのつながり; unlisted: off
     weights: _WeightsConfig
     data_horizons: _HorizonsConfig | None = None
 
@@ -111,17 +113,18 @@ def with_horizons(book: Rulebook, horizons: Mapping[str, date], version: str) ->
                                horizons=dict(horizons), horizons_version=version)
 
 
-def _params(item: int, params_type: type, raw: dict[str, Any]) -> Any:
+def _params(item: int | str, params_type: type, raw: dict[str, Any]) -> Any:
+    where = f"{item}.params" if isinstance(item, str) else f"items.{item}.params"
     known = {f.name for f in dataclasses.fields(params_type)}
     unknown = sorted(set(raw) - known)
     if HORIZON_PARAM in raw:
-        raise RulebookError(f"items.{item}.params: {HORIZON_PARAM} is set per source system in [data_horizons]")
+        raise RulebookError(f"{where}: {HORIZON_PARAM} is set per source system in [data_horizons]")
     if unknown:
-        raise RulebookError(f"items.{item}.params: unknown parameter(s) {unknown}; known: {sorted(known)}")
+        raise RulebookError(f"{where}: unknown parameter(s) {unknown}; known: {sorted(known)}")
     try:
         return TypeAdapter(params_type).validate_python(raw)
     except ValidationError as exc:
-        raise RulebookError(f"items.{item}.params: {_errors(exc)}") from None
+        raise RulebookError(f"{where}: {_errors(exc)}") from None
 
 
 def _errors(exc: ValidationError) -> str:
@@ -145,15 +148,24 @@ def parse_rulebook(text: str, path: str = "<string>") -> Rulebook:
     unknown_weights = sorted(set(book.weights.items) - set(RULE_SPECS))
     if unknown_weights:
         raise RulebookError(f"{path}: weights.items names unknown item(s) {unknown_weights}")
+    unknown_signals = sorted((set(book.signals) | set(book.weights.signals)) - set(SIGNAL_SPECS))
+    if unknown_signals:
+        raise RulebookError(f"{path}: unknown signal(s) {unknown_signals}; known: {sorted(SIGNAL_SPECS)}")
     try:
         rules = [
             ConfiguredRule(RULE_SPECS[item], cfg.enabled, cfg.version,
                            _params(item, RULE_SPECS[item].params_type, cfg.params))
             for item, cfg in sorted(book.items.items())
         ]
+        rules += [
+            ConfiguredRule(spec, cfg.enabled, cfg.version, _params(f"signals.{code}", spec.params_type, cfg.params))
+            for code, spec in SIGNAL_SPECS.items() if (cfg := book.signals.get(code)) is not None
+        ]
     except RulebookError as exc:
         raise RulebookError(f"{path}: {exc}") from None
-    weights = Weights(book.weights.version, dict(book.weights.items),
+    per_item = {**{spec.item: book.weights.signals.get(code, 0.0) for code, spec in SIGNAL_SPECS.items()},
+                **book.weights.items}
+    weights = Weights(book.weights.version, per_item,
                       tuple(TierThreshold(t.name, t.min_score) for t in book.weights.tiers), book.weights.default)
     loaded = Rulebook(book.municipality, RuleSet(book.rules_version, rules, book.age_limit_years), weights, path)
     if book.data_horizons is None:
