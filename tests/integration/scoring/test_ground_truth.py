@@ -35,6 +35,7 @@ def test_scoring_the_synthetic_city_reproduces_the_ground_truth(rules: str) -> N
     exercised = {item for item in result.items if result.truth_spans[item] > 0}
     assert len(exercised) >= len(result.items) - 3, text
     assert {3, 9, 12, 17, 18, 19} <= exercised
+    assert {101, 102, 103} <= exercised  # 行政とのつながり: 未就園, 児童相談所が関与中, 市外からの転入 (issue 18)
     assert sum(result.truth_spans.values()) > 250
     assert pipeline.counts["clerk must_link"] > 0  # noise sent records to review; decided, they flow on
     for alerts in pipeline.alert_results:
