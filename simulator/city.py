@@ -54,7 +54,10 @@ class City:
                    "student_id": person.student_id, "foreign": person.foreign, "resident": person.resident}
 
     def write_truth(self, directory: Path) -> dict[str, int]:
-        """flags.jsonl (items per child as date spans) and persons.jsonl, after the events have been drawn."""
+        """flags.jsonl (items per child as date spans), signals.jsonl (行政とのつながり) and persons.jsonl, after the
+        events have been drawn."""
         directory.mkdir(parents=True, exist_ok=True)
         return {"flags": write_jsonl(directory / "flags.jsonl", self.flag_rows()),
+                "signals": write_jsonl(directory / "signals.jsonl",
+                                       self.sim.truth.rows(self.sim.pop.persons, self.sim.end, signals=True)),
                 "persons": write_jsonl(directory / "persons.jsonl", self.person_rows())}

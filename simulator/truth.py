@@ -14,6 +14,12 @@ from typing import IO
 from simulator.population.model import Person, age_reached_on, atena_no, household_ref, person_ref
 
 ADULT_AGE = 18
+# 行政とのつながり (issue 18): the connection signals' truth rides in the same book, numbered as scoring numbers
+# them inside (services/scoring/domain/rules/connection.py), published there by code.
+UNENROLLED, KNOWN_TO_GUIDANCE, MOVED_IN = 101, 102, 103
+SIGNAL_CODES = {UNENROLLED: "unenrolled", KNOWN_TO_GUIDANCE: "known_to_guidance", MOVED_IN: "moved_in"}
+UNENROLLED_AGES = (36, 72)  # months: 満3歳 to 満6歳, in no nursery or kindergarten
+MOVED_IN_MONTHS = 12
 
 
 @dataclass
@@ -62,10 +68,13 @@ class TruthBook:
                 return True
         return False
 
-    def rows(self, persons: list[Person], until: int) -> Iterator[dict[str, object]]:
+    def rows(self, persons: list[Person], until: int, signals: bool = False) -> Iterator[dict[str, object]]:
         """One row per span, clipped to childhood (before the 18th birthday); ``to`` None = open at ``until``;
-        ``known_from`` = when the city's data first showed it."""
+        ``known_from`` = when the city's data first showed it. The 19 items, or (``signals``) the connection
+        signals, with their ``code``."""
         for (pid, item), spans in sorted(self.intervals.items()):
+            if (item in SIGNAL_CODES) != signals:
+                continue
             person = persons[pid]
             adult = adult_day(person)
             for start, end, known in spans:
@@ -75,6 +84,7 @@ class TruthBook:
                 stop = min(end if end is not None else until, adult)
                 open_ = end is None and adult > until
                 yield {"person": person_ref(pid), "atena_no": atena_no(pid), "item": item,
+                       **({"code": SIGNAL_CODES[item]} if signals else {}),
                        "from": date.fromordinal(start).isoformat(),
                        "to": None if open_ else date.fromordinal(stop).isoformat(),
                        "known_from": date.fromordinal(known).isoformat()}

@@ -37,8 +37,22 @@ class FlagV1(BaseModel):
     evidence: list[EvidenceV1] = Field(default_factory=list)
 
 
+class SignalV1(BaseModel):
+    """行政とのつながり: one of the city's own connection signals (not a guideline item), with its evidence."""
+
+    code: str = Field(description="unenrolled (未就園) / known_to_guidance (児童相談所が関与中) / moved_in "
+                                  "(市外からの転入) / no_contact (行政との接点なし)")
+    label_ja: str
+    rule_version: str
+    raised_on: str = Field(description="Date the signal's condition became true (ISO 8601)")
+    detail_ja: str = ""
+    evidence: list[EvidenceV1] = Field(default_factory=list)
+
+
 class AssessmentV1(BaseModel):
     flags: list[FlagV1] = Field(default_factory=list)
+    signals: list[SignalV1] = Field(
+        default_factory=list, description="Connection signals (行政とのつながり) beside the 19 items; absent = none")
     score: float = 0.0
     tier: Tier | None = None
     supported_by_child_guidance: bool = Field(False, description="児童相談所が支援中 (from 児童相談)")

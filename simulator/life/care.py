@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from simulator import payloads as p
 from simulator.life.engine import BATCH, Simulation
 from simulator.life.welfare import Entitlement, Welfare, start_entitlement
-from simulator.population.model import Household, Person
+from simulator.population.model import Household, Person, age_reached_on
+from simulator.truth import KNOWN_TO_GUIDANCE, UNENROLLED, UNENROLLED_AGES
 
 CARE_LEVELS = ("要支援1", "要支援2", "要介護1", "要介護2", "要介護3", "要介護4", "要介護5")
 
@@ -22,6 +23,7 @@ class Care:
         self.welfare = welfare
         self.enrolled: dict[int, str] = {}  # child pid → facility code
         self.insured: dict[int, str] = {}  # pid → 被保険者番号 while certified
+        self.cases: dict[int, set[str]] = {}  # child pid → open 児童相談 cases (signal known_to_guidance)
 
     # --- 子ども・子育て支援 ---
     def enrol(self, child: Person, start: int) -> None:
@@ -38,6 +40,7 @@ class Care:
             kind = "licensed_nursery" if r < 0.85 else "certified_center"
         code = f"F{h.ward_code[-2:]}{h.town}{sim.rng.randrange(40):03d}"
         self.enrolled[child.pid] = code
+        sim.truth.close(child.pid, UNENROLLED, start)
         sim.emit("childcare.enrolment.started", child.atena_no, p.enrolment_started(
             child=child.atena_no, facility_kind=kind, facility_code=code, start_date=sim.iso(start)),
             persons={"child_atena_no": child.pid}, household=h)
@@ -48,6 +51,21 @@ class Care:
             self.sim.emit("childcare.enrolment.ended", child.atena_no, p.enrolment_ended(
                 child=child.atena_no, facility_code=code, end_date=self.sim.iso(self.sim.day)),
                 persons={"child_atena_no": child.pid}, household=child.household)
+
+    def watch_unenrolled(self, child: Person, since: int) -> None:
+        """Signal 未就園: from 満3歳 (or the day the child came, ``since``) to 満6歳 while in no nursery."""
+        three, six = (age_reached_on(child.birth, months) for months in UNENROLLED_AGES)
+        if self.sim.day < six:
+            self.sim.at(max(three, self.sim.day), self._unenrolled, child, max(three, since), six,
+                        three <= self.sim.day)
+
+    def _unenrolled(self, child: Person, start: int, six: int, now: bool) -> None:
+        sim = self.sim
+        if not child.resident or child.pid in self.enrolled:
+            return
+        # an absence: concluded by the clock, the day after the records that reveal it (go-live, arrival)
+        sim.truth.open(child.pid, UNENROLLED, start, known=sim.day + 1 if now else sim.day)
+        sim.at(six, sim.truth.close, child.pid, UNENROLLED, six)
 
     def childcare_rate(self, age: int) -> float:
         r = self.sim.rates
@@ -135,6 +153,8 @@ class Care:
         sim.emit("child_guidance.involvement.started", child.atena_no, p.involvement_started(
             case_no=case_no, child=child.atena_no, involvement=kind, start_date=sim.iso(start)),
             persons={"child_atena_no": child.pid}, household=child.household)
+        self.cases.setdefault(child.pid, set()).add(case_no)
+        sim.truth.open(child.pid, KNOWN_TO_GUIDANCE, start)  # currently known to 児童相談所 (any involvement)
         item = {"youtaikyo": 1, "temporary_protection": 2}.get(kind)
         if item is not None:
             sim.truth.open(child.pid, item, start)  # "ever": an end does not clear it
@@ -142,6 +162,10 @@ class Care:
             sim.at(max(end, sim.day), self.end_involvement, child, case_no, kind, end)
 
     def end_involvement(self, child: Person, case_no: str, kind: str, end: int) -> None:
+        open_cases = self.cases.get(child.pid, set())
+        open_cases.discard(case_no)
+        if not open_cases:
+            self.sim.truth.close(child.pid, KNOWN_TO_GUIDANCE, end)
         if child.resident:
             self.sim.emit("child_guidance.involvement.ended", child.atena_no, p.involvement_ended(
                 case_no=case_no, child=child.atena_no, involvement=kind, end_date=self.sim.iso(end)),
@@ -166,6 +190,7 @@ class Care:
                 self.enrol(child, max(child.birth + 57, sim.day - sim.rng.randrange(365)))
             elif age == 0 and sim.chance(0.3):
                 sim.at(sim.day_after(), lambda: self.enrol(child, sim.day))
+        self.watch_unenrolled(child, child.birth if at_go_live else sim.day)
         kind = self.new_certificate_kind(age) if at_go_live else None
         if kind:
             self.certificate(child, kind, max(child.birth + 180, sim.day - sim.rng.randrange(3 * 365)))

@@ -55,6 +55,7 @@ QUESTIONS = (("hit_emotionally", "q_hit_emotionally", 4), ("left_alone", "q_left
 def checkup(sim: Simulation, child: Person, w: Window, day: int) -> None:
     if not child.resident:
         return
+    loaded = not sim.before_history(day)  # drawn all the same, so a horizon changes nothing else in the city
     z = child.household.risk if child.household else 0.0
     boy = child.sex == "1"
     low = w.weighs_for_item9 and sim.chance(sim.rates.low_weight_infant, z, 0.7)
@@ -66,9 +67,11 @@ def checkup(sim: Simulation, child: Person, w: Window, day: int) -> None:
             continue
         scale = {"3-4m": 0.2, "1y6m": 1.0, "3y": 1.6}[w.kind] if item == 4 else 1.0
         answers[field] = sim.chance(getattr(sim.rates, rate) * scale, z, 1.0)
-        if answers[field]:
+        if answers[field] and loaded:
             sim.truth.open(child.pid, item, day)
     height = sim.rng.gauss(w.height_p50[0 if boy else 1], 3.0)
+    if not loaded:
+        return
     sim.emit("maternal_child_health.infant_checkup.recorded", child.atena_no, p.infant_checkup(
         child=child.atena_no, checkup=w.kind, checkup_date=sim.iso(day), attended=True,
         weight_kg=round(weight, 2), height_cm=round(height, 1), answers=answers),
@@ -83,6 +86,8 @@ def checkup(sim: Simulation, child: Person, w: Window, day: int) -> None:
 def missed(sim: Simulation, child: Person, w: Window, day: int, recorded: bool) -> None:
     if not child.resident:
         return
+    if sim.history_from is not None and w.opens_on(child.birth) < sim.history_from:
+        return  # a window before 母子保健's data horizon: its records may not be in the load, nothing is known
     # Established once the last day of the window is over: on the closing day, or the day after the go-live
     # load for a window that closed before it.
     sim.truth.open(child.pid, 3, day, known=sim.day + 1 if sim.day == sim.day0 else sim.day)

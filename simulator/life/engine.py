@@ -38,10 +38,16 @@ class SimConfig:
     rates: Rates = field(default_factory=Rates)
     noise_level: float = 1.0
     noise_overrides: dict[str, NoiseRates] = field(default_factory=dict)
+    # 母子保健's data horizon: the go-live load carries its records dated from this day only (None: all history).
+    # What the load leaves out is not in the truth either (a checkup window that opened before it, a pregnancy
+    # notified before it): the city cannot know it, and scoring is told the same horizon.
+    history_from: date | None = None
 
     @property
     def run_id(self) -> str:
         key = f"{self.seed}/{self.scale}/{self.start.isoformat()}/{self.days}/{self.noise_level}"
+        if self.history_from is not None:
+            key += f"/{self.history_from.isoformat()}"
         return "sim" + hashlib.blake2b(key.encode(), digest_size=4).hexdigest()
 
 
@@ -54,6 +60,7 @@ class Simulation:
         self.pop: Population = self.builder.build()
         self.day0 = self.pop.day0
         self.end = self.day0 + config.days
+        self.history_from = config.history_from.toordinal() if config.history_from else None
         self.day = self.day0
         self.rng = random.Random(f"life/{config.seed}")
         self.noise = Noise(noise_profile(config.noise_level, config.noise_overrides),
@@ -97,6 +104,10 @@ class Simulation:
         if beta:
             rate *= math.exp(beta * z - beta * beta / 2)  # risk_multiplier, inlined: called millions of times
         return self.rng.random() < rate
+
+    def before_history(self, day: int) -> bool:
+        """A 母子保健 record dated ``day`` that the go-live load leaves out (it predates the data horizon)."""
+        return self.history_from is not None and self.day == self.day0 and day < self.history_from
 
     def day_in_period(self) -> int:
         return self.day0 + 1 + self.rng.randrange(max(1, self.end - self.day0 - 1))

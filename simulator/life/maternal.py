@@ -68,6 +68,8 @@ def visit_days(preg: Pregnancy, birth: int) -> list[int]:
 
 def notify(sim: Simulation, preg: Pregnancy) -> None:
     m = preg.mother
+    if sim.before_history(preg.notice_day):
+        return
     sim.emit("maternal_child_health.pregnancy.notified", m.atena_no, p.pregnancy_notified(
         pregnancy_id=preg.pid, mother=m.atena_no, notification_date=sim.iso(preg.notice_day),
         weeks=preg.weeks_at_notice, expected_delivery_date=sim.iso(preg.due)),
@@ -76,23 +78,31 @@ def notify(sim: Simulation, preg: Pregnancy) -> None:
 
 def visit(sim: Simulation, preg: Pregnancy, day: int) -> None:
     m = preg.mother
-    if m.resident:
+    if m.resident and not sim.before_history(day):
         sim.emit("maternal_child_health.prenatal_checkup.visited", m.atena_no, p.prenatal_visit(
             pregnancy_id=preg.pid, mother=m.atena_no, visit_date=sim.iso(day)),
             persons={"mother_atena_no": m.pid}, household=m.household)
 
 
 def record_birth(sim: Simulation, preg: Pregnancy, child: Person) -> None:
-    m = preg.mother
     weight = int(sim.rng.gauss(2400 if preg.twins else 3000, 420))
-    sim.emit("maternal_child_health.birth.recorded", m.atena_no, p.birth_recorded(
-        pregnancy_id=preg.pid, mother=m.atena_no, child=child.atena_no, birth_date=child.birth_iso,
-        birth_weight_g=max(500, min(5500, weight))), persons={"mother_atena_no": m.pid, "child_atena_no": child.pid},
-        household=m.household)
+    if sim.before_history(preg.notice_day):  # the pregnancy predates the data horizon: items 15, 16 unknowable
+        if not sim.before_history(child.birth):
+            _emit_birth(sim, preg, child, weight)
+        return
+    _emit_birth(sim, preg, child, weight)
     if preg.weeks_at_notice >= 12:
         sim.truth.open(child.pid, 15, child.birth)
     if preg.no_care:  # "no visit before the birth": established once the birth day's records are in
         sim.truth.open(child.pid, 16, child.birth, known=sim.day + 1)
+
+
+def _emit_birth(sim: Simulation, preg: Pregnancy, child: Person, weight: int) -> None:
+    m = preg.mother
+    sim.emit("maternal_child_health.birth.recorded", m.atena_no, p.birth_recorded(
+        pregnancy_id=preg.pid, mother=m.atena_no, child=child.atena_no, birth_date=child.birth_iso,
+        birth_weight_g=max(500, min(5500, weight))), persons={"mother_atena_no": m.pid, "child_atena_no": child.pid},
+        household=m.household)
 
 
 def postpartum(sim: Simulation, preg: Pregnancy, day: int) -> None:
@@ -104,6 +114,8 @@ def postpartum(sim: Simulation, preg: Pregnancy, day: int) -> None:
     total = sim.rng.randint(9, 22) if high else min(8, int(abs(sim.rng.gauss(0, 4))))
     item10 = sim.rng.randint(1, 3) if sim.rng.random() < (0.15 if high else 0.015) else 0
     child = preg.children[0]
+    if sim.before_history(day) or sim.before_history(child.birth):  # loaded with its birth record, or not at all
+        return
     sim.emit("maternal_child_health.postpartum_checkup.recorded", m.atena_no, p.postpartum_checkup(
         mother=m.atena_no, child=child.atena_no, checkup_date=sim.iso(day), epds_total=total, epds_item10=item10),
         persons={"mother_atena_no": m.pid, "child_atena_no": child.pid}, household=m.household)

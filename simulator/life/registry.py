@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from simulator import payloads as p
 from simulator.life.engine import BATCH, Simulation
 from simulator.noise import _long_vowel_slip, _small_slip
-from simulator.population.model import Household, Person
+from simulator.population.model import Household, Person, age_reached_on
+from simulator.truth import MOVED_IN, MOVED_IN_MONTHS
 from simulator.wards import WARD_CODES
 
 KANA_CORRECTION = 0.002  # persons whose registered kana was wrong at go-live and is corrected during the year
@@ -136,8 +137,11 @@ def move_in(sim: Simulation) -> None:
     children = sim.builder.family([(a, False) for a in ages])
     h = children[0].household
     assert h is not None
+    expires = age_reached_on(sim.day, MOVED_IN_MONTHS)
     for m in h.members:
         record(sim, m, "move_in")
+        sim.truth.open(m.pid, MOVED_IN, sim.day)  # 市外からの転入, for MOVED_IN_MONTHS
+        sim.at(expires, sim.truth.close, m.pid, MOVED_IN, expires)
     sim.fire("arrived", h)
 
 

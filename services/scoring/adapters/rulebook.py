@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from contracts.sources import SOURCE_SYSTEMS
 from services.scoring.domain.evaluation import RuleSet
-from services.scoring.domain.rules import RULE_SPECS, ConfiguredRule
+from services.scoring.domain.rules import RULE_SPECS, SIGNAL_SPECS, ConfiguredRule
 from services.scoring.domain.tiers import TierThreshold, Weights
 
 
@@ -38,6 +41,7 @@ class _WeightsConfig(BaseModel):
     version: str = Field(min_length=1)
     default: float = Field(1.0, ge=0)
     items: dict[int, float] = Field(default_factory=dict)
+    signals: dict[str, float] = Field(default_factory=dict, description="connection signals weigh 0 unless set")
     tiers: list[_TierConfig] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -50,6 +54,21 @@ class _WeightsConfig(BaseModel):
         return self
 
 
+class _HorizonsConfig(BaseModel):
+    """Per source system, the day from which its records are complete (set at go-live: the history loaded)."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: str = Field(min_length=1)
+    sources: dict[str, date] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_sources(self) -> _HorizonsConfig:
+        unknown = sorted(set(self.sources) - set(SOURCE_SYSTEMS))
+        if unknown:
+            raise ValueError(f"unknown source system(s) {unknown}; known: {sorted(SOURCE_SYSTEMS)}")
+        return self
+
+
 class _RulebookFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     municipality: str = Field(min_length=1)
@@ -57,7 +76,9 @@ class _RulebookFile(BaseModel):
     description: str = ""
     age_limit_years: int = Field(18, ge=1, le=20, description="no flags from this birthday on")
     items: dict[int, _ItemConfig]
+    signals: dict[str, _ItemConfig] = Field(default_factory=dict)  # 行政とのつながり; unlisted: off
     weights: _WeightsConfig
+    data_horizons: _HorizonsConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -66,21 +87,44 @@ class Rulebook:
     rules: RuleSet
     weights: Weights
     path: str
+    horizons: Mapping[str, date] = dataclasses.field(default_factory=dict)
+    horizons_version: str | None = None
 
     @cached_property
     def versions(self) -> str:
-        return f"{self.rules.version}|{self.weights.version}"
+        """What a child's state was evaluated with: a change re-evaluates every child."""
+        base = f"{self.rules.version}|{self.weights.version}"
+        return f"{base}|{self.horizons_version}" if self.horizons_version else base
 
 
-def _params(item: int, params_type: type, raw: dict[str, Any]) -> Any:
+HORIZON_PARAM = "records_from"  # filled from [data_horizons] for the rules that conclude from an absence
+
+
+def with_horizons(book: Rulebook, horizons: Mapping[str, date], version: str) -> Rulebook:
+    """The same rule file with these data horizons (per source system): each absence rule whose record would
+    come from a source with a horizon judges only windows after it."""
+    rules = [
+        dataclasses.replace(rule, params=dataclasses.replace(
+            rule.params, **{HORIZON_PARAM: horizons.get(rule.spec.absence_source)}))
+        if rule.spec.absence_source is not None else rule
+        for rule in book.rules.rules
+    ]
+    return dataclasses.replace(book, rules=dataclasses.replace(book.rules, rules=rules, _reading={}),
+                               horizons=dict(horizons), horizons_version=version)
+
+
+def _params(item: int | str, params_type: type, raw: dict[str, Any]) -> Any:
+    where = f"{item}.params" if isinstance(item, str) else f"items.{item}.params"
     known = {f.name for f in dataclasses.fields(params_type)}
     unknown = sorted(set(raw) - known)
+    if HORIZON_PARAM in raw:
+        raise RulebookError(f"{where}: {HORIZON_PARAM} is set per source system in [data_horizons]")
     if unknown:
-        raise RulebookError(f"items.{item}.params: unknown parameter(s) {unknown}; known: {sorted(known)}")
+        raise RulebookError(f"{where}: unknown parameter(s) {unknown}; known: {sorted(known)}")
     try:
         return TypeAdapter(params_type).validate_python(raw)
     except ValidationError as exc:
-        raise RulebookError(f"items.{item}.params: {_errors(exc)}") from None
+        raise RulebookError(f"{where}: {_errors(exc)}") from None
 
 
 def _errors(exc: ValidationError) -> str:
@@ -104,17 +148,29 @@ def parse_rulebook(text: str, path: str = "<string>") -> Rulebook:
     unknown_weights = sorted(set(book.weights.items) - set(RULE_SPECS))
     if unknown_weights:
         raise RulebookError(f"{path}: weights.items names unknown item(s) {unknown_weights}")
+    unknown_signals = sorted((set(book.signals) | set(book.weights.signals)) - set(SIGNAL_SPECS))
+    if unknown_signals:
+        raise RulebookError(f"{path}: unknown signal(s) {unknown_signals}; known: {sorted(SIGNAL_SPECS)}")
     try:
         rules = [
             ConfiguredRule(RULE_SPECS[item], cfg.enabled, cfg.version,
                            _params(item, RULE_SPECS[item].params_type, cfg.params))
             for item, cfg in sorted(book.items.items())
         ]
+        rules += [
+            ConfiguredRule(spec, cfg.enabled, cfg.version, _params(f"signals.{code}", spec.params_type, cfg.params))
+            for code, spec in SIGNAL_SPECS.items() if (cfg := book.signals.get(code)) is not None
+        ]
     except RulebookError as exc:
         raise RulebookError(f"{path}: {exc}") from None
-    weights = Weights(book.weights.version, dict(book.weights.items),
+    per_item = {**{spec.item: book.weights.signals.get(code, 0.0) for code, spec in SIGNAL_SPECS.items()},
+                **book.weights.items}
+    weights = Weights(book.weights.version, per_item,
                       tuple(TierThreshold(t.name, t.min_score) for t in book.weights.tiers), book.weights.default)
-    return Rulebook(book.municipality, RuleSet(book.rules_version, rules, book.age_limit_years), weights, path)
+    loaded = Rulebook(book.municipality, RuleSet(book.rules_version, rules, book.age_limit_years), weights, path)
+    if book.data_horizons is None:
+        return loaded
+    return with_horizons(loaded, book.data_horizons.sources, book.data_horizons.version)
 
 
 def load_rulebook(path: Path) -> Rulebook:

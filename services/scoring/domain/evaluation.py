@@ -81,8 +81,9 @@ def evaluate_rules(facts: ChildFacts, today: date, rules: Iterable[ConfiguredRul
 def evaluate(facts: ChildFacts, today: date, rules: RuleSet, weights: Weights) -> Assessment:
     if not in_scope(facts, today, rules):
         return Assessment((), 0.0, None, supported_by_child_guidance(facts, today))
-    flags = evaluate_rules(facts, today, rules.rules)
-    flags.sort(key=lambda f: f.item)
-    score = weights.score(frozenset(f.item for f in flags))
-    return Assessment(tuple(flags), score, weights.tier(score) if flags else None,
-                      supported_by_child_guidance(facts, today))
+    raised = evaluate_rules(facts, today, rules.rules)
+    raised.sort(key=lambda f: f.item)
+    score = weights.score(frozenset(f.item for f in raised))
+    flags, signals = tuple(f for f in raised if f.item < 100), tuple(f for f in raised if f.item > 100)
+    return Assessment(flags, score, weights.tier(score) if raised else None,
+                      supported_by_child_guidance(facts, today), signals)

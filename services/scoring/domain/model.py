@@ -62,14 +62,16 @@ class Assessment:
     score: float = 0.0
     tier: str | None = None
     supported_by_child_guidance: bool = False
+    signals: tuple[Flag, ...] = ()  # 行政とのつながり (rules/connection.py), numbered from 101
 
     @property
     def items(self) -> frozenset[int]:
         return frozenset(f.item for f in self.flags)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of contracts.topics.scoring_flags.AssessmentV1."""
-        return {"flags": [f.to_dict() for f in self.flags], "score": self.score, "tier": self.tier,
+        """Scoring's own JSON of the assessment: AssessmentV1's, except that the signals ride at the end of
+        ``flags`` (so a child's state treats them like flags); ``domain/signals.py`` gives the contract's shape."""
+        return {"flags": [f.to_dict() for f in (*self.flags, *self.signals)], "score": self.score, "tier": self.tier,
                 "supported_by_child_guidance": self.supported_by_child_guidance}
 
 

@@ -23,6 +23,7 @@ from services.scoring.domain.evaluation import (
 from services.scoring.domain.facts import ChildFacts
 from services.scoring.domain.horizon import next_change
 from services.scoring.domain.model import EMPTY_ASSESSMENT
+from services.scoring.domain.signals import split_signals
 from services.scoring.service_layer.messages import IncomingFact, InvalidFactMessage, decode_fact
 from services.scoring.service_layer.state import WORKING, ChildState
 
@@ -137,13 +138,13 @@ def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook,
     after_items = {f["item"] for f in after["flags"]}
     ward_since = facts.ward_since(today) if ward else None
     # Built as plain JSON for speed; tests validate it against contracts.topics.scoring_flags.ChildFlagsV1.
-    data = {
+    data = split_signals({  # connection signals (101…) leave the flags for the assessment's own list
         "child_id": child_id, "ward_code": ward, "ward_since": ward_since.isoformat() if ward_since else None,
         "as_of": today.isoformat(), "rules_version": rulebook.rules.version,
         "weights_version": rulebook.weights.version, "before": before, "after": after,
         "raised_items": sorted(after_items - before_items),
         "cleared_items": sorted(before_items - after_items),
-    }
+    })
     event_id = change_id(child_id, data, state.published)
     state.last_assessment, state.last_ward = after, ward
     state.published += 1

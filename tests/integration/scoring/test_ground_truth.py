@@ -35,6 +35,7 @@ def test_scoring_the_synthetic_city_reproduces_the_ground_truth(rules: str) -> N
     exercised = {item for item in result.items if result.truth_spans[item] > 0}
     assert len(exercised) >= len(result.items) - 3, text
     assert {3, 9, 12, 17, 18, 19} <= exercised
+    assert {101, 102, 103} <= exercised  # 行政とのつながり: 未就園, 児童相談所が関与中, 市外からの転入 (issue 18)
     assert sum(result.truth_spans.values()) > 250
     assert pipeline.counts["clerk must_link"] > 0  # noise sent records to review; decided, they flow on
     for alerts in pipeline.alert_results:
@@ -43,3 +44,15 @@ def test_scoring_the_synthetic_city_reproduces_the_ground_truth(rules: str) -> N
         assert alerts.alerted > 100, text
     if rules == "guideline-all":
         assert len(pipeline.alert_results) == 3 and len({a.digest for a in pipeline.alert_results}) == 1, text
+
+
+def test_a_go_live_with_two_years_of_maternal_history_raises_no_years_old_absences() -> None:
+    """Issue 14 (5): the load carries 母子保健 records from two years back only; scoring is given that data horizon
+    and raises items 3 and 16 only for windows after it — exactly the truth, which expects nothing earlier."""
+    result, run, pipeline, timings = run_comparison(scale=0.003, days=400, noise=1.0, seed=5, rules="fukuoka",
+                                                    examples=5, start=date(2025, 3, 1), history_years=2)
+    text = report(result, run, pipeline, timings)
+    print(text)
+    assert result.mismatched_days == 0 and not result.unmapped, text
+    assert sum(result.raised_on_differs.values()) == 0 and sum(run.transient.values()) == 0, text
+    assert result.truth_spans[3] > 0, text  # windows after the horizon are still judged

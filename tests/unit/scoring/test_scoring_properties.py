@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from services.scoring.domain.evaluation import evaluate
 from services.scoring.domain.facts import ChildFacts, Fact
+from services.scoring.domain.signals import public_assessment
 from services.scoring.service_layer.handlers import decode_fact, handle_fact, sweep_child
 from services.scoring.service_layer.state import ChildState
 from tests.unit.scoring.scoring_builders import GUIDELINE, FakeStore, envelope
@@ -111,15 +112,18 @@ def test_the_stream_ends_where_a_fresh_evaluation_of_the_final_facts_does(update
         if (raw := store.get("child-p")) is not None:
             message = sweep_child("child-p", raw, store=store, rulebook=GUIDELINE, today=day)
             published += [message] if message else []
-    expected = evaluate(ChildFacts(_final_facts(updates)), day, GUIDELINE.rules, GUIDELINE.weights).to_dict()
+    expected = public_assessment(  # as published: connection signals in their own list
+        evaluate(ChildFacts(_final_facts(updates)), day, GUIDELINE.rules, GUIDELINE.weights).to_dict())
+    assert expected is not None
     state = ChildState.from_json(store.get("child-p"))
     if published:
         last = published[-1].envelope["data"]["after"]
-        for mine, fresh in zip(last["flags"], expected["flags"], strict=False):
-            if fresh["raised_on"] is None:  # undated facts: dated by when first seen, which only the stream knows
-                fresh["raised_on"] = mine["raised_on"]
+        for key in ("flags", "signals"):
+            for mine, fresh in zip(last.get(key, ()), expected.get(key, ()), strict=False):
+                if fresh["raised_on"] is None:  # undated facts: dated when first seen, which only the stream knows
+                    fresh["raised_on"] = mine["raised_on"]
         assert last == expected
-        assert state.last_assessment == expected
+        assert public_assessment(state.last_assessment) == expected
     else:
         assert not expected["flags"]
     if state.evaluated_on is not None:  # the stored next-change day is never later than the true one

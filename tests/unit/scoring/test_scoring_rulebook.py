@@ -20,13 +20,13 @@ GOOD = GUIDELINE_ALL_RULES.read_text(encoding="utf-8")
 
 def test_fukuoka_enables_items_3_9_to_13_and_15_to_19() -> None:
     book = load_rulebook(FUKUOKA_RULES)
-    assert [r.item for r in book.rules.enabled] == [3, 9, 10, 11, 12, 13, 15, 16, 17, 18, 19]
+    assert [r.item for r in book.rules.enabled if r.item < 100] == [3, 9, 10, 11, 12, 13, 15, 16, 17, 18, 19]
     assert book.rules.version and book.weights.version
 
 
 def test_guideline_all_enables_every_item_with_the_default_thresholds() -> None:
     book = load_rulebook(GUIDELINE_ALL_RULES)
-    assert [r.item for r in book.rules.enabled] == list(range(1, 20))
+    assert [r.item for r in book.rules.enabled if r.item < 100] == list(range(1, 20))
     params = {r.item: r.params for r in book.rules.rules}
     assert params[12].threshold == 30 and params[13].threshold == 20 and params[15].weeks_at_least == 12
     assert params[17].total_at_least == 9 and params[9].rohrer_below == 100 and params[9].percentile_below == 3

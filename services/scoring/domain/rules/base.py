@@ -34,6 +34,10 @@ class RuleSpec:
     # history is still loading (go-live, a burst of late records) is not flagged for a record that is on its way.
     # A fact can clear it at once.
     concludes_absence: bool = False
+    # The source system that would hold the record whose absence the rule concludes from. Its data horizon (the
+    # day from which its records are complete, set at go-live in the rule file's [data_horizons]) reaches the
+    # rule as the ``records_from`` parameter: a window before it is not judged (missing data is not a negative).
+    absence_source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,9 @@ class MissedCheckupParams:
     # Whom a window concerns: children living in the city on the day it "opened" (the city could invite them
     # for the whole window), or on the day before it "closed" (anyone who was here while it was still open).
     resident_by: Literal["opened", "closed"] = "opened"
+    # 母子保健's data horizon (filled from the rule file's [data_horizons], not set here): a window that opened
+    # before it is not judged — its records may simply not have been loaded at go-live.
+    records_from: date | None = None
 
 
 def _checkups(facts: ChildFacts, checkup: str) -> list[Fact]:
@@ -68,7 +71,7 @@ def missed_checkup(facts: ChildFacts, today: date, params: MissedCheckupParams) 
     evidence: list[Evidence] = []
     for window in params.windows:
         closes = window.closes(born)
-        if today < closes:
+        if today < closes or (params.records_from is not None and window.opens(born) < params.records_from):
             continue
         must_live_here_by = window.opens(born) if params.resident_by == "opened" else closes - timedelta(days=1)
         if since is not None and since > must_live_here_by:
@@ -130,7 +133,7 @@ RULES = (
     RuleSpec(3, "乳幼児健診未受診",
              "3〜4か月児／1歳6か月児／3歳児健診の対象期間が終わっても受診記録がない（期間中に転入していない児は対象外）",
              ("infant_checkup", "residence", "birth"), MissedCheckupParams, missed_checkup, window_closings,
-             concludes_absence=True),
+             concludes_absence=True, absence_source="maternal_child_health"),
     RuleSpec(4, "健診問診「感情的に叩いた」", "3〜4か月児／1歳6か月児／3歳児健診の問診で「感情的に叩いた」に該当",
              ("infant_checkup",), QuestionnaireParams, _answered_yes("hit_emotionally", "感情的に叩いた")),
     RuleSpec(5, "健診問診「家に残して外出」", "3〜4か月児／1歳6か月児／3歳児健診の問診で「家に残して外出」に該当",

@@ -41,11 +41,17 @@ def late_pregnancy_notification(facts: ChildFacts, today: date, params: LateNoti
     return Finding(raised, f"母子手帳交付時の妊娠週数が{params.weeks_at_least}週以降", evidence)
 
 
+TERM_DAYS = 280  # a pregnancy's length, from 妊娠0週0日 to the due date
+
+
 @dataclass(frozen=True)
 class NoPrenatalCheckupParams:
     grace_days_after_birth: int = 0  # wait this long for late-arriving visit records before flagging
     # Only judge pregnancies notified in the city: a mother who moved in late had her checkups elsewhere.
     require_notification: bool = True
+    # 母子保健's data horizon (from the rule file's [data_horizons]): a pregnancy that began before it (notified
+    # before it; without a notification, 280 days before the birth) is not judged.
+    records_from: date | None = None
 
 
 def no_prenatal_checkup(facts: ChildFacts, today: date, params: NoPrenatalCheckupParams) -> Finding | None:
@@ -55,6 +61,11 @@ def no_prenatal_checkup(facts: ChildFacts, today: date, params: NoPrenatalChecku
     notified = [f for f in _of_this_pregnancy(facts, "pregnancy_notified") if f.started_by(born)]
     if params.require_notification and not notified:
         return None
+    if params.records_from is not None:
+        began = min((d for f in notified if (d := f.dated("notification_date")) is not None),
+                    default=born - timedelta(days=TERM_DAYS))
+        if began < params.records_from:
+            return None  # its visits may predate what the system loaded
     visits = [f for f in _of_this_pregnancy(facts, "prenatal_checkup")
               if (d := f.dated("visit_date")) is not None and d <= born]
     if visits:
@@ -109,7 +120,7 @@ RULES = (
     RuleSpec(16, "妊婦健診未受診",
              "当該こどもの出産に際し、妊婦健診を受けた履歴が全くない（市内で妊娠届出のあった妊娠）",
              ("pregnancy_notified", "prenatal_checkup", "birth", "residence"), NoPrenatalCheckupParams,
-             no_prenatal_checkup, end_of_grace, concludes_absence=True),
+             no_prenatal_checkup, end_of_grace, concludes_absence=True, absence_source="maternal_child_health"),
     RuleSpec(17, "産婦健診EPDS高値", "産婦健診のEPDS合計点が9点以上、または項目10（自傷の考え）が0点超",
              ("postpartum_checkup",), HighEpdsParams, high_epds),
 )
