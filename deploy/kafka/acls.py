@@ -57,12 +57,13 @@ ACCESS: tuple[Access, ...] = (
            internal=True),
     # The HTTP intake; operators also run the school CSV import and the dead-letter replay with it.
     Access("http-intake", read=(DEADLETTER,), write=(*SOURCES, DEADLETTER)),
-    Access("linkage", read=(RECORDS, DECISIONS), write=(FACTS, CHILDREN, REVIEW, DEADLETTER),
+    # linkage, scoring and evaluation forget a person on a deletion request (docs/privacy.md).
+    Access("linkage", read=(RECORDS, DECISIONS, DELETIONS), write=(FACTS, CHILDREN, REVIEW, DEADLETTER),
            group="tsunagu-linkage", internal=True),
-    Access("scoring", read=(FACTS,), write=(FLAGS,), group="tsunagu-scoring", internal=True),
+    Access("scoring", read=(FACTS, DELETIONS), write=(FLAGS,), group="tsunagu-scoring", internal=True),
     Access("casework", read=(FLAGS, CHILDREN, REVIEW), write=(ALERTS, OUTCOMES, DECISIONS, DELETIONS),
            group="tsunagu-casework", internal=True),
-    Access("evaluation", read=(ALERTS, OUTCOMES, FLAGS), group="tsunagu-evaluation", internal=True),
+    Access("evaluation", read=(ALERTS, OUTCOMES, FLAGS, DELETIONS), group="tsunagu-evaluation", internal=True),
     Access("lag-exporter", describe_all=True),
     *(Access(f"source-{s.system}", write=(s.topic,)) for s in SOURCE_SYSTEMS.values()),
     # make run's smoke scenario stands in for every source system at once.
