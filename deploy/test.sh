@@ -32,9 +32,10 @@ promtool test rules deploy/prometheus/tests/*.yml || exit 1
 
 echo "== pytest"
 mkdir -p test-artifacts
-# Two workers: most integration time is waiting on the broker and on worker processes, not CPU. The e2e tests
-# share one worker (they run every service on fixed ports). TSUNAGU_TEST_WORKERS=0 runs in one process.
-"$PY" -m pytest -n "${TSUNAGU_TEST_WORKERS:-2}" --dist loadgroup --durations=25 \
+# Two workers: most integration time is waiting on the broker and on worker processes, not CPU. A test module is
+# one unit of work, and the modules that start service workers run one after another on one worker
+# (tests/conftest.py, pytest_xdist_make_scheduler). TSUNAGU_TEST_WORKERS=0 runs in one process.
+"$PY" -m pytest -n "${TSUNAGU_TEST_WORKERS:-2}" --dist loadscope --durations=25 \
   --junitxml=test-artifacts/junit.xml "$@"
 rc=$?
 if [ $rc -eq 5 ]; then
