@@ -49,10 +49,14 @@ def new_surname_guard(levels: list[Level]) -> str | None:
 
 
 def surname_changed(levels: list[Level]) -> bool:
-    """Given name (kana, and kanji where both have it) and birth date agree or nearly so, sex does not
-    disagree: a surname change, perhaps with a move or a typo, never silently becomes a new identity."""
+    """Given name (kana, and kanji where both have it) and birth date agree or nearly so (within a year), sex does
+    not disagree: a surname change, perhaps with a move or a typo, never silently becomes a new identity."""
     level = {lv[0]: lv[3] for lv in levels}
+    dates = next((lv for lv in levels if lv[0] == "birth_date"), None)
+    if dates is None or not dates[1] or not dates[2] or years_apart(dates[1], dates[2]) > 1:
+        return False  # a new surname *and* a year digit years off (2014 for 2019): a pupil is not an adult's renaming
     given = GIVEN_LEVELS
     kana, kanji = level.get("kana_name"), level.get("kanji_name")  # a blank script is left out, not against it
     return ((kana in given and kanji in (*given, None)) or (kana is None and kanji in given)) \
         and level.get("birth_date") in ("exact", "near", "typo") and level.get("sex") != "disagree"
+

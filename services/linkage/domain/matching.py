@@ -232,6 +232,10 @@ def candidates(record: Identity, state: LinkageState, limit: int) -> list[str]:
     return sorted(found)[:limit] if len(found) > limit else list(found)
 
 
+def _date_level(s: Scored) -> str | None:
+    return next((lv[3] for lv in s.levels if lv[0] == "birth_date"), None)
+
+
 def _other_student(person: Person, own_key: str | None) -> bool:
     """A child has one student id in the city's school system: a candidate holding another is someone else."""
     return own_key is not None and any(k.startswith("student:") and k != own_key for k in person.keys)
@@ -246,8 +250,8 @@ def match(record: Identity, state: LinkageState, settings: MatchSettings, exclud
     for s in scored:
         if not _other_student(state.persons[s.person_id], own_key):
             continue
-        if s.guard in (TYPO_UNCONFIRMED, DATE_DIFFERS):  # its own student record, and another birthday
-            s.guard = OTHER_DAY
+        if s.guard in (TYPO_UNCONFIRMED, DATE_DIFFERS) or _date_level(s) == "typo":
+            s.guard = OTHER_DAY  # it has its own student record, and another birthday: a namesake
         elif s.guard is None:
             s.guard = OTHER_STUDENT
     scored.sort(key=lambda s: (-s.weight, s.person_id))
