@@ -10,7 +10,14 @@ import argparse
 import random
 import time
 
-from benchmarks import linkage_febrl, linkage_metrics, linkage_splink, linkage_throughput, linkage_tsunagu
+from benchmarks import (
+    linkage_examples,
+    linkage_febrl,
+    linkage_metrics,
+    linkage_splink,
+    linkage_throughput,
+    linkage_tsunagu,
+)
 from benchmarks.linkage_cases import ROWS
 from benchmarks.linkage_synth import Population, add_students, build, real_pool, small_pool
 
@@ -73,7 +80,8 @@ def churn(pop: Population, first: dict[str, str]) -> tuple[float, float]:
     return same, reorder
 
 
-def accuracy(label: str, pop: Population, with_splink: bool, with_churn: bool = True) -> list[str]:
+def accuracy(label: str, pop: Population, with_splink: bool, with_churn: bool = True,
+             examples: bool = False) -> list[str]:
     truth = {rec.record_id: t for rec, t in pop.students}
     lines = [f"\n### {label}: {len(pop.persons):,} registry persons, {len(pop.students):,} school records "
              f"({sum(1 for t in truth.values() if t is None)} not in the registry)\n", HEAD]
@@ -84,6 +92,7 @@ def accuracy(label: str, pop: Population, with_splink: bool, with_churn: bool = 
     auto = linkage_metrics.score(auto_predicted, truth)
     review_share = len(tsunagu.reviews) / len(truth)
     lines.append(_row("Tsunagu (automatic)", auto, f"{len(tsunagu.reviews)} ({review_share:.2%})", tsunagu.seconds))
+    explained = linkage_examples.explain(tsunagu, pop) if examples else []
     decisions = linkage_tsunagu.clerk(tsunagu, pop)
     lines.append(_row("Tsunagu + clerical review", linkage_metrics.score(tsunagu.predicted, truth), "0"))
     splink_predicted: dict[str, str | None] | None = None
@@ -101,7 +110,7 @@ def accuracy(label: str, pop: Population, with_splink: bool, with_churn: bool = 
             lines.append(_row(f"Splink 5 at matched precision (p ≥ {best[0]})", best[1]))
         else:
             lines.append("| Splink 5 at matched precision | (no threshold reaches Tsunagu's precision) |")
-    lines += case_rows(pop, auto_predicted, in_review, splink_predicted)
+    lines += case_rows(pop, auto_predicted, in_review, splink_predicted) + explained
     merges = decisions.get("must_link:merged", 0)
     churned = "ID churn: not measured (--skip-churn). "
     if with_churn:
@@ -131,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-febrl", action="store_true")
     parser.add_argument("--skip-churn", action="store_true", help="no replay / reordered runs (saves two runs)")
+    parser.add_argument("--examples", action="store_true", help="print false links and reviews by reason and shape")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     out = ["## Linkage benchmark"]
@@ -138,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     for label, pool in pools:
         pop = build(args.households, names=pool)
         add_students(pop)
-        out += accuracy(label, pop, not args.skip_splink, not args.skip_churn)
+        out += accuracy(label, pop, not args.skip_splink, not args.skip_churn, args.examples)
         print("\n".join(out), flush=True)
         out = []
     if not args.skip_febrl:

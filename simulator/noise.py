@@ -39,11 +39,13 @@ class NoiseRates:
     birth_typo: float = 0.0       # a wrong day, month or year digit in a birth date
     missing_atena: float = 0.0    # school records without 宛名番号
     stale_address: float = 0.0    # school records with the address before the last move
+    blank_sex: float = 0.0        # 性別 left blank (校務系 exports often have no sex; linkage treats it as unknown)
+    blank_kana: float = 0.0       # 氏名カナ left blank where 氏名 (kanji) is present (a name is still required)
 
 
 NAME_SYSTEM = NoiseRates(kana_half_width=0.10, kana_hiragana=0.05, kana_small=0.02, kana_long_vowel=0.02,
                          name_space=0.10, kanji_variant=0.05, wareki=0.30, birth_typo=0.01, missing_atena=0.70,
-                         stale_address=0.10)
+                         stale_address=0.10, blank_sex=0.10, blank_kana=0.02)
 DEFAULT_NOISE: dict[str, NoiseRates] = {
     # 住民記録 is the reference: clean, but for the kana corrections simulator.life.registry models
     "school_students": NAME_SYSTEM,
@@ -155,6 +157,8 @@ class Noise:
         applied: list[str] = []
         if r.wareki or r.birth_typo:
             self._dates(system, r, data, applied)
+        if r.blank_sex or r.blank_kana:  # before the name slips: a blanked カナ takes none
+            self._blanks(system, r, data, applied)
         kana = data.get("name_kana")
         if isinstance(kana, str):
             data["name_kana"] = self._kana(system, r, kana, applied)
@@ -162,6 +166,16 @@ class Noise:
         if isinstance(kanji, str):
             data["name_kanji"] = self._kanji(system, r, kanji, applied)
         return applied
+
+    def _blanks(self, system: str, r: NoiseRates, data: dict[str, object], applied: list[str]) -> None:
+        """Optional fields left blank, as real exports do: 性別, and カナ when the kanji name is there."""
+        if isinstance(data.get("sex"), str) and self.roll(system, "blank_sex", r.blank_sex):
+            data["sex"] = None
+            applied.append("blank_sex")
+        if isinstance(data.get("name_kana"), str) and isinstance(data.get("name_kanji"), str) \
+                and self.roll(system, "blank_kana", r.blank_kana):
+            data["name_kana"] = None
+            applied.append("blank_kana")
 
     def _dates(self, system: str, r: NoiseRates, data: dict[str, object], applied: list[str]) -> None:
         birth = data.get("birth_date")

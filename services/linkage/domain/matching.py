@@ -16,18 +16,27 @@ from typing import Literal, Protocol
 import jellyfish
 
 from services.linkage.domain.blocking import NAME_BLOCK_LIMIT, Blockable, blocking_keys
-from services.linkage.domain.dates import date_level, years_apart
+from services.linkage.domain.dates import date_level
+from services.linkage.domain.guards import (
+    BORN_APART,
+    DATE_DIFFERS,
+    GIVEN_LEVELS,
+    OTHER_DAY,
+    SURNAME_CHANGED,
+    TYPO_UNCONFIRMED,
+    Level,
+    birth_date_guard,
+    new_surname_guard,
+    surname_changed,
+)
 from services.linkage.domain.model import Person
 from services.linkage.domain.names import given_kanji, given_kanji_suffix, has_separator, record_given_kana, seion
 from services.linkage.domain.state import LinkageState
 
 Outcome = Literal["link", "new", "review"]
 SIBLING = "given_name_differs"  # never linked automatically, whatever else agrees
-BORN_APART = "born_years_apart"  # likewise: a namesake born years earlier or later
-OTHER_DAY = "born_on_another_day"  # a namesake born on a day no typo explains, and nothing else agrees
 HARD_GUARDS = frozenset({SIBLING, BORN_APART, OTHER_DAY})
-TYPO_UNCONFIRMED = "birth_date_typo_unconfirmed"  # one digit or a year off, and no address or school agrees
-SURNAME_CHANGED = "surname_changed"  # given name and birth date agree: a human looks before a new identity
+OTHER_STUDENT = "candidate_has_other_student_id"
 MAX_BLOCK = 500  # a block larger than this (a hugely common value) adds no candidates
 FIELDS = ("kana_name", "kanji_name", "birth_date", "sex", "address", "school_code")
 
@@ -100,11 +109,13 @@ FIXED = {
     ("sex", "exact"): _bits(0.98, 0.5), ("sex", "disagree"): _bits(0.02, 0.5),
     ("address", "exact"): _bits(0.75, 0.0001), ("address", "fuzzy"): _bits(0.12, 0.005),
     ("address", "disagree"): _bits(0.13, 0.995),
+    # a new surname usually comes with a move (divorce, remarriage): given a surname change, the registry's address
+    # disagrees about half the time for the same child, not 13 %
+    ("address", "disagree_new_surname"): _bits(0.5, 0.995),
     ("school_code", "exact"): _bits(0.85, 0.003), ("school_code", "disagree"): _bits(0.15, 0.997),
 }
 M_GIVEN_ONLY = 0.05
 INFERRED_U = 3.0  # a given name found by where the name would split: ×3 as likely by coincidence
-Level = tuple[str, str | None, str | None, str, float]  # field, record value, candidate value, level, weight
 
 
 def _parts_similar(r: Identity, p: Person) -> bool:
@@ -167,7 +178,9 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
             level = "fuzzy"
         else:
             level = "disagree"
-        out.append(("address", a, b, level, FIXED["address", level]))
+        names = [lv[3] for lv in out if lv[0] in ("kana_name", "kanji_name")]
+        new_surname = level == "disagree" and bool(names) and all(n in GIVEN_LEVELS for n in names)
+        out.append(("address", a, b, level, FIXED["address", "disagree_new_surname" if new_surname else level]))
     if r.school_code and p.school_code:
         level = "exact" if r.school_code == p.school_code else "disagree"
         out.append(("school_code", r.school_code, p.school_code, level, FIXED["school_code", level]))
@@ -188,44 +201,12 @@ def _given_guard(r: Identity, p: Person) -> str | None:
     return None
 
 
-def _corroborated(levels: list[Level]) -> bool:
-    """Something beside name and birth date agrees: the address (or its prefix), or the school."""
-    return any(lv[0] in ("address", "school_code") and lv[3] in ("exact", "fuzzy") for lv in levels)
-
-
-def _birth_date_guard(levels: list[Level]) -> str | None:
-    """Names alone never outweigh a different birth date. Born on a day no typo explains: within two years a
-    human looks if the address or school agrees, otherwise it is a namesake; further apart (an adult namesake for
-    a pupil) it is someone else. A one-digit slip in the month or day links only with an address or school to confirm
-    it (a year slip keeps the birthday, which namesakes born weeks apart do not)."""
-    for lv in levels:
-        if lv[0] != "birth_date" or not (lv[1] and lv[2]):
-            continue
-        if lv[3] == "disagree":
-            if years_apart(lv[1], lv[2]) >= 2:
-                return BORN_APART
-            return "birth_date_differs" if _corroborated(levels) else OTHER_DAY
-        if lv[3] == "typo" and lv[1][5:10] != lv[2][5:10] and not _corroborated(levels):
-            return TYPO_UNCONFIRMED  # month or day typed wrong: the shape of "born weeks apart" too
-    return None
-
-
-def _surname_changed(s: Scored) -> bool:
-    """Given name (kana, and kanji where both have it) and birth date agree or nearly so, sex does not
-    disagree: a surname change, perhaps with a move or a typo, never silently becomes a new identity."""
-    level = {lv[0]: lv[3] for lv in s.levels}
-    given = ("given_only", "given_inferred")
-    kana, kanji = level.get("kana_name"), level.get("kanji_name")  # a blank script is left out, not against it
-    return ((kana in given and kanji in (*given, None)) or (kana is None and kanji in given)) \
-        and level.get("birth_date") in ("exact", "near", "typo") and level.get("sex") != "disagree"
-
-
 def score(record: Identity, person: Person, state: LinkageState, given_kanji: str | None = None) -> Scored:
     n = max(len(state.persons), 1000)
     levels = _levels(record, person, state, n, given_kanji or _record_given_kanji(record))
     weight = _bits(1.0, n) + sum(lv[4] for lv in levels)  # prior: one true match among n persons
     probability = 1.0 / (1.0 + 2.0 ** (-weight)) if weight > -60 else 0.0
-    guard = _given_guard(record, person) or _birth_date_guard(levels)
+    guard = _given_guard(record, person) or birth_date_guard(levels) or new_surname_guard(levels)
     scored = Scored(person.person_id, weight, probability, guard=guard)
     scored.levels = levels
     return scored
@@ -251,6 +232,10 @@ def candidates(record: Identity, state: LinkageState, limit: int) -> list[str]:
     return sorted(found)[:limit] if len(found) > limit else list(found)
 
 
+def _date_level(s: Scored) -> str | None:
+    return next((lv[3] for lv in s.levels if lv[0] == "birth_date"), None)
+
+
 def _other_student(person: Person, own_key: str | None) -> bool:
     """A child has one student id in the city's school system: a candidate holding another is someone else."""
     return own_key is not None and any(k.startswith("student:") and k != own_key for k in person.keys)
@@ -263,15 +248,20 @@ def match(record: Identity, state: LinkageState, settings: MatchSettings, exclud
     scored = [score(record, state.persons[pid], state, record_given_kanji)
               for pid in candidates(record, state, settings.max_candidates) if pid not in skip]
     for s in scored:
-        if s.guard is None and _other_student(state.persons[s.person_id], own_key):
-            s.guard = "candidate_has_other_student_id"
+        if not _other_student(state.persons[s.person_id], own_key):
+            continue
+        if s.guard in (TYPO_UNCONFIRMED, DATE_DIFFERS) or _date_level(s) == "typo":
+            s.guard = OTHER_DAY  # it has its own student record, and another birthday: a namesake
+        elif s.guard is None:
+            s.guard = OTHER_STUDENT
     scored.sort(key=lambda s: (-s.weight, s.person_id))
     siblings = [s for s in scored if s.guard in HARD_GUARDS]
     scored = [s for s in scored if s.guard not in HARD_GUARDS]
     best = scored[0] if scored else None
     runner = scored[1] if len(scored) > 1 else None
     if best is None or best.probability < settings.new_probability:
-        changed = next((s for s in scored if _surname_changed(s)), None)  # soft guards only remain here
+        # soft guards only remain here; a candidate with its own student record is not this child renamed
+        changed = next((s for s in scored if surname_changed(s.levels) and s.guard != OTHER_STUDENT), None)
         if changed is not None:
             return MatchResult("review", changed, best if best is not changed else runner, SURNAME_CHANGED)
         reason = "only_namesakes_or_siblings" if siblings and best is None else "no_candidate_above_threshold"

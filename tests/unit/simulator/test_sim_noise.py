@@ -59,7 +59,8 @@ def test_each_kind_applies_at_its_rate() -> None:
 
 
 def test_noise_shows_in_the_school_records_and_not_in_the_registry(noisy_run) -> None:
-    students = [e.data for e in noisy_run.events if e.system == "school_students" and "name_kana" in e.data]
+    students = [e.data for e in noisy_run.events if e.system == "school_students"
+                and isinstance(e.data.get("name_kana"), str)]
     log = noisy_run.city.sim.noise.log
     half = sum(bool(HALF_WIDTH_KANA.search(d["name_kana"])) for d in students)
     hira = sum(bool(HIRAGANA.search(d["name_kana"])) for d in students)
@@ -88,11 +89,23 @@ def test_the_kana_of_a_noisy_name_still_reads_the_same(noisy_run) -> None:
     registry = {e.data["atena_no"]: e.data["name_kana"] for e in noisy_run.events
                 if e.type == "resident_registry.person.registered"}
     pairs = [(e.data["name_kana"], registry[e.data["atena_no"]]) for e in noisy_run.events
-             if e.system == "school_students" and e.data.get("atena_no") and "name_kana" in e.data]
+             if e.system == "school_students" and e.data.get("atena_no") and isinstance(e.data.get("name_kana"), str)]
     assert len(pairs) > 100
     same = sum(fold(noisy) == fold(true) for noisy, true in pairs)
     assert same >= 0.98 * len(pairs)  # the rest: a surname changed after a divorce, a kana corrected
     assert sum(noisy != true for noisy, true in pairs) > 0.1 * len(pairs)
+
+
+def test_school_records_leave_sex_and_kana_blank_at_their_rates(noisy_run) -> None:
+    students = [e.data for e in noisy_run.events if e.type == "school_students.student.registered"]
+    log, expected = noisy_run.city.sim.noise.log, DEFAULT_NOISE["school_students"]
+    n = len(students)
+    assert n > 100
+    no_sex = sum(d.get("sex") is None for d in students)
+    no_kana = sum(d.get("name_kana") is None for d in students)
+    assert abs(no_sex / n - expected.blank_sex) < 4 * math.sqrt(0.1 / n)
+    assert no_kana <= log.applied[("school_students", "blank_kana")] and no_kana / n < 0.06
+    assert all(d.get("name_kanji") for d in students if d.get("name_kana") is None)  # a name is always there
 
 
 def test_level_zero_is_clean() -> None:
