@@ -279,3 +279,9 @@ class PrivacyDeletion(Base):
     done_by: Mapped[str] = mapped_column(String(36))
     removed: Mapped[dict[str, Any]] = mapped_column(JSON)  # store → rows removed
     extracts: Mapped[list[Any]] = mapped_column(JSON)  # [{extract_id, pseudonym | null, key_destroyed}]
+
+
+
+# 利用者アンケート (issue 16): its two tables live in orm_survey.py, registered on the same Base here.
+from services.casework.adapters.orm_survey import SurveyAnswer as SurveyAnswer  # noqa: E402
+from services.casework.adapters.orm_survey import SurveyRound as SurveyRound  # noqa: E402

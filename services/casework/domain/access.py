@@ -39,14 +39,18 @@ class Permission(StrEnum):
     DISCLOSE = "disclose"  # 開示
     DELETE_PERSON = "delete_person"  # 削除
     OPT_OUT = "opt_out"  # 利用停止
+    # 利用者アンケート (issue 16): the people who work the list answer; HQ runs the rounds and reads the tallies
+    ANSWER_SURVEY = "answer_survey"
+    MANAGE_SURVEY = "manage_survey"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.HQ_ADMIN: frozenset({Permission.VIEW_CASES, Permission.EXPORT, Permission.REVIEW_LINKAGE,
                               Permission.ADMIN_USERS, Permission.MASKED_EXTRACT, Permission.MANAGE_EXTRACT_KEYS,
-                              Permission.OPT_OUT}),
-    Role.WARD_STAFF: frozenset({Permission.VIEW_CASES, Permission.RECORD_STEP, Permission.EXPORT}),
-    Role.CHILD_GUIDANCE: frozenset({Permission.VIEW_CASES, Permission.RECORD_STEP}),
+                              Permission.OPT_OUT, Permission.MANAGE_SURVEY}),
+    Role.WARD_STAFF: frozenset({Permission.VIEW_CASES, Permission.RECORD_STEP, Permission.EXPORT,
+                                Permission.ANSWER_SURVEY}),
+    Role.CHILD_GUIDANCE: frozenset({Permission.VIEW_CASES, Permission.RECORD_STEP, Permission.ANSWER_SURVEY}),
     Role.ANALYST: frozenset(),
     Role.PRIVACY_OFFICER: frozenset({Permission.VIEW_AUDIT, Permission.MANAGE_EXTRACT_KEYS, Permission.DISCLOSE,
                                      Permission.DELETE_PERSON, Permission.OPT_OUT}),

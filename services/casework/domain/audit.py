@@ -23,6 +23,8 @@ ACTION_LABELS = {
     "confirm_extract_deleted": "提供データの削除確認", "disclosure": "保有個人情報の開示",
     "delete_person": "個人データの削除", "opt_out": "利用停止", "opt_out_withdrawn": "利用停止の解除",
     "view_extracts": "提供台帳の閲覧",
+    "open_survey": "アンケートの開始", "close_survey": "アンケートの終了", "survey_answer": "アンケートへの回答",
+    "view_survey": "アンケート集計の閲覧", "survey_export": "アンケート集計の出力",
 }
 OUTCOME_LABELS = {"ok": "成功", "denied": "拒否", "failed": "失敗"}
 

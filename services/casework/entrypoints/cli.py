@@ -7,6 +7,7 @@
     python -m services.casework.entrypoints.cli verify-audit
     python -m services.casework.entrypoints.cli extract|extracts|destroy-key|disclose|delete-person|opt-out …
         (privacy commands: entrypoints/cli_privacy.py, docs/privacy.md)
+    python -m services.casework.entrypoints.cli survey-export --user hq --round ID --out survey.csv [--with-comments]
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from services.casework.adapters.orm import User
 from services.casework.bootstrap import bootstrap
 from services.casework.config import CaseworkSettings
 from services.casework.domain.access import WARDS, Role
-from services.casework.entrypoints import cli_privacy
+from services.casework.entrypoints import cli_privacy, cli_survey
 from services.casework.service_layer import audit_log
 from services.casework.service_layer.audit_log import Actor
 from services.casework.service_layer.auth import create_user, set_password
@@ -166,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         .set_defaults(run=_seed_training)
     sub.add_parser("verify-audit", help="check the audit trail's hash chain").set_defaults(run=_verify)
     cli_privacy.register(sub)
+    cli_survey.register(sub)
     args = parser.parse_args(argv)
     code: int = args.run(args)
     return code

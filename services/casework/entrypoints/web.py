@@ -20,7 +20,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from services.casework import metrics
 from services.casework.bootstrap import Container, bootstrap
 from services.casework.config import CaseworkSettings
-from services.casework.entrypoints import web_account, web_admin, web_api, web_live, web_pages, web_privacy
+from services.casework.entrypoints import (
+    web_account,
+    web_admin,
+    web_api,
+    web_live,
+    web_pages,
+    web_privacy,
+    web_survey,
+)
 from services.casework.entrypoints.web_common import HERE, templates
 from services.casework.entrypoints.web_security import BodyLimit, CsrfFailed, LoginRequired, SecurityHeaders
 
@@ -48,7 +56,7 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(SecurityHeaders, hsts=container.settings.secure_cookies)
     app.add_middleware(BodyLimit, limit=container.settings.max_body_bytes)  # outermost: nothing reads it first
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (web_api, web_live, web_pages, web_admin, web_account, web_privacy):
+    for module in (web_api, web_live, web_pages, web_admin, web_account, web_privacy, web_survey):
         app.include_router(module.router)
 
     @app.middleware("http")

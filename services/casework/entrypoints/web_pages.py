@@ -23,7 +23,7 @@ from services.casework.domain.workflow import (
 from services.casework.entrypoints import web_api
 from services.casework.entrypoints.web_common import AppContainer, Auth, AuthCsrf, deny, page_context, templates
 from services.casework.entrypoints.web_security import PRE_LOGIN_COOKIE, clear_session_cookie, session_token
-from services.casework.service_layer import audit_log, cases
+from services.casework.service_layer import audit_log, cases, survey
 from services.casework.service_layer import auth as auth_service
 from services.casework.service_layer.audit_log import Actor
 
@@ -83,10 +83,11 @@ def inbox_page(request: Request, auth: Auth, container: AppContainer, tier: str 
         rows = cases.inbox(session, auth.principal, container.clock().date(), flt)
         audit_log.append(session, Actor.of(auth.principal, auth.client), "list_alerts", container.clock(),
                          ward_code=auth.principal.ward_scope(), detail=f"page rows={len(rows)}")
+        pending = survey.pending_for(session, auth.principal, container.settings.session_secret, container.clock())
     query = str(request.url.query)
     return templates.TemplateResponse(request, "inbox.html", page_context(
         request, auth, rows=rows, flt=flt, query=query, divisions=DIVISIONS,
-        live=flt == cases.InboxFilter()))
+        live=flt == cases.InboxFilter(), survey_pending=pending))
 
 
 def _home_of(role: str) -> str:

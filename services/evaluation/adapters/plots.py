@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from services.evaluation.domain.funnel import FunnelRow
 from services.evaluation.domain.item_model import OddsRatio, TierCalibration
 from services.evaluation.domain.stats import Proportion
+from services.evaluation.domain.survey import SurveyTallies
 
 _JAPANESE_FONTS = ("Noto Sans CJK JP", "IPAexGothic", "IPAGothic", "TakaoGothic")
 
@@ -40,8 +41,9 @@ def png_data_uri(fig: Figure) -> str:
 
 def _errors(props: Sequence[Proportion]) -> list[list[float]]:
     rates = [p.rate or 0.0 for p in props]
-    return [[r - (p.low or r) for r, p in zip(rates, props, strict=True)],
-            [(p.high or r) - r for r, p in zip(rates, props, strict=True)]]
+    # max(0, …): a Wilson bound can differ from a rate of 0 or 1 by rounding, and matplotlib refuses negatives
+    return [[max(0.0, r - (p.low if p.low is not None else r)) for r, p in zip(rates, props, strict=True)],
+            [max(0.0, (p.high if p.high is not None else r) - r) for r, p in zip(rates, props, strict=True)]]
 
 
 def rate_bars(rows: Sequence[FunnelRow], title: str, base: Proportion | None) -> str:
@@ -115,4 +117,28 @@ def monthly_chart(rows: Sequence[FunnelRow]) -> str:
     ax2.set_ylim(0, 100)
     ax.set_title("月別の抽出人数と支援が必要な割合")
     ax.tick_params(axis="x", labelrotation=45)
+    return png_data_uri(fig)
+
+
+def survey_chart(tallies: SurveyTallies) -> str:
+    """利用者アンケート: for each question, the share of each answer (100 % stacked bars) and the mean."""
+    keys = list(tallies.questions)
+    total = tallies.total
+    fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(keys) + 1.6))
+    colours = {1: "#ec0000", 2: "#ffa08c", 3: "#cccccc", 4: "#9db7f9", 5: "#264af4"}
+    left = [0.0] * len(keys)
+    labels = []
+    for i, key in enumerate(keys):
+        q = total.questions.get(key)
+        mean = f"平均 {q.mean:.2f}" if q is not None and q.mean is not None else "回答なし"
+        labels.append(f"問{i + 1}（n={q.n if q else 0}、{mean}）")
+    for answer, label in tallies.scale.items():
+        shares = [100 * (total.questions[k].share(answer) if k in total.questions else 0.0) for k in keys]
+        ax.barh(labels, shares, left=left, color=colours.get(answer, "#888888"), label=f"{answer} {label}")
+        left = [a + b for a, b in zip(left, shares, strict=True)]
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("回答の割合（%）")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3, fontsize="small")
+    ax.set_title(f"利用者アンケート: {tallies.title}")
     return png_data_uri(fig)

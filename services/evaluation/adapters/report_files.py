@@ -5,12 +5,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from services.evaluation.adapters import plots
 from services.evaluation.adapters.html import render
 from services.evaluation.domain.model import LISTED_STATE
 from services.evaluation.domain.periods import Period
+from services.evaluation.domain.survey import SurveyTallies
 from services.evaluation.domain.weekly import AGE_BUCKETS, WardWeek
 from services.evaluation.domain.what_if import CITY, WhatIf
 from services.evaluation.service_layer.reports import EvaluationReport
@@ -21,7 +23,7 @@ WEEKLY_COUNTERS = (("新規アラート（抽出）", "new_alerts"), ("二次ス
                    ("アセスメント", "assessments"), ("うち支援が必要", "needing_support"))
 
 
-def evaluation_html(report: EvaluationReport, min_pair: int) -> str:
+def evaluation_html(report: EvaluationReport, min_pair: int, surveys: Sequence[SurveyTallies] = ()) -> str:
     f = report.funnel
     figures = {"funnel": plots.funnel_chart(f.overall)}
     if f.by_month:
@@ -33,8 +35,10 @@ def evaluation_html(report: EvaluationReport, min_pair: int) -> str:
     if report.model is not None:
         figures["odds"] = plots.odds_ratio_forest(report.model.odds_ratios)
         figures["calibration"] = plots.calibration_chart(report.model.calibration)
+    for i, survey in enumerate(surveys):
+        figures[f"survey{i}"] = plots.survey_chart(survey)
     return render("evaluation.html.j2", r=report, f=f, m=report.model, plots=figures, min_pair=min_pair,
-                  generated_at=report.generated_at)
+                  generated_at=report.generated_at, surveys=surveys)
 
 
 

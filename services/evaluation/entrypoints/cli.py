@@ -1,6 +1,6 @@
 """Evaluation's command line: reports for the committee and the wards, what-if, and a synthetic store.
 
-    python -m services.evaluation.entrypoints.cli report --period FY2026 [--out DIR] [--pdf]
+    python -m services.evaluation.entrypoints.cli report --period FY2026 [--out DIR] [--pdf] [--survey FILE.csv]
     python -m services.evaluation.entrypoints.cli weekly --week 2026-10-05 [--out DIR] [--pdf]
     python -m services.evaluation.entrypoints.cli propose-weights --period FY2026 --out proposed.toml
     python -m services.evaluation.entrypoints.cli what-if --proposed proposed.toml [--out DIR] [--pdf]
@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from services.evaluation.adapters import report_files, synthetic
 from services.evaluation.adapters.orm import CaseRow
+from services.evaluation.adapters.survey_file import SurveyFileError, load_survey
 from services.evaluation.adapters.weights_file import WeightsFileError, load_weights, weights_toml
 from services.evaluation.bootstrap import Container, bootstrap
 from services.evaluation.config import EvaluationSettings
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--period", required=True, help="2026, FY2026, 2026-09 or 2026-09-01..2027-03-31")
         p.add_argument("--out", type=Path)
         p.add_argument("--pdf", action="store_true")
+        if name == "report":
+            p.add_argument("--survey", type=Path, action="append", default=[],
+                           help="casework's survey-export CSV (利用者アンケート); repeat for several rounds")
     weekly = sub.add_parser("weekly")
     weekly.add_argument("--week", type=date.fromisoformat, required=True, help="any day of the week")
     weekly.add_argument("--out", type=Path)
@@ -66,8 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "report":
             period = parse_period(args.period)
+            surveys = [load_survey(path) for path in args.survey]
             report = reports.evaluation_report(container, period)
-            html = report_files.evaluation_html(report, container.settings.min_combination_cases)
+            html = report_files.evaluation_html(report, container.settings.min_combination_cases, surveys)
             _write(container, html, f"evaluation-{args.period}", args.out, args.pdf)
         elif args.command == "propose-weights":
             report = reports.evaluation_report(container, parse_period(args.period))
@@ -96,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             with container.sessions.begin() as session:
                 synthetic.write(session, rows, container.current_weights)
             print(f"synthetic store: {args.children} children, {sum(1 for r in rows if r.case)} listed")
-    except (PeriodError, WeightsFileError) as exc:
+    except (PeriodError, WeightsFileError, SurveyFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
