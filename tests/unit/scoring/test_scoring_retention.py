@@ -12,8 +12,10 @@ from services.scoring.adapters.rulebook import RulebookError, load_rulebook
 from services.scoring.config import GUIDELINE_ALL_RULES
 from services.scoring.domain.facts import ChildFacts
 from services.scoring.domain.horizon import next_change
+from services.scoring.domain.purge import expired_facts
 from services.scoring.domain.retention import Lookback
 from services.scoring.service_layer.handlers import decode_fact, handle_fact, sweep_child
+from services.scoring.service_layer.state import ChildState
 from tests.unit.scoring.scoring_builders import (
     FUKUOKA,
     GUIDELINE,
@@ -141,3 +143,41 @@ def test_without_a_lookback_line_an_item_counts_as_its_rule_says(tmp_path: Path)
     book = load_rulebook(write_rulebook(tmp_path, "\n".join(lines) + "\n"))
     assert all(rule.lookback is None for rule in book.rules.rules)
     assert 17 in raised([BABY, EPDS], "2030-01-01", book)
+
+
+def _without_no_contact(tmp_path: Path) -> Any:
+    text = GUIDELINE_ALL_RULES.read_text(encoding="utf-8")
+    start = text.index("[signals.no_contact]")
+    end = text.index("[weights]")
+    return load_rulebook(write_rulebook(tmp_path, text[:start] + text[end:]))
+
+
+def test_a_fact_is_purgeable_only_once_every_window_over_it_has_closed(tmp_path: Path) -> None:
+    book = _without_no_contact(tmp_path)
+    facts = ChildFacts([BABY, EPDS])
+    assert expired_facts(facts, date(2026, 9, 30), book.rules) == []
+    assert expired_facts(facts, date(2026, 10, 1), book.rules) == ["epds-1"]  # never the residence
+    assert expired_facts(facts, date(2027, 1, 1), book.rules) == ["epds-1"]
+    # the shipped files list 行政との接点なし, which reads the postpartum checkup with no window: kept
+    assert expired_facts(facts, date(2030, 1, 1), GUIDELINE.rules) == []
+    assert expired_facts(ChildFacts([CHILD, _protection("2022-06-01")]), date(2030, 1, 1), book.rules) == []
+
+
+def test_a_purged_fact_is_forgotten_but_its_version_remembered() -> None:
+    store, day = FakeStore(), date(2026, 6, 1)
+    _deliver(store, fact_dict("residence", fact_id="res-b", child_id="b", valid_from="2025-10-01",
+                              birth_date="2025-10-01", sex="1", ward_code="40133"), day)
+    epds = {**fact_dict("postpartum_checkup", fact_id="epds-b", child_id="b", relation="mother",
+                        valid_from="2025-10-20", checkup_date="2025-10-20", epds_total=12, epds_item10=0),
+            "version": 3}
+    _deliver(store, epds, day)
+    state = ChildState.from_json(store.states["b"])
+    state.child_facts()  # a parsed view is kept up to date too
+    assert state.forget(["epds-b", "unknown"]) == {"postpartum_checkup"}
+    assert "epds-b" not in state.facts and state.versions["epds-b"] == 3
+    assert state.child_facts().of_kind("postpartum_checkup") == []
+    assert ChildState.from_json(state.to_json()).versions["epds-b"] == 3
+    _event_id, replay = decode_fact(envelope(epds), "b")
+    assert state.is_stale(replay)  # an old replay cannot bring it back
+    _event_id, newer = decode_fact(envelope({**epds, "version": 4}), "b")
+    assert not state.is_stale(newer)  # a real new version of the record is a new fact
