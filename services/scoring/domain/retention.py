@@ -48,7 +48,12 @@ def counts_on(until: date | None, today: date) -> bool:
 
 def within(facts: ChildFacts, today: date, lookback: Lookback) -> ChildFacts:
     """The child's facts as the rule sees them today: those of the covered kinds whose window closed left out."""
+    covered = [f for kind in lookback.kinds for f in facts.of_kind(kind)]
+    if not covered:
+        return facts  # most children: nothing to look at, nothing to copy
     born = facts.birth_date(today)
+    if all(counts_on(lookback.counts_until(f, born), today) for f in covered):
+        return facts
     return facts.keeping(lookback.kinds, lambda f: counts_on(lookback.counts_until(f, born), today))
 
 
