@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from simulator import payloads as p
 from simulator.life import registry
 from simulator.life.engine import Simulation
-from simulator.population.model import Household, Person
+from simulator.population.model import Household, Person, age_reached_on
+
+# Item 17 counts the EPDS of a birth until the child turns 1 (the rule files' look-back window, issue 15).
+EPDS_COUNTS_MONTHS = 12
 
 HISTORY_DAYS = 3 * 365
 TERM_DAYS = 280  # from the last menstrual period (妊娠週数 0) to the due date
@@ -121,8 +124,10 @@ def postpartum(sim: Simulation, preg: Pregnancy, day: int) -> None:
         persons={"mother_atena_no": m.pid, "child_atena_no": child.pid}, household=m.household)
     if total >= 9 or item10 > 0:  # about the mother after this delivery: the children born of it
         for c in preg.children:
-            if c.resident:
+            one = age_reached_on(c.birth, EPDS_COUNTS_MONTHS)
+            if c.resident and sim.day < one:  # (a past birth loaded at go-live whose window closed: never flagged)
                 sim.truth.open(c.pid, 17, day)
+                sim.at(one, sim.truth.close, c.pid, 17, one)
 
 
 def _history(sim: Simulation) -> None:

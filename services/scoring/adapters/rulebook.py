@@ -14,8 +14,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from contracts.sources import SOURCE_SYSTEMS
-from services.scoring.domain.evaluation import RuleSet
-from services.scoring.domain.rules import RULE_SPECS, SIGNAL_SPECS, ConfiguredRule
+from services.scoring.domain.evaluation import SCOPE_KINDS, RuleSet
+from services.scoring.domain.retention import Lookback
+from services.scoring.domain.rules import RULE_SPECS, SIGNAL_SPECS, ConfiguredRule, RuleSpec
 from services.scoring.domain.tiers import TierThreshold, Weights
 
 
@@ -23,11 +24,28 @@ class RulebookError(ValueError):
     """The rule file cannot be used; the message says where and why."""
 
 
+class _LookbackConfig(BaseModel):
+    """How long the item's facts count (domain/retention.py); ``forever``: as long as the rule says."""
+
+    model_config = ConfigDict(extra="forbid")
+    forever: bool = False
+    until_age_months: int | None = Field(None, ge=1, le=240)
+    years_after_end: int | None = Field(None, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _one_answer(self) -> _LookbackConfig:
+        bounded = self.until_age_months is not None or self.years_after_end is not None
+        if self.forever == bounded:
+            raise ValueError("give forever = true, or until_age_months and/or years_after_end")
+        return self
+
+
 class _ItemConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     enabled: bool
     version: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
+    lookback: _LookbackConfig | None = None  # absent: forever
 
 
 class _TierConfig(BaseModel):
@@ -127,6 +145,16 @@ def _params(item: int | str, params_type: type, raw: dict[str, Any]) -> Any:
         raise RulebookError(f"{where}: {_errors(exc)}") from None
 
 
+def _lookback(where: str, spec: RuleSpec, cfg: _LookbackConfig | None) -> Lookback | None:
+    if cfg is None or cfg.forever:
+        return None
+    if spec.concludes_absence:
+        raise RulebookError(f"{where}.lookback: the item concludes from a missing record; a look-back window "
+                            "over its facts would raise it, not clear it (not supported)")
+    return Lookback(cfg.until_age_months, cfg.years_after_end,
+                    tuple(kind for kind in spec.reads if kind not in SCOPE_KINDS))
+
+
 def _errors(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors())
 
@@ -154,11 +182,13 @@ def parse_rulebook(text: str, path: str = "<string>") -> Rulebook:
     try:
         rules = [
             ConfiguredRule(RULE_SPECS[item], cfg.enabled, cfg.version,
-                           _params(item, RULE_SPECS[item].params_type, cfg.params))
+                           _params(item, RULE_SPECS[item].params_type, cfg.params),
+                           _lookback(f"items.{item}", RULE_SPECS[item], cfg.lookback))
             for item, cfg in sorted(book.items.items())
         ]
         rules += [
-            ConfiguredRule(spec, cfg.enabled, cfg.version, _params(f"signals.{code}", spec.params_type, cfg.params))
+            ConfiguredRule(spec, cfg.enabled, cfg.version, _params(f"signals.{code}", spec.params_type, cfg.params),
+                           _lookback(f"signals.{code}", spec, cfg.lookback))
             for code, spec in SIGNAL_SPECS.items() if (cfg := book.signals.get(code)) is not None
         ]
     except RulebookError as exc:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 
 from services.scoring.domain.calendar import age_reached_on
 from services.scoring.domain.facts import ChildFacts
-from services.scoring.domain.model import Assessment, Flag
+from services.scoring.domain.model import Assessment, Evidence, Flag
+from services.scoring.domain.retention import COUNTS_UNTIL, Lookback, until_by_fact, within
 from services.scoring.domain.rules.base import ConfiguredRule
 from services.scoring.domain.tiers import Weights
 
@@ -68,14 +69,24 @@ def evaluate_rules(facts: ChildFacts, today: date, rules: Iterable[ConfiguredRul
     for rule in rules:
         if not rule.enabled:
             continue
-        finding = rule.spec.evaluate(facts, today, rule.params)
+        seen = facts if rule.lookback is None else within(facts, today, rule.lookback)
+        finding = rule.spec.evaluate(seen, today, rule.params)
         if finding is not None:
             raised = finding.raised_on
             if raised is not None and born is not None and raised < born:
                 raised = born  # a household's or mother's fact concerns the child from birth on
-            flags.append(Flag(rule.item, rule.spec.label_ja, rule.version, raised, finding.detail_ja,
-                              finding.evidence))
+            evidence = finding.evidence if rule.lookback is None else _until(seen, today, rule.lookback,
+                                                                            finding.evidence)
+            flags.append(Flag(rule.item, rule.spec.label_ja, rule.version, raised, finding.detail_ja, evidence))
     return flags
+
+
+def _until(facts: ChildFacts, today: date, lookback: Lookback,
+           evidence: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
+    """The evidence with, for each fact whose window has an end, the day from which it no longer counts."""
+    until = until_by_fact(facts, today, lookback)
+    return tuple(replace(e, values={**e.values, COUNTS_UNTIL: until[e.fact_id].isoformat()})
+                 if e.fact_id in until else e for e in evidence)
 
 
 def evaluate(facts: ChildFacts, today: date, rules: RuleSet, weights: Weights) -> Assessment:

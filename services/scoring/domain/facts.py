@@ -142,6 +142,16 @@ class ChildFacts:
                 facts._birth_record = self._birth_record
         return facts
 
+    def keeping(self, kinds: Iterable[str], keep: Callable[[Fact], bool]) -> ChildFacts:
+        """These facts with those of ``kinds`` that ``keep`` refuses left out; every other kind is shared."""
+        facts = ChildFacts()
+        facts._parse = self._parse
+        facts._by_kind, facts._raw_by_kind = dict(self._by_kind), self._raw_by_kind
+        for kind in kinds:
+            facts._by_kind[kind] = [f for f in self.of_kind(kind) if keep(f)]
+        facts._residence, facts._birth_record = self._residence, self._birth_record
+        return facts
+
     def of_kind(self, kind: str) -> list[Fact]:
         found = self._by_kind.get(kind)
         if found is None:

@@ -1,7 +1,8 @@
 """When could a child's assessment next change with no new fact? The clock sweep skips children until then.
 
 Rules compare today with dates: the facts' own dates (start, end, record date, dated attributes) and dates
-derived from them (an age window closing, a look-back running out, a new school year). Between two such
+derived from them (an age window closing, a look-back running out, a new school year, a fact's look-back
+window from the rule file closing: domain/retention.py). Between two such
 dates every rule's outcome stays the same, so the earliest one after today is the next day worth a look.
 """
 
@@ -12,6 +13,7 @@ from datetime import date
 
 from services.scoring.domain.evaluation import RuleSet, adulthood
 from services.scoring.domain.facts import ChildFacts, Fact
+from services.scoring.domain.retention import closings
 
 
 def _fact_dates(fact: Fact) -> Iterable[date]:
@@ -37,4 +39,6 @@ def next_change(facts: ChildFacts, today: date, rules: RuleSet, kinds: set[str] 
     for rule in rules.rules if kinds is None else rules.reading(kinds):
         if rule.enabled and rule.spec.derived_dates is not None:
             upcoming.extend(d for d in rule.spec.derived_dates(facts, today, rule.params) if d > today)
+        if rule.enabled and rule.lookback is not None:  # a fact's window closing: the flag may clear that day
+            upcoming.extend(d for d in closings(facts, today, rule.lookback) if d > today)
     return min(upcoming, default=None)

@@ -71,6 +71,22 @@ class ChildState:
             self._view = self._view.updated(fact_id, previous["kind"] if previous else None, stored)
         return kinds
 
+    def forget(self, fact_ids: list[str]) -> set[str]:
+        """Drops facts past every look-back window (domain/purge.py) from the stored state; returns the kinds
+        that changed. Their versions stay in ``versions``, as a retraction's do, so a replay of an older message
+        cannot bring a purged fact back (an unversioned fact could come back: it would still not count, and the
+        next purge drops it again)."""
+        kinds = set()
+        for fact_id in fact_ids:
+            previous = self.facts.get(fact_id)
+            if previous is None:
+                continue
+            self.facts = {other: raw for other, raw in self.facts.items() if other != fact_id}
+            kinds.add(previous["kind"])
+            if self._view is not None:
+                self._view = self._view.updated(fact_id, previous["kind"], None)
+        return kinds
+
     def child_facts(self) -> ChildFacts:
         if self._view is None:
             self._view = ChildFacts.from_raw(self.facts.values())

@@ -100,7 +100,7 @@ def test_raised_on_a_fact_cleared_on_its_end_state_survives_a_crash_and_metrics_
     assert raised["type"] == "scoring.flags.changed" and raised["subject"] == child
     data = raised["data"]
     assert data["raised_items"] == [18] and data["cleared_items"] == [] and data["before"] is None
-    assert data["ward_code"] == "40133" and data["rules_version"] == "fukuoka-2025.1"
+    assert data["ward_code"] == "40133" and data["rules_version"] == "fukuoka-2025.2"
     [flag] = data["after"]["flags"]
     assert flag["evidence"][0]["fact_id"] == f"{child}-pa" and "生活保護" in flag["evidence"][0]["summary_ja"]
 

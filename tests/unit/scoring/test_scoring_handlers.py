@@ -54,7 +54,7 @@ def test_household_assistance_raises_item_18_once_with_evidence_and_versions() -
     flags = message.data
     assert flags.before is None and flags.raised_items == [18] and flags.cleared_items == []
     assert flags.ward_code == "40133" and flags.as_of == "2026-06-01"
-    assert flags.rules_version == "fukuoka-2025.1" and flags.weights_version == "fukuoka-w-2025.1"
+    assert flags.rules_version == "fukuoka-2025.2" and flags.weights_version == "fukuoka-w-2025.1"
     [flag] = flags.after.flags
     assert flag.raised_on == "2026-04-01" and flag.rule_version == "1.0"
     assert flag.evidence[0].fact_id == "pa-C1" and flag.evidence[0].relation == "household"

@@ -43,7 +43,7 @@ def test_guideline_all_enables_every_item_with_the_default_thresholds() -> None:
     (GOOD.replace('{ checkup = "3y", opens_at_months = 36, closes_at_months = 48 }',
                   '{ checkup = "3y", opens_at_months = 48, closes_at_months = 36 }'), "items.3.params"),
     (GOOD.replace('checkups = ["3-4m", "1y6m"]', 'checkups = ["5y"]', 1), "items.7.params"),
-    (GOOD.replace('rules_version = "guideline-all-2025.1"\n', ""), "rules_version"),
+    (GOOD.replace('rules_version = "guideline-all-2025.2"\n', ""), "rules_version"),
     (GOOD.replace("enabled = true\n", "enabled = \"yes please\"\n", 1), "items.1.enabled"),
     (GOOD.replace('name = "重点", min_score = 4', 'name = "重点", min_score = 1'), "tiers must be listed"),
     (GOOD.replace('name = "見守り"', 'name = "様子見"'), "weights.tiers"),

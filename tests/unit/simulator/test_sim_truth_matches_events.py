@@ -11,6 +11,8 @@ import pytest
 
 from simulator.growth import P3_Z, weight_at_z
 from simulator.life.checkups import WINDOWS
+from simulator.life.maternal import EPDS_COUNTS_MONTHS
+from simulator.population.model import age_reached_on
 from simulator.schools import school_year
 
 pytestmark = pytest.mark.unit
@@ -126,6 +128,9 @@ def expected_flags(r: Reading, last: date) -> dict[int, set[str]]:
     flags[12] = {r.student_atena[s] for s, n in r.absences.items() if n >= 30}
     flags[13] = {r.student_atena[s] for s, n in r.lates.items() if n >= 20}
     flags[9] = {a for a, low in r.weight_low.items() if low}
+    # the EPDS of a birth counts until the child turns 1 (the rule files' look-back window, issue 15)
+    flags[17] = {a for a in flags.get(17, set())
+                 if last.toordinal() < age_reached_on(r.persons[a].birth.toordinal(), EPDS_COUNTS_MONTHS)}
     flags[3] = set()
     for a, c in r.persons.items():
         for w in WINDOWS:

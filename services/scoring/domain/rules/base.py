@@ -9,6 +9,7 @@ from typing import Any
 
 from services.scoring.domain.facts import ChildFacts
 from services.scoring.domain.model import Finding
+from services.scoring.domain.retention import Lookback
 
 Evaluate = Callable[[ChildFacts, date, Any], Finding | None]
 # Dates computed from the facts (not carried by them) on which the rule's outcome can change.
@@ -46,6 +47,7 @@ class ConfiguredRule:
     enabled: bool
     version: str
     params: Any
+    lookback: Lookback | None = None  # from the rule file: how long the rule's facts count (None: as it says)
 
     @property
     def item(self) -> int:
