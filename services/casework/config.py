@@ -9,7 +9,9 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts.kafka_security import KafkaSecuritySettings
+from services.casework.domain.access import Role
 
+MANDATORY_TOTP_ROLES = frozenset({Role.HQ_ADMIN.value, Role.PRIVACY_OFFICER.value})  # issue 13: at least these
 DEFAULT_SESSION_SECRET = "development-only-change-me"  # noqa: S105 - refused outside development
 # Secrets that appear in this repository (docs, compose, tests): never acceptable in production.
 TRAINING_MARK = "training"  # the training deployment's database URL and app id must contain it
@@ -84,6 +86,15 @@ class CaseworkSettings(KafkaSecuritySettings):
         if TRAINING_MARK not in self.app_id.lower():
             raise ValueError("TSUNAGU_CASEWORK_TRAINING: training mode needs its own consumer group; "
                              "TSUNAGU_CASEWORK_APP_ID must name 'training' (e.g. tsunagu-training-casework)")
+        return self
+
+    @model_validator(mode="after")
+    def _totp_roles_known(self) -> CaseworkSettings:
+        unknown = set(self.totp_roles) - {r.value for r in Role}
+        if unknown:  # a typo would silently switch the second factor off
+            raise ValueError(f"TSUNAGU_CASEWORK_TOTP_ROLES: unknown roles {sorted(unknown)}")
+        if self.production and not MANDATORY_TOTP_ROLES <= set(self.totp_roles):
+            raise ValueError("TSUNAGU_CASEWORK_TOTP_ROLES must include hq_admin and privacy_officer in production")
         return self
 
     @model_validator(mode="after")

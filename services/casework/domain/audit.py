@@ -22,7 +22,7 @@ ACTION_LABELS = {
     "masked_extract": "仮名加工データの作成", "destroy_extract_key": "仮名化鍵の廃棄",
     "confirm_extract_deleted": "提供データの削除確認", "disclosure": "保有個人情報の開示",
     "delete_person": "個人データの削除", "opt_out": "利用停止", "opt_out_withdrawn": "利用停止の解除",
-    "view_extracts": "提供台帳の閲覧",
+    "view_extracts": "提供台帳の閲覧", "enrol_totp": "二段階認証の設定",
     "open_survey": "アンケートの開始", "close_survey": "アンケートの終了", "survey_answer": "アンケートへの回答",
     "view_survey": "アンケート集計の閲覧", "survey_export": "アンケート集計の出力",
 }

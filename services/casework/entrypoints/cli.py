@@ -2,6 +2,7 @@
 
     python -m services.casework.entrypoints.cli migrate
     python -m services.casework.entrypoints.cli create-user --username U --password P --role ward_staff --ward 40131
+    python -m services.casework.entrypoints.cli enrol-totp --username U [--reset | --remove]
     python -m services.casework.entrypoints.cli seed-demo-users
     python -m services.casework.entrypoints.cli seed-training-users      # 研修モード only (deploy/training.sh)
     python -m services.casework.entrypoints.cli verify-audit
@@ -22,11 +23,12 @@ from services.casework.adapters.db import migrate
 from services.casework.adapters.orm import User
 from services.casework.bootstrap import bootstrap
 from services.casework.config import CaseworkSettings
+from services.casework.domain import totp as totp_codes
 from services.casework.domain.access import WARDS, Role
 from services.casework.entrypoints import cli_privacy, cli_survey
 from services.casework.service_layer import audit_log
 from services.casework.service_layer.audit_log import Actor
-from services.casework.service_layer.auth import create_user, set_password
+from services.casework.service_layer.auth import create_user, enrol_totp, remove_totp, set_password
 
 # Demo accounts for `make run` on a development machine only (refused outside development).
 DEMO_PASSWORD = "tsunagu-demo-2026"  # noqa: S105
@@ -72,6 +74,34 @@ def _create(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"created {args.username} ({args.role}{', ' + args.ward if args.ward else ''})")
+    return 0
+
+
+def _enrol_totp(args: argparse.Namespace) -> int:
+    """Print the secret once (otpauth URI for a QR code made on the user's own machine, and the base32 text for
+    manual entry). Nothing else keeps it: lost means reset."""
+    container = bootstrap(CaseworkSettings())
+    now = container.clock()
+    try:
+        with container.sessions.begin() as session:
+            if args.remove:
+                user = remove_totp(session, args.username)
+                secret = None
+            else:
+                user, secret = enrol_totp(session, args.username, reset=args.reset)
+            detail = "removed" if args.remove else ("reset" if args.reset else "enrolled")
+            audit_log.append(session, CLI_ACTOR, "enrol_totp", now, target=user.user_id, detail=detail)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if secret is None:
+        print(f"second factor removed for {user.username}; their sessions have ended")
+        return 0
+    print(f"second factor {detail} for {user.username} ({user.role}); their sessions have ended.")
+    print("Give these to the user in person, once; they are not shown again:")
+    print(f"  authenticator URI (make the QR code on this machine only): "
+          f"{totp_codes.provisioning_uri(secret, user.username)}")
+    print(f"  secret for manual entry: {secret}")
     return 0
 
 
@@ -162,6 +192,13 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--ward", default=None, choices=sorted(WARDS))
     create.add_argument("--division", default=None)
     create.set_defaults(run=_create)
+    totp = sub.add_parser("enrol-totp", help="set up a user's TOTP second factor (prints the secret once)")
+    totp.add_argument("--username", required=True)
+    replace = totp.add_mutually_exclusive_group()
+    replace.add_argument("--reset", action="store_true", help="replace an enrolled secret (lost phone)")
+    replace.add_argument("--remove", action="store_true", help="remove the second factor (TOTP roles then "
+                         "cannot log in in production until enrolled again)")
+    totp.set_defaults(run=_enrol_totp)
     sub.add_parser("seed-demo-users", help="create the documented demo users (development)").set_defaults(run=_seed)
     sub.add_parser("seed-training-users", help="create the training accounts kensyu01… (training mode only)") \
         .set_defaults(run=_seed_training)

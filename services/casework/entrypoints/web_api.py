@@ -28,6 +28,8 @@ router = APIRouter(prefix="/api", tags=["api"])
 class Credentials(BaseModel):
     username: str = Field(max_length=64, examples=["higashi"])
     password: str = Field(max_length=256)
+    totp: str | None = Field(None, max_length=16, description="The 6-digit code of the authenticator app: required "
+                             "for accounts with an enrolled second factor (HQ, privacy officer)")
 
 
 class SessionStarted(BaseModel):
@@ -45,33 +47,38 @@ class StepRequest(BaseModel):
 
 
 def login(container: AppContainer, request: Request, response: Response, username: str,
-          password: str) -> auth_service.NewSession:
+          password: str, totp: str | None = None) -> auth_service.NewSession:
     now = container.clock()
     client = client_of(request)
+    settings = container.settings
+    policy = auth_service.SecondFactorPolicy(roles=frozenset(settings.totp_roles),
+                                             enrolment_required=settings.production)
     failure: auth_service.AuthError | None = None
     with container.sessions.begin() as session:  # commits the failed-login counter too
         try:
-            user = auth_service.authenticate(session, username, password, now, client=client,
-                                             secret=container.settings.session_secret)
+            ok = auth_service.authenticate(session, username, password, now, client=client,
+                                           secret=settings.session_secret, totp=totp, policy=policy)
         except auth_service.AuthError as exc:
             failure = exc
-            why = "throttled" if str(exc) == auth_service.THROTTLED else "bad credentials"
-            audit_log.append(session, Actor("anonymous", "anonymous", client), "login", now, outcome="failed",
-                             target=f"username={auth_service.attempted_name(username)}", detail=why)
+            actor = Actor("anonymous", "anonymous", client) if exc.user is None else \
+                Actor(exc.user.user_id, exc.user.role, client)
+            audit_log.append(session, actor, "login", now, outcome="failed",
+                             target=f"username={auth_service.attempted_name(username)}", detail=exc.reason)
         else:
-            new = auth_service.start_session(session, user, now, container.settings.session_secret)
-            audit_log.append(session, Actor.of(new.principal, client), "login", now, ward_code=user.ward_code)
+            new = auth_service.start_session(session, ok.user, now, settings.session_secret)
+            audit_log.append(session, Actor.of(new.principal, client), "login", now, ward_code=ok.user.ward_code,
+                             detail=ok.factors)
     if failure is not None:
         metrics.LOGINS.labels(outcome="failed").inc()
         raise HTTPException(status_code=401, detail=str(failure))
     metrics.LOGINS.labels(outcome="ok").inc()
-    set_session_cookie(response, new.token, container.settings)
+    set_session_cookie(response, new.token, settings)
     return new
 
 
 @router.post("/session", response_model=SessionStarted, summary="Log in (sets the session cookie)")
 def api_login(body: Credentials, request: Request, response: Response, container: AppContainer) -> SessionStarted:
-    new = login(container, request, response, body.username, body.password)
+    new = login(container, request, response, body.username, body.password, body.totp)
     p = new.principal
     return SessionStarted(csrf_token=new.csrf_token, username=p.username, role=p.role.value, ward_code=p.ward_code)
 

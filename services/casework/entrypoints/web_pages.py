@@ -43,14 +43,15 @@ def login_page(request: Request, container: AppContainer, error: str | None = No
 @router.post("/login", summary="Log in from the form (double-submit token against login CSRF)")
 def login_form(request: Request, container: AppContainer, username: Annotated[str, Form(max_length=64)],
                password: Annotated[str, Form(max_length=256)],
-               login_csrf: Annotated[str, Form(max_length=64)]) -> Response:
+               login_csrf: Annotated[str, Form(max_length=64)],
+               totp: Annotated[str, Form(max_length=16)] = "") -> Response:
     cookie = request.cookies.get(PRE_LOGIN_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie.encode(), login_csrf.encode()):
         return templates.TemplateResponse(request, "login.html", {"login_csrf": "", "error":
                                           "画面の有効期限が切れました。もう一度ログインしてください"}, status_code=400)
     response = RedirectResponse("/", status_code=303)
     try:
-        web_api.login(container, request, response, username, password)
+        web_api.login(container, request, response, username, password, totp or None)
     except HTTPException as exc:
         token = secrets.token_urlsafe(24)
         page = templates.TemplateResponse(request, "login.html", {"login_csrf": token, "error": exc.detail},

@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.casework.adapters.orm import User, WebSession
+from services.casework.domain import totp as totp_codes
 from services.casework.domain.access import Principal, Role, validate_user_fields
 from services.casework.service_layer import login_throttle
 from services.casework.service_layer.passwords import check_password
@@ -27,7 +28,28 @@ _DUMMY_HASH = HASHER.hash("tsunagu-dummy-password")
 
 
 class AuthError(Exception):
-    """Login failed (the message never says whether the user exists)."""
+    """Login failed (the message never says whether the user exists).
+
+    ``reason`` goes into the audit entry; ``user`` is set only once the password was right (second-factor
+    refusals are audited under the account: a right password with a wrong code is worth noticing).
+    """
+
+    def __init__(self, message: str, reason: str, user: User | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.user = user
+
+
+@dataclass(frozen=True)
+class SecondFactorPolicy:
+    roles: frozenset[str]  # TOTP_ROLES: these must give a code once enrolled (anyone enrolled must, too)
+    enrolment_required: bool  # production: such a role without an enrolled secret cannot log in at all
+
+
+@dataclass(frozen=True)
+class LoginOk:
+    user: User
+    factors: str  # for the audit entry: "password", "password+totp", or the development exemption
 
 
 @dataclass(frozen=True)
@@ -51,6 +73,10 @@ def principal_of(user: User) -> Principal:
 USERNAME_RULE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 BAD_CREDENTIALS = "ユーザー名またはパスワードが違います"
 THROTTLED = "ログインの試行が続いたため、しばらく待ってから再度お試しください"
+TOTP_MISSING = "確認コード（認証アプリに表示される6桁）を入力してください"
+TOTP_WRONG = "確認コードが違うか、すでに使われています。次に表示されるコードでお試しください"
+TOTP_NOT_ENROLLED = ("この役割のログインには確認コード（二段階認証）が必要ですが、まだ設定されていません。"
+                     "管理者に設定を依頼してください")
 
 
 def normalise_username(username: str) -> str:
@@ -95,24 +121,84 @@ def _find_user(session: Session, username: str) -> User | None:
 
 
 def authenticate(session: Session, username: str, password: str, now: datetime, *, client: str | None = None,
-                 secret: str = "") -> User:
+                 secret: str = "", totp: str | None = None, policy: SecondFactorPolicy) -> LoginOk:
     """The user, or AuthError with the same message whether or not the account exists (and similar timing:
-    one argon2 verification on every path)."""
+    one argon2 verification on every path). A missing, wrong or reused second-factor code counts as a failed
+    attempt for the throttle, exactly like a wrong password."""
     k = login_throttle.keys(secret, normalise_username(username), client)
     if login_throttle.blocked(session, k, now):
         _verify(_DUMMY_HASH, password)
-        raise AuthError(THROTTLED)
+        raise AuthError(THROTTLED, "throttled")
     user = _find_user(session, username)
     if user is None or not user.active:
         _verify(_DUMMY_HASH, password)
         login_throttle.failed(session, k, now)
-        raise AuthError(BAD_CREDENTIALS)
+        raise AuthError(BAD_CREDENTIALS, "bad credentials")
     if not _verify(user.password_hash, password):
         login_throttle.failed(session, k, now)
-        raise AuthError(BAD_CREDENTIALS)
+        raise AuthError(BAD_CREDENTIALS, "bad credentials")
+    try:
+        factors = _second_factor(session, user, totp, now, policy)
+    except AuthError:
+        login_throttle.failed(session, k, now)
+        raise
     login_throttle.succeeded(session, k)
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
+    return LoginOk(user, factors)
+
+
+def _second_factor(session: Session, user: User, code: str | None, now: datetime,
+                   policy: SecondFactorPolicy) -> str:
+    if user.totp_secret is None:
+        if user.role not in policy.roles:
+            return "password"
+        if policy.enrolment_required:
+            raise AuthError(TOTP_NOT_ENROLLED, "totp not enrolled", user)
+        return "password; totp not enrolled (allowed outside production)"
+    if not totp_codes.normalise_code(code):
+        raise AuthError(TOTP_MISSING, "totp missing", user)
+    step = totp_codes.matching_step(user.totp_secret, code, now)
+    if step is None:
+        raise AuthError(TOTP_WRONG, "totp wrong", user)
+    if not _claim_step(session, user, step):
+        raise AuthError(TOTP_WRONG, "totp reused", user)
+    return "password+totp"
+
+
+def _claim_step(session: Session, user: User, step: int) -> bool:
+    """Record ``step`` as the user's last used one unless it (or a later one) was used already. One conditional
+    UPDATE, so two requests racing with the same code cannot both win."""
+    result = session.execute(
+        update(User).where(User.user_id == user.user_id,
+                           or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step).execution_options(synchronize_session=False))
+    claimed = result.rowcount == 1  # type: ignore[attr-defined]
+    if claimed:
+        user.totp_last_step = step
+    return claimed
+
+
+def enrol_totp(session: Session, username: str, *, reset: bool = False) -> tuple[User, str]:
+    """A new TOTP secret for the account (returned once, for the QR code or manual entry). Replacing an
+    existing one needs ``reset`` (lost phone); the user's sessions end either way."""
+    user = _find_user(session, username)
+    if user is None:
+        raise ValueError("no such user")
+    if user.totp_secret is not None and not reset:
+        raise ValueError("already enrolled; use --reset to replace the secret (e.g. a lost phone)")
+    secret = totp_codes.new_secret()
+    user.totp_secret, user.totp_last_step = secret, None
+    end_sessions_of(session, user.user_id)
+    return user, secret
+
+
+def remove_totp(session: Session, username: str) -> User:
+    user = _find_user(session, username)
+    if user is None:
+        raise ValueError("no such user")
+    user.totp_secret, user.totp_last_step = None, None
+    end_sessions_of(session, user.user_id)
     return user
 
 

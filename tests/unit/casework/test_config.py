@@ -83,3 +83,15 @@ def test_defaults_match_the_architecture(monkeypatch: pytest.MonkeyPatch) -> Non
     assert (s.kafka_bootstrap, s.web_port, s.metrics_port, s.database_url) == (
         "127.0.0.1:9092", 8000, 9104, "sqlite:///var/casework.db")
     assert not s.secure_cookies
+
+
+def test_totp_roles_must_be_real_roles_and_cover_hq_and_privacy_in_production(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="TOTP_ROLES"):
+        CaseworkSettings(totp_roles=["hq"])
+    assert CaseworkSettings(totp_roles=["hq_admin"]).totp_roles == ["hq_admin"]  # development may narrow it
+    with pytest.raises(ValidationError, match="TOTP_ROLES"):
+        CaseworkSettings(environment="production", session_secret=REAL_SECRET, audit_anchor_path=tmp_path / "a",
+                         totp_roles=["hq_admin"])
+    wider = CaseworkSettings(environment="production", session_secret=REAL_SECRET, audit_anchor_path=tmp_path / "a",
+                             totp_roles=["hq_admin", "privacy_officer", "child_guidance"])
+    assert "child_guidance" in wider.totp_roles

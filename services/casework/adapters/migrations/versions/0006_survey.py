@@ -2,20 +2,16 @@
 
 Revision ID: 0006
 Revises: 0005
-
-0005 is being written on another branch at the same time. Until it is merged this revision follows 0004, so the
-chain is whole on either side of the merge; once 0005 is present it follows 0005 (no re-chaining needed).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0006'
-down_revision: str | None = '0005' if any(Path(__file__).parent.glob('0005_*.py')) else '0004'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
