@@ -1,5 +1,6 @@
 """Kafka with SASL/SCRAM-SHA-512 and per-service ACLs, on a broker of the test's own (``kafka.sh`` with
-KAFKA_SECURITY=sasl on TSUNAGU_TEST_SASL_KAFKA_PORT, default 29692, its own data and credentials directories).
+KAFKA_SECURITY=sasl on TSUNAGU_TEST_SASL_KAFKA_PORT, default a free pair of ports, its own data and credentials
+directories).
 
 Every principal of deploy/kafka/acls.py can do what it needs (produce its topics, read its topics, commit its
 group); every out-of-table produce, read and group commit is refused — counted, 100 %; and the scoring worker runs
@@ -34,7 +35,27 @@ from tests.integration.scoring.worker import Worker
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("kafka-sasl")]
 
 ROOT = Path(__file__).resolve().parents[3]
-PORT = os.environ.get("TSUNAGU_TEST_SASL_KAFKA_PORT", "29692")
+def _free_pair() -> str:
+    """A free port whose next port is free too (kafka.sh puts the controller on port + 1): no clash with any other
+    broker on this machine, whatever it runs."""
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port >= 65535:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return str(port)
+    raise RuntimeError("no free pair of ports")
+
+
+PORT = os.environ.get("TSUNAGU_TEST_SASL_KAFKA_PORT") or _free_pair()
 TOPICS = [t.name for t in CATALOGUE]
 GROUPS = sorted({a.group for a in ACCESS if a.group})
 
