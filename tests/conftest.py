@@ -109,9 +109,11 @@ _RUNS_WORKERS = ("faust_app", "ingest_worker(", "tests.integration.scoring.worke
 
 
 def _runs_workers(path: Path, seen: dict[Path, bool] = {}) -> bool:  # noqa: B006 — a per-session memo
+    """Whether the module starts service workers on the shared test broker (a module that brings its own broker
+    says ``OWN_BROKER = True`` and runs beside the others)."""
     if path not in seen:
         text = path.read_text("utf-8", errors="replace") if path.suffix == ".py" else ""
-        seen[path] = any(marker in text for marker in _RUNS_WORKERS)
+        seen[path] = any(marker in text for marker in _RUNS_WORKERS) and "OWN_BROKER = True" not in text
     return seen[path]
 
 

@@ -32,7 +32,8 @@ from contracts.topics import CATALOGUE
 from deploy.kafka.acls import ACCESS, ADMIN, Access
 from tests.integration.scoring.worker import Worker
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("kafka-sasl")]
+pytestmark = pytest.mark.integration
+OWN_BROKER = True  # its workers use the SASL broker below, not the shared test broker (tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parents[3]
 def _free_pair() -> str:
