@@ -10,9 +10,9 @@ export TSUNAGU_TEST_PG_PORT="${TSUNAGU_TEST_PG_PORT:-15432}"
 export KAFKA_DATA_DIR="$ROOT/var/kafka-test-$TSUNAGU_TEST_KAFKA_PORT"
 # The shared test broker is PLAINTEXT, as an explicit development switch: most tests exercise services, not
 # authentication. tests/integration/platform/test_kafka_acls.py starts its own SASL/SCRAM broker with the ACLs
-# (on TSUNAGU_TEST_SASL_KAFKA_PORT, default 29692) and runs within this suite.
+# (on TSUNAGU_TEST_SASL_KAFKA_PORT, default a free pair of ports) and runs within this suite.
 export KAFKA_SECURITY=plaintext
-export TSUNAGU_TEST_SASL_KAFKA_PORT="${TSUNAGU_TEST_SASL_KAFKA_PORT:-29692}"
+# TSUNAGU_TEST_SASL_KAFKA_PORT: unset, the test takes a free pair of ports (a fixed one clashed with other brokers)
 
 cleanup() {
   KAFKA_PORT="$TSUNAGU_TEST_KAFKA_PORT" deploy/kafka/kafka.sh stop >/dev/null 2>&1 || true

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from cw_webtools import add_user, client_for, seed_child
@@ -91,7 +92,9 @@ def test_naughty_strings_are_rendered_as_text(pg_container: Container, naughty: 
             assert naughty not in html
         assert "<script>alert" not in html and "<img" not in html and "<svg" not in html
         assert "<iframe" not in html and "</textarea><svg" not in html
-    assert "49" not in client.get("/children/c-x").text.split("児童ID")[0]  # no template evaluation
+    if "7*7" in naughty:  # no template evaluation: {{7*7}} must not come out as 49 (the CSRF token is random text)
+        page = re.sub(r'value="[^"]*"', "", client.get("/children/c-x").text)
+        assert "49" not in page.split("児童ID")[0]
     assert client.get("/api/children/c-x").json()["profile"]["name_kanji"] == naughty
     csv_text = client.get("/export.csv").content.decode("utf-8-sig")
     if naughty.startswith("="):
