@@ -8,9 +8,16 @@ advances by about one message while processing runs ahead: after a kill -9 the w
 facts its state (the changelog) already holds (issue 20). Here the list is made a set before the run is taken,
 and offsets below the committed one are dropped; the at-least-once rule is Faust's: nothing past an offset
 that is neither acknowledged nor a known gap.
+
+It also never commits past a message the worker *deferred*: one that reached the agent while a rebalance was
+recovering the state table (see ``faust_worker.handle_event``). Faust acknowledges every message the agent
+iterates over, processed or not; the deferred offset stays out of the commit until the seek that ends the
+recovery delivers it again and it is processed.
 """
 
 from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
 
 from faust.transport.drivers.aiokafka import Consumer
 from faust.types import TP
@@ -18,6 +25,22 @@ from faust.utils.functional import consecutive_numbers
 
 
 class GapSafeConsumer(Consumer):
+    _deferred: dict[TP, set[int]]
+
+    def defer(self, tp: TP, offset: int) -> None:
+        """A message seen but not processed (the state was recovering): never commit past it."""
+        self.__dict__.setdefault("_deferred", {}).setdefault(tp, set()).add(offset)
+
+    def processed(self, tp: TP, offset: int) -> None:
+        deferred = self.__dict__.get("_deferred", {}).get(tp)
+        if deferred:
+            deferred.discard(offset)
+
+    async def on_partitions_revoked(self, revoked: AbstractSet[TP]) -> None:
+        for tp in revoked:
+            self.__dict__.get("_deferred", {}).pop(tp, None)
+        await super().on_partitions_revoked(revoked)
+
     def _new_offset(self, tp: TP) -> int | None:
         acked = self._acked[tp]
         if not acked:
@@ -31,7 +54,13 @@ class GapSafeConsumer(Consumer):
                 acked.extend(filled)
                 gaps.chop(0, max(filled[-1], top + 1))
         committed = self._committed_offset[tp]
+        deferred = self.__dict__.get("_deferred", {}).get(tp)
+        if deferred and committed is not None:
+            deferred.difference_update([o for o in deferred if o < committed])
         unique = sorted({offset for offset in acked if committed is None or offset >= committed})
+        if deferred:  # everything from the first deferred offset on waits for it to be processed
+            first = min(deferred)
+            unique = [offset for offset in unique if offset < first]
         if not unique:
             acked.clear()
             return None

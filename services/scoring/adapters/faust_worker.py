@@ -89,9 +89,25 @@ def build_app(service: ScoringService) -> faust.App:
         metrics.messages_published.labels(trigger=trigger).inc()
         metrics.observe_source(data)
 
+    recovered_at = [0]  # app.rebalancing_count when the state table was last fully recovered
+
+    @app.on_rebalance_complete.connect
+    def recovered(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:  # Faust: the tables are restored
+        recovered_at[0] = app.rebalancing_count
+
     async def handle_event(event: EventT) -> None:
         started = time.perf_counter()
         message = event.message
+        consumer: Any = app.consumer
+        if app.rebalancing and recovered_at[0] != app.rebalancing_count:
+            # The table is being restored from its changelog: a fact scored now would meet a child's state
+            # that is empty or old and publish a change from it. Faust seeks the partition back to its
+            # committed offset when the recovery ends, so the message comes again; until then it is held out
+            # of the commit (GapSafeConsumer.defer).
+            consumer.defer(message.tp, message.offset)
+            metrics.facts_processed.labels(outcome="deferred").inc()
+            return
+        consumer.processed(message.tp, message.offset)
         try:
             event_id, fact = decode_fact(event.value, event.key)
         except InvalidFactMessage as exc:

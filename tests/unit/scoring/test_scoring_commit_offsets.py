@@ -78,3 +78,19 @@ def test_nothing_is_committed_past_an_offset_still_in_flight() -> None:
     assert GapSafeConsumer._new_offset(state, TP0) is None  # type: ignore[arg-type]
     state._acked[TP0] += [10, 11]
     assert GapSafeConsumer._new_offset(state, TP0) == 15  # type: ignore[arg-type]
+
+
+def test_a_message_deferred_during_recovery_holds_the_commit_until_it_is_processed() -> None:
+    """A fact that reached the agent while the state table was being restored is acknowledged by Faust but was
+    not scored: nothing from it on is committed until the seek that ends the recovery delivers it again."""
+    state = _Offsets(committed=10)
+    for offset in (10, 11, 12, 13):
+        if offset >= 12:
+            GapSafeConsumer.defer(state, TP0, offset)  # type: ignore[arg-type]
+        state.read_and_ack(offset - 1, offset)
+    assert state.commit(GapSafeConsumer._new_offset) == 12  # 10 and 11 were scored; 12 and 13 were not
+    for offset in (12, 13):  # redelivered after the seek, scored, acknowledged again
+        GapSafeConsumer.processed(state, TP0, offset)  # type: ignore[arg-type]
+        state.read_and_ack(offset - 1, offset)
+    assert state.commit(GapSafeConsumer._new_offset) == 14
+    assert not state.__dict__["_deferred"][TP0]
