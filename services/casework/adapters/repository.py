@@ -118,7 +118,7 @@ class CaseRepository:
         open_alert = next((a for a in reversed(alerts) if a.state in open_states), None)
         last = max(alerts, key=lambda a: a.raised_at, default=None)
         return ChildHistory(
-            open_case=OpenCase(open_alert.alert_id, open_alert.ward_code, frozenset(open_alert.items))
+            open_case=OpenCase(open_alert.alert_id, open_alert.ward_code, frozenset(open_alert.items), open_alert.tier)
             if open_alert else None,
             last_alert_at=last.raised_at if last else None,
             last_alert_tier=last.tier if last else None,

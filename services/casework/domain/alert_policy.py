@@ -78,6 +78,7 @@ class OpenCase:
     alert_id: str
     ward_code: str
     items: frozenset[int]
+    tier: str | None = None  # the alert's tier now (it follows the child's tier while the case is open)
 
 
 @dataclass(frozen=True)
@@ -135,9 +136,10 @@ class AlertPolicy:
         case = history.open_case
         if case is not None:
             if change.ward_code and case.ward_code != change.ward_code:
-                # The family moved: the new ward takes the case over with everything the child has now.
-                items = tuple(sorted(change.items_after))
-                moved = Listing("moved_ward", change.tier_after, items, change.tier_after)
+                # The family moved: the new ward takes the case over — the same listing (its items, the tier
+                # the alert shows), whenever casework learns of the move; the child's flags now are on the
+                # child page. Keyed without the tier, so the moved alert is the same in every arrival order.
+                moved = Listing("moved_ward", None, tuple(sorted(case.items)), case.tier).following(change.tier_after)
                 return self._raise(change.child_id, change.ward_code, moved, history, transfer_from=case.alert_id)
             return self._update(case, change)
         listing = change.pending.following(change.tier_after) if change.pending else None

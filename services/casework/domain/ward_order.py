@@ -6,6 +6,10 @@ wards by the facts' own dates, never by arrival: the ward with the latest ``ward
 are equal or one is unknown, the profile's ward wins (linkage sees the registry first-hand). Within one
 source a later message replaces the held ward unless it is older by its own date (or, for profiles, by
 linkage's ``version``), so a stale ward never overrides a newer one.
+
+A listing belongs to the ward the child lived in on the day it was made (``ward_on``): flags of a day before
+a move casework already knows of are listed in the old ward and then follow the move, exactly as when the
+move is learned after the flags.
 """
 
 from __future__ import annotations
@@ -44,3 +48,11 @@ def resolve(profile: WardClaim, flags: WardClaim) -> str | None:
     if profile.since and flags.since and flags.since > profile.since:
         return flags.ward_code
     return profile.ward_code
+
+
+def ward_on(day: str, profile: WardClaim, flags: WardClaim) -> str | None:
+    """The ward the child lived in on ``day`` (ISO 8601) as far as the two sources tell: a ward that applies
+    only from a later date does not count yet; among the others, as ``resolve``."""
+    def then(claim: WardClaim) -> WardClaim:
+        return WardClaim(None) if claim.since and claim.since > day else claim
+    return resolve(then(profile), then(flags))

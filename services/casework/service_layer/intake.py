@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -55,8 +56,22 @@ def handle_flags(event: Envelope[ChildFlagsV1], *, event_key: str, session: Sess
     child = repo.child_or_new(msg.child_id)
     tier_before, items_before = child.tier, _items(child)
     _store_flags(child, msg, now)
-    result = _settle(child, repo, policy, now, tier_before=tier_before, items_before=items_before,
-                     source_event_id=event.id, alerts_topic=alerts_topic, source_time=msg.source_time)
+    settle = partial(_settle, child, repo, policy, now, source_event_id=event.id, alerts_topic=alerts_topic,
+                     source_time=msg.source_time)
+    listed_in = ward_order.ward_on(msg.as_of, WardClaim(child.profile_ward_code, child.profile_ward_since),
+                                   WardClaim(child.flags_ward_code, child.flags_ward_since))
+    if listed_in and listed_in != child.ward_code and repo.open_alert(child.child_id) is None:
+        # The child moved after the day these flags speak of, and casework learned of the move first: the
+        # listing goes to the ward the child lived in that day and then follows the move — what happens when
+        # the move comes after the flags, so the alerts do not depend on which topic was read first.
+        child.ward_code = listed_in
+        result = settle(tier_before=tier_before, items_before=items_before)
+        _resolve_ward(child)
+        moved = settle(tier_before=child.tier, items_before=_items(child))
+        if moved.outcome == "alert_raised":
+            result = IntakeResult("alert_raised", result.alerts + moved.alerts)
+    else:
+        result = settle(tier_before=tier_before, items_before=items_before)
     repo.mark_processed(event_key, now)
     result.source_time = msg.source_time
     return result
