@@ -9,8 +9,11 @@ with :func:`options_from_env`. Passwords never appear in a repr, a log line or a
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import ssl
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -104,3 +107,38 @@ class KafkaSecuritySettings(BaseSettings):
             if self.kafka_sasl_password is None and self.kafka_sasl_password_file is None:
                 raise ValueError("…_KAFKA_SASL_PASSWORD or …_KAFKA_SASL_PASSWORD_FILE must be set for SASL")
         return self
+
+
+def wait_for_broker(bootstrap: str, max_delay: float, options: dict[str, Any] | None = None, *,
+                    logger: str = "tsunagu") -> None:
+    """Blocks until the broker answers a metadata request, retrying with backoff (0.5 s, doubling up to
+    ``max_delay``) instead of exiting when the worker starts before its broker; SIGTERM or Ctrl-C stop it.
+    Every service's worker calls it before Faust starts (docs/kafka.md)."""
+    from aiokafka.errors import KafkaError
+
+    log = logging.getLogger(logger)
+    client_log = logging.getLogger("aiokafka")
+    level, delay = client_log.level, 0.5
+    client_log.setLevel(logging.CRITICAL)  # one line per attempt, ours, instead of the client's errors
+    try:
+        while True:
+            try:
+                asyncio.run(_bootstrap_once(bootstrap, options or {}))
+                return
+            except KafkaError as exc:
+                log.warning("Kafka broker at %s not reachable (%s); retrying in %.1f s", bootstrap,
+                            type(exc).__name__, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, max_delay)
+    finally:
+        client_log.setLevel(level)
+
+
+async def _bootstrap_once(bootstrap: str, options: dict[str, Any]) -> None:
+    from aiokafka import AIOKafkaClient
+
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **options)
+    try:
+        await client.bootstrap()
+    finally:
+        await client.close()

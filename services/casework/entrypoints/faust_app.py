@@ -8,14 +8,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-import time
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaClient
-from aiokafka.errors import KafkaError
 from prometheus_client import start_http_server
 
+from contracts.kafka_security import wait_for_broker
 from contracts.topics.linkage_children import TOPIC as CHILDREN_TOPIC
 from contracts.topics.linkage_review import REVIEW_TOPIC
 from contracts.topics.scoring_flags import TOPIC as FLAGS_TOPIC
@@ -105,38 +103,11 @@ def create_app(container: Container) -> faust.App:
     return app
 
 
-def wait_for_broker(bootstrap: str, max_delay: float, options: dict[str, Any] | None = None) -> None:
-    """Blocks until the broker answers a metadata request, retrying with backoff (0.5 s, doubling up to
-    ``max_delay``) instead of exiting when the worker starts before its broker; SIGTERM or Ctrl-C stop it."""
-    client_log = logging.getLogger("aiokafka")
-    level, delay = client_log.level, 0.5
-    client_log.setLevel(logging.CRITICAL)  # one line per attempt, ours, instead of the client's errors
-    try:
-        while True:
-            try:
-                asyncio.run(_bootstrap_once(bootstrap, options or {}))
-                return
-            except KafkaError as exc:
-                log.warning("Kafka broker at %s not reachable (%s); retrying in %.1f s", bootstrap,
-                            type(exc).__name__, delay)
-            time.sleep(delay)
-            delay = min(delay * 2, max_delay)
-    finally:
-        client_log.setLevel(level)
-
-
-async def _bootstrap_once(bootstrap: str, options: dict[str, Any]) -> None:
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **options)
-    try:
-        await client.bootstrap()
-    finally:
-        await client.close()
-
-
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = CaseworkSettings()
-    wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options())
+    wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options(),
+                    logger="tsunagu.casework")
     container = bootstrap(settings)
     app = create_app(container)
     args = argv if argv is not None else sys.argv[1:]

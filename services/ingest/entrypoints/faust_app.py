@@ -9,16 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-import time
 from collections.abc import Mapping
 from functools import partial
 from typing import Any, cast
 
 import faust
-from aiokafka import AIOKafkaClient
-from aiokafka.errors import KafkaError
 from prometheus_client import start_http_server
 
+from contracts.kafka_security import wait_for_broker
 from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics import ingest_deadletter, ingest_records
 from contracts.topics.ingest_deadletter import H_ERROR_CLASS, H_SERVICE
@@ -133,34 +131,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def wait_for_broker(bootstrap: str, max_delay: float, options: dict[str, Any] | None = None) -> None:
-    """Blocks until the broker answers a metadata request, retrying with backoff (0.5 s, doubling up to
-    ``max_delay``) instead of exiting when the worker starts before its broker; SIGTERM or Ctrl-C stop it."""
-    client_log = logging.getLogger("aiokafka")
-    level, delay = client_log.level, 0.5
-    client_log.setLevel(logging.CRITICAL)  # one line per attempt, ours, instead of the client's errors
-    try:
-        while True:
-            try:
-                asyncio.run(_bootstrap_once(bootstrap, options or {}))
-                return
-            except KafkaError as exc:
-                log.warning("Kafka broker at %s not reachable (%s); retrying in %.1f s", bootstrap,
-                            type(exc).__name__, delay)
-            time.sleep(delay)
-            delay = min(delay * 2, max_delay)
-    finally:
-        client_log.setLevel(level)
-
-
-async def _bootstrap_once(bootstrap: str, options: dict[str, Any]) -> None:
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **options)
-    try:
-        await client.bootstrap()
-    finally:
-        await client.close()
-
-
 def main(argv: list[str] | None = None) -> None:
     ctx = bootstrap()
     args = argv if argv is not None else sys.argv[1:]
@@ -170,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         logging.basicConfig(level=_LEVELS[ctx.settings.log_level],
                             format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
         wait_for_broker(ctx.settings.kafka_bootstrap, ctx.settings.kafka_retry_max_s,
-                        ctx.settings.kafka_client_options())
+                        ctx.settings.kafka_client_options(), logger="tsunagu.ingest")
     global _app
     _app = create_app(ctx)
     sys.argv = [sys.argv[0], *args]  # faust's App.main reads its command line from sys.argv

@@ -8,14 +8,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-import time
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaClient
-from aiokafka.errors import KafkaError
 from prometheus_client import start_http_server
 
+from contracts.kafka_security import wait_for_broker
 from contracts.topics.privacy_deletions import TOPIC as DELETIONS
 from services.linkage.adapters.store import Message
 from services.linkage.bootstrap import bootstrap
@@ -92,38 +90,11 @@ async def resend_outbox() -> None:
         await publish(service.store.pending())
 
 
-def wait_for_broker(bootstrap: str, max_delay: float, options: dict[str, Any] | None = None) -> None:
-    """Blocks until the broker answers a metadata request, retrying with backoff (0.5 s, doubling up to
-    ``max_delay``) instead of exiting when the worker starts before its broker; SIGTERM or Ctrl-C stop it."""
-    client_log = logging.getLogger("aiokafka")
-    level, delay = client_log.level, 0.5
-    client_log.setLevel(logging.CRITICAL)  # one line per attempt, ours, instead of the client's errors
-    try:
-        while True:
-            try:
-                asyncio.run(_bootstrap_once(bootstrap, options or {}))
-                return
-            except KafkaError as exc:
-                log.warning("Kafka broker at %s not reachable (%s); retrying in %.1f s", bootstrap,
-                            type(exc).__name__, delay)
-            time.sleep(delay)
-            delay = min(delay * 2, max_delay)
-    finally:
-        client_log.setLevel(level)
-
-
-async def _bootstrap_once(bootstrap: str, options: dict[str, Any]) -> None:
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **options)
-    try:
-        await client.bootstrap()
-    finally:
-        await client.close()
-
-
 def main() -> None:
     level = {"crit": "CRITICAL", "warn": "WARNING"}.get(settings.log_level, settings.log_level.upper())
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options())
+    wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options(),
+                    logger="tsunagu.linkage")
     start_http_server(settings.metrics_port, addr="127.0.0.1")
     if len(sys.argv) == 1:
         sys.argv += ["worker", "--without-web", "-l", settings.log_level]
