@@ -8,6 +8,12 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 PORT="${PG_PORT:-15432}"
 DATA="${PG_DATA_DIR:-$ROOT/var/postgres-$PORT}"
 DB="tsunagu_test"
+# As root the server runs as the postgres user, which must be able to reach the data directory: a clone in a
+# private directory (mktemp -d is 0700) is not reachable, so the data then lives in /var/tmp under a name
+# derived from the checkout and the port (the same for start and stop).
+if [ "$(id -u)" = 0 ] && [ -z "${PG_DATA_DIR:-}" ] && ! runuser -u postgres -- test -x "$ROOT" 2>/dev/null; then
+  DATA="/var/tmp/tsunagu-postgres-$(printf %s "$ROOT" | cksum | cut -d' ' -f1)-$PORT"
+fi
 
 bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
@@ -19,7 +25,7 @@ install() {
 }
 
 # initdb and the server refuse to run as root: run them as the postgres user when we are root.
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 
 start() {
   install
