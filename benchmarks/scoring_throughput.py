@@ -25,8 +25,9 @@ from faust.utils import json as faust_json
 
 from benchmarks.scoring_population import _fact, child_facts, envelope
 from services.scoring.adapters.memory_store import MemoryStateStore
-from services.scoring.adapters.rulebook import Rulebook, load_rulebook
+from services.scoring.adapters.rulebook import load_rulebook
 from services.scoring.config import CONFIG_DIR
+from services.scoring.domain.rulebook import Rulebook
 from services.scoring.service_layer.handlers import decode_fact, handle_fact
 from services.scoring.service_layer.state import WORKING
 

@@ -44,8 +44,9 @@ from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
 from services.linkage.service_layer.service import Incoming, LinkageService
 from services.scoring.adapters.memory_store import MemoryStateStore
-from services.scoring.adapters.rulebook import Rulebook, load_rulebook, with_horizons
+from services.scoring.adapters.rulebook import load_rulebook
 from services.scoring.config import CONFIG_DIR
+from services.scoring.domain.rulebook import Rulebook, with_horizons
 from services.scoring.service_layer.handlers import decode_fact, handle_fact, sweep_child
 from simulator.city import City
 from simulator.events import JST

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.scoring.adapters.clock import Clock, FixedClock, SystemClock
-from services.scoring.adapters.rulebook import Rulebook, load_rulebook
+from services.scoring.adapters.rulebook import load_rulebook
 from services.scoring.config import ScoringSettings
+from services.scoring.domain.rulebook import Rulebook
 from services.scoring.metrics import ScoringMetrics
 
 

@@ -10,9 +10,9 @@ and offsets below the committed one are dropped; the at-least-once rule is Faust
 that is neither acknowledged nor a known gap.
 
 It also never commits past a message the worker *deferred*: one that reached the agent while a rebalance was
-recovering the state table (see ``faust_worker.handle_event``). Faust acknowledges every message the agent
-iterates over, processed or not; the deferred offset stays out of the commit until the seek that ends the
-recovery delivers it again and it is processed.
+recovering the state table (see ``handle_event`` in entrypoints/faust_worker.py). Faust acknowledges every message
+the agent iterates over, processed or not; the deferred offset stays out of the commit until the seek that ends
+the recovery delivers it again and it is processed.
 """
 
 from __future__ import annotations

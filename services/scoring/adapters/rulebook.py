@@ -1,13 +1,10 @@
-"""Loads a municipality's rule file (TOML) into a RuleSet and Weights, refusing a bad one clearly."""
+"""Loads a municipality's rule file (TOML) into a Rulebook (domain/rulebook.py), refusing a bad one clearly."""
 
 from __future__ import annotations
 
 import dataclasses
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from contracts.sources import SOURCE_SYSTEMS
 from services.scoring.domain.evaluation import SCOPE_KINDS, RuleSet
 from services.scoring.domain.retention import Lookback
+from services.scoring.domain.rulebook import HORIZON_PARAM, Rulebook, with_horizons
 from services.scoring.domain.rules import RULE_SPECS, SIGNAL_SPECS, ConfiguredRule, RuleSpec
 from services.scoring.domain.tiers import TierThreshold, Weights
 
@@ -97,38 +95,6 @@ class _RulebookFile(BaseModel):
     signals: dict[str, _ItemConfig] = Field(default_factory=dict)  # 行政とのつながり; unlisted: off
     weights: _WeightsConfig
     data_horizons: _HorizonsConfig | None = None
-
-
-@dataclass(frozen=True)
-class Rulebook:
-    municipality: str
-    rules: RuleSet
-    weights: Weights
-    path: str
-    horizons: Mapping[str, date] = dataclasses.field(default_factory=dict)
-    horizons_version: str | None = None
-
-    @cached_property
-    def versions(self) -> str:
-        """What a child's state was evaluated with: a change re-evaluates every child."""
-        base = f"{self.rules.version}|{self.weights.version}"
-        return f"{base}|{self.horizons_version}" if self.horizons_version else base
-
-
-HORIZON_PARAM = "records_from"  # filled from [data_horizons] for the rules that conclude from an absence
-
-
-def with_horizons(book: Rulebook, horizons: Mapping[str, date], version: str) -> Rulebook:
-    """The same rule file with these data horizons (per source system): each absence rule whose record would
-    come from a source with a horizon judges only windows after it."""
-    rules = [
-        dataclasses.replace(rule, params=dataclasses.replace(
-            rule.params, **{HORIZON_PARAM: horizons.get(rule.spec.absence_source)}))
-        if rule.spec.absence_source is not None else rule
-        for rule in book.rules.rules
-    ]
-    return dataclasses.replace(book, rules=dataclasses.replace(book.rules, rules=rules, _reading={}),
-                               horizons=dict(horizons), horizons_version=version)
 
 
 def _params(item: int | str, params_type: type, raw: dict[str, Any]) -> Any:

@@ -6,9 +6,9 @@ import logging
 import sys
 
 from contracts.kafka_security import wait_for_broker
-from services.scoring.adapters.faust_worker import build_app
 from services.scoring.adapters.rulebook import RulebookError
 from services.scoring.bootstrap import bootstrap
+from services.scoring.entrypoints.faust_worker import build_app
 
 try:
     service = bootstrap()

@@ -12,7 +12,6 @@ import orjson
 
 from contracts.envelope import utcnow
 from contracts.topics import scoring_flags
-from services.scoring.adapters.rulebook import Rulebook
 from services.scoring.domain.evaluation import (
     SCOPE_KINDS,
     evaluate,
@@ -23,6 +22,7 @@ from services.scoring.domain.evaluation import (
 from services.scoring.domain.facts import ChildFacts
 from services.scoring.domain.horizon import next_change
 from services.scoring.domain.model import EMPTY_ASSESSMENT
+from services.scoring.domain.rulebook import Rulebook
 from services.scoring.domain.signals import split_signals
 from services.scoring.service_layer.messages import IncomingFact, InvalidFactMessage, decode_fact
 from services.scoring.service_layer.state import WORKING, ChildState

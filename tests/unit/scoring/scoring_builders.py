@@ -9,11 +9,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from services.scoring.adapters.rulebook import Rulebook, load_rulebook
+from services.scoring.adapters.rulebook import load_rulebook
 from services.scoring.config import FUKUOKA_RULES, GUIDELINE_ALL_RULES
 from services.scoring.domain.evaluation import evaluate
 from services.scoring.domain.facts import ChildFacts, Fact
 from services.scoring.domain.model import Assessment
+from services.scoring.domain.rulebook import Rulebook
 
 GUIDELINE: Rulebook = load_rulebook(GUIDELINE_ALL_RULES)
 FUKUOKA: Rulebook = load_rulebook(FUKUOKA_RULES)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from services.scoring.adapters.rulebook import RulebookError, load_rulebook, parse_rulebook, with_horizons
+from services.scoring.adapters.rulebook import RulebookError, load_rulebook, parse_rulebook
 from services.scoring.config import GUIDELINE_ALL_RULES
+from services.scoring.domain.rulebook import with_horizons
 from tests.unit.scoring.scoring_builders import GUIDELINE, fact, raised, residence
 
 pytestmark = pytest.mark.unit

@@ -12,8 +12,9 @@ from prometheus_client import CollectorRegistry
 
 from contracts.envelope import envelope_dict
 from contracts.topics.privacy_deletions import EVENT_TYPE, DeletionRequestV1
-from services.scoring.adapters.faust_privacy import Deletions
+from services.scoring.entrypoints.faust_privacy import Deletions
 from services.scoring.metrics import ScoringMetrics
+from services.scoring.service_layer.clock_duties import ClockDuties
 from services.scoring.service_layer.handlers import decode_fact, handle_fact
 from services.scoring.service_layer.privacy import decode_deletion, forget_child, is_deletion
 from services.scoring.service_layer.state import WORKING
@@ -82,12 +83,13 @@ def test_forgetting_removes_the_state_and_the_parsed_copy_and_publishes_nothing(
 def test_the_faust_wiring_tombstones_the_row_on_its_partition_whichever_way_the_deletion_came() -> None:
     metrics = ScoringMetrics(CollectorRegistry())
     table = FakeTable({"c1": {"p": 5, "f": {}}, "c2": {"p": 1, "f": {}}})
-    settling = {"c1": 1.0}
-    deletions = Deletions(table, metrics, settling)
+    duties = ClockDuties(settle_after=4.0)
+    duties.fact_arrived("c1", 1.0)
+    deletions = Deletions(table, metrics, duties)
     assert deletions.forget_if_deletion(_deletion_retraction("c1", "pa-c1")) is True
     deletions.forget("c2", "request")
     deletions.forget("c2", "request")  # redelivered: not held any more, no second tombstone
-    assert table.data == {} and settling == {}
+    assert table.data == {} and duties.settling == {}
     assert table.changelog == [(5, "c1", None, "raw"), (1, "c2", None, "raw")]
     assert metrics.deletions.labels(via="request", outcome="not_held")._value.get() == 1
     ordinary = fact_dict("residence", child_id="c3", fact_id="r3")

@@ -14,8 +14,10 @@ from faust.types import EventT, StreamT
 
 from contracts.topics import linkage_facts, scoring_flags
 from services.scoring.adapters.faust_consumer import GapSafeConsumer
-from services.scoring.adapters.faust_privacy import wire_deletions
+from services.scoring.adapters.faust_table import FaustTableStore
 from services.scoring.bootstrap import ScoringService
+from services.scoring.entrypoints.faust_privacy import wire_deletions
+from services.scoring.service_layer.clock_duties import ClockDuties
 from services.scoring.service_layer.handlers import (
     InvalidFactMessage,
     Published,
@@ -28,25 +30,6 @@ from services.scoring.service_layer.handlers import (
 log = logging.getLogger("tsunagu.scoring")
 TABLE_NAME = "child-state"
 SWEEP_CHUNK = 500
-
-
-class FaustTableStore:
-    """The handlers' StateStore over a Faust table: inside an agent the table writes its own changelog;
-    from the clock (no current event) we write the store and the changelog partition explicitly."""
-
-    def __init__(self, table: Any) -> None:
-        self.table = table
-
-    def get(self, child_id: str) -> dict[str, Any] | None:
-        value = self.table.get(child_id)
-        return value if isinstance(value, dict) else None
-
-    def put(self, child_id: str, state: dict[str, Any], partition: int | None) -> None:
-        if faust.current_event() is not None:
-            self.table[child_id] = state
-        else:
-            self.table.data[child_id] = state
-            self.table.send_changelog(partition, child_id, state)
 
 
 def build_app(service: ScoringService) -> faust.App:
@@ -75,12 +58,9 @@ def build_app(service: ScoringService) -> faust.App:
     # No key/value types: Faust then serialises both as JSON, so keys come back as str on recovery.
     table = app.Table(TABLE_NAME, default=None, partitions=linkage_facts.TOPIC.partitions)
     store = FaustTableStore(table)
-    swept_on: dict[int, Any] = {}
-    settling: dict[str, float] = {}  # child id → when its last fact arrived (only with absence_settle_seconds)
-    deletions = wire_deletions(app, table, metrics, settling)  # privacy.deletions.v1 (docs/privacy.md)
-
-    def holding(today: Any) -> bool:
-        return settings.publish_from is not None and today < settings.publish_from
+    # the go-live hold, the partitions swept today, the children settling (service_layer/clock_duties.py)
+    duties = ClockDuties(settings.publish_from, settings.absence_settle_seconds)
+    deletions = wire_deletions(app, table, metrics, duties)  # privacy.deletions.v1 (docs/privacy.md)
 
     async def publish(published: Published, trigger: str) -> None:
         await flags_topic.send(key=published.child_id.encode(), value=published.value)
@@ -121,7 +101,7 @@ def build_app(service: ScoringService) -> faust.App:
             today = service.clock.today()
             outcome, published = handle_fact(fact, event_id=event_id, partition=message.partition, store=store,
                                              rulebook=service.rulebook, today=today,
-                                             hold=holding(today))
+                                             hold=duties.holding(today))
         except Exception as exc:  # a rule bug must not stop the partition: count, log (no values), skip
             metrics.facts_failed.labels(reason="evaluation_error").inc()
             log.error("could not score fact of kind %s at p%s@%s: %s", fact.kind, message.partition,
@@ -129,8 +109,7 @@ def build_app(service: ScoringService) -> faust.App:
             return
         if published is not None:
             await publish(published, "fact")
-        if settings.absence_settle_seconds is not None:
-            settling[fact.child_id] = time.monotonic()
+        duties.fact_arrived(fact.child_id, time.monotonic())
         metrics.facts_processed.labels(outcome=outcome).inc()
         metrics.processing_duration.observe(time.perf_counter() - started)
 
@@ -159,16 +138,13 @@ def build_app(service: ScoringService) -> faust.App:
         if app.rebalancing or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
             return
         today = service.clock.today()
-        if holding(today):
+        if duties.holding(today):
             return  # the go-live load: nothing is published before PUBLISH_FROM, not even by the clock
-        actives = active_partitions()
-        for partition in set(swept_on) - actives:
-            del swept_on[partition]
-        due = {p for p in actives if swept_on.get(p) != today}
+        due = duties.due_for_sweep(today, active_partitions())
         if not due:
             return
         if await sweep(due, today):
-            swept_on.update(dict.fromkeys(due, today))
+            duties.swept(due, today)
 
     async def sweep(partitions: set[int], today: Any) -> bool:
         started = time.perf_counter()
@@ -200,21 +176,18 @@ def build_app(service: ScoringService) -> faust.App:
         metrics.sweep_duration.observe(time.perf_counter() - started)
         return True
 
-    if settings.absence_settle_seconds is not None:
-        settle_after = settings.absence_settle_seconds
-
-        @app.timer(interval=min(5.0, settle_after))
+    if duties.settle_after is not None:
+        @app.timer(interval=min(5.0, duties.settle_after))
         async def settle() -> None:
             if app.rebalancing or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
                 return
             today = service.clock.today()
-            quiet_since = time.monotonic() - settle_after
-            ready = [child_id for child_id, last in settling.items() if last <= quiet_since]
-            if not ready or holding(today):
+            ready = duties.ready_to_settle(today, time.monotonic())
+            if not ready:
                 return
             actives = active_partitions()
             for child_id in ready:
-                del settling[child_id]
+                duties.stop_settling(child_id)
                 raw_state = store.get(child_id)
                 if raw_state is not None and raw_state.get("p") in actives:
                     await by_clock(settle_child, child_id, raw_state, today)

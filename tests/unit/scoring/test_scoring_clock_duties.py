@@ -1,0 +1,111 @@
+"""The clock's bookkeeping without Faust: the go-live hold, which partitions the daily sweep still owes, and which
+children have been quiet long enough for their absences to settle."""
+
+from __future__ import annotations
+
+import ast
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from services.scoring.service_layer import clock_duties
+from services.scoring.service_layer.clock_duties import ClockDuties
+
+pytestmark = pytest.mark.unit
+
+TODAY = date(2026, 6, 1)
+TOMORROW = TODAY + timedelta(days=1)
+
+
+def test_nothing_is_held_without_a_go_live_day_and_everything_before_it() -> None:
+    assert not ClockDuties().holding(TODAY)
+    duties = ClockDuties(publish_from=TOMORROW)
+    assert duties.holding(TODAY)
+    assert not duties.holding(TOMORROW)  # the go-live day itself publishes
+    assert not duties.holding(TOMORROW + timedelta(days=1))
+
+
+def test_each_active_partition_is_due_once_a_day() -> None:
+    duties = ClockDuties()
+    assert duties.due_for_sweep(TODAY, {0, 1, 2}) == {0, 1, 2}
+    duties.swept({0, 1, 2}, TODAY)
+    assert duties.due_for_sweep(TODAY, {0, 1, 2}) == set()
+    assert duties.due_for_sweep(TODAY, {0, 1, 2, 3}) == {3}  # a partition newly assigned is swept today too
+    assert duties.due_for_sweep(TOMORROW, {0, 1, 2}) == {0, 1, 2}
+
+
+def test_an_interrupted_sweep_is_due_again() -> None:
+    duties = ClockDuties()
+    duties.swept({0}, TODAY)
+    assert duties.due_for_sweep(TODAY, {0, 1}) == {1}  # 1's sweep was interrupted: not reported as swept
+    duties.swept({1}, TODAY)
+    assert duties.due_for_sweep(TODAY, {0, 1}) == set()
+
+
+def test_a_partition_that_was_revoked_and_comes_back_is_swept_again_the_same_day() -> None:
+    duties = ClockDuties()
+    duties.swept({0, 1}, TODAY)
+    assert duties.due_for_sweep(TODAY, {0}) == set()
+    assert duties.swept_on == {0: TODAY}  # 1 is forgotten while another instance holds it
+    assert duties.due_for_sweep(TODAY, {0, 1}) == {1}  # its children may have changed meanwhile
+
+
+def test_the_go_live_hold_sweeps_nothing_and_the_go_live_day_sweeps_everything() -> None:
+    duties = ClockDuties(publish_from=TOMORROW)
+    duties.swept({0, 1}, TODAY - timedelta(days=1))
+    assert duties.due_for_sweep(TODAY, {0}) == set()
+    assert duties.swept_on == {0: TODAY - timedelta(days=1), 1: TODAY - timedelta(days=1)}  # untouched while held
+    assert duties.due_for_sweep(TOMORROW, {0, 1}) == {0, 1}
+
+
+def test_without_a_settle_time_no_child_is_watched() -> None:
+    duties = ClockDuties()
+    duties.fact_arrived("c1", 10.0)
+    assert duties.settling == {}
+    assert duties.ready_to_settle(TODAY, 1e9) == []
+
+
+def test_a_child_settles_once_its_facts_have_stopped_for_the_settle_time() -> None:
+    duties = ClockDuties(settle_after=20.0)
+    duties.fact_arrived("c1", 100.0)
+    duties.fact_arrived("c2", 110.0)
+    assert duties.ready_to_settle(TODAY, 119.9) == []
+    assert duties.ready_to_settle(TODAY, 120.0) == ["c1"]  # exactly the settle time counts
+    assert duties.ready_to_settle(TODAY, 130.0) == ["c1", "c2"]
+
+
+def test_a_new_fact_restarts_the_wait() -> None:
+    duties = ClockDuties(settle_after=20.0)
+    duties.fact_arrived("c1", 100.0)
+    duties.fact_arrived("c1", 115.0)
+    assert duties.ready_to_settle(TODAY, 130.0) == []
+    assert duties.ready_to_settle(TODAY, 135.0) == ["c1"]
+
+
+def test_a_ready_child_stays_listed_until_it_is_settled_or_deleted() -> None:
+    duties = ClockDuties(settle_after=5.0)
+    duties.fact_arrived("c1", 0.0)
+    duties.fact_arrived("c2", 0.0)
+    assert duties.ready_to_settle(TODAY, 10.0) == ["c1", "c2"]
+    assert duties.ready_to_settle(TODAY, 10.0) == ["c1", "c2"]  # asking does not take them out
+    duties.stop_settling("c1")
+    assert duties.ready_to_settle(TODAY, 10.0) == ["c2"]
+    duties.stop_settling("c1")  # deleted after it settled: nothing to do
+    duties.stop_settling("never-seen")
+    assert duties.settling == {"c2": 0.0}
+
+
+def test_nothing_settles_during_the_go_live_hold_but_the_children_wait_for_the_go_live_day() -> None:
+    duties = ClockDuties(publish_from=TOMORROW, settle_after=5.0)
+    duties.fact_arrived("c1", 0.0)
+    assert duties.ready_to_settle(TODAY, 10.0) == []
+    assert duties.settling == {"c1": 0.0}
+    assert duties.ready_to_settle(TOMORROW, 10.0) == ["c1"]
+
+
+def test_the_bookkeeping_needs_no_framework() -> None:
+    tree = ast.parse(Path(clock_duties.__file__).read_text(encoding="utf-8"))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported <= {"__future__", "collections.abc", "datetime"}
