@@ -23,6 +23,7 @@ stop:
 
 lint: $(VENV_STAMP)
 	$(PY) -m ruff check contracts services simulator tests benchmarks
+	.venv/bin/lint-imports --no-logo  # the dependency rule: [tool.importlinter] in pyproject.toml
 
 typecheck: $(VENV_STAMP)
 	$(PY) -m mypy contracts services simulator

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,8 +13,7 @@ from services.casework.adapters.audit_anchor import attach as attach_anchor
 from services.casework.adapters.db import make_engine, migrate, session_factory
 from services.casework.config import CaseworkSettings
 from services.casework.domain.alert_policy import AlertPolicy
-
-Clock = Callable[[], datetime]
+from services.casework.service_layer.ports import Clock
 
 
 def system_clock() -> datetime:
@@ -24,6 +22,8 @@ def system_clock() -> datetime:
 
 @dataclass
 class Container:
+    """Satisfies the service layer's ports (service_layer/ports.py: Stores, Casework); passed in by the entrypoints."""
+
     settings: CaseworkSettings
     engine: Engine
     sessions: sessionmaker[Session]

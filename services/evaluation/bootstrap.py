@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,8 +14,7 @@ from services.evaluation.adapters.weights_file import load_weights
 from services.evaluation.config import EvaluationSettings
 from services.evaluation.domain.weights import Weights
 from services.evaluation.metrics import EvaluationMetrics
-
-Clock = Callable[[], datetime]
+from services.evaluation.service_layer.ports import Clock
 
 
 def system_clock() -> datetime:
@@ -25,6 +23,8 @@ def system_clock() -> datetime:
 
 @dataclass
 class Container:
+    """Satisfies the service layer's ports (service_layer/ports.py: Store, Reporting); passed in by the entrypoints."""
+
     settings: EvaluationSettings
     engine: Engine
     sessions: sessionmaker[Session]

@@ -27,11 +27,11 @@ from services.casework.adapters.orm import (
     PrivacyOptOut,
     ReviewCase,
 )
-from services.casework.bootstrap import Container
 from services.casework.domain.access import Permission
 from services.casework.domain.pseudonym import forgotten_hash, pseudonym
 from services.casework.service_layer import audit_log
 from services.casework.service_layer.intake import SOURCE
+from services.casework.service_layer.ports import Casework
 from services.casework.service_layer.privacy_requests import Refused, refuse_audited, requester, stated
 
 REQUESTERS = ("本人", "保護者", "法定代理人")
@@ -88,7 +88,7 @@ def _reviews(session: Session, child_id: str) -> list[str]:
             if (r.payload or {}).get("candidate_person_id") == child_id]
 
 
-def delete_person(c: Container, *, username: str, child_id: str, requested_by: str | None, request_ref: str | None,
+def delete_person(c: Casework, *, username: str, child_id: str, requested_by: str | None, request_ref: str | None,
                   confirm: Confirm) -> DeletionResult:
     now = c.clock()
     child_id = (child_id or "").strip()

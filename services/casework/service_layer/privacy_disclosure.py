@@ -18,11 +18,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import or_, select
 
 from services.casework.adapters.orm import Alert, AuditRecord, CaseStep, Child, PrivacyOptOut, User
-from services.casework.bootstrap import Container
 from services.casework.domain.access import ROLE_LABELS, WARDS, Permission
 from services.casework.domain.audit import ACTION_LABELS, OUTCOME_LABELS
 from services.casework.domain.pseudonym import JST
 from services.casework.service_layer import audit_log
+from services.casework.service_layer.ports import Stores
 from services.casework.service_layer.privacy_requests import Refused, refuse_audited, requester, stated
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "entrypoints" / "templates"
@@ -68,7 +68,7 @@ def gather(session: Any, child: Child) -> dict[str, Any]:
             "accesses": accesses, "users": users, "opt_out": opt_out}
 
 
-def disclose(c: Container, *, username: str, child_id: str, out: Path, request_ref: str | None = None,
+def disclose(c: Stores, *, username: str, child_id: str, out: Path, request_ref: str | None = None,
              pdf: bool = True) -> DisclosureResult:
     now = c.clock()
     report_id = str(uuid.uuid4())

@@ -16,10 +16,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from services.casework.adapters.orm import PrivacyExtract, PrivacyExtractSubject, PrivacyKey
-from services.casework.bootstrap import Container
 from services.casework.domain.access import Permission
 from services.casework.domain.pseudonym import new_key
 from services.casework.service_layer import audit_log, privacy_files
+from services.casework.service_layer.ports import Stores
 from services.casework.service_layer.privacy_extract_rows import build
 from services.casework.service_layer.privacy_requests import Refused, parse_day, refuse_audited, requester, stated
 
@@ -36,7 +36,7 @@ class ExtractResult:
     k_report: dict[str, Any]
 
 
-def produce(c: Container, *, username: str, purpose: str | None, period_from: str | None, period_to: str | None,
+def produce(c: Stores, *, username: str, purpose: str | None, period_from: str | None, period_to: str | None,
             out: Path, recipient: str | None = None, k: int = K) -> ExtractResult:
     now = c.clock()
     extract_id, key_id = str(uuid.uuid4()), str(uuid.uuid4())
@@ -95,7 +95,7 @@ def _extract(session: Session, extract_id: str) -> PrivacyExtract:
     return extract
 
 
-def destroy_key(c: Container, *, username: str, extract_id: str, partner_deleted: bool = False) -> PrivacyKey:
+def destroy_key(c: Stores, *, username: str, extract_id: str, partner_deleted: bool = False) -> PrivacyKey:
     """Destroys the extract's key (its pseudonyms can never be linked back); optionally records that the
     analysis body confirmed it deleted the extract."""
     now = c.clock()

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from contracts.topics.casework import ALERTS_TOPIC
 from services.casework.adapters.orm import Child, PrivacyOptOut
 from services.casework.adapters.repository import CaseRepository
-from services.casework.bootstrap import Container
 from services.casework.domain.access import Permission
 from services.casework.service_layer import audit_log
 from services.casework.service_layer.intake import _items, _settle
+from services.casework.service_layer.ports import Casework, Stores
 from services.casework.service_layer.privacy_deletion import REQUESTERS
 from services.casework.service_layer.privacy_requests import Refused, parse_day, refuse_audited, requester, stated
 
@@ -28,7 +28,7 @@ class OptOutResult:
     screening: str | None = None  # after a withdrawal: what the alert policy did with the child's state now
 
 
-def opt_out(c: Container, *, username: str, child_id: str, requested_by: str | None, reason: str | None,
+def opt_out(c: Stores, *, username: str, child_id: str, requested_by: str | None, reason: str | None,
             requested_on: str | None = None) -> OptOutResult:
     now = c.clock()
     child_id = (child_id or "").strip()
@@ -67,7 +67,7 @@ def opt_out(c: Container, *, username: str, child_id: str, requested_by: str | N
         raise
 
 
-def withdraw(c: Container, *, username: str, child_id: str, reason: str | None) -> OptOutResult:
+def withdraw(c: Casework, *, username: str, child_id: str, reason: str | None) -> OptOutResult:
     """Ends an opt-out: the child is screened again from the next message about them."""
     now = c.clock()
     child_id = (child_id or "").strip()
@@ -97,7 +97,7 @@ def withdraw(c: Container, *, username: str, child_id: str, reason: str | None) 
         raise
 
 
-def opted_out_children(c: Container) -> list[tuple[str, str, date]]:
+def opted_out_children(c: Stores) -> list[tuple[str, str, date]]:
     with c.sessions() as session:
         return [(r.child_id, r.requested_by, date.fromisoformat(r.requested_on)) for r in session.scalars(
             select(PrivacyOptOut).where(PrivacyOptOut.active.is_(True)).order_by(PrivacyOptOut.recorded_at))]

@@ -27,8 +27,8 @@ from contracts.topics.scoring_flags import ChildFlagsV1
 from services.casework import metrics
 from services.casework.adapters.orm import OutboxMessage
 from services.casework.adapters.repository import CaseRepository
-from services.casework.bootstrap import Container
 from services.casework.service_layer.intake import IntakeResult, handle_flags, handle_profile
+from services.casework.service_layer.ports import Casework
 from services.casework.service_layer.reviews import handle_review_case
 
 log = logging.getLogger("tsunagu.casework.worker")
@@ -45,7 +45,7 @@ class Processed:
 
 
 class WorkerHandlers:
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Casework) -> None:
         self.c = container
         self.alerts_topic = container.settings.topic(ALERTS_TOPIC.name)
 

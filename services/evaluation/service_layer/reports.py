@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.evaluation.adapters.repository import ChildNow, load_cases, load_children
-from services.evaluation.bootstrap import Container
 from services.evaluation.domain.fairness import AuditChild, AuditRow, audit
 from services.evaluation.domain.funnel import CaseSummary, FunnelTables, funnel_tables, summarise
 from services.evaluation.domain.item_model import ItemModel, NotEnoughData, Outcome, as_weights, fit_item_model
@@ -16,6 +15,7 @@ from services.evaluation.domain.periods import Period
 from services.evaluation.domain.weekly import WardWeek, weekly
 from services.evaluation.domain.weights import Weights
 from services.evaluation.domain.what_if import ChildItems, WhatIf, what_if
+from services.evaluation.service_layer.ports import Reporting, Store
 
 
 @dataclass(frozen=True)
@@ -32,13 +32,13 @@ class EvaluationReport:
     has_population: bool
 
 
-def cases_in(container: Container, period: Period | None) -> list[Case]:
+def cases_in(container: Store, period: Period | None) -> list[Case]:
     with container.sessions() as session:
         cases = load_cases(session)
     return cases if period is None else [c for c in cases if period.contains(c.listed_at)]
 
 
-def evaluation_report(container: Container, period: Period) -> EvaluationReport:
+def evaluation_report(container: Reporting, period: Period) -> EvaluationReport:
     started = time.perf_counter()
     weights = container.current_weights
     settings = container.settings
@@ -85,14 +85,14 @@ def _audit_children(children: list[ChildNow], summaries: list[CaseSummary], case
     return result
 
 
-def weekly_report(container: Container, week: Period) -> list[WardWeek]:
+def weekly_report(container: Store, week: Period) -> list[WardWeek]:
     started = time.perf_counter()
     rows = weekly(cases_in(container, None), week)
     container.metrics.report_duration.labels(kind="weekly").observe(time.perf_counter() - started)
     return rows
 
 
-def what_if_report(container: Container, proposed: Weights) -> WhatIf:
+def what_if_report(container: Reporting, proposed: Weights) -> WhatIf:
     started = time.perf_counter()
     with container.sessions() as session:
         children = [ChildItems(c.ward_code or "不明", c.items) for c in load_children(session) if c.items]

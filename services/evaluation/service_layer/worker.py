@@ -10,12 +10,12 @@ import time
 from collections.abc import Sequence
 
 from services.evaluation.adapters.messages import Skipped, decode
-from services.evaluation.bootstrap import Container
 from services.evaluation.service_layer.handlers import HANDLERS
+from services.evaluation.service_layer.ports import Store
 from services.evaluation.service_layer.privacy import forgotten, handle_deletion
 
 
-def process_batch(container: Container, kind: str, items: Sequence[tuple[bytes | None, str]]) -> list[str]:
+def process_batch(container: Store, kind: str, items: Sequence[tuple[bytes | None, str]]) -> list[str]:
     """``items``: (raw value, topic-partition@offset). Returns each message's outcome, in order."""
     started = time.perf_counter()
     metrics = container.metrics

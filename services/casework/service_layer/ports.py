@@ -1,0 +1,43 @@
+"""What the use cases need from outside, declared here so the service layer never imports bootstrap (issue 12).
+
+``bootstrap.Container`` satisfies these protocols structurally: the entrypoints build it and pass it in; a test can
+pass anything with the same attributes. Read-only properties, so a narrower type (the whole settings object) fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.casework.domain.alert_policy import AlertPolicy
+
+Clock = Callable[[], datetime]
+
+
+class TopicNames(Protocol):
+    def topic(self, name: str) -> str:
+        """The full topic name for a contract's topic (with the deployment's prefix)."""
+        ...
+
+
+class Stores(Protocol):
+    """The database and the time: enough for the privacy requests that only read and write casework's tables."""
+
+    @property
+    def sessions(self) -> sessionmaker[Session]: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+class Casework(Stores, Protocol):
+    """Stores plus what screening needs: the alert policy and the topic names events are queued for."""
+
+    @property
+    def policy(self) -> AlertPolicy: ...
+
+    @property
+    def settings(self) -> TopicNames: ...
