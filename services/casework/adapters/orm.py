@@ -64,6 +64,10 @@ class Child(Base):
     supported_by_child_guidance: Mapped[bool] = mapped_column(Boolean, default=False)
     flags_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pending_alert: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # 行政とのつながり (issue 18): the current connection signals (SignalV1 JSON) and their codes. NULL: no flags
+    # message since casework began storing them (migration 0007) — unknown, not "none".
+    signals: Mapped[list[Any] | None] = mapped_column(JSON)
+    current_signals: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class Alert(Base):
@@ -88,6 +92,7 @@ class Alert(Base):
     name_kanji_at_raise: Mapped[str | None] = mapped_column(String(200))
     name_kana_at_raise: Mapped[str | None] = mapped_column(String(200))
     birth_date_at_raise: Mapped[str | None] = mapped_column(String(10))
+    signals_at_raise: Mapped[list[Any] | None] = mapped_column(JSON)  # signal codes; NULL before 0007
 
     __table_args__ = (Index("ix_alerts_ward_seq", "ward_code", "seq"),)
 

@@ -157,6 +157,7 @@ class CaseRepository:
         if child is not None:  # what this alert shows its ward for good, whatever the child's record becomes
             alert.name_kanji_at_raise, alert.name_kana_at_raise = child.name_kanji, child.name_kana
             alert.birth_date_at_raise = child.birth_date
+            alert.signals_at_raise = None if child.current_signals is None else list(child.current_signals)
         # A concurrent insert of the same key fails the whole transaction on the unique constraint;
         # the worker retries it and then sees the duplicate above (no savepoint on the hot path).
         self.session.add(alert)

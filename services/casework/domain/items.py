@@ -10,6 +10,10 @@ ITEM_LABELS: dict[int, str] = {
     19: "児童扶養手当受給",
 }
 TIERS = ("重点", "予防", "見守り")
+# 行政とのつながり (issue 18): scoring's connection signals by code (SignalV1.code), beside the 19 items.
+SIGNAL_LABELS: dict[str, str] = {"unenrolled": "未就園", "known_to_guidance": "児童相談所が関与中",
+                                 "moved_in": "市外からの転入", "no_contact": "行政との接点なし"}
+SIGNAL_CODE_PATTERN = "^(" + "|".join(SIGNAL_LABELS) + ")$"
 REASON_LABELS = {"entered_tier": "階層に該当", "high_weight_flag": "項目に該当", "moved_ward": "転居により移管"}
 RELATION_LABELS = {"self": "本人", "mother": "母", "father": "父", "guardian": "保護者", "household": "世帯",
                    "sibling": "きょうだい", "pregnancy": "妊娠時"}
@@ -40,3 +44,7 @@ def step_detail_text(key: str, value: str) -> str:
 
 def item_label(item: int) -> str:
     return ITEM_LABELS.get(item, f"項目{item}")
+
+
+def signal_label(code: str) -> str:
+    return SIGNAL_LABELS.get(code, code)

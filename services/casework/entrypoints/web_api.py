@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.casework import metrics
 from services.casework.domain.access import AccessDenied, Permission
+from services.casework.domain.items import SIGNAL_CODE_PATTERN
 from services.casework.domain.workflow import Action, InvalidTransition, StepCommand
 from services.casework.entrypoints.web_common import AppContainer, Auth, AuthCsrf, deny, require
 from services.casework.entrypoints.web_security import (
@@ -93,20 +94,25 @@ def api_logout(request: Request, auth: AuthCsrf, container: AppContainer) -> Res
     return response
 
 
+SIGNAL_QUERY = Query(None, pattern=SIGNAL_CODE_PATTERN,
+                     description="行政とのつながり: a connection signal's code (unenrolled, known_to_guidance, …)")
+
+
 def inbox_filter(tier: str | None = None, item: int | None = Query(None, ge=1, le=19), status: str | None = None,
                  division: str | None = None, age_min: int | None = Query(None, ge=0, le=25),
-                 age_max: int | None = Query(None, ge=0, le=25)) -> cases.InboxFilter:
+                 age_max: int | None = Query(None, ge=0, le=25), signal: str | None = None) -> cases.InboxFilter:
     return cases.InboxFilter(tier=tier or None, item=item, status=status or None, division=division or None,
-                             age_min=age_min, age_max=age_max)
+                             age_min=age_min, age_max=age_max, signal=signal or None)
 
 
-@router.get("/alerts", summary="The user's ward's alerts (filters: tier, item, status, division, age)")
+@router.get("/alerts", summary="The user's ward's alerts (filters: tier, item, status, division, age, signal)")
 def api_alerts(auth: Auth, container: AppContainer, tier: str | None = None,
                item: int | None = Query(None, ge=1, le=19), status: str | None = None,
                division: str | None = None, age_min: int | None = Query(None, ge=0, le=25),
-               age_max: int | None = Query(None, ge=0, le=25)) -> list[dict[str, Any]]:
+               age_max: int | None = Query(None, ge=0, le=25),
+               signal: str | None = SIGNAL_QUERY) -> list[dict[str, Any]]:
     require(container, auth, Permission.VIEW_CASES, "list_alerts")
-    flt = inbox_filter(tier, item, status, division, age_min, age_max)
+    flt = inbox_filter(tier, item, status, division, age_min, age_max, signal)
     with container.sessions.begin() as session:
         rows = cases.inbox(session, auth.principal, container.clock().date(), flt)
         audit_log.append(session, Actor.of(auth.principal, auth.client), "list_alerts", container.clock(),
@@ -114,7 +120,8 @@ def api_alerts(auth: Auth, container: AppContainer, tier: str | None = None,
     return [r.api() for r in rows]
 
 
-@router.get("/children/{child_id}", summary="A child: profile, current flags with evidence, alerts and timeline")
+@router.get("/children/{child_id}", summary="A child: profile, current flags and connection signals with evidence, "
+                                            "alerts and timeline")
 def api_child(child_id: str, auth: Auth, container: AppContainer) -> dict[str, Any]:
     try:
         with container.sessions.begin() as session:
@@ -155,8 +162,8 @@ def record_step(container: AppContainer, auth: Any, alert_id: str, command: Step
 def api_export(auth: Auth, container: AppContainer, tier: str | None = None,
                item: int | None = Query(None, ge=1, le=19), status: str | None = None,
                division: str | None = None, age_min: int | None = Query(None, ge=0, le=25),
-               age_max: int | None = Query(None, ge=0, le=25)) -> Response:
-    return export(container, auth, inbox_filter(tier, item, status, division, age_min, age_max))
+               age_max: int | None = Query(None, ge=0, le=25), signal: str | None = SIGNAL_QUERY) -> Response:
+    return export(container, auth, inbox_filter(tier, item, status, division, age_min, age_max, signal))
 
 
 def export(container: AppContainer, auth: Any, flt: cases.InboxFilter) -> Response:

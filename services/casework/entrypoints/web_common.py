@@ -19,9 +19,11 @@ from services.casework.domain.items import (
     ITEM_LABELS,
     REASON_LABELS,
     RELATION_LABELS,
+    SIGNAL_LABELS,
     STEP_DETAIL_LABELS,
     TIERS,
     item_label,
+    signal_label,
     step_detail_text,
 )
 from services.casework.domain.workflow import CaseState
@@ -36,6 +38,7 @@ templates.env.globals.update(
     item_label=item_label, STATES=[s.value for s in CaseState], Permission=Permission,
     RELATION_LABELS=RELATION_LABELS, STEP_DETAIL_LABELS=STEP_DETAIL_LABELS, step_detail_text=step_detail_text,
     ACTION_LABELS=ACTION_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
+    SIGNAL_LABELS=SIGNAL_LABELS, signal_label=signal_label,
     SOURCE_LABELS={key: system.label_ja for key, system in SOURCE_SYSTEMS.items()},
 )
 templates.env.filters["jst"] = lambda dt: _jst(dt)

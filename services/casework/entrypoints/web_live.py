@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from services.casework import metrics
 from services.casework.bootstrap import Container
 from services.casework.domain.access import Permission, Principal, Role
-from services.casework.domain.items import item_label
+from services.casework.domain.items import item_label, signal_label
 from services.casework.entrypoints.web_common import AppContainer, Auth, require
 from services.casework.entrypoints.web_security import recheck_session, session_token
 from services.casework.service_layer import audit_log, cases
@@ -91,6 +91,7 @@ class AlertBroadcaster:
 def sse_payload(row: InboxRow) -> str:
     data: dict[str, Any] = row.api()
     data["item_labels"] = [item_label(i) for i in row.items]
+    data["signal_labels"] = [signal_label(code) for code in row.signals]
     return f"id: {row.seq}\nevent: alert\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.casework.domain.access import AccessDenied, Permission
+from services.casework.domain.items import SIGNAL_LABELS
 from services.casework.domain.workflow import (
     APPROACH_METHODS,
     CLOSE_OUTCOMES,
@@ -76,10 +77,10 @@ def logout_form(request: Request, auth: AuthCsrf, container: AppContainer) -> Re
 @router.get("/", response_class=HTMLResponse, summary="The ward's alert inbox (live)")
 def inbox_page(request: Request, auth: Auth, container: AppContainer, tier: str | None = None,
                item: str | None = None, status: str | None = None, division: str | None = None,
-               age_min: str | None = None, age_max: str | None = None) -> Response:
+               age_min: str | None = None, age_max: str | None = None, signal: str | None = None) -> Response:
     if not auth.principal.can(Permission.VIEW_CASES):
         return RedirectResponse(_home_of(auth.principal.role.value), status_code=303)
-    flt = _filter(tier, item, status, division, age_min, age_max)
+    flt = _filter(tier, item, status, division, age_min, age_max, signal)
     with container.sessions.begin() as session:
         rows = cases.inbox(session, auth.principal, container.clock().date(), flt)
         audit_log.append(session, Actor.of(auth.principal, auth.client), "list_alerts", container.clock(),
@@ -103,8 +104,8 @@ def me_page(request: Request, auth: Auth) -> Response:
 @router.get("/export.csv", summary="CSV export of the filtered target list")
 def export_page(auth: Auth, container: AppContainer, tier: str | None = None, item: str | None = None,
                 status: str | None = None, division: str | None = None, age_min: str | None = None,
-                age_max: str | None = None) -> Response:
-    return web_api.export(container, auth, _filter(tier, item, status, division, age_min, age_max))
+                age_max: str | None = None, signal: str | None = None) -> Response:
+    return web_api.export(container, auth, _filter(tier, item, status, division, age_min, age_max, signal))
 
 
 def _int(value: str | None, low: int, high: int) -> int | None:
@@ -115,9 +116,10 @@ def _int(value: str | None, low: int, high: int) -> int | None:
 
 
 def _filter(tier: str | None, item: str | None, status: str | None, division: str | None, age_min: str | None,
-            age_max: str | None) -> cases.InboxFilter:
+            age_max: str | None, signal: str | None = None) -> cases.InboxFilter:
     return cases.InboxFilter(tier=tier or None, item=_int(item, 1, 19), status=status or None,
-                             division=division or None, age_min=_int(age_min, 0, 25), age_max=_int(age_max, 0, 25))
+                             division=division or None, age_min=_int(age_min, 0, 25), age_max=_int(age_max, 0, 25),
+                             signal=signal if signal in SIGNAL_LABELS else None)
 
 
 @router.get("/children/{child_id}", response_class=HTMLResponse, summary="Child page: flags, evidence, case")

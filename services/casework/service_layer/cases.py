@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from contracts.topics.casework import OUTCOMES_TOPIC, CaseOutcomeV1
 from services.casework.adapters.orm import Alert, CaseStep, Child
 from services.casework.adapters.repository import CaseRepository
 from services.casework.domain.access import AccessDenied, Permission, Principal
+from services.casework.domain.items import signal_label
 from services.casework.domain.workflow import CaseState, StepCommand, StepRecorded, apply_step
 from services.casework.service_layer.csv_safe import safe_row
 from services.casework.service_layer.intake import SOURCE
@@ -32,6 +33,7 @@ class InboxFilter:
     division: str | None = None
     age_min: int | None = None
     age_max: int | None = None
+    signal: str | None = None  # 行政とのつながり: a SignalV1 code, e.g. "unenrolled"
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,12 @@ class InboxRow:
     age: int | None
     child_ward_code: str | None = None  # the child's ward of residence now (not shown)
     at_raise: tuple[str | None, str | None, str | None] = (None, None, None)  # name, kana, birth date then
+    signals: list[str] = field(default_factory=list)  # the child's current connection signals (codes)
+    signals_at_raise: list[str] = field(default_factory=list)  # the codes the child had when the alert was raised
 
     def as_seen_by(self, principal: Principal, today: date | None = None) -> InboxRow:
-        """Only the ward of residence (or an all-ward role) sees the child's current items and name; a ward the
-        child has moved away from sees what the alert showed when it was raised, nothing newer."""
+        """Only the ward of residence (or an all-ward role) sees the child's current items, signals and name; a
+        ward the child has moved away from sees what the alert showed when it was raised, nothing newer."""
         if principal.sees_ward(self.child_ward_code):
             return self
         name_kanji, name_kana, birth_date = self.at_raise
@@ -65,7 +69,7 @@ class InboxRow:
         else:
             age = self.age if birth_date == self.birth_date else None
         return replace(self, current_items=list(self.items), name_kanji=name_kanji, name_kana=name_kana,
-                       birth_date=birth_date, age=age)
+                       birth_date=birth_date, age=age, signals=list(self.signals_at_raise))
 
     def api(self) -> dict[str, Any]:
         return {
@@ -73,7 +77,7 @@ class InboxRow:
             "items": self.items, "reason": self.reason, "raised_at": self.raised_at.isoformat(),
             "status": self.status, "lead_division": self.lead_division, "current_items": self.current_items,
             "name_kanji": self.name_kanji, "name_kana": self.name_kana, "birth_date": self.birth_date,
-            "age": self.age,
+            "age": self.age, "signals": self.signals,
         }
 
 
@@ -96,7 +100,8 @@ def inbox(session: Session, principal: Principal, today: date, flt: InboxFilter 
     query = (select(Alert.seq, Alert.alert_id, Alert.child_id, Alert.ward_code, Alert.tier, Alert.items,
                     Alert.reason, Alert.raised_at, Alert.state, Alert.lead_division, Child.current_items,
                     Child.name_kanji, Child.name_kana, Child.birth_date, Child.ward_code,
-                    Alert.name_kanji_at_raise, Alert.name_kana_at_raise, Alert.birth_date_at_raise)
+                    Alert.name_kanji_at_raise, Alert.name_kana_at_raise, Alert.birth_date_at_raise,
+                    Child.current_signals, Alert.signals_at_raise)
              .join(Child, Child.child_id == Alert.child_id, isouter=True)
              .where(Alert.seq > after_seq).order_by(Alert.seq.desc()).limit(limit))
     scope = principal.ward_scope()
@@ -110,17 +115,20 @@ def inbox(session: Session, principal: Principal, today: date, flt: InboxFilter 
         query = query.where(Alert.lead_division == flt.division)
     rows = []
     for (seq, alert_id, child_id, ward_code, tier, items, reason, raised_at, state, lead_division, current_items,
-         name_kanji, name_kana, birth_date, child_ward, kanji_then, kana_then, born_then) in session.execute(
-            query).tuples():
+         name_kanji, name_kana, birth_date, child_ward, kanji_then, kana_then, born_then, signals,
+         signals_then) in session.execute(query).tuples():
         row = InboxRow(
             seq=seq, alert_id=alert_id, child_id=child_id, ward_code=ward_code, tier=tier,
             items=[int(i) for i in items], reason=reason, raised_at=raised_at, status=state,
             lead_division=lead_division, current_items=[int(i) for i in (current_items or [])],
             name_kanji=name_kanji, name_kana=name_kana, birth_date=birth_date, age=age_on(birth_date, today),
             child_ward_code=child_ward, at_raise=(kanji_then, kana_then, born_then),
+            signals=list(signals or []), signals_at_raise=list(signals_then or []),
         ).as_seen_by(principal, today)
-        # Filters apply to what this user sees: an item the child gained after moving does not match.
+        # Filters apply to what this user sees: an item or signal the child gained after moving does not match.
         if flt.item is not None and flt.item not in row.items and flt.item not in row.current_items:
+            continue
+        if flt.signal is not None and flt.signal not in row.signals:
             continue
         if flt.age_min is not None and (row.age is None or row.age < flt.age_min):
             continue
@@ -169,6 +177,7 @@ def child_api(view: ChildView) -> dict[str, Any]:
                     "ward_code": c.ward_code, "address": c.address, "household_id": c.household_id,
                     "status": c.status},
         "tier": c.tier, "score": c.score, "current_items": c.current_items, "flags": c.flags,
+        "signals": c.signals,  # 行政とのつながり (SignalV1 JSON); null = none received yet
         "flags_as_of": c.flags_as_of, "supported_by_child_guidance": c.supported_by_child_guidance,
         "alerts": [{
             "alert_id": a.alert_id, "ward_code": a.ward_code, "tier": a.tier, "items": a.items, "reason": a.reason,
@@ -205,7 +214,7 @@ def record_step(session: Session, principal: Principal, alert: Alert, command: S
 
 
 CSV_HEADER = ["アラートID", "児童ID", "区コード", "氏名", "氏名カナ", "生年月日", "年齢", "階層",
-              "該当項目（アラート時）", "該当項目（現在）", "状態", "主担当課", "アラート日時"]
+              "該当項目（アラート時）", "該当項目（現在）", "状態", "主担当課", "アラート日時", "行政とのつながり"]
 
 
 def export_csv(rows: list[InboxRow]) -> str:
@@ -216,5 +225,6 @@ def export_csv(rows: list[InboxRow]) -> str:
         writer.writerow(safe_row([
             r.alert_id, r.child_id, r.ward_code, r.name_kanji or "", r.name_kana or "", r.birth_date or "",
             "" if r.age is None else r.age, r.tier or "", " ".join(map(str, r.items)),
-            " ".join(map(str, r.current_items)), r.status, r.lead_division or "", r.raised_at.isoformat()]))
+            " ".join(map(str, r.current_items)), r.status, r.lead_division or "", r.raised_at.isoformat(),
+            "、".join(signal_label(code) for code in r.signals)]))
     return out.getvalue()

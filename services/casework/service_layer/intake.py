@@ -119,6 +119,9 @@ def _store_flags(child: Child, msg: ChildFlagsV1, now: datetime) -> None:
     child.current_items = sorted(f.item for f in msg.after.flags)
     child.flags = [f.model_dump(mode="json") for f in msg.after.flags]
     child.flags_as_of = msg.as_of
+    # 行政とのつながり: the signals as of the same date (an absent list means none, per the contract).
+    child.signals = [s.model_dump(mode="json") for s in msg.after.signals]
+    child.current_signals = sorted({s.code for s in msg.after.signals})
     child.supported_by_child_guidance = msg.after.supported_by_child_guidance
     child.flags_updated_at = now
 

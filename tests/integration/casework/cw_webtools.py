@@ -16,13 +16,13 @@ PASSWORD = "correct horse battery"
 
 
 def seed_child(container: Container, child_id: str, ward: str, name: str = "福岡 花子", items: list[int] | None = None,
-               **profile: Any) -> str:
+               signals: list[str] | None = None, **profile: Any) -> str:
     worker = WorkerHandlers(container)
     event = profile_event(child_id, ward, name=name)
     event["data"].update(profile)
     worker.process("profile", raw(event), where="test")
-    processed = worker.process("flags", raw(flags_event(child_id, ward, [], items or [3], tier_after="見守り")),
-                               where="test")
+    processed = worker.process("flags", raw(flags_event(child_id, ward, [], items or [3], tier_after="見守り",
+                                                        signals=signals)), where="test")
     assert processed.alert_ids, processed.outcome
     return processed.alert_ids[0]
 

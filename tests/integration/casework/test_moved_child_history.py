@@ -41,3 +41,27 @@ def test_the_old_ward_sees_the_alert_as_raised_not_the_childs_current_data(pg_co
     assert [(r["name_kanji"], r["current_items"]) for r in west_rows] == [("新姓 花子", [14, 17])]
     hq_rows = {r["ward_code"]: r for r in client_for(pg_container, "hq").get("/api/alerts").json()}
     assert hq_rows["40131"]["current_items"] == [14, 17]
+
+
+def test_the_old_ward_neither_sees_nor_filters_by_the_childs_later_signals(container: Container) -> None:
+    """行政とのつながり (issue 18) after a move: the old ward keeps the signals its alert showed, nothing newer."""
+    add_user(container, "higashi", "ward_staff", "40131")
+    add_user(container, "nishi", "ward_staff", "40135")
+    seed_child(container, "c-move", "40131", name="転居 花子", items=[3], signals=["moved_in"])
+    worker = WorkerHandlers(container)
+    worker.process("profile", raw(profile_event("c-move", "40135", name="転居 花子")), where="t")
+    worker.process("flags", raw(flags_event("c-move", "40135", [3], [3], tier_before="見守り", tier_after="見守り",
+                                            signals=["unenrolled"])), where="t")
+    east = client_for(container, "higashi")
+    page = east.get("/?signal=unenrolled").text
+    rows = page[page.index('<tbody id="alert-rows">'):page.index("</tbody>")]
+    assert "転居" not in rows and "該当するアラートはありません" in rows
+    assert east.get("/api/alerts?signal=unenrolled").json() == []
+    assert "転居" not in east.get("/export.csv?signal=unenrolled").content.decode("utf-8-sig")
+    everything = east.get("/").text
+    rows = everything[everything.index('<tbody id="alert-rows">'):everything.index("</tbody>")]
+    assert "転居 花子" in rows and "未就園" not in rows and "市外からの転入" in rows
+    assert east.get("/children/c-move").status_code == 403  # the panel itself stays with the ward of residence
+    west = client_for(container, "nishi")
+    assert "転居 花子" in west.get("/?signal=unenrolled").text
+    assert "未就園</strong>" in west.get("/children/c-move").text

@@ -6,11 +6,13 @@ import json
 import re
 
 import pytest
+from cw_factories import profile_event, raw
 from cw_webtools import add_user, client_for, seed_child
 from sqlalchemy import select
 
-from services.casework.adapters.orm import OutboxMessage
+from services.casework.adapters.orm import AuditRecord, OutboxMessage
 from services.casework.bootstrap import Container
+from services.casework.service_layer.worker import WorkerHandlers
 
 pytestmark = pytest.mark.integration
 
@@ -114,3 +116,44 @@ def test_csv_export_is_audited_and_filtered(pg_container: Container) -> None:
     assert client.get("/api/alerts?status=終結").json() == []
     assert len(client.get("/api/alerts?age_min=0&age_max=5").json()) == 2
     assert client.get("/api/alerts?age_min=10").json() == []
+
+
+def test_connection_signals_on_the_child_page_and_as_an_inbox_filter(container: Container) -> None:
+    """行政とのつながり (issue 18): the panel with label, date and evidence, 該当なし, and the inbox's signal filter."""
+    add_user(container, "higashi", "ward_staff", "40131")
+    seed_child(container, "c-unenrolled", "40131", name="未就 花子", signals=["unenrolled"])
+    seed_child(container, "c-none", "40131", name="無 太郎", signals=[])
+    seed_child(container, "c-hakata", "40132", name="博多 次郎", signals=["unenrolled"])
+    WorkerHandlers(container).process("profile", raw(profile_event("c-new", "40131", name="新 一郎")), where="test")
+    client = client_for(container, "higashi")
+
+    def panel(child_id: str) -> str:
+        page = client.get(f"/children/{child_id}")
+        assert page.status_code == 200
+        return page.text[page.text.index('id="connection"'):page.text.index('id="case"')]
+
+    shown = panel("c-unenrolled")
+    assert "行政とのつながり" in shown and "未就園</strong>（2026-04-01〜）" in shown
+    assert "unenrolledの根拠" in shown and "住民記録・本人・2023-04-01" in shown and "該当なし" not in shown
+    none = panel("c-none")
+    assert "該当なし" in none and "データがないという意味ではありません" in none and "未就園</strong>" not in none
+    assert "判定をまだ受け取っていません" in panel("c-new")  # no flags yet: unknown, not 該当なし
+    assert client.get("/api/children/c-unenrolled").json()["signals"][0]["code"] == "unenrolled"
+    assert client.get("/children/c-hakata").status_code == 403  # access control as before
+    with container.sessions() as s:
+        viewed = s.execute(select(AuditRecord.child_id, AuditRecord.outcome, AuditRecord.detail)
+                           .where(AuditRecord.action == "view_child").order_by(AuditRecord.seq)).tuples().all()
+    assert viewed == [("c-unenrolled", "ok", "page"), ("c-none", "ok", "page"), ("c-new", "ok", "page"),
+                      ("c-unenrolled", "ok", "api"), ("c-hakata", "denied", "other_ward")]  # audited as before
+
+    page = client.get("/?signal=unenrolled").text
+    assert '<option value="unenrolled" selected>未就園</option>' in page
+    rows = page[page.index('<tbody id="alert-rows">'):page.index("</tbody>")]
+    assert "未就 花子" in rows and "無 太郎" not in rows and "博多" not in rows
+    assert '<span class="chip chip--signal">未就園</span>' in rows
+    assert "無 太郎" in client.get("/").text and "絞り込み中" in page
+    assert [a["child_id"] for a in client.get("/api/alerts?signal=unenrolled").json()] == ["c-unenrolled"]
+    assert client.get("/api/alerts?signal=moved_in").json() == []
+    assert client.get("/api/alerts?signal=nonsense").status_code == 422
+    lines = client.get("/export.csv?signal=unenrolled").content.decode("utf-8-sig").strip().splitlines()
+    assert len(lines) == 2 and "c-unenrolled" in lines[1] and lines[1].endswith("未就園")

@@ -21,20 +21,37 @@ def flag(item: int, summary: str = "健診の受診記録がありません") ->
     }
 
 
-def assessment(items: list[int], tier: str | None = None, child_guidance: bool = False) -> dict[str, Any]:
-    return {"flags": [flag(i) for i in items], "score": float(len(items)), "tier": tier,
+SIGNALS = {"unenrolled": "未就園", "known_to_guidance": "児童相談所が関与中", "moved_in": "市外からの転入"}
+
+
+def signal(code: str) -> dict[str, Any]:
+    """A connection signal (SignalV1) as scoring publishes it, with one piece of evidence."""
+    return {
+        "code": code, "label_ja": SIGNALS.get(code, code), "rule_version": "1.0", "raised_on": "2026-04-01",
+        "detail_ja": f"{SIGNALS.get(code, code)}のテスト", "evidence": [{
+            "fact_id": f"s-{code}", "fact_kind": "birth", "source_system": "resident_registry", "relation": "self",
+            "record_date": "2023-04-01", "summary_ja": f"{code}の根拠", "values": {}}],
+    }
+
+
+def assessment(items: list[int], tier: str | None = None, child_guidance: bool = False,
+               signals: list[str] | None = None) -> dict[str, Any]:
+    data = {"flags": [flag(i) for i in items], "score": float(len(items)), "tier": tier,
             "supported_by_child_guidance": child_guidance}
+    if signals is not None:  # absent, like scoring's messages for a child without signals
+        data["signals"] = [signal(code) for code in signals]
+    return data
 
 
 def flags_event(child_id: str, ward: str | None, before: list[int] | None, after: list[int], *,
                 tier_before: str | None = None, tier_after: str | None = None, as_of: str = "2026-05-01",
                 event_id: str | None = None, child_guidance: bool = False,
-                ward_since: str | None = None) -> dict[str, Any]:
+                ward_since: str | None = None, signals: list[str] | None = None) -> dict[str, Any]:
     data = {
         "child_id": child_id, "ward_code": ward, "ward_since": ward_since, "as_of": as_of, "rules_version": "r1",
         "weights_version": "w1",
         "before": assessment(before, tier_before) if before is not None else None,
-        "after": assessment(after, tier_after, child_guidance),
+        "after": assessment(after, tier_after, child_guidance, signals),
         "raised_items": sorted(set(after) - set(before or [])),
         "cleared_items": sorted(set(before or []) - set(after)),
     }

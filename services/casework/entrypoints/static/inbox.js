@@ -72,6 +72,18 @@
       ul.appendChild(li);
     });
     itemsCell.appendChild(ul);
+    var signalLabels = a.signal_labels || [];
+    if (signalLabels.length) {
+      var signals = document.createElement("p");
+      signals.className = "signals";
+      signalLabels.forEach(function (label) {
+        var chip = document.createElement("span");
+        chip.className = "chip chip--signal";
+        chip.textContent = label;
+        signals.appendChild(chip);
+      });
+      itemsCell.appendChild(signals);
+    }
     var statusCell = cell(tr);
     var st = document.createElement("span");
     st.className = "status";
