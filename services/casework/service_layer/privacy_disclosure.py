@@ -64,6 +64,7 @@ def gather(session: Any, child: Child) -> dict[str, Any]:
         User.user_id.in_({a.user_id for a in accesses} | {s.actor_id for s in steps})))}
     opt_out = session.get(PrivacyOptOut, child.child_id)
     return {"child": child, "ward": WARDS.get(child.ward_code or "", "不明"), "flags": child.flags or [],
+            "signals": child.signals or [], "signals_known": child.signals is not None,
             "alerts": [(a, [s for s in steps if s.alert_id == a.alert_id]) for a in alerts],
             "accesses": accesses, "users": users, "opt_out": opt_out}
 

@@ -163,3 +163,26 @@ def test_disclosure_lists_facts_and_every_access(c: Container, tmp_path: Path) -
         privacy_disclosure.disclose(c, username="hq", child_id=child, out=tmp_path, request_ref="R7-13")
     with pytest.raises(Refused):
         privacy_disclosure.disclose(c, username="privacy", child_id=child, out=tmp_path, request_ref="")
+
+
+def test_disclosure_includes_the_connection_signals(c: Container, tmp_path: Path) -> None:
+    """開示 covers everything held: the 行政とのつながり signals too, with their evidence (issue 18)."""
+    populate(c, n=2)
+    child = "pc-00001"
+    html = privacy_disclosure.disclose(c, username="privacy", child_id=child, out=tmp_path, request_ref="R7-20",
+                                       pdf=False).html.read_text(encoding="utf-8")
+    assert "判定をまだ受け取っていません" in html  # this child's assessment has not arrived: not "none"
+    with c.sessions.begin() as session:
+        session.get(Child, child).signals = [{
+            "code": "unenrolled", "label_ja": "未就園", "rule_version": "v1", "raised_on": "2026-04-01",
+            "detail_ja": "保育所・幼稚園の在籍記録がありません",
+            "evidence": [{"fact_id": "f-1", "source_system": "resident_registry", "record_date": "2026-04-01",
+                          "summary_ja": "3歳"}]}]
+    html = privacy_disclosure.disclose(c, username="privacy", child_id=child, out=tmp_path / "2",
+                                       request_ref="R7-21", pdf=False).html.read_text(encoding="utf-8")
+    assert "未就園" in html and "保育所・幼稚園の在籍記録がありません" in html and "判定をまだ" not in html
+    with c.sessions.begin() as session:
+        session.get(Child, child).signals = []
+    html = privacy_disclosure.disclose(c, username="privacy", child_id=child, out=tmp_path / "3",
+                                       request_ref="R7-22", pdf=False).html.read_text(encoding="utf-8")
+    assert "該当するシグナルはありません" in html
