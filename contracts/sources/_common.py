@@ -67,7 +67,3 @@ class SourceData(BaseModel):
     """Base of every source payload: unknown fields are ignored, never forwarded."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-
-class PersonRef(SourceData):
-    atena_no: AtenaNo

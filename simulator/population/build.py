@@ -159,8 +159,3 @@ class Builder:
         self.families()
         self.others()
         return self.pop
-
-
-def build_population(seed: int, scale: float, day0: date, rates: Rates | None = None,
-                     names: NameBank | None = None) -> Population:
-    return Builder(seed, scale, day0, rates or Rates(), names or NameBank.load()).build()

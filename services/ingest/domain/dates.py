@@ -45,10 +45,6 @@ def parse_jp_date(text: str) -> date:
     return _parse_cached(text)
 
 
-def to_iso(text: str) -> str:
-    return parse_jp_date(text).isoformat()
-
-
 @lru_cache(maxsize=65_536)
 def _parse_cached(text: str) -> date:
     iso = _ISO.match(text)

@@ -20,13 +20,6 @@ _ENVELOPES: dict[tuple[str, str], type[Envelope[Any]]] = {
 }
 
 
-def system_for(name: str) -> SourceSystem:
-    try:
-        return SOURCE_SYSTEMS[name]
-    except KeyError:
-        raise IngestRejected("unknown_system", "no such source system") from None
-
-
 def decode_event(system: SourceSystem, raw: bytes | None, max_bytes: int) -> Envelope[SourceData]:
     """Parses and validates one source event; raises IngestRejected with a value-free reason."""
     if raw is None:
@@ -100,4 +93,3 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     # Locations are field names and list indexes from our own schema (extra fields are ignored),
     # so they never carry a value from the event.
     return ".".join(str(part) for part in loc) or "(event)"
-

@@ -8,7 +8,7 @@ from typing import Any
 
 from contracts.envelope import Envelope
 from contracts.sources._common import SourceData
-from contracts.topics.ingest_records import PERSON_FIELDS, RecordV1, Role, Scalar
+from contracts.topics.ingest_records import PERSON_FIELDS, Role, Scalar
 from services.ingest.domain import normalise, surnames
 from services.ingest.domain.dates import parse_jp_date
 from services.ingest.domain.errors import IngestRejected, InvalidDate
@@ -50,11 +50,6 @@ def record_key(record: dict[str, Any]) -> str:
         if person.get("student_id"):
             return f"student:{person.get('school_code') or ''}:{person['student_id']}"
     raise IngestRejected("invalid_data", "record names no person (neither 宛名番号 nor student id)")
-
-
-def build_record(system: str, envelope: Envelope[SourceData]) -> RecordV1:
-    """The record as its contract model (for readers who want one; the worker uses record_payload)."""
-    return RecordV1.model_validate(record_payload(system, envelope))
 
 
 def record_payload(system: str, envelope: Envelope[SourceData]) -> dict[str, Any]:

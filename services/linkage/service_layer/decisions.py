@@ -152,16 +152,3 @@ def _split(review: PendingReview, d: dict[str, Any], ch: Change) -> str:
     for key in sorted(keys):
         detach(person, key, record_id, ch)
     return "split" if keys else "nothing_to_split"
-
-
-class _IdentityView:
-    def __init__(self, identity: dict[str, Any]) -> None:
-        self.name_kanji = identity.get("name_kanji")
-        self.kana_key = identity.get("kana_key")
-        self.kanji_key = identity.get("kanji_key")
-        self.surname_kana_key = identity.get("surname_kana_key")
-        self.given_kana_key = identity.get("given_kana_key")
-        self.birth_date = identity.get("birth_date")
-        self.sex = identity.get("sex")
-        self.address_key = identity.get("address_key")
-        self.school_code = identity.get("school_code")

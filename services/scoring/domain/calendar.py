@@ -22,10 +22,6 @@ def age_reached_on(born: date, months: int) -> date:
     return date(year + month // 12, month % 12 + 1, 1)
 
 
-def age_in_days(birth: date, on: date) -> int:
-    return (on - birth).days
-
-
 def school_year(on: date) -> int:
     """年度: April to March, named by the western year of its April."""
     return on.year if on.month >= 4 else on.year - 1

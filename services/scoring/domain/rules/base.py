@@ -25,7 +25,6 @@ class NoParams:
 class RuleSpec:
     item: int
     label_ja: str
-    definition_ja: str
     reads: tuple[str, ...]  # fact kinds the rule looks at
     params_type: type
     evaluate: Evaluate

@@ -131,18 +131,16 @@ def _answered_yes(answer: str, question_ja: str) -> Evaluate:
 
 RULES = (
     RuleSpec(3, "乳幼児健診未受診",
-             "3〜4か月児／1歳6か月児／3歳児健診の対象期間が終わっても受診記録がない（期間中に転入していない児は対象外）",
              ("infant_checkup", "residence", "birth"), MissedCheckupParams, missed_checkup, window_closings,
              concludes_absence=True, absence_source="maternal_child_health"),
-    RuleSpec(4, "健診問診「感情的に叩いた」", "3〜4か月児／1歳6か月児／3歳児健診の問診で「感情的に叩いた」に該当",
+    RuleSpec(4, "健診問診「感情的に叩いた」",
              ("infant_checkup",), QuestionnaireParams, _answered_yes("hit_emotionally", "感情的に叩いた")),
-    RuleSpec(5, "健診問診「家に残して外出」", "3〜4か月児／1歳6か月児／3歳児健診の問診で「家に残して外出」に該当",
+    RuleSpec(5, "健診問診「家に残して外出」",
              ("infant_checkup",), QuestionnaireParams, _answered_yes("left_alone", "家に残して外出")),
     RuleSpec(6, "健診問診「長時間食事を与えなかった」",
-             "3〜4か月児／1歳6か月児／3歳児健診の問診で「長時間食事を与えなかった」に該当",
              ("infant_checkup",), QuestionnaireParams, _answered_yes("not_fed", "長時間食事を与えなかった")),
-    RuleSpec(7, "健診問診「口をふさいだ」", "3〜4か月児／1歳6か月児健診の問診で「子どもの口をふさいだ」に該当",
+    RuleSpec(7, "健診問診「口をふさいだ」",
              ("infant_checkup",), InfantQuestionnaireParams, _answered_yes("covered_mouth", "口をふさいだ")),
-    RuleSpec(8, "健診問診「激しく揺さぶった」", "3〜4か月児／1歳6か月児健診の問診で「子どもを激しく揺さぶった」に該当",
+    RuleSpec(8, "健診問診「激しく揺さぶった」",
              ("infant_checkup",), InfantQuestionnaireParams, _answered_yes("shook_violently", "激しく揺さぶった")),
 )

@@ -171,15 +171,11 @@ def no_contact_dates(facts: ChildFacts, today: date, params: NoContactParams) ->
 
 
 SIGNALS = (
-    RuleSpec(UNENROLLED, "未就園", "満3歳から満6歳まで、保育所・幼稚園・認定こども園等のいずれも利用していない",
-             ("childcare", "residence", "birth"), UnenrolledParams, unenrolled, unenrolled_dates,
+    RuleSpec(UNENROLLED, "未就園", ("childcare", "residence", "birth"), UnenrolledParams, unenrolled, unenrolled_dates,
              concludes_absence=True),
-    RuleSpec(KNOWN_TO_GUIDANCE, "児童相談所が関与中", "児童相談所が現在関与している（支援中・要対協登録・一時保護）",
-             ("child_guidance",), GuidanceParams, known_to_guidance),
-    RuleSpec(MOVED_IN, "市外からの転入", "市外から転入して一定期間（既定12か月）以内",
-             ("residence",), MovedInParams, moved_in, moved_in_dates),
+    RuleSpec(KNOWN_TO_GUIDANCE, "児童相談所が関与中", ("child_guidance",), GuidanceParams, known_to_guidance),
+    RuleSpec(MOVED_IN, "市外からの転入", ("residence",), MovedInParams, moved_in, moved_in_dates),
     RuleSpec(NO_CONTACT, "行政との接点なし",
-             "健診・保育・学校・手当・児童相談のいずれの記録も一定期間（既定12か月）ない",
              ("childcare", "school_enrolment", "child_guidance", "infant_checkup", "attendance",
               "school_health_checkup", "allowance", "postpartum_checkup", "residence", "birth"),
              NoContactParams, no_contact, no_contact_dates, concludes_absence=True),

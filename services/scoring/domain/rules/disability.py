@@ -35,8 +35,7 @@ def child_support_recipient_certificate(facts: ChildFacts, today: date, params: 
 
 
 RULES = (
-    RuleSpec(10, "発達障がい（精神障害者保健福祉手帳）", "発達障がいにより精神障害者保健福祉手帳を所持している",
+    RuleSpec(10, "発達障がい（精神障害者保健福祉手帳）",
              ("disability_certificate",), NoParams, developmental_disability_certificate),
-    RuleSpec(11, "障害児支援受給者証", "障害児支援受給者証が交付されたことがある",
-             ("disability_certificate",), NoParams, child_support_recipient_certificate),
+    RuleSpec(11, "障害児支援受給者証", ("disability_certificate",), NoParams, child_support_recipient_certificate),
 )

@@ -29,8 +29,6 @@ def _ever(involvement: str, detail: str) -> Evaluate:
 
 
 RULES = (
-    RuleSpec(1, "要対協登録歴", "要保護児童対策地域協議会に登録されたことがある（現在の登録に限らない）",
-             ("child_guidance",), NoParams, _ever("youtaikyo", "要対協に登録歴あり")),
-    RuleSpec(2, "一時保護歴", "一時保護されたことがある",
-             ("child_guidance",), NoParams, _ever("temporary_protection", "一時保護の履歴あり")),
+    RuleSpec(1, "要対協登録歴", ("child_guidance",), NoParams, _ever("youtaikyo", "要対協に登録歴あり")),
+    RuleSpec(2, "一時保護歴", ("child_guidance",), NoParams, _ever("temporary_protection", "一時保護の履歴あり")),
 )

@@ -97,8 +97,6 @@ def low_weight(facts: ChildFacts, today: date, params: LowWeightParams) -> Findi
 
 RULES = (
     RuleSpec(9, "低体重",
-             "1歳6か月児／3歳児健診で体重が年齢・性別の3パーセンタイル未満（WHO基準）、"
-             "または学校健診でローレル指数100未満",
              ("infant_checkup", "school_health_checkup", "residence", "birth", "school_enrolment"), LowWeightParams,
              low_weight),
 )

@@ -115,12 +115,10 @@ def _n(value: float | None) -> int | None:
 
 
 RULES = (
-    RuleSpec(15, "妊娠届出の遅れ", "母子手帳交付時点での妊娠週数が12週以降",
+    RuleSpec(15, "妊娠届出の遅れ",
              ("pregnancy_notified", "birth"), LateNotificationParams, late_pregnancy_notification),
     RuleSpec(16, "妊婦健診未受診",
-             "当該こどもの出産に際し、妊婦健診を受けた履歴が全くない（市内で妊娠届出のあった妊娠）",
              ("pregnancy_notified", "prenatal_checkup", "birth", "residence"), NoPrenatalCheckupParams,
              no_prenatal_checkup, end_of_grace, concludes_absence=True, absence_source="maternal_child_health"),
-    RuleSpec(17, "産婦健診EPDS高値", "産婦健診のEPDS合計点が9点以上、または項目10（自傷の考え）が0点超",
-             ("postpartum_checkup",), HighEpdsParams, high_epds),
+    RuleSpec(17, "産婦健診EPDS高値", ("postpartum_checkup",), HighEpdsParams, high_epds),
 )

@@ -140,10 +140,9 @@ def answer_expiry(facts: ChildFacts, today: date, params: DistressParams) -> lis
 
 
 RULES = (
-    RuleSpec(12, "欠席が多い", "小・中学校の年度内の欠席日数が30日以上（不登校の定義）。任意で早期のペース判定",
+    RuleSpec(12, "欠席が多い",
              ("attendance",), AbsenceParams, _counted("absence_days", "欠席日数", "日"), next_school_year),
-    RuleSpec(13, "遅刻が多い", "小・中学校の年度内の遅刻回数が20回以上（市の基準）",
+    RuleSpec(13, "遅刻が多い",
              ("attendance",), LateArrivalParams, _counted("late_arrivals", "遅刻回数", "回"), next_school_year),
-    RuleSpec(14, "本人の困り感・希死念慮", "直近の調査で本人の困り感・希死念慮の回答がある（後の回答でなくなれば解除）",
-             ("survey",), DistressParams, distress, answer_expiry),
+    RuleSpec(14, "本人の困り感・希死念慮", ("survey",), DistressParams, distress, answer_expiry),
 )

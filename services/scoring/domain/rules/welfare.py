@@ -41,8 +41,6 @@ def guardian_receives_child_rearing_allowance(facts: ChildFacts, today: date, pa
 
 RULES = (
     RuleSpec(18, "生活保護受給世帯",
-             "当該こどもの属する世帯が生活保護を受給している（開始日≦基準日、かつ廃止日なし／基準日より後）",
              ("public_assistance",), NoParams, household_on_public_assistance),
-    RuleSpec(19, "児童扶養手当受給", "当該こどもを監護する者等が児童扶養手当を受給している",
-             ("allowance",), NoParams, guardian_receives_child_rearing_allowance),
+    RuleSpec(19, "児童扶養手当受給", ("allowance",), NoParams, guardian_receives_child_rearing_allowance),
 )
