@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.sources._dates import JP_DATE_PATTERN
+from contracts.vocabulary import WardCode as WardCodeLiteral
 
 AtenaNo = Annotated[
     str,
@@ -57,7 +58,7 @@ NameKana = Annotated[
 ]
 Sex = Annotated[Literal["1", "2"], Field(description="性別: 1=男, 2=女 (住民記録システム標準仕様)")]
 WardCode = Annotated[
-    Literal["40131", "40132", "40133", "40134", "40135", "40136", "40137"],
+    WardCodeLiteral,
     Field(description="区コード: 40131 東区, 40132 博多区, 40133 中央区, 40134 南区, 40135 西区, "
                       "40136 城南区, 40137 早良区"),
 ]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.topics._catalogue import DAY_MS, TopicSpec
+from contracts.vocabulary import Tier
 
 TOPIC = TopicSpec(
     name="scoring.flags.v1", partitions=6, key="child_id", retention_ms=365 * DAY_MS,
@@ -14,7 +13,6 @@ TOPIC = TopicSpec(
 )
 EVENT_TYPE = "scoring.flags.changed"
 
-Tier = Literal["重点", "予防", "見守り"]
 Scalar = str | int | float | bool | None
 
 

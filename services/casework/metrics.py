@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from contracts.vocabulary import WARD_CODES
+
 # Source time → stage, for end-to-end latency: the SLO bound (1 s) is a bucket edge; backfills land in the tail.
 E2E_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
 
@@ -37,7 +39,7 @@ ALERT_TO_SSE_SENT = Histogram(
     "tsunagu_casework_alert_to_sse_sent_seconds",
     "From an alert being raised to the live inbox sending it to an open browser", buckets=E2E_BUCKETS)
 
-WARD_LABELS = frozenset({"40131", "40132", "40133", "40134", "40135", "40136", "40137"})
+WARD_LABELS = frozenset(WARD_CODES)
 
 
 def ward_label(ward_code: str | None) -> str:

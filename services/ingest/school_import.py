@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from contracts.envelope import envelope_dict
 from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics import ingest_deadletter
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
@@ -118,9 +119,8 @@ class _Run:
             if known.get(event_id) == "published":
                 self.report.already_imported += 1
                 continue
-            envelope = {"specversion": "1.0", "id": event_id, "source": f"/fukuoka/{self.system}/media",
-                        "type": event_type, "time": self.time, "datacontenttype": "application/json",
-                        "schemaversion": 1, "data": payload}
+            envelope = envelope_dict(data=payload, type_=event_type, source=f"/fukuoka/{self.system}/media",
+                                     subject=None, event_id=event_id, time=self.time)
             envelope_bytes = orjson.dumps(envelope)
             try:
                 if len(envelope_bytes) > self.max_event_bytes:

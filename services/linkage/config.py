@@ -8,6 +8,8 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from contracts.kafka_security import KafkaSecuritySettings
+from contracts.topics.ingest_records import TOPIC as RECORDS_TOPIC
+from contracts.topics.linkage_review import DECISION_TOPIC
 
 
 class LinkageSettings(KafkaSecuritySettings):
@@ -24,8 +26,8 @@ class LinkageSettings(KafkaSecuritySettings):
     new_probability: float = Field(0.05, gt=0, lt=1, description="new identity below; review in between")
     margin_bits: float = Field(6.0, ge=0, description="best candidate's lead over the runner-up to auto-link")
     source_uri: str = "/tsunagu/linkage"
-    records_topic: str = Field("ingest.records.v1", description="input records (another name only for replays)")
-    decisions_topic: str = Field("linkage.decisions.v1", description="review decisions in")
+    records_topic: str = Field(RECORDS_TOPIC.name, description="input records (another name only for replays)")
+    decisions_topic: str = Field(DECISION_TOPIC.name, description="review decisions in")
     kafka_session_timeout_s: float = Field(
         15.0, ge=6, le=300, description="A worker killed without leaving its group is replaced after this long "
                                         "(Faust's default 60 s; the broker refuses < 6 s)")

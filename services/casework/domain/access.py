@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-WARDS: dict[str, str] = {
-    "40131": "東区", "40132": "博多区", "40133": "中央区", "40134": "南区",
-    "40135": "西区", "40136": "城南区", "40137": "早良区",
-}
+from contracts.vocabulary import WARDS as WARDS  # re-exported: the ward names the web layer shows
 
 
 class Role(StrEnum):

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from contracts.topics.linkage_review import DECISION_TOPIC
 from services.casework.adapters.orm import User
 from services.casework.domain.access import USER_GRANTS, Permission, Role, may_manage
 from services.casework.domain.workflow import DIVISIONS
@@ -151,7 +152,7 @@ def _decide(container: AppContainer, auth: Any, review_id: str, decision: str, r
     try:
         with container.sessions.begin() as session:
             reviews.decide_review(review_id, decision, reason, user_id=auth.principal.user_id, session=session,
-                                  now=now, decisions_topic=container.settings.topic("linkage.decisions.v1"))
+                                  now=now, decisions_topic=container.settings.topic(DECISION_TOPIC.name))
             audit_log.append(session, Actor.of(auth.principal, auth.client), "review_decision", now,
                              target=review_id, detail=decision)
     except reviews.ReviewError as exc:

@@ -8,11 +8,11 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from contracts.vocabulary import WARDS
 from services.evaluation.domain.stats import Proportion
 
 TEMPLATES = Path(__file__).with_name("templates")
-WARD_NAMES = {"40131": "東区", "40132": "博多区", "40133": "中央区", "40134": "南区", "40135": "西区",
-              "40136": "城南区", "40137": "早良区"}
+WARD_NAMES = WARDS
 
 
 def pct(p: Proportion | None, interval: bool = True) -> str:

@@ -15,11 +15,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from contracts.vocabulary import WARD_CODES
 from services.evaluation.adapters.orm import CaseRow, ChildRow, StepRow, items_text
 from services.evaluation.domain.model import APPROACH, ASSESS, CLOSE, CONFER, SCREEN, Case, Step
 from services.evaluation.domain.weights import Weights
 
-WARDS = ("40131", "40132", "40133", "40134", "40135", "40136", "40137")
+WARDS = WARD_CODES
 # Share of children carrying each item (Fukuoka's enabled items dominate).
 PREVALENCE = {3: 0.02, 9: 0.015, 10: 0.004, 11: 0.02, 12: 0.03, 13: 0.02, 15: 0.01, 16: 0.002, 17: 0.03,
               18: 0.03, 19: 0.06, 1: 0.002, 2: 0.001}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from contracts.vocabulary import TIER_PATTERN
 from services.evaluation.domain.weights import Weights
 
 
@@ -16,7 +17,7 @@ class WeightsFileError(ValueError):
 
 class _Tier(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern="^(重点|予防|見守り)$")
+    name: str = Field(pattern=TIER_PATTERN)
     min_score: float = Field(gt=0)
 
 

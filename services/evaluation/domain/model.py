@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from contracts.vocabulary import TIERS as VOCABULARY_TIERS
+
 SCREEN, CONFER, APPROACH, ASSESS, PLAN, SUPPORT, CLOSE = (
     "二次スクリーニング", "関係三課協議", "個別アプローチ", "アセスメント", "プランニング", "支援", "終結")
 REACHED_RESULTS = frozenset({"面会できた", "電話で聴取できた"})
@@ -17,7 +19,7 @@ ALREADY_SUPPORTED = "既に支援につながっている"
 NOT_APPLICABLE = "非該当"
 NEEDS_SUPPORT = "支援が必要"
 CLOSED_CONNECTED = "支援につながった"
-TIERS = ("重点", "予防", "見守り")
+TIERS = VOCABULARY_TIERS
 NO_TIER = "階層なし"
 
 # The state a step's result leaves the case in (casework's state machine, read only for the backlog).

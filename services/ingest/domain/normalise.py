@@ -12,12 +12,10 @@ import unicodedata
 import jaconv
 from jpdatetime.kanji_to_num import replace_kanji_numerals
 
+from contracts.vocabulary import WARDS
 from services.ingest.domain.variants import VARIANT_FOLD
 
-WARD_CODES: dict[str, str] = {
-    "東区": "40131", "博多区": "40132", "中央区": "40133", "南区": "40134", "西区": "40135",
-    "城南区": "40136", "早良区": "40137",
-}
+WARD_CODES: dict[str, str] = {name: code for code, name in WARDS.items()}  # 区名 → 区コード
 # 城南区 before 南区: the alternation takes the first that matches at the same position.
 _WARD_IN_ADDRESS = re.compile(r"^(?:福岡県)?(?:福岡市)?(城南区|早良区|博多区|中央区|東区|南区|西区)")
 

@@ -6,11 +6,12 @@ import dataclasses
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from contracts.sources import SOURCE_SYSTEMS
+from contracts.vocabulary import Tier
 from services.scoring.domain.evaluation import SCOPE_KINDS, RuleSet
 from services.scoring.domain.retention import Lookback
 from services.scoring.domain.rulebook import HORIZON_PARAM, Rulebook, with_horizons
@@ -48,7 +49,7 @@ class _ItemConfig(BaseModel):
 
 class _TierConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Literal["重点", "予防", "見守り"]
+    name: Tier
     min_score: float = Field(gt=0)
 
 

@@ -10,7 +10,7 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
-from contracts.envelope import utcnow
+from contracts.envelope import envelope_dict
 from contracts.topics import scoring_flags
 from services.scoring.domain.evaluation import (
     SCOPE_KINDS,
@@ -148,11 +148,8 @@ def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook,
     event_id = change_id(child_id, data, state.published)
     state.last_assessment, state.last_ward = after, ward
     state.published += 1
-    return Published(child_id, {
-        "specversion": "1.0", "id": event_id,
-        "source": SOURCE, "type": scoring_flags.EVENT_TYPE, "time": utcnow().isoformat(), "subject": child_id,
-        "datacontenttype": "application/json", "schemaversion": 1, "data": data,
-    })
+    return Published(child_id, envelope_dict(data=data, type_=scoring_flags.EVENT_TYPE, source=SOURCE,
+                                             subject=child_id, event_id=event_id))
 
 
 def handle_fact(fact: IncomingFact, *, event_id: str, partition: int | None, store: StateStore, rulebook: Rulebook,
