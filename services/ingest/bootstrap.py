@@ -26,7 +26,7 @@ class IngestContext:
 
 def bootstrap(settings: IngestSettings | None = None, registry: CollectorRegistry = REGISTRY) -> IngestContext:
     settings = settings or IngestSettings()
-    logging.getLogger("services.ingest").setLevel(logging.INFO)
+    logging.getLogger("tsunagu.ingest").setLevel(logging.INFO)
     disable_created_metrics()  # *_created gauges double the series and no dashboard reads them
     dedup = SqliteDedupStore(settings.dedup_path)
     dedup.prune(settings.dedup_retention_days * 86_400.0)

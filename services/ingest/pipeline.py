@@ -28,7 +28,7 @@ from services.ingest.domain.intake import decode_event
 from services.ingest.domain.records import record_key, record_payload
 from services.ingest.metrics import IngestMetrics, intake_of
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("tsunagu.ingest")
 
 OUTPUT_SOURCE = "/tsunagu/ingest"
 ORIGINAL_BYTES_HEADER = "tsunagu.dlq.original_bytes"  # a too_large dead letter carries its size, not its body

@@ -24,7 +24,7 @@ from services.ingest.bootstrap import IngestContext, bootstrap
 from services.ingest.pipeline import Accepted, Duplicate, Rejected, SourceMessage
 from services.ingest.school_import import CSV_SERVICE
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("tsunagu.ingest")
 _LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
            "debug": logging.DEBUG}
 

@@ -42,7 +42,7 @@ from services.ingest.entrypoints import http_docs
 from services.ingest.metrics import IngestMetrics
 from services.ingest.pipeline import DUPLICATE_REASON, ORIGINAL_BYTES_HEADER, DedupStore, content_digest
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("tsunagu.ingest.http")
 
 JSON_TYPES = ("application/json", "application/cloudevents+json")
 _STATUS = {  # a malformed request is 400; a well-formed one that breaks the contract is 422
