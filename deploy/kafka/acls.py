@@ -25,6 +25,7 @@ from contracts.topics import (
     casework,
     ingest_deadletter,
     ingest_records,
+    ingest_source_status,
     linkage_children,
     linkage_facts,
     linkage_review,
@@ -39,6 +40,7 @@ FACTS, CHILDREN = linkage_facts.TOPIC.name, linkage_children.TOPIC.name
 REVIEW, DECISIONS = linkage_review.REVIEW_TOPIC.name, linkage_review.DECISION_TOPIC.name
 FLAGS, ALERTS, OUTCOMES = scoring_flags.TOPIC.name, casework.ALERTS_TOPIC.name, casework.OUTCOMES_TOPIC.name
 DELETIONS = privacy_deletions.TOPIC.name
+SOURCE_STATUS = ingest_source_status.TOPIC.name
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class Access:
 
 
 ACCESS: tuple[Access, ...] = (
-    Access("ingest", read=(*SOURCES, DEADLETTER), write=(RECORDS, DEADLETTER), group="tsunagu-ingest",
+    Access("ingest", read=(*SOURCES, DEADLETTER), write=(RECORDS, DEADLETTER, SOURCE_STATUS), group="tsunagu-ingest",
            internal=True),
     # The HTTP intake; operators also run the school CSV import and the dead-letter replay with it.
     Access("http-intake", read=(DEADLETTER,), write=(*SOURCES, DEADLETTER)),
@@ -61,7 +63,7 @@ ACCESS: tuple[Access, ...] = (
     Access("linkage", read=(RECORDS, DECISIONS, DELETIONS), write=(FACTS, CHILDREN, REVIEW, DEADLETTER),
            group="tsunagu-linkage", internal=True),
     Access("scoring", read=(FACTS, DELETIONS), write=(FLAGS,), group="tsunagu-scoring", internal=True),
-    Access("casework", read=(FLAGS, CHILDREN, REVIEW), write=(ALERTS, OUTCOMES, DECISIONS, DELETIONS),
+    Access("casework", read=(FLAGS, CHILDREN, REVIEW, SOURCE_STATUS), write=(ALERTS, OUTCOMES, DECISIONS, DELETIONS),
            group="tsunagu-casework", internal=True),
     Access("evaluation", read=(ALERTS, OUTCOMES, FLAGS, DELETIONS), group="tsunagu-evaluation", internal=True),
     Access("lag-exporter", describe_all=True),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.casework.adapters.audit_anchor import AuditAnchor
 from services.casework.adapters.audit_anchor import attach as attach_anchor
 from services.casework.adapters.db import make_engine, migrate, session_factory
+from services.casework.adapters.source_status import SqlSourceStatusStore
 from services.casework.config import CaseworkSettings
 from services.casework.domain.alert_policy import AlertPolicy
-from services.casework.service_layer.ports import Clock
+from services.casework.service_layer.ports import Clock, SourceStatusStore
 
 
 def system_clock() -> datetime:
@@ -31,6 +32,7 @@ class Container:
     policy: AlertPolicy
     clock: Clock
     audit_anchor: AuditAnchor | None = None  # the audit chain's head, published outside the database
+    source_status: SourceStatusStore = field(default_factory=SqlSourceStatusStore)  # データの鮮度
 
 
 def bootstrap(settings: CaseworkSettings | None = None, *, run_migrations: bool = True,

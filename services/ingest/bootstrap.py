@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from prometheus_client import REGISTRY, CollectorRegistry, disable_created_metrics
 
 from services.ingest.adapters.dedup import SqliteDedupStore
 from services.ingest.config import IngestSettings
+from services.ingest.domain.freshness import ActivityTracker
 from services.ingest.metrics import IngestMetrics
-from services.ingest.pipeline import Outcome, SourceMessage, process
+from services.ingest.pipeline import Accepted, Outcome, SourceMessage, process
+from services.ingest.service_layer.source_status import status_messages
 
 
 @dataclass
@@ -18,10 +22,19 @@ class IngestContext:
     settings: IngestSettings
     dedup: SqliteDedupStore
     metrics: IngestMetrics
+    clock: Callable[[], float] = time.time
+    activity: ActivityTracker = field(default_factory=lambda: ActivityTracker(time.time()))
 
     def handle(self, message: SourceMessage) -> Outcome:
-        return process(message, dedup=self.dedup, metrics=self.metrics,
-                       max_event_bytes=self.settings.max_event_bytes)
+        outcome = process(message, dedup=self.dedup, metrics=self.metrics,
+                          max_event_bytes=self.settings.max_event_bytes)
+        if isinstance(outcome, Accepted) and outcome.system:
+            self.activity.record(outcome.system, outcome.source_time, self.clock())
+        return outcome
+
+    def source_status(self) -> list[tuple[bytes, bytes]]:
+        """Freshness per source system heard from, as (key, value) for ingest.source_status.v1."""
+        return status_messages(self.activity, self.clock())
 
 
 def bootstrap(settings: IngestSettings | None = None, registry: CollectorRegistry = REGISTRY) -> IngestContext:

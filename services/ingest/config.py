@@ -36,6 +36,9 @@ class IngestSettings(KafkaSecuritySettings):
     http_tokens: dict[str, SecretStr] = Field(
         default_factory=dict, description="Inline tokens (JSON in TSUNAGU_INGEST_HTTP_TOKENS); file wins")
     dedup_retention_days: int = 400
+    source_status_interval_s: float = Field(
+        30.0, ge=1, le=3600, description="How often the worker reports freshness per source system "
+                                         "(ingest.source_status.v1)")
     kafka_session_timeout_s: float = Field(
         15.0, ge=6, le=300, description="A worker killed without leaving its group is replaced after this long "
                                         "(Faust's default 60 s; the broker refuses < 6 s)")

@@ -1,4 +1,4 @@
-"""The casework worker: scoring.flags.v1 and linkage.children.v1 in, alerts (and the outbox) out.
+"""The casework worker: flags, profiles, review cases and source status in; alerts (and the outbox) out.
 
     python -m services.casework.entrypoints.faust_app        # = faust worker --without-web -l info
 """
@@ -14,6 +14,7 @@ import faust
 from prometheus_client import start_http_server
 
 from contracts.kafka_security import wait_for_broker
+from contracts.topics.ingest_source_status import TOPIC as SOURCE_STATUS_TOPIC
 from contracts.topics.linkage_children import TOPIC as CHILDREN_TOPIC
 from contracts.topics.linkage_review import REVIEW_TOPIC
 from contracts.topics.scoring_flags import TOPIC as FLAGS_TOPIC
@@ -78,6 +79,7 @@ def create_app(container: Container) -> faust.App:
     make_agent(FLAGS_TOPIC.name, "flags")
     make_agent(CHILDREN_TOPIC.name, "profile")
     make_agent(REVIEW_TOPIC.name, "review")
+    make_agent(SOURCE_STATUS_TOPIC.name, "source_status")  # データの鮮度 (ingest's reports per source system)
 
     @app.task
     async def relay_outbox() -> None:

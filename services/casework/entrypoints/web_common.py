@@ -33,13 +33,14 @@ from services.casework.service_layer.audit_log import Actor
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+SOURCE_LABELS = {key: system.label_ja for key, system in SOURCE_SYSTEMS.items()}  # the catalogue's order
 templates.env.globals.update(
     WARDS=WARDS, ITEM_LABELS=ITEM_LABELS, TIERS=TIERS, REASON_LABELS=REASON_LABELS, ROLE_LABELS=ROLE_LABELS,
     item_label=item_label, STATES=[s.value for s in CaseState], Permission=Permission,
     RELATION_LABELS=RELATION_LABELS, STEP_DETAIL_LABELS=STEP_DETAIL_LABELS, step_detail_text=step_detail_text,
     ACTION_LABELS=ACTION_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
     SIGNAL_LABELS=SIGNAL_LABELS, signal_label=signal_label,
-    SOURCE_LABELS={key: system.label_ja for key, system in SOURCE_SYSTEMS.items()},
+    SOURCE_LABELS=SOURCE_LABELS,
 )
 templates.env.filters["jst"] = lambda dt: _jst(dt)
 

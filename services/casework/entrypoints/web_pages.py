@@ -9,7 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from contracts.sources.cadence import SILENCE_ALLOWED_S
 from services.casework.domain.access import AccessDenied, Permission
+from services.casework.domain.freshness import FreshnessRow, freshness_rows
 from services.casework.domain.items import SIGNAL_LABELS
 from services.casework.domain.workflow import (
     APPROACH_METHODS,
@@ -22,7 +24,15 @@ from services.casework.domain.workflow import (
     results_for,
 )
 from services.casework.entrypoints import web_api
-from services.casework.entrypoints.web_common import AppContainer, Auth, AuthCsrf, deny, page_context, templates
+from services.casework.entrypoints.web_common import (
+    SOURCE_LABELS,
+    AppContainer,
+    Auth,
+    AuthCsrf,
+    deny,
+    page_context,
+    templates,
+)
 from services.casework.entrypoints.web_security import PRE_LOGIN_COOKIE, clear_session_cookie, session_token
 from services.casework.service_layer import audit_log, cases, survey
 from services.casework.service_layer import auth as auth_service
@@ -86,10 +96,24 @@ def inbox_page(request: Request, auth: Auth, container: AppContainer, tier: str 
         audit_log.append(session, Actor.of(auth.principal, auth.client), "list_alerts", container.clock(),
                          ward_code=auth.principal.ward_scope(), detail=f"page rows={len(rows)}")
         pending = survey.pending_for(session, auth.principal, container.settings.session_secret, container.clock())
+        freshness = _freshness(container, session)
     query = str(request.url.query)
     return templates.TemplateResponse(request, "inbox.html", page_context(
         request, auth, rows=rows, flt=flt, query=query, divisions=DIVISIONS,
-        live=flt == cases.InboxFilter(), survey_pending=pending))
+        live=flt == cases.InboxFilter(), survey_pending=pending, freshness=freshness))
+
+
+def _freshness(container: AppContainer, session: Any, systems: list[str] | None = None) -> list[FreshnessRow]:
+    """データの鮮度 for every source system (or ``systems``), from ingest's reports (domain/freshness.py)."""
+    return freshness_rows(container.source_status.load(session), container.clock(), SOURCE_LABELS,
+                          SILENCE_ALLOWED_S, systems)
+
+
+def _evidence_systems(flags: list[Any] | None, signals: list[Any] | None) -> list[str]:
+    """The source systems behind a child's items and signals, in the catalogue's order."""
+    used = {e.get("source_system") for f in [*(flags or []), *(signals or [])] if isinstance(f, dict)
+            for e in f.get("evidence") or [] if isinstance(e, dict)}
+    return [s for s in SOURCE_LABELS if s in used]
 
 
 def _home_of(role: str) -> str:
@@ -130,14 +154,18 @@ def child_page(child_id: str, request: Request, auth: Auth, container: AppContai
             view = cases.visible_child(session, auth.principal, child_id)
             audit_log.append(session, Actor.of(auth.principal, auth.client), "view_child", container.clock(),
                              child_id=child_id, ward_code=view.child.ward_code, detail="page")
+            every_source = _freshness(container, session)
     except AccessDenied as exc:
         raise deny(container, auth, "view_child", str(exc), child_id=child_id) from None
     case = view.open_alert
     forms = _forms(CaseState(case.state)) if case and auth.principal.can(Permission.RECORD_STEP) else []
     age = cases.age_on(view.child.birth_date, container.clock().date())
     actors = _usernames(container, {s.actor_id for steps in view.steps.values() for s in steps})
+    behind = _evidence_systems(view.child.flags, view.child.signals)
     return templates.TemplateResponse(request, "child.html", page_context(
-        request, auth, view=view, case=case, forms=forms, age=age, error=error, actors=actors))
+        request, auth, view=view, case=case, forms=forms, age=age, error=error, actors=actors,
+        freshness_behind=[r for r in every_source if r.system in behind],
+        freshness_silent=[r for r in every_source if r.silent and r.system not in behind]))
 
 
 def _usernames(container: AppContainer, user_ids: set[str]) -> dict[str, str]:

@@ -13,6 +13,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.casework.domain.alert_policy import AlertPolicy
+from services.casework.domain.freshness import SourceHeard
 
 Clock = Callable[[], datetime]
 
@@ -33,8 +34,21 @@ class Stores(Protocol):
     def clock(self) -> Clock: ...
 
 
+class SourceStatusStore(Protocol):
+    """データの鮮度 per source system (adapters/source_status.py)."""
+
+    def save(self, session: Session, heard: SourceHeard) -> None:
+        """Keeps the newest report; the last event time never goes backwards (domain.freshness.merged)."""
+        ...
+
+    def load(self, session: Session) -> list[SourceHeard]: ...
+
+
 class Casework(Stores, Protocol):
     """Stores plus what screening needs: the alert policy and the topic names events are queued for."""
+
+    @property
+    def source_status(self) -> SourceStatusStore: ...
 
     @property
     def policy(self) -> AlertPolicy: ...

@@ -21,12 +21,14 @@ from sqlalchemy.orm import Session
 
 from contracts.envelope import Envelope
 from contracts.topics.casework import ALERTS_TOPIC
+from contracts.topics.ingest_source_status import SourceStatusV1
 from contracts.topics.linkage_children import ChildProfileV1
 from contracts.topics.linkage_review import ReviewCaseV1
 from contracts.topics.scoring_flags import ChildFlagsV1
 from services.casework import metrics
 from services.casework.adapters.orm import OutboxMessage
 from services.casework.adapters.repository import CaseRepository
+from services.casework.domain.freshness import SourceHeard
 from services.casework.service_layer.intake import IntakeResult, handle_flags, handle_profile
 from services.casework.service_layer.ports import Casework
 from services.casework.service_layer.reviews import handle_review_case
@@ -50,7 +52,8 @@ class WorkerHandlers:
         self.alerts_topic = container.settings.topic(ALERTS_TOPIC.name)
 
     def process(self, kind: str, raw: bytes | None, *, where: str) -> Processed:
-        """kind: flags / profile / review. ``where`` is topic-partition-offset, for logs (no personal data)."""
+        """kind: flags / profile / review / source_status. ``where`` is topic-partition-offset, for logs (no
+        personal data)."""
         return self.process_batch(kind, [(raw, where)])[0]
 
     def process_batch(self, kind: str, items: Sequence[tuple[bytes | None, str]]) -> list[Processed]:
@@ -100,7 +103,8 @@ class WorkerHandlers:
     def _decode(self, kind: str, raw: bytes | None, where: str) -> Envelope[Any] | Processed:
         if raw is None or len(raw) > MAX_MESSAGE_BYTES:
             return self._skip("empty_or_oversized", where)
-        model = {"flags": ChildFlagsV1, "profile": ChildProfileV1}.get(kind, ReviewCaseV1)
+        model = {"flags": ChildFlagsV1, "profile": ChildProfileV1, "source_status": SourceStatusV1}.get(
+            kind, ReviewCaseV1)
         try:
             return Envelope[model].model_validate_json(raw)  # type: ignore[valid-type]
         except ValidationError as exc:
@@ -109,7 +113,13 @@ class WorkerHandlers:
             return self._skip("invalid_schema", where)
 
     def _handle(self, kind: str, event: Envelope[Any], session: Session, repo: CaseRepository,
-                now: datetime) -> IntakeResult:
+                now: datetime) -> IntakeResult | Processed:
+        if kind == "source_status":  # データの鮮度: a system code, times and a count; no personal data
+            data: SourceStatusV1 = event.data
+            self.c.source_status.save(session, SourceHeard(
+                system=data.system, last_event_at=data.last_event_time, events_24h=data.events_24h,
+                counted_since=data.counted_since, silence_allowed_s=data.silence_allowed_s, reported_at=event.time))
+            return Processed("stored", [])
         if kind == "flags":
             return handle_flags(event, event_key=f"flags:{event.id}", session=session, policy=self.c.policy,
                                 now=now, alerts_topic=self.alerts_topic, repo=repo)

@@ -18,7 +18,7 @@ from prometheus_client import start_http_server
 
 from contracts.kafka_security import wait_for_broker
 from contracts.sources import SOURCE_SYSTEMS
-from contracts.topics import ingest_deadletter, ingest_records
+from contracts.topics import ingest_deadletter, ingest_records, ingest_source_status
 from contracts.topics.ingest_deadletter import H_ERROR_CLASS, H_SERVICE
 from services.ingest.bootstrap import IngestContext, bootstrap
 from services.ingest.pipeline import Accepted, Duplicate, Rejected, SourceMessage
@@ -104,6 +104,14 @@ def create_app(ctx: IngestContext) -> faust.App:
     @app.timer(interval=0.25)
     async def flush_dedup() -> None:
         ctx.dedup.flush()
+
+    # Freshness per source system (docs/ingest.md): only systems heard from since start; casework shows it to staff.
+    status_name = ingest_source_status.TOPIC.name
+
+    @app.timer(interval=settings.source_status_interval_s)
+    async def report_source_status() -> None:
+        for key, value in ctx.source_status():
+            await app.producer.send(status_name, key, value, None, None, None)
 
     @app.task
     async def on_start() -> None:

@@ -13,6 +13,7 @@ import pytest
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
 from contracts.sources import SOURCE_SYSTEMS
+from contracts.sources.cadence import SILENCE_ALLOWED_S
 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "deploy"))
@@ -90,3 +91,11 @@ def test_every_source_system_has_an_expected_cadence() -> None:
     text = (ROOT / "deploy" / "prometheus" / "source_cadence.yml").read_text("utf-8")
     configured = dict(re.findall(r"labels: \{system: (\w+), topic: ([\w.-]+)\}", text))
     assert configured == {s.system: s.topic for s in SOURCE_SYSTEMS.values()}
+
+
+def test_the_alert_and_the_ward_ui_use_the_same_cadence() -> None:
+    """contracts.sources.cadence is the one definition; the Prometheus rules are its rendering (issue 17)."""
+    text = (ROOT / "deploy" / "prometheus" / "source_cadence.yml").read_text("utf-8")
+    rendered = {system: int(seconds) for seconds, system in
+                re.findall(r"expr: vector\((\d+)\)\n\s+labels: \{system: (\w+),", text)}
+    assert rendered == SILENCE_ALLOWED_S
