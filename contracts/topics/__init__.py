@@ -11,6 +11,7 @@ from contracts.topics import (
     linkage_facts,
     linkage_review,
     privacy_deletions,
+    privacy_optouts,
     scoring_flags,
 )
 from contracts.topics._catalogue import DAY_MS, TopicSpec
@@ -33,6 +34,7 @@ CATALOGUE: list[TopicSpec] = [
     casework.ALERTS_TOPIC,
     casework.OUTCOMES_TOPIC,
     privacy_deletions.TOPIC,
+    privacy_optouts.TOPIC,
 ]
 
 __all__ = ["CATALOGUE", "SOURCE_TOPICS", "TopicSpec"]
