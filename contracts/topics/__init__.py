@@ -12,6 +12,7 @@ from contracts.topics import (
     linkage_facts,
     linkage_review,
     privacy_deletions,
+    privacy_optouts,
     scoring_flags,
 )
 from contracts.topics._catalogue import DAY_MS, TopicSpec
@@ -35,6 +36,7 @@ CATALOGUE: list[TopicSpec] = [
     casework.ALERTS_TOPIC,
     casework.OUTCOMES_TOPIC,
     privacy_deletions.TOPIC,
+    privacy_optouts.TOPIC,
 ]
 
 __all__ = ["CATALOGUE", "SOURCE_TOPICS", "TopicSpec"]

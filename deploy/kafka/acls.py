@@ -30,6 +30,7 @@ from contracts.topics import (
     linkage_facts,
     linkage_review,
     privacy_deletions,
+    privacy_optouts,
     scoring_flags,
 )
 
@@ -41,6 +42,7 @@ REVIEW, DECISIONS = linkage_review.REVIEW_TOPIC.name, linkage_review.DECISION_TO
 FLAGS, ALERTS, OUTCOMES = scoring_flags.TOPIC.name, casework.ALERTS_TOPIC.name, casework.OUTCOMES_TOPIC.name
 DELETIONS = privacy_deletions.TOPIC.name
 SOURCE_STATUS = ingest_source_status.TOPIC.name
+OPTOUTS = privacy_optouts.TOPIC.name  # 利用停止: casework → scoring
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,9 @@ ACCESS: tuple[Access, ...] = (
     # linkage, scoring and evaluation forget a person on a deletion request (docs/privacy.md).
     Access("linkage", read=(RECORDS, DECISIONS, DELETIONS), write=(FACTS, CHILDREN, REVIEW, DEADLETTER),
            group="tsunagu-linkage", internal=True),
-    Access("scoring", read=(FACTS, DELETIONS), write=(FLAGS,), group="tsunagu-scoring", internal=True),
-    Access("casework", read=(FLAGS, CHILDREN, REVIEW, SOURCE_STATUS), write=(ALERTS, OUTCOMES, DECISIONS, DELETIONS),
+    Access("scoring", read=(FACTS, DELETIONS, OPTOUTS), write=(FLAGS,), group="tsunagu-scoring", internal=True),
+    Access("casework", read=(FLAGS, CHILDREN, REVIEW, SOURCE_STATUS),
+           write=(ALERTS, OUTCOMES, DECISIONS, DELETIONS, OPTOUTS),
            group="tsunagu-casework", internal=True),
     Access("evaluation", read=(ALERTS, OUTCOMES, FLAGS, DELETIONS), group="tsunagu-evaluation", internal=True),
     Access("lag-exporter", describe_all=True),

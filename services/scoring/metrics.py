@@ -36,6 +36,10 @@ class ScoringMetrics:
         self.deletions = Counter(
             "tsunagu_scoring_deletions_total", "Children forgotten on a deletion request, by way in (request, fact) "
             "and outcome (deleted, not_held)", ["via", "outcome"], registry=registry)
+        self.opt_outs = Counter(
+            "tsunagu_scoring_opt_outs_total", "privacy.optouts.v1 messages (利用停止), by outcome (opted_out, "
+            "withdrawn, stale, tombstone_forgotten, tombstone_kept, tombstone_not_held)", ["outcome"],
+            registry=registry)
         self.children = Gauge(
             "tsunagu_scoring_children", "Children held in this instance's state", registry=registry)
         self.source_to_scoring = Histogram(

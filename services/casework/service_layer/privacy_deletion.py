@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from contracts.envelope import envelope_dict
 from contracts.topics.privacy_deletions import EVENT_TYPE, TOPIC, DeletionRequestV1
+from contracts.topics.privacy_optouts import TOPIC as OPTOUTS
 from services.casework.adapters.orm import (
     Alert,
     CaseStep,
@@ -35,6 +36,7 @@ from services.casework.service_layer.ports import Casework
 from services.casework.service_layer.privacy_requests import Refused, refuse_audited, requester, stated
 
 REQUESTERS = ("本人", "保護者", "法定代理人")
+TOMBSTONE = ""  # an outbox payload published as a null value (a compacted topic's tombstone)
 # Confirms a plan (rows per store, extracts holding the child) before anything is deleted.
 Confirm = Callable[[dict[str, int], list[dict[str, Any]]], bool]
 
@@ -115,6 +117,9 @@ def delete_person(c: Casework, *, username: str, child_id: str, requested_by: st
         session.execute(delete(OutboxMessage).where(_outbox_of(child_id, alert_ids)))
         session.execute(delete(Alert).where(Alert.child_id == child_id))
         session.execute(delete(Child).where(Child.child_id == child_id))
+        if session.get(PrivacyOptOut, child_id) is not None:  # privacy.optouts.v1 (compacted) forgets it too
+            session.add(OutboxMessage(topic=c.settings.topic(OPTOUTS.name), key=child_id, created_at=now,
+                                      payload=TOMBSTONE))
         session.execute(delete(PrivacyOptOut).where(PrivacyOptOut.child_id == child_id))
         reviews = _reviews(session, child_id)
         if reviews:

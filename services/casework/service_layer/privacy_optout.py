@@ -1,20 +1,30 @@
 """Opt-out (利用停止): a child is excluded from screening in casework while the opt-out holds — no alert is
 raised (service_layer/intake.py asks ``CaseRepository.opted_out``), a held listing is dropped, an open case gets a
-timeline entry, and masked extracts leave the child out. Reversible; every change is audited."""
+timeline entry, and masked extracts leave the child out. Reversible; every change is audited.
+
+Each change is also queued in the outbox, in the same transaction, for ``privacy.optouts.v1`` (compacted, key child
+id): scoring stops publishing flags for the child while it holds, and re-evaluates it on withdrawal. The message
+carries the state, the days and who asked (a code); the free-text reason stays here."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from contracts.envelope import envelope_dict
 from contracts.topics.casework import ALERTS_TOPIC
-from services.casework.adapters.orm import Child, PrivacyOptOut
+from contracts.topics.privacy_optouts import EVENT_TYPE as OPTOUT_EVENT
+from contracts.topics.privacy_optouts import TOPIC as OPTOUTS
+from contracts.topics.privacy_optouts import OptOutV1
+from services.casework.adapters.orm import Child, OutboxMessage, PrivacyOptOut
 from services.casework.adapters.repository import CaseRepository
 from services.casework.domain.access import Permission
 from services.casework.service_layer import audit_log
-from services.casework.service_layer.intake import _items, _settle
+from services.casework.service_layer.intake import SOURCE, _items, _settle
 from services.casework.service_layer.ports import Casework, Stores
 from services.casework.service_layer.privacy_deletion import REQUESTERS
 from services.casework.service_layer.privacy_requests import Refused, parse_day, refuse_audited, requester, stated
@@ -28,7 +38,17 @@ class OptOutResult:
     screening: str | None = None  # after a withdrawal: what the alert policy did with the child's state now
 
 
-def opt_out(c: Stores, *, username: str, child_id: str, requested_by: str | None, reason: str | None,
+def _publish(session: Session, c: Casework, row: PrivacyOptOut, now: datetime) -> None:
+    """Queues the child's opt-out state for privacy.optouts.v1 (the worker's relay publishes it)."""
+    event = OptOutV1(child_id=row.child_id, active=row.active, since=row.requested_on,
+                     until=None if row.active else now.date().isoformat(), requested_by=row.requested_by,
+                     reason_code="request" if row.active else "withdrawal", changed_at=now.isoformat())
+    session.add(OutboxMessage(topic=c.settings.topic(OPTOUTS.name), key=row.child_id, created_at=now,
+                              payload=json.dumps(envelope_dict(data=event, type_=OPTOUT_EVENT, source=SOURCE,
+                                                               subject=row.child_id, time=now), ensure_ascii=False)))
+
+
+def opt_out(c: Casework, *, username: str, child_id: str, requested_by: str | None, reason: str | None,
             requested_on: str | None = None) -> OptOutResult:
     now = c.clock()
     child_id = (child_id or "").strip()
@@ -59,6 +79,7 @@ def opt_out(c: Stores, *, username: str, child_id: str, requested_by: str | None
             if open_alert is not None:  # the people working the case decide what to do; the timeline says why
                 repo.add_system_step(open_alert.alert_id, "利用停止", now, result="利用停止",
                                      details={"requested_by": requested_by or "", "requested_on": on.isoformat()})
+            _publish(session, c, row, now)
             audit_log.append(session, req.actor, "opt_out", now, child_id=child_id, ward_code=child.ward_code,
                              detail=f"by={requested_by} on={on.isoformat()}")
             return OptOutResult(child_id, True, open_alert.alert_id if open_alert else None)
@@ -80,6 +101,7 @@ def withdraw(c: Casework, *, username: str, child_id: str, reason: str | None) -
                 raise Refused("not_opted_out", "利用停止中ではありません (no opt-out in force)")
             row.active, row.withdrawn_at, row.withdrawn_by = False, now, req.principal.user_id
             row.reason = f"{row.reason} ／ 解除：{why}"[:500]
+            _publish(session, c, row, now)
             # Screening resumes now, not at the child's next message (scoring emits only on change).
             outcome = "no_child"
             child = session.get(Child, child_id)

@@ -36,8 +36,8 @@ from services.casework.service_layer.reviews import handle_review_case
 log = logging.getLogger("tsunagu.casework.worker")
 MAX_MESSAGE_BYTES = 1_000_000
 
-# Sends (topic, key, value) messages and returns once the broker acknowledged all of them.
-SendMany = Callable[[list[tuple[str, str, bytes]]], Awaitable[None]]
+# Sends (topic, key, value) messages and returns once the broker acknowledged all of them (value None: a tombstone).
+SendMany = Callable[[list[tuple[str, str, bytes | None]]], Awaitable[None]]
 
 
 @dataclass
@@ -144,7 +144,8 @@ class WorkerHandlers:
             if not pending:
                 metrics.OUTBOX_PENDING.set(0)
                 return published
-            await send_many([(topic, key, payload.encode()) for _id, topic, key, payload in pending])
+            # an empty payload is a tombstone (privacy_deletion.TOMBSTONE): published as a null value
+            await send_many([(topic, key, payload.encode() or None) for _id, topic, key, payload in pending])
             for _id, topic, _key, _payload in pending:
                 metrics.OUTBOX_PUBLISHED.labels(topic=topic).inc()
             await asyncio.to_thread(self._mark_published, [p[0] for p in pending])

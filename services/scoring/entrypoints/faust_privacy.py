@@ -1,19 +1,25 @@
 """The Faust wiring of deletions (service_layer/privacy.py): the state table's delete, and the agent on
-privacy.deletions.v1. ``build_app`` calls ``wire_deletions`` once and asks ``forget_if_deletion`` for each fact."""
+privacy.deletions.v1. ``build_app`` calls ``wire_deletions`` once and asks ``forget_if_deletion`` for each fact.
+And of opt-outs (service_layer/opt_out.py): the agent on privacy.optouts.v1 (``wire_opt_outs``)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
 from faust.types import StreamT
 
 from contracts.topics.privacy_deletions import TOPIC as DELETIONS
+from contracts.topics.privacy_optouts import TOPIC as OPTOUTS
 from services.scoring.adapters.faust_privacy import TableForgetter
+from services.scoring.bootstrap import ScoringService
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.service_layer.clock_duties import ClockDuties
+from services.scoring.service_layer.handlers import Published
 from services.scoring.service_layer.messages import IncomingFact
+from services.scoring.service_layer.opt_out import InvalidOptOut, decode_opt_out, handle_opt_out
 from services.scoring.service_layer.privacy import decode_deletion, forget_child, is_deletion
 
 log = logging.getLogger("tsunagu.scoring")
@@ -54,3 +60,42 @@ def wire_deletions(app: faust.App, table: Any, metrics: ScoringMetrics, duties: 
             deletions.forget(request.child_id, "request")
 
     return deletions
+
+
+def wire_opt_outs(app: faust.App, table: Any, service: ScoringService, duties: ClockDuties,
+                  publish: Callable[[Published, str], Awaitable[None]], recovering: Callable[[], bool]) -> None:
+    """The agent on privacy.optouts.v1 (6 partitions, co-partitioned with linkage.facts.v1 and the table, so the
+    instance that holds a child reads its opt-out). ``recovering``: the state table is being restored, so the
+    message is held out of the commit and comes again (as for a fact, faust_worker.handle_event)."""
+    store, metrics = TableForgetter(table), service.metrics
+    topic = app.topic(OPTOUTS.name, key_type=bytes, value_type=bytes)
+
+    @app.agent(topic, name="scoring-opt-outs", concurrency=1)
+    async def opt_outs(stream: StreamT) -> None:
+        async for event in stream.events():
+            message = event.message
+            consumer: Any = app.consumer  # GapSafeConsumer
+            if recovering():
+                consumer.defer(message.tp, message.offset)
+                continue
+            consumer.processed(message.tp, message.offset)
+            try:
+                child_id, opt = decode_opt_out(event.key, event.value)
+            except InvalidOptOut as exc:
+                metrics.facts_failed.labels(reason=f"opt_out_{exc.reason}").inc()
+                log.warning("skipped a privacy.optouts.v1 message at p%s@%s: %s", message.partition,
+                            message.offset, exc.reason)
+                continue
+            today = service.clock.today()
+            try:
+                outcome, published = handle_opt_out(child_id, opt, partition=message.partition, store=store,
+                                                     rulebook=service.rulebook, today=today,
+                                                     hold=duties.holding(today))
+            except Exception as exc:  # a rule bug on withdrawal: count, log (no values), skip
+                metrics.facts_failed.labels(reason="evaluation_error").inc()
+                log.error("could not apply an opt-out at p%s@%s: %s", message.partition, message.offset,
+                          type(exc).__name__)
+                continue
+            if published is not None:
+                await publish(published, "opt_out")
+            metrics.opt_outs.labels(outcome=outcome).inc()

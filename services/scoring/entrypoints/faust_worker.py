@@ -16,7 +16,7 @@ from contracts.topics import linkage_facts, scoring_flags
 from services.scoring.adapters.faust_consumer import GapSafeConsumer
 from services.scoring.adapters.faust_table import FaustTableStore
 from services.scoring.bootstrap import ScoringService
-from services.scoring.entrypoints.faust_privacy import wire_deletions
+from services.scoring.entrypoints.faust_privacy import wire_deletions, wire_opt_outs
 from services.scoring.service_layer.clock_duties import ClockDuties
 from services.scoring.service_layer.handlers import (
     InvalidFactMessage,
@@ -75,11 +75,16 @@ def build_app(service: ScoringService) -> faust.App:
     def recovered(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:  # Faust: the tables are restored
         recovered_at[0] = app.rebalancing_count
 
+    def recovering() -> bool:
+        return bool(app.rebalancing and recovered_at[0] != app.rebalancing_count)
+
+    wire_opt_outs(app, table, service, duties, publish, recovering)  # privacy.optouts.v1 (利用停止)
+
     async def handle_event(event: EventT) -> None:
         started = time.perf_counter()
         message = event.message
         consumer: Any = app.consumer
-        if app.rebalancing and recovered_at[0] != app.rebalancing_count:
+        if recovering():
             # The table is being restored from its changelog: a fact scored now would meet a child's state
             # that is empty or old and publish a change from it. Faust seeks the partition back to its
             # committed offset when the recovery ends, so the message comes again; until then it is held out

@@ -22,6 +22,7 @@ from services.scoring.domain.evaluation import (
 from services.scoring.domain.facts import ChildFacts
 from services.scoring.domain.horizon import next_change
 from services.scoring.domain.model import EMPTY_ASSESSMENT
+from services.scoring.domain.purge import expired_facts
 from services.scoring.domain.rulebook import Rulebook
 from services.scoring.domain.signals import split_signals
 from services.scoring.service_layer.messages import IncomingFact, InvalidFactMessage, decode_fact
@@ -30,7 +31,7 @@ from services.scoring.service_layer.state import WORKING, ChildState
 SOURCE = "/tsunagu/scoring"
 _ID_NAMESPACE = uuid.UUID("6f1f9c55-2f0e-4d8a-9a51-3b0c5d7e2a10")
 
-Outcome = Literal["flags_changed", "no_change", "stale"]
+Outcome = Literal["flags_changed", "no_change", "stale", "opted_out"]
 # decode_fact is here too, beside the use case it feeds
 __all__ = ["SOURCE", "IncomingFact", "InvalidFactMessage", "Outcome", "Published", "StateStore", "change_id",
            "decode_fact", "handle_fact", "needs_review", "reassess", "sweep_child"]
@@ -172,10 +173,12 @@ def handle_fact(fact: IncomingFact, *, event_id: str, partition: int | None, sto
             WORKING.keep(fact.child_id, raw, state)
         return "no_change", None  # a duplicate delivery: nothing to do, nothing to write
     state.partition = partition
-    if hold:
-        state.evaluated_on = None  # needs_review: the sweep evaluates it
+    if hold or state.opted_out:
+        # go-live hold: the sweep evaluates it; 利用停止: the fact is kept, nothing evaluated nor published, and
+        # the withdrawal (service_layer/opt_out.py) evaluates it afresh
+        state.evaluated_on = None
         _store(store, fact.child_id, state)
-        return "no_change", None
+        return ("opted_out" if state.opted_out else "no_change"), None
     published = reassess(fact.child_id, state, today, rulebook, changed_kinds=changed)
     if published is not None and fact.source_time is not None:  # for operators' end-to-end latency
         published.envelope["data"]["source_time"] = fact.source_time
@@ -212,9 +215,14 @@ def settle_child(child_id: str, raw_state: dict[str, Any], *, store: StateStore,
     """The clock's evaluation of one child, now: what the sweep does for a child it finds due. The worker also
     calls it, with ``TSUNAGU_SCORING_ABSENCE_SETTLE_SECONDS`` (demonstrations), for a child whose facts have
     stopped arriving for that long, so an absence a fact left for the clock is concluded the same day. The
-    message id comes from the change (``change_id``), so the sweep and settling cannot publish one twice."""
+    message id comes from the change (``change_id``), so the sweep and settling cannot publish one twice.
+
+    After evaluating, the facts no rule of the file can count any more (domain/purge.py: every window over them
+    has closed) leave the state; their versions stay, so a replay cannot bring them back. An opted-out child
+    (利用停止) is not evaluated, but its expired facts are purged all the same."""
     state = WORKING.take(child_id, raw_state)
-    published = reassess(child_id, state, today, rulebook, by_clock=True)
-    if published is not None or state.next_review_on != raw_state.get("n"):
+    published = None if state.opted_out else reassess(child_id, state, today, rulebook, by_clock=True)
+    purged = state.forget(expired_facts(state.child_facts(), today, rulebook.rules))
+    if published is not None or purged or state.next_review_on != raw_state.get("n"):
         _store(store, child_id, state)
     return published

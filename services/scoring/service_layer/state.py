@@ -26,6 +26,8 @@ class ChildState:
     # above it is a replay (a restart re-reading from the committed offset) and must not move the state back
     versions: dict[str, int] = field(default_factory=dict)
     published: int = 0  # flags messages published for this child: part of the next one's id
+    # 利用停止 (privacy.optouts.v1): {"active": bool, "at": casework's changed_at}; while active nothing is published
+    opt_out: dict[str, Any] | None = None
     _view: ChildFacts | None = field(default=None, compare=False, repr=False)  # the facts parsed, once asked
 
     @classmethod
@@ -33,12 +35,12 @@ class ChildState:
         if not raw:
             return cls()
         return cls(raw.get("p"), raw.get("f") or {}, raw.get("a"), raw.get("w"), raw.get("d"), raw.get("k"),
-                   raw.get("n"), raw.get("v") or {}, raw.get("s") or 0)
+                   raw.get("n"), raw.get("v") or {}, raw.get("s") or 0, raw.get("o"))
 
     def to_json(self) -> dict[str, Any]:
         return {"p": self.partition, "f": self.facts, "a": self.last_assessment, "w": self.last_ward,
                 "d": self.evaluated_on, "k": self.evaluated_with, "n": self.next_review_on, "v": self.versions,
-                "s": self.published}
+                "s": self.published, **({"o": self.opt_out} if self.opt_out is not None else {})}
 
     def is_stale(self, fact: IncomingFact) -> bool:
         """A fact version not above the one held for its id: already applied, or older than what is."""
@@ -91,6 +93,11 @@ class ChildState:
         if self._view is None:
             self._view = ChildFacts.from_raw(self.facts.values())
         return self._view
+
+    @property
+    def opted_out(self) -> bool:
+        """An opt-out (利用停止) is in force: the child's facts are kept, nothing is evaluated or published."""
+        return bool(self.opt_out and self.opt_out.get("active"))
 
     @property
     def is_empty(self) -> bool:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cw_factories import flags_event, profile_event, raw
 from sqlalchemy import func, select
-from test_privacy_extract import add_users, memory_container, populate, produce, read_csv
+from test_privacy_extract import NOW, add_users, memory_container, populate, produce, read_csv
 
+from contracts.topics.privacy_optouts import OptOutV1
 from services.casework.adapters.orm import (
     Alert,
     AuditRecord,
@@ -25,6 +29,7 @@ from services.casework.adapters.orm import (
 from services.casework.bootstrap import Container
 from services.casework.domain.pseudonym import pseudonym
 from services.casework.service_layer import audit_log, privacy_deletion, privacy_disclosure, privacy_optout
+from services.casework.service_layer import worker as worker_module
 from services.casework.service_layer.privacy_requests import Refused
 from services.casework.service_layer.worker import WorkerHandlers
 
@@ -63,6 +68,54 @@ def test_opted_out_child_raises_no_alert_until_withdrawn(c: Container) -> None:
         assert row is not None and not row.active and row.withdrawn_at is not None and "撤回" in row.reason
         actions = [a.action for a in session.scalars(select(AuditRecord).where(AuditRecord.child_id == "oo-1"))]
         assert actions == ["opt_out", "opt_out", "opt_out_withdrawn"]  # the refused repeat is an entry too
+
+
+def _opt_out_messages(c: Container, child: str) -> list[OutboxMessage]:
+    with c.sessions() as session:
+        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.key == child,
+                                                                OutboxMessage.topic == "privacy.optouts.v1")
+                                    .order_by(OutboxMessage.id)))
+
+
+def test_opt_out_and_withdrawal_are_queued_for_scoring_without_the_reason(c: Container) -> None:
+    WorkerHandlers(c).process("profile", raw(profile_event("oq-1", "40131")), where="t")
+    privacy_optout.opt_out(c, username="privacy", child_id="oq-1", requested_by="本人", reason="本人からの申出",
+                           requested_on="2026-01-05")
+    with pytest.raises(Refused):  # a refused request queues nothing
+        privacy_optout.opt_out(c, username="privacy", child_id="oq-1", requested_by="本人", reason="二重")
+    c.clock = lambda: NOW + timedelta(hours=1)
+    privacy_optout.withdraw(c, username="hq", child_id="oq-1", reason="撤回の申出")
+    queued = _opt_out_messages(c, "oq-1")
+    assert len(queued) == 2 and all(m.published_at is None for m in queued)
+    events = [json.loads(m.payload) for m in queued]
+    opted, withdrawn = (OptOutV1.model_validate(e["data"]) for e in events)
+    assert [e["type"] for e in events] == ["privacy.optout.changed"] * 2 and events[0]["subject"] == "oq-1"
+    assert opted.active and opted.since == "2026-01-05" and opted.until is None and opted.requested_by == "本人"
+    assert opted.reason_code == "request"
+    assert not withdrawn.active and withdrawn.until is not None and withdrawn.reason_code == "withdrawal"
+    assert withdrawn.changed_at > opted.changed_at
+    assert not any(word in m.payload for m in queued for word in ("申出", "撤回"))  # free text stays in casework
+
+
+def test_deleting_an_opted_out_child_queues_a_tombstone_for_the_opt_out_topic(
+        c: Container, monkeypatch: pytest.MonkeyPatch) -> None:
+    WorkerHandlers(c).process("profile", raw(profile_event("od-1", "40131")), where="t")
+    privacy_optout.opt_out(c, username="privacy", child_id="od-1", requested_by="保護者", reason="申出")
+    privacy_deletion.delete_person(c, username="privacy", child_id="od-1", requested_by="保護者",
+                                   request_ref="R-9", confirm=lambda _c, _e: True)
+    [tombstone] = _opt_out_messages(c, "od-1")  # the earlier opt-out message went with the child's outbox rows
+    assert tombstone.payload == privacy_deletion.TOMBSTONE
+    sent: list[tuple[str, str, bytes | None]] = []
+
+    async def send_many(batch: list[tuple[str, str, bytes | None]]) -> None:
+        sent.extend(batch)
+
+    async def in_this_thread(function: Any, *args: Any) -> Any:  # in-memory SQLite lives in this thread
+        return function(*args)
+
+    monkeypatch.setattr(worker_module.asyncio, "to_thread", in_this_thread)
+    asyncio.run(WorkerHandlers(c).publish_outbox(send_many))
+    assert ("privacy.optouts.v1", "od-1", None) in sent  # published as a null value
 
 
 def test_opt_out_refusals_change_nothing(c: Container) -> None:

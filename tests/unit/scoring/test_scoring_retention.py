@@ -181,3 +181,38 @@ def test_a_purged_fact_is_forgotten_but_its_version_remembered() -> None:
     assert state.is_stale(replay)  # an old replay cannot bring it back
     _event_id, newer = decode_fact(envelope({**epds, "version": 4}), "b")
     assert not state.is_stale(newer)  # a real new version of the record is a new fact
+
+
+def test_the_sweep_purges_a_fact_past_every_window_and_a_replay_does_not_bring_it_back(tmp_path: Path) -> None:
+    book, store, day = _without_no_contact(tmp_path), FakeStore(), date(2026, 6, 1)
+
+    def deliver(data: dict[str, Any], today: date) -> Any:
+        event_id, incoming = decode_fact(envelope(data), "b")
+        return handle_fact(incoming, event_id=event_id, partition=0, store=store, rulebook=book, today=today)
+
+    deliver(fact_dict("residence", fact_id="res-b", child_id="b", valid_from="2026-05-01", birth_date="2025-10-01",
+                      sex="1", ward_code="40133", resident_since="2026-05-01"), day)
+    epds = {**fact_dict("postpartum_checkup", fact_id="epds-b", child_id="b", relation="mother",
+                        valid_from="2025-10-20", checkup_date="2025-10-20", epds_total=12, epds_item10=0),
+            "version": 2}
+    assert deliver(epds, day)[0] == "flags_changed"
+    assert sweep_child("b", store.states["b"], store=store, rulebook=book, today=date(2026, 9, 30)) is None
+    assert "epds-b" in store.states["b"]["f"]  # still counting the day before the first birthday: kept
+    published = sweep_child("b", store.states["b"], store=store, rulebook=book, today=date(2026, 10, 1))
+    assert published is not None and published.envelope["data"]["cleared_items"] == [17]
+    assert "epds-b" not in store.states["b"]["f"] and store.states["b"]["v"]["epds-b"] == 2  # gone, version kept
+    assert "res-b" in store.states["b"]["f"]  # the residence never goes
+    # a replay of the purged fact (a restart re-reading linkage.facts.v1) is stale: it does not come back
+    assert deliver(epds, date(2026, 10, 2)) == ("stale", None)
+    assert "epds-b" not in store.states["b"]["f"]
+    assert sweep_child("b", store.states["b"], store=store, rulebook=book, today=date(2026, 10, 2)) is None
+
+
+def test_the_sweep_keeps_what_a_listed_rule_still_reads_without_a_window() -> None:
+    store, day = FakeStore(), date(2026, 6, 1)  # the shipped rules: no_contact reads postpartum checkups forever
+    _deliver(store, fact_dict("residence", fact_id="res-c", child_id="c", valid_from="2026-05-01",
+                              birth_date="2025-10-01", sex="1", ward_code="40133", resident_since="2026-05-01"), day)
+    _deliver(store, fact_dict("postpartum_checkup", fact_id="epds-c", child_id="c", relation="mother",
+                              valid_from="2025-10-20", checkup_date="2025-10-20", epds_total=12, epds_item10=0), day)
+    sweep_child("c", store.states["c"], store=store, rulebook=FUKUOKA, today=date(2026, 10, 1))
+    assert "epds-c" in store.states["c"]["f"]
