@@ -13,7 +13,7 @@ from services.ingest.adapters.dedup import SqliteDedupStore
 from services.ingest.config import IngestSettings
 from services.ingest.domain.freshness import ActivityTracker
 from services.ingest.metrics import IngestMetrics
-from services.ingest.pipeline import Accepted, Outcome, SourceMessage, process
+from services.ingest.pipeline import Accepted, Duplicate, Outcome, SourceMessage, process
 from services.ingest.service_layer.source_status import status_messages
 
 
@@ -28,8 +28,9 @@ class IngestContext:
     def handle(self, message: SourceMessage) -> Outcome:
         outcome = process(message, dedup=self.dedup, metrics=self.metrics,
                           max_event_bytes=self.settings.max_event_bytes)
-        if isinstance(outcome, Accepted) and outcome.system:
-            self.activity.record(outcome.system, outcome.source_time, self.clock())
+        if isinstance(outcome, Accepted | Duplicate) and outcome.system:  # the source was heard from
+            self.activity.record(outcome.system, outcome.source_time, self.clock(),
+                                 new_event=isinstance(outcome, Accepted))
         return outcome
 
     def source_status(self) -> list[tuple[bytes, bytes]]:

@@ -75,6 +75,8 @@ class Rejected:
 @dataclass(frozen=True)
 class Duplicate:
     dedup_key: tuple[str, str]
+    system: str = ""  # a system that sends an event again is still heard from (freshness)
+    source_time: float = 0.0
 
 
 Outcome = Accepted | Rejected | Duplicate
@@ -131,7 +133,7 @@ def _process(message: SourceMessage, *, dedup: DedupStore, max_event_bytes: int)
         known = dedup.lookup(dedup_key)
         if known is not NOT_SEEN:
             if known is None or known == digest:
-                return Duplicate(dedup_key)  # a retry: the same event again
+                return Duplicate(dedup_key, system.system, message.timestamp or envelope.time.timestamp())  # a retry
             raise IngestRejected("duplicate_id_different_content", DUPLICATE_REASON, envelope.id)
         record = record_payload(system.system, envelope)
         source_time = message.timestamp if message.timestamp else envelope.time.timestamp()

@@ -35,10 +35,13 @@ class ActivityTracker:
         self.started = started
         self._systems: dict[str, _System] = {}
 
-    def record(self, system: str, source_time: float, now: float) -> None:
+    def record(self, system: str, source_time: float, now: float, *, new_event: bool = True) -> None:
+        """The system was heard from; ``new_event=False`` (an event sent again) moves the time, not the count."""
         state = self._systems.setdefault(system, _System())
         if source_time > state.last_event_time:
             state.last_event_time = source_time
+        if not new_event:
+            return
         hour = int(now // BUCKET_S)
         if state.buckets and state.buckets[-1][0] == hour:
             state.buckets[-1][1] += 1

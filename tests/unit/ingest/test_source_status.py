@@ -78,7 +78,8 @@ def test_the_messages_are_keyed_by_system_and_carry_the_contract_with_the_cadenc
                                               "silence_allowed_s"}  # nothing about a person
 
 
-def test_the_worker_context_feeds_accepted_events_only(tmp_path: Path) -> None:
+def test_the_worker_context_counts_accepted_events_and_a_resent_one_still_says_the_source_is_alive(
+        tmp_path: Path) -> None:
     ctx = IngestContext(settings=IngestSettings(data_dir=tmp_path), dedup=MemoryDedupStore(),  # type: ignore[arg-type]
                         metrics=IngestMetrics(CollectorRegistry()), clock=lambda: T0,
                         activity=ActivityTracker(started=T0))
@@ -86,10 +87,10 @@ def test_the_worker_context_feeds_accepted_events_only(tmp_path: Path) -> None:
     good = json.dumps(event).encode()
     topic = topic_of("childcare.enrolment.started")
     ctx.handle(SourceMessage(topic, 0, 1, b"k", good, [], timestamp=T0 - 5))
-    ctx.handle(SourceMessage(topic, 0, 2, b"k", good, [], timestamp=T0 - 1))  # a duplicate: not an event
+    ctx.handle(SourceMessage(topic, 0, 2, b"k", good, [], timestamp=T0 - 1))  # sent again: heard, not counted
     ctx.handle(SourceMessage(topic, 0, 3, b"k", b"{poison", [], timestamp=T0))  # dead-lettered: not heard
     [(key, value)] = ctx.source_status()
     data = Envelope[SourceStatusV1].model_validate_json(value).data
     assert key == b"childcare"
     assert data.events_24h == 1
-    assert data.last_event_time == datetime.fromtimestamp(T0 - 5, UTC)
+    assert data.last_event_time == datetime.fromtimestamp(T0 - 1, UTC)
