@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, not_, or_, select
 from sqlalchemy.orm import Session
 
 from contracts.envelope import envelope_dict
@@ -79,10 +79,12 @@ def _ids(session: Session, column: Any, where: Any) -> list[Any]:
 
 
 def _outbox_of(child_id: str, alert_ids: list[str]) -> Any:
-    """The child's queued and published events (alerts, outcomes), not an earlier deletion request."""
+    """The child's queued and published events (alerts, outcomes, opt-outs), not what an earlier deletion queued
+    (its request, its opt-out tombstone): those are the deletion's own record."""
     mine = or_(OutboxMessage.key == child_id, OutboxMessage.key.in_(alert_ids)) if alert_ids else \
         OutboxMessage.key == child_id
-    return and_(mine, OutboxMessage.topic.notlike(f"%{TOPIC.name}"))
+    tombstone = and_(OutboxMessage.topic.like(f"%{OPTOUTS.name}"), OutboxMessage.payload == TOMBSTONE)
+    return and_(mine, OutboxMessage.topic.notlike(f"%{TOPIC.name}"), not_(tombstone))
 
 
 def _reviews(session: Session, child_id: str) -> list[str]:

@@ -12,6 +12,12 @@ from services.casework.service_layer.worker import WorkerHandlers
 pytestmark = pytest.mark.integration
 
 
+def _alert_rows(page: str) -> str:
+    """The inbox's alert rows only (the page has other tables, e.g. データの鮮度, above them)."""
+    start = page.index('<tbody id="alert-rows">')
+    return page[start:page.index("</tbody>", start)]
+
+
 def test_the_old_ward_sees_the_alert_as_raised_not_the_childs_current_data(pg_container: Container) -> None:
     add_user(pg_container, "higashi", "ward_staff", "40131")
     add_user(pg_container, "nishi", "ward_staff", "40135")
@@ -27,7 +33,7 @@ def test_the_old_ward_sees_the_alert_as_raised_not_the_childs_current_data(pg_co
     assert row["status"] == "移管"
     assert (row["items"], row["current_items"], row["name_kanji"]) == ([3], [3], "転居 花子")
     page = east.get("/").text
-    rows = page[page.index('<tbody id="alert-rows">'):page.index("</tbody>")]
+    rows = _alert_rows(page)
     assert "転居 花子" in rows and "新姓" not in page
     assert "希死念慮" not in rows and "EPDS" not in rows and "解消" not in rows
     csv_text = east.get("/export.csv").content.decode("utf-8-sig")
@@ -54,12 +60,12 @@ def test_the_old_ward_neither_sees_nor_filters_by_the_childs_later_signals(conta
                                             signals=["unenrolled"])), where="t")
     east = client_for(container, "higashi")
     page = east.get("/?signal=unenrolled").text
-    rows = page[page.index('<tbody id="alert-rows">'):page.index("</tbody>")]
+    rows = _alert_rows(page)
     assert "転居" not in rows and "該当するアラートはありません" in rows
     assert east.get("/api/alerts?signal=unenrolled").json() == []
     assert "転居" not in east.get("/export.csv?signal=unenrolled").content.decode("utf-8-sig")
     everything = east.get("/").text
-    rows = everything[everything.index('<tbody id="alert-rows">'):everything.index("</tbody>")]
+    rows = _alert_rows(everything)
     assert "転居 花子" in rows and "未就園" not in rows and "市外からの転入" in rows
     assert east.get("/children/c-move").status_code == 403  # the panel itself stays with the ward of residence
     west = client_for(container, "nishi")

@@ -16,6 +16,12 @@ from services.casework.service_layer.worker import WorkerHandlers
 
 pytestmark = pytest.mark.integration
 
+
+def _alert_rows(page: str) -> str:
+    """The inbox's alert rows only (the page has other tables, e.g. データの鮮度, above them)."""
+    start = page.index('<tbody id="alert-rows">')
+    return page[start:page.index("</tbody>", start)]
+
 NAUGHTY = [
     "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "javascript:alert(1)", "'; DROP TABLE alerts;--",
     "{{7*7}}", "${7*7}", "</textarea><svg onload=alert(1)>", "=HYPERLINK(\"http://x\")", "髙﨑 𠮷野　ﾊﾅｺ",
@@ -148,7 +154,7 @@ def test_connection_signals_on_the_child_page_and_as_an_inbox_filter(container: 
 
     page = client.get("/?signal=unenrolled").text
     assert '<option value="unenrolled" selected>未就園</option>' in page
-    rows = page[page.index('<tbody id="alert-rows">'):page.index("</tbody>")]
+    rows = _alert_rows(page)
     assert "未就 花子" in rows and "無 太郎" not in rows and "博多" not in rows
     assert '<span class="chip chip--signal">未就園</span>' in rows
     assert "無 太郎" in client.get("/").text and "絞り込み中" in page
