@@ -112,3 +112,35 @@ def test_users_change_their_own_password(pg_container: Container) -> None:
     fresh = client_for(pg_container)
     assert fresh.post("/api/session", json={"username": "higashi", "password": "kuro-neko-hashiru-2026-yoru"}
                       ).status_code == 200
+
+
+def test_users_change_their_own_password_from_the_page(pg_container: Container) -> None:
+    add_user(pg_container, "higashi", "ward_staff", "40131")
+    other = client_for(pg_container, "higashi")
+    client = client_for(pg_container, "higashi")
+    page = client.get("/me/password")
+    assert page.status_code == 200 and "パスワードの変更" in page.text and 'href="/me/password"' in page.text
+    csrf = client.headers["X-CSRF-Token"]
+
+    def submit(current: str, new: str, again: str | None = None) -> object:
+        return client.post("/me/password", data={"csrf_token": csrf, "current_password": current,
+                                                 "new_password": new, "new_password_again": again or new},
+                           follow_redirects=False)
+
+    wrong = submit("wrong", "kuro-neko-hashiru-2026-yoru")
+    assert wrong.status_code == 400 and "現在のパスワードが違います" in wrong.text
+    mismatch = submit("correct horse battery", "kuro-neko-hashiru-2026-yoru", "kuro-neko-hashiru-2026-asa")
+    assert mismatch.status_code == 400 and "一致しません" in mismatch.text
+    weak = submit("correct horse battery", "password12")
+    assert weak.status_code == 400 and "よく使われる" in weak.text and "password12" not in weak.text
+    done = submit("correct horse battery", "kuro-neko-hashiru-2026-yoru")
+    assert done.status_code == 303 and done.headers["location"] == "/me/password?done=1"
+    assert "パスワードを変更しました" in client.get("/me/password?done=1").text  # the new session cookie
+    assert other.get("/api/alerts").status_code == 401  # every other session ended
+    fresh = client_for(pg_container)
+    assert fresh.post("/api/session", json={"username": "higashi", "password": "kuro-neko-hashiru-2026-yoru"}
+                      ).status_code == 200
+    with pg_container.sessions() as session:
+        outcomes = [r.outcome for r in session.scalars(select(AuditRecord).where(
+            AuditRecord.action == "change_password").order_by(AuditRecord.seq))]
+    assert outcomes == ["failed", "ok"]
