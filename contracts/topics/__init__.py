@@ -5,6 +5,7 @@ from __future__ import annotations
 from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics import (
     casework,
+    evaluation_reports,
     ingest_deadletter,
     ingest_records,
     ingest_source_status,
@@ -37,6 +38,7 @@ CATALOGUE: list[TopicSpec] = [
     casework.OUTCOMES_TOPIC,
     privacy_deletions.TOPIC,
     privacy_optouts.TOPIC,
+    evaluation_reports.TOPIC,
 ]
 
 __all__ = ["CATALOGUE", "SOURCE_TOPICS", "TopicSpec"]

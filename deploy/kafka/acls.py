@@ -23,6 +23,7 @@ from typing import Any
 from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics import (
     casework,
+    evaluation_reports,
     ingest_deadletter,
     ingest_records,
     ingest_source_status,
@@ -43,6 +44,7 @@ FLAGS, ALERTS, OUTCOMES = scoring_flags.TOPIC.name, casework.ALERTS_TOPIC.name, 
 DELETIONS = privacy_deletions.TOPIC.name
 SOURCE_STATUS = ingest_source_status.TOPIC.name
 OPTOUTS = privacy_optouts.TOPIC.name  # 利用停止: casework → scoring
+REPORTS = evaluation_reports.TOPIC.name  # 週次報告書・評価報告: evaluation → casework (HQ downloads)
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,11 @@ ACCESS: tuple[Access, ...] = (
     Access("linkage", read=(RECORDS, DECISIONS, DELETIONS), write=(FACTS, CHILDREN, REVIEW, DEADLETTER),
            group="tsunagu-linkage", internal=True),
     Access("scoring", read=(FACTS, DELETIONS, OPTOUTS), write=(FLAGS,), group="tsunagu-scoring", internal=True),
-    Access("casework", read=(FLAGS, CHILDREN, REVIEW, SOURCE_STATUS),
+    Access("casework", read=(FLAGS, CHILDREN, REVIEW, SOURCE_STATUS, REPORTS),
            write=(ALERTS, OUTCOMES, DECISIONS, DELETIONS, OPTOUTS),
            group="tsunagu-casework", internal=True),
-    Access("evaluation", read=(ALERTS, OUTCOMES, FLAGS, DELETIONS), group="tsunagu-evaluation", internal=True),
+    Access("evaluation", read=(ALERTS, OUTCOMES, FLAGS, DELETIONS), write=(REPORTS,), group="tsunagu-evaluation",
+           internal=True),
     Access("lag-exporter", describe_all=True),
     *(Access(f"source-{s.system}", write=(s.topic,)) for s in SOURCE_SYSTEMS.values()),
     # make run's smoke scenario stands in for every source system at once.

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.casework.adapters.audit_anchor import AuditAnchor
 from services.casework.adapters.audit_anchor import attach as attach_anchor
 from services.casework.adapters.db import make_engine, migrate, session_factory
+from services.casework.adapters.report_store import SqlReportStore
 from services.casework.adapters.source_status import SqlSourceStatusStore
 from services.casework.config import CaseworkSettings
 from services.casework.domain.alert_policy import AlertPolicy
-from services.casework.service_layer.ports import Clock, SourceStatusStore
+from services.casework.service_layer.ports import Clock, ReportStore, SourceStatusStore
 
 
 def system_clock() -> datetime:
@@ -33,6 +34,7 @@ class Container:
     clock: Clock
     audit_anchor: AuditAnchor | None = None  # the audit chain's head, published outside the database
     source_status: SourceStatusStore = field(default_factory=SqlSourceStatusStore)  # データの鮮度
+    reports: ReportStore = field(default_factory=SqlReportStore)  # 報告書 (evaluation.reports.v1)
 
 
 def bootstrap(settings: CaseworkSettings | None = None, *, run_migrations: bool = True,

@@ -10,11 +10,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.evaluation.adapters.db import create_schema, make_engine, session_factory
+from services.evaluation.adapters.report_publisher import KafkaReportPublisher
 from services.evaluation.adapters.weights_file import load_weights
 from services.evaluation.config import EvaluationSettings
 from services.evaluation.domain.weights import Weights
 from services.evaluation.metrics import EvaluationMetrics
 from services.evaluation.service_layer.ports import Clock
+from services.evaluation.service_layer.publishing import ReportPublisher
 
 
 def system_clock() -> datetime:
@@ -32,6 +34,7 @@ class Container:
     ward_population: dict[str, int]
     metrics: EvaluationMetrics
     clock: Clock
+    publisher: ReportPublisher | None = None  # evaluation.reports.v1; None: files only (PUBLISH_REPORTS=false)
 
 
 def bootstrap(settings: EvaluationSettings | None = None, *, metrics: EvaluationMetrics | None = None,
@@ -42,5 +45,7 @@ def bootstrap(settings: EvaluationSettings | None = None, *, metrics: Evaluation
     population: dict[str, int] = {}
     if settings.ward_population_file is not None:
         population = {str(k): int(v) for k, v in json.loads(settings.ward_population_file.read_text()).items()}
+    publisher = (KafkaReportPublisher(settings.kafka_bootstrap, settings.kafka_client_options())
+                 if settings.publish_reports else None)
     return Container(settings, engine, session_factory(engine), load_weights(settings.rule_file), population,
-                     metrics or EvaluationMetrics(), clock)
+                     metrics or EvaluationMetrics(), clock, publisher)

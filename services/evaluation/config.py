@@ -31,4 +31,6 @@ class EvaluationSettings(KafkaSecuritySettings):
     kafka_session_timeout_s: float = Field(30.0, gt=0)
     min_cases: int = Field(10, ge=1, description="Fewest assessed children carrying an item to estimate its OR")
     min_combination_cases: int = Field(20, ge=1, description="Fewest listed children for an item pair to be shown")
+    publish_reports: bool = Field(
+        True, description="Send each weekly/period report the CLI writes to evaluation.reports.v1 (casework's HQ page)")
     chromium_path: str = Field("/usr/bin/chromium", description="Headless Chromium for PDF (print-to-pdf)")

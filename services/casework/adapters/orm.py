@@ -291,5 +291,6 @@ class PrivacyDeletion(Base):
 # 利用者アンケート (issue 16) and データの鮮度 (issue 17): their tables live in orm_survey.py and orm_freshness.py,
 # registered on the same Base here.
 from services.casework.adapters.orm_freshness import SourceStatusRow as SourceStatusRow  # noqa: E402
+from services.casework.adapters.orm_reports import EvaluationReportRow as EvaluationReportRow  # noqa: E402
 from services.casework.adapters.orm_survey import SurveyAnswer as SurveyAnswer  # noqa: E402
 from services.casework.adapters.orm_survey import SurveyRound as SurveyRound  # noqa: E402

@@ -39,12 +39,15 @@ class Permission(StrEnum):
     # 利用者アンケート (issue 16): the people who work the list answer; HQ runs the rounds and reads the tallies
     ANSWER_SURVEY = "answer_survey"
     MANAGE_SURVEY = "manage_survey"
+    # 報告書 (issue 16): evaluation's weekly and period reports; HQ only (domain/reports.py says why)
+    DOWNLOAD_REPORTS = "download_reports"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.HQ_ADMIN: frozenset({Permission.VIEW_CASES, Permission.EXPORT, Permission.REVIEW_LINKAGE,
                               Permission.ADMIN_USERS, Permission.MASKED_EXTRACT, Permission.MANAGE_EXTRACT_KEYS,
-                              Permission.OPT_OUT, Permission.MANAGE_SURVEY}),
+                              Permission.OPT_OUT, Permission.MANAGE_SURVEY,
+                              Permission.DOWNLOAD_REPORTS}),
     Role.WARD_STAFF: frozenset({Permission.VIEW_CASES, Permission.RECORD_STEP, Permission.EXPORT,
                                 Permission.ANSWER_SURVEY}),
     Role.CHILD_GUIDANCE: frozenset({Permission.VIEW_CASES, Permission.RECORD_STEP, Permission.ANSWER_SURVEY}),

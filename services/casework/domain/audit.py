@@ -25,6 +25,7 @@ ACTION_LABELS = {
     "view_extracts": "提供台帳の閲覧", "enrol_totp": "二段階認証の設定",
     "open_survey": "アンケートの開始", "close_survey": "アンケートの終了", "survey_answer": "アンケートへの回答",
     "view_survey": "アンケート集計の閲覧", "survey_export": "アンケート集計の出力",
+    "view_reports": "報告書一覧の閲覧", "download_report": "報告書のダウンロード",
 }
 OUTCOME_LABELS = {"ok": "成功", "denied": "拒否", "failed": "失敗"}
 

@@ -1,4 +1,5 @@
-"""The casework worker: flags, profiles, review cases and source status in; alerts (and the outbox) out.
+"""The casework worker: flags, profiles, review cases, source status and evaluation's reports in;
+alerts (and the outbox) out.
 
     python -m services.casework.entrypoints.faust_app        # = faust worker --without-web -l info
 """
@@ -14,6 +15,7 @@ import faust
 from prometheus_client import start_http_server
 
 from contracts.kafka_security import wait_for_broker
+from contracts.topics.evaluation_reports import TOPIC as REPORTS_TOPIC
 from contracts.topics.ingest_source_status import TOPIC as SOURCE_STATUS_TOPIC
 from contracts.topics.linkage_children import TOPIC as CHILDREN_TOPIC
 from contracts.topics.linkage_review import REVIEW_TOPIC
@@ -84,6 +86,7 @@ def create_app(container: Container) -> faust.App:
     make_agent(CHILDREN_TOPIC.name, "profile")
     make_agent(REVIEW_TOPIC.name, "review")
     make_agent(SOURCE_STATUS_TOPIC.name, "source_status")  # データの鮮度 (ingest's reports per source system)
+    make_agent(REPORTS_TOPIC.name, "report")  # 報告書 (evaluation's weekly and period reports, for HQ)
 
     @app.task
     async def relay_outbox() -> None:

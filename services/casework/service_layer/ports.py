@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.casework.domain.alert_policy import AlertPolicy
 from services.casework.domain.freshness import SourceHeard
+from services.casework.domain.reports import ReportDocument, ReportInfo
 
 Clock = Callable[[], datetime]
 
@@ -44,11 +45,24 @@ class SourceStatusStore(Protocol):
     def load(self, session: Session) -> list[SourceHeard]: ...
 
 
+class ReportStore(Protocol):
+    """Evaluation's reports (adapters/report_store.py): stored once per report id, listed without their bytes."""
+
+    def save(self, session: Session, document: ReportDocument, received_at: datetime) -> bool: ...
+
+    def list(self, session: Session) -> list[ReportInfo]: ...
+
+    def get(self, session: Session, report_id: str) -> ReportDocument | None: ...
+
+
 class Casework(Stores, Protocol):
     """Stores plus what screening needs: the alert policy and the topic names events are queued for."""
 
     @property
     def source_status(self) -> SourceStatusStore: ...
+
+    @property
+    def reports(self) -> ReportStore: ...
 
     @property
     def policy(self) -> AlertPolicy: ...

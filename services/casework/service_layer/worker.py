@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from contracts.envelope import Envelope
 from contracts.topics.casework import ALERTS_TOPIC
+from contracts.topics.evaluation_reports import MAX_MESSAGE_BYTES as MAX_REPORT_MESSAGE_BYTES
+from contracts.topics.evaluation_reports import EvaluationReportV1
 from contracts.topics.ingest_source_status import SourceStatusV1
 from contracts.topics.linkage_children import ChildProfileV1
 from contracts.topics.linkage_review import ReviewCaseV1
@@ -29,6 +31,7 @@ from services.casework import metrics
 from services.casework.adapters.orm import OutboxMessage
 from services.casework.adapters.repository import CaseRepository
 from services.casework.domain.freshness import SourceHeard
+from services.casework.domain.reports import ReportDocument, ReportInfo
 from services.casework.service_layer.intake import IntakeResult, handle_flags, handle_profile
 from services.casework.service_layer.ports import Casework
 from services.casework.service_layer.reviews import handle_review_case
@@ -52,7 +55,7 @@ class WorkerHandlers:
         self.alerts_topic = container.settings.topic(ALERTS_TOPIC.name)
 
     def process(self, kind: str, raw: bytes | None, *, where: str) -> Processed:
-        """kind: flags / profile / review / source_status. ``where`` is topic-partition-offset, for logs (no
+        """kind: flags / profile / review / source_status / report. ``where`` is topic-partition-offset, for logs (no
         personal data)."""
         return self.process_batch(kind, [(raw, where)])[0]
 
@@ -101,9 +104,11 @@ class WorkerHandlers:
         return processed
 
     def _decode(self, kind: str, raw: bytes | None, where: str) -> Envelope[Any] | Processed:
-        if raw is None or len(raw) > MAX_MESSAGE_BYTES:
+        limit = MAX_REPORT_MESSAGE_BYTES if kind == "report" else MAX_MESSAGE_BYTES  # a report is a whole file
+        if raw is None or len(raw) > limit:
             return self._skip("empty_or_oversized", where)
-        model = {"flags": ChildFlagsV1, "profile": ChildProfileV1, "source_status": SourceStatusV1}.get(
+        model = {"flags": ChildFlagsV1, "profile": ChildProfileV1, "source_status": SourceStatusV1,
+                 "report": EvaluationReportV1}.get(
             kind, ReviewCaseV1)
         try:
             return Envelope[model].model_validate_json(raw)  # type: ignore[valid-type]
@@ -120,6 +125,13 @@ class WorkerHandlers:
                 system=data.system, last_event_at=data.last_event_time, events_24h=data.events_24h,
                 counted_since=data.counted_since, silence_allowed_s=data.silence_allowed_s, reported_at=event.time))
             return Processed("stored", [])
+        if kind == "report":  # 報告書: aggregates only (docs/evaluation.md); the contract checked size and sha256
+            report: EvaluationReportV1 = event.data
+            info = ReportInfo(report_id=report.report_id, kind=report.kind, period_label=report.period_label,
+                              scope=report.scope, generated_at=report.generated_at, format=report.format,
+                              size=report.size, sha256=report.sha256)
+            new = self.c.reports.save(session, ReportDocument(info, report.document()), now)
+            return Processed("stored" if new else "duplicate", [])
         if kind == "flags":
             return handle_flags(event, event_key=f"flags:{event.id}", session=session, policy=self.c.policy,
                                 now=now, alerts_topic=self.alerts_topic, repo=repo)

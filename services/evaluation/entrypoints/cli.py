@@ -16,6 +16,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
+from contracts.topics.evaluation_reports import TOPIC, ReportFormat, ReportKind
 from services.evaluation.adapters import report_files, synthetic
 from services.evaluation.adapters.orm import CaseRow
 from services.evaluation.adapters.survey_file import SurveyFileError, load_survey
@@ -25,20 +26,38 @@ from services.evaluation.config import EvaluationSettings
 from services.evaluation.domain.periods import PeriodError, parse_period, week_of
 from services.evaluation.metrics import EvaluationMetrics
 from services.evaluation.service_layer import reports
+from services.evaluation.service_layer.publishing import publish_report
 
 
-def _write(container: Container, html: str, name: str, out: Path | None, pdf: bool) -> None:
+def _write(container: Container, html: str, name: str, out: Path | None, pdf: bool,
+           publish_as: tuple[ReportKind, str] | None = None) -> bool:
+    """Writes the HTML (and PDF); with ``publish_as`` (kind, period label) also sends each file to
+    evaluation.reports.v1 for casework's HQ page. False when a file could not be published (it stays on disk)."""
     folder = out or container.settings.reports_dir
     folder.mkdir(parents=True, exist_ok=True)
     html_path = folder / f"{name}.html"
     html_path.write_text(html, encoding="utf-8")
     print(f"HTML: {html_path}")
+    written: list[tuple[Path, ReportFormat]] = [(html_path, "html")]
     if pdf:
         try:
             report_files.write_pdf(html_path, folder / f"{name}.pdf", container.settings.chromium_path)
             print(f"PDF:  {folder / f'{name}.pdf'}")
+            written.append((folder / f"{name}.pdf", "pdf"))
         except report_files.PdfUnavailable as exc:
             print(f"PDF not written: {exc}", file=sys.stderr)
+    if publish_as is None or container.publisher is None:
+        return True
+    ok = True
+    for path, fmt in written:
+        try:
+            sent = publish_report(container.publisher, path.read_bytes(), kind=publish_as[0],
+                                  period_label=publish_as[1], fmt=fmt, generated_at=container.clock())
+            print(f"published: {path.name} ({sent.size} bytes) to {TOPIC.name}")
+        except Exception as exc:  # too large, broker away: the file is written, HQ cannot download it yet
+            print(f"not published: {path.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            ok = False
+    return ok
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             surveys = [load_survey(path) for path in args.survey]
             report = reports.evaluation_report(container, period)
             html = report_files.evaluation_html(report, container.settings.min_combination_cases, surveys)
-            _write(container, html, f"evaluation-{args.period}", args.out, args.pdf)
+            if not _write(container, html, f"evaluation-{args.period}", args.out, args.pdf, ("period", args.period)):
+                return 3
         elif args.command == "propose-weights":
             report = reports.evaluation_report(container, parse_period(args.period))
             if report.proposed_weights is None:
@@ -87,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "weekly":
             week = week_of(args.week)
             html = report_files.weekly_html(reports.weekly_report(container, week), week, container.clock())
-            _write(container, html, f"weekly-{week.start.isoformat()}", args.out, args.pdf)
+            if not _write(container, html, f"weekly-{week.start.isoformat()}", args.out, args.pdf,
+                          ("weekly", week.start.isoformat())):
+                return 3
         elif args.command == "what-if":
             result = reports.what_if_report(container, load_weights(args.proposed))
             _write(container, report_files.what_if_html(result, container.clock()),
@@ -104,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     except (PeriodError, WeightsFileError, SurveyFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if container.publisher is not None:
+            container.publisher.close()
     return 0
 
 

@@ -25,3 +25,9 @@ def container(tmp_path: Path) -> Iterator[Container]:
                   clock=lambda: datetime(2027, 4, 1, tzinfo=UTC))
     yield c
     c.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_report_publishing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI tests write files only: nothing here may reach a broker (test_report_publishing.py fakes one)."""
+    monkeypatch.setenv("TSUNAGU_EVALUATION_PUBLISH_REPORTS", "false")
