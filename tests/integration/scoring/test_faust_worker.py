@@ -126,7 +126,9 @@ def test_raised_on_a_fact_cleared_on_its_end_state_survives_a_crash_and_metrics_
         seen += arrived
     seen += flags({child}, until=1, timeout_s=8)  # a duplicate would follow within seconds
     messages = [m for m in seen if m["id"] != raised["id"]]
-    assert len(messages) == 1, "a redelivered fact must not publish a new change"
+    assert len(messages) == 1, ("a redelivered fact must not publish a new change", raised["id"], [
+        (m["id"], m["data"]["ward_code"], m["data"]["as_of"], m["data"]["raised_items"], m["data"]["cleared_items"],
+         m["data"]["before"] and [f["item"] for f in m["data"]["before"]["flags"]]) for m in seen])
     cleared = messages[0]["data"]
     assert cleared["cleared_items"] == [18] and cleared["raised_items"] == []
     assert cleared["before"]["flags"][0]["item"] == 18 and cleared["after"]["flags"] == []
