@@ -113,7 +113,8 @@ def wait_for_broker(bootstrap: str, max_delay: float, options: dict[str, Any] | 
                     logger: str = "tsunagu") -> None:
     """Blocks until the broker answers a metadata request, retrying with backoff (0.5 s, doubling up to
     ``max_delay``) instead of exiting when the worker starts before its broker; SIGTERM or Ctrl-C stop it.
-    Every service's worker calls it before Faust starts (docs/kafka.md)."""
+    Every service's worker calls it before Faust starts (docs/kafka.md). Deliberately without a deadline: a
+    service outlives a broker outage (issue 20); each attempt logs the broker address it is waiting for."""
     from aiokafka.errors import KafkaError
 
     log = logging.getLogger(logger)

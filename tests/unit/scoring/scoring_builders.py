@@ -79,6 +79,18 @@ class FakeStore:
         self.writes += 1
 
 
+class ForgettingFakeStore(FakeStore):
+    """FakeStore that can also forget a child (a deletion, an opt-out's tombstone), recording each forget."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deleted: list[tuple[str, int | None]] = []
+
+    def delete(self, child_id: str, partition: int | None) -> None:
+        self.states.pop(child_id, None)
+        self.deleted.append((child_id, partition))
+
+
 def write_rulebook(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "rules.toml"
     path.write_text(text, encoding="utf-8")

@@ -18,20 +18,11 @@ from services.scoring.service_layer.clock_duties import ClockDuties
 from services.scoring.service_layer.handlers import decode_fact, handle_fact
 from services.scoring.service_layer.privacy import decode_deletion, forget_child, is_deletion
 from services.scoring.service_layer.state import WORKING
-from tests.unit.scoring.scoring_builders import FUKUOKA, FakeStore, envelope, fact_dict
+from tests.unit.scoring.scoring_builders import FUKUOKA, FakeStore, ForgettingFakeStore, envelope, fact_dict
 
 pytestmark = pytest.mark.unit
 TODAY = date(2026, 6, 1)
 
-
-class ForgettingFakeStore(FakeStore):
-    def __init__(self) -> None:
-        super().__init__()
-        self.deleted: list[tuple[str, int | None]] = []
-
-    def delete(self, child_id: str, partition: int | None) -> None:
-        self.states.pop(child_id, None)
-        self.deleted.append((child_id, partition))
 
 
 class FakeTable:

@@ -16,20 +16,11 @@ from services.scoring.adapters.faust_privacy import TableForgetter
 from services.scoring.service_layer.handlers import decode_fact, handle_fact, sweep_child
 from services.scoring.service_layer.opt_out import InvalidOptOut, decode_opt_out, handle_opt_out
 from services.scoring.service_layer.state import WORKING
-from tests.unit.scoring.scoring_builders import FUKUOKA, FakeStore, envelope, fact_dict
+from tests.unit.scoring.scoring_builders import FUKUOKA, FakeStore, ForgettingFakeStore, envelope, fact_dict
 
 pytestmark = pytest.mark.unit
 TODAY = date(2026, 6, 1)
 
-
-class RowFakeStore(FakeStore):
-    def __init__(self) -> None:
-        super().__init__()
-        self.deleted: list[tuple[str, int | None]] = []
-
-    def delete(self, child_id: str, partition: int | None) -> None:
-        self.states.pop(child_id, None)
-        self.deleted.append((child_id, partition))
 
 
 def _fact(store: FakeStore, data: dict[str, Any], today: date = TODAY) -> tuple[str, Any]:
@@ -70,7 +61,7 @@ def _restart(child: str) -> None:
 
 
 def test_an_opted_out_child_publishes_nothing_until_the_withdrawal_publishes_its_current_flags() -> None:
-    store = RowFakeStore()
+    store = ForgettingFakeStore()
     _fact(store, _residence("oo"))
     outcome, published = _fact(store, _assistance("oo"))
     assert outcome == "flags_changed" and published.envelope["data"]["raised_items"] == [18]
@@ -96,7 +87,7 @@ def test_an_opted_out_child_publishes_nothing_until_the_withdrawal_publishes_its
 
 
 def test_a_withdrawal_with_nothing_changed_publishes_nothing() -> None:
-    store = RowFakeStore()
+    store = ForgettingFakeStore()
     _fact(store, _residence("w"))
     _fact(store, _assistance("w"))
     _opt(store, "w", True, "2026-06-01T01:00:00+00:00")
@@ -104,7 +95,7 @@ def test_a_withdrawal_with_nothing_changed_publishes_nothing() -> None:
 
 
 def test_an_opt_out_before_any_fact_holds_for_the_facts_that_follow() -> None:
-    store = RowFakeStore()
+    store = ForgettingFakeStore()
     assert _opt(store, "new", True, "2026-06-01T01:00:00+00:00") == ("opted_out", None)
     assert store.states["new"]["p"] == 4  # the message's partition: co-partitioned with the facts
     assert _fact(store, _residence("new")) == ("opted_out", None)
@@ -115,7 +106,7 @@ def test_an_opt_out_before_any_fact_holds_for_the_facts_that_follow() -> None:
 
 
 def test_a_withdrawal_during_the_go_live_hold_leaves_the_child_to_the_first_sweep() -> None:
-    store = RowFakeStore()
+    store = ForgettingFakeStore()
     _fact(store, _residence("h"))
     _opt(store, "h", True, "2026-06-01T01:00:00+00:00")
     _fact(store, _assistance("h"))
@@ -125,7 +116,7 @@ def test_a_withdrawal_during_the_go_live_hold_leaves_the_child_to_the_first_swee
 
 
 def test_a_tombstone_publishes_nothing_and_forgets_a_row_holding_only_the_opt_out() -> None:
-    store = RowFakeStore()
+    store = ForgettingFakeStore()
     _opt(store, "t1", True, "2026-06-01T01:00:00+00:00")
     assert decode_opt_out(b"t1", None) == ("t1", None)
     assert handle_opt_out("t1", None, partition=1, store=store, rulebook=FUKUOKA, today=TODAY) == \
