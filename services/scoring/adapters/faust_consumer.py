@@ -9,36 +9,67 @@ facts its state (the changelog) already holds (issue 20). Here the list is made 
 and offsets below the committed one are dropped; the at-least-once rule is Faust's: nothing past an offset
 that is neither acknowledged nor a known gap.
 
-It also never commits past a message the worker *deferred*: one that reached the agent while a rebalance was
-recovering the state table (see ``handle_event`` in entrypoints/faust_worker.py). Faust acknowledges every message
-the agent iterates over, processed or not; the deferred offset stays out of the commit until the seek that ends
-the recovery delivers it again and it is processed.
+It also decides, for each message that reaches an agent, whether to score it now (``admit``), and never commits
+past a message the worker *deferred*: one that reached the agent while a rebalance was recovering the state table
+(see ``handle_event`` in entrypoints/faust_worker.py). Faust acknowledges every message the agent iterates over,
+processed or not; the deferred offset stays out of the commit until the seek that ends the recovery delivers it
+again and it is processed. Two rules keep a partition in order around that seek:
+
+- once a message of a partition is deferred, every later one is deferred too until the first deferred one comes
+  again: Faust signals the end of the recovery *before* it seeks, so messages fetched before the seek still reach
+  the agent after the signal — scoring them would put a later fact before an earlier one (a case's end before
+  the case) and publish changes that never happened. Such a message also rewinds the partition to the first
+  deferred offset (``rewind``), so the partition cannot wait on a seek whose fetch was overtaken;
+- a message at or below the highest offset already scored in this assignment is a second delivery of the same
+  message (the seek, and a rewind, deliver again what was already fetched): it is not scored twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
+from typing import Literal
 
 from faust.transport.drivers.aiokafka import Consumer
 from faust.types import TP
 from faust.utils.functional import consecutive_numbers
 
+Admission = Literal["score", "defer", "again"]
+
 
 class GapSafeConsumer(Consumer):
+    # Kept in __dict__ (not set in __init__, which Faust's Service machinery owns): offsets seen but not scored,
+    # and the highest offset scored, per partition, since the partition was assigned.
     _deferred: dict[TP, set[int]]
+    _scored: dict[TP, int]
 
-    def defer(self, tp: TP, offset: int) -> None:
-        """A message seen but not processed (the state was recovering): never commit past it."""
-        self.__dict__.setdefault("_deferred", {}).setdefault(tp, set()).add(offset)
+    def admit(self, tp: TP, offset: int, recovering: bool) -> Admission:
+        """What to do with the message at ``offset`` now: ``score`` it, ``defer`` it (it comes again and stays
+        out of the commit meanwhile), or drop it as a second delivery of one already scored (``again``)."""
+        deferred = self.__dict__.setdefault("_deferred", {}).setdefault(tp, set())
+        if recovering or (deferred and offset > min(deferred)):
+            deferred.add(offset)
+            return "defer"
+        scored = self.__dict__.setdefault("_scored", {})
+        if offset <= scored.get(tp, -1) and offset not in deferred:
+            return "again"
+        deferred.discard(offset)
+        scored[tp] = offset
+        return "score"
 
-    def processed(self, tp: TP, offset: int) -> None:
+    def first_deferred(self, tp: TP) -> int | None:
         deferred = self.__dict__.get("_deferred", {}).get(tp)
-        if deferred:
-            deferred.discard(offset)
+        return min(deferred) if deferred else None
+
+    async def rewind(self, tp: TP) -> None:
+        """Fetch the partition again from its first deferred message (after the recovery: see the module doc)."""
+        first = self.first_deferred(tp)
+        if first is not None:
+            await self.seek(tp, first)
 
     async def on_partitions_revoked(self, revoked: AbstractSet[TP]) -> None:
         for tp in revoked:
             self.__dict__.get("_deferred", {}).pop(tp, None)
+            self.__dict__.get("_scored", {}).pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
     def _new_offset(self, tp: TP) -> int | None:

@@ -63,10 +63,12 @@ def wire_deletions(app: faust.App, table: Any, metrics: ScoringMetrics, duties: 
 
 
 def wire_opt_outs(app: faust.App, table: Any, service: ScoringService, duties: ClockDuties,
-                  publish: Callable[[Published, str], Awaitable[None]], recovering: Callable[[], bool]) -> None:
+                  publish: Callable[[Published, str], Awaitable[None]],
+                  admitted: Callable[[Any], Awaitable[bool]]) -> None:
     """The agent on privacy.optouts.v1 (6 partitions, co-partitioned with linkage.facts.v1 and the table, so the
-    instance that holds a child reads its opt-out). ``recovering``: the state table is being restored, so the
-    message is held out of the commit and comes again (as for a fact, faust_worker.handle_event)."""
+    instance that holds a child reads its opt-out). ``admitted``: whether to apply the message now — not while the
+    state table is being restored (it is held out of the commit and comes again), as for a fact
+    (faust_worker.admitted)."""
     store, metrics = TableForgetter(table), service.metrics
     topic = app.topic(OPTOUTS.name, key_type=bytes, value_type=bytes)
 
@@ -74,11 +76,8 @@ def wire_opt_outs(app: faust.App, table: Any, service: ScoringService, duties: C
     async def opt_outs(stream: StreamT) -> None:
         async for event in stream.events():
             message = event.message
-            consumer: Any = app.consumer  # GapSafeConsumer
-            if recovering():
-                consumer.defer(message.tp, message.offset)
+            if not await admitted(message):
                 continue
-            consumer.processed(message.tp, message.offset)
             try:
                 child_id, opt = decode_opt_out(event.key, event.value)
             except InvalidOptOut as exc:

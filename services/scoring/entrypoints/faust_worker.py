@@ -78,21 +78,31 @@ def build_app(service: ScoringService) -> faust.App:
     def recovering() -> bool:
         return bool(app.rebalancing and recovered_at[0] != app.rebalancing_count)
 
-    wire_opt_outs(app, table, service, duties, publish, recovering)  # privacy.optouts.v1 (利用停止)
+    async def admitted(message: Any) -> bool:
+        """Whether to score this message now (GapSafeConsumer.admit). While the table is being restored from its
+        changelog, a fact scored would meet a child's state that is empty or old and publish a change from it:
+        it is deferred — Faust seeks the partition back to its committed offset when the recovery ends, so it
+        comes again, and it stays out of the commit until then. A later message of a partition with a deferred
+        one waits too (order), and one already scored in this assignment is not scored twice."""
+        consumer: Any = app.consumer
+        still_recovering = recovering()
+        verdict = consumer.admit(message.tp, message.offset, still_recovering)
+        if verdict == "score":
+            return True
+        metrics.facts_processed.labels(outcome="deferred" if verdict == "defer" else "delivered_again").inc()
+        if verdict == "defer" and not still_recovering:
+            log.info("%s p%s@%s came after a deferred message once the recovery ended: rewinding to @%s",
+                     message.tp.topic, message.partition, message.offset, consumer.first_deferred(message.tp))
+            await consumer.rewind(message.tp)
+        return False
+
+    wire_opt_outs(app, table, service, duties, publish, admitted)  # privacy.optouts.v1 (利用停止)
 
     async def handle_event(event: EventT) -> None:
         started = time.perf_counter()
         message = event.message
-        consumer: Any = app.consumer
-        if recovering():
-            # The table is being restored from its changelog: a fact scored now would meet a child's state
-            # that is empty or old and publish a change from it. Faust seeks the partition back to its
-            # committed offset when the recovery ends, so the message comes again; until then it is held out
-            # of the commit (GapSafeConsumer.defer).
-            consumer.defer(message.tp, message.offset)
-            metrics.facts_processed.labels(outcome="deferred").inc()
+        if not await admitted(message):
             return
-        consumer.processed(message.tp, message.offset)
         try:
             event_id, fact = decode_fact(event.value, event.key)
         except InvalidFactMessage as exc:

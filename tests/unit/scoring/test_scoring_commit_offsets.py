@@ -85,12 +85,27 @@ def test_a_message_deferred_during_recovery_holds_the_commit_until_it_is_process
     not scored: nothing from it on is committed until the seek that ends the recovery delivers it again."""
     state = _Offsets(committed=10)
     for offset in (10, 11, 12, 13):
-        if offset >= 12:
-            GapSafeConsumer.defer(state, TP0, offset)  # type: ignore[arg-type]
+        assert GapSafeConsumer.admit(state, TP0, offset, recovering=offset >= 12) == (  # type: ignore[arg-type]
+            "defer" if offset >= 12 else "score")
         state.read_and_ack(offset - 1, offset)
     assert state.commit(GapSafeConsumer._new_offset) == 12  # 10 and 11 were scored; 12 and 13 were not
     for offset in (12, 13):  # redelivered after the seek, scored, acknowledged again
-        GapSafeConsumer.processed(state, TP0, offset)  # type: ignore[arg-type]
+        assert GapSafeConsumer.admit(state, TP0, offset, recovering=False) == "score"  # type: ignore[arg-type]
         state.read_and_ack(offset - 1, offset)
     assert state.commit(GapSafeConsumer._new_offset) == 14
     assert not state.__dict__["_deferred"][TP0]
+
+
+def test_after_the_recovery_a_partition_is_scored_in_order_and_each_message_once() -> None:
+    """Faust signals the end of the recovery before it seeks: messages fetched before the seek still reach the
+    agent. One that follows a deferred message must wait for it (scored first, a case's end would come before the
+    case); the seek and a rewind then deliver again what was already scored, which is not scored twice."""
+    state = _Offsets(committed=10)
+    admit = GapSafeConsumer.admit
+    assert admit(state, TP0, 10, recovering=True) == "defer"  # type: ignore[arg-type]
+    assert admit(state, TP0, 11, recovering=False) == "defer"  # type: ignore[arg-type]  # fetched before the seek
+    assert GapSafeConsumer.first_deferred(state, TP0) == 10  # type: ignore[arg-type]  # where rewind() seeks
+    delivered = [10, 11, 12, 10, 11, 12, 13]  # the seek's fetch, then the rewind's (overlapping), then new
+    verdicts = [admit(state, TP0, offset, recovering=False) for offset in delivered]  # type: ignore[arg-type]
+    assert verdicts == ["score", "score", "score", "again", "again", "again", "score"]
+    assert GapSafeConsumer.first_deferred(state, TP0) is None  # type: ignore[arg-type]
