@@ -10,7 +10,7 @@ RUN="$ROOT/var/run"
 export KAFKA_PORT="${KAFKA_PORT:-9092}"
 export KAFKA_JMX_EXPORTER_PORT="${KAFKA_JMX_EXPORTER_PORT:-9404}"  # the broker's metrics (deploy/kafka/jmx-exporter.yml)
 # SASL/SCRAM-SHA-512 with per-service ACLs (deploy/kafka/acls.py); KAFKA_SECURITY=plaintext is the development switch.
-export KAFKA_SECURITY="${KAFKA_SECURITY:-sasl}"
+export KAFKA_SECURITY="${KAFKA_SECURITY:-sasl_ssl}"
 export KAFKA_CREDENTIALS_DIR="${KAFKA_CREDENTIALS_DIR:-$ROOT/var/kafka-credentials}"  # generated on first run
 BOOT="127.0.0.1:$KAFKA_PORT"
 WEB_PORT="${TSUNAGU_CASEWORK_WEB_PORT:-8000}"
@@ -27,7 +27,10 @@ export TSUNAGU_SCORING_ABSENCE_SETTLE_SECONDS="${TSUNAGU_SCORING_ABSENCE_SETTLE_
 # Each process authenticates as its own principal: <PREFIX>KAFKA_SECURITY_PROTOCOL, …_SASL_USERNAME and
 # …_SASL_PASSWORD_FILE (a file under var/kafka-credentials, never a password in the environment).
 kafka_principal() { # env prefix, principal
-  if [ "$KAFKA_SECURITY" = sasl ]; then
+  if [ "$KAFKA_SECURITY" = sasl_ssl ]; then  # TLS: the broker's certificate checked against the local CA
+    export "${1}KAFKA_SECURITY_PROTOCOL=SASL_SSL" "${1}KAFKA_SASL_USERNAME=$2" \
+      "${1}KAFKA_SASL_PASSWORD_FILE=$KAFKA_CREDENTIALS_DIR/$2" "${1}KAFKA_SSL_CAFILE=$KAFKA_CREDENTIALS_DIR/tls/ca.pem"
+  elif [ "$KAFKA_SECURITY" = sasl ]; then
     export "${1}KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT" "${1}KAFKA_SASL_USERNAME=$2" \
       "${1}KAFKA_SASL_PASSWORD_FILE=$KAFKA_CREDENTIALS_DIR/$2"
   else
@@ -60,7 +63,7 @@ alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 start_service() {
   local name="$1" module="$2"
   if alive "$name"; then echo "  $name: already running (pid $(cat "$RUN/$name.pid"))"; return; fi
-  if [ "$name" = ingest-http ] && [ "$KAFKA_SECURITY" = sasl ]; then  # same settings class, its own principal
+  if [ "$name" = ingest-http ] && [ "$KAFKA_SECURITY" != plaintext ]; then  # same settings class, its own principal
     TSUNAGU_INGEST_KAFKA_SASL_USERNAME=http-intake TSUNAGU_INGEST_KAFKA_SASL_PASSWORD_FILE="$KAFKA_CREDENTIALS_DIR/http-intake" \
       nohup "$PY" -m "$module" >"$RUN/$name.log" 2>&1 &
   else

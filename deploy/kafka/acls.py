@@ -136,7 +136,7 @@ def _as_rule(acl: Any) -> tuple[str, Rule]:
             (p.resource_type.name, p.resource_name, p.pattern_type.name, acl.operation.name))
 
 
-def apply(bootstrap: str, directory: Path, production: bool) -> tuple[int, int]:
+def apply(bootstrap: str, directory: Path, production: bool, tls_ca: Path | None = None) -> tuple[int, int]:
     """Upserts every principal's SCRAM credentials and makes the broker's ACLs exactly the table's.
     Returns (created, deleted)."""
     from kafka import KafkaAdminClient
@@ -155,7 +155,8 @@ def apply(bootstrap: str, directory: Path, production: bool) -> tuple[int, int]:
 
     passwords = ensure_credentials(directory, production)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="tsunagu-acls", request_timeout_ms=15_000,
-                             **client_options("SASL_PLAINTEXT", ADMIN, passwords[ADMIN]))
+                             **client_options("SASL_SSL" if tls_ca else "SASL_PLAINTEXT", ADMIN, passwords[ADMIN],
+                                              tls_ca))
     try:
         errors = admin.alter_user_scram_credentials([
             UserScramCredentialUpsertion(name, ScramMechanism.SCRAM_SHA_512, password)
@@ -191,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["credentials", "scram-args", "apply", "show"])
     parser.add_argument("--dir", type=Path, default=Path("var/kafka-credentials"), help="password files")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--tls-ca", type=Path, default=None,
+                        help="the CA that signed the broker's certificate: talk SASL_SSL (else SASL_PLAINTEXT)")
     args = parser.parse_args(argv)
     production = _production()
     if args.command == "credentials":
@@ -200,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, password in ensure_credentials(args.dir, production).items():
             print(f"SCRAM-SHA-512=[name={name},password={password}]")
     elif args.command == "apply":
-        created, deleted = apply(args.bootstrap, args.dir, production)
+        created, deleted = apply(args.bootstrap, args.dir, production, args.tls_ca)
         print(f"kafka: ACLs applied ({created} created, {deleted} removed) for {len(principals(production))} "
               "principals")
     else:

@@ -8,8 +8,10 @@
 #   KAFKA_SECURITY (plaintext): sasl = SASL/SCRAM-SHA-512 clients' listener, the controller listener on SASL/PLAIN,
 #   StandardAuthorizer with no access unless granted, one principal per service created at format time and the
 #   ACLs of deploy/kafka/acls.py applied at every start (passwords: KAFKA_CREDENTIALS_DIR, var/kafka-credentials,
-#   one file per principal, generated on first use). plaintext = no authentication: a development switch only;
-#   deploy/run.sh uses sasl, deploy/test.sh says plaintext explicitly.
+#   one file per principal, generated on first use). sasl_ssl = the same over TLS: a local CA and the broker's
+#   certificate (127.0.0.1, localhost) generated on first use in KAFKA_CREDENTIALS_DIR/tls (clients verify the
+#   broker with tls/ca.pem). plaintext = no authentication: a development switch only;
+#   deploy/run.sh uses sasl_ssl, deploy/test.sh says plaintext explicitly.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,11 +24,40 @@ PIDFILE="$DATA/broker.pid"
 LOG="$DATA/broker.log"
 SECURITY="${KAFKA_SECURITY:-plaintext}"
 CREDS="${KAFKA_CREDENTIALS_DIR:-$ROOT/var/kafka-credentials}"
-case "$SECURITY" in plaintext|sasl) ;; *) echo "kafka: KAFKA_SECURITY must be plaintext or sasl" >&2; exit 2 ;; esac
+case "$SECURITY" in plaintext|sasl|sasl_ssl) ;;
+  *) echo "kafka: KAFKA_SECURITY must be plaintext, sasl or sasl_ssl" >&2; exit 2 ;; esac
 MARK="# port=$PORT"
-if [ "$SECURITY" = sasl ]; then MARK="# port=$PORT security=sasl"; fi
+if [ "$SECURITY" != plaintext ]; then MARK="# port=$PORT security=$SECURITY"; fi
+TLS="$CREDS/tls"
+TLS_ARGS=()
+if [ "$SECURITY" = sasl_ssl ]; then TLS_ARGS=(--tls-ca "$TLS/ca.pem"); fi
 
-acls_py() { (cd "$ROOT" && "$ROOT/.venv/bin/python" -m deploy.kafka.acls --dir "$CREDS" --bootstrap "127.0.0.1:$PORT" "$@"); }
+acls_py() {
+  (cd "$ROOT" && "$ROOT/.venv/bin/python" -m deploy.kafka.acls --dir "$CREDS" --bootstrap "127.0.0.1:$PORT" \
+    "${TLS_ARGS[@]}" "$@")
+}
+
+# sasl_ssl: a CA of this machine's own and the broker's key and certificate, made once (openssl) and kept with the
+# principals' passwords. The keystore is PKCS12 with a generated password; clients trust only tls/ca.pem.
+tls_material() {
+  if [ -f "$TLS/broker.p12" ] && [ -f "$TLS/ca.pem" ] && [ -f "$TLS/keystore-password" ]; then return 0; fi
+  mkdir -p "$TLS"
+  chmod 700 "$CREDS" "$TLS"
+  ( umask 077
+    cd "$TLS"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=Tsunagu local CA" -keyout ca.key -out ca.pem \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout broker.key -out broker.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n' >broker.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 825 -out broker.pem \
+      -extfile broker.ext 2>/dev/null
+    python3 -c 'import secrets; print(secrets.token_urlsafe(24))' >keystore-password
+    openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem -name broker -out broker.p12 \
+      -passout file:keystore-password
+    rm -f broker.csr broker.ext ca.srl
+    chmod 644 ca.pem )
+  echo "kafka: made a local CA and the broker's TLS certificate in $TLS" >&2
+}
 
 fetch() {
   if [ -f "$JARS/.complete" ] && [ "$JARS/.complete" -nt "$HERE/pom.xml" ]; then return 0; fi
@@ -64,15 +95,17 @@ PROPS
     return 0
   fi
   local pw; pw="$(cat "$CREDS/admin")"
+  local name=SASL_PLAINTEXT; if [ "$SECURITY" = sasl_ssl ]; then name=SASL_SSL; fi
+  local lower; lower="$(echo "$name" | tr '[:upper:]' '[:lower:]')"
   cat <<PROPS
-listeners=SASL_PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
-advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$PORT
+listeners=$name://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
+advertised.listeners=$name://127.0.0.1:$PORT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=SASL_PLAINTEXT
-listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+inter.broker.listener.name=$name
+listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,$name:$name
 sasl.enabled.mechanisms=SCRAM-SHA-512
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
-listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$pw";
+listener.name.$lower.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$pw";
 sasl.mechanism.controller.protocol=PLAIN
 listener.name.controller.sasl.enabled.mechanisms=PLAIN
 listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$pw" user_admin="$pw";
@@ -80,12 +113,24 @@ authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:admin
 allow.everyone.if.no.acl.found=false
 PROPS
+  if [ "$SECURITY" = sasl_ssl ]; then
+    cat <<PROPS
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$TLS/broker.p12
+ssl.keystore.password=$(cat "$TLS/keystore-password")
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS/ca.pem
+ssl.enabled.protocols=TLSv1.3,TLSv1.2
+ssl.client.auth=none
+PROPS
+  fi
 }
 
 write_config() {
   mkdir -p "$DATA/logs"
   chmod 700 "$DATA"
-  if [ "$SECURITY" = sasl ]; then acls_py credentials >/dev/null; fi
+  if [ "$SECURITY" != plaintext ]; then acls_py credentials >/dev/null; fi
+  if [ "$SECURITY" = sasl_ssl ]; then tls_material; fi
   ( umask 077
   cat >"$DATA/server.properties" <<PROPS
 process.roles=broker,controller
@@ -116,7 +161,7 @@ format_storage() {
   rm -rf "$DATA/data"
   local cid scram=()
   cid="$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
-  if [ "$SECURITY" = sasl ]; then  # every principal's SCRAM credentials, in the metadata from the start
+  if [ "$SECURITY" != plaintext ]; then  # every principal's SCRAM credentials, in the metadata from the start
     local line
     while IFS= read -r line; do scram+=(--add-scram "$line"); done < <(acls_py scram-args)
   fi
@@ -136,9 +181,10 @@ start() {
   nohup "${JAVA[@]}" "${AGENT[@]}" kafka.Kafka "$DATA/server.properties" >"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
   wait_ready
-  if [ "$SECURITY" = sasl ]; then
+  if [ "$SECURITY" != plaintext ]; then
     acls_py apply
-    echo "kafka: running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"), data $DATA), SASL_PLAINTEXT SCRAM-SHA-512 with ACLs"
+    local over="SASL_PLAINTEXT"; if [ "$SECURITY" = sasl_ssl ]; then over="SASL_SSL (TLS, CA $TLS/ca.pem)"; fi
+    echo "kafka: running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"), data $DATA), $over SCRAM-SHA-512 with ACLs"
   else
     echo "kafka: running on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"), data $DATA), PLAINTEXT: no authentication" \
       "(development switch)"
@@ -148,15 +194,17 @@ start() {
 wait_ready() {
   local deadline=$((SECONDS + ${KAFKA_START_TIMEOUT:-90}))
   # The port opens before the broker has joined the KRaft quorum: ask for metadata to be sure.
-  local user="" cred=""
-  if [ "$SECURITY" = sasl ]; then user=admin cred="$CREDS/admin"; fi
-  until accepting && "$ROOT/.venv/bin/python" - "$PORT" "$user" "$cred" <<'PY' 2>/dev/null
+  local user="" cred="" ca=""
+  if [ "$SECURITY" != plaintext ]; then user=admin cred="$CREDS/admin"; fi
+  if [ "$SECURITY" = sasl_ssl ]; then ca="$TLS/ca.pem"; fi
+  until accepting && (cd "$ROOT" && "$ROOT/.venv/bin/python" - "$PORT" "$user" "$cred" "$ca" <<'PY' 2>/dev/null)
 import sys
 from pathlib import Path
 from kafka import KafkaAdminClient
-port, user, cred = sys.argv[1:4]
-auth = {} if not user else {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512",
-                            "sasl_plain_username": user, "sasl_plain_password": Path(cred).read_text().strip()}
+from contracts.kafka_security import client_options
+port, user, cred, ca = sys.argv[1:5]
+auth = {} if not user else client_options("SASL_SSL" if ca else "SASL_PLAINTEXT", user,
+                                          Path(cred).read_text().strip(), ca or None)
 admin = KafkaAdminClient(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=3000, **auth)
 admin.list_topics()
 admin.close()
@@ -183,7 +231,8 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   wait) wait_ready ;;
-  acls) if [ "$SECURITY" != sasl ]; then echo "kafka: acls needs KAFKA_SECURITY=sasl" >&2; exit 2; fi; acls_py apply ;;
+  acls) if [ "$SECURITY" = plaintext ]; then echo "kafka: acls needs KAFKA_SECURITY=sasl or sasl_ssl" >&2; exit 2; fi
+    acls_py apply ;;
   status) if running && accepting; then echo "running"; else echo "stopped"; exit 3; fi ;;
   *) echo "usage: $0 fetch|start|stop|status|wait|acls" >&2; exit 2 ;;
 esac

@@ -1,6 +1,6 @@
-"""Kafka with SASL/SCRAM-SHA-512 and per-service ACLs, on a broker of the test's own (``kafka.sh`` with
-KAFKA_SECURITY=sasl on TSUNAGU_TEST_SASL_KAFKA_PORT, default a free pair of ports, its own data and credentials
-directories).
+"""Kafka with SASL/SCRAM-SHA-512 over TLS and per-service ACLs, as ``make run`` starts it, on a broker of the test's
+own (``kafka.sh`` with KAFKA_SECURITY=sasl_ssl on TSUNAGU_TEST_SASL_KAFKA_PORT, default a free pair of ports, its
+own data and credentials directories, its own local CA).
 
 Every principal of deploy/kafka/acls.py can do what it needs (produce its topics, read its topics, commit its
 group); every out-of-table produce, read and group commit is refused — counted, 100 %; and the scoring worker runs
@@ -68,20 +68,25 @@ class Broker:
     def password(self, principal: str) -> str:
         return (self.credentials / principal).read_text(encoding="utf-8").strip()
 
+    @property
+    def ca(self) -> Path:
+        return self.credentials / "tls" / "ca.pem"  # the local CA kafka.sh made, which signed the broker's certificate
+
     def options(self, principal: str) -> dict[str, object]:
-        return client_options("SASL_PLAINTEXT", principal, self.password(principal))
+        return client_options("SASL_SSL", principal, self.password(principal), self.ca)
 
 
 @pytest.fixture(scope="module")
 def broker() -> Iterator[Broker]:
     data = ROOT / "var" / f"kafka-sasl-test-{PORT}"
     creds = data.with_name(data.name + "-credentials")
-    env = {**os.environ, "KAFKA_PORT": PORT, "KAFKA_SECURITY": "sasl", "KAFKA_DATA_DIR": str(data),
+    env = {**os.environ, "KAFKA_PORT": PORT, "KAFKA_SECURITY": "sasl_ssl", "KAFKA_DATA_DIR": str(data),
            "KAFKA_CREDENTIALS_DIR": str(creds)}
     env.pop("KAFKA_JMX_EXPORTER_PORT", None)
     script = str(ROOT / "deploy/kafka/kafka.sh")
     subprocess.run([script, "start"], env=env, check=True)
-    admin_env = {**env, "TSUNAGU_ADMIN_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+    admin_env = {**env, "TSUNAGU_ADMIN_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                 "TSUNAGU_ADMIN_KAFKA_SSL_CAFILE": str(creds / "tls" / "ca.pem"),
                  "TSUNAGU_ADMIN_KAFKA_SASL_USERNAME": ADMIN,
                  "TSUNAGU_ADMIN_KAFKA_SASL_PASSWORD_FILE": str(creds / ADMIN)}
     subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "contracts.admin", "create", "--bootstrap",
@@ -188,11 +193,27 @@ def test_wrong_passwords_and_unknown_users_are_refused(broker: Broker) -> None:
     for user, password in (("scoring", "not-its-password"), ("nobody", "whatever-password")):
         with pytest.raises(KafkaError):
             KafkaProducer(bootstrap_servers=broker.bootstrap, max_block_ms=5000,
-                          **client_options("SASL_PLAINTEXT", user, password)).send("scoring.flags.v1",
-                                                                                   b"x").get(timeout=10)
+                          **client_options("SASL_SSL", user, password, broker.ca)).send("scoring.flags.v1",
+                                                                                        b"x").get(timeout=10)
     with pytest.raises(KafkaError):  # no authentication at all
         KafkaProducer(bootstrap_servers=broker.bootstrap, max_block_ms=5000).send("scoring.flags.v1",
                                                                                   b"x").get(timeout=10)
+    with pytest.raises(KafkaError):  # the right password, but without TLS: the listener speaks only TLS
+        KafkaProducer(bootstrap_servers=broker.bootstrap, max_block_ms=5000,
+                      **client_options("SASL_PLAINTEXT", "scoring", broker.password("scoring"))).send(
+            "scoring.flags.v1", b"x").get(timeout=10)
+
+
+def test_clients_verify_the_brokers_certificate(broker: Broker) -> None:
+    """A client that does not trust the local CA (the system's CAs only) refuses the broker: no password is sent
+    to a broker it cannot verify."""
+    with pytest.raises(KafkaError):
+        KafkaProducer(bootstrap_servers=broker.bootstrap, max_block_ms=5000,
+                      **client_options("SASL_SSL", "scoring", broker.password("scoring"))).send(
+            "scoring.flags.v1", b"x").get(timeout=10)
+    cert = subprocess.run(["openssl", "x509", "-in", str(broker.credentials / "tls" / "ca.pem"), "-noout",
+                           "-subject"], capture_output=True, text=True, check=True).stdout
+    assert "Tsunagu local CA" in cert
 
 
 def _fact(child: str, fact_id: str, **overrides: object) -> bytes:
@@ -210,7 +231,7 @@ def test_the_scoring_worker_runs_end_to_end_with_only_its_acls(broker: Broker, t
     scoring = next(a for a in ACCESS if a.principal == "scoring")
     assert isinstance(scoring, Access) and scoring.group == "tsunagu-scoring"
     worker = Worker(broker.bootstrap, "tsunagu-scoring", tmp_path, today="2026-06-01", settings={
-        "kafka_security_protocol": "SASL_PLAINTEXT", "kafka_sasl_username": "scoring",
+        "kafka_security_protocol": "SASL_SSL", "kafka_ssl_cafile": str(broker.ca), "kafka_sasl_username": "scoring",
         "kafka_sasl_password_file": str(broker.credentials / "scoring")})
     reader = KafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False,
                            **broker.options("evaluation"))  # reads scoring.flags.v1 as evaluation does
