@@ -16,7 +16,7 @@ from contracts.topics import (
     privacy_optouts,
     scoring_flags,
 )
-from contracts.topics._catalogue import DAY_MS, TopicSpec
+from contracts.topics._catalogue import DAY_MS, FORGET_WITHIN_DAYS, TopicSpec
 
 SOURCE_TOPICS: list[TopicSpec] = [
     TopicSpec(name=s.topic, partitions=3, key="宛名番号 or student id (any stable key)", retention_ms=30 * DAY_MS,
@@ -41,4 +41,4 @@ CATALOGUE: list[TopicSpec] = [
     evaluation_reports.TOPIC,
 ]
 
-__all__ = ["CATALOGUE", "SOURCE_TOPICS", "TopicSpec"]
+__all__ = ["CATALOGUE", "FORGET_WITHIN_DAYS", "SOURCE_TOPICS", "TopicSpec"]

@@ -9,17 +9,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.topics._catalogue import DAY_MS, TopicSpec
+from contracts.topics._catalogue import FORGET_WITHIN_DAYS, TopicSpec
 
 TOPIC = TopicSpec(
     name="linkage.children.v1", partitions=6, key="child_id", compacted=True,
     description="Current child profile (name, birth date, ward, household).",
-    # Deletion on request (docs/privacy.md): a deleted child's tombstone (null value) must remove the earlier
-    # profiles within a bounded time. A record can be compacted away at most max.compaction.lag.ms after it was
-    # written (the active segment is rolled then too; segment.ms bounds it as well), whatever the dirty ratio; the
-    # tombstone itself stays delete.retention.ms for readers to see, then goes.
-    extra_config={"max.compaction.lag.ms": str(DAY_MS), "segment.ms": str(DAY_MS),
-                  "min.cleanable.dirty.ratio": "0.1", "delete.retention.ms": str(DAY_MS)},
+    # Deletion on request (docs/privacy.md): a deleted child's tombstone (null value) removes the earlier
+    # profiles within a bounded time
+    extra_config=FORGET_WITHIN_DAYS,
 )
 EVENT_TYPE = "linkage.child.changed"
 

@@ -16,14 +16,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.topics._catalogue import DAY_MS, TopicSpec
+from contracts.topics._catalogue import FORGET_WITHIN_DAYS, TopicSpec
 
 TOPIC = TopicSpec(
     name="privacy.optouts.v1", partitions=6, key="child_id", compacted=True,
     description="Opt-outs (利用停止) and withdrawals: the child's current state; null = deleted.",
     # a deleted child's tombstone removes its earlier values within a bounded time (as linkage.children.v1)
-    extra_config={"max.compaction.lag.ms": str(DAY_MS), "segment.ms": str(DAY_MS),
-                  "min.cleanable.dirty.ratio": "0.1", "delete.retention.ms": str(DAY_MS)},
+    extra_config=FORGET_WITHIN_DAYS,
 )
 EVENT_TYPE = "privacy.optout.changed"
 

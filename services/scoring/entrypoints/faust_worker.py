@@ -12,7 +12,7 @@ from typing import Any
 import faust
 from faust.types import EventT, StreamT
 
-from contracts.topics import linkage_facts, scoring_flags
+from contracts.topics import FORGET_WITHIN_DAYS, linkage_facts, scoring_flags
 from services.scoring.adapters.faust_consumer import GapSafeConsumer
 from services.scoring.adapters.faust_table import FaustTableStore
 from services.scoring.bootstrap import ScoringService
@@ -56,7 +56,10 @@ def build_app(service: ScoringService) -> faust.App:
     facts_topic = app.topic(linkage_facts.TOPIC.name, key_type=bytes, value_type=bytes)
     flags_topic = app.topic(scoring_flags.TOPIC.name, key_type=bytes, value_type=bytes)
     # No key/value types: Faust then serialises both as JSON, so keys come back as str on recovery.
-    table = app.Table(TABLE_NAME, default=None, partitions=linkage_facts.TOPIC.partitions)
+    # The changelog holds children's facts: a deleted child's tombstone removes them within about two days
+    # (docs/privacy.md), as on linkage.children.v1. Faust applies these when it creates the changelog topic.
+    table = app.Table(TABLE_NAME, default=None, partitions=linkage_facts.TOPIC.partitions,
+                      extra_topic_configs=FORGET_WITHIN_DAYS)
     store = FaustTableStore(table)
     # the go-live hold, the partitions swept today, the children settling (service_layer/clock_duties.py)
     duties = ClockDuties(settings.publish_from, settings.absence_settle_seconds)

@@ -214,3 +214,24 @@ def test_two_instances_share_the_children_without_loss_or_duplicates(
     messages = flags(children, until=len(children) + 5, timeout_s=60)
     assert sorted(m["subject"] for m in messages) == sorted(children)
     assert all(m["data"]["raised_items"] == [18] for m in messages)
+
+
+def test_the_state_changelog_forgets_a_deleted_childs_facts_within_days(
+        workers: Callable[..., Worker], kafka_bootstrap: str) -> None:
+    """Scoring's table changelog holds children's facts: Faust creates it with the bounded compaction of the
+    catalogue's compacted topics (contracts.topics.FORGET_WITHIN_DAYS), so a deletion's tombstone removes them."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    from contracts.topics import FORGET_WITHIN_DAYS
+
+    worker = workers()
+    assert worker.wait_for_assignment(), worker.log.read_text(errors="replace")[-3000:]
+    changelog = f"{worker.env['TSUNAGU_SCORING_APP_ID']}-child-state-changelog"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        entries = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, changelog)])["topic"][changelog]
+    finally:
+        admin.close()
+    assert entries["cleanup.policy"]["value"] == "compact"
+    assert {name: entries[name]["value"] for name in FORGET_WITHIN_DAYS} == FORGET_WITHIN_DAYS
