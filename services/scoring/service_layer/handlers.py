@@ -133,7 +133,10 @@ def reassess(child_id: str, state: ChildState, today: date, rulebook: Rulebook,
     state.evaluated_on, state.evaluated_with = today.isoformat(), rulebook.versions
     ward = facts.ward_code(today)
     before = state.last_assessment
-    if after == (before or EMPTY_ASSESSMENT) and (ward == state.last_ward or not after["flags"]):
+    # The same assessment is published again only when the child moved to a known ward (casework moves the
+    # listing); a ward that became unknown (the residence fact retracted) says nothing new: casework keeps the
+    # ward it knows, and the last published ward stays the one to compare with.
+    if after == (before or EMPTY_ASSESSMENT) and (ward == state.last_ward or ward is None or not after["flags"]):
         return None
     before_items = {f["item"] for f in (before or EMPTY_ASSESSMENT)["flags"]}
     after_items = {f["item"] for f in after["flags"]}

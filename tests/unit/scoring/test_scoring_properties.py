@@ -92,6 +92,27 @@ def test_the_assessment_depends_on_the_facts_and_the_date_only(updates: list[dic
     assert first.tier is None if not first.flags else first.score > 0
 
 
+def test_a_residence_retracted_under_an_unchanged_assessment_publishes_nothing() -> None:
+    """Found by the property below: the child's household 生活保護 keeps item 18 raised while its residence fact
+    is retracted (linkage split a record). The ward became unknown, nothing else changed: no message (casework
+    keeps the ward it knows); the residence coming back in the same ward says nothing either."""
+    def fact(kind: str, status: str = "asserted", **attributes: Any) -> dict[str, Any]:
+        return {"fact_id": f"{kind}-0", "child_id": "child-p", "kind": kind,
+                "relation": "household" if kind == "public_assistance" else "self", "status": status,
+                "source_system": "test", "record_id": "r", "record_date": None, "valid_from": None,
+                "valid_to": None, "attributes": attributes}
+
+    residence = {"birth_date": "2018-01-01", "sex": "1", "ward_code": "40131", "resident_since": None}
+    store, published = FakeStore(), []
+    for number, update in enumerate([fact("public_assistance", case_no="C1"), fact("residence", **residence),
+                                     fact("residence", "retracted", **residence), fact("residence", **residence)]):
+        event_id, decoded = decode_fact(envelope(update, event_id=f"e{number}"), "child-p")
+        _, message = handle_fact(decoded, event_id=event_id, partition=0, store=store, rulebook=GUIDELINE,
+                                 today=date(2018, 1, 1))
+        published += [message.envelope["data"]] if message else []
+    assert [(m["raised_items"], m["ward_code"]) for m in published] == [([18], None), ([], "40131")]
+
+
 @FAST
 @given(st.lists(fact_dicts(), max_size=12), DAYS, st.lists(st.integers(0, 40), max_size=3))
 def test_the_stream_ends_where_a_fresh_evaluation_of_the_final_facts_does(updates: list[dict[str, Any]],
