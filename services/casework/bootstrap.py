@@ -13,6 +13,7 @@ from services.casework.adapters.audit_anchor import attach as attach_anchor
 from services.casework.adapters.db import make_engine, migrate, session_factory
 from services.casework.adapters.report_store import SqlReportStore
 from services.casework.adapters.source_status import SqlSourceStatusStore
+from services.casework.adapters.unit_of_work import SqlUnitOfWork
 from services.casework.config import CaseworkSettings
 from services.casework.domain.alert_policy import AlertPolicy
 from services.casework.service_layer.ports import Clock, ReportStore, SourceStatusStore
@@ -35,6 +36,10 @@ class Container:
     audit_anchor: AuditAnchor | None = None  # the audit chain's head, published outside the database
     source_status: SourceStatusStore = field(default_factory=SqlSourceStatusStore)  # データの鮮度
     reports: ReportStore = field(default_factory=SqlReportStore)  # 報告書 (evaluation.reports.v1)
+
+    def uow(self) -> SqlUnitOfWork:
+        """A unit of work on the case database (service_layer/unit_of_work.py), for one transaction."""
+        return SqlUnitOfWork(self.sessions, self.source_status, self.reports)
 
 
 def bootstrap(settings: CaseworkSettings | None = None, *, run_migrations: bool = True,

@@ -24,9 +24,9 @@ from services.casework.domain.access import Permission, Principal, Role
 from services.casework.domain.items import item_label, signal_label
 from services.casework.entrypoints.web_common import AppContainer, Auth, require
 from services.casework.entrypoints.web_security import recheck_session, session_token
-from services.casework.service_layer import audit_log, cases
+from services.casework.service_layer import audit_log, views
 from services.casework.service_layer.audit_log import Actor
-from services.casework.service_layer.cases import InboxRow
+from services.casework.service_layer.views import InboxRow
 
 log = logging.getLogger("tsunagu.casework.web")
 router = APIRouter(prefix="/api", tags=["api"])
@@ -58,14 +58,14 @@ class AlertBroadcaster:
             self._task.cancel()
 
     def _max_seq(self) -> int:
-        from services.casework.adapters.repository import CaseRepository
+        from services.casework.adapters.repository import SqlCaseRepository
 
         with self.container.read_sessions() as session:
-            return CaseRepository(session).max_alert_seq()
+            return SqlCaseRepository(session).max_alert_seq()
 
     def _poll(self) -> list[InboxRow]:
         with self.container.read_sessions() as session:
-            rows = cases.inbox(session, _EVERYONE, self.container.clock().date(),
+            rows = views.inbox(session, _EVERYONE, self.container.clock().date(),
                                after_seq=max(0, self.last_seq - LOOK_BEHIND), limit=2000)
         return [r for r in sorted(rows, key=lambda r: r.seq) if r.seq not in self.sent]
 

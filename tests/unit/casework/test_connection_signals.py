@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from services.casework.adapters.orm import Child
 from services.casework.domain.access import Principal, Role
 from services.casework.entrypoints.web_pages import _filter
-from services.casework.service_layer.cases import InboxFilter, export_csv, inbox
+from services.casework.service_layer.views import InboxFilter, export_csv, inbox
 
 pytestmark = pytest.mark.unit
 

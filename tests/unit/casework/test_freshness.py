@@ -16,7 +16,9 @@ from sqlalchemy.pool import StaticPool
 
 from contracts.sources.cadence import SILENCE_ALLOWED_S
 from services.casework.adapters.orm import Base, SourceStatusRow
+from services.casework.adapters.report_store import SqlReportStore
 from services.casework.adapters.source_status import SqlSourceStatusStore
+from services.casework.adapters.unit_of_work import SqlUnitOfWork
 from services.casework.domain.alert_policy import AlertPolicy
 from services.casework.domain.freshness import (
     SourceHeard,
@@ -95,6 +97,9 @@ class _Container:
     policy: AlertPolicy = field(default_factory=AlertPolicy)
     settings: _Settings = field(default_factory=_Settings)
     source_status: SqlSourceStatusStore = field(default_factory=SqlSourceStatusStore)
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.sessions, self.source_status, SqlReportStore())
 
 
 @pytest.fixture
