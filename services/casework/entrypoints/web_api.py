@@ -8,7 +8,6 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from services.casework import metrics
 from services.casework.domain.access import AccessDenied, Permission
 from services.casework.domain.items import SIGNAL_CODE_PATTERN
 from services.casework.domain.workflow import Action, InvalidTransition, StepCommand
@@ -70,9 +69,9 @@ def login(container: AppContainer, request: Request, response: Response, usernam
             audit_log.append(session, Actor.of(new.principal, client), "login", now, ward_code=ok.user.ward_code,
                              detail=ok.factors)
     if failure is not None:
-        metrics.LOGINS.labels(outcome="failed").inc()
+        container.metrics.logins.labels(outcome="failed").inc()
         raise HTTPException(status_code=401, detail=str(failure))
-    metrics.LOGINS.labels(outcome="ok").inc()
+    container.metrics.logins.labels(outcome="ok").inc()
     set_session_cookie(response, new.token, settings)
     return new
 

@@ -18,12 +18,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from services.casework import metrics
 from services.casework.bootstrap import Container
 from services.casework.domain.access import Permission, Principal, Role
 from services.casework.domain.items import item_label, signal_label
 from services.casework.entrypoints.web_common import AppContainer, Auth, require
 from services.casework.entrypoints.web_security import recheck_session, session_token
+from services.casework.metrics import observe_since
 from services.casework.service_layer import audit_log, views
 from services.casework.service_layer.audit_log import Actor
 from services.casework.service_layer.views import InboxRow
@@ -126,7 +126,7 @@ async def alert_stream(request: Request, auth: Auth, container: AppContainer) ->
 
     async def events() -> AsyncIterator[str]:
         broadcaster.subscribers.add(subscriber)
-        metrics.SSE_CLIENTS.inc()
+        container.metrics.sse_clients.inc()
         loop = asyncio.get_running_loop()
         last_sent = loop.time()
         try:
@@ -144,11 +144,11 @@ async def alert_stream(request: Request, auth: Auth, container: AppContainer) ->
                 if not await asyncio.to_thread(deliver, row):
                     return
                 last_sent = loop.time()
-                metrics.observe_since(metrics.ALERT_TO_SSE_SENT, row.raised_at, container.clock())
+                observe_since(container.metrics.alert_to_sse_sent, row.raised_at, container.clock())
                 yield sse_payload(row.as_seen_by(auth.principal))
         finally:
             broadcaster.subscribers.discard(subscriber)
-            metrics.SSE_CLIENTS.dec()
+            container.metrics.sse_clients.dec()
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"X-Accel-Buffering": "no"})

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.casework.domain.alert_policy import AlertPolicy
 from services.casework.domain.freshness import SourceHeard
 from services.casework.domain.reports import ReportDocument, ReportInfo
+from services.casework.metrics import CaseworkMetrics
 
 if TYPE_CHECKING:
     from services.casework.service_layer.unit_of_work import AbstractUnitOfWork
@@ -61,6 +62,9 @@ class ReportStore(Protocol):
 class Casework(Stores, Protocol):
     """Stores plus what screening needs: the alert policy, the topic names events are queued for, and units of work
     (service_layer/unit_of_work.py) for the worker's use cases."""
+
+    @property
+    def metrics(self) -> CaseworkMetrics: ...
 
     def uow(self) -> AbstractUnitOfWork:
         """A new unit of work on the case database."""

@@ -24,9 +24,9 @@ from contracts.topics.ingest_source_status import SourceStatusV1
 from contracts.topics.linkage_children import ChildProfileV1
 from contracts.topics.linkage_review import ReviewCaseV1
 from contracts.topics.scoring_flags import ChildFlagsV1
-from services.casework import metrics
 from services.casework.domain.freshness import SourceHeard
 from services.casework.domain.reports import ReportDocument, ReportInfo
+from services.casework.metrics import observe_since
 from services.casework.service_layer.intake import IntakeResult, handle_flags, handle_profile
 from services.casework.service_layer.ports import Casework
 from services.casework.service_layer.reviews import handle_review_case
@@ -85,16 +85,17 @@ class WorkerHandlers:
         committed = self.c.clock()
         elapsed = (time.perf_counter() - started) / max(1, len(items))
         processed = []
+        metrics = self.c.metrics
         for result in results:
-            metrics.PROCESSING_SECONDS.observe(elapsed)
+            metrics.processing_duration.observe(elapsed)
             if isinstance(result, Processed):
                 processed.append(result)
                 continue
             outcome = result.outcome.split(":")[0] if result.outcome.startswith("no_alert") else result.outcome
-            metrics.FLAGS_PROCESSED.labels(outcome=outcome).inc()
+            metrics.flags_processed.labels(outcome=outcome).inc()
             for alert in result.alerts:
-                metrics.ALERTS_RAISED.labels(ward=metrics.ward_label(alert.ward_code)).inc()
-                metrics.observe_since(metrics.SOURCE_TO_ALERT_COMMITTED, result.source_time, committed)
+                metrics.alert_raised(alert.ward_code)
+                observe_since(metrics.source_to_alert_committed, result.source_time, committed)
             processed.append(Processed(result.outcome, [a.alert_id for a in result.alerts]))
         return processed
 
@@ -135,9 +136,8 @@ class WorkerHandlers:
                                   alerts_topic=self.alerts_topic)
         return handle_review_case(event, uow=uow, now=now)
 
-    @staticmethod
-    def _skip(reason: str, where: str) -> Processed:
-        metrics.FLAGS_FAILED.labels(reason=reason).inc()
+    def _skip(self, reason: str, where: str) -> Processed:
+        self.c.metrics.flags_failed.labels(reason=reason).inc()
         log.warning("skipped message at %s: %s", where, reason)
         return Processed(f"skipped:{reason}", [])
 
@@ -149,12 +149,12 @@ class WorkerHandlers:
         while True:
             pending = await asyncio.to_thread(self._pending_outbox)
             if not pending:
-                metrics.OUTBOX_PENDING.set(0)
+                self.c.metrics.outbox_pending.set(0)
                 return published
             # an empty payload is a tombstone (privacy_deletion.TOMBSTONE): published as a null value
             await send_many([(m.topic, m.key, m.payload.encode() or None) for m in pending])
             for m in pending:
-                metrics.OUTBOX_PUBLISHED.labels(topic=m.topic).inc()
+                self.c.metrics.outbox_published.labels(topic=m.topic).inc()
             await asyncio.to_thread(self._mark_published, [m.id for m in pending])
             published += len(pending)
 

@@ -115,7 +115,7 @@ class FakeCaseRepository:
         self.preloaded: list[tuple[list[str], list[str]]] = []
 
     def preload(self, child_ids: Collection[str], event_keys: Collection[str]) -> None:
-        self.preloaded.append((sorted(child_ids), sorted(event_keys)))
+        self.preloaded.append((sorted(set(child_ids)), sorted(set(event_keys))))
 
     def already_processed(self, event_key: str) -> bool:
         return event_key in self.processed

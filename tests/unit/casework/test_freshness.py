@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -28,6 +29,7 @@ from services.casework.domain.freshness import (
     relative_ja,
 )
 from services.casework.entrypoints.web_common import SOURCE_LABELS
+from services.casework.metrics import CaseworkMetrics
 from services.casework.service_layer.worker import WorkerHandlers
 
 pytestmark = pytest.mark.unit
@@ -97,6 +99,7 @@ class _Container:
     policy: AlertPolicy = field(default_factory=AlertPolicy)
     settings: _Settings = field(default_factory=_Settings)
     source_status: SqlSourceStatusStore = field(default_factory=SqlSourceStatusStore)
+    metrics: CaseworkMetrics = field(default_factory=lambda: CaseworkMetrics(CollectorRegistry()))
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions, self.source_status, SqlReportStore())
