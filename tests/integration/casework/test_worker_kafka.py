@@ -9,8 +9,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from cw_factories import flags_event, profile_event, raw, review_event
-from cw_procs import casework_env, running, start_group_at_end
 from kafka import KafkaProducer
 
 from services.casework.adapters.orm import ReviewCase
@@ -19,7 +17,9 @@ from services.casework.domain.workflow import Action, StepCommand
 from services.casework.service_layer import cases
 from services.casework.service_layer.auth import create_user, principal_of
 from services.casework.service_layer.reviews import decide_review
+from tests.integration.casework.processes import casework_env, running, start_group_at_end
 from tests.kafka_reader import TopicReader
+from tests.unit.casework.factories import flags_event, profile_event, raw, review_event
 
 pytestmark = pytest.mark.integration
 WORKER = "services.casework.entrypoints.faust_app"

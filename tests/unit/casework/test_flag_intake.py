@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from cw_factories import flags_event, profile_event
-from cw_fakes import FakeUnitOfWork
 
 from contracts.envelope import Envelope
 from contracts.topics.linkage_children import ChildProfileV1
 from contracts.topics.scoring_flags import ChildFlagsV1
 from services.casework.domain.alert_policy import AlertPolicy
 from services.casework.service_layer.intake import IntakeResult, handle_flags, handle_profile
+from tests.unit.casework.factories import flags_event, profile_event
+from tests.unit.casework.fakes import FakeUnitOfWork
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

@@ -6,12 +6,12 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cw_factories import review_event
-from cw_fakes import FakeUnitOfWork
 
 from contracts.envelope import Envelope
 from contracts.topics.linkage_review import ReviewCaseV1
 from services.casework.service_layer.reviews import ReviewError, decide_review, handle_review_case, open_reviews
+from tests.unit.casework.factories import review_event
+from tests.unit.casework.fakes import FakeUnitOfWork
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

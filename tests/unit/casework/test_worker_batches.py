@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cw_factories import flags_event, raw, review_event
-from cw_fakes import FakeUnitOfWork
 from prometheus_client import CollectorRegistry
 
 from services.casework.bootstrap import bootstrap
@@ -20,6 +18,8 @@ from services.casework.domain.alert_policy import AlertPolicy
 from services.casework.metrics import CaseworkMetrics
 from services.casework.service_layer import audit_log
 from services.casework.service_layer.worker import WorkerHandlers
+from tests.unit.casework.factories import flags_event, raw, review_event
+from tests.unit.casework.fakes import FakeUnitOfWork
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

@@ -6,11 +6,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from cw_fakes import FakeAlert, FakeUnitOfWork
 
 from services.casework.domain.access import AccessDenied, Principal, Role
 from services.casework.domain.workflow import Action, InvalidTransition, StepCommand
 from services.casework.service_layer import cases
+from tests.unit.casework.fakes import FakeAlert, FakeUnitOfWork
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 6, 2, 1, 0, tzinfo=UTC)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from ev_factories import alert, envelope, flags, outcome, raw
-from ev_fakes import FakeContainer
 
 from services.evaluation.service_layer.worker import process_batch
+from tests.unit.evaluation.factories import alert, envelope, flags, outcome, raw
+from tests.unit.evaluation.fakes import FakeContainer
 
 pytestmark = pytest.mark.unit
 
