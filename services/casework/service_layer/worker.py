@@ -75,6 +75,7 @@ class WorkerHandlers:
         results: list[IntakeResult | Processed] = []
         with self.c.uow() as uow:
             events = [d for d in decoded if not isinstance(d, Processed)]
+            # Every batch reads what it touches up front and writes at commit (nothing is flushed in between).
             if kind in ("flags", "profile"):
                 uow.preload([e.data.child_id for e in events], [f"{kind}:{e.id}" for e in events])
             else:
