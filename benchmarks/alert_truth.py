@@ -26,14 +26,16 @@ from typing import Any
 
 import orjson
 from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from contracts.envelope import Envelope
 from contracts.topics.linkage_children import ChildProfileV1
 from contracts.topics.scoring_flags import ChildFlagsV1
 from services.casework.adapters.orm import Alert, Base, Child
-from services.casework.adapters.repository import CaseRepository
+from services.casework.adapters.report_store import SqlReportStore
+from services.casework.adapters.source_status import SqlSourceStatusStore
+from services.casework.adapters.unit_of_work import SqlUnitOfWork
 from services.casework.domain.alert_policy import AlertPolicy
 from services.casework.domain.workflow import TERMINAL
 from services.casework.service_layer.intake import handle_flags, handle_profile
@@ -80,18 +82,17 @@ class CaseworkStage:
         kind = batch[0][0]
         model = ChildFlagsV1 if kind == "flags" else ChildProfileV1
         events = [Envelope[model].model_validate_json(value) for _, value in batch]  # type: ignore[valid-type]
-        with Session(self.engine) as session, session.begin():
-            repo = CaseRepository(session)
-            repo.preload([e.data.child_id for e in events], [f"{kind}:{e.id}" for e in events])
-            with session.no_autoflush:
-                for event in events:
-                    handler = handle_flags if kind == "flags" else handle_profile
-                    result = handler(event, event_key=f"{kind}:{event.id}", session=session,  # type: ignore[arg-type]
-                                     policy=self.policy, now=now, repo=repo)
-                    self.outcomes[result.outcome.split(":")[0]] += 1
-                    for alert in result.alerts:
-                        self.published[alert.alert_id] += 1
-            repo.write_appended()
+        sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+        with SqlUnitOfWork(sessions, SqlSourceStatusStore(), SqlReportStore()) as uow:
+            uow.preload([e.data.child_id for e in events], [f"{kind}:{e.id}" for e in events])
+            for event in events:
+                handler = handle_flags if kind == "flags" else handle_profile
+                result = handler(event, event_key=f"{kind}:{event.id}", uow=uow,  # type: ignore[arg-type]
+                                 policy=self.policy, now=now)
+                self.outcomes[result.outcome.split(":")[0]] += 1
+                for alert in result.alerts:
+                    self.published[alert.alert_id] += 1
+            uow.commit()
 
     def supported_by_child_guidance(self) -> set[str]:
         with Session(self.engine) as session:

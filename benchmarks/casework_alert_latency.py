@@ -23,13 +23,13 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "unit" / "casework"))
-sys.path.insert(0, str(ROOT / "tests" / "integration" / "casework"))
+sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for the tests' helper package
 
 import httpx  # noqa: E402
-from cw_factories import flags_event, raw  # noqa: E402
-from cw_procs import casework_env, free_port, running, start_group_at_end  # noqa: E402
 from kafka import KafkaProducer  # noqa: E402
+
+from tests.integration.casework.processes import casework_env, free_port, running, start_group_at_end  # noqa: E402
+from tests.unit.casework.factories import flags_event, raw  # noqa: E402
 
 WARDS = ["40131", "40132", "40133", "40134", "40135", "40136", "40137"]
 

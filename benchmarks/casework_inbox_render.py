@@ -16,9 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit" / "casework"))
 
-from cw_factories import flags_event, profile_event, raw
 from fastapi.testclient import TestClient
 
 from services.casework.bootstrap import bootstrap
@@ -26,6 +24,7 @@ from services.casework.config import CaseworkSettings
 from services.casework.entrypoints.web import create_app
 from services.casework.service_layer.auth import create_user
 from services.casework.service_layer.worker import WorkerHandlers
+from tests.unit.casework.factories import flags_event, profile_event, raw
 
 
 def percentile(values: list[float], p: float) -> float:

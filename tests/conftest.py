@@ -105,7 +105,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 # A module that starts service workers (Faust apps reading the shared topics) runs alone among such modules:
 # two of them at once would both consume the same source, records, facts or flags topics — each test's events
 # processed twice, by its own worker and the other module's (each in its own consumer group).
-_RUNS_WORKERS = ("faust_app", "ingest_worker(", "tests.integration.scoring.worker", "cw_procs")
+_RUNS_WORKERS = ("faust_app", "ingest_worker(", "tests.integration.scoring.worker",
+                 "tests.integration.casework.processes")
 
 
 def _runs_workers(path: Path, seen: dict[Path, bool] = {}) -> bool:  # noqa: B006 — a per-session memo

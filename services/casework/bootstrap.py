@@ -13,8 +13,11 @@ from services.casework.adapters.audit_anchor import attach as attach_anchor
 from services.casework.adapters.db import make_engine, migrate, session_factory
 from services.casework.adapters.report_store import SqlReportStore
 from services.casework.adapters.source_status import SqlSourceStatusStore
+from services.casework.adapters.unit_of_work import SqlUnitOfWork
 from services.casework.config import CaseworkSettings
 from services.casework.domain.alert_policy import AlertPolicy
+from services.casework.metrics import CaseworkMetrics, process_metrics
+from services.casework.service_layer.audit_log import count_audit_entries
 from services.casework.service_layer.ports import Clock, ReportStore, SourceStatusStore
 
 
@@ -32,13 +35,19 @@ class Container:
     read_sessions: sessionmaker[Session]  # for hot read-only paths; never write through these
     policy: AlertPolicy
     clock: Clock
+    metrics: CaseworkMetrics = field(default_factory=process_metrics)
     audit_anchor: AuditAnchor | None = None  # the audit chain's head, published outside the database
     source_status: SourceStatusStore = field(default_factory=SqlSourceStatusStore)  # データの鮮度
     reports: ReportStore = field(default_factory=SqlReportStore)  # 報告書 (evaluation.reports.v1)
 
+    def uow(self) -> SqlUnitOfWork:
+        """A unit of work on the case database (service_layer/unit_of_work.py), for one transaction."""
+        return SqlUnitOfWork(self.sessions, self.source_status, self.reports)
+
 
 def bootstrap(settings: CaseworkSettings | None = None, *, run_migrations: bool = True,
-              clock: Clock = system_clock) -> Container:
+              clock: Clock = system_clock, metrics: CaseworkMetrics | None = None) -> Container:
+    """``metrics``: the process's (``metrics.process_metrics()``, the default registry) unless given."""
     settings = settings or CaseworkSettings()
     if run_migrations:
         migrate(settings.database_url)
@@ -46,9 +55,12 @@ def bootstrap(settings: CaseworkSettings | None = None, *, run_migrations: bool 
     policy = AlertPolicy(alert_items=frozenset(settings.alert_items),
                          cooldown=timedelta(days=settings.alert_cooldown_days))
     read_engine = make_engine(settings.database_url, read_only=True)
+    metrics = metrics or process_metrics()
     sessions = session_factory(engine)
+    count_audit_entries(sessions, metrics)
     anchor = AuditAnchor(settings.audit_anchor_path) if settings.audit_anchor_path else None
     if anchor is not None:
         attach_anchor(sessions, anchor)
     return Container(settings=settings, engine=engine, sessions=sessions,
-                     read_sessions=session_factory(read_engine), policy=policy, clock=clock, audit_anchor=anchor)
+                     read_sessions=session_factory(read_engine), policy=policy, clock=clock, metrics=metrics,
+                     audit_anchor=anchor)

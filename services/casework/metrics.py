@@ -1,45 +1,75 @@
-"""Casework's Prometheus metrics. Labels come from small fixed sets; never a child, person or user id."""
+"""Casework's Prometheus metrics. Labels come from small fixed sets; never a child, person or user id.
+
+One ``CaseworkMetrics`` per registry, built by bootstrap and handed down on the container (the worker, the web, the
+audit trail through the session: service_layer/audit_log.py). ``process_metrics()`` is the process's instance on
+the default registry, which the metrics port and the web's ``/metrics`` expose.
+"""
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 from contracts.vocabulary import WARD_CODES
 
 # Source time → stage, for end-to-end latency: the SLO bound (1 s) is a bucket edge; backfills land in the tail.
 E2E_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
-
-FLAGS_PROCESSED = Counter(
-    "tsunagu_casework_flags_processed_total", "Flag and profile messages applied, by outcome", ["outcome"])
-FLAGS_FAILED = Counter(
-    "tsunagu_casework_flags_failed_total", "Input messages skipped as invalid or failed, by reason", ["reason"])
-PROCESSING_SECONDS = Histogram(
-    "tsunagu_casework_processing_duration_seconds", "Time to apply one input message",
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
-ALERTS_RAISED = Counter("tsunagu_casework_alerts_raised_total", "Alerts raised, by ward", ["ward"])
-OUTBOX_PUBLISHED = Counter(
-    "tsunagu_casework_outbox_published_total", "Events published from the outbox, by topic", ["topic"])
-OUTBOX_PENDING = Gauge("tsunagu_casework_outbox_pending", "Outbox events waiting to be published")
-HTTP_REQUESTS = Counter(
-    "tsunagu_casework_http_requests_total", "Web requests, by route group and status class", ["route", "status"])
-HTTP_SECONDS = Histogram(
-    "tsunagu_casework_http_request_duration_seconds", "Web request duration", ["route"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
-ACCESS_DENIED = Counter("tsunagu_casework_access_denied_total", "Requests refused by access control", ["reason"])
-LOGINS = Counter("tsunagu_casework_logins_total", "Login attempts, by outcome", ["outcome"])
-SSE_CLIENTS = Gauge("tsunagu_casework_sse_clients", "Open live-inbox connections")
-AUDIT_ENTRIES = Counter("tsunagu_casework_audit_entries_total", "Audit entries written, by action", ["action"])
-SOURCE_TO_ALERT_COMMITTED = Histogram(
-    "tsunagu_casework_source_to_alert_committed_seconds",
-    "From the source system handing an event over to the alert it caused being committed (in the inbox)",
-    buckets=E2E_BUCKETS)
-ALERT_TO_SSE_SENT = Histogram(
-    "tsunagu_casework_alert_to_sse_sent_seconds",
-    "From an alert being raised to the live inbox sending it to an open browser", buckets=E2E_BUCKETS)
-
 WARD_LABELS = frozenset(WARD_CODES)
+
+
+class CaseworkMetrics:
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.flags_processed = Counter(
+            "tsunagu_casework_flags_processed_total", "Flag and profile messages applied, by outcome", ["outcome"],
+            registry=registry)
+        self.flags_failed = Counter(
+            "tsunagu_casework_flags_failed_total", "Input messages skipped as invalid or failed, by reason",
+            ["reason"], registry=registry)
+        self.processing_duration = Histogram(
+            "tsunagu_casework_processing_duration_seconds", "Time to apply one input message",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=registry)
+        self.alerts_raised = Counter(
+            "tsunagu_casework_alerts_raised_total", "Alerts raised, by ward", ["ward"], registry=registry)
+        self.outbox_published = Counter(
+            "tsunagu_casework_outbox_published_total", "Events published from the outbox, by topic", ["topic"],
+            registry=registry)
+        self.outbox_pending = Gauge(
+            "tsunagu_casework_outbox_pending", "Outbox events waiting to be published", registry=registry)
+        self.http_requests = Counter(
+            "tsunagu_casework_http_requests_total", "Web requests, by route group and status class",
+            ["route", "status"], registry=registry)
+        self.http_duration = Histogram(
+            "tsunagu_casework_http_request_duration_seconds", "Web request duration", ["route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=registry)
+        self.access_denied = Counter(
+            "tsunagu_casework_access_denied_total", "Requests refused by access control", ["reason"],
+            registry=registry)
+        self.logins = Counter(
+            "tsunagu_casework_logins_total", "Login attempts, by outcome", ["outcome"], registry=registry)
+        self.sse_clients = Gauge("tsunagu_casework_sse_clients", "Open live-inbox connections", registry=registry)
+        self.audit_entries = Counter(
+            "tsunagu_casework_audit_entries_total", "Audit entries written, by action", ["action"],
+            registry=registry)
+        self.source_to_alert_committed = Histogram(
+            "tsunagu_casework_source_to_alert_committed_seconds",
+            "From the source system handing an event over to the alert it caused being committed (in the inbox)",
+            buckets=E2E_BUCKETS, registry=registry)
+        self.alert_to_sse_sent = Histogram(
+            "tsunagu_casework_alert_to_sse_sent_seconds",
+            "From an alert being raised to the live inbox sending it to an open browser", buckets=E2E_BUCKETS,
+            registry=registry)
+
+    def alert_raised(self, ward_code: str | None) -> None:
+        self.alerts_raised.labels(ward=ward_label(ward_code)).inc()
+
+
+@functools.cache
+def process_metrics() -> CaseworkMetrics:
+    """The process's metrics on the default registry: one instance however often bootstrap runs (the CLIs and the
+    tests build several containers in one process)."""
+    return CaseworkMetrics(REGISTRY)
 
 
 def ward_label(ward_code: str | None) -> str:

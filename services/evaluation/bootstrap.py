@@ -10,12 +10,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.evaluation.adapters.db import create_schema, make_engine, session_factory
+from services.evaluation.adapters.messages import decode
 from services.evaluation.adapters.report_publisher import KafkaReportPublisher
+from services.evaluation.adapters.unit_of_work import SqlUnitOfWork
 from services.evaluation.adapters.weights_file import load_weights
 from services.evaluation.config import EvaluationSettings
 from services.evaluation.domain.weights import Weights
 from services.evaluation.metrics import EvaluationMetrics
-from services.evaluation.service_layer.ports import Clock
+from services.evaluation.service_layer.ports import Clock, Decoder
 from services.evaluation.service_layer.publishing import ReportPublisher
 
 
@@ -35,6 +37,11 @@ class Container:
     metrics: EvaluationMetrics
     clock: Clock
     publisher: ReportPublisher | None = None  # evaluation.reports.v1; None: files only (PUBLISH_REPORTS=false)
+    decode: Decoder = decode  # raw bytes → envelope at the edge (adapters/messages.py)
+
+    def uow(self) -> SqlUnitOfWork:
+        """A unit of work on the store (service_layer/unit_of_work.py), for one transaction."""
+        return SqlUnitOfWork(self.sessions)
 
 
 def bootstrap(settings: EvaluationSettings | None = None, *, metrics: EvaluationMetrics | None = None,

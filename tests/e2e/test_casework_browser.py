@@ -14,12 +14,8 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve()
-sys.path.insert(0, str(HERE.parents[1] / "unit" / "casework"))
-sys.path.insert(0, str(HERE.parents[1] / "integration" / "casework"))
-
-from cw_factories import flags_event, profile_event, raw  # noqa: E402
-from cw_procs import ROOT, casework_env, free_port, running, start_group_at_end  # noqa: E402
+from tests.integration.casework.processes import ROOT, casework_env, free_port, running, start_group_at_end
+from tests.unit.casework.factories import flags_event, profile_event, raw
 
 pytestmark = pytest.mark.e2e
 ARTIFACTS = ROOT / "test-artifacts" / "casework"

@@ -1,8 +1,11 @@
-"""Reads and writes of the case database, in the domain's words. The caller owns the transaction."""
+"""Reads and writes of the case database, in the domain's words (service_layer/unit_of_work.py's CaseRepository).
+
+The caller owns the transaction (adapters/unit_of_work.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -18,14 +21,12 @@ from services.casework.adapters.orm import (
     PrivacyOptOut,
     ProcessedEvent,
 )
-from services.casework.domain.alert_policy import ChildHistory, OpenCase, RaiseAlert
 from services.casework.domain.pseudonym import forgotten_hash
-from services.casework.domain.workflow import OPEN_STATES, CaseState, StepRecorded
+from services.casework.domain.workflow import OPEN_STATES
+from services.casework.service_layer.unit_of_work import NewAlert, NewStep
 
-SYSTEM_ACTOR = "system"
 
-
-class CaseRepository:
+class SqlCaseRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
         # Filled by preload() for a batch of messages: three queries instead of several per message,
@@ -111,20 +112,6 @@ class CaseRepository:
         return child
 
     # --- alerts and cases ------------------------------------------------------------------------
-    def history(self, child_id: str) -> ChildHistory:
-        # One query: a child has a handful of alerts at most.
-        alerts = self.alerts_of_child(child_id)
-        open_states = {s.value for s in OPEN_STATES}
-        open_alert = next((a for a in reversed(alerts) if a.state in open_states), None)
-        last = max(alerts, key=lambda a: a.raised_at, default=None)
-        return ChildHistory(
-            open_case=OpenCase(open_alert.alert_id, open_alert.ward_code, frozenset(open_alert.items), open_alert.tier)
-            if open_alert else None,
-            last_alert_at=last.raised_at if last else None,
-            last_alert_tier=last.tier if last else None,
-            alerts_raised=len(alerts),
-        )
-
     def open_alert(self, child_id: str) -> Alert | None:
         if self._preloaded and child_id in self._alerts:
             open_states = {s.value for s in OPEN_STATES}
@@ -141,65 +128,23 @@ class CaseRepository:
                     return alert
         return self.session.scalars(select(Alert).where(Alert.alert_id == alert_id)).first()
 
-    def add_alert(self, decision: RaiseAlert, child_id: str, at: datetime, source_event_id: str) -> Alert | None:
+    def add_alert(self, new: NewAlert) -> Alert | None:
         """Inserts the alert unless one with the same key exists; returns None for a duplicate."""
-        if self._preloaded and child_id in self._alerts:
-            if any(a.alert_key == decision.alert_key for a in self._alerts[child_id]):
+        if self._preloaded and new.child_id in self._alerts:
+            if any(a.alert_key == new.alert_key for a in self._alerts[new.child_id]):
                 return None
-        elif self.session.scalars(select(Alert.seq).where(Alert.alert_key == decision.alert_key)).first():
+        elif self.session.scalars(select(Alert.seq).where(Alert.alert_key == new.alert_key)).first():
             return None
-        alert = Alert(
-            alert_id=decision.alert_id, alert_key=decision.alert_key, child_id=child_id,
-            ward_code=decision.ward_code, tier=decision.tier, items=list(decision.items), reason=decision.reason,
-            raised_at=at, state=CaseState.LISTED.value, state_changed_at=at, source_event_id=source_event_id,
-        )
-        child = self.child(child_id)
-        if child is not None:  # what this alert shows its ward for good, whatever the child's record becomes
-            alert.name_kanji_at_raise, alert.name_kana_at_raise = child.name_kanji, child.name_kana
-            alert.birth_date_at_raise = child.birth_date
-            alert.signals_at_raise = None if child.current_signals is None else list(child.current_signals)
+        alert = Alert(**asdict(new), state_changed_at=new.raised_at)
         # A concurrent insert of the same key fails the whole transaction on the unique constraint;
         # the worker retries it and then sees the duplicate above (no savepoint on the hot path).
         self.session.add(alert)
-        if child_id in self._alerts:
-            self._alerts[child_id].append(alert)
-        self.add_system_step(alert.alert_id, "一次スクリーニング", at, to_state=CaseState.LISTED.value,
-                             details={"reason": decision.reason, "items": ",".join(map(str, decision.items))})
+        if new.child_id in self._alerts:
+            self._alerts[new.child_id].append(alert)
         return alert
 
-    def add_system_step(self, alert_id: str, action: str, at: datetime, *, result: str | None = None,
-                        details: dict[str, Any] | None = None, from_state: str | None = None,
-                        to_state: str | None = None) -> None:
-        self._append(CaseStep, {"alert_id": alert_id, "action": action, "result": result, "reason": "",
-                                "details": details or {}, "from_state": from_state, "to_state": to_state,
-                                "actor_id": SYSTEM_ACTOR, "actor_role": SYSTEM_ACTOR, "at": at})
-
-    def transfer(self, alert_id: str, to_ward: str, at: datetime) -> None:
-        alert = self.alert(alert_id)
-        if alert is None or alert.state not in {s.value for s in OPEN_STATES}:
-            return
-        self.add_system_step(alert_id, "移管", at, result=to_ward, from_state=alert.state,
-                             to_state=CaseState.TRANSFERRED.value, details={"to_ward": to_ward})
-        alert.state, alert.state_changed_at = CaseState.TRANSFERRED.value, at
-
-    def close_as_merged(self, alert_id: str, merged_into: str | None, at: datetime) -> None:
-        """Linkage found the child to be a duplicate record: the case continues under the surviving child."""
-        alert = self.alert(alert_id)
-        if alert is None or alert.state not in {s.value for s in OPEN_STATES}:
-            return
-        self.add_system_step(alert_id, "名寄せ統合", at, result="統合", from_state=alert.state,
-                             to_state=CaseState.TRANSFERRED.value, details={"merged_into": merged_into or ""})
-        alert.state, alert.state_changed_at = CaseState.TRANSFERRED.value, at
-
-    def record_step(self, alert: Alert, step: StepRecorded) -> None:
-        self.session.add(CaseStep(
-            alert_id=alert.alert_id, action=step.action.value, result=step.result, reason=step.reason,
-            details=step.details, from_state=step.from_state.value, to_state=step.to_state.value,
-            actor_id=step.actor_id, actor_role=step.actor_role, at=step.at,
-        ))
-        alert.state, alert.state_changed_at = step.to_state.value, step.at
-        if "lead_division" in step.details:
-            alert.lead_division = step.details["lead_division"]
+    def add_step(self, step: NewStep) -> None:
+        self._append(CaseStep, asdict(step))
 
     def steps(self, alert_ids: Sequence[str]) -> list[CaseStep]:
         if not alert_ids:
@@ -218,10 +163,3 @@ class CaseRepository:
     # --- outbox ----------------------------------------------------------------------------------
     def add_outbox(self, topic: str, key: str, payload: str, at: datetime) -> None:
         self._append(OutboxMessage, {"topic": topic, "key": key, "payload": payload, "created_at": at})
-
-    def pending_outbox(self, limit: int = 500) -> list[OutboxMessage]:
-        # Two worker instances may both publish a row before either marks it: at-least-once, and every
-        # event keeps its id, so consumers dedupe.
-        return list(self.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.published_at.is_(None)).order_by(OutboxMessage.id)
-            .limit(limit)))

@@ -20,7 +20,6 @@ from contracts.topics.ingest_source_status import TOPIC as SOURCE_STATUS_TOPIC
 from contracts.topics.linkage_children import TOPIC as CHILDREN_TOPIC
 from contracts.topics.linkage_review import REVIEW_TOPIC
 from contracts.topics.scoring_flags import TOPIC as FLAGS_TOPIC
-from services.casework import metrics
 from services.casework.bootstrap import Container, bootstrap
 from services.casework.config import CaseworkSettings
 from services.casework.service_layer.worker import Processed, WorkerHandlers
@@ -62,7 +61,7 @@ def create_app(container: Container) -> faust.App:
             try:
                 return await asyncio.to_thread(handlers.process_batch, kind, items)
             except Exception as exc:
-                metrics.FLAGS_FAILED.labels(reason="retrying").inc()
+                container.metrics.flags_failed.labels(reason="retrying").inc()
                 log.error("processing %d %s message(s) failed (%s); retrying in %.1fs", len(items), kind,
                           type(exc).__name__, delay)
                 await asyncio.sleep(delay)

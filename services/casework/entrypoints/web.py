@@ -17,7 +17,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.casework import metrics
 from services.casework.bootstrap import Container, bootstrap
 from services.casework.config import CaseworkSettings
 from services.casework.entrypoints import (
@@ -68,9 +67,9 @@ def create_app(container: Container) -> FastAPI:
         group = getattr(route, "path", "unmatched")
         if request.url.path.startswith("/static/"):
             group = "/static"
-        metrics.HTTP_REQUESTS.labels(route=group, status=f"{response.status_code // 100}xx").inc()
+        container.metrics.http_requests.labels(route=group, status=f"{response.status_code // 100}xx").inc()
         if group != "/api/alerts/stream":
-            metrics.HTTP_SECONDS.labels(route=group).observe(time.perf_counter() - started)
+            container.metrics.http_duration.labels(route=group).observe(time.perf_counter() - started)
         return response
 
     @app.exception_handler(LoginRequired)
@@ -81,7 +80,7 @@ def create_app(container: Container) -> FastAPI:
 
     @app.exception_handler(CsrfFailed)
     async def csrf_failed(request: Request, _exc: CsrfFailed) -> Response:
-        metrics.ACCESS_DENIED.labels(reason="csrf").inc()
+        container.metrics.access_denied.labels(reason="csrf").inc()
         return _error(request, 403, "不正なリクエストです（CSRFトークンが一致しません）。画面を再読み込みしてください")
 
     @app.exception_handler(HTTPException)

@@ -142,19 +142,20 @@ def users_active_form(user_id: str, auth: AuthCsrf, container: AppContainer,
 @router.get("/api/reviews", summary="Open clerical-review cases from linkage")
 def api_reviews(auth: Auth, container: AppContainer) -> list[dict[str, Any]]:
     require(container, auth, Permission.REVIEW_LINKAGE, "list_reviews")
-    with container.sessions() as session:
+    with container.uow() as uow:
         return [{"review_id": r.review_id, "received_at": r.received_at.isoformat(), **r.payload}
-                for r in reviews.open_reviews(session)]
+                for r in reviews.open_reviews(uow)]
 
 
 def _decide(container: AppContainer, auth: Any, review_id: str, decision: str, reason: str) -> None:
     now = container.clock()
     try:
-        with container.sessions.begin() as session:
-            reviews.decide_review(review_id, decision, reason, user_id=auth.principal.user_id, session=session,
+        with container.uow() as uow:
+            reviews.decide_review(review_id, decision, reason, user_id=auth.principal.user_id, uow=uow,
                                   now=now, decisions_topic=container.settings.topic(DECISION_TOPIC.name))
-            audit_log.append(session, Actor.of(auth.principal, auth.client), "review_decision", now,
+            audit_log.append(uow.session, Actor.of(auth.principal, auth.client), "review_decision", now,
                              target=review_id, detail=decision)
+            uow.commit()
     except reviews.ReviewError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
 
@@ -169,8 +170,8 @@ def api_decide(review_id: str, body: Decision, auth: AuthCsrf, container: AppCon
 @router.get("/reviews", response_class=HTMLResponse, summary="Clerical-review page")
 def reviews_page(request: Request, auth: Auth, container: AppContainer, error: str | None = None) -> Response:
     require(container, auth, Permission.REVIEW_LINKAGE, "list_reviews")
-    with container.sessions() as session:
-        items = [{"review_id": r.review_id, **r.payload} for r in reviews.open_reviews(session)]
+    with container.uow() as uow:
+        items = [{"review_id": r.review_id, **r.payload} for r in reviews.open_reviews(uow)]
     return templates.TemplateResponse(request, "reviews.html", page_context(
         request, auth, reviews=items, labels=reviews.DECISION_LABELS, error=error))
 

@@ -8,7 +8,6 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from services.casework import metrics
 from services.casework.domain.access import AccessDenied, Permission
 from services.casework.domain.items import SIGNAL_CODE_PATTERN
 from services.casework.domain.workflow import Action, InvalidTransition, StepCommand
@@ -19,7 +18,7 @@ from services.casework.entrypoints.web_security import (
     session_token,
     set_session_cookie,
 )
-from services.casework.service_layer import audit_log, cases
+from services.casework.service_layer import audit_log, cases, views
 from services.casework.service_layer import auth as auth_service
 from services.casework.service_layer.audit_log import Actor
 
@@ -70,9 +69,9 @@ def login(container: AppContainer, request: Request, response: Response, usernam
             audit_log.append(session, Actor.of(new.principal, client), "login", now, ward_code=ok.user.ward_code,
                              detail=ok.factors)
     if failure is not None:
-        metrics.LOGINS.labels(outcome="failed").inc()
+        container.metrics.logins.labels(outcome="failed").inc()
         raise HTTPException(status_code=401, detail=str(failure))
-    metrics.LOGINS.labels(outcome="ok").inc()
+    container.metrics.logins.labels(outcome="ok").inc()
     set_session_cookie(response, new.token, settings)
     return new
 
@@ -100,8 +99,8 @@ SIGNAL_QUERY = Query(None, pattern=SIGNAL_CODE_PATTERN,
 
 def inbox_filter(tier: str | None = None, item: int | None = Query(None, ge=1, le=19), status: str | None = None,
                  division: str | None = None, age_min: int | None = Query(None, ge=0, le=25),
-                 age_max: int | None = Query(None, ge=0, le=25), signal: str | None = None) -> cases.InboxFilter:
-    return cases.InboxFilter(tier=tier or None, item=item, status=status or None, division=division or None,
+                 age_max: int | None = Query(None, ge=0, le=25), signal: str | None = None) -> views.InboxFilter:
+    return views.InboxFilter(tier=tier or None, item=item, status=status or None, division=division or None,
                              age_min=age_min, age_max=age_max, signal=signal or None)
 
 
@@ -114,7 +113,7 @@ def api_alerts(auth: Auth, container: AppContainer, tier: str | None = None,
     require(container, auth, Permission.VIEW_CASES, "list_alerts")
     flt = inbox_filter(tier, item, status, division, age_min, age_max, signal)
     with container.sessions.begin() as session:
-        rows = cases.inbox(session, auth.principal, container.clock().date(), flt)
+        rows = views.inbox(session, auth.principal, container.clock().date(), flt)
         audit_log.append(session, Actor.of(auth.principal, auth.client), "list_alerts", container.clock(),
                          ward_code=auth.principal.ward_scope(), detail=f"api rows={len(rows)}")
     return [r.api() for r in rows]
@@ -124,10 +123,11 @@ def api_alerts(auth: Auth, container: AppContainer, tier: str | None = None,
                                             "alerts and timeline")
 def api_child(child_id: str, auth: Auth, container: AppContainer) -> dict[str, Any]:
     try:
-        with container.sessions.begin() as session:
-            view = cases.visible_child(session, auth.principal, child_id)
-            audit_log.append(session, Actor.of(auth.principal, auth.client), "view_child", container.clock(),
+        with container.uow() as uow:
+            view = cases.visible_child(uow, auth.principal, child_id)
+            audit_log.append(uow.session, Actor.of(auth.principal, auth.client), "view_child", container.clock(),
                              child_id=child_id, ward_code=view.child.ward_code, detail="api")
+            uow.commit()
             return cases.child_api(view)
     except AccessDenied as exc:
         raise deny(container, auth, "view_child", str(exc), child_id=child_id) from None
@@ -142,13 +142,14 @@ def api_step(alert_id: str, body: StepRequest, auth: AuthCsrf, container: AppCon
 def record_step(container: AppContainer, auth: Any, alert_id: str, command: StepCommand) -> dict[str, Any]:
     now = container.clock()
     try:
-        with container.sessions.begin() as session:
-            alert = cases.case_for_step(session, auth.principal, alert_id)
-            step = cases.record_step(session, auth.principal, alert, command, now,
+        with container.uow() as uow:
+            alert = cases.case_for_step(uow, auth.principal, alert_id)
+            step = cases.record_step(uow, auth.principal, alert, command, now,
                                      container.settings.topic("casework.outcomes.v1"))
-            audit_log.append(session, Actor.of(auth.principal, auth.client), "record_step", now,
+            audit_log.append(uow.session, Actor.of(auth.principal, auth.client), "record_step", now,
                              child_id=alert.child_id, target=alert_id, ward_code=alert.ward_code,
                              detail=f"{step.action.value}:{step.result}")
+            uow.commit()
             return {"alert_id": alert_id, "child_id": alert.child_id, "status": step.to_state.value,
                     "from_state": step.from_state.value}
     except AccessDenied as exc:
@@ -166,14 +167,14 @@ def api_export(auth: Auth, container: AppContainer, tier: str | None = None,
     return export(container, auth, inbox_filter(tier, item, status, division, age_min, age_max, signal))
 
 
-def export(container: AppContainer, auth: Any, flt: cases.InboxFilter) -> Response:
+def export(container: AppContainer, auth: Any, flt: views.InboxFilter) -> Response:
     require(container, auth, Permission.EXPORT, "export_csv")
     now = container.clock()
     with container.sessions.begin() as session:
-        rows = cases.inbox(session, auth.principal, now.date(), flt)
+        rows = views.inbox(session, auth.principal, now.date(), flt)
         audit_log.append(session, Actor.of(auth.principal, auth.client), "export_csv", now,
                          ward_code=auth.principal.ward_scope(), detail=f"rows={len(rows)} filter={flt}")
-    body = "\ufeff" + cases.export_csv(rows)  # BOM: spreadsheet software then reads UTF-8 correctly
+    body = "\ufeff" + views.export_csv(rows)  # BOM: spreadsheet software then reads UTF-8 correctly
     filename = f"target-list-{auth.principal.ward_scope() or 'all'}-{now:%Y%m%d}.csv"
     return Response(body.encode(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

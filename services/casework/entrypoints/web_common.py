@@ -11,7 +11,6 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 
 from contracts.sources import SOURCE_SYSTEMS
-from services.casework import metrics
 from services.casework.bootstrap import Container
 from services.casework.domain.access import ROLE_LABELS, WARDS, Permission, Principal
 from services.casework.domain.audit import ACTION_LABELS, OUTCOME_LABELS
@@ -77,7 +76,7 @@ def deny(container: Container, auth: Authenticated, action: str, reason: str, *,
     with container.sessions.begin() as session:
         audit_log.append(session, Actor.of(auth.principal, auth.client), action, container.clock(),
                          child_id=child_id, target=target, ward_code=ward_code, outcome="denied", detail=reason)
-    metrics.ACCESS_DENIED.labels(reason=reason if reason in _DENY_REASONS else "other").inc()
+    container.metrics.access_denied.labels(reason=reason if reason in _DENY_REASONS else "other").inc()
     return HTTPException(status_code=403, detail="この情報を表示・操作する権限がありません。"
                                                  "担当の区・役割の範囲のみ利用できます。この操作は記録されました。")
 

@@ -18,15 +18,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from services.casework import metrics
 from services.casework.bootstrap import Container
 from services.casework.domain.access import Permission, Principal, Role
 from services.casework.domain.items import item_label, signal_label
 from services.casework.entrypoints.web_common import AppContainer, Auth, require
 from services.casework.entrypoints.web_security import recheck_session, session_token
-from services.casework.service_layer import audit_log, cases
+from services.casework.metrics import observe_since
+from services.casework.service_layer import audit_log, views
 from services.casework.service_layer.audit_log import Actor
-from services.casework.service_layer.cases import InboxRow
+from services.casework.service_layer.views import InboxRow
 
 log = logging.getLogger("tsunagu.casework.web")
 router = APIRouter(prefix="/api", tags=["api"])
@@ -58,14 +58,14 @@ class AlertBroadcaster:
             self._task.cancel()
 
     def _max_seq(self) -> int:
-        from services.casework.adapters.repository import CaseRepository
+        from services.casework.adapters.repository import SqlCaseRepository
 
         with self.container.read_sessions() as session:
-            return CaseRepository(session).max_alert_seq()
+            return SqlCaseRepository(session).max_alert_seq()
 
     def _poll(self) -> list[InboxRow]:
         with self.container.read_sessions() as session:
-            rows = cases.inbox(session, _EVERYONE, self.container.clock().date(),
+            rows = views.inbox(session, _EVERYONE, self.container.clock().date(),
                                after_seq=max(0, self.last_seq - LOOK_BEHIND), limit=2000)
         return [r for r in sorted(rows, key=lambda r: r.seq) if r.seq not in self.sent]
 
@@ -126,7 +126,7 @@ async def alert_stream(request: Request, auth: Auth, container: AppContainer) ->
 
     async def events() -> AsyncIterator[str]:
         broadcaster.subscribers.add(subscriber)
-        metrics.SSE_CLIENTS.inc()
+        container.metrics.sse_clients.inc()
         loop = asyncio.get_running_loop()
         last_sent = loop.time()
         try:
@@ -144,11 +144,11 @@ async def alert_stream(request: Request, auth: Auth, container: AppContainer) ->
                 if not await asyncio.to_thread(deliver, row):
                     return
                 last_sent = loop.time()
-                metrics.observe_since(metrics.ALERT_TO_SSE_SENT, row.raised_at, container.clock())
+                observe_since(container.metrics.alert_to_sse_sent, row.raised_at, container.clock())
                 yield sse_payload(row.as_seen_by(auth.principal))
         finally:
             broadcaster.subscribers.discard(subscriber)
-            metrics.SSE_CLIENTS.dec()
+            container.metrics.sse_clients.dec()
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"X-Accel-Buffering": "no"})

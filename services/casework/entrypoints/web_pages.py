@@ -34,7 +34,7 @@ from services.casework.entrypoints.web_common import (
     templates,
 )
 from services.casework.entrypoints.web_security import PRE_LOGIN_COOKIE, clear_session_cookie, session_token
-from services.casework.service_layer import audit_log, cases, survey
+from services.casework.service_layer import audit_log, cases, survey, views
 from services.casework.service_layer import auth as auth_service
 from services.casework.service_layer.audit_log import Actor
 
@@ -92,7 +92,7 @@ def inbox_page(request: Request, auth: Auth, container: AppContainer, tier: str 
         return RedirectResponse(_home_of(auth.principal.role.value), status_code=303)
     flt = _filter(tier, item, status, division, age_min, age_max, signal)
     with container.sessions.begin() as session:
-        rows = cases.inbox(session, auth.principal, container.clock().date(), flt)
+        rows = views.inbox(session, auth.principal, container.clock().date(), flt)
         audit_log.append(session, Actor.of(auth.principal, auth.client), "list_alerts", container.clock(),
                          ward_code=auth.principal.ward_scope(), detail=f"page rows={len(rows)}")
         pending = survey.pending_for(session, auth.principal, container.settings.session_secret, container.clock())
@@ -100,7 +100,7 @@ def inbox_page(request: Request, auth: Auth, container: AppContainer, tier: str 
     query = str(request.url.query)
     return templates.TemplateResponse(request, "inbox.html", page_context(
         request, auth, rows=rows, flt=flt, query=query, divisions=DIVISIONS,
-        live=flt == cases.InboxFilter(), survey_pending=pending, freshness=freshness))
+        live=flt == views.InboxFilter(), survey_pending=pending, freshness=freshness))
 
 
 def _freshness(container: AppContainer, session: Any, systems: list[str] | None = None) -> list[FreshnessRow]:
@@ -140,8 +140,8 @@ def _int(value: str | None, low: int, high: int) -> int | None:
 
 
 def _filter(tier: str | None, item: str | None, status: str | None, division: str | None, age_min: str | None,
-            age_max: str | None, signal: str | None = None) -> cases.InboxFilter:
-    return cases.InboxFilter(tier=tier or None, item=_int(item, 1, 19), status=status or None,
+            age_max: str | None, signal: str | None = None) -> views.InboxFilter:
+    return views.InboxFilter(tier=tier or None, item=_int(item, 1, 19), status=status or None,
                              division=division or None, age_min=_int(age_min, 0, 25), age_max=_int(age_max, 0, 25),
                              signal=signal if signal in SIGNAL_LABELS else None)
 
@@ -150,16 +150,17 @@ def _filter(tier: str | None, item: str | None, status: str | None, division: st
 def child_page(child_id: str, request: Request, auth: Auth, container: AppContainer,
                error: str | None = None) -> Response:
     try:
-        with container.sessions.begin() as session:
-            view = cases.visible_child(session, auth.principal, child_id)
-            audit_log.append(session, Actor.of(auth.principal, auth.client), "view_child", container.clock(),
+        with container.uow() as uow:
+            view = cases.visible_child(uow, auth.principal, child_id)
+            audit_log.append(uow.session, Actor.of(auth.principal, auth.client), "view_child", container.clock(),
                              child_id=child_id, ward_code=view.child.ward_code, detail="page")
-            every_source = _freshness(container, session)
+            every_source = _freshness(container, uow.session)
+            uow.commit()
     except AccessDenied as exc:
         raise deny(container, auth, "view_child", str(exc), child_id=child_id) from None
     case = view.open_alert
     forms = _forms(CaseState(case.state)) if case and auth.principal.can(Permission.RECORD_STEP) else []
-    age = cases.age_on(view.child.birth_date, container.clock().date())
+    age = views.age_on(view.child.birth_date, container.clock().date())
     actors = _usernames(container, {s.actor_id for steps in view.steps.values() for s in steps})
     behind = _evidence_systems(view.child.flags, view.child.signals)
     return templates.TemplateResponse(request, "child.html", page_context(
@@ -216,10 +217,8 @@ async def step_form(alert_id: str, request: Request, auth: AuthCsrf, container: 
 
 
 def _child_of(container: AppContainer, alert_id: str) -> str:
-    from services.casework.adapters.repository import CaseRepository
-
-    with container.sessions() as session:
-        alert = CaseRepository(session).alert(alert_id)
+    with container.uow() as uow:
+        alert = uow.cases.alert(alert_id)
         return alert.child_id if alert else ""
 
 

@@ -10,17 +10,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from services.casework import metrics
 from services.casework.adapters.audit_anchor import AnchorUnreadable, AuditAnchor, note_head
 from services.casework.adapters.orm import AuditHead, AuditRecord
 from services.casework.domain.access import Principal
 from services.casework.domain.audit import GENESIS, AuditEntry, Verification, sealed, verify_chain
+from services.casework.metrics import CaseworkMetrics
 from services.casework.service_layer.csv_safe import safe_row
 
 # SQLite has no row locks: within one process this keeps appends in order (PostgreSQL locks the head row).
 _APPEND_LOCK = threading.Lock()
+# The container's metrics ride on every session of its factory (bootstrap): dozens of callers append entries
+# with only a session at hand.
+METRICS_KEY = "tsunagu.casework.metrics"
 CSV_COLUMNS = ["seq", "at", "user_id", "role", "action", "child_id", "target", "ward_code", "client", "outcome",
                "detail", "prev_hash", "hash"]
 
@@ -34,6 +37,11 @@ class Actor:
     @classmethod
     def of(cls, principal: Principal, client: str | None) -> Actor:
         return cls(principal.user_id, principal.role.value, client)
+
+
+def count_audit_entries(sessions: sessionmaker[Session], metrics: CaseworkMetrics) -> None:
+    """Entries appended through sessions of this factory count in ``tsunagu_casework_audit_entries_total``."""
+    sessions.configure(info={METRICS_KEY: metrics})
 
 
 def append(session: Session, actor: Actor, action: str, now: datetime, *, child_id: str | None = None,
@@ -52,7 +60,9 @@ def append(session: Session, actor: Actor, action: str, now: datetime, *, child_
         head.seq, head.hash = entry.seq, entry.hash
         session.flush()
     note_head(session, entry.seq, entry.hash, now)  # published outside the database once committed
-    metrics.AUDIT_ENTRIES.labels(action=action).inc()
+    counted = session.info.get(METRICS_KEY)
+    if isinstance(counted, CaseworkMetrics):
+        counted.audit_entries.labels(action=action).inc()
     return entry.seq
 
 

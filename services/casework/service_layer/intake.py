@@ -8,45 +8,54 @@ came with the flags, with a profile before them or with a profile after them, th
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-
-from sqlalchemy.orm import Session
+from typing import Any
 
 from contracts.envelope import Envelope, envelope_dict
 from contracts.topics.casework import ALERTS_TOPIC, AlertV1
 from contracts.topics.linkage_children import ChildProfileV1
 from contracts.topics.scoring_flags import ChildFlagsV1
-from services.casework.adapters.orm import Alert, Child
-from services.casework.adapters.repository import CaseRepository
 from services.casework.domain import ward_order
 from services.casework.domain.alert_policy import (
     AlertPolicy,
+    ChildHistory,
     Decision,
     FlagsChange,
     HoldAlert,
     Listing,
     NoAlert,
+    OpenCase,
     UpdateOpenCase,
 )
 from services.casework.domain.ward_order import WardClaim
+from services.casework.domain.workflow import OPEN_STATES, CaseState
+from services.casework.service_layer.unit_of_work import (
+    AbstractUnitOfWork,
+    AlertRecord,
+    CaseRepository,
+    ChildRecord,
+    NewAlert,
+    NewStep,
+)
 
 SOURCE = "/tsunagu/casework"
+SYSTEM_ACTOR = "system"
 PROFILE_FIELDS = ("household_id", "name_kanji", "name_kana", "birth_date", "sex", "address", "status")
 
 
 @dataclass
 class IntakeResult:
     outcome: str  # alert_raised / case_updated / no_alert:<why> / duplicate / profile_updated / profile_stale / …
-    alerts: list[Alert] = field(default_factory=list)
+    alerts: list[AlertRecord] = field(default_factory=list)
     source_time: str | None = None  # when the source handed over the event behind the flags (end-to-end latency)
 
 
-def handle_flags(event: Envelope[ChildFlagsV1], *, event_key: str, session: Session, policy: AlertPolicy,
-                 now: datetime, alerts_topic: str = ALERTS_TOPIC.name,
-                 repo: CaseRepository | None = None) -> IntakeResult:
-    repo = repo or CaseRepository(session)
+def handle_flags(event: Envelope[ChildFlagsV1], *, event_key: str, uow: AbstractUnitOfWork, policy: AlertPolicy,
+                 now: datetime, alerts_topic: str = ALERTS_TOPIC.name) -> IntakeResult:
+    repo = uow.cases
     if repo.already_processed(event_key):
         return IntakeResult("duplicate")
     msg = event.data
@@ -77,10 +86,9 @@ def handle_flags(event: Envelope[ChildFlagsV1], *, event_key: str, session: Sess
     return result
 
 
-def handle_profile(event: Envelope[ChildProfileV1], *, event_key: str, session: Session, policy: AlertPolicy,
-                   now: datetime, alerts_topic: str = ALERTS_TOPIC.name,
-                   repo: CaseRepository | None = None) -> IntakeResult:
-    repo = repo or CaseRepository(session)
+def handle_profile(event: Envelope[ChildProfileV1], *, event_key: str, uow: AbstractUnitOfWork,
+                   policy: AlertPolicy, now: datetime, alerts_topic: str = ALERTS_TOPIC.name) -> IntakeResult:
+    repo = uow.cases
     if repo.already_processed(event_key):
         return IntakeResult("duplicate")
     profile = event.data
@@ -96,7 +104,9 @@ def handle_profile(event: Envelope[ChildProfileV1], *, event_key: str, session: 
         child.pending_alert = None  # the surviving child carries the case on
         open_alert = repo.open_alert(profile.child_id)
         if open_alert is not None:
-            repo.close_as_merged(open_alert.alert_id, profile.merged_into, now)
+            # Linkage found the child to be a duplicate record: the case continues under the surviving child.
+            end_case(repo, open_alert.alert_id, "名寄せ統合", now, result="統合",
+                     details={"merged_into": profile.merged_into or ""})
         repo.mark_processed(event_key, now)
         return IntakeResult("case_merged" if open_alert is not None else "profile_updated")
     result = _settle(child, repo, policy, now, tier_before=child.tier, items_before=_items(child),
@@ -105,11 +115,11 @@ def handle_profile(event: Envelope[ChildProfileV1], *, event_key: str, session: 
     return result if result.outcome in ("alert_raised", "duplicate") else IntakeResult("profile_updated")
 
 
-def _items(child: Child) -> frozenset[int]:
+def _items(child: ChildRecord) -> frozenset[int]:
     return frozenset(int(i) for i in child.current_items or [])
 
 
-def _store_flags(child: Child, msg: ChildFlagsV1, now: datetime) -> None:
+def _store_flags(child: ChildRecord, msg: ChildFlagsV1, now: datetime) -> None:
     if ward_order.replaces(WardClaim(child.flags_ward_code, child.flags_ward_since),
                            WardClaim(msg.ward_code, msg.ward_since)):
         child.flags_ward_code, child.flags_ward_since = msg.ward_code, msg.ward_since
@@ -126,7 +136,7 @@ def _store_flags(child: Child, msg: ChildFlagsV1, now: datetime) -> None:
     child.flags_updated_at = now
 
 
-def _store_profile(child: Child, profile: ChildProfileV1, now: datetime) -> None:
+def _store_profile(child: ChildRecord, profile: ChildProfileV1, now: datetime) -> None:
     for name in PROFILE_FIELDS:
         setattr(child, name, getattr(profile, name))
     held = WardClaim(child.profile_ward_code, child.profile_ward_since)
@@ -142,12 +152,12 @@ def _store_profile(child: Child, profile: ChildProfileV1, now: datetime) -> None
     child.profile_updated_at = now
 
 
-def _resolve_ward(child: Child) -> None:
+def _resolve_ward(child: ChildRecord) -> None:
     child.ward_code = ward_order.resolve(WardClaim(child.profile_ward_code, child.profile_ward_since),
                                          WardClaim(child.flags_ward_code, child.flags_ward_since))
 
 
-def _settle(child: Child, repo: CaseRepository, policy: AlertPolicy, now: datetime, *, tier_before: str | None,
+def _settle(child: ChildRecord, repo: CaseRepository, policy: AlertPolicy, now: datetime, *, tier_before: str | None,
             items_before: frozenset[int], source_event_id: str, alerts_topic: str,
             source_time: str | None = None) -> IntakeResult:
     """What the child's state now calls for: raise (or raise a held listing), update the open case, hold, none."""
@@ -159,7 +169,7 @@ def _settle(child: Child, repo: CaseRepository, policy: AlertPolicy, now: dateti
         supported_by_child_guidance=bool(child.supported_by_child_guidance),
         pending=Listing.from_json(child.pending_alert),
     )
-    decision = policy.decide(change, repo.history(child.child_id), now)
+    decision = policy.decide(change, history(repo.alerts_of_child(child.child_id)), now)
     if isinstance(decision, HoldAlert):
         child.pending_alert = decision.listing.as_json()
         return IntakeResult(f"no_alert:{decision.why}")
@@ -181,18 +191,61 @@ def _apply(decision: Decision, repo: CaseRepository, *, child_id: str, now: date
         if alert is not None:
             details["tier"] = f"{alert.tier or '—'}→{decision.tier}"
             alert.tier = decision.tier
-        repo.add_system_step(decision.alert_id, "フラグ変化", now, details=details)
+        add_system_step(repo, decision.alert_id, "フラグ変化", now, details=details)
         return IntakeResult("case_updated")
     if decision.transfer_from:
-        repo.transfer(decision.transfer_from, decision.ward_code, now)
-    alert = repo.add_alert(decision, child_id, now, source_event_id)
+        end_case(repo, decision.transfer_from, "移管", now, result=decision.ward_code,
+                 details={"to_ward": decision.ward_code})
+    child = repo.child(child_id)  # what this alert shows its ward for good, whatever the child's record becomes
+    alert = repo.add_alert(NewAlert(
+        alert_id=decision.alert_id, alert_key=decision.alert_key, child_id=child_id, ward_code=decision.ward_code,
+        tier=decision.tier, items=list(decision.items), reason=decision.reason, raised_at=now,
+        state=CaseState.LISTED.value, source_event_id=source_event_id,
+        name_kanji_at_raise=child.name_kanji if child else None, name_kana_at_raise=child.name_kana if child else None,
+        birth_date_at_raise=child.birth_date if child else None,
+        signals_at_raise=None if child is None or child.current_signals is None else list(child.current_signals)))
     if alert is None:
         return IntakeResult("duplicate")
+    add_system_step(repo, alert.alert_id, "一次スクリーニング", now, to_state=CaseState.LISTED.value,
+                    details={"reason": decision.reason, "items": ",".join(map(str, decision.items))})
     repo.add_outbox(alerts_topic, child_id, alert_event_json(alert, source_time), now)
     return IntakeResult("alert_raised", [alert])
 
 
-def alert_event_json(alert: Alert, source_time: str | None = None) -> str:
+def history(alerts: Sequence[AlertRecord]) -> ChildHistory:
+    """What the alert policy needs of the child's alerts (oldest first): the open case, the last alert."""
+    open_states = {s.value for s in OPEN_STATES}
+    open_alert = next((a for a in reversed(alerts) if a.state in open_states), None)
+    last = max(alerts, key=lambda a: a.raised_at, default=None)
+    return ChildHistory(
+        open_case=OpenCase(open_alert.alert_id, open_alert.ward_code, frozenset(open_alert.items), open_alert.tier)
+        if open_alert else None,
+        last_alert_at=last.raised_at if last else None,
+        last_alert_tier=last.tier if last else None,
+        alerts_raised=len(alerts),
+    )
+
+
+def add_system_step(repo: CaseRepository, alert_id: str, action: str, at: datetime, *, result: str | None = None,
+                    details: dict[str, Any] | None = None, from_state: str | None = None,
+                    to_state: str | None = None) -> None:
+    """A timeline entry made by casework itself (actor ``system``), not by a person."""
+    repo.add_step(NewStep(alert_id=alert_id, action=action, at=at, actor_id=SYSTEM_ACTOR, actor_role=SYSTEM_ACTOR,
+                          result=result, details=details or {}, from_state=from_state, to_state=to_state))
+
+
+def end_case(repo: CaseRepository, alert_id: str, action: str, at: datetime, *, result: str,
+             details: dict[str, Any]) -> None:
+    """Ends an open case as transferred: 移管 (the child moved) or 名寄せ統合 (a duplicate record); else nothing."""
+    alert = repo.alert(alert_id)
+    if alert is None or alert.state not in {s.value for s in OPEN_STATES}:
+        return
+    add_system_step(repo, alert_id, action, at, result=result, from_state=alert.state,
+                    to_state=CaseState.TRANSFERRED.value, details=details)
+    alert.state, alert.state_changed_at = CaseState.TRANSFERRED.value, at
+
+
+def alert_event_json(alert: AlertRecord, source_time: str | None = None) -> str:
     data = AlertV1(alert_id=alert.alert_id, child_id=alert.child_id, ward_code=alert.ward_code,
                    raised_at=alert.raised_at.isoformat(), tier=alert.tier, items=list(alert.items),
                    reason=alert.reason, source_time=source_time)

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.casework.domain.alert_policy import AlertPolicy
 from services.casework.domain.freshness import SourceHeard
 from services.casework.domain.reports import ReportDocument, ReportInfo
+from services.casework.metrics import CaseworkMetrics
+
+if TYPE_CHECKING:
+    from services.casework.service_layer.unit_of_work import AbstractUnitOfWork
 
 Clock = Callable[[], datetime]
 
@@ -56,7 +60,15 @@ class ReportStore(Protocol):
 
 
 class Casework(Stores, Protocol):
-    """Stores plus what screening needs: the alert policy and the topic names events are queued for."""
+    """Stores plus what screening needs: the alert policy, the topic names events are queued for, and units of work
+    (service_layer/unit_of_work.py) for the worker's use cases."""
+
+    @property
+    def metrics(self) -> CaseworkMetrics: ...
+
+    def uow(self) -> AbstractUnitOfWork:
+        """A new unit of work on the case database."""
+        ...
 
     @property
     def source_status(self) -> SourceStatusStore: ...

@@ -21,10 +21,10 @@ from contracts.topics.privacy_optouts import EVENT_TYPE as OPTOUT_EVENT
 from contracts.topics.privacy_optouts import TOPIC as OPTOUTS
 from contracts.topics.privacy_optouts import OptOutV1
 from services.casework.adapters.orm import Child, OutboxMessage, PrivacyOptOut
-from services.casework.adapters.repository import CaseRepository
+from services.casework.adapters.repository import SqlCaseRepository
 from services.casework.domain.access import Permission
 from services.casework.service_layer import audit_log
-from services.casework.service_layer.intake import SOURCE, _items, _settle
+from services.casework.service_layer.intake import SOURCE, _items, _settle, add_system_step
 from services.casework.service_layer.ports import Casework, Stores
 from services.casework.service_layer.privacy_deletion import REQUESTERS
 from services.casework.service_layer.privacy_requests import Refused, parse_day, refuse_audited, requester, stated
@@ -74,11 +74,11 @@ def opt_out(c: Casework, *, username: str, child_id: str, requested_by: str | No
             row.recorded_at, row.recorded_by = now, req.principal.user_id
             row.withdrawn_at, row.withdrawn_by = None, None
             child.pending_alert = None  # a listing held for a ward is not raised
-            repo = CaseRepository(session)
+            repo = SqlCaseRepository(session)
             open_alert = repo.open_alert(child_id)
             if open_alert is not None:  # the people working the case decide what to do; the timeline says why
-                repo.add_system_step(open_alert.alert_id, "利用停止", now, result="利用停止",
-                                     details={"requested_by": requested_by or "", "requested_on": on.isoformat()})
+                add_system_step(repo, open_alert.alert_id, "利用停止", now, result="利用停止",
+                                details={"requested_by": requested_by or "", "requested_on": on.isoformat()})
             _publish(session, c, row, now)
             audit_log.append(session, req.actor, "opt_out", now, child_id=child_id, ward_code=child.ward_code,
                              detail=f"by={requested_by} on={on.isoformat()}")
@@ -106,7 +106,7 @@ def withdraw(c: Casework, *, username: str, child_id: str, reason: str | None) -
             outcome = "no_child"
             child = session.get(Child, child_id)
             if child is not None and child.status != "merged":
-                repo = CaseRepository(session)
+                repo = SqlCaseRepository(session)
                 result = _settle(child, repo, c.policy, now, tier_before=child.tier, items_before=_items(child),
                                  source_event_id=f"privacy:opt_out_withdrawn:{now.isoformat()}",
                                  alerts_topic=c.settings.topic(ALERTS_TOPIC.name))

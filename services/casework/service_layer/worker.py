@@ -15,9 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from contracts.envelope import Envelope
 from contracts.topics.casework import ALERTS_TOPIC
@@ -27,14 +24,13 @@ from contracts.topics.ingest_source_status import SourceStatusV1
 from contracts.topics.linkage_children import ChildProfileV1
 from contracts.topics.linkage_review import ReviewCaseV1
 from contracts.topics.scoring_flags import ChildFlagsV1
-from services.casework import metrics
-from services.casework.adapters.orm import OutboxMessage
-from services.casework.adapters.repository import CaseRepository
 from services.casework.domain.freshness import SourceHeard
 from services.casework.domain.reports import ReportDocument, ReportInfo
+from services.casework.metrics import observe_since
 from services.casework.service_layer.intake import IntakeResult, handle_flags, handle_profile
 from services.casework.service_layer.ports import Casework
 from services.casework.service_layer.reviews import handle_review_case
+from services.casework.service_layer.unit_of_work import AbstractUnitOfWork, Conflict, OutboxEntry
 
 log = logging.getLogger("tsunagu.casework.worker")
 MAX_MESSAGE_BYTES = 1_000_000
@@ -64,7 +60,7 @@ class WorkerHandlers:
         for attempt in range(3):
             try:
                 return self._batch(kind, items)
-            except IntegrityError:
+            except Conflict:
                 # The flags and profile agents created the same child at once: redo, now finding the row.
                 if len(items) > 1:
                     return [self.process(kind, raw, where=where) for raw, where in items]
@@ -77,29 +73,30 @@ class WorkerHandlers:
         now = self.c.clock()
         decoded = [self._decode(kind, raw, where) for raw, where in items]
         results: list[IntakeResult | Processed] = []
-        with self.c.sessions.begin() as session:
-            repo = CaseRepository(session)
+        with self.c.uow() as uow:
             events = [d for d in decoded if not isinstance(d, Processed)]
+            # Every batch reads what it touches up front and writes at commit (nothing is flushed in between).
             if kind in ("flags", "profile"):
-                repo.preload([e.data.child_id for e in events], [f"{kind}:{e.id}" for e in events])
-            with session.no_autoflush:
-                for item in decoded:
-                    handled = item if isinstance(item, Processed) else self._handle(kind, item, session, repo, now)
-                    results.append(handled)
-            repo.write_appended()
+                uow.preload([e.data.child_id for e in events], [f"{kind}:{e.id}" for e in events])
+            else:
+                uow.preload()
+            for item in decoded:
+                results.append(item if isinstance(item, Processed) else self._handle(kind, item, uow, now))
+            uow.commit()
         committed = self.c.clock()
         elapsed = (time.perf_counter() - started) / max(1, len(items))
         processed = []
+        metrics = self.c.metrics
         for result in results:
-            metrics.PROCESSING_SECONDS.observe(elapsed)
+            metrics.processing_duration.observe(elapsed)
             if isinstance(result, Processed):
                 processed.append(result)
                 continue
             outcome = result.outcome.split(":")[0] if result.outcome.startswith("no_alert") else result.outcome
-            metrics.FLAGS_PROCESSED.labels(outcome=outcome).inc()
+            metrics.flags_processed.labels(outcome=outcome).inc()
             for alert in result.alerts:
-                metrics.ALERTS_RAISED.labels(ward=metrics.ward_label(alert.ward_code)).inc()
-                metrics.observe_since(metrics.SOURCE_TO_ALERT_COMMITTED, result.source_time, committed)
+                metrics.alert_raised(alert.ward_code)
+                observe_since(metrics.source_to_alert_committed, result.source_time, committed)
             processed.append(Processed(result.outcome, [a.alert_id for a in result.alerts]))
         return processed
 
@@ -117,11 +114,11 @@ class WorkerHandlers:
             log.warning("skipped invalid %s message at %s: fields %s", kind, where, fields)
             return self._skip("invalid_schema", where)
 
-    def _handle(self, kind: str, event: Envelope[Any], session: Session, repo: CaseRepository,
+    def _handle(self, kind: str, event: Envelope[Any], uow: AbstractUnitOfWork,
                 now: datetime) -> IntakeResult | Processed:
         if kind == "source_status":  # データの鮮度: a system code, times and a count; no personal data
             data: SourceStatusV1 = event.data
-            self.c.source_status.save(session, SourceHeard(
+            uow.source_status.save(SourceHeard(
                 system=data.system, last_event_at=data.last_event_time, events_24h=data.events_24h,
                 counted_since=data.counted_since, silence_allowed_s=data.silence_allowed_s, reported_at=event.time))
             return Processed("stored", [])
@@ -130,19 +127,18 @@ class WorkerHandlers:
             info = ReportInfo(report_id=report.report_id, kind=report.kind, period_label=report.period_label,
                               scope=report.scope, generated_at=report.generated_at, format=report.format,
                               size=report.size, sha256=report.sha256)
-            new = self.c.reports.save(session, ReportDocument(info, report.document()), now)
+            new = uow.reports.save(ReportDocument(info, report.document()), now)
             return Processed("stored" if new else "duplicate", [])
         if kind == "flags":
-            return handle_flags(event, event_key=f"flags:{event.id}", session=session, policy=self.c.policy,
-                                now=now, alerts_topic=self.alerts_topic, repo=repo)
+            return handle_flags(event, event_key=f"flags:{event.id}", uow=uow, policy=self.c.policy, now=now,
+                                alerts_topic=self.alerts_topic)
         if kind == "profile":
-            return handle_profile(event, event_key=f"profile:{event.id}", session=session, policy=self.c.policy,
-                                  now=now, alerts_topic=self.alerts_topic, repo=repo)
-        return handle_review_case(event, session=session, now=now)
+            return handle_profile(event, event_key=f"profile:{event.id}", uow=uow, policy=self.c.policy, now=now,
+                                  alerts_topic=self.alerts_topic)
+        return handle_review_case(event, uow=uow, now=now)
 
-    @staticmethod
-    def _skip(reason: str, where: str) -> Processed:
-        metrics.FLAGS_FAILED.labels(reason=reason).inc()
+    def _skip(self, reason: str, where: str) -> Processed:
+        self.c.metrics.flags_failed.labels(reason=reason).inc()
         log.warning("skipped message at %s: %s", where, reason)
         return Processed(f"skipped:{reason}", [])
 
@@ -154,19 +150,20 @@ class WorkerHandlers:
         while True:
             pending = await asyncio.to_thread(self._pending_outbox)
             if not pending:
-                metrics.OUTBOX_PENDING.set(0)
+                self.c.metrics.outbox_pending.set(0)
                 return published
             # an empty payload is a tombstone (privacy_deletion.TOMBSTONE): published as a null value
-            await send_many([(topic, key, payload.encode() or None) for _id, topic, key, payload in pending])
-            for _id, topic, _key, _payload in pending:
-                metrics.OUTBOX_PUBLISHED.labels(topic=topic).inc()
-            await asyncio.to_thread(self._mark_published, [p[0] for p in pending])
+            await send_many([(m.topic, m.key, m.payload.encode() or None) for m in pending])
+            for m in pending:
+                self.c.metrics.outbox_published.labels(topic=m.topic).inc()
+            await asyncio.to_thread(self._mark_published, [m.id for m in pending])
             published += len(pending)
 
-    def _pending_outbox(self) -> list[tuple[int, str, str, str]]:
-        with self.c.sessions() as session:
-            return [(m.id, m.topic, m.key, m.payload) for m in CaseRepository(session).pending_outbox(500)]
+    def _pending_outbox(self) -> list[OutboxEntry]:
+        with self.c.uow() as uow:
+            return uow.outbox.pending(500)
 
     def _mark_published(self, ids: list[int]) -> None:
-        with self.c.sessions.begin() as session:
-            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(published_at=self.c.clock()))
+        with self.c.uow() as uow:
+            uow.outbox.mark_published(ids, self.c.clock())
+            uow.commit()

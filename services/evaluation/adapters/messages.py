@@ -1,10 +1,10 @@
-"""Decoding the three input topics at the edge: raw bytes → a validated envelope, or a reason to skip."""
+"""Decoding the input topics at the edge: raw bytes → a validated envelope, or a reason to skip.
+
+bootstrap hands ``decode`` to the worker's use case (service_layer/ports.py's ``Decoder``)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -13,16 +13,12 @@ from contracts.envelope import Envelope
 from contracts.topics.casework import AlertV1, CaseOutcomeV1
 from contracts.topics.privacy_deletions import DeletionRequestV1
 from contracts.topics.scoring_flags import ChildFlagsV1
+from services.evaluation.service_layer.ports import Skipped
 
 log = logging.getLogger("tsunagu.evaluation.messages")
 MAX_MESSAGE_BYTES = 1_000_000
 MODELS: dict[str, type] = {"alerts": AlertV1, "outcomes": CaseOutcomeV1, "flags": ChildFlagsV1,
                            "deletions": DeletionRequestV1}
-
-
-@dataclass(frozen=True)
-class Skipped:
-    reason: str  # empty_or_oversized / invalid_schema
 
 
 def decode(kind: str, raw: bytes | None, where: str) -> Envelope[Any] | Skipped:
@@ -37,10 +33,3 @@ def decode(kind: str, raw: bytes | None, where: str) -> Envelope[Any] | Skipped:
         log.warning("skipped %s message at %s: invalid_schema, fields %s", kind, where, fields)
         return Skipped("invalid_schema")
 
-
-def to_utc_naive(moment: datetime | str) -> datetime:
-    """Times are stored as naive UTC; a time without an offset is taken as UTC."""
-    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value

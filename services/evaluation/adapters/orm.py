@@ -11,6 +11,9 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, Float, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.evaluation.domain.stored import items_of as items_of  # items are stored as "3,17,18"
+from services.evaluation.domain.stored import items_text as items_text
+
 
 class Base(DeclarativeBase):
     pass
@@ -55,14 +58,6 @@ class ChildRow(Base):
     event_time: Mapped[datetime] = mapped_column(DateTime)
     weights_version: Mapped[str] = mapped_column(String(64))
     supported_by_child_guidance: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-def items_text(items: frozenset[int] | list[int] | set[int]) -> str:
-    return ",".join(str(i) for i in sorted(set(items)))
-
-
-def items_of(text: str | None) -> frozenset[int]:
-    return frozenset(int(i) for i in text.split(",") if i) if text else frozenset()
 
 
 class DeletedChild(Base):

@@ -1,16 +1,19 @@
-"""Reading the store back as domain objects, in bulk (a city year is ≈ 220 k children)."""
+"""The store in the use cases' words (service_layer/unit_of_work.py's EvaluationRepository), and reading it back
+as domain objects in bulk (a city year is ≈ 220 k children)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from services.evaluation.adapters.orm import CaseRow, ChildRow, StepRow, items_of
+from services.evaluation.adapters.orm import CaseRow, ChildRow, DeletedChild, ProcessedEvent, StepRow, items_of
 from services.evaluation.domain.model import Case, Step
+from services.evaluation.service_layer.unit_of_work import ChildItems
 
 
 def _aware(moment: datetime) -> datetime:
@@ -50,3 +53,58 @@ def load_cases(session: Session) -> list[Case]:
         when = _aware(listed_at) if listed_at is not None else mine[0].at
         cases.append(Case(case_id, child_id, ward, when, tier, items_of(items), mine, current.get(child_id)))
     return cases
+
+
+def child_hash(child_id: str) -> str:
+    return hashlib.sha256(child_id.encode()).hexdigest()
+
+
+class SqlEvaluationRepository:
+    """The caller owns the transaction (adapters/unit_of_work.py)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def processed(self, key: str) -> bool:
+        return self.session.get(ProcessedEvent, key) is not None
+
+    def mark_processed(self, key: str) -> None:
+        self.session.add(ProcessedEvent(event_id=key))
+
+    def case(self, case_id: str) -> CaseRow | None:
+        return self.session.get(CaseRow, case_id)
+
+    def add_case(self, case_id: str, child_id: str, ward_code: str, items: str) -> CaseRow:
+        row = CaseRow(case_id=case_id, child_id=child_id, ward_code=ward_code, listed_at=None, tier=None, items=items,
+                      reason=None)
+        self.session.add(row)
+        return row
+
+    def add_step(self, event_id: str, case_id: str, step: str, result: str | None, recorded_at: datetime) -> None:
+        self.session.add(StepRow(event_id=event_id, case_id=case_id, step=step, result=result,
+                                 recorded_at=recorded_at))
+
+    def child(self, child_id: str) -> ChildRow | None:
+        return self.session.get(ChildRow, child_id)
+
+    def add_child(self, child_id: str, as_of: str, event_time: datetime) -> ChildRow:
+        row = ChildRow(child_id=child_id, ever_items="", as_of=as_of, event_time=event_time)
+        self.session.add(row)
+        return row
+
+    def forgotten(self, child_id: str) -> bool:
+        return self.session.get(DeletedChild, child_hash(child_id)) is not None
+
+    def forget(self, child_id: str) -> None:
+        cases = select(CaseRow.case_id).where(CaseRow.child_id == child_id)
+        self.session.execute(delete(StepRow).where(StepRow.case_id.in_(cases)))
+        self.session.execute(delete(CaseRow).where(CaseRow.child_id == child_id))
+        self.session.execute(delete(ChildRow).where(ChildRow.child_id == child_id))
+        if not self.forgotten(child_id):
+            self.session.add(DeletedChild(child_hash=child_hash(child_id)))
+
+    def children(self) -> list[ChildItems]:
+        return list(load_children(self.session))
+
+    def cases(self) -> list[Case]:
+        return load_cases(self.session)

@@ -1,6 +1,6 @@
 """Applying listings, workflow steps and flag changes to the store: idempotent, any arrival order.
 
-Each handler takes a validated envelope and a session; an event id seen before changes nothing. A step may
+Each handler takes a validated envelope and a unit of work; an event id seen before changes nothing. A step may
 arrive before its listing (two topics): the case row is then made from the step and completed by the alert.
 """
 
@@ -9,13 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from contracts.envelope import Envelope
 from contracts.topics.casework import AlertV1, CaseOutcomeV1
 from contracts.topics.scoring_flags import ChildFlagsV1
-from services.evaluation.adapters.messages import to_utc_naive
-from services.evaluation.adapters.orm import CaseRow, ChildRow, ProcessedEvent, StepRow, items_of, items_text
+from services.evaluation.domain.stored import items_of, items_text, to_utc_naive
+from services.evaluation.service_layer.unit_of_work import AbstractUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -23,21 +21,18 @@ class Applied:
     outcome: str  # listing / step / flags / flags_stale / duplicate
 
 
-def _seen(session: Session, key: str) -> bool:
-    if session.get(ProcessedEvent, key) is not None:
+def _seen(uow: AbstractUnitOfWork, key: str) -> bool:
+    if uow.store.processed(key):
         return True
-    session.add(ProcessedEvent(event_id=key))
+    uow.store.mark_processed(key)
     return False
 
 
-def handle_alert(event: Envelope[AlertV1], session: Session) -> Applied:
-    if _seen(session, f"alert:{event.id}"):
+def handle_alert(event: Envelope[AlertV1], uow: AbstractUnitOfWork) -> Applied:
+    if _seen(uow, f"alert:{event.id}"):
         return Applied("duplicate")
     alert = event.data
-    row = session.get(CaseRow, alert.alert_id)
-    if row is None:
-        row = CaseRow(case_id=alert.alert_id, child_id=alert.child_id, ward_code=alert.ward_code)
-        session.add(row)
+    row = uow.store.case(alert.alert_id) or uow.store.add_case(alert.alert_id, alert.child_id, alert.ward_code, "")
     # The alert is the listing's own record: its items, tier and time win over what a step carried.
     row.listed_at, row.tier, row.items, row.reason = (
         to_utc_naive(alert.raised_at), alert.tier, items_text(alert.items), alert.reason)
@@ -45,28 +40,25 @@ def handle_alert(event: Envelope[AlertV1], session: Session) -> Applied:
     return Applied("listing")
 
 
-def handle_outcome(event: Envelope[CaseOutcomeV1], session: Session) -> Applied:
-    if _seen(session, f"outcome:{event.id}"):
+def handle_outcome(event: Envelope[CaseOutcomeV1], uow: AbstractUnitOfWork) -> Applied:
+    if _seen(uow, f"outcome:{event.id}"):
         return Applied("duplicate")
     outcome = event.data
-    if session.get(CaseRow, outcome.case_id) is None:
-        session.add(CaseRow(case_id=outcome.case_id, child_id=outcome.child_id, ward_code=outcome.ward_code,
-                            listed_at=None, tier=None, items=items_text(outcome.items_at_listing), reason=None))
-    session.add(StepRow(event_id=event.id, case_id=outcome.case_id, step=outcome.step, result=outcome.result,
-                        recorded_at=to_utc_naive(outcome.recorded_at)))
+    if uow.store.case(outcome.case_id) is None:
+        uow.store.add_case(outcome.case_id, outcome.child_id, outcome.ward_code, items_text(outcome.items_at_listing))
+    uow.store.add_step(event.id, outcome.case_id, outcome.step, outcome.result, to_utc_naive(outcome.recorded_at))
     return Applied("step")
 
 
-def handle_flags(event: Envelope[ChildFlagsV1], session: Session) -> Applied:
-    if _seen(session, f"flags:{event.id}"):
+def handle_flags(event: Envelope[ChildFlagsV1], uow: AbstractUnitOfWork) -> Applied:
+    if _seen(uow, f"flags:{event.id}"):
         return Applied("duplicate")
     flags = event.data
     items = frozenset(f.item for f in flags.after.flags)
     when = to_utc_naive(event.time)
-    row = session.get(ChildRow, flags.child_id)
+    row = uow.store.child(flags.child_id)
     if row is None:
-        row = ChildRow(child_id=flags.child_id, ever_items="", as_of=flags.as_of, event_time=when)
-        session.add(row)
+        row = uow.store.add_child(flags.child_id, flags.as_of, when)
     elif (row.as_of, row.event_time) > (flags.as_of, when):
         # An older assessment arriving late still tells which items the child has carried.
         row.ever_items = items_text(items_of(row.ever_items) | items)

@@ -7,22 +7,38 @@ pass anything with the same attributes. Read-only properties, so a narrower type
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy.orm import Session, sessionmaker
-
+from contracts.envelope import Envelope
 from services.evaluation.domain.weights import Weights
 from services.evaluation.metrics import EvaluationMetrics
+from services.evaluation.service_layer.unit_of_work import AbstractUnitOfWork
 
 Clock = Callable[[], datetime]
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A message that can never become valid: counted with its reason and skipped."""
+
+    reason: str  # empty_or_oversized / invalid_schema
+
+
+# (kind, raw value, topic-partition@offset) → a validated envelope, or why it was skipped (adapters/messages.py)
+Decoder = Callable[[str, bytes | None, str], Envelope[Any] | Skipped]
+
+
 class Store(Protocol):
-    """The store and the metrics: what the worker's batches need."""
+    """Units of work on the store, the decoder and the metrics: what the worker's batches need."""
+
+    def uow(self) -> AbstractUnitOfWork:
+        """A new unit of work on the store."""
+        ...
 
     @property
-    def sessions(self) -> sessionmaker[Session]: ...
+    def decode(self) -> Decoder: ...
 
     @property
     def metrics(self) -> EvaluationMetrics: ...

@@ -9,33 +9,15 @@ delivery finds nothing to delete. Reports computed before the deletion are not r
 
 from __future__ import annotations
 
-import hashlib
-
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
-
 from contracts.envelope import Envelope
 from contracts.topics.privacy_deletions import DeletionRequestV1
-from services.evaluation.adapters.orm import CaseRow, ChildRow, DeletedChild, ProcessedEvent, StepRow
+from services.evaluation.service_layer.unit_of_work import AbstractUnitOfWork
 
 
-def child_hash(child_id: str) -> str:
-    return hashlib.sha256(child_id.encode()).hexdigest()
-
-
-def forgotten(session: Session, child_id: str) -> bool:
-    return session.get(DeletedChild, child_hash(child_id)) is not None
-
-
-def handle_deletion(event: Envelope[DeletionRequestV1], session: Session) -> str:
-    child_id = event.data.child_id
-    if session.get(ProcessedEvent, f"deletion:{event.id}") is not None:
+def handle_deletion(event: Envelope[DeletionRequestV1], uow: AbstractUnitOfWork) -> str:
+    key = f"deletion:{event.id}"
+    if uow.store.processed(key):
         return "duplicate"
-    session.add(ProcessedEvent(event_id=f"deletion:{event.id}"))
-    cases = select(CaseRow.case_id).where(CaseRow.child_id == child_id)
-    session.execute(delete(StepRow).where(StepRow.case_id.in_(cases)))
-    session.execute(delete(CaseRow).where(CaseRow.child_id == child_id))
-    session.execute(delete(ChildRow).where(ChildRow.child_id == child_id))
-    if not forgotten(session, child_id):
-        session.add(DeletedChild(child_hash=child_hash(child_id)))
+    uow.store.mark_processed(key)
+    uow.store.forget(event.data.child_id)
     return "deleted"

@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.evaluation.adapters.repository import ChildNow, load_cases, load_children
 from services.evaluation.domain.fairness import AuditChild, AuditRow, audit
 from services.evaluation.domain.funnel import CaseSummary, FunnelTables, funnel_tables, summarise
 from services.evaluation.domain.item_model import ItemModel, NotEnoughData, Outcome, as_weights, fit_item_model
@@ -16,6 +15,7 @@ from services.evaluation.domain.weekly import WardWeek, weekly
 from services.evaluation.domain.weights import Weights
 from services.evaluation.domain.what_if import ChildItems, WhatIf, what_if
 from services.evaluation.service_layer.ports import Reporting, Store
+from services.evaluation.service_layer.unit_of_work import ChildItems as ChildNow
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,8 @@ class EvaluationReport:
 
 
 def cases_in(container: Store, period: Period | None) -> list[Case]:
-    with container.sessions() as session:
-        cases = load_cases(session)
+    with container.uow() as uow:
+        cases = uow.store.cases()
     return cases if period is None else [c for c in cases if period.contains(c.listed_at)]
 
 
@@ -42,9 +42,9 @@ def evaluation_report(container: Reporting, period: Period) -> EvaluationReport:
     started = time.perf_counter()
     weights = container.current_weights
     settings = container.settings
-    with container.sessions() as session:
-        children = load_children(session)
-        all_cases = load_cases(session)
+    with container.uow() as uow:
+        children = uow.store.children()
+        all_cases = uow.store.cases()
     cases = [c for c in all_cases if period.contains(c.listed_at)]
     summaries = [summarise(c) for c in cases]
     funnel = funnel_tables(summaries, tier_order=weights.tier_names,
@@ -94,8 +94,8 @@ def weekly_report(container: Store, week: Period) -> list[WardWeek]:
 
 def what_if_report(container: Reporting, proposed: Weights) -> WhatIf:
     started = time.perf_counter()
-    with container.sessions() as session:
-        children = [ChildItems(c.ward_code or "不明", c.items) for c in load_children(session) if c.items]
+    with container.uow() as uow:
+        children = [ChildItems(c.ward_code or "不明", c.items) for c in uow.store.children() if c.items]
     result = what_if(children, container.current_weights, proposed)
     container.metrics.report_duration.labels(kind="what_if").observe(time.perf_counter() - started)
     return result

@@ -9,30 +9,30 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from services.evaluation.adapters.messages import Skipped, decode
 from services.evaluation.service_layer.handlers import HANDLERS
-from services.evaluation.service_layer.ports import Store
-from services.evaluation.service_layer.privacy import forgotten, handle_deletion
+from services.evaluation.service_layer.ports import Skipped, Store
+from services.evaluation.service_layer.privacy import handle_deletion
 
 
 def process_batch(container: Store, kind: str, items: Sequence[tuple[bytes | None, str]]) -> list[str]:
     """``items``: (raw value, topic-partition@offset). Returns each message's outcome, in order."""
     started = time.perf_counter()
     metrics = container.metrics
-    decoded = [decode(kind, raw, where) for raw, where in items]
+    decoded = [container.decode(kind, raw, where) for raw, where in items]
     outcomes: list[str] = []
-    with container.sessions.begin() as session:
+    with container.uow() as uow:
         for event in decoded:
             if isinstance(event, Skipped):
                 outcomes.append(f"skipped:{event.reason}")
                 continue
             if kind == "deletions":
-                outcomes.append(handle_deletion(event, session))
-            elif forgotten(session, event.data.child_id):  # deleted on request: a late message must not revive it
+                outcomes.append(handle_deletion(event, uow))
+            elif uow.store.forgotten(event.data.child_id):  # deleted on request: a late message must not revive it
                 outcomes.append("deleted")
             else:
-                outcomes.append(HANDLERS[kind](event, session).outcome)
-            session.flush()  # the next message of the batch sees this one's rows (duplicates within a batch)
+                outcomes.append(HANDLERS[kind](event, uow).outcome)
+            uow.flush()  # the next message of the batch sees this one's rows (duplicates within a batch)
+        uow.commit()
     elapsed = (time.perf_counter() - started) / max(1, len(items))
     for outcome in outcomes:
         metrics.processing_duration.observe(elapsed)

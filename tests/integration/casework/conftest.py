@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "casework"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from services.casework.bootstrap import Container, bootstrap
-from services.casework.config import CaseworkSettings
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 6, 1, 0, 30, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
+from services.casework.bootstrap import Container
+from tests.integration.casework.containers import FakeClock, make_container
 
 
 @pytest.fixture
@@ -43,11 +27,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path}/casework.db"
     url: str = request.getfixturevalue("pg_url")
     return url
-
-
-def make_container(url: str, clock: FakeClock, **settings: object) -> Container:
-    return bootstrap(CaseworkSettings(database_url=url, environment="test", session_secret="t" * 32,
-                                      **settings), clock=clock)  # type: ignore[arg-type]
 
 
 @pytest.fixture

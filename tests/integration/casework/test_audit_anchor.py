@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock, make_container
 from sqlalchemy import delete, select
 
 from services.casework.adapters.orm import AuditHead, AuditRecord
@@ -15,6 +14,7 @@ from services.casework.domain.audit import AuditEntry, sealed
 from services.casework.entrypoints import cli
 from services.casework.service_layer import audit_log
 from services.casework.service_layer.audit_log import Actor
+from tests.integration.casework.containers import FakeClock, make_container
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cw_factories import raw
-from cw_procs import casework_env, free_port, running, start_group_at_end
 from kafka import KafkaProducer
 from sqlalchemy import select
 
@@ -19,7 +17,9 @@ from contracts.topics.ingest_source_status import TOPIC as STATUS_TOPIC
 from services.casework.adapters.orm import SourceStatusRow
 from services.casework.bootstrap import Container
 from services.ingest.examples import example_event, topic_of
+from tests.integration.casework.processes import casework_env, free_port, running, start_group_at_end
 from tests.kafka_reader import TopicReader, wait_until
+from tests.unit.casework.factories import raw
 
 pytestmark = pytest.mark.integration
 READY = "Worker ready"

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cw_webtools import add_user, client_for, seed_child
 
 from services.casework.bootstrap import Container, bootstrap
 from services.casework.config import CaseworkSettings
 from services.casework.service_layer.worker import WorkerHandlers
+from tests.integration.casework.web import add_user, client_for, seed_child
 
 pytestmark = pytest.mark.integration
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from cw_factories import flags_event, profile_event, raw
 from sqlalchemy import func, select
 
 from services.casework.adapters.orm import Alert, CaseStep, Child, OutboxMessage
 from services.casework.bootstrap import Container
 from services.casework.service_layer.worker import WorkerHandlers
+from tests.unit.casework.factories import flags_event, profile_event, raw
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from conftest import FakeClock, make_container
-from cw_webtools import PASSWORD, add_user, seed_child
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
@@ -17,6 +15,8 @@ from services.casework.adapters.orm import AuditRecord, User
 from services.casework.bootstrap import Container
 from services.casework.entrypoints.web import create_app
 from services.casework.service_layer import auth as auth_service
+from tests.integration.casework.containers import FakeClock, make_container
+from tests.integration.casework.web import PASSWORD, add_user, seed_child
 
 pytestmark = pytest.mark.integration
 DEADLINE_S = 8.0

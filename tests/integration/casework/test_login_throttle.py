@@ -4,13 +4,13 @@ do not tell which accounts exist."""
 from __future__ import annotations
 
 import pytest
-from cw_webtools import PASSWORD, add_user
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from services.casework.adapters.orm import AuditRecord
 from services.casework.bootstrap import Container
 from services.casework.entrypoints.web import create_app
+from tests.integration.casework.web import PASSWORD, add_user
 
 pytestmark = pytest.mark.integration
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from cw_factories import flags_event, profile_event, raw
-from cw_webtools import add_user, client_for, seed_child
 
 from services.casework.bootstrap import Container
 from services.casework.service_layer.worker import WorkerHandlers
+from tests.integration.casework.web import add_user, client_for, seed_child
+from tests.unit.casework.factories import flags_event, profile_event, raw
 
 pytestmark = pytest.mark.integration
 

@@ -8,13 +8,13 @@ import uuid
 import pytest
 from kafka import KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
-from test_privacy_extract import add_users, populate
 
 from contracts.topics.privacy_deletions import TOPIC, DeletionRequestV1
 from services.casework.bootstrap import Container
 from services.casework.service_layer import privacy_deletion
 from services.casework.service_layer.worker import WorkerHandlers
 from tests.kafka_reader import TopicReader
+from tests.unit.casework.privacy_data import add_users, populate
 
 pytestmark = pytest.mark.integration
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from test_privacy_extract import add_users, populate, read_csv
 
 from services.casework.adapters.orm import Alert, AuditRecord, Child, PrivacyExtract, PrivacyKey, PrivacyOptOut
 from services.casework.bootstrap import Container
 from services.casework.domain.k_anonymity import QUASI_IDENTIFIERS, is_k_anonymous
 from services.casework.entrypoints import cli
 from services.casework.service_layer import audit_log
+from tests.unit.casework.privacy_data import add_users, populate, read_csv
 
 pytestmark = pytest.mark.integration
 
@@ -100,7 +100,7 @@ def test_opt_out_disclosure_and_deletion_through_the_cli(env: Container, tmp_pat
 
 
 def test_register_page_for_hq_and_privacy_officers_only(env: Container, tmp_path: Path) -> None:
-    from cw_webtools import add_user, client_for
+    from tests.integration.casework.web import add_user, client_for
 
     populate(env, n=30)
     assert cli.main(["extract", "--user", "hq", "--purpose", "効果検証＜script＞", "--from", "2025-04-01",

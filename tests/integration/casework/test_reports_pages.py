@@ -10,7 +10,6 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from cw_webtools import add_user, client_for
 from sqlalchemy import select
 
 from contracts.envelope import envelope_dict
@@ -18,6 +17,7 @@ from contracts.topics.evaluation_reports import EVENT_TYPE, EvaluationReportV1
 from services.casework.adapters.orm import AuditRecord
 from services.casework.bootstrap import Container
 from services.casework.service_layer.worker import WorkerHandlers
+from tests.integration.casework.web import add_user, client_for
 
 pytestmark = pytest.mark.integration
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40  # binary: survives the base64 and the database unchanged

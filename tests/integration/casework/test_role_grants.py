@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from cw_webtools import add_user, client_for, seed_child
 from sqlalchemy import select
 
 from services.casework.adapters.orm import AuditRecord, User
 from services.casework.bootstrap import Container
 from services.casework.domain.access import USER_GRANTS, Role, may_manage
+from tests.integration.casework.web import add_user, client_for, seed_child
 
 pytestmark = pytest.mark.integration
 STRONG = "kuro-neko-hashiru-2026-yoru"

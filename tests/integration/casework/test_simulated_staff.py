@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock, make_container
-from cw_webtools import PASSWORD, add_user, client_for, seed_child
 from sqlalchemy import select
 
 from services.casework.adapters.orm import Alert, OutboxMessage
 from services.casework.bootstrap import Container
 from simulator.casework_staff import OutcomeModel, login, work_inbox
+from tests.integration.casework.containers import FakeClock, make_container
+from tests.integration.casework.web import PASSWORD, add_user, client_for, seed_child
 
 pytestmark = pytest.mark.integration
 

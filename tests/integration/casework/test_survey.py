@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock, make_container
-from cw_webtools import add_user, client_for
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from services.casework.adapters.orm import AuditRecord, SurveyAnswer
 from services.casework.bootstrap import Container
 from services.casework.entrypoints import cli
+from tests.integration.casework.containers import FakeClock, make_container
+from tests.integration.casework.web import add_user, client_for
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock, make_container
-from cw_webtools import PASSWORD, add_user, client_for
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -22,6 +20,8 @@ from services.casework.entrypoints import cli
 from services.casework.entrypoints.web import create_app
 from services.casework.entrypoints.web_security import PRE_LOGIN_COOKIE
 from services.casework.service_layer import auth
+from tests.integration.casework.containers import FakeClock, make_container
+from tests.integration.casework.web import PASSWORD, add_user, client_for
 
 pytestmark = pytest.mark.integration
 

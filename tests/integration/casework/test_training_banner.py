@@ -9,15 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock, make_container
-from cw_factories import raw, review_event
-from cw_webtools import add_user, client_for, seed_child
 from fastapi.testclient import TestClient
 
 from services.casework.bootstrap import Container
 from services.casework.entrypoints.web import create_app
 from services.casework.entrypoints.web_security import PRE_LOGIN_COOKIE
 from services.casework.service_layer.worker import WorkerHandlers
+from tests.integration.casework.containers import FakeClock, make_container
+from tests.integration.casework.web import add_user, client_for, seed_child
+from tests.unit.casework.factories import raw, review_event
 
 pytestmark = pytest.mark.integration
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from cw_webtools import add_user, client_for, login, seed_child
 from sqlalchemy import select
 
 from services.casework.adapters.orm import AuditRecord
 from services.casework.bootstrap import Container
+from tests.integration.casework.web import add_user, client_for, login, seed_child
 
 pytestmark = pytest.mark.integration
 
@@ -145,9 +145,8 @@ def test_openapi_describes_every_ui_action_and_docs_need_no_cdn(pg_container: Co
 
 
 def test_after_a_move_the_old_ward_no_longer_sees_the_child(pg_container: Container) -> None:
-    from cw_factories import profile_event, raw
-
     from services.casework.service_layer.worker import WorkerHandlers
+    from tests.unit.casework.factories import profile_event, raw
 
     add_user(pg_container, "higashi", "ward_staff", "40131")
     add_user(pg_container, "nishi", "ward_staff", "40135")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from cw_factories import raw, review_event
-from cw_webtools import add_user, client_for, seed_child
 from sqlalchemy import select, text
 
 from services.casework.adapters.orm import AuditRecord, OutboxMessage
 from services.casework.bootstrap import Container
 from services.casework.entrypoints import cli
 from services.casework.service_layer.worker import WorkerHandlers
+from tests.integration.casework.web import add_user, client_for, seed_child
+from tests.unit.casework.factories import raw, review_event
 
 pytestmark = pytest.mark.integration
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock
-from cw_webtools import add_user, client_for, login
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -14,6 +12,8 @@ from services.casework.adapters.orm import AuditRecord
 from services.casework.bootstrap import Container, bootstrap
 from services.casework.config import CaseworkSettings
 from services.casework.entrypoints.web import create_app
+from tests.integration.casework.containers import FakeClock
+from tests.integration.casework.web import add_user, client_for, login
 
 pytestmark = pytest.mark.integration
 

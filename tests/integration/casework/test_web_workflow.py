@@ -6,13 +6,13 @@ import json
 import re
 
 import pytest
-from cw_factories import profile_event, raw
-from cw_webtools import add_user, client_for, seed_child
 from sqlalchemy import select
 
 from services.casework.adapters.orm import AuditRecord, OutboxMessage
 from services.casework.bootstrap import Container
 from services.casework.service_layer.worker import WorkerHandlers
+from tests.integration.casework.web import add_user, client_for, seed_child
+from tests.unit.casework.factories import profile_event, raw
 
 pytestmark = pytest.mark.integration
 

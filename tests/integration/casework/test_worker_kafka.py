@@ -9,8 +9,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from cw_factories import flags_event, profile_event, raw, review_event
-from cw_procs import casework_env, running, start_group_at_end
 from kafka import KafkaProducer
 
 from services.casework.adapters.orm import ReviewCase
@@ -19,7 +17,9 @@ from services.casework.domain.workflow import Action, StepCommand
 from services.casework.service_layer import cases
 from services.casework.service_layer.auth import create_user, principal_of
 from services.casework.service_layer.reviews import decide_review
+from tests.integration.casework.processes import casework_env, running, start_group_at_end
 from tests.kafka_reader import TopicReader
+from tests.unit.casework.factories import flags_event, profile_event, raw, review_event
 
 pytestmark = pytest.mark.integration
 WORKER = "services.casework.entrypoints.faust_app"
@@ -62,13 +62,14 @@ def test_worker_over_kafka(kafka_bootstrap: str, pg_container: Container, tmp_pa
     with running(WORKER, env, tmp_path / "worker2.log", READY):
         producer.send("scoring.flags.v1", key=child.encode(), value=first)  # replay after a crash
         producer.flush()
-        with pg_container.sessions.begin() as s:
-            user = create_user(s, username=f"u{run}", password="long-enough-pw", role="ward_staff",
+        with pg_container.uow() as uow:
+            user = create_user(uow.session, username=f"u{run}", password="long-enough-pw", role="ward_staff",
                                ward_code="40134", division=None, now=pg_container.clock())
             principal = principal_of(user)
-            alert_row = cases.case_for_step(s, principal, alert["data"]["alert_id"])
-            cases.record_step(s, principal, alert_row, StepCommand(Action.SCREEN, "要アプローチ", "確認"),
+            alert_row = cases.case_for_step(uow, principal, alert["data"]["alert_id"])
+            cases.record_step(uow, principal, alert_row, StepCommand(Action.SCREEN, "要アプローチ", "確認"),
                               pg_container.clock())
+            uow.commit()
         review_id = f"rv-{run}"
         producer.send("linkage.review.v1", key=review_id.encode(), value=raw(review_event(review_id)))
         producer.flush()
@@ -78,9 +79,10 @@ def test_worker_over_kafka(kafka_bootstrap: str, pg_container: Container, tmp_pa
                 if s.get(ReviewCase, review_id) is not None:
                     break
             time.sleep(0.2)
-        with pg_container.sessions.begin() as s:
-            decide_review(review_id, "cannot_link", "生年月日が異なる", user_id=principal.user_id, session=s,
+        with pg_container.uow() as uow:
+            decide_review(review_id, "cannot_link", "生年月日が異なる", user_id=principal.user_id, uow=uow,
                           now=pg_container.clock())
+            uow.commit()
         [decision] = collect(decisions, review_id, 1)
         assert decision["data"]["decision"] == "cannot_link" and decision["data"]["decided_by"] == principal.user_id
         [outcome] = collect(outcomes, alert["data"]["alert_id"], 1)

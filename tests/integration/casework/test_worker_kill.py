@@ -8,14 +8,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from cw_factories import flags_event, raw
-from cw_procs import casework_env, running, start_group_at_end
 from kafka import KafkaProducer
 from sqlalchemy import func, select
-from test_worker_kafka import end_offsets
 
 from services.casework.adapters.orm import Alert
 from services.casework.bootstrap import Container
+from tests.integration.casework.processes import casework_env, running, start_group_at_end
+from tests.kafka_reader import TopicReader
+from tests.unit.casework.factories import flags_event, raw
 
 pytestmark = pytest.mark.integration
 WORKER = "services.casework.entrypoints.faust_app"
@@ -43,7 +43,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(kafka_bootstrap: str, pg
                        TSUNAGU_CASEWORK_BATCH_MAX="20")
     start_group_at_end(kafka_bootstrap, env["TSUNAGU_CASEWORK_APP_ID"],
                        ["scoring.flags.v1", "linkage.children.v1", "linkage.review.v1"])
-    alerts_topic = end_offsets(kafka_bootstrap, "casework.alerts.v1")
+    alerts_topic = TopicReader(kafka_bootstrap, "casework.alerts.v1")
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
     events = [raw(flags_event(f"{prefix}{n}", "40133", [], [17], tier_after="予防")) for n in range(TOTAL)]
     with running(WORKER, env, tmp_path / "worker1.log", "Worker ready") as worker:

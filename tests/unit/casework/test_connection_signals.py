@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from cw_factories import flags_event, profile_event
-from cw_intake import Intake
 from sqlalchemy.orm import Session
 
 from services.casework.adapters.orm import Child
 from services.casework.domain.access import Principal, Role
 from services.casework.entrypoints.web_pages import _filter
-from services.casework.service_layer.cases import InboxFilter, export_csv, inbox
+from services.casework.service_layer.views import InboxFilter, export_csv, inbox
+from tests.unit.casework.factories import flags_event, profile_event
+from tests.unit.casework.sqlite_intake import Intake
 
 pytestmark = pytest.mark.unit
 

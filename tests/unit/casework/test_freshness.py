@@ -10,13 +10,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from contracts.sources.cadence import SILENCE_ALLOWED_S
 from services.casework.adapters.orm import Base, SourceStatusRow
+from services.casework.adapters.report_store import SqlReportStore
 from services.casework.adapters.source_status import SqlSourceStatusStore
+from services.casework.adapters.unit_of_work import SqlUnitOfWork
 from services.casework.domain.alert_policy import AlertPolicy
 from services.casework.domain.freshness import (
     SourceHeard,
@@ -26,6 +29,7 @@ from services.casework.domain.freshness import (
     relative_ja,
 )
 from services.casework.entrypoints.web_common import SOURCE_LABELS
+from services.casework.metrics import CaseworkMetrics
 from services.casework.service_layer.worker import WorkerHandlers
 
 pytestmark = pytest.mark.unit
@@ -95,6 +99,10 @@ class _Container:
     policy: AlertPolicy = field(default_factory=AlertPolicy)
     settings: _Settings = field(default_factory=_Settings)
     source_status: SqlSourceStatusStore = field(default_factory=SqlSourceStatusStore)
+    metrics: CaseworkMetrics = field(default_factory=lambda: CaseworkMetrics(CollectorRegistry()))
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.sessions, self.source_status, SqlReportStore())
 
 
 @pytest.fixture

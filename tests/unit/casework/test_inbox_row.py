@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.casework.domain.access import Principal, Role
-from services.casework.service_layer.cases import InboxRow
+from services.casework.service_layer.views import InboxRow
 
 pytestmark = pytest.mark.unit
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from cw_factories import flags_event, profile_event
-from cw_intake import Intake, Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.casework.domain.alert_policy import AlertPolicy
+from tests.unit.casework.factories import flags_event, profile_event
+from tests.unit.casework.sqlite_intake import Intake, Message
 
 pytestmark = pytest.mark.unit
 POLICY = AlertPolicy(alert_items=frozenset({4, 15}))

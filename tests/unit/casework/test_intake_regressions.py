@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from cw_factories import flags_event, profile_event
-from cw_intake import Intake, Message
+
+from tests.unit.casework.factories import flags_event, profile_event
+from tests.unit.casework.sqlite_intake import Intake, Message
 
 pytestmark = pytest.mark.unit
 

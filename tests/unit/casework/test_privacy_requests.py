@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cw_factories import flags_event, profile_event, raw
 from sqlalchemy import func, select
-from test_privacy_extract import NOW, add_users, memory_container, populate, produce, read_csv
 
 from contracts.topics.privacy_optouts import OptOutV1
 from services.casework.adapters.orm import (
@@ -32,6 +30,8 @@ from services.casework.service_layer import audit_log, privacy_deletion, privacy
 from services.casework.service_layer import worker as worker_module
 from services.casework.service_layer.privacy_requests import Refused
 from services.casework.service_layer.worker import WorkerHandlers
+from tests.unit.casework.factories import flags_event, profile_event, raw
+from tests.unit.casework.privacy_data import NOW, add_users, memory_container, populate, produce, read_csv
 
 pytestmark = pytest.mark.unit
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from services.evaluation.bootstrap import Container, bootstrap
 from services.evaluation.config import EvaluationSettings

@@ -4,13 +4,13 @@ no-op, and other children are untouched."""
 from __future__ import annotations
 
 import pytest
-from ev_factories import alert, envelope, flags, outcome, raw
 from sqlalchemy import func, select
 
 from services.evaluation.adapters.orm import CaseRow, ChildRow, DeletedChild, StepRow
 from services.evaluation.adapters.repository import load_cases, load_children
 from services.evaluation.bootstrap import Container
 from services.evaluation.service_layer.worker import process_batch
+from tests.unit.evaluation.factories import alert, envelope, flags, outcome, raw
 
 pytestmark = pytest.mark.unit
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from ev_factories import alert, flags, outcome, raw
 
 from services.evaluation.adapters.repository import load_cases, load_children
 from services.evaluation.bootstrap import Container
 from services.evaluation.service_layer.worker import process_batch
+from tests.unit.evaluation.factories import alert, flags, outcome, raw
 
 pytestmark = pytest.mark.unit
 

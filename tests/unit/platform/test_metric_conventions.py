@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 
 from contracts.sources import SOURCE_SYSTEMS
 from contracts.sources.cadence import SILENCE_ALLOWED_S
@@ -32,19 +32,17 @@ def promtool_check(text: bytes) -> str:
 
 
 def registries() -> dict[str, bytes]:
-    from services.casework import metrics as casework_metrics  # module-level metrics on the default registry
+    from services.casework.metrics import CaseworkMetrics
     from services.ingest.metrics import IngestMetrics
     from services.linkage.metrics import LinkageMetrics
     from services.scoring.metrics import ScoringMetrics
 
     built = {}
-    for name, factory in (("ingest", IngestMetrics), ("linkage", LinkageMetrics), ("scoring", ScoringMetrics)):
+    for name, factory in (("ingest", IngestMetrics), ("linkage", LinkageMetrics), ("scoring", ScoringMetrics),
+                          ("casework", CaseworkMetrics)):
         registry = CollectorRegistry()
         factory(registry)
         built[name] = generate_latest(registry)
-    assert casework_metrics.SOURCE_TO_ALERT_COMMITTED is not None
-    built["casework"] = b"".join(line + b"\n" for line in generate_latest(REGISTRY).splitlines()
-                                 if b"tsunagu_casework_" in line)
     return built
 
 

@@ -14,7 +14,7 @@ from contracts.topics.casework import AlertV1
 from contracts.topics.ingest_records import RecordV1
 from contracts.topics.linkage_facts import FactV1
 from contracts.topics.scoring_flags import ChildFlagsV1
-from services.casework import metrics as cw_metrics
+from services.casework.metrics import CaseworkMetrics, observe_since
 from services.casework.service_layer.intake import alert_event_json
 from services.ingest.adapters.dedup import MemoryDedupStore
 from services.ingest.examples import example_event, topic_of
@@ -105,11 +105,11 @@ def test_flags_and_alerts_carry_the_source_time_and_stay_backward_compatible() -
 
 
 def test_casework_observes_naive_and_aware_times_and_ignores_unknown() -> None:
-    before = cw_metrics.SOURCE_TO_ALERT_COMMITTED._sum.get()  # module-level metric: compare, do not assume 0
-    cw_metrics.observe_since(cw_metrics.SOURCE_TO_ALERT_COMMITTED, HANDED_OVER.isoformat(),
-                             HANDED_OVER.replace(second=1))
-    cw_metrics.observe_since(cw_metrics.SOURCE_TO_ALERT_COMMITTED, HANDED_OVER.replace(tzinfo=None),
-                             HANDED_OVER.replace(second=1))
-    cw_metrics.observe_since(cw_metrics.SOURCE_TO_ALERT_COMMITTED, None, HANDED_OVER)
-    cw_metrics.observe_since(cw_metrics.SOURCE_TO_ALERT_COMMITTED, "not a time", HANDED_OVER)
-    assert cw_metrics.SOURCE_TO_ALERT_COMMITTED._sum.get() - before == pytest.approx(2.0)
+    registry = CollectorRegistry()
+    committed = CaseworkMetrics(registry).source_to_alert_committed
+    observe_since(committed, HANDED_OVER.isoformat(), HANDED_OVER.replace(second=1))
+    observe_since(committed, HANDED_OVER.replace(tzinfo=None), HANDED_OVER.replace(second=1))
+    observe_since(committed, None, HANDED_OVER)
+    observe_since(committed, "not a time", HANDED_OVER)
+    assert registry.get_sample_value("tsunagu_casework_source_to_alert_committed_seconds_count") == 2
+    assert registry.get_sample_value("tsunagu_casework_source_to_alert_committed_seconds_sum") == pytest.approx(2.0)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from cw_factories import flags_event, profile_event, raw
 from fastapi.testclient import TestClient
 
 from services.casework.bootstrap import Container
 from services.casework.entrypoints.web import create_app
 from services.casework.service_layer.auth import create_user
 from services.casework.service_layer.worker import WorkerHandlers
+from tests.unit.casework.factories import flags_event, profile_event, raw
 
 PASSWORD = "correct horse battery"
 

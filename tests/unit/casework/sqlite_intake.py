@@ -9,14 +9,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from contracts.envelope import Envelope
 from contracts.topics.linkage_children import ChildProfileV1
 from contracts.topics.scoring_flags import ChildFlagsV1
 from services.casework.adapters.orm import Alert, Base, CaseStep
-from services.casework.adapters.repository import CaseRepository
+from services.casework.adapters.report_store import SqlReportStore
+from services.casework.adapters.source_status import SqlSourceStatusStore
+from services.casework.adapters.unit_of_work import SqlUnitOfWork
 from services.casework.domain.alert_policy import AlertPolicy
 from services.casework.service_layer.intake import handle_flags, handle_profile
 
@@ -32,6 +34,10 @@ class Intake:
         self.policy = policy or AlertPolicy()
         self.outcomes: list[str] = []
 
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(sessionmaker(bind=self.engine, expire_on_commit=False), SqlSourceStatusStore(),
+                             SqlReportStore())
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -44,16 +50,14 @@ class Intake:
                 continue
             events = [Envelope[ChildFlagsV1 if kind == "flags" else ChildProfileV1].model_validate_json(  # type: ignore[misc]
                 json.dumps(m, ensure_ascii=False)) for m in batch]
-            with Session(self.engine) as session, session.begin():
-                repo = CaseRepository(session)
-                repo.preload([e.data.child_id for e in events], [f"{kind}:{e.id}" for e in events])
-                with session.no_autoflush:
-                    for event in events:
-                        handler = handle_flags if kind == "flags" else handle_profile
-                        result = handler(event, event_key=f"{kind}:{event.id}", session=session,  # type: ignore[arg-type]
-                                         policy=self.policy, now=NOW, repo=repo)
-                        outcomes.append(result.outcome)
-                repo.write_appended()
+            with self.uow() as uow:
+                uow.preload([e.data.child_id for e in events], [f"{kind}:{e.id}" for e in events])
+                for event in events:
+                    handler = handle_flags if kind == "flags" else handle_profile
+                    result = handler(event, event_key=f"{kind}:{event.id}", uow=uow,  # type: ignore[arg-type]
+                                     policy=self.policy, now=NOW)
+                    outcomes.append(result.outcome)
+                uow.commit()
         self.outcomes += outcomes
         return outcomes
 
