@@ -50,7 +50,7 @@ from services.scoring.domain.rulebook import Rulebook, with_horizons
 from services.scoring.service_layer.handlers import decode_fact, handle_fact, sweep_child
 from simulator.city import City
 from simulator.events import JST
-from simulator.life.engine import SimConfig
+from simulator.life.engine import HISTORY_SYSTEMS, SimConfig
 from simulator.population.model import atena_no
 from simulator.truth import SIGNAL_CODES, adult_day
 
@@ -325,12 +325,17 @@ def alert_expectations(city: City, pipeline: Pipeline, run: ScoringRun, items: l
 
 
 def go_live_horizon(rulebook: Rulebook, start: date, history_years: int | None) -> tuple[Rulebook, date | None]:
-    """A go-live that loads only ``history_years`` of 母子保健 history: the simulator leaves the rest out and the
-    rule file is given that data horizon. Without it, the rule file's own horizon (if any) is simulated."""
+    """A go-live that loads only ``history_years`` of history: the simulator leaves out what 母子保健 and
+    子ども・子育て支援 recorded before then (``HISTORY_SYSTEMS``) and the rule file is given that data horizon for
+    both. Without it, the rule file's own horizon (if any) is simulated: one day for both systems."""
     if history_years is None:
-        return rulebook, rulebook.horizons.get("maternal_child_health")
+        declared = {rulebook.horizons.get(system) for system in HISTORY_SYSTEMS}
+        if len(declared) > 1:
+            raise SystemExit(f"the simulation loads {', '.join(HISTORY_SYSTEMS)} from one day; the rule file's "
+                             f"[data_horizons] gives {sorted(str(d) for d in declared)}")
+        return rulebook, declared.pop()
     since = date(start.year - history_years, start.month, min(start.day, 28))
-    return with_horizons(rulebook, {**rulebook.horizons, "maternal_child_health": since},
+    return with_horizons(rulebook, {**rulebook.horizons, **dict.fromkeys(HISTORY_SYSTEMS, since)},
                          f"go-live-{history_years}y"), since
 
 
@@ -416,7 +421,8 @@ def main() -> None:
     parser.add_argument("--no-hold", action="store_true",
                         help="publish during the go-live load (TSUNAGU_SCORING_PUBLISH_FROM unset): shows the flicker")
     parser.add_argument("--history-years", type=int, default=None,
-                        help="the go-live loads only this many years of 母子保健 history (its data horizon)")
+                        help="the go-live loads only this many years of 母子保健 and 子ども・子育て支援 history "
+                             "(their data horizon)")
     args = parser.parse_args()
     result, run, pipeline, timings = run_comparison(args.scale, args.days, args.noise, args.seed, args.rules,
                                                     args.examples, hold=not args.no_hold, alerts=args.alerts,

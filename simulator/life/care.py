@@ -53,11 +53,13 @@ class Care:
                 persons={"child_atena_no": child.pid}, household=child.household)
 
     def watch_unenrolled(self, child: Person, since: int) -> None:
-        """Signal 未就園: from 満3歳 (or the day the child came, ``since``) to 満6歳 while in no nursery."""
+        """Signal 未就園: from 満3歳 (or the day the child came, ``since``) to 満6歳 while in no nursery. With a
+        data horizon, known from that day at the earliest: a nursery that ended before it would not be in the
+        load (this city's load has none, but the city cannot know that), so the truth is dated no earlier."""
         three, six = (age_reached_on(child.birth, months) for months in UNENROLLED_AGES)
+        start = max(three, since, self.sim.history_from or since)
         if self.sim.day < six:
-            self.sim.at(max(three, self.sim.day), self._unenrolled, child, max(three, since), six,
-                        three <= self.sim.day)
+            self.sim.at(max(three, self.sim.day), self._unenrolled, child, start, six, three <= self.sim.day)
 
     def _unenrolled(self, child: Person, start: int, six: int, now: bool) -> None:
         sim = self.sim

@@ -25,6 +25,7 @@ from simulator.population.names import NameBank
 from simulator.rates import Rates
 from simulator.truth import RecordTruth, TruthBook
 
+HISTORY_SYSTEMS = ("maternal_child_health", "childcare")  # the systems SimConfig.history_from applies to
 BATCH = 5000  # go-live loops hand their events over every this many persons or households
 _SYSTEM_OF = {t: name for name, s in SOURCE_SYSTEMS.items() for t in s.event_types}
 
@@ -38,9 +39,11 @@ class SimConfig:
     rates: Rates = field(default_factory=Rates)
     noise_level: float = 1.0
     noise_overrides: dict[str, NoiseRates] = field(default_factory=dict)
-    # 母子保健's data horizon: the go-live load carries its records dated from this day only (None: all history).
-    # What the load leaves out is not in the truth either (a checkup window that opened before it, a pregnancy
-    # notified before it): the city cannot know it, and scoring is told the same horizon.
+    # The go-live's data horizon (None: all history), the same day for the systems whose history the load
+    # carries: 母子保健 sends its records dated from this day only; 子ども・子育て支援 its enrolments in force from
+    # it (this city's load holds only current ones). What the load leaves out is not in the truth either (a
+    # checkup window that opened before it, a pregnancy notified before it, 未就園 before it): the city cannot
+    # know it, and scoring is told the same horizon for both systems (HISTORY_SYSTEMS).
     history_from: date | None = None
 
     @property

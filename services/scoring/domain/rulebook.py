@@ -10,7 +10,10 @@ from datetime import date
 from functools import cached_property
 
 from services.scoring.domain.evaluation import RuleSet
+from services.scoring.domain.rules.base import HORIZON_PARAM
 from services.scoring.domain.tiers import Weights
+
+__all__ = ["HORIZON_PARAM", "Rulebook", "records_from", "with_horizons"]
 
 
 @dataclass(frozen=True)
@@ -29,16 +32,19 @@ class Rulebook:
         return f"{base}|{self.horizons_version}" if self.horizons_version else base
 
 
-HORIZON_PARAM = "records_from"  # filled from [data_horizons] for the rules that conclude from an absence
+def records_from(horizons: Mapping[str, date], sources: tuple[str, ...]) -> date | None:
+    """From when an absence in these source systems means something: the latest of their horizons (a window
+    that any of them might not cover is unknown); None when none has one (complete history)."""
+    return max((horizons[s] for s in sources if s in horizons), default=None)
 
 
 def with_horizons(book: Rulebook, horizons: Mapping[str, date], version: str) -> Rulebook:
-    """The same rule file with these data horizons (per source system): each absence rule whose record would
-    come from a source with a horizon judges only windows after it."""
+    """The same rule file with these data horizons (per source system): each rule that concludes from an
+    absence judges only what lies after the horizon of the systems it reads the absence from."""
     rules = [
         dataclasses.replace(rule, params=dataclasses.replace(
-            rule.params, **{HORIZON_PARAM: horizons.get(rule.spec.absence_source)}))
-        if rule.spec.absence_source is not None else rule
+            rule.params, **{HORIZON_PARAM: records_from(horizons, rule.spec.absence_sources)}))
+        if rule.spec.concludes_absence else rule
         for rule in book.rules.rules
     ]
     return dataclasses.replace(book, rules=dataclasses.replace(book.rules, rules=rules, _reading={}),

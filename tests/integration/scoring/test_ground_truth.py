@@ -46,13 +46,16 @@ def test_scoring_the_synthetic_city_reproduces_the_ground_truth(rules: str) -> N
         assert len(pipeline.alert_results) == 3 and len({a.digest for a in pipeline.alert_results}) == 1, text
 
 
-def test_a_go_live_with_two_years_of_maternal_history_raises_no_years_old_absences() -> None:
-    """Issue 14 (5): the load carries 母子保健 records from two years back only; scoring is given that data horizon
-    and raises items 3 and 16 only for windows after it — exactly the truth, which expects nothing earlier."""
-    result, run, pipeline, timings = run_comparison(scale=0.003, days=400, noise=1.0, seed=5, rules="fukuoka",
-                                                    examples=5, start=date(2025, 3, 1), history_years=2)
+@pytest.mark.parametrize(("rules", "years"), [("fukuoka", 2), ("guideline-all", 1)])
+def test_a_go_live_with_a_few_years_of_history_raises_no_years_old_absences(rules: str, years: int) -> None:
+    """Issue 14 (5): the load carries 母子保健 records (and 子ども・子育て支援 enrolments) from ``years`` back only;
+    scoring is given that data horizon and raises items 3 and 16 only for windows after it, and dates 未就園 no
+    earlier — exactly the truth, which expects nothing earlier."""
+    result, run, pipeline, timings = run_comparison(scale=0.003, days=400, noise=1.0, seed=5, rules=rules,
+                                                    examples=5, start=date(2025, 3, 1), history_years=years)
     text = report(result, run, pipeline, timings)
     print(text)
     assert result.mismatched_days == 0 and not result.unmapped, text
     assert sum(result.raised_on_differs.values()) == 0 and sum(run.transient.values()) == 0, text
     assert result.truth_spans[3] > 0, text  # windows after the horizon are still judged
+    assert result.truth_spans[101] > 0, text  # 未就園, dated from the horizon at the earliest

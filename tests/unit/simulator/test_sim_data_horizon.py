@@ -10,6 +10,7 @@ import pytest
 from simulator.city import City
 from simulator.life.checkups import WINDOWS
 from simulator.life.engine import SimConfig
+from simulator.truth import UNENROLLED
 
 pytestmark = pytest.mark.unit
 
@@ -42,3 +43,18 @@ def test_the_load_carries_maternal_records_from_the_horizon_only_and_the_truth_a
     full_3 = {pid for (pid, item) in full_city.sim.truth.intervals if item == 3}
     horizon_3 = {pid for (pid, item) in city.sim.truth.intervals if item == 3}
     assert horizon_3 < full_3
+
+
+def test_unenrolled_is_known_from_the_horizon_in_the_truth() -> None:
+    """子ども・子育て支援 has the same horizon: a child unenrolled since 満3歳 before it is 未就園 from the horizon on
+    (a nursery that ended before it would not be in the load), the same child and the same span otherwise."""
+    full_city, _ = _city(None)
+    city, _ = _city(HORIZON)
+    full = {pid: spans for (pid, item), spans in full_city.sim.truth.intervals.items() if item == UNENROLLED}
+    cut = {pid: spans for (pid, item), spans in city.sim.truth.intervals.items() if item == UNENROLLED}
+    assert cut.keys() == full.keys()
+    horizon = HORIZON.toordinal()
+    assert any(spans[0][0] < horizon for spans in full.values())  # not vacuous: some began before it
+    for pid, spans in cut.items():
+        assert spans[0][0] == max(full[pid][0][0], horizon)
+        assert spans[0][1:] == full[pid][0][1:] and spans[1:] == full[pid][1:]

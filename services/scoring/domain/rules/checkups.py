@@ -132,7 +132,7 @@ def _answered_yes(answer: str, question_ja: str) -> Evaluate:
 RULES = (
     RuleSpec(3, "乳幼児健診未受診",
              ("infant_checkup", "residence", "birth"), MissedCheckupParams, missed_checkup, window_closings,
-             concludes_absence=True, absence_source="maternal_child_health"),
+             concludes_absence=True, absence_sources=("maternal_child_health",)),
     RuleSpec(4, "健診問診「感情的に叩いた」",
              ("infant_checkup",), QuestionnaireParams, _answered_yes("hit_emotionally", "感情的に叩いた")),
     RuleSpec(5, "健診問診「家に残して外出」",

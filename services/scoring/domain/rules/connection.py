@@ -27,6 +27,9 @@ _INVOLVEMENT_JA = {"support": "支援中", "youtaikyo": "要対協登録", "temp
 class UnenrolledParams:
     from_age_months: int = 36  # 満3歳
     until_age_months: int = 72  # 満6歳 (the school year after, the child is at school)
+    # 子ども・子育て支援's data horizon (from the rule file's [data_horizons]): a nursery that ended before it may
+    # not be in the load, so "unenrolled" is known from that day only — the signal is dated no earlier.
+    records_from: date | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.from_age_months < self.until_age_months:
@@ -43,21 +46,27 @@ def unenrolled(facts: ChildFacts, today: date, params: UnenrolledParams) -> Find
     bounds = _age_bounds(facts, today, params)
     if bounds is None or not bounds[0] <= today < bounds[1]:
         return None
+    if params.records_from is not None and today < params.records_from:
+        return None  # before the childcare records are complete nothing is known
     childcare = [f for f in facts.of_kind("childcare") if f.relation == "self"]
     if any(f.active_on(today) for f in childcare):
         return None
-    since = max([bounds[0], *(d for d in [facts.resident_since(today)] if d),
+    known = max([bounds[0], *(d for d in [facts.resident_since(today)] if d),
                  *(f.valid_to for f in childcare if f.valid_to is not None and f.valid_to <= today)])
+    since = max(known, params.records_from or known)
     basis = facts.birth_record(today)
+    horizon = f"（保育施設等の記録は{jp_date(since)}以降）" if since > known else ""
     evidence = tuple([Evidence.of(basis, f"満{params.from_age_months // 12}歳 {jp_date(bounds[0])}、"
-                                         f"保育所・幼稚園等の利用記録なし", enrolled=False)] if basis else []) + tuple(
+                                         f"保育所・幼稚園等の利用記録なし{horizon}", enrolled=False)]
+                     if basis else []) + tuple(
         Evidence.of(f, f"保育施設等 利用 {jp_date(f.valid_from)}〜{jp_date(f.valid_to)}（終了）",
                     facility_kind=f.attr("facility_kind")) for f in childcare)
     return Finding(since, "3〜5歳で保育所・幼稚園等のいずれも利用していない（未就園）", evidence)
 
 
 def unenrolled_dates(facts: ChildFacts, today: date, params: UnenrolledParams) -> list[date]:
-    return list(_age_bounds(facts, today, params) or ())
+    bounds = list(_age_bounds(facts, today, params) or ())
+    return [*bounds, params.records_from] if bounds and params.records_from else bounds
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,19 @@ def moved_in_dates(facts: ChildFacts, today: date, params: MovedInParams) -> lis
 @dataclass(frozen=True)
 class NoContactParams:
     months: int = 12
+    # The latest data horizon of the systems a contact is read from (from [data_horizons]): the months without
+    # contact are counted from that day at the earliest, as a contact before it may not be in the load.
+    records_from: date | None = None
+
+
+def _count_from(facts: ChildFacts, today: date, born: date, last: date | None,
+                params: NoContactParams) -> tuple[date, bool]:
+    """The day the months without contact count from, and whether that is the data horizon (a later day than
+    the facts alone would give)."""
+    known = max([born, *(d for d in (last, facts.resident_since(today)) if d)])
+    if params.records_from is not None and params.records_from > known:
+        return params.records_from, True
+    return known, False
 
 
 def _last_contact(facts: ChildFacts, today: date) -> tuple[date | None, Fact | None]:
@@ -152,12 +174,13 @@ def no_contact(facts: ChildFacts, today: date, params: NoContactParams) -> Findi
     if born is None:
         return None
     last, fact = _last_contact(facts, today)
-    start = max([born, *(d for d in (last, facts.resident_since(today)) if d)])
+    start, at_horizon = _count_from(facts, today, born, last, params)
     due = age_reached_on(start, params.months)
     if today < due:
         return None
     basis = fact or facts.birth_record(today)
-    evidence = (Evidence.of(basis, f"最後の行政サービスとの接点 {jp_date(last) if last else 'なし'}",
+    horizon = f"（記録は{jp_date(start)}以降）" if at_horizon else ""
+    evidence = (Evidence.of(basis, f"最後の行政サービスとの接点 {jp_date(last) if last else 'なし'}{horizon}",
                             last_contact=last.isoformat() if last else None),) if basis else ()
     return Finding(due, f"{params.months}か月以上、行政サービスとの接点の記録がない", evidence)
 
@@ -167,16 +190,18 @@ def no_contact_dates(facts: ChildFacts, today: date, params: NoContactParams) ->
     if born is None:
         return []
     last, _ = _last_contact(facts, today)
-    return [age_reached_on(max([born, *(d for d in (last, facts.resident_since(today)) if d)]), params.months)]
+    return [age_reached_on(_count_from(facts, today, born, last, params)[0], params.months)]
 
 
 SIGNALS = (
     RuleSpec(UNENROLLED, "未就園", ("childcare", "residence", "birth"), UnenrolledParams, unenrolled, unenrolled_dates,
-             concludes_absence=True),
+             concludes_absence=True, absence_sources=("childcare",)),
     RuleSpec(KNOWN_TO_GUIDANCE, "児童相談所が関与中", ("child_guidance",), GuidanceParams, known_to_guidance),
     RuleSpec(MOVED_IN, "市外からの転入", ("residence",), MovedInParams, moved_in, moved_in_dates),
     RuleSpec(NO_CONTACT, "行政との接点なし",
              ("childcare", "school_enrolment", "child_guidance", "infant_checkup", "attendance",
               "school_health_checkup", "allowance", "postpartum_checkup", "residence", "birth"),
-             NoContactParams, no_contact, no_contact_dates, concludes_absence=True),
+             NoContactParams, no_contact, no_contact_dates, concludes_absence=True,
+             absence_sources=("childcare", "school_students", "child_guidance", "maternal_child_health",
+                              "school_affairs", "child_allowance")),
 )

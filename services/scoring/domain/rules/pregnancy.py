@@ -119,6 +119,6 @@ RULES = (
              ("pregnancy_notified", "birth"), LateNotificationParams, late_pregnancy_notification),
     RuleSpec(16, "妊婦健診未受診",
              ("pregnancy_notified", "prenatal_checkup", "birth", "residence"), NoPrenatalCheckupParams,
-             no_prenatal_checkup, end_of_grace, concludes_absence=True, absence_source="maternal_child_health"),
+             no_prenatal_checkup, end_of_grace, concludes_absence=True, absence_sources=("maternal_child_health",)),
     RuleSpec(17, "産婦健診EPDS高値", ("postpartum_checkup",), HighEpdsParams, high_epds),
 )
