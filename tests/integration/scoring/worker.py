@@ -71,8 +71,19 @@ def start_group_at_end(bootstrap: str, group: str, topic: str = "linkage.facts.v
         ends = consumer.end_offsets(partitions)
     finally:
         consumer.close()
+    from kafka.errors import KafkaError
+
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    deadline = time.monotonic() + 60
     try:
-        admin.alter_group_offsets(group, {tp: OffsetAndMetadata(end, "", -1) for tp, end in ends.items()})
+        while True:  # a broker's first group creates __consumer_offsets: "coordinator not available" meanwhile
+            try:
+                admin.alter_group_offsets(group, {tp: OffsetAndMetadata(end, "", -1) for tp, end in ends.items()})
+                return
+            except KafkaError as exc:
+                if not getattr(exc, "retriable", False) or time.monotonic() > deadline:
+                    raise AssertionError(f"could not commit group {group}'s starting offsets within 60 s: "
+                                         f"{type(exc).__name__}") from exc
+                time.sleep(0.5)
     finally:
         admin.close()
