@@ -38,7 +38,7 @@ from contracts.topics.linkage_children import TOPIC as CHILDREN_TOPIC
 from contracts.topics.linkage_facts import TOPIC as FACTS_TOPIC
 from services.ingest.adapters.dedup import MemoryDedupStore
 from services.ingest.metrics import IngestMetrics
-from services.ingest.pipeline import Accepted, SourceMessage, process
+from services.ingest.service_layer.handlers import Accepted, SourceMessage, process
 from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics

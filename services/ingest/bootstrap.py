@@ -13,7 +13,7 @@ from services.ingest.adapters.dedup import SqliteDedupStore
 from services.ingest.config import IngestSettings
 from services.ingest.domain.freshness import ActivityTracker
 from services.ingest.metrics import IngestMetrics
-from services.ingest.pipeline import Accepted, Duplicate, Outcome, SourceMessage, process
+from services.ingest.service_layer.handlers import Accepted, Duplicate, Outcome, SourceMessage, process
 from services.ingest.service_layer.source_status import status_messages
 
 

@@ -21,8 +21,8 @@ from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics import ingest_deadletter, ingest_records, ingest_source_status
 from contracts.topics.ingest_deadletter import H_ERROR_CLASS, H_SERVICE
 from services.ingest.bootstrap import IngestContext, bootstrap
-from services.ingest.pipeline import Accepted, Duplicate, Rejected, SourceMessage
-from services.ingest.school_import import CSV_SERVICE
+from services.ingest.service_layer.handlers import Accepted, Duplicate, Rejected, SourceMessage
+from services.ingest.service_layer.school_import import CSV_SERVICE
 
 log = logging.getLogger("tsunagu.ingest")
 _LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,

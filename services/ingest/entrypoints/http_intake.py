@@ -32,15 +32,16 @@ from services.ingest.adapters.deadletter_reader import (
     PublishedDeadLetters,
     own_dead_letters,
 )
-from services.ingest.adapters.dedup import NOT_SEEN, MemoryDedupStore, SqliteDedupStore
-from services.ingest.adapters.kafka import KafkaPublisher, MemoryPublisher, Publisher
+from services.ingest.adapters.dedup import MemoryDedupStore, SqliteDedupStore
+from services.ingest.adapters.kafka import KafkaPublisher, MemoryPublisher
 from services.ingest.config import DEV_TOKEN_PREFIX, IngestSettings
 from services.ingest.domain.errors import IngestRejected
 from services.ingest.domain.intake import decode_event
 from services.ingest.domain.records import record_key, record_payload
 from services.ingest.entrypoints import http_docs
 from services.ingest.metrics import IngestMetrics
-from services.ingest.pipeline import DUPLICATE_REASON, ORIGINAL_BYTES_HEADER, DedupStore, content_digest
+from services.ingest.service_layer.handlers import DUPLICATE_REASON, ORIGINAL_BYTES_HEADER, content_digest
+from services.ingest.service_layer.ports import NOT_SEEN, DedupStore, Publisher
 
 log = logging.getLogger("tsunagu.ingest.http")
 

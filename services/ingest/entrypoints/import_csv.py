@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tqdm import tqdm
 
+from contracts.topics import ingest_deadletter
 from services.ingest.adapters.csv_files import ENCODINGS, open_csv
 from services.ingest.adapters.import_ledger import ImportLedger
 from services.ingest.adapters.kafka_batch import KafkaBatchPublisher
 from services.ingest.config import IngestSettings
 from services.ingest.domain.errors import IngestRejected
 from services.ingest.domain.school_csv import FILE_KINDS
-from services.ingest.school_import import import_school_file, summary_lines
+from services.ingest.service_layer.school_import import ImportReport, import_school_file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +62,21 @@ def main(argv: list[str] | None = None) -> int:
     for line in summary_lines(report):
         print(line)
     return 0 if report.ok else 1
+
+
+def summary_lines(report: ImportReport) -> Iterator[str]:
+    yield f"file: {report.file} ({report.encoding}, {report.kind})"
+    yield f"accepted and published: {report.published}"
+    yield f"already imported earlier (not sent again): {report.already_imported}"
+    if report.repeated_in_file:
+        yield f"identical rows repeated within the file (sent once): {report.repeated_in_file}"
+    total = sum(report.rejected.values())
+    yield f"rejected: {total}" + "".join(f"\n  {cls}: {n}" for cls, n in sorted(report.rejected.items()))
+    if report.rejects_file:
+        yield f"rejected rows, with line number and reason: {report.rejects_file}"
+        yield f"also sent to {ingest_deadletter.TOPIC.name}: {report.dead_lettered} (rows refused for the first time)"
+    if report.publish_failures:
+        yield f"NOT published (broker did not confirm; run the import again): {report.publish_failures}"
 
 
 if __name__ == "__main__":

@@ -11,44 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
-from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-
-from contracts.topics import ingest_deadletter
+from services.ingest.adapters.deadletter_reader import read_dead_letters
 from services.ingest.adapters.import_ledger import ImportLedger
 from services.ingest.adapters.kafka import KafkaPublisher
 from services.ingest.config import IngestSettings
 from services.ingest.domain.errors import ERROR_CLASSES
-from services.ingest.replay import DeadLetter, ReplayFilter, replay
-
-
-def read_dead_letters(bootstrap: str, from_offset: int | None,
-                      security: dict[str, Any] | None = None) -> Iterator[DeadLetter]:
-    topic = ingest_deadletter.TOPIC.name
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="tsunagu-replay",
-                             fetch_max_bytes=4 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024,
-                             **(security or {}))
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        ends = consumer.end_offsets(partitions)
-        for tp in partitions:
-            if from_offset is None:
-                consumer.seek_to_beginning(tp)
-            else:
-                consumer.seek(tp, from_offset)
-        remaining = {tp for tp in partitions if consumer.position(tp) < ends[tp]}
-        while remaining:  # up to the end as it was at start, so replays that fail again are not re-read
-            for tp, batch in consumer.poll(timeout_ms=1000).items():
-                for m in batch:
-                    if m.offset < ends[tp]:
-                        yield DeadLetter(m.partition, m.offset, m.key, m.value, list(m.headers))
-                if consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-    finally:
-        consumer.close()
+from services.ingest.service_layer.replay import ReplayFilter, replay
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics.ingest_source_status import TOPIC as STATUS_TOPIC
 from services.casework.adapters.orm import SourceStatusRow
 from services.casework.bootstrap import Container
-from services.ingest.examples import example_event, topic_of
+from services.ingest.entrypoints.examples import example_event, topic_of
 from tests.kafka_reader import TopicReader, wait_until
 
 pytestmark = pytest.mark.integration

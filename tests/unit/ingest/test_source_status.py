@@ -16,9 +16,9 @@ from services.ingest.adapters.dedup import MemoryDedupStore
 from services.ingest.bootstrap import IngestContext
 from services.ingest.config import IngestSettings
 from services.ingest.domain.freshness import ActivityTracker
-from services.ingest.examples import example_event, topic_of
+from services.ingest.entrypoints.examples import example_event, topic_of
 from services.ingest.metrics import IngestMetrics
-from services.ingest.pipeline import SourceMessage
+from services.ingest.service_layer.handlers import SourceMessage
 from services.ingest.service_layer.source_status import status_messages
 
 pytestmark = pytest.mark.unit

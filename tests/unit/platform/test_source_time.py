@@ -17,9 +17,9 @@ from contracts.topics.scoring_flags import ChildFlagsV1
 from services.casework import metrics as cw_metrics
 from services.casework.service_layer.intake import alert_event_json
 from services.ingest.adapters.dedup import MemoryDedupStore
-from services.ingest.examples import example_event, topic_of
+from services.ingest.entrypoints.examples import example_event, topic_of
 from services.ingest.metrics import IngestMetrics
-from services.ingest.pipeline import Accepted, SourceMessage, process
+from services.ingest.service_layer.handlers import Accepted, SourceMessage, process
 from services.linkage.adapters.messages import encode
 from services.linkage.metrics import LinkageMetrics
 from services.linkage.service_layer.unit import Out

@@ -12,7 +12,6 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 
 import orjson
 from pydantic import BaseModel
@@ -22,11 +21,11 @@ from contracts.sources import SYSTEM_BY_TOPIC
 from contracts.sources._common import SourceData
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
 from contracts.topics.ingest_records import EVENT_TYPE
-from services.ingest.adapters.dedup import NOT_SEEN
 from services.ingest.domain.errors import IngestRejected
 from services.ingest.domain.intake import decode_event
 from services.ingest.domain.records import record_key, record_payload
 from services.ingest.metrics import IngestMetrics, intake_of
+from services.ingest.service_layer.ports import NOT_SEEN, DedupStore
 
 log = logging.getLogger("tsunagu.ingest")
 
@@ -80,16 +79,6 @@ class Duplicate:
 
 
 Outcome = Accepted | Rejected | Duplicate
-
-
-class DedupStore(Protocol):
-    """Source event ids already emitted, with a digest of their content; ``confirm`` once the broker has it."""
-
-    def seen(self, key: tuple[str, str]) -> bool: ...
-    def lookup(self, key: tuple[str, str]) -> str | object | None: ...
-    def reserve(self, key: tuple[str, str], digest: str | None = None) -> None: ...
-    def confirm(self, key: tuple[str, str]) -> None: ...
-    def release(self, key: tuple[str, str]) -> None: ...
 
 
 def process(message: SourceMessage, *, dedup: DedupStore, metrics: IngestMetrics, max_event_bytes: int) -> Outcome:
