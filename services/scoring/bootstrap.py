@@ -12,7 +12,10 @@ from services.scoring.metrics import ScoringMetrics
 
 
 @dataclass
-class ScoringService:
+class Container:
+    """What scoring's worker is given (entrypoints/faust_app.py ``create_app``): all of it is cheap and always
+    needed, so bootstrap builds it at once."""
+
     settings: ScoringSettings
     rulebook: Rulebook
     clock: Clock
@@ -20,9 +23,9 @@ class ScoringService:
 
 
 def bootstrap(settings: ScoringSettings | None = None, clock: Clock | None = None,
-              metrics: ScoringMetrics | None = None) -> ScoringService:
+              metrics: ScoringMetrics | None = None) -> Container:
     settings = settings or ScoringSettings()
     rulebook = load_rulebook(settings.config_path)  # a bad file stops start-up here, with the reason
     if clock is None:
         clock = FixedClock(settings.today) if settings.today else SystemClock(settings.timezone)
-    return ScoringService(settings, rulebook, clock, metrics or ScoringMetrics())
+    return Container(settings, rulebook, clock, metrics or ScoringMetrics())

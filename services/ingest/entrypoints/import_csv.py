@@ -12,16 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 from tqdm import tqdm
 
 from contracts.topics import ingest_deadletter
 from services.ingest.adapters.csv_files import ENCODINGS, open_csv
-from services.ingest.adapters.import_ledger import ImportLedger
-from services.ingest.adapters.kafka_batch import KafkaBatchPublisher
-from services.ingest.config import IngestSettings
+from services.ingest.bootstrap import bootstrap
 from services.ingest.domain.errors import IngestRejected
 from services.ingest.domain.school_csv import FILE_KINDS
 from services.ingest.service_layer.school_import import ImportReport, import_school_file
@@ -35,19 +32,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rejects", type=Path, help="where rejected rows go (default: FILE.rejected.csv)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    settings = IngestSettings()
+    container = bootstrap()
+    settings = container.settings
     try:
         csv_file = open_csv(args.file, encoding=args.encoding)
     except OSError as exc:
         print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
-    publisher = KafkaBatchPublisher(settings.kafka_bootstrap, client_id=f"{settings.app_id}-import",
-                                    max_request_bytes=settings.producer_max_request_bytes,
-                                    security=settings.kafka_client_options())
-    ledger = ImportLedger(settings.data_dir / "school-import-ledger.sqlite3")
     try:
         report = import_school_file(
-            csv_file, publisher=publisher, ledger=ledger, now=lambda: datetime.now(UTC),
+            csv_file, publisher=container.batch_publisher("import"), ledger=container.import_ledger(),
+            now=container.clock.now,
             rejects_path=args.rejects or args.file.with_name(args.file.name + ".rejected.csv"),
             max_event_bytes=settings.max_event_bytes, kind=args.kind,
             progress=lambda rows: tqdm(rows, total=csv_file.row_count_estimate, unit="row", disable=args.quiet,
@@ -57,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot import {args.file}: {exc.reason}", file=sys.stderr)
         return 2
     finally:
-        publisher.close()
-        ledger.close()
+        container.close()
     for line in summary_lines(report):
         print(line)
     return 0 if report.ok else 1

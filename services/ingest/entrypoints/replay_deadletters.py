@@ -12,10 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from services.ingest.adapters.deadletter_reader import read_dead_letters
-from services.ingest.adapters.import_ledger import ImportLedger
-from services.ingest.adapters.kafka import KafkaPublisher
-from services.ingest.config import IngestSettings
+from services.ingest.bootstrap import bootstrap
 from services.ingest.domain.errors import ERROR_CLASSES
 from services.ingest.service_layer.replay import ReplayFilter, replay
 
@@ -29,19 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--again", action="store_true", help="also those replayed before")
     parser.add_argument("--dry-run", action="store_true", help="count, publish nothing")
     args = parser.parse_args(argv)
-    settings = IngestSettings()
-    publisher = KafkaPublisher(settings.kafka_bootstrap, client_id=f"{settings.app_id}-replay",
-                               max_request_bytes=settings.producer_max_request_bytes,
-                               security=settings.kafka_client_options())
-    ledger = ImportLedger(settings.data_dir / "replay-ledger.sqlite3")
+    container = bootstrap()
     try:
-        letters = read_dead_letters(settings.kafka_bootstrap, args.from_offset, settings.kafka_client_options())
-        report = replay(letters, publisher=publisher,
-                        ledger=ledger, only=ReplayFilter(args.system, args.error_class, args.event_id),
+        report = replay(container.dead_letters_to_replay(args.from_offset), publisher=container.publisher("replay"),
+                        ledger=container.replay_ledger(),
+                        only=ReplayFilter(args.system, args.error_class, args.event_id),
                         again=args.again, dry_run=args.dry_run)
     finally:
-        publisher.close()
-        ledger.close()
+        container.close()
     verb = "would replay" if args.dry_run else "replayed"
     print(f"{verb}: {sum(report.replayed.values())}" +
           "".join(f"\n  {system}: {n}" for system, n in sorted(report.replayed.items())))

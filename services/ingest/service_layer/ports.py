@@ -1,13 +1,14 @@
 """What ingest's use cases need from outside, declared here so the service layer never imports an adapter.
 
-The adapters satisfy these protocols structurally (``adapters/dedup.py``, ``kafka.py``, ``kafka_batch.py``,
-``import_ledger.py``, ``csv_files.py``); bootstrap builds them and the entrypoints pass them in; a
-test can pass anything with the same methods.
+The adapters satisfy these protocols structurally (``adapters/clock.py``, ``dedup.py``, ``kafka.py``,
+``kafka_batch.py``, ``import_ledger.py``, ``csv_files.py``); bootstrap builds them and the entrypoints pass them
+in; a test can pass anything with the same methods.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -16,14 +17,22 @@ NOT_SEEN = object()  # DedupStore.lookup() of an id never emitted
 Reject = tuple[int, str, str, list[str]]  # line in the file, error class, reason, the row's cells
 
 
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware."""
+        ...
+
+
 class DedupStore(Protocol):
-    """Source event ids already emitted, with a digest of their content; ``confirm`` once the broker has it."""
+    """Source event ids already emitted, with a digest of their content; ``confirm`` once the broker has it;
+    ``flush`` writes the confirmed ones down (the worker calls it on a timer)."""
 
     def seen(self, key: tuple[str, str]) -> bool: ...
     def lookup(self, key: tuple[str, str]) -> str | object | None: ...
     def reserve(self, key: tuple[str, str], digest: str | None = None) -> None: ...
     def confirm(self, key: tuple[str, str]) -> None: ...
     def release(self, key: tuple[str, str]) -> None: ...
+    def flush(self) -> int: ...
 
 
 class Publisher(Protocol):

@@ -26,7 +26,7 @@ def incoming(records: list[RecordV1]) -> list[Incoming]:
 
 
 def service(data_dir: Path) -> LinkageService:
-    return bootstrap(LinkageSettings(data_dir=data_dir), registry=CollectorRegistry())[1]
+    return bootstrap(LinkageSettings(data_dir=data_dir), registry=CollectorRegistry()).linkage_service()
 
 
 def test_a_restart_reloads_state_and_a_replay_emits_nothing(tmp_path: Path) -> None:
