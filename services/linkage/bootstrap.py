@@ -15,8 +15,8 @@ from services.linkage.config import LinkageSettings
 from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
+from services.linkage.service_layer.handlers import LinkageService
 from services.linkage.service_layer.ports import Clock
-from services.linkage.service_layer.service import LinkageService
 
 log = logging.getLogger("tsunagu.linkage")
 
@@ -44,7 +44,7 @@ class Container:
         gc.collect()
         gc.freeze()  # the loaded registry lives as long as the process: keep full collections from rescanning it
         return LinkageService(state, store, LinkageMetrics(self.registry), match_settings(self.settings),
-                              self.settings.source_uri)
+                              self.settings.source_uri, clock=self.clock)
 
     def review_topics(self) -> KafkaReviewTopics:
         """linkage.review.v1 and linkage.decisions.v1, for the review CLI."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.scoring.adapters.clock import Clock, FixedClock, SystemClock
+from services.scoring.adapters.clock import FixedClock, SystemClock
 from services.scoring.adapters.rulebook import load_rulebook
 from services.scoring.config import ScoringSettings
 from services.scoring.domain.rulebook import Rulebook
 from services.scoring.metrics import ScoringMetrics
+from services.scoring.service_layer.ports import Clock
 
 
 @dataclass
@@ -22,7 +23,7 @@ class Container:
     metrics: ScoringMetrics
 
 
-def bootstrap(settings: ScoringSettings | None = None, clock: Clock | None = None,
+def bootstrap(settings: ScoringSettings | None = None, *, clock: Clock | None = None,
               metrics: ScoringMetrics | None = None) -> Container:
     settings = settings or ScoringSettings()
     rulebook = load_rulebook(settings.config_path)  # a bad file stops start-up here, with the reason

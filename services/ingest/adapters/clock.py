@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 
 class SystemClock:
@@ -16,6 +16,3 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at = self.at + timedelta(seconds=seconds)

@@ -16,10 +16,10 @@ from prometheus_client import start_http_server
 
 from contracts.kafka_security import wait_for_broker
 from contracts.topics.privacy_deletions import TOPIC as DELETIONS
-from services.linkage.adapters.store import Message
 from services.linkage.bootstrap import Container, bootstrap
+from services.linkage.service_layer.handlers import Incoming
+from services.linkage.service_layer.ports import Message
 from services.linkage.service_layer.privacy import handle_deletions
-from services.linkage.service_layer.service import Incoming
 
 log = logging.getLogger("tsunagu.linkage")
 
