@@ -17,9 +17,9 @@ import time
 from prometheus_client import CollectorRegistry
 
 from services.ingest.adapters.dedup import MemoryDedupStore
-from services.ingest.examples import PAYLOADS, example_event, topic_of
+from services.ingest.entrypoints.examples import PAYLOADS, example_event, topic_of
 from services.ingest.metrics import IngestMetrics
-from services.ingest.pipeline import Accepted, SourceMessage, process
+from services.ingest.service_layer.handlers import Accepted, SourceMessage, process
 
 SURNAMES = ["髙橋", "山﨑", "渡邊", "𠮷田", "福岡", "博多", "齋藤", "中村", "小林", "加藤"]
 KANA = ["ﾀｶﾊｼ", "ヤマザキ", "わたなべ", "ヨシダ", "フクオカ", "ﾊｶﾀ", "サイトウ", "ナカムラ", "コバヤシ", "カトウ"]

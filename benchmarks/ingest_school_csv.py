@@ -19,9 +19,11 @@ from pathlib import Path
 
 from services.ingest.adapters.csv_files import open_csv
 from services.ingest.adapters.import_ledger import ImportLedger
-from services.ingest.adapters.kafka import MemoryPublisher, Publisher
+from services.ingest.adapters.kafka import MemoryPublisher
 from services.ingest.adapters.kafka_batch import KafkaBatchPublisher
-from services.ingest.school_import import import_school_file, summary_lines
+from services.ingest.entrypoints.import_csv import summary_lines
+from services.ingest.service_layer.ports import Publisher
+from services.ingest.service_layer.school_import import import_school_file
 
 
 def write_attendance(path: Path, rows: int, seed: int = 11) -> None:

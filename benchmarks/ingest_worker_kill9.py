@@ -23,7 +23,7 @@ from pathlib import Path
 from ingest_worker_poison import GROUP, collect, end_offsets, wait_for_group
 from kafka import KafkaConsumer, KafkaProducer
 
-from services.ingest.examples import PAYLOADS, example_event, topic_of
+from services.ingest.entrypoints.examples import PAYLOADS, example_event, topic_of
 
 ROOT = Path(__file__).resolve().parents[1]
 

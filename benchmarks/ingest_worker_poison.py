@@ -24,7 +24,7 @@ from pathlib import Path
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
-from services.ingest.examples import PAYLOADS, example_event, topic_of
+from services.ingest.entrypoints.examples import PAYLOADS, example_event, topic_of
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUP = "tsunagu-ingest-bench"

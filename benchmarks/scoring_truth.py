@@ -38,11 +38,12 @@ from contracts.topics.linkage_children import TOPIC as CHILDREN_TOPIC
 from contracts.topics.linkage_facts import TOPIC as FACTS_TOPIC
 from services.ingest.adapters.dedup import MemoryDedupStore
 from services.ingest.metrics import IngestMetrics
-from services.ingest.pipeline import Accepted, SourceMessage, process
+from services.ingest.service_layer.handlers import Accepted, SourceMessage, process
+from services.linkage.adapters.clock import SystemClock
 from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
-from services.linkage.service_layer.service import Incoming, LinkageService
+from services.linkage.service_layer.handlers import Incoming, LinkageService
 from services.scoring.adapters.memory_store import MemoryStateStore
 from services.scoring.adapters.rulebook import load_rulebook
 from services.scoring.config import CONFIG_DIR
@@ -154,7 +155,7 @@ class Pipeline:
         registry = CollectorRegistry()
         self.ingest_metrics = IngestMetrics(registry)
         self.linkage = LinkageService(self.linkage_state, None, LinkageMetrics(registry), MatchSettings(),
-                                      "/tsunagu/linkage")
+                                      "/tsunagu/linkage", clock=SystemClock())
 
     def clerk(self, today: date, run: ScoringRun, owners: RecordOwners, atena_of_ref: AtenaOfRef,
               hold: bool) -> None:

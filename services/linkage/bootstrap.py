@@ -1,18 +1,22 @@
-"""The one place that builds linkage's settings, store, state, metrics and service."""
+"""The one place that builds linkage's settings, clock, store, state, metrics and service, and hands them on."""
 
 from __future__ import annotations
 
 import gc
 import logging
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
+from services.linkage.adapters.clock import SystemClock
+from services.linkage.adapters.review_topics import KafkaReviewTopics
 from services.linkage.adapters.store import SqliteStore
 from services.linkage.config import LinkageSettings
 from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
-from services.linkage.service_layer.service import LinkageService
+from services.linkage.service_layer.handlers import LinkageService
+from services.linkage.service_layer.ports import Clock
 
 log = logging.getLogger("tsunagu.linkage")
 
@@ -22,15 +26,31 @@ def match_settings(settings: LinkageSettings) -> MatchSettings:
                          margin_bits=settings.margin_bits)
 
 
-def bootstrap(settings: LinkageSettings | None = None, *, persist: bool = True,
-              registry: CollectorRegistry | None = None) -> tuple[LinkageSettings, LinkageService]:
-    settings = settings or LinkageSettings()
-    state = LinkageState()
-    store = SqliteStore(settings.database_url) if persist else None
-    if store is not None:
+@dataclass
+class Container:
+    """What linkage's entrypoints are given. The worker's service loads the whole state from the store, which the
+    review CLI must not wait for, so each part is built by the method below when asked for, never before."""
+
+    settings: LinkageSettings
+    clock: Clock
+    registry: CollectorRegistry | None = None  # where the service's metrics are registered (None: the default)
+
+    def linkage_service(self) -> LinkageService:
+        """The worker's use cases over the state loaded from the store (state and outbox in data_dir)."""
+        state = LinkageState()
+        store = SqliteStore(self.settings.database_url)
         rows = store.load(state)
         log.info("linkage state loaded: %d rows, %d persons", rows, len(state.persons))
         gc.collect()
         gc.freeze()  # the loaded registry lives as long as the process: keep full collections from rescanning it
-    service = LinkageService(state, store, LinkageMetrics(registry), match_settings(settings), settings.source_uri)
-    return settings, service
+        return LinkageService(state, store, LinkageMetrics(self.registry), match_settings(self.settings),
+                              self.settings.source_uri, clock=self.clock)
+
+    def review_topics(self) -> KafkaReviewTopics:
+        """linkage.review.v1 and linkage.decisions.v1, for the review CLI."""
+        return KafkaReviewTopics(self.settings.kafka_bootstrap, self.settings.kafka_client_options())
+
+
+def bootstrap(settings: LinkageSettings | None = None, *, clock: Clock | None = None,
+              registry: CollectorRegistry | None = None) -> Container:
+    return Container(settings=settings or LinkageSettings(), clock=clock or SystemClock(), registry=registry)

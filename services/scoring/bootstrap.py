@@ -4,25 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.scoring.adapters.clock import Clock, FixedClock, SystemClock
+from services.scoring.adapters.clock import FixedClock, SystemClock
 from services.scoring.adapters.rulebook import load_rulebook
 from services.scoring.config import ScoringSettings
 from services.scoring.domain.rulebook import Rulebook
 from services.scoring.metrics import ScoringMetrics
+from services.scoring.service_layer.ports import Clock
 
 
 @dataclass
-class ScoringService:
+class Container:
+    """What scoring's worker is given (entrypoints/faust_app.py ``create_app``): all of it is cheap and always
+    needed, so bootstrap builds it at once."""
+
     settings: ScoringSettings
     rulebook: Rulebook
     clock: Clock
     metrics: ScoringMetrics
 
 
-def bootstrap(settings: ScoringSettings | None = None, clock: Clock | None = None,
-              metrics: ScoringMetrics | None = None) -> ScoringService:
+def bootstrap(settings: ScoringSettings | None = None, *, clock: Clock | None = None,
+              metrics: ScoringMetrics | None = None) -> Container:
     settings = settings or ScoringSettings()
     rulebook = load_rulebook(settings.config_path)  # a bad file stops start-up here, with the reason
     if clock is None:
         clock = FixedClock(settings.today) if settings.today else SystemClock(settings.timezone)
-    return ScoringService(settings, rulebook, clock, metrics or ScoringMetrics())
+    return Container(settings, rulebook, clock, metrics or ScoringMetrics())

@@ -33,6 +33,9 @@ class CsvFile:
             if any(cell.strip() for cell in cells):
                 yield reader.line_num, cells
 
+    def write_rejects(self, path: Path, rejects: list[tuple[int, str, str, list[str]]]) -> None:
+        write_rejects(path, self.header, rejects)
+
 
 def detect_encoding(data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):

@@ -4,6 +4,8 @@ ingest.deadletter.v1 holds every system's dead letters with their original bytes
 birth dates, addresses). A vendor gets only the letters whose ``tsunagu.dlq.system`` is its own system, and
 of each only the offset, time, error class, reason, event id and where it was read: no value, key or other
 header. The topic has one partition (contracts/topics/ingest_deadletter.py), so an offset orders it.
+
+Also the replay's reader (``read_dead_letters``): every dead letter with its bytes, for ``replay_deadletters``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from contracts.topics import ingest_deadletter
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
+from services.ingest.service_layer.replay import DeadLetter
 
 MAX_SCANNED = 100_000  # dead letters read per request at most; the answer says where to go on
 
@@ -97,3 +100,30 @@ class PublishedDeadLetters:
         for offset, headers in enumerate(letters):
             if offset > after:
                 yield offset, None, headers
+
+
+def read_dead_letters(bootstrap: str, from_offset: int | None,
+                      security: dict[str, Any] | None = None) -> Iterator[DeadLetter]:
+    topic = ingest_deadletter.TOPIC.name
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="tsunagu-replay",
+                             fetch_max_bytes=4 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024,
+                             **(security or {}))
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(partitions)
+        ends = consumer.end_offsets(partitions)
+        for tp in partitions:
+            if from_offset is None:
+                consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, from_offset)
+        remaining = {tp for tp in partitions if consumer.position(tp) < ends[tp]}
+        while remaining:  # up to the end as it was at start, so replays that fail again are not re-read
+            for tp, batch in consumer.poll(timeout_ms=1000).items():
+                for m in batch:
+                    if m.offset < ends[tp]:
+                        yield DeadLetter(m.partition, m.offset, m.key, m.value, list(m.headers))
+                if consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+    finally:
+        consumer.close()

@@ -17,8 +17,9 @@ import threading
 import time
 from pathlib import Path
 
+from services.ingest.service_layer.ports import NOT_SEEN
+
 Key = tuple[str, str]
-NOT_SEEN = object()  # lookup() of an id never emitted
 
 
 class SqliteDedupStore:

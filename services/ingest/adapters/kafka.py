@@ -1,35 +1,12 @@
-"""Synchronous publishing with kafka-python, for the HTTP intake, the CSV importer and the DLQ replay."""
+"""Synchronous publishing with kafka-python, for the HTTP intake and the DLQ replay (the service layer's Publisher,
+``service_layer/ports.py``); and one in memory for tests."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from kafka import KafkaProducer
 from kafka.producer.future import FutureRecordMetadata
-
-
-class Publisher(Protocol):
-    def publish(self, topic: str, key: bytes | None, value: bytes | None,
-                headers: list[tuple[str, bytes]] | None = None) -> Any: ...
-    def flush(self, timeout_s: float = 60.0) -> None: ...
-    def close(self) -> None: ...
-
-
-def delivered(future: Any, timeout_s: float = 30.0) -> bool:
-    """True once the broker confirmed the record (after ``flush``).
-
-    kafka-python futures have ``get``, the batch publisher's ``result``; an in-memory publisher returns None.
-    """
-    if future is None:
-        return True
-    try:
-        if hasattr(future, "get"):
-            future.get(timeout=timeout_s)
-        else:
-            future.result(timeout=timeout_s)
-        return True
-    except Exception:
-        return False
 
 
 class KafkaPublisher:

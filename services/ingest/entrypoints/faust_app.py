@@ -20,9 +20,9 @@ from contracts.kafka_security import wait_for_broker
 from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics import ingest_deadletter, ingest_records, ingest_source_status
 from contracts.topics.ingest_deadletter import H_ERROR_CLASS, H_SERVICE
-from services.ingest.bootstrap import IngestContext, bootstrap
-from services.ingest.pipeline import Accepted, Duplicate, Rejected, SourceMessage
-from services.ingest.school_import import CSV_SERVICE
+from services.ingest.bootstrap import Container, bootstrap
+from services.ingest.service_layer.handlers import Accepted, Duplicate, Rejected, SourceMessage
+from services.ingest.service_layer.school_import import CSV_SERVICE
 
 log = logging.getLogger("tsunagu.ingest")
 _LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
@@ -36,8 +36,9 @@ def _headers(raw: Any) -> list[tuple[str, bytes]]:
     return [(str(k), bytes(v) if v is not None else b"") for k, v in items]
 
 
-def create_app(ctx: IngestContext) -> faust.App:
-    settings = ctx.settings
+def create_app(container: Container) -> faust.App:
+    settings = container.settings
+    handler = container.ingest_handler()
     app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -62,14 +63,14 @@ def create_app(ctx: IngestContext) -> faust.App:
 
     def confirmed(dedup_key: tuple[str, str], sent: asyncio.Future[Any]) -> None:
         if not sent.cancelled() and sent.exception() is None:
-            ctx.dedup.confirm(dedup_key)
+            handler.dedup.confirm(dedup_key)
 
     # concurrency=1: with more, Faust can commit past an event still in flight (faust-streaming #606).
     @app.agent(sources, concurrency=1)
     async def ingest(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             message = event.message
-            outcome = ctx.handle(SourceMessage(
+            outcome = handler.handle(SourceMessage(
                 topic=message.topic, partition=message.partition, offset=message.offset,
                 key=message.key, value=message.value, headers=_headers(message.headers),
                 timestamp=message.timestamp,
@@ -97,20 +98,20 @@ def create_app(ctx: IngestContext) -> faust.App:
             headers = _headers(event.message.headers)
             if (H_SERVICE, CSV_SERVICE.encode()) in headers:
                 error_class = next((v.decode("ascii", "replace") for k, v in headers if k == H_ERROR_CLASS), "")
-                ctx.metrics.refused(error_class, "csv")
+                handler.metrics.refused(error_class, "csv")
 
     # Acknowledged ids reach disk within this interval; after a kill -9 only events acknowledged in the
     # last interval and not yet committed are emitted again (same record_id; downstream drops them).
     @app.timer(interval=0.25)
     async def flush_dedup() -> None:
-        ctx.dedup.flush()
+        handler.dedup.flush()
 
     # Freshness per source system (docs/ingest.md): only systems heard from since start; casework shows it to staff.
     status_name = ingest_source_status.TOPIC.name
 
     @app.timer(interval=settings.source_status_interval_s)
     async def report_source_status() -> None:
-        for key, value in ctx.source_status():
+        for key, value in handler.source_status():
             await app.producer.send(status_name, key, value, None, None, None)
 
     @app.task
@@ -140,22 +141,23 @@ def __getattr__(name: str) -> Any:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ctx = bootstrap()
+    container = bootstrap()
+    settings = container.settings
     args = argv if argv is not None else sys.argv[1:]
     if not args:
-        args = ["worker", "--without-web", "-l", ctx.settings.log_level]
+        args = ["worker", "--without-web", "-l", settings.log_level]
     if args[0] == "worker":
-        logging.basicConfig(level=_LEVELS[ctx.settings.log_level],
+        logging.basicConfig(level=_LEVELS[settings.log_level],
                             format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
-        wait_for_broker(ctx.settings.kafka_bootstrap, ctx.settings.kafka_retry_max_s,
-                        ctx.settings.kafka_client_options(), logger="tsunagu.ingest")
+        wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options(),
+                        logger="tsunagu.ingest")
     global _app
-    _app = create_app(ctx)
-    sys.argv = [sys.argv[0], *args]  # faust's App.main reads its command line from sys.argv
     try:
+        _app = create_app(container)
+        sys.argv = [sys.argv[0], *args]  # faust's App.main reads its command line from sys.argv
         _app.main()
     finally:
-        ctx.dedup.close()
+        container.close()
 
 
 if __name__ == "__main__":

@@ -20,27 +20,24 @@ import uvicorn
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, disable_created_metrics, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics import ingest_deadletter
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
-from services.ingest.adapters.deadletter_reader import (
-    DeadLetterSource,
-    KafkaDeadLetters,
-    PublishedDeadLetters,
-    own_dead_letters,
-)
-from services.ingest.adapters.dedup import NOT_SEEN, MemoryDedupStore, SqliteDedupStore
-from services.ingest.adapters.kafka import KafkaPublisher, MemoryPublisher, Publisher
+from services.ingest.adapters.deadletter_reader import DeadLetterSource, PublishedDeadLetters, own_dead_letters
+from services.ingest.adapters.dedup import MemoryDedupStore
+from services.ingest.adapters.kafka import MemoryPublisher
+from services.ingest.bootstrap import bootstrap
 from services.ingest.config import DEV_TOKEN_PREFIX, IngestSettings
 from services.ingest.domain.errors import IngestRejected
 from services.ingest.domain.intake import decode_event
 from services.ingest.domain.records import record_key, record_payload
 from services.ingest.entrypoints import http_docs
 from services.ingest.metrics import IngestMetrics
-from services.ingest.pipeline import DUPLICATE_REASON, ORIGINAL_BYTES_HEADER, DedupStore, content_digest
+from services.ingest.service_layer.handlers import DUPLICATE_REASON, ORIGINAL_BYTES_HEADER, content_digest
+from services.ingest.service_layer.ports import NOT_SEEN, DedupStore, Publisher
 
 log = logging.getLogger("tsunagu.ingest.http")
 
@@ -215,20 +212,15 @@ def _publish_and_wait(publisher: Publisher, topic: str, key: bytes, value: bytes
 
 
 def main() -> None:
-    disable_created_metrics()
-    settings = IngestSettings()
-    publisher = KafkaPublisher(settings.kafka_bootstrap, client_id=f"{settings.app_id}-http",
-                               max_request_bytes=settings.producer_max_request_bytes, linger_ms=0,
-                               security=settings.kafka_client_options())
-    ids = SqliteDedupStore(settings.data_dir / f"http-ids-{settings.app_id}.sqlite3", flush_every=1)
+    container = bootstrap()
+    settings = container.settings
     try:
-        uvicorn.run(create_app(settings, publisher, ids=ids, dead_letters=KafkaDeadLetters(settings.kafka_bootstrap,
-                                                                                settings.kafka_client_options())),
-                    host=settings.http_host, port=settings.http_port,
+        app = create_app(settings, container.publisher("http", linger_ms=0), ids=container.http_ids(),
+                         dead_letters=container.vendor_dead_letters())
+        uvicorn.run(app, host=settings.http_host, port=settings.http_port,
                     log_level="info", access_log=False)  # access logs would carry nothing useful but paths
     finally:
-        publisher.close()
-        ids.close()
+        container.close()
 
 
 if __name__ == "__main__":

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 
 from tqdm import tqdm
 
+from contracts.topics import ingest_deadletter
 from services.ingest.adapters.csv_files import ENCODINGS, open_csv
-from services.ingest.adapters.import_ledger import ImportLedger
-from services.ingest.adapters.kafka_batch import KafkaBatchPublisher
-from services.ingest.config import IngestSettings
+from services.ingest.bootstrap import bootstrap
 from services.ingest.domain.errors import IngestRejected
 from services.ingest.domain.school_csv import FILE_KINDS
-from services.ingest.school_import import import_school_file, summary_lines
+from services.ingest.service_layer.school_import import ImportReport, import_school_file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,19 +32,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rejects", type=Path, help="where rejected rows go (default: FILE.rejected.csv)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    settings = IngestSettings()
+    container = bootstrap()
+    settings = container.settings
     try:
         csv_file = open_csv(args.file, encoding=args.encoding)
     except OSError as exc:
         print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
-    publisher = KafkaBatchPublisher(settings.kafka_bootstrap, client_id=f"{settings.app_id}-import",
-                                    max_request_bytes=settings.producer_max_request_bytes,
-                                    security=settings.kafka_client_options())
-    ledger = ImportLedger(settings.data_dir / "school-import-ledger.sqlite3")
     try:
         report = import_school_file(
-            csv_file, publisher=publisher, ledger=ledger, now=lambda: datetime.now(UTC),
+            csv_file, publisher=container.batch_publisher("import"), ledger=container.import_ledger(),
+            now=container.clock.now,
             rejects_path=args.rejects or args.file.with_name(args.file.name + ".rejected.csv"),
             max_event_bytes=settings.max_event_bytes, kind=args.kind,
             progress=lambda rows: tqdm(rows, total=csv_file.row_count_estimate, unit="row", disable=args.quiet,
@@ -55,11 +52,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot import {args.file}: {exc.reason}", file=sys.stderr)
         return 2
     finally:
-        publisher.close()
-        ledger.close()
+        container.close()
     for line in summary_lines(report):
         print(line)
     return 0 if report.ok else 1
+
+
+def summary_lines(report: ImportReport) -> Iterator[str]:
+    yield f"file: {report.file} ({report.encoding}, {report.kind})"
+    yield f"accepted and published: {report.published}"
+    yield f"already imported earlier (not sent again): {report.already_imported}"
+    if report.repeated_in_file:
+        yield f"identical rows repeated within the file (sent once): {report.repeated_in_file}"
+    total = sum(report.rejected.values())
+    yield f"rejected: {total}" + "".join(f"\n  {cls}: {n}" for cls, n in sorted(report.rejected.items()))
+    if report.rejects_file:
+        yield f"rejected rows, with line number and reason: {report.rejects_file}"
+        yield f"also sent to {ingest_deadletter.TOPIC.name}: {report.dead_lettered} (rows refused for the first time)"
+    if report.publish_failures:
+        yield f"NOT published (broker did not confirm; run the import again): {report.publish_failures}"
 
 
 if __name__ == "__main__":

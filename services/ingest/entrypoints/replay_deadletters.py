@@ -11,44 +11,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
-from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-
-from contracts.topics import ingest_deadletter
-from services.ingest.adapters.import_ledger import ImportLedger
-from services.ingest.adapters.kafka import KafkaPublisher
-from services.ingest.config import IngestSettings
+from services.ingest.bootstrap import bootstrap
 from services.ingest.domain.errors import ERROR_CLASSES
-from services.ingest.replay import DeadLetter, ReplayFilter, replay
-
-
-def read_dead_letters(bootstrap: str, from_offset: int | None,
-                      security: dict[str, Any] | None = None) -> Iterator[DeadLetter]:
-    topic = ingest_deadletter.TOPIC.name
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="tsunagu-replay",
-                             fetch_max_bytes=4 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024,
-                             **(security or {}))
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        ends = consumer.end_offsets(partitions)
-        for tp in partitions:
-            if from_offset is None:
-                consumer.seek_to_beginning(tp)
-            else:
-                consumer.seek(tp, from_offset)
-        remaining = {tp for tp in partitions if consumer.position(tp) < ends[tp]}
-        while remaining:  # up to the end as it was at start, so replays that fail again are not re-read
-            for tp, batch in consumer.poll(timeout_ms=1000).items():
-                for m in batch:
-                    if m.offset < ends[tp]:
-                        yield DeadLetter(m.partition, m.offset, m.key, m.value, list(m.headers))
-                if consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-    finally:
-        consumer.close()
+from services.ingest.service_layer.replay import ReplayFilter, replay
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,19 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--again", action="store_true", help="also those replayed before")
     parser.add_argument("--dry-run", action="store_true", help="count, publish nothing")
     args = parser.parse_args(argv)
-    settings = IngestSettings()
-    publisher = KafkaPublisher(settings.kafka_bootstrap, client_id=f"{settings.app_id}-replay",
-                               max_request_bytes=settings.producer_max_request_bytes,
-                               security=settings.kafka_client_options())
-    ledger = ImportLedger(settings.data_dir / "replay-ledger.sqlite3")
+    container = bootstrap()
     try:
-        letters = read_dead_letters(settings.kafka_bootstrap, args.from_offset, settings.kafka_client_options())
-        report = replay(letters, publisher=publisher,
-                        ledger=ledger, only=ReplayFilter(args.system, args.error_class, args.event_id),
+        report = replay(container.dead_letters_to_replay(args.from_offset), publisher=container.publisher("replay"),
+                        ledger=container.replay_ledger(),
+                        only=ReplayFilter(args.system, args.error_class, args.event_id),
                         again=args.again, dry_run=args.dry_run)
     finally:
-        publisher.close()
-        ledger.close()
+        container.close()
     verb = "would replay" if args.dry_run else "replayed"
     print(f"{verb}: {sum(report.replayed.values())}" +
           "".join(f"\n  {system}: {n}" for system, n in sorted(report.replayed.items())))

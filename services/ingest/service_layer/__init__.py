@@ -1,1 +1,1 @@
-"""Ingest's use cases that live inside the layers (the older ones are pipeline.py, replay.py, school_import.py)."""
+"""Ingest's use cases: a source message in (handlers.py), a school file imported, dead letters replayed; their ports."""

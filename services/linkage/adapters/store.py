@@ -1,4 +1,4 @@
-"""SQLite persistence of linkage state (via SQLAlchemy) with a transactional outbox.
+"""SQLite persistence of linkage state (via SQLAlchemy) with a transactional outbox (the service layer's Store).
 
 Each batch's state changes and the messages they cause are written in one transaction; messages leave the
 outbox only after the broker acknowledged them, so a crash between the two re-sends rather than loses.
@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 
 from services.linkage.domain.state import TABLES, LinkageState
+from services.linkage.service_layer.ports import Message
 
-Message = tuple[str, bytes | None, bytes | None, dict[str, str]]  # topic, key, value (None: a tombstone), headers
 # The outbox's value column is NOT NULL (older databases): a tombstone is stored as b"" with this marker header.
 TOMBSTONE = "tsunagu.outbox.tombstone"
 

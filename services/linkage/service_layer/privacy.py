@@ -31,14 +31,14 @@ from contracts.envelope import Envelope
 from contracts.topics import linkage_children
 from contracts.topics.ingest_records import RecordV1
 from contracts.topics.privacy_deletions import DeletionRequestV1
-from services.linkage.adapters.store import Message
 from services.linkage.domain.identity import atena_key, student_key
 from services.linkage.domain.model import Person, SourceFact
 from services.linkage.domain.state import LinkageState
+from services.linkage.service_layer.ports import Message
 from services.linkage.service_layer.unit import Out
 
 if TYPE_CHECKING:
-    from services.linkage.service_layer.service import Incoming, LinkageService
+    from services.linkage.service_layer.handlers import Incoming, LinkageService
 
 log = logging.getLogger("tsunagu.linkage")
 DELETION_RECORD_PREFIX = "privacy-deletion:"

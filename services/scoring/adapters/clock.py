@@ -1,14 +1,10 @@
-"""Clocks: what 'today' is. Domain code never reads the time; it is given a date."""
+"""Clocks (the service layer's ``Clock``): what 'today' is, by the system's clock in the municipality's time zone,
+or a fixed day that tests and demos set by hand. Domain code never reads the time; it is given a date."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Protocol
 from zoneinfo import ZoneInfo
-
-
-class Clock(Protocol):
-    def today(self) -> date: ...
 
 
 class SystemClock:
@@ -20,15 +16,8 @@ class SystemClock:
 
 
 class FixedClock:
-    """A clock tests and demos set by hand."""
-
     def __init__(self, day: date) -> None:
         self.day = day
 
     def today(self) -> date:
         return self.day
-
-    def advance(self, days: int) -> None:
-        from datetime import timedelta
-
-        self.day = self.day + timedelta(days=days)

@@ -11,7 +11,7 @@ that is neither acknowledged nor a known gap.
 
 It also decides, for each message that reaches an agent, whether to score it now (``admit``), and never commits
 past a message the worker *deferred*: one that reached the agent while a rebalance was recovering the state table
-(see ``handle_event`` in entrypoints/faust_worker.py). Faust acknowledges every message the agent iterates over,
+(see ``handle_event`` in entrypoints/faust_app.py). Faust acknowledges every message the agent iterates over,
 processed or not; the deferred offset stays out of the commit until the seek that ends the recovery delivers it
 again and it is processed. Two rules keep a partition in order around that seek:
 

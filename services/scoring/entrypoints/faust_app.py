@@ -1,33 +1,263 @@
-"""Scoring worker: ``python -m services.scoring.entrypoints.faust_app`` (or ``faust -A … worker``)."""
+"""The scoring worker: linkage.facts.v1 → per-child state table (changelog) → scoring.flags.v1, plus the clock.
+
+    python -m services.scoring.entrypoints.faust_app          # = worker --without-web -l <log_level>
+    faust -A services.scoring.entrypoints.faust_app worker --without-web -l info
+"""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import faust
+from faust.types import EventT, StreamT
 
 from contracts.kafka_security import wait_for_broker
+from contracts.topics import FORGET_WITHIN_DAYS, linkage_facts, scoring_flags
+from services.scoring.adapters.faust_consumer import GapSafeConsumer
+from services.scoring.adapters.faust_table import FaustTableStore
 from services.scoring.adapters.rulebook import RulebookError
-from services.scoring.bootstrap import bootstrap
-from services.scoring.entrypoints.faust_worker import build_app
+from services.scoring.bootstrap import Container, bootstrap
+from services.scoring.entrypoints.faust_privacy import wire_deletions, wire_opt_outs
+from services.scoring.service_layer.clock_duties import ClockDuties
+from services.scoring.service_layer.handlers import (
+    InvalidFactMessage,
+    Published,
+    decode_fact,
+    handle_fact,
+    settle_child,
+    sweep_child,
+)
 
-try:
-    service = bootstrap()
-except RulebookError as _exc:
-    sys.exit(f"tsunagu-scoring: refusing to start: {_exc}")
-
-app = build_app(service)
 log = logging.getLogger("tsunagu.scoring")
+TABLE_NAME = "child-state"
+SWEEP_CHUNK = 500
 
 
-def main() -> None:
-    argv = sys.argv[1:] or ["worker", "--without-web", "-l", service.settings.log_level]
-    if argv[0] == "worker":
+def create_app(container: Container) -> faust.App:
+    settings, metrics = container.settings, container.metrics
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=settings.faust_broker_credentials(),
+        value_serializer="raw",
+        key_serializer="raw",
+        datadir=str(settings.data_dir),
+        store="memory://",
+        topic_partitions=linkage_facts.TOPIC.partitions,
+        topic_allow_declare=True,
+        table_standby_replicas=0,
+        processing_guarantee="at_least_once",
+        web_enabled=False,
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 5),
+        consumer_group_instance_id=settings.kafka_group_instance_id,
+    )
+    # Faust's consumer commits about one message per commit on input with gaps (see faust_consumer.py)
+    app.transport.Consumer = GapSafeConsumer  # type: ignore[misc]
+    facts_topic = app.topic(linkage_facts.TOPIC.name, key_type=bytes, value_type=bytes)
+    flags_topic = app.topic(scoring_flags.TOPIC.name, key_type=bytes, value_type=bytes)
+    # No key/value types: Faust then serialises both as JSON, so keys come back as str on recovery.
+    # The changelog holds children's facts: a deleted child's tombstone removes them within about two days
+    # (docs/privacy.md), as on linkage.children.v1. Faust applies these when it creates the changelog topic.
+    table = app.Table(TABLE_NAME, default=None, partitions=linkage_facts.TOPIC.partitions,
+                      extra_topic_configs=FORGET_WITHIN_DAYS)
+    store = FaustTableStore(table)
+    # the go-live hold, the partitions swept today, the children settling (service_layer/clock_duties.py)
+    duties = ClockDuties(settings.publish_from, settings.absence_settle_seconds)
+    deletions = wire_deletions(app, table, metrics, duties)  # privacy.deletions.v1 (docs/privacy.md)
+
+    async def publish(published: Published, trigger: str) -> None:
+        await flags_topic.send(key=published.child_id.encode(), value=published.value)
+        data = published.envelope["data"]
+        metrics.count_changes(data["raised_items"], data["cleared_items"])
+        metrics.messages_published.labels(trigger=trigger).inc()
+        metrics.observe_source(data)
+
+    recovered_at = [0]  # app.rebalancing_count when the state table was last fully recovered
+
+    @app.on_rebalance_complete.connect
+    def recovered(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:  # Faust: the tables are restored
+        recovered_at[0] = app.rebalancing_count
+
+    def recovering() -> bool:
+        return bool(app.rebalancing and recovered_at[0] != app.rebalancing_count)
+
+    async def admitted(message: Any) -> bool:
+        """Whether to score this message now (GapSafeConsumer.admit). While the table is being restored from its
+        changelog, a fact scored would meet a child's state that is empty or old and publish a change from it:
+        it is deferred — Faust seeks the partition back to its committed offset when the recovery ends, so it
+        comes again, and it stays out of the commit until then. A later message of a partition with a deferred
+        one waits too (order), and one already scored in this assignment is not scored twice."""
+        consumer: Any = app.consumer
+        still_recovering = recovering()
+        verdict = consumer.admit(message.tp, message.offset, still_recovering)
+        if verdict == "score":
+            return True
+        metrics.facts_processed.labels(outcome="deferred" if verdict == "defer" else "delivered_again").inc()
+        if verdict == "defer" and not still_recovering:
+            log.info("%s p%s@%s came after a deferred message once the recovery ended: rewinding to @%s",
+                     message.tp.topic, message.partition, message.offset, consumer.first_deferred(message.tp))
+            await consumer.rewind(message.tp)
+        return False
+
+    wire_opt_outs(app, table, container, duties, publish, admitted)  # privacy.optouts.v1 (利用停止)
+
+    async def handle_event(event: EventT) -> None:
+        started = time.perf_counter()
+        message = event.message
+        if not await admitted(message):
+            return
+        try:
+            event_id, fact = decode_fact(event.value, event.key)
+        except InvalidFactMessage as exc:
+            metrics.facts_failed.labels(reason=exc.reason).inc()
+            log.warning("skipped linkage.facts.v1 message p%s@%s: %s (%s)",
+                        message.partition, message.offset, exc.reason, exc.detail)
+            return
+        if deletions.forget_if_deletion(fact):  # the child was deleted on request: forget it, publish nothing
+            return
+        try:
+            today = container.clock.today()
+            outcome, published = handle_fact(fact, event_id=event_id, partition=message.partition, store=store,
+                                             rulebook=container.rulebook, today=today,
+                                             hold=duties.holding(today))
+        except Exception as exc:  # a rule bug must not stop the partition: count, log (no values), skip
+            metrics.facts_failed.labels(reason="evaluation_error").inc()
+            log.error("could not score fact of kind %s at p%s@%s: %s", fact.kind, message.partition,
+                      message.offset, type(exc).__name__)
+            return
+        if published is not None:
+            await publish(published, "fact")
+        duties.fact_arrived(fact.child_id, time.monotonic())
+        metrics.facts_processed.labels(outcome=outcome).inc()
+        metrics.processing_duration.observe(time.perf_counter() - started)
+
+    @app.agent(facts_topic, concurrency=1)
+    async def score(stream: StreamT) -> None:
+        async for event in stream.events():
+            await handle_event(event)
+
+    async def by_clock(evaluate: Callable[..., Published | None], child_id: str, raw_state: dict[str, Any],
+                       today: Any) -> None:
+        """One child evaluated by the clock (the sweep, or settling): a rule bug is counted and logged, no values."""
+        try:
+            published = evaluate(child_id, raw_state, store=store, rulebook=container.rulebook, today=today)
+        except Exception as exc:
+            metrics.facts_failed.labels(reason="evaluation_error").inc()
+            log.error("could not re-evaluate a child by the clock: %s", type(exc).__name__)
+            return
+        if published is not None:
+            await publish(published, "clock")
+
+    def active_partitions() -> set[int]:
+        return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == facts_topic.get_topic_name()}
+
+    @app.timer(interval=settings.sweep_interval_seconds)
+    async def clock_sweep() -> None:
+        if app.rebalancing or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
+            return
+        today = container.clock.today()
+        if duties.holding(today):
+            return  # the go-live load: nothing is published before PUBLISH_FROM, not even by the clock
+        due = duties.due_for_sweep(today, active_partitions())
+        if not due:
+            return
+        if await sweep(due, today):
+            duties.swept(due, today)
+
+    async def sweep(partitions: set[int], today: Any) -> bool:
+        started = time.perf_counter()
+        # The states are long-lived: frozen for the sweep, the cyclic GC does not walk them again and again
+        # while the sweep allocates; unfrozen afterwards, so nothing is kept from collection for good.
+        gc.freeze()
+        try:
+            return await _sweep(partitions, today, started)
+        finally:
+            gc.unfreeze()
+
+    async def _sweep(partitions: set[int], today: Any, started: float) -> bool:
+        children = [(k, v) for k, v in list(table.data.items()) if isinstance(v, dict) and v.get("p") in partitions]
+        metrics.children.set(len(table.data))
+        for index, (child_id, _listed) in enumerate(children):
+            if index % SWEEP_CHUNK == 0 and index:
+                await asyncio.sleep(0)  # let the agent run between chunks
+                partitions = partitions & active_partitions()
+                if app.rebalancing:
+                    log.info("clock sweep interrupted by a rebalance; it resumes on the next tick")
+                    return False
+            # as it is now: a fact may have updated it while we yielded, a deletion (削除) removed it
+            raw_state = table.data.get(child_id)
+            if not isinstance(raw_state, dict) or raw_state.get("p") not in partitions:
+                continue  # deleted, or revoked meanwhile: its new owner sweeps it
+            await by_clock(sweep_child, child_id, raw_state, today)
+        log.info("clock sweep for %s over %d children of partitions %s took %.2fs", today.isoformat(),
+                 len(children), sorted(partitions), time.perf_counter() - started)
+        metrics.sweep_duration.observe(time.perf_counter() - started)
+        return True
+
+    if duties.settle_after is not None:
+        @app.timer(interval=min(5.0, duties.settle_after))
+        async def settle() -> None:
+            if app.rebalancing or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
+                return
+            today = container.clock.today()
+            ready = duties.ready_to_settle(today, time.monotonic())
+            if not ready:
+                return
+            actives = active_partitions()
+            for child_id in ready:
+                duties.stop_settling(child_id)
+                raw_state = store.get(child_id)
+                if raw_state is not None and raw_state.get("p") in actives:
+                    await by_clock(settle_child, child_id, raw_state, today)
+
+    if settings.metrics_port:
+        @app.task
+        async def start_metrics() -> None:
+            from prometheus_client import start_http_server
+
+            start_http_server(settings.metrics_port, addr="127.0.0.1")
+
+    return app
+
+
+_app: faust.App | None = None
+
+
+def __getattr__(name: str) -> Any:
+    # ``faust -A`` looks up ``app``; built on first use so importing this module opens nothing.
+    global _app
+    if name == "app":
+        if _app is None:
+            _app = create_app(bootstrap())
+        return _app
+    raise AttributeError(name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        container = bootstrap()
+    except RulebookError as exc:
+        sys.exit(f"tsunagu-scoring: refusing to start: {exc}")
+    settings = container.settings
+    args = argv if argv is not None else sys.argv[1:]
+    if not args:
+        args = ["worker", "--without-web", "-l", settings.log_level]
+    if args[0] == "worker":
         logging.basicConfig(level=logging.INFO,
                             format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
-        wait_for_broker(service.settings.kafka_bootstrap, service.settings.kafka_retry_max_s,
-                        service.settings.kafka_client_options(), logger="tsunagu.scoring")
-    sys.argv = [sys.argv[0], *argv]
-    app.main()
+        wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options(),
+                        logger="tsunagu.scoring")
+    global _app
+    _app = create_app(container)
+    sys.argv = [sys.argv[0], *args]  # faust's App.main reads its command line from sys.argv
+    _app.main()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The Faust wiring of deletions (service_layer/privacy.py): the state table's delete, and the agent on
-privacy.deletions.v1. ``build_app`` calls ``wire_deletions`` once and asks ``forget_if_deletion`` for each fact.
-And of opt-outs (service_layer/opt_out.py): the agent on privacy.optouts.v1 (``wire_opt_outs``)."""
+privacy.deletions.v1. ``faust_app.create_app`` calls ``wire_deletions`` once and asks ``forget_if_deletion`` for
+each fact. And of opt-outs (service_layer/opt_out.py): the agent on privacy.optouts.v1 (``wire_opt_outs``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from faust.types import StreamT
 from contracts.topics.privacy_deletions import TOPIC as DELETIONS
 from contracts.topics.privacy_optouts import TOPIC as OPTOUTS
 from services.scoring.adapters.faust_privacy import TableForgetter
-from services.scoring.bootstrap import ScoringService
+from services.scoring.bootstrap import Container
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.service_layer.clock_duties import ClockDuties
 from services.scoring.service_layer.handlers import Published
@@ -62,14 +62,14 @@ def wire_deletions(app: faust.App, table: Any, metrics: ScoringMetrics, duties: 
     return deletions
 
 
-def wire_opt_outs(app: faust.App, table: Any, service: ScoringService, duties: ClockDuties,
+def wire_opt_outs(app: faust.App, table: Any, container: Container, duties: ClockDuties,
                   publish: Callable[[Published, str], Awaitable[None]],
                   admitted: Callable[[Any], Awaitable[bool]]) -> None:
     """The agent on privacy.optouts.v1 (6 partitions, co-partitioned with linkage.facts.v1 and the table, so the
     instance that holds a child reads its opt-out). ``admitted``: whether to apply the message now — not while the
     state table is being restored (it is held out of the commit and comes again), as for a fact
-    (faust_worker.admitted)."""
-    store, metrics = TableForgetter(table), service.metrics
+    (faust_app.admitted)."""
+    store, metrics = TableForgetter(table), container.metrics
     topic = app.topic(OPTOUTS.name, key_type=bytes, value_type=bytes)
 
     @app.agent(topic, name="scoring-opt-outs", concurrency=1)
@@ -85,10 +85,10 @@ def wire_opt_outs(app: faust.App, table: Any, service: ScoringService, duties: C
                 log.warning("skipped a privacy.optouts.v1 message at p%s@%s: %s", message.partition,
                             message.offset, exc.reason)
                 continue
-            today = service.clock.today()
+            today = container.clock.today()
             try:
                 outcome, published = handle_opt_out(child_id, opt, partition=message.partition, store=store,
-                                                     rulebook=service.rulebook, today=today,
+                                                     rulebook=container.rulebook, today=today,
                                                      hold=duties.holding(today))
             except Exception as exc:  # a rule bug on withdrawal: count, log (no values), skip
                 metrics.facts_failed.labels(reason="evaluation_error").inc()

@@ -16,7 +16,7 @@ from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics.ingest_source_status import TOPIC as STATUS_TOPIC
 from services.casework.adapters.orm import SourceStatusRow
 from services.casework.bootstrap import Container
-from services.ingest.examples import example_event, topic_of
+from services.ingest.entrypoints.examples import example_event, topic_of
 from tests.integration.casework.processes import casework_env, free_port, running, start_group_at_end
 from tests.kafka_reader import TopicReader, wait_until
 from tests.unit.casework.factories import raw

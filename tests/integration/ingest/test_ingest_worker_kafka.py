@@ -20,15 +20,15 @@ from kafka import KafkaProducer
 
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
 from services.ingest.adapters.csv_files import open_csv
+from services.ingest.adapters.deadletter_reader import read_dead_letters
 from services.ingest.adapters.import_ledger import ImportLedger
 from services.ingest.adapters.kafka import KafkaPublisher
 from services.ingest.adapters.kafka_batch import KafkaBatchPublisher
 from services.ingest.config import IngestSettings
+from services.ingest.entrypoints.examples import PAYLOADS, example_event, topic_of
 from services.ingest.entrypoints.http_intake import create_app
-from services.ingest.entrypoints.replay_deadletters import read_dead_letters
-from services.ingest.examples import PAYLOADS, example_event, topic_of
-from services.ingest.replay import ReplayFilter, replay
-from services.ingest.school_import import import_school_file
+from services.ingest.service_layer.replay import ReplayFilter, replay
+from services.ingest.service_layer.school_import import import_school_file
 
 from .conftest import TEST_APP_ID, KafkaKit
 

@@ -24,7 +24,7 @@ import pytest
 from kafka import KafkaProducer
 
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
-from services.ingest.examples import example_event
+from services.ingest.entrypoints.examples import example_event
 
 from .conftest import ROOT, KafkaKit
 
@@ -125,7 +125,7 @@ def write_event(stack: Stack, event: dict[str, Any]) -> None:
 
 
 def test_the_example_command_writes_one_compact_line(stack: Stack) -> None:
-    answer = stack.run(block(GUIDE, "services.ingest.examples"))
+    answer = stack.run(block(GUIDE, "services.ingest.entrypoints.examples"))
     assert answer.returncode == 0, answer.stderr
     text = (stack.base / "event.json").read_text(encoding="utf-8")
     assert text.count("\n") == 1 and json.loads(text)["type"] == "public_assistance.case.started"

@@ -10,6 +10,7 @@ from kafka import KafkaProducer
 
 from contracts.envelope import envelope_dict
 from contracts.topics.linkage_review import ReviewCaseV1
+from services.linkage.adapters.review_topics import KafkaReviewTopics
 from services.linkage.entrypoints import review_cli
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,7 @@ def test_a_listed_case_is_closed_by_a_decision(kafka_bootstrap: str, monkeypatch
         data=case, type_="linkage.review.opened", source="/test", subject=review_id)).encode()).get(timeout=30)
     producer.close()
 
-    assert review_id in {c.review_id for c in review_cli.open_cases(kafka_bootstrap)}
+    assert review_id in {c.review_id for c in KafkaReviewTopics(kafka_bootstrap).open_cases()}
     assert review_cli.main(["decide", review_id, "cannot_link", "--by", "u-001", "--reason", "different child"]) == 0
     assert f"sent cannot_link for {review_id}" in capsys.readouterr().out
-    assert review_id not in {c.review_id for c in review_cli.open_cases(kafka_bootstrap)}
+    assert review_id not in {c.review_id for c in KafkaReviewTopics(kafka_bootstrap).open_cases()}

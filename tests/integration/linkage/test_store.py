@@ -12,7 +12,7 @@ from contracts.envelope import envelope_dict
 from contracts.topics.ingest_records import EVENT_TYPE, RecordV1
 from services.linkage.bootstrap import bootstrap
 from services.linkage.config import LinkageSettings
-from services.linkage.service_layer.service import Incoming, LinkageService
+from services.linkage.service_layer.handlers import Incoming, LinkageService
 from tests.unit.linkage.factories import assistance, resident
 from tests.unit.linkage.test_matching import student
 
@@ -26,7 +26,7 @@ def incoming(records: list[RecordV1]) -> list[Incoming]:
 
 
 def service(data_dir: Path) -> LinkageService:
-    return bootstrap(LinkageSettings(data_dir=data_dir), registry=CollectorRegistry())[1]
+    return bootstrap(LinkageSettings(data_dir=data_dir), registry=CollectorRegistry()).linkage_service()
 
 
 def test_a_restart_reloads_state_and_a_replay_emits_nothing(tmp_path: Path) -> None:

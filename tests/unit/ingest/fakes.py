@@ -8,9 +8,9 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from services.ingest.adapters.dedup import MemoryDedupStore
-from services.ingest.examples import topic_of
+from services.ingest.entrypoints.examples import topic_of
 from services.ingest.metrics import IngestMetrics
-from services.ingest.pipeline import Outcome, SourceMessage, process
+from services.ingest.service_layer.handlers import Outcome, SourceMessage, process
 
 MAX_BYTES = 1_048_576
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from services.ingest.examples import PAYLOADS
+from services.ingest.entrypoints.examples import PAYLOADS
 
 DIGITS = "0123456789０１２３４５６７８９"
 KANJI = "福岡博多天神髙橋﨑邊辺渡吉𠮷田中山川花子太郎斎藤齋國"

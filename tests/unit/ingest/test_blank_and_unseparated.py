@@ -15,9 +15,9 @@ from services.ingest.adapters.import_ledger import ImportLedger
 from services.ingest.adapters.kafka import MemoryPublisher
 from services.ingest.domain.normalise import kana_key
 from services.ingest.domain.surnames import split_kana
-from services.ingest.examples import example_event
-from services.ingest.pipeline import Accepted
-from services.ingest.school_import import import_school_file
+from services.ingest.entrypoints.examples import example_event
+from services.ingest.service_layer.handlers import Accepted
+from services.ingest.service_layer.school_import import import_school_file
 
 from .fakes import Harness
 

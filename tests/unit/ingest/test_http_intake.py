@@ -13,8 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
 from services.ingest.adapters.kafka import MemoryPublisher
 from services.ingest.config import IngestSettings
+from services.ingest.entrypoints.examples import example_event
 from services.ingest.entrypoints.http_intake import create_app
-from services.ingest.examples import example_event
 
 pytestmark = pytest.mark.unit
 

@@ -10,8 +10,8 @@ import json
 import pytest
 
 from contracts.topics.ingest_records import RecordV1
-from services.ingest.examples import example_event
-from services.ingest.pipeline import Accepted, Rejected
+from services.ingest.entrypoints.examples import example_event
+from services.ingest.service_layer.handlers import Accepted, Rejected
 
 from .fakes import Harness
 

@@ -9,8 +9,8 @@ import pytest
 
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
 from contracts.topics.ingest_records import RecordV1
-from services.ingest.examples import PAYLOADS, example_event
-from services.ingest.pipeline import Accepted, Duplicate, Rejected
+from services.ingest.entrypoints.examples import PAYLOADS, example_event
+from services.ingest.service_layer.handlers import Accepted, Duplicate, Rejected
 
 from .fakes import Harness
 

@@ -15,8 +15,8 @@ from contracts.topics.ingest_records import RecordV1
 from services.ingest.domain import normalise
 from services.ingest.domain.dates import parse_jp_date
 from services.ingest.domain.errors import InvalidDate
-from services.ingest.examples import PAYLOADS, SYSTEM_OF_TYPE, example_event, topic_of
-from services.ingest.pipeline import Accepted, Rejected
+from services.ingest.entrypoints.examples import PAYLOADS, SYSTEM_OF_TYPE, example_event, topic_of
+from services.ingest.service_layer.handlers import Accepted, Rejected
 
 from .fakes import Harness
 from .strategies import ERAS, json_values, render_date, valid_payloads

@@ -9,9 +9,9 @@ import pytest
 
 from services.ingest.adapters.import_ledger import ImportLedger
 from services.ingest.adapters.kafka import MemoryPublisher
-from services.ingest.examples import example_event
-from services.ingest.pipeline import Accepted, Rejected
-from services.ingest.replay import DeadLetter, ReplayFilter, replay
+from services.ingest.entrypoints.examples import example_event
+from services.ingest.service_layer.handlers import Accepted, Rejected
+from services.ingest.service_layer.replay import DeadLetter, ReplayFilter, replay
 
 from .fakes import Harness
 

@@ -23,7 +23,7 @@ from services.ingest.domain.dates import parse_jp_date
 from services.ingest.domain.errors import IngestRejected, InvalidDate
 from services.ingest.domain.intake import decode_event
 from services.ingest.domain.records import record_payload
-from services.ingest.examples import EXAMPLE_TIME, SYSTEM_OF_TYPE, example_event
+from services.ingest.entrypoints.examples import EXAMPLE_TIME, SYSTEM_OF_TYPE, example_event
 
 from .jsonschema_lite import KEYWORDS, errors, is_valid
 

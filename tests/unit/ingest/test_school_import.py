@@ -14,7 +14,7 @@ from services.ingest.adapters.csv_files import open_csv
 from services.ingest.adapters.import_ledger import ImportLedger
 from services.ingest.adapters.kafka import MemoryPublisher
 from services.ingest.domain.errors import IngestRejected
-from services.ingest.school_import import ImportReport, import_school_file
+from services.ingest.service_layer.school_import import ImportReport, import_school_file
 
 pytestmark = pytest.mark.unit
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -12,13 +11,13 @@ from prometheus_client import CollectorRegistry
 from contracts.envelope import Envelope
 from contracts.sources.cadence import SILENCE_ALLOWED_S
 from contracts.topics.ingest_source_status import SourceStatusV1
+from services.ingest.adapters.clock import FixedClock
 from services.ingest.adapters.dedup import MemoryDedupStore
-from services.ingest.bootstrap import IngestContext
 from services.ingest.config import IngestSettings
 from services.ingest.domain.freshness import ActivityTracker
-from services.ingest.examples import example_event, topic_of
+from services.ingest.entrypoints.examples import example_event, topic_of
 from services.ingest.metrics import IngestMetrics
-from services.ingest.pipeline import SourceMessage
+from services.ingest.service_layer.handlers import IngestHandler, SourceMessage
 from services.ingest.service_layer.source_status import status_messages
 
 pytestmark = pytest.mark.unit
@@ -78,11 +77,10 @@ def test_the_messages_are_keyed_by_system_and_carry_the_contract_with_the_cadenc
                                               "silence_allowed_s"}  # nothing about a person
 
 
-def test_the_worker_context_counts_accepted_events_and_a_resent_one_still_says_the_source_is_alive(
-        tmp_path: Path) -> None:
-    ctx = IngestContext(settings=IngestSettings(data_dir=tmp_path), dedup=MemoryDedupStore(),  # type: ignore[arg-type]
-                        metrics=IngestMetrics(CollectorRegistry()), clock=lambda: T0,
-                        activity=ActivityTracker(started=T0))
+def test_the_worker_handler_counts_accepted_events_and_a_resent_one_still_says_the_source_is_alive() -> None:
+    ctx = IngestHandler(dedup=MemoryDedupStore(), metrics=IngestMetrics(CollectorRegistry()),
+                        max_event_bytes=IngestSettings().max_event_bytes,
+                        clock=FixedClock(datetime.fromtimestamp(T0, UTC)))
     event = example_event("childcare.enrolment.started", event_id="e-1")
     good = json.dumps(event).encode()
     topic = topic_of("childcare.enrolment.started")

@@ -4,6 +4,7 @@ tombstoned, its keys refused from then on; a redelivered request changes nothing
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,15 @@ from contracts.envelope import envelope_dict
 from contracts.topics.ingest_records import EVENT_TYPE, RecordV1
 from contracts.topics.privacy_deletions import EVENT_TYPE as DELETION_TYPE
 from contracts.topics.privacy_deletions import DeletionRequestV1
-from services.linkage.adapters.store import Message, SqliteStore
+from services.linkage.adapters.clock import FixedClock
+from services.linkage.adapters.store import SqliteStore
 from services.linkage.domain.identity import atena_key, person_id_for
 from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
+from services.linkage.service_layer.handlers import Incoming, LinkageService
+from services.linkage.service_layer.ports import Message
 from services.linkage.service_layer.privacy import DELETION_RECORD_PREFIX, deleted_keys, handle_deletions
-from services.linkage.service_layer.service import Incoming, LinkageService
 from tests.unit.linkage.factories import assistance, person, record, resident
 
 pytestmark = pytest.mark.unit
@@ -31,7 +34,8 @@ CHILD_ID = person_id_for(atena_key(CHILD))
 
 def _service(tmp_path: Path) -> LinkageService:
     store = SqliteStore(f"sqlite:///{tmp_path / 'linkage.db'}")
-    return LinkageService(LinkageState(), store, LinkageMetrics(CollectorRegistry()), MatchSettings(), "/test")
+    return LinkageService(LinkageState(), store, LinkageMetrics(CollectorRegistry()), MatchSettings(), "/test",
+                          clock=FixedClock(datetime(2025, 10, 1, 10, tzinfo=UTC)))
 
 
 def _records(service: LinkageService, records: list[RecordV1]) -> list[Message]:

@@ -17,11 +17,15 @@ from contracts.topics.scoring_flags import ChildFlagsV1
 from services.casework.metrics import CaseworkMetrics, observe_since
 from services.casework.service_layer.intake import alert_event_json
 from services.ingest.adapters.dedup import MemoryDedupStore
-from services.ingest.examples import example_event, topic_of
+from services.ingest.entrypoints.examples import example_event, topic_of
 from services.ingest.metrics import IngestMetrics
-from services.ingest.pipeline import Accepted, SourceMessage, process
-from services.linkage.adapters.messages import encode
+from services.ingest.service_layer.handlers import Accepted, SourceMessage, process
+from services.linkage.adapters.clock import FixedClock
+from services.linkage.domain.matching import MatchSettings
+from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
+from services.linkage.service_layer.handlers import Incoming, LinkageService
+from services.linkage.service_layer.messages import encode
 from services.linkage.service_layer.unit import Out
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.service_layer.messages import decode_fact
@@ -76,6 +80,16 @@ def test_linkage_records_source_to_linkage() -> None:
     registry = CollectorRegistry()
     LinkageMetrics(registry).observe_source(HANDED_OVER.isoformat(), HANDED_OVER.replace(second=1))
     assert registry.get_sample_value("tsunagu_linkage_source_to_linkage_seconds_sum") == pytest.approx(1.0)
+
+
+def test_linkage_measures_from_the_source_time_to_its_clock() -> None:
+    outcome, _ = ingest(HANDED_OVER.timestamp(), CollectorRegistry())
+    registry = CollectorRegistry()
+    service = LinkageService(LinkageState(), None, LinkageMetrics(registry), MatchSettings(), "/tsunagu/linkage",
+                             clock=FixedClock(HANDED_OVER.replace(second=3)))
+    service.handle_records([Incoming(outcome.value, outcome.key, "ingest.records.v1", 0, 0)])
+    assert registry.get_sample_value("tsunagu_linkage_source_to_linkage_seconds_count") == 1
+    assert registry.get_sample_value("tsunagu_linkage_source_to_linkage_seconds_sum") == pytest.approx(3.0)
 
 
 def test_scoring_reads_the_source_time_and_keeps_it_out_of_the_stored_fact() -> None:

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 
 from contracts.sources import SYSTEM_BY_TOPIC
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
-from services.ingest.adapters.import_ledger import ImportLedger
-from services.ingest.adapters.kafka import Publisher, delivered
+from services.ingest.service_layer.ports import Ledger, Publisher, delivered
 
 REPLAY_HEADER = "tsunagu.replay.of"
 
@@ -50,7 +49,7 @@ class ReplayReport:
     last_offset: int | None = None
 
 
-def replay(dead_letters: Iterable[DeadLetter], *, publisher: Publisher, ledger: ImportLedger,
+def replay(dead_letters: Iterable[DeadLetter], *, publisher: Publisher, ledger: Ledger,
            only: ReplayFilter, again: bool = False, dry_run: bool = False) -> ReplayReport:
     report = ReplayReport()
     sent: list[tuple[str, object]] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,13 +17,11 @@ from contracts.envelope import envelope_dict
 from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics import ingest_deadletter
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
-from services.ingest.adapters.csv_files import CsvFile, write_rejects
-from services.ingest.adapters.import_ledger import ImportLedger
-from services.ingest.adapters.kafka import Publisher, delivered
 from services.ingest.domain import school_csv
 from services.ingest.domain.errors import IngestRejected
 from services.ingest.domain.intake import validate_envelope
 from services.ingest.domain.records import record_key, record_payload
+from services.ingest.service_layer.ports import Ledger, Publisher, SchoolFile, delivered
 
 CSV_SERVICE = "ingest-csv"  # tsunagu.dlq.service of the importer's dead letters (the worker counts them)
 Progress = Callable[[Iterable[tuple[int, list[str]]]], Iterable[tuple[int, list[str]]]]
@@ -51,7 +49,7 @@ def _no_progress(rows: Iterable[tuple[int, list[str]]]) -> Iterable[tuple[int, l
     return rows
 
 
-def import_school_file(csv_file: CsvFile, *, publisher: Publisher, ledger: ImportLedger, now: Callable[[], datetime],
+def import_school_file(csv_file: SchoolFile, *, publisher: Publisher, ledger: Ledger, now: Callable[[], datetime],
                        rejects_path: Path, max_event_bytes: int, progress: Progress = _no_progress,
                        kind: str | None = None) -> ImportReport:
     kind = kind or school_csv.detect_kind(csv_file.header)
@@ -71,7 +69,7 @@ def import_school_file(csv_file: CsvFile, *, publisher: Publisher, ledger: Impor
     report.published = len(published)
     ledger.record([*run.newly_rejected, *((event_id, "published") for event_id in published)])
     if run.rejects:
-        write_rejects(rejects_path, csv_file.header, sorted(run.rejects, key=lambda r: r[0]))
+        csv_file.write_rejects(rejects_path, sorted(run.rejects, key=lambda r: r[0]))
         report.rejects_file = rejects_path
     return report
 
@@ -81,11 +79,11 @@ CHUNK_ROWS = 2_000  # rows looked up in the ledger with one query
 
 @dataclass
 class _Run:
-    csv_file: CsvFile
+    csv_file: SchoolFile
     kind: str
     fields: list[str | None]
     publisher: Publisher
-    ledger: ImportLedger
+    ledger: Ledger
     time: str  # one import, one time: the rows were all exported together
     max_event_bytes: int
     report: ImportReport = field(init=False)
@@ -156,7 +154,7 @@ def _in_column_names(kind: str, reason: str) -> str:
                   reason)
 
 
-def _dead_letter(publisher: Publisher, csv_file: CsvFile, kind: str, line: int, cells: list[str],
+def _dead_letter(publisher: Publisher, csv_file: SchoolFile, kind: str, line: int, cells: list[str],
                  envelope_bytes: bytes | None, row_id: str, system: str, error_class: str, reason: str) -> None:
     # The event as built when the row got that far (replayable after a fix), else the row by column.
     value = envelope_bytes or json.dumps({"csv_file": csv_file.path.name, "line": line,
@@ -168,17 +166,3 @@ def _dead_letter(publisher: Publisher, csv_file: CsvFile, kind: str, line: int, 
     publisher.publish(ingest_deadletter.TOPIC.name, None, value,
                       [("tsunagu.intake", b"csv"), ("tsunagu.csv.file", csv_file.path.name.encode()), *headers])
 
-
-def summary_lines(report: ImportReport) -> Iterator[str]:
-    yield f"file: {report.file} ({report.encoding}, {report.kind})"
-    yield f"accepted and published: {report.published}"
-    yield f"already imported earlier (not sent again): {report.already_imported}"
-    if report.repeated_in_file:
-        yield f"identical rows repeated within the file (sent once): {report.repeated_in_file}"
-    total = sum(report.rejected.values())
-    yield f"rejected: {total}" + "".join(f"\n  {cls}: {n}" for cls, n in sorted(report.rejected.items()))
-    if report.rejects_file:
-        yield f"rejected rows, with line number and reason: {report.rejects_file}"
-        yield f"also sent to {ingest_deadletter.TOPIC.name}: {report.dead_lettered} (rows refused for the first time)"
-    if report.publish_failures:
-        yield f"NOT published (broker did not confirm; run the import again): {report.publish_failures}"

@@ -1,6 +1,6 @@
 """A valid example event for every source event type: for vendors (``--print``), tests and benchmarks.
 
-    python -m services.ingest.examples resident_registry.person.registered
+    python -m services.ingest.entrypoints.examples resident_registry.person.registered
 """
 
 from __future__ import annotations

@@ -6,19 +6,18 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
 from contracts.envelope import Envelope
 from contracts.topics.ingest_records import RecordV1
 from contracts.topics.linkage_review import ReviewDecisionV1
-from services.linkage.adapters.messages import dead_letter, encode
-from services.linkage.adapters.store import Message, SqliteStore
 from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
 from services.linkage.service_layer.decisions import handle_decision
+from services.linkage.service_layer.messages import dead_letter, encode
+from services.linkage.service_layer.ports import Clock, Message, Store
 from services.linkage.service_layer.privacy import admit
 from services.linkage.service_layer.records import handle_record
 from services.linkage.service_layer.unit import Change, Out
@@ -36,10 +35,12 @@ class Incoming:
 
 
 class LinkageService:
-    def __init__(self, state: LinkageState, store: SqliteStore | None, metrics: LinkageMetrics,
-                 match_settings: MatchSettings, source_uri: str) -> None:
+    """``store`` None: the state lives in memory only (benchmarks, the ground-truth comparison)."""
+
+    def __init__(self, state: LinkageState, store: Store | None, metrics: LinkageMetrics,
+                 match_settings: MatchSettings, source_uri: str, *, clock: Clock) -> None:
         self.state, self.store, self.metrics = state, store, metrics
-        self.match_settings, self.source_uri = match_settings, source_uri
+        self.match_settings, self.source_uri, self.clock = match_settings, source_uri, clock
 
     def handle_records(self, batch: Sequence[Incoming]) -> list[tuple[int, Message]]:
         messages: list[Message] = []
@@ -71,7 +72,7 @@ class LinkageService:
             messages += self._encode(result.out, record.source_time)
             self.metrics.records_processed.labels(result.outcome).inc()
             self.metrics.processing_duration.observe(time.perf_counter() - started)
-            self.metrics.observe_source(record.source_time, datetime.now(UTC))
+            self.metrics.observe_source(record.source_time, self.clock.now())
         return self._commit(messages)
 
     def handle_decisions(self, batch: Sequence[Incoming]) -> list[tuple[int, Message]]:

@@ -14,8 +14,8 @@ from contracts.topics.ingest_deadletter import DeadLetterHeaders
 from contracts.topics.linkage_children import ChildProfileV1
 from contracts.topics.linkage_facts import FactV1
 from contracts.topics.linkage_review import ReviewCaseV1
-from services.linkage.adapters.store import Message
 from services.linkage.domain.identity import event_id_for
+from services.linkage.service_layer.ports import Message
 from services.linkage.service_layer.unit import Out
 
 DEADLETTER_TOPIC = DEADLETTER.name

@@ -1,7 +1,8 @@
 """The ingest use case: one source message in, one outcome out (record, dead letter or duplicate).
 
 Pure apart from the injected dedup store and metrics, so the Faust agent, the benchmarks and the unit
-tests all run exactly this code.
+tests all run exactly this code. ``IngestHandler`` is what the worker holds: ``process`` plus the
+freshness per source system that it reports (``source_status.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 
 import orjson
 from pydantic import BaseModel
@@ -22,11 +22,13 @@ from contracts.sources import SYSTEM_BY_TOPIC
 from contracts.sources._common import SourceData
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
 from contracts.topics.ingest_records import EVENT_TYPE
-from services.ingest.adapters.dedup import NOT_SEEN
 from services.ingest.domain.errors import IngestRejected
+from services.ingest.domain.freshness import ActivityTracker
 from services.ingest.domain.intake import decode_event
 from services.ingest.domain.records import record_key, record_payload
 from services.ingest.metrics import IngestMetrics, intake_of
+from services.ingest.service_layer.ports import NOT_SEEN, Clock, DedupStore
+from services.ingest.service_layer.source_status import status_messages
 
 log = logging.getLogger("tsunagu.ingest")
 
@@ -82,16 +84,6 @@ class Duplicate:
 Outcome = Accepted | Rejected | Duplicate
 
 
-class DedupStore(Protocol):
-    """Source event ids already emitted, with a digest of their content; ``confirm`` once the broker has it."""
-
-    def seen(self, key: tuple[str, str]) -> bool: ...
-    def lookup(self, key: tuple[str, str]) -> str | object | None: ...
-    def reserve(self, key: tuple[str, str], digest: str | None = None) -> None: ...
-    def confirm(self, key: tuple[str, str]) -> None: ...
-    def release(self, key: tuple[str, str]) -> None: ...
-
-
 def process(message: SourceMessage, *, dedup: DedupStore, metrics: IngestMetrics, max_event_bytes: int) -> Outcome:
     started = time.perf_counter()
     outcome = _process(message, dedup=dedup, max_event_bytes=max_event_bytes)
@@ -104,6 +96,31 @@ def process(message: SourceMessage, *, dedup: DedupStore, metrics: IngestMetrics
         source = SYSTEM_BY_TOPIC.get(message.topic)
         metrics.observe_rejected(source.system if source else None)
     return outcome
+
+
+@dataclass
+class IngestHandler:
+    """The worker's use case: ``handle`` each source message; the systems heard from are kept for ``source_status``."""
+
+    dedup: DedupStore
+    metrics: IngestMetrics
+    max_event_bytes: int
+    clock: Clock
+    activity: ActivityTracker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.activity = ActivityTracker(self.clock.now().timestamp())
+
+    def handle(self, message: SourceMessage) -> Outcome:
+        outcome = process(message, dedup=self.dedup, metrics=self.metrics, max_event_bytes=self.max_event_bytes)
+        if isinstance(outcome, Accepted | Duplicate) and outcome.system:  # the source was heard from
+            self.activity.record(outcome.system, outcome.source_time, self.clock.now().timestamp(),
+                                 new_event=isinstance(outcome, Accepted))
+        return outcome
+
+    def source_status(self) -> list[tuple[bytes, bytes]]:
+        """Freshness per source system heard from, as (key, value) for ingest.source_status.v1."""
+        return status_messages(self.activity, self.clock.now().timestamp())
 
 
 def content_digest(envelope: Envelope[SourceData]) -> str:
