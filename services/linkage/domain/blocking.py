@@ -2,8 +2,8 @@
 
 Each key pairs a name with part of the birth date, so a block holds a handful of persons even in a registry of
 millions, and one error (a kana slip, a surname change, a wrong day or year) still leaves another key agreeing.
-A kana name written without a space adds birth date × each possible given name (its endings), so a surname
-change still finds the child when the school wrote スダミウ.
+A name written without a space adds birth date × each possible given name (its endings), so a surname change
+still finds the child when the school wrote スダミウ, or only 須田観宇 with no カナ.
 """
 
 from __future__ import annotations
@@ -44,9 +44,13 @@ def blocking_keys(r: Blockable) -> Iterator[str]:
         # カナ without a space: any ending may be the given name (surname change and no separator together)
         for given in suffix_keys(seion(kana), seion(r.given_kana_key)):
             yield from _given_keys(given, dob)
-    given_kanji = names.given_kanji(getattr(r, "name_kanji", None))
+    name_kanji = getattr(r, "name_kanji", None)
+    given_kanji = names.given_kanji(name_kanji)
     if dob and given_kanji:  # kanji only (no カナ) with a new surname
         yield f"l|{dob}|{given_kanji}"
+    elif dob and name_kanji:  # 氏名 without a space: any ending of 1–3 characters may be the given name
+        for given in names.kanji_suffixes(name_kanji):
+            yield f"l|{dob}|{given}"
     if r.kanji_key and dob:
         yield f"j|{r.kanji_key}|{dob[:4]}"
         yield f"d|{r.kanji_key}|{dob[5:]}"

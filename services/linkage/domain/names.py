@@ -67,6 +67,13 @@ def given_kanji_suffix(record_kanji_key: str | None, p: Any) -> bool:
     return len(record_kanji_key) > len(folded) and record_kanji_key.endswith(folded)
 
 
+def kanji_suffixes(name_kanji: str, longest: int = 3) -> list[str]:
+    """Possible given names of an unseparated 氏名 (NFKC, as ``given_kanji`` leaves a separated one): its endings
+    of 1..longest characters after a surname of at least one."""
+    whole = unicodedata.normalize("NFKC", name_kanji).strip()
+    return [whole[i:] for i in range(max(1, len(whole) - longest), len(whole))]
+
+
 def suffix_keys(kana_key: str | None, given: str | None, longest: int = 6) -> list[str]:
     """Possible given names of an unseparated kana name (every ending of 2..longest characters after a surname
     of at least one), for blocking: one of them is the true given name whatever the surname."""

@@ -154,6 +154,7 @@ def test_a_year_slip_with_the_full_name_links_without_an_address() -> None:
 
 @pytest.mark.parametrize(("kana", "kanji", "birth"), [
     (None, "田中 観宇", "2016-04-02"),  # kanji only, new surname, moved
+    (None, "田中観宇", "2016-04-02"),  # … and without a space: found by birth date × each ending of the 氏名
     ("タナカ ミヴ", "田中 観宇", "2016-04-02"),  # a voicing slip in the given name too
     ("タナカ ミウ", "田中 観宇", "2016-04-04"),  # two days off: found by given name × birth year-month
 ])
