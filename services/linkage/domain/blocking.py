@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from services.linkage.domain import names
+from services.linkage.domain.dates import day_digit_slips, slip_neighbours
 from services.linkage.domain.names import has_separator, seion, suffix_keys
 
 
@@ -58,6 +59,31 @@ def blocking_keys(r: Blockable) -> Iterator[str]:
         yield f"n|{kana}"  # a wrong birth date: the full name alone (skipped when common, see NAME_BLOCK_LIMIT)
     if r.address_key:
         yield f"a|{r.address_key}"  # a household's address: surname change and a wrong birth date together
+
+
+def slip_keys(r: Blockable) -> Iterator[str]:
+    """Second-chance keys, probed only for a record that would otherwise become a new identity: each possible
+    given name (kana, and kanji) with each date a common slip of the birth date leads to (``slip_neighbours``).
+    A new surname *and* a swapped day/month, or a day slip across a month's end, or only the 氏名 with a year or
+    day slip, meet none of the ordinary keys when the address is blank or new. The registry indexes nothing more."""
+    dob, kana = r.birth_date, r.kana_key
+    if not dob:
+        return
+    given_kana: list[str] = [seion(r.given_kana_key) or ""] if r.given_kana_key else []
+    name_kana = getattr(r, "name_kana", None)
+    if kana and name_kana and not has_separator(name_kana):
+        given_kana += suffix_keys(seion(kana), seion(r.given_kana_key))
+    name_kanji = getattr(r, "name_kanji", None)
+    one = names.given_kanji(name_kanji)
+    given_kanji = [one] if one else names.kanji_suffixes(name_kanji) if name_kanji else []
+    for day in slip_neighbours(dob):
+        for g in given_kana:
+            yield f"g|{day}|{g}"
+        for g in given_kanji:
+            yield f"l|{day}|{g}"
+    for day in day_digit_slips(dob) if given_kanji else ():  # the kana's given name × year-month finds these
+        for g in given_kanji:
+            yield f"l|{day}|{g}"
 
 
 def _given_keys(given: str, dob: str) -> Iterator[str]:

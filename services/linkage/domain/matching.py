@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 
 import jellyfish
 
-from services.linkage.domain.blocking import NAME_BLOCK_LIMIT, Blockable, blocking_keys
+from services.linkage.domain.blocking import NAME_BLOCK_LIMIT, Blockable, blocking_keys, slip_keys
 from services.linkage.domain.dates import date_level
 from services.linkage.domain.guards import (
     BORN_APART,
@@ -223,9 +223,9 @@ def evidence(scored: Scored) -> list[Comparison]:
             else Comparison(f, None, None, "missing", 0.0) for f in FIELDS]
 
 
-def candidates(record: Identity, state: LinkageState, limit: int) -> list[str]:
+def candidates(record: Identity, state: LinkageState, limit: int, second_chance: bool = False) -> list[str]:
     found: set[str] = set()
-    for key in blocking_keys(record):
+    for key in (slip_keys if second_chance else blocking_keys)(record):
         block = state.blocks.get(key)
         if len(block) <= (NAME_BLOCK_LIMIT if key[0] in "nay" else MAX_BLOCK):
             found.update(block)
@@ -241,12 +241,9 @@ def _other_student(person: Person, own_key: str | None) -> bool:
     return own_key is not None and any(k.startswith("student:") and k != own_key for k in person.keys)
 
 
-def match(record: Identity, state: LinkageState, settings: MatchSettings, excluded: Iterable[str] = (),
-          own_key: str | None = None) -> MatchResult:
-    skip = set(excluded)
-    record_given_kanji = _record_given_kanji(record)
-    scored = [score(record, state.persons[pid], state, record_given_kanji)
-              for pid in candidates(record, state, settings.max_candidates) if pid not in skip]
+def _scored(record: Identity, state: LinkageState, pids: list[str], record_given_kanji: str | None,
+            own_key: str | None) -> list[Scored]:
+    scored = [score(record, state.persons[pid], state, record_given_kanji) for pid in pids]
     for s in scored:
         if not _other_student(state.persons[s.person_id], own_key):
             continue
@@ -254,6 +251,28 @@ def match(record: Identity, state: LinkageState, settings: MatchSettings, exclud
             s.guard = OTHER_DAY  # it has its own student record, and another birthday: a namesake
         elif s.guard is None:
             s.guard = OTHER_STUDENT
+    return scored
+
+
+def _nobody_likely(scored: list[Scored], settings: MatchSettings) -> bool:
+    """No candidate could be linked or reviewed: the record would become a new identity."""
+    return not any(s.guard not in HARD_GUARDS and s.probability >= settings.new_probability for s in scored) \
+        and not any(surname_changed(s.levels) and s.guard not in HARD_GUARDS and s.guard != OTHER_STUDENT
+                    for s in scored)
+
+
+def match(record: Identity, state: LinkageState, settings: MatchSettings, excluded: Iterable[str] = (),
+          own_key: str | None = None) -> MatchResult:
+    skip = set(excluded)
+    record_given_kanji = _record_given_kanji(record)
+    pids = [pid for pid in candidates(record, state, settings.max_candidates) if pid not in skip]
+    scored = _scored(record, state, pids, record_given_kanji, own_key)
+    if _nobody_likely(scored, settings):
+        # about to be a new identity: look once more, by given name and the dates a common slip leads to
+        skip.update(pids)
+        more = [pid for pid in candidates(record, state, settings.max_candidates, second_chance=True)
+                if pid not in skip]
+        scored += _scored(record, state, more, record_given_kanji, own_key)
     scored.sort(key=lambda s: (-s.weight, s.person_id))
     siblings = [s for s in scored if s.guard in HARD_GUARDS]
     scored = [s for s in scored if s.guard not in HARD_GUARDS]
