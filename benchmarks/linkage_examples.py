@@ -73,8 +73,10 @@ def silent_new(run: TsunaguRun, pop: Population) -> list[str]:
                      f"record: kana={keys.name_kana!r} kanji={keys.name_kanji!r} born={keys.birth_date} "
                      f"sex={keys.sex} address={keys.address_key!r}")
         if person is not None:
-            found = person.person_id in candidates(keys, state, MatchSettings().max_candidates)
+            limit = MatchSettings().max_candidates
+            found = "ordinary keys" if person.person_id in candidates(keys, state, limit) else \
+                "second look" if person.person_id in candidates(keys, state, limit, second_chance=True) else "no"
             s = score(keys, person, state)
             lines.append(f"    child: {person.name_kana!r} {person.name_kanji!r} born={person.birth_date} "
-                         f"blocked={found} w={s.weight:+.1f} guard={s.guard} {_levels(s)}")
+                         f"found by={found} w={s.weight:+.1f} guard={s.guard} {_levels(s)}")
     return lines
