@@ -30,7 +30,14 @@ from services.linkage.domain.guards import (
     surname_changed,
 )
 from services.linkage.domain.model import Person
-from services.linkage.domain.names import given_kanji, given_kanji_suffix, has_separator, record_given_kana, seion
+from services.linkage.domain.names import (
+    given_kanji,
+    given_kanji_suffix,
+    has_separator,
+    record_given_kana,
+    seion,
+    short_vowels,
+)
 from services.linkage.domain.state import LinkageState
 
 Outcome = Literal["link", "new", "review"]
@@ -190,12 +197,13 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
 def _given_guard(r: Identity, p: Person) -> str | None:
     """Twins and siblings share birth date, address and surname; a different given name keeps them apart.
 
-    A different kana reading of the same kanji name is a reading correction (2025 furigana reform), not a sibling.
+    A different kana reading of the same kanji name is a reading correction (2025 furigana reform), not a sibling;
+    a voicing mark or a long vowel left out (ユタ for ユウタ) is a slip, not another child.
     """
     if r.kana_key == p.kana_key:
         return None
     a, b = record_given_kana(r, p).kana, p.given_kana_key
-    if a and b and seion(a) != seion(b) and r.kanji_key != p.kanji_key \
+    if a and b and short_vowels(seion(a)) != short_vowels(seion(b)) and r.kanji_key != p.kanji_key \
             and jellyfish.jaro_winkler_similarity(a, b) < 0.85:
         return SIBLING
     return None

@@ -9,7 +9,7 @@ import pytest
 
 from services.linkage.domain.dates import date_level, day_digit_slips, slip_neighbours
 from services.linkage.domain.identity import atena_key, person_id_for, student_key
-from services.linkage.domain.names import record_given_kana, suffix_keys
+from services.linkage.domain.names import record_given_kana, short_vowels, suffix_keys
 from services.linkage.domain.state import LinkageState
 from tests.unit.linkage.factories import person, record, resident, run
 
@@ -165,6 +165,22 @@ def test_a_voicing_slip_in_the_given_name_is_not_a_sibling() -> None:
     state = LinkageState()
     registry(state)
     assert outcome(state, student("S1", "スダ ミヴ", None, "2016-04-02")) == ("linked", SUDA)  # ヴ = ウ voiced
+
+
+@pytest.mark.parametrize("kana", ["スズキ ユタ", "スズキユタ"])
+def test_a_long_vowel_left_out_of_the_given_name_is_not_a_sibling(kana: str) -> None:
+    """ユウタ written ユタ (as the romanised YUTA reads): the benchmark's commonest silent new identity."""
+    state = LinkageState()
+    run(state, resident("7", "H7", birth="2009-06-15", name_kana="スズキ ユウタ", name_kanji="鈴木 優太",
+                        address="福岡市西区今宿7-39-22"))
+    run(state, resident("8", "H8", birth="2009-06-15", name_kana="サトウ ユウタ", name_kanji="佐藤 優太"))
+    result, owner = outcome(state, student("S1", kana, None, "2009-06-15", sex=None, address="西区今宿7-39-22"))
+    assert (result, owner) == ("linked", person_id_for(atena_key("7")))
+
+
+def test_long_vowels_drop_only_where_they_repeat_the_vowel() -> None:
+    assert [short_vowels(k) for k in ("ユウタ", "ソオタ", "ケエタ", "アオイ", "ミウ", "シンイチ")] == \
+        ["ユタ", "ソタ", "ケタ", "アオイ", "ミウ", "シンイチ"]
 
 
 def test_a_year_slip_with_the_full_name_links_without_an_address() -> None:
