@@ -7,7 +7,7 @@ from collections import Counter
 
 from benchmarks.linkage_synth import Population
 from benchmarks.linkage_tsunagu import TsunaguRun
-from services.linkage.domain.matching import Scored, score
+from services.linkage.domain.matching import MatchSettings, Scored, candidates, score
 
 
 def _levels(s: Scored) -> str:
@@ -31,6 +31,7 @@ def explain(run: TsunaguRun, pop: Population) -> list[str]:
             if person is not None:
                 s = score(keys, person, state)
                 lines.append(f"    {label}: w={s.weight:+.1f} guard={s.guard} {_levels(s)}")
+    lines += silent_new(run, pop)
     reasons: Counter[tuple[str, str]] = Counter()
     shapes: Counter[tuple[str, str, bool]] = Counter()  # reason, the candidate's levels, candidate is the child
     by_case: Counter[tuple[str, str]] = Counter()
@@ -53,4 +54,29 @@ def explain(run: TsunaguRun, pop: Population) -> list[str]:
     lines.append("\nReview candidates by comparison shape (reason, levels, candidate is the record's child: count):")
     for (reason, shape, right), n in sorted(shapes.items(), key=lambda kv: -kv[1]):
         lines.append(f"- {reason} | {shape} | {right}: {n}")
+    return lines
+
+
+def silent_new(run: TsunaguRun, pop: Population) -> list[str]:
+    """Every registry child's record that became a new identity without a review, scored against its child, and
+    whether blocking found the child at all."""
+    state = run.state
+    in_review = {state.reviews[r].record_id for r in run.reviews}
+    lines = ["", "Silent new identities (a registry child's record made new without a review):"]
+    for rec, true in pop.students:
+        rid = rec.record_id
+        if true is None or run.predicted.get(rid) is not None or rid in in_review:
+            continue
+        keys = rec.persons[0]
+        person = state.person_for_key(f"atena:{true}")
+        lines.append(f"- {rid} tags={sorted(pop.tags.get(rid, set()) - {'all'})} "
+                     f"record: kana={keys.name_kana!r} kanji={keys.name_kanji!r} born={keys.birth_date} "
+                     f"sex={keys.sex} address={keys.address_key!r}")
+        if person is not None:
+            limit = MatchSettings().max_candidates
+            found = "ordinary keys" if person.person_id in candidates(keys, state, limit) else \
+                "second look" if person.person_id in candidates(keys, state, limit, second_chance=True) else "no"
+            s = score(keys, person, state)
+            lines.append(f"    child: {person.name_kana!r} {person.name_kanji!r} born={person.birth_date} "
+                         f"found by={found} w={s.weight:+.1f} guard={s.guard} {_levels(s)}")
     return lines

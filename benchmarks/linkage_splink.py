@@ -21,10 +21,10 @@ class SplinkRun:
 
 def _frames(pop: Population) -> tuple[pd.DataFrame, pd.DataFrame]:
     registry = pd.DataFrame([{
-        "unique_id": p.atena, "kana_key": p.surname[1] + p.given[1], "surname_kana": p.surname[1],
-        "given_kana": p.given[1], "kanji_key": p.surname[0] + p.given[0], "birth_date": p.birth.isoformat(),
+        "unique_id": p.atena, "kana_key": k.kana_key, "surname_kana": k.surname_kana_key,
+        "given_kana": k.given_kana_key, "kanji_key": k.kanji_key, "birth_date": p.birth.isoformat(),
         "sex": p.sex, "address_key": p.address,
-    } for p in pop.persons])
+    } for p in pop.persons for k in (p.keys(),)])  # the registry's keys as ingest folds them, like the students
     students = pd.DataFrame([{
         "unique_id": rec.record_id, "kana_key": k.kana_key, "surname_kana": k.surname_kana_key,
         "given_kana": k.given_kana_key, "kanji_key": k.kanji_key, "birth_date": k.birth_date, "sex": k.sex,

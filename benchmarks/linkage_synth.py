@@ -1,6 +1,7 @@
 """A small noisy population for the linkage benchmark: a resident registry and school records of its children,
 with the errors municipal data really has (typos in kana and kanji, surname changes, wrong birth dates, old or
-missing addresses, twins, children not yet registered). Keys are produced as ingest's normalisation leaves them.
+missing addresses, twins, children not yet registered). Keys are folded as ingest's normalisation folds them (small
+kana enlarged, long vowels spelled out, variant kanji), so a slip ingest would remove never reaches linkage.
 """
 
 from __future__ import annotations
@@ -11,6 +12,13 @@ from datetime import date, timedelta
 
 from benchmarks.linkage_cases import Cases, kana_parts, slip_date
 from contracts.topics.ingest_records import PersonKeys, RecordV1
+from services.ingest.domain.normalise import kana_key as fold_kana
+from services.ingest.domain.normalise import kanji_key as fold_kanji
+
+
+def _kana(text: str | None) -> str | None:
+    """A kana key as ingest leaves it (small kana enlarged, long vowels spelled out: ュ and ユ are one key)."""
+    return fold_kana(text) if text else None
 
 
 def _pairs(text: str) -> list[tuple[str, str]]:
@@ -113,10 +121,10 @@ class SynthPerson:
     address: str  # without the city prefix: what address_key holds
 
     def keys(self, role: str = "subject", **extra: str | None) -> PersonKeys:
-        kanji, kana = self.surname[0] + self.given[0], self.surname[1] + self.given[1]
+        kanji, kana = fold_kanji(self.surname[0] + self.given[0]), fold_kana(self.surname[1] + self.given[1])
         return PersonKeys(role=role, atena_no=self.atena, name_kanji=f"{self.surname[0]} {self.given[0]}",  # type: ignore[arg-type]
                           name_kana=f"{self.surname[1]} {self.given[1]}", kanji_key=kanji, kana_key=kana,
-                          surname_kana_key=self.surname[1], given_kana_key=self.given[1],
+                          surname_kana_key=_kana(self.surname[1]), given_kana_key=_kana(self.given[1]),
                           birth_date=self.birth.isoformat(), sex=self.sex,  # type: ignore[arg-type]
                           address="福岡市" + self.address, address_key=self.address, ward_code=self.ward, **extra)
 
@@ -256,7 +264,9 @@ def add_students(pop: Population, seed: int = 11, as_of: date = date(2025, 4, 1)
             tags.add("unseparated_kana")
         if "surname_change" in tags and (unseparated_kana or (unseparated_kanji and kanji_key)):
             tags.add("surname_change+unseparated")
-        kana_key: str | None = kana_s + kana_g
+        kana_key: str | None = fold_kana(kana_s + kana_g)
+        surname_key, given_key = _kana(surname_key), _kana(given_key)
+        kanji_key = fold_kanji(kanji_key) if kanji_key else None
         if "blank_kana" in tags:
             name_kana, surname_key, given_key, kana_key = None, None, None, None
         addr: str | None = address

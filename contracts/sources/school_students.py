@@ -9,6 +9,8 @@ is left blank by real 校務系 exports often enough that requiring it would los
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ConfigDict, Field, model_validator
 
 from contracts.sources._common import (
@@ -27,13 +29,24 @@ TOPIC = "source.school-students.v1"
 LABEL_JA = "児童生徒管理"
 
 
+# Optional fields a school export may leave blank: omitted, null, or an empty (or all-space) string all mean
+# "not known". An empty string is what a spreadsheet's empty cell becomes when it is turned into JSON.
+BLANKABLE = ("name_kanji", "name_kana", "sex", "grade", "class_name", "atena_no", "address")
+BLANK = {"type": "string", "pattern": "^\\s*$", "description": "blank: not known"}
+NOT_BLANK = {"type": "string", "pattern": "\\S"}
+
+
+def _schema(schema: dict[str, Any]) -> None:
+    schema["anyOf"] = [{"required": [n], "properties": {n: NOT_BLANK}} for n in ("name_kanji", "name_kana")]
+    schema["description"] = ("Required: student_id, school_code (the key), birth_date (namesakes, age) and a name in "
+                             "kanji or kana. Optional fields may be left out, null or an empty string: 'not known'.")
+    for name in BLANKABLE:
+        members = schema["properties"][name]["anyOf"]
+        members.insert(len(members) - 1, dict(BLANK))  # before null: the value's own type stays first
+
+
 class StudentRecord(SourceData):
-    model_config = ConfigDict(
-        extra="ignore", str_strip_whitespace=True,
-        json_schema_extra={"anyOf": [{"required": [n], "properties": {n: {"type": "string"}}}
-                                     for n in ("name_kanji", "name_kana")],
-                           "description": "Required: student_id, school_code (the key), birth_date (namesakes, age) "
-                                          "and a name in kanji or kana. Blank optional fields are 'not known'."})
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, json_schema_extra=_schema)
 
     student_id: StudentId
     school_code: SchoolCode
@@ -45,6 +58,13 @@ class StudentRecord(SourceData):
     class_name: str | None = Field(None, max_length=10, description="組")
     atena_no: AtenaNo | None = Field(None, description="宛名番号 when the school system holds it")
     address: str | None = Field(None, max_length=200, description="住所")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blanks_are_not_known(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: None if k in BLANKABLE and isinstance(v, str) and not v.strip() else v for k, v in data.items()}
+        return data
 
     @model_validator(mode="after")
     def _a_name(self) -> StudentRecord:

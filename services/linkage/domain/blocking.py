@@ -2,8 +2,8 @@
 
 Each key pairs a name with part of the birth date, so a block holds a handful of persons even in a registry of
 millions, and one error (a kana slip, a surname change, a wrong day or year) still leaves another key agreeing.
-A kana name written without a space adds birth date × each possible given name (its endings), so a surname
-change still finds the child when the school wrote スダミウ.
+A name written without a space adds birth date × each possible given name (its endings), so a surname change
+still finds the child when the school wrote スダミウ, or only 須田観宇 with no カナ.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from services.linkage.domain import names
+from services.linkage.domain.dates import day_digit_slips, slip_neighbours
 from services.linkage.domain.names import has_separator, seion, suffix_keys
 
 
@@ -44,9 +45,13 @@ def blocking_keys(r: Blockable) -> Iterator[str]:
         # カナ without a space: any ending may be the given name (surname change and no separator together)
         for given in suffix_keys(seion(kana), seion(r.given_kana_key)):
             yield from _given_keys(given, dob)
-    given_kanji = names.given_kanji(getattr(r, "name_kanji", None))
+    name_kanji = getattr(r, "name_kanji", None)
+    given_kanji = names.given_kanji(name_kanji)
     if dob and given_kanji:  # kanji only (no カナ) with a new surname
         yield f"l|{dob}|{given_kanji}"
+    elif dob and name_kanji:  # 氏名 without a space: any ending of 1–3 characters may be the given name
+        for given in names.kanji_suffixes(name_kanji):
+            yield f"l|{dob}|{given}"
     if r.kanji_key and dob:
         yield f"j|{r.kanji_key}|{dob[:4]}"
         yield f"d|{r.kanji_key}|{dob[5:]}"
@@ -54,6 +59,31 @@ def blocking_keys(r: Blockable) -> Iterator[str]:
         yield f"n|{kana}"  # a wrong birth date: the full name alone (skipped when common, see NAME_BLOCK_LIMIT)
     if r.address_key:
         yield f"a|{r.address_key}"  # a household's address: surname change and a wrong birth date together
+
+
+def slip_keys(r: Blockable) -> Iterator[str]:
+    """Second-chance keys, probed only for a record that would otherwise become a new identity: each possible
+    given name (kana, and kanji) with each date a common slip of the birth date leads to (``slip_neighbours``).
+    A new surname *and* a swapped day/month, or a day slip across a month's end, or only the 氏名 with a year or
+    day slip, meet none of the ordinary keys when the address is blank or new. The registry indexes nothing more."""
+    dob, kana = r.birth_date, r.kana_key
+    if not dob:
+        return
+    given_kana: list[str] = [seion(r.given_kana_key) or ""] if r.given_kana_key else []
+    name_kana = getattr(r, "name_kana", None)
+    if kana and name_kana and not has_separator(name_kana):
+        given_kana += suffix_keys(seion(kana), seion(r.given_kana_key))
+    name_kanji = getattr(r, "name_kanji", None)
+    one = names.given_kanji(name_kanji)
+    given_kanji = [one] if one else names.kanji_suffixes(name_kanji) if name_kanji else []
+    for day in slip_neighbours(dob):
+        for g in given_kana:
+            yield f"g|{day}|{g}"
+        for g in given_kanji:
+            yield f"l|{day}|{g}"
+    for day in day_digit_slips(dob) if given_kanji else ():  # the kana's given name × year-month finds these
+        for g in given_kanji:
+            yield f"l|{day}|{g}"
 
 
 def _given_keys(given: str, dob: str) -> Iterator[str]:

@@ -17,7 +17,7 @@ Levels, strongest first:
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
 DateLevel = Literal["exact", "near", "typo", "disagree"]
@@ -55,6 +55,36 @@ def date_level(a: str, b: str) -> DateLevel:
     if (ma, dd_a) == (mb, dd_b) and abs(int(ya) - int(yb)) in ({1} | ERA_SHIFTS):
         return "typo"  # a 和暦 year off by one (or 平成31年/令和元年), or the year number in the wrong era
     return "disagree"
+
+
+def slip_neighbours(iso: str) -> list[str]:
+    """The dates a slip of the commonest shapes turns ``iso`` into, and back (each shape is its own inverse): ±1–2
+    days, day and month swapped, the digits of the day or the month swapped, the year off by one. Not a one-digit
+    month slip: that is also the shape of "born a month apart"."""
+    d = _parse(iso)
+    if d is None:
+        return []
+    y, m, dd = iso[:4], iso[5:7], iso[8:10]
+    texts = [(d + timedelta(days=k)).isoformat() for k in (-2, -1, 1, 2)]
+    texts += [f"{y}-{dd}-{m}", f"{y}-{m[::-1]}-{dd}", f"{y}-{m}-{dd[::-1]}"]
+    texts += [f"{int(y) + k:04d}-{m}-{dd}" for k in (-1, 1)]
+    out: list[str] = []
+    for t in texts:
+        if t != iso[:10] and t not in out and _parse(t) is not None:
+            out.append(t)
+    return out
+
+
+def day_digit_slips(iso: str) -> list[str]:
+    """The dates of the same month one digit of the day away (04-02 → 04-07, 04-22)."""
+    y_m, dd = iso[:8], iso[8:10]
+    out = []
+    for i in (0, 1):
+        for c in "0123456789":
+            t = y_m + (c + dd[1] if i == 0 else dd[0] + c)
+            if t != iso[:10] and _parse(t) is not None:
+                out.append(t)
+    return out
 
 
 def years_apart(a: str, b: str) -> int:

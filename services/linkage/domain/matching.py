@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 
 import jellyfish
 
-from services.linkage.domain.blocking import NAME_BLOCK_LIMIT, Blockable, blocking_keys
+from services.linkage.domain.blocking import NAME_BLOCK_LIMIT, Blockable, blocking_keys, slip_keys
 from services.linkage.domain.dates import date_level
 from services.linkage.domain.guards import (
     BORN_APART,
@@ -30,7 +30,14 @@ from services.linkage.domain.guards import (
     surname_changed,
 )
 from services.linkage.domain.model import Person
-from services.linkage.domain.names import given_kanji, given_kanji_suffix, has_separator, record_given_kana, seion
+from services.linkage.domain.names import (
+    given_kanji,
+    given_kanji_suffix,
+    has_separator,
+    record_given_kana,
+    seion,
+    short_vowels,
+)
 from services.linkage.domain.state import LinkageState
 
 Outcome = Literal["link", "new", "review"]
@@ -190,12 +197,13 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
 def _given_guard(r: Identity, p: Person) -> str | None:
     """Twins and siblings share birth date, address and surname; a different given name keeps them apart.
 
-    A different kana reading of the same kanji name is a reading correction (2025 furigana reform), not a sibling.
+    A different kana reading of the same kanji name is a reading correction (2025 furigana reform), not a sibling;
+    a voicing mark or a long vowel left out (ユタ for ユウタ) is a slip, not another child.
     """
     if r.kana_key == p.kana_key:
         return None
     a, b = record_given_kana(r, p).kana, p.given_kana_key
-    if a and b and seion(a) != seion(b) and r.kanji_key != p.kanji_key \
+    if a and b and short_vowels(seion(a)) != short_vowels(seion(b)) and r.kanji_key != p.kanji_key \
             and jellyfish.jaro_winkler_similarity(a, b) < 0.85:
         return SIBLING
     return None
@@ -223,9 +231,9 @@ def evidence(scored: Scored) -> list[Comparison]:
             else Comparison(f, None, None, "missing", 0.0) for f in FIELDS]
 
 
-def candidates(record: Identity, state: LinkageState, limit: int) -> list[str]:
+def candidates(record: Identity, state: LinkageState, limit: int, second_chance: bool = False) -> list[str]:
     found: set[str] = set()
-    for key in blocking_keys(record):
+    for key in (slip_keys if second_chance else blocking_keys)(record):
         block = state.blocks.get(key)
         if len(block) <= (NAME_BLOCK_LIMIT if key[0] in "nay" else MAX_BLOCK):
             found.update(block)
@@ -241,12 +249,9 @@ def _other_student(person: Person, own_key: str | None) -> bool:
     return own_key is not None and any(k.startswith("student:") and k != own_key for k in person.keys)
 
 
-def match(record: Identity, state: LinkageState, settings: MatchSettings, excluded: Iterable[str] = (),
-          own_key: str | None = None) -> MatchResult:
-    skip = set(excluded)
-    record_given_kanji = _record_given_kanji(record)
-    scored = [score(record, state.persons[pid], state, record_given_kanji)
-              for pid in candidates(record, state, settings.max_candidates) if pid not in skip]
+def _scored(record: Identity, state: LinkageState, pids: list[str], record_given_kanji: str | None,
+            own_key: str | None) -> list[Scored]:
+    scored = [score(record, state.persons[pid], state, record_given_kanji) for pid in pids]
     for s in scored:
         if not _other_student(state.persons[s.person_id], own_key):
             continue
@@ -254,6 +259,28 @@ def match(record: Identity, state: LinkageState, settings: MatchSettings, exclud
             s.guard = OTHER_DAY  # it has its own student record, and another birthday: a namesake
         elif s.guard is None:
             s.guard = OTHER_STUDENT
+    return scored
+
+
+def _nobody_likely(scored: list[Scored], settings: MatchSettings) -> bool:
+    """No candidate could be linked or reviewed: the record would become a new identity."""
+    return not any(s.guard not in HARD_GUARDS and s.probability >= settings.new_probability for s in scored) \
+        and not any(surname_changed(s.levels) and s.guard not in HARD_GUARDS and s.guard != OTHER_STUDENT
+                    for s in scored)
+
+
+def match(record: Identity, state: LinkageState, settings: MatchSettings, excluded: Iterable[str] = (),
+          own_key: str | None = None) -> MatchResult:
+    skip = set(excluded)
+    record_given_kanji = _record_given_kanji(record)
+    pids = [pid for pid in candidates(record, state, settings.max_candidates) if pid not in skip]
+    scored = _scored(record, state, pids, record_given_kanji, own_key)
+    if _nobody_likely(scored, settings):
+        # about to be a new identity: look once more, by given name and the dates a common slip leads to
+        skip.update(pids)
+        more = [pid for pid in candidates(record, state, settings.max_candidates, second_chance=True)
+                if pid not in skip]
+        scored += _scored(record, state, more, record_given_kanji, own_key)
     scored.sort(key=lambda s: (-s.weight, s.person_id))
     siblings = [s for s in scored if s.guard in HARD_GUARDS]
     scored = [s for s in scored if s.guard not in HARD_GUARDS]

@@ -27,6 +27,35 @@ def seion(kana: str | None) -> str | None:
                                                 if c not in "\u3099\u309a"))
 
 
+@lru_cache(maxsize=65_536)
+def short_vowels(kana: str | None) -> str | None:
+    """Kana with long vowels dropped (ユウタ → ユタ, ソオタ → ソタ): a long vowel left out is a keying slip
+    (romanised forms write YUTA for ユウタ), never what tells twins apart."""
+    if not kana:
+        return kana
+    out: list[str] = []
+    previous: str | None = None
+    for char in kana:
+        vowel = _vowel(char)
+        if vowel is not None and char == _VOWEL_KANA[vowel] and vowel == previous:
+            continue  # the vowel the kana before already ends in
+        out.append(char)
+        previous = vowel
+    return "".join(out)
+
+
+_VOWEL_KANA = {"A": "ア", "I": "イ", "U": "ウ", "E": "エ", "O": "オ"}
+
+
+def _vowel(kana: str) -> str | None:
+    """The vowel a katakana ends in (カ → A, ショ is two kana: シ → I, ョ → O), None for ン, ッ and others."""
+    name = unicodedata.name(kana, "")
+    if not name.startswith("KATAKANA LETTER ") or name.endswith(" N"):
+        return None
+    last = name.rsplit(" ", 1)[-1][-1]
+    return last if last in _VOWEL_KANA else None
+
+
 def has_separator(name: str | None) -> bool:
     return bool(name) and len(unicodedata.normalize("NFKC", name).split()) >= 2  # type: ignore[arg-type]
 
@@ -65,6 +94,13 @@ def given_kanji_suffix(record_kanji_key: str | None, p: Any) -> bool:
         return False
     folded = p.kanji_key[-len(g):]
     return len(record_kanji_key) > len(folded) and record_kanji_key.endswith(folded)
+
+
+def kanji_suffixes(name_kanji: str, longest: int = 3) -> list[str]:
+    """Possible given names of an unseparated 氏名 (NFKC, as ``given_kanji`` leaves a separated one): its endings
+    of 1..longest characters after a surname of at least one."""
+    whole = unicodedata.normalize("NFKC", name_kanji).strip()
+    return [whole[i:] for i in range(max(1, len(whole) - longest), len(whole))]
 
 
 def suffix_keys(kana_key: str | None, given: str | None, longest: int = 6) -> list[str]:

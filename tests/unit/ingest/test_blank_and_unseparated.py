@@ -69,6 +69,14 @@ def test_a_blank_sex_and_kana_flow_as_unknown() -> None:
     assert "sex" not in subject and "kana_key" not in subject and subject["kanji_key"] == "須田観宇"
 
 
+def test_blank_strings_over_http_are_not_known_either() -> None:
+    """A vendor's JSON made from a spreadsheet carries empty cells as "": not a reason to refuse the record."""
+    subject = _subject(sex="", name_kana="", grade="", class_name=" ", address="\u3000", atena_no="",
+                       name_kanji="須田 観宇")
+    assert "sex" not in subject and "kana_key" not in subject and "address_key" not in subject
+    assert "atena_no" not in subject and subject["kanji_key"] == "須田観宇"
+
+
 @pytest.mark.parametrize(("kana", "kanji", "split"), [
     ("スダミウ", "須田観宇", ("スダ", "ミウ")),  # the kanji starts with a listed surname read スダ
     ("スダミウ", "須田 観宇", ("スダ", "ミウ")),  # the separated kanji's surname reading fixes the kana split

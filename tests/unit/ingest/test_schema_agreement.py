@@ -64,8 +64,8 @@ def _data_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _plain(field: dict[str, Any]) -> dict[str, Any]:
-    """The non-null member of an optional field's anyOf."""
-    members = [m for m in field.get("anyOf", [field]) if m.get("type") != "null"]
+    """The non-null member of an optional field's anyOf (not the blank string a school field may also be)."""
+    members = [m for m in field.get("anyOf", [field]) if m.get("type") != "null" and m.get("pattern") != r"^\s*$"]
     return members[0] if len(members) == 1 else field
 
 
@@ -114,6 +114,13 @@ def cases(event_type: str) -> Iterator[tuple[str, dict[str, Any]]]:
                 step = 1 if plain["type"] == "integer" else 0.5
                 for value in (plain[bound] - step, plain[bound], plain[bound] + step):
                     yield f"{name}={value}", changed(**{name: value})
+    for name, field in data_schema["properties"].items():
+        if any(m.get("pattern") == r"^\s*$" for m in field.get("anyOf", [])):  # blank means not known
+            for value in ("", "  ", "\u3000"):
+                yield f"{name}={value!r}", changed(**{name: value})
+    if "anyOf" in data_schema and {"name_kanji", "name_kana"} <= data_schema["properties"].keys():
+        yield "both names blank", changed(name_kanji="", name_kana=" ")  # one of them is required
+        yield "no name at all", changed(name_kanji=None, name_kana=None)
     if "postal_code" in data_schema["properties"]:
         for value in ("812-0053", "〒８１２－００５３", "8120053", "", "812-005", "812-00533", "ABC-DEFG"):
             yield f"postal_code={value}", changed(postal_code=value)
