@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 from prometheus_client import CollectorRegistry
 
-from benchmarks.alert_truth import ORDERS, AlertComparison, CaseworkStage, compare_alerts
+from benchmarks.alert_truth import ORDERS, AlertComparison, AlertTruth, CaseworkStage, compare_alerts
 from benchmarks.alert_truth import report as alert_report
 from contracts.topics.linkage_children import TOPIC as CHILDREN_TOPIC
 from contracts.topics.linkage_facts import TOPIC as FACTS_TOPIC
@@ -52,7 +52,7 @@ from services.scoring.service_layer.handlers import decode_fact, handle_fact, sw
 from simulator.city import City
 from simulator.events import JST
 from simulator.life.engine import HISTORY_SYSTEMS, SimConfig
-from simulator.population.model import atena_no
+from simulator.population.model import atena_no, person_ref
 from simulator.truth import SIGNAL_CODES, adult_day
 
 SIGNAL_ITEM = {code: item for item, code in SIGNAL_CODES.items()}
@@ -122,15 +122,23 @@ def _events_by_day(city: City) -> Iterator[tuple[int, list[Any]]]:
         yield day, batch  # type: ignore[misc]
 
 
+WARD_RECORDS = frozenset({"resident_registry.person.registered", "resident_registry.person.changed"})
+
+
 class RecordOwners:
-    """The generator's record truth (which real persons each event is about), kept for the oracle clerk."""
+    """The generator's record truth (which real persons each event is about), kept for the oracle clerk; and who
+    has been placed in a ward: 住民記録's records are the only source that names one (a newborn has none until its
+    出生届, filed 1–14 days after the birth)."""
 
     def __init__(self) -> None:
         self.persons: dict[str, set[str]] = {}
+        self.placed: set[str] = set()  # person refs named by a 住民記録 record carrying the ward
 
     def write(self, line: str) -> None:
         row = orjson.loads(line)
         self.persons[row["id"]] = set(row["persons"].values())
+        if row["type"] in WARD_RECORDS:
+            self.placed.update(row["persons"].values())
 
 
 class AtenaOfRef(dict[str, str]):
@@ -297,14 +305,16 @@ def compare(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int], e
     return result
 
 
-def alert_expectations(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int],
-                       ) -> tuple[dict[str, str | None], set[str], dict[str, str | None]]:
+def alert_expectations(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int], owners: RecordOwners,
+                       ) -> AlertTruth:
     """From the truth: the linkage children flagged during the period (from the morning after go-live), those
-    flagged at any time, and each child's household ward at the end (None when the child left the city)."""
+    flagged at any time, each child's household ward at the end (None when the child left the city), and the
+    flagged children no 住民記録 record has placed in a ward by the end (their listing can only be held)."""
     persons = city.sim.pop.persons
     expected: dict[str, str | None] = {}
     ever: set[str] = set()
     ward_at_end: dict[str, str | None] = {}
+    unplaced: set[str] = set()
     first = run.day0 + 1
     for (pid, item), spans in city.sim.truth.intervals.items():
         if item not in items:
@@ -317,12 +327,14 @@ def alert_expectations(city: City, pipeline: Pipeline, run: ScoringRun, items: l
         child_id = resolved.person_id
         ever.add(child_id)
         ward_at_end[child_id] = person.household.ward_code if person.resident and person.household else None
+        if person_ref(pid) not in owners.placed:
+            unplaced.add(child_id)
         adult = adult_day(person)
         for start, stop, known in spans:
             assert start is not None and known is not None
             if max(start, known, first) < min(stop if stop is not None else run.end, adult, run.end):
                 expected[child_id] = person.atena_no
-    return expected, ever, ward_at_end
+    return AlertTruth(expected, ever, ward_at_end, unplaced)
 
 
 def go_live_horizon(rulebook: Rulebook, start: date, history_years: int | None) -> tuple[Rulebook, date | None]:
@@ -374,8 +386,8 @@ def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str,
     pipeline.counts["events"] = n
     timings["wall_s"], timings["cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
     if pipeline.casework:
-        expected, ever, ward_at_end = alert_expectations(city, pipeline, run, [i for i in items if i < 100])
-        pipeline.alert_results = [compare_alerts(stage, expected, ever, ward_at_end) for stage in pipeline.casework]
+        truth = alert_expectations(city, pipeline, run, [i for i in items if i < 100], owners)
+        pipeline.alert_results = [compare_alerts(stage, truth) for stage in pipeline.casework]
     return compare(city, pipeline, run, items, examples), run, pipeline, timings
 
 
