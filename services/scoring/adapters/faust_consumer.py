@@ -60,11 +60,22 @@ class GapSafeConsumer(Consumer):
         deferred = self.__dict__.get("_deferred", {}).get(tp)
         return min(deferred) if deferred else None
 
+    def rewind_target(self, tp: TP) -> int | None:
+        """Where ``rewind`` seeks: the first deferred message, or the committed offset if that is earlier — so
+        everything between them is delivered (and acknowledged) again, as Faust's own seek would: a seek past
+        them would leave offsets no message ever acknowledges, and the commit would wait on them for good."""
+        deferred = self.__dict__.get("_deferred", {}).get(tp)
+        if not deferred:
+            return None
+        first = min(deferred)
+        committed = self._committed_offset.get(tp)
+        return min(first, committed) if committed is not None else first
+
     async def rewind(self, tp: TP) -> None:
-        """Fetch the partition again from its first deferred message (after the recovery: see the module doc)."""
-        first = self.first_deferred(tp)
-        if first is not None:
-            await self.seek(tp, first)
+        """Fetch the partition again from ``rewind_target`` (after the recovery: see the module doc)."""
+        target = self.rewind_target(tp)
+        if target is not None:
+            await self.seek(tp, target)
 
     async def on_partitions_revoked(self, revoked: AbstractSet[TP]) -> None:
         for tp in revoked:

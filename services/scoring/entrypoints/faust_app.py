@@ -102,7 +102,7 @@ def create_app(container: Container) -> faust.App:
         metrics.facts_processed.labels(outcome="deferred" if verdict == "defer" else "delivered_again").inc()
         if verdict == "defer" and not still_recovering:
             log.info("%s p%s@%s came after a deferred message once the recovery ended: rewinding to @%s",
-                     message.tp.topic, message.partition, message.offset, consumer.first_deferred(message.tp))
+                     message.tp.topic, message.partition, message.offset, consumer.rewind_target(message.tp))
             await consumer.rewind(message.tp)
         return False
 

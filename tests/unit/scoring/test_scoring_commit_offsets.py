@@ -104,8 +104,20 @@ def test_after_the_recovery_a_partition_is_scored_in_order_and_each_message_once
     admit = GapSafeConsumer.admit
     assert admit(state, TP0, 10, recovering=True) == "defer"  # type: ignore[arg-type]
     assert admit(state, TP0, 11, recovering=False) == "defer"  # type: ignore[arg-type]  # fetched before the seek
-    assert GapSafeConsumer.first_deferred(state, TP0) == 10  # type: ignore[arg-type]  # where rewind() seeks
+    assert GapSafeConsumer.rewind_target(state, TP0) == 10  # type: ignore[arg-type]  # where rewind() seeks
     delivered = [10, 11, 12, 10, 11, 12, 13]  # the seek's fetch, then the rewind's (overlapping), then new
     verdicts = [admit(state, TP0, offset, recovering=False) for offset in delivered]  # type: ignore[arg-type]
     assert verdicts == ["score", "score", "score", "again", "again", "again", "score"]
     assert GapSafeConsumer.first_deferred(state, TP0) is None  # type: ignore[arg-type]
+
+
+def test_a_rewind_never_seeks_past_the_committed_offset() -> None:
+    """Messages deferred after a rebalance follow ones this worker scored before it, not yet committed: the rewind
+    goes back to the committed offset, so those are delivered and acknowledged again and the commit can move on
+    (a seek to the first deferred one would leave them unacknowledged for good)."""
+    state = _Offsets(committed=5)
+    for offset in (8, 9):
+        assert GapSafeConsumer.admit(state, TP0, offset, recovering=True) == "defer"  # type: ignore[arg-type]
+    assert GapSafeConsumer.rewind_target(state, TP0) == 5  # type: ignore[arg-type]
+    state._committed_offset[TP0] = None
+    assert GapSafeConsumer.rewind_target(state, TP0) == 8  # type: ignore[arg-type]
