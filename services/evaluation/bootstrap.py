@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.evaluation.adapters.db import create_schema, make_engine, session_factory
 from services.evaluation.adapters.messages import decode
+from services.evaluation.adapters.report_files import ReportFileWriter
 from services.evaluation.adapters.report_publisher import KafkaReportPublisher
 from services.evaluation.adapters.unit_of_work import SqlUnitOfWork
 from services.evaluation.adapters.weights_file import load_weights
 from services.evaluation.config import EvaluationSettings
+from services.evaluation.domain.schedule import Schedule
 from services.evaluation.domain.weights import Weights
 from services.evaluation.metrics import EvaluationMetrics
 from services.evaluation.service_layer.ports import Clock, Decoder
@@ -27,7 +29,8 @@ def system_clock() -> datetime:
 
 @dataclass
 class Container:
-    """Satisfies the service layer's ports (service_layer/ports.py: Store, Reporting); passed in by the entrypoints."""
+    """Satisfies the service layer's ports (service_layer/ports.py: Store, Reporting; service_layer/scheduled.py:
+    ScheduledReporting); passed in by the entrypoints."""
 
     settings: EvaluationSettings
     engine: Engine
@@ -38,6 +41,13 @@ class Container:
     clock: Clock
     publisher: ReportPublisher | None = None  # evaluation.reports.v1; None: files only (PUBLISH_REPORTS=false)
     decode: Decoder = decode  # raw bytes → envelope at the edge (adapters/messages.py)
+    schedule: Schedule = field(default_factory=lambda: Schedule(0, time(7, 0)))  # SCHEDULE_*
+
+    @property
+    def files(self) -> ReportFileWriter:
+        """Renders and writes the scheduled reports' files in REPORTS_DIR."""
+        return ReportFileWriter(self.settings.reports_dir, self.settings.chromium_path,
+                                self.settings.min_combination_cases)
 
     def uow(self) -> SqlUnitOfWork:
         """A unit of work on the store (service_layer/unit_of_work.py), for one transaction."""
@@ -54,5 +64,6 @@ def bootstrap(settings: EvaluationSettings | None = None, *, metrics: Evaluation
         population = {str(k): int(v) for k, v in json.loads(settings.ward_population_file.read_text()).items()}
     publisher = (KafkaReportPublisher(settings.kafka_bootstrap, settings.kafka_client_options())
                  if settings.publish_reports else None)
+    schedule = Schedule.of(settings.schedule_weekday, settings.schedule_time, settings.schedule_period_report)
     return Container(settings, engine, session_factory(engine), load_weights(settings.rule_file), population,
-                     metrics or EvaluationMetrics(), clock, publisher)
+                     metrics or EvaluationMetrics(), clock, publisher, schedule=schedule)

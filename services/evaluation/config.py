@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -34,3 +36,14 @@ class EvaluationSettings(KafkaSecuritySettings):
     publish_reports: bool = Field(
         True, description="Send each weekly/period report the CLI writes to evaluation.reports.v1 (casework's HQ page)")
     chromium_path: str = Field("/usr/bin/chromium", description="Headless Chromium for PDF (print-to-pdf)")
+    # Reports on a schedule (service_layer/scheduled.py, docs/evaluation.md): the worker produces them by itself.
+    schedule_enabled: bool = Field(True, description="The worker produces the weekly (and period) report by itself")
+    schedule_weekday: str = Field("mon", pattern="^(?i)(mon|tue|wed|thu|fri|sat|sun)$",
+                                  description="Day of the week the reports are due (JST)")
+    schedule_time: time = Field(time(7, 0), description="Time of day the reports are due, JST (HH:MM)")
+    schedule_period_report: Literal["none", "fiscal_year_to_date"] = Field(
+        "fiscal_year_to_date", description="Also the 評価・検証報告 of the fiscal year up to the reported week")
+    schedule_pdf: bool = Field(True, description="Scheduled reports also as PDF (Chromium; HTML only without it)")
+    schedule_check_s: float = Field(60.0, gt=0, description="How often the worker checks whether a report is due")
+    schedule_retry_after_s: float = Field(
+        900.0, gt=0, description="A claimed report not published after this long (crash, broker away) is retried")

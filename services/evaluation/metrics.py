@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 
 class EvaluationMetrics:
@@ -19,3 +19,11 @@ class EvaluationMetrics:
         self.report_duration = Histogram(
             "tsunagu_evaluation_report_duration_seconds", "Time to build one report, by kind", ["kind"],
             buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300), registry=registry)
+        self.scheduled_reports = Counter(
+            "tsunagu_evaluation_scheduled_reports_total",
+            "Reports the worker produced on its schedule, by kind (weekly, period) and outcome "
+            "(published, written: files only, failed: retried later, too_large: written, never published)",
+            ["kind", "outcome"], registry=registry)
+        self.scheduled_report_last_success = Gauge(
+            "tsunagu_evaluation_scheduled_report_last_success_timestamp_seconds",
+            "When a scheduled report of this kind was last produced (Unix time)", ["kind"], registry=registry)

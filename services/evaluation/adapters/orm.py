@@ -66,3 +66,14 @@ class DeletedChild(Base):
 
     __tablename__ = "eval_deleted_children"
     child_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class ScheduledReportRow(Base):
+    """A report the service produces by itself (service_layer/scheduled.py), claimed by one instance at a time and
+    marked done once published, so that a period's report goes out once across restarts and instances."""
+
+    __tablename__ = "eval_scheduled_reports"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)  # "weekly:2026-11-02", "period:<first>..<last>"
+    owner: Mapped[str] = mapped_column(String(120))  # host:pid of the instance that claimed it
+    claimed_at: Mapped[datetime] = mapped_column(DateTime)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from contracts.topics.evaluation_reports import ReportFormat
 from services.evaluation.adapters import plots
 from services.evaluation.adapters.html import render
 from services.evaluation.domain.model import LISTED_STATE
@@ -16,6 +21,8 @@ from services.evaluation.domain.survey import SurveyTallies
 from services.evaluation.domain.weekly import AGE_BUCKETS, WardWeek
 from services.evaluation.domain.what_if import CITY, WhatIf
 from services.evaluation.service_layer.reports import EvaluationReport
+
+log = logging.getLogger("tsunagu.evaluation.report_files")
 
 BACKLOG_STATES = (LISTED_STATE, "保留", "関係三課協議", "個別アプローチ", "アセスメント", "プランニング", "支援")
 WEEKLY_COUNTERS = (("新規アラート（抽出）", "new_alerts"), ("二次スクリーニング", "screenings"),
@@ -39,7 +46,6 @@ def evaluation_html(report: EvaluationReport, min_pair: int, surveys: Sequence[S
         figures[f"survey{i}"] = plots.survey_chart(survey)
     return render("evaluation.html.j2", r=report, f=f, m=report.model, plots=figures, min_pair=min_pair,
                   generated_at=report.generated_at, surveys=surveys)
-
 
 
 def weekly_html(rows: list[WardWeek], week: Period, generated_at: object) -> str:
@@ -69,3 +75,33 @@ def write_pdf(html_path: Path, pdf_path: Path, chromium: str, timeout_s: float =
             capture_output=True, timeout=timeout_s)
     if done.returncode != 0 or not pdf_path.exists():
         raise PdfUnavailable(f"Chromium exited {done.returncode}: {done.stderr.decode(errors='replace')[-300:]}")
+
+
+@dataclass(frozen=True)
+class ReportFileWriter:
+    """Satisfies service_layer/scheduled.py's ReportFiles: the scheduled reports, written like the CLI's."""
+
+    folder: Path
+    chromium: str
+    min_pair: int
+
+    def weekly_html(self, rows: list[WardWeek], week: Period, generated_at: datetime) -> str:
+        return weekly_html(rows, week, generated_at)
+
+    def evaluation_html(self, report: EvaluationReport) -> str:
+        return evaluation_html(report, self.min_pair)
+
+    def write(self, html: str, stem: str, pdf: bool) -> list[tuple[bytes, ReportFormat]]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        html_path = self.folder / f"{stem}.html"
+        partial = self.folder / f".{stem}.html.{os.getpid()}"  # a reader never sees half a file
+        partial.write_text(html, encoding="utf-8")
+        partial.replace(html_path)
+        documents: list[tuple[bytes, ReportFormat]] = [(html_path.read_bytes(), "html")]
+        if pdf:
+            try:
+                write_pdf(html_path, self.folder / f"{stem}.pdf", self.chromium)
+                documents.append(((self.folder / f"{stem}.pdf").read_bytes(), "pdf"))
+            except PdfUnavailable as exc:
+                log.warning("%s: no PDF (%s)", stem, str(exc)[:200])
+        return documents

@@ -8,12 +8,22 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.evaluation.adapters.orm import CaseRow, ChildRow, DeletedChild, ProcessedEvent, StepRow, items_of
+from services.evaluation.adapters.orm import (
+    CaseRow,
+    ChildRow,
+    DeletedChild,
+    ProcessedEvent,
+    ScheduledReportRow,
+    StepRow,
+    items_of,
+)
 from services.evaluation.domain.model import Case, Step
-from services.evaluation.service_layer.unit_of_work import ChildItems
+from services.evaluation.domain.stored import to_utc_naive
+from services.evaluation.service_layer.unit_of_work import ChildItems, Claim
 
 
 def _aware(moment: datetime) -> datetime:
@@ -108,3 +118,30 @@ class SqlEvaluationRepository:
 
     def cases(self) -> list[Case]:
         return load_cases(self.session)
+
+    def claim_scheduled(self, key: str, owner: str, now: datetime, stale_before: datetime) -> Claim:
+        at, stale = to_utc_naive(now), to_utc_naive(stale_before)
+        row = self.session.get(ScheduledReportRow, key)
+        if row is None:
+            self.session.add(ScheduledReportRow(key=key, owner=owner, claimed_at=at, done_at=None))
+            try:
+                self.session.flush()  # two instances: the primary key lets one insert win, the other waits and fails
+            except IntegrityError:
+                self.session.rollback()
+                return "busy"
+            return "claimed"
+        if row.done_at is not None:
+            return "done"
+        if row.claimed_at > stale:
+            return "busy"
+        taken = self.session.execute(  # take over a stale claim only if nobody else did in between
+            update(ScheduledReportRow)
+            .where(ScheduledReportRow.key == key, ScheduledReportRow.claimed_at == row.claimed_at,
+                   ScheduledReportRow.done_at.is_(None))
+            .values(owner=owner, claimed_at=at)
+            .execution_options(synchronize_session=False))
+        return "claimed" if getattr(taken, "rowcount", 0) == 1 else "busy"
+
+    def finish_scheduled(self, key: str, now: datetime) -> None:
+        self.session.execute(update(ScheduledReportRow).where(ScheduledReportRow.key == key)
+                             .values(done_at=to_utc_naive(now)).execution_options(synchronize_session=False))

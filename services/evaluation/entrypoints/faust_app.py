@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import sys
 from typing import Any
 
@@ -18,6 +20,8 @@ from contracts.topics.privacy_deletions import TOPIC as DELETIONS_TOPIC
 from contracts.topics.scoring_flags import TOPIC as FLAGS_TOPIC
 from services.evaluation.bootstrap import Container, bootstrap
 from services.evaluation.config import EvaluationSettings
+from services.evaluation.domain.schedule import next_due
+from services.evaluation.service_layer.scheduled import run_due
 from services.evaluation.service_layer.worker import process_batch
 
 log = logging.getLogger("tsunagu.evaluation.worker")
@@ -67,6 +71,23 @@ def create_app(container: Container) -> faust.App:
 
     for kind, topic_name in INPUTS.items():
         make_agent(kind, topic_name)
+
+    @app.task
+    async def scheduled_reports() -> None:
+        """週次報告書 (and the period report) on the schedule, once per period (service_layer/scheduled.py)."""
+        if not settings.schedule_enabled:
+            return
+        owner = f"{socket.gethostname()}:{os.getpid()}"[:120]
+        log.info("scheduled reports: every %s %s JST; next due %s", settings.schedule_weekday,
+                 settings.schedule_time.strftime("%H:%M"), next_due(container.clock(), container.schedule).isoformat())
+        while True:
+            try:
+                for done in await asyncio.to_thread(run_due, container, owner):
+                    if done.outcome not in ("done", "busy"):
+                        log.info("scheduled %s report %s: %s %s", done.kind, done.key, done.outcome, done.detail)
+            except Exception as exc:  # the store is away: the next check tries again
+                log.error("scheduled reports: check failed (%s)", type(exc).__name__)
+            await asyncio.sleep(settings.schedule_check_s)
 
     @app.task
     async def serve_metrics() -> None:

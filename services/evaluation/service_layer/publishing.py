@@ -23,8 +23,10 @@ class ReportPublisher(Protocol):
 
 
 def publish_report(publisher: ReportPublisher, data: bytes, *, kind: ReportKind, period_label: str,
-                   fmt: ReportFormat, generated_at: datetime, scope: str = CITY) -> EvaluationReportV1:
-    report = EvaluationReportV1.of(data, report_id=str(uuid.uuid4()), kind=kind, period_label=period_label,
-                                   fmt=fmt, generated_at=generated_at, scope=scope)
+                   fmt: ReportFormat, generated_at: datetime, scope: str = CITY,
+                   report_id: str | None = None) -> EvaluationReportV1:
+    """``report_id``: a scheduled report's deterministic id (domain/schedule.py); an on-demand one gets a new uuid."""
+    report = EvaluationReportV1.of(data, report_id=report_id or str(uuid.uuid4()), kind=kind,
+                                   period_label=period_label, fmt=fmt, generated_at=generated_at, scope=scope)
     publisher.publish(report)
     return report

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from services.evaluation.domain.model import Case
 
@@ -58,6 +58,9 @@ class ChildItems(Protocol):
     def ever_items(self) -> frozenset[int]: ...
 
 
+Claim = Literal["claimed", "done", "busy"]
+
+
 class EvaluationRepository(Protocol):
     def processed(self, key: str) -> bool:
         """Whether the event (``<kind>:<CloudEvents id>``) was applied before."""
@@ -93,6 +96,16 @@ class EvaluationRepository(Protocol):
 
     def cases(self) -> list[Case]:
         """Every case with its steps and the child's current items, in bulk."""
+        ...
+
+    def claim_scheduled(self, key: str, owner: str, now: datetime, stale_before: datetime) -> Claim:
+        """Claims a scheduled report (service_layer/scheduled.py) for ``owner``: "claimed" when nobody had it, or
+        when the last claim is older than ``stale_before`` and not done (that instance crashed or failed); "done"
+        once published; "busy" while another claim is fresh, or when another instance claimed it concurrently."""
+        ...
+
+    def finish_scheduled(self, key: str, now: datetime) -> None:
+        """Marks a claimed scheduled report done: it is never produced again."""
         ...
 
 

@@ -58,7 +58,7 @@ def test_worker_fills_the_store_once(kafka_bootstrap: str, tmp_path: Path) -> No
     env.update({"TSUNAGU_EVALUATION_KAFKA_BOOTSTRAP": kafka_bootstrap, "TSUNAGU_EVALUATION_DATABASE_URL": db_url,
                 "TSUNAGU_EVALUATION_APP_ID": group, "TSUNAGU_EVALUATION_DATA_DIR": str(tmp_path / "faust"),
                 "TSUNAGU_EVALUATION_METRICS_PORT": str(_free_port()), "PYTHONUNBUFFERED": "1",
-                "TSUNAGU_EVALUATION_KAFKA_SESSION_TIMEOUT_S": "10"})
+                "TSUNAGU_EVALUATION_KAFKA_SESSION_TIMEOUT_S": "10", "TSUNAGU_EVALUATION_SCHEDULE_ENABLED": "false"})
     _start_group_at_end(kafka_bootstrap, group)
     alert = _event("casework.alert.raised", {"alert_id": case_id, "child_id": child, "ward_code": "40134",
                                              "raised_at": "2026-09-01T00:00:00+00:00", "tier": "予防",

@@ -12,7 +12,7 @@ from services.evaluation.domain.model import Case, Step
 from services.evaluation.domain.stored import items_of
 from services.evaluation.metrics import EvaluationMetrics
 from services.evaluation.service_layer.ports import Decoder
-from services.evaluation.service_layer.unit_of_work import AbstractUnitOfWork, ChildItems
+from services.evaluation.service_layer.unit_of_work import AbstractUnitOfWork, ChildItems, Claim
 
 
 @dataclass
@@ -55,6 +55,7 @@ class FakeStore:
     steps: list[tuple[str, str, str, str | None, datetime]] = field(default_factory=list)  # event, case, step, …
     children_: dict[str, FakeChild] = field(default_factory=dict)
     forgotten_ids: set[str] = field(default_factory=set)
+    scheduled: dict[str, tuple[str, datetime, datetime | None]] = field(default_factory=dict)  # owner, claimed, done
 
     def processed(self, key: str) -> bool:
         return key in self.processed_keys
@@ -105,6 +106,20 @@ class FakeStore:
             out.append(Case(c.case_id, c.child_id, c.ward_code, when, c.tier, items_of(c.items), mine,
                             items_of(child.items) if child else None))
         return out
+
+
+    def claim_scheduled(self, key: str, owner: str, now: datetime, stale_before: datetime) -> Claim:
+        held = self.scheduled.get(key)
+        if held is not None and held[2] is not None:
+            return "done"
+        if held is not None and held[1] > stale_before:
+            return "busy"
+        self.scheduled[key] = (owner, now, None)
+        return "claimed"
+
+    def finish_scheduled(self, key: str, now: datetime) -> None:
+        owner, claimed, _ = self.scheduled[key]
+        self.scheduled[key] = (owner, claimed, now)
 
 
 class FakeUnitOfWork(AbstractUnitOfWork):
