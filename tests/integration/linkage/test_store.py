@@ -13,8 +13,7 @@ from contracts.topics.ingest_records import EVENT_TYPE, RecordV1
 from services.linkage.bootstrap import bootstrap
 from services.linkage.config import LinkageSettings
 from services.linkage.service_layer.handlers import Incoming, LinkageService
-from tests.unit.linkage.factories import assistance, resident
-from tests.unit.linkage.test_matching import student
+from tests.unit.linkage.factories import assistance, resident, student
 
 pytestmark = pytest.mark.integration
 

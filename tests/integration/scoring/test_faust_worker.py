@@ -3,7 +3,6 @@ two instances sharing the children."""
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import socket
@@ -16,32 +15,11 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
+from tests.integration.scoring.factories import FACTS, fact_envelope, residence
 from tests.integration.scoring.worker import Worker
 from tests.kafka_reader import TopicReader
 
 pytestmark = pytest.mark.integration
-
-FACTS = "linkage.facts.v1"
-
-
-def _envelope(child_id: str, fact_id: str, **overrides: object) -> bytes:
-    fact = {
-        "fact_id": fact_id, "child_id": child_id, "kind": "public_assistance", "relation": "household",
-        "status": "asserted", "source_system": "public_assistance", "record_id": f"rec-{uuid.uuid4()}",
-        "record_date": "2026-04-01", "valid_from": "2026-04-01", "valid_to": None,
-        "attributes": {"case_no": "C-1", "start_date": "2026-04-01"},
-    }
-    fact.update(overrides)
-    return json.dumps({"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/tsunagu/linkage",
-                       "type": "linkage.fact.changed", "time": "2026-06-01T09:00:00+09:00", "subject": child_id,
-                       "data": fact}).encode()
-
-
-def _residence(child_id: str, born: str = "2015-05-01", since: str | None = "2021-04-01") -> bytes:
-    return _envelope(child_id, f"{child_id}-res", kind="residence", relation="self",
-                     source_system="resident_registry", valid_from=since or born, record_date=since or born,
-                     attributes={"ward_code": "40133", "birth_date": born, "sex": "2", "resident_since": since})
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -92,9 +70,9 @@ def test_raised_on_a_fact_cleared_on_its_end_state_survives_a_crash_and_metrics_
     worker = workers(metrics_port=port)
 
     # The child lives in 中央区; a poison message; the household starts 生活保護 → item 18, with evidence.
-    producer.send(FACTS, key=child.encode(), value=_residence(child))
+    producer.send(FACTS, key=child.encode(), value=residence(child))
     producer.send(FACTS, key=child.encode(), value=b"{not json")
-    producer.send(FACTS, key=child.encode(), value=_envelope(child, f"{child}-pa"))
+    producer.send(FACTS, key=child.encode(), value=fact_envelope(child, f"{child}-pa"))
     producer.flush()
     [raised] = flags({child}, until=1)
     assert raised["type"] == "scoring.flags.changed" and raised["subject"] == child
@@ -114,8 +92,8 @@ def test_raised_on_a_fact_cleared_on_its_end_state_survives_a_crash_and_metrics_
     # the case ending before today clears the flag — exactly one message.
     worker.stop(signal.SIGKILL)
     workers()
-    producer.send(FACTS, key=child.encode(), value=_envelope(child, f"{child}-pa"))
-    producer.send(FACTS, key=child.encode(), value=_envelope(child, f"{child}-pa", valid_to="2026-05-31"))
+    producer.send(FACTS, key=child.encode(), value=fact_envelope(child, f"{child}-pa"))
+    producer.send(FACTS, key=child.encode(), value=fact_envelope(child, f"{child}-pa", valid_to="2026-05-31"))
     producer.flush()
     # At-least-once: a kill -9 before the offset commit may republish the raise, but only under the same event
     # id (ids derive from the change), which consumers drop. Any other second message is a real duplicate.
@@ -139,7 +117,7 @@ def test_the_clock_raises_a_missed_checkup_after_a_restart_with_no_new_event(
     baby = f"baby-{uuid.uuid4().hex}"
     worker = workers(today="2026-06-01")
     # Born 5 Dec 2025: the 3–4 month window closes on 5 June 2026. Today nothing is missed yet.
-    producer.send(FACTS, key=baby.encode(), value=_residence(baby, born="2025-12-05", since=None))
+    producer.send(FACTS, key=baby.encode(), value=residence(baby, born="2025-12-05", since=None))
     producer.flush()
     assert flags({baby}, until=1, timeout_s=30) == []
     worker.stop(signal.SIGTERM)  # a clean leave: the next worker joins at once
@@ -160,8 +138,8 @@ def test_an_absence_waits_for_the_next_day_or_with_a_settle_period_for_the_child
     worker = workers(today="2026-06-01", absence_settle_seconds="4")
     assert worker.wait_for_assignment()
     for child in (missed, attended):  # born 2025-08-10: the 3–4 month window closed on 2026-02-10
-        producer.send(FACTS, key=child.encode(), value=_residence(child, born="2025-08-10", since=None))
-    producer.send(FACTS, key=attended.encode(), value=_envelope(
+        producer.send(FACTS, key=child.encode(), value=residence(child, born="2025-08-10", since=None))
+    producer.send(FACTS, key=attended.encode(), value=fact_envelope(
         attended, f"{attended}-chk", kind="infant_checkup", relation="self", source_system="maternal_child_health",
         valid_from="2025-11-20", record_date="2025-11-20",
         attributes={"checkup": "3-4m", "checkup_date": "2025-11-20", "attended": True}))
@@ -180,8 +158,8 @@ def test_the_go_live_load_is_published_by_the_first_sweep_of_publish_from_and_no
     child = f"golive-{uuid.uuid4().hex}"
     worker = workers(today="2026-06-01", publish_from="2026-06-02")
     assert worker.wait_for_assignment()
-    producer.send(FACTS, key=child.encode(), value=_residence(child))
-    producer.send(FACTS, key=child.encode(), value=_envelope(child, f"{child}-pa"))
+    producer.send(FACTS, key=child.encode(), value=residence(child))
+    producer.send(FACTS, key=child.encode(), value=fact_envelope(child, f"{child}-pa"))
     producer.flush()
     assert flags({child}, until=1, timeout_s=15) == []  # held: recorded, not published, not even by the clock
     worker.stop(signal.SIGTERM)
@@ -208,8 +186,8 @@ def test_two_instances_share_the_children_without_loss_or_duplicates(
                     f"{second.wait_for_assignment()}")
     children = {f"twin-{n}-{uuid.uuid4().hex[:10]}" for n in range(40)}
     for child in children:
-        producer.send(FACTS, key=child.encode(), value=_residence(child))
-        producer.send(FACTS, key=child.encode(), value=_envelope(child, f"{child}-pa"))
+        producer.send(FACTS, key=child.encode(), value=residence(child))
+        producer.send(FACTS, key=child.encode(), value=fact_envelope(child, f"{child}-pa"))
     producer.flush()
     messages = flags(children, until=len(children) + 5, timeout_s=60)
     assert sorted(m["subject"] for m in messages) == sorted(children)

@@ -18,7 +18,7 @@ from kafka import KafkaProducer
 
 from contracts.envelope import envelope_dict
 from contracts.topics.privacy_optouts import EVENT_TYPE, TOPIC, OptOutV1
-from tests.integration.scoring.test_faust_worker import FACTS, _envelope, _residence
+from tests.integration.scoring.factories import FACTS, fact_envelope, residence
 from tests.integration.scoring.worker import Worker
 from tests.kafka_reader import TopicReader, wait_until
 
@@ -66,8 +66,8 @@ def test_an_opted_out_child_gets_no_flags_until_the_withdrawal_publishes_its_cur
     try:
         assert process.wait_for_assignment(), "the worker never got its partitions"
         # facts → flags: the household's 生活保護 raises item 18
-        producer.send(FACTS, key=child.encode(), value=_residence(child))
-        producer.send(FACTS, key=child.encode(), value=_envelope(child, f"{child}-pa"))
+        producer.send(FACTS, key=child.encode(), value=residence(child))
+        producer.send(FACTS, key=child.encode(), value=fact_envelope(child, f"{child}-pa"))
         producer.flush()
         [raised] = reader.for_keys({child}, 1, timeout_s=120)
         assert raised["data"]["raised_items"] == [18]
@@ -76,7 +76,7 @@ def test_an_opted_out_child_gets_no_flags_until_the_withdrawal_publishes_its_cur
         producer.send(TOPIC.name, key=child.encode(), value=_opt_out(child, active=True))
         producer.flush()
         wait_until(lambda: metric("tsunagu_scoring_opt_outs_total", "opted_out") >= 1, 60, "the opt-out applied")
-        producer.send(FACTS, key=child.encode(), value=_envelope(
+        producer.send(FACTS, key=child.encode(), value=fact_envelope(
             child, f"{child}-al", kind="allowance", relation="guardian", source_system="child_allowance",
             valid_from="2026-05-01", record_date="2026-05-01", attributes={"allowance": "jido_fuyo_teate"}))
         producer.flush()

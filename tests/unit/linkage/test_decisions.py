@@ -12,8 +12,7 @@ from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.state import LinkageState
 from services.linkage.service_layer.decisions import handle_decision
 from services.linkage.service_layer.unit import Change, Out
-from tests.unit.linkage.factories import facts, person, record, resident, reviews, run
-from tests.unit.linkage.test_matching import registry_with_noise, student
+from tests.unit.linkage.factories import facts, person, record, registry_with_noise, resident, reviews, run, student
 
 pytestmark = pytest.mark.unit
 TARO = person_id_for(atena_key("1"))

@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from services.linkage.domain.identity import atena_key, person_id_for, student_key
 from services.linkage.domain.state import LinkageState
-from tests.unit.linkage.factories import facts, person, record, resident, reviews, run
+from tests.unit.linkage.factories import facts, person, record, registry_with_noise, resident, reviews, run, student
 
 pytestmark = pytest.mark.unit
-
-
-def student(student_id: str, kana: str, kanji: str, birth: str, sex: str = "1",
-            address: str | None = "東区箱崎1-2-3", school: str = "SC1") -> Any:
-    surname, given = kana.split(" ")
-    return record("school_students", "school_students.student.registered", [person(
-        student_id=student_id, school_code=school, name_kana=kana, name_kanji=kanji, kana_key=kana.replace(" ", ""),
-        kanji_key=kanji.replace(" ", ""), surname_kana_key=surname, given_kana_key=given, birth_date=birth,
-        sex=sex, address_key=address)], grade=3)
-
-
-def registry_with_noise(state: LinkageState) -> None:
-    """A small registry: the children to find and a crowd with common names and shared birth dates."""
-    run(state, resident("1", "H1", birth="2016-04-02", name_kana="フクオカ タロウ", name_kanji="福岡 太郎"))
-    run(state, resident("2", "H2", birth="2016-04-02", name_kana="サトウ ユイ", name_kanji="佐藤 結衣", sex="2",
-                        address="福岡市南区大橋1-1"))
-    run(state, resident("3", "H3", birth="2016-09-09", name_kana="ハカタ ユウタ", name_kanji="博多 悠太",
-                        address="福岡市博多区博多駅前2-2"))
-    run(state, resident("4", "H3", birth="2016-09-09", name_kana="ハカタ ユウキ", name_kanji="博多 悠希",
-                        address="福岡市博多区博多駅前2-2"))
-    for i in range(40):
-        run(state, resident(f"9{i:03d}", f"HX{i}", birth=f"2015-0{1 + i % 9}-1{i % 10}",
-                            name_kana="サトウ ハルト", name_kanji="佐藤 陽翔", address=f"福岡市西区姪浜{i}-1"))
 
 
 def linked_to(state: LinkageState, sid: str) -> str | None:

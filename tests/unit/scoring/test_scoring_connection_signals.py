@@ -11,7 +11,7 @@ from services.scoring.adapters.rulebook import RulebookError, parse_rulebook
 from services.scoring.config import GUIDELINE_ALL_RULES
 from services.scoring.domain.rules.connection import KNOWN_TO_GUIDANCE, MOVED_IN, NO_CONTACT, UNENROLLED
 from services.scoring.service_layer.handlers import decode_fact, handle_fact
-from tests.unit.scoring.scoring_builders import GUIDELINE, FakeStore, assess, envelope, fact, fact_dict, residence
+from tests.unit.scoring.factories import GUIDELINE, FakeStore, assess, envelope, fact, fact_dict, residence
 
 pytestmark = pytest.mark.unit
 

@@ -19,7 +19,7 @@ from services.scoring.domain.rulebook import HORIZON_PARAM, Rulebook, records_fr
 from services.scoring.domain.rules import RULE_SPECS, SIGNAL_SPECS
 from services.scoring.domain.rules.connection import NO_CONTACT, UNENROLLED
 from services.scoring.service_layer.handlers import decode_fact, handle_fact, sweep_child
-from tests.unit.scoring.scoring_builders import (
+from tests.unit.scoring.factories import (
     GUIDELINE,
     FakeStore,
     assess,

@@ -18,7 +18,7 @@ from services.scoring.service_layer.clock_duties import ClockDuties
 from services.scoring.service_layer.handlers import decode_fact, handle_fact
 from services.scoring.service_layer.privacy import decode_deletion, forget_child, is_deletion
 from services.scoring.service_layer.state import WORKING
-from tests.unit.scoring.scoring_builders import FUKUOKA, FakeStore, ForgettingFakeStore, envelope, fact_dict
+from tests.unit.scoring.factories import FUKUOKA, FakeStore, ForgettingFakeStore, envelope, fact_dict
 
 pytestmark = pytest.mark.unit
 TODAY = date(2026, 6, 1)

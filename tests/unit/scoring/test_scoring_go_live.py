@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from services.scoring.service_layer.handlers import Published, decode_fact, handle_fact, settle_child, sweep_child
-from tests.unit.scoring.scoring_builders import GUIDELINE, FakeStore, envelope, fact_dict
+from tests.unit.scoring.factories import GUIDELINE, FakeStore, envelope, fact_dict
 
 pytestmark = pytest.mark.unit
 

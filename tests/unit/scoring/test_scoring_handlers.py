@@ -16,7 +16,7 @@ from services.scoring.service_layer.handlers import (
     handle_fact,
     sweep_child,
 )
-from tests.unit.scoring.scoring_builders import FUKUOKA, FakeStore, envelope, fact_dict
+from tests.unit.scoring.factories import FUKUOKA, FakeStore, envelope, fact_dict
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ from statistics import NormalDist
 import pytest
 
 from services.scoring.domain.growth import weight_for_age_lms
-from tests.unit.scoring.scoring_builders import FUKUOKA, assess, fact, raised, residence
+from tests.unit.scoring.factories import FUKUOKA, assess, fact, raised, residence
 
 pytestmark = pytest.mark.unit
 

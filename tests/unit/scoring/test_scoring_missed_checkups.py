@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from tests.unit.scoring.scoring_builders import assess, fact, raised, residence
+from tests.unit.scoring.factories import assess, fact, raised, residence
 
 pytestmark = pytest.mark.unit
 
@@ -72,7 +72,7 @@ def test_the_window_can_concern_everyone_here_before_it_closed_when_configured()
 
     from services.scoring.domain.evaluation import RuleSet
     from services.scoring.domain.rules.checkups import MissedCheckupParams
-    from tests.unit.scoring.scoring_builders import GUIDELINE
+    from tests.unit.scoring.factories import GUIDELINE
     book = replace(GUIDELINE, rules=RuleSet("t", [replace(r, params=MissedCheckupParams(resident_by="closed"))
                                                   if r.item == 3 else r for r in GUIDELINE.rules.rules]))
     facts = [residence("2024-01-10", resident_since="2024-07-09"), attended("1y6m", "2025-07-15")]
@@ -86,7 +86,7 @@ def test_windows_can_be_counted_in_days_of_age() -> None:
 
     from services.scoring.domain.evaluation import RuleSet
     from services.scoring.domain.rules.checkups import CheckupWindow, MissedCheckupParams
-    from tests.unit.scoring.scoring_builders import GUIDELINE
+    from tests.unit.scoring.factories import GUIDELINE
     days = MissedCheckupParams(windows=(CheckupWindow("3-4m", 3, 6, opens_at_days=90, closes_at_days=183),))
     book = replace(GUIDELINE, rules=RuleSet("t", [replace(r, params=days) if r.item == 3 else r
                                                   for r in GUIDELINE.rules.rules]))

@@ -16,7 +16,7 @@ from services.scoring.adapters.faust_privacy import TableForgetter
 from services.scoring.service_layer.handlers import decode_fact, handle_fact, sweep_child
 from services.scoring.service_layer.opt_out import InvalidOptOut, decode_opt_out, handle_opt_out
 from services.scoring.service_layer.state import WORKING
-from tests.unit.scoring.scoring_builders import FUKUOKA, FakeStore, ForgettingFakeStore, envelope, fact_dict
+from tests.unit.scoring.factories import FUKUOKA, FakeStore, ForgettingFakeStore, envelope, fact_dict
 
 pytestmark = pytest.mark.unit
 TODAY = date(2026, 6, 1)

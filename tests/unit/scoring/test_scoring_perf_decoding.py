@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from services.scoring.service_layer import messages
 from services.scoring.service_layer.messages import IncomingFact, InvalidFactMessage, decode_fact
-from tests.unit.scoring.scoring_builders import envelope, fact_dict
+from tests.unit.scoring.factories import envelope, fact_dict
 
 pytestmark = pytest.mark.unit
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from services.scoring.adapters.memory_store import MemoryStateStore
 from services.scoring.service_layer.handlers import Published, decode_fact, handle_fact, sweep_child
 from services.scoring.service_layer.state import WORKING, ChildState, WorkingStates
-from tests.unit.scoring.scoring_builders import GUIDELINE, FakeStore, envelope, fact_dict
-from tests.unit.scoring.test_scoring_properties import DAYS, FAST, fact_dicts
+from tests.unit.scoring.factories import GUIDELINE, FakeStore, envelope, fact_dict
+from tests.unit.scoring.strategies import DAYS, FAST, fact_dicts
 
 pytestmark = pytest.mark.unit
 

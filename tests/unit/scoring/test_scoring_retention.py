@@ -16,7 +16,7 @@ from services.scoring.domain.purge import expired_facts
 from services.scoring.domain.retention import Lookback
 from services.scoring.service_layer.handlers import decode_fact, handle_fact, sweep_child
 from services.scoring.service_layer.state import ChildState
-from tests.unit.scoring.scoring_builders import (
+from tests.unit.scoring.factories import (
     FUKUOKA,
     GUIDELINE,
     FakeStore,

@@ -12,7 +12,7 @@ from contracts.envelope import Envelope
 from contracts.topics.scoring_flags import ChildFlagsV1
 from services.scoring.service_layer.handlers import InvalidFactMessage, Outcome, Published, decode_fact, handle_fact
 from services.scoring.service_layer.state import WORKING
-from tests.unit.scoring.scoring_builders import FUKUOKA, FakeStore, envelope, fact_dict
+from tests.unit.scoring.factories import FUKUOKA, FakeStore, envelope, fact_dict
 
 pytestmark = pytest.mark.unit
 
