@@ -9,6 +9,8 @@
         [--yes]
     python -m services.casework.entrypoints.cli opt-out --user privacy --child ID --requested-by 保護者 --reason "…"
     python -m services.casework.entrypoints.cli opt-out --user privacy --child ID --withdraw --reason "…"
+    python -m services.casework.entrypoints.cli opt-out --user privacy --child ID --household --requested-by 保護者 …
+    python -m services.casework.entrypoints.cli opt-out --user privacy --republish-all
 
 ``--user`` names the account the request is made for (its role must allow it); the command is run by an operator
 on the host, like ``create-user``. A refused request exits 2 and changes nothing except its audit entry.
@@ -118,6 +120,21 @@ def _delete(args: argparse.Namespace) -> int:
 @refusals
 def _opt_out(args: argparse.Namespace) -> int:
     c = bootstrap(CaseworkSettings())
+    if args.republish_all:
+        queued = privacy_optout.republish(c, username=args.user)
+        print(f"{queued} opt-out(s) queued again for privacy.optouts.v1 (scoring drops what it already applied)")
+        return 0
+    if not args.child:
+        raise SystemExit("opt-out: --child is required (or --republish-all)")
+    if args.household:
+        results = privacy_optout.opt_out_household(c, username=args.user, child_id=args.child,
+                                                   requested_by=args.requested_by, reason=args.reason,
+                                                   requested_on=args.requested_on)
+        print(f"opted out {len(results)} child(ren) of the household (those already opted out are unchanged)")
+        for result in results:
+            print(f"  {result.child_id}" + (f": open case {result.open_case} has a 利用停止 entry" if result.open_case
+                                             else ""))
+        return 0
     if args.withdraw:
         result = privacy_optout.withdraw(c, username=args.user, child_id=args.child, reason=args.reason)
         print(f"opt-out withdrawn; screening resumed ({result.screening})")
@@ -161,7 +178,11 @@ def register(sub: Any) -> None:
     p.set_defaults(run=_delete)
     p = sub.add_parser("opt-out", help="利用停止: exclude a child from screening (or --withdraw)")
     p.add_argument("--user", required=True, help="privacy officer or HQ")
-    p.add_argument("--child", required=True, help="child id")
+    p.add_argument("--child", default=None, help="child id")
+    p.add_argument("--household", action="store_true",
+                   help="a guardian's request for every child of the child's household")
+    p.add_argument("--republish-all", action="store_true",
+                   help="queue every recorded opt-out for privacy.optouts.v1 again (opt-outs from before the topic)")
     p.add_argument("--requested-by", default=None, choices=privacy_deletion.REQUESTERS)
     p.add_argument("--reason", default=None)
     p.add_argument("--requested-on", default=None, help="YYYY-MM-DD (default today)")

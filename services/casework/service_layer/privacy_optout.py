@@ -38,11 +38,12 @@ class OptOutResult:
     screening: str | None = None  # after a withdrawal: what the alert policy did with the child's state now
 
 
-def _publish(session: Session, c: Casework, row: PrivacyOptOut, now: datetime) -> None:
-    """Queues the child's opt-out state for privacy.optouts.v1 (the worker's relay publishes it)."""
+def _publish(session: Session, c: Casework, row: PrivacyOptOut, changed_at: datetime, now: datetime) -> None:
+    """Queues the child's opt-out state, as it changed at ``changed_at``, for privacy.optouts.v1 (the worker's
+    relay publishes it). Scoring keeps the latest ``changed_at`` it applied: the same change sent again is stale."""
     event = OptOutV1(child_id=row.child_id, active=row.active, since=row.requested_on,
-                     until=None if row.active else now.date().isoformat(), requested_by=row.requested_by,
-                     reason_code="request" if row.active else "withdrawal", changed_at=now.isoformat())
+                     until=None if row.active else changed_at.date().isoformat(), requested_by=row.requested_by,
+                     reason_code="request" if row.active else "withdrawal", changed_at=changed_at.isoformat())
     session.add(OutboxMessage(topic=c.settings.topic(OPTOUTS.name), key=row.child_id, created_at=now,
                               payload=json.dumps(envelope_dict(data=event, type_=OPTOUT_EVENT, source=SOURCE,
                                                                subject=row.child_id, time=now), ensure_ascii=False)))
@@ -79,7 +80,7 @@ def opt_out(c: Casework, *, username: str, child_id: str, requested_by: str | No
             if open_alert is not None:  # the people working the case decide what to do; the timeline says why
                 add_system_step(repo, open_alert.alert_id, "利用停止", now, result="利用停止",
                                 details={"requested_by": requested_by or "", "requested_on": on.isoformat()})
-            _publish(session, c, row, now)
+            _publish(session, c, row, now, now)
             audit_log.append(session, req.actor, "opt_out", now, child_id=child_id, ward_code=child.ward_code,
                              detail=f"by={requested_by} on={on.isoformat()}")
             return OptOutResult(child_id, True, open_alert.alert_id if open_alert else None)
@@ -101,7 +102,7 @@ def withdraw(c: Casework, *, username: str, child_id: str, reason: str | None) -
                 raise Refused("not_opted_out", "利用停止中ではありません (no opt-out in force)")
             row.active, row.withdrawn_at, row.withdrawn_by = False, now, req.principal.user_id
             row.reason = f"{row.reason} ／ 解除：{why}"[:500]
-            _publish(session, c, row, now)
+            _publish(session, c, row, now, now)
             # Screening resumes now, not at the child's next message (scoring emits only on change).
             outcome = "no_child"
             child = session.get(Child, child_id)
@@ -123,3 +124,47 @@ def opted_out_children(c: Stores) -> list[tuple[str, str, date]]:
     with c.sessions() as session:
         return [(r.child_id, r.requested_by, date.fromisoformat(r.requested_on)) for r in session.scalars(
             select(PrivacyOptOut).where(PrivacyOptOut.active.is_(True)).order_by(PrivacyOptOut.recorded_at))]
+
+
+def opt_out_household(c: Casework, *, username: str, child_id: str, requested_by: str | None, reason: str | None,
+                      requested_on: str | None = None) -> list[OptOutResult]:
+    """A guardian's opt-out for all of a household's children (the household linkage knows for ``child_id``): each
+    child not opted out yet is opted out as by ``opt_out`` — its own audit entry, outbox message and timeline entry.
+    Refused when casework knows no household for the child."""
+    now = c.clock()
+    child_id = (child_id or "").strip()
+    try:
+        with c.sessions() as session:
+            requester(session, username, Permission.OPT_OUT)
+            child = session.get(Child, child_id)
+            household = child.household_id if child is not None and child.status != "merged" else None
+            if household is None:
+                raise Refused("unknown_household", "世帯が分かりません (no household known for this child)")
+            members = list(session.scalars(select(Child.child_id).where(
+                Child.household_id == household, Child.status != "merged").order_by(Child.child_id)))
+            held = {r.child_id for r in session.scalars(select(PrivacyOptOut).where(
+                PrivacyOptOut.child_id.in_(members), PrivacyOptOut.active.is_(True)))}
+    except Refused as exc:
+        refuse_audited(c.sessions, username, "opt_out", exc, now, child_id=child_id[:64] or None)
+        raise
+    return [opt_out(c, username=username, child_id=member, requested_by=requested_by, reason=reason,
+                    requested_on=requested_on) for member in members if member not in held]
+
+
+def republish(c: Casework, *, username: str) -> int:
+    """Queues every opt-out casework holds (in force or withdrawn) for privacy.optouts.v1 again, each as it last
+    changed: for opt-outs recorded before the topic existed, or a scoring store rebuilt from nothing. Scoring
+    applies what it has not seen and drops the rest as stale. Returns how many were queued; audited."""
+    now = c.clock()
+    try:
+        with c.sessions.begin() as session:
+            req = requester(session, username, Permission.OPT_OUT)
+            rows = list(session.scalars(select(PrivacyOptOut).order_by(PrivacyOptOut.recorded_at)))
+            for row in rows:
+                changed = row.recorded_at if row.active or row.withdrawn_at is None else row.withdrawn_at
+                _publish(session, c, row, changed, now)
+            audit_log.append(session, req.actor, "opt_outs_republished", now, detail=f"queued={len(rows)}")
+            return len(rows)
+    except Refused as exc:
+        refuse_audited(c.sessions, username, "opt_outs_republished", exc, now)
+        raise

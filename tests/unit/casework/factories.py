@@ -60,8 +60,8 @@ def flags_event(child_id: str, ward: str | None, before: list[int] | None, after
 
 def profile_event(child_id: str, ward: str | None, name: str = "福岡 花子", event_id: str | None = None,
                   birth_date: str = "2024-10-01", ward_since: str | None = None,
-                  version: int | None = None) -> dict[str, Any]:
-    data = {"child_id": child_id, "household_id": "h-1", "name_kanji": name, "name_kana": "フクオカ ハナコ",
+                  version: int | None = None, household_id: str = "h-1") -> dict[str, Any]:
+    data = {"child_id": child_id, "household_id": household_id, "name_kanji": name, "name_kana": "フクオカ ハナコ",
             "birth_date": birth_date, "sex": "2", "ward_code": ward, "address": "福岡市東区箱崎1-1-1",
             "status": "resident", "ward_since": ward_since, "version": version}
     return envelope(data, "linkage.child.changed", child_id, event_id)

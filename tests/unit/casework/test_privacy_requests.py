@@ -97,6 +97,46 @@ def test_opt_out_and_withdrawal_are_queued_for_scoring_without_the_reason(c: Con
     assert not any(word in m.payload for m in queued for word in ("申出", "撤回"))  # free text stays in casework
 
 
+def test_a_guardians_opt_out_covers_every_child_of_the_household(c: Container) -> None:
+    for child, household in (("hh-1", "h-7"), ("hh-2", "h-7"), ("hh-3", "h-7"), ("other", "h-8")):
+        WorkerHandlers(c).process("profile", raw(profile_event(child, "40131", household_id=household)), where="t")
+    privacy_optout.opt_out(c, username="privacy", child_id="hh-3", requested_by="保護者", reason="先に一人")
+    results = privacy_optout.opt_out_household(c, username="privacy", child_id="hh-1", requested_by="保護者",
+                                               reason="保護者から世帯全員について申出")
+    assert [r.child_id for r in results] == ["hh-1", "hh-2"]  # hh-3 was opted out already; "other" is not theirs
+    assert [flagged(c, child, [17]) for child in ("hh-1", "hh-2", "hh-3", "other")] == [
+        "no_alert:opted_out", "no_alert:opted_out", "no_alert:opted_out", "alert_raised"]
+    assert all(len(_opt_out_messages(c, child)) == 1 for child in ("hh-1", "hh-2", "hh-3"))
+    with pytest.raises(Refused):  # no household known: refused, audited, nothing changes
+        privacy_optout.opt_out_household(c, username="privacy", child_id="nobody", requested_by="保護者",
+                                         reason="申出")
+    with pytest.raises(Refused):  # a role without the permission
+        privacy_optout.opt_out_household(c, username="higashi", child_id="other", requested_by="保護者",
+                                         reason="申出")
+    assert not _opt_out_messages(c, "other")
+
+
+def test_republishing_queues_every_opt_out_as_it_last_changed_and_is_audited(c: Container) -> None:
+    for child in ("rp-1", "rp-2"):
+        WorkerHandlers(c).process("profile", raw(profile_event(child, "40131")), where="t")
+        privacy_optout.opt_out(c, username="privacy", child_id=child, requested_by="本人", reason="申出")
+    c.clock = lambda: NOW + timedelta(hours=1)
+    privacy_optout.withdraw(c, username="privacy", child_id="rp-2", reason="撤回")
+    first = {child: [OptOutV1.model_validate(json.loads(m.payload)["data"]) for m in _opt_out_messages(c, child)]
+             for child in ("rp-1", "rp-2")}
+    c.clock = lambda: NOW + timedelta(days=3)
+    assert privacy_optout.republish(c, username="privacy") == 2
+    again = {child: OptOutV1.model_validate(json.loads(_opt_out_messages(c, child)[-1].payload)["data"])
+             for child in ("rp-1", "rp-2")}
+    assert again["rp-1"] == first["rp-1"][-1] and again["rp-1"].active  # the same change: scoring drops it as stale
+    assert again["rp-2"] == first["rp-2"][-1] and not again["rp-2"].active
+    with pytest.raises(Refused):
+        privacy_optout.republish(c, username="higashi")
+    with c.sessions() as session:
+        actions = [a.action for a in session.scalars(select(AuditRecord).order_by(AuditRecord.seq))]
+    assert actions[-2:] == ["opt_outs_republished", "opt_outs_republished"]
+
+
 def test_deleting_an_opted_out_child_queues_a_tombstone_for_the_opt_out_topic(
         c: Container, monkeypatch: pytest.MonkeyPatch) -> None:
     WorkerHandlers(c).process("profile", raw(profile_event("od-1", "40131")), where="t")
