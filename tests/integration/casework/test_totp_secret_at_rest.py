@@ -9,9 +9,11 @@ import re
 from pathlib import Path
 
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
+from services.casework.adapters.db import alembic_config, migrate
 from services.casework.adapters.orm import AuditRecord, Base, User
 from services.casework.bootstrap import Container, bootstrap
 from services.casework.config import CaseworkSettings
@@ -121,4 +123,32 @@ def test_rotate_totp_key_fails_when_a_secret_cannot_be_opened(
     key_file.write_text(new_totp_key() + "\n", encoding="utf-8")  # the old key dropped before rotating
     assert cli.main(["rotate-totp-key"]) == 1
     assert "enrol-totp --reset: hq" in capsys.readouterr().err
+    c.engine.dispose()
+
+
+def test_migration_0010_keeps_a_secret_from_before_and_its_first_login_seals_it(
+        db_url: str, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    command.upgrade(alembic_config(db_url), "0009_evaluation_reports")  # a database from before this change
+    key_file = tmp_path / "totp.key"
+    key_file.write_text(new_totp_key() + "\n", encoding="utf-8")
+    monkeypatch.setenv("TSUNAGU_CASEWORK_TOTP_KEY_FILE", str(key_file))
+    settings = CaseworkSettings(database_url=db_url, environment="test", session_secret="t" * 32,
+                                totp_key_file=key_file)
+    old = bootstrap(settings, run_migrations=False, clock=clock)
+    add_user(old, "hq", "hq_admin")
+    legacy = totp.new_secret()
+    with old.sessions.begin() as s:
+        s.execute(update(User).where(User.username == "hq").values(totp_secret=legacy))
+    old.engine.dispose()
+
+    migrate(db_url)
+    c = bootstrap(settings, clock=clock)
+    with c.sessions() as s:
+        assert s.scalars(select(User.totp_secret)).one() == legacy  # kept by the migration (SQLite copies the table)
+    assert login_status(c, "hq", totp.code_at(legacy, clock())) == 200
+    with c.sessions() as s:
+        sealed = s.scalars(select(User.totp_secret)).one()
+        entry = s.scalars(select(AuditRecord).where(AuditRecord.action == "login")).one()
+    assert sealed.startswith(f"v1:{c.totp_box.current_key_id}:") and len(sealed) > 64  # fits only after 0010
+    assert entry.detail == f"password+totp; secret re-encrypted under key {c.totp_box.current_key_id}"
     c.engine.dispose()
