@@ -20,6 +20,20 @@ export TSUNAGU_INGEST_KAFKA_BOOTSTRAP="$BOOT" TSUNAGU_LINKAGE_KAFKA_BOOTSTRAP="$
   TSUNAGU_CASEWORK_WEB_PORT="$WEB_PORT" \
   TSUNAGU_CASEWORK_DATABASE_URL="${TSUNAGU_CASEWORK_DATABASE_URL:-sqlite:///$ROOT/var/casework.db}" \
   TSUNAGU_ENVIRONMENT="${TSUNAGU_ENVIRONMENT:-development}"
+# The key that encrypts TOTP secrets in the case database (docs/security.md, "Second factor"): generated on first
+# run into var/casework-secrets/totp.key (mode 600, git-ignored with var/), passed as a file, never in the
+# environment. A TSUNAGU_CASEWORK_TOTP_KEY or _TOTP_KEY_FILE of your own wins.
+if [ -z "${TSUNAGU_CASEWORK_TOTP_KEY:-}" ]; then
+  export TSUNAGU_CASEWORK_TOTP_KEY_FILE="${TSUNAGU_CASEWORK_TOTP_KEY_FILE:-$ROOT/var/casework-secrets/totp.key}"
+fi
+totp_key() {
+  local file="${TSUNAGU_CASEWORK_TOTP_KEY_FILE:-}"
+  [ -z "$file" ] || [ -s "$file" ] && return 0
+  ( umask 077
+    mkdir -p "$(dirname "$file")"
+    "$PY" -m services.casework.entrypoints.cli new-totp-key >"$file.tmp" && mv "$file.tmp" "$file" )
+  echo "TOTP key generated: $file"
+}
 # A demonstration: the smoke families' missed checkups (absences) show within a minute of loading them instead
 # of at the next morning's sweep (docs/scoring.md, "Absence is concluded by the clock").
 export TSUNAGU_SCORING_ABSENCE_SETTLE_SECONDS="${TSUNAGU_SCORING_ABSENCE_SETTLE_SECONDS:-20}"
@@ -85,6 +99,7 @@ start() {
   mkdir -p "$RUN"
   deploy/kafka/kafka.sh start
   "$PY" -m contracts.admin create --bootstrap "$BOOT"
+  totp_key
   "$PY" -m services.casework.entrypoints.cli migrate
   echo "services:"
   for entry in "${SERVICES[@]}"; do start_service "${entry%%|*}" "${entry#*|}"; done
@@ -116,6 +131,7 @@ Tsunagu is running.
   Prometheus:              http://127.0.0.1:9090/   dashboard: http://127.0.0.1:9090/consoles/tsunagu.html
   Broker and lag metrics:  :$KAFKA_JMX_EXPORTER_PORT (JMX exporter)  :9105 (deploy/lag_exporter.py)
   Kafka:                   $BOOT   ($KAFKA_SECURITY; principals' passwords in var/kafka-credentials, ACLs: deploy/kafka/acls.py)
+  TOTP key:                ${TSUNAGU_CASEWORK_TOTP_KEY_FILE:-TSUNAGU_CASEWORK_TOTP_KEY}   (rotate: docs/security.md)
   Logs:                    var/run/*.log
 Stop everything with: make stop
 MSG

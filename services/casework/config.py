@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts.kafka_security import KafkaSecuritySettings
@@ -16,10 +18,44 @@ DEFAULT_SESSION_SECRET = "development-only-change-me"  # noqa: S105 - refused ou
 # Secrets that appear in this repository (docs, compose, tests): never acceptable in production.
 TRAINING_MARK = "training"  # the training deployment's database URL and app id must contain it
 KNOWN_SECRETS = frozenset({DEFAULT_SESSION_SECRET, "t" * 32, "x" * 40, "change-me-change-me", "tsunagu-demo-2026"})
+# What development and test encrypt TOTP secrets with when no key is set (bootstrap logs a warning saying so). It is
+# public (it is right here), so production refuses it like every other key that appears in the repository.
+DEVELOPMENT_TOTP_KEY = "dHN1bmFndS1kZXYtb25seS10b3RwLXNlY3JldC1rZXk"  # b64url of a 32-byte text
+KNOWN_TOTP_KEYS = frozenset({DEVELOPMENT_TOTP_KEY})
+TOTP_KEY_BYTES = 32  # AES-256-GCM
+TOTP_KEY_MIN_DISTINCT_BYTES = 16  # 32 random bytes have ~ 28 distinct values; fewer than 16 is not random
+
+
+def decode_totp_key(text: str) -> bytes:
+    """One key: 32 bytes, base64url (padding optional); what ``cli new-totp-key`` prints."""
+    text = text.strip()
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError("a TOTP key must be base64url (cli new-totp-key prints one)") from None
+    if len(raw) != TOTP_KEY_BYTES:
+        raise ValueError(f"a TOTP key must be {TOTP_KEY_BYTES} bytes (base64url, 43 characters); "
+                         "cli new-totp-key prints one")
+    return raw
+
+
+def parse_totp_keys(text: str) -> list[str]:
+    """The keys of a key file or setting: one per line (or comma-separated), ``#`` comments and blank lines
+    ignored. The first encrypts; the others only decrypt, until ``rotate-totp-key`` has moved every secret."""
+    keys: list[str] = []
+    for line in text.splitlines():
+        for key in line.split("#", 1)[0].split(","):
+            if key.strip():
+                decode_totp_key(key)  # malformed keys are refused in every environment
+                keys.append(key.strip())
+    return keys
 
 
 class CaseworkSettings(KafkaSecuritySettings):
-    model_config = SettingsConfigDict(env_prefix="TSUNAGU_CASEWORK_", extra="ignore", populate_by_name=True)
+    # hide_input_in_errors: a refused setting must not print the others (the session secret, the TOTP keys) in the
+    # start-up error that lands in the process log.
+    model_config = SettingsConfigDict(env_prefix="TSUNAGU_CASEWORK_", extra="ignore", populate_by_name=True,
+                                      hide_input_in_errors=True)
 
     # TSUNAGU_ENVIRONMENT is what deploy/run.sh and docker-compose.yml set for every service; the
     # service's own TSUNAGU_CASEWORK_ENVIRONMENT wins when both are present.
@@ -47,6 +83,15 @@ class CaseworkSettings(KafkaSecuritySettings):
     audit_anchor_path: Path | None = Field(
         None, description="Append-only file outside the database where the audit chain's head is published; "
         "required in production")
+    totp_key: SecretStr | None = Field(
+        None, description="Key(s) that encrypt TOTP secrets in the database (AES-256-GCM; base64url of 32 random "
+        "bytes, first encrypts, others only decrypt); prefer TOTP_KEY_FILE. Required in production")
+    totp_key_file: Path | None = Field(
+        None, description="File holding the TOTP key(s), one per line, the current one first (a mounted secret)")
+    totp_accept_plaintext: bool = Field(
+        True, description="Accept a TOTP secret stored unencrypted before encryption existed (it is re-encrypted at "
+        "the next login); switch off once rotate-totp-key reports none left, so nobody who can write the database "
+        "can plant a secret of their own")
     totp_roles: list[str] = Field(
         default_factory=lambda: ["hq_admin", "privacy_officer"],
         description="Roles that must log in with a TOTP second factor")
@@ -111,6 +156,48 @@ class CaseworkSettings(KafkaSecuritySettings):
             if self.audit_anchor_path is None:
                 raise ValueError("TSUNAGU_CASEWORK_AUDIT_ANCHOR_PATH must be set in production")
         return self
+
+    @model_validator(mode="after")
+    def _totp_key(self) -> CaseworkSettings:
+        if self.totp_key is not None and self.totp_key_file is not None:
+            raise ValueError("set TSUNAGU_CASEWORK_TOTP_KEY_FILE or TSUNAGU_CASEWORK_TOTP_KEY, not both")
+        keys = self.configured_totp_keys()  # reads the file: a missing or malformed one fails at start-up
+        if self.production:
+            if not keys:
+                raise ValueError("TSUNAGU_CASEWORK_TOTP_KEY_FILE (or TSUNAGU_CASEWORK_TOTP_KEY) must be set in "
+                                 "production: the key that encrypts TOTP secrets, kept outside the database")
+            for key in keys:
+                raw = decode_totp_key(key)
+                if raw in {decode_totp_key(k) for k in KNOWN_TOTP_KEYS} or \
+                        len(set(raw)) < TOTP_KEY_MIN_DISTINCT_BYTES:
+                    raise ValueError("TSUNAGU_CASEWORK_TOTP_KEY: production needs random keys (cli new-totp-key), "
+                                     "not the development key or a weak one")
+        return self
+
+    def configured_totp_keys(self) -> list[str]:
+        """The TOTP keys set for this deployment, current first; [] when none is set."""
+        if self.totp_key_file is not None:
+            try:
+                text = self.totp_key_file.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ValueError(f"TSUNAGU_CASEWORK_TOTP_KEY_FILE cannot be read ({exc.strerror})") from None
+            keys = parse_totp_keys(text)
+            if not keys:
+                raise ValueError("TSUNAGU_CASEWORK_TOTP_KEY_FILE holds no key")
+            return keys
+        if self.totp_key is not None:
+            return parse_totp_keys(self.totp_key.get_secret_value())
+        return []
+
+    def totp_keys(self) -> list[bytes]:
+        """The keyring TOTP secrets are sealed with: the configured keys, or outside production the public
+        DEVELOPMENT_TOTP_KEY (``totp_key_is_development``; bootstrap logs a warning)."""
+        keys = self.configured_totp_keys() or [DEVELOPMENT_TOTP_KEY]
+        return [decode_totp_key(k) for k in keys]
+
+    @property
+    def totp_key_is_development(self) -> bool:
+        return not self.configured_totp_keys()
 
     @property
     def production(self) -> bool:

@@ -146,7 +146,7 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # unused since 0003 (see LoginThrottle)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # unused since 0003
-    totp_secret: Mapped[str | None] = mapped_column(String(64))  # base32; set by the CLI's enrol-totp
+    totp_secret: Mapped[str | None] = mapped_column(String(255))  # sealed (adapters/secret_box.py); enrol-totp
     totp_last_step: Mapped[int | None] = mapped_column(Integer)  # time step of the last accepted code (no reuse)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

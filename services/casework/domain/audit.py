@@ -23,6 +23,7 @@ ACTION_LABELS = {
     "confirm_extract_deleted": "提供データの削除確認", "disclosure": "保有個人情報の開示",
     "delete_person": "個人データの削除", "opt_out": "利用停止", "opt_out_withdrawn": "利用停止の解除",
     "view_extracts": "提供台帳の閲覧", "enrol_totp": "二段階認証の設定",
+    "rotate_totp_key": "二段階認証の鍵の更新",
     "open_survey": "アンケートの開始", "close_survey": "アンケートの終了", "survey_answer": "アンケートへの回答",
     "view_survey": "アンケート集計の閲覧", "survey_export": "アンケート集計の出力",
     "view_reports": "報告書一覧の閲覧", "download_report": "報告書のダウンロード",

@@ -3,6 +3,8 @@
     python -m services.casework.entrypoints.cli migrate
     python -m services.casework.entrypoints.cli create-user --username U --password P --role ward_staff --ward 40131
     python -m services.casework.entrypoints.cli enrol-totp --username U [--reset | --remove]
+    python -m services.casework.entrypoints.cli new-totp-key          # prints a random key for TOTP_KEY_FILE
+    python -m services.casework.entrypoints.cli rotate-totp-key       # seals every TOTP secret under the first key
     python -m services.casework.entrypoints.cli seed-demo-users
     python -m services.casework.entrypoints.cli seed-training-users      # 研修モード only (deploy/training.sh)
     python -m services.casework.entrypoints.cli verify-audit
@@ -14,6 +16,8 @@
 from __future__ import annotations
 
 import argparse
+import base64
+import secrets
 import sys
 
 from pydantic import ValidationError
@@ -22,13 +26,19 @@ from sqlalchemy import select
 from services.casework.adapters.db import migrate
 from services.casework.adapters.orm import User
 from services.casework.bootstrap import bootstrap
-from services.casework.config import CaseworkSettings
+from services.casework.config import TOTP_KEY_BYTES, CaseworkSettings
 from services.casework.domain import totp as totp_codes
 from services.casework.domain.access import WARDS, Role
 from services.casework.entrypoints import cli_privacy, cli_survey
 from services.casework.service_layer import audit_log
 from services.casework.service_layer.audit_log import Actor
-from services.casework.service_layer.auth import create_user, enrol_totp, remove_totp, set_password
+from services.casework.service_layer.auth import (
+    create_user,
+    enrol_totp,
+    remove_totp,
+    reseal_totp_secrets,
+    set_password,
+)
 
 # Demo accounts for `make run` on a development machine only (refused outside development).
 DEMO_PASSWORD = "tsunagu-demo-2026"  # noqa: S105
@@ -88,7 +98,7 @@ def _enrol_totp(args: argparse.Namespace) -> int:
                 user = remove_totp(session, args.username)
                 secret = None
             else:
-                user, secret = enrol_totp(session, args.username, reset=args.reset)
+                user, secret = enrol_totp(session, args.username, box=container.totp_box, reset=args.reset)
             detail = "removed" if args.remove else ("reset" if args.reset else "enrolled")
             audit_log.append(session, CLI_ACTOR, "enrol_totp", now, target=user.user_id, detail=detail)
     except ValueError as exc:
@@ -102,6 +112,35 @@ def _enrol_totp(args: argparse.Namespace) -> int:
     print(f"  authenticator URI (make the QR code on this machine only): "
           f"{totp_codes.provisioning_uri(secret, user.username)}")
     print(f"  secret for manual entry: {secret}")
+    return 0
+
+
+def _new_totp_key(_args: argparse.Namespace) -> int:
+    """32 random bytes, base64url: one line of TSUNAGU_CASEWORK_TOTP_KEY_FILE."""
+    print(base64.urlsafe_b64encode(secrets.token_bytes(TOTP_KEY_BYTES)).decode().rstrip("="))
+    return 0
+
+
+def _rotate_totp_key(_args: argparse.Namespace) -> int:
+    """After the new key was put first in the key file (the old one below it): every stored TOTP secret sealed
+    under the new key, unencrypted ones from before sealing included. Exit 1 when some secret no key opens."""
+    container = bootstrap(CaseworkSettings())
+    box = container.totp_box
+    now = container.clock()
+    with container.sessions.begin() as session:
+        result = reseal_totp_secrets(session, box)
+        audit_log.append(session, CLI_ACTOR, "rotate_totp_key", now, target=f"key={box.current_key_id}",
+                         detail=f"resealed={result.resealed} current={result.current} "
+                                f"unreadable={len(result.unreadable)}")
+    print(f"TOTP secrets under key {box.current_key_id}: {result.resealed} sealed again, "
+          f"{result.current} already under it")
+    if result.unreadable:
+        print(f"error: {len(result.unreadable)} secret(s) no configured key opens (altered, or their key was "
+              f"removed too early); re-enrol these users with enrol-totp --reset: {', '.join(result.unreadable)}",
+              file=sys.stderr)
+        return 1
+    print("every secret is under the current key: older keys can now be removed from the key file "
+          "(restart casework afterwards)")
     return 0
 
 
@@ -199,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     replace.add_argument("--remove", action="store_true", help="remove the second factor (TOTP roles then "
                          "cannot log in in production until enrolled again)")
     totp.set_defaults(run=_enrol_totp)
+    sub.add_parser("new-totp-key", help="print a random key for TSUNAGU_CASEWORK_TOTP_KEY_FILE") \
+        .set_defaults(run=_new_totp_key)
+    sub.add_parser("rotate-totp-key", help="seal every stored TOTP secret under the key file's first key "
+                   "(after putting a new key first); exit 1 if a secret cannot be opened") \
+        .set_defaults(run=_rotate_totp_key)
     sub.add_parser("seed-demo-users", help="create the documented demo users (development)").set_defaults(run=_seed)
     sub.add_parser("seed-training-users", help="create the training accounts kensyu01… (training mode only)") \
         .set_defaults(run=_seed_training)

@@ -57,7 +57,8 @@ def login(container: AppContainer, request: Request, response: Response, usernam
     with container.sessions.begin() as session:  # commits the failed-login counter too
         try:
             ok = auth_service.authenticate(session, username, password, now, client=client,
-                                           secret=settings.session_secret, totp=totp, policy=policy)
+                                           secret=settings.session_secret, totp=totp, policy=policy,
+                                           box=container.totp_box)
         except auth_service.AuthError as exc:
             failure = exc
             actor = Actor("anonymous", "anonymous", client) if exc.user is None else \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import unicodedata
@@ -21,6 +22,9 @@ from services.casework.domain import totp as totp_codes
 from services.casework.domain.access import Principal, Role, validate_user_fields
 from services.casework.service_layer import login_throttle
 from services.casework.service_layer.passwords import check_password
+from services.casework.service_layer.ports import SecretBox, SecretUnreadable
+
+log = logging.getLogger("tsunagu.casework.auth")
 
 HASHER = PasswordHasher()
 # A real hash to verify against when the user does not exist, so timing does not reveal usernames.
@@ -75,6 +79,7 @@ BAD_CREDENTIALS = "ユーザー名またはパスワードが違います"
 THROTTLED = "ログインの試行が続いたため、しばらく待ってから再度お試しください"
 TOTP_MISSING = "確認コード（認証アプリに表示される6桁）を入力してください"
 TOTP_WRONG = "確認コードが違うか、すでに使われています。次に表示されるコードでお試しください"
+TOTP_UNREADABLE = ("二段階認証の設定を読み取れません。管理者に再設定（enrol-totp --reset）を依頼してください")
 TOTP_NOT_ENROLLED = ("この役割のログインには確認コード（二段階認証）が必要ですが、まだ設定されていません。"
                      "管理者に設定を依頼してください")
 
@@ -121,10 +126,11 @@ def _find_user(session: Session, username: str) -> User | None:
 
 
 def authenticate(session: Session, username: str, password: str, now: datetime, *, client: str | None = None,
-                 secret: str = "", totp: str | None = None, policy: SecondFactorPolicy) -> LoginOk:
+                 secret: str = "", totp: str | None = None, policy: SecondFactorPolicy, box: SecretBox) -> LoginOk:
     """The user, or AuthError with the same message whether or not the account exists (and similar timing:
     one argon2 verification on every path). A missing, wrong or reused second-factor code counts as a failed
-    attempt for the throttle, exactly like a wrong password."""
+    attempt for the throttle, exactly like a wrong password. ``box`` opens the stored TOTP secret; one stored
+    unencrypted or under an older key is sealed again under the current key after a successful login."""
     k = login_throttle.keys(secret, normalise_username(username), client)
     if login_throttle.blocked(session, k, now):
         _verify(_DUMMY_HASH, password)
@@ -138,7 +144,7 @@ def authenticate(session: Session, username: str, password: str, now: datetime, 
         login_throttle.failed(session, k, now)
         raise AuthError(BAD_CREDENTIALS, "bad credentials")
     try:
-        factors = _second_factor(session, user, totp, now, policy)
+        factors = _second_factor(session, user, totp, now, policy, box)
     except AuthError:
         login_throttle.failed(session, k, now)
         raise
@@ -149,8 +155,9 @@ def authenticate(session: Session, username: str, password: str, now: datetime, 
 
 
 def _second_factor(session: Session, user: User, code: str | None, now: datetime,
-                   policy: SecondFactorPolicy) -> str:
-    if user.totp_secret is None:
+                   policy: SecondFactorPolicy, box: SecretBox) -> str:
+    stored = user.totp_secret
+    if stored is None:
         if user.role not in policy.roles:
             return "password"
         if policy.enrolment_required:
@@ -158,11 +165,19 @@ def _second_factor(session: Session, user: User, code: str | None, now: datetime
         return "password; totp not enrolled (allowed outside production)"
     if not totp_codes.normalise_code(code):
         raise AuthError(TOTP_MISSING, "totp missing", user)
-    step = totp_codes.matching_step(user.totp_secret, code, now)
+    try:
+        secret = box.open(stored, user.user_id)
+    except SecretUnreadable as exc:
+        log.error("an account's TOTP secret cannot be opened: %s (audited as 'totp secret unreadable')", exc)
+        raise AuthError(TOTP_UNREADABLE, "totp secret unreadable", user) from None
+    step = totp_codes.matching_step(secret, code, now)
     if step is None:
         raise AuthError(TOTP_WRONG, "totp wrong", user)
     if not _claim_step(session, user, step):
         raise AuthError(TOTP_WRONG, "totp reused", user)
+    if not box.is_current(stored):  # unencrypted (from before sealing) or under an older key: seal it now
+        user.totp_secret = box.seal(secret, user.user_id)
+        return f"password+totp; secret re-encrypted under key {box.current_key_id}"
     return "password+totp"
 
 
@@ -179,18 +194,50 @@ def _claim_step(session: Session, user: User, step: int) -> bool:
     return claimed
 
 
-def enrol_totp(session: Session, username: str, *, reset: bool = False) -> tuple[User, str]:
-    """A new TOTP secret for the account (returned once, for the QR code or manual entry). Replacing an
-    existing one needs ``reset`` (lost phone); the user's sessions end either way."""
+def enrol_totp(session: Session, username: str, *, box: SecretBox, reset: bool = False) -> tuple[User, str]:
+    """A new TOTP secret for the account (returned once, for the QR code or manual entry; stored only sealed by
+    ``box``). Replacing an existing one needs ``reset`` (lost phone); the user's sessions end either way."""
     user = _find_user(session, username)
     if user is None:
         raise ValueError("no such user")
     if user.totp_secret is not None and not reset:
         raise ValueError("already enrolled; use --reset to replace the secret (e.g. a lost phone)")
     secret = totp_codes.new_secret()
-    user.totp_secret, user.totp_last_step = secret, None
+    user.totp_secret, user.totp_last_step = box.seal(secret, user.user_id), None
     end_sessions_of(session, user.user_id)
     return user, secret
+
+
+@dataclass(frozen=True)
+class Resealed:
+    resealed: int  # sealed again under the current key (from an older key or unencrypted)
+    current: int  # already under the current key
+    unreadable: list[str]  # usernames whose secret no key opens: enrol them again (enrol-totp --reset)
+
+
+def reseal_totp_secrets(session: Session, box: SecretBox) -> Resealed:
+    """``rotate-totp-key``: every stored TOTP secret sealed under the box's current key. Secrets that cannot be
+    opened are left as they are and named (their owners need a new enrolment); the others are sealed either way."""
+    resealed, current, unreadable = 0, 0, []
+    for user in session.scalars(select(User).where(User.totp_secret.is_not(None)).order_by(User.username)):
+        stored = user.totp_secret
+        assert stored is not None
+        if box.is_current(stored):
+            try:
+                box.open(stored, user.user_id)
+            except SecretUnreadable:
+                unreadable.append(user.username)
+            else:
+                current += 1
+            continue
+        try:
+            secret = box.open(stored, user.user_id)
+        except SecretUnreadable:
+            unreadable.append(user.username)
+            continue
+        user.totp_secret = box.seal(secret, user.user_id)
+        resealed += 1
+    return Resealed(resealed, current, unreadable)
 
 
 def remove_totp(session: Session, username: str) -> User:

@@ -59,6 +59,35 @@ class ReportStore(Protocol):
     def get(self, session: Session, report_id: str) -> ReportDocument | None: ...
 
 
+class SecretUnreadable(Exception):
+    """A sealed secret that cannot be opened: tampered with, sealed under a key this deployment no longer has, or
+    for another record. The message names the reason and key id, never the secret."""
+
+
+class SecretBox(Protocol):
+    """Seals small secrets (users' TOTP secrets) for storage in the database under a key kept outside it
+    (adapters/secret_box.py, AES-256-GCM). ``context`` (the user id) is authenticated with the value, so a sealed
+    value copied onto another record does not open."""
+
+    @property
+    def current_key_id(self) -> str:
+        """Names the key that seals now (for logs and the audit trail; not secret)."""
+        ...
+
+    def seal(self, plaintext: str, context: str) -> str:
+        """A versioned, authenticated ciphertext (``v1:<key id>:…``) to store instead of ``plaintext``."""
+        ...
+
+    def open(self, stored: str, context: str) -> str:
+        """The secret; raises ``SecretUnreadable``. A legacy unencrypted value (from before sealing existed) is
+        returned as it is when the box accepts those."""
+        ...
+
+    def is_current(self, stored: str) -> bool:
+        """Sealed under the current key and format (else it should be sealed again)."""
+        ...
+
+
 class Casework(Stores, Protocol):
     """Stores plus what screening needs: the alert policy, the topic names events are queued for, and units of work
     (service_layer/unit_of_work.py) for the worker's use cases."""

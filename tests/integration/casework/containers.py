@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 from datetime import UTC, datetime, timedelta
 
 from services.casework.bootstrap import Container, bootstrap
@@ -22,3 +24,8 @@ class FakeClock:
 def make_container(url: str, clock: FakeClock, **settings: object) -> Container:
     return bootstrap(CaseworkSettings(database_url=url, environment="test", session_secret="t" * 32,
                                       **settings), clock=clock)  # type: ignore[arg-type]
+
+
+def new_totp_key() -> str:
+    """A random TOTP key as TSUNAGU_CASEWORK_TOTP_KEY takes it (what ``cli new-totp-key`` prints)."""
+    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")

@@ -20,7 +20,7 @@ from services.casework.entrypoints import cli
 from services.casework.entrypoints.web import create_app
 from services.casework.entrypoints.web_security import PRE_LOGIN_COOKIE
 from services.casework.service_layer import auth
-from tests.integration.casework.containers import FakeClock, make_container
+from tests.integration.casework.containers import FakeClock, make_container, new_totp_key
 from tests.integration.casework.web import PASSWORD, add_user, client_for
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ def sqlite_container(tmp_path: Path, clock: FakeClock) -> Iterator[Container]:
 
 def enrol(container: Container, username: str) -> str:
     with container.sessions.begin() as s:
-        _, secret = auth.enrol_totp(s, username)
+        _, secret = auth.enrol_totp(s, username, box=container.totp_box)
     return secret
 
 
@@ -133,7 +133,8 @@ def test_an_unenrolled_hq_logs_in_outside_production(sqlite_container: Container
 def test_production_refuses_an_unenrolled_hq_but_not_ward_staff(tmp_path: Path, clock: FakeClock) -> None:
     settings = CaseworkSettings(database_url=f"sqlite:///{tmp_path}/prod.db", environment="production",
                                 audit_anchor_path=tmp_path / "anchor",
-                                session_secret="Zq8vR2mXk4pL9sTn6wYc3hJf7bGd5aEu")
+                                session_secret="Zq8vR2mXk4pL9sTn6wYc3hJf7bGd5aEu",
+                                totp_key=new_totp_key())  # type: ignore[arg-type]
     c = bootstrap(settings, clock=clock)
     add_user(c, "hq", "hq_admin")
     add_user(c, "higashi", "ward_staff", "40131")
@@ -176,11 +177,11 @@ def test_enrol_totp_prints_the_secret_once_and_audits_without_it(
     with sqlite_container.sessions() as s:
         stored = s.scalars(select(User.totp_secret).where(User.username == "hq")).one()
         audit = list(s.scalars(select(AuditRecord).where(AuditRecord.action == "enrol_totp")))
-    assert stored == secret.group(1)
+    assert stored.startswith("v1:") and secret.group(1) not in stored  # sealed (test_totp_secret_at_rest.py)
     assert [(e.user_id, e.detail) for e in audit] == [("cli", "enrolled")]
-    assert all(stored not in f"{e.target}{e.detail}" for e in audit)
-    assert api_login(sqlite_container, "hq", totp.code_at(stored, clock()))[0] == 200
+    assert all(secret.group(1) not in f"{e.target}{e.detail}" for e in audit)
+    assert api_login(sqlite_container, "hq", totp.code_at(secret.group(1), clock()))[0] == 200
     assert cli.main(["enrol-totp", "--username", "hq", "--reset"]) == 0
     clock.advance(seconds=30)
-    assert api_login(sqlite_container, "hq", totp.code_at(stored, clock()))[0] == 401  # the old secret is dead
+    assert api_login(sqlite_container, "hq", totp.code_at(secret.group(1), clock()))[0] == 401  # the old one is dead
     assert cli.main(["enrol-totp", "--username", "nobody"]) == 2

@@ -12,7 +12,7 @@ from services.casework.adapters.orm import AuditRecord
 from services.casework.bootstrap import Container, bootstrap
 from services.casework.config import CaseworkSettings
 from services.casework.entrypoints.web import create_app
-from tests.integration.casework.containers import FakeClock
+from tests.integration.casework.containers import FakeClock, new_totp_key
 from tests.integration.casework.web import add_user, client_for, login
 
 pytestmark = pytest.mark.integration
@@ -62,7 +62,8 @@ def test_an_over_long_id_is_refused_and_audited_on_postgresql(pg_container: Cont
 
 def test_production_uses_host_prefixed_secure_cookies_and_hsts(pg_url: str, clock: FakeClock, tmp_path: Path) -> None:
     settings = CaseworkSettings(database_url=pg_url, environment="production", audit_anchor_path=tmp_path / "a",
-                                session_secret="Zq8vR2mXk4pL9sTn6wYc3hJf7bGd5aEu")
+                                session_secret="Zq8vR2mXk4pL9sTn6wYc3hJf7bGd5aEu",
+                                totp_key=new_totp_key())  # type: ignore[arg-type]
     c = bootstrap(settings, clock=clock)
     add_user(c, "higashi", "ward_staff", "40131")
     client = TestClient(create_app(c), base_url="https://127.0.0.1")

@@ -14,7 +14,7 @@ from sqlalchemy.pool import StaticPool
 
 from services.casework.adapters.db import session_factory
 from services.casework.adapters.orm import Base
-from services.casework.bootstrap import Container
+from services.casework.bootstrap import Container, totp_box
 from services.casework.config import CaseworkSettings
 from services.casework.domain.alert_policy import AlertPolicy
 from services.casework.service_layer import privacy_extract
@@ -32,7 +32,8 @@ def memory_container(url: str = "sqlite://") -> Container:
     Base.metadata.create_all(engine)
     settings = CaseworkSettings(database_url=url, environment="test", session_secret="t" * 32)
     return Container(settings=settings, engine=engine, sessions=session_factory(engine),
-                     read_sessions=session_factory(engine), policy=AlertPolicy(), clock=lambda: NOW)
+                     read_sessions=session_factory(engine), policy=AlertPolicy(), clock=lambda: NOW,
+                     totp_box=totp_box(settings))
 
 
 def add_users(c: Container) -> None:

@@ -21,6 +21,7 @@ from services.casework.entrypoints.web_common import templates
 pytestmark = pytest.mark.unit
 
 REAL_SECRET = "Zq8vR2mXk4pL9sTn6wYc3hJf7bGd5aEu"
+REAL_TOTP_KEY = "q3Jb0XyW7cVnK2pLr8sTu5vMw1xZa4bCd6eFg9hHi0j"  # random, for these tests only
 BANNER = "研修用・架空データ"
 
 
@@ -58,6 +59,7 @@ def test_training_is_refused_in_production(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv(environment_variable, "production")
     monkeypatch.setenv("TSUNAGU_CASEWORK_SESSION_SECRET", REAL_SECRET)  # everything else production needs is there
     monkeypatch.setenv("TSUNAGU_CASEWORK_AUDIT_ANCHOR_PATH", str(tmp_path / "audit.anchor"))
+    monkeypatch.setenv("TSUNAGU_CASEWORK_TOTP_KEY", REAL_TOTP_KEY)
     with pytest.raises(ValidationError, match="refused in production"):
         CaseworkSettings()
 
@@ -66,6 +68,7 @@ def test_production_without_training_still_starts(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("TSUNAGU_ENVIRONMENT", "production")
     monkeypatch.setenv("TSUNAGU_CASEWORK_SESSION_SECRET", REAL_SECRET)
     monkeypatch.setenv("TSUNAGU_CASEWORK_AUDIT_ANCHOR_PATH", str(tmp_path / "audit.anchor"))
+    monkeypatch.setenv("TSUNAGU_CASEWORK_TOTP_KEY", REAL_TOTP_KEY)
     assert CaseworkSettings().production and not CaseworkSettings().training
 
 
@@ -99,6 +102,7 @@ def test_training_seed_is_refused_in_production(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("TSUNAGU_ENVIRONMENT", "production")
     monkeypatch.setenv("TSUNAGU_CASEWORK_SESSION_SECRET", REAL_SECRET)
     monkeypatch.setenv("TSUNAGU_CASEWORK_AUDIT_ANCHOR_PATH", str(tmp_path / "audit.anchor"))
+    monkeypatch.setenv("TSUNAGU_CASEWORK_TOTP_KEY", REAL_TOTP_KEY)
     assert cli.main(["seed-training-users"]) == 2
     assert "refused in production" in capsys.readouterr().err
     assert not (tmp_path / "training" / "casework.db").exists()
