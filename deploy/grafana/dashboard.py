@@ -123,6 +123,15 @@ def build() -> dict[str, object]:
                                         "events/24 h", "C", instant=True).format(PromQueryFormat.TABLE)))
         .with_panel(_timeseries("Alerts raised per ward, last 24 h", "short", [
             _query("sum by (ward) (increase(tsunagu_casework_alerts_raised_total[1d]))", "{{ward}}")]))
+        .with_panel(stat.Panel().title("Held listings (no ward: in no inbox)").datasource(DATASOURCE).height(6)
+                    .span(24).unit("short")
+                    .description("Flagged children whose listing casework holds because no ward is known (区が未確定の"
+                                 "対象者, HQ's page /held); the oldest hold's age alerts after 3 days "
+                                 "(docs/runbook.md#listing-held)")
+                    .with_target(_query('max(tsunagu_casework_listings_held{job="casework"})', "children held",
+                                        "A", instant=True))
+                    .with_target(_query('max(tsunagu_casework_listing_held_oldest_seconds{job="casework"}) / 86400',
+                                        "oldest (days)", "B", instant=True)))
         .with_row(dashboard.Row("Errors and the broker"))
         .with_panel(_timeseries("Failures per service and reason (1 h)", "short", [
             _query('sum by (job, reason) (increase({__name__=~"tsunagu_.+_failed_total"}[1h]))',

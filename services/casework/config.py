@@ -96,6 +96,8 @@ class CaseworkSettings(KafkaSecuritySettings):
         default_factory=lambda: ["hq_admin", "privacy_officer"],
         description="Roles that must log in with a TOTP second factor")
     outbox_interval_s: float = Field(0.5, description="How often the worker publishes queued outcomes")
+    held_gauge_interval_s: float = Field(
+        60.0, gt=0, description="How often the worker counts held listings (区が未確定の対象者) for its gauges")
     # alert policy
     alert_items: list[int] = Field(
         default_factory=lambda: list(range(1, 20)),

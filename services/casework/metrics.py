@@ -60,6 +60,14 @@ class CaseworkMetrics:
             "tsunagu_casework_alert_to_sse_sent_seconds",
             "From an alert being raised to the live inbox sending it to an open browser", buckets=E2E_BUCKETS,
             registry=registry)
+        # 区が未確定の対象者: flagged children whose listing waits for a ward (in no inbox). Set by the worker from
+        # the case database every held_gauge_interval_s (service_layer/held_listings.py); 0 in the web process.
+        self.listings_held = Gauge(
+            "tsunagu_casework_listings_held", "Children whose listing is held because no ward is known",
+            registry=registry)
+        self.listing_held_oldest_seconds = Gauge(
+            "tsunagu_casework_listing_held_oldest_seconds", "Age of the oldest held listing (0 when none)",
+            registry=registry)
 
     def alert_raised(self, ward_code: str | None) -> None:
         self.alerts_raised.labels(ward=ward_label(ward_code)).inc()

@@ -111,6 +111,11 @@ class SqlCaseRepository:
             self._children[child_id] = child
         return child
 
+    def held_children(self) -> list[Child]:
+        # A listing once held and then raised is stored as JSON null, not SQL NULL (the JSON type's default).
+        rows = self.session.scalars(select(Child).where(Child.pending_alert.is_not(None)))
+        return [child for child in rows if child.pending_alert]
+
     # --- alerts and cases ------------------------------------------------------------------------
     def open_alert(self, child_id: str) -> Alert | None:
         if self._preloaded and child_id in self._alerts:

@@ -41,13 +41,15 @@ class Permission(StrEnum):
     MANAGE_SURVEY = "manage_survey"
     # 報告書 (issue 16): evaluation's weekly and period reports; HQ only (domain/reports.py says why)
     DOWNLOAD_REPORTS = "download_reports"
+    # 区が未確定の対象者: flagged children whose listing is held for want of a ward (docs/casework.md); HQ only
+    VIEW_HELD = "view_held"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.HQ_ADMIN: frozenset({Permission.VIEW_CASES, Permission.EXPORT, Permission.REVIEW_LINKAGE,
                               Permission.ADMIN_USERS, Permission.MASKED_EXTRACT, Permission.MANAGE_EXTRACT_KEYS,
                               Permission.OPT_OUT, Permission.MANAGE_SURVEY,
-                              Permission.DOWNLOAD_REPORTS}),
+                              Permission.DOWNLOAD_REPORTS, Permission.VIEW_HELD}),
     Role.WARD_STAFF: frozenset({Permission.VIEW_CASES, Permission.RECORD_STEP, Permission.EXPORT,
                                 Permission.ANSWER_SURVEY}),
     Role.CHILD_GUIDANCE: frozenset({Permission.VIEW_CASES, Permission.RECORD_STEP, Permission.ANSWER_SURVEY}),

@@ -27,6 +27,7 @@ ACTION_LABELS = {
     "open_survey": "アンケートの開始", "close_survey": "アンケートの終了", "survey_answer": "アンケートへの回答",
     "view_survey": "アンケート集計の閲覧", "survey_export": "アンケート集計の出力",
     "view_reports": "報告書一覧の閲覧", "download_report": "報告書のダウンロード",
+    "view_held": "区が未確定の対象者の閲覧",
 }
 OUTCOME_LABELS = {"ok": "成功", "denied": "拒否", "failed": "失敗"}
 

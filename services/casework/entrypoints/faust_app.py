@@ -104,6 +104,16 @@ def create_app(container: Container) -> faust.App:
                 await asyncio.sleep(1.0)
 
     @app.task
+    async def count_held_listings() -> None:
+        # 区が未確定の対象者 (docs/casework.md): a child whose ward never comes must show on the gauges and alert.
+        while True:
+            try:
+                await asyncio.to_thread(handlers.refresh_held_gauges)
+            except Exception:  # the gauges keep their last value; the next round retries
+                log.exception("counting held listings failed")
+            await asyncio.sleep(settings.held_gauge_interval_s)
+
+    @app.task
     async def serve_metrics() -> None:
         start_http_server(settings.metrics_port, addr="127.0.0.1")
         log.info("metrics on 127.0.0.1:%s/metrics", settings.metrics_port)

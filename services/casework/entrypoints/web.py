@@ -23,6 +23,7 @@ from services.casework.entrypoints import (
     web_account,
     web_admin,
     web_api,
+    web_held,
     web_live,
     web_pages,
     web_privacy,
@@ -56,7 +57,8 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(SecurityHeaders, hsts=container.settings.secure_cookies)
     app.add_middleware(BodyLimit, limit=container.settings.max_body_bytes)  # outermost: nothing reads it first
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (web_api, web_live, web_pages, web_admin, web_account, web_privacy, web_survey, web_reports):
+    for module in (web_api, web_live, web_pages, web_admin, web_account, web_privacy, web_survey, web_reports,
+                   web_held):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -83,7 +83,7 @@ def deny(container: Container, auth: Authenticated, action: str, reason: str, *,
 
 _DENY_REASONS = {"other_ward", "unknown_child", "unknown_case", "view_cases", "record_step", "export",
                  "review_linkage", "admin_users", "view_audit", "grant_role", "answer_survey", "manage_survey",
-                 "download_reports"}
+                 "download_reports", "view_held"}
 
 
 def require(container: Container, auth: Authenticated, permission: Permission, action: str) -> Principal:

@@ -171,7 +171,9 @@ def _settle(child: ChildRecord, repo: CaseRepository, policy: AlertPolicy, now: 
     )
     decision = policy.decide(change, history(repo.alerts_of_child(child.child_id)), now)
     if isinstance(decision, HoldAlert):
-        child.pending_alert = decision.listing.as_json()
+        # held_since: when the listing was first held, kept while it waits (HQ's 区が未確定の対象者, the gauges)
+        held_since = (child.pending_alert or {}).get("held_since") or now.isoformat()
+        child.pending_alert = {**decision.listing.as_json(), "held_since": held_since}
         return IntakeResult(f"no_alert:{decision.why}")
     result = _apply(decision, repo, child_id=child.child_id, now=now, source_event_id=source_event_id,
                     alerts_topic=alerts_topic, source_time=source_time)

@@ -166,6 +166,10 @@ class CaseRepository(Protocol):
         """The child, or a new one (resident, no tier, no items) stored with this transaction."""
         ...
 
+    def held_children(self) -> Sequence[ChildRecord]:
+        """Children whose listing is held for want of a ward (``pending_alert`` set), in no particular order."""
+        ...
+
     def alerts_of_child(self, child_id: str) -> Sequence[AlertRecord]:
         """Oldest first."""
         ...

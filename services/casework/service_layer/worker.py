@@ -27,6 +27,7 @@ from contracts.topics.scoring_flags import ChildFlagsV1
 from services.casework.domain.freshness import SourceHeard
 from services.casework.domain.reports import ReportDocument, ReportInfo
 from services.casework.metrics import observe_since
+from services.casework.service_layer import held_listings
 from services.casework.service_layer.intake import IntakeResult, handle_flags, handle_profile
 from services.casework.service_layer.ports import Casework
 from services.casework.service_layer.reviews import handle_review_case
@@ -158,6 +159,10 @@ class WorkerHandlers:
                 self.c.metrics.outbox_published.labels(topic=m.topic).inc()
             await asyncio.to_thread(self._mark_published, [m.id for m in pending])
             published += len(pending)
+
+    def refresh_held_gauges(self) -> None:
+        """区が未確定の対象者: the held-listing gauges from the case database (the worker's timer calls this)."""
+        held_listings.refresh_gauges(self.c.uow(), self.c.metrics, self.c.clock())
 
     def _pending_outbox(self) -> list[OutboxEntry]:
         with self.c.uow() as uow:

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[3]
 PROM = ROOT / "deploy" / "prometheus"
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "ops"
-PANELS = ("e2e-latency", "throughput", "lag", "dead-letters", "freshness", "alerts-per-ward", "errors", "broker")
+PANELS = ("e2e-latency", "throughput", "lag", "dead-letters", "freshness", "alerts-per-ward", "held-listings", "errors",
+          "broker")
 
 
 def free_port() -> int:
@@ -52,6 +53,11 @@ def exposition(n: int) -> str:
               f'tsunagu_ingest_source_events_total{{system="resident_registry"}} {30 * n}',
               f'tsunagu_ingest_source_events_total{{system="school_affairs"}} {n}',
               f'tsunagu_casework_alerts_raised_total{{ward="40131"}} {n}',
+              # the worker counts held listings; the web process exports the same gauges at 0 (job as scraped)
+              'tsunagu_casework_listings_held{job="casework"} 2',
+              'tsunagu_casework_listing_held_oldest_seconds{job="casework"} 400000',
+              'tsunagu_casework_listings_held{job="casework-web"} 0',
+              'tsunagu_casework_listing_held_oldest_seconds{job="casework-web"} 0',
               'kafka_server_replicamanager_underreplicatedpartitions 0',
               'kafka_controller_kafkacontroller_offlinepartitionscount 0',
               'kafka_controller_kafkacontroller_activecontrollercount 1',
@@ -93,7 +99,8 @@ def prometheus(target: int, tmp_path: Path) -> Iterator[str]:
     config.write_text(json.dumps({  # JSON is YAML
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(PROM / name) for name in ("rules.yml", "slo.yml", "source_cadence.yml")],
-        "scrape_configs": [{"job_name": "static", "static_configs": [{"targets": [f"127.0.0.1:{target}"]}]}],
+        "scrape_configs": [{"job_name": "static", "static_configs": [{"targets": [f"127.0.0.1:{target}"]}],
+                            "honor_labels": True}],  # the held-listing series carry the job they come from
     }))
     port = free_port()
     proc = subprocess.Popen(
@@ -149,5 +156,8 @@ def test_the_console_renders_every_panel_with_data(prometheus: str) -> None:
             assert "35d" in freshness  # school_affairs' allowed silence from source_cadence.yml
             assert "source_to_alert_committed" in page.locator("section#e2e-latency").inner_text()
             assert "tsunagu-scoring" in page.locator("section#lag").inner_text()
+            held = page.locator("section#held-listings")
+            assert "4d 15h 6m 40s" in held.inner_text() and held.locator("span.bad").count() == 1
+            assert held.locator("td.num").first.inner_text() == "2"
         finally:
             browser.close()

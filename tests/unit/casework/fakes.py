@@ -135,6 +135,9 @@ class FakeCaseRepository:
     def child_or_new(self, child_id: str) -> FakeChild:
         return self.children.setdefault(child_id, FakeChild(child_id))
 
+    def held_children(self) -> list[FakeChild]:
+        return [c for c in self.children.values() if c.pending_alert]
+
     def alerts_of_child(self, child_id: str) -> list[FakeAlert]:
         return [a for a in self.alerts if a.child_id == child_id]
 

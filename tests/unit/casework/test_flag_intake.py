@@ -71,7 +71,7 @@ def test_without_a_ward_the_listing_waits_on_the_child_until_a_profile_names_one
     assert flags(uow, flags_event("c-1", None, None, [15], event_id="f-1")).outcome == "no_alert:no_ward"
     child = uow.cases.child("c-1")
     assert child is not None and child.pending_alert == {"reason": "high_weight_flag", "tier": None, "items": [15],
-                                                         "tier_now": None}
+                                                         "tier_now": None, "held_since": NOW.isoformat()}
     assert uow.cases.alerts == [] and uow.cases.outbox == []
 
     assert profile(uow, profile_event("c-1", "40133", event_id="p-1")).outcome == "alert_raised"
