@@ -27,6 +27,8 @@ class IngestSettings(KafkaSecuritySettings):
     metrics_port: int = 9101
     log_level: Literal["crit", "error", "warn", "info", "debug"] = "info"
     max_event_bytes: int = Field(1_048_576, description="Larger source events are dead-lettered as too_large")
+    batch_max: int = Field(500, ge=1, description="Most source events the worker handles before it yields")
+    batch_window_s: float = Field(0.02, gt=0, description="Longest wait to fill a batch (latency it may add)")
     # The dead-letter topic must take the original bytes of any event the broker accepted (≤ 2 MiB).
     producer_max_request_bytes: int = 2_097_152
     http_host: str = "127.0.0.1"

@@ -114,6 +114,13 @@ def create_app(container: Container) -> faust.App:
             await asyncio.sleep(settings.held_gauge_interval_s)
 
     @app.task
+    async def quiet_client_logs() -> None:
+        # Faust's worker leaves the root logger at DEBUG (its handlers filter), so aiokafka and Faust build a
+        # debug record for every message sent and received (~8 % of the worker's CPU in a profile; ingest too).
+        for name in ("", "aiokafka", "faust", "mode"):
+            logging.getLogger(name).setLevel(logging.INFO)  # the worker runs with -l info
+
+    @app.task
     async def serve_metrics() -> None:
         start_http_server(settings.metrics_port, addr="127.0.0.1")
         log.info("metrics on 127.0.0.1:%s/metrics", settings.metrics_port)

@@ -66,29 +66,35 @@ def create_app(container: Container) -> faust.App:
             handler.dedup.confirm(dedup_key)
 
     # concurrency=1: with more, Faust can commit past an event still in flight (faust-streaming #606).
+    # Batches: a batch's records are all queued before the loop runs again, so the producer sends them in a
+    # few produce requests (one event at a time, nearly every record was a request of its own); take_events
+    # acks a batch only once the next is asked for, after its sends were queued.
     @app.agent(sources, concurrency=1)
-    async def ingest(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            message = event.message
-            outcome = handler.handle(SourceMessage(
-                topic=message.topic, partition=message.partition, offset=message.offset,
-                key=message.key, value=message.value, headers=_headers(message.headers),
-                timestamp=message.timestamp,
-            ))
-            # Sends are buffered; Faust flushes the producer before it commits the source offset, so an
-            # event is never committed before its record or dead letter is on the broker.
-            if isinstance(outcome, Accepted):
-                # Straight to the app's producer: Topic.send adds a FutureMessage and sensor calls per
-                # record. The producer is the one Faust flushes before it commits, so nothing changes there.
-                sent = await app.producer.send(records_name, outcome.key, outcome.value, None, None, None)
-                cast(asyncio.Future[Any], sent).add_done_callback(partial(confirmed, outcome.dedup_key))
-            elif isinstance(outcome, Rejected):
-                log.warning("ingest: dead letter %s from %s[%d]@%d: %s", outcome.error_class, message.topic,
-                            message.partition, message.offset, outcome.reason)
-                await deadletters.send(key=outcome.key, value=outcome.value, headers=outcome.headers)
-            elif isinstance(outcome, Duplicate):
-                log.debug("ingest: duplicate event id from %s[%d]@%d", message.topic, message.partition,
-                          message.offset)
+    async def ingest(stream: Any) -> None:  # take_events is not on StreamT
+        async for events in stream.take_events(settings.batch_max, within=settings.batch_window_s):
+            for event in events:
+                await handle(event.message)
+
+    async def handle(message: Any) -> None:
+        outcome = handler.handle(SourceMessage(
+            topic=message.topic, partition=message.partition, offset=message.offset,
+            key=message.key, value=message.value, headers=_headers(message.headers),
+            timestamp=message.timestamp,
+        ))
+        # Sends are buffered; Faust flushes the producer before it commits the source offset, so an
+        # event is never committed before its record or dead letter is on the broker.
+        if isinstance(outcome, Accepted):
+            # Straight to the app's producer: Topic.send adds a FutureMessage and sensor calls per
+            # record. The producer is the one Faust flushes before it commits, so nothing changes there.
+            sent = await app.producer.send(records_name, outcome.key, outcome.value, None, None, None)
+            cast(asyncio.Future[Any], sent).add_done_callback(partial(confirmed, outcome.dedup_key))
+        elif isinstance(outcome, Rejected):
+            log.warning("ingest: dead letter %s from %s[%d]@%d: %s", outcome.error_class, message.topic,
+                        message.partition, message.offset, outcome.reason)
+            await deadletters.send(key=outcome.key, value=outcome.value, headers=outcome.headers)
+        elif isinstance(outcome, Duplicate):
+            log.debug("ingest: duplicate event id from %s[%d]@%d", message.topic, message.partition,
+                      message.offset)
 
     # The school importer is a short command no Prometheus scrapes: the worker counts its dead letters, so
     # tsunagu_ingest_events_failed_total holds the refusals of all three ways in (HTTP counts its own).

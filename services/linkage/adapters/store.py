@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, text
 
 from services.linkage.domain.state import TABLES, LinkageState
@@ -67,7 +68,7 @@ class SqliteStore:
     def commit(self, state: LinkageState, messages: list[Message]) -> list[tuple[int, Message]]:
         """Persists what changed and the messages to send; returns the messages with their outbox sequence."""
         dirty = state.take_dirty()
-        upserts = [{"t": t, "k": k, "v": json.dumps(v, ensure_ascii=False, separators=(",", ":"))}
+        upserts = [{"t": t, "k": k, "v": orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS).decode()}
                    for t, rows in dirty.items() for k, v in rows.items() if v is not None]
         deletes = [{"t": t, "k": k} for t, rows in dirty.items() for k, v in rows.items() if v is None]
         with self.engine.begin() as conn:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 PersonStatus = Literal["resident", "left", "known", "merged"]
 # How a source fact reaches children: the subject itself, a mother's pregnancy/birth, a household, a guardian.
 Scope = Literal["self", "mother", "household", "guardian"]
+
+
+def _fields(entity: Any) -> dict[str, Any]:
+    """The entity's fields as a dict, for persistence: shallow (the nested dicts and lists are the entity's own),
+    so it is serialised at once, never kept or changed. ``dataclasses.asdict`` deep-copied every leaf: it was
+    a fifth of linkage's CPU (issue 19)."""
+    return {name: getattr(entity, name) for name in entity.__slots__}
+
 
 IDENTITY_FIELDS = (
     "name_kanji", "name_kana", "kanji_key", "kana_key", "surname_kana_key", "given_kana_key",
@@ -45,7 +53,7 @@ class Person:
     profile_version: int = 0  # ChildProfileV1.version of the last one emitted
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _fields(self)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Person:
@@ -76,7 +84,7 @@ class SourceFact:
     deps: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _fields(self)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> SourceFact:
@@ -93,7 +101,7 @@ class Birth:
     pregnancy_id: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _fields(self)
 
 
 @dataclass(slots=True)
@@ -110,7 +118,7 @@ class PendingReview:
     decided: str | None = None  # signature of the decision already applied
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _fields(self)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> PendingReview:

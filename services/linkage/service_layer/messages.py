@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
+import orjson
 from pydantic import BaseModel
 
 from contracts.envelope import envelope_dict
@@ -36,7 +36,7 @@ def encode(out: Out, source_uri: str, source_time: str | None = None) -> Message
         data=data, type_=event_type, source=source_uri, subject=out.key,
         event_id=event_id_for(out.key, out.payload), time=datetime.fromisoformat(out.time),
     )
-    return topic, out.key.encode(), json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode(), {}
+    return topic, out.key.encode(), orjson.dumps(envelope), {}
 
 
 def dead_letter(value: bytes, key: bytes | None, reason: str, error_class: str, origin: tuple[str, int, int],

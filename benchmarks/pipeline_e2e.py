@@ -1,0 +1,296 @@
+"""The whole pipeline as processes over a broker of its own: drain time, CPU per source event per stage, peak RSS,
+source → alert latency, and the ceilings (a raw aiokafka consumer, Kafka's ConsumerPerformance) in the same run
+(issue 19).
+
+    .venv/bin/python -m benchmarks.pipeline_e2e [--scale 0.002] [--days 120] [--port 29492] [--json out.json]
+
+Order: broker (deploy/kafka/kafka.sh on ``--port``, a fresh data directory) → catalogue → the simulator publishes the
+city → the ceilings read the source topics (nothing else running) → ingest, linkage, scoring and the casework worker
+start as processes (the runner and lag measurement of ``pipeline_chaos``) → timed until every group's committed
+offsets reach the end of its input (lag 0).
+
+CPU is user+system seconds of each process from /proc/<pid>/stat, read when the lag first reached 0 (start-up
+included: imports, group join); CPU seconds barely move with other load on the machine, wall-clock figures do.
+Peak RSS is the kernel's high-water mark (VmHWM). Latency is taken from casework.alerts.v1: the alert's Kafka
+timestamp (published by the outbox relay) and its ``raised_at`` minus its ``source_time`` (the source message's Kafka
+timestamp). The city is published before the services start, so this latency is mostly time spent queued in the
+backlog: it measures the drain, not the live path (benchmarks/casework_alert_latency.py is the live figure).
+Also printed: digests of each child's final flags and of casework's alerts (as pipeline_chaos computes them), so runs
+of other code over the same city can be compared for identical output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+
+from benchmarks.pipeline_chaos import PY, ROOT, SERVICES, Run, digest, inputs, lag, publish, results
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+def peak_rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def source_count(bootstrap: str) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    try:
+        consumer.topics()
+        parts = [TopicPartition(t, p) for t in inputs("ingest") for p in consumer.partitions_for_topic(t) or ()]
+        return sum(consumer.end_offsets(parts).values())
+    finally:
+        consumer.close()
+
+
+RAW_READER = """
+import asyncio, resource, sys, time
+from aiokafka import AIOKafkaConsumer, TopicPartition
+async def main(bootstrap, topics, want):
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                         auto_offset_reset="earliest", max_partition_fetch_bytes=4 << 20)
+    await c.start()
+    cluster = await c._client.fetch_all_metadata()  # partitions_for_topic knows only what was fetched
+    parts = [TopicPartition(t, p) for t in topics for p in (cluster.partitions_for_topic(t) or ())]
+    c.assign(parts)
+    await c.seek_to_beginning(*parts)
+    n, t0, cpu0 = 0, None, 0.0
+    while n < want:
+        batch = await c.getmany(timeout_ms=1000, max_records=10000)
+        if batch and t0 is None:
+            ru = resource.getrusage(resource.RUSAGE_SELF)
+            t0, cpu0 = time.perf_counter(), ru.ru_utime + ru.ru_stime
+        n += sum(len(v) for v in batch.values())
+    wall = time.perf_counter() - t0
+    await c.stop()
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    print(n, wall, ru.ru_utime + ru.ru_stime - cpu0)
+asyncio.run(main(sys.argv[1], sys.argv[2].split(","), int(sys.argv[3])))
+"""
+
+
+def raw_ceiling(bootstrap: str, total: int) -> dict[str, float]:
+    done = subprocess.run([PY, "-c", RAW_READER, bootstrap, ",".join(inputs("ingest")), str(total)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode:
+        raise SystemExit(f"raw reader failed: {done.stderr[-2000:]}")
+    out = done.stdout.split()
+    n, wall, cpu = int(out[0]), float(out[1]), float(out[2])
+    return {"messages": n, "wall_s": wall, "events_per_s": n / wall, "cpu_ms_per_event": cpu * 1e3 / n}
+
+
+FAUST_FLOOR = """
+import os, resource, sys, time, faust
+bootstrap, topics, want, out = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), sys.argv[4]
+app = faust.App(f"e2e-faust-floor-{os.getpid()}", broker=f"kafka://{bootstrap}", key_serializer="raw",
+                value_serializer="raw", web_enabled=False, consumer_auto_offset_reset="earliest",
+                store="memory://", datadir=f"/tmp/e2e-faust-floor-{os.getpid()}", topic_allow_declare=True)
+first = []
+@app.agent(app.topic(*topics, key_type=bytes, value_type=bytes), concurrency=1)
+async def drain(stream):
+    seen = 0
+    async for _ in stream.events():
+        if not first:
+            ru = resource.getrusage(resource.RUSAGE_SELF)
+            first.append((time.perf_counter(), ru.ru_utime + ru.ru_stime))
+        seen += 1
+        if seen >= want:
+            ru = resource.getrusage(resource.RUSAGE_SELF)
+            with open(out, "w") as f:  # not stdout: the Faust worker turns prints into log lines
+                f.write(f"{seen} {time.perf_counter() - first[0][0]} {ru.ru_utime + ru.ru_stime - first[0][1]}")
+            os._exit(0)
+sys.argv = [sys.argv[0], "worker", "--without-web", "-l", "warn"]
+app.main()
+"""
+
+
+def faust_floor(bootstrap: str, total: int) -> dict[str, float]:
+    """A Faust agent that does nothing with each event: what Faust and aiokafka cost per message before any
+    handler (CPU from the first event on, start-up excluded)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".txt") as out:
+        done = subprocess.run([PY, "-c", FAUST_FLOOR, bootstrap, ",".join(inputs("ingest")), str(total), out.name],
+                              cwd=ROOT, capture_output=True, text=True, timeout=900)
+        figures = out.read().split()
+    if len(figures) != 3:
+        raise SystemExit(f"faust floor failed: {done.stderr[-2000:]}")
+    n, wall, cpu = figures
+    return {"messages": int(n), "events_per_s": int(n) / float(wall), "cpu_ms_per_event": float(cpu) * 1e3 / int(n)}
+
+
+def perf_ceiling(bootstrap: str) -> dict[str, float]:
+    """Kafka's ConsumerPerformance, one topic at a time (it takes one); fetch time summed, JVM start excluded."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    try:
+        consumer.topics()
+        counts = {t: sum(consumer.end_offsets([TopicPartition(t, p) for p in consumer.partitions_for_topic(t)
+                                                or ()]).values()) for t in inputs("ingest")}
+    finally:
+        consumer.close()
+    messages, fetch_s = 0, 0.0
+    for topic, count in counts.items():
+        if not count:
+            continue
+        text = subprocess.run(
+            ["java", "-Xmx256m", "-cp", str(ROOT / "deploy/kafka/.jars/*"),
+             "org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server", bootstrap, "--topic", topic,
+             "--messages", str(count), "--timeout", "30000", "--hide-header"],
+            capture_output=True, text=True, timeout=300, check=True).stdout
+        row = [line for line in text.splitlines() if re.match(r"^\d{4}-", line)][-1].split(",")
+        # start, end, MB, MB/s, nMsg, nMsg/s, rebalance ms, fetch ms, fetch MB/s, fetch nMsg/s
+        messages += int(row[4])
+        fetch_s += float(row[7]) / 1000
+    return {"messages": messages, "fetch_s": fetch_s, "events_per_s": messages / fetch_s if fetch_s else 0.0}
+
+
+def latencies(bootstrap: str) -> dict[str, object]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, consumer_timeout_ms=5000,
+                             auto_offset_reset="earliest", enable_auto_commit=False)
+    by_publish, by_raised = [], []
+    try:
+        consumer.topics()
+        parts = [TopicPartition("casework.alerts.v1", p) for p in consumer.partitions_for_topic("casework.alerts.v1")
+                 or ()]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        for message in consumer:
+            data = json.loads(message.value).get("data", {})
+            if not data.get("source_time"):
+                continue
+            source = datetime.fromisoformat(data["source_time"]).timestamp()
+            by_publish.append(message.timestamp / 1000 - source)
+            by_raised.append(datetime.fromisoformat(data["raised_at"]).timestamp() - source)
+    finally:
+        consumer.close()
+
+    def pct(values: list[float]) -> dict[str, float]:
+        values = sorted(values)
+        return {f"p{q}": round(values[min(len(values) - 1, int(len(values) * q / 100))], 3)
+                for q in (50, 90, 99, 100)} if values else {}
+    return {"alerts_with_source_time": len(by_publish), "published_minus_source_s": pct(by_publish),
+            "raised_minus_source_s": pct(by_raised)}
+
+
+def measure(run: Run, timeout_s: float) -> dict[str, object]:
+    started = time.monotonic()
+    for service in SERVICES:
+        run.start(service)
+    pids = {s: p.pid for s, p in run.procs.items()}
+    while time.monotonic() - started < timeout_s:
+        try:
+            lags = lag(run.bootstrap)
+        except KafkaError:
+            lags = {"broker": 1}
+        if sum(lags.values()) == 0:
+            drained = time.monotonic() - started
+            return {"drain_s": drained, "cpu_s": {s: cpu_s(pid) for s, pid in pids.items()},
+                    "peak_rss_mib": {s: peak_rss_mib(pid) for s, pid in pids.items()}}
+        dead = [s for s, p in run.procs.items() if p.poll() is not None]
+        if dead:
+            raise SystemExit(f"{dead} exited; logs in {run.workdir}")
+        time.sleep(0.5)
+    raise SystemExit(f"not drained in {timeout_s:.0f} s; lag {lag(run.bootstrap)}; logs in {run.workdir}")
+
+
+def startup_cpu(run: Run, settle_s: float = 15.0) -> dict[str, float]:
+    """The same services restarted with nothing to do: CPU of start-up (imports, joining) and idling for
+    ``settle_s``, to subtract from the drain's figures (it weighs at small scales)."""
+    run.stop_all()
+    for service in SERVICES:
+        run.start(service)
+    time.sleep(settle_s)
+    return {s: cpu_s(p.pid) for s, p in run.procs.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=0.002)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--port", type=int, default=29492)
+    parser.add_argument("--today", default="2025-08-01", help="scoring's fixed evaluation date")
+    parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    workdir = ROOT / "var" / f"e2e-{int(time.time())}"
+    workdir.mkdir(parents=True)
+    run = Run("e2e", args.port, workdir, args.today)
+    run.kafka("start")
+    try:
+        subprocess.run([PY, "-m", "contracts.admin", "create", "--bootstrap", run.bootstrap], cwd=ROOT, check=True,
+                       timeout=120, stdout=subprocess.DEVNULL)
+        publish(run, args)
+        total = source_count(run.bootstrap)
+        raw, perf = raw_ceiling(run.bootstrap, total), perf_ceiling(run.bootstrap)
+        floor = faust_floor(run.bootstrap, total)
+        subprocess.run([PY, "-m", "services.casework.entrypoints.cli", "migrate"], cwd=ROOT, env=run.env(),
+                       check=True, timeout=120, stdout=subprocess.DEVNULL)
+        figures = measure(run, args.timeout)
+        figures["latency"] = latencies(run.bootstrap)
+        flags, alerts, published = results(run)  # what came out, to compare runs of other code on the same city
+        figures["output"] = {"children_with_flags": len(flags), "flags_digest": digest(sorted(flags.items())),
+                             "alerts": len(alerts), "alerts_digest": digest(alerts),
+                             "alert_ids_published_twice": sum(n - 1 for n in published.values() if n > 1)}
+        figures["startup_cpu_s"] = startup_cpu(run)
+    finally:
+        run.stop_all()
+        run.kafka("stop")
+    cpu = figures["cpu_s"]
+    assert isinstance(cpu, dict)
+    startup = figures["startup_cpu_s"]
+    assert isinstance(startup, dict)
+    rate = total / float(figures["drain_s"])  # type: ignore[arg-type]
+    result = {"scale": args.scale, "days": args.days, "source_events": total, **figures, "events_per_s": rate,
+              "cpu_ms_per_event": {s: 1e3 * c / total for s, c in cpu.items()},
+              "cpu_ms_per_event_sum": 1e3 * sum(cpu.values()) / total,
+              "cpu_ms_per_event_net": {s: 1e3 * (c - startup[s]) / total for s, c in cpu.items()},
+              "cpu_ms_per_event_net_sum": 1e3 * sum(c - startup[s] for s, c in cpu.items()) / total,
+              "raw_aiokafka": raw,
+              "consumer_performance": perf, "faust_do_nothing_agent": floor,
+              "pipeline_over_raw": rate / raw["events_per_s"],
+              "load_avg_1m": os.getloadavg()[0]}
+    per = " / ".join(f"{s} {v:.2f}" for s, v in result["cpu_ms_per_event"].items())  # type: ignore[union-attr]
+    net = " / ".join(f"{s} {v:.2f}" for s, v in result["cpu_ms_per_event_net"].items())  # type: ignore[union-attr]
+    rss = figures["peak_rss_mib"]
+    assert isinstance(rss, dict)
+    print(f"scale {args.scale}: {total:,} source events drained in {figures['drain_s']:.1f} s = {rate:,.0f} events/s "
+          f"(load avg {result['load_avg_1m']:.1f})\n"
+          f"CPU ms per source event: {result['cpu_ms_per_event_sum']:.2f} ({per}); less start-up "
+          f"{result['cpu_ms_per_event_net_sum']:.2f} ({net})\n"
+          f"peak RSS MiB: {sum(rss.values()):.0f} ({', '.join(f'{s} {v:.0f}' for s, v in rss.items())})\n"
+          f"raw aiokafka {raw['events_per_s']:,.0f} events/s, ConsumerPerformance {perf['events_per_s']:,.0f} "
+          f"msg/s; pipeline / raw = {result['pipeline_over_raw']:.4f}\n"
+          f"CPU ms per message from the first on: raw aiokafka {raw['cpu_ms_per_event']:.4f}, a Faust agent doing "
+          f"nothing {floor['cpu_ms_per_event']:.4f} ({floor['events_per_s']:,.0f} events/s)\n"
+          f"source → alert latency (backlog drain): {json.dumps(figures['latency'])}\n"
+          f"output: {json.dumps(figures['output'])}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
