@@ -173,7 +173,8 @@ def test_the_go_live_load_is_published_by_the_first_sweep_of_publish_from_and_no
 
 def test_two_instances_share_the_children_without_loss_or_duplicates(
         workers: Callable[..., Worker], producer: KafkaProducer, flags: Callable[..., list[dict]]) -> None:
-    first, second = workers(), workers()
+    ports = [_free_port(), _free_port()]
+    first, second = workers(metrics_port=ports[0]), workers(metrics_port=ports[1])
     assert first.wait_for_assignment() | second.wait_for_assignment(), "both workers got partitions"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # until the group has settled with both members
@@ -190,6 +191,12 @@ def test_two_instances_share_the_children_without_loss_or_duplicates(
         producer.send(FACTS, key=child.encode(), value=fact_envelope(child, f"{child}-pa"))
     producer.flush()
     messages = flags(children, until=len(children) + 5, timeout_s=60)
+    if sorted(m["subject"] for m in messages) != sorted(children):  # say which worker stopped, and how
+        for worker, port in zip((first, second), ports, strict=True):
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+            print(f"worker {worker.log.name}: partitions {worker.assigned()}, counters:",
+                  [line for line in text.splitlines() if line.startswith(("tsunagu_scoring_facts_processed_total",
+                                                                          "tsunagu_scoring_messages_published"))])
     assert sorted(m["subject"] for m in messages) == sorted(children)
     assert all(m["data"]["raised_items"] == [18] for m in messages)
 
