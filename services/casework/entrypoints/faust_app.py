@@ -106,6 +106,7 @@ def create_app(container: Container) -> faust.App:
     @app.task
     async def count_held_listings() -> None:
         # 区が未確定の対象者 (docs/casework.md): a child whose ward never comes must show on the gauges and alert.
+        # A duty for the worker's lifetime (no deadline by design): it ends when the worker stops.
         while True:
             try:
                 await asyncio.to_thread(handlers.refresh_held_gauges)

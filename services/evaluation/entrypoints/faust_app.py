@@ -80,7 +80,7 @@ def create_app(container: Container) -> faust.App:
         owner = f"{socket.gethostname()}:{os.getpid()}"[:120]
         log.info("scheduled reports: every %s %s JST; next due %s", settings.schedule_weekday,
                  settings.schedule_time.strftime("%H:%M"), next_due(container.clock(), container.schedule).isoformat())
-        while True:
+        while True:  # a duty for the worker's lifetime (no deadline by design): it ends when the worker stops
             try:
                 for done in await asyncio.to_thread(run_due, container, owner):
                     if done.outcome not in ("done", "busy"):

@@ -17,6 +17,7 @@ import faust
 from prometheus_client import start_http_server
 
 from contracts.kafka_security import wait_for_broker
+from contracts.lazy_app import lazy_app
 from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics import ingest_deadletter, ingest_records, ingest_source_status
 from contracts.topics.ingest_deadletter import H_ERROR_CLASS, H_SERVICE
@@ -133,17 +134,7 @@ def create_app(container: Container) -> faust.App:
     return app
 
 
-_app: faust.App | None = None
-
-
-def __getattr__(name: str) -> Any:
-    # ``faust -A`` looks up ``app``; built on first use so importing this module opens nothing.
-    global _app
-    if name == "app":
-        if _app is None:
-            _app = create_app(bootstrap())
-        return _app
-    raise AttributeError(name)
+__getattr__ = lazy_app(lambda: create_app(bootstrap()))  # ``faust -A``'s ``app``, built on first use
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -157,11 +148,10 @@ def main(argv: list[str] | None = None) -> None:
                             format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
         wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options(),
                         logger="tsunagu.ingest")
-    global _app
     try:
-        _app = create_app(container)
+        app = create_app(container)
         sys.argv = [sys.argv[0], *args]  # faust's App.main reads its command line from sys.argv
-        _app.main()
+        app.main()
     finally:
         container.close()
 

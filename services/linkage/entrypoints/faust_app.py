@@ -15,6 +15,7 @@ import faust
 from prometheus_client import start_http_server
 
 from contracts.kafka_security import wait_for_broker
+from contracts.lazy_app import lazy_app
 from contracts.topics.privacy_deletions import TOPIC as DELETIONS
 from services.linkage.bootstrap import Container, bootstrap
 from services.linkage.service_layer.handlers import Incoming
@@ -99,17 +100,7 @@ def create_app(container: Container) -> faust.App:
     return app
 
 
-_app: faust.App | None = None
-
-
-def __getattr__(name: str) -> Any:
-    # ``faust -A`` looks up ``app``; built on first use so importing this module opens nothing.
-    global _app
-    if name == "app":
-        if _app is None:
-            _app = create_app(bootstrap())
-        return _app
-    raise AttributeError(name)
+__getattr__ = lazy_app(lambda: create_app(bootstrap()))  # ``faust -A``'s ``app``, built on first use
 
 
 def main() -> None:
@@ -119,12 +110,11 @@ def main() -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options(),
                     logger="tsunagu.linkage")
-    global _app
-    _app = create_app(container)
+    app = create_app(container)
     start_http_server(settings.metrics_port, addr="127.0.0.1")
     if len(sys.argv) == 1:
         sys.argv += ["worker", "--without-web", "-l", settings.log_level]
-    _app.main()
+    app.main()
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import faust
 from faust.types import EventT
 
 from contracts.kafka_security import wait_for_broker
+from contracts.lazy_app import lazy_app
 from contracts.topics import FORGET_WITHIN_DAYS, linkage_facts, scoring_flags
 from services.scoring.adapters.faust_consumer import GapSafeConsumer
 from services.scoring.adapters.faust_table import FaustTableStore
@@ -241,17 +242,7 @@ def create_app(container: Container) -> faust.App:
     return app
 
 
-_app: faust.App | None = None
-
-
-def __getattr__(name: str) -> Any:
-    # ``faust -A`` looks up ``app``; built on first use so importing this module opens nothing.
-    global _app
-    if name == "app":
-        if _app is None:
-            _app = create_app(bootstrap())
-        return _app
-    raise AttributeError(name)
+__getattr__ = lazy_app(lambda: create_app(bootstrap()))  # ``faust -A``'s ``app``, built on first use
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -268,10 +259,9 @@ def main(argv: list[str] | None = None) -> None:
                             format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
         wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options(),
                         logger="tsunagu.scoring")
-    global _app
-    _app = create_app(container)
+    app = create_app(container)
     sys.argv = [sys.argv[0], *args]  # faust's App.main reads its command line from sys.argv
-    _app.main()
+    app.main()
 
 
 if __name__ == "__main__":
