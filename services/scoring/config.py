@@ -35,6 +35,9 @@ class ScoringSettings(KafkaSecuritySettings):
     log_level: str = Field("info", pattern="^(crit|error|warn|info|debug)$")
     batch_max: int = Field(500, ge=1, description="Most facts handled before the worker yields")
     batch_window_s: float = Field(0.02, gt=0, description="Longest wait to fill a batch (latency it may add)")
+    stall_after_s: float = Field(
+        60.0, ge=1, description="An assigned partition with facts waiting and none delivered for this long is "
+                                "resumed and sought back (a fetch that stopped after a rebalance)")
     kafka_session_timeout_s: float = Field(
         15.0, ge=6, le=300, description="A worker killed without leaving its group is replaced after this long "
                                         "(Faust's default 60 s; the broker refuses < 6 s)")

@@ -40,6 +40,10 @@ class ScoringMetrics:
             "tsunagu_scoring_opt_outs_total", "privacy.optouts.v1 messages (利用停止), by outcome (opted_out, "
             "withdrawn, stale, tombstone_forgotten, tombstone_kept, tombstone_not_held)", ["outcome"],
             registry=registry)
+        self.partition_stalls = Counter(
+            "tsunagu_scoring_partition_stalls_total", "Assigned facts partitions found with facts waiting and none "
+            "delivered for TSUNAGU_SCORING_STALL_AFTER_S, then resumed and sought back", ["partition"],
+            registry=registry)
         self.children = Gauge(
             "tsunagu_scoring_children", "Children held in this instance's state", registry=registry)
         self.source_to_scoring = Histogram(

@@ -71,6 +71,15 @@ class GapSafeConsumer(Consumer):
         committed = self._committed_offset.get(tp)
         return min(first, committed) if committed is not None else first
 
+    def stall_target(self, tp: TP, expected: int | None) -> int | None:
+        """Where a stalled partition is sought back to (adapters/partition_watch.py): the earliest of the first
+        deferred message, the committed offset and the next expected one — so nothing unacknowledged is skipped;
+        what was scored already comes again and is not scored twice. None: nothing known, only resume."""
+        deferred = self.__dict__.get("_deferred", {}).get(tp)
+        first = min(deferred) if deferred else None
+        candidates = [o for o in (first, self._committed_offset.get(tp), expected) if o is not None]
+        return min(candidates) if candidates else None
+
     async def rewind(self, tp: TP) -> None:
         """Fetch the partition again from ``rewind_target`` (after the recovery: see the module doc)."""
         target = self.rewind_target(tp)

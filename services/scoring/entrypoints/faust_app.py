@@ -22,6 +22,7 @@ from contracts.lazy_app import lazy_app
 from contracts.topics import FORGET_WITHIN_DAYS, linkage_facts, scoring_flags
 from services.scoring.adapters.faust_consumer import GapSafeConsumer
 from services.scoring.adapters.faust_table import FaustTableStore
+from services.scoring.adapters.partition_watch import PartitionWatch
 from services.scoring.adapters.rulebook import RulebookError
 from services.scoring.bootstrap import Container, bootstrap
 from services.scoring.entrypoints.faust_privacy import wire_deletions, wire_opt_outs
@@ -81,6 +82,7 @@ def create_app(container: Container) -> faust.App:
         metrics.observe_source(data)
 
     recovered_at = [0]  # app.rebalancing_count when the state table was last fully recovered
+    watch: PartitionWatch[Any] = PartitionWatch(settings.stall_after_s)  # adapters/partition_watch.py
 
     @app.on_rebalance_complete.connect
     def recovered(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:  # Faust: the tables are restored
@@ -97,6 +99,7 @@ def create_app(container: Container) -> faust.App:
         one waits too (order), and one already scored in this assignment is not scored twice."""
         consumer: Any = app.consumer
         still_recovering = recovering()
+        watch.seen(message.tp, message.offset, time.monotonic())
         verdict = consumer.admit(message.tp, message.offset, still_recovering)
         if verdict == "score":
             return True
@@ -223,6 +226,46 @@ def create_app(container: Container) -> faust.App:
                 raw_state = store.get(child_id)
                 if raw_state is not None and raw_state.get("p") in actives:
                     await by_clock(settle_child, child_id, raw_state, today)
+
+    watched_at = [-1]  # app.rebalancing_count at the watch's last tick
+
+    @app.timer(interval=max(1.0, settings.stall_after_s / 3))
+    async def watch_partitions() -> None:
+        """An assigned facts partition with facts waiting and none delivered for ``stall_after_s`` has stopped
+        fetching (adapters/partition_watch.py): resume it and seek it back to what is not yet committed. Counted
+        (tsunagu_scoring_partition_stalls_total) and logged, partition and offsets only."""
+        if app.rebalancing or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
+            return
+        consumer: Any = app.consumer
+        tps = {tp for tp in app.assignor.assigned_actives() if tp.topic == facts_topic.get_topic_name()}
+        now = time.monotonic()
+        watch.assigned(tps, now, rebalanced=watched_at[0] != app.rebalancing_count)
+        watched_at[0] = app.rebalancing_count
+        if not tps:
+            return
+        for tp in tps:
+            watch.committed(tp, consumer._committed_offset.get(tp))
+        try:
+            ends = await consumer.highwaters(*tps)
+        except Exception as exc:  # the broker is away: the next tick asks again
+            log.info("partition watch: end offsets unavailable (%s)", type(exc).__name__)
+            return
+        if app.rebalancing:
+            return
+        for stall in watch.stalled(ends, time.monotonic()):
+            tp = stall.tp
+            target = consumer.stall_target(tp, stall.expected)
+            log.warning("%s p%s: %s facts waiting (end @%s, expected @%s) and none delivered for %.0fs: resuming "
+                        "the partition and seeking to @%s", tp.topic, tp.partition,
+                        stall.end - (stall.expected or 0), stall.end, stall.expected, stall.idle_s, target)
+            metrics.partition_stalls.labels(partition=str(tp.partition)).inc()
+            consumer.resume_partitions({tp})
+            consumer.on_buffer_drop(tp)  # back into the fetched set if flow control had left it out
+            if target is not None:
+                await consumer.seek(tp, target)
+            app.flow_control.resume()
+            consumer.resume_flow()
+            watch.resumed(tp, time.monotonic())
 
     @app.task
     async def quiet_client_logs() -> None:

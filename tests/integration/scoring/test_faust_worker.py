@@ -192,12 +192,28 @@ def test_two_instances_share_the_children_without_loss_or_duplicates(
     producer.flush()
     messages = flags(children, until=len(children) + 5, timeout_s=60)
     if sorted(m["subject"] for m in messages) != sorted(children):  # say which worker stopped, and how
+        from kafka.partitioner.default import murmur2  # the producer's own choice of partition
+
+        missing = children - {m["subject"] for m in messages}
+        print("partitions of the children without flags:",
+              sorted({(murmur2(child.encode()) & 0x7FFFFFFF) % 6 for child in missing}))
         for worker, port in zip((first, second), ports, strict=True):
+            lines = worker.log.read_text(errors="replace").splitlines()
+            print(f"worker {worker.log.name} log (warnings, rewinds, readiness):",
+                  [line[:200] for line in lines if any(w in line for w in ("WARN", "ERROR", "rewinding", "ready",
+                                                                             "Seek", "Resuming"))][-30:])
             text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
             print(f"worker {worker.log.name}: partitions {worker.assigned()}, counters:",
                   [line for line in text.splitlines() if line.startswith(("tsunagu_scoring_facts_processed_total",
-                                                                          "tsunagu_scoring_messages_published"))])
+                                                                          "tsunagu_scoring_messages_published",
+                                                                          "tsunagu_scoring_partition_stalls"))])
     assert sorted(m["subject"] for m in messages) == sorted(children)
+    for worker, port in zip((first, second), ports, strict=True):  # a stall the watch mended: say so (-rA)
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        stalls = [line for line in text.splitlines()
+                  if line.startswith("tsunagu_scoring_partition_stalls_total{") and not line.endswith(" 0.0")]
+        if stalls:
+            print(f"worker {worker.log.name} mended stalled partitions: {stalls}")
     assert all(m["data"]["raised_items"] == [18] for m in messages)
 
 

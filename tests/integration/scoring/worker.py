@@ -22,6 +22,7 @@ class Worker:
                     "TSUNAGU_SCORING_DATA_DIR": str(data_dir / f"data-{uuid.uuid4().hex[:6]}"),
                     "TSUNAGU_SCORING_METRICS_PORT": str(metrics_port), "TSUNAGU_SCORING_TODAY": today,
                     "TSUNAGU_SCORING_SWEEP_INTERVAL_SECONDS": "1",
+                    "TSUNAGU_SCORING_STALL_AFTER_S": "10",  # a stopped fetch is noticed within the tests' waits
                     **{f"TSUNAGU_SCORING_{k.upper()}": v for k, v in (settings or {}).items()}}
         self.log = data_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
         self.proc: subprocess.Popen[bytes] | None = None

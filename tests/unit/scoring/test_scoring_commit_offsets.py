@@ -121,3 +121,17 @@ def test_a_rewind_never_seeks_past_the_committed_offset() -> None:
     assert GapSafeConsumer.rewind_target(state, TP0) == 5  # type: ignore[arg-type]
     state._committed_offset[TP0] = None
     assert GapSafeConsumer.rewind_target(state, TP0) == 8  # type: ignore[arg-type]
+
+
+def test_a_stalled_partition_is_sought_back_to_what_is_not_yet_committed() -> None:
+    """The partition watch's seek (adapters/partition_watch.py): never past the committed offset or a deferred
+    message, so nothing unacknowledged is skipped; with nothing known it only resumes."""
+    state = _Offsets(committed=5)
+    assert GapSafeConsumer.stall_target(state, TP0, 9) == 5  # type: ignore[arg-type]
+    assert GapSafeConsumer.stall_target(state, TP0, 3) == 3  # type: ignore[arg-type]
+    assert GapSafeConsumer.admit(state, TP0, 4, recovering=True) == "defer"  # type: ignore[arg-type]
+    assert GapSafeConsumer.stall_target(state, TP0, 9) == 4  # type: ignore[arg-type]
+    fresh = _Offsets(committed=0)
+    fresh._committed_offset[TP0] = None
+    assert GapSafeConsumer.stall_target(fresh, TP0, None) is None  # type: ignore[arg-type]
+    assert GapSafeConsumer.stall_target(fresh, TP0, 7) == 7  # type: ignore[arg-type]
