@@ -44,6 +44,10 @@ class ScoringMetrics:
             "tsunagu_scoring_partition_stalls_total", "Assigned facts partitions found with facts waiting and none "
             "delivered for TSUNAGU_SCORING_STALL_AFTER_S, then resumed and sought back", ["partition"],
             registry=registry)
+        self.partition_watch_checks = Counter(
+            "tsunagu_scoring_partition_watch_checks_total", "Ticks of the partition watch, by result (checked, "
+            "rebalancing, no_partitions, no_end_offsets: the broker or the consumer thread did not answer)",
+            ["result"], registry=registry)
         self.children = Gauge(
             "tsunagu_scoring_children", "Children held in this instance's state", registry=registry)
         self.source_to_scoring = Histogram(

@@ -235,23 +235,33 @@ def create_app(container: Container) -> faust.App:
         fetching (adapters/partition_watch.py): resume it and seek it back to what is not yet committed. Counted
         (tsunagu_scoring_partition_stalls_total) and logged, partition and offsets only."""
         if app.rebalancing or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
+            metrics.partition_watch_checks.labels(result="rebalancing").inc()
             return
         consumer: Any = app.consumer
         tps = {tp for tp in app.assignor.assigned_actives() if tp.topic == facts_topic.get_topic_name()}
         now = time.monotonic()
-        watch.assigned(tps, now, rebalanced=watched_at[0] != app.rebalancing_count)
+        rebalanced = watched_at[0] != app.rebalancing_count
+        watch.assigned(tps, now, rebalanced=rebalanced)
         watched_at[0] = app.rebalancing_count
         if not tps:
+            metrics.partition_watch_checks.labels(result="no_partitions").inc()
             return
         for tp in tps:
             watch.committed(tp, consumer._committed_offset.get(tp))
-        try:
-            ends = await consumer.highwaters(*tps)
-        except Exception as exc:  # the broker is away: the next tick asks again
-            log.info("partition watch: end offsets unavailable (%s)", type(exc).__name__)
+        try:  # asked in the consumer's thread: bounded, so a stuck thread is itself noticed
+            ends = await asyncio.wait_for(consumer.highwaters(*tps), timeout=settings.stall_after_s)
+        except Exception as exc:  # the broker is away, or the consumer thread does not answer: ask next tick
+            metrics.partition_watch_checks.labels(result="no_end_offsets").inc()
+            log.warning("partition watch: end offsets of %s unavailable (%s)", sorted(tp.partition for tp in tps),
+                        type(exc).__name__)
             return
+        if rebalanced:
+            log.info("partition watch: partitions %s, end offsets %s", sorted(tp.partition for tp in tps),
+                     {tp.partition: end for tp, end in sorted(ends.items())})
         if app.rebalancing:
+            metrics.partition_watch_checks.labels(result="rebalancing").inc()
             return
+        metrics.partition_watch_checks.labels(result="checked").inc()
         for stall in watch.stalled(ends, time.monotonic()):
             tp = stall.tp
             target = consumer.stall_target(tp, stall.expected)
