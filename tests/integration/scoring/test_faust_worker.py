@@ -207,6 +207,14 @@ def test_two_instances_share_the_children_without_loss_or_duplicates(
                   [line for line in text.splitlines() if line.startswith(("tsunagu_scoring_facts_processed_total",
                                                                           "tsunagu_scoring_messages_published",
                                                                           "tsunagu_scoring_partition_"))])
+        started = time.monotonic()  # lost, or only late?
+        late = flags(missing, until=len(missing), timeout_s=90)
+        print(f"{len(late)} of the {len(missing)} missing came within {time.monotonic() - started:.0f}s more")
+        for worker, port in zip((first, second), ports, strict=True):
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+            print(f"worker {worker.log.name} then:",
+                  [line for line in text.splitlines() if line.startswith(("tsunagu_scoring_facts_processed_total",
+                                                                          "tsunagu_scoring_partition_"))])
     assert sorted(m["subject"] for m in messages) == sorted(children)
     for worker, port in zip((first, second), ports, strict=True):  # a stall the watch mended: say so (-rA)
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
