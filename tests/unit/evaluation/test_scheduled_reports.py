@@ -19,7 +19,7 @@ from services.evaluation.adapters.messages import decode
 from services.evaluation.adapters.weights_file import load_weights
 from services.evaluation.bootstrap import Container, bootstrap
 from services.evaluation.config import DEFAULT_RULE_FILE, EvaluationSettings
-from services.evaluation.domain.periods import parse_period
+from services.evaluation.domain.periods import PeriodError, parse_period
 from services.evaluation.domain.schedule import (
     JST,
     Milestone,
@@ -346,3 +346,21 @@ def test_on_sqlite_two_instances_claiming_at_once_produce_each_report_once(tmp_p
     finally:
         a.engine.dispose()
         b.engine.dispose()
+
+
+def test_the_settings_give_the_milestones_and_a_bad_period_stops_the_start(tmp_path: Path) -> None:
+    settings = EvaluationSettings(database_url=f"sqlite:///{tmp_path}/e.db", metrics_port=0, publish_reports=False,
+                                  interim_report_on=date(2026, 10, 15), final_report_on=date(2027, 4, 20),
+                                  final_report_period="FY2026")
+    container = bootstrap(settings, metrics=EvaluationMetrics(CollectorRegistry()))
+    try:
+        interim, final = container.schedule.milestones
+        assert (interim.kind, interim.on, interim.covers().start, interim.covers().last) == (
+            "interim", date(2026, 10, 15), date(2026, 4, 1), date(2026, 9, 30))
+        assert (final.kind, final.covers().start, final.covers().last) == ("final", date(2026, 4, 1), date(2027, 3, 31))
+    finally:
+        container.engine.dispose()
+    with pytest.raises(PeriodError):
+        bootstrap(EvaluationSettings(database_url="sqlite://", metrics_port=0, publish_reports=False,
+                                     interim_report_on=date(2026, 10, 15), interim_report_period="autumn"),
+                  metrics=EvaluationMetrics(CollectorRegistry()))
