@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,7 +16,8 @@ from services.evaluation.adapters.report_publisher import KafkaReportPublisher
 from services.evaluation.adapters.unit_of_work import SqlUnitOfWork
 from services.evaluation.adapters.weights_file import load_weights
 from services.evaluation.config import EvaluationSettings
-from services.evaluation.domain.schedule import Schedule
+from services.evaluation.domain.periods import parse_period
+from services.evaluation.domain.schedule import Milestone, MilestoneKind, Schedule
 from services.evaluation.domain.weights import Weights
 from services.evaluation.metrics import EvaluationMetrics
 from services.evaluation.service_layer.ports import Clock, Decoder
@@ -47,7 +48,7 @@ class Container:
     def files(self) -> ReportFileWriter:
         """Renders and writes the scheduled reports' files in REPORTS_DIR."""
         return ReportFileWriter(self.settings.reports_dir, self.settings.chromium_path,
-                                self.settings.min_combination_cases)
+                                self.settings.min_combination_cases, self.settings.survey_dir)
 
     def uow(self) -> SqlUnitOfWork:
         """A unit of work on the store (service_layer/unit_of_work.py), for one transaction."""
@@ -64,6 +65,16 @@ def bootstrap(settings: EvaluationSettings | None = None, *, metrics: Evaluation
         population = {str(k): int(v) for k, v in json.loads(settings.ward_population_file.read_text()).items()}
     publisher = (KafkaReportPublisher(settings.kafka_bootstrap, settings.kafka_client_options())
                  if settings.publish_reports else None)
-    schedule = Schedule.of(settings.schedule_weekday, settings.schedule_time, settings.schedule_period_report)
+    schedule = Schedule.of(settings.schedule_weekday, settings.schedule_time, settings.schedule_period_report,
+                           milestones(settings))
     return Container(settings, engine, session_factory(engine), load_weights(settings.rule_file), population,
                      metrics or EvaluationMetrics(), clock, publisher, schedule=schedule)
+
+
+def milestones(settings: EvaluationSettings) -> tuple[Milestone, ...]:
+    """The interim/final reports the city set a day for; a period that does not parse stops the start (PeriodError)."""
+    days: tuple[tuple[MilestoneKind, date | None, str | None], ...] = (
+        ("interim", settings.interim_report_on, settings.interim_report_period),
+        ("final", settings.final_report_on, settings.final_report_period))
+    return tuple(Milestone(kind, on, parse_period(period) if period else None)
+                 for kind, on, period in days if on is not None)

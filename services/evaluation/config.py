@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Literal
 
@@ -47,3 +47,13 @@ class EvaluationSettings(KafkaSecuritySettings):
     schedule_check_s: float = Field(60.0, gt=0, description="How often the worker checks whether a report is due")
     schedule_retry_after_s: float = Field(
         900.0, gt=0, description="A claimed report not published after this long (crash, broker away) is retried")
+    # 中間報告 / 最終報告: produced once each on the day the city sets (at SCHEDULE_TIME, JST); the period defaults to
+    # the fiscal year up to the end of the month before that day (domain/schedule.py Milestone).
+    interim_report_on: date | None = Field(None, description="Day the interim report (中間報告) is due, JST")
+    interim_report_period: str | None = Field(
+        None, description="What the interim report covers (a period the CLI accepts); default: FY up to last month")
+    final_report_on: date | None = Field(None, description="Day the final report (最終報告) is due, JST")
+    final_report_period: str | None = Field(
+        None, description="What the final report covers (e.g. FY2026); default: FY up to last month")
+    survey_dir: Path | None = Field(
+        None, description="Folder of casework survey exports (*.csv) the scheduled interim/final reports include")

@@ -39,8 +39,10 @@ class Permission(StrEnum):
     # 利用者アンケート (issue 16): the people who work the list answer; HQ runs the rounds and reads the tallies
     ANSWER_SURVEY = "answer_survey"
     MANAGE_SURVEY = "manage_survey"
-    # 報告書 (issue 16): evaluation's weekly and period reports; HQ only (domain/reports.py says why)
+    # 報告書 (issue 16): evaluation's reports. Every one: HQ only; a ward's own weekly documents (scope = its
+    # ward code): that ward's staff (domain/reports.py says why)
     DOWNLOAD_REPORTS = "download_reports"
+    DOWNLOAD_WARD_REPORTS = "download_ward_reports"
     # 区が未確定の対象者: flagged children whose listing is held for want of a ward (docs/casework.md); HQ only
     VIEW_HELD = "view_held"
 
@@ -51,7 +53,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                               Permission.OPT_OUT, Permission.MANAGE_SURVEY,
                               Permission.DOWNLOAD_REPORTS, Permission.VIEW_HELD}),
     Role.WARD_STAFF: frozenset({Permission.VIEW_CASES, Permission.RECORD_STEP, Permission.EXPORT,
-                                Permission.ANSWER_SURVEY}),
+                                Permission.ANSWER_SURVEY, Permission.DOWNLOAD_WARD_REPORTS}),
     Role.CHILD_GUIDANCE: frozenset({Permission.VIEW_CASES, Permission.RECORD_STEP, Permission.ANSWER_SURVEY}),
     Role.ANALYST: frozenset(),
     Role.PRIVACY_OFFICER: frozenset({Permission.VIEW_AUDIT, Permission.MANAGE_EXTRACT_KEYS, Permission.DISCLOSE,

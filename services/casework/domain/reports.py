@@ -1,9 +1,11 @@
-"""報告書: what HQ sees of evaluation's reports (issue 16) — labels, file names, content types. Pure rules.
+"""報告書: what HQ and the wards see of evaluation's reports (issue 16) — who may read which, labels, file names,
+content types. Pure rules.
 
-Who may download: HQ (総括管理, Permission.DOWNLOAD_REPORTS) only. The reports are HQ's documents for the committee
-(検討会) and the wards' weekly review; they aggregate and carry no personal data. The privacy officer checks the
-downloads in 操作記録 (every one is audited) and does not need the documents themselves; ward staff get them from
-HQ as the city decides (docs/casework.md).
+Who may download: HQ (総括管理, Permission.DOWNLOAD_REPORTS) every report; ward staff
+(Permission.DOWNLOAD_WARD_REPORTS) only the documents whose scope is their own ward — the per-ward 週次報告書, which
+hold that ward's figures alone. The city-wide weekly report and the evaluation reports (period, 中間報告, 最終報告)
+compare the wards and are HQ's documents for the committee (検討会). They aggregate and carry no personal data. The
+privacy officer checks the downloads in 操作記録 (every one is audited) and does not need the documents themselves.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+
+from services.casework.domain.access import Permission, Principal
 
 KIND_LABELS = {"weekly": "週次報告書", "period": "評価・検証報告"}
 FORMAT_LABELS = {"html": "HTML", "pdf": "PDF"}
@@ -37,8 +41,38 @@ class ReportDocument:
     content: bytes
 
 
+# evaluation publishes the interim and final reports as kind "period" with the label "interim-…" / "final-…"
+MILESTONE_LABELS = {"interim": "中間報告", "final": "最終報告"}
+
+
+def may_list(principal: Principal) -> bool:
+    return principal.can(Permission.DOWNLOAD_REPORTS) or principal.can(Permission.DOWNLOAD_WARD_REPORTS)
+
+
+def may_read(principal: Principal, info: ReportInfo) -> bool:
+    """HQ: every report. Ward staff: a document scoped to their own ward, nothing city-wide, no other ward's."""
+    if principal.can(Permission.DOWNLOAD_REPORTS):
+        return True
+    return (principal.can(Permission.DOWNLOAD_WARD_REPORTS) and principal.ward_code is not None
+            and info.scope == principal.ward_code)
+
+
+def _milestone(info: ReportInfo) -> tuple[str, str] | None:
+    head, _, rest = info.period_label.partition("-")
+    return (MILESTONE_LABELS[head], rest) if info.kind == "period" and head in MILESTONE_LABELS and rest else None
+
+
+def kind_text(info: ReportInfo) -> str:
+    base = KIND_LABELS.get(info.kind, info.kind)
+    milestone = _milestone(info)
+    return f"{base}（{milestone[0]}）" if milestone else base
+
+
 def period_text(info: ReportInfo) -> str:
-    return f"{info.period_label} の週" if info.kind == "weekly" else info.period_label
+    if info.kind == "weekly":
+        return f"{info.period_label} の週"
+    milestone = _milestone(info)
+    return milestone[1] if milestone else info.period_label
 
 
 def scope_text(scope: str, wards: dict[str, str]) -> str:

@@ -1,5 +1,6 @@
-"""報告書 (issue 16): evaluation's weekly and period reports, as HQ downloads them. Read-only; the reports arrive
-from evaluation over evaluation.reports.v1 (the worker stores them). Every list and download is audited."""
+"""報告書 (issue 16): evaluation's weekly and period reports, as HQ (every one) and ward staff (their ward's own
+weekly documents) download them. Read-only; the reports arrive from evaluation over evaluation.reports.v1 (the
+worker stores them). Every list and download is audited, refusals too."""
 
 from __future__ import annotations
 
@@ -11,15 +12,17 @@ from fastapi.responses import HTMLResponse
 from services.casework.domain.access import WARDS, Permission
 from services.casework.domain.reports import (
     FORMAT_LABELS,
-    KIND_LABELS,
     ReportInfo,
     content_type,
     download_filename,
+    kind_text,
+    may_list,
+    may_read,
     period_text,
     scope_text,
     size_text,
 )
-from services.casework.entrypoints.web_common import AppContainer, Auth, page_context, require, templates
+from services.casework.entrypoints.web_common import AppContainer, Auth, deny, page_context, templates
 from services.casework.service_layer import audit_log
 from services.casework.service_layer.audit_log import Actor
 
@@ -27,16 +30,18 @@ router = APIRouter(tags=["reports"])
 
 
 def _listed(container: Any, auth: Any, detail: str) -> list[ReportInfo]:
-    require(container, auth, Permission.DOWNLOAD_REPORTS, "view_reports")
+    """Every report for HQ; a ward user's own ward's documents only."""
+    if not may_list(auth.principal):
+        raise deny(container, auth, "view_reports", Permission.DOWNLOAD_REPORTS.value)
     with container.sessions.begin() as session:
-        rows: list[ReportInfo] = container.reports.list(session)
+        rows: list[ReportInfo] = [info for info in container.reports.list(session) if may_read(auth.principal, info)]
         audit_log.append(session, Actor.of(auth.principal, auth.client), "view_reports", container.clock(),
-                         detail=detail)
+                         ward_code=auth.principal.ward_scope(), detail=f"{detail} rows={len(rows)}")
     return rows
 
 
 def _view(info: ReportInfo) -> dict[str, Any]:
-    return {"report_id": info.report_id, "kind": info.kind, "kind_label": KIND_LABELS.get(info.kind, info.kind),
+    return {"report_id": info.report_id, "kind": info.kind, "kind_label": kind_text(info),
             "period_label": info.period_label, "period": period_text(info), "scope": info.scope,
             "scope_label": scope_text(info.scope, WARDS), "generated_at": info.generated_at.isoformat(),
             "format": info.format, "format_label": FORMAT_LABELS.get(info.format, info.format), "size": info.size,
@@ -55,15 +60,21 @@ def reports_page(request: Request, auth: Auth, container: AppContainer) -> Respo
     return templates.TemplateResponse(request, "reports.html", page_context(request, auth, reports=rows))
 
 
-@router.get("/reports/{report_id}/download", summary="Download one report, HTML or PDF (HQ; audited)")
+@router.get("/reports/{report_id}/download",
+            summary="Download one report, HTML or PDF (HQ: any; ward staff: their ward's own; audited)")
 def download(report_id: str, auth: Auth, container: AppContainer) -> Response:
-    require(container, auth, Permission.DOWNLOAD_REPORTS, "download_report")
+    if not may_list(auth.principal):
+        raise deny(container, auth, "download_report", Permission.DOWNLOAD_REPORTS.value)
     with container.sessions.begin() as session:
         document = container.reports.get(session, report_id[:64])
-        if document is None:
+    if document is None or not may_read(auth.principal, document.info):
+        if auth.principal.can(Permission.DOWNLOAD_REPORTS):
             raise HTTPException(status_code=404, detail="指定された報告書はありません")
+        # a ward user: the same refusal whether the report exists or belongs to another ward (or the city)
+        raise deny(container, auth, "download_report", "other_ward", target=report_id[:64])
+    with container.sessions.begin() as session:
         audit_log.append(session, Actor.of(auth.principal, auth.client), "download_report", container.clock(),
-                         target=document.info.report_id,
+                         target=document.info.report_id, ward_code=auth.principal.ward_scope(),
                          detail=f"{document.info.kind} {document.info.period_label} {document.info.format}")
     info = document.info
     return Response(document.content, media_type=content_type(info.format), headers={

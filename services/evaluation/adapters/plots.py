@@ -13,8 +13,9 @@ import matplotlib.pyplot as plt
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
+from services.evaluation.domain.fairness import AuditRow
 from services.evaluation.domain.funnel import FunnelRow
-from services.evaluation.domain.item_model import OddsRatio, TierCalibration
+from services.evaluation.domain.item_model import OddsRatio, ProposedWeight, TierCalibration
 from services.evaluation.domain.stats import Proportion
 from services.evaluation.domain.survey import SurveyTallies
 
@@ -141,4 +142,56 @@ def survey_chart(tallies: SurveyTallies) -> str:
     ax.set_xlabel("回答の割合（%）")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3, fontsize="small")
     ax.set_title(f"利用者アンケート: {tallies.title}")
+    return png_data_uri(fig)
+
+
+def days_histogram(to_contact: Sequence[float], to_assessment: Sequence[float], limit_days: int = 120) -> str:
+    """How long after listing a child was first contacted / assessed: weekly bins, the tail gathered at the end."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    bins = list(range(0, limit_days + 7, 7))
+    for values, label, colour in ((to_contact, "初回接触（面会・聴取）", "#3460fb"),
+                                  (to_assessment, "アセスメント", "#ec0000")):
+        if values:
+            ax.hist([min(v, limit_days + 0.5) for v in values], bins=[*bins, limit_days + 7], histtype="step",
+                    linewidth=2, color=colour, label=f"{label}（n={len(values):,}）")
+    ax.set_xlabel(f"抽出からの日数（7日ごと、{limit_days}日以上は右端にまとめて表示）")
+    ax.set_ylabel("人数")
+    ax.legend()
+    ax.set_title("抽出から初回接触・アセスメントまでの日数の分布")
+    return png_data_uri(fig)
+
+
+def weights_chart(rows: Sequence[ProposedWeight]) -> str:
+    """Current beside proposed weight per item (the proposal is shown, never applied)."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    xs = range(len(rows))
+    ax.bar([x - 0.2 for x in xs], [r.current for r in rows], width=0.4, color="#a3a3a3", label="現行")
+    ax.bar([x + 0.2 for x in xs], [r.proposed for r in rows], width=0.4, color="#3460fb", label="提案（参考）")
+    ax.set_xticks(list(xs), [str(r.item) for r in rows])
+    ax.set_xlabel("項目")
+    ax.set_ylabel("重み")
+    ax.legend()
+    ax.set_title("項目の重み: 現行と提案")
+    return png_data_uri(fig)
+
+
+def audit_chart(rows: Sequence[AuditRow], group_label: dict[str, str]) -> str:
+    """Subgroup audit: alert rate and need rate per group, with intervals, beside the whole (dashed lines)."""
+    shown = [r for r in rows if r.dimension != "全体"]
+    whole = next((r for r in rows if r.dimension == "全体"), None)
+    fig, axes = plt.subplots(1, 2, figsize=(7.5, 0.32 * len(shown) + 1.6), sharey=True)
+    labels = [group_label.get(r.group, r.group) for r in shown]
+    for ax, attr, title, colour in ((axes[0], "alert_rate", "アラート率（該当者中）", "#264af4"),
+                                    (axes[1], "need_rate", "支援が必要（アセスメント実施者中）", "#ec0000")):
+        props: list[Proportion] = [getattr(r, attr) for r in shown]
+        ax.barh(labels, [100 * (p.rate or 0) for p in props], color=colour, alpha=0.75,
+                xerr=[[100 * e for e in side] for side in _errors(props)], capsize=2)
+        overall = getattr(whole, attr) if whole is not None else None
+        if overall is not None and overall.rate is not None:
+            ax.axvline(100 * overall.rate, color="#1a1a1c", linestyle="--", linewidth=1)
+        ax.set_xlim(0, 100)
+        ax.set_title(title, fontsize="medium")
+        ax.set_xlabel("%（95%信頼区間、破線は全体）")
+    axes[0].invert_yaxis()
+    fig.suptitle("対象集団ごとの点検（区・世帯類型）")
     return png_data_uri(fig)

@@ -14,10 +14,13 @@ from pathlib import Path
 
 from contracts.topics.evaluation_reports import ReportFormat
 from services.evaluation.adapters import plots
-from services.evaluation.adapters.html import render
+from services.evaluation.adapters.html import WARD_NAMES as WARDS
+from services.evaluation.adapters.html import render, ward_name
+from services.evaluation.adapters.survey_file import SurveyFileError, load_survey
 from services.evaluation.domain.model import LISTED_STATE
 from services.evaluation.domain.periods import Period
 from services.evaluation.domain.survey import SurveyTallies
+from services.evaluation.domain.timing import WITHIN_DAYS
 from services.evaluation.domain.weekly import AGE_BUCKETS, WardWeek
 from services.evaluation.domain.what_if import CITY, WhatIf
 from services.evaluation.service_layer.reports import EvaluationReport
@@ -30,7 +33,14 @@ WEEKLY_COUNTERS = (("新規アラート（抽出）", "new_alerts"), ("二次ス
                    ("アセスメント", "assessments"), ("うち支援が必要", "needing_support"))
 
 
-def evaluation_html(report: EvaluationReport, min_pair: int, surveys: Sequence[SurveyTallies] = ()) -> str:
+VARIANT_TITLES = {"period": "評価・検証報告", "interim": "評価・検証報告（中間報告）",
+                  "final": "評価・検証報告（最終報告）"}
+
+
+def evaluation_html(report: EvaluationReport, min_pair: int, surveys: Sequence[SurveyTallies] = (),
+                    variant: str = "period") -> str:
+    """``variant``: period (any period), interim (中間報告) or final (最終報告) — the same tables and figures for the
+    committee (検討会), under the variant's title."""
     f = report.funnel
     figures = {"funnel": plots.funnel_chart(f.overall)}
     if f.by_month:
@@ -42,16 +52,24 @@ def evaluation_html(report: EvaluationReport, min_pair: int, surveys: Sequence[S
     if report.model is not None:
         figures["odds"] = plots.odds_ratio_forest(report.model.odds_ratios)
         figures["calibration"] = plots.calibration_chart(report.model.calibration)
+        figures["weights"] = plots.weights_chart(report.model.proposed)
+    if report.days_to_contact or report.days_to_assessment:
+        figures["days"] = plots.days_histogram(report.days_to_contact, report.days_to_assessment)
+    if report.audit:
+        figures["audit"] = plots.audit_chart(report.audit, {code: ward_name(code) for code in WARDS})
     for i, survey in enumerate(surveys):
         figures[f"survey{i}"] = plots.survey_chart(survey)
     return render("evaluation.html.j2", r=report, f=f, m=report.model, plots=figures, min_pair=min_pair,
-                  generated_at=report.generated_at, surveys=surveys)
+                  generated_at=report.generated_at, surveys=surveys, title=VARIANT_TITLES.get(variant, variant),
+                  variant=variant, within_days=WITHIN_DAYS)
 
 
-def weekly_html(rows: list[WardWeek], week: Period, generated_at: object) -> str:
+def weekly_html(rows: list[WardWeek], week: Period, generated_at: object, scope: str = "city") -> str:
+    """``scope``: "city" (every ward and the city) or a ward code (that ward's document: its rows only)."""
     view = [{"ward": r.ward, "this_week": r.this_week.__dict__, "last_week": r.last_week.__dict__} for r in rows]
     return render("weekly.html.j2", rows=view, week=week, counters=WEEKLY_COUNTERS, states=BACKLOG_STATES,
-                  ages=AGE_BUCKETS, generated_at=generated_at)
+                  ages=AGE_BUCKETS, generated_at=generated_at,
+                  scope_name="全市" if scope == "city" else ward_name(scope))
 
 
 def what_if_html(result: WhatIf, generated_at: object) -> str:
@@ -84,12 +102,26 @@ class ReportFileWriter:
     folder: Path
     chromium: str
     min_pair: int
+    survey_dir: Path | None = None  # SURVEY_DIR: the survey exports the interim/final reports include
 
-    def weekly_html(self, rows: list[WardWeek], week: Period, generated_at: datetime) -> str:
-        return weekly_html(rows, week, generated_at)
+    def weekly_html(self, rows: list[WardWeek], week: Period, generated_at: datetime, scope: str = "city") -> str:
+        return weekly_html(rows, week, generated_at, scope)
 
-    def evaluation_html(self, report: EvaluationReport) -> str:
-        return evaluation_html(report, self.min_pair)
+    def evaluation_html(self, report: EvaluationReport, variant: str = "period") -> str:
+        surveys = self.surveys() if variant in ("interim", "final") else []
+        return evaluation_html(report, self.min_pair, surveys, variant=variant)
+
+    def surveys(self) -> list[SurveyTallies]:
+        """Every survey export in SURVEY_DIR, by file name; a file that is not one is logged and left out."""
+        if self.survey_dir is None or not self.survey_dir.is_dir():
+            return []
+        tallies = []
+        for path in sorted(self.survey_dir.glob("*.csv")):
+            try:
+                tallies.append(load_survey(path))
+            except SurveyFileError as exc:
+                log.warning("survey file %s left out: %s", path.name, str(exc)[:200])
+        return tallies
 
     def write(self, html: str, stem: str, pdf: bool) -> list[tuple[bytes, ReportFormat]]:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -145,3 +145,7 @@ class SqlEvaluationRepository:
     def finish_scheduled(self, key: str, now: datetime) -> None:
         self.session.execute(update(ScheduledReportRow).where(ScheduledReportRow.key == key)
                              .values(done_at=to_utc_naive(now)).execution_options(synchronize_session=False))
+
+    def scheduled_done_at(self, key: str) -> datetime | None:
+        done = self.session.scalar(select(ScheduledReportRow.done_at).where(ScheduledReportRow.key == key))
+        return None if done is None else done.replace(tzinfo=UTC)

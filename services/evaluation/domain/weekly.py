@@ -77,6 +77,14 @@ def week_figures(cases: Iterable[Case], period: Period) -> WeekFigures:
     return figures
 
 
+def scoped(rows: list[WardWeek], ward_codes: Iterable[str]) -> list[tuple[str, list[WardWeek]]]:
+    """The documents of one week: ``("city", every row)``, then ``(ward code, [that ward's row])`` for each ward —
+    a ward with no case that week still gets its (empty) document, and sees no other ward's figures."""
+    by_ward = {r.ward: r for r in rows}
+    return [("city", rows), *((code, [by_ward.get(code) or WardWeek(code, WeekFigures(), WeekFigures())])
+                              for code in ward_codes)]
+
+
 def weekly(cases: list[Case], week: Period) -> list[WardWeek]:
     """Every ward with a case, then the whole city."""
     previous = week.previous()

@@ -1,7 +1,8 @@
 """Evaluation's command line: reports for the committee and the wards, what-if, and a synthetic store.
 
-    python -m services.evaluation.entrypoints.cli report --period FY2026 [--out DIR] [--pdf] [--survey FILE.csv]
-    python -m services.evaluation.entrypoints.cli weekly --week 2026-10-05 [--out DIR] [--pdf]
+    python -m services.evaluation.entrypoints.cli report --period FY2026 [--variant interim|final] [--out DIR] [--pdf]
+                                                         [--survey FILE.csv]
+    python -m services.evaluation.entrypoints.cli weekly --week 2026-10-05 [--out DIR] [--pdf]   # city + each ward
     python -m services.evaluation.entrypoints.cli propose-weights --period FY2026 --out proposed.toml
     python -m services.evaluation.entrypoints.cli what-if --proposed proposed.toml [--out DIR] [--pdf]
     python -m services.evaluation.entrypoints.cli seed-synthetic --children 20000    # an empty store only
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from contracts.topics.evaluation_reports import TOPIC, ReportFormat, ReportKind
+from contracts.topics.evaluation_reports import CITY, TOPIC, ReportFormat, ReportKind
+from contracts.vocabulary import WARD_CODES
 from services.evaluation.adapters import report_files, synthetic
 from services.evaluation.adapters.orm import CaseRow
 from services.evaluation.adapters.survey_file import SurveyFileError, load_survey
@@ -24,13 +26,14 @@ from services.evaluation.adapters.weights_file import WeightsFileError, load_wei
 from services.evaluation.bootstrap import Container, bootstrap
 from services.evaluation.config import EvaluationSettings
 from services.evaluation.domain.periods import PeriodError, parse_period, week_of
+from services.evaluation.domain.weekly import scoped
 from services.evaluation.metrics import EvaluationMetrics
 from services.evaluation.service_layer import reports
 from services.evaluation.service_layer.publishing import publish_report
 
 
 def _write(container: Container, html: str, name: str, out: Path | None, pdf: bool,
-           publish_as: tuple[ReportKind, str] | None = None) -> bool:
+           publish_as: tuple[ReportKind, str] | None = None, scope: str = CITY) -> bool:
     """Writes the HTML (and PDF); with ``publish_as`` (kind, period label) also sends each file to
     evaluation.reports.v1 for casework's HQ page. False when a file could not be published (it stays on disk)."""
     folder = out or container.settings.reports_dir
@@ -52,7 +55,7 @@ def _write(container: Container, html: str, name: str, out: Path | None, pdf: bo
     for path, fmt in written:
         try:
             sent = publish_report(container.publisher, path.read_bytes(), kind=publish_as[0],
-                                  period_label=publish_as[1], fmt=fmt, generated_at=container.clock())
+                                  period_label=publish_as[1], fmt=fmt, generated_at=container.clock(), scope=scope)
             print(f"published: {path.name} ({sent.size} bytes) to {TOPIC.name}")
         except Exception as exc:  # too large, broker away: the file is written, HQ cannot download it yet
             print(f"not published: {path.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -71,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         if name == "report":
             p.add_argument("--survey", type=Path, action="append", default=[],
                            help="casework's survey-export CSV (利用者アンケート); repeat for several rounds")
+            p.add_argument("--variant", choices=("period", "interim", "final"), default="period",
+                           help="interim: 中間報告, final: 最終報告 (the same tables under that title)")
     weekly = sub.add_parser("weekly")
     weekly.add_argument("--week", type=date.fromisoformat, required=True, help="any day of the week")
     weekly.add_argument("--out", type=Path)
@@ -91,8 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             period = parse_period(args.period)
             surveys = [load_survey(path) for path in args.survey]
             report = reports.evaluation_report(container, period)
-            html = report_files.evaluation_html(report, container.settings.min_combination_cases, surveys)
-            if not _write(container, html, f"evaluation-{args.period}", args.out, args.pdf, ("period", args.period)):
+            html = report_files.evaluation_html(report, container.settings.min_combination_cases, surveys,
+                                                variant=args.variant)
+            label = args.period if args.variant == "period" else f"{args.variant}-{args.period}"
+            if not _write(container, html, f"evaluation-{label}", args.out, args.pdf, ("period", label)):
                 return 3
         elif args.command == "propose-weights":
             report = reports.evaluation_report(container, parse_period(args.period))
@@ -106,9 +113,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"proposal: {target}")
         elif args.command == "weekly":
             week = week_of(args.week)
-            html = report_files.weekly_html(reports.weekly_report(container, week), week, container.clock())
-            if not _write(container, html, f"weekly-{week.start.isoformat()}", args.out, args.pdf,
-                          ("weekly", week.start.isoformat())):
+            monday = week.start.isoformat()
+            ok = True
+            for scope, ward_rows in scoped(reports.weekly_report(container, week), WARD_CODES):  # city, then wards
+                html = report_files.weekly_html(ward_rows, week, container.clock(), scope)
+                name = f"weekly-{monday}" if scope == CITY else f"weekly-{monday}-{scope}"
+                ok = _write(container, html, name, args.out, args.pdf, ("weekly", monday), scope) and ok
+            if not ok:
                 return 3
         elif args.command == "what-if":
             result = reports.what_if_report(container, load_weights(args.proposed))

@@ -74,12 +74,17 @@ def create_app(container: Container) -> faust.App:
 
     @app.task
     async def scheduled_reports() -> None:
-        """週次報告書 (and the period report) on the schedule, once per period (service_layer/scheduled.py)."""
+        """週次報告書 (city and each ward), the period report and the interim/final reports on the schedule, once per
+        period (service_layer/scheduled.py)."""
         if not settings.schedule_enabled:
             return
         owner = f"{socket.gethostname()}:{os.getpid()}"[:120]
         log.info("scheduled reports: every %s %s JST; next due %s", settings.schedule_weekday,
                  settings.schedule_time.strftime("%H:%M"), next_due(container.clock(), container.schedule).isoformat())
+        for milestone in container.schedule.milestones:
+            covers = milestone.covers()
+            log.info("scheduled reports: %s report on %s, covering %s..%s", milestone.kind, milestone.on.isoformat(),
+                     covers.start.isoformat(), covers.last.isoformat())
         while True:  # a duty for the worker's lifetime (no deadline by design): it ends when the worker stops
             try:
                 for done in await asyncio.to_thread(run_due, container, owner):

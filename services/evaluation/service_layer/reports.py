@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.evaluation.domain.fairness import AuditChild, AuditRow, audit
@@ -11,6 +11,7 @@ from services.evaluation.domain.funnel import CaseSummary, FunnelTables, funnel_
 from services.evaluation.domain.item_model import ItemModel, NotEnoughData, Outcome, as_weights, fit_item_model
 from services.evaluation.domain.model import Case
 from services.evaluation.domain.periods import Period
+from services.evaluation.domain.timing import TimingRow, days_lists, timing_tables
 from services.evaluation.domain.weekly import WardWeek, weekly
 from services.evaluation.domain.weights import Weights
 from services.evaluation.domain.what_if import ChildItems, WhatIf, what_if
@@ -30,6 +31,9 @@ class EvaluationReport:
     proposed_weights: Weights | None
     audit: list[AuditRow]
     has_population: bool
+    timing: list[TimingRow] = field(default_factory=list)  # listing → first contact / assessment, per tier
+    days_to_contact: list[float] = field(default_factory=list)  # every contacted child's days (the histogram)
+    days_to_assessment: list[float] = field(default_factory=list)
 
 
 def cases_in(container: Store, period: Period | None) -> list[Case]:
@@ -57,9 +61,11 @@ def evaluation_report(container: Reporting, period: Period) -> EvaluationReport:
         proposed = as_weights(weights, model.proposed, model.proposed_thresholds, f"{weights.version}-proposed")
     except NotEnoughData as exc:
         note = str(exc)
+    to_contact, to_assessment = days_lists(summaries)
     report = EvaluationReport(period, container.clock(), weights, len(cases), funnel, model, note, proposed,
                               audit(_audit_children(children, summaries, cases), container.ward_population),
-                              bool(container.ward_population))
+                              bool(container.ward_population), timing_tables(summaries, weights.tier_names),
+                              to_contact, to_assessment)
     container.metrics.report_duration.labels(kind="evaluation").observe(time.perf_counter() - started)
     return report
 

@@ -108,6 +108,10 @@ class EvaluationRepository(Protocol):
         """Marks a claimed scheduled report done: it is never produced again."""
         ...
 
+    def scheduled_done_at(self, key: str) -> datetime | None:
+        """When a scheduled report was marked done (aware, UTC), by whichever instance; None while it is not."""
+        ...
+
 
 class AbstractUnitOfWork(abc.ABC):
     """One transaction on the store. ``with uow:`` … ``uow.commit()``; leaving without a commit rolls back."""

@@ -24,10 +24,11 @@ PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40  # binary: survives the base64 and 
 HTML = "<!doctype html><title>週次報告書</title>".encode()
 
 
-def publish(container: Container, data: bytes, report_id: str, kind: str, period: str, fmt: str) -> None:
+def publish(container: Container, data: bytes, report_id: str, kind: str, period: str, fmt: str,
+            scope: str = "city") -> None:
     at = datetime(2026, 11, 9, 6, 0, tzinfo=UTC)
     report = EvaluationReportV1.of(data, report_id=report_id, kind=kind, period_label=period,  # type: ignore[arg-type]
-                                   fmt=fmt, generated_at=at)  # type: ignore[arg-type]
+                                   fmt=fmt, generated_at=at, scope=scope)  # type: ignore[arg-type]
     raw = json.dumps(envelope_dict(data=report, type_=EVENT_TYPE, source="/tsunagu/evaluation",
                                    subject=report_id, event_id=report_id, time=at)).encode()
     assert WorkerHandlers(container).process("report", raw, where="test").outcome == "stored"
@@ -71,9 +72,37 @@ def test_hq_lists_and_downloads_the_reports_and_each_download_is_audited(contain
     assert len(audit(container, "view_reports")) == 2  # the page and the API
 
 
-@pytest.mark.parametrize(("role", "ward"), [("ward_staff", "40131"), ("privacy_officer", None),
-                                            ("child_guidance", None), ("analyst", None)])
-def test_everyone_but_hq_is_refused_and_the_refusal_is_audited(container: Container, role: str,
+def test_ward_staff_list_and_download_their_wards_weekly_documents_only(container: Container) -> None:
+    publish(container, PDF, "weekly-city", "weekly", "2026-11-02", "pdf")
+    publish(container, HTML, "weekly-east", "weekly", "2026-11-02", "html", scope="40131")
+    publish(container, HTML, "weekly-hakata", "weekly", "2026-11-02", "html", scope="40132")
+    publish(container, HTML, "interim", "period", "interim-2026-04-01..2026-09-30", "html")
+    add_user(container, "hq", "hq_admin")
+    add_user(container, "east", "ward_staff", "40131")
+    east = client_for(container, "east")
+
+    page = east.get("/reports")
+    assert page.status_code == 200 and '<a href="/reports">報告書</a>' in page.text
+    assert re.findall(r'<tr data-report="([^"]+)">', page.text) == ["weekly-east"]
+    assert "東区" in page.text
+    assert [r["report_id"] for r in east.get("/api/reports").json()] == ["weekly-east"]
+    got = east.get("/reports/weekly-east/download")
+    assert got.status_code == 200 and got.content == HTML
+    assert 'filename="weekly-2026-11-02-40131.html"' in got.headers["content-disposition"]
+    # Another ward's, the city's, the interim report, and one that does not exist: the same audited refusal.
+    for other in ("weekly-hakata", "weekly-city", "interim", "nope"):
+        assert east.get(f"/reports/{other}/download").status_code == 403, other
+    assert [(d.target, d.outcome) for d in audit(container, "download_report")] == [
+        ("weekly-east", "ok"), ("weekly-hakata", "denied"), ("weekly-city", "denied"), ("interim", "denied"),
+        ("nope", "denied")]
+    # HQ still sees every one, the interim report named as such.
+    hq_page = client_for(container, "hq").get("/reports").text
+    assert len(re.findall(r'<tr data-report="', hq_page)) == 4
+    assert "評価・検証報告（中間報告）" in hq_page and "2026-04-01..2026-09-30" in hq_page
+
+
+@pytest.mark.parametrize(("role", "ward"), [("privacy_officer", None), ("child_guidance", None), ("analyst", None)])
+def test_everyone_but_hq_and_ward_staff_is_refused_and_the_refusal_is_audited(container: Container, role: str,
                                                                ward: str | None) -> None:
     publish(container, PDF, "rep-1", "weekly", "2026-11-02", "pdf")
     add_user(container, "someone", role, ward)

@@ -16,6 +16,7 @@ from typing import IO
 
 import pytest
 
+from contracts.vocabulary import WARD_CODES
 from services.evaluation.domain.schedule import JST, WEEKDAYS, Schedule, due_reports, latest_due, report_id
 from tests.kafka_reader import TopicReader, wait_until
 
@@ -73,7 +74,8 @@ def test_a_due_report_is_published_once_across_a_restart_and_two_instances(kafka
     weekday = WEEKDAYS[today.weekday()]
     schedule = Schedule.of(weekday, datetime.min.time())  # due today at 00:00 JST: already due when workers start
     weekly, period = due_reports(latest_due(datetime.now(UTC), schedule), schedule)
-    expected = {report_id(weekly, "html"), report_id(period, "html")}
+    scopes = ("city", *WARD_CODES)  # the weekly report: the city's document and one per ward
+    expected = {*(report_id(weekly, "html", scope) for scope in scopes), report_id(period, "html")}
     env = {k: v for k, v in os.environ.items() if not k.startswith("TSUNAGU_EVALUATION_")}
     env.update({"TSUNAGU_EVALUATION_KAFKA_BOOTSTRAP": kafka_bootstrap,
                 "TSUNAGU_EVALUATION_DATABASE_URL": f"sqlite:///{tmp_path}/evaluation.db",
@@ -86,10 +88,12 @@ def test_a_due_report_is_published_once_across_a_restart_and_two_instances(kafka
         first = Worker(env, tmp_path / "worker-1.log")
         try:
             first.wait_ready()
-            published = reader.events(lambda e: (e.get("data") or {}).get("report_id") in expected, 2, timeout_s=90)
+            published = reader.events(lambda e: (e.get("data") or {}).get("report_id") in expected, len(expected),
+                                      timeout_s=90)
             assert sorted(e["data"]["report_id"] for e in published) == sorted(expected), first.log()[-3000:]
-            assert {(e["data"]["kind"], e["data"]["period_label"]) for e in published} == {
-                ("weekly", weekly.period_label), ("period", period.period_label)}
+            assert {(e["data"]["kind"], e["data"]["period_label"], e["data"]["scope"]) for e in published} == {
+                *(("weekly", weekly.period_label, scope) for scope in scopes),
+                ("period", period.period_label, "city")}
             assert (tmp_path / "reports" / f"{weekly.file_stem}.html").exists()
             wait_until(lambda: first.metric(
                 'tsunagu_evaluation_scheduled_reports_total{kind="weekly",outcome="published"}') == 1.0,
@@ -105,6 +109,10 @@ def test_a_due_report_is_published_once_across_a_restart_and_two_instances(kafka
             repeated = reader.events(lambda e: (e.get("data") or {}).get("report_id") in expected, 1, timeout_s=5)
             assert repeated == []
             assert "scheduled reports: every" in again.log() and "check failed" not in again.log() + second.log()
+            # The restarted worker's last-success gauge comes from the store (what the alert watches).
+            wait_until(lambda: (again.metric(
+                'tsunagu_evaluation_scheduled_report_last_success_timestamp_seconds{kind="weekly"}') or 0) > 0,
+                30, "the restarted worker to report the last success it found in the store")
         finally:
             again.stop()
             second.stop()

@@ -15,7 +15,16 @@ from contracts.topics.evaluation_reports import EVENT_TYPE, EvaluationReportV1
 from services.casework.bootstrap import Container, bootstrap
 from services.casework.config import CaseworkSettings
 from services.casework.domain.access import Permission, Principal, Role
-from services.casework.domain.reports import ReportInfo, content_type, download_filename, size_text
+from services.casework.domain.reports import (
+    ReportInfo,
+    content_type,
+    download_filename,
+    kind_text,
+    may_list,
+    may_read,
+    period_text,
+    size_text,
+)
 from services.casework.service_layer.worker import WorkerHandlers
 
 pytestmark = pytest.mark.unit
@@ -38,11 +47,33 @@ def container(tmp_path: Path) -> Iterator[Container]:
     c.engine.dispose()
 
 
-def test_only_hq_may_download_reports() -> None:
+def test_hq_reads_every_report_and_ward_staff_only_their_wards_own() -> None:
+    def info(scope: str, kind: str = "weekly") -> ReportInfo:
+        return ReportInfo("r", kind, "2026-11-02", scope, NOW, "pdf", 10, "0" * 64)
+
     allowed = {role for role in Role
                if Principal("u", "u", role, "40131" if role == Role.WARD_STAFF else None).can(
                    Permission.DOWNLOAD_REPORTS)}
     assert allowed == {Role.HQ_ADMIN}
+    hq = Principal("h", "h", Role.HQ_ADMIN, None)
+    east = Principal("e", "e", Role.WARD_STAFF, "40131")
+    assert all(may_read(hq, info(scope)) for scope in ("city", "40131", "40132"))
+    assert may_list(east) and may_read(east, info("40131"))
+    assert not may_read(east, info("40132")) and not may_read(east, info("city"))
+    assert not may_read(east, info("city", "period"))
+    for role in (Role.CHILD_GUIDANCE, Role.PRIVACY_OFFICER, Role.ANALYST, Role.OPERATOR):
+        someone = Principal("x", "x", role, "40131")
+        assert not may_list(someone) and not may_read(someone, info("40131")), role
+
+
+def test_interim_and_final_reports_are_named_as_such() -> None:
+    interim = ReportInfo("r", "period", "interim-2026-04-01..2026-09-30", "city", NOW, "pdf", 10, "0" * 64)
+    assert (kind_text(interim), period_text(interim)) == ("評価・検証報告（中間報告）", "2026-04-01..2026-09-30")
+    final = ReportInfo("r", "period", "final-FY2026", "city", NOW, "html", 10, "0" * 64)
+    assert (kind_text(final), period_text(final)) == ("評価・検証報告（最終報告）", "FY2026")
+    assert download_filename(final) == "evaluation-final-FY2026-city.html"
+    plain = ReportInfo("r", "period", "2026-04-01..2026-11-08", "city", NOW, "html", 10, "0" * 64)
+    assert (kind_text(plain), period_text(plain)) == ("評価・検証報告", "2026-04-01..2026-11-08")
 
 
 def test_file_names_are_plain_ascii_and_types_match_the_format() -> None:

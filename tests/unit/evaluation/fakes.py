@@ -121,6 +121,10 @@ class FakeStore:
         owner, claimed, _ = self.scheduled[key]
         self.scheduled[key] = (owner, claimed, now)
 
+    def scheduled_done_at(self, key: str) -> datetime | None:
+        held = self.scheduled.get(key)
+        return None if held is None else held[2]
+
 
 class FakeUnitOfWork(AbstractUnitOfWork):
     def __init__(self) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from contracts.envelope import Envelope
 from contracts.topics.evaluation_reports import MAX_DOCUMENT_BYTES, EvaluationReportV1, ReportTooLarge
+from contracts.vocabulary import WARDS
 from services.evaluation import bootstrap as bootstrap_module
 from services.evaluation.adapters.report_publisher import encode
 from services.evaluation.entrypoints import cli
@@ -53,12 +54,23 @@ def test_the_cli_publishes_each_report_file_it_writes(fake: type[FakePublisher],
     assert fake.sent == []  # seeding publishes nothing
     assert cli.main(["weekly", "--week", "2026-11-04"]) == 0
     assert cli.main(["report", "--period", "FY2026"]) == 0
+    assert cli.main(["report", "--period", "2026-04-01..2026-09-30", "--variant", "interim"]) == 0
     assert [(r.kind, r.period_label, r.scope, r.format) for r in fake.sent] == [
-        ("weekly", "2026-11-02", "city", "html"), ("period", "FY2026", "city", "html")]
-    weekly, period = fake.sent
+        ("weekly", "2026-11-02", "city", "html"),
+        *(("weekly", "2026-11-02", code, "html") for code in WARDS),  # one document per ward
+        ("period", "FY2026", "city", "html"), ("period", "interim-2026-04-01..2026-09-30", "city", "html")]
+    weekly, *wards, period, interim = fake.sent
     assert weekly.document() == (tmp_path / "out" / "weekly-2026-11-02.html").read_bytes()
     assert period.size == (tmp_path / "out" / "evaluation-FY2026.html").stat().st_size
-    assert weekly.report_id != period.report_id
+    assert len({r.report_id for r in fake.sent}) == len(fake.sent)
+    city_text = weekly.document().decode()
+    assert all(name in city_text for name in WARDS.values())
+    for ward in wards:  # a ward's document names its ward and no other
+        text = ward.document().decode()
+        assert [code for code in WARDS if f"（{code}）" in text] == [ward.scope]
+        assert (tmp_path / "out" / f"weekly-2026-11-02-{ward.scope}.html").read_bytes() == ward.document()
+    assert "評価・検証報告（中間報告）" in interim.document().decode()
+    assert "中間報告" not in period.document().decode()
     for report in fake.sent:
         assert not re.search(rb"syn-\d+-\d+", report.document())  # aggregates only: no child id travels
         envelope = Envelope[EvaluationReportV1].model_validate_json(encode(report))
@@ -71,6 +83,7 @@ def test_a_report_that_cannot_be_published_is_still_written_and_the_exit_code_sa
     fake.fail = True
     assert cli.main(["weekly", "--week", "2026-11-04"]) == 3
     assert (tmp_path / "out" / "weekly-2026-11-02.html").exists()
+    assert (tmp_path / "out" / "weekly-2026-11-02-40137.html").exists()
 
 
 def test_a_document_too_large_for_a_message_is_refused_before_sending() -> None:

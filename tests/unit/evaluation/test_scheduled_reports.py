@@ -14,11 +14,22 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from contracts.topics.evaluation_reports import EvaluationReportV1, ReportTooLarge
+from contracts.vocabulary import WARD_CODES
 from services.evaluation.adapters.messages import decode
 from services.evaluation.adapters.weights_file import load_weights
 from services.evaluation.bootstrap import Container, bootstrap
 from services.evaluation.config import DEFAULT_RULE_FILE, EvaluationSettings
-from services.evaluation.domain.schedule import JST, Schedule, due_reports, latest_due, next_due, report_id
+from services.evaluation.domain.periods import PeriodError, parse_period
+from services.evaluation.domain.schedule import (
+    JST,
+    Milestone,
+    Schedule,
+    due_reports,
+    latest_due,
+    milestone_reports,
+    next_due,
+    report_id,
+)
 from services.evaluation.metrics import EvaluationMetrics
 from services.evaluation.service_layer.scheduled import run_due
 from services.evaluation.service_layer.worker import process_batch
@@ -27,6 +38,8 @@ from tests.unit.evaluation.fakes import FakeUnitOfWork
 
 pytestmark = pytest.mark.unit
 MONDAY_7 = Schedule.of("mon", time(7, 0))
+SCOPES = ("city", *WARD_CODES)  # the weekly report: the city's document, then one per ward
+WEEK_STEMS = ["weekly-2026-11-02", *(f"weekly-2026-11-02-{code}" for code in WARD_CODES)]
 
 
 def jst(*args: int) -> datetime:
@@ -74,6 +87,29 @@ def test_scheduled_report_ids_are_deterministic_and_fit_the_contract() -> None:
     assert report_id(due_reports(jst(2026, 11, 9, 7), MONDAY_7)[0], "html") == "scheduled-weekly-2026-11-02-city-html"
 
 
+def test_interim_and_final_reports_are_due_from_their_day_and_cover_the_year_to_last_month() -> None:
+    schedule = Schedule.of("mon", time(7, 0), milestones=(
+        Milestone("interim", date(2026, 10, 15)), Milestone("final", date(2027, 4, 20))))
+    assert milestone_reports(jst(2026, 10, 15, 6, 59), schedule) == []
+    [interim] = milestone_reports(jst(2026, 10, 15, 7, 0), schedule)
+    assert (interim.key, interim.kind, interim.period.start, interim.period.last) == (
+        "interim:2026-04-01..2026-09-30", "interim", date(2026, 4, 1), date(2026, 9, 30))
+    assert (interim.period_label, interim.file_stem) == ("interim-2026-04-01..2026-09-30",
+                                                         "evaluation-interim-2026-04-01..2026-09-30")
+    # Still due months later (until its key is done), and the final one joins on its day: the whole fiscal year.
+    later = milestone_reports(jst(2027, 5, 1), schedule)
+    assert [(d.kind, d.period.start, d.period.last) for d in later] == [
+        ("interim", date(2026, 4, 1), date(2026, 9, 30)), ("final", date(2026, 4, 1), date(2027, 3, 31))]
+    for due in later:
+        for scope in ("city", "40131"):
+            EvaluationReportV1.of(b"<html></html>", report_id=report_id(due, "pdf", scope), kind="period",
+                                  period_label=due.period_label, fmt="pdf", generated_at=due.due, scope=scope)
+    # A period the city set explicitly wins over the default.
+    explicit = Schedule.of("mon", time(7), milestones=(
+        Milestone("final", date(2027, 4, 20), parse_period("FY2026")),))
+    assert milestone_reports(jst(2027, 4, 20, 7), explicit)[0].key == "final:2026-04-01..2027-03-31"
+
+
 # ---- once per period ---------------------------------------------------------------------------------------------
 
 @dataclass
@@ -90,12 +126,14 @@ class FakeFiles:
     weekly_alerts: list[int] = field(default_factory=list)
     fail: bool = False
 
-    def weekly_html(self, rows: list[Any], week: Any, generated_at: datetime) -> str:
-        self.weekly_alerts.append(next(r.this_week.new_alerts for r in rows if r.ward == "全市"))
-        return f"<html>weekly {week.start}</html>"
+    def weekly_html(self, rows: list[Any], week: Any, generated_at: datetime, scope: str = "city") -> str:
+        if scope == "city":
+            self.weekly_alerts.append(next(r.this_week.new_alerts for r in rows if r.ward == "全市"))
+        return f"<html>weekly {week.start} {scope} wards={','.join(r.ward for r in rows)} " \
+               f"alerts={sum(r.this_week.new_alerts for r in rows if r.ward != '全市')}</html>"
 
-    def evaluation_html(self, report: Any) -> str:
-        return f"<html>evaluation {report.period.label} cases={report.cases}</html>"
+    def evaluation_html(self, report: Any, variant: str = "period") -> str:
+        return f"<html>evaluation {variant} {report.period.label} cases={report.cases}</html>"
 
     def write(self, html: str, stem: str, pdf: bool) -> list[tuple[bytes, str]]:
         if self.fail:
@@ -153,14 +191,19 @@ def sched() -> SchedContainer:
 def test_a_due_report_is_produced_and_published_once(sched: SchedContainer) -> None:
     first = run_due(sched, "host-a:1")
     assert [(o.kind, o.outcome) for o in first] == [("weekly", "published"), ("period", "published")]
-    assert sched.files.written == [("weekly-2026-11-02", True), ("evaluation-2026-04-01..2026-11-08", True)]
+    assert sched.files.written == [*((stem, True) for stem in WEEK_STEMS), ("evaluation-2026-04-01..2026-11-08", True)]
     assert sched.files.weekly_alerts == [2]
-    assert [(r.report_id, r.kind, r.period_label, r.format) for r in sched.publisher.sent] == [
-        ("scheduled-weekly-2026-11-02-city-html", "weekly", "2026-11-02", "html"),
-        ("scheduled-weekly-2026-11-02-city-pdf", "weekly", "2026-11-02", "pdf"),
-        ("scheduled-period-2026-04-01..2026-11-08-city-html", "period", "2026-04-01..2026-11-08", "html"),
-        ("scheduled-period-2026-04-01..2026-11-08-city-pdf", "period", "2026-04-01..2026-11-08", "pdf")]
-    assert b"cases=3" in sched.publisher.sent[2].document()  # the fiscal year to date holds all three listings
+    assert [(r.report_id, r.kind, r.period_label, r.scope, r.format) for r in sched.publisher.sent] == [
+        *((f"scheduled-weekly-2026-11-02-{scope}-{fmt}", "weekly", "2026-11-02", scope, fmt)
+          for scope in SCOPES for fmt in ("html", "pdf")),
+        ("scheduled-period-2026-04-01..2026-11-08-city-html", "period", "2026-04-01..2026-11-08", "city", "html"),
+        ("scheduled-period-2026-04-01..2026-11-08-city-pdf", "period", "2026-04-01..2026-11-08", "city", "pdf")]
+    by_scope = {r.scope: r.document() for r in sched.publisher.sent if r.kind == "weekly" and r.format == "html"}
+    # The factories' alerts are in ward 40131: its document has both new alerts, another ward's has none and
+    # neither names any other ward; the city's has every row.
+    assert b"wards=40131 alerts=2" in by_scope["40131"] and b"wards=40132 alerts=0" in by_scope["40132"]
+    assert b"wards=40131,\xe5\x85\xa8\xe5\xb8\x82" in by_scope["city"]
+    assert b"cases=3" in sched.publisher.sent[16].document()  # the fiscal year to date holds all three listings
     assert sched.counted("weekly", "published") == 1 and sched.counted("period", "published") == 1
     assert sched.metrics.scheduled_report_last_success.labels(kind="weekly")._value.get() == pytest.approx(
         sched.clock.now.timestamp())
@@ -169,21 +212,43 @@ def test_a_due_report_is_produced_and_published_once(sched: SchedContainer) -> N
     assert {o.outcome for o in run_due(sched, "host-a:1")} == {"done"}
     restarted = SchedContainer(sched.unit, sched.clock, publisher=sched.publisher)
     assert {o.outcome for o in run_due(restarted, "host-a:2")} == {"done"}
-    assert len(sched.publisher.sent) == 4 and restarted.files.written == []
+    assert len(sched.publisher.sent) == 18 and restarted.files.written == []
     # The next week's reports are due the next Monday at 07:00 JST, not a minute earlier.
     sched.clock.now = jst(2026, 11, 16, 6, 59)
     assert {o.outcome for o in run_due(sched, "host-a:1")} == {"done"}
     sched.clock.now = jst(2026, 11, 16, 7, 0)
     assert [o.outcome for o in run_due(sched, "host-a:1")] == ["published", "published"]
-    assert sched.publisher.sent[-4].report_id == "scheduled-weekly-2026-11-09-city-html"
+    assert sched.publisher.sent[-18].report_id == "scheduled-weekly-2026-11-09-city-html"
     assert sched.counted("weekly", "published") == 2
 
 
 def test_a_second_instance_on_the_same_store_produces_nothing(sched: SchedContainer) -> None:
     other = SchedContainer(sched.unit, sched.clock)
     run_due(sched, "host-a:1")
+    produced_at = sched.clock.now.timestamp()
+    sched.clock.now += timedelta(hours=2)
     assert {o.outcome for o in run_due(other, "host-b:1")} == {"done"}
     assert other.publisher.sent == [] and other.files.written == []
+    # Its last-success gauge says when the other instance produced them (the alert must not fire after a restart).
+    for kind in ("weekly", "period"):
+        assert other.metrics.scheduled_report_last_success.labels(kind=kind)._value.get() == produced_at
+
+
+def test_the_interim_report_is_produced_once_on_its_day_under_its_title(sched: SchedContainer) -> None:
+    sched.schedule = Schedule.of("mon", time(7, 0), milestones=(Milestone("interim", date(2026, 11, 9)),))
+    outcomes = run_due(sched, "host-a:1")
+    assert [(o.kind, o.outcome) for o in outcomes] == [
+        ("weekly", "published"), ("period", "published"), ("interim", "published")]
+    interim = [r for r in sched.publisher.sent if r.period_label.startswith("interim-")]
+    assert [(r.report_id, r.kind, r.scope, r.format) for r in interim] == [
+        ("scheduled-interim-2026-04-01..2026-10-31-city-html", "period", "city", "html"),
+        ("scheduled-interim-2026-04-01..2026-10-31-city-pdf", "period", "city", "pdf")]
+    # to 31 October: only the listing of 28 October, not the two of November
+    assert b"evaluation interim" in interim[0].document() and b"cases=1" in interim[0].document()
+    assert sched.counted("interim", "published") == 1
+    sched.clock.now += timedelta(days=7)  # the next week: a new weekly report, the interim one never again
+    assert [(o.kind, o.outcome) for o in run_due(sched, "host-a:1")] == [
+        ("weekly", "published"), ("period", "published"), ("interim", "done")]
 
 
 def test_a_failed_publication_is_retried_after_the_delay_with_the_same_ids(sched: SchedContainer) -> None:
@@ -221,7 +286,8 @@ def test_without_publishing_the_files_are_written_once(sched: SchedContainer) ->
     sched.publisher = None
     sched.settings.schedule_pdf = False
     assert [o.outcome for o in run_due(sched, "host-a:1")] == ["written", "written"]
-    assert sched.files.written == [("weekly-2026-11-02", False), ("evaluation-2026-04-01..2026-11-08", False)]
+    assert sched.files.written == [*((stem, False) for stem in WEEK_STEMS),
+                                   ("evaluation-2026-04-01..2026-11-08", False)]
     assert {o.outcome for o in run_due(sched, "host-a:1")} == {"done"}
 
 
@@ -260,6 +326,8 @@ def test_on_sqlite_two_instances_claiming_at_once_produce_each_report_once(tmp_p
         assert [o.outcome for o in run_due(a, "a")] == ["written", "written"]
         assert (tmp_path / "reports" / "weekly-2026-11-02.html").read_text(encoding="utf-8").startswith("<!")
         assert (tmp_path / "reports" / "evaluation-2026-04-01..2026-11-08.html").exists()
+        ward_file = (tmp_path / "reports" / "weekly-2026-11-02-40133.html").read_text(encoding="utf-8")
+        assert "週次報告書（中央区（40133））" in ward_file and "全市" not in ward_file
         assert {o.outcome for o in run_due(b, "b")} == {"done"}
         # A stale claim (crashed instance) is taken over once; the fresh one is then held.
         with a.uow() as uow:
@@ -278,3 +346,21 @@ def test_on_sqlite_two_instances_claiming_at_once_produce_each_report_once(tmp_p
     finally:
         a.engine.dispose()
         b.engine.dispose()
+
+
+def test_the_settings_give_the_milestones_and_a_bad_period_stops_the_start(tmp_path: Path) -> None:
+    settings = EvaluationSettings(database_url=f"sqlite:///{tmp_path}/e.db", metrics_port=0, publish_reports=False,
+                                  interim_report_on=date(2026, 10, 15), final_report_on=date(2027, 4, 20),
+                                  final_report_period="FY2026")
+    container = bootstrap(settings, metrics=EvaluationMetrics(CollectorRegistry()))
+    try:
+        interim, final = container.schedule.milestones
+        assert (interim.kind, interim.on, interim.covers().start, interim.covers().last) == (
+            "interim", date(2026, 10, 15), date(2026, 4, 1), date(2026, 9, 30))
+        assert (final.kind, final.covers().start, final.covers().last) == ("final", date(2026, 4, 1), date(2027, 3, 31))
+    finally:
+        container.engine.dispose()
+    with pytest.raises(PeriodError):
+        bootstrap(EvaluationSettings(database_url="sqlite://", metrics_port=0, publish_reports=False,
+                                     interim_report_on=date(2026, 10, 15), interim_report_period="autumn"),
+                  metrics=EvaluationMetrics(CollectorRegistry()))
