@@ -172,7 +172,8 @@ def test_the_go_live_load_is_published_by_the_first_sweep_of_publish_from_and_no
 
 
 def test_two_instances_share_the_children_without_loss_or_duplicates(
-        workers: Callable[..., Worker], producer: KafkaProducer, flags: Callable[..., list[dict]]) -> None:
+        workers: Callable[..., Worker], producer: KafkaProducer, flags: Callable[..., list[dict]],
+        kafka_bootstrap: str) -> None:
     ports = [_free_port(), _free_port()]
     first, second = workers(metrics_port=ports[0]), workers(metrics_port=ports[1])
     assert first.wait_for_assignment() | second.wait_for_assignment(), "both workers got partitions"
@@ -207,6 +208,16 @@ def test_two_instances_share_the_children_without_loss_or_duplicates(
                   [line for line in text.splitlines() if line.startswith(("tsunagu_scoring_facts_processed_total",
                                                                           "tsunagu_scoring_messages_published",
                                                                           "tsunagu_scoring_partition_"))])
+        changelog = TopicReader(kafka_bootstrap, f"{first.env['TSUNAGU_SCORING_APP_ID']}-child-state-changelog",
+                                from_beginning=True)  # what scoring holds for them: scored, or never seen?
+        held: dict[str, bytes] = {}
+        changelog.raw(lambda m: bool(m.key) and held.__setitem__(m.key.decode().strip('"'), m.value) is None
+                      and False, 1, 10)
+        changelog.close()
+        for child in sorted(missing)[:3]:
+            print(f"state of {child}:", (held.get(child) or b"(none)")[:700])
+        print(f"{sum(child in held for child in missing)} of {len(missing)} missing have a state; "
+              f"{sum(child in held for child in children)} of {len(children)} in all")
         started = time.monotonic()  # lost, or only late?
         late = flags(missing, until=len(missing), timeout_s=90)
         print(f"{len(late)} of the {len(missing)} missing came within {time.monotonic() - started:.0f}s more")
