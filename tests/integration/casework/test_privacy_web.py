@@ -57,6 +57,8 @@ def test_hq_produces_an_extract_from_the_page_sees_the_k_report_and_downloads_th
     page = hq.get("/privacy/extracts")
     assert page.status_code == 200 and 'action="/privacy/extracts"' in page.text and "利用目的（必須）" in page.text
     assert not re.search(r"(src|href)=\"(https?:)?//", page.text)  # nothing loaded from outside the machine
+    assert '<script src="/static/privacy_extract.js" defer>' in page.text
+    assert "作成中" in hq.get("/static/privacy_extract.js").text  # one submission only, and it says it is running
 
     created = post(hq, FORM)
     assert created.status_code == 303, created.text  # type: ignore[attr-defined]
