@@ -30,6 +30,8 @@ from services.casework.service_layer.privacy_requests import Refused
 router = APIRouter(tags=["privacy"])
 FILE_TYPES = {".csv": "text/csv; charset=utf-8", ".parquet": "application/vnd.apache.parquet",
               ".json": "application/json"}
+TABLE_LABELS = {"children": "児童", "items": "該当項目の推移", "alerts": "アラート", "steps": "ケースの手順"}
+QI_LABELS = {"ward_code": "区", "age_band": "年齢区分", "sex": "性別", "household_type": "世帯類型"}
 FILE_LABELS = {"children": "児童", "items": "該当項目の推移", "alerts": "アラート", "steps": "ケースの手順",
                "data_dictionary": "データ辞書", "k_anonymity": "k-匿名性の報告", "manifest": "目録（SHA-256付き）"}
 
@@ -69,7 +71,7 @@ def _page(request: Request, auth: Authenticated, container: Any, *, form: dict[s
           error: str | None = None, status: int = 200) -> Response:
     rows = _register(container, auth, "page")
     return templates.TemplateResponse(request, "privacy_extracts.html", page_context(
-        request, auth, extracts=rows, form=form or _form_defaults(container), error=error,
+        request, auth, extracts=rows, form=form or _form_defaults(container), error=error, table_labels=TABLE_LABELS,
         max_days=privacy_extract.MAX_PERIOD.days, k=privacy_extract.K), status_code=status)
 
 
@@ -127,6 +129,7 @@ def extract_page(extract_id: str, request: Request, auth: Auth, container: AppCo
                   "href": f"/privacy/extracts/{entry['extract_id']}/files/{MANIFEST}"})
     return templates.TemplateResponse(request, "privacy_extract.html", page_context(
         request, auth, e=entry, files=files, created=bool(created), dictionary=DICTIONARY, excluded=EXCLUDED,
+        table_labels=TABLE_LABELS, qi_labels=QI_LABELS,
         downloads=auth.principal.can(Permission.MASKED_EXTRACT)))
 
 
