@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from services.casework.domain.access import Permission
 from services.casework.entrypoints.web_common import (
@@ -101,7 +102,8 @@ async def produce_from_page(request: Request, auth: AuthCsrf, container: AppCont
     form = await request.form()
     values = {name: str(form.get(name) or "")[:2000] for name in ("purpose", "period_from", "period_to", "recipient")}
     try:
-        result = _produce(container, auth, ExtractRequest(**values))
+        # tens of seconds at city scale: in the thread pool, so the event loop (live inboxes, logins) keeps going
+        result = await run_in_threadpool(_produce, container, auth, ExtractRequest(**values))
     except Refused as exc:
         return _page(request, auth, container, form=values, error=str(exc), status=400)
     return RedirectResponse(f"/privacy/extracts/{quote(result.extract_id)}?created=1", status_code=303)

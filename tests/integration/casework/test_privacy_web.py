@@ -4,6 +4,7 @@ exactly as the ``extract`` command's (same use case); bad requests get a Japanes
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -191,3 +192,22 @@ def test_the_json_twin_produces_through_the_same_use_case(env: Container) -> Non
     assert refused.status_code == 400 and "利用目的" in refused.json()["detail"]
     assert registered(env) == 1
     assert [a.outcome for a in audit(env, "masked_extract")] == ["ok", "denied"]
+
+
+def test_the_page_produces_off_the_event_loop(env: Container, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An extract takes tens of seconds at city scale: the page must not hold the event loop (live inboxes)."""
+    populate(env, n=10)
+    seen: list[bool] = []
+    real = privacy_extract.produce
+
+    def spy(*args: object, **kwargs: object) -> privacy_extract.ExtractResult:
+        try:
+            asyncio.get_running_loop()
+            seen.append(True)
+        except RuntimeError:
+            seen.append(False)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(privacy_extract, "produce", spy)
+    assert post(client_for(env, "hq"), FORM).status_code == 303  # type: ignore[attr-defined]
+    assert seen == [False]
