@@ -49,6 +49,7 @@ export TSUNAGU_CASEWORK_TRAINING=true TSUNAGU_CASEWORK_ENVIRONMENT=development \
   TSUNAGU_CASEWORK_DATA_DIR="$TRAINING_DIR/casework" TSUNAGU_CASEWORK_METRICS_PORT=$((MBASE + 4)) \
   TSUNAGU_CASEWORK_DATABASE_URL="sqlite:///$TRAINING_DIR/casework-training.db" \
   TSUNAGU_CASEWORK_AUDIT_ANCHOR_PATH="$TRAINING_DIR/audit.anchor" \
+  TSUNAGU_CASEWORK_EXTRACT_DIR="$TRAINING_DIR/extracts" \
   TSUNAGU_CASEWORK_WEB_PORT="$WEB_PORT" TSUNAGU_CASEWORK_WEB_HOST=127.0.0.1
 GROUPS_=(tsunagu-training-ingest tsunagu-training-linkage tsunagu-training-scoring tsunagu-training-casework)
 

@@ -43,7 +43,7 @@ REVIEW, DECISIONS = linkage_review.REVIEW_TOPIC.name, linkage_review.DECISION_TO
 FLAGS, ALERTS, OUTCOMES = scoring_flags.TOPIC.name, casework.ALERTS_TOPIC.name, casework.OUTCOMES_TOPIC.name
 DELETIONS = privacy_deletions.TOPIC.name
 SOURCE_STATUS = ingest_source_status.TOPIC.name
-OPTOUTS = privacy_optouts.TOPIC.name  # 利用停止: casework → scoring
+OPTOUTS = privacy_optouts.TOPIC.name  # 利用停止: casework → scoring, evaluation
 REPORTS = evaluation_reports.TOPIC.name  # 週次報告書・評価報告: evaluation → casework (HQ downloads)
 
 
@@ -70,8 +70,8 @@ ACCESS: tuple[Access, ...] = (
     Access("casework", read=(FLAGS, CHILDREN, REVIEW, SOURCE_STATUS, REPORTS),
            write=(ALERTS, OUTCOMES, DECISIONS, DELETIONS, OPTOUTS),
            group="tsunagu-casework", internal=True),
-    Access("evaluation", read=(ALERTS, OUTCOMES, FLAGS, DELETIONS), write=(REPORTS,), group="tsunagu-evaluation",
-           internal=True),
+    Access("evaluation", read=(ALERTS, OUTCOMES, FLAGS, DELETIONS, OPTOUTS), write=(REPORTS,),
+           group="tsunagu-evaluation", internal=True),
     Access("lag-exporter", describe_all=True),
     *(Access(f"source-{s.system}", write=(s.topic,)) for s in SOURCE_SYSTEMS.values()),
     # make run's smoke scenario stands in for every source system at once.

@@ -68,6 +68,9 @@ class CaseworkSettings(KafkaSecuritySettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     app_id: str = "tsunagu-casework"
     data_dir: Path = Path("var/casework")
+    extract_dir: Path = Field(
+        Path("var/casework/extracts"), description="Where masked extracts made from the HQ page are written (one "
+        "sub-directory each) and downloaded from; put it on the city's encrypted storage (docs/privacy.md)")
     metrics_port: int = Field(9104, description="Prometheus port of the Faust worker")
     web_host: str = "127.0.0.1"
     web_port: int = 8000

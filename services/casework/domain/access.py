@@ -30,9 +30,9 @@ class Permission(StrEnum):
     REVIEW_LINKAGE = "review_linkage"
     ADMIN_USERS = "admin_users"
     VIEW_AUDIT = "view_audit"
-    # the person's rights and masked analysis (issue 15, docs/privacy.md); command line only
-    MASKED_EXTRACT = "masked_extract"  # 仮名加工情報 for the analysis body
-    MANAGE_EXTRACT_KEYS = "manage_extract_keys"  # destroy an extract's key, confirm the partner's deletion
+    # the person's rights and masked analysis (issue 15, docs/privacy.md); command line, extracts also on the HQ page
+    MASKED_EXTRACT = "masked_extract"  # 仮名加工情報 for the analysis body: produce, download its files
+    MANAGE_EXTRACT_KEYS = "manage_extract_keys"  # the register; destroy an extract's key, confirm partner deletion
     DISCLOSE = "disclose"  # 開示
     DELETE_PERSON = "delete_person"  # 削除
     OPT_OUT = "opt_out"  # 利用停止

@@ -63,6 +63,7 @@ DICTIONARY: dict[str, dict[str, tuple[str, str, str]]] = {
         "items_cleared": ("string", "フラグ変化で解消された項目", "Items cleared"),
     },
 }
+MANIFEST = "manifest.json"  # purpose, period, key id, counts, fields and every other file's SHA-256
 EXCLUDED = ("氏名・かな・住所・生年月日・宛名番号・学籍番号・電話番号・世帯ID・児童ID・利用者ID、"
             "理由・聴取内容・支援内容等の自由記述、根拠の説明文は含まない")
 
@@ -81,9 +82,9 @@ def write(out_dir: Path, tables: dict[str, dict[str, list[Any]]], meta: dict[str
                 writer.writerow(safe_row([table, column, kind, ja, en]))
         writer.writerow(["*", "*", "", EXCLUDED, "No direct identifiers and no free text are included"])
     (out_dir / "k_anonymity.json").write_text(json.dumps(meta["k_anonymity"], ensure_ascii=False, indent=2))
-    files = {p.name: _sha256(p) for p in sorted(out_dir.iterdir())}
+    files = {p.name: sha256(p) for p in sorted(out_dir.iterdir())}
     manifest = {**meta, "files": files}
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
     return files
 
 
@@ -101,7 +102,7 @@ def _csv(path: Path, columns: dict[str, list[Any]]) -> None:
         writer.writerows(safe_row(list(row)) for row in zip(*(columns[n] for n in names), strict=True))
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

@@ -34,24 +34,25 @@ class Requester:
     actor: Actor
 
 
-def requester(session: Session, username: str, permission: Permission) -> Requester:
+def requester(session: Session, username: str, permission: Permission, client: str | None = CLI_CLIENT) -> Requester:
     user = session.scalars(select(User).where(User.username == normalise_username(username or ""))).first()
     if user is None or not user.active:
         raise Refused("unknown_user", "利用者が見つからないか停止されています (unknown or inactive user)")
     principal = principal_of(user)
     if not principal.can(permission):
         raise Refused("no_permission", f"この操作の権限がありません (role {principal.role.value} may not do this)")
-    return Requester(principal, Actor.of(principal, CLI_CLIENT))
+    return Requester(principal, Actor.of(principal, client))
 
 
 def refuse_audited(sessions: sessionmaker[Session], username: str, action: str, exc: Refused, now: datetime, *,
-                   child_id: str | None = None, target: str | None = None) -> None:
-    """Records the refused attempt (outcome=denied) in its own transaction; nothing else is written."""
+                   child_id: str | None = None, target: str | None = None, client: str | None = CLI_CLIENT) -> None:
+    """Records the refused attempt (outcome=denied) in its own transaction; nothing else is written. ``client`` is
+    where the request came from: ``cli`` for the commands, the browser's address for the HQ page."""
     with sessions.begin() as session:
-        actor = UNKNOWN_ACTOR
+        actor = Actor(UNKNOWN_ACTOR.user_id, UNKNOWN_ACTOR.role, client)
         user = session.scalars(select(User).where(User.username == normalise_username(username or ""))).first()
         if user is not None:
-            actor = Actor(user.user_id, user.role, CLI_CLIENT)
+            actor = Actor(user.user_id, user.role, client)
         audit_log.append(session, actor, action, now, child_id=child_id, target=target, outcome="denied",
                          detail=exc.code)
 

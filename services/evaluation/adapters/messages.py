@@ -12,13 +12,14 @@ from pydantic import ValidationError
 from contracts.envelope import Envelope
 from contracts.topics.casework import AlertV1, CaseOutcomeV1
 from contracts.topics.privacy_deletions import DeletionRequestV1
+from contracts.topics.privacy_optouts import OptOutV1
 from contracts.topics.scoring_flags import ChildFlagsV1
 from services.evaluation.service_layer.ports import Skipped
 
 log = logging.getLogger("tsunagu.evaluation.messages")
 MAX_MESSAGE_BYTES = 1_000_000
 MODELS: dict[str, type] = {"alerts": AlertV1, "outcomes": CaseOutcomeV1, "flags": ChildFlagsV1,
-                           "deletions": DeletionRequestV1}
+                           "deletions": DeletionRequestV1, "optouts": OptOutV1}
 
 
 def decode(kind: str, raw: bytes | None, where: str) -> Envelope[Any] | Skipped:

@@ -1,7 +1,8 @@
 """Evaluation's own store: listings, workflow steps and each child's current flags, by pseudonymous id.
 
-The store is a projection of three topics (casework.alerts.v1, casework.outcomes.v1, scoring.flags.v1) and can be
-rebuilt by replaying them; it holds no name, address or birth date. Times are stored as naive UTC.
+The store is a projection of casework.alerts.v1, casework.outcomes.v1, scoring.flags.v1 and the privacy topics
+(privacy.deletions.v1, privacy.optouts.v1) and can be rebuilt by replaying them; it holds no name, address or birth
+date. Times are stored as naive UTC.
 """
 
 from __future__ import annotations
@@ -66,6 +67,16 @@ class DeletedChild(Base):
 
     __tablename__ = "eval_deleted_children"
     child_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class OptOutRow(Base):
+    """A child's opt-out (利用停止) as casework last published it on privacy.optouts.v1 (service_layer/privacy.py).
+    While ``active`` the child's rows are kept but left out of every figure; ``changed_at`` orders the messages."""
+
+    __tablename__ = "eval_opt_outs"
+    child_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime] = mapped_column(DateTime)  # naive UTC
 
 
 class ScheduledReportRow(Base):

@@ -16,6 +16,7 @@ from services.evaluation.adapters.orm import (
     CaseRow,
     ChildRow,
     DeletedChild,
+    OptOutRow,
     ProcessedEvent,
     ScheduledReportRow,
     StepRow,
@@ -39,15 +40,24 @@ class ChildNow:
     ever_items: frozenset[int]
 
 
+def opted_out(session: Session) -> set[str]:
+    """The children whose opt-out (利用停止) holds: left out of every figure while it does."""
+    return set(session.scalars(select(OptOutRow.child_id).where(OptOutRow.active.is_(True))))
+
+
 def load_children(session: Session) -> list[ChildNow]:
+    """Every child's current flags, except the opted-out children's."""
+    out = opted_out(session)
     rows = session.execute(select(ChildRow.child_id, ChildRow.ward_code, ChildRow.tier, ChildRow.items,
                                   ChildRow.ever_items))
-    return [ChildNow(cid, ward, tier, items_of(items), items_of(ever)) for cid, ward, tier, items, ever in rows]
+    return [ChildNow(cid, ward, tier, items_of(items), items_of(ever)) for cid, ward, tier, items, ever in rows
+            if cid not in out]
 
 
 def load_cases(session: Session) -> list[Case]:
-    """Every case with its steps and the child's current items. A case whose alert has not arrived yet is
-    dated by its first step (the listing came before it)."""
+    """Every case with its steps and the child's current items, except the opted-out children's. A case whose alert
+    has not arrived yet is dated by its first step (the listing came before it)."""
+    out = opted_out(session)
     steps: dict[str, list[Step]] = defaultdict(list)
     for case_id, step, result, at in session.execute(
             select(StepRow.case_id, StepRow.step, StepRow.result, StepRow.recorded_at)):
@@ -57,6 +67,8 @@ def load_cases(session: Session) -> list[Case]:
     for row in session.execute(select(CaseRow.case_id, CaseRow.child_id, CaseRow.ward_code, CaseRow.listed_at,
                                       CaseRow.tier, CaseRow.items)):
         case_id, child_id, ward, listed_at, tier, items = row
+        if child_id in out:
+            continue
         mine = sorted(steps.get(case_id, []), key=lambda s: s.at)
         if listed_at is None and not mine:
             continue
@@ -110,8 +122,20 @@ class SqlEvaluationRepository:
         self.session.execute(delete(StepRow).where(StepRow.case_id.in_(cases)))
         self.session.execute(delete(CaseRow).where(CaseRow.child_id == child_id))
         self.session.execute(delete(ChildRow).where(ChildRow.child_id == child_id))
+        self.session.execute(delete(OptOutRow).where(OptOutRow.child_id == child_id))
         if not self.forgotten(child_id):
             self.session.add(DeletedChild(child_hash=child_hash(child_id)))
+
+    def opt_out(self, child_id: str) -> tuple[bool, datetime] | None:
+        row = self.session.get(OptOutRow, child_id)
+        return None if row is None else (row.active, row.changed_at)
+
+    def set_opt_out(self, child_id: str, active: bool, changed_at: datetime) -> None:
+        row = self.session.get(OptOutRow, child_id)
+        if row is None:
+            self.session.add(OptOutRow(child_id=child_id, active=active, changed_at=changed_at))
+        else:
+            row.active, row.changed_at = active, changed_at
 
     def children(self) -> list[ChildItems]:
         return list(load_children(self.session))

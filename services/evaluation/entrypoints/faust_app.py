@@ -17,6 +17,7 @@ from prometheus_client import start_http_server
 
 from contracts.topics.casework import ALERTS_TOPIC, OUTCOMES_TOPIC
 from contracts.topics.privacy_deletions import TOPIC as DELETIONS_TOPIC
+from contracts.topics.privacy_optouts import TOPIC as OPTOUTS_TOPIC
 from contracts.topics.scoring_flags import TOPIC as FLAGS_TOPIC
 from services.evaluation.bootstrap import Container, bootstrap
 from services.evaluation.config import EvaluationSettings
@@ -26,7 +27,7 @@ from services.evaluation.service_layer.worker import process_batch
 
 log = logging.getLogger("tsunagu.evaluation.worker")
 INPUTS = {"alerts": ALERTS_TOPIC.name, "outcomes": OUTCOMES_TOPIC.name, "flags": FLAGS_TOPIC.name,
-          "deletions": DELETIONS_TOPIC.name}  # 削除: docs/privacy.md
+          "deletions": DELETIONS_TOPIC.name, "optouts": OPTOUTS_TOPIC.name}  # 削除, 利用停止: docs/privacy.md
 
 
 def create_app(container: Container) -> faust.App:

@@ -90,6 +90,14 @@ class EvaluationRepository(Protocol):
         """Deletes the child's row, cases and steps, and remembers only a hash of its id."""
         ...
 
+    def opt_out(self, child_id: str) -> tuple[bool, datetime] | None:
+        """The child's opt-out as last recorded (active, changed_at as naive UTC), or None."""
+        ...
+
+    def set_opt_out(self, child_id: str, active: bool, changed_at: datetime) -> None:
+        """Records the child's opt-out state; while active, children() and cases() leave the child out."""
+        ...
+
     def children(self) -> list[ChildItems]:
         """Every child, in bulk (a city year is ≈ 220 k children)."""
         ...

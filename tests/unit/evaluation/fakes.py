@@ -55,6 +55,7 @@ class FakeStore:
     steps: list[tuple[str, str, str, str | None, datetime]] = field(default_factory=list)  # event, case, step, …
     children_: dict[str, FakeChild] = field(default_factory=dict)
     forgotten_ids: set[str] = field(default_factory=set)
+    opt_outs: dict[str, tuple[bool, datetime]] = field(default_factory=dict)
     scheduled: dict[str, tuple[str, datetime, datetime | None]] = field(default_factory=dict)  # owner, claimed, done
 
     def processed(self, key: str) -> bool:
@@ -88,15 +89,27 @@ class FakeStore:
         self.steps = [s for s in self.steps if s[1] not in gone]
         self.cases_ = {k: c for k, c in self.cases_.items() if k not in gone}
         self.children_.pop(child_id, None)
+        self.opt_outs.pop(child_id, None)
         self.forgotten_ids.add(child_id)
+
+    def opt_out(self, child_id: str) -> tuple[bool, datetime] | None:
+        return self.opt_outs.get(child_id)
+
+    def set_opt_out(self, child_id: str, active: bool, changed_at: datetime) -> None:
+        self.opt_outs[child_id] = (active, changed_at)
+
+    def _out(self, child_id: str) -> bool:
+        return self.opt_outs.get(child_id, (False, None))[0]
 
     def children(self) -> list[ChildItems]:
         return [FakeChildNow(c.child_id, c.ward_code, items_of(c.items), items_of(c.ever_items))
-                for c in self.children_.values()]
+                for c in self.children_.values() if not self._out(c.child_id)]
 
     def cases(self) -> list[Case]:
         out = []
         for c in self.cases_.values():
+            if self._out(c.child_id):
+                continue
             mine = sorted((Step(s, r, at.replace(tzinfo=UTC)) for _, case_id, s, r, at in self.steps
                            if case_id == c.case_id), key=lambda s: s.at)
             if c.listed_at is None and not mine:
