@@ -1,7 +1,7 @@
 """Scores the synthetic city through ingest, linkage and scoring, and compares the flags with the generator's truth.
 
     .venv/bin/python -m benchmarks.scoring_truth [--scale 0.01] [--days 365] [--noise 0] [--seed 1]
-        [--rules guideline-all|fukuoka] [--examples 5] [--alerts] [--history-years N]
+        [--rules guideline-all|fukuoka] [--examples 5] [--alerts] [--history-years N] [--signal no_contact]
 
 Every source event of the simulated period goes, in event-time order, through the very code the workers run:
 ingest's ``process`` (validation, Japanese normalisation), linkage's ``LinkageService`` (identity, households,
@@ -15,6 +15,9 @@ mapped to the generator's person by its 宛名番号 key. Printed: per item, the
 got wrong, and a few examples of each kind of mismatch; also flags that rose and fell within one day (casework
 would have alerted on them).
 
+``--signal CODE`` switches a connection signal on (行政とのつながり; ``no_contact`` is off in the shipped files) for
+the run, as a city would in its rule file: it is then compared with its truth like the others.
+
 With ``--alerts``, casework's intake takes what scoring and linkage publish, in three arrival orders, and every
 child the truth flags must reach its ward exactly once, with the same alerts in every order (benchmarks/alert_truth.py).
 """
@@ -22,6 +25,7 @@ child the truth flags must reach its ward exactly once, with the same alerts in 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -352,11 +356,24 @@ def go_live_horizon(rulebook: Rulebook, start: date, history_years: int | None) 
                          f"go-live-{history_years}y"), since
 
 
+def with_signals(rulebook: Rulebook, codes: tuple[str, ...]) -> Rulebook:
+    """The rule file with these connection signals switched on (``enabled = true``, as a city would set it)."""
+    unknown = set(codes) - set(SIGNAL_ITEM)
+    if unknown:
+        raise SystemExit(f"unknown signal(s) {sorted(unknown)}; known: {sorted(SIGNAL_ITEM)}")
+    items = {SIGNAL_ITEM[code] for code in codes}
+    rules = [dataclasses.replace(r, enabled=True) if r.item in items else r for r in rulebook.rules.rules]
+    return dataclasses.replace(rulebook, rules=dataclasses.replace(
+        rulebook.rules, rules=rules, version=f"{rulebook.rules.version}+{'+'.join(sorted(codes))}", _reading={}))
+
+
 def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str, examples: int,
                    start: date = date(2025, 4, 1), hold: bool = True, alerts: bool = False,
-                   history_years: int | None = None,
+                   history_years: int | None = None, signals: tuple[str, ...] = (),
                    ) -> tuple[Comparison, ScoringRun, Pipeline, dict[str, float]]:
-    rulebook, history_from = go_live_horizon(load_rulebook(CONFIG_DIR / f"{rules}.toml"), start, history_years)
+    rulebook = with_signals(load_rulebook(CONFIG_DIR / f"{rules}.toml"), signals) if signals else \
+        load_rulebook(CONFIG_DIR / f"{rules}.toml")
+    rulebook, history_from = go_live_horizon(rulebook, start, history_years)
     items = sorted(r.item for r in rulebook.rules.enabled)
     timings: dict[str, float] = {}
     t0, c0 = time.perf_counter(), time.process_time()
@@ -436,10 +453,13 @@ def main() -> None:
     parser.add_argument("--history-years", type=int, default=None,
                         help="the go-live loads only this many years of 母子保健 and 子ども・子育て支援 history "
                              "(their data horizon)")
+    parser.add_argument("--signal", action="append", default=[], choices=sorted(SIGNAL_ITEM),
+                        help="switch this connection signal on for the run (repeatable), e.g. no_contact")
     args = parser.parse_args()
     result, run, pipeline, timings = run_comparison(args.scale, args.days, args.noise, args.seed, args.rules,
                                                     args.examples, hold=not args.no_hold, alerts=args.alerts,
-                                                    history_years=args.history_years)
+                                                    history_years=args.history_years,
+                                                    signals=tuple(args.signal))
     print(report(result, run, pipeline, timings))
     print(orjson.dumps({"mismatched_child_days": result.mismatched_days}).decode())
 
