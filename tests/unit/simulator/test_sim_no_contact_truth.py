@@ -4,9 +4,11 @@ day it arrives. Driven day by day through a small stand-in for the simulation's 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ import pytest
 from simulator.life.contacts import Contacts
 from simulator.population.model import Household, Person
 from simulator.truth import NO_CONTACT, TruthBook
+from tests.unit.simulator.conftest import Run
 
 pytestmark = pytest.mark.unit
 
@@ -158,3 +161,14 @@ def test_a_child_who_left_is_not_judged() -> None:
     kid.resident = False
     clock.until(date(2026, 3, 1))
     assert spans(clock, kid) == []
+
+
+def test_the_city_writes_every_signal_with_its_truth(clean_run: Run, tmp_path: Path) -> None:
+    """signals.jsonl carries 行政との接点なし beside the other three, each span within childhood and ordered."""
+    clean_run.city.write_truth(tmp_path)
+    rows = [json.loads(line) for line in (tmp_path / "signals.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {r["code"] for r in rows} == {"unenrolled", "known_to_guidance", "moved_in", "no_contact"}
+    spans = [r for r in rows if r["code"] == "no_contact"]
+    assert len(spans) > 100
+    assert all(r["item"] == NO_CONTACT and (r["to"] is None or r["from"] < r["to"]) for r in spans)
+    assert all(r["known_from"] >= r["from"] for r in spans)
