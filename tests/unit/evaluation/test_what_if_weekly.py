@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from services.evaluation.adapters.report_files import what_if_html
 from services.evaluation.adapters.weights_file import WeightsFileError, parse_weights, weights_toml
+from services.evaluation.bootstrap import bootstrap
+from services.evaluation.config import DEFAULT_RULE_FILE, EvaluationSettings
 from services.evaluation.domain.fairness import AuditChild, audit
 from services.evaluation.domain.model import APPROACH, ASSESS, CONFER, NO_TIER, SCREEN, Case, Step
 from services.evaluation.domain.periods import week_of
@@ -15,6 +19,7 @@ from services.evaluation.domain.weekly import CITY, weekly
 from services.evaluation.domain.weights import Weights
 from services.evaluation.domain.what_if import CITY as WHAT_IF_CITY
 from services.evaluation.domain.what_if import ChildItems, what_if
+from services.evaluation.metrics import EvaluationMetrics
 
 pytestmark = pytest.mark.unit
 TIERS = (("重点", 4.0), ("予防", 2.0), ("見守り", 1.0))
@@ -119,3 +124,17 @@ def test_the_what_if_report_names_a_signal_among_the_drivers() -> None:
     result = what_if([ChildItems("40131", frozenset({18}), frozenset({"unenrolled"}))], CURRENT, weighed)
     html = what_if_html(result, datetime(2026, 11, 30, 9, tzinfo=UTC))
     assert "つながり「未就園」（1人）" in html and "見守り → 予防" in html
+
+
+def test_the_service_starts_on_a_rule_file_that_weighs_a_signal(tmp_path: Path) -> None:
+    """Once the city gives 未就園 a weight in scoring's rule file, evaluation still starts and uses it."""
+    rules = tmp_path / "fukuoka.toml"
+    rules.write_text(DEFAULT_RULE_FILE.read_text(encoding="utf-8") + "\n[weights.signals]\nunenrolled = 1.0\n",
+                     encoding="utf-8")
+    settings = EvaluationSettings(database_url=f"sqlite:///{tmp_path}/evaluation.db", metrics_port=0,
+                                  reports_dir=tmp_path / "reports", rule_file=rules)
+    container = bootstrap(settings, metrics=EvaluationMetrics(CollectorRegistry()))
+    try:
+        assert container.current_weights.per_signal == {"unenrolled": 1.0}
+    finally:
+        container.engine.dispose()
