@@ -17,6 +17,8 @@ would have alerted on them).
 
 ``--signal CODE`` switches a connection signal on (行政とのつながり; ``no_contact`` is off in the shipped files) for
 the run, as a city would in its rule file: it is then compared with its truth like the others.
+``--signal-param no_contact.until_age_months=72`` sets a signal's parameter; the truth of ``no_contact`` (every
+child under 18) is then read up to that age.
 
 With ``--alerts``, casework's intake takes what scoring and linkage publish, in three arrival orders, and every
 child the truth flags must reach its ward exactly once, with the same alerts in every order (benchmarks/alert_truth.py).
@@ -28,7 +30,7 @@ import argparse
 import dataclasses
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -56,8 +58,8 @@ from services.scoring.service_layer.handlers import decode_fact, handle_fact, sw
 from simulator.city import City
 from simulator.events import JST
 from simulator.life.engine import HISTORY_SYSTEMS, SimConfig
-from simulator.population.model import atena_no, person_ref
-from simulator.truth import SIGNAL_CODES, adult_day
+from simulator.population.model import age_reached_on, atena_no, person_ref
+from simulator.truth import NO_CONTACT, SIGNAL_CODES, adult_day
 
 SIGNAL_ITEM = {code: item for item, code in SIGNAL_CODES.items()}
 
@@ -247,8 +249,14 @@ def _fmt(spans: Spans) -> str:
     return ", ".join(f"{date.fromordinal(a)}…{date.fromordinal(b)}" for a, b in spans) or "—"
 
 
+def _no_contact_until(rulebook: Rulebook) -> int | None:
+    """The age (months) up to which the run's rule file reads 行政との接点なし, if it bounds it."""
+    return next((r.params.until_age_months for r in rulebook.rules.enabled if r.item == NO_CONTACT), None)
+
+
 def compare(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int], examples: int) -> Comparison:
     sim = city.sim
+    no_contact_until = _no_contact_until(pipeline.rulebook)
     persons = sim.pop.persons
     pid_of_atena = {p.atena_no: p.pid for p in persons}
     result = Comparison(items)
@@ -274,6 +282,8 @@ def compare(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int], e
         if item not in items:
             continue
         adult = adult_day(persons[pid])
+        if item == NO_CONTACT and no_contact_until is not None:  # the rule file keeps it to young children
+            adult = min(adult, age_reached_on(persons[pid].birth, no_contact_until))
         clipped = []
         for start, stop, known in true_spans:
             assert start is not None and known is not None
@@ -356,23 +366,46 @@ def go_live_horizon(rulebook: Rulebook, start: date, history_years: int | None) 
                          f"go-live-{history_years}y"), since
 
 
-def with_signals(rulebook: Rulebook, codes: tuple[str, ...]) -> Rulebook:
-    """The rule file with these connection signals switched on (``enabled = true``, as a city would set it)."""
-    unknown = set(codes) - set(SIGNAL_ITEM)
+def with_signals(rulebook: Rulebook, codes: tuple[str, ...],
+                 params: Mapping[str, Mapping[str, Any]] | None = None) -> Rulebook:
+    """The rule file with these connection signals switched on (``enabled = true``, as a city would set it), and
+    ``params`` (by code) set on them."""
+    params = params or {}
+    unknown = (set(codes) | set(params)) - set(SIGNAL_ITEM)
     if unknown:
         raise SystemExit(f"unknown signal(s) {sorted(unknown)}; known: {sorted(SIGNAL_ITEM)}")
     items = {SIGNAL_ITEM[code] for code in codes}
-    rules = [dataclasses.replace(r, enabled=True) if r.item in items else r for r in rulebook.rules.rules]
+    rules = []
+    for r in rulebook.rules.rules:
+        code = SIGNAL_CODES.get(r.item)
+        if code is not None and code in params:  # __post_init__ checks them as the loader does
+            r = dataclasses.replace(r, params=dataclasses.replace(r.params, **params[code]))
+        rules.append(dataclasses.replace(r, enabled=True) if r.item in items else r)
+    tag = "+".join([*sorted(codes), *(f"{c}.{k}={v}" for c, p in sorted(params.items()) for k, v in sorted(p.items()))])
     return dataclasses.replace(rulebook, rules=dataclasses.replace(
-        rulebook.rules, rules=rules, version=f"{rulebook.rules.version}+{'+'.join(sorted(codes))}", _reading={}))
+        rulebook.rules, rules=rules, version=f"{rulebook.rules.version}+{tag}", _reading={}))
+
+
+def _signal_params(pairs: list[str]) -> dict[str, dict[str, int]]:
+    """``no_contact.until_age_months=72`` → {"no_contact": {"until_age_months": 72}} (integer parameters)."""
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        code, _, param = name.partition(".")
+        if not (code and param and value.lstrip("-").isdigit()):
+            raise SystemExit(f"--signal-param {pair!r}: expected CODE.PARAM=INTEGER")
+        out[code][param] = int(value)
+    return dict(out)
 
 
 def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str, examples: int,
                    start: date = date(2025, 4, 1), hold: bool = True, alerts: bool = False,
                    history_years: int | None = None, signals: tuple[str, ...] = (),
+                   signal_params: Mapping[str, Mapping[str, Any]] | None = None,
                    ) -> tuple[Comparison, ScoringRun, Pipeline, dict[str, float]]:
-    rulebook = with_signals(load_rulebook(CONFIG_DIR / f"{rules}.toml"), signals) if signals else \
-        load_rulebook(CONFIG_DIR / f"{rules}.toml")
+    rulebook = load_rulebook(CONFIG_DIR / f"{rules}.toml")
+    if signals or signal_params:
+        rulebook = with_signals(rulebook, signals, signal_params)
     rulebook, history_from = go_live_horizon(rulebook, start, history_years)
     items = sorted(r.item for r in rulebook.rules.enabled)
     timings: dict[str, float] = {}
@@ -455,11 +488,15 @@ def main() -> None:
                              "(their data horizon)")
     parser.add_argument("--signal", action="append", default=[], choices=sorted(SIGNAL_ITEM),
                         help="switch this connection signal on for the run (repeatable), e.g. no_contact")
+    parser.add_argument("--signal-param", action="append", default=[], metavar="CODE.PARAM=N",
+                        help="set a connection signal's integer parameter (repeatable), e.g. "
+                             "no_contact.until_age_months=72")
     args = parser.parse_args()
     result, run, pipeline, timings = run_comparison(args.scale, args.days, args.noise, args.seed, args.rules,
                                                     args.examples, hold=not args.no_hold, alerts=args.alerts,
                                                     history_years=args.history_years,
-                                                    signals=tuple(args.signal))
+                                                    signals=tuple(args.signal),
+                                                    signal_params=_signal_params(args.signal_param))
     print(report(result, run, pipeline, timings))
     print(orjson.dumps({"mismatched_child_days": result.mismatched_days}).decode())
 

@@ -53,10 +53,12 @@ def test_scoring_the_synthetic_city_reproduces_the_ground_truth(rules: str) -> N
 def test_a_go_live_with_a_few_years_of_history_raises_no_years_old_absences(rules: str, years: int) -> None:
     """Issue 14 (5): the load carries 母子保健 records (and 子ども・子育て支援 enrolments) from ``years`` back only;
     scoring is given that data horizon and raises items 3 and 16 only for windows after it, and dates 未就園 no
-    earlier — exactly the truth, which expects nothing earlier."""
+    earlier — exactly the truth, which expects nothing earlier. With the Fukuoka rules, 行政との接点なし is kept to
+    children before 満6歳 (``until_age_months = 72``), as a city focused on 未就園児 would set it."""
+    bound = {"no_contact": {"until_age_months": 72}} if rules == "fukuoka" else None
     result, run, pipeline, timings = run_comparison(scale=0.003, days=400, noise=1.0, seed=5, rules=rules,
                                                     examples=5, start=date(2025, 3, 1), history_years=years,
-                                                    signals=("no_contact",))
+                                                    signals=("no_contact",), signal_params=bound)
     text = report(result, run, pipeline, timings)
     print(text)
     assert result.mismatched_days == 0 and not result.unmapped, text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.scoring_truth import with_signals
+from benchmarks.scoring_truth import _signal_params, with_signals
 from services.scoring.adapters.rulebook import load_rulebook
 from services.scoring.config import CONFIG_DIR
 
@@ -24,3 +24,15 @@ def test_no_contact_is_switched_on_for_the_run_and_nothing_else_changes() -> Non
 def test_an_unknown_signal_is_refused() -> None:
     with pytest.raises(SystemExit, match="unknown signal"):
         with_signals(load_rulebook(CONFIG_DIR / "fukuoka.toml"), ("no_such_signal",))
+
+
+def test_a_signals_parameter_is_set_and_checked_as_the_rule_file_would() -> None:
+    params = _signal_params(["no_contact.until_age_months=72", "no_contact.months=6"])
+    assert params == {"no_contact": {"until_age_months": 72, "months": 6}}
+    book = with_signals(load_rulebook(CONFIG_DIR / "fukuoka.toml"), ("no_contact",), params)
+    [rule] = [r for r in book.rules.enabled if r.item == 104]
+    assert (rule.params.until_age_months, rule.params.months) == (72, 6)
+    with pytest.raises(ValueError, match="until_age_months"):
+        with_signals(book, (), {"no_contact": {"until_age_months": 0}})
+    with pytest.raises(SystemExit, match=r"CODE\.PARAM=INTEGER"):
+        _signal_params(["no_contact=72"])
