@@ -1,7 +1,7 @@
 """Scores the synthetic city through ingest, linkage and scoring, and compares the flags with the generator's truth.
 
     .venv/bin/python -m benchmarks.scoring_truth [--scale 0.01] [--days 365] [--noise 0] [--seed 1]
-        [--rules guideline-all|fukuoka] [--examples 5] [--alerts] [--history-years N]
+        [--rules guideline-all|fukuoka] [--examples 5] [--alerts] [--history-years N] [--signal no_contact]
 
 Every source event of the simulated period goes, in event-time order, through the very code the workers run:
 ingest's ``process`` (validation, Japanese normalisation), linkage's ``LinkageService`` (identity, households,
@@ -15,6 +15,11 @@ mapped to the generator's person by its 宛名番号 key. Printed: per item, the
 got wrong, and a few examples of each kind of mismatch; also flags that rose and fell within one day (casework
 would have alerted on them).
 
+``--signal CODE`` switches a connection signal on (行政とのつながり; ``no_contact`` is off in the shipped files) for
+the run, as a city would in its rule file: it is then compared with its truth like the others.
+``--signal-param no_contact.until_age_months=72`` sets a signal's parameter; the truth of ``no_contact`` (every
+child under 18) is then read up to that age.
+
 With ``--alerts``, casework's intake takes what scoring and linkage publish, in three arrival orders, and every
 child the truth flags must reach its ward exactly once, with the same alerts in every order (benchmarks/alert_truth.py).
 """
@@ -22,9 +27,10 @@ child the truth flags must reach its ward exactly once, with the same alerts in 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -52,8 +58,8 @@ from services.scoring.service_layer.handlers import decode_fact, handle_fact, sw
 from simulator.city import City
 from simulator.events import JST
 from simulator.life.engine import HISTORY_SYSTEMS, SimConfig
-from simulator.population.model import atena_no, person_ref
-from simulator.truth import SIGNAL_CODES, adult_day
+from simulator.population.model import age_reached_on, atena_no, person_ref
+from simulator.truth import NO_CONTACT, SIGNAL_CODES, adult_day
 
 SIGNAL_ITEM = {code: item for item, code in SIGNAL_CODES.items()}
 
@@ -243,8 +249,14 @@ def _fmt(spans: Spans) -> str:
     return ", ".join(f"{date.fromordinal(a)}…{date.fromordinal(b)}" for a, b in spans) or "—"
 
 
+def _no_contact_until(rulebook: Rulebook) -> int | None:
+    """The age (months) up to which the run's rule file reads 行政との接点なし, if it bounds it."""
+    return next((r.params.until_age_months for r in rulebook.rules.enabled if r.item == NO_CONTACT), None)
+
+
 def compare(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int], examples: int) -> Comparison:
     sim = city.sim
+    no_contact_until = _no_contact_until(pipeline.rulebook)
     persons = sim.pop.persons
     pid_of_atena = {p.atena_no: p.pid for p in persons}
     result = Comparison(items)
@@ -270,6 +282,8 @@ def compare(city: City, pipeline: Pipeline, run: ScoringRun, items: list[int], e
         if item not in items:
             continue
         adult = adult_day(persons[pid])
+        if item == NO_CONTACT and no_contact_until is not None:  # the rule file keeps it to young children
+            adult = min(adult, age_reached_on(persons[pid].birth, no_contact_until))
         clipped = []
         for start, stop, known in true_spans:
             assert start is not None and known is not None
@@ -352,11 +366,47 @@ def go_live_horizon(rulebook: Rulebook, start: date, history_years: int | None) 
                          f"go-live-{history_years}y"), since
 
 
+def with_signals(rulebook: Rulebook, codes: tuple[str, ...],
+                 params: Mapping[str, Mapping[str, Any]] | None = None) -> Rulebook:
+    """The rule file with these connection signals switched on (``enabled = true``, as a city would set it), and
+    ``params`` (by code) set on them."""
+    params = params or {}
+    unknown = (set(codes) | set(params)) - set(SIGNAL_ITEM)
+    if unknown:
+        raise SystemExit(f"unknown signal(s) {sorted(unknown)}; known: {sorted(SIGNAL_ITEM)}")
+    items = {SIGNAL_ITEM[code] for code in codes}
+    rules = []
+    for r in rulebook.rules.rules:
+        code = SIGNAL_CODES.get(r.item)
+        if code is not None and code in params:  # __post_init__ checks them as the loader does
+            r = dataclasses.replace(r, params=dataclasses.replace(r.params, **params[code]))
+        rules.append(dataclasses.replace(r, enabled=True) if r.item in items else r)
+    tag = "+".join([*sorted(codes), *(f"{c}.{k}={v}" for c, p in sorted(params.items()) for k, v in sorted(p.items()))])
+    return dataclasses.replace(rulebook, rules=dataclasses.replace(
+        rulebook.rules, rules=rules, version=f"{rulebook.rules.version}+{tag}", _reading={}))
+
+
+def _signal_params(pairs: list[str]) -> dict[str, dict[str, int]]:
+    """``no_contact.until_age_months=72`` → {"no_contact": {"until_age_months": 72}} (integer parameters)."""
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        code, _, param = name.partition(".")
+        if not (code and param and value.lstrip("-").isdigit()):
+            raise SystemExit(f"--signal-param {pair!r}: expected CODE.PARAM=INTEGER")
+        out[code][param] = int(value)
+    return dict(out)
+
+
 def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str, examples: int,
                    start: date = date(2025, 4, 1), hold: bool = True, alerts: bool = False,
-                   history_years: int | None = None,
+                   history_years: int | None = None, signals: tuple[str, ...] = (),
+                   signal_params: Mapping[str, Mapping[str, Any]] | None = None,
                    ) -> tuple[Comparison, ScoringRun, Pipeline, dict[str, float]]:
-    rulebook, history_from = go_live_horizon(load_rulebook(CONFIG_DIR / f"{rules}.toml"), start, history_years)
+    rulebook = load_rulebook(CONFIG_DIR / f"{rules}.toml")
+    if signals or signal_params:
+        rulebook = with_signals(rulebook, signals, signal_params)
+    rulebook, history_from = go_live_horizon(rulebook, start, history_years)
     items = sorted(r.item for r in rulebook.rules.enabled)
     timings: dict[str, float] = {}
     t0, c0 = time.perf_counter(), time.process_time()
@@ -436,10 +486,17 @@ def main() -> None:
     parser.add_argument("--history-years", type=int, default=None,
                         help="the go-live loads only this many years of 母子保健 and 子ども・子育て支援 history "
                              "(their data horizon)")
+    parser.add_argument("--signal", action="append", default=[], choices=sorted(SIGNAL_ITEM),
+                        help="switch this connection signal on for the run (repeatable), e.g. no_contact")
+    parser.add_argument("--signal-param", action="append", default=[], metavar="CODE.PARAM=N",
+                        help="set a connection signal's integer parameter (repeatable), e.g. "
+                             "no_contact.until_age_months=72")
     args = parser.parse_args()
     result, run, pipeline, timings = run_comparison(args.scale, args.days, args.noise, args.seed, args.rules,
                                                     args.examples, hold=not args.no_hold, alerts=args.alerts,
-                                                    history_years=args.history_years)
+                                                    history_years=args.history_years,
+                                                    signals=tuple(args.signal),
+                                                    signal_params=_signal_params(args.signal_param))
     print(report(result, run, pipeline, timings))
     print(orjson.dumps({"mismatched_child_days": result.mismatched_days}).decode())
 

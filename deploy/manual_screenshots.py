@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from playwright.sync_api import Page, expect, sync_playwright
@@ -46,7 +46,11 @@ def casework_web(database: Path, workdir: Path) -> Iterator[str]:
     """The casework web on a copy of ``database`` in training mode; yields its base URL."""
     copy = workdir / "training" / "casework-training.db"
     copy.parent.mkdir(parents=True)
-    shutil.copy(database, copy)
+    # SQLite's backup, not a file copy: the running training city writes in WAL mode, and a copy of the main file
+    # alone misses what the -wal file still holds (the screenshots showed minutes-old data).
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as source, \
+            closing(sqlite3.connect(copy)) as target:
+        source.backup(target)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TSUNAGU_CASEWORK_", "TSUNAGU_ENVIRONMENT"))}
     env.update({"TSUNAGU_CASEWORK_TRAINING": "true", "TSUNAGU_CASEWORK_ENVIRONMENT": "development",
@@ -125,14 +129,31 @@ def shoot(page: Page, base: str, out: Path) -> list[str]:
             page.screenshot(path=str(path), full_page=full)
         taken.append(path.name)
 
+    def fold_freshness() -> None:
+        """データの鮮度 opens by itself while a system is silent (in the training city, those it has no records
+        of): folded, as a user does, so the inbox screenshots show the list; it has a screenshot of its own."""
+        page.evaluate("document.querySelectorAll('#freshness details').forEach(d => d.open = false)")
+
     # ward staff: login, inbox, filters, a child page, the screening form, the timeline after two steps
     page.goto(f"{base}/login")
     save("login", full=False)
     login(page, base, "kensyu01")
     expect(page.get_by_role("heading", name="対象者一覧（東区）")).to_be_visible()
+    save("freshness", element="#freshness")
+    fold_freshness()
     save("inbox", full=False)
     page.goto(f"{base}/?tier=重点")
+    fold_freshness()
     save("inbox-filter", full=False)
+    # 行政とのつながり: the inbox filtered by a signal, and a child's panel (the first 未就園 child of the ward)
+    page.goto(f"{base}/?signal=unenrolled")
+    first = page.locator("#alert-rows a").first
+    expect(first).to_be_visible()  # the smoke families' 4-year-olds attend no nursery: 未就園
+    fold_freshness()
+    save("inbox-signal", full=False)
+    first.click()
+    expect(page.locator("#connection details.flag--signal").first).to_be_visible()
+    save("child-connection", element="section[aria-labelledby=h-connection]")
     page.goto(f"{base}/")
     page.locator("#alert-rows a", has_text=CHILD).first.click()
     expect(page.get_by_role("heading", name=CHILD)).to_be_visible()

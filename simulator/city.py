@@ -23,6 +23,7 @@ def _go_live(sim: Simulation) -> Iterator[None]:
     yield from services.go_live()
     yield from care.Care(sim, services).go_live()
     yield from school.Schools(sim, services).go_live()
+    sim.contacts.go_live()  # last: judges each child on everything the load holds
 
 
 @dataclass

@@ -16,10 +16,12 @@ from simulator.population.model import Person, age_reached_on, atena_no, househo
 ADULT_AGE = 18
 # 行政とのつながり (issue 18): the connection signals' truth rides in the same book, numbered as scoring numbers
 # them inside (services/scoring/domain/rules/connection.py), published there by code.
-UNENROLLED, KNOWN_TO_GUIDANCE, MOVED_IN = 101, 102, 103
-SIGNAL_CODES = {UNENROLLED: "unenrolled", KNOWN_TO_GUIDANCE: "known_to_guidance", MOVED_IN: "moved_in"}
+UNENROLLED, KNOWN_TO_GUIDANCE, MOVED_IN, NO_CONTACT = 101, 102, 103, 104
+SIGNAL_CODES = {UNENROLLED: "unenrolled", KNOWN_TO_GUIDANCE: "known_to_guidance", MOVED_IN: "moved_in",
+                NO_CONTACT: "no_contact"}
 UNENROLLED_AGES = (36, 72)  # months: 満3歳 to 満6歳, in no nursery or kindergarten
 MOVED_IN_MONTHS = 12
+NO_CONTACT_MONTHS = 12  # 行政との接点なし: no recorded contact with a public service for this long (life/contacts.py)
 
 
 @dataclass

@@ -44,6 +44,7 @@ class Care:
         sim.emit("childcare.enrolment.started", child.atena_no, p.enrolment_started(
             child=child.atena_no, facility_kind=kind, facility_code=code, start_date=sim.iso(start)),
             persons={"child_atena_no": child.pid}, household=h)
+        sim.contacts.began(child, "childcare")
 
     def unenrol(self, child: Person) -> None:
         code = self.enrolled.pop(child.pid, None)
@@ -51,6 +52,7 @@ class Care:
             self.sim.emit("childcare.enrolment.ended", child.atena_no, p.enrolment_ended(
                 child=child.atena_no, facility_code=code, end_date=self.sim.iso(self.sim.day)),
                 persons={"child_atena_no": child.pid}, household=child.household)
+            self.sim.contacts.ended(child, "childcare", self.sim.day)
 
     def watch_unenrolled(self, child: Person, since: int) -> None:
         """Signal 未就園: from 満3歳 (or the day the child came, ``since``) to 満6歳 while in no nursery. With a
@@ -156,6 +158,7 @@ class Care:
             case_no=case_no, child=child.atena_no, involvement=kind, start_date=sim.iso(start)),
             persons={"child_atena_no": child.pid}, household=child.household)
         self.cases.setdefault(child.pid, set()).add(case_no)
+        sim.contacts.began(child, case_no)
         sim.truth.open(child.pid, KNOWN_TO_GUIDANCE, start)  # currently known to 児童相談所 (any involvement)
         item = {"youtaikyo": 1, "temporary_protection": 2}.get(kind)
         if item is not None:
@@ -172,6 +175,7 @@ class Care:
             self.sim.emit("child_guidance.involvement.ended", child.atena_no, p.involvement_ended(
                 case_no=case_no, child=child.atena_no, involvement=kind, end_date=self.sim.iso(end)),
                 persons={"child_atena_no": child.pid}, household=child.household)
+            self.sim.contacts.ended(child, case_no, end)
 
     def guidance_kind(self, z: float) -> str | None:
         r = self.sim.rates

@@ -76,6 +76,7 @@ def checkup(sim: Simulation, child: Person, w: Window, day: int) -> None:
         child=child.atena_no, checkup=w.kind, checkup_date=sim.iso(day), attended=True,
         weight_kg=round(weight, 2), height_cm=round(height, 1), answers=answers),
         persons={"child_atena_no": child.pid}, household=child.household)
+    sim.contacts.seen(child, day)
     if w.weighs_for_item9:
         if low:
             sim.truth.open(child.pid, 9, day)

@@ -18,6 +18,7 @@ from typing import Any
 
 from contracts.sources import SOURCE_SYSTEMS
 from simulator.events import JST, SourceEvent, iso_date
+from simulator.life.contacts import Contacts
 from simulator.noise import Noise, NoiseRates, noise_profile
 from simulator.population.build import Builder, Population
 from simulator.population.model import Household, Person
@@ -69,6 +70,7 @@ class Simulation:
         self.noise = Noise(noise_profile(config.noise_level, config.noise_overrides),
                            random.Random(f"noise/{config.seed}"))
         self.truth = TruthBook()
+        self.contacts = Contacts(self)  # the truth of signal 行政との接点なし, fed by the areas as they record
         self.records = truth_out or RecordTruth()
         self._calendar: dict[int, list[Callable[[], None]]] = defaultdict(list)
         self._buffer: list[SourceEvent] = []

@@ -122,6 +122,8 @@ def postpartum(sim: Simulation, preg: Pregnancy, day: int) -> None:
     sim.emit("maternal_child_health.postpartum_checkup.recorded", m.atena_no, p.postpartum_checkup(
         mother=m.atena_no, child=child.atena_no, checkup_date=sim.iso(day), epds_total=total, epds_item10=item10),
         persons={"mother_atena_no": m.pid, "child_atena_no": child.pid}, household=m.household)
+    for c in preg.children:  # the 産婦健診 after this delivery: a contact for the children born of it
+        sim.contacts.seen(c, day)
     if total >= 9 or item10 > 0:  # about the mother after this delivery: the children born of it
         for c in preg.children:
             one = age_reached_on(c.birth, EPDS_COUNTS_MONTHS)

@@ -81,6 +81,7 @@ class Schools:
         self._profile(s, h.risk)
         self.students[child.pid] = s
         self.record(s)
+        sim.contacts.began(child, "school")
 
     def leave(self, child: Person) -> None:
         s = self.students.pop(child.pid, None)
@@ -88,6 +89,7 @@ class Schools:
             self.sim.emit("school_students.student.left", s.sid, p.student_left(
                 student_id=s.sid, school_code=s.code, left_date=self.sim.iso(self.sim.day)),
                 persons={"student_id": child.pid}, household=child.household)
+            self.sim.contacts.ended(child, "school", self.sim.day)
 
     def arrived(self, h: Household) -> None:
         for child in h.children(self.sim.day):
@@ -128,6 +130,7 @@ class Schools:
                 student_id=s.sid, school_code=s.code, school_year=year, month=m, absence_days=a,
                 late_arrivals=late, school_days=days), persons={"student_id": s.person.pid},
                 household=s.person.household)
+            sim.contacts.seen(s.person, sim.day)
             s.cum_absences += a
             s.cum_lates += late
             month_start = month_day.replace(day=1).toordinal()  # the month the count crossed the line ...
@@ -182,6 +185,7 @@ class Schools:
             sim.emit("school_affairs.health_checkup.recorded", s.sid, p.school_health(
                 student_id=s.sid, school_code=s.code, checkup_date=sim.iso(sim.day), height_cm=round(height, 1),
                 weight_kg=weight), persons={"student_id": s.person.pid}, household=s.person.household)
+            sim.contacts.seen(s.person, sim.day)
             if low:
                 sim.truth.open(s.person.pid, 9, sim.day)
             else:

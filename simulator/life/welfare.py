@@ -48,6 +48,9 @@ def start_entitlement(sim: Simulation, h: Household, e: Entitlement, item: int |
     sim.emit(event_type, e.recipient.atena_no, p.eligibility_started(
         entitlement_id=e.eid, recipient=e.recipient.atena_no, covered=[c.atena_no for c in e.covered],
         start_date=sim.iso(e.start), **_kind_field(e)), persons=persons, household=h)
+    if e.system == "child_allowance":  # its 認定 (and a 額改定 re-sent on a birth): dated by its start
+        for c in e.covered:
+            sim.contacts.seen(c, e.start)
     if item is not None:
         for c in e.covered:
             sim.truth.open(c.pid, item, max(e.start, c.birth))
@@ -60,6 +63,9 @@ def end_entitlement(sim: Simulation, h: Household, e: Entitlement, item: int | N
     sim.emit(event_type, e.recipient.atena_no, p.eligibility_ended(
         entitlement_id=e.eid, recipient=e.recipient.atena_no, end_date=sim.iso(sim.day), **kind),
         persons={"recipient_atena_no": e.recipient.pid}, household=h)
+    if e.system == "child_allowance":
+        for c in e.covered:
+            sim.contacts.seen(c, sim.day)
     if item is not None:
         for c in e.covered:
             sim.truth.close(c.pid, item, sim.day)

@@ -33,8 +33,11 @@ from services.casework.entrypoints import cli_privacy, cli_survey
 from services.casework.service_layer import audit_log
 from services.casework.service_layer.audit_log import Actor
 from services.casework.service_layer.auth import (
+    TRAINING_ONLY,
+    TRAINING_PREFIX,
     create_user,
     enrol_totp,
+    is_training_account,
     remove_totp,
     reseal_totp_secrets,
     set_password,
@@ -49,8 +52,8 @@ DEMO_OTHERS = [("hq", Role.HQ_ADMIN, None), ("privacy", Role.PRIVACY_OFFICER, No
                ("operator", Role.OPERATOR, None)]
 CLI_ACTOR = Actor("cli", "operator", "cli")
 # Training accounts (研修モード, deploy/training.sh): two ward staff per ward (kensyu01/02 東区 … kensyu13/14 早良区),
-# HQ, privacy officer and 児童相談所. Refused outside training mode, and training mode is refused in production.
-TRAINING_PREFIX = "kensyu"
+# HQ, privacy officer and 児童相談所. Refused outside training mode (service_layer/auth.py: not created, not logged
+# in), and training mode is refused in production.
 TRAINING_PASSWORD = "tsunagu-kensyu-2026"  # noqa: S105 - fictitious data only; printed for the trainer
 TRAINING_DIVISIONS = ("子育て支援課", "健康課")
 
@@ -68,16 +71,15 @@ def training_accounts() -> list[tuple[str, Role, str | None, str | None]]:
 
 def _create(args: argparse.Namespace) -> int:
     settings = CaseworkSettings()
-    if args.username.lower().startswith(TRAINING_PREFIX) and not settings.training:
-        print(f"error: '{TRAINING_PREFIX}…' names are training accounts; they exist only in training mode",
-              file=sys.stderr)
+    if is_training_account(args.username) and not settings.training:
+        print(f"error: {TRAINING_ONLY}", file=sys.stderr)
         return 2
     container = bootstrap(settings)
     now = container.clock()
     try:
         with container.sessions.begin() as session:
             user = create_user(session, username=args.username, password=args.password, role=args.role,
-                               ward_code=args.ward, division=args.division, now=now)
+                               ward_code=args.ward, division=args.division, now=now, training=settings.training)
             audit_log.append(session, CLI_ACTOR, "create_user", now, target=user.user_id, ward_code=args.ward,
                              detail=f"role={args.role}")
     except ValueError as exc:
@@ -188,7 +190,8 @@ def _seed_training(_args: argparse.Namespace) -> int:
             existing = session.scalars(select(User).where(User.username == name)).first()
             if existing is None:
                 user = create_user(session, username=name, password=TRAINING_PASSWORD, role=role.value,
-                                   ward_code=ward, division=division, now=now, check_strength=False)
+                                   ward_code=ward, division=division, now=now, check_strength=False,
+                                   training=True)
                 audit_log.append(session, CLI_ACTOR, "create_user", now, target=user.user_id, ward_code=ward,
                                  detail=f"role={role.value} training")
             else:

@@ -57,7 +57,8 @@ def _create_user(container: AppContainer, auth: Any, body: NewUser) -> str:
         with container.sessions.begin() as session:
             user = auth_service.create_user(session, username=body.username, password=body.password,
                                             role=body.role.value, ward_code=body.ward_code or None,
-                                            division=body.division or None, now=now)
+                                            division=body.division or None, now=now,
+                                            training=container.settings.training)
             audit_log.append(session, Actor.of(auth.principal, auth.client), "create_user", now,
                              target=user.user_id, ward_code=user.ward_code, detail=f"role={user.role}")
             return user.user_id

@@ -58,7 +58,7 @@ def login(container: AppContainer, request: Request, response: Response, usernam
         try:
             ok = auth_service.authenticate(session, username, password, now, client=client,
                                            secret=settings.session_secret, totp=totp, policy=policy,
-                                           box=container.totp_box)
+                                           box=container.totp_box, training=settings.training)
         except auth_service.AuthError as exc:
             failure = exc
             actor = Actor("anonymous", "anonymous", client) if exc.user is None else \

@@ -89,6 +89,17 @@ def normalise_username(username: str) -> str:
     return unicodedata.normalize("NFKC", username).strip().lower()
 
 
+# 研修モード's accounts (kensyu01…, kensyu-hq; entrypoints/cli.py seed-training-users): they exist only in a
+# training deployment. Outside one, no such name can be created (CLI, HQ's users page, API) and none logs in,
+# even if one reached the database (a copied file, a row written by hand).
+TRAINING_PREFIX = "kensyu"
+TRAINING_ONLY = "'kensyu…' names are training accounts (研修モード); they exist only in training mode"
+
+
+def is_training_account(username: str) -> bool:
+    return normalise_username(username).startswith(TRAINING_PREFIX)
+
+
 def attempted_name(username: str) -> str:
     """What a failed login records: normalised, printable ASCII only, at most 32 characters (never a password)."""
     cleaned = "".join(ch if ch.isascii() and ch.isprintable() else "?" for ch in normalise_username(username))
@@ -96,11 +107,14 @@ def attempted_name(username: str) -> str:
 
 
 def create_user(session: Session, *, username: str, password: str, role: str, ward_code: str | None,
-                division: str | None, now: datetime, check_strength: bool = True) -> User:
-    """``check_strength=False`` only for the development demo users (refused outside development)."""
+                division: str | None, now: datetime, check_strength: bool = True, training: bool = False) -> User:
+    """``check_strength=False`` only for the development demo users (refused outside development); ``training``:
+    this is a training deployment (TSUNAGU_CASEWORK_TRAINING), the only place a training account may be made."""
     username = normalise_username(username)
     if not USERNAME_RULE.fullmatch(username):
         raise ValueError("username: 1-64 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit")
+    if is_training_account(username) and not training:
+        raise ValueError(f"username: {TRAINING_ONLY}")
     if check_strength:
         check_password(password, username)
     validate_user_fields(role, ward_code)
@@ -126,11 +140,14 @@ def _find_user(session: Session, username: str) -> User | None:
 
 
 def authenticate(session: Session, username: str, password: str, now: datetime, *, client: str | None = None,
-                 secret: str = "", totp: str | None = None, policy: SecondFactorPolicy, box: SecretBox) -> LoginOk:
+                 secret: str = "", totp: str | None = None, policy: SecondFactorPolicy, box: SecretBox,
+                 training: bool = False) -> LoginOk:
     """The user, or AuthError with the same message whether or not the account exists (and similar timing:
     one argon2 verification on every path). A missing, wrong or reused second-factor code counts as a failed
     attempt for the throttle, exactly like a wrong password. ``box`` opens the stored TOTP secret; one stored
-    unencrypted or under an older key is sealed again under the current key after a successful login."""
+    unencrypted or under an older key is sealed again under the current key after a successful login. Outside
+    a training deployment (``training`` False) a training account is refused like an unknown one, and audited as
+    such."""
     k = login_throttle.keys(secret, normalise_username(username), client)
     if login_throttle.blocked(session, k, now):
         _verify(_DUMMY_HASH, password)
@@ -143,6 +160,9 @@ def authenticate(session: Session, username: str, password: str, now: datetime, 
     if not _verify(user.password_hash, password):
         login_throttle.failed(session, k, now)
         raise AuthError(BAD_CREDENTIALS, "bad credentials")
+    if is_training_account(user.username) and not training:
+        login_throttle.failed(session, k, now)
+        raise AuthError(BAD_CREDENTIALS, "training account outside training mode", user)
     try:
         factors = _second_factor(session, user, totp, now, policy, box)
     except AuthError:

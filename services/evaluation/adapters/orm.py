@@ -61,6 +61,15 @@ class ChildRow(Base):
     supported_by_child_guidance: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class ChildSignalsRow(Base):
+    """The child's current connection signals (行政とのつながり, codes "moved_in,unenrolled"), from the same newest
+    assessment as its ChildRow: a table of its own, so a store made before signals gains it by ``create_all``."""
+
+    __tablename__ = "eval_child_signals"
+    child_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    signals: Mapped[str] = mapped_column(String(200), default="")
+
+
 class DeletedChild(Base):
     """A child deleted on request (privacy.deletions.v1): only a SHA-256 of its id, so later messages about it are
     dropped instead of bringing it back (service_layer/privacy.py)."""

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from contracts.topics.evaluation_reports import ReportFormat
+from contracts.vocabulary import SIGNAL_LABELS
 from services.evaluation.adapters import plots
 from services.evaluation.adapters.html import WARD_NAMES as WARDS
 from services.evaluation.adapters.html import render, ward_name
@@ -74,7 +75,7 @@ def weekly_html(rows: list[WardWeek], week: Period, generated_at: object, scope:
 
 def what_if_html(result: WhatIf, generated_at: object) -> str:
     shifts = sorted(result.wards.items(), key=lambda kv: (kv[0] != CITY, kv[0]))
-    return render("what_if.html.j2", w=result, shifts=shifts, generated_at=generated_at)
+    return render("what_if.html.j2", w=result, shifts=shifts, generated_at=generated_at, signal_labels=SIGNAL_LABELS)
 
 
 class PdfUnavailable(RuntimeError):

@@ -8,13 +8,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, outerjoin, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.evaluation.adapters.orm import (
     CaseRow,
     ChildRow,
+    ChildSignalsRow,
     DeletedChild,
     OptOutRow,
     ProcessedEvent,
@@ -23,7 +24,7 @@ from services.evaluation.adapters.orm import (
     items_of,
 )
 from services.evaluation.domain.model import Case, Step
-from services.evaluation.domain.stored import to_utc_naive
+from services.evaluation.domain.stored import codes_of, to_utc_naive
 from services.evaluation.service_layer.unit_of_work import ChildItems, Claim
 
 
@@ -38,6 +39,7 @@ class ChildNow:
     tier: str | None
     items: frozenset[int]
     ever_items: frozenset[int]
+    signals: frozenset[str] = frozenset()
 
 
 def opted_out(session: Session) -> set[str]:
@@ -49,9 +51,11 @@ def load_children(session: Session) -> list[ChildNow]:
     """Every child's current flags, except the opted-out children's."""
     out = opted_out(session)
     rows = session.execute(select(ChildRow.child_id, ChildRow.ward_code, ChildRow.tier, ChildRow.items,
-                                  ChildRow.ever_items))
-    return [ChildNow(cid, ward, tier, items_of(items), items_of(ever)) for cid, ward, tier, items, ever in rows
-            if cid not in out]
+                                  ChildRow.ever_items, ChildSignalsRow.signals)
+                           .select_from(outerjoin(ChildRow, ChildSignalsRow,
+                                                  ChildRow.child_id == ChildSignalsRow.child_id)))
+    return [ChildNow(cid, ward, tier, items_of(items), items_of(ever), codes_of(signals))
+            for cid, ward, tier, items, ever, signals in rows if cid not in out]
 
 
 def load_cases(session: Session) -> list[Case]:
@@ -114,6 +118,13 @@ class SqlEvaluationRepository:
         self.session.add(row)
         return row
 
+    def set_signals(self, child_id: str, signals: str) -> None:
+        row = self.session.get(ChildSignalsRow, child_id)
+        if row is None:
+            self.session.add(ChildSignalsRow(child_id=child_id, signals=signals))
+        else:
+            row.signals = signals
+
     def forgotten(self, child_id: str) -> bool:
         return self.session.get(DeletedChild, child_hash(child_id)) is not None
 
@@ -123,6 +134,7 @@ class SqlEvaluationRepository:
         self.session.execute(delete(CaseRow).where(CaseRow.child_id == child_id))
         self.session.execute(delete(ChildRow).where(ChildRow.child_id == child_id))
         self.session.execute(delete(OptOutRow).where(OptOutRow.child_id == child_id))
+        self.session.execute(delete(ChildSignalsRow).where(ChildSignalsRow.child_id == child_id))
         if not self.forgotten(child_id):
             self.session.add(DeletedChild(child_hash=child_hash(child_id)))
 

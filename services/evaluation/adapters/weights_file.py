@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from contracts.vocabulary import TIER_PATTERN
+from contracts.vocabulary import SIGNAL_LABELS, TIER_PATTERN
 from services.evaluation.domain.weights import Weights
 
 
@@ -26,6 +26,7 @@ class _WeightsTable(BaseModel):
     version: str = Field(min_length=1)
     default: float = Field(1.0, ge=0)
     items: dict[int, float] = Field(default_factory=dict)
+    signals: dict[str, float] = Field(default_factory=dict)  # 行政とのつながり by code; unlisted weigh 0
     tiers: list[_Tier] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -35,8 +36,10 @@ class _WeightsTable(BaseModel):
             raise ValueError("tiers must be listed from the highest min_score down, without ties")
         if not set(self.items) <= set(range(1, 20)):
             raise ValueError("items must be numbered 1–19")
-        if any(w < 0 for w in self.items.values()):
+        if any(w < 0 for w in [*self.items.values(), *self.signals.values()]):
             raise ValueError("weights cannot be negative")
+        if not set(self.signals) <= set(SIGNAL_LABELS):
+            raise ValueError(f"signals must be among {sorted(SIGNAL_LABELS)}")
         return self
 
 
@@ -46,7 +49,8 @@ def parse_weights(text: str, where: str = "<string>") -> Weights:
         table = _WeightsTable.model_validate(raw.get("weights"))
     except (tomllib.TOMLDecodeError, ValidationError) as exc:
         raise WeightsFileError(f"{where}: not a usable [weights] table: {exc}") from None
-    return Weights(table.version, dict(table.items), tuple((t.name, t.min_score) for t in table.tiers), table.default)
+    return Weights(table.version, dict(table.items), tuple((t.name, t.min_score) for t in table.tiers), table.default,
+                   dict(table.signals))
 
 
 def load_weights(path: Path) -> Weights:
@@ -62,4 +66,6 @@ def weights_toml(weights: Weights, note: str) -> str:
              "tiers = [" + ", ".join(f'{{ name = "{n}", min_score = {s} }}' for n, s in weights.tiers) + "]",
              "", "[weights.items]"]
     lines += [f"{item} = {weights.weight(item)}" for item in range(1, 20)]
+    if weights.per_signal:
+        lines += ["", "[weights.signals]"] + [f"{code} = {w}" for code, w in sorted(weights.per_signal.items())]
     return "\n".join(lines) + "\n"

@@ -147,7 +147,8 @@ def propose_weights(current: Weights, log_odds: dict[int, float]) -> list[Propos
 def as_weights(current: Weights, proposed: list[ProposedWeight], thresholds: list[tuple[str, float, float]],
                version: str) -> Weights:
     return Weights(version, {p.item: p.proposed for p in proposed},
-                   tuple((name, new) for name, _old, new in thresholds), current.default_weight)
+                   tuple((name, new) for name, _old, new in thresholds), current.default_weight,
+                   dict(current.per_signal))  # the model proposes item weights; signal weights are kept
 
 
 def propose_thresholds(current: Weights, proposed: list[ProposedWeight],

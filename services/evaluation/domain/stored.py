@@ -15,6 +15,15 @@ def items_of(text: str | None) -> frozenset[int]:
     return frozenset(int(i) for i in text.split(",") if i) if text else frozenset()
 
 
+def codes_text(codes: Iterable[str]) -> str:
+    """A set of signal codes as stored: "moved_in,unenrolled"."""
+    return ",".join(sorted(set(codes)))
+
+
+def codes_of(text: str | None) -> frozenset[str]:
+    return frozenset(c for c in text.split(",") if c) if text else frozenset()
+
+
 def to_utc_naive(moment: datetime | str) -> datetime:
     """Times are stored as naive UTC; a time without an offset is taken as UTC."""
     value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment

@@ -1,6 +1,7 @@
 """What-if before a rule change: each child's current items re-tiered under proposed weights and thresholds.
 
-Only weights and thresholds can be tried here (the items each child carries stay as scoring reported them).
+Only weights and thresholds can be tried here (the items and connection signals each child carries stay as scoring
+reported them); a signal (行政とのつながり) counts only with a weight in ``[weights.signals]``.
 Nothing is applied: adopting new weights is HQ's separate, audited act in scoring's rule file.
 """
 
@@ -20,6 +21,7 @@ CITY = "全市"
 class ChildItems:
     ward_code: str
     items: frozenset[int]
+    signals: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -30,6 +32,7 @@ class WardShift:
     after: Counter[str] = field(default_factory=Counter)
     moves: Counter[tuple[str, str]] = field(default_factory=Counter)  # (before, after), only changes
     drivers: Counter[int] = field(default_factory=Counter)  # items carried by children whose tier changed
+    signal_drivers: Counter[str] = field(default_factory=Counter)  # signals, likewise (by code)
 
     def entering(self, tier: str) -> int:
         return sum(n for (b, a), n in self.moves.items() if a == tier and b != tier)
@@ -53,12 +56,16 @@ class WhatIf:
 def what_if(children: Iterable[ChildItems], current: Weights, proposed: Weights) -> WhatIf:
     wards: dict[str, WardShift] = defaultdict(lambda: WardShift(""))
     changed_weights = {i for i in range(1, 20) if current.weight(i) != proposed.weight(i)}
-    cache: dict[frozenset[int], tuple[str, str]] = {}  # few distinct item sets: ~220 k children, hundreds of sets
+    changed_signals = {s for s in {*current.per_signal, *proposed.per_signal}
+                       if current.signal_weight(s) != proposed.signal_weight(s)}
+    cache: dict[tuple[frozenset[int], frozenset[str]], tuple[str, str]] = {}  # few distinct sets: ~220 k children
     for child in children:
-        pair = cache.get(child.items)
+        carried = (child.items, child.signals)
+        pair = cache.get(carried)
         if pair is None:
-            pair = (current.tier(child.items) or NO_TIER, proposed.tier(child.items) or NO_TIER)
-            cache[child.items] = pair
+            pair = (current.tier(child.items, child.signals) or NO_TIER,
+                    proposed.tier(child.items, child.signals) or NO_TIER)
+            cache[carried] = pair
         before, after = pair
         for key in (child.ward_code, CITY):
             shift = wards[key]
@@ -68,9 +75,14 @@ def what_if(children: Iterable[ChildItems], current: Weights, proposed: Weights)
             shift.after[after] += 1
             if before != after:
                 shift.moves[(before, after)] += 1
-                # The items that moved the child: those it carries whose weight changed; with only threshold
-                # changes, every item it carries.
-                drivers = (child.items & changed_weights) or child.items
-                shift.drivers.update(drivers)
+                # What moved the child: the items and signals it carries whose weight changed; with only
+                # threshold changes, every item it carries (and every signal that weighs something).
+                items, signals = child.items & changed_weights, child.signals & changed_signals
+                if not items and not signals:
+                    items = child.items
+                    signals = frozenset(s for s in child.signals if proposed.signal_weight(s) or
+                                        current.signal_weight(s))
+                shift.drivers.update(items)
+                shift.signal_drivers.update(signals)
     names = list(dict.fromkeys([*current.tier_names, *proposed.tier_names]))
     return WhatIf(current, proposed, dict(wards), (*names, NO_TIER))

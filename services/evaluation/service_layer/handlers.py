@@ -12,7 +12,7 @@ from typing import Any
 from contracts.envelope import Envelope
 from contracts.topics.casework import AlertV1, CaseOutcomeV1
 from contracts.topics.scoring_flags import ChildFlagsV1
-from services.evaluation.domain.stored import items_of, items_text, to_utc_naive
+from services.evaluation.domain.stored import codes_text, items_of, items_text, to_utc_naive
 from services.evaluation.service_layer.unit_of_work import AbstractUnitOfWork
 
 
@@ -68,6 +68,7 @@ def handle_flags(event: Envelope[ChildFlagsV1], uow: AbstractUnitOfWork) -> Appl
     row.ever_items = items_text(items_of(row.ever_items) | items)
     row.as_of, row.event_time, row.weights_version = flags.as_of, when, flags.weights_version
     row.supported_by_child_guidance = flags.after.supported_by_child_guidance
+    uow.store.set_signals(flags.child_id, codes_text(s.code for s in flags.after.signals))  # for what-if's tiers
     return Applied("flags")
 
 

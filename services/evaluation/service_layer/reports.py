@@ -101,7 +101,8 @@ def weekly_report(container: Store, week: Period) -> list[WardWeek]:
 def what_if_report(container: Reporting, proposed: Weights) -> WhatIf:
     started = time.perf_counter()
     with container.uow() as uow:
-        children = [ChildItems(c.ward_code or "不明", c.items) for c in uow.store.children() if c.items]
+        children = [ChildItems(c.ward_code or "不明", c.items, c.signals) for c in uow.store.children()
+                    if c.items or c.signals]
     result = what_if(children, container.current_weights, proposed)
     container.metrics.report_duration.labels(kind="what_if").observe(time.perf_counter() - started)
     return result

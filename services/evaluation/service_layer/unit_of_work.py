@@ -57,6 +57,11 @@ class ChildItems(Protocol):
     @property
     def ever_items(self) -> frozenset[int]: ...
 
+    @property
+    def signals(self) -> frozenset[str]:
+        """The connection signals (行政とのつながり) of the newest assessment, by code."""
+        ...
+
 
 Claim = Literal["claimed", "done", "busy"]
 
@@ -82,12 +87,16 @@ class EvaluationRepository(Protocol):
         """A new child that has carried no item yet."""
         ...
 
+    def set_signals(self, child_id: str, signals: str) -> None:
+        """The child's current connection signals, as stored text ("moved_in,unenrolled"; "" = none)."""
+        ...
+
     def forgotten(self, child_id: str) -> bool:
         """Deleted on request: later messages about the child are dropped."""
         ...
 
     def forget(self, child_id: str) -> None:
-        """Deletes the child's row, cases and steps, and remembers only a hash of its id."""
+        """Deletes the child's rows (flags, signals), cases and steps, and remembers only a hash of its id."""
         ...
 
     def opt_out(self, child_id: str) -> tuple[bool, datetime] | None:

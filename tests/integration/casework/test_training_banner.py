@@ -1,7 +1,8 @@
 """研修モード: the banner 研修用・架空データ is on every HTML page the web app serves — each page route (found from
 the app itself, so a new page is covered without editing this test), for each role that may open it, the error
-pages and the login page with an error — and on none when training is off. (An unknown path answers JSON
-404 from the router, with no page and no data.)"""
+pages and the login page with an error — and on none when training is off, where no training account can be
+made (HQ's users page and API refuse the name) or log in. (An unknown path answers JSON 404 from the router, with
+no page and no data.)"""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from tests.unit.casework.factories import raw, review_event
 pytestmark = pytest.mark.integration
 
 BANNER = "研修用・架空データ"
+TRAINING_USERS = ("kensyu01", "kensyu-hq", "kensyu-privacy")
+LIVE_USERS = ("higashi01", "hq01", "privacy01")  # the same roles in a live deployment
 NOT_PAGES = ("/api/", "/static", "/metrics", "/healthz", "/openapi.json")
 
 
@@ -44,8 +47,9 @@ def seeded(tmp_path: Path, clock: FakeClock, *, training: bool) -> tuple[Contain
     seed_child(container, child, "40131", name="研修 花子", items=[3, 17])
     seed_child(container, "train-child-2", "40132", name="研修 太郎")
     WorkerHandlers(container).process("review", raw(review_event("train-review-1")), where="test")
-    for username, role, ward in (("kensyu01", "ward_staff", "40131"), ("kensyu-hq", "hq_admin", None),
-                                 ("kensyu-privacy", "privacy_officer", None)):
+    names = TRAINING_USERS if training else LIVE_USERS
+    for username, role, ward in zip(names, ("ward_staff", "hq_admin", "privacy_officer"), ("40131", None, None),
+                                    strict=True):
         add_user(container, username, role, ward)
     return container, child, "train-child-2"
 
@@ -104,9 +108,15 @@ def test_no_banner_outside_training(tmp_path: Path, clock: FakeClock) -> None:
     container, child, _ = seeded(tmp_path, clock, training=False)
     try:
         paths = page_paths(container, child)
-        for user in (None, "kensyu01", "kensyu-hq", "kensyu-privacy"):
+        for user in (None, *LIVE_USERS):
             for path, (_, html) in html_pages(client_for(container, user), paths).items():
                 assert BANNER not in html, path
                 assert "【研修】" not in html, path
+        hq = client_for(container, "hq01")
+        made = hq.post("/api/users", json={"username": "kensyu01", "password": "Zq8!training-like-pw",
+                                           "role": "ward_staff", "ward_code": "40131"})
+        assert made.status_code == 422 and "training accounts" in made.text, made.text
+        assert hq.post("/api/users", json={"username": "higashi02", "password": "Zq8!a-live-staff-pw",
+                                           "role": "ward_staff", "ward_code": "40131"}).status_code == 201
     finally:
         container.engine.dispose()

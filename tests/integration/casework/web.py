@@ -30,7 +30,7 @@ def seed_child(container: Container, child_id: str, ward: str, name: str = "ç¦å
 def add_user(container: Container, username: str, role: str, ward: str | None = None) -> None:
     with container.sessions.begin() as s:
         create_user(s, username=username, password=PASSWORD, role=role, ward_code=ward, division=None,
-                    now=container.clock())
+                    now=container.clock(), training=container.settings.training)
 
 
 def client_for(container: Container, username: str | None = None) -> TestClient:

@@ -28,11 +28,13 @@ def outcome(case_id: str, child_id: str, step: str, result: str | None, at: str,
 
 
 def flags(child_id: str, items: list[int], as_of: str = "2026-09-01", ward: str | None = "40131",
-          tier: str | None = "予防", time: str = "2026-09-01T09:00:00+09:00") -> dict[str, Any]:
+          tier: str | None = "予防", time: str = "2026-09-01T09:00:00+09:00",
+          signals: list[str] | None = None) -> dict[str, Any]:
     flag = [{"item": i, "label_ja": f"項目{i}", "rule_version": "r1", "raised_on": as_of} for i in items]
+    signal = [{"code": c, "label_ja": c, "rule_version": "1.0", "raised_on": as_of} for c in signals or []]
     return envelope("scoring.flags.changed", {
         "child_id": child_id, "ward_code": ward, "as_of": as_of, "rules_version": "r1", "weights_version": "w1",
-        "before": None, "after": {"flags": flag, "score": float(len(items)), "tier": tier},
+        "before": None, "after": {"flags": flag, "signals": signal, "score": float(len(items)), "tier": tier},
         "raised_items": items, "cleared_items": []}, time=time)
 
 

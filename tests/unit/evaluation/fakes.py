@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from services.evaluation.adapters.messages import decode
 from services.evaluation.domain.model import Case, Step
-from services.evaluation.domain.stored import items_of
+from services.evaluation.domain.stored import codes_of, items_of
 from services.evaluation.metrics import EvaluationMetrics
 from services.evaluation.service_layer.ports import Decoder
 from services.evaluation.service_layer.unit_of_work import AbstractUnitOfWork, ChildItems, Claim
@@ -38,6 +38,7 @@ class FakeChild:
     ever_items: str = ""
     weights_version: str = ""
     supported_by_child_guidance: bool = False
+    signals: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class FakeChildNow:
     ward_code: str | None
     items: frozenset[int]
     ever_items: frozenset[int]
+    signals: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -81,6 +83,9 @@ class FakeStore:
         self.children_[child_id] = FakeChild(child_id, as_of, event_time)
         return self.children_[child_id]
 
+    def set_signals(self, child_id: str, signals: str) -> None:
+        self.children_[child_id].signals = signals
+
     def forgotten(self, child_id: str) -> bool:
         return child_id in self.forgotten_ids
 
@@ -102,7 +107,7 @@ class FakeStore:
         return self.opt_outs.get(child_id, (False, None))[0]
 
     def children(self) -> list[ChildItems]:
-        return [FakeChildNow(c.child_id, c.ward_code, items_of(c.items), items_of(c.ever_items))
+        return [FakeChildNow(c.child_id, c.ward_code, items_of(c.items), items_of(c.ever_items), codes_of(c.signals))
                 for c in self.children_.values() if not self._out(c.child_id)]
 
     def cases(self) -> list[Case]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from services.evaluation.adapters.orm import CaseRow, ChildRow, DeletedChild, StepRow
+from services.evaluation.adapters.orm import CaseRow, ChildRow, ChildSignalsRow, DeletedChild, StepRow
 from services.evaluation.adapters.repository import load_cases, load_children
 from services.evaluation.bootstrap import Container
 from services.evaluation.service_layer.worker import process_batch
@@ -25,7 +25,7 @@ def _seed(container: Container, child_id: str, case_id: str) -> None:
     process_batch(container, "alerts", [(raw(alert(case_id, child_id)), "a@0")])
     process_batch(container, "outcomes", [(raw(outcome(case_id, child_id, "二次スクリーニング", "要アプローチ",
                                                        "2026-09-03T01:00:00+00:00")), "o@0")])
-    process_batch(container, "flags", [(raw(flags(child_id, [18])), "f@0")])
+    process_batch(container, "flags", [(raw(flags(child_id, [18], signals=["unenrolled"])), "f@0")])
 
 
 def test_a_deletion_removes_the_childs_rows_and_keeps_only_a_hash(container: Container) -> None:
@@ -37,6 +37,7 @@ def test_a_deletion_removes_the_childs_rows_and_keeps_only_a_hash(container: Con
         assert [c.case_id for c in load_cases(s)] == ["a-keep"]
         assert s.scalar(select(func.count()).select_from(StepRow)) == 1
         assert s.get(CaseRow, "a-del") is None and s.get(ChildRow, "k-del") is None
+        assert s.get(ChildSignalsRow, "k-del") is None and s.get(ChildSignalsRow, "k-keep") is not None
         [hashed] = s.scalars(select(DeletedChild.child_hash)).all()
         assert "k-del" not in hashed and len(hashed) == 64
 

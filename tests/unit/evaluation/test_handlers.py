@@ -49,3 +49,18 @@ def test_cleared_items_come_from_the_childs_flags_now(container: Container) -> N
     with container.sessions() as s:
         [case] = load_cases(s)
     assert case.cleared_items == frozenset({18})
+
+
+def test_the_newest_assessments_connection_signals_are_kept_for_what_if(container: Container) -> None:
+    newer = flags("k6", [], as_of="2026-10-01", tier=None, signals=["unenrolled", "moved_in"])
+    older = flags("k6", [19], as_of="2026-09-01", signals=["moved_in"])
+    assert process_batch(container, "flags", [(raw(newer), "f@0"), (raw(older), "f@1")]) == ["flags", "flags_stale"]
+    process_batch(container, "flags", [(raw(flags("k7", [18])), "f@2")])
+    with container.sessions() as s:
+        children = {c.child_id: c for c in load_children(s)}
+    assert children["k6"].signals == frozenset({"unenrolled", "moved_in"}) and children["k6"].items == frozenset()
+    assert children["k7"].signals == frozenset()
+    cleared = flags("k6", [], as_of="2026-11-01", tier=None, signals=[])
+    process_batch(container, "flags", [(raw(cleared), "f@3")])
+    with container.sessions() as s:
+        assert {c.child_id: c.signals for c in load_children(s)}["k6"] == frozenset()

@@ -9,6 +9,7 @@ import pytest
 from contracts.topics.scoring_flags import ChildFlagsV1
 from services.scoring.adapters.rulebook import RulebookError, parse_rulebook
 from services.scoring.config import GUIDELINE_ALL_RULES
+from services.scoring.domain.facts import ChildFacts
 from services.scoring.domain.rules.connection import KNOWN_TO_GUIDANCE, MOVED_IN, NO_CONTACT, UNENROLLED
 from services.scoring.service_layer.handlers import decode_fact, handle_fact
 from tests.unit.scoring.factories import GUIDELINE, FakeStore, assess, envelope, fact, fact_dict, residence
@@ -65,6 +66,30 @@ def test_no_contact_is_off_in_the_shipped_rules_and_counts_months_since_the_last
     assert signals([child, seen], "2024-01-31", book).get(NO_CONTACT) is None
     assert signals([child, seen], "2024-02-01", book)[NO_CONTACT] == "2024-02-01"
     assert NO_CONTACT not in signals([child, seen, nursery("2023-04-01")], "2025-01-01", book)
+
+
+def test_no_contact_can_be_kept_to_young_children() -> None:
+    """``until_age_months = 72``: only before 満6歳 (the city's 未就園 focus); the birthday is a next-change day."""
+    enabled = GOOD.replace('[signals.no_contact]  # 行政との接点なし: no checkup, nursery, school, '
+                           'allowance or 児童相談 record for N months\nenabled = false',
+                           '[signals.no_contact]\nenabled = true')
+    book = parse_rulebook(enabled.replace("[signals.no_contact.params]\nmonths = 12",
+                                          "[signals.no_contact.params]\nmonths = 12\nuntil_age_months = 72"))
+    child = residence("2018-01-10")
+    seen = fact("infant_checkup", valid_from="2021-02-01", checkup="3y", checkup_date="2021-02-01", attended=True)
+    assert signals([child, seen], "2024-01-09", book)[NO_CONTACT] == "2022-02-01"
+    assert NO_CONTACT not in signals([child, seen], "2024-01-10", book)  # 満6歳
+    [rule] = [r for r in book.rules.rules if r.item == NO_CONTACT]
+    facts = ChildFacts.from_raw([fact_dict("residence", fact_id="r", valid_from="2018-01-10",
+                                           birth_date="2018-01-10")])
+    assert rule.spec.derived_dates is not None
+    assert date(2024, 1, 10) in rule.spec.derived_dates(facts, date(2023, 6, 1), rule.params)
+    with pytest.raises(RulebookError, match="until_age_months"):
+        parse_rulebook(enabled.replace("[signals.no_contact.params]\nmonths = 12",
+                                       "[signals.no_contact.params]\nmonths = 12\nuntil_age_months = 0"))
+    with pytest.raises(RulebookError, match="months must be at least 1"):
+        parse_rulebook(enabled.replace("[signals.no_contact.params]\nmonths = 12",
+                                       "[signals.no_contact.params]\nmonths = 0"))
 
 
 def test_signals_weigh_nothing_unless_the_city_gives_them_a_weight() -> None:

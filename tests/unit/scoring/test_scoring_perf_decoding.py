@@ -3,6 +3,7 @@ with the same values, and refuses the rest with the contract's reasons."""
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -67,8 +68,8 @@ def messages_(draw: st.DrawFn) -> dict[str, Any]:
         value = draw(st.one_of(st.just(_MISSING), ODD_VALUES))
         if value is _MISSING:
             target.pop(name, None)
-        else:
-            target[name] = value
+        else:  # a copy: the sampled [] and {} are shared, and one set inside itself is a circular reference
+            target[name] = copy.deepcopy(value)
     return message
 
 

@@ -138,9 +138,18 @@ def moved_in_dates(facts: ChildFacts, today: date, params: MovedInParams) -> lis
 @dataclass(frozen=True)
 class NoContactParams:
     months: int = 12
+    # Only children younger than this many months (e.g. 72, 満6歳: before school); None: every child under 18 —
+    # a 16-year-old at a prefectural high school has no contact with a city service either.
+    until_age_months: int | None = None
     # The latest data horizon of the systems a contact is read from (from [data_horizons]): the months without
     # contact are counted from that day at the earliest, as a contact before it may not be in the load.
     records_from: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.months < 1:
+            raise ValueError("months must be at least 1")
+        if self.until_age_months is not None and self.until_age_months < 1:
+            raise ValueError("until_age_months must be at least 1 (or left out: every child)")
 
 
 def _count_from(facts: ChildFacts, today: date, born: date, last: date | None,
@@ -171,7 +180,8 @@ def _last_contact(facts: ChildFacts, today: date) -> tuple[date | None, Fact | N
 
 def no_contact(facts: ChildFacts, today: date, params: NoContactParams) -> Finding | None:
     born = facts.birth_date(today)
-    if born is None:
+    if born is None or (params.until_age_months is not None and
+                        today >= age_reached_on(born, params.until_age_months)):
         return None
     last, fact = _last_contact(facts, today)
     start, at_horizon = _count_from(facts, today, born, last, params)
@@ -190,7 +200,8 @@ def no_contact_dates(facts: ChildFacts, today: date, params: NoContactParams) ->
     if born is None:
         return []
     last, _ = _last_contact(facts, today)
-    return [age_reached_on(_count_from(facts, today, born, last, params)[0], params.months)]
+    due = age_reached_on(_count_from(facts, today, born, last, params)[0], params.months)
+    return [due, age_reached_on(born, params.until_age_months)] if params.until_age_months is not None else [due]
 
 
 SIGNALS = (
