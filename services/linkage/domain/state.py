@@ -35,6 +35,7 @@ class LinkageState:
         self.birth_by_pregnancy: dict[str, Birth] = {}
         self.deferred_by_record: dict[str, set[str]] = defaultdict(set)  # decisions waiting for their record
         self.cannot_by_key: dict[str, set[str]] = defaultdict(set)  # key → persons it must never link to
+        self.reviews_by_candidate: dict[str, set[str]] = defaultdict(set)  # person id → open reviews naming it
         self.blocks = MultiMap()
         self.birth_date_freq: Counter[str] = Counter()
         self.kana_freq: Counter[str] = Counter()
@@ -198,6 +199,10 @@ class LinkageState:
             self.deferred_by_record[review.record_id].add(review.review_id)
         else:
             self.deferred_by_record.get(review.record_id, set()).discard(review.review_id)
+        if review.candidate_person_id and review.decision is None and review.decided is None:
+            self.reviews_by_candidate[review.candidate_person_id].add(review.review_id)
+        elif review.candidate_person_id in self.reviews_by_candidate:
+            self.reviews_by_candidate[review.candidate_person_id].discard(review.review_id)
         self.touch("review", review.review_id)
 
     def mark_processed(self, record_id: str, bound_keys: list[str]) -> None:
