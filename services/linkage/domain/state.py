@@ -17,6 +17,7 @@ TABLES = ("person", "source_fact", "births", "review", "processed", "privacy")
 # fields the blocking keys and frequency tables are built from (plus status: merged persons leave the blocks)
 MATCHED_FIELDS = frozenset({"kana_key", "kanji_key", "surname_kana_key", "given_kana_key", "birth_date",
                             "address_key", "status", "name_kana", "name_kanji"})  # names: with or without a space
+KEYED_FIELDS = MATCHED_FIELDS - {"status"}
 
 
 class LinkageState:
@@ -87,7 +88,10 @@ class LinkageState:
         if not changed:
             return set()
         old_household = person.household_no
-        reblock = not MATCHED_FIELDS.isdisjoint(changed)
+        # blocks and frequencies depend on the matched fields, and on the status only through "merged" (a merged
+        # person is in no block): known → resident, or resident → left, leaves them as they are
+        reblock = not KEYED_FIELDS.isdisjoint(changed) or ("status" in changed and "merged" in (person.status,
+                                                                                                   changed["status"]))
         rehouse = "household_no" in changed or "status" in changed
         if rehouse:
             self._unindex_household(person)
