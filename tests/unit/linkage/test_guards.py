@@ -184,3 +184,20 @@ def test_a_review_still_uncertain_after_the_candidates_own_record_stays_open() -
     review = state.reviews[reviews(first)[0]["review_id"]]
     assert review.decision is None and review.decided is None
     assert state.person_for_key(student_key("S2")) is None
+
+
+def test_a_recheck_that_now_points_at_another_candidate_stays_with_the_clerk() -> None:
+    """The candidate (a month digit off) gets its own student record and drops out; another namesake (a day off,
+    sex differing) would now win, but it may be a namesake whose own record is still to come (false links on the
+    small pool at 48 k persons): the clerk decides."""
+    state = LinkageState()
+    crowd(state)
+    run(state, resident("1", "H1", birth="2012-11-24", address="福岡市東区箱崎1-2-3"))
+    run(state, resident("2", "H2", birth="2012-10-25", sex="2", address="福岡市南区大橋4-5-6"))
+    first = run(state, school("S2", "フクオカ タロウ", "福岡 太郎", "2012-10-24", sex="1"))
+    assert [(r["reason"], r["candidate_person_id"]) for r in reviews(first)] == \
+           [(TYPO_UNCONFIRMED, person_id_for(atena_key("1")))]
+    own = run(state, school("S1", "フクオカ タロウ", "福岡 太郎", "2012-11-24", sex="1", address="東区箱崎1-2-3"))
+    assert own.outcome == "linked" and reviews(own) == []
+    assert state.person_for_key(student_key("S2")) is None
+    assert state.reviews[reviews(first)[0]["review_id"]].decided is None
