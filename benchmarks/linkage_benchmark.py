@@ -96,9 +96,10 @@ def accuracy(label: str, pop: Population, with_splink: bool, with_churn: bool = 
     decisions = linkage_tsunagu.clerk(tsunagu, pop)
     lines.append(_row("Tsunagu + clerical review", linkage_metrics.score(tsunagu.predicted, truth), "0"))
     splink_predicted: dict[str, str | None] | None = None
+    splink_seconds: float | None = None
     if with_splink:
         splink = linkage_splink.run(pop)
-        splink_predicted = splink.predicted
+        splink_predicted, splink_seconds = splink.predicted, splink.seconds
         lines.append(_row("Splink 5 (single best links, p ≥ 0.9)", linkage_metrics.score(splink.predicted, truth),
                           "", splink.seconds))
         best: tuple[float, linkage_metrics.Scores] | None = None
@@ -116,6 +117,9 @@ def accuracy(label: str, pop: Population, with_splink: bool, with_churn: bool = 
     if with_churn:
         same, reorder = churn(pop, first_ids)
         churned = f"ID churn: replay {same:.4%}, students in another order {reorder:.4%}. "
+    lines.append(f"\nSpeed (wall, one process): Tsunagu {tsunagu.stages()}; Splink "
+                 + (f"{splink_seconds:.1f} s (training and prediction, DuckDB one thread)."
+                    if splink_seconds is not None else "not run."))
     lines.append(f"\n{churned}Clerk decisions: {dict(decisions)}; merges {merges}, splits 0 (no wrong automatic "
                  "link needed one).")
     return lines

@@ -56,7 +56,8 @@ def slip_date(born: date, rng: random.Random) -> date:
                 continue
             if slipped != born:
                 return slipped
-    return date(born.year + rng.choice([-1, 1]), born.month, min(born.day, 28))
+    year = born.year + rng.choice([-1, 1])  # the 和暦 year off by one: the birthday stays (29 Feb → 28 Feb)
+    return date(year, born.month, 28 if (born.month, born.day) == (2, 29) else born.day)
 
 
 def kana_parts(kana_s: str, kana_g: str, unseparated: bool, kanji: str | None) -> tuple[str, str | None, str | None]:

@@ -15,6 +15,11 @@ from contracts.topics.ingest_records import PersonKeys, RecordV1
 from services.ingest.domain.normalise import kana_key as fold_kana
 from services.ingest.domain.normalise import kanji_key as fold_kanji
 
+try:  # ingest's reading of a kanji-only 氏名's surname (absent in older checkouts: then none)
+    from services.ingest.domain.surnames import surname_reading
+except ImportError:  # pragma: no cover
+    surname_reading = None  # type: ignore[assignment]
+
 
 def _kana(text: str | None) -> str | None:
     """A kana key as ingest leaves it (small kana enlarged, long vowels spelled out: ュ and ユ are one key)."""
@@ -267,8 +272,9 @@ def add_students(pop: Population, seed: int = 11, as_of: date = date(2025, 4, 1)
         kana_key: str | None = fold_kana(kana_s + kana_g)
         surname_key, given_key = _kana(surname_key), _kana(given_key)
         kanji_key = fold_kanji(kanji_key) if kanji_key else None
-        if "blank_kana" in tags:
-            name_kana, surname_key, given_key, kana_key = None, None, None, None
+        if "blank_kana" in tags:  # as ingest leaves a 氏名 without カナ: only the surname's listed reading
+            name_kana, given_key, kana_key = None, None, None
+            surname_key = surname_reading(name_kanji) if name_kanji and surname_reading is not None else None
         addr: str | None = address
         roll = rng.random()
         if moved:

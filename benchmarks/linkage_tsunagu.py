@@ -24,6 +24,15 @@ class TsunaguRun:
     seconds: float
     reviews: list[str] = field(default_factory=list)
     child_ids: dict[str, str] = field(default_factory=dict)
+    registry_records: int = 0
+    registry_seconds: float = 0.0  # the registry load (wall); ``seconds`` is the school records' matching (wall)
+
+    def stages(self) -> str:
+        """Records/s per stage (wall clock, one process)."""
+        schools = sum(self.outcomes.values())
+        return (f"registry {self.registry_records:,} records in {self.registry_seconds:.1f} s "
+                f"({self.registry_records / max(self.registry_seconds, 1e-9):,.0f}/s), school matching "
+                f"{schools:,} in {self.seconds:.1f} s ({schools / max(self.seconds, 1e-9):,.0f}/s)")
 
 
 def atena_of(state: LinkageState, key: str) -> str | None:
@@ -36,8 +45,11 @@ def atena_of(state: LinkageState, key: str) -> str | None:
 def run(pop: Population, settings: MatchSettings | None = None) -> TsunaguRun:
     settings = settings or MatchSettings()
     state = LinkageState()
-    for rec in pop.registry_records():
+    registry = pop.registry_records()
+    loaded = time.perf_counter()
+    for rec in registry:
         handle_record(rec, Change(state, rec.occurred_at), settings)
+    registry_seconds = time.perf_counter() - loaded
     outcomes: Counter[str] = Counter()
     started = time.perf_counter()
     for rec, _ in pop.students:
@@ -47,7 +59,7 @@ def run(pop: Population, settings: MatchSettings | None = None) -> TsunaguRun:
                  for rec, _ in pop.students}
     reviews = [r.review_id for r in state.reviews.values() if not r.decided]
     ids = {k: p for k, p in state.key_owner.items()}
-    return TsunaguRun(state, outcomes, predicted, seconds, reviews, ids)
+    return TsunaguRun(state, outcomes, predicted, seconds, reviews, ids, len(registry), registry_seconds)
 
 
 def clerk(run_: TsunaguRun, pop: Population, settings: MatchSettings | None = None) -> Counter[str]:

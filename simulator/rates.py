@@ -70,6 +70,11 @@ class Rates:
     skips_breakfast: float = 0.05
     school_aid: float = 0.18                   # 就学援助率, Fukuoka ≈ 18–20 %
     lunch_arrears: float = 0.01
+    # a child in a city school but not in the city's 住民基本台帳 (区域外就学, a family that has not moved its 住民票,
+    # DV 避難) named like a registry child born 2–5 weeks apart, in another ward: per school child at go-live. A
+    # convention of this simulator, the rate the linkage benchmark uses (benchmarks/linkage_cases.py); what linkage
+    # must keep apart from the registry child (issue 14)
+    unregistered_near_namesake: float = 0.003
     # --- child guidance (児童相談所 / 要対協) ---
     guidance_support: float = 0.01
     youtaikyo: float = 0.008

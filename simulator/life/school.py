@@ -9,6 +9,7 @@ from a survey answer of distress.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +19,7 @@ from simulator.life.engine import BATCH, Simulation
 from simulator.life.welfare import Entitlement, Welfare, start_entitlement
 from simulator.population.model import Household, Person
 from simulator.schools import SCHOOL_DAYS, grade, school_code, school_year
-from simulator.wards import WARD_BY_CODE, address
+from simulator.wards import WARD_BY_CODE, WARDS, address
 
 YEAR_DAYS = sum(SCHOOL_DAYS.values())
 
@@ -101,6 +102,37 @@ class Schools:
             if s is not None:
                 s.code = school_code(h.ward_code, s.grade, h.town)
                 self.sim.at(self.sim.day + 7 + self.sim.rng.randrange(30), self.record, s, True)
+
+    def unregistered_namesakes(self) -> None:
+        """Children at a city school who are not in the city's registry, each named like a registry pupil (same
+        氏名 and カナ, same sex) but born 2–5 weeks apart and living in another ward: no 宛名番号, so linkage
+        matches them on name and birth date alone and must make them someone new. Their own truth person
+        (``resident`` False: no registry, checkups or benefits here); one registration record at go-live. Drawn
+        from a random stream of their own, so the rest of the city is what it was."""
+        sim = self.sim
+        rate = sim.rates.unregistered_near_namesake
+        if rate <= 0:
+            return
+        rng = random.Random(f"namesakes/{sim.cfg.seed}")
+        for pid in sorted(self.students):
+            model = self.students[pid].person
+            if rng.random() >= rate or model.household is None:
+                continue
+            child = sim.pop.new_person(model.surname, model.given, model.sex, near_namesake_birth(model.birth, rng),
+                                       "子", model.foreign)
+            child.resident = False
+            g = grade(child.birth_date, date.fromordinal(sim.day))
+            if g is None:
+                continue
+            ward = other_ward(model.household.ward_code, rng)
+            town, lot = rng.randrange(8), (1 + rng.randrange(5), 1 + rng.randrange(30), 1 + rng.randrange(20))
+            child.student_id = f"U{sim.cfg.seed % 10}{sim.next_id('unregistered_student'):07d}"
+            code = school_code(ward, g, town)
+            sim.emit("school_students.student.registered", child.student_id, p.student_record(
+                student_id=child.student_id, school_code=code, name_kanji=child.name_kanji,
+                name_kana=child.name_kana, birth_date=child.birth_iso, sex=child.sex, grade=g,
+                class_name=f"{1 + child.pid % 4}組", atena_no=None,
+                address=address(WARD_BY_CODE[ward], town, *lot)), persons={"student_id": child.pid})
 
     # --- monthly and yearly ---
     def daily(self, day: int) -> None:
@@ -223,6 +255,7 @@ class Schools:
                 self.enrol(child)
             if n % BATCH == 0:
                 yield
+        self.unregistered_namesakes()
         for h in sim.family_households():
             if sim.chance(sim.rates.school_aid, h.risk, 1.0):
                 self.school_aid(h, date(school_year(date.fromordinal(sim.day0)), 4, 1).toordinal())
@@ -230,6 +263,15 @@ class Schools:
         sim.on("moved", self.moved)
         sim.on("arrived", self.arrived)
         sim.every_day(self.daily)
+
+
+def near_namesake_birth(birth: int, rng: random.Random) -> int:
+    """Born 14–35 days before or after ``birth``: "about a month apart", never a keying slip of the same day."""
+    return birth + rng.choice((-1, 1)) * rng.randint(14, 35)
+
+
+def other_ward(ward_code: str, rng: random.Random) -> str:
+    return rng.choice([w.code for w in WARDS if w.code != ward_code])
 
 
 def stale_address(h: Household) -> str:

@@ -156,6 +156,10 @@ def _identity(data: dict[str, Any], dates: dict[str, date]) -> dict[str, Any]:
             # no space in the カナ: split where the surname list makes it knowable (name_kana stays as written,
             # so linkage can tell a split the source made from one inferred here)
             keys["surname_kana_key"], keys["given_kana_key"] = inferred
+    elif keys.get("kanji_key") and (reading := surnames.surname_reading(data["name_kanji"])):
+        # 氏名 without カナ: the surname's reading from the list (no kana_key, so nothing compares it), for blocking
+        # by birth date × surname when the given name has a kanji slip
+        keys["surname_kana_key"] = reading
     if "birth_date" in dates:
         keys["birth_date"] = dates["birth_date"].isoformat()
     if data.get("sex"):

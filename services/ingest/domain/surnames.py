@@ -73,5 +73,20 @@ def split_kana(kana: str, name_kanji: str | None) -> tuple[str, str] | None:
     return None
 
 
+def surname_reading(name_kanji: str) -> str | None:
+    """The reading (kana key) of the surname of a 氏名 given without カナ, where the list knows it: the separated
+    surname, or else the longest listed surname the name starts with. Only for blocking: a kanji slip in the given
+    name (林 優真 for 林 悠真) then still meets the child by birth date × surname reading."""
+    table = surnames()
+    parts = normalise.nfkc(name_kanji).split()
+    if len(parts) >= 2:
+        return table.kanji.get(normalise.kanji_key(parts[0]), (None, 0))[0]
+    kanji = normalise.kanji_key(name_kanji)
+    for i in range(min(len(kanji) - 1, table.longest_kanji), 0, -1):
+        if kanji[:i] in table.kanji:
+            return table.kanji[kanji[:i]][0]
+    return None
+
+
 def _fits(kana: str, reading: str) -> bool:
     return len(kana) > len(reading) and kana.startswith(reading)

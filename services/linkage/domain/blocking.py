@@ -3,7 +3,8 @@
 Each key pairs a name with part of the birth date, so a block holds a handful of persons even in a registry of
 millions, and one error (a kana slip, a surname change, a wrong day or year) still leaves another key agreeing.
 A name written without a space adds birth date × each possible given name (its endings), so a surname change
-still finds the child when the school wrote スダミウ, or only 須田観宇 with no カナ.
+still finds the child when the school wrote スダミウ, or only 須田観宇 with no カナ. An 氏名 with no カナ carries its
+surname's listed reading from ingest (surname_kana_key only), so birth date × surname finds 林 悠真 typed 林 優真.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ DATE_DIFFERS = "birth_date_differs"  # born on another day, but the address or s
 TYPO_UNCONFIRMED = "birth_date_typo_unconfirmed"  # one digit or a year off, and no address or school agrees
 SURNAME_CHANGED = "surname_changed"  # given name and birth date agree: a human looks before a new identity
 NEW_SURNAME_UNCONFIRMED = "surname_change_unconfirmed"  # given name + birth date only: namesakes share both
-GIVEN_LEVELS = ("given_only", "given_inferred")
+GIVEN_LEVELS = ("given_only", "given_inferred", "given_slip")  # surnames differ, the given name (nearly) agrees
 Level = tuple[str, str | None, str | None, str, float]  # field, record value, candidate value, level, weight
 
 
@@ -55,8 +55,11 @@ def surname_changed(levels: list[Level]) -> bool:
     dates = next((lv for lv in levels if lv[0] == "birth_date"), None)
     if dates is None or not dates[1] or not dates[2] or years_apart(dates[1], dates[2]) > 1:
         return False  # a new surname *and* a year digit years off (2014 for 2019): a pupil is not an adult's renaming
-    given = GIVEN_LEVELS
+    given = ("given_only", "given_inferred")
     kana, kanji = level.get("kana_name"), level.get("kanji_name")  # a blank script is left out, not against it
-    return ((kana in given and kanji in (*given, None)) or (kana is None and kanji in given)) \
+    # a kana slip in the given name counts only where the separated kanji given name agrees exactly (タナカ ウララ /
+    # アオキ ララ, both 麗): a kanji given name is what a renamed child keeps
+    return ((kana in given and kanji in (*given, None)) or (kana is None and kanji in given)
+            or (kana == "given_slip" and kanji == "given_only")) \
         and level.get("birth_date") in ("exact", "near", "typo") and level.get("sex") != "disagree"
 

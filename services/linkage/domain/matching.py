@@ -31,6 +31,7 @@ from services.linkage.domain.guards import (
 )
 from services.linkage.domain.model import Person
 from services.linkage.domain.names import (
+    Given,
     given_kanji,
     given_kanji_suffix,
     has_separator,
@@ -106,6 +107,9 @@ def _bits(m: float, u: float) -> float:
 M_EXACT = {"kana_name": 0.88, "kanji_name": 0.85, "birth_date": 0.95}
 FIXED = {
     ("kana_name", "fuzzy"): _bits(0.05, 0.0005), ("kana_name", "disagree"): _bits(0.02, 0.99),
+    # a new surname and a one-kana slip in the given name (アオキ ララ for タナカ ウララ): the surname change (0.05)
+    # times a kana slip (0.03) against a stranger whose given name is one kana off (≈ 1 %)
+    ("kana_name", "given_slip"): _bits(0.05 * 0.03, 0.01),
     ("kanji_name", "fuzzy"): _bits(0.1, 0.0005), ("kanji_name", "disagree"): _bits(0.05, 0.99),
     ("kanji_name", "given_only"): _bits(0.04, 0.002), ("kanji_name", "given_inferred"): _bits(0.03, 0.004),
     # a typo-shaped date (see dates.py): ±1–2 days or a swap hardly ever fits a stranger; one digit or a 和暦
@@ -155,6 +159,8 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
                 out.append(("kana_name", a, b, "given_only", _bits(M_GIVEN_ONLY, u)))
         else:
             level = "fuzzy" if _similar(a, b) or _parts_similar(r, p) else "disagree"
+            if level == "disagree" and _given_slip(given, p, record_given_kanji):
+                level = "given_slip"
             out.append(("kana_name", a, b, level, FIXED["kana_name", level]))
     a, b = r.kanji_key, p.kanji_key
     if a and b:
@@ -194,13 +200,23 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
     return out
 
 
-def _given_guard(r: Identity, p: Person) -> str | None:
+def _given_slip(given: Given | None, p: Person, record_given_kanji: str | None) -> bool:
+    """The source separated both names, the kanji given names agree and the kana given names are one kana apart."""
+    a, b = (seion(given.kana) if given is not None and not given.inferred else None), seion(p.given_kana_key)
+    return bool(a and b and record_given_kanji) and record_given_kanji == given_kanji(p.name_kanji) \
+        and jellyfish.levenshtein_distance(a, b) == 1  # type: ignore[arg-type]
+
+
+def _given_guard(r: Identity, p: Person, record_given_kanji: str | None) -> str | None:
     """Twins and siblings share birth date, address and surname; a different given name keeps them apart.
 
     A different kana reading of the same kanji name is a reading correction (2025 furigana reform), not a sibling;
-    a voicing mark or a long vowel left out (ユタ for ユウタ) is a slip, not another child.
+    a voicing mark or a long vowel left out (ユタ for ユウタ) is a slip, not another child; nor is one kana off
+    where the separated kanji given names agree (siblings are not given the same kanji name).
     """
     if r.kana_key == p.kana_key:
+        return None
+    if _given_slip(record_given_kana(r, p), p, record_given_kanji):
         return None
     a, b = record_given_kana(r, p).kana, p.given_kana_key
     if a and b and short_vowels(seion(a)) != short_vowels(seion(b)) and r.kanji_key != p.kanji_key \
@@ -211,10 +227,11 @@ def _given_guard(r: Identity, p: Person) -> str | None:
 
 def score(record: Identity, person: Person, state: LinkageState, given_kanji: str | None = None) -> Scored:
     n = max(len(state.persons), 1000)
-    levels = _levels(record, person, state, n, given_kanji or _record_given_kanji(record))
+    record_given_kanji = given_kanji or _record_given_kanji(record)
+    levels = _levels(record, person, state, n, record_given_kanji)
     weight = _bits(1.0, n) + sum(lv[4] for lv in levels)  # prior: one true match among n persons
     probability = 1.0 / (1.0 + 2.0 ** (-weight)) if weight > -60 else 0.0
-    guard = _given_guard(record, person) or birth_date_guard(levels) or new_surname_guard(levels)
+    guard = _given_guard(record, person, record_given_kanji) or birth_date_guard(levels) or new_surname_guard(levels)
     scored = Scored(person.person_id, weight, probability, guard=guard)
     scored.levels = levels
     return scored

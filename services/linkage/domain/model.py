@@ -116,6 +116,7 @@ class PendingReview:
     identity: dict[str, Any] = field(default_factory=dict)
     decision: dict[str, Any] | None = None  # the human decision, kept so a replay re-applies it
     decided: str | None = None  # signature of the decision already applied
+    system: str = ""  # the record's source system (for the review case published again when it is closed)
 
     def to_dict(self) -> dict[str, Any]:
         return _fields(self)

@@ -17,6 +17,7 @@ TABLES = ("person", "source_fact", "births", "review", "processed", "privacy")
 # fields the blocking keys and frequency tables are built from (plus status: merged persons leave the blocks)
 MATCHED_FIELDS = frozenset({"kana_key", "kanji_key", "surname_kana_key", "given_kana_key", "birth_date",
                             "address_key", "status", "name_kana", "name_kanji"})  # names: with or without a space
+KEYED_FIELDS = MATCHED_FIELDS - {"status"}
 
 
 class LinkageState:
@@ -35,6 +36,7 @@ class LinkageState:
         self.birth_by_pregnancy: dict[str, Birth] = {}
         self.deferred_by_record: dict[str, set[str]] = defaultdict(set)  # decisions waiting for their record
         self.cannot_by_key: dict[str, set[str]] = defaultdict(set)  # key → persons it must never link to
+        self.reviews_by_candidate: dict[str, set[str]] = defaultdict(set)  # person id → open reviews naming it
         self.blocks = MultiMap()
         self.birth_date_freq: Counter[str] = Counter()
         self.kana_freq: Counter[str] = Counter()
@@ -86,7 +88,10 @@ class LinkageState:
         if not changed:
             return set()
         old_household = person.household_no
-        reblock = not MATCHED_FIELDS.isdisjoint(changed)
+        # blocks and frequencies depend on the matched fields, and on the status only through "merged" (a merged
+        # person is in no block): known → resident, or resident → left, leaves them as they are
+        reblock = not KEYED_FIELDS.isdisjoint(changed) or ("status" in changed and "merged" in (person.status,
+                                                                                                   changed["status"]))
         rehouse = "household_no" in changed or "status" in changed
         if rehouse:
             self._unindex_household(person)
@@ -198,6 +203,10 @@ class LinkageState:
             self.deferred_by_record[review.record_id].add(review.review_id)
         else:
             self.deferred_by_record.get(review.record_id, set()).discard(review.review_id)
+        if review.candidate_person_id and review.decision is None and review.decided is None:
+            self.reviews_by_candidate[review.candidate_person_id].add(review.review_id)
+        elif review.candidate_person_id in self.reviews_by_candidate:
+            self.reviews_by_candidate[review.candidate_person_id].discard(review.review_id)
         self.touch("review", review.review_id)
 
     def mark_processed(self, record_id: str, bound_keys: list[str]) -> None:

@@ -6,12 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from contracts.topics.ingest_records import PersonKeys, RecordV1
+from services.linkage.domain.guards import NEW_SURNAME_UNCONFIRMED, SURNAME_CHANGED, TYPO_UNCONFIRMED
 from services.linkage.domain.identity import atena_key, person_id_for, review_id_for, student_key
 from services.linkage.domain.matching import MatchResult, MatchSettings, match
 from services.linkage.domain.model import IDENTITY_FIELDS, PendingReview, Person
-from services.linkage.service_layer.unit import Change
+from services.linkage.service_layer.unit import Change, Out
 
 AUTHORITATIVE = "resident_registry"
+# Reviews opened on the match weights alone, which a later student record of the candidate can settle: a child has
+# one student id, so once the candidate holds its own, the record under review is matched again (``recheck``).
+RECHECKED = frozenset({SURNAME_CHANGED, TYPO_UNCONFIRMED, NEW_SURNAME_UNCONFIRMED, "uncertain_match",
+                       "two_close_candidates"})
+SETTLED_BY = "linkage"
 
 
 def identity_of(keys: PersonKeys) -> dict[str, Any]:
@@ -30,7 +36,8 @@ def review_payload(review: PendingReview, system: str, result: MatchResult | Non
         "review_id": review.review_id, "record_id": review.record_id, "system": system,
         "candidate_person_id": review.candidate_person_id, "reason": review.reason,
         "match_weight": best.weight if best else 0.0, "match_probability": round(best.probability, 6) if best else 0.0,
-        "comparisons": [c.__dict__ for c in best.comparisons] if best else [], "status": "open",
+        "comparisons": [c.__dict__ for c in best.comparisons] if best else [],
+        "status": "decided" if review.decided else "open",
     }
 
 
@@ -38,7 +45,7 @@ def open_review(record: RecordV1, subject_key: str | None, reason: str, ch: Chan
                 candidate: str | None = None, result: MatchResult | None = None,
                 identity: dict[str, Any] | None = None) -> PendingReview:
     review = PendingReview(review_id_for(record.record_id, subject_key or "-"), record.record_id, subject_key,
-                           candidate, reason, identity or {})
+                           candidate, reason, identity or {}, system=record.system)
     earlier = ch.state.reviews.get(review.review_id)
     if earlier is not None:  # a decision that arrived first (replay order across topics) is kept
         review.decision, review.decided = earlier.decision, earlier.decided
@@ -83,6 +90,7 @@ def _by_atena(record: RecordV1, keys: PersonKeys, ch: Change, match_settings: Ma
             ch.key_bound(person, skey, record.record_id)
             person.key_identities[skey] = identity
             fill_gaps(person, {"school_code": keys.school_code} if keys.school_code else {}, ch)
+            recheck(person, skey, ch, match_settings)
         elif owner is not None and owner.person_id != person.person_id:
             open_review(record, skey, "student_id_bound_to_other_person", ch, person.person_id, identity=identity)
         return skey
@@ -108,12 +116,46 @@ def _by_student(record: RecordV1, keys: PersonKeys, ch: Change, match_settings: 
         if not person.is_child:
             ch.person_changed(person, ch.state.update_person(person, {"is_child": True}))
         ch.outcomes.add("linked")
+        recheck(person, skey, ch, match_settings)
     elif result.outcome == "new":
         new_person(skey, identity, record.record_id, ch)
     else:
         candidate = result.best.person_id if result.best else None
         open_review(record, skey, result.reason, ch, candidate, result, identity)
     return skey
+
+
+def recheck(person: Person, own_key: str, ch: Change, match_settings: MatchSettings) -> None:
+    """``person`` now holds its own student id ``own_key``: open reviews that named it as the candidate for *another*
+    student's record are matched again, as they would have been had this record come first. A child has one
+    student id, so the candidate is now a namesake (``candidate_has_other_student_id`` / ``born_on_another_day``
+    in matching); when that leaves the record a clear new identity, linkage settles the review itself and
+    publishes the case again with status ``decided``. Anything else (still uncertain, or now pointing at another
+    candidate) stays with the human."""
+    state = ch.state
+    for review_id in sorted(state.reviews_by_candidate.get(person.person_id, ())):
+        review = state.reviews.get(review_id)
+        skey = review.subject_key if review is not None else None
+        if (review is None or review.decision is not None or review.decided is not None or skey is None
+                or review.reason not in RECHECKED or not skey.startswith("student:") or skey == own_key
+                or review.candidate_person_id != person.person_id or state.person_for_key(skey) is not None):
+            continue
+        fields = {k: v for k, v in review.identity.items() if k in IDENTITY_FIELDS}
+        result = match(Person("-", **fields), state, match_settings, state.cannot_by_key.get(skey, ()), own_key=skey)
+        if result.outcome != "new":
+            # still uncertain, or now pointing at another candidate: that one may be a namesake whose own record
+            # has not come yet (three such false links on the small pool at 48 k persons), so a human decides
+            continue
+        bound, outcomes = len(ch.bound), set(ch.outcomes)  # for the reviewed record, not the record at hand
+        created = new_person(skey, review.identity, review.record_id, ch)
+        decision = {"decision": "cannot_link", "person_id": created.person_id}
+        del ch.bound[bound:]
+        ch.outcomes = outcomes
+        review.decision = {**decision, "record_id": review.record_id, "decided_by": SETTLED_BY,
+                           "reason": "candidate_has_own_student_id"}
+        review.decided = f"{decision['decision']}|{decision['person_id']}|{review.record_id}"
+        state.put_review(review)
+        ch.reviews.append(Out("review", review_id, review_payload(review, review.system, result), ch.time))
 
 
 def identify(record: RecordV1, ch: Change, match_settings: MatchSettings) -> dict[str, list[str]]:

@@ -93,3 +93,14 @@ def test_an_unseparated_kana_name_is_split_where_knowable(kana: str, kanji: str 
 def test_an_unknowable_split_is_left_to_linkage() -> None:
     assert split_kana(kana_key("ホゲラモゲタ"), None) is None  # no listed surname starts it
     assert split_kana(kana_key("スダミウ"), "田中 観宇") is None  # the kanji's surname reading does not fit
+
+
+@pytest.mark.parametrize(("kanji", "reading"), [("林 優真", "ハヤシ"), ("須田観宇", "スダ"), ("中村美羽", "ナカムラ")])
+def test_a_kanji_only_name_carries_its_surnames_listed_reading_for_blocking(kanji: str, reading: str) -> None:
+    subject = _subject(name_kana=None, name_kanji=kanji)
+    assert subject["surname_kana_key"] == reading
+    assert "kana_key" not in subject and "given_kana_key" not in subject, "nothing to compare a reading guess with"
+
+
+def test_a_kanji_only_name_of_an_unlisted_surname_carries_no_reading() -> None:
+    assert "surname_kana_key" not in _subject(name_kana=None, name_kanji="鬮鬮 観宇")
