@@ -19,15 +19,29 @@ class ReviewError(Exception):
     """The review case is unknown, already decided, or the decision is not allowed."""
 
 
+SETTLED_BY_LINKAGE = "linkage"  # decided_by of a case linkage settled itself (docs/linkage.md)
+
+
 def handle_review_case(event: Envelope[ReviewCaseV1], *, uow: AbstractUnitOfWork, now: datetime) -> IntakeResult:
+    """Stores a new case open, updates an open one; a case linkage says it settled itself (``status: decided``: a
+    later record showed the record to be a new person, not the candidate) leaves the clerks' list as decided
+    ``cannot_link`` by linkage. A case a clerk already decided is not changed."""
     case = event.data
     existing = uow.reviews.get(case.review_id)
-    if existing is not None:
-        if existing.status == "open":
-            existing.payload = case.model_dump(mode="json")
-        return IntakeResult("review_updated" if existing.status == "open" else "duplicate")
-    uow.reviews.add(case.review_id, case.model_dump(mode="json"), now)
-    return IntakeResult("review_received")
+    if existing is not None and existing.status != "open":
+        return IntakeResult("duplicate")
+    if existing is None:
+        uow.reviews.add(case.review_id, case.model_dump(mode="json"), now)
+        existing = uow.reviews.get(case.review_id)
+        outcome = "review_received"
+    else:
+        existing.payload = case.model_dump(mode="json")
+        outcome = "review_updated"
+    if case.status == "decided" and existing is not None:
+        existing.status, existing.decision = "decided", "cannot_link"
+        existing.decided_by, existing.decided_at = SETTLED_BY_LINKAGE, now
+        outcome = "review_settled"
+    return IntakeResult(outcome)
 
 
 def open_reviews(uow: AbstractUnitOfWork, limit: int = 200) -> Sequence[ReviewRecord]:

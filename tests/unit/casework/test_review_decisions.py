@@ -69,3 +69,62 @@ def test_a_case_is_decided_once() -> None:
     with pytest.raises(ReviewError, match="判定済み"):
         decide_review("rv-1", "cannot_link", "別人", user_id="u-8", uow=uow, now=NOW)
     assert len(uow.cases.outbox) == 1
+
+
+def test_a_case_linkage_settled_itself_leaves_the_clerks_list_as_linkages_decision() -> None:
+    """docs/linkage.md, "Reviews that a later record settles": the update says ``status: decided``."""
+    uow = FakeUnitOfWork()
+    received(uow, "rv-1")
+    received(uow, "rv-2")
+    settled = review_event("rv-1")
+    settled["data"]["status"] = "decided"
+    later = NOW + timedelta(hours=2)
+    result = handle_review_case(Envelope[ReviewCaseV1].model_validate(settled), uow=uow, now=later)
+    assert result.outcome == "review_settled"
+    assert [r.review_id for r in open_reviews(uow)] == ["rv-2"]
+    case = uow.reviews.get("rv-1")
+    assert case is not None
+    assert (case.status, case.decision, case.decided_by, case.decided_at) == ("decided", "cannot_link", "linkage",
+                                                                              later)
+    assert uow.cases.outbox == []  # linkage decided it: nothing goes back
+    with pytest.raises(ReviewError):  # a clerk cannot decide it again
+        decide_review("rv-1", "must_link", "同一人物", user_id="u-9", uow=uow, now=later)
+    assert handle_review_case(Envelope[ReviewCaseV1].model_validate(settled), uow=uow, now=later).outcome == \
+        "duplicate"
+
+
+def test_a_case_first_seen_already_settled_is_stored_decided_and_a_clerks_decision_is_never_overwritten() -> None:
+    uow = FakeUnitOfWork()
+    settled = review_event("rv-3")
+    settled["data"]["status"] = "decided"
+    assert handle_review_case(Envelope[ReviewCaseV1].model_validate(settled), uow=uow, now=NOW).outcome == \
+        "review_settled"
+    assert open_reviews(uow) == []
+    received(uow, "rv-4")
+    decide_review("rv-4", "must_link", "同一人物と確認", user_id="u-9", uow=uow, now=NOW)
+    settled4 = review_event("rv-4")
+    settled4["data"]["status"] = "decided"
+    assert handle_review_case(Envelope[ReviewCaseV1].model_validate(settled4), uow=uow, now=NOW).outcome == \
+        "duplicate"
+    case = uow.reviews.get("rv-4")
+    assert case is not None and (case.decision, case.decided_by) == ("must_link", "u-9")
+
+
+def test_a_settled_case_is_stored_decided_through_the_sql_unit_of_work() -> None:
+    """The same on the real adapter (SQLite in memory): a case added and settled in one transaction."""
+    from tests.unit.casework.sqlite_intake import Intake
+
+    intake = Intake()
+    try:
+        settled = review_event("rv-5")
+        settled["data"]["status"] = "decided"
+        with intake.uow() as uow:
+            result = handle_review_case(Envelope[ReviewCaseV1].model_validate(settled), uow=uow, now=NOW)
+            uow.commit()
+        with intake.uow() as uow:
+            case = uow.reviews.get("rv-5")
+            assert result.outcome == "review_settled" and case is not None
+            assert (case.status, case.decision, case.decided_by) == ("decided", "cannot_link", "linkage")
+            assert list(open_reviews(uow)) == []
+    finally:
+        intake.close()
