@@ -62,7 +62,7 @@ kafka_principal TSUNAGU_SIMULATOR_ simulator    # the smoke scenario stands in f
 
 # name|module — each a real process with its own log and pid file
 SERVICES=(
-  "ingest|services.ingest.entrypoints.faust_app"
+  "ingest|services.ingest.entrypoints.worker"
   "ingest-http|services.ingest.entrypoints.http_intake"
   "linkage|services.linkage.entrypoints.faust_app"
   "scoring|services.scoring.entrypoints.faust_app"
