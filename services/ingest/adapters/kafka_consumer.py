@@ -9,8 +9,8 @@ the batch. At-least-once: a kill between the sends and the commit emits the batc
 are idempotent downstream). One task reads and handles: concurrency 1 per partition, partition order kept.
 
 Rebalances: the listener takes the same lock the batch holds, so a partition is given up only after the batch in
-hand is handled and committed; a batch read before a rebalance and not yet started is dropped (the new assignment
-resumes every partition it keeps from the committed offset, which is where that batch began).
+hand is handled and committed; a batch read across a rebalance and not yet started is not handled: the partitions
+still held are sought back to where it began, the others are left to their new owner (``_read_again``).
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ class _Consumer(Protocol):  # the part of AIOKafkaConsumer used here (a fake in 
                       max_records: int | None = None) -> dict[TopicPartition, list[Any]]: ...
     async def commit(self, offsets: Any = None) -> None: ...
     def assignment(self) -> set[TopicPartition]: ...
+    def seek(self, partition: TopicPartition, offset: int) -> None: ...
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -108,8 +109,18 @@ class BatchConsumer:
                 continue
             async with self._lock:
                 if generation != self.generation:
-                    continue  # read before a rebalance: resumed from the committed offsets instead
+                    self._read_again(fetched)
+                    continue
                 await self._handle(fetched, handler)
+
+    def _read_again(self, fetched: dict[TopicPartition, list[Any]]) -> None:
+        """A batch read across a rebalance: it may belong to the old assignment (its partitions' positions were
+        reset to the committed offsets: where it starts) or to the new one (the positions moved past it). Either
+        way the partitions still held go back to the batch's first offset; the others are their new owner's."""
+        assigned = self.consumer.assignment()
+        for tp, batch in fetched.items():
+            if batch and tp in assigned:
+                self.consumer.seek(tp, batch[0].offset)
 
     async def _handle(self, fetched: dict[TopicPartition, list[Any]], handler: BatchHandler) -> None:
         # Partitions in turn, each in offset order; the handler sees one list (its sends batch together).

@@ -147,6 +147,8 @@ class FakeConsumer:
         self.batches = batches
         self.commits: list[dict[TopicPartition, OffsetAndMetadata]] = []
         self.on_fetch: Any = None
+        self.assigned: set[TopicPartition] = set()
+        self.seeks: list[tuple[TopicPartition, int]] = []
 
     async def getmany(self, *partitions: TopicPartition, timeout_ms: int = 0,
                       max_records: int | None = None) -> dict[TopicPartition, list[Rec]]:
@@ -159,7 +161,10 @@ class FakeConsumer:
         self.commits.append(offsets)
 
     def assignment(self) -> set[TopicPartition]:
-        return set()
+        return self.assigned
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        self.seeks.append((partition, offset))
 
 
 TP0, TP1 = TopicPartition("source.childcare.v1", 0), TopicPartition("source.childcare.v1", 1)
@@ -228,6 +233,7 @@ def test_a_revocation_waits_for_the_batch_in_hand_and_a_batch_read_before_a_reba
         if revocation and not rebalanced:
             await revocation[0]  # the rebalance completes while the next batch is on its way to the reader
             reader.assigned({TP1})
+            consumer.assigned = {TP1}
             rebalanced.append(True)
 
     consumer.on_fetch = after_fetch
@@ -236,4 +242,30 @@ def test_a_revocation_waits_for_the_batch_in_hand_and_a_batch_read_before_a_reba
 
     assert events == ["handle [5]", "handled [5]", "revoked", "handle [9]"], "[6] read before the rebalance: dropped"
     assert consumer.commits == [{TP0: OffsetAndMetadata(6, "")}, {TP1: OffsetAndMetadata(10, "")}]
+    assert consumer.seeks == [], "TP0 went to another member: nothing to read again here"
     assert reader.ready.is_set()
+
+
+def test_a_batch_read_while_the_first_assignment_arrives_is_read_again_from_its_first_offset() -> None:
+    # The group is joined inside getmany: the records it returns belong to the new assignment, whose positions
+    # have moved past them; handling nothing and moving on would skip them.
+    consumer = FakeConsumer([{TP0: [good("a", 5), good("b", 6)], TP1: [good("c", 9, 1)]}, {TP0: [good("a", 5)]}])
+    reader = _reader(consumer)
+    stop = asyncio.Event()
+    handled: list[list[int]] = []
+
+    async def join() -> None:
+        if not reader.ready.is_set():
+            await reader.revoked(set())
+            reader.assigned({TP0})
+            consumer.assigned = {TP0}
+
+    async def handle(records: list[Rec]) -> None:
+        handled.append([r.offset for r in records])
+        stop.set()
+
+    consumer.on_fetch = join
+    asyncio.run(reader.run(handle, stop))
+
+    assert consumer.seeks == [(TP0, 5)], "TP0 read again from 5; TP1 is not this member's"
+    assert handled == [[5]]
