@@ -3,10 +3,11 @@ only after a batch's effects are on the broker (issue 19, docs/scaling.md).
 
 A Faust agent costs ≈ 0.14 ms of CPU per message before any handler runs (an ``Event``, the conductor's queue, an
 ack, sensor calls and ≈ 15–20 event-loop callbacks per message); ``AIOKafkaConsumer.getmany`` hands over what one
-fetch brought as a list of records for ≈ 0.01 ms each. ``BatchConsumer.run`` gives each batch to a handler
-coroutine and, when that returns (the handler awaits its own sends), commits the next offset of every partition in
-the batch. At-least-once: a kill between the sends and the commit emits the batch again on restart (the effects
-are idempotent downstream). One task reads and handles: concurrency 1 per partition, partition order kept.
+fetch brought as lists of records for ≈ 0.01 ms each. ``BatchConsumer.run`` puts what a fetch brought in Faust's
+delivery order (``round_robin``), gives it to a handler coroutine in batches of at most ``max_records`` and, when
+the handler returns (it awaits its own sends), commits the next offset of every partition in the batch.
+At-least-once: a kill between the sends and the commit emits the batch again on restart (the effects are idempotent
+downstream). One task reads and handles: concurrency 1 per partition, partition order kept.
 
 Rebalances: the listener takes the same lock the batch holds, so a partition is given up only after the batch in
 hand is handled and committed; a batch read across a rebalance and not yet started is not handled: the partitions
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -73,8 +74,9 @@ class _Rebalance(ConsumerRebalanceListener):
 class BatchConsumer:
     """Runs ``handler`` over batches of records of ``consumer`` and commits each batch after it; see the module."""
 
-    def __init__(self, consumer: _Consumer, *, max_records: int, window_s: float) -> None:
+    def __init__(self, consumer: _Consumer, *, max_records: int, window_s: float, name: str = "ingest") -> None:
         self.consumer = consumer
+        self.name = name  # in log lines
         self.max_records = max_records
         self.window_ms = max(1, int(window_s * 1000))
         self.generation = 0  # changes at every rebalance
@@ -89,51 +91,89 @@ class BatchConsumer:
         async with self._lock:  # the batch in hand finishes (effects and commit) before its partitions go
             self.generation += 1
         if revoked:
-            log.info("ingest: %d partitions revoked", len(revoked))
+            log.info("%s: %d partitions revoked", self.name, len(revoked))
 
     def assigned(self, assigned: Collection[TopicPartition]) -> None:
         self.generation += 1
         self.partitions = set(assigned)
-        log.info("ingest: %d partitions assigned", len(assigned))
+        log.info("%s: %d partitions assigned", self.name, len(assigned))
         if not self.ready.is_set():
             self.ready.set()
-            log.info("ingest: Worker ready")
+            log.info("%s: Worker ready", self.name)
 
     async def run(self, handler: BatchHandler, stop: asyncio.Event) -> None:
         """Until ``stop`` is set; returns after the batch in hand is handled and committed. A handler's exception
         propagates with the batch uncommitted (it is read again by whoever owns its partitions next)."""
         while not stop.is_set():
             generation = self.generation
-            fetched = await self.consumer.getmany(timeout_ms=self.window_ms, max_records=self.max_records)
+            fetched = await self.consumer.getmany(timeout_ms=self.window_ms)  # all that the fetches brought
             if not fetched:
                 continue
-            async with self._lock:
-                if generation != self.generation:
-                    self._read_again(fetched)
-                    continue
-                await self._handle(fetched, handler)
+            records = round_robin(fetched)
+            for start in range(0, len(records), self.max_records):
+                async with self._lock:
+                    if generation != self.generation:
+                        self._read_again(records[start:])
+                        break
+                    await self._handle(records[start:start + self.max_records], handler)
+                if stop.is_set():
+                    break  # the rest is read again from the committed offsets by this group's next member
 
-    def _read_again(self, fetched: dict[TopicPartition, list[Any]]) -> None:
-        """A batch read across a rebalance: it may belong to the old assignment (its partitions' positions were
-        reset to the committed offsets: where it starts) or to the new one (the positions moved past it). Either
-        way the partitions still held go back to the batch's first offset; the others are their new owner's."""
+    def _read_again(self, records: list[Any]) -> None:
+        """Records read across a rebalance: they may belong to the old assignment (its partitions' positions were
+        reset to the committed offsets: where they start) or to the new one (the positions moved past them).
+        Either way the partitions still held go back to their first such record; the others are their new
+        owner's."""
         assigned = self.consumer.assignment()
-        for tp, batch in fetched.items():
-            if batch and tp in assigned:
-                self.consumer.seek(tp, batch[0].offset)
+        first: dict[TopicPartition, int] = {}
+        for record in records:
+            first.setdefault(TopicPartition(record.topic, record.partition), record.offset)
+        for tp, offset in first.items():
+            if tp in assigned:
+                self.consumer.seek(tp, offset)
 
-    async def _handle(self, fetched: dict[TopicPartition, list[Any]], handler: BatchHandler) -> None:
-        # Partitions in turn, each in offset order; the handler sees one list (its sends batch together).
-        records = [record for batch in fetched.values() for record in batch]
+    async def _handle(self, records: list[Any], handler: BatchHandler) -> None:
         await handler(records)
-        offsets = {tp: OffsetAndMetadata(batch[-1].offset + 1, "") for tp, batch in fetched.items() if batch}
+        offsets = {TopicPartition(r.topic, r.partition): OffsetAndMetadata(r.offset + 1, "") for r in records}
         try:
             await self.consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:
             # The group moved on (a rebalance this member missed): its new owner handles the batch again; the
             # effects are idempotent, so this costs a second delivery, not a wrong result.
-            log.warning("ingest: offsets of a handled batch not committed (%s); it will be delivered again",
-                        type(exc).__name__)
+            log.warning("%s: offsets of a handled batch not committed (%s); it will be delivered again",
+                        self.name, type(exc).__name__)
+
+
+def round_robin(fetched: dict[TopicPartition, list[Any]]) -> list[Any]:
+    """One record of each topic in turn, and within a topic one of each partition in turn; each partition's records
+    stay in offset order. Faust's consumer delivers in this order (``DefaultSchedulingStrategy``); a fetch brings
+    hundreds of records per partition, so taking them partition by partition would hand linkage a city's school
+    records before its registry records, and its matching depends on arrival order (docs/scaling.md)."""
+    by_topic: dict[str, list[list[Any]]] = {}
+    for tp, batch in fetched.items():
+        if batch:
+            by_topic.setdefault(tp.topic, []).append(batch)
+    cursors = {topic: _partitions_in_turn(batches) for topic, batches in by_topic.items()}
+    ordered: list[Any] = []
+    while cursors:
+        for topic in list(cursors):
+            record = next(cursors[topic], None)
+            if record is None:
+                del cursors[topic]
+            else:
+                ordered.append(record)
+    return ordered
+
+
+def _partitions_in_turn(batches: list[list[Any]]) -> Iterator[Any]:
+    iterators = [iter(batch) for batch in batches]
+    while iterators:
+        for it in list(iterators):
+            record = next(it, None)
+            if record is None:
+                iterators.remove(it)
+            else:
+                yield record
 
 
 def consumer(*, bootstrap: str, group_id: str, client_id: str,

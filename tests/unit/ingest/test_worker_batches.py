@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
 from services.ingest.adapters.dedup import MemoryDedupStore
-from services.ingest.adapters.kafka_consumer import BatchConsumer
+from services.ingest.adapters.kafka_consumer import BatchConsumer, round_robin
 from services.ingest.entrypoints.examples import example_event, topic_of
 from services.ingest.entrypoints.worker import IngestBatch
 from services.ingest.metrics import IngestMetrics
@@ -191,7 +191,7 @@ def test_each_batch_is_committed_after_its_handler_at_the_next_offset_of_every_p
 
     asyncio.run(scenario())
 
-    assert seen == [([5, 6, 9], 0), ([7], 1)], "handled in order, each before its commit"
+    assert seen == [([5, 9, 6], 0), ([7], 1)], "partitions in turn, each in order, each batch before its commit"
     assert consumer.commits == [{TP0: OffsetAndMetadata(7, ""), TP1: OffsetAndMetadata(10, "")},
                                 {TP0: OffsetAndMetadata(8, "")}]
 
@@ -269,3 +269,27 @@ def test_a_batch_read_while_the_first_assignment_arrives_is_read_again_from_its_
 
     assert consumer.seeks == [(TP0, 5)], "TP0 read again from 5; TP1 is not this member's"
     assert handled == [[5]]
+
+
+def test_what_a_fetch_brought_is_handled_topic_by_topic_and_partition_by_partition_in_turn_in_batches() -> None:
+    a0, a1, b0 = TopicPartition("a", 0), TopicPartition("a", 1), TopicPartition("b", 0)
+    fetched = {a0: [Rec("a", 0, o, b"") for o in (1, 2, 3)], a1: [Rec("a", 1, o, b"") for o in (10, 11)],
+               b0: [Rec("b", 0, 20, b"")]}
+    assert [r.offset for r in round_robin(fetched)] == [1, 20, 10, 2, 11, 3], "Faust's delivery order"
+
+    consumer = FakeConsumer([fetched])
+    reader = BatchConsumer(consumer, max_records=3, window_s=0.01)
+    stop = asyncio.Event()
+    seen: list[list[int]] = []
+
+    async def handle(records: list[Rec]) -> None:
+        seen.append([r.offset for r in records])
+        if len(seen) == 2:
+            stop.set()
+
+    asyncio.run(reader.run(handle, stop))
+
+    assert seen == [[1, 20, 10], [2, 11, 3]]
+    assert consumer.commits == [{a0: OffsetAndMetadata(2, ""), b0: OffsetAndMetadata(21, ""),
+                                 a1: OffsetAndMetadata(11, "")},
+                                {a0: OffsetAndMetadata(4, ""), a1: OffsetAndMetadata(12, "")}]
