@@ -64,7 +64,7 @@ kafka_principal TSUNAGU_SIMULATOR_ simulator    # the smoke scenario stands in f
 SERVICES=(
   "ingest|services.ingest.entrypoints.worker"
   "ingest-http|services.ingest.entrypoints.http_intake"
-  "linkage|services.linkage.entrypoints.faust_app"
+  "linkage|services.linkage.entrypoints.worker"
   "scoring|services.scoring.entrypoints.faust_app"
   "casework|services.casework.entrypoints.faust_app"
   "casework-web|services.casework.entrypoints.web"

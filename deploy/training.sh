@@ -54,7 +54,7 @@ GROUPS_=(tsunagu-training-ingest tsunagu-training-linkage tsunagu-training-scori
 
 SERVICES=(
   "ingest|services.ingest.entrypoints.worker"
-  "linkage|services.linkage.entrypoints.faust_app"
+  "linkage|services.linkage.entrypoints.worker"
   "scoring|services.scoring.entrypoints.faust_app"
   "casework|services.casework.entrypoints.faust_app"
   "casework-web|services.casework.entrypoints.web"

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PROCESSES = {
     "ingest": "services.ingest.entrypoints.worker",
-    "linkage": "services.linkage.entrypoints.faust_app",
+    "linkage": "services.linkage.entrypoints.worker",
     "scoring": "services.scoring.entrypoints.faust_app",
     "casework": "services.casework.entrypoints.faust_app",
     "casework-web": "services.casework.entrypoints.web",

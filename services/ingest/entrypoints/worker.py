@@ -2,7 +2,7 @@
 
     python -m services.ingest.entrypoints.worker
 
-A consumer group member (``APP_ID``) reading batches of records with aiokafka (``adapters/kafka_consumer.py``), not
+A consumer group member (``APP_ID``) reading batches of records with aiokafka (``contracts/kafka_batches.py``), not
 a Faust agent: ingest keeps no table, and Faust's per-message stream machinery cost more CPU than ingest's own
 validation (docs/scaling.md). Each batch: every source record through the handler, its record or dead letter
 sent, all sends acknowledged (acks=all), the ids confirmed in the dedup store, then the offsets committed. The
@@ -22,12 +22,12 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from prometheus_client import start_http_server
 
+from contracts.kafka_batches import BatchConsumer, Record
 from contracts.kafka_security import wait_for_broker
 from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics import ingest_deadletter, ingest_records, ingest_source_status
 from contracts.topics.ingest_deadletter import H_ERROR_CLASS, H_SERVICE
 from services.ingest.adapters import kafka_consumer
-from services.ingest.adapters.kafka_consumer import BatchConsumer, Record
 from services.ingest.bootstrap import Container, bootstrap
 from services.ingest.config import IngestSettings
 from services.ingest.service_layer.handlers import Accepted, Duplicate, IngestHandler, Rejected, SourceMessage
@@ -109,15 +109,9 @@ async def run(container: Container, stop: asyncio.Event) -> None:
     """The worker until ``stop`` is set (or a send fails: then it raises, with the batch uncommitted)."""
     settings: IngestSettings = container.settings
     handler = container.ingest_handler()
-    security = settings.kafka_client_options()
-    producer: AIOKafkaProducer = kafka_consumer.producer(
-        bootstrap=settings.kafka_bootstrap, client_id=f"{settings.app_id}-worker",
-        max_request_bytes=settings.producer_max_request_bytes, security=security)
-    consumer = kafka_consumer.consumer(
-        bootstrap=settings.kafka_bootstrap, group_id=settings.app_id, client_id=f"{settings.app_id}-worker",
-        group_instance_id=settings.kafka_group_instance_id, session_timeout_s=settings.kafka_session_timeout_s,
-        security=security)
-    reader = BatchConsumer(consumer, max_records=settings.batch_max, window_s=settings.batch_window_s)
+    producer: AIOKafkaProducer = kafka_consumer.producer(settings)
+    consumer = kafka_consumer.consumer(settings)
+    reader = BatchConsumer(consumer, max_records=settings.batch_max, window_s=settings.batch_window_s, name="ingest")
     consumer.subscribe([*SOURCE_TOPICS, ingest_deadletter.TOPIC.name], listener=reader.listener())
     status_topic = ingest_source_status.TOPIC.name
 
