@@ -39,7 +39,7 @@ def main() -> int:
            "TSUNAGU_INGEST_LOG_LEVEL": "error"}
 
     def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "services.ingest.entrypoints.faust_app"], cwd=ROOT, env=env,
+        return subprocess.Popen([sys.executable, "-m", "services.ingest.entrypoints.worker"], cwd=ROOT, env=env,
                                 stdout=(data / "worker.log").open("ab"), stderr=subprocess.STDOUT)
 
     worker = start()

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/ingest_worker_poison.py --bootstrap 127.0.0.1:9092 [--events 100000]
 
 Publishes with kafka-python (its rate is the raw-Kafka baseline), runs the real worker process
-(``python -m services.ingest.entrypoints.faust_app``), then checks exactly: every good event once in
+(``python -m services.ingest.entrypoints.worker``), then checks exactly: every good event once in
 ingest.records.v1, every poison event once in ingest.deadletter.v1, nothing else with this run's tag.
 """
 
@@ -113,7 +113,7 @@ def main() -> int:
            "TSUNAGU_INGEST_DATA_DIR": str(data_dir), "TSUNAGU_INGEST_METRICS_PORT": "0",
            "TSUNAGU_INGEST_LOG_LEVEL": "error"}
     log = (data_dir / "worker.log").open("wb")
-    worker = subprocess.Popen([sys.executable, "-m", "services.ingest.entrypoints.faust_app"], cwd=ROOT, env=env,
+    worker = subprocess.Popen([sys.executable, "-m", "services.ingest.entrypoints.worker"], cwd=ROOT, env=env,
                               stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_group(args.bootstrap)

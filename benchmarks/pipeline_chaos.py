@@ -39,8 +39,8 @@ from tests.kafka_reader import TopicReader, decode  # noqa: E402
 
 PY = sys.executable
 SERVICES = {
-    "ingest": ("services.ingest.entrypoints.faust_app", None),
-    "linkage": ("services.linkage.entrypoints.faust_app", ["ingest.records.v1"]),
+    "ingest": ("services.ingest.entrypoints.worker", None),
+    "linkage": ("services.linkage.entrypoints.worker", ["ingest.records.v1"]),
     "scoring": ("services.scoring.entrypoints.faust_app", ["linkage.facts.v1"]),
     "casework": ("services.casework.entrypoints.faust_app", ["scoring.flags.v1", "linkage.children.v1"]),
 }

@@ -62,9 +62,9 @@ kafka_principal TSUNAGU_SIMULATOR_ simulator    # the smoke scenario stands in f
 
 # name|module — each a real process with its own log and pid file
 SERVICES=(
-  "ingest|services.ingest.entrypoints.faust_app"
+  "ingest|services.ingest.entrypoints.worker"
   "ingest-http|services.ingest.entrypoints.http_intake"
-  "linkage|services.linkage.entrypoints.faust_app"
+  "linkage|services.linkage.entrypoints.worker"
   "scoring|services.scoring.entrypoints.faust_app"
   "casework|services.casework.entrypoints.faust_app"
   "casework-web|services.casework.entrypoints.web"

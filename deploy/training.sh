@@ -54,8 +54,8 @@ export TSUNAGU_CASEWORK_TRAINING=true TSUNAGU_CASEWORK_ENVIRONMENT=development \
 GROUPS_=(tsunagu-training-ingest tsunagu-training-linkage tsunagu-training-scoring tsunagu-training-casework)
 
 SERVICES=(
-  "ingest|services.ingest.entrypoints.faust_app"
-  "linkage|services.linkage.entrypoints.faust_app"
+  "ingest|services.ingest.entrypoints.worker"
+  "linkage|services.linkage.entrypoints.worker"
   "scoring|services.scoring.entrypoints.faust_app"
   "casework|services.casework.entrypoints.faust_app"
   "casework-web|services.casework.entrypoints.web"

@@ -102,10 +102,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-# A module that starts service workers (Faust apps reading the shared topics) runs alone among such modules:
+# A module that starts service workers (Faust apps or workers reading the shared topics) runs alone among such modules:
 # two of them at once would both consume the same source, records, facts or flags topics — each test's events
 # processed twice, by its own worker and the other module's (each in its own consumer group).
-_RUNS_WORKERS = ("faust_app", "ingest_worker(", "tests.integration.scoring.worker",
+_RUNS_WORKERS = ("faust_app", "entrypoints.worker", "ingest_worker(", "tests.integration.scoring.worker",
                  "tests.integration.casework.processes")
 
 

@@ -21,14 +21,14 @@ class IngestSettings(KafkaSecuritySettings):
     environment: Literal["development", "test", "production"] = Field(
         "development", validation_alias=AliasChoices("TSUNAGU_INGEST_ENVIRONMENT", "TSUNAGU_ENVIRONMENT"))
     kafka_bootstrap: str = "127.0.0.1:9092"
-    app_id: str = Field("tsunagu-ingest", description="Faust app id; also the consumer group")
+    app_id: str = Field("tsunagu-ingest", description="The worker's consumer group (and client id prefix)")
     data_dir: Path = Path("var/ingest")
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9101
     log_level: Literal["crit", "error", "warn", "info", "debug"] = "info"
     max_event_bytes: int = Field(1_048_576, description="Larger source events are dead-lettered as too_large")
-    batch_max: int = Field(500, ge=1, description="Most source events the worker handles before it yields")
-    batch_window_s: float = Field(0.02, gt=0, description="Longest wait to fill a batch (latency it may add)")
+    batch_max: int = Field(500, ge=1, description="Most source events per batch (one offset commit)")
+    batch_window_s: float = Field(0.02, gt=0, description="Longest wait of a fetch when nothing is there")
     # The dead-letter topic must take the original bytes of any event the broker accepted (≤ 2 MiB).
     producer_max_request_bytes: int = 2_097_152
     http_host: str = "127.0.0.1"

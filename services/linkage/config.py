@@ -16,7 +16,7 @@ class LinkageSettings(KafkaSecuritySettings):
     model_config = SettingsConfigDict(env_prefix="TSUNAGU_LINKAGE_", extra="ignore")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
-    app_id: str = Field("tsunagu-linkage", description="Faust app id; also the consumer group")
+    app_id: str = Field("tsunagu-linkage", description="The worker's consumer group (and client id prefix)")
     data_dir: Path = Path("var/linkage")
     metrics_port: int = 9102
     log_level: str = Field("info", pattern="^(crit|error|warn|info|debug)$")

@@ -20,8 +20,8 @@ from deploy.wait_consumers import stable_groups
 ROOT = Path(__file__).resolve().parents[2]
 
 PROCESSES = {
-    "ingest": "services.ingest.entrypoints.faust_app",
-    "linkage": "services.linkage.entrypoints.faust_app",
+    "ingest": "services.ingest.entrypoints.worker",
+    "linkage": "services.linkage.entrypoints.worker",
     "scoring": "services.scoring.entrypoints.faust_app",
     "casework": "services.casework.entrypoints.faust_app",
     "casework-web": "services.casework.entrypoints.web",

@@ -97,7 +97,7 @@ def test_kill_9_during_replay_then_restart_gives_the_same_identities(kafka_boots
     log = log_path.open("ab")
 
     def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "services.linkage.entrypoints.faust_app"], cwd=ROOT,
+        return subprocess.Popen([sys.executable, "-m", "services.linkage.entrypoints.worker"], cwd=ROOT,
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
 
     # the registry first (as in a city: residents are registered long before a school file arrives)

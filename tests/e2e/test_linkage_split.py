@@ -81,9 +81,10 @@ def workers(kafka_bootstrap: str, tmp_path: Path) -> Iterator[dict[str, str]]:
            "TSUNAGU_SCORING_KAFKA_BOOTSTRAP": kafka_bootstrap, "TSUNAGU_SCORING_APP_ID": f"split-scoring-{run}",
            "TSUNAGU_SCORING_DATA_DIR": str(tmp_path / "scoring"), "TSUNAGU_SCORING_METRICS_PORT": "0",
            "TSUNAGU_SCORING_LOG_LEVEL": "warn"}
-    procs = [subprocess.Popen([sys.executable, "-m", f"services.{name}.entrypoints.faust_app"], cwd=ROOT, env=env,
+    procs = [subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env,
                               stdout=(tmp_path / f"{name}.log").open("wb"), stderr=subprocess.STDOUT)
-             for name in ("linkage", "scoring")]
+             for name, module in (("linkage", "services.linkage.entrypoints.worker"),
+                                  ("scoring", "services.scoring.entrypoints.faust_app"))]
     try:
         yield topics
     finally:

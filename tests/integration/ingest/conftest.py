@@ -36,7 +36,7 @@ def ingest_worker(bootstrap: str, data_dir: Path, app_id: str | None = None) -> 
            "TSUNAGU_INGEST_DATA_DIR": str(data_dir), "TSUNAGU_INGEST_METRICS_PORT": str(free_port()),
            "TSUNAGU_INGEST_LOG_LEVEL": "warn"}
     log = (data_dir / "worker.log").open("ab")
-    proc = subprocess.Popen([sys.executable, "-m", "services.ingest.entrypoints.faust_app"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "services.ingest.entrypoints.worker"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     try:
         yield proc

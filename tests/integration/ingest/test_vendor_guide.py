@@ -73,7 +73,7 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     log = (running.base / "processes.log").open("ab")
     procs = [subprocess.Popen([sys.executable, "-m", f"services.ingest.entrypoints.{name}"], cwd=ROOT,
                               env=running.env, stdout=log, stderr=subprocess.STDOUT)
-             for name in ("faust_app", "http_intake")]
+             for name in ("worker", "http_intake")]
     try:
         deadline = time.monotonic() + 60
         while True:

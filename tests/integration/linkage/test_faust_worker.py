@@ -50,7 +50,7 @@ def worker_env(kafka_bootstrap: str, tmp_path: Path) -> dict[str, str]:
 
 def _start(env: dict[str, str], tmp_path: Path) -> subprocess.Popen[bytes]:
     log = (tmp_path / "worker.log").open("ab")
-    return subprocess.Popen([sys.executable, "-m", "services.linkage.entrypoints.faust_app"], cwd=ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "services.linkage.entrypoints.worker"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
 
 

@@ -73,7 +73,7 @@ def linkage(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Path]:
            "TSUNAGU_LINKAGE_APP_ID": f"linkage-del-{uuid.uuid4().hex[:8]}", "TSUNAGU_LINKAGE_DATA_DIR": str(data_dir),
            "TSUNAGU_LINKAGE_METRICS_PORT": "0", "TSUNAGU_LINKAGE_LOG_LEVEL": "info", "PYTHONPATH": str(ROOT)}
     log = (tmp_path / "linkage.log").open("ab")
-    proc = subprocess.Popen([sys.executable, "-m", "services.linkage.entrypoints.faust_app"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "services.linkage.entrypoints.worker"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     yield data_dir
     proc.terminate()

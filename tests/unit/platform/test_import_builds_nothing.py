@@ -14,7 +14,7 @@ import pytest
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[3]
-MODULES = ["services.ingest.entrypoints.faust_app", "services.linkage.entrypoints.faust_app",
+MODULES = ["services.ingest.entrypoints.worker", "services.linkage.entrypoints.worker",
            "services.scoring.entrypoints.faust_app", "services.linkage.entrypoints.review_cli"]
 
 

@@ -1,0 +1,198 @@
+"""A worker's Kafka side without Faust: a consumer group read in batches of records, offsets committed only after a
+batch's effects are durable (issue 19, docs/scaling.md). Ingest's and linkage's workers use it (their adapters
+``kafka_consumer.py`` build it from their settings); it lives here because services share code only through
+``contracts/``.
+
+A Faust agent costs ≈ 0.14 ms of CPU per message before any handler runs (an ``Event``, the conductor's queue, an
+ack, sensor calls and ≈ 15–20 event-loop callbacks per message); ``AIOKafkaConsumer.getmany`` hands over what one
+fetch brought as lists of records for ≈ 0.01 ms each. ``BatchConsumer.run`` puts what a fetch brought in Faust's
+delivery order (``round_robin``), gives it to a handler coroutine in batches of at most ``max_records`` and, when
+the handler returns (its effects durable: sends acknowledged, database committed), commits the next offset of every
+partition in the batch. At-least-once: a kill between the effects and the commit handles the batch again on restart
+(the effects are idempotent). One task reads and handles: concurrency 1 per partition, partition order kept.
+
+Rebalances: the listener takes the same lock the batch holds, so a partition is given up only after the batch in
+hand is handled and committed; a batch read across a rebalance and not yet started is not handled: the partitions
+still held are sought back to where it began, the others are left to their new owner (``_read_again``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
+from typing import Any, Protocol
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.structs import OffsetAndMetadata
+
+log = logging.getLogger("tsunagu.kafka")
+
+Headers = Sequence[tuple[str, bytes]]
+
+
+class Record(Protocol):
+    """What the handler reads of aiokafka's ``ConsumerRecord``."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Headers: ...
+    @property
+    def timestamp(self) -> int: ...  # Unix milliseconds
+
+
+BatchHandler = Callable[[list[Any]], Awaitable[None]]
+
+
+class _Consumer(Protocol):  # the part of AIOKafkaConsumer used here (a fake in the unit tests)
+    async def getmany(self, *partitions: TopicPartition, timeout_ms: int = 0,
+                      max_records: int | None = None) -> dict[TopicPartition, list[Any]]: ...
+    async def commit(self, offsets: Any = None) -> None: ...
+    def assignment(self) -> set[TopicPartition]: ...
+    def seek(self, partition: TopicPartition, offset: int) -> None: ...
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, owner: BatchConsumer) -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        await self._owner.revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        self._owner.assigned(assigned)
+
+
+class BatchConsumer:
+    """Runs ``handler`` over batches of records of ``consumer`` and commits each batch after it; see the module."""
+
+    def __init__(self, consumer: _Consumer, *, max_records: int, window_s: float, name: str) -> None:
+        self.consumer = consumer
+        self.name = name  # in log lines
+        self.max_records = max_records
+        self.window_ms = max(1, int(window_s * 1000))
+        self.generation = 0  # changes at every rebalance
+        self.ready = asyncio.Event()  # set at the first assignment
+        self.partitions: set[TopicPartition] = set()
+        self._lock = asyncio.Lock()  # held while a batch is handled and committed
+
+    def listener(self) -> ConsumerRebalanceListener:
+        return _Rebalance(self)
+
+    async def revoked(self, revoked: Collection[TopicPartition]) -> None:
+        async with self._lock:  # the batch in hand finishes (effects and commit) before its partitions go
+            self.generation += 1
+        if revoked:
+            log.info("%s: %d partitions revoked", self.name, len(revoked))
+
+    def assigned(self, assigned: Collection[TopicPartition]) -> None:
+        self.generation += 1
+        self.partitions = set(assigned)
+        log.info("%s: %d partitions assigned", self.name, len(assigned))
+        if not self.ready.is_set():
+            self.ready.set()
+            log.info("%s: Worker ready", self.name)
+
+    async def run(self, handler: BatchHandler, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set; returns after the batch in hand is handled and committed. A handler's exception
+        propagates with the batch uncommitted (it is read again by whoever owns its partitions next)."""
+        while not stop.is_set():
+            generation = self.generation
+            fetched = await self.consumer.getmany(timeout_ms=self.window_ms)  # all that the fetches brought
+            if not fetched:
+                continue
+            records = round_robin(fetched)
+            for start in range(0, len(records), self.max_records):
+                async with self._lock:
+                    if generation != self.generation:
+                        self._read_again(records[start:])
+                        break
+                    await self._handle(records[start:start + self.max_records], handler)
+                if stop.is_set():
+                    break  # the rest is read again from the committed offsets by this group's next member
+
+    def _read_again(self, records: list[Any]) -> None:
+        """Records read across a rebalance: they may belong to the old assignment (its partitions' positions were
+        reset to the committed offsets: where they start) or to the new one (the positions moved past them).
+        Either way the partitions still held go back to their first such record; the others are their new
+        owner's."""
+        assigned = self.consumer.assignment()
+        first: dict[TopicPartition, int] = {}
+        for record in records:
+            first.setdefault(TopicPartition(record.topic, record.partition), record.offset)
+        for tp, offset in first.items():
+            if tp in assigned:
+                self.consumer.seek(tp, offset)
+
+    async def _handle(self, records: list[Any], handler: BatchHandler) -> None:
+        await handler(records)
+        offsets = {TopicPartition(r.topic, r.partition): OffsetAndMetadata(r.offset + 1, "") for r in records}
+        try:
+            await self.consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The group moved on (a rebalance this member missed): its new owner handles the batch again; the
+            # effects are idempotent, so this costs a second delivery, not a wrong result.
+            log.warning("%s: offsets of a handled batch not committed (%s); it will be delivered again",
+                        self.name, type(exc).__name__)
+
+
+def round_robin(fetched: dict[TopicPartition, list[Any]]) -> list[Any]:
+    """One record of each topic in turn, and within a topic one of each partition in turn; each partition's records
+    stay in offset order. Faust's consumer delivers in this order (``DefaultSchedulingStrategy``); a fetch brings
+    hundreds of records per partition, so taking them partition by partition would hand linkage a city's school
+    records before its registry records, and its matching depends on arrival order (docs/scaling.md)."""
+    by_topic: dict[str, list[list[Any]]] = {}
+    for tp, batch in fetched.items():
+        if batch:
+            by_topic.setdefault(tp.topic, []).append(batch)
+    cursors = {topic: _partitions_in_turn(batches) for topic, batches in by_topic.items()}
+    ordered: list[Any] = []
+    while cursors:
+        for topic in list(cursors):
+            record = next(cursors[topic], None)
+            if record is None:
+                del cursors[topic]
+            else:
+                ordered.append(record)
+    return ordered
+
+
+def _partitions_in_turn(batches: list[list[Any]]) -> Iterator[Any]:
+    iterators = [iter(batch) for batch in batches]
+    while iterators:
+        for it in list(iterators):
+            record = next(it, None)
+            if record is None:
+                iterators.remove(it)
+            else:
+                yield record
+
+
+def consumer(*, bootstrap: str, group_id: str, client_id: str,
+             group_instance_id: str | None, session_timeout_s: float, security: dict[str, Any]) -> AIOKafkaConsumer:
+    """A group member that commits only what ``BatchConsumer`` tells it to (call in the running loop)."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group_id, client_id=client_id, group_instance_id=group_instance_id,
+        enable_auto_commit=False, auto_offset_reset="earliest",
+        session_timeout_ms=int(session_timeout_s * 1000),
+        heartbeat_interval_ms=int(min(3.0, session_timeout_s / 5) * 1000),
+        # a batch is handled in well under a second; a member stuck longer than this is replaced
+        max_poll_interval_ms=300_000, **security)
+
+
+def producer(*, bootstrap: str, client_id: str, max_request_bytes: int = 1_048_576,
+             security: dict[str, Any]) -> AIOKafkaProducer:
+    """acks=all with idempotence; the 5 ms linger lets a batch's records share produce requests."""
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, client_id=client_id, acks="all", enable_idempotence=True,
+                            linger_ms=5, max_request_size=max_request_bytes, max_batch_size=256 * 1024,
+                            request_timeout_ms=60_000, **security)

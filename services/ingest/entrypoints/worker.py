@@ -1,0 +1,176 @@
+"""The ingest worker: every ``source.*.v1`` topic in, ``ingest.records.v1`` and ``ingest.deadletter.v1`` out.
+
+    python -m services.ingest.entrypoints.worker
+
+A consumer group member (``APP_ID``) reading batches of records with aiokafka (``contracts/kafka_batches.py``), not
+a Faust agent: ingest keeps no table, and Faust's per-message stream machinery cost more CPU than ingest's own
+validation (docs/scaling.md). Each batch: every source record through the handler, its record or dead letter
+sent, all sends acknowledged (acks=all), the ids confirmed in the dedup store, then the offsets committed. The
+worker also reads ``ingest.deadletter.v1`` in the same group, to count the school importer's refusals.
+SIGTERM/SIGINT: the batch in hand is finished and committed, the group left, the producer flushed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from prometheus_client import start_http_server
+
+from contracts.kafka_batches import BatchConsumer, Record
+from contracts.kafka_security import wait_for_broker
+from contracts.sources import SOURCE_SYSTEMS
+from contracts.topics import ingest_deadletter, ingest_records, ingest_source_status
+from contracts.topics.ingest_deadletter import H_ERROR_CLASS, H_SERVICE
+from services.ingest.adapters import kafka_consumer
+from services.ingest.bootstrap import Container, bootstrap
+from services.ingest.config import IngestSettings
+from services.ingest.service_layer.handlers import Accepted, Duplicate, IngestHandler, Rejected, SourceMessage
+from services.ingest.service_layer.school_import import CSV_SERVICE
+
+log = logging.getLogger("tsunagu.ingest")
+_LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
+           "debug": logging.DEBUG}
+SOURCE_TOPICS = tuple(s.topic for s in SOURCE_SYSTEMS.values())
+_CSV = CSV_SERVICE.encode()
+
+
+class IngestBatch:
+    """One batch of records through the handler; returns when every record or dead letter it sent is on the broker
+    (then, and only then, the caller commits the batch's offsets). ``send`` is the producer's (an awaitable that
+    queues the message and gives the future of its acknowledgement)."""
+
+    def __init__(self, handler: IngestHandler, producer: Any) -> None:
+        self.handler = handler
+        self.producer = producer
+        self.records_topic = ingest_records.TOPIC.name
+        self.deadletter_topic = ingest_deadletter.TOPIC.name
+
+    async def __call__(self, records: Sequence[Record]) -> None:
+        sent: list[asyncio.Future[Any]] = []
+        dead_letters: list[asyncio.Future[Any]] = []
+        confirm: list[tuple[str, str]] = []
+        for record in records:
+            headers = [(str(k), bytes(v) if v is not None else b"") for k, v in record.headers or ()]
+            if record.topic == self.deadletter_topic:
+                self._count_import_refusal(headers)
+                continue
+            outcome = self.handler.handle(SourceMessage(
+                topic=record.topic, partition=record.partition, offset=record.offset, key=record.key,
+                value=record.value, headers=headers,
+                timestamp=record.timestamp / 1000 if record.timestamp is not None and record.timestamp >= 0 else None,
+            ))
+            if isinstance(outcome, Accepted):
+                sent.append(await self.producer.send(self.records_topic, outcome.value, key=outcome.key))
+                confirm.append(outcome.dedup_key)
+            elif isinstance(outcome, Rejected):
+                log.warning("ingest: dead letter %s from %s[%d]@%d: %s", outcome.error_class, record.topic,
+                            record.partition, record.offset, outcome.reason)
+                dead_letters.append(await self.producer.send(self.deadletter_topic, outcome.value, key=outcome.key,
+                                                             headers=outcome.headers))
+            elif isinstance(outcome, Duplicate):
+                log.debug("ingest: duplicate event id from %s[%d]@%d", record.topic, record.partition, record.offset)
+        if sent or dead_letters:
+            try:
+                await asyncio.gather(*sent, *dead_letters)
+            except BaseException:
+                await asyncio.wait([*sent, *dead_letters])
+                self.handler.metrics.deadletter_publish_failures.inc(
+                    sum(1 for f in dead_letters if not f.cancelled() and f.exception() is not None))
+                for key in confirm:  # not on the broker: the batch is read again and these ids are new again
+                    self.handler.dedup.release(key)
+                raise
+        for key in confirm:
+            self.handler.dedup.confirm(key)
+
+    def _count_import_refusal(self, headers: list[tuple[str, bytes]]) -> None:
+        # The school importer is a short command no Prometheus scrapes: the worker counts its dead letters, so
+        # tsunagu_ingest_events_failed_total holds the refusals of all three ways in (HTTP counts its own).
+        if (H_SERVICE, _CSV) in headers:
+            error_class = next((v.decode("ascii", "replace") for k, v in headers if k == H_ERROR_CLASS), "")
+            self.handler.metrics.refused(error_class, "csv")
+
+
+async def _every(interval_s: float, duty: Any, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), interval_s)
+        except TimeoutError:
+            pass
+        await duty()
+
+
+async def run(container: Container, stop: asyncio.Event) -> None:
+    """The worker until ``stop`` is set (or a send fails: then it raises, with the batch uncommitted)."""
+    settings: IngestSettings = container.settings
+    handler = container.ingest_handler()
+    producer: AIOKafkaProducer = kafka_consumer.producer(settings)
+    consumer = kafka_consumer.consumer(settings)
+    reader = BatchConsumer(consumer, max_records=settings.batch_max, window_s=settings.batch_window_s, name="ingest")
+    consumer.subscribe([*SOURCE_TOPICS, ingest_deadletter.TOPIC.name], listener=reader.listener())
+    status_topic = ingest_source_status.TOPIC.name
+
+    async def flush_dedup() -> None:
+        # Acknowledged ids reach disk within this interval; after a kill -9 only events acknowledged in the
+        # last interval are emitted again when a source retries them (same record_id; downstream drops them).
+        handler.dedup.flush()
+
+    async def report_source_status() -> None:  # freshness per source system heard from (docs/ingest.md)
+        for key, value in handler.source_status():
+            await producer.send(status_topic, value, key=key)
+
+    await producer.start()
+    duties: list[asyncio.Task[None]] = []
+    try:
+        await consumer.start()
+        try:
+            duties = [asyncio.create_task(_every(0.25, flush_dedup, stop)),
+                      asyncio.create_task(_every(settings.source_status_interval_s, report_source_status, stop))]
+            await reader.run(IngestBatch(handler, producer), stop)
+        finally:
+            stop.set()
+            for duty in duties:
+                duty.cancel()
+            await asyncio.gather(*duties, return_exceptions=True)
+            await consumer.stop()  # leaves the group: its partitions go to the other members at once
+    finally:
+        await producer.stop()  # sends what is queued (source status)
+        handler.dedup.flush()
+
+
+async def _main(container: Container) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run(container, stop)
+
+
+def main(argv: list[str] | None = None) -> None:
+    del argv  # no options: settings come from the environment (TSUNAGU_INGEST_*)
+    container = bootstrap()
+    settings = container.settings
+    level = _LEVELS[settings.log_level]
+    logging.basicConfig(level=level, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
+    for name in ("aiokafka", "kafka"):  # client chatter at info (every join, every metadata refresh) off
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    try:
+        wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options(),
+                        logger="tsunagu.ingest")
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+        log.info("ingest: metrics on %s:%d/metrics", settings.metrics_host, settings.metrics_port)
+        asyncio.run(_main(container))
+    except Exception:
+        log.exception("ingest: worker stopped on an error; the batch in hand was not committed")
+        sys.exit(1)
+    finally:
+        container.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

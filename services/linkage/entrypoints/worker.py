@@ -1,0 +1,126 @@
+"""The linkage worker: ingest.records.v1, linkage.decisions.v1 and privacy.deletions.v1 in; facts, child profiles,
+reviews out.
+
+    python -m services.linkage.entrypoints.worker          # metrics on TSUNAGU_LINKAGE_METRICS_PORT
+
+A consumer group member (``APP_ID``, one active instance: docs/linkage.md) reading batches of records with aiokafka
+(``contracts/kafka_batches.py``), not Faust agents: linkage's state is SQLite, not a Faust table, and Faust's
+per-message stream machinery cost as much CPU as a record's matching (docs/scaling.md). Each batch: the records of
+one topic in a row handed to their use case, which applies them and writes state and outbox in one SQLite
+transaction; the outbox entries sent and acknowledged (acks=all), then cleared; then the offsets committed. A kill
+anywhere in between is safe: records already applied are skipped by id, outbox entries not yet cleared are sent
+again at start. SIGTERM/SIGINT: the batch in hand is finished and committed, the group left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from prometheus_client import start_http_server
+
+from contracts.kafka_batches import BatchConsumer
+from contracts.kafka_security import wait_for_broker
+from contracts.topics.privacy_deletions import TOPIC as DELETIONS
+from services.linkage.adapters import kafka_consumer
+from services.linkage.bootstrap import Container, bootstrap
+from services.linkage.service_layer.handlers import Incoming, LinkageService
+from services.linkage.service_layer.ports import Message
+from services.linkage.service_layer.privacy import handle_deletions
+
+log = logging.getLogger("tsunagu.linkage")
+_LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
+           "debug": logging.DEBUG}
+UseCase = Callable[[Sequence[Incoming]], list[tuple[int, Message]]]
+
+
+class LinkageBatch:
+    """One batch of records through the use cases; returns when their outbox entries are on the broker and cleared
+    (then the caller commits the offsets). Records of one topic in a row go to their use case together (one SQLite
+    transaction); the order of the batch is kept."""
+
+    def __init__(self, service: LinkageService, producer: Any, *, records_topic: str, decisions_topic: str) -> None:
+        self.service = service
+        self.producer = producer
+        self.use_cases: dict[str, UseCase] = {
+            records_topic: service.handle_records, decisions_topic: service.handle_decisions,
+            DELETIONS.name: lambda batch: handle_deletions(service, batch)}
+
+    async def __call__(self, records: Sequence[Any]) -> None:
+        run: list[Incoming] = []
+        topic = ""
+        for record in records:
+            if record.topic != topic and run:
+                await self.publish(self.use_cases[topic](run))
+                run = []
+            topic = record.topic
+            run.append(Incoming(record.value, record.key, record.topic, record.partition, record.offset))
+        if run:
+            await self.publish(self.use_cases[topic](run))
+
+    async def publish(self, entries: list[tuple[int, Message]]) -> None:
+        """Sends outbox entries, waits for the broker's acknowledgement, then clears them from the outbox."""
+        if not entries:
+            return
+        sent = [await self.producer.send(topic, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
+                for _, (topic, key, value, headers) in entries]
+        await asyncio.gather(*sent)
+        if self.service.store is not None:
+            self.service.store.acknowledge([seq for seq, _ in entries])
+
+
+async def run(container: Container, stop: asyncio.Event) -> None:
+    """The worker until ``stop`` is set (or a send fails: then it raises, with the batch uncommitted)."""
+    settings = container.settings
+    service = container.linkage_service()
+    producer = kafka_consumer.producer(settings)
+    consumer = kafka_consumer.consumer(settings)
+    reader = BatchConsumer(consumer, max_records=settings.batch_size, window_s=settings.batch_window_s,
+                           name="linkage")
+    consumer.subscribe([settings.records_topic, settings.decisions_topic, DELETIONS.name], listener=reader.listener())
+    batch = LinkageBatch(service, producer, records_topic=settings.records_topic,
+                         decisions_topic=settings.decisions_topic)
+    await producer.start()
+    try:
+        if service.store is not None:  # committed before a crash but not acknowledged by the broker: sent now
+            await batch.publish(service.store.pending())
+        await consumer.start()
+        try:
+            await reader.run(batch, stop)
+        finally:
+            await consumer.stop()  # leaves the group
+    finally:
+        await producer.stop()
+
+
+async def _main(container: Container) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run(container, stop)
+
+
+def main() -> None:
+    container = bootstrap()
+    settings = container.settings
+    level = _LEVELS[settings.log_level]
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for name in ("aiokafka", "kafka"):  # client chatter at info (every join, every metadata refresh) off
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    try:
+        wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options(),
+                        logger="tsunagu.linkage")
+        start_http_server(settings.metrics_port, addr="127.0.0.1")
+        asyncio.run(_main(container))
+    except Exception:
+        log.exception("linkage: worker stopped on an error; the batch in hand was not committed")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

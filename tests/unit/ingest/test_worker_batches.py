@@ -1,0 +1,138 @@
+"""The worker's batch step with fakes: what is sent, and when ids are confirmed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from contracts.topics.ingest_deadletter import DeadLetterHeaders
+from services.ingest.adapters.dedup import MemoryDedupStore
+from services.ingest.entrypoints.examples import example_event, topic_of
+from services.ingest.entrypoints.worker import IngestBatch
+from services.ingest.metrics import IngestMetrics
+from services.ingest.service_layer.handlers import IngestHandler
+from services.ingest.service_layer.school_import import CSV_SERVICE
+
+pytestmark = pytest.mark.unit
+
+
+@dataclass
+class Rec:
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+    key: bytes | None = b"k"
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    timestamp: int = 1_700_000_000_000
+
+
+def good(event_id: str, offset: int = 0, partition: int = 0) -> Rec:
+    event = example_event("childcare.enrolment.started", event_id=event_id)
+    return Rec(topic_of(event["type"]), partition, offset, json.dumps(event).encode())
+
+
+class FakeProducer:
+    """Queues sends; acknowledges (or fails) them only when told, as the broker would later."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, bytes | None, Any]] = []
+        self.acks: list[asyncio.Future[Any]] = []
+
+    async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None,
+                   headers: Any = None) -> asyncio.Future[Any]:
+        self.sent.append((topic, key, value, headers))
+        ack: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.acks.append(ack)
+        return ack
+
+    def acknowledge_all(self, error: Exception | None = None) -> None:
+        for ack in self.acks:
+            if not ack.done():
+                ack.set_exception(error) if error else ack.set_result(None)
+
+
+class FixedClock:
+    def now(self) -> datetime:
+        return datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def handler(registry: CollectorRegistry | None = None) -> IngestHandler:
+    return IngestHandler(dedup=MemoryDedupStore(), metrics=IngestMetrics(registry or CollectorRegistry()),
+                         max_event_bytes=1 << 20, clock=FixedClock())
+
+
+async def _run_batch(batch: IngestBatch, producer: FakeProducer, records: list[Rec],
+                     error: Exception | None = None) -> asyncio.Task[None]:
+    task = asyncio.create_task(batch(records))
+    await asyncio.sleep(0)
+    assert not task.done(), "the batch must wait for the broker's acknowledgements"
+    producer.acknowledge_all(error)
+    await asyncio.wait([task])
+    return task
+
+
+def test_records_and_dead_letters_are_sent_and_ids_confirmed_only_once_acknowledged() -> None:
+    h, producer = handler(), FakeProducer()
+    batch = IngestBatch(h, producer)
+    dedup: MemoryDedupStore = h.dedup  # type: ignore[assignment]
+
+    async def scenario() -> None:
+        task = asyncio.create_task(batch([good("a", 0), Rec("source.childcare.v1", 0, 1, b"not json"),
+                                          good("a", 2), good("b", 3, partition=1)]))
+        await asyncio.sleep(0)
+        assert dedup.confirmed == set() and dedup.reserved == {("childcare", "a"), ("childcare", "b")}
+        producer.acknowledge_all()
+        await task
+
+    asyncio.run(scenario())
+
+    topics = [topic for topic, *_ in producer.sent]
+    assert topics == ["ingest.records.v1", "ingest.deadletter.v1", "ingest.records.v1"], "the repeat of a dropped"
+    assert [json.loads(v or b"")["id"] for t, _, v, _ in producer.sent if t == "ingest.records.v1"] == ["a", "b"]
+    _, key, value, headers = producer.sent[1]
+    dlq = DeadLetterHeaders.from_kafka(headers)
+    assert (key, value, dlq.error_class, dlq.offset) == (b"k", b"not json", "not_json", 1)
+    assert dedup.confirmed == {("childcare", "a"), ("childcare", "b")} and dedup.reserved == set()
+
+
+def test_a_failed_send_raises_and_leaves_the_ids_new_for_the_next_delivery() -> None:
+    registry = CollectorRegistry()
+    h, producer = handler(registry), FakeProducer()
+    batch = IngestBatch(h, producer)
+
+    async def scenario() -> asyncio.Task[None]:
+        return await _run_batch(batch, producer, [good("a"), good("b", 1), Rec("source.childcare.v1", 0, 2, b"x")],
+                                error=ConnectionError("broker gone"))
+
+    task = asyncio.run(scenario())
+    assert isinstance(task.exception(), ConnectionError)
+    assert registry.get_sample_value("tsunagu_ingest_deadletter_publish_failures_total") == 1
+    dedup: MemoryDedupStore = h.dedup  # type: ignore[assignment]
+    assert dedup.confirmed == set() and dedup.reserved == set()
+
+    producer2 = FakeProducer()
+    asyncio.run(_run_batch(IngestBatch(h, producer2), producer2, [good("a"), good("b", 1)]))
+    assert len(producer2.sent) == 2, "delivered again, both are emitted again"
+
+
+def test_the_school_importers_dead_letters_are_counted_and_not_sent_anywhere() -> None:
+    registry = CollectorRegistry()
+    h, producer = handler(registry), FakeProducer()
+    headers = DeadLetterHeaders(reason="r", error_class="invalid_value", topic="source.school-affairs.v1",
+                                partition=-1, offset=3, event_id=None, system="school_affairs").to_kafka()
+    records = [Rec("ingest.deadletter.v1", 0, 0, b"row", headers=[*headers, ("tsunagu.dlq.service", b"x")]),
+               Rec("ingest.deadletter.v1", 0, 1, b"row", headers=[*headers, ("tsunagu.dlq.service",
+                                                                           CSV_SERVICE.encode())])]
+
+    asyncio.run(IngestBatch(h, producer)(records))
+
+    assert producer.sent == []
+    assert registry.get_sample_value("tsunagu_ingest_events_failed_total",
+                                     {"reason": "invalid_value", "intake": "csv"}) == 1, "only the importer's one"

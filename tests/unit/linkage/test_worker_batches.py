@@ -1,0 +1,102 @@
+"""The worker's batch step with fakes: records of one topic in a row go to their use case together, in order, and
+the outbox is cleared only after the broker acknowledged what was sent."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from services.linkage.entrypoints.worker import LinkageBatch
+from services.linkage.service_layer.handlers import Incoming
+
+pytestmark = pytest.mark.unit
+
+
+@dataclass
+class Rec:
+    topic: str
+    offset: int
+    partition: int = 0
+    key: bytes | None = b"k"
+    value: bytes = b"{}"
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.acknowledged: list[int] = []
+
+    def acknowledge(self, seqs: list[int]) -> None:
+        self.acknowledged.extend(seqs)
+
+
+class FakeService:
+    def __init__(self) -> None:
+        self.store = FakeStore()
+        self.calls: list[tuple[str, list[int]]] = []
+        self.seq = 0
+
+    def _entries(self, kind: str, batch: list[Incoming]) -> list[tuple[int, Any]]:
+        self.calls.append((kind, [item.offset for item in batch]))
+        self.seq += 1
+        return [(self.seq, ("linkage.facts.v1", b"k", f"{kind}{self.seq}".encode(), {"h": "v"}))]
+
+    def handle_records(self, batch: list[Incoming]) -> list[tuple[int, Any]]:
+        return self._entries("records", batch)
+
+    def handle_decisions(self, batch: list[Incoming]) -> list[tuple[int, Any]]:
+        return self._entries("decisions", batch)
+
+
+class FakeProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, Any]] = []
+        self.acks: list[asyncio.Future[Any]] = []
+
+    async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None,
+                   headers: Any = None) -> asyncio.Future[Any]:
+        self.sent.append((topic, value, headers))
+        ack: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.acks.append(ack)
+        return ack
+
+
+def test_runs_of_one_topic_go_together_in_order_and_the_outbox_is_cleared_after_the_acknowledgement() -> None:
+    service, producer = FakeService(), FakeProducer()
+    batch = LinkageBatch(service, producer, records_topic="r", decisions_topic="d")  # type: ignore[arg-type]
+    records = [Rec("r", 1), Rec("r", 2), Rec("d", 7), Rec("r", 3)]
+
+    async def scenario() -> None:
+        task = asyncio.create_task(batch(records))
+        for n in range(1, 4):
+            while len(producer.acks) < n:
+                await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            assert service.store.acknowledged == list(range(1, n)), "cleared only once acknowledged"
+            producer.acks[n - 1].set_result(None)
+        await task
+
+    asyncio.run(scenario())
+
+    assert service.calls == [("records", [1, 2]), ("decisions", [7]), ("records", [3])]
+    assert [v for _, v, _ in producer.sent] == [b"records1", b"decisions2", b"records3"]
+    assert producer.sent[0][2] == [("h", b"v")]
+    assert service.store.acknowledged == [1, 2, 3]
+
+
+def test_a_failed_send_leaves_the_outbox_entry_for_the_next_start() -> None:
+    service, producer = FakeService(), FakeProducer()
+    batch = LinkageBatch(service, producer, records_topic="r", decisions_topic="d")  # type: ignore[arg-type]
+
+    async def scenario() -> None:
+        task = asyncio.create_task(batch([Rec("r", 1)]))
+        while not producer.acks:
+            await asyncio.sleep(0)
+        producer.acks[0].set_exception(ConnectionError("broker gone"))
+        with pytest.raises(ConnectionError):
+            await task
+
+    asyncio.run(scenario())
+    assert service.store.acknowledged == []

@@ -1,0 +1,184 @@
+"""The batch reader of the workers without Faust (contracts/kafka_batches.py) with a fake consumer: delivery order,
+when offsets are committed, and what a rebalance does to a batch in hand."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+
+from contracts.kafka_batches import BatchConsumer, round_robin
+
+pytestmark = pytest.mark.unit
+
+
+@dataclass
+class Rec:
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None = b""
+    key: bytes | None = b"k"
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    timestamp: int = 1_700_000_000_000
+
+
+def good(name: str, offset: int = 0, partition: int = 0) -> Rec:
+    return Rec("source.childcare.v1", partition, offset, name.encode())
+
+
+class FakeConsumer:
+    def __init__(self, batches: list[dict[TopicPartition, list[Rec]]]) -> None:
+        self.batches = batches
+        self.commits: list[dict[TopicPartition, OffsetAndMetadata]] = []
+        self.on_fetch: Any = None
+        self.assigned: set[TopicPartition] = set()
+        self.seeks: list[tuple[TopicPartition, int]] = []
+
+    async def getmany(self, *partitions: TopicPartition, timeout_ms: int = 0,
+                      max_records: int | None = None) -> dict[TopicPartition, list[Rec]]:
+        await asyncio.sleep(0)
+        if self.on_fetch is not None:
+            await self.on_fetch()
+        return self.batches.pop(0) if self.batches else {}
+
+    async def commit(self, offsets: Any = None) -> None:
+        self.commits.append(offsets)
+
+    def assignment(self) -> set[TopicPartition]:
+        return self.assigned
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        self.seeks.append((partition, offset))
+
+
+TP0, TP1 = TopicPartition("source.childcare.v1", 0), TopicPartition("source.childcare.v1", 1)
+
+
+def _reader(consumer: FakeConsumer) -> BatchConsumer:
+    return BatchConsumer(consumer, max_records=500, window_s=0.01, name="test")
+
+
+def test_each_batch_is_committed_after_its_handler_at_the_next_offset_of_every_partition() -> None:
+    consumer = FakeConsumer([{TP0: [good("a", 5), good("b", 6)], TP1: [good("c", 9, 1)]}, {TP0: [good("d", 7)]}])
+    reader = _reader(consumer)
+    seen: list[tuple[list[int], int]] = []
+
+    async def handle(records: list[Rec]) -> None:
+        seen.append(([r.offset for r in records], len(consumer.commits)))
+        if not consumer.batches:
+            stop.set()
+
+    stop = asyncio.Event()
+
+    async def scenario() -> None:
+        await reader.run(handle, stop)
+
+    asyncio.run(scenario())
+
+    assert seen == [([5, 9, 6], 0), ([7], 1)], "partitions in turn, each in order, each batch before its commit"
+    assert consumer.commits == [{TP0: OffsetAndMetadata(7, ""), TP1: OffsetAndMetadata(10, "")},
+                                {TP0: OffsetAndMetadata(8, "")}]
+
+
+def test_a_failing_handler_stops_the_reader_with_its_batch_uncommitted() -> None:
+    consumer = FakeConsumer([{TP0: [good("a", 5)]}])
+
+    async def handle(records: list[Rec]) -> None:
+        raise ConnectionError("broker gone")
+
+    with pytest.raises(ConnectionError):
+        asyncio.run(_reader(consumer).run(handle, asyncio.Event()))
+    assert consumer.commits == []
+
+
+def test_a_revocation_waits_for_the_batch_in_hand_and_a_batch_read_before_a_rebalance_is_dropped() -> None:
+    consumer = FakeConsumer([{TP0: [good("a", 5)]}, {TP0: [good("b", 6)]}, {TP1: [good("c", 9, 1)]}])
+    reader = _reader(consumer)
+    events: list[str] = []
+    stop = asyncio.Event()
+    revocation: list[asyncio.Task[None]] = []
+    rebalanced: list[bool] = []
+
+    async def handle(records: list[Rec]) -> None:
+        offsets = [r.offset for r in records]
+        events.append(f"handle {offsets}")
+        if offsets == [5]:  # a rebalance starts while this batch is in hand
+            revocation.append(asyncio.create_task(revoke()))
+            await asyncio.sleep(0.01)
+            events.append("handled [5]")
+        if offsets == [9]:
+            stop.set()
+
+    async def revoke() -> None:
+        await reader.revoked({TP0})
+        events.append("revoked")
+
+    async def after_fetch() -> None:
+        if revocation and not rebalanced:
+            await revocation[0]  # the rebalance completes while the next batch is on its way to the reader
+            reader.assigned({TP1})
+            consumer.assigned = {TP1}
+            rebalanced.append(True)
+
+    consumer.on_fetch = after_fetch
+
+    asyncio.run(reader.run(handle, stop))
+
+    assert events == ["handle [5]", "handled [5]", "revoked", "handle [9]"], "[6] read before the rebalance: dropped"
+    assert consumer.commits == [{TP0: OffsetAndMetadata(6, "")}, {TP1: OffsetAndMetadata(10, "")}]
+    assert consumer.seeks == [], "TP0 went to another member: nothing to read again here"
+    assert reader.ready.is_set()
+
+
+def test_a_batch_read_while_the_first_assignment_arrives_is_read_again_from_its_first_offset() -> None:
+    # The group is joined inside getmany: the records it returns belong to the new assignment, whose positions
+    # have moved past them; handling nothing and moving on would skip them.
+    consumer = FakeConsumer([{TP0: [good("a", 5), good("b", 6)], TP1: [good("c", 9, 1)]}, {TP0: [good("a", 5)]}])
+    reader = _reader(consumer)
+    stop = asyncio.Event()
+    handled: list[list[int]] = []
+
+    async def join() -> None:
+        if not reader.ready.is_set():
+            await reader.revoked(set())
+            reader.assigned({TP0})
+            consumer.assigned = {TP0}
+
+    async def handle(records: list[Rec]) -> None:
+        handled.append([r.offset for r in records])
+        stop.set()
+
+    consumer.on_fetch = join
+    asyncio.run(reader.run(handle, stop))
+
+    assert consumer.seeks == [(TP0, 5)], "TP0 read again from 5; TP1 is not this member's"
+    assert handled == [[5]]
+
+
+def test_what_a_fetch_brought_is_handled_topic_by_topic_and_partition_by_partition_in_turn_in_batches() -> None:
+    a0, a1, b0 = TopicPartition("a", 0), TopicPartition("a", 1), TopicPartition("b", 0)
+    fetched = {a0: [Rec("a", 0, o, b"") for o in (1, 2, 3)], a1: [Rec("a", 1, o, b"") for o in (10, 11)],
+               b0: [Rec("b", 0, 20, b"")]}
+    assert [r.offset for r in round_robin(fetched)] == [1, 20, 10, 2, 11, 3], "Faust's delivery order"
+
+    consumer = FakeConsumer([fetched])
+    reader = BatchConsumer(consumer, max_records=3, window_s=0.01, name="test")
+    stop = asyncio.Event()
+    seen: list[list[int]] = []
+
+    async def handle(records: list[Rec]) -> None:
+        seen.append([r.offset for r in records])
+        if len(seen) == 2:
+            stop.set()
+
+    asyncio.run(reader.run(handle, stop))
+
+    assert seen == [[1, 20, 10], [2, 11, 3]]
+    assert consumer.commits == [{a0: OffsetAndMetadata(2, ""), b0: OffsetAndMetadata(21, ""),
+                                 a1: OffsetAndMetadata(11, "")},
+                                {a0: OffsetAndMetadata(4, ""), a1: OffsetAndMetadata(12, "")}]
