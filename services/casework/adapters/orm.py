@@ -68,6 +68,8 @@ class Child(Base):
     # message since casework began storing them (migration 0007) — unknown, not "none".
     signals: Mapped[list[Any] | None] = mapped_column(JSON)
     current_signals: Mapped[list[Any] | None] = mapped_column(JSON)
+    # Closed cases removed by the retention purge (migration 0011): the alert policy still counts them.
+    alerts_purged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Alert(Base):
@@ -94,7 +96,8 @@ class Alert(Base):
     birth_date_at_raise: Mapped[str | None] = mapped_column(String(10))
     signals_at_raise: Mapped[list[Any] | None] = mapped_column(JSON)  # signal codes; NULL before 0007
 
-    __table_args__ = (Index("ix_alerts_ward_seq", "ward_code", "seq"),)
+    __table_args__ = (Index("ix_alerts_ward_seq", "ward_code", "seq"),
+                      Index("ix_alerts_state_changed_at", "state_changed_at"))
 
 
 class CaseStep(Base):

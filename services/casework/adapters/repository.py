@@ -106,7 +106,7 @@ class SqlCaseRepository:
         child = self.child(child_id)
         if child is None:
             child = Child(child_id=child_id, current_items=[], flags=[], score=0.0, status="resident",
-                          supported_by_child_guidance=False)
+                          supported_by_child_guidance=False, alerts_purged=0)
             self.session.add(child)
             self._children[child_id] = child
         return child

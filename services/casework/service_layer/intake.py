@@ -169,7 +169,7 @@ def _settle(child: ChildRecord, repo: CaseRepository, policy: AlertPolicy, now: 
         supported_by_child_guidance=bool(child.supported_by_child_guidance),
         pending=Listing.from_json(child.pending_alert),
     )
-    decision = policy.decide(change, history(repo.alerts_of_child(child.child_id)), now)
+    decision = policy.decide(change, history(repo.alerts_of_child(child.child_id), child.alerts_purged or 0), now)
     if isinstance(decision, HoldAlert):
         # held_since: when the listing was first held, kept while it waits (HQ's 区が未確定の対象者, the gauges)
         held_since = (child.pending_alert or {}).get("held_since") or now.isoformat()
@@ -214,8 +214,10 @@ def _apply(decision: Decision, repo: CaseRepository, *, child_id: str, now: date
     return IntakeResult("alert_raised", [alert])
 
 
-def history(alerts: Sequence[AlertRecord]) -> ChildHistory:
-    """What the alert policy needs of the child's alerts (oldest first): the open case, the last alert."""
+def history(alerts: Sequence[AlertRecord], purged: int = 0) -> ChildHistory:
+    """What the alert policy needs of the child's alerts (oldest first): the open case, the last alert. ``purged``
+    closed cases were removed by the retention purge: they still count, so the next alert's key (its episode) is
+    new and a child alerted before is not "never alerted"."""
     open_states = {s.value for s in OPEN_STATES}
     open_alert = next((a for a in reversed(alerts) if a.state in open_states), None)
     last = max(alerts, key=lambda a: a.raised_at, default=None)
@@ -224,7 +226,7 @@ def history(alerts: Sequence[AlertRecord]) -> ChildHistory:
         if open_alert else None,
         last_alert_at=last.raised_at if last else None,
         last_alert_tier=last.tier if last else None,
-        alerts_raised=len(alerts),
+        alerts_raised=len(alerts) + purged,
     )
 
 

@@ -48,6 +48,7 @@ class ChildRecord(Protocol):
     pending_alert: dict[str, Any] | None
     signals: list[Any] | None
     current_signals: list[Any] | None
+    alerts_purged: int  # closed cases the retention purge removed (service_layer/retention.py)
 
 
 class AlertRecord(Protocol):

@@ -45,6 +45,7 @@ class FakeChild:
     pending_alert: dict[str, Any] | None = None
     signals: list[Any] | None = None
     current_signals: list[Any] | None = None
+    alerts_purged: int = 0
 
 
 @dataclass
