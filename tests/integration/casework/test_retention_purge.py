@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from alembic import command
+from sqlalchemy import create_engine, func, select, text, update
 
+from services.casework.adapters.db import alembic_config, migrate
 from services.casework.adapters.orm import Alert, AuditRecord, CaseStep, Child, OutboxMessage
 from services.casework.bootstrap import Container
 from services.casework.domain.access import Principal, Role
@@ -123,3 +125,18 @@ def test_the_worker_purges_on_its_schedule(kafka_bootstrap: str, pg_container: C
         [entry] = session.scalars(select(AuditRecord).where(AuditRecord.action == retention.ACTION))
         assert entry.user_id == "system" and entry.child_id is None
         assert audit_log.verify(session).ok
+
+
+def test_migration_0011_counts_nothing_purged_for_children_from_before(db_url: str, clock: FakeClock) -> None:
+    command.upgrade(alembic_config(db_url), "0010_totp_secret_sealed")  # a database from before this change
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO children (child_id, status, score, current_items, flags, "
+                          "supported_by_child_guidance) VALUES ('mig-1', 'resident', 0, '[]', '[]', false)"))
+    migrate(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT alerts_purged FROM children WHERE child_id = 'mig-1'")).scalar_one() == 0
+    command.downgrade(alembic_config(db_url), "0010_totp_secret_sealed")  # and back
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM children")).scalar_one() == 1
+    engine.dispose()
