@@ -273,6 +273,24 @@ class PrivacyOptOut(Base):
     recorded_by: Mapped[str] = mapped_column(String(36))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_by: Mapped[str | None] = mapped_column(String(36))
+    # The household whose standing opt-out covers the child (a guardian's --household request), else NULL
+    via_household: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class PrivacyHouseholdOptOut(Base):
+    """A guardian's standing 利用停止 for a household (``opt-out --household``): it covers the household's children
+    then, and every child casework later learns is in the household, until withdrawn (docs/privacy.md)."""
+
+    __tablename__ = "privacy_household_opt_outs"
+    household_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    requested_by: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500))
+    requested_on: Mapped[str] = mapped_column(String(10))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(36))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(36))
 
 
 class PrivacyDeletion(Base):
