@@ -84,6 +84,21 @@ def create_app(container: Container) -> faust.App:
             await publish(handle_deletions(service, [_incoming(e) for e in events]))
 
     @app.task
+    async def purge_expired_facts() -> None:
+        """Retention (docs/privacy.md): source facts past their kind's period go, a minute after start and then
+        every interval. Runs on the event loop like the agents, so it never interleaves with a batch."""
+        if not settings.fact_retention_years:
+            return
+        await asyncio.sleep(min(60.0, settings.retention_purge_interval_s))
+        while True:
+            try:
+                await publish(service.purge_expired(settings.fact_retention_years, service.clock.now().date()))
+            except Exception as exc:  # the transaction rolled back; the next run retries
+                service.metrics.retention_runs.labels("failed").inc()
+                log.error("retention purge failed (%s)", type(exc).__name__)
+            await asyncio.sleep(settings.retention_purge_interval_s)
+
+    @app.task
     async def quiet_client_logs() -> None:
         # Faust's worker leaves the root logger at DEBUG (its handlers filter), so aiokafka and Faust build a
         # debug record for every message sent and received (~8 % of the worker's CPU in a profile; ingest too).
