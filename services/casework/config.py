@@ -99,6 +99,17 @@ class CaseworkSettings(KafkaSecuritySettings):
         default_factory=lambda: ["hq_admin", "privacy_officer"],
         description="Roles that must log in with a TOTP second factor")
     outbox_interval_s: float = Field(0.5, description="How often the worker publishes queued outcomes")
+    # Retention (docs/privacy.md "Retention in casework"; service_layer/retention.py)
+    closed_case_retention_days: int = Field(
+        1826, ge=90, description="A closed (終結) or transferred (移管) case, with its timeline, and a decided review "
+        "case are removed this many days after their last change: the city's 文書保存年限 (default 5 years; at least "
+        "the alert cool-down, 90 days). Open cases are never removed")
+    outbox_retention_days: int = Field(
+        30, ge=1, description="Published outbox rows are removed this many days after publication (the topic holds "
+        "the event until its own retention); unpublished rows are never removed")
+    retention_purge_interval_s: float = Field(
+        86400.0, gt=0, description="How often the worker runs the retention purge (first run a minute after start)")
+    retention_purge_enabled: bool = Field(True, description="Run the retention purge in the worker")
     held_gauge_interval_s: float = Field(
         60.0, gt=0, description="How often the worker counts held listings (区が未確定の対象者) for its gauges")
     # alert policy

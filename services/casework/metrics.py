@@ -69,6 +69,17 @@ class CaseworkMetrics:
             "tsunagu_casework_listing_held_oldest_seconds", "Age of the oldest held listing (0 when none)",
             registry=registry)
 
+        # Retention (service_layer/retention.py): rows removed per store, purge runs, the last successful run.
+        self.retention_purged = Counter(
+            "tsunagu_casework_retention_purged_total", "Rows removed by the retention purge, by store "
+            "(alerts, case_steps, review_cases, outbox)", ["store"], registry=registry)
+        self.retention_runs = Counter(
+            "tsunagu_casework_retention_purge_runs_total", "Retention purge runs, by outcome (ok, failed)",
+            ["outcome"], registry=registry)
+        self.retention_last_run = Gauge(
+            "tsunagu_casework_retention_last_purge_timestamp_seconds", "When the last retention purge finished "
+            "(Unix time; 0 before the first)", registry=registry)
+
     def alert_raised(self, ward_code: str | None) -> None:
         self.alerts_raised.labels(ward=ward_label(ward_code)).inc()
 

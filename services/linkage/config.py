@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts.kafka_security import KafkaSecuritySettings
@@ -37,6 +37,27 @@ class LinkageSettings(KafkaSecuritySettings):
                           "an instance that stops for good holds its partitions until the session times out")
     kafka_retry_max_s: float = Field(30.0, gt=0, description="Longest wait between attempts to reach the broker "
                                                               "at start-up")
+
+    fact_retention_years: dict[str, int] = Field(
+        default_factory=dict, description="Retention per source-fact kind, in years after the fact ended (or after "
+        "its day, for kinds without an end): facts past it are purged from linkage's store (JSON, e.g. "
+        "'{\"infant_checkup\": 10}'). At least the longest window of scoring's rule file over the kind; empty: "
+        "nothing is purged (docs/privacy.md)")
+    retention_purge_interval_s: float = Field(86400.0, gt=0, description="How often the worker runs the purge "
+                                              "(first run a minute after start)")
+
+    @field_validator("fact_retention_years")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, int]) -> dict[str, int]:
+        from services.linkage.domain.retention import PURGEABLE_KINDS
+
+        unknown = sorted(set(value) - PURGEABLE_KINDS)
+        if unknown:
+            raise ValueError(f"TSUNAGU_LINKAGE_FACT_RETENTION_YEARS: kinds that cannot be purged or do not exist: "
+                             f"{unknown}")
+        if any(years < 1 for years in value.values()):
+            raise ValueError("TSUNAGU_LINKAGE_FACT_RETENTION_YEARS: periods are whole years, at least 1")
+        return value
 
     @property
     def database_url(self) -> str:

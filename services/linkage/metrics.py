@@ -31,6 +31,12 @@ class LinkageMetrics:
         self.deletions = Counter(
             "tsunagu_linkage_deletions_total", "Deletion requests (privacy.deletions.v1), by outcome "
             "(deleted, unknown_child, duplicate)", ["outcome"], **kw)
+        self.retention_purged = Counter(
+            "tsunagu_linkage_retention_purged_total", "Source facts removed by the retention purge, by kind",
+            ["kind"], **kw)
+        self.retention_runs = Counter(
+            "tsunagu_linkage_retention_purge_runs_total", "Retention purge runs, by outcome (ok, failed)",
+            ["outcome"], **kw)
         self.persons = Gauge("tsunagu_linkage_persons", "Persons known to linkage", **kw)
         self.open_reviews = Gauge("tsunagu_linkage_open_reviews", "Review cases without a decision", **kw)
         self.source_to_linkage = Histogram(

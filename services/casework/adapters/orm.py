@@ -68,6 +68,8 @@ class Child(Base):
     # message since casework began storing them (migration 0007) — unknown, not "none".
     signals: Mapped[list[Any] | None] = mapped_column(JSON)
     current_signals: Mapped[list[Any] | None] = mapped_column(JSON)
+    # Closed cases removed by the retention purge (migration 0011): the alert policy still counts them.
+    alerts_purged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Alert(Base):
@@ -94,7 +96,8 @@ class Alert(Base):
     birth_date_at_raise: Mapped[str | None] = mapped_column(String(10))
     signals_at_raise: Mapped[list[Any] | None] = mapped_column(JSON)  # signal codes; NULL before 0007
 
-    __table_args__ = (Index("ix_alerts_ward_seq", "ward_code", "seq"),)
+    __table_args__ = (Index("ix_alerts_ward_seq", "ward_code", "seq"),
+                      Index("ix_alerts_state_changed_at", "state_changed_at"))
 
 
 class CaseStep(Base):
@@ -264,6 +267,24 @@ class PrivacyOptOut(Base):
     child_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     requested_by: Mapped[str] = mapped_column(String(16))  # 本人 / 保護者 / 法定代理人
+    reason: Mapped[str] = mapped_column(String(500))
+    requested_on: Mapped[str] = mapped_column(String(10))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(36))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(36))
+    # The household whose standing opt-out covers the child (a guardian's --household request), else NULL
+    via_household: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class PrivacyHouseholdOptOut(Base):
+    """A guardian's standing 利用停止 for a household (``opt-out --household``): it covers the household's children
+    then, and every child casework later learns is in the household, until withdrawn (docs/privacy.md)."""
+
+    __tablename__ = "privacy_household_opt_outs"
+    household_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    requested_by: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(500))
     requested_on: Mapped[str] = mapped_column(String(10))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

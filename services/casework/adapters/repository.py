@@ -18,12 +18,16 @@ from services.casework.adapters.orm import (
     Child,
     OutboxMessage,
     PrivacyDeletion,
+    PrivacyHouseholdOptOut,
     PrivacyOptOut,
     ProcessedEvent,
 )
 from services.casework.domain.pseudonym import forgotten_hash
 from services.casework.domain.workflow import OPEN_STATES
-from services.casework.service_layer.unit_of_work import NewAlert, NewStep
+from services.casework.service_layer import audit_log
+from services.casework.service_layer.unit_of_work import NewAlert, NewOptOut, NewStep
+
+SYSTEM_AUDIT_ACTOR = audit_log.Actor("system", "system", "worker")
 
 
 class SqlCaseRepository:
@@ -37,6 +41,7 @@ class SqlCaseRepository:
         self._alerts: dict[str, list[Alert]] = {}
         self._opted_out: set[str] = set()  # privacy (docs/privacy.md): 利用停止 and deleted children in the batch
         self._forgotten: set[str] = set()
+        self._households_out: dict[str, PrivacyHouseholdOptOut] | None = None  # standing household opt-outs
         # In a preloaded batch, append-only rows are written with one executemany per table at the end.
         self._bulk: dict[type, list[dict[str, Any]]] = {ProcessedEvent: [], CaseStep: [], OutboxMessage: []}
 
@@ -64,6 +69,33 @@ class SqlCaseRepository:
             return child_id in self._opted_out
         row = self.session.get(PrivacyOptOut, child_id)
         return row is not None and row.active
+
+    def household_opt_out(self, household_id: str) -> PrivacyHouseholdOptOut | None:
+        if self._preloaded:  # a handful of rows at most: read once per batch, not once per profile message
+            if self._households_out is None:
+                self._households_out = {r.household_id: r for r in self.session.scalars(
+                    select(PrivacyHouseholdOptOut).where(PrivacyHouseholdOptOut.active.is_(True)))}
+            return self._households_out.get(household_id)
+        row = self.session.get(PrivacyHouseholdOptOut, household_id)
+        return row if row is not None and row.active else None
+
+    def opt_out_of(self, child_id: str) -> PrivacyOptOut | None:
+        return self.session.get(PrivacyOptOut, child_id)
+
+    def add_opt_out(self, new: NewOptOut) -> None:
+        row = self.session.get(PrivacyOptOut, new.child_id)
+        if row is None:
+            row = PrivacyOptOut(child_id=new.child_id)
+            self.session.add(row)
+        row.active, row.requested_by, row.reason, row.requested_on = True, new.requested_by, new.reason, \
+            new.requested_on
+        row.recorded_at, row.recorded_by, row.via_household = new.recorded_at, new.recorded_by, new.via_household
+        row.withdrawn_at, row.withdrawn_by = None, None
+        self._opted_out.add(new.child_id)
+
+    def audit(self, action: str, at: datetime, *, child_id: str, ward_code: str | None, detail: str) -> None:
+        audit_log.append(self.session, SYSTEM_AUDIT_ACTOR, action, at, child_id=child_id, ward_code=ward_code,
+                         detail=detail)
 
     def forgotten(self, child_id: str) -> bool:
         """The child's data was deleted on request: late messages about the child are dropped, not re-stored."""
@@ -106,7 +138,7 @@ class SqlCaseRepository:
         child = self.child(child_id)
         if child is None:
             child = Child(child_id=child_id, current_items=[], flags=[], score=0.0, status="resident",
-                          supported_by_child_guidance=False)
+                          supported_by_child_guidance=False, alerts_purged=0)
             self.session.add(child)
             self._children[child_id] = child
         return child

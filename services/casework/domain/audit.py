@@ -29,6 +29,7 @@ ACTION_LABELS = {
     "view_survey": "アンケート集計の閲覧", "survey_export": "アンケート集計の出力",
     "view_reports": "報告書一覧の閲覧", "download_report": "報告書のダウンロード",
     "view_held": "区が未確定の対象者の閲覧",
+    "opt_out_household": "世帯の利用停止", "retention_purge": "保存期間を過ぎた記録の消去",
 }
 OUTCOME_LABELS = {"ok": "成功", "denied": "拒否", "failed": "失敗"}
 

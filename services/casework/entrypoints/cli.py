@@ -8,6 +8,7 @@
     python -m services.casework.entrypoints.cli seed-demo-users
     python -m services.casework.entrypoints.cli seed-training-users      # 研修モード only (deploy/training.sh)
     python -m services.casework.entrypoints.cli verify-audit
+    python -m services.casework.entrypoints.cli retention-purge [--dry-run]   # the worker also runs it daily
     python -m services.casework.entrypoints.cli extract|extracts|destroy-key|disclose|delete-person|opt-out …
         (privacy commands: entrypoints/cli_privacy.py, docs/privacy.md)
     python -m services.casework.entrypoints.cli survey-export --user hq --round ID --out survey.csv [--with-comments]
@@ -30,7 +31,7 @@ from services.casework.config import TOTP_KEY_BYTES, CaseworkSettings
 from services.casework.domain import totp as totp_codes
 from services.casework.domain.access import WARDS, Role
 from services.casework.entrypoints import cli_privacy, cli_survey
-from services.casework.service_layer import audit_log
+from services.casework.service_layer import audit_log, retention
 from services.casework.service_layer.audit_log import Actor
 from services.casework.service_layer.auth import (
     TRAINING_ONLY,
@@ -223,6 +224,25 @@ def _verify(_args: argparse.Namespace) -> int:
     return 1
 
 
+def _retention_purge(args: argparse.Namespace) -> int:
+    settings = CaseworkSettings()
+    container = bootstrap(settings)
+    policy = retention.RetentionPolicy(settings.closed_case_retention_days, settings.outbox_retention_days)
+    now = container.clock()
+    if args.dry_run:
+        with container.sessions() as session:
+            result = retention.plan(session, policy, now)
+        verb = "would remove"
+    else:
+        result = retention.purge(container.sessions, policy, now, metrics=container.metrics, actor=CLI_ACTOR)
+        verb = "removed"
+    print(f"retention: closed cases and decided reviews before {result.case_cutoff.date().isoformat()} "
+          f"({policy.closed_case_days} days), published outbox rows before "
+          f"{result.outbox_cutoff.date().isoformat()} ({policy.outbox_days} days)")
+    print(f"{verb}: " + ", ".join(f"{store}={n}" for store, n in result.counts.items()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="casework")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -250,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("seed-training-users", help="create the training accounts kensyu01… (training mode only)") \
         .set_defaults(run=_seed_training)
     sub.add_parser("verify-audit", help="check the audit trail's hash chain").set_defaults(run=_verify)
+    purge = sub.add_parser("retention-purge", help="remove closed cases, decided reviews and published outbox rows "
+                           "past their retention (the worker runs it daily)")
+    purge.add_argument("--dry-run", action="store_true", help="count what would go, change nothing")
+    purge.set_defaults(run=_retention_purge)
     cli_privacy.register(sub)
     cli_survey.register(sub)
     args = parser.parse_args(argv)

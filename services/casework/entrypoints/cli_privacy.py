@@ -10,6 +10,7 @@
     python -m services.casework.entrypoints.cli opt-out --user privacy --child ID --requested-by 保護者 --reason "…"
     python -m services.casework.entrypoints.cli opt-out --user privacy --child ID --withdraw --reason "…"
     python -m services.casework.entrypoints.cli opt-out --user privacy --child ID --household --requested-by 保護者 …
+    python -m services.casework.entrypoints.cli opt-out --user privacy --child ID --household --withdraw --reason "…"
     python -m services.casework.entrypoints.cli opt-out --user privacy --republish-all
 
 ``--user`` names the account the request is made for (its role must allow it); the command is run by an operator
@@ -126,11 +127,17 @@ def _opt_out(args: argparse.Namespace) -> int:
         return 0
     if not args.child:
         raise SystemExit("opt-out: --child is required (or --republish-all)")
+    if args.household and args.withdraw:
+        results = privacy_optout.withdraw_household(c, username=args.user, child_id=args.child, reason=args.reason)
+        print(f"household opt-out withdrawn; {len(results)} child(ren) covered by it screened again "
+              "(a child's own opt-out stays)")
+        return 0
     if args.household:
         results = privacy_optout.opt_out_household(c, username=args.user, child_id=args.child,
                                                    requested_by=args.requested_by, reason=args.reason,
                                                    requested_on=args.requested_on)
-        print(f"opted out {len(results)} child(ren) of the household (those already opted out are unchanged)")
+        print(f"opted out {len(results)} child(ren) of the household (those already opted out are unchanged); "
+              "a child born into or joining the household later is opted out too, until --household --withdraw")
         for result in results:
             print(f"  {result.child_id}" + (f": open case {result.open_case} has a 利用停止 entry" if result.open_case
                                              else ""))

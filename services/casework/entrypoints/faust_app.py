@@ -22,6 +22,7 @@ from contracts.topics.linkage_review import REVIEW_TOPIC
 from contracts.topics.scoring_flags import TOPIC as FLAGS_TOPIC
 from services.casework.bootstrap import Container, bootstrap
 from services.casework.config import CaseworkSettings
+from services.casework.service_layer import retention
 from services.casework.service_layer.worker import Processed, WorkerHandlers
 
 log = logging.getLogger("tsunagu.casework.worker")
@@ -113,6 +114,24 @@ def create_app(container: Container) -> faust.App:
             except Exception:  # the gauges keep their last value; the next round retries
                 log.exception("counting held listings failed")
             await asyncio.sleep(settings.held_gauge_interval_s)
+
+    @app.task
+    async def purge_past_retention() -> None:
+        # 保有の制限 (docs/privacy.md): closed cases past the city's retention period, decided review cases and
+        # published outbox rows go, once a minute after start and then every interval. Counts only in the log.
+        if not settings.retention_purge_enabled:
+            return
+        policy = retention.RetentionPolicy(settings.closed_case_retention_days, settings.outbox_retention_days)
+        await asyncio.sleep(min(60.0, settings.retention_purge_interval_s))
+        while True:
+            try:
+                await asyncio.to_thread(retention.purge, container.sessions, policy, container.clock(),
+                                        metrics=container.metrics)
+            except Exception as exc:  # nothing half-done stays: each batch is one transaction; the next run retries
+                container.metrics.retention_runs.labels(outcome="failed").inc()
+                log.error("retention purge failed (%s); next run in %.0fs", type(exc).__name__,
+                          settings.retention_purge_interval_s)
+            await asyncio.sleep(settings.retention_purge_interval_s)
 
     @app.task
     async def quiet_client_logs() -> None:

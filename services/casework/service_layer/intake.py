@@ -17,6 +17,7 @@ from typing import Any
 from contracts.envelope import Envelope, envelope_dict
 from contracts.topics.casework import ALERTS_TOPIC, AlertV1
 from contracts.topics.linkage_children import ChildProfileV1
+from contracts.topics.privacy_optouts import TOPIC as OPTOUTS_TOPIC
 from contracts.topics.scoring_flags import ChildFlagsV1
 from services.casework.domain import ward_order
 from services.casework.domain.alert_policy import (
@@ -32,12 +33,14 @@ from services.casework.domain.alert_policy import (
 )
 from services.casework.domain.ward_order import WardClaim
 from services.casework.domain.workflow import OPEN_STATES, CaseState
+from services.casework.service_layer.opt_out_events import opt_out_event_json
 from services.casework.service_layer.unit_of_work import (
     AbstractUnitOfWork,
     AlertRecord,
     CaseRepository,
     ChildRecord,
     NewAlert,
+    NewOptOut,
     NewStep,
 )
 
@@ -87,7 +90,8 @@ def handle_flags(event: Envelope[ChildFlagsV1], *, event_key: str, uow: Abstract
 
 
 def handle_profile(event: Envelope[ChildProfileV1], *, event_key: str, uow: AbstractUnitOfWork,
-                   policy: AlertPolicy, now: datetime, alerts_topic: str = ALERTS_TOPIC.name) -> IntakeResult:
+                   policy: AlertPolicy, now: datetime, alerts_topic: str = ALERTS_TOPIC.name,
+                   optouts_topic: str = OPTOUTS_TOPIC.name) -> IntakeResult:
     repo = uow.cases
     if repo.already_processed(event_key):
         return IntakeResult("duplicate")
@@ -109,10 +113,43 @@ def handle_profile(event: Envelope[ChildProfileV1], *, event_key: str, uow: Abst
                      details={"merged_into": profile.merged_into or ""})
         repo.mark_processed(event_key, now)
         return IntakeResult("case_merged" if open_alert is not None else "profile_updated")
+    covered = _household_opt_out(child, repo, now, optouts_topic)
     result = _settle(child, repo, policy, now, tier_before=child.tier, items_before=_items(child),
                      source_event_id=event.id, alerts_topic=alerts_topic)
+    if covered:
+        repo.mark_processed(event_key, now)
+        return IntakeResult("opted_out_household")
     repo.mark_processed(event_key, now)
     return result if result.outcome in ("alert_raised", "duplicate") else IntakeResult("profile_updated")
+
+
+def _household_opt_out(child: ChildRecord, repo: CaseRepository, now: datetime, optouts_topic: str) -> bool:
+    """A guardian's standing household opt-out covers a child casework now learns is in the household (born into
+    it, moved in): the child is opted out as by the request itself — its record (``via_household``), the message
+    for privacy.optouts.v1, a timeline entry on an open case, an audit entry — unless it is opted out already, or
+    its own opt-out was withdrawn after the household's request (that withdrawal decided for this child)."""
+    standing = repo.household_opt_out(child.household_id) if child.household_id else None
+    if standing is None:
+        return False
+    own = repo.opt_out_of(child.child_id)
+    if own is not None and (own.active or (own.withdrawn_at is not None and own.withdrawn_at >= standing.recorded_at)):
+        return False
+    repo.add_opt_out(NewOptOut(child_id=child.child_id, requested_by=standing.requested_by,
+                               reason=f"世帯の利用停止（{standing.requested_on}の申出）の対象として記録",
+                               requested_on=standing.requested_on, recorded_at=now,
+                               via_household=standing.household_id))
+    repo.add_outbox(optouts_topic, child.child_id, opt_out_event_json(
+        child_id=child.child_id, active=True, requested_on=standing.requested_on,
+        requested_by=standing.requested_by, changed_at=now, now=now), now)
+    child.pending_alert = None
+    open_alert = repo.open_alert(child.child_id)
+    if open_alert is not None:
+        add_system_step(repo, open_alert.alert_id, "利用停止", now, result="利用停止",
+                        details={"requested_by": standing.requested_by, "requested_on": standing.requested_on,
+                                 "via": "household"})
+    repo.audit("opt_out", now, child_id=child.child_id, ward_code=child.ward_code,
+               detail=f"by={standing.requested_by} on={standing.requested_on} via=household")
+    return True
 
 
 def _items(child: ChildRecord) -> frozenset[int]:
@@ -169,7 +206,7 @@ def _settle(child: ChildRecord, repo: CaseRepository, policy: AlertPolicy, now: 
         supported_by_child_guidance=bool(child.supported_by_child_guidance),
         pending=Listing.from_json(child.pending_alert),
     )
-    decision = policy.decide(change, history(repo.alerts_of_child(child.child_id)), now)
+    decision = policy.decide(change, history(repo.alerts_of_child(child.child_id), child.alerts_purged or 0), now)
     if isinstance(decision, HoldAlert):
         # held_since: when the listing was first held, kept while it waits (HQ's 区が未確定の対象者, the gauges)
         held_since = (child.pending_alert or {}).get("held_since") or now.isoformat()
@@ -214,8 +251,10 @@ def _apply(decision: Decision, repo: CaseRepository, *, child_id: str, now: date
     return IntakeResult("alert_raised", [alert])
 
 
-def history(alerts: Sequence[AlertRecord]) -> ChildHistory:
-    """What the alert policy needs of the child's alerts (oldest first): the open case, the last alert."""
+def history(alerts: Sequence[AlertRecord], purged: int = 0) -> ChildHistory:
+    """What the alert policy needs of the child's alerts (oldest first): the open case, the last alert. ``purged``
+    closed cases were removed by the retention purge: they still count, so the next alert's key (its episode) is
+    new and a child alerted before is not "never alerted"."""
     open_states = {s.value for s in OPEN_STATES}
     open_alert = next((a for a in reversed(alerts) if a.state in open_states), None)
     last = max(alerts, key=lambda a: a.raised_at, default=None)
@@ -224,7 +263,7 @@ def history(alerts: Sequence[AlertRecord]) -> ChildHistory:
         if open_alert else None,
         last_alert_at=last.raised_at if last else None,
         last_alert_tier=last.tier if last else None,
-        alerts_raised=len(alerts),
+        alerts_raised=len(alerts) + purged,
     )
 
 

@@ -8,23 +8,20 @@ carries the state, the days and who asked (a code); the free-text reason stays h
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from contracts.envelope import envelope_dict
 from contracts.topics.casework import ALERTS_TOPIC
-from contracts.topics.privacy_optouts import EVENT_TYPE as OPTOUT_EVENT
 from contracts.topics.privacy_optouts import TOPIC as OPTOUTS
-from contracts.topics.privacy_optouts import OptOutV1
-from services.casework.adapters.orm import Child, OutboxMessage, PrivacyOptOut
+from services.casework.adapters.orm import Child, OutboxMessage, PrivacyHouseholdOptOut, PrivacyOptOut
 from services.casework.adapters.repository import SqlCaseRepository
 from services.casework.domain.access import Permission
 from services.casework.service_layer import audit_log
-from services.casework.service_layer.intake import SOURCE, _items, _settle, add_system_step
+from services.casework.service_layer.intake import _items, _settle, add_system_step
+from services.casework.service_layer.opt_out_events import opt_out_event_json
 from services.casework.service_layer.ports import Casework, Stores
 from services.casework.service_layer.privacy_deletion import REQUESTERS
 from services.casework.service_layer.privacy_requests import Refused, parse_day, refuse_audited, requester, stated
@@ -41,16 +38,14 @@ class OptOutResult:
 def _publish(session: Session, c: Casework, row: PrivacyOptOut, changed_at: datetime, now: datetime) -> None:
     """Queues the child's opt-out state, as it changed at ``changed_at``, for privacy.optouts.v1 (the worker's
     relay publishes it). Scoring keeps the latest ``changed_at`` it applied: the same change sent again is stale."""
-    event = OptOutV1(child_id=row.child_id, active=row.active, since=row.requested_on,
-                     until=None if row.active else changed_at.date().isoformat(), requested_by=row.requested_by,
-                     reason_code="request" if row.active else "withdrawal", changed_at=changed_at.isoformat())
     session.add(OutboxMessage(topic=c.settings.topic(OPTOUTS.name), key=row.child_id, created_at=now,
-                              payload=json.dumps(envelope_dict(data=event, type_=OPTOUT_EVENT, source=SOURCE,
-                                                               subject=row.child_id, time=now), ensure_ascii=False)))
+                              payload=opt_out_event_json(child_id=row.child_id, active=row.active,
+                                                         requested_on=row.requested_on, requested_by=row.requested_by,
+                                                         changed_at=changed_at, now=now)))
 
 
 def opt_out(c: Casework, *, username: str, child_id: str, requested_by: str | None, reason: str | None,
-            requested_on: str | None = None) -> OptOutResult:
+            requested_on: str | None = None, via_household: str | None = None) -> OptOutResult:
     now = c.clock()
     child_id = (child_id or "").strip()
     try:
@@ -73,7 +68,7 @@ def opt_out(c: Casework, *, username: str, child_id: str, requested_by: str | No
                 session.add(row)
             row.active, row.requested_by, row.reason, row.requested_on = True, requested_by, why, on.isoformat()
             row.recorded_at, row.recorded_by = now, req.principal.user_id
-            row.withdrawn_at, row.withdrawn_by = None, None
+            row.withdrawn_at, row.withdrawn_by, row.via_household = None, None, via_household
             child.pending_alert = None  # a listing held for a ward is not raised
             repo = SqlCaseRepository(session)
             open_alert = repo.open_alert(child_id)
@@ -81,8 +76,9 @@ def opt_out(c: Casework, *, username: str, child_id: str, requested_by: str | No
                 add_system_step(repo, open_alert.alert_id, "利用停止", now, result="利用停止",
                                 details={"requested_by": requested_by or "", "requested_on": on.isoformat()})
             _publish(session, c, row, now, now)
+            via = " via=household" if via_household else ""
             audit_log.append(session, req.actor, "opt_out", now, child_id=child_id, ward_code=child.ward_code,
-                             detail=f"by={requested_by} on={on.isoformat()}")
+                             detail=f"by={requested_by} on={on.isoformat()}{via}")
             return OptOutResult(child_id, True, open_alert.alert_id if open_alert else None)
     except Refused as exc:
         refuse_audited(c.sessions, username, "opt_out", exc, now, child_id=child_id[:64] or None)
@@ -126,20 +122,37 @@ def opted_out_children(c: Stores) -> list[tuple[str, str, date]]:
             select(PrivacyOptOut).where(PrivacyOptOut.active.is_(True)).order_by(PrivacyOptOut.recorded_at))]
 
 
+def _household_of(session: Session, child_id: str) -> str:
+    child = session.get(Child, child_id)
+    household = child.household_id if child is not None and child.status != "merged" else None
+    if household is None:
+        raise Refused("unknown_household", "世帯が分かりません (no household known for this child)")
+    return household
+
+
 def opt_out_household(c: Casework, *, username: str, child_id: str, requested_by: str | None, reason: str | None,
                       requested_on: str | None = None) -> list[OptOutResult]:
     """A guardian's opt-out for all of a household's children (the household linkage knows for ``child_id``): each
-    child not opted out yet is opted out as by ``opt_out`` — its own audit entry, outbox message and timeline entry.
-    Refused when casework knows no household for the child."""
+    child not opted out yet is opted out as by ``opt_out`` — its own audit entry, outbox message and timeline entry —
+    and the household's **standing** opt-out is recorded, so a child born into or joining the household later is
+    opted out when casework learns of it (service_layer/intake.py ``_household_opt_out``), until withdrawn
+    (``withdraw_household``). Refused when casework knows no household for the child, or the household's opt-out is
+    already in force."""
     now = c.clock()
     child_id = (child_id or "").strip()
     try:
         with c.sessions() as session:
             requester(session, username, Permission.OPT_OUT)
-            child = session.get(Child, child_id)
-            household = child.household_id if child is not None and child.status != "merged" else None
-            if household is None:
-                raise Refused("unknown_household", "世帯が分かりません (no household known for this child)")
+            household = _household_of(session, child_id)
+            standing = session.get(PrivacyHouseholdOptOut, household)
+            if standing is not None and standing.active:
+                raise Refused("already_opted_out", "この世帯は既に利用停止中です (the household is already opted out)")
+            if requested_by not in REQUESTERS:
+                raise Refused("bad_requester", f"申出者は {'・'.join(REQUESTERS)} のいずれかです")
+            why = stated(reason, "理由", "no_reason")
+            on = parse_day(requested_on, "--requested-on") if requested_on else now.date()
+            if on > now.date():
+                raise Refused("future_date", "申出日が未来の日付です (requested-on is in the future)")
             members = list(session.scalars(select(Child.child_id).where(
                 Child.household_id == household, Child.status != "merged").order_by(Child.child_id)))
             held = {r.child_id for r in session.scalars(select(PrivacyOptOut).where(
@@ -147,8 +160,46 @@ def opt_out_household(c: Casework, *, username: str, child_id: str, requested_by
     except Refused as exc:
         refuse_audited(c.sessions, username, "opt_out", exc, now, child_id=child_id[:64] or None)
         raise
-    return [opt_out(c, username=username, child_id=member, requested_by=requested_by, reason=reason,
-                    requested_on=requested_on) for member in members if member not in held]
+    results = [opt_out(c, username=username, child_id=member, requested_by=requested_by, reason=reason,
+                       requested_on=requested_on, via_household=household) for member in members if member not in held]
+    with c.sessions.begin() as session:
+        req = requester(session, username, Permission.OPT_OUT)
+        standing = session.get(PrivacyHouseholdOptOut, household)
+        if standing is None:
+            standing = PrivacyHouseholdOptOut(household_id=household)
+            session.add(standing)
+        standing.active, standing.requested_by, standing.reason = True, str(requested_by), why
+        standing.requested_on, standing.recorded_at, standing.recorded_by = on.isoformat(), now, req.principal.user_id
+        standing.withdrawn_at, standing.withdrawn_by = None, None
+        audit_log.append(session, req.actor, "opt_out_household", now, child_id=child_id, target=household,
+                         detail=f"by={requested_by} on={on.isoformat()} children={len(results)}")
+    return results
+
+
+def withdraw_household(c: Casework, *, username: str, child_id: str, reason: str | None) -> list[OptOutResult]:
+    """Ends the household's standing opt-out (no later child is covered) and withdraws every opt-out it covers
+    (``via_household``), each as by ``withdraw``. A child's own opt-out, requested for that child alone, stays."""
+    now = c.clock()
+    child_id = (child_id or "").strip()
+    try:
+        with c.sessions.begin() as session:
+            req = requester(session, username, Permission.OPT_OUT)
+            why = stated(reason, "理由", "no_reason")
+            household = _household_of(session, child_id)
+            standing = session.get(PrivacyHouseholdOptOut, household)
+            if standing is None or not standing.active:
+                raise Refused("not_opted_out", "この世帯は利用停止中ではありません (no household opt-out in force)")
+            standing.active, standing.withdrawn_at, standing.withdrawn_by = False, now, req.principal.user_id
+            standing.reason = f"{standing.reason} ／ 解除：{why}"[:500]
+            covered = list(session.scalars(select(PrivacyOptOut.child_id).where(
+                PrivacyOptOut.via_household == household, PrivacyOptOut.active.is_(True))
+                .order_by(PrivacyOptOut.child_id)))
+            audit_log.append(session, req.actor, "opt_out_withdrawn", now, child_id=child_id, target=household,
+                             detail=f"household children={len(covered)}")
+    except Refused as exc:
+        refuse_audited(c.sessions, username, "opt_out_withdrawn", exc, now, child_id=child_id[:64] or None)
+        raise
+    return [withdraw(c, username=username, child_id=member, reason=reason) for member in covered]
 
 
 def republish(c: Casework, *, username: str) -> int:

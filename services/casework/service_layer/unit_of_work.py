@@ -48,6 +48,7 @@ class ChildRecord(Protocol):
     pending_alert: dict[str, Any] | None
     signals: list[Any] | None
     current_signals: list[Any] | None
+    alerts_purged: int  # closed cases the retention purge removed (service_layer/retention.py)
 
 
 class AlertRecord(Protocol):
@@ -133,6 +134,34 @@ class NewStep:
     to_state: str | None = None
 
 
+class HouseholdOptOutRecord(Protocol):
+    """A guardian's standing 利用停止 for a household, in force (docs/privacy.md, "Opt-out")."""
+
+    household_id: str
+    requested_by: str
+    requested_on: str
+    recorded_at: datetime
+
+
+class OptOutRecord(Protocol):
+    child_id: str
+    active: bool
+    withdrawn_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewOptOut:
+    """An opt-out recorded by casework itself: a child who joined a household whose opt-out is in force."""
+
+    child_id: str
+    requested_by: str
+    reason: str
+    requested_on: str
+    recorded_at: datetime
+    via_household: str
+    recorded_by: str = "system"
+
+
 @dataclass(frozen=True)
 class OutboxEntry:
     id: int
@@ -158,6 +187,22 @@ class CaseRepository(Protocol):
 
     def forgotten(self, child_id: str) -> bool:
         """Deleted on request: late messages about the child are dropped, not re-stored."""
+        ...
+
+    def household_opt_out(self, household_id: str) -> HouseholdOptOutRecord | None:
+        """The household's standing opt-out, if one is in force."""
+        ...
+
+    def opt_out_of(self, child_id: str) -> OptOutRecord | None:
+        """The child's own opt-out record, in force or withdrawn."""
+        ...
+
+    def add_opt_out(self, new: NewOptOut) -> None:
+        """Records (or renews a withdrawn) opt-out; ``opted_out`` holds for the child from now on."""
+        ...
+
+    def audit(self, action: str, at: datetime, *, child_id: str, ward_code: str | None, detail: str) -> None:
+        """Appends an audit entry made by casework itself (actor ``system``) in this transaction."""
         ...
 
     def child(self, child_id: str) -> ChildRecord | None: ...

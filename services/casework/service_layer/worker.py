@@ -23,6 +23,7 @@ from contracts.topics.evaluation_reports import EvaluationReportV1
 from contracts.topics.ingest_source_status import SourceStatusV1
 from contracts.topics.linkage_children import ChildProfileV1
 from contracts.topics.linkage_review import ReviewCaseV1
+from contracts.topics.privacy_optouts import TOPIC as OPTOUTS_TOPIC
 from contracts.topics.scoring_flags import ChildFlagsV1
 from services.casework.domain.freshness import SourceHeard
 from services.casework.domain.reports import ReportDocument, ReportInfo
@@ -50,6 +51,7 @@ class WorkerHandlers:
     def __init__(self, container: Casework) -> None:
         self.c = container
         self.alerts_topic = container.settings.topic(ALERTS_TOPIC.name)
+        self.optouts_topic = container.settings.topic(OPTOUTS_TOPIC.name)
 
     def process(self, kind: str, raw: bytes | None, *, where: str) -> Processed:
         """kind: flags / profile / review / source_status / report. ``where`` is topic-partition-offset, for logs (no
@@ -135,7 +137,7 @@ class WorkerHandlers:
                                 alerts_topic=self.alerts_topic)
         if kind == "profile":
             return handle_profile(event, event_key=f"profile:{event.id}", uow=uow, policy=self.c.policy, now=now,
-                                  alerts_topic=self.alerts_topic)
+                                  alerts_topic=self.alerts_topic, optouts_topic=self.optouts_topic)
         return handle_review_case(event, uow=uow, now=now)
 
     def _skip(self, reason: str, where: str) -> Processed:

@@ -49,8 +49,13 @@ class LinkageBatch:
         self.use_cases: dict[str, UseCase] = {
             records_topic: service.handle_records, decisions_topic: service.handle_decisions,
             DELETIONS.name: lambda batch: handle_deletions(service, batch)}
+        self.lock = asyncio.Lock()  # a batch and the retention purge never interleave
 
     async def __call__(self, records: Sequence[Any]) -> None:
+        async with self.lock:
+            await self._handle(records)
+
+    async def _handle(self, records: Sequence[Any]) -> None:
         run: list[Incoming] = []
         topic = ""
         for record in records:
@@ -73,6 +78,29 @@ class LinkageBatch:
             self.service.store.acknowledge([seq for seq, _ in entries])
 
 
+async def purge_expired_facts(container: Container, service: LinkageService, batch: LinkageBatch,
+                              stop: asyncio.Event) -> None:
+    """Retention (docs/privacy.md): source facts past their kind's period go, a minute after start and then every
+    interval, between batches (the batch lock). A worker-lifetime duty: it ends with ``stop``."""
+    settings = container.settings
+    if not settings.fact_retention_years:
+        return
+    wait = min(60.0, settings.retention_purge_interval_s)
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=wait)
+            return
+        except TimeoutError:
+            pass
+        wait = settings.retention_purge_interval_s
+        try:
+            async with batch.lock:
+                await batch.publish(service.purge_expired(settings.fact_retention_years, service.clock.now().date()))
+        except Exception as exc:  # the transaction rolled back; the next run retries
+            service.metrics.retention_runs.labels("failed").inc()
+            log.error("retention purge failed (%s)", type(exc).__name__)
+
+
 async def run(container: Container, stop: asyncio.Event) -> None:
     """The worker until ``stop`` is set (or a send fails: then it raises, with the batch uncommitted)."""
     settings = container.settings
@@ -89,9 +117,11 @@ async def run(container: Container, stop: asyncio.Event) -> None:
         if service.store is not None:  # committed before a crash but not acknowledged by the broker: sent now
             await batch.publish(service.store.pending())
         await consumer.start()
+        purge = asyncio.create_task(purge_expired_facts(container, service, batch, stop))
         try:
             await reader.run(batch, stop)
         finally:
+            purge.cancel()
             await consumer.stop()  # leaves the group
     finally:
         await producer.stop()

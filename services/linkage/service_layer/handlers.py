@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from pydantic import ValidationError
 
@@ -13,6 +14,7 @@ from contracts.envelope import Envelope
 from contracts.topics.ingest_records import RecordV1
 from contracts.topics.linkage_review import ReviewDecisionV1
 from services.linkage.domain.matching import MatchSettings
+from services.linkage.domain.retention import expired, forget_facts
 from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
 from services.linkage.service_layer.decisions import handle_decision
@@ -91,6 +93,17 @@ class LinkageService:
             self.metrics.decisions_applied.labels(decision.decision, outcome).inc()
             messages += self._encode(out)
         return self._commit(messages)
+
+    def purge_expired(self, years_by_kind: Mapping[str, int], today: date) -> list[tuple[int, Message]]:
+        """Retention (docs/privacy.md): source facts past their kind's period leave the state and the store, in one
+        transaction; nothing is published. Logs and counts kinds and numbers only."""
+        counts = forget_facts(self.state, expired(self.state, years_by_kind, today))
+        for kind, n in counts.items():
+            self.metrics.retention_purged.labels(kind).inc(n)
+        self.metrics.retention_runs.labels("ok").inc()
+        log.info("retention purge: %d source facts removed %s", sum(counts.values()),
+                 " ".join(f"{kind}={n}" for kind, n in sorted(counts.items())))
+        return self._commit([])
 
     def _encode(self, outs: list[Out], source_time: str | None = None) -> list[Message]:
         for out in outs:

@@ -15,7 +15,13 @@ from typing import Any
 from services.casework.domain.freshness import SourceHeard
 from services.casework.domain.reports import ReportDocument
 from services.casework.domain.workflow import OPEN_STATES
-from services.casework.service_layer.unit_of_work import AbstractUnitOfWork, NewAlert, NewStep, OutboxEntry
+from services.casework.service_layer.unit_of_work import (
+    AbstractUnitOfWork,
+    NewAlert,
+    NewOptOut,
+    NewStep,
+    OutboxEntry,
+)
 
 
 @dataclass
@@ -45,6 +51,7 @@ class FakeChild:
     pending_alert: dict[str, Any] | None = None
     signals: list[Any] | None = None
     current_signals: list[Any] | None = None
+    alerts_purged: int = 0
 
 
 @dataclass
@@ -103,6 +110,22 @@ class FakeOutboxMessage:
     published_at: datetime | None = None
 
 
+@dataclass
+class FakeHouseholdOptOut:
+    household_id: str
+    requested_by: str
+    requested_on: str
+    recorded_at: datetime
+
+
+@dataclass
+class FakeOptOut:
+    child_id: str
+    active: bool
+    withdrawn_at: datetime | None = None
+    via_household: str | None = None
+
+
 class FakeCaseRepository:
     def __init__(self) -> None:
         self.children: dict[str, FakeChild] = {}
@@ -111,6 +134,9 @@ class FakeCaseRepository:
         self.processed: dict[str, datetime] = {}
         self.opted_out_ids: set[str] = set()
         self.forgotten_ids: set[str] = set()
+        self.household_opt_outs: dict[str, FakeHouseholdOptOut] = {}
+        self.opt_outs: dict[str, FakeOptOut] = {}
+        self.audit_entries: list[tuple[str, str, str]] = []  # action, child id, detail
         self.outbox: list[FakeOutboxMessage] = []
         self.preloaded: list[tuple[list[str], list[str]]] = []
 
@@ -128,6 +154,19 @@ class FakeCaseRepository:
 
     def forgotten(self, child_id: str) -> bool:
         return child_id in self.forgotten_ids
+
+    def household_opt_out(self, household_id: str) -> FakeHouseholdOptOut | None:
+        return self.household_opt_outs.get(household_id)
+
+    def opt_out_of(self, child_id: str) -> FakeOptOut | None:
+        return self.opt_outs.get(child_id)
+
+    def add_opt_out(self, new: NewOptOut) -> None:
+        self.opt_outs[new.child_id] = FakeOptOut(new.child_id, True, None, new.via_household)
+        self.opted_out_ids.add(new.child_id)
+
+    def audit(self, action: str, at: datetime, *, child_id: str, ward_code: str | None, detail: str) -> None:
+        self.audit_entries.append((action, child_id, detail))
 
     def child(self, child_id: str) -> FakeChild | None:
         return self.children.get(child_id)

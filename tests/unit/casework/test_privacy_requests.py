@@ -279,3 +279,64 @@ def test_disclosure_includes_the_connection_signals(c: Container, tmp_path: Path
     html = privacy_disclosure.disclose(c, username="privacy", child_id=child, out=tmp_path / "3",
                                        request_ref="R7-22", pdf=False).html.read_text(encoding="utf-8")
     assert "該当するシグナルはありません" in html
+
+
+def _profile(c: Container, child: str, household: str, event_id: str | None = None) -> str:
+    return WorkerHandlers(c).process("profile", raw(profile_event(child, "40131", household_id=household,
+                                                                  event_id=event_id)), where="t").outcome
+
+
+def test_a_household_opt_out_covers_a_child_who_joins_later_until_withdrawn(c: Container) -> None:
+    _profile(c, "sib-1", "h-20")
+    privacy_optout.opt_out_household(c, username="privacy", child_id="sib-1", requested_by="保護者",
+                                     reason="保護者から世帯について申出", requested_on="2026-05-20")
+    # A newborn: casework learns from linkage's profile that it is in the household. It is opted out at once: its
+    # record, the message for scoring, an audit entry (system) — and no alert for its flags.
+    assert _profile(c, "newborn", "h-20") == "opted_out_household"
+    with c.sessions() as session:
+        row = session.get(PrivacyOptOut, "newborn")
+        assert row is not None and row.active and row.via_household == "h-20" and row.requested_by == "保護者"
+        [entry] = session.scalars(select(AuditRecord).where(AuditRecord.child_id == "newborn"))
+        assert (entry.action, entry.user_id, entry.outcome) == ("opt_out", "system", "ok")
+        assert "via=household" in entry.detail and "保護者から" not in entry.detail
+    [message] = _opt_out_messages(c, "newborn")
+    event = OptOutV1.model_validate(json.loads(message.payload)["data"])
+    assert event.active and event.since == "2026-05-20" and event.requested_by == "保護者"
+    assert "申出" not in message.payload  # the free-text reason stays in casework
+    assert flagged(c, "newborn", [17]) == "no_alert:opted_out"
+    assert _profile(c, "newborn", "h-20") == "profile_updated"  # the next profile changes nothing
+    assert len(_opt_out_messages(c, "newborn")) == 1
+    assert _profile(c, "elsewhere", "h-21") == "profile_updated"  # another household: not covered
+    assert flagged(c, "elsewhere", [17]) == "alert_raised"
+
+    results = privacy_optout.withdraw_household(c, username="privacy", child_id="sib-1", reason="保護者が撤回")
+    assert sorted(r.child_id for r in results) == ["newborn", "sib-1"]
+    assert _profile(c, "later", "h-20") == "profile_updated"  # after the withdrawal nobody new is covered
+    with c.sessions() as session:
+        assert session.get(PrivacyOptOut, "later") is None
+        assert not session.get(PrivacyOptOut, "newborn").active  # type: ignore[union-attr]
+    with pytest.raises(Refused):  # nothing in force any more: refused, audited
+        privacy_optout.withdraw_household(c, username="privacy", child_id="sib-1", reason="再度")
+
+
+def test_a_childs_own_withdrawal_after_the_household_request_is_respected(c: Container) -> None:
+    _profile(c, "sib-1", "h-30")
+    _profile(c, "sib-2", "h-30")
+    privacy_optout.opt_out(c, username="privacy", child_id="sib-2", requested_by="本人", reason="本人の申出")
+    privacy_optout.opt_out_household(c, username="privacy", child_id="sib-1", requested_by="保護者",
+                                     reason="世帯について申出")
+    with pytest.raises(Refused):  # the household's opt-out is in force already
+        privacy_optout.opt_out_household(c, username="privacy", child_id="sib-2", requested_by="保護者",
+                                         reason="重ねて申出")
+    c.clock = lambda: NOW + timedelta(hours=1)
+    privacy_optout.withdraw(c, username="privacy", child_id="sib-1", reason="この子については撤回")
+    # sib-1 moves out and back in: its own withdrawal came after the household request, so it stays screened
+    _profile(c, "sib-1", "h-31", event_id="move-out")
+    assert _profile(c, "sib-1", "h-30", event_id="move-in") == "profile_updated"
+    with c.sessions() as session:
+        assert not session.get(PrivacyOptOut, "sib-1").active  # type: ignore[union-attr]
+    # the household withdrawal ends what it covers, not sib-2's own request
+    assert privacy_optout.withdraw_household(c, username="privacy", child_id="sib-2", reason="撤回") == []
+    with c.sessions() as session:
+        own = session.get(PrivacyOptOut, "sib-2")
+        assert own is not None and own.active and own.via_household is None
