@@ -218,6 +218,19 @@ def test_two_instances_share_the_children_without_loss_or_duplicates(
             print(f"state of {child}:", (held.get(child) or b"(none)")[:700])
         print(f"{sum(child in held for child in missing)} of {len(missing)} missing have a state; "
               f"{sum(child in held for child in children)} of {len(children)} in all")
+        from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+        admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)  # did the group commit past them?
+        ends_reader = KafkaConsumer(bootstrap_servers=kafka_bootstrap)
+        try:
+            committed = admin.list_consumer_group_offsets(first.env["TSUNAGU_SCORING_APP_ID"])
+            ends = ends_reader.end_offsets([TopicPartition(FACTS, p) for p in range(6)])
+            print("facts partitions, committed / end:",
+                  {tp.partition: (committed[tp].offset if tp in committed else None, end)
+                   for tp, end in sorted(ends.items())})
+        finally:
+            admin.close()
+            ends_reader.close()
         started = time.monotonic()  # lost, or only late?
         late = flags(missing, until=len(missing), timeout_s=90)
         print(f"{len(late)} of the {len(missing)} missing came within {time.monotonic() - started:.0f}s more")
