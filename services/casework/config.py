@@ -24,6 +24,8 @@ DEVELOPMENT_TOTP_KEY = "dHN1bmFndS1kZXYtb25seS10b3RwLXNlY3JldC1rZXk"  # b64url o
 KNOWN_TOTP_KEYS = frozenset({DEVELOPMENT_TOTP_KEY})
 TOTP_KEY_BYTES = 32  # AES-256-GCM
 TOTP_KEY_MIN_DISTINCT_BYTES = 16  # 32 random bytes have ~ 28 distinct values; fewer than 16 is not random
+# The municipality's rule file, scoring's (TSUNAGU_SCORING_CONFIG_PATH): HQ adopts its versions from here
+DEFAULT_RULE_FILE = Path(__file__).resolve().parents[1] / "scoring" / "config" / "fukuoka.toml"
 
 
 def decode_totp_key(text: str) -> bytes:
@@ -98,6 +100,8 @@ class CaseworkSettings(KafkaSecuritySettings):
     totp_roles: list[str] = Field(
         default_factory=lambda: ["hq_admin", "privacy_officer"],
         description="Roles that must log in with a TOTP second factor")
+    rule_file: Path = Field(DEFAULT_RULE_FILE, description="The rule file scoring runs (its TSUNAGU_SCORING_"
+                            "CONFIG_PATH): `cli rules-adopt` records its adoption beside it (docs/scoring.md)")
     outbox_interval_s: float = Field(0.5, description="How often the worker publishes queued outcomes")
     # Retention (docs/privacy.md "Retention in casework"; service_layer/retention.py)
     closed_case_retention_days: int = Field(

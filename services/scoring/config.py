@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from contracts.kafka_security import KafkaSecuritySettings
@@ -16,13 +17,17 @@ GUIDELINE_ALL_RULES = CONFIG_DIR / "guideline-all.toml"
 
 
 class ScoringSettings(KafkaSecuritySettings):
-    model_config = SettingsConfigDict(env_prefix="TSUNAGU_SCORING_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TSUNAGU_SCORING_", extra="ignore", populate_by_name=True)
 
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
     app_id: str = Field("tsunagu-scoring", description="Faust app id: the consumer group and table prefix")
     data_dir: Path = Field(Path("var/scoring"), description="Faust's local data directory")
     metrics_port: int = Field(9103, ge=0, le=65535, description="Prometheus exporter port (0: none)")
     config_path: Path = Field(FUKUOKA_RULES, description="The municipality's rule file (TOML)")
+    # TSUNAGU_ENVIRONMENT is what deploy/run.sh and docker-compose.yml set for every service (as casework reads it)
+    environment: Literal["development", "test", "production"] = Field(
+        "development", validation_alias=AliasChoices("TSUNAGU_SCORING_ENVIRONMENT", "TSUNAGU_ENVIRONMENT"),
+        description="production refuses to start with a rule file HQ has not adopted (docs/scoring.md)")
     today: date | None = Field(None, description="Fixed evaluation date for demos and tests; else the clock")
     publish_from: date | None = Field(
         None, description="Go-live: before this day facts are recorded but no flags are published (histories load "

@@ -40,6 +40,13 @@ class ScoringMetrics:
             "tsunagu_scoring_opt_outs_total", "privacy.optouts.v1 messages (利用停止), by outcome (opted_out, "
             "withdrawn, stale, tombstone_forgotten, tombstone_kept, tombstone_not_held)", ["outcome"],
             registry=registry)
+        self.rule_file_checks = Counter(
+            "tsunagu_scoring_rule_file_checks_total", "Start-up comparisons of the rule file with HQ's adoption "
+            "record, by outcome (adopted, not_adopted, changed, versions_differ, record_unreadable)", ["outcome"],
+            registry=registry)
+        self.rule_file_adopted = Gauge(
+            "tsunagu_scoring_rule_file_adopted", "1 when the rule file this worker runs is the one HQ adopted, "
+            "0 when it runs an unadopted one (development only: production refuses to start)", registry=registry)
         self.partition_stalls = Counter(
             "tsunagu_scoring_partition_stalls_total", "Assigned facts partitions found with facts waiting and none "
             "delivered for TSUNAGU_SCORING_STALL_AFTER_S, then resumed and sought back", ["partition"],

@@ -45,13 +45,15 @@ class Permission(StrEnum):
     DOWNLOAD_WARD_REPORTS = "download_ward_reports"
     # 区が未確定の対象者: flagged children whose listing is held for want of a ward (docs/casework.md); HQ only
     VIEW_HELD = "view_held"
+    # 判定ルールの版の採用 (issue 16): a separate, audited act of こども家庭課 (service_layer/rule_adoption.py)
+    ADOPT_RULES = "adopt_rules"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.HQ_ADMIN: frozenset({Permission.VIEW_CASES, Permission.EXPORT, Permission.REVIEW_LINKAGE,
                               Permission.ADMIN_USERS, Permission.MASKED_EXTRACT, Permission.MANAGE_EXTRACT_KEYS,
                               Permission.OPT_OUT, Permission.MANAGE_SURVEY,
-                              Permission.DOWNLOAD_REPORTS, Permission.VIEW_HELD}),
+                              Permission.DOWNLOAD_REPORTS, Permission.VIEW_HELD, Permission.ADOPT_RULES}),
     Role.WARD_STAFF: frozenset({Permission.VIEW_CASES, Permission.RECORD_STEP, Permission.EXPORT,
                                 Permission.ANSWER_SURVEY, Permission.DOWNLOAD_WARD_REPORTS}),
     Role.CHILD_GUIDANCE: frozenset({Permission.VIEW_CASES, Permission.RECORD_STEP, Permission.ANSWER_SURVEY}),

@@ -30,7 +30,7 @@ from services.casework.bootstrap import bootstrap
 from services.casework.config import TOTP_KEY_BYTES, CaseworkSettings
 from services.casework.domain import totp as totp_codes
 from services.casework.domain.access import WARDS, Role
-from services.casework.entrypoints import cli_privacy, cli_survey
+from services.casework.entrypoints import cli_privacy, cli_rules, cli_survey
 from services.casework.service_layer import audit_log, retention
 from services.casework.service_layer.audit_log import Actor
 from services.casework.service_layer.auth import (
@@ -276,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     purge.set_defaults(run=_retention_purge)
     cli_privacy.register(sub)
     cli_survey.register(sub)
+    cli_rules.register(sub)
     args = parser.parse_args(argv)
     code: int = args.run(args)
     return code

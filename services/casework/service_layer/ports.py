@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -110,3 +111,30 @@ class Casework(Stores, Protocol):
 
     @property
     def settings(self) -> TopicNames: ...
+
+
+class RuleFileInvalid(Exception):
+    """Scoring's loader refused the rule file; the message is its reason (a field, never a value from a person)."""
+
+
+class DescribedRuleFile(Protocol):
+    @property
+    def sha256(self) -> str: ...
+
+    @property
+    def summary(self) -> dict[str, Any]: ...
+
+
+class RuleFileChecker(Protocol):
+    """Scoring's judgement of a rule file (``rules_cli describe``): its summary and the SHA-256 of the bytes
+    judged, or ``RuleFileInvalid`` with the loader's reason."""
+
+    def describe(self, path: Path) -> DescribedRuleFile: ...
+
+
+class AdoptionRecords(Protocol):
+    """The adoption record beside the rule file, which scoring compares at start (docs/scoring.md)."""
+
+    def read(self, rule_file: Path) -> dict[str, Any] | None: ...
+
+    def write(self, rule_file: Path, record: dict[str, Any]) -> None: ...
