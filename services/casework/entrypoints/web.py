@@ -28,6 +28,7 @@ from services.casework.entrypoints import (
     web_pages,
     web_privacy,
     web_reports,
+    web_rules,
     web_survey,
 )
 from services.casework.entrypoints.web_common import HERE, templates
@@ -58,7 +59,7 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(BodyLimit, limit=container.settings.max_body_bytes)  # outermost: nothing reads it first
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (web_api, web_live, web_pages, web_admin, web_account, web_privacy, web_survey, web_reports,
-                   web_held):
+                   web_held, web_rules):
         app.include_router(module.router)
 
     @app.middleware("http")
