@@ -79,6 +79,10 @@ def adopt(sessions: sessionmaker[Session], checker: RuleFileChecker, records: Ad
                 session, req.actor, ACTION, now, target=rule_file.name,
                 detail=f"{proposal.current_versions or '-'} -> {proposal.summary['versions']}; "
                        f"sha256={proposal.sha256}; changes={len(proposal.changes)}; reason: {why}")
+            # the audit head is locked now (PostgreSQL: FOR UPDATE): an adoption that came first has committed
+            if records.read(rule_file) != proposal.current:
+                raise Refused("adopted_meanwhile", "他の利用者が先に採用しました。内容を確かめ直してください "
+                                                   "(another adoption came first: check again)")
             record = _record(proposal, req.actor.user_id, why, now, seq)
             records.write(rule_file, record)  # last: a failure here rolls the audit entry back
     except Refused as exc:

@@ -191,6 +191,24 @@ def test_an_unreadable_adoption_record_is_refused(c: Container) -> None:
     refused(c, records, "record_unreadable", checker=FakeChecker(summary()))
 
 
+class RacingRecords(FakeRecords):
+    """Another HQ account's adoption commits between this one's checks and its audit entry."""
+
+    def read(self, rule_file: Path) -> dict[str, Any] | None:
+        seen = super().read(rule_file)
+        if self.record is None:
+            self.record = adopted_record(summary("r-9", "w-9"))
+        return seen
+
+
+def test_an_adoption_that_came_first_wins(c: Container) -> None:
+    records = RacingRecords()
+    with pytest.raises(Refused) as exc:
+        adopt(c, FakeChecker(summary()), records)
+    assert exc.value.code == "adopted_meanwhile" and records.writes == 0
+    assert [(e.outcome, e.detail) for e in audit(c)] == [("denied", "adopted_meanwhile")]
+
+
 def test_preview_writes_nothing_and_shows_the_changes() -> None:
     records = FakeRecords(adopted_record(summary()))
     proposal = rule_adoption.propose(FakeChecker(summary("r-2", item4=True)), records, RULES)
