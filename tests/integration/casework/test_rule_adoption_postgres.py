@@ -99,7 +99,10 @@ def test_adopt_then_scoring_starts_and_an_edit_needs_a_new_adoption(
     edit(rules, "threshold = 30", "threshold = 20")
     assert not scoring_starts(rules)
     assert cli.main(["rules-adopt", "--user", "hq", "--reason", REASON]) == 2
-    assert "rules_version" in capsys.readouterr().err
+    assert "採用済み" in capsys.readouterr().err
+    edit(rules, 'version = "fukuoka-w-2025.1"', 'version = "fukuoka-w-2026.1"')  # the weights' version only
+    assert cli.main(["rules-adopt", "--user", "hq", "--reason", REASON]) == 2
+    assert "rules_version を上げてください" in capsys.readouterr().err
     edit(rules, 'rules_version = "fukuoka-2025.2"', 'rules_version = "fukuoka-2026.1"')
     assert cli.main(["rules-preview"]) == 0
     assert "条件（パラメータ） 12 欠席が多い.threshold: 30 → 20" in capsys.readouterr().out
@@ -107,7 +110,7 @@ def test_adopt_then_scoring_starts_and_an_edit_needs_a_new_adoption(
         first, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "preview writes nothing"
     assert cli.main(["rules-adopt", "--user", "hq", "--reason", "欠席のしきい値を 20 日に"]) == 0
     second = record(rules)
-    assert second["versions"] == "fukuoka-2026.1|fukuoka-w-2025.1" and second["sha256"] != first["sha256"]
+    assert second["versions"] == "fukuoka-2026.1|fukuoka-w-2026.1" and second["sha256"] != first["sha256"]
     assert [h["versions"] for h in second["history"]] == ["fukuoka-2025.2|fukuoka-w-2025.1"]  # type: ignore[attr-defined]
     assert scoring_starts(rules)
 
@@ -120,7 +123,7 @@ def test_adopt_then_scoring_starts_and_an_edit_needs_a_new_adoption(
     assert record(rules) == second
     assert [(e.outcome, e.detail.split(" ")[0]) for e in entries(pg_container)] == [
         ("denied", "no_permission"), ("ok", "-"), ("denied", "version_not_new"), ("denied", "version_not_new"),
-        ("ok", "fukuoka-2025.2|fukuoka-w-2025.1"), ("denied", "invalid_rule_file")]
+        ("denied", "version_not_new"), ("ok", "fukuoka-2025.2|fukuoka-w-2025.1"), ("denied", "invalid_rule_file")]
     with pg_container.sessions() as session:
         assert audit_log.verify(session).ok
 
