@@ -73,12 +73,18 @@ class GapSafeConsumer(Consumer):
 
     def stall_target(self, tp: TP, expected: int | None) -> int | None:
         """Where a stalled partition is sought back to (adapters/partition_watch.py): the earliest of the first
-        deferred message, the committed offset and the next expected one — so nothing unacknowledged is skipped;
-        what was scored already comes again and is not scored twice. None: nothing known, only resume."""
+        deferred message, the committed offset and the next expected one — so nothing unacknowledged is skipped.
+        None: nothing known, only resume."""
         deferred = self.__dict__.get("_deferred", {}).get(tp)
         first = min(deferred) if deferred else None
         candidates = [o for o in (first, self._committed_offset.get(tp), expected) if o is not None]
         return min(candidates) if candidates else None
+
+    def forget_scored(self, tp: TP) -> None:
+        """After a stall's seek every message delivered is scored, also one below the highest scored so far: a
+        fetch that jumped ahead delivered later messages without the earlier ones, which were never scored
+        (scoring one twice changes nothing: a fact already held is no change)."""
+        self.__dict__.get("_scored", {}).pop(tp, None)
 
     async def rewind(self, tp: TP) -> None:
         """Fetch the partition again from ``rewind_target`` (after the recovery: see the module doc)."""

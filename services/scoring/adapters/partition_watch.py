@@ -5,9 +5,10 @@ After a rebalance, Faust (0.15) can leave an assigned partition that never fetch
 a partition left out of the consumer's active set, or paused, across a rebalance). Nothing in Faust notices: the
 children of that partition would never be scored, and a flagged child would never reach a ward. This watch notices
 it from outside Faust's internals — the partition's end offset (asked of the broker) is past the next offset the
-worker expects, and no message of it has reached the agent for ``stall_after_s`` — and the worker then resumes the
-partition and seeks it back (entrypoints/faust_app.py), which the admission rules make safe: a message delivered
-again is not scored twice (adapters/faust_consumer.py).
+worker expects (where the assignment started, then the highest offset delivered + 1: never the commits, which can
+run past messages a fetch skipped), and no message of it has reached the agent for ``stall_after_s`` — and the
+worker then resumes the partition and seeks it back to what it expects (entrypoints/faust_app.py); a message
+delivered again is scored again, which changes nothing (a fact already held is no change).
 
 Pure bookkeeping, no I/O: the worker tells it what was assigned, seen and resumed, and asks which are stalled.
 """
@@ -23,7 +24,8 @@ P = TypeVar("P")  # a topic-partition (Faust's TP in the worker; anything hashab
 
 @dataclass
 class _Progress:
-    next_offset: int | None  # the offset the worker expects next (None: nothing seen, nothing committed)
+    next_offset: int | None  # the offset the worker expects next: the baseline (the committed offset the
+                             # assignment starts from), then the highest delivered + 1; None: not known yet
     since: float             # when it last made progress (a message, the assignment, a resume)
 
 
@@ -51,8 +53,8 @@ class PartitionWatch(Generic[P]):
                 del self._progress[tp]
         for tp in keep:
             progress = self._progress.setdefault(tp, _Progress(None, now))
-            if rebalanced:
-                progress.since = now
+            if rebalanced:  # the consumer starts again from the committed offset: a new baseline
+                progress.since, progress.next_offset = now, None
 
     def seen(self, tp: P, offset: int, now: float) -> None:
         """A message of ``tp`` reached the agent (scored, deferred or delivered again: the fetch works)."""
@@ -65,17 +67,21 @@ class PartitionWatch(Generic[P]):
             progress.next_offset = offset + 1
 
     def committed(self, tp: P, offset: int | None) -> None:
-        """The group's committed offset for ``tp``: nothing below it is expected any more."""
+        """The group's committed offset for ``tp``, where an assignment starts: the baseline while nothing of it was
+        delivered. Later commits do not move the expected offset — a commit past messages the agent never saw
+        (a fetch that jumped ahead) must not hide them."""
         progress = self._progress.get(tp)
-        if progress is not None and offset is not None and (
-                progress.next_offset is None or offset > progress.next_offset):
+        if progress is not None and offset is not None and progress.next_offset is None:
             progress.next_offset = offset
 
-    def resumed(self, tp: P, now: float) -> None:
-        """The worker acted on a stall: give the partition a full period before it counts as stalled again."""
+    def resumed(self, tp: P, now: float, sought_to: int | None = None) -> None:
+        """The worker acted on a stall (and sought the partition to ``sought_to``): give the partition a full period
+        before it counts as stalled again, expecting what the seek delivers."""
         progress = self._progress.get(tp)
         if progress is not None:
             progress.since = now
+            if sought_to is not None:
+                progress.next_offset = sought_to
 
     def stalled(self, ends: Mapping[P, int], now: float) -> list[Stall[P]]:
         """The assigned partitions with messages past the expected offset and none delivered for long enough.

@@ -265,17 +265,19 @@ def create_app(container: Container) -> faust.App:
         for stall in watch.stalled(ends, time.monotonic()):
             tp = stall.tp
             target = consumer.stall_target(tp, stall.expected)
-            log.warning("%s p%s: %s facts waiting (end @%s, expected @%s) and none delivered for %.0fs: resuming "
-                        "the partition and seeking to @%s", tp.topic, tp.partition,
-                        stall.end - (stall.expected or 0), stall.end, stall.expected, stall.idle_s, target)
+            log.warning("%s p%s: %s facts waiting (end @%s, expected @%s, committed @%s) and none delivered for "
+                        "%.0fs: resuming the partition and seeking to @%s", tp.topic, tp.partition,
+                        stall.end - (stall.expected or 0), stall.end, stall.expected,
+                        consumer._committed_offset.get(tp), stall.idle_s, target)
             metrics.partition_stalls.labels(partition=str(tp.partition)).inc()
             consumer.resume_partitions({tp})
             consumer.on_buffer_drop(tp)  # back into the fetched set if flow control had left it out
             if target is not None:
+                consumer.forget_scored(tp)
                 await consumer.seek(tp, target)
             app.flow_control.resume()
             consumer.resume_flow()
-            watch.resumed(tp, time.monotonic())
+            watch.resumed(tp, time.monotonic(), target)
 
     @app.task
     async def quiet_client_logs() -> None:

@@ -223,7 +223,8 @@ def test_two_instances_share_the_children_without_loss_or_duplicates(
         admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)  # did the group commit past them?
         ends_reader = KafkaConsumer(bootstrap_servers=kafka_bootstrap)
         try:
-            committed = admin.list_consumer_group_offsets(first.env["TSUNAGU_SCORING_APP_ID"])
+            group = first.env["TSUNAGU_SCORING_APP_ID"]
+            committed = admin.list_group_offsets({group: None})[group]
             ends = ends_reader.end_offsets([TopicPartition(FACTS, p) for p in range(6)])
             print("facts partitions, committed / end:",
                   {tp.partition: (committed[tp].offset if tp in committed else None, end)
@@ -231,6 +232,10 @@ def test_two_instances_share_the_children_without_loss_or_duplicates(
         finally:
             admin.close()
             ends_reader.close()
+        facts_reader = TopicReader(kafka_bootstrap, FACTS, from_beginning=True)  # where their facts sit
+        at = facts_reader.raw(lambda m: bool(m.key) and m.key.decode(errors="replace") in missing, 2 * len(missing), 20)
+        facts_reader.close()
+        print("offsets of the missing children's facts:", sorted((m.partition, m.offset) for m in at))
         started = time.monotonic()  # lost, or only late?
         late = flags(missing, until=len(missing), timeout_s=90)
         print(f"{len(late)} of the {len(missing)} missing came within {time.monotonic() - started:.0f}s more")

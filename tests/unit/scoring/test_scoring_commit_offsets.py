@@ -135,3 +135,14 @@ def test_a_stalled_partition_is_sought_back_to_what_is_not_yet_committed() -> No
     fresh._committed_offset[TP0] = None
     assert GapSafeConsumer.stall_target(fresh, TP0, None) is None  # type: ignore[arg-type]
     assert GapSafeConsumer.stall_target(fresh, TP0, 7) == 7  # type: ignore[arg-type]
+
+
+def test_after_a_stalls_seek_messages_below_the_highest_scored_are_scored() -> None:
+    """A fetch that jumped ahead delivered 20 before 12..19: once the watch seeks back, they are scored, not
+    dropped as second deliveries."""
+    state = _Offsets(committed=10)
+    for offset in (10, 11, 20):
+        assert GapSafeConsumer.admit(state, TP0, offset, recovering=False) == "score"  # type: ignore[arg-type]
+    assert GapSafeConsumer.admit(state, TP0, 12, recovering=False) == "again"  # type: ignore[arg-type]
+    GapSafeConsumer.forget_scored(state, TP0)  # type: ignore[arg-type]
+    assert [GapSafeConsumer.admit(state, TP0, o, recovering=False) for o in range(12, 21)] == ["score"] * 9  # type: ignore[arg-type]
