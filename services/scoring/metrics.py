@@ -51,6 +51,10 @@ class ScoringMetrics:
             "tsunagu_scoring_partition_stalls_total", "Assigned facts partitions found with facts waiting and none "
             "delivered for TSUNAGU_SCORING_STALL_AFTER_S, then resumed and sought back", ["partition"],
             registry=registry)
+        self.fetch_jumps = Counter(
+            "tsunagu_scoring_fetch_jumps_total", "Facts delivered past the next expected offset (the fetch jumped "
+            "over messages never seen), by outcome: rewound, or not_in_log (retention removed them: going on)",
+            ["outcome"], registry=registry)
         self.partition_watch_checks = Counter(
             "tsunagu_scoring_partition_watch_checks_total", "Ticks of the partition watch, by result (checked, "
             "rebalancing, no_partitions, no_end_offsets: the broker or the consumer thread did not answer)",

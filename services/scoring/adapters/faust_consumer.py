@@ -33,22 +33,40 @@ from faust.transport.drivers.aiokafka import Consumer
 from faust.types import TP
 from faust.utils.functional import consecutive_numbers
 
-Admission = Literal["score", "defer", "again"]
+Admission = Literal["score", "defer", "again", "jump"]
 
 
 class GapSafeConsumer(Consumer):
     # Kept in __dict__ (not set in __init__, which Faust's Service machinery owns): offsets seen but not scored,
-    # and the highest offset scored, per partition, since the partition was assigned.
+    # the highest offset scored and the next offset expected, per partition, since the partition was assigned.
     _deferred: dict[TP, set[int]]
     _scored: dict[TP, int]
+    _next: dict[TP, int]
 
-    def admit(self, tp: TP, offset: int, recovering: bool) -> Admission:
+    def admit(self, tp: TP, offset: int, recovering: bool, contiguous: bool = False) -> Admission:
         """What to do with the message at ``offset`` now: ``score`` it, ``defer`` it (it comes again and stays
-        out of the commit meanwhile), or drop it as a second delivery of one already scored (``again``)."""
+        out of the commit meanwhile), or drop it as a second delivery of one already scored (``again``).
+
+        ``contiguous``: the topic has no gaps of its own (no transactions, no compaction: linkage.facts.v1), so a
+        message past the next expected offset means the fetch jumped over messages the agent never saw (after a
+        rebalance, faust-streaming #216/#221; docs/kafka.md): ``jump`` — deferred like the rest, the commit held
+        below the first missing offset, and the partition to be rewound to it (unless the log no longer has it:
+        ``gap_not_in_log``)."""
         deferred = self.__dict__.setdefault("_deferred", {}).setdefault(tp, set())
         if recovering or (deferred and offset > min(deferred)):
             deferred.add(offset)
             return "defer"
+        if contiguous:
+            nexts = self.__dict__.setdefault("_next", {})
+            expected = nexts.get(tp)
+            if expected is None:  # the assignment starts at the committed offset (unknown: from here)
+                committed = self._committed_offset.get(tp)
+                expected = committed if committed is not None else offset
+            if offset > expected:
+                deferred.update((expected, offset))  # ``expected`` holds the commit until it is scored
+                nexts[tp] = expected
+                return "jump"
+            nexts[tp] = offset + 1
         scored = self.__dict__.setdefault("_scored", {})
         if offset <= scored.get(tp, -1) and offset not in deferred:
             return "again"
@@ -80,6 +98,16 @@ class GapSafeConsumer(Consumer):
         candidates = [o for o in (first, self._committed_offset.get(tp), expected) if o is not None]
         return min(candidates) if candidates else None
 
+    def next_expected(self, tp: TP) -> int | None:
+        return self.__dict__.get("_next", {}).get(tp)
+
+    def gap_not_in_log(self, tp: TP, log_start: int) -> None:
+        """The missing offsets of a jump lie before the log's start (retention deleted them): nothing to wait for;
+        the partition goes on from ``log_start``."""
+        deferred = self.__dict__.get("_deferred", {}).get(tp, set())
+        deferred.difference_update([o for o in deferred if o < log_start])
+        self.__dict__.setdefault("_next", {})[tp] = log_start
+
     def forget_scored(self, tp: TP) -> None:
         """After a stall's seek every message delivered is scored, also one below the highest scored so far: a
         fetch that jumped ahead delivered later messages without the earlier ones, which were never scored
@@ -94,8 +122,8 @@ class GapSafeConsumer(Consumer):
 
     async def on_partitions_revoked(self, revoked: AbstractSet[TP]) -> None:
         for tp in revoked:
-            self.__dict__.get("_deferred", {}).pop(tp, None)
-            self.__dict__.get("_scored", {}).pop(tp, None)
+            for name in ("_deferred", "_scored", "_next"):
+                self.__dict__.get(name, {}).pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
     def _new_offset(self, tp: TP) -> int | None:

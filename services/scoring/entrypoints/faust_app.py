@@ -100,9 +100,28 @@ def create_app(container: Container) -> faust.App:
         consumer: Any = app.consumer
         still_recovering = recovering()
         watch.seen(message.tp, message.offset, time.monotonic())
-        verdict = consumer.admit(message.tp, message.offset, still_recovering)
+        verdict = consumer.admit(message.tp, message.offset, still_recovering,
+                                 contiguous=message.tp.topic == facts_topic.get_topic_name())
         if verdict == "score":
             return True
+        if verdict == "jump":  # the fetch skipped messages this worker never saw (docs/kafka.md)
+            tp, missing = message.tp, consumer.next_expected(message.tp)
+            metrics.facts_processed.labels(outcome="deferred").inc()
+            try:
+                log_start = (await asyncio.wait_for(consumer.earliest_offsets(tp), timeout=10)).get(tp)
+            except Exception:  # the broker is away: rewind; the next jump asks again
+                log_start = None
+            if log_start is not None and missing is not None and log_start > missing:
+                metrics.fetch_jumps.labels(outcome="not_in_log").inc()
+                log.warning("%s p%s: offsets @%s.. are no longer in the log (it starts @%s): going on from there",
+                            tp.topic, tp.partition, missing, log_start)
+                consumer.gap_not_in_log(tp, log_start)
+            else:
+                metrics.fetch_jumps.labels(outcome="rewound").inc()
+                log.warning("%s p%s@%s delivered before @%s (the fetch jumped over messages never seen): rewinding",
+                            tp.topic, tp.partition, message.offset, missing)
+            await consumer.rewind(tp)
+            return False
         metrics.facts_processed.labels(outcome="deferred" if verdict == "defer" else "delivered_again").inc()
         if verdict == "defer" and not still_recovering:
             log.info("%s p%s@%s came after a deferred message once the recovery ended: rewinding to @%s",

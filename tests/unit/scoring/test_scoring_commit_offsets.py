@@ -146,3 +146,53 @@ def test_after_a_stalls_seek_messages_below_the_highest_scored_are_scored() -> N
     assert GapSafeConsumer.admit(state, TP0, 12, recovering=False) == "again"  # type: ignore[arg-type]
     GapSafeConsumer.forget_scored(state, TP0)  # type: ignore[arg-type]
     assert [GapSafeConsumer.admit(state, TP0, o, recovering=False) for o in range(12, 21)] == ["score"] * 9  # type: ignore[arg-type]
+
+
+def _admit_all(state: _Offsets, offsets: list[int], recovering: bool = False) -> list[str]:
+    return [GapSafeConsumer.admit(state, TP0, o, recovering, contiguous=True)  # type: ignore[arg-type]
+            for o in offsets]
+
+
+def test_on_a_contiguous_topic_a_jump_past_messages_never_seen_is_rewound_and_holds_the_commit() -> None:
+    """After the second rebalance of the two-instance test the fetch delivered 15 when 12..14 were never seen:
+    they must be fetched again and scored, and nothing committed past them meanwhile."""
+    state = _Offsets(committed=10)
+    assert _admit_all(state, [10, 11]) == ["score", "score"]
+    for previous, offset in ((9, 10), (10, 11)):
+        state.read_and_ack(previous, offset)
+    assert _admit_all(state, [15]) == ["jump"]
+    assert GapSafeConsumer.rewind_target(state, TP0) == 10  # type: ignore[arg-type]
+    assert GapSafeConsumer.next_expected(state, TP0) == 12  # type: ignore[arg-type]
+    assert _admit_all(state, [16, 17]) == ["defer", "defer"]  # fetched before the rewind: they come again
+    state.read_and_ack(11, 15)
+    assert state.commit(GapSafeConsumer._new_offset) == 12  # held below the first missing offset
+    # the rewind delivers from the committed offset: 10, 11 again (already scored), then the missing ones
+    assert _admit_all(state, [10, 11, 12, 13, 14, 15, 16, 17, 18]) == (
+        ["again", "again"] + ["score"] * 7)
+    for offset in range(12, 19):
+        state.read_and_ack(offset - 1, offset)
+    assert state.commit(GapSafeConsumer._new_offset) == 19
+
+
+def test_on_a_contiguous_topic_the_assignment_starts_at_the_committed_offset() -> None:
+    state = _Offsets(committed=40)
+    assert _admit_all(state, [43]) == ["jump"]  # a message fetched before the seek to the committed offset
+    assert GapSafeConsumer.rewind_target(state, TP0) == 40  # type: ignore[arg-type]
+    assert _admit_all(state, [40, 41, 42, 43]) == ["score"] * 4
+    fresh = _Offsets(committed=0)
+    fresh._committed_offset[TP0] = None  # a new group: from wherever the fetch starts
+    assert _admit_all(fresh, [7, 8]) == ["score", "score"]
+
+
+def test_a_gap_the_log_no_longer_holds_is_not_waited_for() -> None:
+    """The committed offset lies before the log's start (retention): the jump is real; the partition goes on."""
+    state = _Offsets(committed=5)
+    assert _admit_all(state, [20]) == ["jump"]
+    GapSafeConsumer.gap_not_in_log(state, TP0, 20)  # type: ignore[arg-type]
+    assert GapSafeConsumer.rewind_target(state, TP0) == 5  # type: ignore[arg-type]  # resets to the log's start
+    assert _admit_all(state, [20, 21, 22]) == ["score"] * 3
+
+
+def test_without_contiguous_a_jump_is_taken_as_a_gap_of_the_topic() -> None:
+    state = _Offsets(committed=10)
+    assert [GapSafeConsumer.admit(state, TP0, o, False) for o in (10, 14, 15)] == ["score"] * 3  # type: ignore[arg-type]
