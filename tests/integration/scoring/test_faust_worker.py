@@ -243,14 +243,16 @@ def test_two_instances_share_the_children_without_loss_or_duplicates(
             text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
             print(f"worker {worker.log.name} then:",
                   [line for line in text.splitlines() if line.startswith(("tsunagu_scoring_facts_processed_total",
-                                                                          "tsunagu_scoring_partition_"))])
+                                                                          "tsunagu_scoring_partition_",
+                                                                          "tsunagu_scoring_fetch_jumps"))])
     assert sorted(m["subject"] for m in messages) == sorted(children)
     for worker, port in zip((first, second), ports, strict=True):  # a stall the watch mended: say so (-rA)
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-        stalls = [line for line in text.splitlines()
-                  if line.startswith("tsunagu_scoring_partition_stalls_total{") and not line.endswith(" 0.0")]
-        if stalls:
-            print(f"worker {worker.log.name} mended stalled partitions: {stalls}")
+        mended = [line for line in text.splitlines()
+                  if line.startswith(("tsunagu_scoring_partition_stalls_total{", "tsunagu_scoring_fetch_jumps_total{"))
+                  and not line.endswith(" 0.0")]
+        if mended:
+            print(f"worker {worker.log.name} mended stalled partitions or fetch jumps: {mended}")
     assert all(m["data"]["raised_items"] == [18] for m in messages)
 
 
