@@ -71,7 +71,7 @@ def main() -> None:
     to_database: list[float] = []  # flag sent → alert committed by the worker (its raised_at)
     done = threading.Event()
 
-    with running("services.casework.entrypoints.faust_app", env, tmp / "worker.log", "Worker ready") as worker, \
+    with running("services.casework.entrypoints.worker", env, tmp / "worker.log", "Worker ready") as worker, \
             running("services.casework.entrypoints.web", env, tmp / "web.log", "Uvicorn running"):
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=None)
         client.post("/api/session", json={"username": "bench-hq", "password": "bench-password"}).raise_for_status()

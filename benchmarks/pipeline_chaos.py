@@ -42,7 +42,7 @@ SERVICES = {
     "ingest": ("services.ingest.entrypoints.worker", None),
     "linkage": ("services.linkage.entrypoints.worker", ["ingest.records.v1"]),
     "scoring": ("services.scoring.entrypoints.faust_app", ["linkage.facts.v1"]),
-    "casework": ("services.casework.entrypoints.faust_app", ["scoring.flags.v1", "linkage.children.v1"]),
+    "casework": ("services.casework.entrypoints.worker", ["scoring.flags.v1", "linkage.children.v1"]),
 }
 
 

@@ -179,11 +179,13 @@ def _partitions_in_turn(batches: list[list[Any]]) -> Iterator[Any]:
 
 
 def consumer(*, bootstrap: str, group_id: str, client_id: str,
-             group_instance_id: str | None, session_timeout_s: float, security: dict[str, Any]) -> AIOKafkaConsumer:
-    """A group member that commits only what ``BatchConsumer`` tells it to (call in the running loop)."""
+             group_instance_id: str | None, session_timeout_s: float, security: dict[str, Any],
+             auto_offset_reset: str = "earliest") -> AIOKafkaConsumer:
+    """A group member that commits only what ``BatchConsumer`` tells it to (call in the running loop).
+    ``auto_offset_reset``: where a partition without a committed offset starts."""
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group_id, client_id=client_id, group_instance_id=group_instance_id,
-        enable_auto_commit=False, auto_offset_reset="earliest",
+        enable_auto_commit=False, auto_offset_reset=auto_offset_reset,
         session_timeout_ms=int(session_timeout_s * 1000),
         heartbeat_interval_ms=int(min(3.0, session_timeout_s / 5) * 1000),
         # a batch is handled in well under a second; a member stuck longer than this is replaced

@@ -66,7 +66,7 @@ SERVICES=(
   "ingest-http|services.ingest.entrypoints.http_intake"
   "linkage|services.linkage.entrypoints.worker"
   "scoring|services.scoring.entrypoints.faust_app"
-  "casework|services.casework.entrypoints.faust_app"
+  "casework|services.casework.entrypoints.worker"
   "casework-web|services.casework.entrypoints.web"
   "evaluation|services.evaluation.entrypoints.faust_app"
   "lag-exporter|deploy.lag_exporter"

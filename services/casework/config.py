@@ -69,11 +69,11 @@ class CaseworkSettings(KafkaSecuritySettings):
         "must name 'training') so it can never read or write the live case database or consumer group")
     kafka_bootstrap: str = "127.0.0.1:9092"
     app_id: str = "tsunagu-casework"
-    data_dir: Path = Path("var/casework")
     extract_dir: Path = Field(
         Path("var/casework/extracts"), description="Where masked extracts made from the HQ page are written (one "
         "sub-directory each) and downloaded from; put it on the city's encrypted storage (docs/privacy.md)")
-    metrics_port: int = Field(9104, description="Prometheus port of the Faust worker")
+    metrics_port: int = Field(9104, description="Prometheus port of the worker (127.0.0.1)")
+    log_level: Literal["crit", "error", "warn", "info", "debug"] = Field("info", description="The worker's log level")
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     database_url: str = "sqlite:///var/casework.db"
@@ -126,11 +126,13 @@ class CaseworkSettings(KafkaSecuritySettings):
     topic_prefix: str = ""
     auto_offset_reset: Literal["earliest", "latest"] = Field(
         "earliest", description="Where a new consumer group starts; earliest so no flag is ever missed")
-    batch_max: int = Field(200, description="Most input messages applied in one transaction")
-    batch_window_s: float = Field(0.02, description="How long the worker waits to fill a batch")
+    batch_max: int = Field(200, gt=0, description="Most input messages applied in one transaction")
+    batch_window_s: float = Field(
+        0.02, gt=0, description="How long the worker waits for records when none are there (how often an idle worker "
+        "wakes); records that arrived are handed over at once")
     kafka_session_timeout_s: float = Field(
         30.0, ge=6, le=300, description="A worker killed without leaving its group is replaced after this long "
-                                        "(Faust's default 60 s; the broker refuses < 6 s)")
+                                        "(the broker refuses < 6 s)")
     kafka_group_instance_id: str | None = Field(
         None, description="Static group membership (KIP-345): a worker restarted with the same id gets its "
                           "partitions back at once, without waiting for the session timeout. One id per instance; "

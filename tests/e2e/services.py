@@ -23,7 +23,7 @@ PROCESSES = {
     "ingest": "services.ingest.entrypoints.worker",
     "linkage": "services.linkage.entrypoints.worker",
     "scoring": "services.scoring.entrypoints.faust_app",
-    "casework": "services.casework.entrypoints.faust_app",
+    "casework": "services.casework.entrypoints.worker",
     "casework-web": "services.casework.entrypoints.web",
 }
 

@@ -47,7 +47,7 @@ def test_ward_worker_screens_a_live_alert_to_closure(kafka_bootstrap: str, pg_sc
     child, other = f"e2e-{run}", f"e2e-{run}-hakata"
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
 
-    with running("services.casework.entrypoints.faust_app", env, tmp_path / "worker.log", "Worker ready"), \
+    with running("services.casework.entrypoints.worker", env, tmp_path / "worker.log", "Worker ready"), \
             running("services.casework.entrypoints.web", env, tmp_path / "web.log", "Uvicorn running"), \
             sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,

@@ -41,6 +41,11 @@ MAX_MESSAGE_BYTES = 1_000_000
 SendMany = Callable[[list[tuple[str, str, bytes | None]]], Awaitable[None]]
 
 
+# (kind, raw value, topic-partition@offset): one input message of the worker
+Item = tuple[str, bytes | None, str]
+_INTAKE = ("flags", "profile")  # the kinds keyed by child and event id (preloaded per batch)
+
+
 @dataclass
 class Processed:
     outcome: str
@@ -56,34 +61,37 @@ class WorkerHandlers:
     def process(self, kind: str, raw: bytes | None, *, where: str) -> Processed:
         """kind: flags / profile / review / source_status / report. ``where`` is topic-partition-offset, for logs (no
         personal data)."""
-        return self.process_batch(kind, [(raw, where)])[0]
+        return self.process_records([(kind, raw, where)])[0]
 
     def process_batch(self, kind: str, items: Sequence[tuple[bytes | None, str]]) -> list[Processed]:
-        """Applies messages in one transaction (one commit per batch keeps up with bursts)."""
+        """Messages of one kind in one transaction."""
+        return self.process_records([(kind, raw, where) for raw, where in items])
+
+    def process_records(self, items: Sequence[Item]) -> list[Processed]:
+        """Applies messages of any kinds, in the given order, in one transaction (the worker's batch: one commit per
+        batch keeps up with bursts); returns one ``Processed`` per message, in order."""
         for attempt in range(3):
             try:
-                return self._batch(kind, items)
+                return self._batch(items)
             except Conflict:
-                # The flags and profile agents created the same child at once: redo, now finding the row.
+                # Another writer (a second instance, the web) created the same row at once: redo, one message per
+                # transaction, now finding the row.
                 if len(items) > 1:
-                    return [self.process(kind, raw, where=where) for raw, where in items]
+                    return [self.process(kind, raw, where=where) for kind, raw, where in items]
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 
-    def _batch(self, kind: str, items: Sequence[tuple[bytes | None, str]]) -> list[Processed]:
+    def _batch(self, items: Sequence[Item]) -> list[Processed]:
         started = time.perf_counter()
         now = self.c.clock()
-        decoded = [self._decode(kind, raw, where) for raw, where in items]
+        decoded = [(kind, self._decode(kind, raw, where)) for kind, raw, where in items]
         results: list[IntakeResult | Processed] = []
         with self.c.uow() as uow:
-            events = [d for d in decoded if not isinstance(d, Processed)]
+            events = [(kind, d) for kind, d in decoded if not isinstance(d, Processed) and kind in _INTAKE]
             # Every batch reads what it touches up front and writes at commit (nothing is flushed in between).
-            if kind in ("flags", "profile"):
-                uow.preload([e.data.child_id for e in events], [f"{kind}:{e.id}" for e in events])
-            else:
-                uow.preload()
-            for item in decoded:
+            uow.preload([e.data.child_id for _, e in events], [f"{kind}:{e.id}" for kind, e in events])
+            for kind, item in decoded:
                 results.append(item if isinstance(item, Processed) else self._handle(kind, item, uow, now))
             uow.commit()
         committed = self.c.clock()

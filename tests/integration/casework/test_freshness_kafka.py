@@ -48,7 +48,7 @@ def test_ingest_reports_a_source_and_casework_stores_it(kafka_bootstrap: str, pg
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
     try:
         with running("services.ingest.entrypoints.worker", ingest_env, tmp_path / "ingest.log", READY, 90), \
-                running("services.casework.entrypoints.faust_app", cw_env, tmp_path / "casework.log", READY, 90):
+                running("services.casework.entrypoints.worker", cw_env, tmp_path / "casework.log", READY, 90):
             producer.send(topic_of(event_type), key=f"k-{run}".encode(), timestamp_ms=handed_over_ms,
                           value=raw(example_event(event_type, event_id=f"fresh-{run}")))
             producer.flush()

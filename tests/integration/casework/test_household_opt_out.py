@@ -49,7 +49,7 @@ def test_a_newborn_in_an_opted_out_household_is_opted_out_by_the_worker(
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
     log = tmp_path / "casework.log"
     try:
-        with running("services.casework.entrypoints.faust_app", env, log, READY, 90):
+        with running("services.casework.entrypoints.worker", env, log, READY, 90):
             producer.send(CHILDREN_TOPIC.name, key=newborn.encode(),
                           value=raw(profile_event(newborn, "40131", household_id=household)))
             producer.flush()

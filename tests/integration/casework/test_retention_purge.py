@@ -102,7 +102,7 @@ def test_the_worker_purges_on_its_schedule(kafka_bootstrap: str, pg_container: C
     start_group_at_end(kafka_bootstrap, env["TSUNAGU_CASEWORK_APP_ID"],
                        ["scoring.flags.v1", "linkage.children.v1", "linkage.review.v1"])
     log = tmp_path / "casework.log"
-    with running("services.casework.entrypoints.faust_app", env, log, READY, 90):
+    with running("services.casework.entrypoints.worker", env, log, READY, 90):
         wait_until(lambda: rows(pg_container, Alert, Alert.alert_id == alerts["rt-old"]) == 0 or None, 60,
                    "the worker's scheduled purge")
         port = env["TSUNAGU_CASEWORK_METRICS_PORT"]

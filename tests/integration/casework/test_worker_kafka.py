@@ -22,7 +22,7 @@ from tests.kafka_reader import TopicReader
 from tests.unit.casework.factories import flags_event, profile_event, raw, review_event
 
 pytestmark = pytest.mark.integration
-WORKER = "services.casework.entrypoints.faust_app"
+WORKER = "services.casework.entrypoints.worker"
 READY = "Worker ready"
 
 

@@ -18,7 +18,7 @@ from tests.kafka_reader import TopicReader
 from tests.unit.casework.factories import flags_event, raw
 
 pytestmark = pytest.mark.integration
-WORKER = "services.casework.entrypoints.faust_app"
+WORKER = "services.casework.entrypoints.worker"
 TOTAL = 400
 
 

@@ -18,7 +18,7 @@ from services.casework.domain.alert_policy import AlertPolicy
 from services.casework.metrics import CaseworkMetrics
 from services.casework.service_layer import audit_log
 from services.casework.service_layer.worker import WorkerHandlers
-from tests.unit.casework.factories import flags_event, raw, review_event
+from tests.unit.casework.factories import flags_event, profile_event, raw, review_event
 from tests.unit.casework.fakes import FakeUnitOfWork
 
 pytestmark = pytest.mark.unit
@@ -107,3 +107,20 @@ def test_audit_entries_count_in_the_containers_metrics(tmp_path: Path) -> None:
         assert registry.get_sample_value("tsunagu_casework_audit_entries_total", {"action": "view_child"}) == 2
     finally:
         container.engine.dispose()
+
+
+def test_a_batch_of_every_kind_is_one_commit_in_the_order_given() -> None:
+    c = FakeCasework()
+    worker = WorkerHandlers(c)  # type: ignore[arg-type]
+    done = worker.process_records([
+        ("profile", raw(profile_event("c-1", "40131", event_id="p-1")), "children-0@1"),
+        ("review", raw(review_event("rv-1")), "review-0@1"),
+        ("flags", raw(flags_event("c-1", None, None, [3], tier_after="予防", event_id="f-1")), "flags-0@1"),
+        ("flags", b"{", "flags-0@2"),
+    ])
+    assert [p.outcome for p in done][1:] == ["review_received", "alert_raised", "skipped:invalid_schema"]
+    assert c.unit.committed == 1
+    # flags and profiles are preloaded together; the profile came first, so the alert is in its ward
+    assert c.unit.cases.preloaded == [(["c-1"], ["flags:f-1", "profile:p-1"])]
+    assert c.unit.cases.alerts[0].ward_code == "40131"
+    assert c.unit.reviews.get("rv-1") is not None

@@ -15,7 +15,8 @@ import pytest
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[3]
 MODULES = ["services.ingest.entrypoints.worker", "services.linkage.entrypoints.worker",
-           "services.scoring.entrypoints.faust_app", "services.linkage.entrypoints.review_cli"]
+           "services.scoring.entrypoints.faust_app", "services.linkage.entrypoints.review_cli",
+           "services.casework.entrypoints.worker"]
 
 
 def test_importing_the_entrypoints_opens_no_store_and_reads_no_rule_file(tmp_path: Path) -> None:
