@@ -62,6 +62,9 @@ class GapSafeConsumer(Consumer):
             if expected is None:  # the assignment starts at the committed offset (unknown: from here)
                 committed = self._committed_offset.get(tp)
                 expected = committed if committed is not None else offset
+            # what a rewind delivers again follows ``expected`` down: only offsets above the highest scored can be
+            # missing (one already scored must never be held as missing, or it would be scored twice)
+            expected = max(expected, self.__dict__.get("_scored", {}).get(tp, -1) + 1)
             if offset > expected:
                 deferred.update((expected, offset))  # ``expected`` holds the commit until it is scored
                 nexts[tp] = expected
@@ -107,12 +110,6 @@ class GapSafeConsumer(Consumer):
         deferred = self.__dict__.get("_deferred", {}).get(tp, set())
         deferred.difference_update([o for o in deferred if o < log_start])
         self.__dict__.setdefault("_next", {})[tp] = log_start
-
-    def forget_scored(self, tp: TP) -> None:
-        """After a stall's seek every message delivered is scored, also one below the highest scored so far: a
-        fetch that jumped ahead delivered later messages without the earlier ones, which were never scored
-        (scoring one twice changes nothing: a fact already held is no change)."""
-        self.__dict__.get("_scored", {}).pop(tp, None)
 
     async def rewind(self, tp: TP) -> None:
         """Fetch the partition again from ``rewind_target`` (after the recovery: see the module doc)."""

@@ -7,8 +7,8 @@ children of that partition would never be scored, and a flagged child would neve
 it from outside Faust's internals — the partition's end offset (asked of the broker) is past the next offset the
 worker expects (where the assignment started, then the highest offset delivered + 1: never the commits, which can
 run past messages a fetch skipped), and no message of it has reached the agent for ``stall_after_s`` — and the
-worker then resumes the partition and seeks it back to what it expects (entrypoints/faust_app.py); a message
-delivered again is scored again, which changes nothing (a fact already held is no change).
+worker then resumes the partition and seeks it back (entrypoints/faust_app.py); a message delivered again that
+was scored already is not scored twice (adapters/faust_consumer.py).
 
 Pure bookkeeping, no I/O: the worker tells it what was assigned, seen and resumed, and asks which are stalled.
 """

@@ -292,7 +292,6 @@ def create_app(container: Container) -> faust.App:
             consumer.resume_partitions({tp})
             consumer.on_buffer_drop(tp)  # back into the fetched set if flow control had left it out
             if target is not None:
-                consumer.forget_scored(tp)
                 await consumer.seek(tp, target)
             app.flow_control.resume()
             consumer.resume_flow()

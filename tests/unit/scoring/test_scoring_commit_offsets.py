@@ -137,15 +137,16 @@ def test_a_stalled_partition_is_sought_back_to_what_is_not_yet_committed() -> No
     assert GapSafeConsumer.stall_target(fresh, TP0, 7) == 7  # type: ignore[arg-type]
 
 
-def test_after_a_stalls_seek_messages_below_the_highest_scored_are_scored() -> None:
-    """A fetch that jumped ahead delivered 20 before 12..19: once the watch seeks back, they are scored, not
-    dropped as second deliveries."""
+def test_a_stale_message_after_a_rewind_never_holds_an_offset_already_scored_as_missing() -> None:
+    """A rewind delivers 10, 11 again ("again": the expected offset follows them down); a message fetched before
+    the seek (20) then comes: only 13.. can be missing — 12 was scored and must not be scored twice (a deleted
+    child's old fact scored again would bring the child back)."""
     state = _Offsets(committed=10)
-    for offset in (10, 11, 20):
-        assert GapSafeConsumer.admit(state, TP0, offset, recovering=False) == "score"  # type: ignore[arg-type]
-    assert GapSafeConsumer.admit(state, TP0, 12, recovering=False) == "again"  # type: ignore[arg-type]
-    GapSafeConsumer.forget_scored(state, TP0)  # type: ignore[arg-type]
-    assert [GapSafeConsumer.admit(state, TP0, o, recovering=False) for o in range(12, 21)] == ["score"] * 9  # type: ignore[arg-type]
+    assert _admit_all(state, [10, 11, 12]) == ["score"] * 3
+    assert _admit_all(state, [10, 11]) == ["again", "again"]
+    assert _admit_all(state, [20]) == ["jump"]
+    assert GapSafeConsumer.next_expected(state, TP0) == 13  # type: ignore[arg-type]
+    assert _admit_all(state, [10, 11, 12, 13]) == ["again", "again", "again", "score"]
 
 
 def _admit_all(state: _Offsets, offsets: list[int], recovering: bool = False) -> list[str]:
