@@ -128,8 +128,14 @@ async def _reads(broker: Broker, principal: str, topics: list[str]) -> dict[str,
             tp = AioTopicPartition(topic, 0)
             consumer.assign([tp])
             consumer.seek(tp, 0)
+            # A read counts only once the broker answered a fetch (the highwater is known then, even with no
+            # records): an empty getmany within its timeout may just be a fetch not answered yet under load.
+            deadline = time.monotonic() + 20
             try:
-                await consumer.getmany(tp, timeout_ms=1500)
+                while consumer.highwater(tp) is None:
+                    if time.monotonic() > deadline:
+                        raise AssertionError(f"{principal}: no answer to a fetch of {topic} within 20 s")
+                    await consumer.getmany(tp, timeout_ms=1500)
                 result[topic] = True
             except AioTopicAuthorizationFailed:  # refused at Fetch: Describe (it may write) but not Read
                 result[topic] = False
