@@ -41,7 +41,7 @@ PY = sys.executable
 SERVICES = {
     "ingest": ("services.ingest.entrypoints.worker", None),
     "linkage": ("services.linkage.entrypoints.worker", ["ingest.records.v1"]),
-    "scoring": ("services.scoring.entrypoints.faust_app", ["linkage.facts.v1"]),
+    "scoring": ("services.scoring.entrypoints.worker", ["linkage.facts.v1"]),
     "casework": ("services.casework.entrypoints.worker", ["scoring.flags.v1", "linkage.children.v1"]),
 }
 

@@ -13,7 +13,10 @@ partition in the batch. At-least-once: a kill between the effects and the commit
 
 Rebalances: the listener takes the same lock the batch holds, so a partition is given up only after the batch in
 hand is handled and committed; a batch read across a rebalance and not yet started is not handled: the partitions
-still held are sought back to where it began, the others are left to their new owner (``_read_again``).
+still held are sought back to where it began, the others are left to their new owner (``_read_again``). A worker
+whose state moves with its partitions (scoring's changelog) passes ``on_revoked`` / ``on_assigned``: awaited under
+the same lock, so no batch runs before the state of a new assignment is loaded; if one fails, ``run`` raises it
+(aiokafka would only log a listener's exception and go on fetching, here with a state not loaded).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata
 
@@ -52,6 +57,7 @@ class Record(Protocol):
 
 
 BatchHandler = Callable[[list[Any]], Awaitable[None]]
+PartitionsHook = Callable[[set[TopicPartition]], Awaitable[None]]
 
 
 class _Consumer(Protocol):  # the part of AIOKafkaConsumer used here (a fake in the unit tests)
@@ -70,13 +76,14 @@ class _Rebalance(ConsumerRebalanceListener):
         await self._owner.revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
-        self._owner.assigned(assigned)
+        await self._owner.assigned_with_state(assigned)
 
 
 class BatchConsumer:
     """Runs ``handler`` over batches of records of ``consumer`` and commits each batch after it; see the module."""
 
-    def __init__(self, consumer: _Consumer, *, max_records: int, window_s: float, name: str) -> None:
+    def __init__(self, consumer: _Consumer, *, max_records: int, window_s: float, name: str,
+                 on_revoked: PartitionsHook | None = None, on_assigned: PartitionsHook | None = None) -> None:
         self.consumer = consumer
         self.name = name  # in log lines
         self.max_records = max_records
@@ -85,6 +92,14 @@ class BatchConsumer:
         self.ready = asyncio.Event()  # set at the first assignment
         self.partitions: set[TopicPartition] = set()
         self._lock = asyncio.Lock()  # held while a batch is handled and committed
+        self._on_revoked, self._on_assigned = on_revoked, on_assigned
+        self.failure: BaseException | None = None  # a state hook that failed: run raises it
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held while a batch is handled and committed and while a rebalance hook runs: a worker's other duties
+        (a clock sweep) take it too, so they never interleave with either."""
+        return self._lock
 
     def listener(self) -> ConsumerRebalanceListener:
         return _Rebalance(self)
@@ -92,8 +107,30 @@ class BatchConsumer:
     async def revoked(self, revoked: Collection[TopicPartition]) -> None:
         async with self._lock:  # the batch in hand finishes (effects and commit) before its partitions go
             self.generation += 1
+            if self._on_revoked is not None:
+                try:
+                    await self._on_revoked(set(revoked))
+                except Exception as exc:
+                    self._fail(exc)
         if revoked:
             log.info("%s: %d partitions revoked", self.name, len(revoked))
+
+    async def assigned_with_state(self, assigned: Collection[TopicPartition]) -> None:
+        """The listener's ``on_partitions_assigned``: the state hook first (under the lock), then ``assigned``."""
+        if self._on_assigned is None:
+            self.assigned(assigned)
+            return
+        async with self._lock:
+            try:
+                await self._on_assigned(set(assigned))
+            except Exception as exc:
+                self._fail(exc)
+                return  # not ready, not a new generation: run raises before it handles anything
+            self.assigned(assigned)
+
+    def _fail(self, exc: BaseException) -> None:
+        log.error("%s: state of a rebalance not loaded (%s): stopping", self.name, type(exc).__name__)
+        self.failure = exc
 
     def assigned(self, assigned: Collection[TopicPartition]) -> None:
         self.generation += 1
@@ -107,6 +144,8 @@ class BatchConsumer:
         """Until ``stop`` is set; returns after the batch in hand is handled and committed. A handler's exception
         propagates with the batch uncommitted (it is read again by whoever owns its partitions next)."""
         while not stop.is_set():
+            if self.failure is not None:
+                raise self.failure
             generation = self.generation
             fetched = await self.consumer.getmany(timeout_ms=self.window_ms)  # all that the fetches brought
             if not fetched:
@@ -114,6 +153,8 @@ class BatchConsumer:
             records = round_robin(fetched)
             for start in range(0, len(records), self.max_records):
                 async with self._lock:
+                    if self.failure is not None:
+                        raise self.failure
                     if generation != self.generation:
                         self._read_again(records[start:])
                         break
@@ -180,16 +221,19 @@ def _partitions_in_turn(batches: list[list[Any]]) -> Iterator[Any]:
 
 def consumer(*, bootstrap: str, group_id: str, client_id: str,
              group_instance_id: str | None, session_timeout_s: float, security: dict[str, Any],
-             auto_offset_reset: str = "earliest") -> AIOKafkaConsumer:
+             auto_offset_reset: str = "earliest", co_partitioned: bool = False) -> AIOKafkaConsumer:
     """A group member that commits only what ``BatchConsumer`` tells it to (call in the running loop).
-    ``auto_offset_reset``: where a partition without a committed offset starts."""
+    ``auto_offset_reset``: where a partition without a committed offset starts. ``co_partitioned``: partition N of
+    every subscribed topic with the same partition count goes to the same member (the range assignor), as a worker
+    needs whose state is keyed like its input topics (scoring); otherwise aiokafka's round robin."""
+    strategy = (RangePartitionAssignor,) if co_partitioned else (RoundRobinPartitionAssignor,)
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group_id, client_id=client_id, group_instance_id=group_instance_id,
         enable_auto_commit=False, auto_offset_reset=auto_offset_reset,
         session_timeout_ms=int(session_timeout_s * 1000),
         heartbeat_interval_ms=int(min(3.0, session_timeout_s / 5) * 1000),
         # a batch is handled in well under a second; a member stuck longer than this is replaced
-        max_poll_interval_ms=300_000, **security)
+        max_poll_interval_ms=300_000, partition_assignment_strategy=strategy, **security)
 
 
 def producer(*, bootstrap: str, client_id: str, max_request_bytes: int = 1_048_576,

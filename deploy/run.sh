@@ -65,7 +65,7 @@ SERVICES=(
   "ingest|services.ingest.entrypoints.worker"
   "ingest-http|services.ingest.entrypoints.http_intake"
   "linkage|services.linkage.entrypoints.worker"
-  "scoring|services.scoring.entrypoints.faust_app"
+  "scoring|services.scoring.entrypoints.worker"
   "casework|services.casework.entrypoints.worker"
   "casework-web|services.casework.entrypoints.web"
   "evaluation|services.evaluation.entrypoints.faust_app"

@@ -42,7 +42,7 @@ export TSUNAGU_INGEST_KAFKA_BOOTSTRAP="$BOOT" TSUNAGU_INGEST_APP_ID=tsunagu-trai
 export TSUNAGU_LINKAGE_KAFKA_BOOTSTRAP="$BOOT" TSUNAGU_LINKAGE_APP_ID=tsunagu-training-linkage \
   TSUNAGU_LINKAGE_DATA_DIR="$TRAINING_DIR/linkage" TSUNAGU_LINKAGE_METRICS_PORT=$((MBASE + 2))
 export TSUNAGU_SCORING_KAFKA_BOOTSTRAP="$BOOT" TSUNAGU_SCORING_APP_ID=tsunagu-training-scoring \
-  TSUNAGU_SCORING_DATA_DIR="$TRAINING_DIR/scoring" TSUNAGU_SCORING_METRICS_PORT=$((MBASE + 3)) \
+  TSUNAGU_SCORING_METRICS_PORT=$((MBASE + 3)) \
   TSUNAGU_SCORING_ABSENCE_SETTLE_SECONDS=20
 export TSUNAGU_CASEWORK_TRAINING=true TSUNAGU_CASEWORK_ENVIRONMENT=development \
   TSUNAGU_CASEWORK_KAFKA_BOOTSTRAP="$BOOT" TSUNAGU_CASEWORK_APP_ID=tsunagu-training-casework \
@@ -56,7 +56,7 @@ GROUPS_=(tsunagu-training-ingest tsunagu-training-linkage tsunagu-training-scori
 SERVICES=(
   "ingest|services.ingest.entrypoints.worker"
   "linkage|services.linkage.entrypoints.worker"
-  "scoring|services.scoring.entrypoints.faust_app"
+  "scoring|services.scoring.entrypoints.worker"
   "casework|services.casework.entrypoints.worker"
   "casework-web|services.casework.entrypoints.web"
 )

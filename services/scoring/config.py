@@ -20,8 +20,8 @@ class ScoringSettings(KafkaSecuritySettings):
     model_config = SettingsConfigDict(env_prefix="TSUNAGU_SCORING_", extra="ignore", populate_by_name=True)
 
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
-    app_id: str = Field("tsunagu-scoring", description="Faust app id: the consumer group and table prefix")
-    data_dir: Path = Field(Path("var/scoring"), description="Faust's local data directory")
+    app_id: str = Field("tsunagu-scoring", description="The consumer group, and the prefix of the state changelog "
+                                                       "topic (<app_id>-child-state-changelog)")
     metrics_port: int = Field(9103, ge=0, le=65535, description="Prometheus exporter port (0: none)")
     config_path: Path = Field(FUKUOKA_RULES, description="The municipality's rule file (TOML)")
     # TSUNAGU_ENVIRONMENT is what deploy/run.sh and docker-compose.yml set for every service (as casework reads it)
@@ -40,12 +40,12 @@ class ScoringSettings(KafkaSecuritySettings):
     log_level: str = Field("info", pattern="^(crit|error|warn|info|debug)$")
     batch_max: int = Field(500, ge=1, description="Most facts handled before the worker yields")
     batch_window_s: float = Field(0.02, gt=0, description="Longest wait to fill a batch (latency it may add)")
-    stall_after_s: float = Field(
-        60.0, ge=1, description="An assigned partition with facts waiting and none delivered for this long is "
-                                "resumed and sought back (a fetch that stopped after a rebalance)")
+    restore_timeout_s: float = Field(
+        600.0, gt=0, description="Longest time to load the state of newly assigned partitions from the changelog; "
+                                 "past it the worker stops rather than score from a state half loaded")
     kafka_session_timeout_s: float = Field(
         15.0, ge=6, le=300, description="A worker killed without leaving its group is replaced after this long "
-                                        "(Faust's default 60 s; the broker refuses < 6 s)")
+                                        "(the broker refuses < 6 s)")
     kafka_group_instance_id: str | None = Field(
         None, description="Static group membership (KIP-345): a worker restarted with the same id gets its "
                           "partitions back at once, without waiting for the session timeout. One id per instance; "

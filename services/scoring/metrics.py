@@ -47,18 +47,10 @@ class ScoringMetrics:
         self.rule_file_adopted = Gauge(
             "tsunagu_scoring_rule_file_adopted", "1 when the rule file this worker runs is the one HQ adopted, "
             "0 when it runs an unadopted one (development only: production refuses to start)", registry=registry)
-        self.partition_stalls = Counter(
-            "tsunagu_scoring_partition_stalls_total", "Assigned facts partitions found with facts waiting and none "
-            "delivered for TSUNAGU_SCORING_STALL_AFTER_S, then resumed and sought back", ["partition"],
-            registry=registry)
-        self.fetch_jumps = Counter(
-            "tsunagu_scoring_fetch_jumps_total", "Facts delivered past the next expected offset (the fetch jumped "
-            "over messages never seen), by outcome: rewound, or not_in_log (retention removed them: going on)",
-            ["outcome"], registry=registry)
-        self.partition_watch_checks = Counter(
-            "tsunagu_scoring_partition_watch_checks_total", "Ticks of the partition watch, by result (checked, "
-            "rebalancing, no_partitions, no_end_offsets: the broker or the consumer thread did not answer)",
-            ["result"], registry=registry)
+        self.restore_duration = Histogram(
+            "tsunagu_scoring_state_restore_seconds", "Time to load the state of newly assigned partitions from the "
+            "changelog (at start and after each rebalance; nothing is scored meanwhile)",
+            buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600), registry=registry)
         self.children = Gauge(
             "tsunagu_scoring_children", "Children held in this instance's state", registry=registry)
         self.source_to_scoring = Histogram(

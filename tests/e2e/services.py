@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = {
     "ingest": "services.ingest.entrypoints.worker",
     "linkage": "services.linkage.entrypoints.worker",
-    "scoring": "services.scoring.entrypoints.faust_app",
+    "scoring": "services.scoring.entrypoints.worker",
     "casework": "services.casework.entrypoints.worker",
     "casework-web": "services.casework.entrypoints.web",
 }

@@ -79,12 +79,12 @@ def workers(kafka_bootstrap: str, tmp_path: Path) -> Iterator[dict[str, str]]:
            "TSUNAGU_LINKAGE_RECORDS_TOPIC": topics["records"], "TSUNAGU_LINKAGE_DECISIONS_TOPIC": topics["decisions"],
            "TSUNAGU_LINKAGE_LOG_LEVEL": "warn",
            "TSUNAGU_SCORING_KAFKA_BOOTSTRAP": kafka_bootstrap, "TSUNAGU_SCORING_APP_ID": f"split-scoring-{run}",
-           "TSUNAGU_SCORING_DATA_DIR": str(tmp_path / "scoring"), "TSUNAGU_SCORING_METRICS_PORT": "0",
+           "TSUNAGU_SCORING_METRICS_PORT": "0",
            "TSUNAGU_SCORING_LOG_LEVEL": "warn"}
     procs = [subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env,
                               stdout=(tmp_path / f"{name}.log").open("wb"), stderr=subprocess.STDOUT)
              for name, module in (("linkage", "services.linkage.entrypoints.worker"),
-                                  ("scoring", "services.scoring.entrypoints.faust_app"))]
+                                  ("scoring", "services.scoring.entrypoints.worker"))]
     try:
         yield topics
     finally:

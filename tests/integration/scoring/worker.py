@@ -12,23 +12,21 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-_ASSIGNED = re.compile(r"linkage\.facts\.v1\s+\|\s+\{([0-9,\- ]*)\}")
+_ASSIGNED = re.compile(r"assigned linkage\.facts\.v1 partitions \[([0-9, ]*)\]")
 
 
 class Worker:
     def __init__(self, bootstrap: str, app_id: str, data_dir: Path, *, today: str, metrics_port: int = 0,
                  settings: dict[str, str] | None = None) -> None:
         self.env = {**os.environ, "TSUNAGU_SCORING_KAFKA_BOOTSTRAP": bootstrap, "TSUNAGU_SCORING_APP_ID": app_id,
-                    "TSUNAGU_SCORING_DATA_DIR": str(data_dir / f"data-{uuid.uuid4().hex[:6]}"),
                     "TSUNAGU_SCORING_METRICS_PORT": str(metrics_port), "TSUNAGU_SCORING_TODAY": today,
                     "TSUNAGU_SCORING_SWEEP_INTERVAL_SECONDS": "1",
-                    "TSUNAGU_SCORING_STALL_AFTER_S": "10",  # a stopped fetch is noticed within the tests' waits
                     **{f"TSUNAGU_SCORING_{k.upper()}": v for k, v in (settings or {}).items()}}
         self.log = data_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "services.scoring.entrypoints.faust_app"],
+        self.proc = subprocess.Popen([sys.executable, "-m", "services.scoring.entrypoints.worker"],
                                      cwd=ROOT, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
 
     def assigned(self) -> set[int]:
@@ -36,10 +34,7 @@ class Worker:
         found = _ASSIGNED.findall(self.log.read_text(errors="replace")) if self.log.exists() else []
         partitions: set[int] = set()
         for part in (found[-1].split(",") if found else []):
-            if "-" in part:
-                low, high = part.split("-")
-                partitions |= set(range(int(low), int(high) + 1))
-            elif part.strip():
+            if part.strip():
                 partitions.add(int(part))
         return partitions
 

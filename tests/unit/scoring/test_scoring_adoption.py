@@ -85,7 +85,7 @@ def test_production_refuses_a_file_that_is_not_the_adopted_one(rules: Path, prep
     m = metrics()
     with pytest.raises(RuleFileNotAdopted, match=words) as exc:
         check(rules, "production", m)
-    assert isinstance(exc.value, RulebookError), "faust_app's 'refusing to start' path"
+    assert isinstance(exc.value, RulebookError), "the worker's 'refusing to start' path"
     assert "rules-adopt" in str(exc.value)
     assert counted(m, outcome) == 1 and m.rule_file_adopted._value.get() == 0
 

@@ -1,5 +1,5 @@
 """Deletion on request in scoring: a deletion retraction or the request forgets the child's state, publishes
-nothing, and a redelivery changes nothing; the Faust table's row goes with a tombstone on its own partition."""
+nothing, and a redelivery changes nothing (the worker's wiring: test_scoring_worker.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,9 @@ from datetime import date
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry
 
 from contracts.envelope import envelope_dict
 from contracts.topics.privacy_deletions import EVENT_TYPE, DeletionRequestV1
-from services.scoring.entrypoints.faust_privacy import Deletions
-from services.scoring.metrics import ScoringMetrics
-from services.scoring.service_layer.clock_duties import ClockDuties
 from services.scoring.service_layer.handlers import decode_fact, handle_fact
 from services.scoring.service_layer.privacy import decode_deletion, forget_child, is_deletion
 from services.scoring.service_layer.state import WORKING
@@ -23,17 +19,6 @@ from tests.unit.scoring.factories import FUKUOKA, FakeStore, ForgettingFakeStore
 pytestmark = pytest.mark.unit
 TODAY = date(2026, 6, 1)
 
-
-
-class FakeTable:
-    """What TableForgetter uses of a Faust table: its data and its changelog."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
-        self.changelog: list[tuple[int | None, str, Any, str | None]] = []
-
-    def send_changelog(self, partition: int | None, key: str, value: Any, value_serializer: str | None = None) -> None:
-        self.changelog.append((partition, key, value, value_serializer))
 
 
 def _flagged_child(store: FakeStore, child: str) -> None:
@@ -69,22 +54,6 @@ def test_forgetting_removes_the_state_and_the_parsed_copy_and_publishes_nothing(
     assert "c2" in store.states  # another child is untouched
     assert forget_child("c1", store) is False  # redelivery: nothing held, nothing written
     assert store.deleted == [("c1", 4)]
-
-
-def test_the_faust_wiring_tombstones_the_row_on_its_partition_whichever_way_the_deletion_came() -> None:
-    metrics = ScoringMetrics(CollectorRegistry())
-    table = FakeTable({"c1": {"p": 5, "f": {}}, "c2": {"p": 1, "f": {}}})
-    duties = ClockDuties(settle_after=4.0)
-    duties.fact_arrived("c1", 1.0)
-    deletions = Deletions(table, metrics, duties)
-    assert deletions.forget_if_deletion(_deletion_retraction("c1", "pa-c1")) is True
-    deletions.forget("c2", "request")
-    deletions.forget("c2", "request")  # redelivered: not held any more, no second tombstone
-    assert table.data == {} and duties.settling == {}
-    assert table.changelog == [(5, "c1", None, "raw"), (1, "c2", None, "raw")]
-    assert metrics.deletions.labels(via="request", outcome="not_held")._value.get() == 1
-    ordinary = fact_dict("residence", child_id="c3", fact_id="r3")
-    assert deletions.forget_if_deletion(decode_fact(envelope(ordinary), "c3")[1]) is False
 
 
 def test_deletion_requests_are_decoded_from_the_envelope_or_plain_and_junk_is_refused() -> None:

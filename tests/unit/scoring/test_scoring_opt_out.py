@@ -3,6 +3,7 @@ the opt-out survives a restart (it is in the state row), and the withdrawal publ
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from contracts.envelope import envelope_dict
 from contracts.topics.privacy_optouts import EVENT_TYPE, OptOutV1
 from contracts.topics.scoring_flags import ChildFlagsV1
-from services.scoring.adapters.faust_privacy import TableForgetter
+from services.scoring.adapters.changelog_store import ChangelogStore
 from services.scoring.service_layer.handlers import decode_fact, handle_fact, sweep_child
 from services.scoring.service_layer.opt_out import InvalidOptOut, decode_opt_out, handle_opt_out
 from services.scoring.service_layer.state import WORKING
@@ -156,16 +157,14 @@ def test_a_message_for_another_child_or_of_another_type_is_refused() -> None:
         decode_opt_out(b"c1", json.dumps(wrong).encode())
 
 
-class FakeTable:
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-        self.changelog: list[tuple[int | None, str, Any]] = []
+def test_the_row_is_written_to_its_own_changelog_partition() -> None:
+    store = ChangelogStore("changelog")
+    store.put("c1", {"p": 2, "o": {"active": True}}, 2)
+    sent: list[tuple[int, bytes, bytes | None]] = []
 
-    def send_changelog(self, partition: int | None, key: str, value: Any, value_serializer: str | None = None) -> None:
-        self.changelog.append((partition, key, value))
+    async def send(topic: str, value: bytes | None, *, key: bytes, partition: int) -> None:
+        sent.append((partition, key, value))
 
-
-def test_the_table_row_is_written_to_its_own_changelog_partition() -> None:
-    table = FakeTable()
-    TableForgetter(table).put("c1", {"p": 2, "o": {"active": True}}, 2)
-    assert table.data["c1"]["o"] == {"active": True} and table.changelog == [(2, "c1", {"p": 2, "o": {"active": True}})]
+    asyncio.run(store.flush(send))
+    assert store.get("c1") == {"p": 2, "o": {"active": True}}
+    assert sent == [(2, b'"c1"', b'{"p":2,"o":{"active":true}}')]

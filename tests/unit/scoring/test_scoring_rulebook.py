@@ -66,7 +66,7 @@ def test_the_worker_refuses_to_start_on_a_bad_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(GOOD.replace("threshold = 30", "threshold = -1"), encoding="utf-8")
     env = {**os.environ, "TSUNAGU_SCORING_CONFIG_PATH": str(bad), "TSUNAGU_SCORING_METRICS_PORT": "0"}
-    run = subprocess.run([sys.executable, "-m", "services.scoring.entrypoints.faust_app"], cwd=ROOT, env=env,
+    run = subprocess.run([sys.executable, "-m", "services.scoring.entrypoints.worker"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 1
     assert "refusing to start" in run.stderr and "items.12.params" in run.stderr

@@ -1,0 +1,150 @@
+"""Scoring's per-child state: a dict in memory, each change also written to a compacted changelog topic
+(``<APP_ID>-child-state-changelog``, partitioned like ``linkage.facts.v1``), from which an instance loads the state
+of the partitions it is given. The handlers' StateStore (service_layer/handlers.py), privacy's ForgettingStore and
+opt-out's OptOutStore.
+
+Writes are collected while a batch runs and sent by ``flush`` when it ends, one message per child with its state as
+it is then (a child's facts arrive together in a backlog: one write instead of one per fact); the worker waits for
+the broker's acknowledgement before it commits the batch's input offsets, so the changelog is never behind what the
+group has committed. A deletion (削除) is a tombstone, sent even if the child was written in the same batch.
+
+The changelog keeps the format the Faust table wrote (key: the child id as a JSON string; value: the state as
+JSON; a tombstone's value null), so a deployment's existing changelog loads unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+log = logging.getLogger("tsunagu.scoring")
+
+_DELETED = object()  # pending marker: a tombstone is to be sent
+
+Send = Callable[..., Awaitable[Any]]  # AIOKafkaProducer.send: (topic, value, key=, partition=) → future
+
+
+class ChangelogStore:
+    """The state of the partitions this instance holds (see the module)."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self.data: dict[str, dict[str, Any]] = {}
+        self.partition_of: dict[str, int] = {}  # child → the changelog partition its state was read or written on
+        self._pending: dict[str, tuple[int, object]] = {}  # child → (partition, _DELETED or None: current state)
+
+    # -- the stores the use cases see -------------------------------------------------------------------------
+    def get(self, child_id: str) -> dict[str, Any] | None:
+        return self.data.get(child_id)
+
+    def put(self, child_id: str, state: dict[str, Any], partition: int | None) -> None:
+        if partition is None:  # every caller knows it (the fact's or the state's ``p``); never guess
+            raise ValueError("a child's state is written to its own partition; none was given")
+        self.data[child_id] = state
+        self.partition_of[child_id] = partition
+        self._pending[child_id] = (partition, None)
+
+    def delete(self, child_id: str, partition: int | None) -> None:
+        held = self.partition_of.pop(child_id, None)
+        self.data.pop(child_id, None)
+        target = partition if partition is not None else held
+        if target is not None:
+            self._pending[child_id] = (target, _DELETED)
+
+    # -- the worker's side --------------------------------------------------------------------------------------
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def flush(self, send: Send) -> list[Any]:
+        """Sends the batch's changes (the states as they are now) and returns the send futures to wait for."""
+        pending, self._pending = self._pending, {}
+        futures = []
+        for child_id, (partition, marker) in pending.items():
+            key = orjson.dumps(child_id)
+            if marker is _DELETED:
+                value = None
+            else:
+                state = self.data.get(child_id)
+                if state is None:  # deleted after it was written in this batch: the tombstone went already
+                    continue
+                value = orjson.dumps(state)
+            futures.append(await send(self.topic, value, key=key, partition=partition))
+        return futures
+
+    def drop_partitions(self, partitions: Iterable[int]) -> int:
+        """Forgets the children of partitions this instance no longer holds; returns how many."""
+        gone = set(partitions)
+        if not gone:
+            return 0
+        children = [c for c, p in self.partition_of.items() if p in gone]
+        for child_id in children:
+            del self.partition_of[child_id]
+            self.data.pop(child_id, None)
+        for child_id in [c for c, (p, _) in self._pending.items() if p in gone]:
+            del self._pending[child_id]  # never happens between batches (flushed), kept safe all the same
+        return len(children)
+
+    def partitions(self) -> set[int]:
+        return set(self.partition_of.values())
+
+    def load(self, partition: int, key: bytes | None, value: bytes | None) -> None:
+        """One changelog message read back: the child's latest state, or its tombstone."""
+        if key is None:
+            return
+        child_id = orjson.loads(key)
+        if not isinstance(child_id, str):
+            return
+        state = orjson.loads(value) if value is not None else None
+        if isinstance(state, dict):
+            self.data[child_id] = state
+            self.partition_of[child_id] = partition
+        else:
+            self.data.pop(child_id, None)
+            self.partition_of.pop(child_id, None)
+
+
+async def restore(store: ChangelogStore, partitions: set[int], *, bootstrap: str, security: dict[str, Any],
+                  client_id: str, timeout_s: float = 300.0) -> int:
+    """Reads the changelog partitions from their start to their current end into ``store`` (a partition's old
+    content is dropped first); returns the messages read. Raises ``TimeoutError`` past ``timeout_s`` (the worker
+    then stops: it must not score from a state half loaded)."""
+    if not partitions:
+        return 0
+    store.drop_partitions(partitions)
+    tps = [TopicPartition(store.topic, p) for p in sorted(partitions)]
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, client_id=client_id, group_id=None,
+                              enable_auto_commit=False, auto_offset_reset="earliest", **security)
+    started, read = time.monotonic(), 0
+    await reader.start()
+    try:
+        reader.assign(tps)
+        ends = await asyncio.wait_for(reader.end_offsets(tps), timeout=timeout_s)
+        todo = {tp for tp in tps if ends[tp] > 0}
+        if todo:
+            await reader.seek_to_beginning(*todo)
+        deadline = started + timeout_s
+        while todo:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"changelog partitions {sorted(tp.partition for tp in todo)} not read "
+                                   f"within {timeout_s:.0f} s")
+            batches = await reader.getmany(*todo, timeout_ms=1000, max_records=5000)
+            for tp, records in batches.items():
+                for record in records:
+                    if record.offset < ends[tp]:
+                        store.load(tp.partition, record.key, record.value)
+                        read += 1
+            for tp in list(todo):
+                if await reader.position(tp) >= ends[tp]:
+                    todo.discard(tp)
+    finally:
+        await reader.stop()
+    log.info("state of partitions %s loaded from %s: %d messages, %d children held, %.2f s", sorted(partitions),
+             store.topic, read, len(store.data), time.monotonic() - started)
+    return read

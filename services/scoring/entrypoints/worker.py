@@ -1,0 +1,350 @@
+"""The scoring worker: linkage.facts.v1, privacy.optouts.v1 and privacy.deletions.v1 in; per-child state (memory,
+changelog topic) → scoring.flags.v1; and the clock.
+
+    python -m services.scoring.entrypoints.worker          # metrics on TSUNAGU_SCORING_METRICS_PORT
+
+A consumer group member (``APP_ID``) reading batches of records with aiokafka (``contracts/kafka_batches.py``), not
+Faust agents: Faust's stream cost ≈ 0.14 ms of CPU per message before any rule ran (docs/scaling.md), and its
+fetcher skipped facts after rebalances (docs/kafka.md). The group uses the range assignor, so an instance holds the
+same partitions of linkage.facts.v1, privacy.optouts.v1 and the changelog (all keyed by child, 6 partitions).
+
+Each batch: its records in order through their use case (a fact, an opt-out, a deletion request), the children's
+changed states collected; then the flags messages are sent and acknowledged (acks=all), then one changelog message
+per changed child, acknowledged; then the offsets are committed. At-least-once: a kill before the commit handles the batch
+again from the state the changelog holds, and a change recomputed from the same state has the same message id
+(casework drops the duplicate). On a rebalance the batch in hand finishes first; an instance forgets the state it
+held and loads the state of its new partitions from the changelog before it handles anything (adapters/
+changelog_store.py). The clock (daily sweep, settling, go-live hold: service_layer/clock_duties.py) runs between
+batches under the same lock. SIGTERM/SIGINT: the batch in hand is finished and committed, the group left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from prometheus_client import start_http_server
+
+from contracts import kafka_batches
+from contracts.kafka_batches import BatchConsumer
+from contracts.kafka_security import wait_for_broker
+from contracts.topics import FORGET_WITHIN_DAYS, linkage_facts, scoring_flags
+from contracts.topics.privacy_deletions import TOPIC as DELETIONS
+from contracts.topics.privacy_optouts import TOPIC as OPTOUTS
+from services.scoring.adapters.changelog_store import ChangelogStore, restore
+from services.scoring.adapters.rulebook import RulebookError
+from services.scoring.bootstrap import Container, bootstrap
+from services.scoring.service_layer.clock_duties import ClockDuties
+from services.scoring.service_layer.handlers import (
+    InvalidFactMessage,
+    Published,
+    decode_fact,
+    handle_fact,
+    settle_child,
+    sweep_child,
+)
+from services.scoring.service_layer.opt_out import InvalidOptOut, decode_opt_out, handle_opt_out
+from services.scoring.service_layer.privacy import decode_deletion, forget_child, is_deletion
+
+log = logging.getLogger("tsunagu.scoring")
+_LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
+           "debug": logging.DEBUG}
+FACTS, FLAGS = linkage_facts.TOPIC.name, scoring_flags.TOPIC.name
+CHANGELOG_SUFFIX = "-child-state-changelog"  # the name the Faust table had: a deployment's state carries over
+SWEEP_CHUNK = 500  # children evaluated by the clock between two batches
+
+
+class Scoring:
+    """The worker's state and use cases around one batch (``__call__``) and the clock (``sweep``, ``settle``)."""
+
+    def __init__(self, container: Container, store: ChangelogStore, producer: AIOKafkaProducer) -> None:
+        self.container, self.store, self.producer = container, store, producer
+        self.metrics = container.metrics
+        settings = container.settings
+        self.duties = ClockDuties(settings.publish_from, settings.absence_settle_seconds)
+        self.held: set[int] = set()  # the facts partitions whose state is loaded
+        self.generation = 0  # changes at every rebalance (a sweep between chunks notices)
+        self._published: list[tuple[Published, str]] = []
+
+    # -- rebalances (BatchConsumer's hooks, under its lock) -----------------------------------------------------
+    async def revoked(self, _revoked: set[TopicPartition]) -> None:
+        self.generation += 1
+        forgotten = self.store.drop_partitions(self.held)
+        self.held = set()
+        self.metrics.children.set(len(self.store.data))
+        log.info("partitions revoked: %d children's state forgotten", forgotten)
+
+    async def assigned(self, assigned: set[TopicPartition]) -> None:
+        self.generation += 1
+        partitions = {tp.partition for tp in assigned if tp.topic == FACTS}
+        settings = self.container.settings
+        started = time.monotonic()
+        self.store.drop_partitions(self.store.partitions() - partitions)
+        await restore(self.store, partitions, bootstrap=settings.kafka_bootstrap,
+                      security=settings.kafka_client_options(), client_id=f"{settings.app_id}-restore",
+                      timeout_s=settings.restore_timeout_s)
+        self.held = partitions
+        self.metrics.children.set(len(self.store.data))
+        self.metrics.restore_duration.observe(time.monotonic() - started)
+        log.info("assigned %s partitions %s", FACTS, sorted(partitions))
+
+    # -- a batch ------------------------------------------------------------------------------------------------
+    async def __call__(self, records: Sequence[Any]) -> None:
+        today = self.container.clock.today()
+        hold = self.duties.holding(today)
+        for record in records:
+            if record.topic == FACTS:
+                self._fact(record, today, hold)
+            elif record.topic == OPTOUTS.name:
+                self._opt_out(record, today, hold)
+            elif record.topic == DELETIONS.name:
+                self._deletion_request(record)
+        await self.send()
+
+    def _fact(self, record: Any, today: date, hold: bool) -> None:
+        started = time.perf_counter()
+        metrics = self.metrics
+        try:
+            event_id, fact = decode_fact(record.value, record.key)
+        except InvalidFactMessage as exc:
+            metrics.facts_failed.labels(reason=exc.reason).inc()
+            log.warning("skipped linkage.facts.v1 message p%s@%s: %s (%s)", record.partition, record.offset,
+                        exc.reason, exc.detail)
+            return
+        if is_deletion(fact):  # the child was deleted on request: forget it, publish nothing
+            self._forget(fact.child_id, "fact")
+            return
+        try:
+            outcome, published = handle_fact(fact, event_id=event_id, partition=record.partition, store=self.store,
+                                             rulebook=self.container.rulebook, today=today, hold=hold)
+        except Exception as exc:  # a rule bug must not stop the partition: count, log (no values), skip
+            metrics.facts_failed.labels(reason="evaluation_error").inc()
+            log.error("could not score fact of kind %s at p%s@%s: %s", fact.kind, record.partition, record.offset,
+                      type(exc).__name__)
+            return
+        if published is not None:
+            self._published.append((published, "fact"))
+        self.duties.fact_arrived(fact.child_id, time.monotonic())
+        metrics.facts_processed.labels(outcome=outcome).inc()
+        metrics.processing_duration.observe(time.perf_counter() - started)
+
+    def _opt_out(self, record: Any, today: date, hold: bool) -> None:
+        metrics = self.metrics
+        try:
+            child_id, opt = decode_opt_out(record.key, record.value)
+        except InvalidOptOut as exc:
+            metrics.facts_failed.labels(reason=f"opt_out_{exc.reason}").inc()
+            log.warning("skipped a privacy.optouts.v1 message at p%s@%s: %s", record.partition, record.offset,
+                        exc.reason)
+            return
+        try:
+            outcome, published = handle_opt_out(child_id, opt, partition=record.partition, store=self.store,
+                                                 rulebook=self.container.rulebook, today=today, hold=hold)
+        except Exception as exc:  # a rule bug on withdrawal: count, log (no values), skip
+            metrics.facts_failed.labels(reason="evaluation_error").inc()
+            log.error("could not apply an opt-out at p%s@%s: %s", record.partition, record.offset,
+                      type(exc).__name__)
+            return
+        if published is not None:
+            self._published.append((published, "opt_out"))
+        metrics.opt_outs.labels(outcome=outcome).inc()
+
+    def _deletion_request(self, record: Any) -> None:
+        """privacy.deletions.v1 (3 partitions, not co-partitioned): the instance that reads it forgets the child at
+        once if it holds it; the deletion retraction on the child's facts partition reaches the one that does."""
+        request = decode_deletion(record.value)
+        if request is None:
+            self.metrics.facts_failed.labels(reason="invalid_deletion").inc()
+            log.warning("skipped an undecodable deletion request at p%s@%s", record.partition, record.offset)
+            return
+        self._forget(request.child_id, "request")
+
+    def _forget(self, child_id: str, via: str) -> None:
+        self.duties.stop_settling(child_id)
+        held = forget_child(child_id, self.store)
+        self.metrics.deletions.labels(via=via, outcome="deleted" if held else "not_held").inc()
+
+    async def send(self) -> None:
+        """The flags messages, acknowledged; then the changelog, acknowledged. In that order: a kill between the two
+        leaves the state behind the output, so the facts read again recompute the same changes (same ids, which
+        casework drops) — never the state ahead of the output, where the facts read again would be stale and a
+        change that never reached the broker would be lost."""
+        published, self._published = self._published, []
+        futures = []
+        for message, trigger in published:
+            futures.append(await self.producer.send(FLAGS, message.value, key=message.child_id.encode()))
+            data = message.envelope["data"]
+            self.metrics.count_changes(data["raised_items"], data["cleared_items"])
+            self.metrics.messages_published.labels(trigger=trigger).inc()
+            self.metrics.observe_source(data)
+        if futures:
+            await asyncio.gather(*futures)
+        written = await self.store.flush(self.producer.send)
+        if written:
+            await asyncio.gather(*written)
+
+    # -- the clock ----------------------------------------------------------------------------------------------
+    async def by_clock(self, lock: asyncio.Lock, children: list[str], evaluate: Callable[..., Published | None],
+                       today: date) -> bool:
+        """Evaluates the children still held, in chunks between batches; False when a rebalance interrupted it."""
+        generation = self.generation
+        for start in range(0, len(children), SWEEP_CHUNK):
+            async with lock:
+                if generation != self.generation:
+                    log.info("clock evaluation interrupted by a rebalance; it resumes on the next tick")
+                    return False
+                for child_id in children[start:start + SWEEP_CHUNK]:
+                    raw_state = self.store.get(child_id)  # as it is now: a fact may have changed it meanwhile
+                    if raw_state is None:
+                        continue  # deleted meanwhile
+                    try:
+                        published = evaluate(child_id, raw_state, store=self.store,
+                                             rulebook=self.container.rulebook, today=today)
+                    except Exception as exc:
+                        self.metrics.facts_failed.labels(reason="evaluation_error").inc()
+                        log.error("could not re-evaluate a child by the clock: %s", type(exc).__name__)
+                        continue
+                    if published is not None:
+                        self._published.append((published, "clock"))
+                await self.send()
+            await asyncio.sleep(0)  # a batch, a rebalance and the client's heartbeat run between chunks
+        return True
+
+    async def sweep(self, lock: asyncio.Lock) -> None:
+        today = self.container.clock.today()
+        due = self.duties.due_for_sweep(today, self.held)
+        if not due:
+            return
+        started = time.perf_counter()
+        children = [c for c, p in self.store.partition_of.items() if p in due]
+        gc.freeze()  # the states are long-lived: the cyclic GC does not walk them again and again meanwhile
+        try:
+            done = await self.by_clock(lock, children, sweep_child, today)
+        finally:
+            gc.unfreeze()
+        if done:
+            self.duties.swept(due, today)
+            log.info("clock sweep for %s over %d children of partitions %s took %.2fs", today.isoformat(),
+                     len(children), sorted(due), time.perf_counter() - started)
+            self.metrics.sweep_duration.observe(time.perf_counter() - started)
+        self.metrics.children.set(len(self.store.data))
+
+    async def settle(self, lock: asyncio.Lock) -> None:
+        today = self.container.clock.today()
+        ready = self.duties.ready_to_settle(today, time.monotonic())
+        for child_id in ready:
+            self.duties.stop_settling(child_id)
+        if ready:
+            await self.by_clock(lock, ready, settle_child, today)
+
+
+async def every(interval_s: float, duty: Callable[[], Any], stop: asyncio.Event, name: str) -> None:
+    """Runs ``duty`` every ``interval_s`` until ``stop``; a failure is logged (no values) and tried next time."""
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)
+            return
+        except TimeoutError:
+            pass
+        try:
+            await duty()
+        except Exception as exc:
+            log.error("%s failed (%s); tried again in %.0f s", name, type(exc).__name__, interval_s)
+
+
+async def ensure_changelog(container: Container, topic: str) -> None:
+    """Creates the changelog topic if it is missing: compacted, with the bounded compaction that makes a deletion's
+    tombstone remove a child's facts within days (contracts.topics.FORGET_WITHIN_DAYS, docs/privacy.md)."""
+    settings = container.settings
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id=f"{settings.app_id}-admin",
+                                **settings.kafka_client_options())
+    await admin.start()
+    try:
+        if topic in set(await admin.list_topics()):
+            return
+        configs = {"cleanup.policy": "compact", **FORGET_WITHIN_DAYS}
+        try:
+            await admin.create_topics([NewTopic(topic, linkage_facts.TOPIC.partitions, 1, topic_configs=configs)])
+            log.info("created the state changelog topic %s", topic)
+        except TopicAlreadyExistsError:
+            pass  # another instance created it meanwhile
+    finally:
+        await admin.close()
+
+
+async def run(container: Container, stop: asyncio.Event) -> None:
+    """The worker until ``stop`` is set (or a send fails, or the state cannot be loaded: then it raises, with the
+    batch uncommitted)."""
+    settings = container.settings
+    changelog = f"{settings.app_id}{CHANGELOG_SUFFIX}"
+    await ensure_changelog(container, changelog)
+    store = ChangelogStore(changelog)
+    producer = kafka_batches.producer(bootstrap=settings.kafka_bootstrap, client_id=f"{settings.app_id}-worker",
+                                      security=settings.kafka_client_options())
+    consumer = kafka_batches.consumer(
+        bootstrap=settings.kafka_bootstrap, group_id=settings.app_id, client_id=f"{settings.app_id}-worker",
+        group_instance_id=settings.kafka_group_instance_id, session_timeout_s=settings.kafka_session_timeout_s,
+        security=settings.kafka_client_options(), co_partitioned=True)
+    scoring = Scoring(container, store, producer)
+    reader = BatchConsumer(consumer, max_records=settings.batch_max, window_s=settings.batch_window_s,
+                           name="scoring", on_revoked=scoring.revoked, on_assigned=scoring.assigned)
+    consumer.subscribe([FACTS, OPTOUTS.name, DELETIONS.name], listener=reader.listener())
+    await producer.start()
+    try:
+        await consumer.start()
+        duties = [asyncio.create_task(every(settings.sweep_interval_seconds, lambda: scoring.sweep(reader.lock),
+                                            stop, "clock sweep"))]
+        if scoring.duties.settle_after is not None:
+            duties.append(asyncio.create_task(every(min(5.0, scoring.duties.settle_after),
+                                                    lambda: scoring.settle(reader.lock), stop, "settling")))
+        try:
+            await reader.run(scoring, stop)
+        finally:
+            for task in duties:
+                task.cancel()
+            await consumer.stop()  # leaves the group
+    finally:
+        await producer.stop()
+
+
+async def _main(container: Container) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run(container, stop)
+
+
+def main() -> None:
+    try:
+        container = bootstrap()
+    except RulebookError as exc:
+        sys.exit(f"tsunagu-scoring: refusing to start: {exc}")
+    settings = container.settings
+    level = _LEVELS[settings.log_level]
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for name in ("aiokafka", "kafka"):  # client chatter at info (every join, every metadata refresh) off
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    try:
+        wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options(),
+                        logger="tsunagu.scoring")
+        if settings.metrics_port:
+            start_http_server(settings.metrics_port, addr="127.0.0.1")
+        asyncio.run(_main(container))
+    except Exception:
+        log.exception("scoring: worker stopped on an error; the batch in hand was not committed")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Scoring's state store (adapters/changelog_store.py, issue 19): a child's changelog message is written once per
+batch with its state at the batch's end, to the partition given; a deletion is a tombstone even when the child was
+written in the same batch; the changelog reads back into the same state (and the Faust table's format loads);
+a partition given up is forgotten."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import orjson
+import pytest
+
+from services.scoring.adapters.changelog_store import ChangelogStore
+
+pytestmark = pytest.mark.unit
+TOPIC = "tsunagu-scoring-child-state-changelog"
+
+
+class FakeProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int, bytes, bytes | None]] = []
+
+    async def send(self, topic: str, value: bytes | None, *, key: bytes, partition: int) -> asyncio.Future[None]:
+        self.sent.append((topic, partition, key, value))
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
+
+    def decoded(self) -> list[tuple[int, str, Any]]:
+        return [(p, orjson.loads(k), None if v is None else orjson.loads(v)) for _, p, k, v in self.sent]
+
+
+def flush(store: ChangelogStore) -> FakeProducer:
+    producer = FakeProducer()
+
+    async def go() -> None:
+        await asyncio.gather(*await store.flush(producer.send))
+
+    asyncio.run(go())
+    return producer
+
+
+def test_a_batch_writes_each_child_once_with_its_last_state_to_its_partition() -> None:
+    store = ChangelogStore(TOPIC)
+    store.put("c1", {"v": 1}, 3)
+    store.put("c2", {"v": 1}, 5)
+    store.put("c1", {"v": 2}, 3)
+    assert store.get("c1") == {"v": 2} and store.pending == 2  # the next fact of the batch reads it at once
+    producer = flush(store)
+    assert sorted(producer.decoded()) == [(3, "c1", {"v": 2}), (5, "c2", {"v": 1})]
+    assert {t for t, *_ in producer.sent} == {TOPIC}
+    assert store.pending == 0 and flush(store).sent == []  # nothing twice
+
+
+def test_a_child_deleted_after_it_was_written_in_the_batch_gets_only_its_tombstone() -> None:
+    store = ChangelogStore(TOPIC)
+    store.put("c1", {"v": 1}, 3)
+    store.delete("c1", 3)
+    assert store.get("c1") is None
+    assert flush(store).sent == [(TOPIC, 3, b'"c1"', None)]
+
+
+def test_a_deletion_of_a_child_held_from_an_earlier_batch_is_a_tombstone_on_its_partition() -> None:
+    store = ChangelogStore(TOPIC)
+    store.load(4, b'"c1"', b'{"p": 4, "f": {}}')
+    store.delete("c1", None)  # no partition given: the one it was read on
+    assert flush(store).decoded() == [(4, "c1", None)]
+    store.delete("unknown", None)  # never held and no partition: nothing to send
+    assert flush(store).sent == []
+
+
+def test_a_put_without_a_partition_is_refused() -> None:
+    with pytest.raises(ValueError, match="partition"):
+        ChangelogStore(TOPIC).put("c1", {"v": 1}, None)
+
+
+def test_what_was_written_reads_back_into_the_same_state_and_the_faust_format_loads() -> None:
+    store = ChangelogStore(TOPIC)
+    store.put("c1", {"p": 2, "a": {"flags": [{"item": 3}]}, "n": None}, 2)
+    store.put("c2", {"p": 2, "x": "児童"}, 2)
+    store.delete("c2", 2)
+    written = flush(store).sent
+    again = ChangelogStore(TOPIC)
+    for _, partition, key, value in written:
+        again.load(partition, key, value)
+    assert again.data == {"c1": {"p": 2, "a": {"flags": [{"item": 3}]}, "n": None}}
+    # the Faust table's JSON (spaces after separators, non-ASCII escaped) and a raw tombstone
+    faust = ChangelogStore(TOPIC)
+    faust.load(1, json.dumps("c3").encode(), json.dumps({"p": 1, "w": "東区"}).encode())
+    faust.load(1, json.dumps("c4").encode(), json.dumps({"p": 1}).encode())
+    faust.load(1, json.dumps("c4").encode(), None)
+    faust.load(1, None, b"{}")  # no key: ignored
+    assert faust.data == {"c3": {"p": 1, "w": "東区"}} and faust.partitions() == {1}
+
+
+def test_partitions_given_up_are_forgotten_and_the_others_kept() -> None:
+    store = ChangelogStore(TOPIC)
+    for n, partition in enumerate((0, 1, 1, 5)):
+        store.load(partition, orjson.dumps(f"c{n}"), orjson.dumps({"p": partition}))
+    assert store.drop_partitions({1, 2}) == 2
+    assert set(store.data) == {"c0", "c3"} and store.partitions() == {0, 5}
+    assert store.drop_partitions(set()) == 0

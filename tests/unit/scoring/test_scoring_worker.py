@@ -1,0 +1,180 @@
+"""The scoring worker's batch and clock (entrypoints/worker.py ``Scoring``) with a fake producer: facts in → flags
+and one changelog message per child out, acknowledged before the batch returns; deletions by retraction or request
+tombstone the row on its own partition and publish nothing; a rebalance forgets the state held and interrupts a
+clock evaluation between chunks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import TopicPartition
+from prometheus_client import CollectorRegistry
+
+from contracts.envelope import envelope_dict
+from contracts.topics.privacy_deletions import EVENT_TYPE, DeletionRequestV1
+from services.scoring.adapters.changelog_store import ChangelogStore
+from services.scoring.adapters.clock import FixedClock
+from services.scoring.bootstrap import Container
+from services.scoring.config import ScoringSettings
+from services.scoring.entrypoints import worker
+from services.scoring.metrics import ScoringMetrics
+from services.scoring.service_layer.state import WORKING
+from tests.unit.scoring.factories import FUKUOKA, envelope, fact_dict
+
+pytestmark = pytest.mark.unit
+TODAY = date(2026, 6, 1)
+CHANGELOG = "tsunagu-scoring-child-state-changelog"
+
+
+@dataclass
+class Rec:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class FakeProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, bytes | None, int | None]] = []
+        self.unacknowledged: list[asyncio.Future[None]] = []
+        self.changelog_sent_before_flags_acknowledged = False
+
+    async def send(self, topic: str, value: bytes | None, *, key: bytes | None = None,
+                   partition: int | None = None) -> asyncio.Future[None]:
+        flags = [f for (t, *_), f in zip(self.sent, self.unacknowledged, strict=True) if t != CHANGELOG]
+        if topic == CHANGELOG and not all(f.done() for f in flags):
+            self.changelog_sent_before_flags_acknowledged = True
+        self.sent.append((topic, key, value, partition))
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(future.set_result, None)  # acknowledged later, not at once
+        self.unacknowledged.append(future)
+        return future
+
+    def on(self, topic: str) -> list[tuple[bytes | None, bytes | None, int | None]]:
+        return [(k, v, p) for t, k, v, p in self.sent if t == topic]
+
+
+def scoring(**settings: Any) -> tuple[worker.Scoring, FakeProducer, ScoringMetrics]:
+    metrics = ScoringMetrics(CollectorRegistry())
+    container = Container(ScoringSettings(**settings), FUKUOKA, FixedClock(TODAY), metrics)
+    producer = FakeProducer()
+    return worker.Scoring(container, ChangelogStore(CHANGELOG), producer), producer, metrics  # type: ignore[arg-type]
+
+
+def flagged_facts(child: str, partition: int, offset: int = 0) -> list[Rec]:
+    out = []
+    for n, data in enumerate((
+            fact_dict("residence", fact_id=f"res-{child}", child_id=child, valid_from="2021-04-01",
+                      birth_date="2015-05-01", sex="1", ward_code="40133", resident_since="2021-04-01"),
+            fact_dict("public_assistance", fact_id=f"pa-{child}", child_id=child, relation="household",
+                      case_no="C1", valid_from="2026-04-01"))):
+        out.append(Rec("linkage.facts.v1", partition, offset + n, child.encode(), envelope(data)))
+    return out
+
+
+def deletion_retraction(child: str, partition: int) -> Rec:
+    data = {"fact_id": f"pa-{child}", "child_id": child, "kind": "public_assistance", "relation": "household",
+            "status": "retracted", "source_system": "public_assistance", "record_id": "privacy-deletion:req-1",
+            "record_date": None, "valid_from": None, "valid_to": None, "attributes": {}, "version": 2}
+    return Rec("linkage.facts.v1", partition, 99, child.encode(), envelope(data))
+
+
+def deletion_request(child: str) -> Rec:
+    request = DeletionRequestV1(request_id="req-1", child_id=child, requested_by="本人",
+                                requested_at="2026-06-01T10:00:00+09:00")
+    value = json.dumps(envelope_dict(data=request, type_=EVENT_TYPE, source="/t", subject=child)).encode()
+    return Rec("privacy.deletions.v1", 0, 0, child.encode(), value)
+
+
+def test_a_batch_publishes_the_changes_and_writes_each_child_once_all_acknowledged_before_it_returns() -> None:
+    s, producer, metrics = scoring()
+    WORKING.take("w1", None), WORKING.take("w2", None)
+    asyncio.run(s([*flagged_facts("w1", 4), *flagged_facts("w2", 1)]))
+    flags = producer.on("scoring.flags.v1")
+    assert {k for k, _, _ in flags} == {b"w1", b"w2"}
+    raised = [orjson.loads(v)["data"]["raised_items"] for _, v, _ in flags]  # type: ignore[arg-type]
+    assert all(items for items in raised), raised
+    changelog = producer.on(CHANGELOG)
+    assert sorted((k, p) for k, _, p in changelog) == [(b'"w1"', 4), (b'"w2"', 1)]  # once per child, own partition
+    assert all(f.done() for f in producer.unacknowledged), "returned before the broker acknowledged"
+    assert not producer.changelog_sent_before_flags_acknowledged, "the state could get ahead of the output"
+    assert metrics.messages_published.labels(trigger="fact")._value.get() == len(flags)
+
+
+def test_a_replayed_batch_publishes_nothing_new() -> None:
+    s, producer, _ = scoring()
+    batch = flagged_facts("r1", 2)
+    asyncio.run(s(batch))
+    before = len(producer.on("scoring.flags.v1"))
+    asyncio.run(s(batch))  # delivered again after a crash before the commit
+    assert len(producer.on("scoring.flags.v1")) == before
+
+
+def test_deletions_tombstone_the_row_on_its_partition_whichever_way_they_come_and_publish_nothing() -> None:
+    s, producer, metrics = scoring(absence_settle_seconds=4.0)
+    asyncio.run(s([*flagged_facts("d1", 5), *flagged_facts("d2", 1)]))
+    published = len(producer.on("scoring.flags.v1"))
+    assert "d1" in s.duties.settling
+    asyncio.run(s([deletion_retraction("d1", 5), deletion_request("d2"), deletion_request("d2")]))
+    assert s.store.data == {} and s.duties.settling == {}
+    assert [(k, v, p) for k, v, p in producer.on(CHANGELOG)[-2:]] == [(b'"d1"', None, 5), (b'"d2"', None, 1)]
+    assert len(producer.on("scoring.flags.v1")) == published
+    assert metrics.deletions.labels(via="fact", outcome="deleted")._value.get() == 1
+    assert metrics.deletions.labels(via="request", outcome="not_held")._value.get() == 1  # the redelivery
+
+
+def test_a_bad_message_is_counted_and_the_rest_of_the_batch_flows() -> None:
+    s, producer, metrics = scoring()
+    batch = [Rec("linkage.facts.v1", 0, 0, b"x", b"not json"), *flagged_facts("b1", 0, 1),
+             Rec("privacy.deletions.v1", 0, 1, None, b"junk")]
+    asyncio.run(s(batch))
+    assert {k for k, _, _ in producer.on("scoring.flags.v1")} == {b"b1"}
+    assert metrics.facts_failed.labels(reason="invalid_deletion")._value.get() == 1
+    assert sum(metrics.facts_failed.labels(reason=r)._value.get() for r in ("invalid_json", "invalid_envelope",
+                                                                              "invalid_fact")) >= 1
+
+
+def test_a_rebalance_forgets_the_state_held_and_interrupts_a_clock_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    s, _, _ = scoring()
+    loaded: list[set[int]] = []
+
+    async def fake_restore(store: ChangelogStore, partitions: set[int], **_: Any) -> int:
+        loaded.append(set(partitions))
+        return 0
+
+    monkeypatch.setattr(worker, "restore", fake_restore)
+    monkeypatch.setattr(worker, "SWEEP_CHUNK", 1)
+
+    async def go() -> bool:
+        await s.assigned({TopicPartition("linkage.facts.v1", 0), TopicPartition("linkage.facts.v1", 1),
+                          TopicPartition("privacy.optouts.v1", 0), TopicPartition("privacy.deletions.v1", 2)})
+        await s([*flagged_facts("k1", 0), *flagged_facts("k2", 1)])
+        lock = asyncio.Lock()
+        seen: list[str] = []
+
+        def evaluate(child_id: str, raw: dict[str, Any], **_: Any) -> None:
+            seen.append(child_id)
+
+        async def rebalance_after_first_chunk() -> None:
+            while not seen:
+                await asyncio.sleep(0)
+            async with lock:
+                await s.revoked(set())
+
+        task = asyncio.create_task(rebalance_after_first_chunk())
+        done = await s.by_clock(lock, ["k1", "k2"], evaluate, TODAY)
+        await task
+        assert seen == ["k1"], "the second chunk ran after the rebalance"
+        return done
+
+    assert asyncio.run(go()) is False
+    assert loaded == [{0, 1}], "only linkage.facts.v1's partitions are loaded (the opt-outs share them)"
+    assert s.store.data == {} and s.held == set()
