@@ -255,6 +255,9 @@ def main() -> int:
                              "alerts": len(alerts), "alerts_digest": digest(alerts),
                              "alert_ids_published_twice": sum(n - 1 for n in published.values() if n > 1)}
         figures["startup_cpu_s"] = startup_cpu(run)
+        # per child and per alert, so two runs with different digests can be compared child by child (--json)
+        figures["final_flags"] = dict(sorted(flags.items()))
+        figures["alert_rows"] = [list(row) for row in alerts]
     finally:
         run.stop_all()
         run.kafka("stop")

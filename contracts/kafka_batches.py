@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import sys
 from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -31,6 +33,9 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata
+from prometheus_client import start_http_server
+
+from contracts.kafka_security import wait_for_broker
 
 log = logging.getLogger("tsunagu.kafka")
 
@@ -242,3 +247,45 @@ def producer(*, bootstrap: str, client_id: str, max_request_bytes: int = 1_048_5
     return AIOKafkaProducer(bootstrap_servers=bootstrap, client_id=client_id, acks="all", enable_idempotence=True,
                             linger_ms=5, max_request_size=max_request_bytes, max_batch_size=256 * 1024,
                             request_timeout_ms=60_000, **security)
+
+
+LOG_LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
+              "debug": logging.DEBUG}
+
+
+def worker_logging(level_name: str) -> None:
+    """A worker's log lines at its ``LOG_LEVEL``; the Kafka clients' chatter at info (every join, every metadata
+    refresh) stays off."""
+    level = LOG_LEVELS[level_name]
+    logging.basicConfig(level=level, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
+    for name in ("aiokafka", "kafka"):
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+def serve(name: str, run: Callable[[asyncio.Event], Awaitable[None]], *, bootstrap: str, retry_max_s: float,
+          client_options: dict[str, Any], metrics_port: int, metrics_host: str = "127.0.0.1",
+          ready: Callable[[], None] | None = None) -> None:
+    """A worker process: waits for the broker (``wait_for_broker``: no deadline, a service outlives an outage),
+    calls ``ready`` (what needs the broker up), starts the Prometheus exporter (port 0: none), then runs
+    ``run(stop)`` until SIGTERM or SIGINT sets ``stop``. An error ends the process with exit code 1, the batch in
+    hand uncommitted (it is read again by the group's next member)."""
+    logger = logging.getLogger(f"tsunagu.{name}")
+    try:
+        wait_for_broker(bootstrap, retry_max_s, client_options, logger=f"tsunagu.{name}")
+        if ready is not None:
+            ready()
+        if metrics_port:
+            start_http_server(metrics_port, addr=metrics_host)
+            logger.info("%s: metrics on %s:%d/metrics", name, metrics_host, metrics_port)
+        asyncio.run(_until_signalled(run))
+    except Exception:
+        logger.exception("%s: worker stopped on an error; the batch in hand was not committed", name)
+        sys.exit(1)
+
+
+async def _until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run(stop)

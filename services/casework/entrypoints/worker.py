@@ -22,15 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-from prometheus_client import start_http_server
-
+from contracts import kafka_batches
 from contracts.kafka_batches import BatchConsumer, Record
-from contracts.kafka_security import wait_for_broker
 from contracts.topics.evaluation_reports import TOPIC as REPORTS_TOPIC
 from contracts.topics.ingest_source_status import TOPIC as SOURCE_STATUS_TOPIC
 from contracts.topics.linkage_children import TOPIC as CHILDREN_TOPIC
@@ -43,8 +39,6 @@ from services.casework.service_layer import retention
 from services.casework.service_layer.worker import Item, Processed, WorkerHandlers
 
 log = logging.getLogger("tsunagu.casework.worker")
-_LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
-           "debug": logging.DEBUG}
 # input topic (without the prefix) → the kind WorkerHandlers knows it by
 KINDS = {FLAGS_TOPIC.name: "flags", CHILDREN_TOPIC.name: "profile", REVIEW_TOPIC.name: "review",
          SOURCE_STATUS_TOPIC.name: "source_status",  # データの鮮度 (ingest's reports per source system)
@@ -221,30 +215,13 @@ async def run(container: Container, stop: asyncio.Event) -> None:
         await producer.stop()
 
 
-async def _main(container: Container) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await run(container, stop)
-
-
 def main() -> None:
     settings = CaseworkSettings()
-    level = _LEVELS[settings.log_level]
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for name in ("aiokafka", "kafka"):  # client chatter at info (every join, every metadata refresh) off
-        logging.getLogger(name).setLevel(max(level, logging.WARNING))
-    try:
-        wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options(),
-                        logger="tsunagu.casework")
-        container = bootstrap(settings)
-        start_http_server(settings.metrics_port, addr="127.0.0.1")
-        log.info("metrics on 127.0.0.1:%s/metrics", settings.metrics_port)
-        asyncio.run(_main(container))
-    except Exception:
-        log.exception("casework: worker stopped on an error; the batch in hand was not committed")
-        sys.exit(1)
+    kafka_batches.worker_logging(settings.log_level)
+    built: list[Container] = []  # bootstrapped once the broker answers (kafka_batches.serve's ``ready``)
+    kafka_batches.serve("casework", lambda stop: run(built[0], stop), bootstrap=settings.kafka_bootstrap,
+                        retry_max_s=settings.kafka_retry_max_s, client_options=settings.kafka_client_options(),
+                        metrics_port=settings.metrics_port, ready=lambda: built.append(bootstrap(settings)))
 
 
 if __name__ == "__main__":

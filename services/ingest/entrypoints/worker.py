@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from prometheus_client import start_http_server
 
+from contracts import kafka_batches
 from contracts.kafka_batches import BatchConsumer, Record
-from contracts.kafka_security import wait_for_broker
 from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics import ingest_deadletter, ingest_records, ingest_source_status
 from contracts.topics.ingest_deadletter import H_ERROR_CLASS, H_SERVICE
@@ -34,8 +32,6 @@ from services.ingest.service_layer.handlers import Accepted, Duplicate, IngestHa
 from services.ingest.service_layer.school_import import CSV_SERVICE
 
 log = logging.getLogger("tsunagu.ingest")
-_LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
-           "debug": logging.DEBUG}
 SOURCE_TOPICS = tuple(s.topic for s in SOURCE_SYSTEMS.values())
 _CSV = CSV_SERVICE.encode()
 
@@ -143,31 +139,15 @@ async def run(container: Container, stop: asyncio.Event) -> None:
         handler.dedup.flush()
 
 
-async def _main(container: Container) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await run(container, stop)
-
-
 def main(argv: list[str] | None = None) -> None:
     del argv  # no options: settings come from the environment (TSUNAGU_INGEST_*)
     container = bootstrap()
     settings = container.settings
-    level = _LEVELS[settings.log_level]
-    logging.basicConfig(level=level, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
-    for name in ("aiokafka", "kafka"):  # client chatter at info (every join, every metadata refresh) off
-        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    kafka_batches.worker_logging(settings.log_level)
     try:
-        wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options(),
-                        logger="tsunagu.ingest")
-        start_http_server(settings.metrics_port, addr=settings.metrics_host)
-        log.info("ingest: metrics on %s:%d/metrics", settings.metrics_host, settings.metrics_port)
-        asyncio.run(_main(container))
-    except Exception:
-        log.exception("ingest: worker stopped on an error; the batch in hand was not committed")
-        sys.exit(1)
+        kafka_batches.serve("ingest", lambda stop: run(container, stop), bootstrap=settings.kafka_bootstrap,
+                            retry_max_s=settings.kafka_retry_max_s, client_options=settings.kafka_client_options(),
+                            metrics_port=settings.metrics_port, metrics_host=settings.metrics_host)
     finally:
         container.close()
 

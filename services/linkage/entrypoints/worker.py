@@ -16,15 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from prometheus_client import start_http_server
-
+from contracts import kafka_batches
 from contracts.kafka_batches import BatchConsumer
-from contracts.kafka_security import wait_for_broker
 from contracts.topics.privacy_deletions import TOPIC as DELETIONS
 from services.linkage.adapters import kafka_consumer
 from services.linkage.bootstrap import Container, bootstrap
@@ -33,8 +29,6 @@ from services.linkage.service_layer.ports import Message
 from services.linkage.service_layer.privacy import handle_deletions
 
 log = logging.getLogger("tsunagu.linkage")
-_LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
-           "debug": logging.DEBUG}
 UseCase = Callable[[Sequence[Incoming]], list[tuple[int, Message]]]
 
 
@@ -127,29 +121,13 @@ async def run(container: Container, stop: asyncio.Event) -> None:
         await producer.stop()
 
 
-async def _main(container: Container) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await run(container, stop)
-
-
 def main() -> None:
     container = bootstrap()
     settings = container.settings
-    level = _LEVELS[settings.log_level]
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for name in ("aiokafka", "kafka"):  # client chatter at info (every join, every metadata refresh) off
-        logging.getLogger(name).setLevel(max(level, logging.WARNING))
-    try:
-        wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options(),
-                        logger="tsunagu.linkage")
-        start_http_server(settings.metrics_port, addr="127.0.0.1")
-        asyncio.run(_main(container))
-    except Exception:
-        log.exception("linkage: worker stopped on an error; the batch in hand was not committed")
-        sys.exit(1)
+    kafka_batches.worker_logging(settings.log_level)
+    kafka_batches.serve("linkage", lambda stop: run(container, stop), bootstrap=settings.kafka_bootstrap,
+                        retry_max_s=settings.kafka_retry_max_s, client_options=settings.kafka_client_options(),
+                        metrics_port=settings.metrics_port)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ same partitions of linkage.facts.v1, privacy.optouts.v1 and the changelog (all k
 
 Each batch: its records in order through their use case (a fact, an opt-out, a deletion request), the children's
 changed states collected; then the flags messages are sent and acknowledged (acks=all), then one changelog message
-per changed child, acknowledged; then the offsets are committed. At-least-once: a kill before the commit handles the batch
-again from the state the changelog holds, and a change recomputed from the same state has the same message id
+per changed child, acknowledged; then the offsets are committed. At-least-once: a kill before the commit handles
+the batch again from the state the changelog holds, and a change recomputed from the same state has the same message id
 (casework drops the duplicate). On a rebalance the batch in hand finishes first; an instance forgets the state it
 held and loads the state of its new partitions from the changelog before it handles anything (adapters/
 changelog_store.py). The clock (daily sweep, settling, go-live hold: service_layer/clock_duties.py) runs between
@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -33,11 +32,9 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-from prometheus_client import start_http_server
 
 from contracts import kafka_batches
 from contracts.kafka_batches import BatchConsumer
-from contracts.kafka_security import wait_for_broker
 from contracts.topics import FORGET_WITHIN_DAYS, linkage_facts, scoring_flags
 from contracts.topics.privacy_deletions import TOPIC as DELETIONS
 from contracts.topics.privacy_optouts import TOPIC as OPTOUTS
@@ -57,8 +54,6 @@ from services.scoring.service_layer.opt_out import InvalidOptOut, decode_opt_out
 from services.scoring.service_layer.privacy import decode_deletion, forget_child, is_deletion
 
 log = logging.getLogger("tsunagu.scoring")
-_LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
-           "debug": logging.DEBUG}
 FACTS, FLAGS = linkage_facts.TOPIC.name, scoring_flags.TOPIC.name
 CHANGELOG_SUFFIX = "-child-state-changelog"  # the name the Faust table had: a deployment's state carries over
 SWEEP_CHUNK = 500  # children evaluated by the clock between two batches
@@ -317,33 +312,16 @@ async def run(container: Container, stop: asyncio.Event) -> None:
         await producer.stop()
 
 
-async def _main(container: Container) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await run(container, stop)
-
-
 def main() -> None:
     try:
         container = bootstrap()
     except RulebookError as exc:
         sys.exit(f"tsunagu-scoring: refusing to start: {exc}")
     settings = container.settings
-    level = _LEVELS[settings.log_level]
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for name in ("aiokafka", "kafka"):  # client chatter at info (every join, every metadata refresh) off
-        logging.getLogger(name).setLevel(max(level, logging.WARNING))
-    try:
-        wait_for_broker(settings.kafka_bootstrap, settings.kafka_retry_max_s, settings.kafka_client_options(),
-                        logger="tsunagu.scoring")
-        if settings.metrics_port:
-            start_http_server(settings.metrics_port, addr="127.0.0.1")
-        asyncio.run(_main(container))
-    except Exception:
-        log.exception("scoring: worker stopped on an error; the batch in hand was not committed")
-        sys.exit(1)
+    kafka_batches.worker_logging(settings.log_level)
+    kafka_batches.serve("scoring", lambda stop: run(container, stop), bootstrap=settings.kafka_bootstrap,
+                        retry_max_s=settings.kafka_retry_max_s, client_options=settings.kafka_client_options(),
+                        metrics_port=settings.metrics_port)
 
 
 if __name__ == "__main__":
