@@ -52,24 +52,26 @@ class Access:
     principal: str
     read: tuple[str, ...] = ()
     write: tuple[str, ...] = ()
-    group: str | None = None  # consumer group it joins and commits (a Faust app's id)
-    internal: bool = False  # Faust's own topics, named "<group>-…" (leader, changelogs): create, read, write
+    group: str | None = None  # consumer group it joins and commits (the worker's APP_ID)
+    internal: bool = False  # a Faust app's own topics, named "<group>-…" (leader, changelogs): create, read, write
+    owns: tuple[str, ...] = ()  # topics of its own outside the catalogue (scoring's state changelog): the same
     describe_all: bool = False  # topics' and groups' offsets, never a message (the lag exporter)
     development_only: bool = False  # not created when TSUNAGU_ENVIRONMENT=production
 
 
 ACCESS: tuple[Access, ...] = (
-    Access("ingest", read=(*SOURCES, DEADLETTER), write=(RECORDS, DEADLETTER, SOURCE_STATUS), group="tsunagu-ingest",
-           internal=True),
+    Access("ingest", read=(*SOURCES, DEADLETTER), write=(RECORDS, DEADLETTER, SOURCE_STATUS), group="tsunagu-ingest"),
     # The HTTP intake; operators also run the school CSV import and the dead-letter replay with it.
     Access("http-intake", read=(DEADLETTER,), write=(*SOURCES, DEADLETTER)),
     # linkage, scoring and evaluation forget a person on a deletion request (docs/privacy.md).
     Access("linkage", read=(RECORDS, DECISIONS, DELETIONS), write=(FACTS, CHILDREN, REVIEW, DEADLETTER),
-           group="tsunagu-linkage", internal=True),
-    Access("scoring", read=(FACTS, DELETIONS, OPTOUTS), write=(FLAGS,), group="tsunagu-scoring", internal=True),
+           group="tsunagu-linkage"),
+    # Its state's changelog (services/scoring/entrypoints/worker.py: "<APP_ID>-child-state-changelog").
+    Access("scoring", read=(FACTS, DELETIONS, OPTOUTS), write=(FLAGS,), group="tsunagu-scoring",
+           owns=("tsunagu-scoring-child-state-changelog",)),
     Access("casework", read=(FLAGS, CHILDREN, REVIEW, SOURCE_STATUS, REPORTS),
            write=(ALERTS, OUTCOMES, DECISIONS, DELETIONS, OPTOUTS),
-           group="tsunagu-casework", internal=True),
+           group="tsunagu-casework"),
     Access("evaluation", read=(ALERTS, OUTCOMES, FLAGS, DELETIONS, OPTOUTS), write=(REPORTS,),
            group="tsunagu-evaluation", internal=True),
     Access("lag-exporter", describe_all=True),
@@ -80,6 +82,7 @@ ACCESS: tuple[Access, ...] = (
 
 # (resource type, name, pattern type, operation): plain strings, so tests can read the table without a broker.
 Rule = tuple[str, str, str, str]
+OWNER_OPERATIONS = ("CREATE", "READ", "WRITE", "DESCRIBE", "DESCRIBE_CONFIGS")
 
 
 def rules(access: Access) -> set[Rule]:
@@ -91,8 +94,9 @@ def rules(access: Access) -> set[Rule]:
     if access.group:
         out |= {("GROUP", access.group, "LITERAL", "READ"), ("GROUP", access.group, "LITERAL", "DESCRIBE")}
         if access.internal:
-            out |= {("TOPIC", f"{access.group}-", "PREFIXED", op)
-                    for op in ("CREATE", "READ", "WRITE", "DESCRIBE", "DESCRIBE_CONFIGS")}
+            out |= {("TOPIC", f"{access.group}-", "PREFIXED", op) for op in OWNER_OPERATIONS}
+    for topic in access.owns:
+        out |= {("TOPIC", topic, "LITERAL", op) for op in OWNER_OPERATIONS}
     if access.describe_all:
         out |= {("TOPIC", "*", "LITERAL", "DESCRIBE"), ("GROUP", "*", "LITERAL", "DESCRIBE")}
     return out
