@@ -25,7 +25,7 @@ from services.scoring.adapters.faust_table import FaustTableStore
 from services.scoring.adapters.partition_watch import PartitionWatch
 from services.scoring.adapters.rulebook import RulebookError
 from services.scoring.bootstrap import Container, bootstrap
-from services.scoring.entrypoints.faust_privacy import wire_deletions, wire_opt_outs
+from services.scoring.entrypoints.faust_privacy import wire_deletions, wire_disclosures, wire_opt_outs
 from services.scoring.service_layer.clock_duties import ClockDuties
 from services.scoring.service_layer.handlers import (
     InvalidFactMessage,
@@ -130,6 +130,7 @@ def create_app(container: Container) -> faust.App:
         return False
 
     wire_opt_outs(app, table, container, duties, publish, admitted)  # privacy.optouts.v1 (利用停止)
+    wire_disclosures(app, table, metrics, admitted)  # privacy.disclosures.v1 (開示)
 
     async def handle_event(event: EventT) -> None:
         started = time.perf_counter()

@@ -1,22 +1,28 @@
 """The Faust wiring of deletions (service_layer/privacy.py): the state table's delete, and the agent on
 privacy.deletions.v1. ``faust_app.create_app`` calls ``wire_deletions`` once and asks ``forget_if_deletion`` for
-each fact. And of opt-outs (service_layer/opt_out.py): the agent on privacy.optouts.v1 (``wire_opt_outs``)."""
+each fact. And of opt-outs (service_layer/opt_out.py): the agent on privacy.optouts.v1 (``wire_opt_outs``). And of
+disclosures (service_layer/disclosure.py): the agent on privacy.disclosures.v1 (``wire_disclosures``)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
 from faust.types import StreamT
 
 from contracts.topics.privacy_deletions import TOPIC as DELETIONS
+from contracts.topics.privacy_disclosures import REPLY_TOPIC as DISCLOSURE_REPLIES
+from contracts.topics.privacy_disclosures import REQUEST_TOPIC as DISCLOSURES
+from contracts.topics.privacy_disclosures import decode_request
 from contracts.topics.privacy_optouts import TOPIC as OPTOUTS
 from services.scoring.adapters.faust_privacy import TableForgetter
 from services.scoring.bootstrap import Container
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.service_layer.clock_duties import ClockDuties
+from services.scoring.service_layer.disclosure import reply as disclosure_reply
 from services.scoring.service_layer.handlers import Published
 from services.scoring.service_layer.messages import IncomingFact
 from services.scoring.service_layer.opt_out import InvalidOptOut, decode_opt_out, handle_opt_out
@@ -98,3 +104,31 @@ def wire_opt_outs(app: faust.App, table: Any, container: Container, duties: Cloc
             if published is not None:
                 await publish(published, "opt_out")
             metrics.opt_outs.labels(outcome=outcome).inc()
+
+
+def wire_disclosures(app: faust.App, table: Any, metrics: ScoringMetrics,
+                     admitted: Callable[[Any], Awaitable[bool]]) -> None:
+    """The agent on privacy.disclosures.v1 (開示; 6 partitions, co-partitioned with linkage.facts.v1 and the table, so
+    the instance that holds a child answers for it): service_layer/disclosure.py's reply, sent on
+    privacy.disclosure_replies.v1. ``admitted`` as for opt-outs: a request read while the table is being restored
+    waits (it comes again), so a child being restored is never answered "not held"."""
+    store = TableForgetter(table)
+    requests = app.topic(DISCLOSURES.name, key_type=bytes, value_type=bytes)
+    replies = app.topic(DISCLOSURE_REPLIES.name, key_type=bytes, value_type=bytes)
+
+    @app.agent(requests, name="scoring-disclosures", concurrency=1)
+    async def disclosures(stream: StreamT) -> None:
+        async for event in stream.events():
+            message = event.message
+            if not await admitted(message):
+                continue
+            request = decode_request(event.value)
+            if request is None:
+                metrics.disclosures.labels(outcome="invalid").inc()
+                log.warning("skipped an undecodable disclosure request at p%s@%s", message.partition,
+                            message.offset)
+                continue
+            outcome, key, value = disclosure_reply(request, store, now=datetime.now(UTC))
+            await replies.send(key=key, value=value)
+            metrics.disclosures.labels(outcome=outcome).inc()
+            log.info("disclosure request %s answered (%s)", request.request_id, outcome)  # ids only
