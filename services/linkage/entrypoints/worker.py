@@ -1,5 +1,5 @@
-"""The linkage worker: ingest.records.v1, linkage.decisions.v1 and privacy.deletions.v1 in; facts, child profiles,
-reviews out.
+"""The linkage worker: ingest.records.v1, linkage.decisions.v1, privacy.deletions.v1 and privacy.disclosures.v1 in;
+facts, child profiles, reviews and disclosure replies out.
 
     python -m services.linkage.entrypoints.worker          # metrics on TSUNAGU_LINKAGE_METRICS_PORT
 
@@ -26,8 +26,10 @@ from prometheus_client import start_http_server
 from contracts.kafka_batches import BatchConsumer
 from contracts.kafka_security import wait_for_broker
 from contracts.topics.privacy_deletions import TOPIC as DELETIONS
+from contracts.topics.privacy_disclosures import REQUEST_TOPIC as DISCLOSURES
 from services.linkage.adapters import kafka_consumer
 from services.linkage.bootstrap import Container, bootstrap
+from services.linkage.service_layer.disclosure import handle_disclosures
 from services.linkage.service_layer.handlers import Incoming, LinkageService
 from services.linkage.service_layer.ports import Message
 from services.linkage.service_layer.privacy import handle_deletions
@@ -48,7 +50,8 @@ class LinkageBatch:
         self.producer = producer
         self.use_cases: dict[str, UseCase] = {
             records_topic: service.handle_records, decisions_topic: service.handle_decisions,
-            DELETIONS.name: lambda batch: handle_deletions(service, batch)}
+            DELETIONS.name: lambda batch: handle_deletions(service, batch),
+            DISCLOSURES.name: lambda batch: handle_disclosures(service, batch)}
         self.lock = asyncio.Lock()  # a batch and the retention purge never interleave
 
     async def __call__(self, records: Sequence[Any]) -> None:
@@ -109,7 +112,8 @@ async def run(container: Container, stop: asyncio.Event) -> None:
     consumer = kafka_consumer.consumer(settings)
     reader = BatchConsumer(consumer, max_records=settings.batch_size, window_s=settings.batch_window_s,
                            name="linkage")
-    consumer.subscribe([settings.records_topic, settings.decisions_topic, DELETIONS.name], listener=reader.listener())
+    consumer.subscribe([settings.records_topic, settings.decisions_topic, DELETIONS.name, DISCLOSURES.name],
+                       listener=reader.listener())
     batch = LinkageBatch(service, producer, records_topic=settings.records_topic,
                          decisions_topic=settings.decisions_topic)
     await producer.start()
