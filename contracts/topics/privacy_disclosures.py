@@ -38,7 +38,7 @@ ANSWERING: tuple[Service, ...] = ("linkage", "scoring")  # every service asked; 
 Scalar = str | int | float | bool | None
 # A reply stays well under Kafka's default 1 MB message size: a service leaves out its oldest facts beyond this
 # and says how many (``omitted_facts``); the officer then asks the service's operator for the rest.
-MAX_REPLY_BYTES = 800_000
+MAX_REPLY_BYTES = 800_000  # below casework's worker's 1,000,000-byte limit on an input message
 
 
 class DisclosureRequestV1(BaseModel):
