@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +16,7 @@ from contracts.topics.ingest_records import RecordV1
 from contracts.topics.linkage_review import ReviewDecisionV1
 from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.retention import expired, forget_facts
+from services.linkage.domain.review_retention import expired_reviews, forget_reviews
 from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
 from services.linkage.service_layer.decisions import handle_decision
@@ -94,15 +96,20 @@ class LinkageService:
             messages += self._encode(out)
         return self._commit(messages)
 
-    def purge_expired(self, years_by_kind: Mapping[str, int], today: date) -> list[tuple[int, Message]]:
-        """Retention (docs/privacy.md): source facts past their kind's period leave the state and the store, in one
-        transaction; nothing is published. Logs and counts kinds and numbers only."""
-        counts = forget_facts(self.state, expired(self.state, years_by_kind, today))
+    def purge_expired(self, years_by_kind: Mapping[str, int], today: date,
+                      review_days: int = 0) -> list[tuple[int, Message]]:
+        """Retention (docs/privacy.md): source facts past their kind's period, and decided reviews older than
+        ``review_days`` (0: kept), leave the state and the store, in one transaction; nothing is published. Logs and
+        counts kinds and numbers only."""
+        counts = forget_facts(self.state, expired(self.state, years_by_kind, today)) if years_by_kind else Counter()
         for kind, n in counts.items():
             self.metrics.retention_purged.labels(kind).inc(n)
+        reviews = forget_reviews(self.state, expired_reviews(self.state, review_days, today)) if review_days else 0
+        if reviews:
+            self.metrics.retention_purged.labels("decided_review").inc(reviews)
         self.metrics.retention_runs.labels("ok").inc()
-        log.info("retention purge: %d source facts removed %s", sum(counts.values()),
-                 " ".join(f"{kind}={n}" for kind, n in sorted(counts.items())))
+        log.info("retention purge: %d source facts removed %s; %d decided reviews removed", sum(counts.values()),
+                 " ".join(f"{kind}={n}" for kind, n in sorted(counts.items())), reviews)
         return self._commit([])
 
     def _encode(self, outs: list[Out], source_time: str | None = None) -> list[Message]:
