@@ -83,11 +83,11 @@ class LinkageBatch:
 
 async def purge_expired_facts(container: Container, service: LinkageService, batch: LinkageBatch,
                               stop: asyncio.Event) -> None:
-    """Retention (docs/privacy.md): source facts past their kind's period and decided reviews past theirs go, a
-    minute after start and then every interval, between batches (the batch lock). A worker-lifetime duty: it ends
-    with ``stop``."""
+    """Retention (docs/privacy.md): source facts past their kind's period, decided reviews past theirs and children
+    who left long ago go, a minute after start and then every interval, between batches (the batch lock). A
+    worker-lifetime duty: it ends with ``stop``."""
     settings = container.settings
-    if not settings.fact_retention_years and not settings.review_retention_days:
+    if not (settings.fact_retention_years or settings.review_retention_days or settings.person_retention_years):
         return
     wait = min(60.0, settings.retention_purge_interval_s)
     while not stop.is_set():
@@ -100,7 +100,8 @@ async def purge_expired_facts(container: Container, service: LinkageService, bat
         try:
             async with batch.lock:
                 await batch.publish(service.purge_expired(settings.fact_retention_years, service.clock.now().date(),
-                                                          settings.review_retention_days))
+                                                          settings.review_retention_days,
+                                                          settings.person_retention_years))
         except Exception as exc:  # the transaction rolled back; the next run retries
             service.metrics.retention_runs.labels("failed").inc()
             log.error("retention purge failed (%s)", type(exc).__name__)
