@@ -44,9 +44,9 @@ class LinkageSettings(KafkaSecuritySettings):
         "'{\"infant_checkup\": 10}'). At least the longest window of scoring's rule file over the kind; empty: "
         "nothing is purged (docs/privacy.md)")
     person_retention_years: int = Field(
-        0, ge=0, description="A child who left the city (転出) this many years ago, and is nobody's mother and no "
-        "member of a household with a resident child, is purged from linkage (no deny-list: a return creates them "
-        "afresh); "
+        0, ge=0, description="A child who left the city (転出), or turned 18, this many years ago, and is nobody's "
+        "mother and no member of a household with a resident child, is purged from linkage (no deny-list: a return "
+        "creates them afresh); "
         "its profile is tombstoned and scoring forgets it. 0: kept (the default until the city confirms the "
         "proposed 5 years; docs/privacy.md)")
     review_retention_days: int = Field(
