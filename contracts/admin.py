@@ -1,7 +1,7 @@
 """Creates Tsunagu's topics from the catalogue (idempotent), and writes the JSON Schemas for vendors.
 
     tsunagu-topics create [--bootstrap 127.0.0.1:9092] [--prefix ""]
-    tsunagu-topics schemas [--out docs/schemas]
+    tsunagu-topics schemas [--out docs/schemas]     # and docs/schemas/internal/ (internal topics' messages)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from contracts.envelope import Envelope
 from contracts.kafka_security import options_from_env
 from contracts.sources import SOURCE_SYSTEMS
-from contracts.topics import CATALOGUE
+from contracts.topics import CATALOGUE, privacy_disclosures
 
 
 def create_topics(bootstrap: str, timeout_s: float = 60.0) -> list[str]:
@@ -74,6 +74,31 @@ def write_schemas(out: Path) -> list[Path]:
     return written
 
 
+# Internal topics whose messages have a published JSON Schema (docs/schemas/internal/): (event type, topic, model).
+INTERNAL_SCHEMAS = (
+    (privacy_disclosures.REQUEST_EVENT_TYPE, privacy_disclosures.REQUEST_TOPIC.name,
+     privacy_disclosures.DisclosureRequestV1),
+    (privacy_disclosures.REPLY_EVENT_TYPE, privacy_disclosures.REPLY_TOPIC.name, privacy_disclosures.DisclosureReplyV1),
+)
+
+
+def write_internal_schemas(out: Path) -> list[Path]:
+    """One JSON Schema per internal event type listed in INTERNAL_SCHEMAS, with an index (type, topic, file)."""
+    out.mkdir(parents=True, exist_ok=True)
+    written, index = [], []
+    for event_type, topic, model in INTERNAL_SCHEMAS:
+        schema = Envelope[model].model_json_schema()  # type: ignore[valid-type]
+        schema["title"] = f"{topic}: {event_type}"
+        schema["properties"]["type"] = {"const": event_type, "type": "string", "description": "Event type"}
+        schema["$id"] = f"urn:tsunagu:schema:{event_type}:v1"
+        path = out / f"{event_type}.v1.schema.json"
+        path.write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+        index.append({"topic": topic, "type": event_type, "schema": path.name})
+    (out / "index.json").write_text(json.dumps(index, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tsunagu-topics")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -87,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"topics: {len(created)} created, {len(CATALOGUE) - len(created)} already present")
     else:
         written = write_schemas(args.out)
-        print(f"schemas: {len(written)} written to {args.out}")
+        internal = write_internal_schemas(args.out / "internal")
+        print(f"schemas: {len(written)} written to {args.out}, {len(internal)} to {args.out / 'internal'}")
     return 0
 
 

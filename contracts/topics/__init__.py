@@ -13,6 +13,7 @@ from contracts.topics import (
     linkage_facts,
     linkage_review,
     privacy_deletions,
+    privacy_disclosures,
     privacy_optouts,
     scoring_flags,
 )
@@ -38,6 +39,8 @@ CATALOGUE: list[TopicSpec] = [
     casework.OUTCOMES_TOPIC,
     privacy_deletions.TOPIC,
     privacy_optouts.TOPIC,
+    privacy_disclosures.REQUEST_TOPIC,
+    privacy_disclosures.REPLY_TOPIC,
     evaluation_reports.TOPIC,
 ]
 

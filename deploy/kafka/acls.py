@@ -31,6 +31,7 @@ from contracts.topics import (
     linkage_facts,
     linkage_review,
     privacy_deletions,
+    privacy_disclosures,
     privacy_optouts,
     scoring_flags,
 )
@@ -44,6 +45,8 @@ FLAGS, ALERTS, OUTCOMES = scoring_flags.TOPIC.name, casework.ALERTS_TOPIC.name, 
 DELETIONS = privacy_deletions.TOPIC.name
 SOURCE_STATUS = ingest_source_status.TOPIC.name
 OPTOUTS = privacy_optouts.TOPIC.name  # 利用停止: casework → scoring, evaluation
+# 開示: casework asks, linkage and scoring answer with what they hold for the child (docs/privacy.md)
+DISCLOSURES, DISCLOSURE_REPLIES = privacy_disclosures.REQUEST_TOPIC.name, privacy_disclosures.REPLY_TOPIC.name
 REPORTS = evaluation_reports.TOPIC.name  # 週次報告書・評価報告: evaluation → casework (HQ downloads)
 
 
@@ -64,14 +67,13 @@ ACCESS: tuple[Access, ...] = (
     # The HTTP intake; operators also run the school CSV import and the dead-letter replay with it.
     Access("http-intake", read=(DEADLETTER,), write=(*SOURCES, DEADLETTER)),
     # linkage, scoring and evaluation forget a person on a deletion request (docs/privacy.md).
-    Access("linkage", read=(RECORDS, DECISIONS, DELETIONS), write=(FACTS, CHILDREN, REVIEW, DEADLETTER),
-           group="tsunagu-linkage"),
+    Access("linkage", read=(RECORDS, DECISIONS, DELETIONS, DISCLOSURES),
+           write=(FACTS, CHILDREN, REVIEW, DEADLETTER, DISCLOSURE_REPLIES), group="tsunagu-linkage"),
     # Its state's changelog (services/scoring/entrypoints/worker.py: "<APP_ID>-child-state-changelog").
-    Access("scoring", read=(FACTS, DELETIONS, OPTOUTS), write=(FLAGS,), group="tsunagu-scoring",
-           owns=("tsunagu-scoring-child-state-changelog",)),
-    Access("casework", read=(FLAGS, CHILDREN, REVIEW, SOURCE_STATUS, REPORTS),
-           write=(ALERTS, OUTCOMES, DECISIONS, DELETIONS, OPTOUTS),
-           group="tsunagu-casework"),
+    Access("scoring", read=(FACTS, DELETIONS, OPTOUTS, DISCLOSURES), write=(FLAGS, DISCLOSURE_REPLIES),
+           group="tsunagu-scoring", owns=("tsunagu-scoring-child-state-changelog",)),
+    Access("casework", read=(FLAGS, CHILDREN, REVIEW, SOURCE_STATUS, REPORTS, DISCLOSURE_REPLIES),
+           write=(ALERTS, OUTCOMES, DECISIONS, DELETIONS, OPTOUTS, DISCLOSURES), group="tsunagu-casework"),
     Access("evaluation", read=(ALERTS, OUTCOMES, FLAGS, DELETIONS, OPTOUTS), write=(REPORTS,),
            group="tsunagu-evaluation", internal=True),
     Access("lag-exporter", describe_all=True),

@@ -114,6 +114,9 @@ class CaseworkSettings(KafkaSecuritySettings):
     retention_purge_interval_s: float = Field(
         86400.0, gt=0, description="How often the worker runs the retention purge (first run a minute after start)")
     retention_purge_enabled: bool = Field(True, description="Run the retention purge in the worker")
+    disclosure_reply_wait_minutes: int = Field(
+        60, ge=1, description="開示: how long linkage and scoring are given to answer a disclosure request; after "
+        "that the request page and the report name the part that is missing (docs/privacy.md)")
     held_gauge_interval_s: float = Field(
         60.0, gt=0, description="How often the worker counts held listings (区が未確定の対象者) for its gauges")
     # alert policy

@@ -36,6 +36,13 @@ class EvaluationSettings(KafkaSecuritySettings):
     publish_reports: bool = Field(
         True, description="Send each weekly/period report the CLI writes to evaluation.reports.v1 (casework's HQ page)")
     chromium_path: str = Field("/usr/bin/chromium", description="Headless Chromium for PDF (print-to-pdf)")
+    # Retention (docs/privacy.md): closed cases go when the city's period for case records has passed (as casework)
+    case_retention_days: int = Field(
+        1826, ge=90, description="A closed (終結) case and its steps are removed this many days after its last step "
+        "(the city's 文書保存年限, as casework's CLOSED_CASE_RETENTION_DAYS; default 5 years). Open cases stay")
+    retention_purge_interval_s: float = Field(
+        86400.0, gt=0, description="How often the worker runs the retention purge (first run a minute after start)")
+    retention_purge_enabled: bool = Field(True, description="Run the retention purge in the worker")
     # Reports on a schedule (service_layer/scheduled.py, docs/evaluation.md): the worker produces them by itself.
     schedule_enabled: bool = Field(True, description="The worker produces the weekly (and period) report by itself")
     schedule_weekday: str = Field("mon", pattern="^(?i)(mon|tue|wed|thu|fri|sat|sun)$",

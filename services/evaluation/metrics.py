@@ -19,6 +19,12 @@ class EvaluationMetrics:
         self.report_duration = Histogram(
             "tsunagu_evaluation_report_duration_seconds", "Time to build one report, by kind", ["kind"],
             buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300), registry=registry)
+        self.retention_purged = Counter(
+            "tsunagu_evaluation_retention_purged_total", "Rows removed by the retention purge, by store (cases, "
+            "steps)", ["store"], registry=registry)
+        self.retention_runs = Counter(
+            "tsunagu_evaluation_retention_purge_runs_total", "Retention purge runs, by outcome (ok, failed)",
+            ["outcome"], registry=registry)
         self.scheduled_reports = Counter(
             "tsunagu_evaluation_scheduled_reports_total",
             "Reports the worker produced on its schedule, by kind (weekly, period) and outcome "

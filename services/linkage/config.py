@@ -43,8 +43,27 @@ class LinkageSettings(KafkaSecuritySettings):
         "its day, for kinds without an end): facts past it are purged from linkage's store (JSON, e.g. "
         "'{\"infant_checkup\": 10}'). At least the longest window of scoring's rule file over the kind; empty: "
         "nothing is purged (docs/privacy.md)")
+    person_retention_years: int = Field(
+        0, ge=0, description="A child who left the city (転出), or turned 18, this many years ago, and is nobody's "
+        "mother and no member of a household with a resident child, is purged from linkage (no deny-list: a return "
+        "creates them afresh); "
+        "its profile is tombstoned and scoring forgets it. 0: kept (the default until the city confirms the "
+        "proposed 5 years; docs/privacy.md)")
+    review_retention_days: int = Field(
+        1826, ge=0, description="A decided and applied clerical review (it holds the record's name, kana, birth date "
+        "and address) is purged this many days after its decision: casework's period for decided review cases "
+        "(default 5 years); at least 90 (ingest.records.v1 keeps records 90 days, and a replayed record must meet its "
+        "decision); 0: kept (docs/privacy.md)")
     retention_purge_interval_s: float = Field(86400.0, gt=0, description="How often the worker runs the purge "
                                               "(first run a minute after start)")
+
+    @field_validator("review_retention_days")
+    @classmethod
+    def _after_replays(cls, value: int) -> int:
+        if 0 < value < 90:
+            raise ValueError("TSUNAGU_LINKAGE_REVIEW_RETENTION_DAYS: 0 (kept) or at least 90 (records are replayable "
+                             "for 90 days)")
+        return value
 
     @field_validator("fact_retention_years")
     @classmethod

@@ -31,6 +31,9 @@ class LinkageMetrics:
         self.deletions = Counter(
             "tsunagu_linkage_deletions_total", "Deletion requests (privacy.deletions.v1), by outcome "
             "(deleted, unknown_child, duplicate)", ["outcome"], **kw)
+        self.disclosures = Counter(
+            "tsunagu_linkage_disclosures_total", "Disclosure requests (privacy.disclosures.v1) answered, by outcome "
+            "(held, not_held, invalid)", ["outcome"], **kw)
         self.retention_purged = Counter(
             "tsunagu_linkage_retention_purged_total", "Source facts removed by the retention purge, by kind",
             ["kind"], **kw)

@@ -15,7 +15,7 @@ from services.scoring.service_layer.ports import Clock
 
 @dataclass
 class Container:
-    """What scoring's worker is given (entrypoints/faust_app.py ``create_app``): all of it is cheap and always
+    """What scoring's worker is given (entrypoints/worker.py ``run``): all of it is cheap and always
     needed, so bootstrap builds it at once."""
 
     settings: ScoringSettings

@@ -40,6 +40,9 @@ class ScoringMetrics:
             "tsunagu_scoring_opt_outs_total", "privacy.optouts.v1 messages (利用停止), by outcome (opted_out, "
             "withdrawn, stale, tombstone_forgotten, tombstone_kept, tombstone_not_held)", ["outcome"],
             registry=registry)
+        self.disclosures = Counter(
+            "tsunagu_scoring_disclosures_total", "privacy.disclosures.v1 requests (開示) answered, by outcome (held, "
+            "not_held, invalid)", ["outcome"], registry=registry)
         self.rule_file_checks = Counter(
             "tsunagu_scoring_rule_file_checks_total", "Start-up comparisons of the rule file with HQ's adoption "
             "record, by outcome (adopted, not_adopted, changed, versions_differ, record_unreadable)", ["outcome"],

@@ -309,6 +309,34 @@ class PrivacyDeletion(Base):
 
 
 
+class PrivacyDisclosureRequest(Base):
+    """A disclosure (開示) request: casework asked linkage and scoring on privacy.disclosures.v1 what they hold about
+    the child; their answers arrive as ``PrivacyDisclosureReply`` rows. ``deleted`` marks a request about a child
+    deleted on request before (casework holds nothing; the services are asked whether they still do)."""
+
+    __tablename__ = "privacy_disclosure_requests"
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    child_id: Mapped[str] = mapped_column(String(64), index=True)
+    request_ref: Mapped[str] = mapped_column(String(64))  # 受付番号
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    requested_by: Mapped[str] = mapped_column(String(36))
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)  # answers expected by then, else the part is missing
+    services: Mapped[list[Any]] = mapped_column(JSON)  # who was asked
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PrivacyDisclosureReply(Base):
+    """One service's answer to a disclosure request (DisclosureReplyV1 as received: facts and entries)."""
+
+    __tablename__ = "privacy_disclosure_replies"
+    request_id: Mapped[str] = mapped_column(ForeignKey("privacy_disclosure_requests.request_id"), primary_key=True)
+    service: Mapped[str] = mapped_column(String(16), primary_key=True)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    held: Mapped[bool] = mapped_column(Boolean)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 # 利用者アンケート (issue 16) and データの鮮度 (issue 17): their tables live in orm_survey.py and orm_freshness.py,
 # registered on the same Base here.
 from services.casework.adapters.orm_freshness import SourceStatusRow as SourceStatusRow  # noqa: E402

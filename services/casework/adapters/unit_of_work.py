@@ -10,7 +10,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.casework.adapters.orm import OutboxMessage, ReviewCase
+from services.casework.adapters.orm import (
+    OutboxMessage,
+    PrivacyDisclosureReply,
+    PrivacyDisclosureRequest,
+    ReviewCase,
+)
 from services.casework.adapters.repository import SqlCaseRepository
 from services.casework.domain.freshness import SourceHeard
 from services.casework.domain.reports import ReportDocument
@@ -46,6 +51,22 @@ class SqlOutboxRelay:
 
     def mark_published(self, ids: list[int], at: datetime) -> None:
         self.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(published_at=at))
+
+
+class SqlDisclosureRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def request(self, request_id: str) -> PrivacyDisclosureRequest | None:
+        return self.session.get(PrivacyDisclosureRequest, request_id)
+
+    def has_reply(self, request_id: str, service: str) -> bool:
+        return self.session.get(PrivacyDisclosureReply, (request_id, service)) is not None
+
+    def add_reply(self, request_id: str, service: str, *, answered_at: datetime, held: bool,
+                  payload: dict[str, Any], received_at: datetime) -> None:
+        self.session.add(PrivacyDisclosureReply(request_id=request_id, service=service, answered_at=answered_at,
+                                                held=held, payload=payload, received_at=received_at))
 
 
 class _SessionSourceStatus:
@@ -85,6 +106,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self.outbox = SqlOutboxRelay(self.session)
         self.source_status = _SessionSourceStatus(self._source_status, self.session)
         self.reports = _SessionReports(self._reports, self.session)
+        self.disclosures = SqlDisclosureRepository(self.session)
         super().__enter__()
         return self
 

@@ -21,6 +21,7 @@ ACTION_LABELS = {
     "list_users": "ユーザー一覧の閲覧", "change_password": "パスワード変更", "list_reviews": "名寄せ候補の閲覧",
     "masked_extract": "仮名加工データの作成", "destroy_extract_key": "仮名化鍵の廃棄",
     "confirm_extract_deleted": "提供データの削除確認", "disclosure": "保有個人情報の開示",
+    "disclosure_request": "開示請求の受付（各サービスへの照会）", "view_disclosures": "開示請求一覧の閲覧",
     "delete_person": "個人データの削除", "opt_out": "利用停止", "opt_out_withdrawn": "利用停止の解除",
     "view_extracts": "提供台帳の閲覧", "download_extract": "仮名加工データのダウンロード",
     "enrol_totp": "二段階認証の設定",

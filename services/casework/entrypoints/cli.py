@@ -9,7 +9,7 @@
     python -m services.casework.entrypoints.cli seed-training-users      # 研修モード only (deploy/training.sh)
     python -m services.casework.entrypoints.cli verify-audit
     python -m services.casework.entrypoints.cli retention-purge [--dry-run]   # the worker also runs it daily
-    python -m services.casework.entrypoints.cli extract|extracts|destroy-key|disclose|delete-person|opt-out …
+    python -m services.casework.entrypoints.cli extract|extracts|destroy-key|disclose|disclosures|delete-person|…
         (privacy commands: entrypoints/cli_privacy.py, docs/privacy.md)
     python -m services.casework.entrypoints.cli survey-export --user hq --round ID --out survey.csv [--with-comments]
 """

@@ -5,6 +5,8 @@
     python -m services.casework.entrypoints.cli extracts
     python -m services.casework.entrypoints.cli destroy-key --user privacy --extract ID [--partner-deleted]
     python -m services.casework.entrypoints.cli disclose --user privacy --child ID --ref 受付番号 --out DIR [--no-pdf]
+    python -m services.casework.entrypoints.cli disclose --user privacy --request REQUEST_ID --out DIR [--no-pdf]
+    python -m services.casework.entrypoints.cli disclosures --user privacy
     python -m services.casework.entrypoints.cli delete-person --user privacy --child ID --requested-by 保護者 --ref R \
         [--yes]
     python -m services.casework.entrypoints.cli opt-out --user privacy --child ID --requested-by 保護者 --reason "…"
@@ -78,11 +80,34 @@ def _destroy_key(args: argparse.Namespace) -> int:
 @refusals
 def _disclose(args: argparse.Namespace) -> int:
     c = bootstrap(CaseworkSettings())
+    if (args.request is None) == (args.child is None) or (args.child is not None and args.ref is None):
+        print("give --child and --ref (a new request), or --request (the report of a request again)",
+              file=sys.stderr)
+        return 2
     result = privacy_disclosure.disclose(c, username=args.user, child_id=args.child, out=Path(args.out),
-                                         request_ref=args.ref, pdf=not args.no_pdf)
-    print(f"disclosure report {result.report_id}: {result.html}")
+                                         request_ref=args.ref, request_id=args.request, pdf=not args.no_pdf)
+    status = result.status
+    print(f"disclosure request {status.request_id} (受付番号 {status.ref}), report {result.report_id}: {result.html}")
     print(f"PDF: {result.pdf}" if result.pdf else "PDF: not produced (no headless Chromium, or --no-pdf)")
+    for part in status.parts:
+        asked = status.requested_at.isoformat()
+        when = part.answered_at.isoformat() if part.answered_at else f"not yet (asked {asked})"
+        print(f"  {part.service}: {part.state}, answered {when}")
+    if not status.complete:
+        print(f"INCOMPLETE: produce it again with --request {status.request_id} once every part is in"
+              + (f"; past the deadline, missing: {', '.join(status.missing)}" if status.missing else ""))
     print(f"{result.accesses} recorded accesses listed; review the report before handing it over")
+    return 0
+
+
+@refusals
+def _disclosures(args: argparse.Namespace) -> int:
+    c = bootstrap(CaseworkSettings())
+    rows = [{"request_id": s.request_id, "ref": s.ref, "child_id": s.child_id,
+             "requested_at": s.requested_at.isoformat(), "deadline_at": s.deadline_at.isoformat(),
+             "complete": s.complete, "parts": {p.service: p.state for p in s.parts}}
+            for s in privacy_disclosure.requests(c, username=args.user)]
+    print(json.dumps(rows, ensure_ascii=False, indent=1))
     return 0
 
 
@@ -169,13 +194,18 @@ def register(sub: Any) -> None:
     p.add_argument("--extract", required=True)
     p.add_argument("--partner-deleted", action="store_true", help="the analysis body confirmed it deleted the data")
     p.set_defaults(run=_destroy_key)
-    p = sub.add_parser("disclose", help="開示: report of what casework holds about a child and who accessed it")
+    p = sub.add_parser("disclose", help="開示: report of what casework, linkage and scoring hold about a child and "
+                                        "who accessed it (a new request, or --request to produce it again)")
     p.add_argument("--user", required=True, help="privacy officer")
-    p.add_argument("--child", required=True, help="child id")
-    p.add_argument("--ref", required=True, help="受付番号 of the request")
+    p.add_argument("--child", default=None, help="child id (a new request: linkage and scoring are asked)")
+    p.add_argument("--ref", default=None, help="受付番号 of the request (with --child)")
+    p.add_argument("--request", default=None, help="the report of this earlier request, with the answers so far")
     p.add_argument("--out", required=True, help="directory for the HTML (and PDF)")
     p.add_argument("--no-pdf", action="store_true")
     p.set_defaults(run=_disclose)
+    p = sub.add_parser("disclosures", help="開示: the disclosure requests and which services have answered")
+    p.add_argument("--user", required=True, help="privacy officer")
+    p.set_defaults(run=_disclosures)
     p = sub.add_parser("delete-person", help="削除: delete a child's data in casework and publish a deletion request")
     p.add_argument("--user", required=True, help="privacy officer")
     p.add_argument("--child", required=True, help="child id")

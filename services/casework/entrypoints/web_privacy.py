@@ -1,6 +1,9 @@
 """提供台帳 and 仮名加工データの作成 (HQ): the extract register, and the page where an HQ user states purpose and
 period, sees the k-anonymity report and downloads the files. Producing goes through ``privacy_extract.produce`` —
-the same use case as the ``extract`` command — so checks, register and audit are the same (docs/privacy.md)."""
+the same use case as the ``extract`` command — so checks, register and audit are the same (docs/privacy.md).
+
+開示請求 (privacy officer): the disclosure requests with each service's answer (or 未回答 and the deadline), a form
+for a new request, and the report — through ``privacy_disclosure``, the same use cases as the ``disclose`` command."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from services.casework.entrypoints.web_common import (
     templates,
 )
 from services.casework.entrypoints.web_security import Authenticated
-from services.casework.service_layer import audit_log, privacy_extract
+from services.casework.service_layer import audit_log, privacy_disclosure, privacy_extract
 from services.casework.service_layer.audit_log import Actor
 from services.casework.service_layer.privacy_files import DICTIONARY, EXCLUDED, MANIFEST
 from services.casework.service_layer.privacy_requests import Refused
@@ -147,3 +150,49 @@ def download(extract_id: str, name: str, auth: Auth, container: AppContainer) ->
     return FileResponse(path, media_type=FILE_TYPES.get(path.suffix, "application/octet-stream"),
                         filename=f"{path.parent.name}-{path.name}")
 
+
+
+# --- 開示請求 (privacy officer): requests, which services have answered, the report (docs/privacy.md) -------------
+def _disclosures(request: Request, auth: Authenticated, container: Any, *, form: dict[str, str] | None = None,
+                 error: str | None = None, created: str | None = None, status: int = 200) -> Response:
+    require(container, auth, Permission.DISCLOSE, "view_disclosures")
+    rows = privacy_disclosure.requests(container, username=auth.principal.username, client=auth.client)
+    with container.sessions.begin() as session:
+        audit_log.append(session, Actor.of(auth.principal, auth.client), "view_disclosures", container.clock(),
+                         detail="page")
+    return templates.TemplateResponse(request, "privacy_disclosures.html", page_context(
+        request, auth, requests=rows, form=form or {"child_id": "", "request_ref": ""}, error=error,
+        created=created, wait_minutes=container.settings.disclosure_reply_wait_minutes), status_code=status)
+
+
+@router.get("/privacy/disclosures", response_class=HTMLResponse,
+            summary="Disclosure requests and which services have answered (privacy officer)")
+def disclosures_page(request: Request, auth: Auth, container: AppContainer, created: str = "") -> Response:
+    return _disclosures(request, auth, container, created=created[:36] or None)
+
+
+@router.post("/privacy/disclosures", summary="A new disclosure request: linkage and scoring are asked (audited)")
+async def request_disclosure(request: Request, auth: AuthCsrf, container: AppContainer) -> Response:
+    require(container, auth, Permission.DISCLOSE, "disclosure_request")
+    form = await request.form()
+    values = {name: str(form.get(name) or "")[:200] for name in ("child_id", "request_ref")}
+    try:
+        asked = await run_in_threadpool(
+            lambda: privacy_disclosure.request(container, username=auth.principal.username, child_id=values["child_id"],
+                                               request_ref=values["request_ref"], client=auth.client))
+    except Refused as exc:
+        return _disclosures(request, auth, container, form=values, error=str(exc), status=400)
+    return RedirectResponse(f"/privacy/disclosures?created={quote(asked.request_id)}", status_code=303)
+
+
+@router.get("/privacy/disclosures/{request_id}/report",
+            summary="The disclosure report of a request, with the answers received so far (HTML download; audited)")
+def disclosure_report(request_id: str, auth: Auth, container: AppContainer) -> Response:
+    require(container, auth, Permission.DISCLOSE, "disclosure")
+    try:
+        result = privacy_disclosure.disclose(container, username=auth.principal.username, request_id=request_id[:36],
+                                             out=container.settings.extract_dir / "disclosures", pdf=False,
+                                             client=auth.client)
+    except Refused as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    return FileResponse(result.html, media_type="text/html; charset=utf-8", filename=result.html.name)

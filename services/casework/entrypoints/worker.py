@@ -1,11 +1,11 @@
-"""The casework worker: flags, profiles, review cases, source status and evaluation's reports in; alerts (and the
-rest of the outbox) out.
+"""The casework worker: flags, profiles, review cases, source status, evaluation's reports and the answers to
+disclosure requests in; alerts (and the rest of the outbox) out.
 
     python -m services.casework.entrypoints.worker          # metrics on 127.0.0.1:TSUNAGU_CASEWORK_METRICS_PORT
 
 A consumer group member (``APP_ID``) reading batches of records with aiokafka (``contracts/kafka_batches.py``), not
 Faust agents: casework keeps no Faust table (its state is the case database), and Faust's per-message stream
-machinery and idle wake-ups were most of the worker's CPU (docs/scaling.md). Each batch — records of all five input
+machinery and idle wake-ups were most of the worker's CPU (docs/scaling.md). Each batch — records of all six input
 topics, in Faust's delivery order — goes through ``WorkerHandlers.process_records`` in **one** transaction of the
 case database (PostgreSQL, or SQLite for one instance), the alerts and other events it raises written to the outbox
 in the same transaction; then the batch's offsets are committed. The outbox relay publishes from the database on its
@@ -31,6 +31,7 @@ from contracts.topics.evaluation_reports import TOPIC as REPORTS_TOPIC
 from contracts.topics.ingest_source_status import TOPIC as SOURCE_STATUS_TOPIC
 from contracts.topics.linkage_children import TOPIC as CHILDREN_TOPIC
 from contracts.topics.linkage_review import REVIEW_TOPIC
+from contracts.topics.privacy_disclosures import REPLY_TOPIC as DISCLOSURE_REPLIES_TOPIC
 from contracts.topics.scoring_flags import TOPIC as FLAGS_TOPIC
 from services.casework.adapters import kafka_consumer
 from services.casework.bootstrap import Container, bootstrap
@@ -42,7 +43,8 @@ log = logging.getLogger("tsunagu.casework.worker")
 # input topic (without the prefix) → the kind WorkerHandlers knows it by
 KINDS = {FLAGS_TOPIC.name: "flags", CHILDREN_TOPIC.name: "profile", REVIEW_TOPIC.name: "review",
          SOURCE_STATUS_TOPIC.name: "source_status",  # データの鮮度 (ingest's reports per source system)
-         REPORTS_TOPIC.name: "report"}  # 報告書 (evaluation's weekly and period reports, for HQ)
+         REPORTS_TOPIC.name: "report",  # 報告書 (evaluation's weekly and period reports, for HQ)
+         DISCLOSURE_REPLIES_TOPIC.name: "disclosure_reply"}  # 開示: linkage's and scoring's answers
 
 
 class Stopped(Exception):

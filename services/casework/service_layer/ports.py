@@ -29,6 +29,11 @@ class TopicNames(Protocol):
         """The full topic name for a contract's topic (with the deployment's prefix)."""
         ...
 
+    @property
+    def disclosure_reply_wait_minutes(self) -> int:
+        """開示: how long linkage and scoring are given to answer a disclosure request."""
+        ...
+
 
 class Stores(Protocol):
     """The database and the time: enough for the privacy requests that only read and write casework's tables."""

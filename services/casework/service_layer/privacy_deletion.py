@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from contracts.envelope import envelope_dict
 from contracts.topics.privacy_deletions import EVENT_TYPE, TOPIC, DeletionRequestV1
+from contracts.topics.privacy_disclosures import REQUEST_TOPIC as DISCLOSURES
 from contracts.topics.privacy_optouts import TOPIC as OPTOUTS
 from services.casework.adapters.orm import (
     Alert,
@@ -22,6 +23,8 @@ from services.casework.adapters.orm import (
     Child,
     OutboxMessage,
     PrivacyDeletion,
+    PrivacyDisclosureReply,
+    PrivacyDisclosureRequest,
     PrivacyExtract,
     PrivacyExtractSubject,
     PrivacyKey,
@@ -58,6 +61,10 @@ def plan(session: Session, child_id: str) -> tuple[dict[str, int], list[dict[str
         "outbox": len(_ids(session, OutboxMessage.id, _outbox_of(child_id, alert_ids))),
         "review_cases": len(_reviews(session, child_id)),
         "privacy_opt_outs": 1 if session.get(PrivacyOptOut, child_id) is not None else 0,
+        # 開示 requests made while casework held the child, with the answers kept (those made after a deletion, about
+        # the deleted child, are the record of that request and hold no more than the services answered then)
+        "privacy_disclosures": len(_ids(session, PrivacyDisclosureRequest.request_id, and_(
+            PrivacyDisclosureRequest.child_id == child_id, not_(PrivacyDisclosureRequest.deleted)))),
     }
     extracts = []
     for extract in session.scalars(select(PrivacyExtract).order_by(PrivacyExtract.created_at)):
@@ -84,7 +91,8 @@ def _outbox_of(child_id: str, alert_ids: list[str]) -> Any:
     mine = or_(OutboxMessage.key == child_id, OutboxMessage.key.in_(alert_ids)) if alert_ids else \
         OutboxMessage.key == child_id
     tombstone = and_(OutboxMessage.topic.like(f"%{OPTOUTS.name}"), OutboxMessage.payload == TOMBSTONE)
-    return and_(mine, OutboxMessage.topic.notlike(f"%{TOPIC.name}"), not_(tombstone))
+    return and_(mine, OutboxMessage.topic.notlike(f"%{TOPIC.name}"),
+                OutboxMessage.topic.notlike(f"%{DISCLOSURES.name}"), not_(tombstone))
 
 
 def _reviews(session: Session, child_id: str) -> list[str]:
@@ -123,6 +131,14 @@ def delete_person(c: Casework, *, username: str, child_id: str, requested_by: st
             session.add(OutboxMessage(topic=c.settings.topic(OPTOUTS.name), key=child_id, created_at=now,
                                       payload=TOMBSTONE))
         session.execute(delete(PrivacyOptOut).where(PrivacyOptOut.child_id == child_id))
+        disclosures = _ids(session, PrivacyDisclosureRequest.request_id, and_(
+            PrivacyDisclosureRequest.child_id == child_id, not_(PrivacyDisclosureRequest.deleted)))
+        if disclosures:  # the answers hold what linkage and scoring said about the child; the requests, its id
+            session.execute(delete(PrivacyDisclosureReply).where(PrivacyDisclosureReply.request_id.in_(disclosures)))
+            session.execute(delete(PrivacyDisclosureRequest).where(
+                PrivacyDisclosureRequest.request_id.in_(disclosures)))
+            session.execute(delete(OutboxMessage).where(OutboxMessage.key == child_id,
+                                                        OutboxMessage.topic.like(f"%{DISCLOSURES.name}")))
         reviews = _reviews(session, child_id)
         if reviews:
             session.execute(delete(ReviewCase).where(ReviewCase.review_id.in_(reviews)))

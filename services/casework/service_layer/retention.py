@@ -7,6 +7,8 @@ schedule.
   child) and counts the purged cases (``alerts_purged``), so the alert policy still knows the child was alerted.
   Open cases, on hold included, are never purged, however old.
 * **Decided review cases** decided before the same cut-off: their payload holds both records' identities.
+* **Disclosure requests** (開示) made before the same cut-off, with the answers linkage and scoring gave (copies of
+  what they held about the child, kept as the record of what was disclosed for the city's period).
 * **Published outbox rows** older than ``outbox_retention_days``: the outbox is a relay, not a record; once the
   broker acknowledged a row it is only a copy of what the topic holds (until the topic's own retention).
   Unpublished rows are never removed.
@@ -26,7 +28,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.casework.adapters.orm import Alert, CaseStep, Child, OutboxMessage, ReviewCase
+from services.casework.adapters.orm import (
+    Alert,
+    CaseStep,
+    Child,
+    OutboxMessage,
+    PrivacyDisclosureReply,
+    PrivacyDisclosureRequest,
+    ReviewCase,
+)
 from services.casework.domain.workflow import TERMINAL
 from services.casework.metrics import CaseworkMetrics
 from services.casework.service_layer import audit_log
@@ -35,7 +45,7 @@ from services.casework.service_layer.audit_log import Actor
 log = logging.getLogger("tsunagu.casework.retention")
 ACTION = "retention_purge"
 WORKER_ACTOR = Actor("system", "system", "worker")  # the worker's scheduled purge
-STORES = ("alerts", "case_steps", "review_cases", "outbox")
+STORES = ("alerts", "case_steps", "review_cases", "outbox", "disclosures", "disclosure_replies")
 _CLOSED = tuple(s.value for s in TERMINAL)
 
 
@@ -92,6 +102,12 @@ def plan(session: Session, policy: RetentionPolicy, now: datetime) -> Purged:
                                            .where(_decided_reviews(result.case_cutoff)))
     result.counts["outbox"] = _count(session, select(func.count()).select_from(OutboxMessage)
                                      .where(_published(result.outbox_cutoff)))
+    disclosures = select(PrivacyDisclosureRequest.request_id).where(
+        PrivacyDisclosureRequest.requested_at < result.case_cutoff)
+    result.counts["disclosures"] = _count(session, select(func.count()).select_from(PrivacyDisclosureRequest)
+                                          .where(PrivacyDisclosureRequest.requested_at < result.case_cutoff))
+    result.counts["disclosure_replies"] = _count(session, select(func.count()).select_from(PrivacyDisclosureReply)
+                                                 .where(PrivacyDisclosureReply.request_id.in_(disclosures)))
     return result
 
 
@@ -151,7 +167,14 @@ def _purge_batch(session: Session, result: Purged, batch: int) -> tuple[dict[str
                                 .order_by(OutboxMessage.id).limit(batch)))
     if rows:
         counts["outbox"] = _deleted(session, delete(OutboxMessage).where(OutboxMessage.id.in_(rows)))
-    return counts, batch in (len(cases), len(reviews), len(rows))
+    asked = list(session.scalars(select(PrivacyDisclosureRequest.request_id).where(
+        PrivacyDisclosureRequest.requested_at < result.case_cutoff).limit(batch)))
+    if asked:
+        counts["disclosure_replies"] = _deleted(session, delete(PrivacyDisclosureReply).where(
+            PrivacyDisclosureReply.request_id.in_(asked)))
+        counts["disclosures"] = _deleted(session, delete(PrivacyDisclosureRequest).where(
+            PrivacyDisclosureRequest.request_id.in_(asked)))
+    return counts, batch in (len(cases), len(reviews), len(rows), len(asked))
 
 
 def _deleted(session: Session, statement: Any) -> int:

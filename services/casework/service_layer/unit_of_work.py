@@ -272,6 +272,23 @@ class ReportRepository(Protocol):
         ...
 
 
+class DisclosureRequestRecord(Protocol):
+    request_id: str
+    child_id: str
+    services: list[Any]
+
+
+class DisclosureRepository(Protocol):
+    """Disclosure requests (開示) and the services' answers (privacy_disclosure.store_reply)."""
+
+    def request(self, request_id: str) -> DisclosureRequestRecord | None: ...
+
+    def has_reply(self, request_id: str, service: str) -> bool: ...
+
+    def add_reply(self, request_id: str, service: str, *, answered_at: datetime, held: bool,
+                  payload: dict[str, Any], received_at: datetime) -> None: ...
+
+
 class Conflict(Exception):
     """The commit met a concurrent write of the same row (two agents created the same child): redo the work."""
 
@@ -284,6 +301,7 @@ class AbstractUnitOfWork(abc.ABC):
     outbox: OutboxRelay
     source_status: SourceStatusRepository
     reports: ReportRepository
+    disclosures: DisclosureRepository
 
     def __enter__(self) -> AbstractUnitOfWork:
         return self

@@ -23,6 +23,7 @@ from contracts.topics.evaluation_reports import EvaluationReportV1
 from contracts.topics.ingest_source_status import SourceStatusV1
 from contracts.topics.linkage_children import ChildProfileV1
 from contracts.topics.linkage_review import ReviewCaseV1
+from contracts.topics.privacy_disclosures import DisclosureReplyV1
 from contracts.topics.privacy_optouts import TOPIC as OPTOUTS_TOPIC
 from contracts.topics.scoring_flags import ChildFlagsV1
 from services.casework.domain.freshness import SourceHeard
@@ -31,6 +32,7 @@ from services.casework.metrics import observe_since
 from services.casework.service_layer import held_listings
 from services.casework.service_layer.intake import IntakeResult, handle_flags, handle_profile
 from services.casework.service_layer.ports import Casework
+from services.casework.service_layer.privacy_disclosure import store_reply
 from services.casework.service_layer.reviews import handle_review_case
 from services.casework.service_layer.unit_of_work import AbstractUnitOfWork, Conflict, OutboxEntry
 
@@ -59,8 +61,8 @@ class WorkerHandlers:
         self.optouts_topic = container.settings.topic(OPTOUTS_TOPIC.name)
 
     def process(self, kind: str, raw: bytes | None, *, where: str) -> Processed:
-        """kind: flags / profile / review / source_status / report. ``where`` is topic-partition-offset, for logs (no
-        personal data)."""
+        """kind: flags / profile / review / source_status / report / disclosure_reply. ``where`` is
+        topic-partition-offset, for logs (no personal data)."""
         return self.process_records([(kind, raw, where)])[0]
 
     def process_batch(self, kind: str, items: Sequence[tuple[bytes | None, str]]) -> list[Processed]:
@@ -116,7 +118,7 @@ class WorkerHandlers:
         if raw is None or len(raw) > limit:
             return self._skip("empty_or_oversized", where)
         model = {"flags": ChildFlagsV1, "profile": ChildProfileV1, "source_status": SourceStatusV1,
-                 "report": EvaluationReportV1}.get(
+                 "report": EvaluationReportV1, "disclosure_reply": DisclosureReplyV1}.get(
             kind, ReviewCaseV1)
         try:
             return Envelope[model].model_validate_json(raw)  # type: ignore[valid-type]
@@ -140,6 +142,11 @@ class WorkerHandlers:
                               size=report.size, sha256=report.sha256)
             new = uow.reports.save(ReportDocument(info, report.document()), now)
             return Processed("stored" if new else "duplicate", [])
+        if kind == "disclosure_reply":  # 開示: linkage's or scoring's answer, kept for the report
+            outcome = store_reply(uow, event.data, now)
+            if outcome != "stored":
+                log.warning("disclosure reply not kept: %s", outcome)  # codes only
+            return Processed(outcome, [])
         if kind == "flags":
             return handle_flags(event, event_key=f"flags:{event.id}", uow=uow, policy=self.c.policy, now=now,
                                 alerts_topic=self.alerts_topic)

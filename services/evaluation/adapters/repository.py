@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, outerjoin, select, update
+from sqlalchemy import delete, func, outerjoin, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,10 +58,11 @@ def load_children(session: Session) -> list[ChildNow]:
             for cid, ward, tier, items, ever, signals in rows if cid not in out]
 
 
-def load_cases(session: Session) -> list[Case]:
-    """Every case with its steps and the child's current items, except the opted-out children's. A case whose alert
-    has not arrived yet is dated by its first step (the listing came before it)."""
-    out = opted_out(session)
+def load_cases(session: Session, *, with_opted_out: bool = False) -> list[Case]:
+    """Every case with its steps and the child's current items, except the opted-out children's (unless
+    ``with_opted_out``). A case whose alert has not arrived yet is dated by its first step (the listing came before
+    it)."""
+    out = set() if with_opted_out else opted_out(session)
     steps: dict[str, list[Step]] = defaultdict(list)
     for case_id, step, result, at in session.execute(
             select(StepRow.case_id, StepRow.step, StepRow.result, StepRow.recorded_at)):
@@ -79,6 +80,11 @@ def load_cases(session: Session) -> list[Case]:
         when = _aware(listed_at) if listed_at is not None else mine[0].at
         cases.append(Case(case_id, child_id, ward, when, tier, items_of(items), mine, current.get(child_id)))
     return cases
+
+
+def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
+    """Bounded IN lists (SQLite's variable limit, PostgreSQL's plan size)."""
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
 def child_hash(child_id: str) -> str:
@@ -154,6 +160,18 @@ class SqlEvaluationRepository:
 
     def cases(self) -> list[Case]:
         return load_cases(self.session)
+
+    def case_histories(self) -> list[Case]:
+        return load_cases(self.session, with_opted_out=True)
+
+    def count_steps(self, case_ids: list[str]) -> int:
+        return sum(int(self.session.scalar(select(func.count()).select_from(StepRow).where(
+            StepRow.case_id.in_(chunk))) or 0) for chunk in _chunks(case_ids))
+
+    def purge_cases(self, case_ids: list[str]) -> None:
+        for chunk in _chunks(case_ids):
+            self.session.execute(delete(StepRow).where(StepRow.case_id.in_(chunk)))
+            self.session.execute(delete(CaseRow).where(CaseRow.case_id.in_(chunk)))
 
     def claim_scheduled(self, key: str, owner: str, now: datetime, stale_before: datetime) -> Claim:
         at, stale = to_utc_naive(now), to_utc_naive(stale_before)

@@ -28,7 +28,7 @@ from services.evaluation.config import EvaluationSettings
 from services.evaluation.domain.periods import PeriodError, parse_period, week_of
 from services.evaluation.domain.weekly import scoped
 from services.evaluation.metrics import EvaluationMetrics
-from services.evaluation.service_layer import reports
+from services.evaluation.service_layer import reports, retention
 from services.evaluation.service_layer.publishing import publish_report
 
 
@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     whatif.add_argument("--proposed", type=Path, required=True, help="a file with a [weights] table")
     whatif.add_argument("--out", type=Path)
     whatif.add_argument("--pdf", action="store_true")
+    purge = sub.add_parser("retention-purge", help="remove closed cases past CASE_RETENTION_DAYS (docs/privacy.md)")
+    purge.add_argument("--dry-run", action="store_true", help="count what would go, remove nothing")
     seed = sub.add_parser("seed-synthetic")
     seed.add_argument("--children", type=int, default=20_000)
     seed.add_argument("--seed", type=int, default=7)
@@ -125,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
             result = reports.what_if_report(container, load_weights(args.proposed))
             _write(container, report_files.what_if_html(result, container.clock()),
                    f"what-if-{result.proposed.version}", args.out, args.pdf)
+        elif args.command == "retention-purge":
+            done = retention.purge(container.uow(), container.clock(), container.settings.case_retention_days,
+                                   metrics=container.metrics, dry_run=args.dry_run)
+            verb = "would remove" if args.dry_run else "removed"
+            print(f"retention ({container.settings.case_retention_days} days): {verb} {done.cases} closed case(s), "
+                  f"{done.steps} step(s)")
         elif args.command == "seed-synthetic":
             with container.sessions() as session:
                 if session.query(CaseRow).first() is not None:  # never mix invented children into real ones

@@ -22,6 +22,7 @@ from contracts.topics.scoring_flags import TOPIC as FLAGS_TOPIC
 from services.evaluation.bootstrap import Container, bootstrap
 from services.evaluation.config import EvaluationSettings
 from services.evaluation.domain.schedule import next_due
+from services.evaluation.service_layer import retention
 from services.evaluation.service_layer.scheduled import run_due
 from services.evaluation.service_layer.worker import process_batch
 
@@ -94,6 +95,24 @@ def create_app(container: Container) -> faust.App:
             except Exception as exc:  # the store is away: the next check tries again
                 log.error("scheduled reports: check failed (%s)", type(exc).__name__)
             await asyncio.sleep(settings.schedule_check_s)
+
+    @app.task
+    async def purge_past_retention() -> None:
+        """保有の制限 (docs/privacy.md): closed cases past CASE_RETENTION_DAYS go, a minute after start and then every
+        interval (service_layer/retention.py). Counts only in the log."""
+        if not settings.retention_purge_enabled:
+            return
+        wait = min(60.0, settings.retention_purge_interval_s)
+        while True:  # a duty for the worker's lifetime: it ends when the worker stops
+            await asyncio.sleep(wait)
+            wait = settings.retention_purge_interval_s
+            try:
+                await asyncio.to_thread(retention.purge, container.uow(), container.clock(),
+                                        settings.case_retention_days, metrics=container.metrics)
+                container.metrics.retention_runs.labels(outcome="ok").inc()
+            except Exception as exc:  # one transaction: nothing half-done; the next run retries
+                container.metrics.retention_runs.labels(outcome="failed").inc()
+                log.error("retention purge failed (%s)", type(exc).__name__)
 
     @app.task
     async def serve_metrics() -> None:

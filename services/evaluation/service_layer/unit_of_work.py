@@ -115,6 +115,18 @@ class EvaluationRepository(Protocol):
         """Every case with its steps and the child's current items, in bulk."""
         ...
 
+    def case_histories(self) -> list[Case]:
+        """Every case with its steps, the opted-out children's included (retention: service_layer/retention.py)."""
+        ...
+
+    def count_steps(self, case_ids: list[str]) -> int:
+        """How many steps these cases have."""
+        ...
+
+    def purge_cases(self, case_ids: list[str]) -> None:
+        """Removes these cases and their steps (the processed-event ids stay)."""
+        ...
+
     def claim_scheduled(self, key: str, owner: str, now: datetime, stale_before: datetime) -> Claim:
         """Claims a scheduled report (service_layer/scheduled.py) for ``owner``: "claimed" when nobody had it, or
         when the last claim is older than ``stale_before`` and not done (that instance crashed or failed); "done"

@@ -1,5 +1,5 @@
-"""The linkage worker: ingest.records.v1, linkage.decisions.v1 and privacy.deletions.v1 in; facts, child profiles,
-reviews out.
+"""The linkage worker: ingest.records.v1, linkage.decisions.v1, privacy.deletions.v1 and privacy.disclosures.v1 in;
+facts, child profiles, reviews and disclosure replies out.
 
     python -m services.linkage.entrypoints.worker          # metrics on TSUNAGU_LINKAGE_METRICS_PORT
 
@@ -22,8 +22,10 @@ from typing import Any
 from contracts import kafka_batches
 from contracts.kafka_batches import BatchConsumer
 from contracts.topics.privacy_deletions import TOPIC as DELETIONS
+from contracts.topics.privacy_disclosures import REQUEST_TOPIC as DISCLOSURES
 from services.linkage.adapters import kafka_consumer
 from services.linkage.bootstrap import Container, bootstrap
+from services.linkage.service_layer.disclosure import handle_disclosures
 from services.linkage.service_layer.handlers import Incoming, LinkageService
 from services.linkage.service_layer.ports import Message
 from services.linkage.service_layer.privacy import handle_deletions
@@ -42,7 +44,8 @@ class LinkageBatch:
         self.producer = producer
         self.use_cases: dict[str, UseCase] = {
             records_topic: service.handle_records, decisions_topic: service.handle_decisions,
-            DELETIONS.name: lambda batch: handle_deletions(service, batch)}
+            DELETIONS.name: lambda batch: handle_deletions(service, batch),
+            DISCLOSURES.name: lambda batch: handle_disclosures(service, batch)}
         self.lock = asyncio.Lock()  # a batch and the retention purge never interleave
 
     async def __call__(self, records: Sequence[Any]) -> None:
@@ -74,10 +77,11 @@ class LinkageBatch:
 
 async def purge_expired_facts(container: Container, service: LinkageService, batch: LinkageBatch,
                               stop: asyncio.Event) -> None:
-    """Retention (docs/privacy.md): source facts past their kind's period go, a minute after start and then every
-    interval, between batches (the batch lock). A worker-lifetime duty: it ends with ``stop``."""
+    """Retention (docs/privacy.md): source facts past their kind's period, decided reviews past theirs and children
+    who left long ago go, a minute after start and then every interval, between batches (the batch lock). A
+    worker-lifetime duty: it ends with ``stop``."""
     settings = container.settings
-    if not settings.fact_retention_years:
+    if not (settings.fact_retention_years or settings.review_retention_days or settings.person_retention_years):
         return
     wait = min(60.0, settings.retention_purge_interval_s)
     while not stop.is_set():
@@ -89,7 +93,9 @@ async def purge_expired_facts(container: Container, service: LinkageService, bat
         wait = settings.retention_purge_interval_s
         try:
             async with batch.lock:
-                await batch.publish(service.purge_expired(settings.fact_retention_years, service.clock.now().date()))
+                await batch.publish(service.purge_expired(settings.fact_retention_years, service.clock.now().date(),
+                                                          settings.review_retention_days,
+                                                          settings.person_retention_years))
         except Exception as exc:  # the transaction rolled back; the next run retries
             service.metrics.retention_runs.labels("failed").inc()
             log.error("retention purge failed (%s)", type(exc).__name__)
@@ -103,7 +109,8 @@ async def run(container: Container, stop: asyncio.Event) -> None:
     consumer = kafka_consumer.consumer(settings)
     reader = BatchConsumer(consumer, max_records=settings.batch_size, window_s=settings.batch_window_s,
                            name="linkage")
-    consumer.subscribe([settings.records_topic, settings.decisions_topic, DELETIONS.name], listener=reader.listener())
+    consumer.subscribe([settings.records_topic, settings.decisions_topic, DELETIONS.name, DISCLOSURES.name],
+                       listener=reader.listener())
     batch = LinkageBatch(service, producer, records_topic=settings.records_topic,
                          decisions_topic=settings.decisions_topic)
     await producer.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -11,16 +12,19 @@ from datetime import date
 from pydantic import ValidationError
 
 from contracts.envelope import Envelope
+from contracts.topics import linkage_children
 from contracts.topics.ingest_records import RecordV1
 from contracts.topics.linkage_review import ReviewDecisionV1
 from services.linkage.domain.matching import MatchSettings
+from services.linkage.domain.person_retention import expired_persons
 from services.linkage.domain.retention import expired, forget_facts
+from services.linkage.domain.review_retention import expired_reviews, forget_reviews
 from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
 from services.linkage.service_layer.decisions import handle_decision
 from services.linkage.service_layer.messages import dead_letter, encode
 from services.linkage.service_layer.ports import Clock, Message, Store
-from services.linkage.service_layer.privacy import admit
+from services.linkage.service_layer.privacy import admit, forget_expired
 from services.linkage.service_layer.records import handle_record
 from services.linkage.service_layer.unit import Change, Out
 
@@ -94,16 +98,32 @@ class LinkageService:
             messages += self._encode(out)
         return self._commit(messages)
 
-    def purge_expired(self, years_by_kind: Mapping[str, int], today: date) -> list[tuple[int, Message]]:
-        """Retention (docs/privacy.md): source facts past their kind's period leave the state and the store, in one
-        transaction; nothing is published. Logs and counts kinds and numbers only."""
-        counts = forget_facts(self.state, expired(self.state, years_by_kind, today))
+    def purge_expired(self, years_by_kind: Mapping[str, int], today: date, review_days: int = 0,
+                      person_years: int = 0) -> list[tuple[int, Message]]:
+        """Retention (docs/privacy.md): source facts past their kind's period, decided reviews older than
+        ``review_days`` and children who left the city ``person_years`` ago and are needed by nobody (0: kept) leave
+        the state and the store, in one transaction. Only the persons' removal publishes (retractions that make
+        scoring forget them, tombstones for linkage.children.v1). Logs and counts kinds and numbers only."""
+        counts = forget_facts(self.state, expired(self.state, years_by_kind, today)) if years_by_kind else Counter()
         for kind, n in counts.items():
             self.metrics.retention_purged.labels(kind).inc(n)
+        reviews = forget_reviews(self.state, expired_reviews(self.state, review_days, today)) if review_days else 0
+        if reviews:
+            self.metrics.retention_purged.labels("decided_review").inc(reviews)
+        messages: list[Message] = []
+        persons = expired_persons(self.state, person_years, today) if person_years else []
+        if persons:
+            gone = forget_expired(self.state, persons, today.isoformat(), f"{today.isoformat()}T00:00:00+09:00")
+            self.metrics.retention_purged.labels("person").inc(gone.counts.get("persons", 0))
+            messages += self._encode(gone.facts)
+            for child_id in gone.tombstones:
+                self.metrics.messages_published.labels("child_tombstone").inc()
+                messages.append((linkage_children.TOPIC.name, child_id.encode(), None, {}))
         self.metrics.retention_runs.labels("ok").inc()
-        log.info("retention purge: %d source facts removed %s", sum(counts.values()),
-                 " ".join(f"{kind}={n}" for kind, n in sorted(counts.items())))
-        return self._commit([])
+        log.info("retention purge: %d source facts removed %s; %d decided reviews removed; %d persons removed",
+                 sum(counts.values()), " ".join(f"{kind}={n}" for kind, n in sorted(counts.items())), reviews,
+                 len(persons))
+        return self._commit(messages)
 
     def _encode(self, outs: list[Out], source_time: str | None = None) -> list[Message]:
         for out in outs:

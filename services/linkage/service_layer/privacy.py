@@ -188,17 +188,12 @@ def _scrub_keys(state: LinkageState, keys: set[str], result: Forgotten) -> None:
         state.deps.pop(f"births:{key}", None)
 
 
-def forget(request: DeletionRequestV1, state: LinkageState) -> Forgotten:
-    """Deletes the child named by the request from the state (marked dirty for the store)."""
-    done = f"request:{request.request_id}"
-    if done in state.privacy:
-        return Forgotten("duplicate")
-    cluster = _cluster(state, request.child_id)
-    result = Forgotten("deleted" if cluster else "unknown_child")
+def _remove(state: LinkageState, cluster: list[Person], request_id: str, time: str, result: Forgotten) -> set[str]:
+    """Removes the persons of ``cluster`` (one real person) and everything naming them; returns their keys."""
     ids = {p.person_id for p in cluster}
     keys = {k for p in cluster for k in p.keys}
     tokens = {f"person:{pid}" for pid in ids} | {f"key:{k}" for k in keys} | {f"births:{k}" for k in keys}
-    _scrub_facts(state, ids, keys, tokens, request.request_id, request.requested_at, result)
+    _scrub_facts(state, ids, keys, tokens, request_id, time, result)
     _scrub_births(state, keys, result)
     _scrub_reviews(state, ids, keys, result)
     _scrub_keys(state, keys, result)
@@ -208,12 +203,44 @@ def forget(request: DeletionRequestV1, state: LinkageState) -> Forgotten:
         if person.is_child or person.profile_version:
             result.tombstones.append(person.person_id)
         state.remove_person(person)
+    result.counts.update(persons=len(cluster), keys=len(keys), fact_retractions=len(result.facts))
+    return keys
+
+
+def forget(request: DeletionRequestV1, state: LinkageState) -> Forgotten:
+    """Deletes the child named by the request from the state (marked dirty for the store)."""
+    done = f"request:{request.request_id}"
+    if done in state.privacy:
+        return Forgotten("duplicate")
+    cluster = _cluster(state, request.child_id)
+    result = Forgotten("deleted" if cluster else "unknown_child")
+    keys = _remove(state, cluster, request.request_id, request.requested_at, result)
     for key in sorted(keys):
         state.privacy[f"deny:{key_digest(state, key)}"] = request.request_id
         state.touch("privacy", f"deny:{key_digest(state, key)}")
-    result.counts.update(persons=len(cluster), keys=len(keys), fact_retractions=len(result.facts))
     state.privacy[done] = {"outcome": result.outcome, "counts": result.counts}
     state.touch("privacy", done)
+    return result
+
+
+def forget_expired(state: LinkageState, person_ids: list[str], run_id: str, time: str) -> Forgotten:
+    """Retention (domain/person_retention.py): removes each person as a deletion does — retractions that make
+    scoring forget the child's whole state (the same ``privacy-deletion:`` record prefix: a person who comes back
+    starts afresh there too), a tombstone on linkage.children.v1 — but puts **no** key on the deny-list: a later
+    record about the person creates them again. ``run_id`` names the purge in the retractions' record id."""
+    result = Forgotten("purged")
+    total: dict[str, int] = {}
+    for person_id in person_ids:
+        cluster = _cluster(state, person_id)
+        if not cluster:
+            continue
+        one = Forgotten("purged")
+        _remove(state, cluster, f"retention-{run_id}", time, one)
+        result.facts += one.facts
+        result.tombstones += one.tombstones
+        for name, n in one.counts.items():
+            total[name] = total.get(name, 0) + n
+    result.counts = total
     return result
 
 

@@ -33,7 +33,7 @@ OUTCOMES = {
 
 
 class RuleFileNotAdopted(RulebookError):
-    """Production refuses to score with a rule file HQ has not adopted (faust_app: exit 1 with the reason)."""
+    """Production refuses to score with a rule file HQ has not adopted (the worker: exit 1 with the reason)."""
 
 
 def adoption_record_path(rule_file: Path) -> Path:

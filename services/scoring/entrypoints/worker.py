@@ -1,5 +1,5 @@
-"""The scoring worker: linkage.facts.v1, privacy.optouts.v1 and privacy.deletions.v1 in; per-child state (memory,
-changelog topic) → scoring.flags.v1; and the clock.
+"""The scoring worker: linkage.facts.v1, privacy.optouts.v1, privacy.deletions.v1 and privacy.disclosures.v1 in;
+per-child state (memory, changelog topic) → scoring.flags.v1 (and privacy.disclosure_replies.v1); and the clock.
 
     python -m services.scoring.entrypoints.worker          # metrics on TSUNAGU_SCORING_METRICS_PORT
 
@@ -26,7 +26,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -37,11 +37,15 @@ from contracts import kafka_batches
 from contracts.kafka_batches import BatchConsumer
 from contracts.topics import FORGET_WITHIN_DAYS, linkage_facts, scoring_flags
 from contracts.topics.privacy_deletions import TOPIC as DELETIONS
+from contracts.topics.privacy_disclosures import REPLY_TOPIC as DISCLOSURE_REPLIES
+from contracts.topics.privacy_disclosures import REQUEST_TOPIC as DISCLOSURES
+from contracts.topics.privacy_disclosures import decode_request
 from contracts.topics.privacy_optouts import TOPIC as OPTOUTS
 from services.scoring.adapters.changelog_store import ChangelogStore, restore
 from services.scoring.adapters.rulebook import RulebookError
 from services.scoring.bootstrap import Container, bootstrap
 from services.scoring.service_layer.clock_duties import ClockDuties
+from services.scoring.service_layer.disclosure import reply as disclosure_reply
 from services.scoring.service_layer.handlers import (
     InvalidFactMessage,
     Published,
@@ -70,6 +74,7 @@ class Scoring:
         self.held: set[int] = set()  # the facts partitions whose state is loaded
         self.generation = 0  # changes at every rebalance (a sweep between chunks notices)
         self._published: list[tuple[Published, str]] = []
+        self._replies: list[tuple[bytes, bytes]] = []  # disclosure replies of the batch
 
     # -- rebalances (BatchConsumer's hooks, under its lock) -----------------------------------------------------
     async def revoked(self, _revoked: set[TopicPartition]) -> None:
@@ -104,6 +109,8 @@ class Scoring:
                 self._opt_out(record, today, hold)
             elif record.topic == DELETIONS.name:
                 self._deletion_request(record)
+            elif record.topic == DISCLOSURES.name:
+                self._disclosure(record)
         await self.send()
 
     def _fact(self, record: Any, today: date, hold: bool) -> None:
@@ -164,6 +171,20 @@ class Scoring:
             return
         self._forget(request.child_id, "request")
 
+    def _disclosure(self, record: Any) -> None:
+        """privacy.disclosures.v1 (開示; co-partitioned with the facts, so this instance holds the child if anyone
+        does): service_layer/disclosure.py's reply from the child's state as it is at this point of the batch, sent
+        on privacy.disclosure_replies.v1 with the batch's flags (ids only in the log)."""
+        request = decode_request(record.value)
+        if request is None:
+            self.metrics.disclosures.labels(outcome="invalid").inc()
+            log.warning("skipped an undecodable disclosure request at p%s@%s", record.partition, record.offset)
+            return
+        outcome, key, value = disclosure_reply(request, self.store, now=datetime.now(UTC))
+        self._replies.append((key, value))
+        self.metrics.disclosures.labels(outcome=outcome).inc()
+        log.info("disclosure request %s answered (%s)", request.request_id, outcome)
+
     def _forget(self, child_id: str, via: str) -> None:
         self.duties.stop_settling(child_id)
         held = forget_child(child_id, self.store)
@@ -175,7 +196,8 @@ class Scoring:
         casework drops) — never the state ahead of the output, where the facts read again would be stale and a
         change that never reached the broker would be lost."""
         published, self._published = self._published, []
-        futures = []
+        replies, self._replies = self._replies, []
+        futures = [await self.producer.send(DISCLOSURE_REPLIES.name, value, key=key) for key, value in replies]
         for message, trigger in published:
             futures.append(await self.producer.send(FLAGS, message.value, key=message.child_id.encode()))
             data = message.envelope["data"]
@@ -293,7 +315,7 @@ async def run(container: Container, stop: asyncio.Event) -> None:
     scoring = Scoring(container, store, producer)
     reader = BatchConsumer(consumer, max_records=settings.batch_max, window_s=settings.batch_window_s,
                            name="scoring", on_revoked=scoring.revoked, on_assigned=scoring.assigned)
-    consumer.subscribe([FACTS, OPTOUTS.name, DELETIONS.name], listener=reader.listener())
+    consumer.subscribe([FACTS, OPTOUTS.name, DELETIONS.name, DISCLOSURES.name], listener=reader.listener())
     await producer.start()
     try:
         await consumer.start()

@@ -1,9 +1,9 @@
-"""What the clock owes, without Faust: the go-live hold, which partitions the daily sweep still has to do today,
+"""What the clock owes: the go-live hold, which partitions the daily sweep still has to do today,
 and which children have had no new fact long enough to settle their absences (``absence_settle_seconds``).
 
-The Faust wiring (entrypoints/faust_app.py) asks it on each timer tick and tells it what happened; the times
-it is given are monotonic seconds, the days are the clock's ``today``. It does not know about rebalances and
-recovery: the wiring does not ask it while one is under way."""
+The worker (entrypoints/worker.py) asks it on each clock tick and tells it what happened; the times
+it is given are monotonic seconds, the days are the clock's ``today``. It does not know about rebalances:
+the worker evaluates only the children of the partitions it holds, and stops a sweep at a rebalance."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ class InvalidOptOut(ValueError):
 
 
 class OptOutStore(Protocol):
-    """The child-state rows, written to each row's own changelog partition (adapters/faust_privacy.py)."""
+    """The child-state rows, written to each row's own changelog partition (adapters/changelog_store.py)."""
 
     def get(self, child_id: str) -> dict[str, Any] | None: ...
 

@@ -1,8 +1,9 @@
 """What scoring's use cases need from outside, declared here so the service layer never imports an adapter.
 
 ``adapters/clock.py`` satisfies ``Clock``. The stores are declared beside the use case that needs them
-(``handlers.StateStore``, ``privacy.ForgettingStore``, ``opt_out.OptOutStore``; ``adapters/faust_table.py``,
-``faust_privacy.py``, ``memory_store.py``). Bootstrap builds them; a test can pass anything with the same methods.
+(``handlers.StateStore``, ``privacy.ForgettingStore``, ``opt_out.OptOutStore``, ``disclosure.DisclosureStore``;
+``adapters/changelog_store.py``, ``memory_store.py``). The worker builds the store; a test can pass anything with
+the same methods.
 """
 
 from __future__ import annotations

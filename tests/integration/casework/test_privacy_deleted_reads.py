@@ -1,7 +1,7 @@
 """After a deletion (削除, issue 15) no casework read returns the person, over PostgreSQL and SQLite: the ward's
-inbox (API and page), the CSV export, the child (API and page), a later masked extract, a disclosure request, and
-a late flags or profile message from the worker do not bring it back. Linkage, scoring and evaluation have their
-own tests over the real broker (docs/privacy.md, Tests)."""
+inbox (API and page), the CSV export, the child (API and page), a later masked extract, a disclosure (it says
+nothing is held), and a late flags or profile message from the worker do not bring it back. Linkage, scoring and
+evaluation have their own tests over the real broker (docs/privacy.md, Tests)."""
 
 from __future__ import annotations
 
@@ -66,10 +66,11 @@ def test_after_a_deletion_no_casework_read_returns_the_person(container: Contain
     for path in after.out_dir.iterdir():
         text = path.read_bytes().decode("utf-8", "replace")
         assert GONE not in text and NAME not in text
-    with pytest.raises(Refused) as refused:
-        privacy_disclosure.disclose(container, username="privacy", child_id=GONE, out=tmp_path / "d", pdf=False,
-                                    request_ref="R7-201")
-    assert refused.value.code == "unknown_person"
+    # a disclosure says casework holds nothing (deleted on request) and asks linkage and scoring whether they do
+    report = privacy_disclosure.disclose(container, username="privacy", child_id=GONE, out=tmp_path / "d",
+                                         pdf=False, request_ref="R7-201")
+    html = report.html.read_text(encoding="utf-8")
+    assert report.status.deleted and "削除請求によりケース管理から削除されています" in html and NAME not in html
     with pytest.raises(Refused):  # a second deletion finds nothing
         privacy_deletion.delete_person(container, username="privacy", child_id=GONE, requested_by="保護者",
                                        request_ref="R7-202", confirm=lambda counts, extracts: True)

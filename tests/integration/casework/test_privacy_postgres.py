@@ -95,8 +95,9 @@ def test_opt_out_disclosure_and_deletion_through_the_cli(env: Container, tmp_pat
         assert audit_log.verify(session).ok
         outcomes = [(a.action, a.outcome) for a in session.scalars(
             select(AuditRecord).where(AuditRecord.child_id == child).order_by(AuditRecord.seq))]
-    assert outcomes == [("opt_out", "ok"), ("opt_out_withdrawn", "ok"), ("disclosure", "ok"), ("disclosure", "denied"),
-                        ("delete_person", "ok"), ("delete_person", "denied")]
+    assert outcomes == [("opt_out", "ok"), ("opt_out_withdrawn", "ok"), ("disclosure_request", "ok"),
+                        ("disclosure", "ok"), ("disclosure_request", "denied"), ("delete_person", "ok"),
+                        ("delete_person", "denied")]
 
 
 def test_register_page_for_hq_and_privacy_officers_only(env: Container, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Retention in linkage over the real broker (issue 15, docs/privacy.md "Retention in casework and linkage"): the
 linkage worker, as a process with a per-kind period set, links a family whose old 生活保護 case ended years ago,
 then its timer purges that source fact from its SQLite store while the running case, the persons and their keys
-stay; the metric counts it and the log carries no id or name."""
+stay; a child who left the city long ago (with its whole household) is purged with a tombstone on
+linkage.children.v1; the metric counts it and the log carries no id or name."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ from kafka import KafkaProducer
 from contracts.envelope import envelope_dict
 from contracts.topics.ingest_records import EVENT_TYPE, RecordV1
 from services.linkage.adapters.store import SqliteStore
-from services.linkage.domain.identity import atena_key
+from services.linkage.domain.identity import atena_key, person_id_for
 from tests.integration.casework.processes import free_port
-from tests.kafka_reader import wait_until
-from tests.unit.linkage.factories import assistance, resident
+from tests.kafka_reader import TopicReader, wait_until
+from tests.unit.linkage.factories import assistance, left, resident
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
@@ -33,12 +34,14 @@ def test_the_worker_purges_a_fact_past_its_period_and_keeps_what_links(kafka_boo
                                                                        tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:8]
     head, child, household = f"9{tag}1", f"9{tag}2", f"HR{tag}"
+    gone, gone_household = f"9{tag}3", f"HG{tag}"  # left the city in 2016, alone in its household
     old, running_case = f"OLD{tag}", f"RUN{tag}"
     data_dir, port = tmp_path / "linkage", free_port()
     env = {**os.environ, "TSUNAGU_LINKAGE_KAFKA_BOOTSTRAP": kafka_bootstrap,
            "TSUNAGU_LINKAGE_APP_ID": f"linkage-ret-{tag}", "TSUNAGU_LINKAGE_DATA_DIR": str(data_dir),
            "TSUNAGU_LINKAGE_METRICS_PORT": str(port), "TSUNAGU_LINKAGE_LOG_LEVEL": "info", "PYTHONPATH": str(ROOT),
            "TSUNAGU_LINKAGE_FACT_RETENTION_YEARS": '{"public_assistance": 5}',
+           "TSUNAGU_LINKAGE_PERSON_RETENTION_YEARS": "5",
            "TSUNAGU_LINKAGE_RETENTION_PURGE_INTERVAL_S": "2"}
     log_path = tmp_path / "linkage.log"
     records: list[RecordV1] = [
@@ -49,7 +52,11 @@ def test_the_worker_purges_a_fact_past_its_period_and_keeps_what_links(kafka_boo
         assistance("started", old, household, head, "2013-01-01"),
         assistance("ended", old, household, head, "2015-03-31"),
         assistance("started", running_case, household, head, "2016-01-01"),
+        resident(gone, gone_household, birth="2011-02-02", name_kana="サラバ ウミ", name_kanji="去 海",
+                 effective="2014-04-01", record_id=f"rt-{tag}-3"),
+        left(gone, gone_household, "2016-03-31"),
     ]
+    children = TopicReader(kafka_bootstrap, "linkage.children.v1")
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
     with log_path.open("ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "services.linkage.entrypoints.worker"], cwd=ROOT,
@@ -71,7 +78,9 @@ def test_the_worker_purges_a_fact_past_its_period_and_keeps_what_links(kafka_boo
             ours = {k for k in kinds if tag in k}
             # the running case is stored (the records arrived) and the ended one is not (purged)
             if f"public_assistance|{running_case}" in ours and f"public_assistance|{old}" not in ours and \
-                    state.person_for_key(atena_key(child)) is not None:
+                    state.person_for_key(atena_key(child)) is not None and \
+                    state.person_for_key(atena_key(gone)) is None and all(r.record_id in state.processed
+                                                                           for r in records):
                 return {"state": state}
             return None
 
@@ -88,15 +97,26 @@ def test_the_worker_purges_a_fact_past_its_period_and_keeps_what_links(kafka_boo
             return text if 'tsunagu_linkage_retention_purged_total{kind="public_assistance"}' in text else None
 
         metrics = wait_until(counted, 30, "the purge metric")
+        gone_key = person_id_for(atena_key(gone)).encode()
+        profiles: list = []
+
+        def tombstoned() -> bool:
+            profiles.extend(children.raw(lambda m: m.key == gone_key, want=10, timeout_s=1))
+            return bool(profiles) and profiles[-1].value is None
+
+        wait_until(tombstoned, 30, "the tombstone of the child who left")
+        assert profiles[0].value is not None and profiles[-1].value is None  # its profile(s), then the tombstone
+        assert 'tsunagu_linkage_retention_purged_total{kind="person"}' in metrics
         assert 'tsunagu_linkage_retention_purge_runs_total{outcome="ok"}' in metrics
         # the ended case was seen before it was purged: its start and end records were processed
         assert all(r.record_id in state.processed for r in records)
     finally:
         producer.close()
+        children.close()
         proc.terminate()
         proc.wait(timeout=60)
     text = log_path.read_text(errors="replace")
     # the worker reads ingest.records.v1 from its beginning: earlier tests' families may be purged in the same run
     assert re.search(r"retention purge: [1-9]\d* source facts removed .*public_assistance=[1-9]", text), text[-2000:]
-    for secret in (head, child, household, old, "保存", "ホゾン"):
+    for secret in (head, child, household, old, "保存", "ホゾン", gone, "去 海"):
         assert secret not in text

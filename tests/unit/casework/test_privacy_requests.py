@@ -20,6 +20,7 @@ from services.casework.adapters.orm import (
     Child,
     OutboxMessage,
     PrivacyDeletion,
+    PrivacyDisclosureRequest,
     PrivacyExtractSubject,
     PrivacyKey,
     PrivacyOptOut,
@@ -212,15 +213,21 @@ def test_deletion_removes_the_child_everywhere_and_queues_a_tombstone(c: Contain
         assert deletion is not None and child not in json.dumps(deletion.removed) + json.dumps(deletion.extracts)
         # the audit trail keeps the earlier accesses and records the deletion (and the refusal); it still verifies
         actions = [a.action for a in session.scalars(select(AuditRecord).where(AuditRecord.child_id == child))]
-        assert actions == ["disclosure", "delete_person", "delete_person"]
+        assert actions == ["disclosure_request", "disclosure", "delete_person", "delete_person"]
+        # the disclosure request made before, and the answers it would have kept, went with the child
+        assert session.scalar(select(func.count()).select_from(PrivacyDisclosureRequest)) == 0
         assert audit_log.verify(session).ok
-    # late messages about the child do not bring it back; disclosure and extracts no longer find it
+    # late messages about the child do not bring it back; extracts no longer find it; a disclosure says casework
+    # holds nothing (deleted on request) and asks linkage and scoring whether they still do
     assert flagged(c, child, [17, 19]) == "no_alert:deleted"
     WorkerHandlers(c).process("profile", raw(profile_event(child, "40131")), where="t")
     with c.sessions() as session:
         assert session.get(Child, child) is None
-    with pytest.raises(Refused, match="該当する児童"):
-        privacy_disclosure.disclose(c, username="privacy", child_id=child, out=tmp_path / "d", request_ref="R-3")
+    after = privacy_disclosure.disclose(c, username="privacy", child_id=child, out=tmp_path / "d2", request_ref="R-3",
+                                        pdf=False)
+    html = after.html.read_text(encoding="utf-8")
+    assert "削除請求によりケース管理から削除されています" in html and "試験 太郎" not in html
+    assert after.status.deleted and [p.state for p in after.status.parts] == ["pending", "pending"]
     with pytest.raises(Refused, match="該当する児童"):
         privacy_deletion.delete_person(c, username="privacy", child_id=child, requested_by="保護者",
                                        request_ref="R-4", confirm=lambda _c, _e: True)
@@ -248,7 +255,7 @@ def test_disclosure_lists_facts_and_every_access(c: Container, tmp_path: Path) -
     html = result.html.read_text(encoding="utf-8")
     assert "試験 太郎3" in html and "EPDS高値" in html and "児童情報の閲覧" in html and "R7-12" in html
     assert "一次スクリーニング" in html and "健診の受診記録がありません" in html
-    assert result.accesses == 1 and result.pdf is None
+    assert result.accesses == 2 and result.pdf is None  # the view, and the disclosure request itself
     with c.sessions() as session:
         [entry] = session.scalars(select(AuditRecord).where(AuditRecord.action == "disclosure"))
         assert entry.child_id == child and entry.outcome == "ok"

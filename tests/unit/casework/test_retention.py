@@ -4,6 +4,7 @@ alert policy still counts the purged cases (issue 15). In-memory SQLite, the wor
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -11,15 +12,25 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select, update
 
-from services.casework.adapters.orm import Alert, AuditRecord, CaseStep, Child, OutboxMessage, ReviewCase
+from contracts.envelope import envelope_dict
+from contracts.topics.privacy_disclosures import REPLY_EVENT_TYPE, DisclosureReplyV1
+from services.casework.adapters.orm import (
+    Alert,
+    AuditRecord,
+    CaseStep,
+    Child,
+    OutboxMessage,
+    PrivacyDisclosureReply,
+    ReviewCase,
+)
 from services.casework.bootstrap import Container
 from services.casework.domain.access import Principal, Role
 from services.casework.domain.workflow import Action, StepCommand
 from services.casework.metrics import CaseworkMetrics
-from services.casework.service_layer import audit_log, cases, retention
+from services.casework.service_layer import audit_log, cases, privacy_disclosure, retention
 from services.casework.service_layer.worker import WorkerHandlers
 from tests.unit.casework.factories import flags_event, profile_event, raw, review_event
-from tests.unit.casework.privacy_data import NOW, memory_container
+from tests.unit.casework.privacy_data import NOW, add_users, memory_container
 
 pytestmark = pytest.mark.unit
 EAST = Principal(user_id="u-east", username="higashi", role=Role.WARD_STAFF, ward_code="40131")
@@ -140,7 +151,8 @@ def test_decided_reviews_and_published_outbox_rows_go_unpublished_and_open_ones_
     assert count(c, OutboxMessage, OutboxMessage.published_at.is_(None)) == 1
 
     result = retention.purge(c.sessions, POLICY, NOW + timedelta(days=31))
-    assert result.counts == {"alerts": 0, "case_steps": 0, "review_cases": 0, "outbox": 1}
+    assert result.counts == {"alerts": 0, "case_steps": 0, "review_cases": 0, "outbox": 1, "disclosures": 0,
+                             "disclosure_replies": 0}
     assert count(c, OutboxMessage) == 1 and count(c, OutboxMessage, OutboxMessage.published_at.is_(None)) == 1
 
     result = retention.purge(c.sessions, POLICY, PAST)
@@ -158,7 +170,8 @@ def test_dry_run_counts_what_the_purge_removes_and_batches_cover_everything(c: C
     assert count(c, Alert) == 3  # the plan changed nothing
     result = retention.purge(c.sessions, POLICY, PAST, batch=1)
     assert result.counts == planned.counts == {"alerts": 3, "case_steps": 6, "review_cases": 0,
-                                               "outbox": planned.counts["outbox"]}
+                                               "outbox": planned.counts["outbox"], "disclosures": 0,
+                                               "disclosure_replies": 0}
     assert planned.counts["outbox"] >= 6 and count(c, Alert) == 0 and count(c, OutboxMessage) == 0
     assert count(c, AuditRecord, AuditRecord.action == retention.ACTION) >= 3  # one entry per batch transaction
     with c.sessions() as session:
@@ -168,3 +181,29 @@ def test_dry_run_counts_what_the_purge_removes_and_batches_cover_everything(c: C
 def test_retention_periods_are_checked() -> None:
     with pytest.raises(ValueError):
         retention.RetentionPolicy(closed_case_days=0, outbox_days=30)
+
+
+def test_disclosure_requests_and_their_answers_go_after_the_period(c: Container) -> None:
+    """開示: the answers are copies of what linkage and scoring held; they are kept for the city's period, then go
+    with their request (the audit trail keeps that a disclosure was requested and produced)."""
+    add_users(c)
+    alert_for(c, "pc-d", [17])
+    old = privacy_disclosure.request(c, username="privacy", child_id="pc-d", request_ref="R-old")
+    reply = DisclosureReplyV1(request_id=old.request_id, child_id="pc-d", service="linkage",
+                              answered_at=NOW.isoformat(), held=True)
+    value = json.dumps(envelope_dict(data=reply, type_=REPLY_EVENT_TYPE, source="/t", subject="pc-d")).encode()
+    assert WorkerHandlers(c).process("disclosure_reply", value, where="t").outcome == "stored"
+    later = NOW + timedelta(days=400)
+    c.clock = lambda: later
+    recent = privacy_disclosure.request(c, username="privacy", child_id="pc-d", request_ref="R-new")
+    with c.sessions() as session:
+        planned = retention.plan(session, POLICY, PAST)
+    assert (planned.counts["disclosures"], planned.counts["disclosure_replies"]) == (1, 1)
+    result = retention.purge(c.sessions, POLICY, PAST)
+    assert (result.counts["disclosures"], result.counts["disclosure_replies"]) == (1, 1)
+    with c.sessions() as session:
+        assert privacy_disclosure.status_of(session, old.request_id, PAST) is None
+        assert privacy_disclosure.status_of(session, recent.request_id, PAST) is not None
+        assert count(c, PrivacyDisclosureReply) == 0
+        actions = [a.action for a in session.scalars(select(AuditRecord).where(AuditRecord.child_id == "pc-d"))]
+    assert actions.count("disclosure_request") == 2  # the trail keeps both requests

@@ -126,6 +126,21 @@ class FakeStore:
         return out
 
 
+    def case_histories(self) -> list[Case]:
+        opt_outs, self.opt_outs = self.opt_outs, {}
+        try:
+            return self.cases()
+        finally:
+            self.opt_outs = opt_outs
+
+    def count_steps(self, case_ids: list[str]) -> int:
+        return sum(1 for s in self.steps if s[1] in set(case_ids))
+
+    def purge_cases(self, case_ids: list[str]) -> None:
+        gone = set(case_ids)
+        self.steps = [s for s in self.steps if s[1] not in gone]
+        self.cases_ = {k: c for k, c in self.cases_.items() if k not in gone}
+
     def claim_scheduled(self, key: str, owner: str, now: datetime, stale_before: datetime) -> Claim:
         held = self.scheduled.get(key)
         if held is not None and held[2] is not None:

@@ -178,3 +178,22 @@ def test_a_rebalance_forgets_the_state_held_and_interrupts_a_clock_evaluation(mo
     assert asyncio.run(go()) is False
     assert loaded == [{0, 1}], "only linkage.facts.v1's partitions are loaded (the opt-outs share them)"
     assert s.store.data == {} and s.held == set()
+
+
+def disclosure_request(child: str, request_id: str) -> Rec:
+    from contracts.topics.privacy_disclosures import DisclosureRequestV1
+
+    request = DisclosureRequestV1(request_id=request_id, child_id=child, requested_at="2026-06-01T10:00:00+09:00")
+    return Rec("privacy.disclosures.v1", 3, 0, child.encode(), request.model_dump_json().encode())
+
+
+def test_a_disclosure_request_is_answered_from_the_state_at_its_place_in_the_batch_and_only_for_its_child() -> None:
+    s, producer, metrics = scoring()
+    asyncio.run(s([*flagged_facts("q1", 3), disclosure_request("q1", "req-a"), disclosure_request("nobody", "req-b"),
+                   Rec("privacy.disclosures.v1", 3, 1, b"x", b"junk")]))
+    replies = {k: orjson.loads(v)["data"] for k, v, _ in producer.on("privacy.disclosure_replies.v1")}  # type: ignore[arg-type]
+    assert set(replies) == {b"req-a", b"req-b"}
+    assert replies[b"req-a"]["held"] is True and replies[b"req-a"]["child_id"] == "q1"
+    assert replies[b"req-b"]["held"] is False
+    assert b"q1" not in orjson.dumps(replies[b"req-b"])  # nothing of another child
+    assert metrics.disclosures.labels(outcome="invalid")._value.get() == 1
