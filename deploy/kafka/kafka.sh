@@ -160,13 +160,21 @@ format_storage() {
   fi
   rm -rf "$DATA/data"
   local cid scram=()
-  cid="$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+  # Kafka's own Uuid.randomUuid draws again when the id would start with "-": StorageTool's parser reads such an id
+  # as an option and refuses to format ("argument --cluster-id/-t: expected one argument"; 1 start in 64 failed).
+  cid="$(python3 -c 'import base64,uuid
+while (c := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"): pass
+print(c)')"
   if [ "$SECURITY" != plaintext ]; then  # every principal's SCRAM credentials, in the metadata from the start
     local line
     while IFS= read -r line; do scram+=(--add-scram "$line"); done < <(acls_py scram-args)
   fi
-  "${JAVA[@]}" kafka.tools.StorageTool format -t "$cid" -c "$DATA/server.properties" "${scram[@]}" \
-    >"$DATA/format.log" 2>&1
+  if ! "${JAVA[@]}" kafka.tools.StorageTool format -t "$cid" -c "$DATA/server.properties" "${scram[@]}" \
+    >"$DATA/format.log" 2>&1; then
+    echo "kafka: formatting $DATA/data failed ($DATA/format.log):" >&2
+    tail -n 5 "$DATA/format.log" >&2
+    exit 1
+  fi
   echo "$MARK" >"$DATA/data/.tsunagu"
 }
 
