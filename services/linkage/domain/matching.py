@@ -35,9 +35,11 @@ from services.linkage.domain.names import (
     given_kanji,
     given_kanji_suffix,
     has_separator,
+    kanji_given_suffix,
     record_given_kana,
     seion,
     short_vowels,
+    surname_kanji_key,
 )
 from services.linkage.domain.state import LinkageState
 
@@ -46,7 +48,7 @@ SIBLING = "given_name_differs"  # never linked automatically, whatever else agre
 HARD_GUARDS = frozenset({SIBLING, BORN_APART, OTHER_DAY})
 OTHER_STUDENT = "candidate_has_other_student_id"
 MAX_BLOCK = 500  # a block larger than this (a hugely common value) adds no candidates
-FIELDS = ("kana_name", "kanji_name", "birth_date", "sex", "address", "school_code")
+FIELDS = ("kana_name", "kanji_name", "birth_date", "sex", "address", "school_code", "household_surname")
 
 
 class Identity(Blockable, Protocol):
@@ -126,6 +128,12 @@ FIXED = {
     ("school_code", "exact"): _bits(0.85, 0.003), ("school_code", "disagree"): _bits(0.15, 0.997),
 }
 M_GIVEN_ONLY = 0.05
+# A child's surname changes with a parent's: the mother's 氏の変更 on divorce or her remarriage is a 住民記録 異動
+# the day it is filed, so the registry shows the new surname on someone in the child's 世帯 in most true surname
+# changes (a school ahead of the registry, or a child living apart from the mother, is the rest). A stranger's
+# surname equals one held in that 世帯 only by the surname's own frequency (term frequency, as for names).
+M_HOUSEHOLD_SURNAME = 0.85
+HOUSEHOLD_SURNAME_DISAGREE = _bits(1 - M_HOUSEHOLD_SURNAME, 0.99)
 INFERRED_U = 3.0  # a given name found by where the name would split: ×3 as likely by coincidence
 
 
@@ -197,7 +205,49 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
     if r.school_code and p.school_code:
         level = "exact" if r.school_code == p.school_code else "disagree"
         out.append(("school_code", r.school_code, p.school_code, level, FIXED["school_code", level]))
+    names = [lv[3] for lv in out if lv[0] in ("kana_name", "kanji_name")]
+    if names and all(n in GIVEN_LEVELS for n in names) and p.household_no:
+        household = _household_surname(r, p, st, n, record_given_kanji)
+        if household is not None:
+            out.append(household)
     return out
+
+
+def _record_surnames(r: Identity, p: Person, record_given_kanji: str | None) -> tuple[str | None, str | None]:
+    """The record's surname (folded kana, folded kanji) as read against candidate ``p``: the part the source
+    separated, or what is left of an unseparated name once the candidate's given name is taken off its end."""
+    kana: str | None = None
+    given = record_given_kana(r, p)
+    if given.kana and not given.inferred:
+        kana = r.surname_kana_key
+    elif given.kana and r.kana_key and len(r.kana_key) > len(given.kana) and r.kana_key.endswith(given.kana):
+        kana = r.kana_key[:-len(given.kana)]
+    kanji = surname_kanji_key(r.name_kanji, r.kanji_key) if record_given_kanji is not None \
+        else kanji_given_suffix(r.kanji_key, p)
+    return kana, kanji
+
+
+def _household_surname(r: Identity, p: Person, st: LinkageState, n: int,
+                       record_given_kanji: str | None) -> Level | None:
+    """Given name and birth date agree but the surname does not: is the record's surname one the registry shows
+    on another member of the candidate's 世帯 (the mother's 氏の変更, a step-parent's name)? That is what a true
+    surname change leaves; a namesake's own surname is there only by chance."""
+    kana, kanji = _record_surnames(r, p, record_given_kanji)
+    if kana is None and kanji is None:
+        return None
+    held: str | None = None
+    for pid in sorted(st.households.get(p.household_no or "", ())):
+        m = st.persons[pid]
+        if pid == p.person_id:
+            continue
+        if (kana and kana == m.surname_kana_key) or (kanji and kanji == surname_kanji_key(m.name_kanji, m.kanji_key)):
+            held = m.surname_kana_key or kana
+            break
+    shown = kana or kanji
+    if held is None:
+        return ("household_surname", shown, None, "disagree", HOUSEHOLD_SURNAME_DISAGREE)
+    u = max(st.surname_freq.get(held, 1), 1) / n
+    return ("household_surname", shown, held, "exact", _bits(M_HOUSEHOLD_SURNAME, u))
 
 
 def _given_slip(given: Given | None, p: Person, record_given_kanji: str | None) -> bool:
