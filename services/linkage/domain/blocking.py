@@ -9,7 +9,7 @@ surname's listed reading from ingest (surname_kana_key only), so birth date × s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from services.linkage.domain import names
@@ -115,6 +115,18 @@ class MultiMap:
                 self._d[key] = [cur, pid]
         elif pid not in cur:
             cur.append(pid)
+
+    def add_all(self, keys: Iterable[str], pid: str) -> None:
+        d = self._d
+        for key in keys:
+            cur = d.get(key)
+            if cur is None:
+                d[key] = pid
+            elif cur.__class__ is str:
+                if cur != pid:
+                    d[key] = [cur, pid]
+            elif pid not in cur:
+                cur.append(pid)  # type: ignore[union-attr]
 
     def remove(self, key: str, pid: str) -> None:
         cur = self._d.get(key)

@@ -18,6 +18,7 @@ Levels, strongest first:
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Literal
 
 DateLevel = Literal["exact", "near", "typo", "disagree"]
@@ -32,6 +33,7 @@ def _parse(iso: str) -> date | None:
         return None
 
 
+@lru_cache(maxsize=131_072)
 def date_level(a: str, b: str) -> DateLevel:
     """The shape of the difference between two ISO dates."""
     if a[:10] == b[:10]:

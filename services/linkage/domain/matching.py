@@ -152,11 +152,12 @@ def _tf(field: str, freq: int, n: int) -> float:
     return _bits(M_EXACT[field], max(freq, 1) / n)
 
 
-def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji: str | None) -> list[Level]:
+def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji: str | None,
+            given: Given | None) -> list[Level]:
+    """``given``: the record's given name read against ``p`` (``record_given_kana``), None when the kana keys agree."""
     out: list[Level] = []
     a, b = r.kana_key, p.kana_key
     if a and b:
-        given = record_given_kana(r, p) if a != b else None
         if a == b:
             out.append(("kana_name", a, b, "exact", _tf("kana_name", st.kana_freq.get(a, 1), n)))
         elif given is not None and given.kana and seion(given.kana) == seion(p.given_kana_key):  # new surname
@@ -207,17 +208,18 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
         out.append(("school_code", r.school_code, p.school_code, level, FIXED["school_code", level]))
     names = [lv[3] for lv in out if lv[0] in ("kana_name", "kanji_name")]
     if names and all(n in GIVEN_LEVELS for n in names) and p.household_no:
-        household = _household_surname(r, p, st, n, record_given_kanji)
+        household = _household_surname(r, p, st, n, record_given_kanji, given)
         if household is not None:
             out.append(household)
     return out
 
 
-def _record_surnames(r: Identity, p: Person, record_given_kanji: str | None) -> tuple[str | None, str | None]:
+def _record_surnames(r: Identity, p: Person, record_given_kanji: str | None,
+                     given: Given | None) -> tuple[str | None, str | None]:
     """The record's surname (folded kana, folded kanji) as read against candidate ``p``: the part the source
     separated, or what is left of an unseparated name once the candidate's given name is taken off its end."""
     kana: str | None = None
-    given = record_given_kana(r, p)
+    given = given if given is not None else record_given_kana(r, p)
     if given.kana and not given.inferred:
         kana = r.surname_kana_key
     elif given.kana and r.kana_key and len(r.kana_key) > len(given.kana) and r.kana_key.endswith(given.kana):
@@ -228,11 +230,11 @@ def _record_surnames(r: Identity, p: Person, record_given_kanji: str | None) -> 
 
 
 def _household_surname(r: Identity, p: Person, st: LinkageState, n: int,
-                       record_given_kanji: str | None) -> Level | None:
+                       record_given_kanji: str | None, given: Given | None) -> Level | None:
     """Given name and birth date agree but the surname does not: is the record's surname one the registry shows
     on another member of the candidate's 世帯 (the mother's 氏の変更, a step-parent's name)? That is what a true
     surname change leaves; a namesake's own surname is there only by chance."""
-    kana, kanji = _record_surnames(r, p, record_given_kanji)
+    kana, kanji = _record_surnames(r, p, record_given_kanji, given)
     if kana is None and kanji is None:
         return None
     held: str | None = None
@@ -257,18 +259,18 @@ def _given_slip(given: Given | None, p: Person, record_given_kanji: str | None) 
         and jellyfish.levenshtein_distance(a, b) == 1  # type: ignore[arg-type]
 
 
-def _given_guard(r: Identity, p: Person, record_given_kanji: str | None) -> str | None:
+def _given_guard(r: Identity, p: Person, record_given_kanji: str | None, given: Given | None) -> str | None:
     """Twins and siblings share birth date, address and surname; a different given name keeps them apart.
 
     A different kana reading of the same kanji name is a reading correction (2025 furigana reform), not a sibling;
     a voicing mark or a long vowel left out (ユタ for ユウタ) is a slip, not another child; nor is one kana off
     where the separated kanji given names agree (siblings are not given the same kanji name).
     """
-    if r.kana_key == p.kana_key:
+    if r.kana_key == p.kana_key or given is None:
         return None
-    if _given_slip(record_given_kana(r, p), p, record_given_kanji):
+    if _given_slip(given, p, record_given_kanji):
         return None
-    a, b = record_given_kana(r, p).kana, p.given_kana_key
+    a, b = given.kana, p.given_kana_key
     if a and b and short_vowels(seion(a)) != short_vowels(seion(b)) and r.kanji_key != p.kanji_key \
             and jellyfish.jaro_winkler_similarity(a, b) < 0.85:
         return SIBLING
@@ -278,10 +280,12 @@ def _given_guard(r: Identity, p: Person, record_given_kanji: str | None) -> str 
 def score(record: Identity, person: Person, state: LinkageState, given_kanji: str | None = None) -> Scored:
     n = max(len(state.persons), 1000)
     record_given_kanji = given_kanji or _record_given_kanji(record)
-    levels = _levels(record, person, state, n, record_given_kanji)
+    given = record_given_kana(record, person) if record.kana_key != person.kana_key else None
+    levels = _levels(record, person, state, n, record_given_kanji, given)
     weight = _bits(1.0, n) + sum(lv[4] for lv in levels)  # prior: one true match among n persons
     probability = 1.0 / (1.0 + 2.0 ** (-weight)) if weight > -60 else 0.0
-    guard = _given_guard(record, person, record_given_kanji) or birth_date_guard(levels) or new_surname_guard(levels)
+    guard = _given_guard(record, person, record_given_kanji, given) or birth_date_guard(levels) \
+        or new_surname_guard(levels)
     scored = Scored(person.person_id, weight, probability, guard=guard)
     scored.levels = levels
     return scored

@@ -56,10 +56,12 @@ def _vowel(kana: str) -> str | None:
     return last if last in _VOWEL_KANA else None
 
 
+@lru_cache(maxsize=131_072)
 def has_separator(name: str | None) -> bool:
     return bool(name) and len(unicodedata.normalize("NFKC", name).split()) >= 2  # type: ignore[arg-type]
 
 
+@lru_cache(maxsize=131_072)
 def given_kanji(name: str | None) -> str | None:
     """The given-name part of an original 氏名 when the source separated it (NFKC, last part)."""
     parts = unicodedata.normalize("NFKC", name).split() if name else []
