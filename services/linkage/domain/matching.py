@@ -320,9 +320,32 @@ def _other_student(person: Person, own_key: str | None) -> bool:
     return own_key is not None and any(k.startswith("student:") and k != own_key for k in person.keys)
 
 
+def _born_another_day(r: Identity, p: Person) -> bool:
+    """Born on a day no typo explains, and neither the address nor the school agrees: ``birth_date_guard`` makes
+    such a candidate a namesake (a hard guard) whatever the names say, so it can never be linked or reviewed.
+    Most candidates are these (a given name shared with children born that year): matching defers their
+    scoring, which only the choice of a new identity's nearest namesake needs."""
+    a, b = r.birth_date, p.birth_date
+    if not a or not b or date_level(a, b) != "disagree":
+        return False
+    ra, pa = r.address_key, p.address_key
+    if ra and pa and (ra == pa or ra.startswith(pa) or pa.startswith(ra)
+                      or jellyfish.jaro_winkler_similarity(ra, pa) >= 0.93):
+        return False
+    return not (r.school_code and p.school_code and r.school_code == p.school_code)
+
+
 def _scored(record: Identity, state: LinkageState, pids: list[str], record_given_kanji: str | None,
-            own_key: str | None) -> list[Scored]:
-    scored = [score(record, state.persons[pid], state, record_given_kanji) for pid in pids]
+            own_key: str | None, deferred: list[str] | None = None) -> list[Scored]:
+    """Scores the candidates ``pids``; with ``deferred``, those born on another day (``_born_another_day``) are
+    put there instead, to be scored only if needed."""
+    scored: list[Scored] = []
+    for pid in pids:
+        person = state.persons[pid]
+        if deferred is not None and _born_another_day(record, person):
+            deferred.append(pid)
+        else:
+            scored.append(score(record, person, state, record_given_kanji))
     for s in scored:
         if not _other_student(state.persons[s.person_id], own_key):
             continue
@@ -345,16 +368,20 @@ def match(record: Identity, state: LinkageState, settings: MatchSettings, exclud
     skip = set(excluded)
     record_given_kanji = _record_given_kanji(record)
     pids = [pid for pid in candidates(record, state, settings.max_candidates) if pid not in skip]
-    scored = _scored(record, state, pids, record_given_kanji, own_key)
+    deferred: list[str] = []  # namesakes born on another day: never linked or reviewed (hard guard)
+    scored = _scored(record, state, pids, record_given_kanji, own_key, deferred)
     if _nobody_likely(scored, settings):
         # about to be a new identity: look once more, by given name and the dates a common slip leads to
         skip.update(pids)
         more = [pid for pid in candidates(record, state, settings.max_candidates, second_chance=True)
                 if pid not in skip]
-        scored += _scored(record, state, more, record_given_kanji, own_key)
-    scored.sort(key=lambda s: (-s.weight, s.person_id))
+        scored += _scored(record, state, more, record_given_kanji, own_key, deferred)
     siblings = [s for s in scored if s.guard in HARD_GUARDS]
     scored = [s for s in scored if s.guard not in HARD_GUARDS]
+    if not scored and deferred:  # a new identity: its nearest namesake or sibling is what the case shows
+        siblings += _scored(record, state, deferred, record_given_kanji, own_key)
+    scored.sort(key=lambda s: (-s.weight, s.person_id))
+    siblings.sort(key=lambda s: (-s.weight, s.person_id))
     best = scored[0] if scored else None
     runner = scored[1] if len(scored) > 1 else None
     if best is None or best.probability < settings.new_probability:
