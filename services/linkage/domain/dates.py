@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import lru_cache
+from operator import ne
 from typing import Literal
 
 DateLevel = Literal["exact", "near", "typo", "disagree"]
@@ -26,6 +27,7 @@ DateLevel = Literal["exact", "near", "typo", "disagree"]
 ERA_SHIFTS = frozenset({30, 63})
 
 
+@lru_cache(maxsize=131_072)
 def _parse(iso: str) -> date | None:
     try:
         return date.fromisoformat(iso[:10])
@@ -33,7 +35,6 @@ def _parse(iso: str) -> date | None:
         return None
 
 
-@lru_cache(maxsize=131_072)
 def date_level(a: str, b: str) -> DateLevel:
     """The shape of the difference between two ISO dates."""
     if a[:10] == b[:10]:
@@ -52,7 +53,7 @@ def date_level(a: str, b: str) -> DateLevel:
     if (ya, dd_a) == (yb, dd_b) and ma == mb[::-1]:
         return "near"  # the month's digits swapped (01 ↔ 10)
     digits_a, digits_b = ya + ma + dd_a, yb + mb + dd_b
-    if sum(x != y for x, y in zip(digits_a, digits_b, strict=True)) == 1:
+    if sum(map(ne, digits_a, digits_b)) == 1:  # (eight digits each: the ISO dates were parsed above)
         return "typo"
     if (ma, dd_a) == (mb, dd_b) and abs(int(ya) - int(yb)) in ({1} | ERA_SHIFTS):
         return "typo"  # a 和暦 year off by one (or 平成31年/令和元年), or the year number in the wrong era
