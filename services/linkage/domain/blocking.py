@@ -141,6 +141,10 @@ class MultiMap:
             if len(cur) == 1:
                 self._d[key] = cur[0]
 
+    def raw(self, key: str) -> str | list[str] | None:
+        """The block as stored (a bare id for one member, else a list): for reading only, never to keep."""
+        return self._d.get(key)
+
     def get(self, key: str) -> tuple[str, ...]:
         cur = self._d.get(key)
         if cur is None:

@@ -304,9 +304,14 @@ def evidence(scored: Scored) -> list[Comparison]:
 
 def candidates(record: Identity, state: LinkageState, limit: int, second_chance: bool = False) -> list[str]:
     found: set[str] = set()
+    raw = state.blocks.raw
     for key in (slip_keys if second_chance else blocking_keys)(record):
-        block = state.blocks.get(key)
-        if len(block) <= (NAME_BLOCK_LIMIT if key[0] in "nay" else MAX_BLOCK):
+        block = raw(key)
+        if block is None:
+            continue
+        if block.__class__ is str:  # one member (most blocks)
+            found.add(block)
+        elif len(block) <= (NAME_BLOCK_LIMIT if key[0] in "nay" else MAX_BLOCK):
             found.update(block)
     return sorted(found)[:limit] if len(found) > limit else list(found)
 
