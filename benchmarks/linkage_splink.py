@@ -83,10 +83,12 @@ def run(pop: Population, threads: int = 1) -> SplinkRun:
     seconds = time.perf_counter() - started
     cdf = clusters.as_pandas_dataframe()
     predicted: dict[str, str | None] = {rid: None for rid in students["unique_id"]}
-    for _, group in cdf.groupby("cluster_id"):
-        reg = group.loc[group["source_dataset"] == "registry", "unique_id"].tolist()
-        for rid in group.loc[group["source_dataset"] == "school", "unique_id"]:
-            predicted[rid] = reg[0] if reg else None
+    # each school record's cluster's first registry member (a loop over the groups took ~50 s at 100 k persons)
+    reg = cdf.loc[cdf["source_dataset"] == "registry", ["cluster_id", "unique_id"]].drop_duplicates("cluster_id")
+    school = cdf.loc[cdf["source_dataset"] == "school", ["cluster_id", "unique_id"]]
+    joined = school.merge(reg, on="cluster_id", how="left", suffixes=("", "_registry"))
+    predicted.update((rid, atena if isinstance(atena, str) else None)
+                     for rid, atena in zip(joined["unique_id"], joined["unique_id_registry"], strict=True))
     pdf = predictions.as_pandas_dataframe()
     left_is_registry = pdf["source_dataset_l"] == "registry"
     pairs = pd.DataFrame({
