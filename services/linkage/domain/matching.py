@@ -237,19 +237,20 @@ def _household_surname(r: Identity, p: Person, st: LinkageState, n: int,
     kana, kanji = _record_surnames(r, p, record_given_kanji, given)
     if kana is None and kanji is None:
         return None
-    held: str | None = None
+    holder: Person | None = None
     for pid in sorted(st.households.get(p.household_no or "", ())):
         m = st.persons[pid]
         if pid == p.person_id:
             continue
         if (kana and kana == m.surname_kana_key) or (kanji and kanji == surname_kanji_key(m.name_kanji, m.kanji_key)):
-            held = m.surname_kana_key or kana
+            holder = m
             break
     shown = kana or kanji
-    if held is None:
+    if holder is None:
         return ("household_surname", shown, None, "disagree", HOUSEHOLD_SURNAME_DISAGREE)
-    u = max(st.surname_freq.get(held, 1), 1) / n
-    return ("household_surname", shown, held, "exact", _bits(M_HOUSEHOLD_SURNAME, u))
+    held = holder.surname_kana_key or kana  # the surname's frequency is counted by its kana
+    u = max(st.surname_freq.get(held, 1), 1) / n if held else 1 / n
+    return ("household_surname", shown, held or shown, "exact", _bits(M_HOUSEHOLD_SURNAME, u))
 
 
 def _given_slip(given: Given | None, p: Person, record_given_kanji: str | None) -> bool:
