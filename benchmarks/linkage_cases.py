@@ -31,10 +31,14 @@ class Cases:
     surname_change: float = 0.02
     move_given_change: float = 0.5  # of surname changes: the school has the new address, the registry the old
     dob_given_change: float = 0.1  # of surname changes: and a birth-date typo
+    # of surname changes of a registry child: the registry already shows the new surname on the mother, in the
+    # child's 世帯 (her 氏の変更 on divorce, or her remarriage, is a 住民記録 異動 the day it is filed); the rest
+    # is a school ahead of the registry (a mother's change not filed yet, a child living apart from her)
+    guardian_carries_new_surname: float = 0.8
     near_namesake: float = 0.003  # an unregistered child named like a registry child born 14–35 days apart
 
 
-NONE = Cases(0, 0, 0, 0, 0, 0, 0, 0)
+NONE = Cases(0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def slip_date(born: date, rng: random.Random) -> date:
@@ -82,6 +86,7 @@ ROWS = (
     ("surname_change", "surname change"),
     ("surname_change+move", "surname change + move"),
     ("surname_change+dob", "surname change + birth-date typo"),
+    ("surname_change+guardian", "surname change, the mother's new surname in the registry"),
     ("surname_change+unseparated", "surname change, name without a space"),
     ("near_namesake", "not in registry, namesake born 2–5 weeks apart"),
     ("unregistered", "not in registry (all)"),

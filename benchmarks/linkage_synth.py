@@ -209,6 +209,8 @@ def add_students(pop: Population, seed: int = 11, as_of: date = date(2025, 4, 1)
     cases = cases or Cases()
     crng = random.Random(seed + 1000)  # the cases draw from their own stream: the base noise stays as it was
     schoolkids = [p for p in pop.persons if 6 <= (as_of - p.birth).days // 365 <= 15]
+    mothers = {p.household: p for p in pop.persons if p.sex == "2" and (as_of - p.birth).days // 365 >= 20}
+    renamed: dict[str, tuple[str, str]] = {}  # household → the surname its mother took (a sibling takes it too)
     for n, kid in enumerate(schoolkids):
         surname, given, born, sex, address = kid.surname, kid.given, kid.birth, kid.sex, kid.address
         truth: str | None = kid.atena
@@ -233,6 +235,14 @@ def add_students(pop: Population, seed: int = 11, as_of: date = date(2025, 4, 1)
             kana_s, kanji_s = new_s[1], new_s[0]
             tags.add("surname_change")
         if "surname_change" in tags and truth is not None:
+            mother = mothers.get(kid.household)
+            if kid.household in renamed:  # a sibling's school already uses the mother's new surname
+                kana_s, kanji_s = renamed[kid.household][1], renamed[kid.household][0]
+                tags.add("surname_change+guardian")
+            elif mother is not None and mother.surname != (kanji_s, kana_s) \
+                    and c(cases.guardian_carries_new_surname):
+                mother.surname = renamed[kid.household] = (kanji_s, kana_s)  # the registry has her 氏の変更
+                tags.add("surname_change+guardian")
             if c(cases.move_given_change):
                 moved = True
                 address = _address(crng)[1]  # and the school has the new address, the registry the old one

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.linkage.domain.identity import content_hash, fact_id_for
+from services.linkage.domain.identity import fact_id_for, text_hash
 from services.linkage.domain.model import Person, SourceFact
 from services.linkage.domain.state import LinkageState
 
@@ -166,7 +166,7 @@ def profile_change(person: Person, state: LinkageState) -> dict[str, Any] | None
     if not person.is_child:
         return None
     payload = profile_payload(person, state)
-    digest = content_hash(payload)
+    digest = text_hash(payload)
     if digest == person.profile_hash:
         return None
     person.profile_hash = digest

@@ -9,7 +9,7 @@ surname's listed reading from ingest (surname_kana_key only), so birth date × s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from services.linkage.domain import names
@@ -116,6 +116,18 @@ class MultiMap:
         elif pid not in cur:
             cur.append(pid)
 
+    def add_all(self, keys: Iterable[str], pid: str) -> None:
+        d = self._d
+        for key in keys:
+            cur = d.get(key)
+            if cur is None:
+                d[key] = pid
+            elif cur.__class__ is str:
+                if cur != pid:
+                    d[key] = [cur, pid]
+            elif pid not in cur:
+                cur.append(pid)  # type: ignore[union-attr]
+
     def remove(self, key: str, pid: str) -> None:
         cur = self._d.get(key)
         if cur is None:
@@ -128,6 +140,10 @@ class MultiMap:
             cur.remove(pid)
             if len(cur) == 1:
                 self._d[key] = cur[0]
+
+    def raw(self, key: str) -> str | list[str] | None:
+        """The block as stored (a bare id for one member, else a list): for reading only, never to keep."""
+        return self._d.get(key)
 
     def get(self, key: str) -> tuple[str, ...]:
         cur = self._d.get(key)

@@ -18,6 +18,8 @@ Levels, strongest first:
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
+from operator import ne
 from typing import Literal
 
 DateLevel = Literal["exact", "near", "typo", "disagree"]
@@ -25,6 +27,7 @@ DateLevel = Literal["exact", "near", "typo", "disagree"]
 ERA_SHIFTS = frozenset({30, 63})
 
 
+@lru_cache(maxsize=131_072)
 def _parse(iso: str) -> date | None:
     try:
         return date.fromisoformat(iso[:10])
@@ -50,11 +53,50 @@ def date_level(a: str, b: str) -> DateLevel:
     if (ya, dd_a) == (yb, dd_b) and ma == mb[::-1]:
         return "near"  # the month's digits swapped (01 ↔ 10)
     digits_a, digits_b = ya + ma + dd_a, yb + mb + dd_b
-    if sum(x != y for x, y in zip(digits_a, digits_b, strict=True)) == 1:
+    if sum(map(ne, digits_a, digits_b)) == 1:  # (eight digits each: the ISO dates were parsed above)
         return "typo"
     if (ma, dd_a) == (mb, dd_b) and abs(int(ya) - int(yb)) in ({1} | ERA_SHIFTS):
         return "typo"  # a 和暦 year off by one (or 平成31年/令和元年), or the year number in the wrong era
     return "disagree"
+
+
+_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _valid(y: int, m: int, d: int) -> bool:
+    if not (1 <= y <= 9999 and 1 <= m <= 12 and d >= 1):
+        return False
+    leap = m == 2 and y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+    return d <= _DAYS[m - 1] + leap
+
+
+@lru_cache(maxsize=65_536)
+def shaped_dates(iso: str) -> frozenset[str]:
+    """Every ISO date ``b`` for which ``date_level(iso, b)`` is not ``disagree`` (itself, ±1–2 days, the swaps,
+    one digit off, a 和暦 year slip): one set look-up per candidate instead of a comparison, for a record's
+    many candidates born on other days (``tests/unit/linkage/test_source_reality.py`` checks the two agree)."""
+    a = iso[:10]
+    d0 = _parse(a)
+    if d0 is None:
+        return frozenset({a})  # date_level(iso, b) is "disagree" for every other b
+    y, m, d = d0.year, d0.month, d0.day
+    out = {a}
+    for k in (-2, -1, 1, 2):
+        try:
+            out.add((d0 + timedelta(days=k)).isoformat())
+        except OverflowError:  # 0001-01-01, a placeholder some systems write
+            continue
+    shapes = [(y, d, m), (y, m, int(f"{d:02d}"[::-1])), (y, int(f"{m:02d}"[::-1]), d)]  # swaps
+    for k in (-63, -30, -1, 1, 30, 63):  # a 和暦 year slip
+        shapes.append((y + k, m, d))
+    for place in (1000, 100, 10, 1):  # one digit of the year, the month or the day
+        digit = y // place % 10
+        shapes += [(y + (c - digit) * place, m, d) for c in range(10) if c != digit]
+    for place in (10, 1):
+        shapes += [(y, m + (c - m // place % 10) * place, d) for c in range(10)]
+        shapes += [(y, m, d + (c - d // place % 10) * place) for c in range(10)]
+    out.update(f"{sy:04d}-{sm:02d}-{sd:02d}" for sy, sm, sd in shapes if _valid(sy, sm, sd))
+    return frozenset(out)
 
 
 def slip_neighbours(iso: str) -> list[str]:

@@ -39,11 +39,12 @@ def birth_date_guard(levels: list[Level]) -> str | None:
 
 def new_surname_guard(levels: list[Level]) -> str | None:
     """A new surname leaves the given name and the birth date, and a namesake born that day shares both: an
-    automatic link needs one more field to agree (sex, or the address or school); else a human looks."""
+    automatic link needs one more field to agree (sex, the address or school, or the new surname held by someone
+    in the candidate's 世帯); else a human looks."""
     names = [lv[3] for lv in levels if lv[0] in ("kana_name", "kanji_name")]
     if not names or any(n not in GIVEN_LEVELS for n in names):
         return None
-    if _corroborated(levels) or any(lv[0] == "sex" and lv[3] == "exact" for lv in levels):
+    if _corroborated(levels) or any(lv[0] in ("sex", "household_surname") and lv[3] == "exact" for lv in levels):
         return None
     return NEW_SURNAME_UNCONFIRMED
 

@@ -12,6 +12,8 @@ import uuid
 from datetime import date
 from typing import Any
 
+import orjson
+
 NAMESPACE = uuid.UUID("8a1c7d2e-5b0f-4f6e-9c3a-2d7e1b4f6a90")
 ADULT_AGE = 18
 
@@ -56,6 +58,13 @@ def review_id_for(record_id: str, subject_key: str) -> str:
 def content_hash(payload: dict[str, Any]) -> str:
     raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.blake2b(raw.encode(), digest_size=10).hexdigest()
+
+
+def text_hash(payload: dict[str, str | None]) -> str:
+    """``content_hash`` of a payload whose values are strings or None (a child's profile): orjson writes exactly
+    the bytes ``json.dumps`` does for those (sorted keys, no spaces, UTF-8, the same escapes), at a fraction of
+    the cost, so a hash stored before is still equal. Not for floats, which the two write differently."""
+    return hashlib.blake2b(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS), digest_size=10).hexdigest()
 
 
 def event_id_for(entity_id: str, payload: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 import jellyfish
 
 from services.linkage.domain.blocking import NAME_BLOCK_LIMIT, Blockable, blocking_keys, slip_keys
-from services.linkage.domain.dates import date_level
+from services.linkage.domain.dates import date_level, shaped_dates
 from services.linkage.domain.guards import (
     BORN_APART,
     DATE_DIFFERS,
@@ -35,9 +35,11 @@ from services.linkage.domain.names import (
     given_kanji,
     given_kanji_suffix,
     has_separator,
+    kanji_given_suffix,
     record_given_kana,
     seion,
     short_vowels,
+    surname_kanji_key,
 )
 from services.linkage.domain.state import LinkageState
 
@@ -46,7 +48,7 @@ SIBLING = "given_name_differs"  # never linked automatically, whatever else agre
 HARD_GUARDS = frozenset({SIBLING, BORN_APART, OTHER_DAY})
 OTHER_STUDENT = "candidate_has_other_student_id"
 MAX_BLOCK = 500  # a block larger than this (a hugely common value) adds no candidates
-FIELDS = ("kana_name", "kanji_name", "birth_date", "sex", "address", "school_code")
+FIELDS = ("kana_name", "kanji_name", "birth_date", "sex", "address", "school_code", "household_surname")
 
 
 class Identity(Blockable, Protocol):
@@ -126,6 +128,12 @@ FIXED = {
     ("school_code", "exact"): _bits(0.85, 0.003), ("school_code", "disagree"): _bits(0.15, 0.997),
 }
 M_GIVEN_ONLY = 0.05
+# A child's surname changes with a parent's: the mother's 氏の変更 on divorce or her remarriage is a 住民記録 異動
+# the day it is filed, so the registry shows the new surname on someone in the child's 世帯 in most true surname
+# changes (a school ahead of the registry, or a child living apart from the mother, is the rest). A stranger's
+# surname equals one held in that 世帯 only by the surname's own frequency (term frequency, as for names).
+M_HOUSEHOLD_SURNAME = 0.85
+HOUSEHOLD_SURNAME_DISAGREE = _bits(1 - M_HOUSEHOLD_SURNAME, 0.99)
 INFERRED_U = 3.0  # a given name found by where the name would split: ×3 as likely by coincidence
 
 
@@ -144,11 +152,12 @@ def _tf(field: str, freq: int, n: int) -> float:
     return _bits(M_EXACT[field], max(freq, 1) / n)
 
 
-def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji: str | None) -> list[Level]:
+def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji: str | None,
+            given: Given | None) -> list[Level]:
+    """``given``: the record's given name read against ``p`` (``record_given_kana``), None when the kana keys agree."""
     out: list[Level] = []
     a, b = r.kana_key, p.kana_key
     if a and b:
-        given = record_given_kana(r, p) if a != b else None
         if a == b:
             out.append(("kana_name", a, b, "exact", _tf("kana_name", st.kana_freq.get(a, 1), n)))
         elif given is not None and given.kana and seion(given.kana) == seion(p.given_kana_key):  # new surname
@@ -197,7 +206,51 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
     if r.school_code and p.school_code:
         level = "exact" if r.school_code == p.school_code else "disagree"
         out.append(("school_code", r.school_code, p.school_code, level, FIXED["school_code", level]))
+    names = [lv[3] for lv in out if lv[0] in ("kana_name", "kanji_name")]
+    if names and all(n in GIVEN_LEVELS for n in names) and p.household_no:
+        household = _household_surname(r, p, st, n, record_given_kanji, given)
+        if household is not None:
+            out.append(household)
     return out
+
+
+def _record_surnames(r: Identity, p: Person, record_given_kanji: str | None,
+                     given: Given | None) -> tuple[str | None, str | None]:
+    """The record's surname (folded kana, folded kanji) as read against candidate ``p``: the part the source
+    separated, or what is left of an unseparated name once the candidate's given name is taken off its end."""
+    kana: str | None = None
+    given = given if given is not None else record_given_kana(r, p)
+    if given.kana and not given.inferred:
+        kana = r.surname_kana_key
+    elif given.kana and r.kana_key and len(r.kana_key) > len(given.kana) and r.kana_key.endswith(given.kana):
+        kana = r.kana_key[:-len(given.kana)]
+    kanji = surname_kanji_key(r.name_kanji, r.kanji_key) if record_given_kanji is not None \
+        else kanji_given_suffix(r.kanji_key, p)
+    return kana, kanji
+
+
+def _household_surname(r: Identity, p: Person, st: LinkageState, n: int,
+                       record_given_kanji: str | None, given: Given | None) -> Level | None:
+    """Given name and birth date agree but the surname does not: is the record's surname one the registry shows
+    on another member of the candidate's 世帯 (the mother's 氏の変更, a step-parent's name)? That is what a true
+    surname change leaves; a namesake's own surname is there only by chance."""
+    kana, kanji = _record_surnames(r, p, record_given_kanji, given)
+    if kana is None and kanji is None:
+        return None
+    holder: Person | None = None
+    for pid in sorted(st.households.get(p.household_no or "", ())):
+        m = st.persons[pid]
+        if pid == p.person_id:
+            continue
+        if (kana and kana == m.surname_kana_key) or (kanji and kanji == surname_kanji_key(m.name_kanji, m.kanji_key)):
+            holder = m
+            break
+    shown = kana or kanji
+    if holder is None:
+        return ("household_surname", shown, None, "disagree", HOUSEHOLD_SURNAME_DISAGREE)
+    held = holder.surname_kana_key or kana  # the surname's frequency is counted by its kana
+    u = max(st.surname_freq.get(held, 1), 1) / n if held else 1 / n
+    return ("household_surname", shown, held or shown, "exact", _bits(M_HOUSEHOLD_SURNAME, u))
 
 
 def _given_slip(given: Given | None, p: Person, record_given_kanji: str | None) -> bool:
@@ -207,18 +260,18 @@ def _given_slip(given: Given | None, p: Person, record_given_kanji: str | None) 
         and jellyfish.levenshtein_distance(a, b) == 1  # type: ignore[arg-type]
 
 
-def _given_guard(r: Identity, p: Person, record_given_kanji: str | None) -> str | None:
+def _given_guard(r: Identity, p: Person, record_given_kanji: str | None, given: Given | None) -> str | None:
     """Twins and siblings share birth date, address and surname; a different given name keeps them apart.
 
     A different kana reading of the same kanji name is a reading correction (2025 furigana reform), not a sibling;
     a voicing mark or a long vowel left out (ユタ for ユウタ) is a slip, not another child; nor is one kana off
     where the separated kanji given names agree (siblings are not given the same kanji name).
     """
-    if r.kana_key == p.kana_key:
+    if r.kana_key == p.kana_key or given is None:
         return None
-    if _given_slip(record_given_kana(r, p), p, record_given_kanji):
+    if _given_slip(given, p, record_given_kanji):
         return None
-    a, b = record_given_kana(r, p).kana, p.given_kana_key
+    a, b = given.kana, p.given_kana_key
     if a and b and short_vowels(seion(a)) != short_vowels(seion(b)) and r.kanji_key != p.kanji_key \
             and jellyfish.jaro_winkler_similarity(a, b) < 0.85:
         return SIBLING
@@ -228,10 +281,12 @@ def _given_guard(r: Identity, p: Person, record_given_kanji: str | None) -> str 
 def score(record: Identity, person: Person, state: LinkageState, given_kanji: str | None = None) -> Scored:
     n = max(len(state.persons), 1000)
     record_given_kanji = given_kanji or _record_given_kanji(record)
-    levels = _levels(record, person, state, n, record_given_kanji)
+    given = record_given_kana(record, person) if record.kana_key != person.kana_key else None
+    levels = _levels(record, person, state, n, record_given_kanji, given)
     weight = _bits(1.0, n) + sum(lv[4] for lv in levels)  # prior: one true match among n persons
     probability = 1.0 / (1.0 + 2.0 ** (-weight)) if weight > -60 else 0.0
-    guard = _given_guard(record, person, record_given_kanji) or birth_date_guard(levels) or new_surname_guard(levels)
+    guard = _given_guard(record, person, record_given_kanji, given) or birth_date_guard(levels) \
+        or new_surname_guard(levels)
     scored = Scored(person.person_id, weight, probability, guard=guard)
     scored.levels = levels
     return scored
@@ -250,9 +305,14 @@ def evidence(scored: Scored) -> list[Comparison]:
 
 def candidates(record: Identity, state: LinkageState, limit: int, second_chance: bool = False) -> list[str]:
     found: set[str] = set()
+    raw = state.blocks.raw
     for key in (slip_keys if second_chance else blocking_keys)(record):
-        block = state.blocks.get(key)
-        if len(block) <= (NAME_BLOCK_LIMIT if key[0] in "nay" else MAX_BLOCK):
+        block = raw(key)
+        if block is None:
+            continue
+        if block.__class__ is str:  # one member (most blocks)
+            found.add(block)
+        elif len(block) <= (NAME_BLOCK_LIMIT if key[0] in "nay" else MAX_BLOCK):
             found.update(block)
     return sorted(found)[:limit] if len(found) > limit else list(found)
 
@@ -266,9 +326,41 @@ def _other_student(person: Person, own_key: str | None) -> bool:
     return own_key is not None and any(k.startswith("student:") and k != own_key for k in person.keys)
 
 
+def _iso(day: str) -> bool:
+    return len(day) >= 10 and day[4] == "-" and day[7] == "-"
+
+
+def _born_another_day(r: Identity, p: Person) -> bool:
+    """Born on a day no typo explains, and neither the address nor the school agrees: ``birth_date_guard`` makes
+    such a candidate a namesake (a hard guard) whatever the names say, so it can never be linked or reviewed.
+    Most candidates are these (a given name shared with children born that year): matching defers their
+    scoring, which only the choice of a new identity's nearest namesake needs."""
+    a, b = r.birth_date, p.birth_date
+    if not a or not b:
+        return False
+    if _iso(a) and _iso(b):
+        if b[:10] in shaped_dates(a):  # the same answer as date_level(a, b) != "disagree", by one look-up
+            return False
+    elif date_level(a, b) != "disagree":
+        return False
+    ra, pa = r.address_key, p.address_key
+    if ra and pa and (ra == pa or ra.startswith(pa) or pa.startswith(ra)
+                      or jellyfish.jaro_winkler_similarity(ra, pa) >= 0.93):
+        return False
+    return not (r.school_code and p.school_code and r.school_code == p.school_code)
+
+
 def _scored(record: Identity, state: LinkageState, pids: list[str], record_given_kanji: str | None,
-            own_key: str | None) -> list[Scored]:
-    scored = [score(record, state.persons[pid], state, record_given_kanji) for pid in pids]
+            own_key: str | None, deferred: list[str] | None = None) -> list[Scored]:
+    """Scores the candidates ``pids``; with ``deferred``, those born on another day (``_born_another_day``) are
+    put there instead, to be scored only if needed."""
+    scored: list[Scored] = []
+    for pid in pids:
+        person = state.persons[pid]
+        if deferred is not None and _born_another_day(record, person):
+            deferred.append(pid)
+        else:
+            scored.append(score(record, person, state, record_given_kanji))
     for s in scored:
         if not _other_student(state.persons[s.person_id], own_key):
             continue
@@ -291,16 +383,20 @@ def match(record: Identity, state: LinkageState, settings: MatchSettings, exclud
     skip = set(excluded)
     record_given_kanji = _record_given_kanji(record)
     pids = [pid for pid in candidates(record, state, settings.max_candidates) if pid not in skip]
-    scored = _scored(record, state, pids, record_given_kanji, own_key)
+    deferred: list[str] = []  # namesakes born on another day: never linked or reviewed (hard guard)
+    scored = _scored(record, state, pids, record_given_kanji, own_key, deferred)
     if _nobody_likely(scored, settings):
         # about to be a new identity: look once more, by given name and the dates a common slip leads to
         skip.update(pids)
         more = [pid for pid in candidates(record, state, settings.max_candidates, second_chance=True)
                 if pid not in skip]
-        scored += _scored(record, state, more, record_given_kanji, own_key)
-    scored.sort(key=lambda s: (-s.weight, s.person_id))
+        scored += _scored(record, state, more, record_given_kanji, own_key, deferred)
     siblings = [s for s in scored if s.guard in HARD_GUARDS]
     scored = [s for s in scored if s.guard not in HARD_GUARDS]
+    if not scored and deferred:  # a new identity: its nearest namesake or sibling is what the case shows
+        siblings += _scored(record, state, deferred, record_given_kanji, own_key)
+    scored.sort(key=lambda s: (-s.weight, s.person_id))
+    siblings.sort(key=lambda s: (-s.weight, s.person_id))
     best = scored[0] if scored else None
     runner = scored[1] if len(scored) > 1 else None
     if best is None or best.probability < settings.new_probability:

@@ -56,14 +56,24 @@ def _vowel(kana: str) -> str | None:
     return last if last in _VOWEL_KANA else None
 
 
+@lru_cache(maxsize=131_072)
 def has_separator(name: str | None) -> bool:
     return bool(name) and len(unicodedata.normalize("NFKC", name).split()) >= 2  # type: ignore[arg-type]
 
 
+@lru_cache(maxsize=131_072)
 def given_kanji(name: str | None) -> str | None:
     """The given-name part of an original 氏名 when the source separated it (NFKC, last part)."""
     parts = unicodedata.normalize("NFKC", name).split() if name else []
     return parts[-1] if len(parts) >= 2 else None
+
+
+def surname_kanji_key(name: str | None, kanji_key: str | None) -> str | None:
+    """The surname's part of a folded kanji key, when the source separated 氏 and 名 (folding keeps lengths)."""
+    parts = unicodedata.normalize("NFKC", name).split() if name else []
+    if len(parts) < 2 or not kanji_key or len(kanji_key) <= len(parts[0]):
+        return None
+    return kanji_key[:len(parts[0])]
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,18 @@ def given_kanji_suffix(record_kanji_key: str | None, p: Any) -> bool:
         return False
     folded = p.kanji_key[-len(g):]
     return len(record_kanji_key) > len(folded) and record_kanji_key.endswith(folded)
+
+
+def kanji_given_suffix(record_kanji_key: str | None, p: Any) -> str | None:
+    """An unseparated kanji name's surname against candidate ``p``: what is left once ``p``'s given name (folded as
+    its kanji key folds it) is taken off the end; None when the name does not end in it."""
+    g = given_kanji(p.name_kanji)
+    if not (record_kanji_key and g and p.kanji_key) or len(p.kanji_key) < len(g):
+        return None
+    folded = p.kanji_key[-len(g):]
+    if len(record_kanji_key) > len(folded) and record_kanji_key.endswith(folded):
+        return record_kanji_key[:-len(folded)]
+    return None
 
 
 def kanji_suffixes(name_kanji: str, longest: int = 3) -> list[str]:

@@ -92,6 +92,7 @@ class LinkageState:
         # person is in no block): known → resident, or resident → left, leaves them as they are
         reblock = not KEYED_FIELDS.isdisjoint(changed) or ("status" in changed and "merged" in (person.status,
                                                                                                    changed["status"]))
+        child_blocks = "is_child" in changed and not reblock and person.status != "merged"  # blocks hold children
         rehouse = "household_no" in changed or "status" in changed
         if rehouse:
             self._unindex_household(person)
@@ -103,6 +104,12 @@ class LinkageState:
             self._index_household(person)
         if reblock:
             self._index_blocks(person)
+        elif child_blocks and person.status != "merged":
+            if person.is_child:
+                self.blocks.add_all(blocking_keys(person), person.person_id)
+            else:
+                for key in blocking_keys(person):
+                    self.blocks.remove(key, person.person_id)
         self.touch("person", person.person_id)
         tokens = {f"person:{person.person_id}"}
         if rehouse or "is_child" in changed:
@@ -130,10 +137,12 @@ class LinkageState:
                 (self.birth_date_freq, p.birth_date))
 
     def _index_blocks(self, p: Person) -> None:
+        """Blocks hold children only (a school record is a child's, and an adult is never a pupil: born years
+        apart is a hard guard); the name and birth-date frequencies count everyone."""
         if p.status == "merged":
             return
-        for key in blocking_keys(p):
-            self.blocks.add(key, p.person_id)
+        if p.is_child:
+            self.blocks.add_all(blocking_keys(p), p.person_id)
         for counter, value in self._counters(p):
             if value:
                 counter[value] += 1
@@ -141,8 +150,9 @@ class LinkageState:
     def _unindex_blocks(self, p: Person) -> None:
         if p.status == "merged":
             return
-        for key in blocking_keys(p):
-            self.blocks.remove(key, p.person_id)
+        if p.is_child:
+            for key in blocking_keys(p):
+                self.blocks.remove(key, p.person_id)
         for counter, value in self._counters(p):
             if value:
                 counter[value] -= 1

@@ -21,7 +21,8 @@ SETTLED_BY = "linkage"
 
 
 def identity_of(keys: PersonKeys) -> dict[str, Any]:
-    return {f: getattr(keys, f) for f in IDENTITY_FIELDS if getattr(keys, f) is not None}
+    values = keys.__dict__  # the model's fields (read once each: getattr twice per field was a tenth of a load)
+    return {f: v for f in IDENTITY_FIELDS if (v := values[f]) is not None}
 
 
 def fill_gaps(person: Person, identity: dict[str, Any], ch: Change) -> None:

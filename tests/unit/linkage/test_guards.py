@@ -201,3 +201,61 @@ def test_a_recheck_that_now_points_at_another_candidate_stays_with_the_clerk() -
     assert own.outcome == "linked" and reviews(own) == []
     assert state.person_for_key(student_key("S2")) is None
     assert state.reviews[reviews(first)[0]["review_id"]].decided is None
+
+
+def _renamed_family(state: LinkageState, mother_surname: tuple[str, str]) -> None:
+    """坂下 悦史 (born 2010-05-08) in 世帯 H1 with the mother, whose registry surname is ``mother_surname``."""
+    crowd(state)
+    run(state, resident("1", "H1", birth="2010-05-08", name_kana="サカシタ エツジ", name_kanji="坂下 悦史"))
+    run(state, resident("2", "H1", birth="1982-03-01", name_kana=f"{mother_surname[1]} ミキ",
+                        name_kanji=f"{mother_surname[0]} 美樹", sex="2"))
+
+
+def test_a_new_surname_the_mother_holds_in_the_childs_household_links_without_sex_or_address() -> None:
+    """Small-pool benchmark: renamed children with 性別 blank and a new address were `surname_change_unconfirmed`
+    reviews. The registry shows the mother's 氏の変更 in the child's 世帯: that is the third field."""
+    state = LinkageState()
+    _renamed_family(state, ("森", "モリ"))
+    rec = school("S1", "モリ エツジ", "森 悦史", "2010-05-08", address="南区大橋9-9-9")
+    levels = {x[0]: x for x in score(rec.persons[0], state.persons[person_id_for(atena_key("1"))], state).levels}
+    assert levels["household_surname"][3] == "exact" and levels["household_surname"][4] > 0
+    assert new_surname_guard(list(levels.values())) is None
+    assert run(state, rec).outcome == "linked"
+    owner = state.person_for_key(student_key("S1"))
+    assert owner is not None and owner.person_id == person_id_for(atena_key("1"))
+
+
+def test_a_new_surname_nobody_in_the_household_holds_counts_against_and_stays_a_review() -> None:
+    state = LinkageState()
+    _renamed_family(state, ("坂下", "サカシタ"))
+    rec = school("S1", "モリ エツジ", "森 悦史", "2010-05-08", address="南区大橋9-9-9")
+    levels = {x[0]: x for x in score(rec.persons[0], state.persons[person_id_for(atena_key("1"))], state).levels}
+    assert levels["household_surname"][3] == "disagree" and levels["household_surname"][4] < 0
+    result = run(state, rec)
+    assert result.outcome == "review" and reviews(result)[0]["reason"] == NEW_SURNAME_UNCONFIRMED
+
+
+@pytest.mark.parametrize(("kana", "kanji"), [("モリエツジ", "森 悦史"), (None, "森悦史"), ("モリ エツジ", None)])
+def test_the_household_surname_is_read_from_unseparated_or_single_script_names(kana: str | None,
+                                                                               kanji: str | None) -> None:
+    state = LinkageState()
+    _renamed_family(state, ("森", "モリ"))
+    rec = record("school_students", "school_students.student.registered", [person(
+        student_id="S1", school_code="SC035", name_kana=kana, name_kanji=kanji,
+        kana_key=kana.replace(" ", "") if kana else None, kanji_key=kanji.replace(" ", "") if kanji else None,
+        surname_kana_key="モリ" if kana and " " in kana else None,
+        given_kana_key="エツジ" if kana and " " in kana else None, birth_date="2010-05-08")], grade=3)
+    levels = {x[0]: x for x in score(rec.persons[0], state.persons[person_id_for(atena_key("1"))], state).levels}
+    assert levels["household_surname"][3] == "exact"
+
+
+def test_the_household_surname_counts_for_less_when_the_surname_is_common() -> None:
+    state = LinkageState()
+    _renamed_family(state, ("佐藤", "サトウ"))  # the crowd is サトウ ハルト: thirty more 佐藤 in the registry
+    rare = LinkageState()
+    _renamed_family(rare, ("森", "モリ"))
+    child = person_id_for(atena_key("1"))
+    common = score(school("S1", "サトウ エツジ", "佐藤 悦史", "2010-05-08").persons[0], state.persons[child], state)
+    own = score(school("S1", "モリ エツジ", "森 悦史", "2010-05-08").persons[0], rare.persons[child], rare)
+    weight = {x[0]: x[4] for x in common.levels}["household_surname"]
+    assert 0 < weight < {x[0]: x[4] for x in own.levels}["household_surname"]

@@ -208,3 +208,28 @@ def test_a_new_surname_with_a_move_is_found_and_reviewed_not_made_new(kana: str 
     result, _ = outcome(state, student("S1", kana, kanji, birth, address="南区大橋9-9-9"))
     assert result in ("review", "linked")
     assert all(r.candidate_person_id == SUDA for r in state.reviews.values())
+
+
+def test_shaped_dates_are_exactly_the_dates_date_level_does_not_call_disagree() -> None:
+    """``_born_another_day`` looks a candidate's birth date up in ``shaped_dates`` instead of calling
+    ``date_level``: the two must agree on every pair (month ends, 29 February, era shifts, placeholders)."""
+    import random
+    from datetime import date as day
+    from datetime import timedelta
+
+    from services.linkage.domain.dates import date_level, shaped_dates
+
+    rng = random.Random(5)
+    records = ["2016-02-29", "2019-12-31", "2020-01-01", "2012-11-02", "2010-01-10", "0001-01-01", "9999-12-31",
+               "1990-02-28", "2012-13-01"]
+    records += [(day(1985, 1, 1) + timedelta(days=rng.randrange(40 * 365))).isoformat() for _ in range(150)]
+    for a in records:
+        shaped = shaped_dates(a)
+        others = set(shaped) | {(day(1980, 1, 1) + timedelta(days=rng.randrange(50 * 365))).isoformat()
+                                for _ in range(300)}
+        if a[5:7] <= "12" and "0002" < a[:4] < "9998":  # every day within 40 days, and that month-day in any year
+            start = day.fromisoformat(a[:8] + "01")
+            others |= {(start + timedelta(days=k)).isoformat() for k in range(-40, 72)}
+            others |= {f"{y:04d}{a[4:]}" for y in range(1900, 2100)}
+        for b in others | {"2012-13-01", "0001-01-01"}:
+            assert (b in shaped) == (date_level(a, b) != "disagree"), (a, b)

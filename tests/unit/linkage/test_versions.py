@@ -84,3 +84,14 @@ def test_ward_since_is_the_date_of_the_move_that_brought_the_ward() -> None:
                                   effective="2025-08-01", ward="40132"))
     [profile] = children(renamed)
     assert (profile["ward_since"], profile["version"]) == ("2025-06-01", 3)
+
+
+def test_a_profiles_hash_is_the_one_stored_before_orjson() -> None:
+    """Profiles are hashed with orjson (speed); for strings and None it writes json.dumps's bytes, so a hash stored
+    by an older version still matches and no profile is re-sent after an upgrade."""
+    from services.linkage.domain.identity import content_hash, text_hash
+
+    payload = {"child_id": "c1", "household_id": None, "name_kanji": "福岡 太郎", "name_kana": "フクオカ タロウ",
+               "birth_date": "2012-10-22", "sex": "1", "ward_code": "40131", "ward_since": "2012-10-22",
+               "address": '福岡市東区箱崎1-2-3\t"別棟"\\\x01\u2028ｱ', "status": "resident", "merged_into": None}
+    assert text_hash(payload) == content_hash(payload)
