@@ -160,7 +160,7 @@ format_storage() {
   fi
   rm -rf "$DATA/data"
   local cid scram=()
-  cid="$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+  cid="$(python3 "$HERE/cluster_id.py")"  # never starting with "-" (the format tool took it for an option)
   if [ "$SECURITY" != plaintext ]; then  # every principal's SCRAM credentials, in the metadata from the start
     local line
     while IFS= read -r line; do scram+=(--add-scram "$line"); done < <(acls_py scram-args)
