@@ -65,6 +65,7 @@ class Outcome:
     assignments: dict[str, str]  # instance → its successive assignments' partition counts
     atena: dict[str, str]  # linkage child id → 宛名番号 (persons with exactly one)
     status: dict[str, str]  # linkage child id → resident, left, merged
+    gaps: tuple[int, int] = (0, 0)  # casework_gaps: held with a ward known, in a tier and never alerted
 
     @property
     def twice(self) -> int:
@@ -86,6 +87,33 @@ def fresh_schema(url: str, name: str) -> str:
         connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
     engine.dispose()
     return f"{url}?options=-csearch_path%3D{schema}"
+
+
+def drop_schema(url: str) -> None:
+    schema = url.rsplit("%3D", 1)[1]
+    engine = sa.create_engine(url.split("?")[0])
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
+
+
+def casework_gaps(url: str) -> tuple[int, int]:
+    """What casework should not be left with, whatever the arrival order: listings still held for a child whose
+    ward is known, and children in a tier with a ward, not supported by 児童相談所, and never alerted (the alert
+    policy raises for those; a lost update between two instances writing one child's row would leave one)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as db:
+            held = db.execute(sa.text(
+                "SELECT count(*) FROM children WHERE ward_code IS NOT NULL AND pending_alert IS NOT NULL "
+                "AND CAST(pending_alert AS TEXT) <> 'null'")).scalar_one()
+            unalerted = db.execute(sa.text(
+                "SELECT count(*) FROM children c WHERE c.tier IS NOT NULL AND c.ward_code IS NOT NULL "
+                "AND NOT c.supported_by_child_guidance "
+                "AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.child_id = c.child_id)")).scalar_one()
+    finally:
+        engine.dispose()
+    return int(held), int(unalerted)
 
 
 # -- what the group and the instances say ---------------------------------------------------------------------------
@@ -194,11 +222,16 @@ def one_run(name: str, n: int, args: argparse.Namespace, pg_url: str, truth: Pat
     def drained(run: Run) -> None:
         split.update(describe_split(run))
 
-    run, flags, alerts, published, elapsed = execute(
-        name, args, False, instances=instances, database_url=fresh_schema(pg_url, name), truth=truth,
-        log_level="info", drained=drained)
+    url = fresh_schema(pg_url, name)
+    try:
+        run, flags, alerts, published, elapsed = execute(
+            name, args, False, instances=instances, database_url=url, truth=truth, log_level="info",
+            drained=drained)
+        gaps = casework_gaps(url)
+    finally:
+        drop_schema(url)
     atena, status = linkage_children(run)
-    outcome = Outcome(name, n, elapsed, flags, alerts, published, split, assignments(run), atena, status)
+    outcome = Outcome(name, n, elapsed, flags, alerts, published, split, assignments(run), atena, status, gaps)
     (run.workdir / "outcome.json").write_text(json.dumps(
         {"flags": flags, "alerts": alerts, "published": published, "split": split, "atena": atena,
          "status": status}, ensure_ascii=False, default=list))
@@ -211,6 +244,8 @@ def report_run(o: Outcome, truth: Truth | None, today: str) -> None:
     print(f"\n{o.name} ({o.instances} × {', '.join(SCALED)}; linkage 1): drained in {o.elapsed_s:.0f} s; children "
           f"with flags messages {len(o.flags):,}, flagged now {len(flagged):,} (digest {digest(o.flags)}); alerts "
           f"{len(o.alerts):,} (digest {digest(o.alerts)}); alert ids published twice {o.twice}", flush=True)
+    print(f"  casework: listings held although the ward is known {o.gaps[0]}; children in a tier with a ward, "
+          f"not supported by 児童相談所, never alerted {o.gaps[1]}")
     for service, lines in o.split.items():
         print(f"  {service} group at drain: " + "; ".join(lines))
     print("  partitions per assignment, per instance (from its log): "
