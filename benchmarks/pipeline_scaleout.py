@@ -23,7 +23,9 @@ Ground truth (the simulator's ``--truth``, written by the first run): the childr
 ``--today`` (the last simulated day by default) with an item the rule file enables, mapped to linkage's children
 by their 宛名番号 (linkage's own store after the run), and per run how many of them have flags and how many reached
 casework (an alert). Not an exact comparison: these runs have noise and no clerk deciding linkage's reviews
-(``benchmarks/scoring_truth.py`` is the exact one, day by day, through the handlers).
+(``benchmarks/scoring_truth.py`` is the exact one, day by day, through the handlers). Scoring concludes absences
+(items 3, 16) at the next day's clock sweep, which a fixed ``TODAY`` never brings: ``--settle-s 5`` sets
+``ABSENCE_SETTLE_SECONDS`` (conclude once a child's facts stopped that long), as ``make run`` does.
 """
 
 from __future__ import annotations
@@ -308,7 +310,11 @@ def main() -> int:
     parser.add_argument("--today", help="scoring's fixed evaluation date (default: the last simulated day)")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--show", type=int, default=10, help="differing children shown per comparison")
+    parser.add_argument("--settle-s", type=float, help="scoring's ABSENCE_SETTLE_SECONDS (default: none, absences "
+                                                       "wait for a clock sweep, which a fixed TODAY never runs again)")
     args = parser.parse_args()
+    if args.settle_s:  # every service process inherits it (Run.env starts from this environment)
+        os.environ["TSUNAGU_SCORING_ABSENCE_SETTLE_SECONDS"] = str(args.settle_s)
     args.today = args.today or (date.fromisoformat(args.start) + timedelta(days=args.days - 1)).isoformat()
     truth_dir = ROOT / "var" / f"scaleout-truth-{int(time.time())}"
     pg("start", args.pg_port)
