@@ -11,21 +11,25 @@ each N of ``--instances`` one run with N instances of ingest, scoring and the ca
 **Linkage stays one instance** (docs/linkage.md: its registry spans all partitions, a second member would see
 only its partitions' records). Each instance has its own ``DATA_DIR``, metrics port 0 and a static group instance
 id (``chaos-<service>-<i>``); the casework instances share one PostgreSQL database (SQLite is one instance on one
-machine): ``deploy/postgres/pg.sh`` on ``--pg-port``, a fresh schema per run, stopped at the end.
+machine): ``deploy/postgres/pg.sh`` on ``--pg-port``, a fresh schema per run (dropped after it), the server stopped
+at the end.
 
 Printed per run: how each group's partitions were split when it drained (the group description: per member, its
-partitions per topic) and how many assignments each instance went through (its log's "partitions assigned"
-lines); the final flags and casework's alerts (child, ward, tier, items, reason) compared with the first single
-run: children whose final flags differ, children lost (flags in one run, none in the other), alerts lost or extra,
-alert ids published more than once; each differing child's flags and alerts in both runs.
+partitions per topic) and each instance's successive assignments (its log's "N partitions assigned" lines);
+casework's gaps (a listing held although the ward is known; a child in a tier with a ward, not supported by
+児童相談所, never alerted); the final flags and casework's alerts (child, ward, tier, items, reason) compared with
+the first single run: children whose final flags differ, children lost (flagged in one run, not in the other),
+alerts lost or extra, alert ids published more than once; each differing child's flags, alerts, linkage status and
+truth in both runs.
 
 Ground truth (the simulator's ``--truth``, written by the first run): the children the truth flags on
 ``--today`` (the last simulated day by default) with an item the rule file enables, mapped to linkage's children
 by their 宛名番号 (linkage's own store after the run), and per run how many of them have flags and how many reached
 casework (an alert). Not an exact comparison: these runs have noise and no clerk deciding linkage's reviews
 (``benchmarks/scoring_truth.py`` is the exact one, day by day, through the handlers). Scoring concludes absences
-(items 3, 16) at the next day's clock sweep, which a fixed ``TODAY`` never brings: ``--settle-s 5`` sets
-``ABSENCE_SETTLE_SECONDS`` (conclude once a child's facts stopped that long), as ``make run`` does.
+(items 3, 16) at the next day's clock sweep, which a fixed ``TODAY`` never brings: ``--settle-s 3`` sets
+``ABSENCE_SETTLE_SECONDS`` (conclude once a child's facts stopped that long, checked every min(5, s) s), as
+``make run`` does; keep it short enough for the drain's 10 s of quiet to see its output.
 """
 
 from __future__ import annotations
