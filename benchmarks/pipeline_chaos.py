@@ -22,14 +22,15 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy as sa
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
@@ -54,32 +55,53 @@ class Run:
     today: str
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     resume_s: list[tuple[str, float]] = field(default_factory=list)
+    # Scale-out (benchmarks/pipeline_scaleout.py): instances per service (1 if absent), each with a DATA_DIR and
+    # a static group instance id of its own; casework's database (SQLite in the workdir unless given).
+    instances: dict[str, int] = field(default_factory=dict)
+    database_url: str | None = None
+    log_level: str = "warn"
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def casework_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.workdir / 'casework.sqlite3'}"
 
     def kafka(self, action: str) -> None:
         env = {**os.environ, "KAFKA_PORT": str(self.port), "KAFKA_DATA_DIR": str(self.workdir / "kafka")}
         subprocess.run([str(ROOT / "deploy/kafka/kafka.sh"), action], env=env, check=True, timeout=180,
                        stdout=subprocess.DEVNULL)
 
-    def env(self) -> dict[str, str]:
+    def env(self, service: str | None = None, index: int = 0) -> dict[str, str]:
+        """The services' settings; with ``service``, those of its instance ``index`` when it runs several."""
         env = {**os.environ, "TSUNAGU_ENVIRONMENT": "development", "PYTHONUNBUFFERED": "1"}
-        for service in SERVICES:
+        for name in SERVICES:
+            prefix = f"TSUNAGU_{name.upper()}_"
+            env |= {prefix + "KAFKA_BOOTSTRAP": self.bootstrap, prefix + "APP_ID": f"chaos-{name}",
+                    prefix + "DATA_DIR": str(self.workdir / name), prefix + "METRICS_PORT": "0",
+                    prefix + "LOG_LEVEL": self.log_level}
+        if service is not None and self.instances.get(service, 1) > 1:
             prefix = f"TSUNAGU_{service.upper()}_"
-            env |= {prefix + "KAFKA_BOOTSTRAP": self.bootstrap, prefix + "APP_ID": f"chaos-{service}",
-                    prefix + "DATA_DIR": str(self.workdir / service), prefix + "METRICS_PORT": "0",
-                    prefix + "LOG_LEVEL": "warn"}
+            env[prefix + "DATA_DIR"] = str(self.workdir / f"{service}-{index}")
+            env[prefix + "KAFKA_GROUP_INSTANCE_ID"] = f"chaos-{service}-{index}"
         env["TSUNAGU_SCORING_TODAY"] = self.today
-        env["TSUNAGU_CASEWORK_DATABASE_URL"] = f"sqlite:///{self.workdir / 'casework.sqlite3'}"
+        env["TSUNAGU_CASEWORK_DATABASE_URL"] = self.casework_url
         env["TSUNAGU_CASEWORK_SESSION_SECRET"] = "chaos-benchmark-" + "x" * 32
         return env
 
-    def start(self, service: str) -> None:
-        log = (self.workdir / f"{service}.log").open("ab")
-        self.procs[service] = subprocess.Popen([PY, "-m", SERVICES[service][0]], cwd=ROOT, env=self.env(),
-                                               stdout=log, stderr=subprocess.STDOUT)
+    def start(self, service: str, index: int = 0) -> None:
+        """Starts ``service`` (its instance ``index`` when it runs several: key and log ``<service>-<index>``)."""
+        key = service if self.instances.get(service, 1) == 1 else f"{service}-{index}"
+        log = (self.workdir / f"{key}.log").open("ab")
+        self.procs[key] = subprocess.Popen([PY, "-m", SERVICES[service][0]], cwd=ROOT, env=self.env(service, index),
+                                           stdout=log, stderr=subprocess.STDOUT)
+
+    def start_all(self) -> None:
+        for service in SERVICES:
+            for index in range(self.instances.get(service, 1)):
+                self.start(service, index)
 
     def kill(self, service: str) -> None:
         proc = self.procs[service]
@@ -174,9 +196,11 @@ def resumed_after(run: Run, service: str, timeout_s: float = 180.0) -> float:
     return float("inf")
 
 
-def publish(run: Run, args: argparse.Namespace) -> None:
+def publish(run: Run, args: argparse.Namespace, truth: Path | None = None) -> None:
+    """The city of ``args`` onto the run's broker; with ``truth``, the simulator's truth into that directory."""
     subprocess.run([PY, "-m", "simulator", "generate", "--bootstrap", run.bootstrap, "--seed", str(args.seed),
-                    "--scale", str(args.scale), "--days", str(args.days), "--no-progress"],
+                    "--scale", str(args.scale), "--days", str(args.days), "--no-progress",
+                    *(["--truth", str(truth)] if truth else [])],
                    cwd=ROOT, capture_output=True, text=True, timeout=1800, check=True)
 
 
@@ -192,26 +216,35 @@ def results(run: Run) -> tuple[dict[str, list[int]], list[tuple], Counter[str]]:
             event = decode(message.value)
             if event:
                 published[event["data"]["alert_id"]] += 1
-    db = sqlite3.connect(run.workdir / "casework.sqlite3")
-    alerts = sorted(db.execute("SELECT child_id, ward_code, tier, items, reason FROM alerts").fetchall())
-    db.close()
+    engine = sa.create_engine(run.casework_url)
+    try:
+        with engine.connect() as db:
+            # items as the stored JSON text in both SQLite and PostgreSQL (psycopg would parse a json column)
+            alerts = sorted(tuple(row) for row in db.execute(
+                sa.text("SELECT child_id, ward_code, tier, CAST(items AS TEXT), reason FROM alerts")))
+    finally:
+        engine.dispose()
     return flags, alerts, published
 
 
-def execute(name: str, args: argparse.Namespace, chaos: bool) -> tuple[Run, dict, list, Counter[str], float]:
+def execute(name: str, args: argparse.Namespace, chaos: bool, *, instances: dict[str, int] | None = None,
+            database_url: str | None = None, truth: Path | None = None, log_level: str = "warn",
+            drained: Callable[[Run], None] | None = None) -> tuple[Run, dict, list, Counter[str], float]:
+    """One run on a broker of its own. ``instances``, ``database_url``: as ``Run``'s; ``truth``: where the
+    simulator writes its truth; ``drained``: called once the run is drained, its services still running."""
     workdir = ROOT / "var" / f"chaos-{name}-{int(time.time())}"
     workdir.mkdir(parents=True)
-    run = Run(name, args.port, workdir, args.today)
+    run = Run(name, args.port, workdir, args.today, instances=dict(instances or {}), database_url=database_url,
+              log_level=log_level)
     run.kafka("start")
     try:
         subprocess.run([PY, "-m", "contracts.admin", "create", "--bootstrap", run.bootstrap], cwd=ROOT, check=True,
                        timeout=120, stdout=subprocess.DEVNULL)
-        publish(run, args)
+        publish(run, args, truth)
         subprocess.run([PY, "-m", "services.casework.entrypoints.cli", "migrate"], cwd=ROOT, env=run.env(),
                        check=True, timeout=120, stdout=subprocess.DEVNULL)
         started = time.monotonic()
-        for service in SERVICES:
-            run.start(service)
+        run.start_all()
         if chaos:
             rng = random.Random(args.seed)
             plan = [s for s in SERVICES for _ in range(args.kills)]
@@ -230,6 +263,8 @@ def execute(name: str, args: argparse.Namespace, chaos: bool) -> tuple[Run, dict
                 run.resume_s.append((target, resumed_after(run, target)))
                 print(f"  {name}: {target} killed -9 and restarted; resumed in {run.resume_s[-1][1]:.1f} s", flush=True)
         elapsed = drain(run, args.timeout) - started
+        if drained is not None:
+            drained(run)
         flags, alerts, published = results(run)
         return run, flags, alerts, published, elapsed
     finally:

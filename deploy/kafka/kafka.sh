@@ -160,11 +160,7 @@ format_storage() {
   fi
   rm -rf "$DATA/data"
   local cid scram=()
-  # Kafka's own Uuid.randomUuid draws again when the id would start with "-": StorageTool's parser reads such an id
-  # as an option and refuses to format ("argument --cluster-id/-t: expected one argument"; 1 start in 64 failed).
-  cid="$(python3 -c 'import base64,uuid
-while (c := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"): pass
-print(c)')"
+  cid="$(python3 "$HERE/cluster_id.py")"  # never starting with "-" (the format tool took it for an option)
   if [ "$SECURITY" != plaintext ]; then  # every principal's SCRAM credentials, in the metadata from the start
     local line
     while IFS= read -r line; do scram+=(--add-scram "$line"); done < <(acls_py scram-args)

@@ -1,0 +1,23 @@
+"""A KRaft cluster id for ``kafka-storage format -t``: 16 random bytes in URL-safe base64 without padding, as Kafka's
+``Uuid.randomUuid()`` makes them, and like it never one that starts with ``-``: the format tool's argument parser
+takes such a value for an option ("argument --cluster-id/-t: expected one argument"), and one id in 64 did.
+
+    python3 deploy/kafka/cluster_id.py
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Callable
+
+
+def cluster_id(random_bytes: Callable[[int], bytes] = os.urandom) -> str:
+    while True:
+        text = base64.urlsafe_b64encode(random_bytes(16)).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
+
+
+if __name__ == "__main__":
+    print(cluster_id())
