@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
 from services.casework.adapters.db import alembic_config, migrate
-from services.casework.adapters.orm import AuditRecord, Base, User
+from services.casework.adapters.orm import AuditRecord, Base, User, WebSession
 from services.casework.bootstrap import Container, bootstrap
 from services.casework.config import CaseworkSettings
 from services.casework.domain import totp
@@ -139,6 +139,10 @@ def test_migration_0010_keeps_a_secret_from_before_and_its_first_login_seals_it(
     legacy = totp.new_secret()
     with old.sessions.begin() as s:
         s.execute(update(User).where(User.username == "hq").values(totp_secret=legacy))
+        user_id = s.scalars(select(User.user_id)).one()
+        # signed in: a row refers to the user (SQLite's copy of the table must not trip over it)
+        s.add(WebSession(token_hash="a" * 64, user_id=user_id, csrf_token="c" * 64, created_at=clock(),
+                         last_seen_at=clock()))
     old.engine.dispose()
 
     migrate(db_url)
