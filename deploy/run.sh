@@ -118,8 +118,13 @@ start() {
     echo "demo users:"
     "$PY" -m services.casework.entrypoints.cli seed-demo-users
   fi
-  echo "publishing the smoke scenario (synthetic families):"
-  "$PY" -m simulator smoke --bootstrap "$BOOT" --ward "${TSUNAGU_DEMO_WARD:-40131}"
+  # The scenario's dates are relative to a day; its event ids are fixed. The day of the first run is kept with the
+  # state (var/), so a later `make run` sends the very same events again (ingest drops them as retries) instead of
+  # the same ids with other dates, which ingest rightly dead-letters (duplicate_id_different_content).
+  local smoke_day_file="$ROOT/var/smoke-day"
+  [ -s "$smoke_day_file" ] || date +%F >"$smoke_day_file"
+  echo "publishing the smoke scenario (synthetic families, dated from $(cat "$smoke_day_file")):"
+  "$PY" -m simulator smoke --bootstrap "$BOOT" --ward "${TSUNAGU_DEMO_WARD:-40131}" --today "$(cat "$smoke_day_file")"
   cat <<MSG
 
 Tsunagu is running.

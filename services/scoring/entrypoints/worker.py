@@ -112,6 +112,7 @@ class Scoring:
             elif record.topic == DISCLOSURES.name:
                 self._disclosure(record)
         await self.send()
+        self.metrics.children.set(len(self.store.data))
 
     def _fact(self, record: Any, today: date, hold: bool) -> None:
         started = time.perf_counter()

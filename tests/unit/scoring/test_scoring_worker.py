@@ -107,6 +107,7 @@ def test_a_batch_publishes_the_changes_and_writes_each_child_once_all_acknowledg
     assert all(f.done() for f in producer.unacknowledged), "returned before the broker acknowledged"
     assert not producer.changelog_sent_before_flags_acknowledged, "the state could get ahead of the output"
     assert metrics.messages_published.labels(trigger="fact")._value.get() == len(flags)
+    assert metrics.children._value.get() == 2  # the gauge follows the state held
 
 
 def test_a_replayed_batch_publishes_nothing_new() -> None:
