@@ -289,3 +289,23 @@ async def _until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> N
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await run(stop)
+
+
+async def every(interval_s: float, duty: Callable[[], Awaitable[None]], stop: asyncio.Event, *, name: str,
+                first_after_s: float | None = None) -> None:
+    """A worker-lifetime duty: ``duty`` after ``first_after_s`` (default: one interval; 0: at once), then every
+    ``interval_s``, until ``stop`` is set (each wait is on ``stop``, bounded by the interval). A failure is logged
+    with ``name`` and its exception's type (no values) and tried again at the next round."""
+    wait = interval_s if first_after_s is None else first_after_s
+    while not stop.is_set():
+        if wait > 0:
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=wait)
+                return
+            except TimeoutError:
+                pass
+        wait = interval_s
+        try:
+            await duty()
+        except Exception as exc:
+            log.error("%s failed (%s); tried again in %.0f s", name, type(exc).__name__, interval_s)

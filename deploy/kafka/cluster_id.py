@@ -13,10 +13,11 @@ from collections.abc import Callable
 
 
 def cluster_id(random_bytes: Callable[[int], bytes] = os.urandom) -> str:
-    while True:
+    for _ in range(64):  # 1 draw in 64 starts with "-": 64 such draws in a row would mean a broken source
         text = base64.urlsafe_b64encode(random_bytes(16)).decode().rstrip("=")
         if not text.startswith("-"):
             return text
+    raise RuntimeError("64 random cluster ids in a row started with '-': the random source is not random")
 
 
 if __name__ == "__main__":

@@ -129,21 +129,6 @@ async def relay_outbox(handlers: WorkerHandlers, send_many: Any, ready: asyncio.
             return
 
 
-async def every(interval_s: float, duty: Callable[[], Awaitable[None]], stop: asyncio.Event, *,
-                first_after_s: float = 0.0) -> None:
-    """``duty`` now (or after ``first_after_s``) and then every interval, until ``stop``."""
-    wait = first_after_s
-    while not stop.is_set():
-        if wait > 0:
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=wait)
-                return
-            except TimeoutError:
-                pass
-        wait = interval_s
-        await duty()
-
-
 def duties(container: Container, handlers: WorkerHandlers,
            stop: asyncio.Event) -> list[Callable[[], Coroutine[Any, Any, None]]]:
     """The worker's periodic duties besides the relay, each a coroutine function running until ``stop``."""
@@ -170,12 +155,14 @@ def duties(container: Container, handlers: WorkerHandlers,
                       settings.retention_purge_interval_s)
 
     async def held() -> None:
-        await every(settings.held_gauge_interval_s, count_held_listings, stop)
+        await kafka_batches.every(settings.held_gauge_interval_s, count_held_listings, stop, name="held listings",
+                                  first_after_s=0)
 
     async def purge() -> None:
         if settings.retention_purge_enabled:  # a minute after start, then every interval
-            await every(settings.retention_purge_interval_s, purge_past_retention, stop,
-                        first_after_s=min(60.0, settings.retention_purge_interval_s))
+            interval = settings.retention_purge_interval_s
+            await kafka_batches.every(interval, purge_past_retention, stop, name="retention purge",
+                                      first_after_s=min(60.0, interval))
 
     return [held, purge]
 

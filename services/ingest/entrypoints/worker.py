@@ -92,15 +92,6 @@ class IngestBatch:
             self.handler.metrics.refused(error_class, "csv")
 
 
-async def _every(interval_s: float, duty: Any, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), interval_s)
-        except TimeoutError:
-            pass
-        await duty()
-
-
 async def run(container: Container, stop: asyncio.Event) -> None:
     """The worker until ``stop`` is set (or a send fails: then it raises, with the batch uncommitted)."""
     settings: IngestSettings = container.settings
@@ -125,8 +116,9 @@ async def run(container: Container, stop: asyncio.Event) -> None:
     try:
         await consumer.start()
         try:
-            duties = [asyncio.create_task(_every(0.25, flush_dedup, stop)),
-                      asyncio.create_task(_every(settings.source_status_interval_s, report_source_status, stop))]
+            duties = [asyncio.create_task(kafka_batches.every(0.25, flush_dedup, stop, name="dedup flush")),
+                      asyncio.create_task(kafka_batches.every(settings.source_status_interval_s, report_source_status,
+                                                              stop, name="source status"))]
             await reader.run(IngestBatch(handler, producer), stop)
         finally:
             stop.set()

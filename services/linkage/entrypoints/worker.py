@@ -83,22 +83,19 @@ async def purge_expired_facts(container: Container, service: LinkageService, bat
     settings = container.settings
     if not (settings.fact_retention_years or settings.review_retention_days or settings.person_retention_years):
         return
-    wait = min(60.0, settings.retention_purge_interval_s)
-    while not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=wait)
-            return
-        except TimeoutError:
-            pass
-        wait = settings.retention_purge_interval_s
+
+    async def purge() -> None:
         try:
             async with batch.lock:
                 await batch.publish(service.purge_expired(settings.fact_retention_years, service.clock.now().date(),
                                                           settings.review_retention_days,
                                                           settings.person_retention_years))
-        except Exception as exc:  # the transaction rolled back; the next run retries
+        except Exception:  # the transaction rolled back; the next run retries (every() logs it)
             service.metrics.retention_runs.labels("failed").inc()
-            log.error("retention purge failed (%s)", type(exc).__name__)
+            raise
+
+    await kafka_batches.every(settings.retention_purge_interval_s, purge, stop, name="retention purge",
+                              first_after_s=min(60.0, settings.retention_purge_interval_s))
 
 
 async def run(container: Container, stop: asyncio.Event) -> None:

@@ -266,20 +266,6 @@ class Scoring:
             await self.by_clock(lock, ready, settle_child, today)
 
 
-async def every(interval_s: float, duty: Callable[[], Any], stop: asyncio.Event, name: str) -> None:
-    """Runs ``duty`` every ``interval_s`` until ``stop``; a failure is logged (no values) and tried next time."""
-    while not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=interval_s)
-            return
-        except TimeoutError:
-            pass
-        try:
-            await duty()
-        except Exception as exc:
-            log.error("%s failed (%s); tried again in %.0f s", name, type(exc).__name__, interval_s)
-
-
 async def ensure_changelog(container: Container, topic: str) -> None:
     """Creates the changelog topic if it is missing: compacted, with the bounded compaction that makes a deletion's
     tombstone remove a child's facts within days (contracts.topics.FORGET_WITHIN_DAYS, docs/privacy.md)."""
@@ -320,11 +306,11 @@ async def run(container: Container, stop: asyncio.Event) -> None:
     await producer.start()
     try:
         await consumer.start()
-        duties = [asyncio.create_task(every(settings.sweep_interval_seconds, lambda: scoring.sweep(reader.lock),
-                                            stop, "clock sweep"))]
+        duties = [asyncio.create_task(kafka_batches.every(
+            settings.sweep_interval_seconds, lambda: scoring.sweep(reader.lock), stop, name="clock sweep"))]
         if scoring.duties.settle_after is not None:
-            duties.append(asyncio.create_task(every(min(5.0, scoring.duties.settle_after),
-                                                    lambda: scoring.settle(reader.lock), stop, "settling")))
+            duties.append(asyncio.create_task(kafka_batches.every(
+                min(5.0, scoring.duties.settle_after), lambda: scoring.settle(reader.lock), stop, name="settling")))
         try:
             await reader.run(scoring, stop)
         finally:

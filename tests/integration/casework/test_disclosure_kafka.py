@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
 
 from contracts.envelope import envelope_dict
 from contracts.topics.ingest_records import EVENT_TYPE, RecordV1
@@ -66,15 +65,7 @@ def linkage(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Path]:
 @pytest.fixture
 def scoring(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Worker]:
     app_id = f"scoring-dis-{uuid.uuid4().hex[:8]}"
-    deadline = time.monotonic() + 90
-    while True:  # earlier tests' facts are not ours; a fresh broker has no group coordinator for a few seconds
-        try:
-            start_scoring_at_end(kafka_bootstrap, app_id)
-            break
-        except KafkaError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(2)
+    start_scoring_at_end(kafka_bootstrap, app_id)  # earlier tests' facts are not ours
     worker = Worker(kafka_bootstrap, app_id, tmp_path, today="2025-06-01")
     worker.start()
     yield worker

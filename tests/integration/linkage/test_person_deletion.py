@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType
-from kafka.errors import KafkaError
 
 from contracts.envelope import envelope_dict
 from contracts.topics.ingest_records import EVENT_TYPE, RecordV1
@@ -73,8 +72,8 @@ def linkage(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Path]:
     # Earlier runs' records on a broker kept between runs (make test twice) are not ours: read from the ends. A new
     # group reading them from the start re-created an earlier run's child (same birth date) before it met that
     # run's deletion, and the store check below found the date.
-    for topic in ("ingest.records.v1", "linkage.decisions.v1", "privacy.deletions.v1", "privacy.disclosures.v1"):
-        _start_at_end(kafka_bootstrap, app_id, topic)
+    start_group_at_end(kafka_bootstrap, app_id, ["ingest.records.v1", "linkage.decisions.v1", "privacy.deletions.v1",
+                                                 "privacy.disclosures.v1"])
     env = {**os.environ, "TSUNAGU_LINKAGE_KAFKA_BOOTSTRAP": kafka_bootstrap,
            "TSUNAGU_LINKAGE_APP_ID": app_id, "TSUNAGU_LINKAGE_DATA_DIR": str(data_dir),
            "TSUNAGU_LINKAGE_METRICS_PORT": "0", "TSUNAGU_LINKAGE_LOG_LEVEL": "info", "PYTHONPATH": str(ROOT)}
@@ -86,22 +85,10 @@ def linkage(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Path]:
     proc.wait(timeout=60)
 
 
-def _start_at_end(bootstrap: str, group: str, topic: str) -> None:
-    deadline = time.monotonic() + 90
-    while True:  # earlier tests' messages are not ours; a fresh broker has no group coordinator for a few seconds
-        try:
-            start_group_at_end(bootstrap, group, topic)
-            return
-        except KafkaError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(2)
-
-
 @pytest.fixture
 def scoring(kafka_bootstrap: str, tmp_path: Path) -> Iterator[str]:
     app_id = f"scoring-del-{uuid.uuid4().hex[:8]}"
-    _start_at_end(kafka_bootstrap, app_id, "linkage.facts.v1")
+    start_group_at_end(kafka_bootstrap, app_id)  # earlier tests' facts are not ours
     worker = Worker(kafka_bootstrap, app_id, tmp_path, today="2025-06-01")
     worker.start()
     yield app_id

@@ -56,30 +56,37 @@ class Worker:
                 self.proc.wait()
 
 
-def start_group_at_end(bootstrap: str, group: str, topic: str = "linkage.facts.v1") -> None:
-    """Commits a new group's offsets at the topic's current end, so its worker skips what earlier tests left."""
+def start_group_at_end(bootstrap: str, group: str, topics: str | list[str] = "linkage.facts.v1",
+                       timeout_s: float = 90) -> None:
+    """Commits a new group's offsets at the topics' current ends, so its worker skips what earlier tests (or runs,
+    on a broker kept between runs) left. A fresh broker answers "coordinator not available" (its first group creates
+    __consumer_offsets) or has no metadata yet for a few seconds: retried until ``timeout_s``, then it fails saying
+    which group and why."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
     from kafka.structs import OffsetAndMetadata
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)  # no group: only asks for offsets
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        ends = consumer.end_offsets(partitions)
-    finally:
-        consumer.close()
-    from kafka.errors import KafkaError
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    deadline = time.monotonic() + 60
-    try:
-        while True:  # a broker's first group creates __consumer_offsets: "coordinator not available" meanwhile
+    names = [topics] if isinstance(topics, str) else list(topics)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            consumer = KafkaConsumer(bootstrap_servers=bootstrap)  # no group: only asks for offsets
+            try:
+                partitions = [TopicPartition(t, p) for t in names for p in consumer.partitions_for_topic(t) or ()]
+                unknown = sorted(set(names) - {tp.topic for tp in partitions})
+                if unknown:
+                    raise KafkaError(f"no partitions known yet for {unknown}")
+                ends = consumer.end_offsets(partitions)
+            finally:
+                consumer.close()
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap)
             try:
                 admin.alter_group_offsets(group, {tp: OffsetAndMetadata(end, "", -1) for tp, end in ends.items()})
                 return
-            except KafkaError as exc:
-                if not getattr(exc, "retriable", False) or time.monotonic() > deadline:
-                    raise AssertionError(f"could not commit group {group}'s starting offsets within 60 s: "
-                                         f"{type(exc).__name__}") from exc
-                time.sleep(0.5)
-    finally:
-        admin.close()
+            finally:
+                admin.close()
+        except KafkaError as exc:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"could not commit group {group}'s starting offsets at the ends of {names} "
+                                     f"within {timeout_s:.0f} s: {type(exc).__name__}: {exc}") from exc
+            time.sleep(0.5)

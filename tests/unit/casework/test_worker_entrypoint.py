@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from services.casework.entrypoints.worker import KINDS, CaseworkBatch, Stopped, every, relay_outbox, send_many_with
+from contracts.kafka_batches import every
+from services.casework.entrypoints.worker import KINDS, CaseworkBatch, Stopped, relay_outbox, send_many_with
 from services.casework.service_layer.worker import Item, Processed, WorkerHandlers
 from tests.unit.casework.factories import flags_event, raw
 from tests.unit.casework.test_worker_batches import FakeCasework
@@ -135,7 +136,7 @@ def test_a_duty_runs_at_once_then_every_interval_and_ends_with_the_stop() -> Non
         if len(runs) == 3:
             stop.set()
 
-    asyncio.run(asyncio.wait_for(every(0.01, duty, stop), timeout=5))
+    asyncio.run(asyncio.wait_for(every(0.01, duty, stop, name="held listings", first_after_s=0), timeout=5))
     assert len(runs) == 3
 
 
@@ -146,7 +147,7 @@ def test_a_delayed_duty_does_not_run_when_stopped_first() -> None:
         runs.append(1)
 
     async def scenario() -> None:
-        task = asyncio.create_task(every(60, duty, stop, first_after_s=60))
+        task = asyncio.create_task(every(60, duty, stop, name="retention purge", first_after_s=60))
         await asyncio.sleep(0.01)
         stop.set()
         await asyncio.wait_for(task, timeout=5)

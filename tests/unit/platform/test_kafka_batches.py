@@ -182,3 +182,41 @@ def test_what_a_fetch_brought_is_handled_topic_by_topic_and_partition_by_partiti
     assert consumer.commits == [{a0: OffsetAndMetadata(2, ""), b0: OffsetAndMetadata(21, ""),
                                  a1: OffsetAndMetadata(11, "")},
                                 {a0: OffsetAndMetadata(4, ""), a1: OffsetAndMetadata(12, "")}]
+
+
+def test_every_runs_the_duty_each_interval_logs_a_failure_goes_on_and_ends_with_stop(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from contracts.kafka_batches import every
+
+    async def go(first_after_s: float | None) -> list[float]:
+        stop, calls, started = asyncio.Event(), [], asyncio.get_running_loop().time()
+
+        async def duty() -> None:
+            calls.append(asyncio.get_running_loop().time() - started)
+            if len(calls) == 2:
+                raise ValueError("boom")
+            if len(calls) == 3:
+                stop.set()
+
+        await asyncio.wait_for(every(0.05, duty, stop, name="test duty", first_after_s=first_after_s), timeout=5)
+        return calls
+
+    with caplog.at_level("ERROR", logger="tsunagu.kafka"):
+        calls = asyncio.run(go(None))
+    assert len(calls) == 3 and calls[0] >= 0.04  # the first after one interval; the failure did not end it
+    assert "test duty failed (ValueError)" in caplog.text and "boom" not in caplog.text  # no values
+    assert asyncio.run(go(0))[0] < 0.04  # first_after_s=0: at once
+
+
+def test_every_returns_at_once_when_stopped_while_waiting() -> None:
+    from contracts.kafka_batches import every
+
+    async def go() -> float:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.05, stop.set)
+        started = loop.time()
+        await asyncio.wait_for(every(60, lambda: asyncio.sleep(0), stop, name="idle"), timeout=5)
+        return loop.time() - started
+
+    assert asyncio.run(go()) < 1

@@ -37,3 +37,9 @@ def test_the_script_prints_an_id_the_format_tool_accepts() -> None:
                          check=True, timeout=30).stdout.strip()
     assert len(out) == 22 and not out.startswith("-")
     assert len(base64.urlsafe_b64decode(out + "==")) == 16
+
+
+def test_a_source_that_only_gives_ids_starting_with_a_dash_is_refused_not_looped_on() -> None:
+    dash = b"\xf8" + bytes(15)  # encodes with a leading "-"
+    with pytest.raises(RuntimeError, match="not random"):
+        cluster_id(lambda n: dash)
