@@ -255,6 +255,10 @@ class ReviewRepository(Protocol):
 class OutboxRelay(Protocol):
     """The relay's side of the outbox: what is still to publish, and marking it published."""
 
+    def claim(self) -> None:
+        """Waits until no other relay sharing the database is in a round; held until this unit of work ends."""
+        ...
+
     def pending(self, limit: int) -> list[OutboxEntry]: ...
 
     def mark_published(self, ids: list[int], at: datetime) -> None: ...

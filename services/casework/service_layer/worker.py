@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,6 +60,7 @@ class WorkerHandlers:
         self.c = container
         self.alerts_topic = container.settings.topic(ALERTS_TOPIC.name)
         self.optouts_topic = container.settings.topic(OPTOUTS_TOPIC.name)
+        self._relay_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casework-relay")
 
     def process(self, kind: str, raw: bytes | None, *, where: str) -> Processed:
         """kind: flags / profile / review / source_status / report / disclosure_reply. ``where`` is
@@ -162,30 +164,42 @@ class WorkerHandlers:
 
     async def publish_outbox(self, send_many: SendMany) -> int:
         """Publishes queued events in order and marks them; a crash in between re-publishes (at-least-once)."""
-        # The database work runs in a thread: on the event loop it would stall Kafka fetches and
-        # heartbeats while the agent's batch holds the database.
         published = 0
         while True:
-            pending = await asyncio.to_thread(self._pending_outbox)
+            sent = await self._publish_round(send_many)
+            if not sent:
+                return published
+            published += sent
+
+    async def _publish_round(self, send_many: SendMany) -> int:
+        """One round in one transaction: claim the outbox (several workers on one database take turns, so no row
+        goes out twice), read up to 500 rows, send them and await every acknowledgement, mark them, commit. The
+        database work runs on the relay's own thread (one session, one thread): on the event loop it would stall
+        Kafka fetches and heartbeats while the reader's batch holds the database."""
+        loop = asyncio.get_running_loop()
+        uow = await loop.run_in_executor(self._relay_thread, self.c.uow().__enter__)
+        try:
+            pending = await loop.run_in_executor(self._relay_thread, self._claim_pending, uow)
             if not pending:
                 self.c.metrics.outbox_pending.set(0)
-                return published
+                return 0
             # an empty payload is a tombstone (privacy_deletion.TOMBSTONE): published as a null value
             await send_many([(m.topic, m.key, m.payload.encode() or None) for m in pending])
             for m in pending:
                 self.c.metrics.outbox_published.labels(topic=m.topic).inc()
-            await asyncio.to_thread(self._mark_published, [m.id for m in pending])
-            published += len(pending)
+            await loop.run_in_executor(self._relay_thread, self._mark_published, uow, [m.id for m in pending])
+            return len(pending)
+        finally:  # without the commit (a failed send) the rows stay unpublished and the claim is released
+            await loop.run_in_executor(self._relay_thread, uow.__exit__, None, None, None)
 
     def refresh_held_gauges(self) -> None:
         """区が未確定の対象者: the held-listing gauges from the case database (the worker's timer calls this)."""
         held_listings.refresh_gauges(self.c.uow(), self.c.metrics, self.c.clock())
 
-    def _pending_outbox(self) -> list[OutboxEntry]:
-        with self.c.uow() as uow:
-            return uow.outbox.pending(500)
+    def _claim_pending(self, uow: AbstractUnitOfWork) -> list[OutboxEntry]:
+        uow.outbox.claim()
+        return uow.outbox.pending(500)
 
-    def _mark_published(self, ids: list[int]) -> None:
-        with self.c.uow() as uow:
-            uow.outbox.mark_published(ids, self.c.clock())
-            uow.commit()
+    def _mark_published(self, uow: AbstractUnitOfWork, ids: list[int]) -> None:
+        uow.outbox.mark_published(ids, self.c.clock())
+        uow.commit()

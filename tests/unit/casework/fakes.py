@@ -221,6 +221,10 @@ class FakeReviewRepository:
 class FakeOutboxRelay:
     def __init__(self, cases: FakeCaseRepository) -> None:
         self._cases = cases
+        self.claims = 0
+
+    def claim(self) -> None:
+        self.claims += 1
 
     def pending(self, limit: int) -> list[OutboxEntry]:
         return [OutboxEntry(m.id, m.topic, m.key, m.payload) for m in self._cases.outbox

@@ -90,8 +90,23 @@ def test_the_relay_publishes_queued_events_in_order_once_and_marks_them() -> Non
         [("t.casework.alerts.v1", "c-1"), ("t.casework.alerts.v1", "c-2")]]
     assert all(m.published_at == NOW for m in c.unit.cases.outbox)
     assert asyncio.run(worker.publish_outbox(send_many)) == 0 and len(sent) == 1
+    assert c.unit.outbox.claims == 3  # every round claims the outbox before reading it (the last found nothing)
     assert c.sample("tsunagu_casework_outbox_published_total", topic="t.casework.alerts.v1") == 2
     assert c.sample("tsunagu_casework_outbox_pending") == 0
+
+
+def test_a_failed_send_leaves_the_rows_unpublished_for_the_next_round() -> None:
+    c = FakeCasework()
+    worker = WorkerHandlers(c)  # type: ignore[arg-type]
+    worker.process("flags", raw(flags_event("c-1", "40131", None, [3], tier_after="予防", event_id="f-1")), where="")
+
+    async def broker_down(batch: list[tuple[str, str, bytes | None]]) -> None:
+        raise ConnectionError("no broker")
+
+    with pytest.raises(ConnectionError):
+        asyncio.run(worker.publish_outbox(broker_down))
+    assert [m.published_at for m in c.unit.cases.outbox] == [None]
+    assert c.sample("tsunagu_casework_outbox_published_total", topic="t.casework.alerts.v1") is None
 
 
 def test_audit_entries_count_in_the_containers_metrics(tmp_path: Path) -> None:
