@@ -134,7 +134,7 @@ class CaseworkSettings(KafkaSecuritySettings):
         0.02, gt=0, description="How long the worker waits for records when none are there (how often an idle worker "
         "wakes); records that arrived are handed over at once")
     kafka_session_timeout_s: float = Field(
-        30.0, ge=6, le=300, description="A worker killed without leaving its group is replaced after this long "
+        15.0, ge=6, le=300, description="A worker killed without leaving its group is replaced after this long "
                                         "(the broker refuses < 6 s)")
     kafka_group_instance_id: str | None = Field(
         None, description="Static group membership (KIP-345): a worker restarted with the same id gets its "
