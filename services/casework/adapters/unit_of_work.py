@@ -57,9 +57,14 @@ class SqlOutboxRelay:
             self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY})
 
     def pending(self, limit: int) -> list[OutboxEntry]:
-        return [OutboxEntry(m.id, m.topic, m.key, m.payload) for m in self.session.scalars(
+        rows = [OutboxEntry(m.id, m.topic, m.key, m.payload) for m in self.session.scalars(
             select(OutboxMessage).where(OutboxMessage.published_at.is_(None)).order_by(OutboxMessage.id)
             .limit(limit))]
+        if self.session.get_bind().dialect.name != "postgresql":
+            # SQLite takes the file's write lock at BEGIN (adapters/db.py): not held across the relay's send, which
+            # would hold up the web process's writes; one worker per SQLite file, so there is nothing to serialise.
+            self.session.commit()
+        return rows
 
     def mark_published(self, ids: list[int], at: datetime) -> None:
         self.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(published_at=at))

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -38,6 +38,7 @@ from services.casework.service_layer.reviews import handle_review_case
 from services.casework.service_layer.unit_of_work import AbstractUnitOfWork, Conflict, OutboxEntry
 
 log = logging.getLogger("tsunagu.casework.worker")
+T = TypeVar("T")
 MAX_MESSAGE_BYTES = 1_000_000
 
 # Sends (topic, key, value) messages and returns once the broker acknowledged all of them (value None: a tombstone).
@@ -176,10 +177,9 @@ class WorkerHandlers:
         goes out twice), read up to 500 rows, send them and await every acknowledgement, mark them, commit. The
         database work runs on the relay's own thread (one session, one thread): on the event loop it would stall
         Kafka fetches and heartbeats while the reader's batch holds the database."""
-        loop = asyncio.get_running_loop()
-        uow = await loop.run_in_executor(self._relay_thread, self.c.uow().__enter__)
+        uow = await self.on_relay_thread(self.c.uow().__enter__)
         try:
-            pending = await loop.run_in_executor(self._relay_thread, self._claim_pending, uow)
+            pending = await self.on_relay_thread(self._claim_pending, uow)
             if not pending:
                 self.c.metrics.outbox_pending.set(0)
                 return 0
@@ -187,10 +187,13 @@ class WorkerHandlers:
             await send_many([(m.topic, m.key, m.payload.encode() or None) for m in pending])
             for m in pending:
                 self.c.metrics.outbox_published.labels(topic=m.topic).inc()
-            await loop.run_in_executor(self._relay_thread, self._mark_published, uow, [m.id for m in pending])
+            await self.on_relay_thread(self._mark_published, uow, [m.id for m in pending])
             return len(pending)
         finally:  # without the commit (a failed send) the rows stay unpublished and the claim is released
-            await loop.run_in_executor(self._relay_thread, uow.__exit__, None, None, None)
+            await self.on_relay_thread(uow.__exit__, None, None, None)
+
+    async def on_relay_thread(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._relay_thread, function, *args)
 
     def refresh_held_gauges(self) -> None:
         """区が未確定の対象者: the held-listing gauges from the case database (the worker's timer calls this)."""

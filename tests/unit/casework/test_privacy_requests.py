@@ -28,7 +28,6 @@ from services.casework.adapters.orm import (
 from services.casework.bootstrap import Container
 from services.casework.domain.pseudonym import pseudonym
 from services.casework.service_layer import audit_log, privacy_deletion, privacy_disclosure, privacy_optout
-from services.casework.service_layer import worker as worker_module
 from services.casework.service_layer.privacy_requests import Refused
 from services.casework.service_layer.worker import WorkerHandlers
 from tests.unit.casework.factories import flags_event, profile_event, raw
@@ -154,8 +153,9 @@ def test_deleting_an_opted_out_child_queues_a_tombstone_for_the_opt_out_topic(
     async def in_this_thread(function: Any, *args: Any) -> Any:  # in-memory SQLite lives in this thread
         return function(*args)
 
-    monkeypatch.setattr(worker_module.asyncio, "to_thread", in_this_thread)
-    asyncio.run(WorkerHandlers(c).publish_outbox(send_many))
+    handlers = WorkerHandlers(c)
+    monkeypatch.setattr(handlers, "on_relay_thread", in_this_thread)
+    asyncio.run(handlers.publish_outbox(send_many))
     assert ("privacy.optouts.v1", "od-1", None) in sent  # published as a null value
 
 
