@@ -125,8 +125,14 @@ FIXED = {
     # a new surname usually comes with a move (divorce, remarriage): given a surname change, the registry's address
     # disagrees about half the time for the same child, not 13 %
     ("address", "disagree_new_surname"): _bits(0.5, 0.995),
-    ("school_code", "exact"): _bits(0.85, 0.003), ("school_code", "disagree"): _bits(0.15, 0.997),
+    ("school_code", "disagree"): _bits(1 - 0.85, 0.997),
 }
+# The school: a school record's school against the candidate's — the 学齢簿's 指定校 (the school its registry address
+# belongs to) or the school of a record already linked to it. The same child is at that school unless it moved or
+# attends another (指定校変更, 区域外就学): m 0.85. A stranger is there by the school's share of the city's children
+# (term frequency, as for names); until that many children are held, a school counts as holding 1 in 333 of them.
+M_SCHOOL = 0.85
+SCHOOL_COUNT_FLOOR = 333
 M_GIVEN_ONLY = 0.05
 # A child's surname changes with a parent's: the mother's 氏の変更 on divorce or her remarriage is a 住民記録 異動
 # the day it is filed, so the registry shows the new surname on someone in the child's 世帯 in most true surname
@@ -204,8 +210,11 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
         new_surname = level == "disagree" and bool(names) and all(n in GIVEN_LEVELS for n in names)
         out.append(("address", a, b, level, FIXED["address", "disagree_new_surname" if new_surname else level]))
     if r.school_code and p.school_code:
-        level = "exact" if r.school_code == p.school_code else "disagree"
-        out.append(("school_code", r.school_code, p.school_code, level, FIXED["school_code", level]))
+        if r.school_code == p.school_code:  # a namesake is at that school by the school's size
+            u = max(st.school_freq.get(r.school_code, 1), 1) / max(st.school_total, SCHOOL_COUNT_FLOOR)
+            out.append(("school_code", r.school_code, p.school_code, "exact", _bits(M_SCHOOL, u)))
+        else:
+            out.append(("school_code", r.school_code, p.school_code, "disagree", FIXED["school_code", "disagree"]))
     names = [lv[3] for lv in out if lv[0] in ("kana_name", "kanji_name")]
     if names and all(n in GIVEN_LEVELS for n in names) and p.household_no:
         household = _household_surname(r, p, st, n, record_given_kanji, given)
