@@ -125,14 +125,8 @@ FIXED = {
     # a new surname usually comes with a move (divorce, remarriage): given a surname change, the registry's address
     # disagrees about half the time for the same child, not 13 %
     ("address", "disagree_new_surname"): _bits(0.5, 0.995),
-    ("school_code", "disagree"): _bits(1 - 0.85, 0.997),
+    ("school_code", "exact"): _bits(0.85, 0.003), ("school_code", "disagree"): _bits(0.15, 0.997),
 }
-# The school: a school record's school against the candidate's — the 学齢簿's 指定校 (the school its registry address
-# belongs to) or the school of a record already linked to it. The same child is at that school unless it moved or
-# attends another (指定校変更, 区域外就学): m 0.85. A stranger is there by the school's share of the city's children
-# (term frequency, as for names); until that many children are held, a school counts as holding 1 in 333 of them.
-M_SCHOOL = 0.85
-SCHOOL_COUNT_FLOOR = 333
 M_GIVEN_ONLY = 0.05
 # A child's surname changes with a parent's: the mother's 氏の変更 on divorce or her remarriage is a 住民記録 異動
 # the day it is filed, so the registry shows the new surname on someone in the child's 世帯 in most true surname
@@ -142,16 +136,16 @@ M_HOUSEHOLD_SURNAME = 0.85
 HOUSEHOLD_SURNAME_DISAGREE = _bits(1 - M_HOUSEHOLD_SURNAME, 0.99)
 # A kanji name one character off while the kana agrees exactly: the fixed u of a fuzzy kanji (any two names one
 # character apart) says nothing of that reading's other spellings (悠斗/悠人 are two children's names as often as an
-# input slip). Conditional on the reading, a stranger writes it otherwise by the share of the reading's holders who
-# do (1 − this spelling's share), and a stranger's record slips as a child's does (at least 5 %); m is the slip.
+# input slip). Conditional on the reading, a stranger is written as the record is by that spelling's share of the
+# reading's holders; a spelling none of them has is a slip, and a stranger's record lands on it rarely (0.5 %).
 M_KANJI_SLIP = 0.1
-KANJI_OTHER_SPELLING_FLOOR = 0.05
+KANJI_UNKNOWN_SPELLING = 0.005
 INFERRED_U = 3.0  # a given name found by where the name would split: ×3 as likely by coincidence
 
 
 def _spelling_share(st: LinkageState, kana: str | None, kanji: str) -> float:
     """Of the people holding this reading (kana name), the share who write it with this kanji name."""
-    return min(1.0, max(st.kanji_freq.get(kanji, 1), 1) / max(st.kana_freq.get(kana or "", 1), 1))
+    return min(1.0, st.kanji_freq.get(kanji, 0) / max(st.kana_freq.get(kana or "", 1), 1))
 
 
 def _parts_similar(r: Identity, p: Person) -> bool:
@@ -203,7 +197,7 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
             if level == "fuzzy" and kana_exact:
                 # the same reading written one character otherwise (悠斗/悠人): an input slip, or another child's
                 # spelling of that reading — as likely as the reading's holders write it otherwise
-                weight = _bits(M_KANJI_SLIP, max(KANJI_OTHER_SPELLING_FLOOR, 1 - _spelling_share(st, r.kana_key, b)))
+                weight = _bits(M_KANJI_SLIP, max(KANJI_UNKNOWN_SPELLING, _spelling_share(st, r.kana_key, a)))
             out.append(("kanji_name", a, b, level, weight))
     a, b = r.birth_date, p.birth_date
     if a and b:
@@ -227,11 +221,8 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
         new_surname = level == "disagree" and bool(names) and all(n in GIVEN_LEVELS for n in names)
         out.append(("address", a, b, level, FIXED["address", "disagree_new_surname" if new_surname else level]))
     if r.school_code and p.school_code:
-        if r.school_code == p.school_code:  # a namesake is at that school by the school's size
-            u = max(st.school_freq.get(r.school_code, 1), 1) / max(st.school_total, SCHOOL_COUNT_FLOOR)
-            out.append(("school_code", r.school_code, p.school_code, "exact", _bits(M_SCHOOL, u)))
-        else:
-            out.append(("school_code", r.school_code, p.school_code, "disagree", FIXED["school_code", "disagree"]))
+        level = "exact" if r.school_code == p.school_code else "disagree"
+        out.append(("school_code", r.school_code, p.school_code, level, FIXED["school_code", level]))
     names = [lv[3] for lv in out if lv[0] in ("kana_name", "kanji_name")]
     if names and all(n in GIVEN_LEVELS for n in names) and p.household_no:
         household = _household_surname(r, p, st, n, record_given_kanji, given)

@@ -43,10 +43,6 @@ class LinkageState:
         self.kanji_freq: Counter[str] = Counter()
         self.surname_freq: Counter[str] = Counter()
         self.given_freq: Counter[str] = Counter()
-        # schools (the 学齢簿's 指定校, or a school record's school) by how many children hold each: a namesake shares
-        # a school by its size (term frequency); the total is the children holding any
-        self.school_freq: Counter[str] = Counter()
-        self.school_total = 0
         self.dirty: dict[str, set[str]] = {t: set() for t in TABLES}
 
     # --- persons and keys -------------------------------------------------------------------------------
@@ -97,14 +93,11 @@ class LinkageState:
         reblock = not KEYED_FIELDS.isdisjoint(changed) or ("status" in changed and "merged" in (person.status,
                                                                                                    changed["status"]))
         child_blocks = "is_child" in changed and not reblock and person.status != "merged"  # blocks hold children
-        school = "school_code" in changed and not reblock and person.status != "merged"
         rehouse = "household_no" in changed or "status" in changed
         if rehouse:
             self._unindex_household(person)
         if reblock:
             self._unindex_blocks(person)
-        if school:
-            self._count_school(person, -1)
         for name, value in changed.items():
             setattr(person, name, value)
         if rehouse:
@@ -117,8 +110,6 @@ class LinkageState:
             else:
                 for key in blocking_keys(person):
                     self.blocks.remove(key, person.person_id)
-        if school:
-            self._count_school(person, 1)
         self.touch("person", person.person_id)
         tokens = {f"person:{person.person_id}"}
         if rehouse or "is_child" in changed:
@@ -155,7 +146,6 @@ class LinkageState:
         for counter, value in self._counters(p):
             if value:
                 counter[value] += 1
-        self._count_school(p, 1)
 
     def _unindex_blocks(self, p: Person) -> None:
         if p.status == "merged":
@@ -168,14 +158,6 @@ class LinkageState:
                 counter[value] -= 1
                 if counter[value] <= 0:
                     del counter[value]
-        self._count_school(p, -1)
-
-    def _count_school(self, p: Person, k: int) -> None:
-        if p.school_code:
-            self.school_freq[p.school_code] += k
-            self.school_total += k
-            if self.school_freq[p.school_code] <= 0:
-                del self.school_freq[p.school_code]
 
     def remove_person(self, person: Person) -> None:
         """Forgets a person and every index entry naming it (a deletion on request)."""

@@ -68,25 +68,3 @@ def test_an_adult_counts_in_the_frequencies_but_joins_the_blocks_only_as_a_child
     assert _indexed(state, p) and state.kana_freq["フクオカタロオ"] == 1
     state.remove_person(p)
     assert not any(p.person_id in state.blocks.get(k) for k in blocking_keys(p)) and not state.kana_freq
-
-
-def test_schools_are_counted_as_they_come_change_and_go() -> None:
-    """A school's share of the children held is a namesake's chance of being there (matching's term frequency):
-    the 学齢簿's school arriving with a registry record that also makes the person a child both joins the blocks
-    and counts the school; a move of school, a merge and a deletion follow."""
-    state, p = LinkageState(), _person()
-    p.is_child = False
-    state.add_person(p)
-    assert state.school_total == 0
-    state.update_person(p, {"is_child": True, "school_code": "B14031000"})
-    assert _indexed(state, p) and state.school_freq["B14031000"] == 1 and state.school_total == 1
-    state.update_person(p, {"school_code": "B14031001"})
-    assert dict(state.school_freq) == {"B14031001": 1} and state.school_total == 1
-    state.update_person(p, {"kana_key": "ハカタタロオ", "school_code": "B14031002"})  # re-indexed with the names
-    assert dict(state.school_freq) == {"B14031002": 1} and state.school_total == 1
-    state.update_person(p, {"status": "merged"})
-    assert not state.school_freq and state.school_total == 0
-    state.update_person(p, {"status": "known"})
-    assert state.school_total == 1
-    state.remove_person(p)
-    assert not state.school_freq and state.school_total == 0
