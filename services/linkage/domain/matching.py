@@ -196,7 +196,7 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
             weight = FIXED["kanji_name", level]
             if level == "fuzzy" and kana_exact:
                 # the same reading written one character otherwise (悠斗/悠人): an input slip, or another child's
-                # spelling of that reading — as likely as the reading's holders write it otherwise
+                # spelling of that reading — as often as the reading's holders are written as the record is
                 weight = _bits(M_KANJI_SLIP, max(KANJI_UNKNOWN_SPELLING, _spelling_share(st, r.kana_key, a)))
             out.append(("kanji_name", a, b, level, weight))
     a, b = r.birth_date, p.birth_date
