@@ -69,6 +69,31 @@ WARDS = {
     "40137": ("早良区", ["西新", "藤崎", "野芥", "原"]),
 }
 ZIPF = [1.0 / (i + 1) ** 0.9 for i in range(len(SURNAMES))]
+WARD_BY_NAME = {name: code for code, (name, _) in WARDS.items()}
+
+
+def designated_school(address: str, birth: date, as_of: date = date(2025, 4, 1)) -> str:
+    """The 学齢簿's 指定校 for a child living at ``address``: the public school whose 校区 holds it, an elementary
+    school per town and chōme group (≈ 90 here; Fukuoka has 144) or a junior high per town (≈ 30; Fukuoka 69),
+    coded like the national 学校コード (kind, ward, school number) as ``simulator.schools`` does."""
+    ward_name = next(name for name in WARD_BY_NAME if address.startswith(name))
+    ward = WARD_BY_NAME[ward_name]
+    rest = address[len(ward_name):]
+    town = next(i for i, t in enumerate(WARDS[ward][1]) if rest.startswith(t))
+    chome = int(rest[len(WARDS[ward][1][town]):].split("-", 1)[0])
+    cohort = birth.year if (birth.month, birth.day) > (4, 1) else birth.year - 1  # 1 April: the earlier cohort
+    grade = min(max(as_of.year - cohort - 6 + (0 if as_of.month >= 4 else -1), 1), 9)
+    if grade <= 6:
+        return f"B140{ward[-2:]}{town * 3 + (chome - 1) // 3:03d}"
+    return f"C140{ward[-2:]}{town:03d}"
+
+
+def _other_school(code: str, rng: random.Random) -> str:
+    """Another school of the same kind in the same ward (指定校変更, 区域外就学)."""
+    ward = "401" + code[4:6]
+    count = len(WARDS[ward][1]) * (3 if code[0] == "B" else 1)
+    others = [n for n in range(count) if n != int(code[6:])]
+    return f"{code[:6]}{rng.choice(others):03d}" if others else code
 
 
 @dataclass
@@ -141,12 +166,17 @@ class Population:
     students: list[tuple[RecordV1, str | None]] = field(default_factory=list)  # school record, true 宛名番号
     tags: dict[str, set[str]] = field(default_factory=dict)  # record id → cases it carries (linkage_cases.ROWS)
 
-    def registry_records(self) -> list[RecordV1]:
+    def registry_records(self, as_of: date = date(2025, 4, 1)) -> list[RecordV1]:
+        """住民記録 at go-live; a child of school age carries its 学齢簿 指定校 (the school its address belongs to:
+        the 教育委員会 keeps the 学齢簿 from the 住民基本台帳, and the resident_registry contract carries it)."""
         return [RecordV1(record_id=f"reg-{p.household}-{p.atena}", system="resident_registry",
                          event_type="resident_registry.person.registered", occurred_at="2025-04-01T09:00:00+09:00",
                          record_date="2025-04-01", household_no=p.household, persons=[p.keys()],
                          attributes={"effective_date": "2025-04-01", "reason": "initial_load",
-                                     "relation_to_head": "子"}) for p in self.persons]
+                                     "relation_to_head": "子",
+                                     **({"school_code": designated_school(p.address, p.birth, as_of)}
+                                        if 6 <= (as_of - p.birth).days // 365 <= 15 else {})})
+                for p in self.persons]
 
 
 def _address(rng: random.Random) -> tuple[str, str]:
@@ -208,6 +238,7 @@ def add_students(pop: Population, seed: int = 11, as_of: date = date(2025, 4, 1)
     rng = random.Random(seed)
     cases = cases or Cases()
     crng = random.Random(seed + 1000)  # the cases draw from their own stream: the base noise stays as it was
+    srng = random.Random(seed + 2000)  # and the schools from theirs: the records are otherwise what they were
     schoolkids = [p for p in pop.persons if 6 <= (as_of - p.birth).days // 365 <= 15]
     mothers = {p.household: p for p in pop.persons if p.sex == "2" and (as_of - p.birth).days // 365 >= 20}
     renamed: dict[str, tuple[str, str]] = {}  # household → the surname its mother took (a sibling takes it too)
@@ -227,6 +258,7 @@ def add_students(pop: Population, seed: int = 11, as_of: date = date(2025, 4, 1)
             address = _address(crng)[1]
             truth = None
             tags |= {"unregistered", "near_namesake"}
+        true_born = born  # before any typo: the school year a child is in follows it
         kana_s, kana_g, kanji_s, kanji_g = surname[1], given[1], surname[0], given[0]
         r = lambda p: rng.random() < p * noise  # noqa: E731
         moved = False
@@ -295,9 +327,18 @@ def add_students(pop: Population, seed: int = 11, as_of: date = date(2025, 4, 1)
             addr = _address(rng)[1]  # an old address from before a move
         elif roll < 0.40 * noise:
             addr = address.rsplit("-", 1)[0]  # 号 missing
+        # the school: the 指定校 of where the child lives; a child not in the registry goes to its own address's school;
+        # after a move the registry does not know yet, half changed school, half stay (区域外就学 to the year's end);
+        # 3 % attend another school than the designated one (指定校変更, 区域外就学)
+        if truth is None or (moved and srng.random() < 0.5):
+            school = designated_school(address, true_born, as_of)
+        else:
+            school = designated_school(kid.address, kid.birth, as_of)
+            if srng.random() < 0.03:
+                school = _other_school(school, srng)
         keys = PersonKeys(role="subject", name_kanji=name_kanji,
                           name_kana=name_kana, student_id=f"{prefix}S{n:07d}",
-                          school_code=f"SC{int(kid.ward) % 50:03d}",  # type: ignore[arg-type]
+                          school_code=school,  # type: ignore[arg-type]
                           kana_key=kana_key, surname_kana_key=surname_key, given_kana_key=given_key,
                           kanji_key=kanji_key, birth_date=born.isoformat(), sex=sex_given, address_key=addr)  # type: ignore[arg-type]
         pop.tags[f"{prefix}stu-{n}"] = tags

@@ -134,7 +134,18 @@ M_GIVEN_ONLY = 0.05
 # surname equals one held in that 世帯 only by the surname's own frequency (term frequency, as for names).
 M_HOUSEHOLD_SURNAME = 0.85
 HOUSEHOLD_SURNAME_DISAGREE = _bits(1 - M_HOUSEHOLD_SURNAME, 0.99)
+# A kanji name one character off while the kana agrees exactly: the fixed u of a fuzzy kanji (any two names one
+# character apart) says nothing of that reading's other spellings (悠斗/悠人 are two children's names as often as an
+# input slip). Conditional on the reading, a stranger is written as the record is by that spelling's share of the
+# reading's holders; a spelling none of them has is a slip, and a stranger's record lands on it rarely (0.5 %).
+M_KANJI_SLIP = 0.1
+KANJI_UNKNOWN_SPELLING = 0.005
 INFERRED_U = 3.0  # a given name found by where the name would split: ×3 as likely by coincidence
+
+
+def _spelling_share(st: LinkageState, kana: str | None, kanji: str) -> float:
+    """Of the people holding this reading (kana name), the share who write it with this kanji name."""
+    return min(1.0, st.kanji_freq.get(kanji, 0) / max(st.kana_freq.get(kana or "", 1), 1))
 
 
 def _parts_similar(r: Identity, p: Person) -> bool:
@@ -171,6 +182,7 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
             if level == "disagree" and _given_slip(given, p, record_given_kanji):
                 level = "given_slip"
             out.append(("kana_name", a, b, level, FIXED["kana_name", level]))
+    kana_exact = bool(out) and out[-1][3] == "exact"
     a, b = r.kanji_key, p.kanji_key
     if a and b:
         if a == b:
@@ -181,7 +193,12 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
             out.append(("kanji_name", a, b, "given_inferred", FIXED["kanji_name", "given_inferred"]))
         else:
             level = "fuzzy" if _similar(a, b) else "disagree"
-            out.append(("kanji_name", a, b, level, FIXED["kanji_name", level]))
+            weight = FIXED["kanji_name", level]
+            if level == "fuzzy" and kana_exact:
+                # the same reading written one character otherwise (悠斗/悠人): an input slip, or another child's
+                # spelling of that reading — as often as the reading's holders are written as the record is
+                weight = _bits(M_KANJI_SLIP, max(KANJI_UNKNOWN_SPELLING, _spelling_share(st, r.kana_key, a)))
+            out.append(("kanji_name", a, b, level, weight))
     a, b = r.birth_date, p.birth_date
     if a and b:
         if a == b:

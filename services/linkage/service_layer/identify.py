@@ -143,8 +143,18 @@ def recheck(person: Person, own_key: str, ch: Change, match_settings: MatchSetti
             continue
         fields = {k: v for k, v in review.identity.items() if k in IDENTITY_FIELDS}
         result = match(Person("-", **fields), state, match_settings, state.cannot_by_key.get(skey, ()), own_key=skey)
+        if result.outcome == "review" and result.reason in RECHECKED and result.best is not None \
+                and result.best.person_id != person.person_id:
+            # now pointing at another candidate, on the weights alone: the case stays with the clerk, shown against
+            # that candidate, and that candidate's own student record rechecks it in turn — so a child not in the
+            # registry, named like several registry children, is settled once the last of them has its own record
+            state.reviews_by_candidate[person.person_id].discard(review_id)
+            review.candidate_person_id, review.reason = result.best.person_id, result.reason
+            state.put_review(review)
+            ch.reviews.append(Out("review", review_id, review_payload(review, review.system, result), ch.time))
+            continue
         if result.outcome != "new":
-            # still uncertain, or now pointing at another candidate: that one may be a namesake whose own record
+            # still uncertain, or now a link to another candidate: that one may be a namesake whose own record
             # has not come yet (three such false links on the small pool at 48 k persons), so a human decides
             continue
         bound, outcomes = len(ch.bound), set(ch.outcomes)  # for the reviewed record, not the record at hand

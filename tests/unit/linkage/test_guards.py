@@ -49,10 +49,11 @@ def test_a_renamed_childs_typed_date_stays_within_a_year() -> None:
     assert not surname_changed(years) and not surname_changed(era)
 
 
-def school(sid: str, kana: str, kanji: str, birth: str, sex: str | None = None, address: str | None = None) -> Any:
+def school(sid: str, kana: str, kanji: str, birth: str, sex: str | None = None, address: str | None = None,
+           code: str = "SC035") -> Any:
     surname, given = kana.split(" ")
     return record("school_students", "school_students.student.registered", [person(
-        student_id=sid, school_code="SC035", name_kana=kana, name_kanji=kanji, kana_key=kana.replace(" ", ""),
+        student_id=sid, school_code=code, name_kana=kana, name_kanji=kanji, kana_key=kana.replace(" ", ""),
         kanji_key=kanji.replace(" ", ""), surname_kana_key=surname, given_kana_key=given, birth_date=birth,
         sex=sex, address_key=address)], grade=3)
 
@@ -259,3 +260,32 @@ def test_the_household_surname_counts_for_less_when_the_surname_is_common() -> N
     own = score(school("S1", "モリ エツジ", "森 悦史", "2010-05-08").persons[0], rare.persons[child], rare)
     weight = {x[0]: x[4] for x in common.levels}["household_surname"]
     assert 0 < weight < {x[0]: x[4] for x in own.levels}["household_surname"]
+
+
+def test_a_recheck_pointing_at_another_namesake_on_the_weights_moves_the_case_there_until_it_settles() -> None:
+    """An unregistered 博多 太郎 is one slip from two registry 太郎s of other surnames. Each has one student id: when
+    the first candidate's own record comes, the case (still a review, on the weights alone) is shown against the
+    other, and that one's own record settles it — the child is nobody in the registry."""
+    state = LinkageState()
+    crowd(state)
+    for i in range(40):  # a common given name: ages apart, so none of them is a candidate
+        run(state, resident(f"8{i:03d}", f"HY{i}", birth=f"2009-0{1 + i % 9}-1{i % 10}", name_kana="クマモト タロウ",
+                            name_kanji="熊本 太郎", address=f"福岡市西区今宿{i}-1"))
+    run(state, resident("1", "H1", birth="2012-10-22", name_kana="フクオカ タロウ", name_kanji="福岡 太郎"))
+    run(state, resident("2", "H2", birth="2012-10-25", name_kana="ナガサキ タロウ", name_kanji="長崎 太郎",
+                        address="福岡市南区大橋4-5-6"))
+    first = run(state, school("S2", "ハカタ タロウ", "博多 太郎", "2012-10-24", sex="1", address="中央区天神9-9-9",
+                              code="SC099"))  # another school, another address
+    opened = reviews(first)
+    assert first.outcome == "review" and len(opened) == 1
+    own = {person_id_for(atena_key("1")): school("S1", "フクオカ タロウ", "福岡 太郎", "2012-10-22", sex="1"),
+           person_id_for(atena_key("2")): school("S3", "ナガサキ タロウ", "長崎 太郎", "2012-10-25", sex="1")}
+    one = opened[0]["candidate_person_id"]
+    other = next(pid for pid in own if pid != one)
+    moved = reviews(run(state, own[one]))
+    assert [(r["status"], r["candidate_person_id"]) for r in moved] == [("open", other)]
+    assert state.person_for_key(student_key("S2")) is None and state.reviews[opened[0]["review_id"]].decided is None
+    settled = reviews(run(state, own[other]))
+    assert [(r["status"], r["candidate_person_id"]) for r in settled] == [("decided", other)]
+    s2 = state.person_for_key(student_key("S2"))
+    assert s2 is not None and s2.person_id not in own

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from services.linkage.domain.identity import atena_key, person_id_for, student_key
@@ -107,3 +109,31 @@ def test_a_record_with_nothing_to_link_on_goes_to_review_not_a_crash() -> None:
     nameless = run(state, record("school_students", "school_students.student.registered",
                                  [person(school_code="SC1")], grade=1))
     assert [r["reason"] for r in reviews(nameless)] == ["no_identifying_keys"]
+
+
+def _kanji_level(kanji: str, registry: list[str], record_kanji: str, record_kana: str = "タナカ ユウト") -> float:
+    from services.linkage.domain.matching import score
+
+    state = LinkageState()
+    for i, name in enumerate(registry):
+        run(state, resident(f"9{i:03d}", f"HX{i}", birth=f"2014-0{1 + i % 9}-1{i % 10}", name_kana="タナカ ユウト",
+                            name_kanji=name, address=f"福岡市西区姪浜{i}-1"))
+    run(state, resident("1", "H1", birth="2016-04-02", name_kana="タナカ ユウト", name_kanji=kanji))
+    pupil = student("S1", record_kana, record_kanji, "2016-04-02").persons[0]
+    candidate = state.person_for_key(atena_key("1"))
+    assert candidate is not None
+    return next(lv[4] for lv in score(pupil, candidate, state).levels if lv[0] == "kanji_name")
+
+
+def test_a_kanji_one_character_off_with_the_same_reading_counts_by_that_readings_other_spellings() -> None:
+    """悠斗 and 悠人 are both ユウト: where half the reading's holders write it as the record does, a kanji one
+    character off says little (another child as likely as a slip); a spelling none of them has is a slip, which a
+    stranger's record rarely lands on. With the kana differing too it stays the fixed fuzzy level."""
+    from services.linkage.domain.matching import FIXED
+
+    two_spellings = _kanji_level("田中 悠人", ["田中 悠斗"] * 5 + ["田中 悠人"] * 4, "田中 悠斗")
+    assert two_spellings == pytest.approx(math.log2(0.1 / 0.5), abs=0.01)
+    one_spelling = _kanji_level("田中 悠人", ["田中 悠人"] * 9, "田中 悠斗")
+    assert one_spelling == pytest.approx(math.log2(0.1 / 0.005), abs=0.01)
+    kana_slip_too = _kanji_level("田中 悠人", ["田中 悠斗"] * 5 + ["田中 悠人"] * 4, "田中 悠斗", "タナカ ユウド")
+    assert kana_slip_too == FIXED["kanji_name", "fuzzy"] > one_spelling > two_spellings
