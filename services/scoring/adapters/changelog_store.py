@@ -64,7 +64,7 @@ class ChangelogStore:
         cold = self._cold.get(child_id)
         if cold is None:
             return None
-        state = orjson.loads(zlib.decompress(cold[0]))
+        state = _decoded(cold[0])
         self._hot[child_id] = state  # its bytes stay: evicted unchanged, it needs no new encoding
         return state
 
@@ -112,7 +112,7 @@ class ChangelogStore:
     def _peek(self, child_id: str) -> dict[str, Any] | None:
         state = self._hot.get(child_id)
         if state is None and (cold := self._cold.get(child_id)) is not None:
-            state = orjson.loads(zlib.decompress(cold[0]))
+            state = _decoded(cold[0])
         return state
 
     @property
@@ -182,8 +182,17 @@ class ChangelogStore:
     def partitions(self) -> set[int]:
         return set(self.partition_of.values())
 
+    def compact(self) -> int:
+        """Compresses the states kept as read from the changelog (``load``); returns how many."""
+        done = 0
+        for child_id, (blob, review) in self._cold.items():
+            if blob[:1] == b"{":
+                self._cold[child_id] = (zlib.compress(blob, 1), review)
+                done += 1
+        return done
+
     def load(self, partition: int, key: bytes | None, value: bytes | None) -> None:
-        """One changelog message read back: the child's latest state (kept cold, as read), or its tombstone."""
+        """One changelog message read back: the child's latest state (kept cold), or its tombstone."""
         if key is None:
             return
         child_id = orjson.loads(key)
@@ -191,12 +200,21 @@ class ChangelogStore:
             return
         state = orjson.loads(value) if value is not None else None
         self._hot.pop(child_id, None)
-        if isinstance(state, dict):
-            self._cold[child_id] = (zlib.compress(value, 1), _review(state))  # type: ignore[arg-type]
+        if isinstance(state, dict) and value is not None:
+            # kept as read until ``compact`` (the end of a restore): a child's earlier messages, superseded before
+            # the end of its partition, are never compressed
+            blob = value if value[:1] == b"{" else zlib.compress(value, 1)
+            self._cold[child_id] = (blob, _review(state))
             self.partition_of[child_id] = partition
         else:
             self._cold.pop(child_id, None)
             self.partition_of.pop(child_id, None)
+
+
+def _decoded(blob: bytes) -> dict[str, Any]:
+    """A cold child's state: its changelog value as read (a JSON object) or compressed."""
+    state: dict[str, Any] = orjson.loads(blob if blob[:1] == b"{" else zlib.decompress(blob))
+    return state
 
 
 def _review(state: dict[str, Any]) -> tuple[Any, Any, Any]:
@@ -241,6 +259,7 @@ async def restore(store: ChangelogStore, partitions: set[int], *, bootstrap: str
                     todo.discard(tp)
     finally:
         await reader.stop()
+    store.compact()
     log.info("state of partitions %s loaded from %s: %d messages, %d children held, %.2f s", sorted(partitions),
              store.topic, read, len(store), time.monotonic() - started)
     return read

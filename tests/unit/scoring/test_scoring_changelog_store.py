@@ -164,9 +164,14 @@ def test_a_child_with_a_change_not_yet_sent_is_never_evicted() -> None:
 
 
 def test_the_changelog_read_back_is_kept_cold() -> None:
-    store = ChangelogStore(TOPIC, hot_capacity=10)
+    store = ChangelogStore(TOPIC, hot_capacity=0)
     store.load(2, b'"c1"', orjson.dumps(_state("2026-06-01")))
     store.load(2, b'"c2"', json.dumps({"p": 2, "w": "東区", "d": None}).encode())  # the Faust table's JSON
+    store.load(2, b'"c1"', orjson.dumps(_state("2026-06-02")))  # a later message of the same child
     assert store.hot == 0 and len(store) == 2
-    assert store.get("c1") == _state("2026-06-01") and store.get("c2") == {"p": 2, "w": "東区", "d": None}
+    assert store.review_state("c1") == {"d": "2026-06-02", "k": "r1/w1", "n": None}
+    assert store.compact() == 2 and store.compact() == 0  # the last message of each, compressed once (a restore's end)
+    assert store.get("c1") == _state("2026-06-02") and store.get("c2") == {"p": 2, "w": "東区", "d": None}
     assert store.review_state("c2") == {"p": 2, "w": "東区", "d": None}
+    flush(store)  # unchanged: evicted without a new encoding
+    assert store.hot == 0 and store.data == {"c1": _state("2026-06-02"), "c2": {"p": 2, "w": "東区", "d": None}}
