@@ -50,11 +50,13 @@ from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
 from services.linkage.service_layer.handlers import Incoming, LinkageService
+from services.scoring.adapters.changelog_store import ChangelogStore
 from services.scoring.adapters.memory_store import MemoryStateStore
 from services.scoring.adapters.rulebook import load_rulebook
 from services.scoring.config import CONFIG_DIR
 from services.scoring.domain.rulebook import Rulebook, with_horizons
 from services.scoring.service_layer.handlers import decode_fact, handle_fact, sweep_child
+from services.scoring.service_layer.state import WORKING
 from simulator.city import City
 from simulator.events import JST
 from simulator.life.engine import HISTORY_SYSTEMS, SimConfig
@@ -155,11 +157,35 @@ class AtenaOfRef(dict[str, str]):
         return atena_no(int(ref.removeprefix("T")))
 
 
+class ColdStore(ChangelogStore):
+    """``--cold``: the worker's store (adapters/changelog_store.py) keeping no child decoded: every write is flushed
+    at once (the messages encoded, not sent) and the child goes cold, so its next fact or sweep starts from the
+    compressed changelog bytes — the path of a child not used lately in a city larger than the hot set."""
+
+    def __init__(self) -> None:
+        super().__init__("scoring-child-state-changelog", hot_capacity=0, on_evict=WORKING.forget)
+
+    def put(self, child_id: str, state: dict[str, Any], partition: int | None) -> None:
+        super().put(child_id, state, partition)
+
+        async def send(*_args: Any, **_kwargs: Any) -> None:
+            return None
+
+        try:
+            self.flush(send).send(None)  # nothing in it waits
+        except StopIteration:
+            pass
+
+    @property
+    def states(self) -> dict[str, dict[str, Any]]:
+        return self.data
+
+
 @dataclass
 class Pipeline:
     rulebook: Rulebook
     dedup: MemoryDedupStore = field(default_factory=MemoryDedupStore)
-    store: MemoryStateStore = field(default_factory=MemoryStateStore)
+    store: MemoryStateStore | ColdStore = field(default_factory=MemoryStateStore)
     linkage_state: LinkageState = field(default_factory=LinkageState)
     counts: Counter[str] = field(default_factory=Counter)
     casework: list[CaseworkStage] = field(default_factory=list)  # with --alerts: one per arrival order
@@ -401,7 +427,7 @@ def _signal_params(pairs: list[str]) -> dict[str, dict[str, int]]:
 def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str, examples: int,
                    start: date = date(2025, 4, 1), hold: bool = True, alerts: bool = False,
                    history_years: int | None = None, signals: tuple[str, ...] = (),
-                   signal_params: Mapping[str, Mapping[str, Any]] | None = None,
+                   signal_params: Mapping[str, Mapping[str, Any]] | None = None, cold: bool = False,
                    ) -> tuple[Comparison, ScoringRun, Pipeline, dict[str, float]]:
     rulebook = load_rulebook(CONFIG_DIR / f"{rules}.toml")
     if signals or signal_params:
@@ -414,7 +440,8 @@ def run_comparison(scale: float, days: int, noise: float, seed: int, rules: str,
     city = City(SimConfig(seed=seed, scale=scale, start=start, days=days, noise_level=noise,
                           history_from=history_from), record_truth=owners)  # type: ignore[arg-type]  # only write() is used
     atena_of_ref = AtenaOfRef()  # persons who move in during the run are created as it goes
-    pipeline = Pipeline(rulebook, casework=[CaseworkStage(order) for order in ORDERS] if alerts else [])
+    pipeline = Pipeline(rulebook, casework=[CaseworkStage(order) for order in ORDERS] if alerts else [],
+                        store=ColdStore() if cold else MemoryStateStore())
     run = ScoringRun(city.sim.day0, city.sim.end)
     n = 0
     by_day = _events_by_day(city)
@@ -491,12 +518,16 @@ def main() -> None:
     parser.add_argument("--signal-param", action="append", default=[], metavar="CODE.PARAM=N",
                         help="set a connection signal's integer parameter (repeatable), e.g. "
                              "no_contact.until_age_months=72")
+    parser.add_argument("--cold", action="store_true",
+                        help="keep scoring's state in the worker's store with no child decoded between updates "
+                             "(each next fact or sweep decodes it from the compressed changelog bytes)")
     args = parser.parse_args()
     result, run, pipeline, timings = run_comparison(args.scale, args.days, args.noise, args.seed, args.rules,
                                                     args.examples, hold=not args.no_hold, alerts=args.alerts,
                                                     history_years=args.history_years,
                                                     signals=tuple(args.signal),
-                                                    signal_params=_signal_params(args.signal_param))
+                                                    signal_params=_signal_params(args.signal_param),
+                                                    cold=args.cold)
     print(report(result, run, pipeline, timings))
     print(orjson.dumps({"mismatched_child_days": result.mismatched_days}).decode())
 

@@ -131,8 +131,8 @@ class CaseworkSettings(KafkaSecuritySettings):
         "earliest", description="Where a new consumer group starts; earliest so no flag is ever missed")
     batch_max: int = Field(200, gt=0, description="Most input messages applied in one transaction")
     batch_window_s: float = Field(
-        0.02, gt=0, description="How long the worker waits for records when none are there (how often an idle worker "
-        "wakes); records that arrived are handed over at once")
+        0.2, gt=0, description="How long the worker waits for records when none are there (how often an idle worker "
+        "wakes; also the longest a stop waits for the reader); records that arrived are handed over at once")
     kafka_session_timeout_s: float = Field(
         15.0, ge=6, le=300, description="A worker killed without leaving its group is replaced after this long "
                                         "(the broker refuses < 6 s)")

@@ -40,6 +40,10 @@ class ScoringSettings(KafkaSecuritySettings):
     log_level: str = Field("info", pattern="^(crit|error|warn|info|debug)$")
     batch_max: int = Field(500, ge=1, description="Most facts handled before the worker yields")
     batch_window_s: float = Field(0.02, gt=0, description="Longest wait to fill a batch (latency it may add)")
+    hot_children: int = Field(
+        20_000, ge=0, description="Children whose state is kept decoded (with its parsed copy, ≈ 20 KB each); the "
+                                  "others are kept as their compressed changelog message (≈ 1.4 KB) and decoded "
+                                  "when next used (adapters/changelog_store.py, docs/scoring.md)")
     restore_timeout_s: float = Field(
         600.0, gt=0, description="Longest time to load the state of newly assigned partitions from the changelog; "
                                  "past it the worker stops rather than score from a state half loaded")

@@ -21,7 +21,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from contracts import kafka_batches
-from contracts.kafka_batches import BatchConsumer, Record
+from contracts.kafka_batches import BatchConsumer, ProduceBatch, Record
 from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics import ingest_deadletter, ingest_records, ingest_source_status
 from contracts.topics.ingest_deadletter import H_ERROR_CLASS, H_SERVICE
@@ -48,10 +48,10 @@ class IngestBatch:
         self.deadletter_topic = ingest_deadletter.TOPIC.name
 
     async def __call__(self, records: Sequence[Record]) -> None:
-        sent: list[asyncio.Future[Any]] = []
-        dead_letters: list[asyncio.Future[Any]] = []
+        out = ProduceBatch(self.producer)
+        await out.topics(self.records_topic, self.deadletter_topic)
         confirm: list[tuple[str, str]] = []
-        for record in records:
+        for record in records:  # nothing awaited in here: the records go to the producer after the loop
             headers = [(str(k), bytes(v) if v is not None else b"") for k, v in record.headers or ()]
             if record.topic == self.deadletter_topic:
                 self._count_import_refusal(headers)
@@ -62,25 +62,27 @@ class IngestBatch:
                 timestamp=record.timestamp / 1000 if record.timestamp is not None and record.timestamp >= 0 else None,
             ))
             if isinstance(outcome, Accepted):
-                sent.append(await self.producer.send(self.records_topic, outcome.value, key=outcome.key))
+                out.add(self.records_topic, outcome.value, key=outcome.key)
                 confirm.append(outcome.dedup_key)
             elif isinstance(outcome, Rejected):
                 log.warning("ingest: dead letter %s from %s[%d]@%d: %s", outcome.error_class, record.topic,
                             record.partition, record.offset, outcome.reason)
-                dead_letters.append(await self.producer.send(self.deadletter_topic, outcome.value, key=outcome.key,
-                                                             headers=outcome.headers))
+                out.add(self.deadletter_topic, outcome.value, key=outcome.key, headers=outcome.headers)
             elif isinstance(outcome, Duplicate):
                 log.debug("ingest: duplicate event id from %s[%d]@%d", record.topic, record.partition, record.offset)
-        if sent or dead_letters:
-            try:
-                await asyncio.gather(*sent, *dead_letters)
-            except BaseException:
-                await asyncio.wait([*sent, *dead_letters])
-                self.handler.metrics.deadletter_publish_failures.inc(
-                    sum(1 for f in dead_letters if not f.cancelled() and f.exception() is not None))
-                for key in confirm:  # not on the broker: the batch is read again and these ids are new again
-                    self.handler.dedup.release(key)
-                raise
+        sent: list[tuple[asyncio.Future[Any], str, int]] = []
+        try:
+            sent = await out.send()
+            await asyncio.gather(*(future for future, _, _ in sent))
+        except BaseException:
+            if sent:
+                await asyncio.wait([future for future, _, _ in sent])
+            self.handler.metrics.deadletter_publish_failures.inc(sum(
+                count for future, topic, count in sent if topic == self.deadletter_topic and not future.cancelled()
+                and future.exception() is not None))
+            for key in confirm:  # not on the broker: the batch is read again and these ids are new again
+                self.handler.dedup.release(key)
+            raise
         for key in confirm:
             self.handler.dedup.confirm(key)
 

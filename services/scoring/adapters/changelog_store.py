@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
+import zlib
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -31,31 +34,91 @@ Send = Callable[..., Awaitable[Any]]  # AIOKafkaProducer.send: (topic, value, ke
 
 
 class ChangelogStore:
-    """The state of the partitions this instance holds (see the module)."""
+    """The state of the partitions this instance holds (see the module).
 
-    def __init__(self, topic: str) -> None:
+    In memory a child's state is either **hot**, the decoded JSON value (a dict), for the ``hot_capacity`` children
+    used last, or **cold**, its changelog message compressed (zlib; ≈ 1.4 KB against ≈ 20 KB decoded with its parsed
+    copy, docs/scoring.md): decoded again when it is next read. ``get`` returns the same object until the child is
+    evicted or written, so the parsed copy the handlers keep beside it (service_layer/state.py's ``WORKING``) stays
+    usable; ``on_evict`` is told each child that leaves the hot set, so that copy goes with it. Children are evicted,
+    least recently used first, only at the end of ``flush``, when every hot state is on the broker. What the clock
+    checks first (``review_state``: the day evaluated, the rule versions, the next review day) is kept beside a
+    cold child's bytes, so a sweep decodes only the children it evaluates."""
+
+    def __init__(self, topic: str, hot_capacity: int = 20_000,
+                 on_evict: Callable[[str], object] | None = None) -> None:
         self.topic = topic
-        self.data: dict[str, dict[str, Any]] = {}
+        self.hot_capacity = hot_capacity
+        self.on_evict = on_evict
+        self._hot: OrderedDict[str, dict[str, Any]] = OrderedDict()  # decoded, least recently used first
+        self._cold: dict[str, tuple[bytes, tuple[Any, Any, Any]]] = {}  # compressed value, (d, k, n)
         self.partition_of: dict[str, int] = {}  # child → the changelog partition its state was read or written on
         self._pending: dict[str, tuple[int, object]] = {}  # child → (partition, _DELETED or None: current state)
 
     # -- the stores the use cases see -------------------------------------------------------------------------
     def get(self, child_id: str) -> dict[str, Any] | None:
-        return self.data.get(child_id)
+        state = self._hot.get(child_id)
+        if state is not None:
+            self._hot.move_to_end(child_id)
+            return state
+        cold = self._cold.get(child_id)
+        if cold is None:
+            return None
+        state = _decoded(cold[0])
+        self._hot[child_id] = state  # its bytes stay: evicted unchanged, it needs no new encoding
+        return state
+
+    def review_state(self, child_id: str) -> dict[str, Any] | None:
+        """What the clock reads before it decides to evaluate a child (``d``, ``k``, ``n``), without decoding a
+        cold one; ``None`` when the child is not held."""
+        state = self._hot.get(child_id)
+        if state is not None:
+            return state
+        cold = self._cold.get(child_id)
+        if cold is None:
+            return None
+        d, k, n = cold[1]
+        return {"d": d, "k": k, "n": n}
 
     def put(self, child_id: str, state: dict[str, Any], partition: int | None) -> None:
         if partition is None:  # every caller knows it (the fact's or the state's ``p``); never guess
             raise ValueError("a child's state is written to its own partition; none was given")
-        self.data[child_id] = state
+        self._hot[child_id] = state
+        self._hot.move_to_end(child_id)
+        self._cold.pop(child_id, None)  # no longer what the child holds
         self.partition_of[child_id] = partition
         self._pending[child_id] = (partition, None)
 
     def delete(self, child_id: str, partition: int | None) -> None:
         held = self.partition_of.pop(child_id, None)
-        self.data.pop(child_id, None)
+        self._hot.pop(child_id, None)
+        self._cold.pop(child_id, None)
         target = partition if partition is not None else held
         if target is not None:
             self._pending[child_id] = (target, _DELETED)
+
+    def __len__(self) -> int:
+        return len(self.partition_of)
+
+    def __contains__(self, child_id: object) -> bool:
+        return child_id in self.partition_of
+
+    @property
+    def data(self) -> dict[str, dict[str, Any]]:
+        """Every child's state, decoded (tests, tools; the worker reads one child at a time)."""
+        return {child_id: state for child_id in list(self.partition_of)
+                if (state := self._peek(child_id)) is not None}
+
+    def _peek(self, child_id: str) -> dict[str, Any] | None:
+        state = self._hot.get(child_id)
+        if state is None and (cold := self._cold.get(child_id)) is not None:
+            state = _decoded(cold[0])
+        return state
+
+    @property
+    def hot(self) -> int:
+        """Children held decoded."""
+        return len(self._hot)
 
     # -- the worker's side --------------------------------------------------------------------------------------
     @property
@@ -63,7 +126,8 @@ class ChangelogStore:
         return len(self._pending)
 
     async def flush(self, send: Send) -> list[Any]:
-        """Sends the batch's changes (the states as they are now) and returns the send futures to wait for."""
+        """Sends the batch's changes (the states as they are now) and returns the send futures to wait for; then
+        evicts the least recently used hot children past ``hot_capacity``."""
         pending, self._pending = self._pending, {}
         futures = []
         for child_id, (partition, marker) in pending.items():
@@ -71,12 +135,33 @@ class ChangelogStore:
             if marker is _DELETED:
                 value = None
             else:
-                state = self.data.get(child_id)
+                state = self._hot.get(child_id)
                 if state is None:  # deleted after it was written in this batch: the tombstone went already
                     continue
                 value = orjson.dumps(state)
             futures.append(await send(self.topic, value, key=key, partition=partition))
+        self.evict()
         return futures
+
+    def evict(self, capacity: int | None = None) -> int:
+        """Compresses the least recently used hot children past ``capacity`` (default ``hot_capacity``) into their
+        cold form; returns how many. Never a child with a change not yet flushed."""
+        keep = self.hot_capacity if capacity is None else capacity
+        evicted, skipped = 0, []
+        while len(self._hot) > keep:
+            child_id, state = self._hot.popitem(last=False)
+            if child_id in self._pending:
+                skipped.append((child_id, state))
+                continue
+            if child_id not in self._cold:
+                self._cold[child_id] = (zlib.compress(orjson.dumps(state), 1), _review(state))
+            evicted += 1
+            if self.on_evict is not None:
+                self.on_evict(child_id)
+        for child_id, state in reversed(skipped):  # kept, as the most recently used
+            self._hot[child_id] = state
+            self._hot.move_to_end(child_id, last=False)
+        return evicted
 
     def drop_partitions(self, partitions: Iterable[int]) -> int:
         """Forgets the children of partitions this instance no longer holds; returns how many."""
@@ -86,7 +171,10 @@ class ChangelogStore:
         children = [c for c, p in self.partition_of.items() if p in gone]
         for child_id in children:
             del self.partition_of[child_id]
-            self.data.pop(child_id, None)
+            self._hot.pop(child_id, None)
+            self._cold.pop(child_id, None)
+            if self.on_evict is not None:
+                self.on_evict(child_id)
         for child_id in [c for c, (p, _) in self._pending.items() if p in gone]:
             del self._pending[child_id]  # never happens between batches (flushed), kept safe all the same
         return len(children)
@@ -94,20 +182,46 @@ class ChangelogStore:
     def partitions(self) -> set[int]:
         return set(self.partition_of.values())
 
+    def compact(self) -> int:
+        """Compresses the states kept as read from the changelog (``load``); returns how many."""
+        done = 0
+        for child_id, (blob, review) in self._cold.items():
+            if blob[:1] == b"{":
+                self._cold[child_id] = (zlib.compress(blob, 1), review)
+                done += 1
+        return done
+
     def load(self, partition: int, key: bytes | None, value: bytes | None) -> None:
-        """One changelog message read back: the child's latest state, or its tombstone."""
+        """One changelog message read back: the child's latest state (kept cold), or its tombstone."""
         if key is None:
             return
         child_id = orjson.loads(key)
         if not isinstance(child_id, str):
             return
         state = orjson.loads(value) if value is not None else None
-        if isinstance(state, dict):
-            self.data[child_id] = state
+        self._hot.pop(child_id, None)
+        if isinstance(state, dict) and value is not None:
+            # kept as read until ``compact`` (the end of a restore): a child's earlier messages, superseded before
+            # the end of its partition, are never compressed
+            blob = value if value[:1] == b"{" else zlib.compress(value, 1)
+            self._cold[child_id] = (blob, _review(state))
             self.partition_of[child_id] = partition
         else:
-            self.data.pop(child_id, None)
+            self._cold.pop(child_id, None)
             self.partition_of.pop(child_id, None)
+
+
+def _decoded(blob: bytes) -> dict[str, Any]:
+    """A cold child's state: its changelog value as read (a JSON object) or compressed."""
+    state: dict[str, Any] = orjson.loads(blob if blob[:1] == b"{" else zlib.decompress(blob))
+    return state
+
+
+def _review(state: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """``review_state``'s fields of a state, their strings shared (a day, the rule versions: few distinct)."""
+    d, k, n = state.get("d"), state.get("k"), state.get("n")
+    return (sys.intern(d) if type(d) is str else d, sys.intern(k) if type(k) is str else k,
+            sys.intern(n) if type(n) is str else n)
 
 
 async def restore(store: ChangelogStore, partitions: set[int], *, bootstrap: str, security: dict[str, Any],
@@ -145,6 +259,7 @@ async def restore(store: ChangelogStore, partitions: set[int], *, bootstrap: str
                     todo.discard(tp)
     finally:
         await reader.stop()
+    store.compact()
     log.info("state of partitions %s loaded from %s: %d messages, %d children held, %.2f s", sorted(partitions),
-             store.topic, read, len(store.data), time.monotonic() - started)
+             store.topic, read, len(store), time.monotonic() - started)
     return read

@@ -10,14 +10,26 @@ from typing import Any
 Scalar = str | int | float | bool | None
 
 
+_DAYS: dict[str, date | None] = {}  # parsed days, shared: a child's parsed facts hold many, few are distinct
+_DAYS_MAX = 100_000
+
+
 def parse_date(value: object) -> date | None:
     """ISO 8601 date (a datetime's date part is accepted); anything else is treated as unknown."""
     if not isinstance(value, str) or len(value) < 10:
         return None
     try:
-        return date.fromisoformat(value[:10])
+        return _DAYS[value]
+    except KeyError:
+        pass
+    try:
+        day: date | None = date.fromisoformat(value[:10])
     except ValueError:
-        return None
+        day = None
+    if len(_DAYS) >= _DAYS_MAX:  # days repeat (≈ 36 500 a century); a datetime's full text may not: bounded
+        _DAYS.clear()
+    _DAYS[value] = day
+    return day
 
 
 @dataclass(frozen=True, slots=True)

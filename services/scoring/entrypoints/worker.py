@@ -51,11 +51,13 @@ from services.scoring.service_layer.handlers import (
     Published,
     decode_fact,
     handle_fact,
+    needs_review,
     settle_child,
     sweep_child,
 )
 from services.scoring.service_layer.opt_out import InvalidOptOut, decode_opt_out, handle_opt_out
 from services.scoring.service_layer.privacy import decode_deletion, forget_child, is_deletion
+from services.scoring.service_layer.state import WORKING
 
 log = logging.getLogger("tsunagu.scoring")
 FACTS, FLAGS = linkage_facts.TOPIC.name, scoring_flags.TOPIC.name
@@ -81,7 +83,7 @@ class Scoring:
         self.generation += 1
         forgotten = self.store.drop_partitions(self.held)
         self.held = set()
-        self.metrics.children.set(len(self.store.data))
+        self.metrics.children.set(len(self.store))
         log.info("partitions revoked: %d children's state forgotten", forgotten)
 
     async def assigned(self, assigned: set[TopicPartition]) -> None:
@@ -94,7 +96,7 @@ class Scoring:
                       security=settings.kafka_client_options(), client_id=f"{settings.app_id}-restore",
                       timeout_s=settings.restore_timeout_s)
         self.held = partitions
-        self.metrics.children.set(len(self.store.data))
+        self.metrics.children.set(len(self.store))
         self.metrics.restore_duration.observe(time.monotonic() - started)
         log.info("assigned %s partitions %s", FACTS, sorted(partitions))
 
@@ -112,7 +114,7 @@ class Scoring:
             elif record.topic == DISCLOSURES.name:
                 self._disclosure(record)
         await self.send()
-        self.metrics.children.set(len(self.store.data))
+        self.metrics.children.set(len(self.store))
 
     def _fact(self, record: Any, today: date, hold: bool) -> None:
         started = time.perf_counter()
@@ -213,8 +215,10 @@ class Scoring:
 
     # -- the clock ----------------------------------------------------------------------------------------------
     async def by_clock(self, lock: asyncio.Lock, children: list[str], evaluate: Callable[..., Published | None],
-                       today: date) -> bool:
-        """Evaluates the children still held, in chunks between batches; False when a rebalance interrupted it."""
+                       today: date, due: Callable[[dict[str, Any]], bool] | None = None) -> bool:
+        """Evaluates the children still held, in chunks between batches; False when a rebalance interrupted it.
+        ``due``: asked first of what the store keeps for the clock (``review_state``), so a child it refuses is not
+        decoded (the sweep's ``needs_review``, which ``sweep_child`` asks again of the whole state)."""
         generation = self.generation
         for start in range(0, len(children), SWEEP_CHUNK):
             async with lock:
@@ -222,6 +226,9 @@ class Scoring:
                     log.info("clock evaluation interrupted by a rebalance; it resumes on the next tick")
                     return False
                 for child_id in children[start:start + SWEEP_CHUNK]:
+                    review = self.store.review_state(child_id)
+                    if review is None or (due is not None and not due(review)):
+                        continue  # deleted meanwhile, or nothing for the clock to do
                     raw_state = self.store.get(child_id)  # as it is now: a fact may have changed it meanwhile
                     if raw_state is None:
                         continue  # deleted meanwhile
@@ -247,7 +254,9 @@ class Scoring:
         children = [c for c, p in self.store.partition_of.items() if p in due]
         gc.freeze()  # the states are long-lived: the cyclic GC does not walk them again and again meanwhile
         try:
-            done = await self.by_clock(lock, children, sweep_child, today)
+            rulebook = self.container.rulebook
+            done = await self.by_clock(lock, children, sweep_child, today,
+                                       due=lambda review: needs_review(review, today, rulebook))
         finally:
             gc.unfreeze()
         if done:
@@ -255,7 +264,7 @@ class Scoring:
             log.info("clock sweep for %s over %d children of partitions %s took %.2fs", today.isoformat(),
                      len(children), sorted(due), time.perf_counter() - started)
             self.metrics.sweep_duration.observe(time.perf_counter() - started)
-        self.metrics.children.set(len(self.store.data))
+        self.metrics.children.set(len(self.store))
 
     async def settle(self, lock: asyncio.Lock) -> None:
         today = self.container.clock.today()
@@ -292,7 +301,7 @@ async def run(container: Container, stop: asyncio.Event) -> None:
     settings = container.settings
     changelog = f"{settings.app_id}{CHANGELOG_SUFFIX}"
     await ensure_changelog(container, changelog)
-    store = ChangelogStore(changelog)
+    store = ChangelogStore(changelog, hot_capacity=settings.hot_children, on_evict=WORKING.forget)
     producer = kafka_batches.producer(bootstrap=settings.kafka_bootstrap, client_id=f"{settings.app_id}-worker",
                                       security=settings.kafka_client_options())
     consumer = kafka_batches.consumer(

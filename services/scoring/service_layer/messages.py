@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from sys import intern
 from typing import Any, TypeGuard, get_args
 
 import orjson
@@ -27,6 +28,7 @@ _STATUSES = frozenset({"asserted", "retracted"})
 _TIME = TypeAdapter(AwareDatetime)
 _ABSENT = object()
 _BEYOND_64_BITS = 2.0**63
+_SHARED_MAX = 12  # characters: days (10), ward and other codes, flags; not names, ids or free text
 
 
 class InvalidFactMessage(Exception):
@@ -132,10 +134,20 @@ def _fact(data: dict[str, Any]) -> IncomingFact | None:
             and _optional_str(source_time)
             and type(attributes) is dict and all(map(_scalar, attributes.values()))):
         return None
+    # The state keeps these strings for a long time, many facts over: one object for each distinct short value
+    # (kinds, systems, days, codes) instead of one per fact (docs/scoring.md, "Memory"). Equal values, so nothing
+    # that compares or encodes them changes.
     return IncomingFact(child_id, status, {
-        "fact_id": fact_id, "kind": kind, "relation": relation, "source_system": source_system,
-        "record_id": record_id, "record_date": record_date, "valid_from": valid_from, "valid_to": valid_to,
-        "attributes": attributes}, version, source_time)
+        "fact_id": fact_id, "kind": intern(str(kind)), "relation": intern(str(relation)),
+        "source_system": intern(source_system), "record_id": record_id, "record_date": _shared(record_date),
+        "valid_from": _shared(valid_from), "valid_to": _shared(valid_to),
+        "attributes": {name: _shared(value) for name, value in attributes.items()} if attributes else attributes},
+        version, source_time)
+
+
+def _shared(value: Any) -> Any:
+    """A short string as its one shared object (a day, a code); anything else as it is."""
+    return intern(value) if type(value) is str and len(value) <= _SHARED_MAX else value
 
 
 def _text(value: object, max_length: int) -> TypeGuard[str]:

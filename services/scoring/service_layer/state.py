@@ -130,6 +130,10 @@ class WorkingStates:
         while len(self._states) > self.capacity:
             self._states.popitem(last=False)
 
+    def forget(self, child_id: str) -> None:
+        """Drops the child's parsed copy (its store no longer holds the object it was kept for)."""
+        self._states.pop(child_id, None)
+
     def __len__(self) -> int:
         return len(self._states)
 

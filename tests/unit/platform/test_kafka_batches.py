@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import OffsetAndMetadata
 
-from contracts.kafka_batches import BatchConsumer, round_robin
+from contracts.kafka_batches import BatchConsumer, ProduceBatch, round_robin
 
 pytestmark = pytest.mark.unit
 
@@ -220,3 +221,86 @@ def test_every_returns_at_once_when_stopped_while_waiting() -> None:
         return loop.time() - started
 
     assert asyncio.run(go()) < 1
+
+
+# -- ProduceBatch: a batch's output in record batches per partition ------------------------------------------------
+
+class _Builder:
+    def __init__(self, capacity: int) -> None:
+        self.capacity, self.records = capacity, []  # type: ignore[var-annotated]
+
+    def append(self, *, key: bytes | None, value: bytes | None, timestamp: None, headers: Any) -> object | None:
+        if len(self.records) >= self.capacity:
+            return None  # full (aiokafka's BatchBuilder then closes)
+        self.records.append((key, value, list(headers)))
+        return object()
+
+
+class _Producer:
+    def __init__(self, capacity: int = 2) -> None:
+        self.capacity = capacity
+        self.handed: list[tuple[str, str, int | None, list[tuple[bytes | None, bytes | None, Any]]]] = []
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0, 1, 2}
+
+    def create_batch(self) -> _Builder:
+        return _Builder(self.capacity)
+
+    async def _ack(self) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
+
+    async def send_batch(self, batch: _Builder, topic: str, *, partition: int) -> asyncio.Future[None]:
+        self.handed.append(("batch", topic, partition, batch.records))
+        return await self._ack()
+
+    async def send(self, topic: str, value: bytes | None = None, *, key: bytes | None = None,
+                   headers: Any = None) -> asyncio.Future[None]:
+        self.handed.append(("send", topic, None, [(key, value, headers)]))
+        return await self._ack()
+
+
+def test_a_produce_batch_puts_keyed_records_in_the_default_partitioners_partition_in_order() -> None:
+    producer = _Producer(capacity=2)
+    keys = [b"a", b"b", b"a", b"c", b"a", b"b"]
+
+    async def scenario() -> list[tuple[Any, str, int]]:
+        out = ProduceBatch(producer, alone_from_bytes=100)  # type: ignore[arg-type]
+        await out.topics("t")
+        for n, key in enumerate(keys):
+            out.add("t", f"v{n}".encode(), key=key, headers=[("h", b"1")] if n == 0 else None)
+        assert len(out) == 6
+        return await out.send()
+
+    futures = asyncio.run(scenario())
+    expected: dict[int, list[bytes]] = {}
+    for n, key in enumerate(keys):
+        expected.setdefault(DefaultPartitioner()(key, [0, 1, 2], [0, 1, 2]), []).append(f"v{n}".encode())
+    handed: dict[int, list[bytes]] = {}
+    for kind, _topic, partition, records in producer.handed:
+        assert kind == "batch" and partition is not None and len(records) <= 2  # a full batch starts another
+        handed.setdefault(partition, []).extend(value for _, value, _ in records if value is not None)
+    assert handed == expected
+    assert producer.handed[0][3][0] == (b"a", b"v0", [("h", b"1")])
+    assert sum(count for _, _, count in futures) == 6 and all(f.done() for f, _, _ in futures)
+
+
+def test_a_record_without_key_or_too_large_to_share_goes_alone_after_what_came_before_it() -> None:
+    producer = _Producer(capacity=10)
+
+    async def scenario() -> None:
+        out = ProduceBatch(producer, alone_from_bytes=100)  # type: ignore[arg-type]
+        await out.topics("t", "u")
+        out.add("t", b"first", key=b"k")
+        out.add("u", b"other topic", key=b"k")
+        out.add("t", b"x" * 200, key=b"k")  # too large to share a batch
+        out.add("t", b"after", key=b"k")
+        out.add("t", b"no key", key=None)
+        await out.send()
+
+    asyncio.run(scenario())
+    assert [(kind, topic, [v for _, v, _ in records]) for kind, topic, _, records in producer.handed] == [
+        ("batch", "t", [b"first"]), ("batch", "u", [b"other topic"]), ("send", "t", [b"x" * 200]),
+        ("batch", "t", [b"after"]), ("send", "t", [b"no key"])]

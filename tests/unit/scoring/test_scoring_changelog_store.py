@@ -102,3 +102,76 @@ def test_partitions_given_up_are_forgotten_and_the_others_kept() -> None:
     assert store.drop_partitions({1, 2}) == 2
     assert set(store.data) == {"c0", "c3"} and store.partitions() == {0, 5}
     assert store.drop_partitions(set()) == 0
+
+
+# -- hot and cold children (memory, docs/scoring.md "Memory") ------------------------------------------------------
+
+def _state(day: str, facts: int = 3) -> dict[str, Any]:
+    return {"p": 1, "f": {f"f{n}": {"fact_id": f"f{n}", "kind": "residence", "attributes": {"ward_code": "40131"}}
+                          for n in range(facts)},
+            "a": {"flags": [{"item": 3, "raised_on": day}], "score": 1.5}, "w": "40131", "d": day, "k": "r1/w1",
+            "n": None, "v": {"f0": 2}, "s": 4}
+
+
+def test_the_least_recently_used_children_go_cold_at_a_flush_and_read_back_equal() -> None:
+    evicted: list[str] = []
+    store = ChangelogStore(TOPIC, hot_capacity=2, on_evict=evicted.append)
+    for n in range(4):
+        store.put(f"c{n}", _state(f"2026-06-0{n + 1}"), 1)
+    assert store.hot == 4 and evicted == []  # never while a batch runs: its changes are not on the broker yet
+    held = store.get("c0")
+    assert store.get("c0") is held  # the same object while hot: the handlers' parsed copy stays usable
+    producer = flush(store)
+    assert len(producer.sent) == 4 and store.hot == 2 and evicted == ["c1", "c2"]  # c0 was used after c2
+    assert store.get("c1") == _state("2026-06-02") and store.get("c1") is store.get("c1")  # decoded, hot again
+    assert len(store) == 4 and set(store.data) == {"c0", "c1", "c2", "c3"} and "c2" in store
+    assert store.data["c2"] == _state("2026-06-03")
+    assert flush(store).sent == [] and store.hot == 2  # reading a cold child writes nothing; evicted again
+
+
+def test_what_the_clock_checks_is_read_without_decoding_a_cold_child() -> None:
+    store = ChangelogStore(TOPIC, hot_capacity=0)
+    store.put("c1", {**_state("2026-06-01"), "n": "2026-07-01"}, 1)
+    flush(store)
+    assert store.hot == 0
+    assert store.review_state("c1") == {"d": "2026-06-01", "k": "r1/w1", "n": "2026-07-01"}
+    assert store.hot == 0 and store.review_state("unknown") is None
+    store.get("c1")
+    assert store.review_state("c1") == {**_state("2026-06-01"), "n": "2026-07-01"}  # hot: the state itself
+
+
+def test_a_cold_child_is_written_deleted_and_dropped_like_a_hot_one() -> None:
+    evicted: list[str] = []
+    store = ChangelogStore(TOPIC, hot_capacity=0, on_evict=evicted.append)
+    store.put("c1", _state("2026-06-01"), 3)
+    store.put("c2", _state("2026-06-01"), 4)
+    flush(store)
+    store.put("c1", _state("2026-06-02"), 3)  # a cold child written: its old bytes are not what it holds
+    assert flush(store).decoded() == [(3, "c1", _state("2026-06-02"))]
+    assert store.get("c1") == _state("2026-06-02")
+    store.delete("c2", None)
+    assert flush(store).decoded() == [(4, "c2", None)] and store.get("c2") is None and len(store) == 1
+    evicted.clear()
+    assert store.drop_partitions({3}) == 1 and len(store) == 0 and evicted == ["c1"]
+
+
+def test_a_child_with_a_change_not_yet_sent_is_never_evicted() -> None:
+    store = ChangelogStore(TOPIC, hot_capacity=0)
+    store.put("c1", _state("2026-06-01"), 1)
+    store.put("c2", _state("2026-06-01"), 1)
+    assert store.evict() == 0 and store.hot == 2
+    assert flush(store).decoded() == [(1, "c1", _state("2026-06-01")), (1, "c2", _state("2026-06-01"))]
+
+
+def test_the_changelog_read_back_is_kept_cold() -> None:
+    store = ChangelogStore(TOPIC, hot_capacity=0)
+    store.load(2, b'"c1"', orjson.dumps(_state("2026-06-01")))
+    store.load(2, b'"c2"', json.dumps({"p": 2, "w": "東区", "d": None}).encode())  # the Faust table's JSON
+    store.load(2, b'"c1"', orjson.dumps(_state("2026-06-02")))  # a later message of the same child
+    assert store.hot == 0 and len(store) == 2
+    assert store.review_state("c1") == {"d": "2026-06-02", "k": "r1/w1", "n": None}
+    assert store.compact() == 2 and store.compact() == 0  # the last message of each, compressed once (a restore's end)
+    assert store.get("c1") == _state("2026-06-02") and store.get("c2") == {"p": 2, "w": "東区", "d": None}
+    assert store.review_state("c2") == {"p": 2, "w": "東区", "d": None}
+    flush(store)  # unchanged: evicted without a new encoding
+    assert store.hot == 0 and store.data == {"c1": _state("2026-06-02"), "c2": {"p": 2, "w": "東区", "d": None}}

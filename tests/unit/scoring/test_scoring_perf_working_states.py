@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.scoring.adapters.changelog_store import ChangelogStore
 from services.scoring.adapters.memory_store import MemoryStateStore
 from services.scoring.service_layer.handlers import Published, decode_fact, handle_fact, sweep_child
 from services.scoring.service_layer.state import WORKING, ChildState, WorkingStates
@@ -26,7 +27,7 @@ def _content(message: Published | None) -> dict[str, Any] | None:
     return None if message is None else {k: v for k, v in message.envelope.items() if k != "time"}
 
 
-def _run(store: FakeStore | KeepingStore, updates: list[dict[str, Any]], today: date,
+def _run(store: FakeStore | KeepingStore | ChangelogStore, updates: list[dict[str, Any]], today: date,
          later: list[int]) -> list[dict[str, Any] | None]:
     published = []
     for number, update in enumerate([*updates, *updates[-2:]]):
@@ -93,3 +94,34 @@ def test_a_failed_update_leaves_the_stored_state_and_the_next_update_intact() ->
     assert _content(deliver(store, assistance)) == _content(deliver(reference, assistance))
     assert store.states["c9"] == reference.states["c9"]
     assert len(WORKING) <= WORKING.capacity
+
+
+class ColdStore(ChangelogStore):
+    """The worker's store with no child kept decoded: each write is flushed at once and every child goes cold, so
+    each next update or sweep starts from the compressed changelog bytes."""
+
+    def __init__(self) -> None:
+        super().__init__("changelog", hot_capacity=0, on_evict=WORKING.forget)
+
+    def put(self, child_id: str, state: dict[str, Any], partition: int | None) -> None:
+        super().put(child_id, state, partition)
+
+        async def send(*_args: Any, **_kwargs: Any) -> None:
+            return None
+
+        coroutine = self.flush(send)
+        with pytest.raises(StopIteration):
+            coroutine.send(None)  # nothing in it waits
+
+    @property
+    def states(self) -> dict[str, dict[str, Any]]:
+        return self.data
+
+
+@FAST
+@given(st.lists(fact_dicts(), max_size=12), DAYS, st.lists(st.integers(0, 40), max_size=3))
+def test_children_kept_cold_publish_and_store_what_children_kept_decoded_do(
+        updates: list[dict[str, Any]], today: date, later: list[int]) -> None:
+    cold, kept = ColdStore(), KeepingStore()
+    assert _run(cold, updates, today, later) == _run(kept, updates, today, later)
+    assert cold.states == kept.states

@@ -198,3 +198,28 @@ def test_a_disclosure_request_is_answered_from_the_state_at_its_place_in_the_bat
     assert replies[b"req-b"]["held"] is False
     assert b"q1" not in orjson.dumps(replies[b"req-b"])  # nothing of another child
     assert metrics.disclosures.labels(outcome="invalid")._value.get() == 1
+
+
+def test_the_clock_decodes_only_the_cold_children_it_evaluates() -> None:
+    s, _, _ = scoring()
+    s.store = ChangelogStore(CHANGELOG, hot_capacity=0, on_evict=WORKING.forget)
+    asyncio.run(s([*flagged_facts("k1", 1), *flagged_facts("k2", 2)]))
+    assert s.store.hot == 0 and len(s.store) == 2  # both written, both cold after the batch
+    states = s.store.data
+    reviews: list[dict[str, Any]] = []
+    evaluated: list[tuple[str, dict[str, Any]]] = []
+    decoded: list[str] = []
+    get = s.store.get
+    s.store.get = lambda child_id: decoded.append(child_id) or get(child_id)  # type: ignore[method-assign]
+
+    def due(review: dict[str, Any]) -> bool:
+        reviews.append(review)
+        return len(reviews) == 1  # the first child asked is due, the second not
+
+    def evaluate(child_id: str, raw_state: dict[str, Any], **_: Any) -> None:
+        evaluated.append((child_id, raw_state))
+
+    asyncio.run(s.by_clock(asyncio.Lock(), ["k1", "k2", "gone"], evaluate, TODAY, due=due))
+    assert [r["d"] for r in reviews] == [TODAY.isoformat()] * 2  # "gone" is not held: not asked
+    assert evaluated == [("k1", states["k1"])] and decoded == ["k1"]
+    assert s.store.hot == 0  # evicted again by the chunk's flush

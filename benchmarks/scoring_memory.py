@@ -1,0 +1,158 @@
+"""What a child's state costs scoring in memory, by part, after a synthetic city's facts went through the handlers
+(issue 19: all four services ≤ 2 GiB at scale 1.0).
+
+    .venv/bin/python -m benchmarks.scoring_memory [--scale 0.05] [--days 120] [--seed 7] [--today 2025-08-01]
+
+The city's facts (the simulator's city through ingest's pipeline and linkage's service, as benchmarks/stage_cpu.py
+runs them; kept in var/facts-<scale>-<days>-<seed>.jsonl for the next run) go through scoring's fact handler into
+the worker's own store (adapters/changelog_store.py), in batches of the worker's size, each batch flushed as the
+worker does (the changelog messages encoded, not sent). Printed: children held, the process's RSS before and after
+(after a full collection), and the bytes per child of each part of what stays in memory — a deep size of the
+objects reachable from each part, every object counted once (the first part to reach it owns it), strings, dicts,
+lists, tuples, dates and slotted objects included — and the size of one child's changelog message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import sys
+import time
+import zlib
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from benchmarks.stage_cpu import ROOT, city, run_ingest, run_linkage
+from services.scoring.adapters.changelog_store import ChangelogStore
+from services.scoring.adapters.rulebook import load_rulebook
+from services.scoring.config import ScoringSettings
+from services.scoring.service_layer.handlers import decode_fact, handle_fact
+from services.scoring.service_layer.state import WORKING
+
+BATCH = 500
+PARTITIONS = 6
+
+
+def facts_of(scale: float, days: int, seed: int) -> list[tuple[bytes, bytes]]:
+    path = ROOT / "var" / f"facts-{scale}-{days}-{seed}.jsonl"
+    if not path.exists():
+        started = time.monotonic()
+        pairs = run_linkage(run_ingest(city(scale, days, seed)))
+        path.write_bytes(b"".join(key + b"\t" + value + b"\n" for value, key in pairs if key is not None))
+        print(f"city → ingest → linkage: {len(pairs):,} facts in {time.monotonic() - started:.0f} s ({path})")
+    return [(key, value) for key, _, value in
+            (line.partition(b"\t") for line in path.read_bytes().splitlines())]
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def deep_size(roots: Iterable[Any], seen: set[int]) -> int:
+    """Bytes of everything reachable from ``roots`` not in ``seen`` (which it extends): containers, strings, numbers,
+    dates and the slots or __dict__ of other objects. Classes, functions and modules are not followed."""
+    total, todo = 0, list(roots)
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, type) or (callable(obj) and not hasattr(obj, "__slots__")):
+            continue
+        seen.add(id(obj))
+        total += sys.getsizeof(obj)
+        if isinstance(obj, dict):
+            todo.extend(obj.keys())
+            todo.extend(obj.values())
+        elif isinstance(obj, list | tuple | set | frozenset):
+            todo.extend(obj)
+        elif isinstance(obj, str | bytes | int | float | bool | date) or obj is None:
+            continue
+        else:
+            for cls in type(obj).__mro__:
+                for name in getattr(cls, "__slots__", ()):
+                    if hasattr(obj, name):
+                        todo.append(getattr(obj, name))
+            if hasattr(obj, "__dict__"):
+                todo.append(obj.__dict__)
+    return total
+
+
+async def load(facts: list[tuple[bytes, bytes]], store: ChangelogStore, today: date) -> tuple[int, int]:
+    """The facts through the handler and the store as the worker runs them; the changelog bytes encoded."""
+    rulebook = load_rulebook(ScoringSettings().config_path)
+    written = [0, 0]
+
+    async def send(_topic: str, value: bytes | None, *, key: bytes, partition: int) -> None:
+        written[0] += 1
+        written[1] += len(value or b"") + len(key)
+
+    for start in range(0, len(facts), BATCH):
+        for key, value in facts[start:start + BATCH]:
+            event_id, fact = decode_fact(value, key)
+            handle_fact(fact, event_id=event_id, partition=zlib.crc32(key) % PARTITIONS, store=store,
+                        rulebook=rulebook, today=today)
+        await store.flush(send)
+    return written[0], written[1]
+
+
+def parts_of(store: ChangelogStore) -> dict[str, tuple[int, list[Any]]]:
+    """The parts of the store's memory: each its containers' own bytes and the objects it reaches, sized in this
+    order (an object shared by two parts counts in the first)."""
+    hot = list(store._hot.values())
+    return {
+        "store's dicts and child ids": (sum(map(sys.getsizeof, (store._hot, store._cold, store.partition_of))),
+                                        [*store.partition_of, *store.partition_of.values()]),
+        "cold: compressed states": (0, list(store._cold.values())),
+        "hot: facts (f)": (0, [s.get("f") for s in hot]),
+        "hot: versions (v)": (0, [s.get("v") for s in hot]),
+        "hot: last assessment (a)": (0, [s.get("a") for s in hot]),
+        "hot: rest of each state": (0, hot),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=0.05)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--today", default="2025-08-01")
+    parser.add_argument("--hot", type=int, default=ScoringSettings().hot_children,
+                        help="children kept decoded (TSUNAGU_SCORING_HOT_CHILDREN)")
+    args = parser.parse_args()
+    facts = facts_of(args.scale, args.days, args.seed)
+    gc.collect()
+    before = rss_mib()
+    store = ChangelogStore("scoring-child-state-changelog", hot_capacity=args.hot, on_evict=WORKING.forget)
+    started = time.process_time()
+    messages, written = asyncio.run(load(facts, store, date.fromisoformat(args.today)))
+    cpu = time.process_time() - started
+    gc.collect()
+    after = rss_mib()  # the facts are still held: the growth is the store's
+    children = len(store)
+    print(f"{len(facts):,} facts → {children:,} children held ({store.hot:,} decoded, capacity {args.hot:,}; "
+          f"WORKING keeps {len(WORKING):,} parsed); {messages:,} changelog messages written "
+          f"({written / messages:,.0f} bytes each); handling CPU {cpu:.1f} s = {1e3 * cpu / len(facts):.3f} ms "
+          f"per fact")
+    print(f"RSS {before:.0f} → {after:.0f} MiB: {(after - before) * 2**20 / children:,.0f} bytes per child")
+    seen: set[int] = set()
+    parts = parts_of(store)
+    parts["parsed (WORKING)"] = (sys.getsizeof(WORKING._states), [entry[1] for entry in WORKING._states.values()])
+    sizes = {name: own + deep_size(roots, seen) for name, (own, roots) in parts.items()}
+    for name, size in sizes.items():
+        print(f"  {name:<28} {size / children:>9,.0f} bytes per child")
+    print(f"  {'sum':<28} {sum(sizes.values()) / children:>9,.0f} bytes per child "
+          f"({sum(sizes.values()) / 2**20:,.0f} MiB)")
+    encoded = [len(orjson.dumps(state)) for state in store.data.values()]
+    print(f"one child's changelog value: mean {sum(encoded) / len(encoded):,.0f} bytes, "
+          f"max {max(encoded):,}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
