@@ -28,7 +28,9 @@ class IngestSettings(KafkaSecuritySettings):
     log_level: Literal["crit", "error", "warn", "info", "debug"] = "info"
     max_event_bytes: int = Field(1_048_576, description="Larger source events are dead-lettered as too_large")
     batch_max: int = Field(500, ge=1, description="Most source events per batch (one offset commit)")
-    batch_window_s: float = Field(0.02, gt=0, description="Longest wait of a fetch when nothing is there")
+    batch_window_s: float = Field(
+        0.2, gt=0, description="How long the worker waits for records when none are there (how often an idle worker "
+        "wakes; also the longest a stop waits for the reader); records that arrived are handed over at once")
     # The dead-letter topic must take the original bytes of any event the broker accepted (≤ 2 MiB).
     producer_max_request_bytes: int = 2_097_152
     http_host: str = "127.0.0.1"

@@ -39,7 +39,9 @@ class ScoringSettings(KafkaSecuritySettings):
     sweep_interval_seconds: float = Field(60.0, gt=0, description="How often the clock is checked for a new day")
     log_level: str = Field("info", pattern="^(crit|error|warn|info|debug)$")
     batch_max: int = Field(500, ge=1, description="Most facts handled before the worker yields")
-    batch_window_s: float = Field(0.02, gt=0, description="Longest wait to fill a batch (latency it may add)")
+    batch_window_s: float = Field(
+        0.2, gt=0, description="How long the worker waits for records when none are there (how often an idle worker "
+        "wakes; also the longest a stop waits for the reader); records that arrived are handed over at once")
     hot_children: int = Field(
         20_000, ge=0, description="Children whose state is kept decoded (with its parsed copy, ≈ 20 KB each); the "
                                   "others are kept as their compressed changelog message (≈ 1.4 KB) and decoded "
