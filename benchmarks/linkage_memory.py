@@ -91,8 +91,9 @@ def proc_status() -> dict[str, int]:
     return out
 
 
-def deep_size(obj: Any, seen: set[int]) -> int:
-    """Bytes of ``obj`` and everything it reaches through containers and slotted objects, each object once."""
+def deep_size(obj: Any, seen: set[int], skip: frozenset[str] = frozenset()) -> int:
+    """Bytes of ``obj`` and everything it reaches through containers and slotted objects, each object once
+    (``skip``: slots not followed)."""
     size, stack = 0, [obj]
     while stack:
         o = stack.pop()
@@ -106,20 +107,25 @@ def deep_size(obj: Any, seen: set[int]) -> int:
         elif isinstance(o, list | tuple | set | frozenset):
             stack.extend(o)
         elif hasattr(o, "__slots__"):
-            stack.extend(getattr(o, name) for name in o.__slots__ if hasattr(o, name))
+            stack.extend(getattr(o, name) for name in o.__slots__ if name not in skip and hasattr(o, name))
         elif hasattr(o, "__dict__"):
             stack.append(vars(o))
     return size
 
 
 def state_parts(state: LinkageState) -> list[tuple[str, int, int]]:
-    """(part, entries, MiB) for the state's primary data and indexes; a shared object counts in the first part."""
+    """(part, entries, bytes) for the state's primary data and indexes; a shared object counts in the first part.
+    A source fact's record of what was sent (``emitted`` payloads before issue 19's compaction, ``sent`` and
+    ``body`` after) is its own part, counted after the rest of the source facts."""
     seen: set[int] = {id(None), id(True), id(False)}
     sfs = state.source_facts.values()
+    sent_slots = frozenset({"emitted", "sent", "body"})
+    rest = deep_size(state.source_facts, seen, sent_slots)
+    sent = [(sf.sent, sf.body) if hasattr(sf, "sent") else sf.emitted for sf in sfs]
+    entries = sum(len(sf.sent) if hasattr(sf, "sent") else len(sf.emitted) for sf in sfs)
     parts: list[tuple[str, Any, int]] = [
         ("persons", state.persons, len(state.persons)),
-        ("source facts: emitted", [sf.emitted for sf in sfs], sum(len(sf.emitted) for sf in sfs)),
-        ("source facts: the rest", state.source_facts, len(state.source_facts)),
+        ("source facts: sent", sent, entries),
         ("processed", state.processed, len(state.processed)),
         ("births", state.births, len(state.births)),
         ("reviews", state.reviews, len(state.reviews)),
@@ -132,7 +138,8 @@ def state_parts(state: LinkageState) -> list[tuple[str, int, int]]:
         ("other indexes", [state.birth_by_pregnancy, state.deferred_by_record, state.cannot_by_key,
                            state.reviews_by_candidate, state.privacy], 0),
     ]
-    return [(name, n, deep_size(obj, seen)) for name, obj, n in parts]
+    sizes = [(name, n, deep_size(obj, seen)) for name, obj, n in parts]
+    return [("source facts: the rest", len(state.source_facts), rest), *sizes]
 
 
 def main(argv: list[str] | None = None) -> int:
