@@ -56,7 +56,7 @@ class SqliteStore:
                 for key, value in conn.execute(text("SELECT k, v FROM state WHERE tbl = :t"), {"t": table}):
                     state.load_row(table, key, orjson.loads(value))  # orjson: one string per repeated key
                     rows += 1
-        state.clear_dirty()
+        state.end_load()
         return rows
 
     def loaded(self) -> LinkageState:

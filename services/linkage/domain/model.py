@@ -174,7 +174,7 @@ class SourceFact:
         raw = p["attributes"]
         if list(shown_attributes(self.attributes).items()) == list(raw.items()):
             raw = self.attributes  # the same dict as the fact's: nothing more to keep
-        body: Body = tuple(raw if f == "attributes" else p[f] for f in _BODY_FIELDS)  # type: ignore[assignment]
+        body = self._shared((*(p[f] for f in _BODY_FIELDS[:6]), raw))
         entry: Entry
         if status == "retracted":
             entry = (p["relation"], version, True, body)
@@ -201,7 +201,12 @@ class SourceFact:
     def _body_of(self, row: list[Any] | None) -> Body | None:
         if row is None:
             return None
-        return (*row[:6], self.attributes if row[6] is None else row[6])
+        return self._shared((*row[:6], self.attributes if row[6] is None else row[6]))
+
+    def _shared(self, values: tuple[Any, ...]) -> Body:
+        """A body read from the store, holding the fact's own strings where equal (one string, not two)."""
+        own = self.current_body()
+        return tuple(o if o is v or _same_json(o, v) else v for o, v in zip(own, values, strict=True))  # type: ignore[return-value]
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> SourceFact:

@@ -49,6 +49,7 @@ class LinkageState:
         self.surname_freq: Counter[str] = Counter()
         self.given_freq: Counter[str] = Counter()
         self.dirty: dict[str, set[str]] = {t: set() for t in TABLES}
+        self._loading: dict[str, str] = {}  # while loading: one string per record id named in several rows
 
     # --- persons and keys -------------------------------------------------------------------------------
     def person_for_key(self, key: str) -> Person | None:
@@ -266,9 +267,14 @@ class LinkageState:
         return self.processed.get(key)
 
     def load_row(self, table: str, key: str, row: Any) -> None:
+        """One stored row into the state (``end_load`` after the last)."""
+        share = self._loading.setdefault
         if table == "person":
-            self.add_person(Person.from_dict(row))
+            person = Person.from_dict(row)
+            person.keys = {k: share(v, v) for k, v in person.keys.items()}
+            self.add_person(person)
         elif table == "source_fact":
+            row["record_id"] = share(row["record_id"], row["record_id"])
             sf = SourceFact.from_dict(row)
             sf.system = sys.intern(sf.system)
             sf.deps = [sys.intern(token) for token in sf.deps]
@@ -285,9 +291,13 @@ class LinkageState:
         elif table == "review":
             self.put_review(PendingReview.from_dict(row))
         elif table == "processed":
-            self.processed[key] = row or NOTHING_BOUND
+            self.processed[share(key, key)] = row or NOTHING_BOUND
         elif table == "privacy":
             self.privacy[key] = row
+
+    def end_load(self) -> None:
+        self._loading.clear()
+        self.clear_dirty()
 
     def _person_id(self, person_id: str) -> str:
         """The person's own id string (one string, not one per place that names the person)."""
