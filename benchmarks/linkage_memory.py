@@ -33,7 +33,7 @@ from prometheus_client import CollectorRegistry
 
 from services.linkage.adapters.clock import SystemClock
 from services.linkage.adapters.store import SqliteStore
-from services.linkage.bootstrap import match_settings
+from services.linkage.bootstrap import match_settings, tune_collector
 from services.linkage.config import LinkageSettings
 from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
@@ -157,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     path = input_path(args.scale, args.days, args.seed)
     settings = LinkageSettings()
     gc.collect()
+    gc.freeze()
+    tune_collector()  # as the worker does after loading its state
     base = proc_status()
     if args.tracemalloc:
         tracemalloc.start()
