@@ -19,9 +19,9 @@ TABLES = ("person", "source_fact", "births", "review", "processed", "privacy")
 MATCHED_FIELDS = frozenset({"kana_key", "kanji_key", "surname_kana_key", "given_kana_key", "birth_date",
                             "address_key", "status", "name_kana", "name_kanji"})  # names: with or without a space
 KEYED_FIELDS = MATCHED_FIELDS - {"status"}
-# person fields whose values many persons share (a day, a ward, a household, a common name): one string each
-SHARED_FIELDS = frozenset({"birth_date", "sex", "ward_code", "ward_since", "postal_code", "household_no",
-                           "school_code", "surname_kana_key", "given_kana_key"})
+# person fields whose values many persons share (a day, a ward, a postal code, a household): one string each
+# (one-character values such as sex are shared by Python already; kept to five: interning costs CPU per new person)
+SHARED_FIELDS = ("birth_date", "ward_code", "ward_since", "postal_code", "household_no")
 NOTHING_BOUND: tuple[str, ...] = ()  # processed: most records bind no key (one shared empty value, not a list each)
 
 
