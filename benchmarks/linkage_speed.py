@@ -91,17 +91,22 @@ def _stage(name: str, records: Iterable[RecordV1], state: LinkageState, settings
 
 def tsunagu(pop: Population, with_digest: bool = False, profile: bool = False,
             default_gc: bool = False) -> tuple[list[Stage], str]:
-    """Both stages in this process, with the worker's collector thresholds (``default_gc``: Python's)."""
+    """Both stages in this process, as the worker runs them: what the process held before (the population, Splink's
+    leftovers) frozen out of the collector's way, as the worker freezes its loaded state, and the worker's collector
+    thresholds (``default_gc``: neither, Python's defaults)."""
     state, settings = LinkageState(), MatchSettings()
     digest = hashlib.sha256() if with_digest else None
     thresholds = gc.get_threshold()
     if not default_gc:
+        gc.collect()
+        gc.freeze()
         tune_collector()
     try:
         stages = [_stage("registry load", pop.registry_records(), state, settings, digest, profile),
                   _stage("school matching", (rec for rec, _ in pop.students), state, settings, digest, profile)]
     finally:
         gc.set_threshold(*thresholds)
+        gc.unfreeze()
     return stages, digest.hexdigest()[:16] if digest is not None else "-"
 
 
@@ -119,7 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--digest", action="store_true", help="hash every outcome and message (costs CPU)")
     parser.add_argument("--profile", action="store_true", help="cProfile each stage on the CPU clock")
     parser.add_argument("--default-gc", action="store_true",
-                        help="Python's collector thresholds instead of the worker's (services/linkage/bootstrap.py)")
+                        help="Python's collector as it is, instead of the worker's: nothing frozen, thresholds "
+                             "700/10/10 (services/linkage/bootstrap.py)")
     args = parser.parse_args(argv)
     pop = build(args.households, names=small_pool() if args.small_pool else real_pool())
     add_students(pop)
