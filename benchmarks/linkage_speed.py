@@ -24,6 +24,7 @@ import orjson
 
 from benchmarks.linkage_synth import Population, add_students, build, real_pool, small_pool
 from contracts.topics.ingest_records import RecordV1
+from services.linkage.bootstrap import GC_THRESHOLDS, tune_collector
 from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.state import LinkageState
 from services.linkage.service_layer.records import handle_record
@@ -37,24 +38,26 @@ class Stage:
     wall: float
     cpu: float
     gc: float = 0.0  # CPU seconds in the cyclic garbage collector (part of ``cpu``)
+    collected: int = 0  # objects the collector found unreachable (cyclic garbage)
 
     def line(self) -> str:
         return (f"{self.name:<16} {self.records:>8,} records  wall {self.wall:7.2f} s "
                 f"({self.records / self.wall:>8,.0f}/s)  CPU {self.cpu:7.2f} s ({self.records / self.cpu:>8,.0f}/s), "
-                f"of which the garbage collector {self.gc:.2f} s")
+                f"of which the garbage collector {self.gc:.2f} s ({self.collected:,} objects collected)")
 
 
 class _Collector:
     """CPU time the cyclic garbage collector takes (gc.callbacks), which grows with the state held."""
 
     def __init__(self) -> None:
-        self.seconds, self._started = 0.0, 0.0
+        self.seconds, self._started, self.collected = 0.0, 0.0, 0
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = time.process_time()
         else:
             self.seconds += time.process_time() - self._started
+            self.collected += info.get("collected", 0)
 
 
 def _stage(name: str, records: Iterable[RecordV1], state: LinkageState, settings: MatchSettings,
@@ -77,7 +80,8 @@ def _stage(name: str, records: Iterable[RecordV1], state: LinkageState, settings
                                        option=orjson.OPT_SORT_KEYS))
     if profiler is not None:
         profiler.disable()
-    stage = Stage(name, len(batch), time.perf_counter() - wall, time.process_time() - cpu, collector.seconds)
+    stage = Stage(name, len(batch), time.perf_counter() - wall, time.process_time() - cpu, collector.seconds,
+                  collector.collected)
     gc.callbacks.remove(collector)
     if profiler is not None:
         print(f"\n--- profile: {name} (CPU clock) ---")
@@ -85,11 +89,24 @@ def _stage(name: str, records: Iterable[RecordV1], state: LinkageState, settings
     return stage
 
 
-def tsunagu(pop: Population, with_digest: bool = False, profile: bool = False) -> tuple[list[Stage], str]:
+def tsunagu(pop: Population, with_digest: bool = False, profile: bool = False,
+            default_gc: bool = False) -> tuple[list[Stage], str]:
+    """Both stages in this process, as the worker runs them: what the process held before (the population, Splink's
+    leftovers) frozen out of the collector's way, as the worker freezes its loaded state, and the worker's collector
+    thresholds (``default_gc``: neither, Python's defaults)."""
     state, settings = LinkageState(), MatchSettings()
     digest = hashlib.sha256() if with_digest else None
-    stages = [_stage("registry load", pop.registry_records(), state, settings, digest, profile),
-              _stage("school matching", (rec for rec, _ in pop.students), state, settings, digest, profile)]
+    thresholds = gc.get_threshold()
+    if not default_gc:
+        gc.collect()
+        gc.freeze()
+        tune_collector()
+    try:
+        stages = [_stage("registry load", pop.registry_records(), state, settings, digest, profile),
+                  _stage("school matching", (rec for rec, _ in pop.students), state, settings, digest, profile)]
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
     return stages, digest.hexdigest()[:16] if digest is not None else "-"
 
 
@@ -106,6 +123,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-splink", action="store_true")
     parser.add_argument("--digest", action="store_true", help="hash every outcome and message (costs CPU)")
     parser.add_argument("--profile", action="store_true", help="cProfile each stage on the CPU clock")
+    parser.add_argument("--default-gc", action="store_true",
+                        help="Python's collector as it is, instead of the worker's: nothing frozen, thresholds "
+                             "700/10/10 (services/linkage/bootstrap.py)")
     args = parser.parse_args(argv)
     pop = build(args.households, names=small_pool() if args.small_pool else real_pool())
     add_students(pop)
@@ -120,7 +140,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Splink 5 (DuckDB, one thread): linking (settings, training, prediction, clustering) "
               f"{splink.seconds:.2f} s wall; the whole call {wall:.2f} s wall, CPU {cpu:.2f} s (records to "
               f"frames {splink.frames_seconds:.2f} s, results back to Python {splink.results_seconds:.2f} s)")
-    stages, digest = tsunagu(pop, args.digest, args.profile)
+    stages, digest = tsunagu(pop, args.digest, args.profile, args.default_gc)
+    print(f"collector thresholds {GC_THRESHOLDS if not args.default_gc else gc.get_threshold()}")
     for stage in stages:
         print(f"Tsunagu {stage.line()}")
     total_wall, total_cpu = sum(s.wall for s in stages), sum(s.cpu for s in stages)

@@ -54,9 +54,9 @@ class SqliteStore:
         with self.engine.connect() as conn:
             for table in TABLES:  # persons first: the other tables' indexes refer to them
                 for key, value in conn.execute(text("SELECT k, v FROM state WHERE tbl = :t"), {"t": table}):
-                    state.load_row(table, key, json.loads(value))
+                    state.load_row(table, key, orjson.loads(value))  # orjson: one string per repeated key
                     rows += 1
-        state.clear_dirty()
+        state.end_load()
         return rows
 
     def loaded(self) -> LinkageState:

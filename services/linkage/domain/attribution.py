@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.linkage.domain.identity import fact_id_for, text_hash
-from services.linkage.domain.model import Person, SourceFact
+from services.linkage.domain.model import Entry, Person, SourceFact, asserted, same_body, shown_attributes
 from services.linkage.domain.state import LinkageState
 
 Target = tuple[str, str]  # (child id, relation)
@@ -116,26 +116,62 @@ def fact_payload(sf: SourceFact, child_id: str, relation: str) -> dict[str, Any]
         "fact_id": fact_id_for(sf.key, child_id), "child_id": child_id, "kind": sf.kind, "relation": relation,
         "status": "asserted", "source_system": sf.system, "record_id": sf.record_id,
         "record_date": sf.record_date, "valid_from": sf.valid_from, "valid_to": sf.valid_to,
-        "attributes": {k: v for k, v in sorted(sf.attributes.items()) if not isinstance(v, list | dict)},
+        "attributes": shown_attributes(sf.attributes),
     }
 
 
 def reconcile(sf: SourceFact, state: LinkageState) -> list[dict[str, Any]]:
-    """The FactV1 payloads to publish so downstream matches what this source fact implies now."""
+    """The FactV1 payloads to publish so downstream matches what this source fact implies now.
+
+    A child's payload is sent again when it would differ from the last one sent to it (relation, status or what
+    the source fact says), with the next version; a child no longer reached gets the last payload retracted."""
     found, deps = targets(sf, state)
     state.set_deps(sf, deps)
-    desired = {p["fact_id"]: p for p in (fact_payload(sf, child_id, rel) for child_id, rel in found)}
+    body, old = sf.current_body(), sf.body
+    # ``body`` as the asserted entries' shared body from now on: the old one while payloads built from the two
+    # are equal (unchanged entries keep what was sent), else the new one (then every asserted entry is re-sent)
+    unchanged = old is not None and same_body(old, body, strict=False)
+    base = old if unchanged else body
+    # a payload sent now is the base's, byte for byte
+    own = base is body or (old is not None and same_body(old, body, strict=True))
+    sent = sf.sent
     changes: list[dict[str, Any]] = []
-    for fact_id, payload in desired.items():
-        previous = sf.emitted.get(fact_id)
-        if previous is None or _unversioned(previous) != payload:
-            changes.append({**payload, "version": _next_version(previous)})
-    for fact_id, payload in sf.emitted.items():
-        if fact_id not in desired and payload.get("status") != "retracted":
-            changes.append({**payload, "status": "retracted", "version": _next_version(payload)})
+    entries: list[tuple[str, Entry]] = []
+    known = 0  # children reached now that were sent something before
+    for child_id, relation in found:
+        previous = sent.get(child_id)
+        known += previous is not None
+        if isinstance(previous, dict):  # a payload as an older release stored it
+            payload = fact_payload(sf, child_id, relation)
+            if _unversioned(previous) == payload:
+                continue
+        elif previous is not None and not previous[2] and previous[0] == relation and (
+                unchanged if previous[3] is None else same_body(previous[3], body, strict=False)):
+            continue
+        else:
+            payload = fact_payload(sf, child_id, relation)
+        version = _next_version(previous)
+        changes.append({**payload, "version": version})
+        entries.append((child_id, asserted(relation, version) if own else (relation, version, False, body)))
+    if len(sent) > known:  # some child was sent something and is no longer reached
+        reached = {child_id for child_id, _ in found}
+        for child_id, previous in sent.items():
+            if child_id in reached:
+                continue
+            if isinstance(previous, dict):
+                if previous.get("status") != "retracted":
+                    retraction = {**previous, "status": "retracted", "version": _next_version(previous)}
+                    changes.append(retraction)
+                    entries.append((child_id, retraction))
+            elif not previous[2]:
+                relation, version, _, was = previous
+                retracted: Entry = (relation, version + 1, True, was or old)
+                changes.append(sf.payload(child_id, retracted))
+                entries.append((child_id, retracted))
+    sf.body = base
     if changes:
-        for payload in changes:
-            sf.emitted[payload["fact_id"]] = payload
+        for child_id, entry in entries:
+            sent[child_id] = entry
         state.touch("source_fact", sf.key)
     return changes
 
@@ -144,11 +180,15 @@ def _unversioned(payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k != "version"} if "version" in payload else payload
 
 
-def _next_version(previous: dict[str, Any] | None) -> int:
+def _next_version(previous: Entry | None) -> int:
     """Each change of a fact for a child (asserted, updated, retracted) gets the next version: 1, 2, … The last
-    payload sent (``SourceFact.emitted``, persisted with the state) holds the current one, so a restart
-    continues the sequence; a payload sent before versions existed counts as version 0."""
-    return int((previous or {}).get("version") or 0) + 1
+    entry sent (``SourceFact.sent``, persisted with the state) holds the current one, so a restart continues the
+    sequence; a payload sent before versions existed counts as version 0."""
+    if previous is None:
+        return 1
+    if isinstance(previous, dict):
+        return int(previous.get("version") or 0) + 1
+    return previous[1] + 1
 
 
 def profile_payload(person: Person, state: LinkageState) -> dict[str, Any]:

@@ -6,8 +6,9 @@ store can persist exactly what changed in one transaction; the indexes are deriv
 
 from __future__ import annotations
 
+import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from services.linkage.domain.blocking import MultiMap, blocking_keys
@@ -18,6 +19,10 @@ TABLES = ("person", "source_fact", "births", "review", "processed", "privacy")
 MATCHED_FIELDS = frozenset({"kana_key", "kanji_key", "surname_kana_key", "given_kana_key", "birth_date",
                             "address_key", "status", "name_kana", "name_kanji"})  # names: with or without a space
 KEYED_FIELDS = MATCHED_FIELDS - {"status"}
+# person fields whose values many persons share (a day, a ward, a postal code, a household): one string each
+# (one-character values such as sex are shared by Python already; kept to five: interning costs CPU per new person)
+SHARED_FIELDS = ("birth_date", "ward_code", "ward_since", "postal_code", "household_no")
+NOTHING_BOUND: tuple[str, ...] = ()  # processed: most records bind no key (one shared empty value, not a list each)
 
 
 class LinkageState:
@@ -26,7 +31,7 @@ class LinkageState:
         self.source_facts: dict[str, SourceFact] = {}
         self.births: dict[str, list[Birth]] = {}  # mother key → births
         self.reviews: dict[str, PendingReview] = {}
-        self.processed: dict[str, list[str]] = {}  # record id → keys that record bound
+        self.processed: dict[str, Sequence[str]] = {}  # record id → keys that record bound
         # deletions (service_layer/privacy.py): "salt", "deny:<keyed hash of a deleted key>", "request:<id>"
         self.privacy: dict[str, Any] = {}
         # derived indexes
@@ -44,6 +49,7 @@ class LinkageState:
         self.surname_freq: Counter[str] = Counter()
         self.given_freq: Counter[str] = Counter()
         self.dirty: dict[str, set[str]] = {t: set() for t in TABLES}
+        self._loading: dict[str, str] = {}  # while loading: one string per record id named in several rows
 
     # --- persons and keys -------------------------------------------------------------------------------
     def person_for_key(self, key: str) -> Person | None:
@@ -57,6 +63,10 @@ class LinkageState:
         return person
 
     def add_person(self, person: Person) -> None:
+        for name in SHARED_FIELDS:
+            value = getattr(person, name)
+            if type(value) is str:
+                setattr(person, name, sys.intern(value))
         self.persons[person.person_id] = person
         for key in person.keys:
             self.key_owner[key] = person.person_id
@@ -99,7 +109,7 @@ class LinkageState:
         if reblock:
             self._unindex_blocks(person)
         for name, value in changed.items():
-            setattr(person, name, value)
+            setattr(person, name, sys.intern(value) if name in SHARED_FIELDS and type(value) is str else value)
         if rehouse:
             self._index_household(person)
         if reblock:
@@ -177,6 +187,7 @@ class LinkageState:
 
     # --- source facts, births, reviews ----------------------------------------------------------------------
     def put_source_fact(self, sf: SourceFact) -> None:
+        sf.system = sys.intern(sf.system)  # a few systems, a string each
         self.source_facts[sf.key] = sf
         self.touch("source_fact", sf.key)
 
@@ -184,6 +195,7 @@ class LinkageState:
         new = sorted(set(deps))
         if new == sf.deps:
             return
+        new = [sys.intern(token) for token in new]  # the same tokens name many facts: one string each
         for token in sf.deps:
             self.deps[token].discard(sf.key)
         for token in new:
@@ -220,8 +232,14 @@ class LinkageState:
         self.touch("review", review.review_id)
 
     def mark_processed(self, record_id: str, bound_keys: list[str]) -> None:
+        """``bound_keys`` may still grow while the record is handled (a decision waiting for it binds more)."""
         self.processed[record_id] = bound_keys
         self.touch("processed", record_id)
+
+    def settle_processed(self, record_id: str) -> None:
+        """The record is handled: a record that bound nothing keeps the shared empty value."""
+        if not self.processed.get(record_id, True):
+            self.processed[record_id] = NOTHING_BOUND
 
     # --- persistence support --------------------------------------------------------------------------------
     def touch(self, table: str, key: str) -> None:
@@ -249,10 +267,18 @@ class LinkageState:
         return self.processed.get(key)
 
     def load_row(self, table: str, key: str, row: Any) -> None:
+        """One stored row into the state (``end_load`` after the last)."""
+        share = self._loading.setdefault
         if table == "person":
-            self.add_person(Person.from_dict(row))
+            person = Person.from_dict(row)
+            person.keys = {k: share(v, v) for k, v in person.keys.items()}
+            self.add_person(person)
         elif table == "source_fact":
+            row["record_id"] = share(row["record_id"], row["record_id"])
             sf = SourceFact.from_dict(row)
+            sf.system = sys.intern(sf.system)
+            sf.deps = [sys.intern(token) for token in sf.deps]
+            sf.sent = {self._person_id(cid): entry for cid, entry in sf.sent.items()}
             self.source_facts[key] = sf
             for token in sf.deps:
                 self.deps[token].add(key)
@@ -265,9 +291,18 @@ class LinkageState:
         elif table == "review":
             self.put_review(PendingReview.from_dict(row))
         elif table == "processed":
-            self.processed[key] = row
+            self.processed[share(key, key)] = row or NOTHING_BOUND
         elif table == "privacy":
             self.privacy[key] = row
+
+    def end_load(self) -> None:
+        self._loading.clear()
+        self.clear_dirty()
+
+    def _person_id(self, person_id: str) -> str:
+        """The person's own id string (one string, not one per place that names the person)."""
+        person = self.persons.get(person_id)
+        return person.person_id if person is not None else person_id
 
     def clear_dirty(self) -> None:
         for keys in self.dirty.values():

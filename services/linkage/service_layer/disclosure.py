@@ -83,7 +83,7 @@ def _fact(payload: dict[str, Any]) -> HeldFactV1:
 def _facts(state: LinkageState, ids: set[str], keys: set[str]) -> list[HeldFactV1]:
     out = []
     for sf in state.source_facts.values():
-        mine = [p for p in sf.emitted.values() if p.get("child_id") in ids]
+        mine = sf.payloads(ids)
         if mine:
             out += [_fact(p) for p in mine]
         elif any(role in _SUBJECT_ROLES and k in keys for role, k in sf.refs):  # its own, not attributed (yet)

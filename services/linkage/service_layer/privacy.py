@@ -123,13 +123,13 @@ def _scrub_facts(state: LinkageState, ids: set[str], keys: set[str], tokens: set
                  time: str, result: Forgotten) -> None:
     replaced = {k: f"{DELETED_REF_PREFIX}{key_digest(state, k)[:16]}" for k in keys}
     for sf in list(state.source_facts.values()):
-        mine = [p for p in sf.emitted.values() if p["child_id"] in ids]
+        mine = sf.payloads(ids)
         in_key = not keys.isdisjoint(sf.key.split("|"))  # e.g. residence|atena:…, infant_checkup|atena:…|1y6m
         names = in_key or any(k in keys for _, k in sf.refs)
         if not mine and not names and tokens.isdisjoint(sf.deps):
             continue
         result.facts += [Out("fact", p["child_id"], _retraction(p, request_id), time) for p in mine]
-        sf.emitted = {fid: p for fid, p in sf.emitted.items() if p["child_id"] not in ids}
+        sf.sent = {child_id: entry for child_id, entry in sf.sent.items() if child_id not in ids}
         sf.refs = [[role, replaced.get(k, k)] for role, k in sf.refs]
         subjects = [k for role, k in sf.refs if role in _SUBJECT_ROLES]
         own = sf.scope == "self" and all(k.startswith(DELETED_REF_PREFIX) for k in subjects)

@@ -112,4 +112,5 @@ def handle_record(record: RecordV1, ch: Change, match_settings: MatchSettings) -
     state.mark_processed(record.record_id, ch.bound)
     if record.record_id in state.deferred_by_record:
         apply_deferred(record.record_id, ch, match_settings)
+    state.settle_processed(record.record_id)
     return Result(_outcome(ch), ch.finish())

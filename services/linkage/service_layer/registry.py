@@ -52,7 +52,7 @@ def apply_registry(record: RecordV1, refs: dict[str, list[str]], ch: Change) -> 
         if isinstance(attrs.get("school_code"), str):  # 学齢簿: the school a child of school age is assigned to
             identity["school_code"] = attrs["school_code"]
         if (keys.birth_date and person.birth_date and keys.birth_date != person.birth_date
-                and attrs.get("reason") != "correction" and sf.emitted):
+                and attrs.get("reason") != "correction" and sf.sent):
             open_review(record, akey, "registry_birth_date_changed", ch, person.person_id, identity=identity)
         minor = person.is_child or is_minor(keys.birth_date, effective if isinstance(effective, str) else None)
         ward_since = _ward_since(person, identity, attrs.get("reason"), effective)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,8 +10,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from services.linkage.adapters.clock import FixedClock, SystemClock
-from services.linkage.bootstrap import bootstrap
+from services.linkage.bootstrap import GC_THRESHOLDS, bootstrap
 from services.linkage.config import LinkageSettings
+from services.linkage.domain.state import LinkageState
+from tests.unit.linkage.factories import assistance, left, resident, run, student
 
 pytestmark = pytest.mark.unit
 
@@ -25,3 +28,34 @@ def test_bootstrap_opens_no_store_and_the_service_gets_the_containers_clock(tmp_
     assert (settings.data_dir / "linkage.db").exists()
     assert service.clock is clock and service.store is not None and service.store.pending() == []
     assert service.source_uri == settings.source_uri
+
+
+def test_the_worker_sets_linkages_collector_thresholds(tmp_path: Path) -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        bootstrap(LinkageSettings(data_dir=tmp_path), registry=CollectorRegistry()).linkage_service()
+        assert gc.get_threshold() == GC_THRESHOLDS
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_handling_records_makes_no_cyclic_garbage() -> None:
+    """What the thresholds rest on: records, facts, matching and reviews leave nothing only the collector frees."""
+    state = LinkageState()
+    records = [resident("2001", "H1", birth="1990-01-01", reason="initial_load"),
+               resident("1001", "H1", birth="2020-05-01"), resident("1002", "H1", birth="2021-06-02"),
+               assistance("started", "C-1", "H1", "2001", "2025-05-01"),
+               student("S1", "フクオカ タロウ", "福岡 太郎", "2020-05-01", address="東区箱崎1-2-3"),
+               student("S2", "フクオカ タロウ", "福岡 太朗", "2020-05-01"),
+               student("S3", "ヤマダ ハナコ", "山田 花子", "2019-02-03"),
+               left("1002", "H1", "2025-07-01"), assistance("ended", "C-1", "H1", "2001", "2025-09-30")]
+    run(state, records[0])  # first use: imports and caches
+    gc.collect()
+    gc.disable()
+    try:
+        for rec in records[1:]:
+            run(state, rec)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
