@@ -18,6 +18,7 @@ _ASSIGNED = re.compile(r"assigned linkage\.facts\.v1 partitions \[([0-9, ]*)\]")
 class Worker:
     def __init__(self, bootstrap: str, app_id: str, data_dir: Path, *, today: str, metrics_port: int = 0,
                  settings: dict[str, str] | None = None) -> None:
+        self.app_id = app_id  # also the consumer group
         self.env = {**os.environ, "TSUNAGU_SCORING_KAFKA_BOOTSTRAP": bootstrap, "TSUNAGU_SCORING_APP_ID": app_id,
                     "TSUNAGU_SCORING_METRICS_PORT": str(metrics_port), "TSUNAGU_SCORING_TODAY": today,
                     "TSUNAGU_SCORING_SWEEP_INTERVAL_SECONDS": "1",
