@@ -32,6 +32,7 @@ from benchmarks.pipeline_chaos import PY, ROOT, Run, committed_total, publish
 from benchmarks.pipeline_e2e import source_count
 from contracts.topics import ingest_deadletter, ingest_records
 
+READ_TIMEOUT_S = 120  # reading an output topic back
 _SOURCE_TIME = re.compile(rb'"source_time":"[^"]*"')  # the source message's Kafka timestamp: each run publishes anew
 
 
@@ -51,7 +52,10 @@ def output_digest(bootstrap: str) -> dict[str, str]:
             consumer.assign(parts)
             consumer.seek_to_beginning(*parts)
             rows: dict[int, list[tuple[object, ...]]] = {p.partition: [] for p in parts}
-            while sum(map(len, rows.values())) < sum(ends.values()):
+            deadline = time.monotonic() + READ_TIMEOUT_S
+            while (got := sum(map(len, rows.values()))) < sum(ends.values()):
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{topic}: read {got:,} of {sum(ends.values()):,} records in {READ_TIMEOUT_S} s")
                 for tp, records in consumer.poll(timeout_ms=2000).items():
                     rows[tp.partition] += [(r.key, _SOURCE_TIME.sub(b'"source_time":"-"', r.value or b""), r.headers)
                                            for r in records]
@@ -80,6 +84,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--port", type=int, default=29892)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--timeout", type=float, default=1800, help="longest wait for the group to commit every record")
     args = parser.parse_args()
     workdir = ROOT / "var" / f"ingest-profile-{int(time.time())}"
     workdir.mkdir(parents=True)
@@ -96,9 +101,13 @@ def main() -> int:
         drained = threading.Event()
 
         def watch() -> None:  # another thread (its CPU not counted): polls the group's committed offsets
+            deadline = time.monotonic() + args.timeout
             while committed_total(run.bootstrap, "ingest") < total:
+                if time.monotonic() > deadline:  # stops the worker; "drained" stays unset and says so below
+                    break
                 time.sleep(0.5)
-            drained.set()
+            else:
+                drained.set()
             loop.call_soon_threadsafe(stop.set)
 
         profiler = cProfile.Profile(time.thread_time) if args.profile else None
@@ -117,7 +126,8 @@ def main() -> int:
     finally:
         run.kafka("stop")
     if not drained.is_set():
-        raise SystemExit("the worker stopped before its group had committed every source record")
+        raise SystemExit(f"the worker stopped before its group had committed every source record (waited at most "
+                         f"{args.timeout:.0f} s for {total:,})")
     print(f"scale {args.scale}: {total:,} source events; ingest worker {cpu:.2f} CPU-s from its start to the drain "
           f"= {1e3 * cpu / total:.3f} ms per source event (start-up included; wall {wall:.1f} s, "
           f"load avg {os.getloadavg()[0]:.1f})")

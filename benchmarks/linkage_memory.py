@@ -31,6 +31,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from benchmarks.memory import deep_size, proc_status
 from services.linkage.adapters.clock import SystemClock
 from services.linkage.adapters.store import SqliteStore
 from services.linkage.bootstrap import match_settings, tune_collector
@@ -81,38 +82,6 @@ def batches(path: Path, size: int) -> Iterator[list[Incoming]]:
         yield batch
 
 
-def proc_status() -> dict[str, int]:
-    """VmRSS and VmHWM of this process, in KiB."""
-    out = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        name, _, rest = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            out[name] = int(rest.split()[0])
-    return out
-
-
-def deep_size(obj: Any, seen: set[int], skip: frozenset[str] = frozenset()) -> int:
-    """Bytes of ``obj`` and everything it reaches through containers and slotted objects, each object once
-    (``skip``: slots not followed)."""
-    size, stack = 0, [obj]
-    while stack:
-        o = stack.pop()
-        if id(o) in seen:
-            continue
-        seen.add(id(o))
-        size += sys.getsizeof(o)
-        if isinstance(o, dict):
-            stack.extend(o.keys())
-            stack.extend(o.values())
-        elif isinstance(o, list | tuple | set | frozenset):
-            stack.extend(o)
-        elif hasattr(o, "__slots__"):
-            stack.extend(getattr(o, name) for name in o.__slots__ if name not in skip and hasattr(o, name))
-        elif hasattr(o, "__dict__"):
-            stack.append(vars(o))
-    return size
-
-
 def state_parts(state: LinkageState) -> list[tuple[str, int, int]]:
     """(part, entries, bytes) for the state's primary data and indexes; a shared object counts in the first part.
     A source fact's record of what was sent (``emitted`` payloads before issue 19's compaction, ``sent`` and
@@ -120,7 +89,7 @@ def state_parts(state: LinkageState) -> list[tuple[str, int, int]]:
     seen: set[int] = {id(None), id(True), id(False)}
     sfs = state.source_facts.values()
     sent_slots = frozenset({"emitted", "sent", "body"})
-    rest = deep_size(state.source_facts, seen, sent_slots)
+    rest = deep_size([state.source_facts], seen, sent_slots)
     sent = [(sf.sent, sf.body) if hasattr(sf, "sent") else sf.emitted for sf in sfs]
     entries = sum(len(sf.sent) if hasattr(sf, "sent") else len(sf.emitted) for sf in sfs)
     parts: list[tuple[str, Any, int]] = [
@@ -138,7 +107,7 @@ def state_parts(state: LinkageState) -> list[tuple[str, int, int]]:
         ("other indexes", [state.birth_by_pregnancy, state.deferred_by_record, state.cannot_by_key,
                            state.reviews_by_candidate, state.privacy], 0),
     ]
-    sizes = [(name, n, deep_size(obj, seen)) for name, obj, n in parts]
+    sizes = [(name, n, deep_size([obj], seen)) for name, obj, n in parts]
     return [("source facts: the rest", len(state.source_facts), rest), *sizes]
 
 

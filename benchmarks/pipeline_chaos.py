@@ -161,8 +161,9 @@ def committed_total(bootstrap: str, service: str) -> int:
         admin.close()
 
 
-def drain(run: Run, timeout_s: float, quiet_s: float = 10.0) -> float:
-    """Waits until every group's lag is 0 and stays 0 for ``quiet_s``; returns when it first became 0."""
+def drain(run: Run, timeout_s: float, quiet_s: float = 10.0, poll_s: float = 1.0) -> float:
+    """Waits until every group's lag is 0 and stays 0 for ``quiet_s``; returns when it first became 0. A service
+    that exited ends the wait at once (the chaos run's kills and restarts are over before it drains)."""
     deadline = time.monotonic() + timeout_s
     zero_since: float | None = None
     while time.monotonic() < deadline:
@@ -176,7 +177,10 @@ def drain(run: Run, timeout_s: float, quiet_s: float = 10.0) -> float:
                 return zero_since
         else:
             zero_since = None
-        time.sleep(1)
+        dead = [key for key, proc in run.procs.items() if proc.poll() is not None]
+        if dead:
+            raise SystemExit(f"{run.name}: {dead} exited while draining; logs in {run.workdir}")
+        time.sleep(poll_s)
     raise SystemExit(f"{run.name}: not drained in {timeout_s:.0f} s; lag {lag(run.bootstrap)}; logs in {run.workdir}")
 
 

@@ -32,9 +32,8 @@ from datetime import datetime
 from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
 
-from benchmarks.pipeline_chaos import PY, ROOT, SERVICES, Run, digest, inputs, lag, publish, results
+from benchmarks.pipeline_chaos import PY, ROOT, SERVICES, Run, digest, drain, inputs, publish, results
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -166,6 +165,13 @@ def perf_ceiling(bootstrap: str) -> dict[str, float]:
     return {"messages": messages, "fetch_s": fetch_s, "events_per_s": messages / fetch_s if fetch_s else 0.0}
 
 
+def pct(values: list[float]) -> dict[str, float]:
+    """p50, p90, p99 and the maximum, in seconds to the millisecond ({} when there are none)."""
+    values = sorted(values)
+    return {f"p{q}": round(values[min(len(values) - 1, int(len(values) * q / 100))], 3)
+            for q in (50, 90, 99, 100)} if values else {}
+
+
 def latencies(bootstrap: str) -> dict[str, object]:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, consumer_timeout_ms=5000,
                              auto_offset_reset="earliest", enable_auto_commit=False)
@@ -186,10 +192,6 @@ def latencies(bootstrap: str) -> dict[str, object]:
     finally:
         consumer.close()
 
-    def pct(values: list[float]) -> dict[str, float]:
-        values = sorted(values)
-        return {f"p{q}": round(values[min(len(values) - 1, int(len(values) * q / 100))], 3)
-                for q in (50, 90, 99, 100)} if values else {}
     return {"alerts_with_source_time": len(by_publish), "published_minus_source_s": pct(by_publish),
             "raised_minus_source_s": pct(by_raised)}
 
@@ -208,21 +210,10 @@ def measure(run: Run, timeout_s: float) -> dict[str, object]:
     for service in SERVICES:
         run.start(service)
     pids = {s: p.pid for s, p in run.procs.items()}
-    while time.monotonic() - started < timeout_s:
-        try:
-            lags = lag(run.bootstrap)
-        except KafkaError:
-            lags = {"broker": 1}
-        if sum(lags.values()) == 0:
-            drained = time.monotonic() - started
-            return {"drain_s": drained, "cpu_s": {s: cpu_s(pid) for s, pid in pids.items()},
-                    "broker_cpu_s": cpu_s(broker) - broker_before, "broker_idle_cpu_per_s": broker_idle_per_s,
-                    "peak_rss_mib": {s: peak_rss_mib(pid) for s, pid in pids.items()}}
-        dead = [s for s, p in run.procs.items() if p.poll() is not None]
-        if dead:
-            raise SystemExit(f"{dead} exited; logs in {run.workdir}")
-        time.sleep(0.5)
-    raise SystemExit(f"not drained in {timeout_s:.0f} s; lag {lag(run.bootstrap)}; logs in {run.workdir}")
+    drained = drain(run, timeout_s, quiet_s=0, poll_s=0.5) - started  # the figures are read the moment lag is 0
+    return {"drain_s": drained, "cpu_s": {s: cpu_s(pid) for s, pid in pids.items()},
+            "broker_cpu_s": cpu_s(broker) - broker_before, "broker_idle_cpu_per_s": broker_idle_per_s,
+            "peak_rss_mib": {s: peak_rss_mib(pid) for s, pid in pids.items()}}
 
 
 def startup_cpu(run: Run, settle_s: float = 15.0) -> dict[str, float]:

@@ -28,35 +28,13 @@ from typing import Any
 
 import httpx
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
 
-from benchmarks.pipeline_chaos import PY, ROOT, SERVICES, Run, lag
-from benchmarks.pipeline_e2e import cpu_s
+from benchmarks.pipeline_chaos import PY, ROOT, SERVICES, Run, drain
+from benchmarks.pipeline_e2e import cpu_s, pct
 from tests.integration.casework.processes import free_port
 from tests.kafka_reader import TopicReader
 
 USER, PASSWORD = "latency-hq", "latency-benchmark-password"
-
-
-def pct(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {f"p{q}": round(ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))], 3)
-            for q in (50, 90, 99, 100)} if ordered else {}
-
-
-def wait_drained(run: Run, timeout_s: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout_s:
-        try:
-            if sum(lag(run.bootstrap).values()) == 0:
-                return time.monotonic() - started
-        except KafkaError:
-            pass
-        dead = [s for s, p in run.procs.items() if p.poll() is not None]
-        if dead:
-            raise SystemExit(f"{dead} exited; logs in {run.workdir}")
-        time.sleep(0.5)
-    raise SystemExit(f"not drained in {timeout_s:.0f} s; logs in {run.workdir}")
 
 
 def send(producer: KafkaProducer, line: dict[str, Any]) -> None:
@@ -126,9 +104,10 @@ def main() -> int:
         for line in backlog:
             send(producer, line)
         producer.flush()
+        started = time.monotonic()
         for service in SERVICES:
             run.start(service)
-        backlog_s = wait_drained(run, 1800)
+        backlog_s = drain(run, 1800, quiet_s=0) - started
         port = free_port()
         with (workdir / "web.log").open("ab") as log:
             web = subprocess.Popen([PY, "-m", "services.casework.entrypoints.web"], cwd=ROOT,
@@ -154,7 +133,7 @@ def main() -> int:
             send(producer, line)
         producer.flush()
         send_s = time.monotonic() - started
-        wait_drained(run, 120)
+        drain(run, 120, quiet_s=0)
         time.sleep(3.0)  # the web's poll and the stream
         cpu_live = {s: cpu_s(pid) - cpu_before[s] for s, pid in pids.items()}
         load = os.getloadavg()[0]

@@ -20,13 +20,12 @@ import gc
 import sys
 import time
 import zlib
-from collections.abc import Iterable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import orjson
 
+from benchmarks.memory import deep_size, proc_status
 from benchmarks.stage_cpu import ROOT, city, run_ingest, run_linkage
 from services.scoring.adapters.changelog_store import ChangelogStore
 from services.scoring.adapters.rulebook import load_rulebook
@@ -50,37 +49,7 @@ def facts_of(scale: float, days: int, seed: int) -> list[tuple[bytes, bytes]]:
 
 
 def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def deep_size(roots: Iterable[Any], seen: set[int]) -> int:
-    """Bytes of everything reachable from ``roots`` not in ``seen`` (which it extends): containers, strings, numbers,
-    dates and the slots or __dict__ of other objects. Classes, functions and modules are not followed."""
-    total, todo = 0, list(roots)
-    while todo:
-        obj = todo.pop()
-        if id(obj) in seen or isinstance(obj, type) or (callable(obj) and not hasattr(obj, "__slots__")):
-            continue
-        seen.add(id(obj))
-        total += sys.getsizeof(obj)
-        if isinstance(obj, dict):
-            todo.extend(obj.keys())
-            todo.extend(obj.values())
-        elif isinstance(obj, list | tuple | set | frozenset):
-            todo.extend(obj)
-        elif isinstance(obj, str | bytes | int | float | bool | date) or obj is None:
-            continue
-        else:
-            for cls in type(obj).__mro__:
-                for name in getattr(cls, "__slots__", ()):
-                    if hasattr(obj, name):
-                        todo.append(getattr(obj, name))
-            if hasattr(obj, "__dict__"):
-                todo.append(obj.__dict__)
-    return total
+    return proc_status()["VmRSS"] / 1024
 
 
 async def load(facts: list[tuple[bytes, bytes]], store: ChangelogStore, today: date) -> tuple[int, int]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.casework.adapters.orm import (
@@ -44,6 +44,10 @@ RELAY_LOCK_KEY = 0x7473_6F75_7462_6F78
 RELAY_LOCK_TIMEOUT = "10s"  # a relay stuck in its round (a stopped process) does not stop the others for ever
 
 
+class OutboxClaimTimeout(Exception):
+    """The outbox stayed claimed by another relay past ``RELAY_LOCK_TIMEOUT`` (a worker stuck in its round)."""
+
+
 class SqlOutboxRelay:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -54,7 +58,11 @@ class SqlOutboxRelay:
         # two relays (before, 25–186 alert ids went out twice with 2–3 instances). SQLite has one writer anyway.
         if self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(text(f"SET LOCAL lock_timeout = '{RELAY_LOCK_TIMEOUT}'"))
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY})
+            try:
+                self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY})
+            except OperationalError as exc:  # lock_timeout: the relay logs this and tries again next round
+                raise OutboxClaimTimeout(f"another worker's outbox relay held its round for over "
+                                         f"{RELAY_LOCK_TIMEOUT}") from exc
 
     def pending(self, limit: int) -> list[OutboxEntry]:
         rows = [OutboxEntry(m.id, m.topic, m.key, m.payload) for m in self.session.scalars(

@@ -11,6 +11,7 @@ from collections import Counter
 
 import pytest
 
+from services.casework.adapters import unit_of_work as sql_uow
 from services.casework.adapters.orm import OutboxMessage
 from services.casework.service_layer.worker import WorkerHandlers
 from tests.integration.casework.containers import FakeClock, make_container
@@ -54,3 +55,20 @@ def test_three_relays_on_one_database_send_every_row_once_in_order(pg_url: str) 
     finally:
         for c in containers:
             c.engine.dispose()
+
+
+def test_a_relay_waits_for_another_relays_round_only_up_to_its_lock_timeout(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sql_uow, "RELAY_LOCK_TIMEOUT", "300ms")
+    clock = FakeClock()
+    first, second = make_container(pg_url, clock), make_container(pg_url, clock)
+    try:
+        with first.uow() as holding:
+            holding.outbox.claim()  # a round in progress (a worker stopped mid-send)
+            with second.uow() as waiting, pytest.raises(sql_uow.OutboxClaimTimeout, match="300ms"):
+                waiting.outbox.claim()
+        with second.uow() as after:  # the first round over: the claim is free again
+            after.outbox.claim()
+    finally:
+        first.engine.dispose()
+        second.engine.dispose()

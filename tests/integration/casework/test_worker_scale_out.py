@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import signal
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from services.casework.bootstrap import Container
 from services.casework.service_layer.worker import WorkerHandlers
 from tests.integration.casework.containers import FakeClock, make_container
 from tests.integration.casework.processes import casework_env, running, start_group_at_end
-from tests.kafka_reader import TopicReader
+from tests.kafka_reader import TopicReader, wait_until
 from tests.unit.casework.factories import flags_event, raw
 
 pytestmark = pytest.mark.integration
@@ -46,15 +45,6 @@ def alert_rows(container: Container, prefix: str) -> set[tuple[Any, ...]]:
     with container.sessions() as s:
         return {(a.alert_id, a.child_id, a.ward_code, a.tier, tuple(a.items), a.reason, a.state)
                 for a in s.scalars(select(Alert).where(Alert.child_id.like(f"{prefix}%")))}
-
-
-def wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.3)
-    return False
 
 
 def assigned(log: Path) -> int:
@@ -96,17 +86,16 @@ def test_two_workers_split_the_partitions_and_make_the_alerts_one_makes(
     env_b = {**env, "TSUNAGU_CASEWORK_METRICS_PORT": "0"}
     log_a, log_b = tmp_path / "worker-a.log", tmp_path / "worker-b.log"
     with running(WORKER, env_a, log_a, "Worker ready") as worker_a, running(WORKER, env_b, log_b, "Worker ready"):
-        assert wait_for(lambda: assigned(log_a) > 0 and assigned(log_b) > 0, 60), (
-            f"the two workers did not split the partitions: {assigned(log_a)} / {assigned(log_b)}")
+        wait_until(lambda: assigned(log_a) > 0 and assigned(log_b) > 0, 60, "both workers holding partitions")
         held = (assigned(log_a), assigned(log_b))
         send_round(0)
-        assert wait_for(lambda: len(alert_rows(pg_container, prefix)) >= CHILDREN, 90)
+        wait_until(lambda: len(alert_rows(pg_container, prefix)) >= CHILDREN, 90, f"{CHILDREN} first alerts")
         worker_a.send_signal(signal.SIGTERM)  # leaves the group; the other takes its partitions over
         for r in range(1, rounds):
             send_round(r)
         assert worker_a.wait(timeout=30) == 0
-        assert wait_for(lambda: alert_rows(pg_container, prefix) == expected, 90), (
-            f"{len(expected ^ alert_rows(pg_container, prefix))} alert rows differ from one worker's")
+        wait_until(lambda: alert_rows(pg_container, prefix) == expected, 90,
+                   f"the {len(expected)} alert rows one worker makes of the same messages")
         # every publication, with time for a late second copy to show (want is never reached)
         mine = alerts_topic.events(lambda e: str((e.get("data") or {}).get("child_id", "")).startswith(prefix),
                                    want=10 * len(expected), timeout_s=8)
