@@ -9,7 +9,7 @@ surname's listed reading from ingest (surname_kana_key only), so birth date × s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 from services.linkage.domain import names
@@ -140,6 +140,10 @@ class MultiMap:
             cur.remove(pid)
             if len(cur) == 1:
                 self._d[key] = cur[0]
+
+    def reader(self) -> Callable[[str], str | list[str] | None]:
+        """``raw`` as one bound look-up, for reading many keys in a loop."""
+        return self._d.get
 
     def raw(self, key: str) -> str | list[str] | None:
         """The block as stored (a bare id for one member, else a list): for reading only, never to keep."""

@@ -322,7 +322,7 @@ def evidence(scored: Scored) -> list[Comparison]:
 
 def candidates(record: Identity, state: LinkageState, limit: int, second_chance: bool = False) -> list[str]:
     found: set[str] = set()
-    raw = state.blocks.raw
+    raw = state.blocks.reader()
     for key in (slip_keys if second_chance else blocking_keys)(record):
         block = raw(key)
         if block is None:
@@ -372,11 +372,29 @@ def _scored(record: Identity, state: LinkageState, pids: list[str], record_given
     """Scores the candidates ``pids``; with ``deferred``, those born on another day (``_born_another_day``) are
     put there instead, to be scored only if needed."""
     scored: list[Scored] = []
-    for pid in pids:
-        person = state.persons[pid]
-        if deferred is not None and _born_another_day(record, person):
-            deferred.append(pid)
-        else:
+    persons = state.persons
+    a = record.birth_date
+    if deferred is None or not a or not _iso(a):
+        for pid in pids:
+            person = persons[pid]
+            if deferred is not None and _born_another_day(record, person):
+                deferred.append(pid)
+            else:
+                scored.append(score(record, person, state, record_given_kanji))
+    else:
+        # ``_born_another_day`` with what depends on the record alone looked up once: most candidates are
+        # namesakes born on another day, and this test is all they cost
+        shaped, ra, rs = shaped_dates(a), record.address_key, record.school_code
+        for pid in pids:
+            person = persons[pid]
+            b = person.birth_date
+            if b and (b[:10] not in shaped if _iso(b) else date_level(a, b) == "disagree"):
+                pa = person.address_key
+                if not (ra and pa and (ra == pa or ra.startswith(pa) or pa.startswith(ra)
+                                       or jellyfish.jaro_winkler_similarity(ra, pa) >= 0.93)) \
+                        and not (rs and person.school_code and rs == person.school_code):
+                    deferred.append(pid)
+                    continue
             scored.append(score(record, person, state, record_given_kanji))
     for s in scored:
         if not _other_student(state.persons[s.person_id], own_key):

@@ -68,6 +68,7 @@ def given_kanji(name: str | None) -> str | None:
     return parts[-1] if len(parts) >= 2 else None
 
 
+@lru_cache(maxsize=131_072)  # asked of every member of a candidate's 世帯 in a surname change
 def surname_kanji_key(name: str | None, kanji_key: str | None) -> str | None:
     """The surname's part of a folded kanji key, when the source separated 氏 and 名 (folding keeps lengths)."""
     parts = unicodedata.normalize("NFKC", name).split() if name else []

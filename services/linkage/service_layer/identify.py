@@ -56,8 +56,9 @@ def open_review(record: RecordV1, subject_key: str | None, reason: str, ch: Chan
 
 
 def new_person(key: str, identity: dict[str, Any], record_id: str, ch: Change,
-               person_id: str | None = None) -> Person:
-    fields = {k: v for k, v in identity.items() if k in IDENTITY_FIELDS}
+               person_id: str | None = None, fields_only: bool = False) -> Person:
+    """``fields_only``: ``identity`` holds identity fields only (``identity_of``), nothing to leave out."""
+    fields = identity if fields_only else {k: v for k, v in identity.items() if k in IDENTITY_FIELDS}
     person = Person(person_id or person_id_for(key), keys={key: record_id}, **fields)
     if key.startswith("student:"):
         person.is_child = True  # 児童生徒 are children by definition
@@ -76,7 +77,7 @@ def _by_atena(record: RecordV1, keys: PersonKeys, ch: Change, match_settings: Ma
     if person is None:
         if record.system != AUTHORITATIVE:
             identity = {k: v for k, v in identity.items() if k == "birth_date"}
-        person = new_person(akey, identity, record.record_id, ch)
+        person = new_person(akey, identity, record.record_id, ch, fields_only=True)
     else:
         ch.outcomes.add("linked")
         if (keys.birth_date and person.birth_date and keys.birth_date != person.birth_date
@@ -119,7 +120,7 @@ def _by_student(record: RecordV1, keys: PersonKeys, ch: Change, match_settings: 
         ch.outcomes.add("linked")
         recheck(person, skey, ch, match_settings)
     elif result.outcome == "new":
-        new_person(skey, identity, record.record_id, ch)
+        new_person(skey, identity, record.record_id, ch, fields_only=True)
     else:
         candidate = result.best.person_id if result.best else None
         open_review(record, skey, result.reason, ch, candidate, result, identity)

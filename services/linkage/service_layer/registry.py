@@ -48,7 +48,13 @@ def apply_registry(record: RecordV1, refs: dict[str, list[str]], ch: Change) -> 
         sf.attributes = {**sf.attributes, "left_reason": attrs.get("reason")}
     else:
         keys = next(k for k in record.persons if k.role == "subject")
-        identity: dict[str, Any] = identity_of(keys)
+        identity: dict[str, Any]
+        if "new" in ch.outcomes and person.keys.get(akey) == record.record_id and len(person.keys) == 1:
+            # made from this very record (``_by_atena``): its identity fields are the record's already, so only
+            # what the record adds besides is compared and set
+            identity = {}
+        else:
+            identity = identity_of(keys)
         if isinstance(attrs.get("school_code"), str):  # 学齢簿: the school a child of school age is assigned to
             identity["school_code"] = attrs["school_code"]
         if (keys.birth_date and person.birth_date and keys.birth_date != person.birth_date
