@@ -167,30 +167,38 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
             given: Given | None) -> list[Level]:
     """``given``: the record's given name read against ``p`` (``record_given_kana``), None when the kana keys agree."""
     out: list[Level] = []
+    names: list[str] = []  # the name fields' levels (kana, kanji), as in ``out``
     a, b = r.kana_key, p.kana_key
     if a and b:
         if a == b:
             out.append(("kana_name", a, b, "exact", _tf("kana_name", st.kana_freq.get(a, 1), n)))
+            names.append("exact")
         elif given is not None and given.kana and seion(given.kana) == seion(p.given_kana_key):  # new surname
             u = max(st.given_freq.get(given.kana, 1), 1) / n
             if given.inferred:  # no separator in the source: the split is the candidate's, it may be chance
                 out.append(("kana_name", a, b, "given_inferred", _bits(M_GIVEN_ONLY, min(1.0, u * INFERRED_U))))
+                names.append("given_inferred")
             else:
                 out.append(("kana_name", a, b, "given_only", _bits(M_GIVEN_ONLY, u)))
+                names.append("given_only")
         else:
             level = "fuzzy" if _similar(a, b) or _parts_similar(r, p) else "disagree"
             if level == "disagree" and _given_slip(given, p, record_given_kanji):
                 level = "given_slip"
             out.append(("kana_name", a, b, level, FIXED["kana_name", level]))
-    kana_exact = bool(out) and out[-1][3] == "exact"
+            names.append(level)
+    kana_exact = bool(names) and names[0] == "exact"
     a, b = r.kanji_key, p.kanji_key
     if a and b:
         if a == b:
             out.append(("kanji_name", a, b, "exact", _tf("kanji_name", st.kanji_freq.get(a, 1), n)))
+            names.append("exact")
         elif record_given_kanji is not None and record_given_kanji == given_kanji(p.name_kanji):
             out.append(("kanji_name", a, b, "given_only", FIXED["kanji_name", "given_only"]))
+            names.append("given_only")
         elif record_given_kanji is None and given_kanji_suffix(a, p):  # 須田観宇: ends in the given name
             out.append(("kanji_name", a, b, "given_inferred", FIXED["kanji_name", "given_inferred"]))
+            names.append("given_inferred")
         else:
             level = "fuzzy" if _similar(a, b) else "disagree"
             weight = FIXED["kanji_name", level]
@@ -199,6 +207,8 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
                 # spelling of that reading — as often as the reading's holders are written as the record is
                 weight = _bits(M_KANJI_SLIP, max(KANJI_UNKNOWN_SPELLING, _spelling_share(st, r.kana_key, a)))
             out.append(("kanji_name", a, b, level, weight))
+            names.append(level)
+    given_names = bool(names) and all(n in GIVEN_LEVELS for n in names)  # surnames differ, given names agree
     a, b = r.birth_date, p.birth_date
     if a and b:
         if a == b:
@@ -217,14 +227,12 @@ def _levels(r: Identity, p: Person, st: LinkageState, n: int, record_given_kanji
             level = "fuzzy"
         else:
             level = "disagree"
-        names = [lv[3] for lv in out if lv[0] in ("kana_name", "kanji_name")]
-        new_surname = level == "disagree" and bool(names) and all(n in GIVEN_LEVELS for n in names)
+        new_surname = level == "disagree" and given_names
         out.append(("address", a, b, level, FIXED["address", "disagree_new_surname" if new_surname else level]))
     if r.school_code and p.school_code:
         level = "exact" if r.school_code == p.school_code else "disagree"
         out.append(("school_code", r.school_code, p.school_code, level, FIXED["school_code", level]))
-    names = [lv[3] for lv in out if lv[0] in ("kana_name", "kanji_name")]
-    if names and all(n in GIVEN_LEVELS for n in names) and p.household_no:
+    if given_names and p.household_no:
         household = _household_surname(r, p, st, n, record_given_kanji, given)
         if household is not None:
             out.append(household)
@@ -300,7 +308,7 @@ def score(record: Identity, person: Person, state: LinkageState, given_kanji: st
     record_given_kanji = given_kanji or _record_given_kanji(record)
     given = record_given_kana(record, person) if record.kana_key != person.kana_key else None
     levels = _levels(record, person, state, n, record_given_kanji, given)
-    weight = _bits(1.0, n) + sum(lv[4] for lv in levels)  # prior: one true match among n persons
+    weight = _bits(1.0, n) + sum([lv[4] for lv in levels])  # prior: one true match among n persons
     probability = 1.0 / (1.0 + 2.0 ** (-weight)) if weight > -60 else 0.0
     guard = _given_guard(record, person, record_given_kanji, given) or birth_date_guard(levels) \
         or new_surname_guard(levels)

@@ -96,7 +96,7 @@ PRIVATE_ATTRIBUTES = ("atena_no", "head_atena_no", "mother_atena_no", "child_ate
 
 
 def fact_attributes(attrs: Attrs) -> Attrs:
-    return {k: v for k, v in attrs.items() if k not in PRIVATE_ATTRIBUTES and not isinstance(v, list | dict)}
+    return {k: v for k, v in attrs.items() if k not in PRIVATE_ATTRIBUTES and not isinstance(v, (list, dict))}
 
 
 def start_of(attrs: Attrs, record_date: str | None) -> str | None:
