@@ -37,7 +37,8 @@ def review_payload(review: PendingReview, system: str, result: MatchResult | Non
         "review_id": review.review_id, "record_id": review.record_id, "system": system,
         "candidate_person_id": review.candidate_person_id, "reason": review.reason,
         "match_weight": best.weight if best else 0.0, "match_probability": round(best.probability, 6) if best else 0.0,
-        "comparisons": [c.__dict__ for c in best.comparisons] if best else [],
+        "comparisons": [{"field": c.field, "record_value": c.record_value, "candidate_value": c.candidate_value,
+                         "agreement": c.agreement, "weight": c.weight} for c in best.comparisons] if best else [],
         "status": "decided" if review.decided else "open",
     }
 
