@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 
-.PHONY: install run stop test lint typecheck lock schemas bench clean training training-stop training-reset manual manual-screenshots
+.PHONY: native install run stop test lint typecheck lock schemas bench clean training training-stop training-reset manual manual-screenshots
 
 $(VENV_STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || python3 -m venv .venv
@@ -11,7 +11,13 @@ $(VENV_STAMP): pyproject.toml constraints.txt
 	@$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
 	@touch $(VENV_STAMP)
 
-install: $(VENV_STAMP)
+# linkage's hot pure modules compiled with mypyc into var/native/<digest of the sources> (services/linkage/native.py):
+# a build is loaded only for exactly the sources it was made from, so after an edit linkage runs as pure Python
+# until this runs again; TSUNAGU_LINKAGE_NATIVE=0 runs the pure Python anyway
+native: $(VENV_STAMP)
+	@$(PY) -m services.linkage.entrypoints.native_build
+
+install: $(VENV_STAMP) native
 	@deploy/kafka/kafka.sh fetch
 	@deploy/setup-system.sh
 

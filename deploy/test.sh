@@ -12,6 +12,9 @@ export KAFKA_DATA_DIR="$ROOT/var/kafka-test-$TSUNAGU_TEST_KAFKA_PORT"
 # authentication. tests/integration/platform/test_kafka_acls.py starts its own SASL/SCRAM broker with the ACLs
 # (on TSUNAGU_TEST_SASL_KAFKA_PORT, default a free pair of ports) and runs within this suite.
 export KAFKA_SECURITY=plaintext
+# the suite runs linkage compiled (make install builds it; tests/unit/linkage/test_native.py fails without it and
+# compares it with the pure Python)
+export TSUNAGU_REQUIRE_NATIVE="${TSUNAGU_REQUIRE_NATIVE:-1}"
 # TSUNAGU_TEST_SASL_KAFKA_PORT: unset, the test takes a free pair of ports (a fixed one clashed with other brokers)
 
 cleanup() {
