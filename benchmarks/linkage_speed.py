@@ -4,6 +4,8 @@ outcome and published messages (so two versions of the code can be shown to deci
 
     .venv/bin/python -m benchmarks.linkage_speed --households 31000            # ≈ 100 k persons
     .venv/bin/python -m benchmarks.linkage_speed --households 31000 --profile  # cProfile (CPU clock) per stage
+    TSUNAGU_LINKAGE_NATIVE=0 .venv/bin/python -m benchmarks.linkage_speed ...   # the pure Python (make native builds
+                                                                               # the compiled modules)
 
 The machine may be shared: compare the two systems' CPU seconds and their ratio within one run, not wall times
 from different runs. Splink runs DuckDB on one thread (single process, as Tsunagu's worker)."""
@@ -24,6 +26,7 @@ import orjson
 
 from benchmarks.linkage_synth import Population, add_students, build, real_pool, small_pool
 from contracts.topics.ingest_records import RecordV1
+from services.linkage import native
 from services.linkage.bootstrap import GC_THRESHOLDS, tune_collector
 from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.state import LinkageState
@@ -141,7 +144,9 @@ def main(argv: list[str] | None = None) -> None:
               f"{splink.seconds:.2f} s wall; the whole call {wall:.2f} s wall, CPU {cpu:.2f} s (records to "
               f"frames {splink.frames_seconds:.2f} s, results back to Python {splink.results_seconds:.2f} s)")
     stages, digest = tsunagu(pop, args.digest, args.profile, args.default_gc)
-    print(f"collector thresholds {GC_THRESHOLDS if not args.default_gc else gc.get_threshold()}")
+    print(f"collector thresholds {GC_THRESHOLDS if not args.default_gc else gc.get_threshold()}; linkage modules "
+          f"compiled: {len(native.active())} of {len(native.COMPILED)} (services/linkage/native.py; "
+          f"{native.SWITCH}=0 for the pure Python)")
     for stage in stages:
         print(f"Tsunagu {stage.line()}")
     total_wall, total_cpu = sum(s.wall for s in stages), sum(s.cpu for s in stages)
