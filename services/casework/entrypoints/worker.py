@@ -175,7 +175,7 @@ async def run(container: Container, stop: asyncio.Event) -> None:
     producer = kafka_consumer.producer(settings)
     consumer = kafka_consumer.consumer(settings)
     reader = BatchConsumer(consumer, max_records=settings.batch_max, window_s=settings.batch_window_s,
-                           name="casework")
+                           linger_s=settings.batch_linger_s, name="casework")
     consumer.subscribe(list(kinds), listener=reader.listener())
     outbox_ready = asyncio.Event()
     outbox_ready.set()  # what a stopped worker left unpublished goes out at once
