@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import struct
 import sys
 from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from typing import Any, Protocol
@@ -32,7 +33,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import CommitFailedError, IllegalStateError
-from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import OffsetAndMetadata
 from prometheus_client import start_http_server
 
@@ -89,11 +89,16 @@ class BatchConsumer:
     """Runs ``handler`` over batches of records of ``consumer`` and commits each batch after it; see the module."""
 
     def __init__(self, consumer: _Consumer, *, max_records: int, window_s: float, name: str,
-                 on_revoked: PartitionsHook | None = None, on_assigned: PartitionsHook | None = None) -> None:
+                 on_revoked: PartitionsHook | None = None, on_assigned: PartitionsHook | None = None,
+                 linger_s: float = 0.0) -> None:
         self.consumer = consumer
         self.name = name  # in log lines
         self.max_records = max_records
         self.window_ms = max(1, int(window_s * 1000))
+        # After a fetch that brought fewer than max_records, what arrives within linger_s joins the batch: a worker
+        # whose input trickles in and whose cost is per batch (casework: a transaction, a commit, a relay round)
+        # handles tens of records at a time instead of a few, for at most linger_s more latency. 0: off.
+        self.linger_s = linger_s
         self.generation = 0  # changes at every rebalance
         self.ready = asyncio.Event()  # set at the first assignment
         self.partitions: set[TopicPartition] = set()
@@ -156,6 +161,8 @@ class BatchConsumer:
             fetched = await self.consumer.getmany(timeout_ms=self.window_ms)  # all that the fetches brought
             if not fetched:
                 continue
+            if self.linger_s > 0:
+                await self._linger(fetched, stop)
             records = round_robin(fetched)
             for start in range(0, len(records), self.max_records):
                 async with self._lock:
@@ -167,6 +174,22 @@ class BatchConsumer:
                     await self._handle(records[start:start + self.max_records], handler)
                 if stop.is_set():
                     break  # the rest is read again from the committed offsets by this group's next member
+
+    async def _linger(self, fetched: dict[TopicPartition, list[Any]], stop: asyncio.Event) -> None:
+        """Adds what the next fetches bring within ``linger_s`` to ``fetched`` (each partition's records stay in
+        offset order), up to ``max_records`` in all. A rebalance meanwhile is caught by ``run``'s generation check
+        (the records are then read again, as any batch read across one)."""
+        count = sum(map(len, fetched.values()))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.linger_s
+        while count < self.max_records and not stop.is_set():
+            left_ms = int((deadline - loop.time()) * 1000)
+            if left_ms <= 0:
+                break
+            more = await self.consumer.getmany(timeout_ms=left_ms, max_records=self.max_records - count)
+            for tp, batch in more.items():
+                fetched.setdefault(tp, []).extend(batch)
+                count += len(batch)
 
     def _read_again(self, records: list[Any]) -> None:
         """Records read across a rebalance: they may belong to the old assignment (its partitions' positions were
@@ -250,20 +273,45 @@ def producer(*, bootstrap: str, client_id: str, max_request_bytes: int = 1_048_5
                             request_timeout_ms=60_000, **security)
 
 
+_M = 0x5BD1E995
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 of a record key, as ``aiokafka.partitioner.murmur2`` (the Java client's ``Utils.murmur2``)
+    computes it, in fewer Python steps: four bytes at a time unpacked in C. ≈ 4.5 instead of ≈ 10 µs for a
+    36-byte key, paid once per record ingest sends (a unit test compares the two over random keys)."""
+    length = len(data)
+    h = 0x9747B28C ^ length
+    whole = length & ~3
+    for (k,) in struct.iter_unpack("<I", data[:whole]):
+        k = (k * _M) & 0xFFFFFFFF
+        k = ((k ^ (k >> 24)) * _M) & 0xFFFFFFFF
+        h = ((h * _M) & 0xFFFFFFFF) ^ k
+    extra = length & 3
+    if extra:
+        if extra == 3:
+            h ^= data[whole + 2] << 16
+        if extra >= 2:
+            h ^= data[whole + 1] << 8
+        h = ((h ^ data[whole]) * _M) & 0xFFFFFFFF
+    h = ((h ^ (h >> 13)) * _M) & 0xFFFFFFFF
+    return h ^ (h >> 15)
+
+
 class ProduceBatch:
     """A handler batch's output records, gathered per partition into record batches (``create_batch`` /
     ``send_batch``) and handed to the producer when the batch ends, instead of one ``send`` each: ``send``
     costs a coroutine, a metadata wait, a partition lookup and a delivery future per record (≈ a tenth of
     ingest's CPU per event, docs/scaling.md). The same records reach the same partitions in the same order per
-    partition: a keyed record's partition is the producer's own default partitioner's (murmur2 of the key over the
-    topic's partitions); a record without a key, or one too large to share a batch (``alone_from_bytes``), goes
-    through ``send`` as before, after the records added before it to the same topic. Idempotence and acks are the
+    partition: a keyed record's partition is the one the producer's own default partitioner picks (murmur2 of the
+    key over the topic's sorted partitions; ``murmur2`` here computes the same hash faster); a record without a
+    key, or one too large to share a batch (``alone_from_bytes``), goes through ``send`` as before, after the
+    records added before it to the same topic. Idempotence and acks are the
     producer's (its accumulator assigns sequence numbers to these batches as to its own)."""
 
     def __init__(self, producer: AIOKafkaProducer, *, alone_from_bytes: int = 64 * 1024) -> None:
         self.producer = producer
         self.alone_from_bytes = alone_from_bytes
-        self._partitioner = DefaultPartitioner()
         self._partitions: dict[str, list[int]] = {}
         # in the order to send: ("batch", topic, partition, builder, records) or ("one", topic, key, value, headers)
         self._queue: list[tuple[Any, ...]] = []
@@ -273,7 +321,7 @@ class ProduceBatch:
         """Learns the topics' partitions (the producer's metadata); once before ``add`` for each topic."""
         for topic in topics:
             if topic not in self._partitions:
-                self._partitions[topic] = list(await self.producer.partitions_for(topic))
+                self._partitions[topic] = sorted(await self.producer.partitions_for(topic))
 
     def add(self, topic: str, value: bytes | None, *, key: bytes | None, headers: Headers | None = None) -> None:
         if key is None or len(value or b"") + len(key) >= self.alone_from_bytes:
@@ -281,8 +329,8 @@ class ProduceBatch:
             self._open = {held: entry for held, entry in self._open.items() if held[0] != topic}
             self._queue.append(("one", topic, key, value, headers))
             return
-        partitions = self._partitions[topic]
-        partition = self._partitioner(key, partitions, partitions)
+        partitions = self._partitions[topic]  # sorted, as the default partitioner takes them
+        partition = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
         entry = self._open.get((topic, partition))
         if entry is None or entry[3].append(key=key, value=value, timestamp=None, headers=headers or []) is None:
             builder = self.producer.create_batch()

@@ -133,6 +133,11 @@ class CaseworkSettings(KafkaSecuritySettings):
     batch_window_s: float = Field(
         0.2, gt=0, description="How long the worker waits for records when none are there (how often an idle worker "
         "wakes; also the longest a stop waits for the reader); records that arrived are handed over at once")
+    batch_linger_s: float = Field(
+        0.1, ge=0, le=1.0, description="After a fetch that brought fewer than BATCH_MAX records, what arrives within "
+        "this long joins the batch: as flags trickle in during a drain, batches of tens instead of a few messages "
+        "(the worker's cost is mostly per batch: a transaction, an offset commit, a relay round; docs/scaling.md). "
+        "At most this much is added to a flag's way to an alert; 0: off")
     kafka_session_timeout_s: float = Field(
         15.0, ge=6, le=300, description="A worker killed without leaving its group is replaced after this long "
                                         "(the broker refuses < 6 s)")

@@ -4,14 +4,15 @@ disclosure requests in; alerts (and the rest of the outbox) out.
     python -m services.casework.entrypoints.worker          # metrics on 127.0.0.1:TSUNAGU_CASEWORK_METRICS_PORT
 
 A consumer group member (``APP_ID``) reading batches of records with aiokafka (``contracts/kafka_batches.py``), not
-Faust agents: casework keeps no Faust table (its state is the case database), and Faust's per-message stream
-machinery and idle wake-ups were most of the worker's CPU (docs/scaling.md). Each batch — records of all six input
-topics, in Faust's delivery order — goes through ``WorkerHandlers.process_records`` in **one** transaction of the
-case database (PostgreSQL, or SQLite for one instance), the alerts and other events it raises written to the outbox
-in the same transaction; then the batch's offsets are committed. The outbox relay publishes from the database on its
-own (woken by a batch that raised alerts, and every ``OUTBOX_INTERVAL_S`` for the web's outcomes and decisions), so
-a kill anywhere is safe: a batch not committed is handled again (every effect is keyed by its input event: a no-op),
-and outbox rows not marked published are sent again (alert ids are kept; consumers dedupe).
+Faust agents: casework keeps no Faust table (its state is the case database), and Faust's per-message stream machinery
+and idle wake-ups were most of the worker's CPU (docs/scaling.md). Each batch — records of all six input topics, in
+Faust's delivery order; after a fetch that brought few, what arrives within ``BATCH_LINGER_S`` joins it (input that
+trickles in is applied tens of records per transaction, not a few) — goes through ``WorkerHandlers.process_records`` in
+**one** transaction of the case database (PostgreSQL, or SQLite for one instance), the alerts and other events it raises
+written to the outbox in the same transaction; then the batch's offsets are committed. The outbox relay publishes from
+the database on its own (woken by a batch that raised alerts, and every ``OUTBOX_INTERVAL_S`` for the web's outcomes and
+decisions), so a kill anywhere is safe: a batch not committed is handled again (every effect is keyed by its input
+event: a no-op), and outbox rows not marked published are sent again (alert ids are kept; consumers dedupe).
 
 The worker's other duties run as tasks that end with it: the held-listing gauges (区が未確定の対象者) and the
 retention purge. SIGTERM/SIGINT: the batch in hand is finished and committed, the outbox relayed once more, the
@@ -175,7 +176,7 @@ async def run(container: Container, stop: asyncio.Event) -> None:
     producer = kafka_consumer.producer(settings)
     consumer = kafka_consumer.consumer(settings)
     reader = BatchConsumer(consumer, max_records=settings.batch_max, window_s=settings.batch_window_s,
-                           name="casework")
+                           linger_s=settings.batch_linger_s, name="casework")
     consumer.subscribe(list(kinds), listener=reader.listener())
     outbox_ready = asyncio.Event()
     outbox_ready.set()  # what a stopped worker left unpublished goes out at once

@@ -48,6 +48,7 @@ SendMany = Callable[[list[tuple[str, str, bytes | None]]], Awaitable[None]]
 # (kind, raw value, topic-partition@offset): one input message of the worker
 Item = tuple[str, bytes | None, str]
 _INTAKE = ("flags", "profile")  # the kinds keyed by child and event id (preloaded per batch)
+RELAY_ROUND = 500  # outbox rows sent and marked in one relay round (one transaction)
 
 
 @dataclass
@@ -164,19 +165,21 @@ class WorkerHandlers:
         return Processed(f"skipped:{reason}", [])
 
     async def publish_outbox(self, send_many: SendMany) -> int:
-        """Publishes queued events in order and marks them; a crash in between re-publishes (at-least-once)."""
+        """Publishes queued events in order and marks them; a crash in between re-publishes (at-least-once). Rounds
+        of ``RELAY_ROUND`` rows until one finds fewer: the outbox held no more when that round read it, and a row
+        committed since is the next wake's (the batch that wrote it wakes the relay; the web's, the interval)."""
         published = 0
         while True:
             sent = await self._publish_round(send_many)
-            if not sent:
-                return published
             published += sent
+            if sent < RELAY_ROUND:
+                return published
 
     async def _publish_round(self, send_many: SendMany) -> int:
         """One round in one transaction: claim the outbox (several workers on one database take turns, so no row
-        goes out twice), read up to 500 rows, send them and await every acknowledgement, mark them, commit. The
-        database work runs on the relay's own thread (one session, one thread): on the event loop it would stall
-        Kafka fetches and heartbeats while the reader's batch holds the database."""
+        goes out twice), read up to ``RELAY_ROUND`` rows, send them and await every acknowledgement, mark them,
+        commit. The database work runs on the relay's own thread (one session, one thread): on the event loop it
+        would stall Kafka fetches and heartbeats while the reader's batch holds the database."""
         uow = await self.on_relay_thread(self.c.uow().__enter__)
         try:
             pending = await self.on_relay_thread(self._claim_pending, uow)
@@ -201,7 +204,7 @@ class WorkerHandlers:
 
     def _claim_pending(self, uow: AbstractUnitOfWork) -> list[OutboxEntry]:
         uow.outbox.claim()
-        return uow.outbox.pending(500)
+        return uow.outbox.pending(RELAY_ROUND)
 
     def _mark_published(self, uow: AbstractUnitOfWork, ids: list[int]) -> None:
         uow.outbox.mark_published(ids, self.c.clock())

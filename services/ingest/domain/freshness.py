@@ -49,6 +49,10 @@ class ActivityTracker:
             state.buckets.append([hour, 1])
         self._expire(state, now)
 
+    def heard(self) -> int:
+        """How many systems have been heard from."""
+        return len(self._systems)
+
     def snapshot(self, now: float) -> list[SourceActivity]:
         """One entry per system heard from (none for a system never heard from: no news is not a report)."""
         out = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import jaconv
 from jpdatetime.kanji_to_num import replace_kanji_numerals
@@ -54,11 +55,18 @@ def _nfkc_without_spaces(text: str) -> str:
     return joined if joined == normal else nfkc(joined)
 
 
+# The keys are pure functions of one string, and a city's names and addresses come again and again (each person in
+# many events; a surname in many families): the last _KEYS_CACHED of each are kept, ≈ 10 MB at most.
+_KEYS_CACHED = 1 << 16
+
+
+@lru_cache(maxsize=_KEYS_CACHED)
 def kanji_key(name: str) -> str:
     """NFKC, spaces removed, variant kanji (髙→高, 﨑→崎, 邊→辺, 𠮷→吉) folded."""
     return _nfkc_without_spaces(name).translate(VARIANT_FOLD)
 
 
+@lru_cache(maxsize=_KEYS_CACHED)
 def kana_key(kana: str) -> str:
     """Full-width katakana with small kana enlarged and long vowels spelled out, no spaces.
 
@@ -86,6 +94,7 @@ def split_name(name: str) -> tuple[str, str] | None:
     return parts[0], "".join(parts[1:])
 
 
+@lru_cache(maxsize=_KEYS_CACHED)
 def address_key(address: str) -> str:
     """Prefecture and city dropped, numerals as digits, 丁目/番地/番/号 as hyphens, no spaces."""
     text = _SPACES.sub("", replace_kanji_numerals(nfkc(address)))

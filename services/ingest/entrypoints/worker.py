@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -41,9 +41,10 @@ class IngestBatch:
     (then, and only then, the caller commits the batch's offsets). ``send`` is the producer's (an awaitable that
     queues the message and gives the future of its acknowledgement)."""
 
-    def __init__(self, handler: IngestHandler, producer: Any) -> None:
+    def __init__(self, handler: IngestHandler, producer: Any, *, after: Callable[[], None] | None = None) -> None:
         self.handler = handler
         self.producer = producer
+        self.after = after  # called when a batch's records are on the broker (the source-status reports' news)
         self.records_topic = ingest_records.TOPIC.name
         self.deadletter_topic = ingest_deadletter.TOPIC.name
 
@@ -85,6 +86,8 @@ class IngestBatch:
             raise
         for key in confirm:
             self.handler.dedup.confirm(key)
+        if self.after is not None:
+            self.after()
 
     def _count_import_refusal(self, headers: list[tuple[str, bytes]]) -> None:
         # The school importer is a short command no Prometheus scrapes: the worker counts its dead letters, so
@@ -92,6 +95,47 @@ class IngestBatch:
         if (H_SERVICE, _CSV) in headers:
             error_class = next((v.decode("ascii", "replace") for k, v in headers if k == H_ERROR_CLASS), "")
             self.handler.metrics.refused(error_class, "csv")
+
+
+class SourceStatusReports:
+    """ingest.source_status.v1 (freshness per source system, docs/operations.md): a report as soon as a batch heard
+    from a system not yet reported — so the first comes right after the first batch, not one interval after the
+    start (casework's freshness panel showed every system 「受信記録なし／要確認」 until then) — and every
+    ``interval_s`` after the last. ``send`` is the producer's."""
+
+    def __init__(self, handler: IngestHandler, send: Callable[..., Awaitable[Any]], topic: str,
+                 interval_s: float) -> None:
+        self.handler, self.send, self.topic, self.interval_s = handler, send, topic, interval_s
+        self.news = asyncio.Event()
+        self.reported = 0  # systems in the last report
+
+    def batch_done(self) -> None:
+        if self.handler.activity.heard() > self.reported:
+            self.news.set()
+
+    async def report(self) -> None:
+        messages = self.handler.source_status()
+        for key, value in messages:
+            await self.send(self.topic, value, key=key)
+        self.reported = len(messages)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set; a failed report is logged (its type only) and made again at the next occasion."""
+        while not stop.is_set():
+            waits = [asyncio.ensure_future(self.news.wait()), asyncio.ensure_future(stop.wait())]
+            try:
+                await asyncio.wait(waits, timeout=self.interval_s, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
+            if stop.is_set():
+                return
+            self.news.clear()
+            try:
+                await self.report()
+            except Exception as exc:
+                log.error("source status report failed (%s); tried again in %.0f s", type(exc).__name__,
+                          self.interval_s)
 
 
 async def run(container: Container, stop: asyncio.Event) -> None:
@@ -109,9 +153,7 @@ async def run(container: Container, stop: asyncio.Event) -> None:
         # last interval are emitted again when a source retries them (same record_id; downstream drops them).
         handler.dedup.flush()
 
-    async def report_source_status() -> None:  # freshness per source system heard from (docs/ingest.md)
-        for key, value in handler.source_status():
-            await producer.send(status_topic, value, key=key)
+    reports = SourceStatusReports(handler, producer.send, status_topic, settings.source_status_interval_s)
 
     await producer.start()
     duties: list[asyncio.Task[None]] = []
@@ -119,9 +161,8 @@ async def run(container: Container, stop: asyncio.Event) -> None:
         await consumer.start()
         try:
             duties = [asyncio.create_task(kafka_batches.every(0.25, flush_dedup, stop, name="dedup flush")),
-                      asyncio.create_task(kafka_batches.every(settings.source_status_interval_s, report_source_status,
-                                                              stop, name="source status"))]
-            await reader.run(IngestBatch(handler, producer), stop)
+                      asyncio.create_task(reports.run(stop))]
+            await reader.run(IngestBatch(handler, producer, after=reports.batch_done), stop)
         finally:
             stop.set()
             for duty in duties:

@@ -17,6 +17,7 @@ from services.casework.domain.access import Principal, Role
 from services.casework.domain.alert_policy import AlertPolicy
 from services.casework.metrics import CaseworkMetrics
 from services.casework.service_layer import audit_log
+from services.casework.service_layer import worker as worker_module
 from services.casework.service_layer.worker import WorkerHandlers
 from tests.unit.casework.factories import flags_event, profile_event, raw, review_event
 from tests.unit.casework.fakes import FakeUnitOfWork
@@ -90,9 +91,30 @@ def test_the_relay_publishes_queued_events_in_order_once_and_marks_them() -> Non
         [("t.casework.alerts.v1", "c-1"), ("t.casework.alerts.v1", "c-2")]]
     assert all(m.published_at == NOW for m in c.unit.cases.outbox)
     assert asyncio.run(worker.publish_outbox(send_many)) == 0 and len(sent) == 1
-    assert c.unit.outbox.claims == 3  # every round claims the outbox before reading it (the last found nothing)
+    # every round claims the outbox before reading it; a round that found fewer than RELAY_ROUND rows is the last
+    assert c.unit.outbox.claims == 2
     assert c.sample("tsunagu_casework_outbox_published_total", topic="t.casework.alerts.v1") == 2
     assert c.sample("tsunagu_casework_outbox_pending") == 0
+
+
+def test_the_relay_goes_on_while_rounds_are_full_and_stops_after_the_first_that_is_not(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No empty round (a transaction, a claim and a query) after every wake: a round that found fewer rows than it
+    may take read all there was."""
+    monkeypatch.setattr(worker_module, "RELAY_ROUND", 2)
+    c = FakeCasework()
+    worker = WorkerHandlers(c)  # type: ignore[arg-type]
+    for i, ward in enumerate(("40131", "40132", "40133")):
+        worker.process("flags", raw(flags_event(f"c-{i}", ward, None, [3], tier_after="予防", event_id=f"f-{i}")),
+                       where="")
+    sent: list[int] = []
+
+    async def send_many(batch: list[tuple[str, str, bytes | None]]) -> None:
+        sent.append(len(batch))
+
+    assert asyncio.run(worker.publish_outbox(send_many)) == 3
+    assert sent == [2, 1] and c.unit.outbox.claims == 2
+    assert all(m.published_at == NOW for m in c.unit.cases.outbox)
 
 
 def test_a_failed_send_leaves_the_rows_unpublished_for_the_next_round() -> None:

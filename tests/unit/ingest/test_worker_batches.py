@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from contracts.topics import ingest_source_status
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
 from services.ingest.adapters.dedup import MemoryDedupStore
 from services.ingest.entrypoints.examples import example_event, topic_of
-from services.ingest.entrypoints.worker import IngestBatch
+from services.ingest.entrypoints.worker import IngestBatch, SourceStatusReports
 from services.ingest.metrics import IngestMetrics
 from services.ingest.service_layer.handlers import IngestHandler
 from services.ingest.service_layer.school_import import CSV_SERVICE
@@ -157,3 +158,68 @@ def test_the_school_importers_dead_letters_are_counted_and_not_sent_anywhere() -
     assert producer.sent == []
     assert registry.get_sample_value("tsunagu_ingest_events_failed_total",
                                      {"reason": "invalid_value", "intake": "csv"}) == 1, "only the importer's one"
+
+
+STATUS = ingest_source_status.TOPIC.name
+
+
+def _reports(h: IngestHandler, producer: FakeProducer, interval_s: float) -> SourceStatusReports:
+    return SourceStatusReports(h, producer.send, STATUS, interval_s)
+
+
+def _status_sent(producer: FakeProducer) -> list[str]:
+    return [json.loads(value or b"")["data"]["system"] for topic, _, value, _ in producer.sent if topic == STATUS]
+
+
+async def _until(condition: Any, timeout_s: float = 2.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "not within the deadline"
+        await asyncio.sleep(0.01)
+
+
+def test_the_first_source_status_report_follows_the_first_batch_not_the_interval() -> None:
+    """After a fresh start casework's freshness panel showed every system 「受信記録なし」 until ingest's first report,
+    which came one interval (30 s) after the start."""
+    h, producer = handler(), FakeProducer()
+    reports = _reports(h, producer, interval_s=3600)
+    batch = IngestBatch(h, producer, after=reports.batch_done)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(reports.run(stop))
+        await asyncio.sleep(0.05)
+        assert _status_sent(producer) == [], "nothing heard yet: no report"
+        await _run_batch(batch, producer, [good("a")])
+        await _until(lambda: _status_sent(producer) == ["childcare"])
+        # a batch from systems already reported is no news: the next report waits for the interval
+        await _run_batch(batch, producer, [good("b", 1)])
+        await asyncio.sleep(0.1)
+        assert _status_sent(producer) == ["childcare"]
+        stop.set()
+        await asyncio.wait_for(task, 1)
+
+    asyncio.run(scenario())
+
+
+def test_a_batch_that_hears_from_a_new_system_is_reported_at_once_and_all_are_reported_every_interval() -> None:
+    h, producer = handler(), FakeProducer()
+    reports = _reports(h, producer, interval_s=0.3)
+    batch = IngestBatch(h, producer, after=reports.batch_done)
+    other = example_event("maternal_child_health.birth.recorded", event_id="r-1")
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(reports.run(stop))
+        await _run_batch(batch, producer, [good("a")])
+        await _until(lambda: len(_status_sent(producer)) == 1)
+        started = asyncio.get_running_loop().time()
+        await _run_batch(batch, producer, [Rec(topic_of(other["type"]), 0, 0, json.dumps(other).encode())])
+        await _until(lambda: len(_status_sent(producer)) == 3, timeout_s=0.2)  # before the interval
+        assert asyncio.get_running_loop().time() - started < 0.2
+        await _until(lambda: len(_status_sent(producer)) == 5)  # the interval's report: both systems again
+        stop.set()
+        await asyncio.wait_for(task, 1)
+
+    asyncio.run(scenario())
+    assert sorted(_status_sent(producer)[1:3]) == sorted(_status_sent(producer)[3:5])

@@ -4,15 +4,17 @@ when offsets are committed, and what a rebalance does to a batch in hand."""
 from __future__ import annotations
 
 import asyncio
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from aiokafka.structs import OffsetAndMetadata
 
-from contracts.kafka_batches import BatchConsumer, ProduceBatch, round_robin
+from contracts.kafka_batches import BatchConsumer, ProduceBatch, murmur2, round_robin
 
 pytestmark = pytest.mark.unit
 
@@ -84,6 +86,55 @@ def test_each_batch_is_committed_after_its_handler_at_the_next_offset_of_every_p
     assert seen == [([5, 9, 6], 0), ([7], 1)], "partitions in turn, each in order, each batch before its commit"
     assert consumer.commits == [{TP0: OffsetAndMetadata(7, ""), TP1: OffsetAndMetadata(10, "")},
                                 {TP0: OffsetAndMetadata(8, "")}]
+
+
+def test_with_a_linger_what_the_next_fetches_bring_joins_the_batch_up_to_its_size_each_partition_in_order() -> None:
+    """Casework's input trickles in a few records per fetch and its cost is per batch (a transaction, a commit)."""
+    consumer = FakeConsumer([{TP0: [good("a", 5)]}, {TP1: [good("b", 9, 1)]}, {TP0: [good("c", 6), good("d", 7)]},
+                             {TP0: [good("e", 8)]}])
+    asked: list[int | None] = []
+    fetch = consumer.getmany
+
+    async def getmany(*partitions: TopicPartition, timeout_ms: int = 0,
+                      max_records: int | None = None) -> dict[TopicPartition, list[Rec]]:
+        asked.append(max_records)
+        return await fetch(timeout_ms=timeout_ms, max_records=max_records)
+
+    consumer.getmany = getmany  # type: ignore[method-assign]
+    reader = BatchConsumer(consumer, max_records=4, window_s=0.01, name="test", linger_s=0.2)
+    seen: list[list[int]] = []
+    stop = asyncio.Event()
+
+    async def handle(records: list[Rec]) -> None:
+        seen.append([r.offset for r in records])
+        if not consumer.batches:
+            stop.set()
+
+    asyncio.run(reader.run(handle, stop))
+
+    assert seen == [[5, 9, 6, 7], [8]], "three fetches in one batch of at most 4, then the rest"
+    assert asked[:3] == [None, 3, 2], "a lingering fetch asks for no more than the batch has room for"
+    assert consumer.commits[0] == {TP0: OffsetAndMetadata(8, ""), TP1: OffsetAndMetadata(10, "")}
+
+
+def test_a_linger_ends_after_its_time_with_what_came() -> None:
+    consumer = FakeConsumer([{TP0: [good("a", 5)]}])
+    reader = BatchConsumer(consumer, max_records=500, window_s=0.01, name="test", linger_s=0.05)
+    seen: list[tuple[list[int], float]] = []
+    stop = asyncio.Event()
+
+    async def handle(records: list[Rec]) -> None:
+        seen.append(([r.offset for r in records], asyncio.get_running_loop().time() - started))
+        stop.set()
+
+    async def scenario() -> None:
+        nonlocal started
+        started = asyncio.get_running_loop().time()
+        await reader.run(handle, stop)
+
+    started = 0.0
+    asyncio.run(scenario())
+    assert seen[0][0] == [5] and 0.04 <= seen[0][1] < 1.0
 
 
 def test_a_failing_handler_stops_the_reader_with_its_batch_uncommitted() -> None:
@@ -260,6 +311,15 @@ class _Producer:
                    headers: Any = None) -> asyncio.Future[None]:
         self.handed.append(("send", topic, None, [(key, value, headers)]))
         return await self._ack()
+
+
+def test_murmur2_is_aiokafkas_for_every_key_length_and_byte() -> None:
+    """ProduceBatch's partitions must be the ones the producer's own partitioner (and every other Kafka client) picks
+    for a key: a child's records in two partitions would lose their order."""
+    rng = random.Random(19)
+    keys = [bytes(rng.randrange(256) for _ in range(length)) for length in range(0, 80) for _ in range(20)]
+    keys += [b"", b"\xff" * 7, b"4013100012345", "student:40131-001:Ｓ０１".encode()]
+    assert [murmur2(key) for key in keys] == [aiokafka_murmur2(key) for key in keys]
 
 
 def test_a_produce_batch_puts_keyed_records_in_the_default_partitioners_partition_in_order() -> None:
