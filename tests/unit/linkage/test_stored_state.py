@@ -34,9 +34,11 @@ def _records() -> list[RecordV1]:
     first = [
         resident("2001", "H1", birth="1985-03-03", reason="initial_load", name_kana="ミライ ハハ", name_kanji="未来 母",
                  sex="2"),
-        resident("1001", "H1", birth="2015-05-05", reason="initial_load", name_kana="ミライ イチ", name_kanji="未来 一"),
+        resident("1001", "H1", birth="2015-05-05", reason="initial_load", name_kana="ミライ イチ",
+                 name_kanji="未来 一"),
         resident("1002", "H1", birth="2019-06-06", reason="initial_load", name_kana="ミライ ニ", name_kanji="未来 二"),
-        resident("2002", "H2", birth="1960-01-01", reason="initial_load", name_kana="カコ ソフ", name_kanji="過去 祖父"),
+        resident("2002", "H2", birth="1960-01-01", reason="initial_load", name_kana="カコ ソフ",
+                 name_kanji="過去 祖父"),
         assistance("started", "C1", "H1", "2001", "2025-04-10"),
         record(MCH, f"{MCH}.pregnancy.notified", [person("mother", atena_no="2001")], day="2025-04-20",
                pregnancy_id="P1", notification_date="2025-04-20"),
