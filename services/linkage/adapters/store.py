@@ -29,7 +29,8 @@ TOMBSTONE = "tsunagu.outbox.tombstone"
 
 def _outbox_row(seq: int, m: Message) -> dict[str, object]:
     headers = {**m[3], TOMBSTONE: "1"} if m[2] is None else m[3]
-    return {"s": seq, "t": m[0], "k": m[1], "v": m[2] if m[2] is not None else b"", "h": json.dumps(headers)}
+    return {"s": seq, "t": m[0], "k": m[1], "v": m[2] if m[2] is not None else b"",
+            "h": orjson.dumps(headers).decode()}  # read back by json.loads: the same headers
 
 
 def _from_outbox(topic: str, key: bytes | None, value: bytes, h: str) -> Message:
