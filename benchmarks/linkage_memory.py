@@ -129,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-memory", action="store_true",
                         help="keep the whole state in memory (not attached to the store: as before issue 19's pass)")
     parser.add_argument("--fact-cache", type=int, help="source facts kept between batches (default: the state's)")
+    parser.add_argument("--sqlite-cache-mib", type=int, default=LinkageSettings().sqlite_cache_mib,
+                        help="SQLite's page cache for the state's connection")
     parser.add_argument("--write-input", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.write_input:
@@ -145,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     digest, records, published = hashlib.sha256(), 0, 0
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "linkage.db"
-        store = SqliteStore(f"sqlite:///{db}")
+        store = SqliteStore(f"sqlite:///{db}", cache_kib=args.sqlite_cache_mib * 1024)
         state = LinkageState()
         if not args.in_memory:
             store.load(state)  # as the worker starts: attached to its store
