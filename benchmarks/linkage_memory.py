@@ -83,23 +83,27 @@ def batches(path: Path, size: int) -> Iterator[list[Incoming]]:
 
 
 def state_parts(state: LinkageState) -> list[tuple[str, int, int]]:
-    """(part, entries, bytes) for the state's primary data and indexes; a shared object counts in the first part.
-    A source fact's record of what was sent (``emitted`` payloads before issue 19's compaction, ``sent`` and
-    ``body`` after) is its own part, counted after the rest of the source facts."""
+    """(part, entries, bytes) for the state's primary data and indexes as held in memory; a shared object counts in
+    the first part. A source fact's record of what was sent (``sent`` and ``body``) is its own part, counted after
+    the rest of the source facts. Attached to a store (as the worker runs), the source facts, processed records and
+    the dependency index in memory are only the cache and what the last batch changed (the entries column says how
+    many are held)."""
     seen: set[int] = {id(None), id(True), id(False)}
-    sfs = state.source_facts.values()
-    sent_slots = frozenset({"emitted", "sent", "body"})
-    rest = deep_size([state.source_facts], seen, sent_slots)
-    sent = [(sf.sent, sf.body) if hasattr(sf, "sent") else sf.emitted for sf in sfs]
-    entries = sum(len(sf.sent) if hasattr(sf, "sent") else len(sf.emitted) for sf in sfs)
+    facts = state.source_facts.in_memory()
+    sfs = list(facts.values())
+    sent_slots = frozenset({"sent", "body"})
+    rest = deep_size([facts], seen, sent_slots)
+    sent = [(sf.sent, sf.body) for sf in sfs]
+    entries = sum(len(sf.sent) for sf in sfs)
+    processed = state.processed.in_memory()
     parts: list[tuple[str, Any, int]] = [
         ("persons", state.persons, len(state.persons)),
         ("source facts: sent", sent, entries),
-        ("processed", state.processed, len(state.processed)),
+        ("processed", processed, len(processed)),
         ("births", state.births, len(state.births)),
         ("reviews", state.reviews, len(state.reviews)),
         ("key_owner", state.key_owner, len(state.key_owner)),
-        ("deps", state.deps, len(state.deps)),
+        ("deps", state.deps.in_memory(), 0),
         ("blocks", state.blocks, 0),
         ("households", state.households, len(state.households)),
         ("frequencies", [state.birth_date_freq, state.kana_freq, state.kanji_freq, state.surname_freq,
@@ -108,7 +112,11 @@ def state_parts(state: LinkageState) -> list[tuple[str, int, int]]:
                            state.reviews_by_candidate, state.privacy], 0),
     ]
     sizes = [(name, n, deep_size([obj], seen)) for name, obj, n in parts]
-    return [("source facts: the rest", len(state.source_facts), rest), *sizes]
+    return [("source facts: the rest", len(facts), rest), *sizes]
+
+
+def _store_mib(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--reload", action="store_true", help="then load the store into a fresh state, as a restart")
     parser.add_argument("--tracemalloc", action="store_true", help="top allocating lines (slow)")
+    parser.add_argument("--in-memory", action="store_true",
+                        help="keep the whole state in memory (not attached to the store: as before issue 19's pass)")
+    parser.add_argument("--fact-cache", type=int, help="source facts kept between batches (default: the state's)")
+    parser.add_argument("--sqlite-cache-mib", type=int, default=LinkageSettings().sqlite_cache_mib,
+                        help="SQLite's page cache for the state's connection")
     parser.add_argument("--write-input", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.write_input:
@@ -133,8 +146,13 @@ def main(argv: list[str] | None = None) -> int:
         tracemalloc.start()
     digest, records, published = hashlib.sha256(), 0, 0
     with tempfile.TemporaryDirectory() as tmp:
-        store = SqliteStore(f"sqlite:///{tmp}/linkage.db")
+        db = Path(tmp) / "linkage.db"
+        store = SqliteStore(f"sqlite:///{db}", cache_kib=args.sqlite_cache_mib * 1024)
         state = LinkageState()
+        if not args.in_memory:
+            store.load(state)  # as the worker starts: attached to its store
+        if args.fact_cache is not None:
+            state.source_facts.cache_size = args.fact_cache
         service = LinkageService(state, store, LinkageMetrics(CollectorRegistry()), match_settings(settings),
                                  settings.source_uri, clock=SystemClock())
         wall, cpu = time.perf_counter(), time.process_time()
@@ -153,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scale {args.scale}: {records:,} records → {published:,} messages; {len(state.persons):,} persons, "
               f"{len(state.source_facts):,} source facts; CPU {cpu:.1f} s ({1e3 * cpu / records:.3f} ms/record), "
               f"wall {wall:.1f} s; digest {digest.hexdigest()[:16]}")
+        print(f"source facts read from the store {state.source_facts.reads:,}, processed {state.processed.reads:,}; "
+              f"store {_store_mib(db):.0f} MiB")
         print(f"RSS before {base['VmRSS'] / 1024:.0f} MiB, after {after['VmRSS'] / 1024:.0f} MiB "
               f"(+{(after['VmRSS'] - base['VmRSS']) / 1024:.0f}), peak {after['VmHWM'] / 1024:.0f} MiB"
               + ("  [tracemalloc on: RSS includes its own bookkeeping]" if args.tracemalloc else ""))
@@ -174,12 +194,14 @@ def main(argv: list[str] | None = None) -> int:
             before = proc_status()["VmRSS"]
             started = time.process_time()
             fresh = LinkageState()
+            if args.fact_cache is not None:
+                fresh.source_facts.cache_size = args.fact_cache
             rows = store.load(fresh)
             gc.collect()
             print(f"reload: {rows:,} rows in {time.process_time() - started:.1f} s CPU; RSS "
                   f"{before / 1024:.0f} → {proc_status()['VmRSS'] / 1024:.0f} MiB; deep size "
                   f"{sum(s for _, _, s in state_parts(fresh)) / 2**20:.0f} MiB")
-        store.engine.dispose()
+        store.close()
     return 0
 
 

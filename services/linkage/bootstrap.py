@@ -49,10 +49,12 @@ class Container:
     registry: CollectorRegistry | None = None  # where the service's metrics are registered (None: the default)
 
     def linkage_service(self) -> LinkageService:
-        """The worker's use cases over the state loaded from the store (state and outbox in data_dir)."""
+        """The worker's use cases over the state loaded from the store (state and outbox in data_dir), attached to it
+        (source facts, processed record ids and the dependency index read from it on demand)."""
         state = LinkageState()
-        store = SqliteStore(self.settings.database_url)
-        rows = store.load(state)
+        state.source_facts.cache_size = self.settings.fact_cache
+        store = SqliteStore(self.settings.database_url, cache_kib=self.settings.sqlite_cache_mib * 1024)
+        rows = store.load(state)  # persons and what matching needs; source facts and processed ids stay in SQLite
         log.info("linkage state loaded: %d rows, %d persons", rows, len(state.persons))
         gc.collect()
         gc.freeze()  # the loaded registry lives as long as the process: keep full collections from rescanning it

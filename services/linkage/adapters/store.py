@@ -2,18 +2,25 @@
 
 Each batch's state changes and the messages they cause are written in one transaction; messages leave the
 outbox only after the broker acknowledged them, so a crash between the two re-sends rather than loses.
+
+``load`` brings persons, births, reviews and the deletion records into memory and attaches the state to the store
+for the rest: source facts and processed records (rows of ``state``) and the dependency index (``deps``, written
+in the batch's transaction with the rows) are read when a change reaches them (issue 19: they are most of
+linkage's state and grow with every record). Reads go through one connection of their own, outside any
+transaction, so they see what was committed.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine, create_engine, event, text
 
-from services.linkage.domain.state import TABLES, LinkageState
+from services.linkage.domain.state import ON_DEMAND, TABLES, LinkageState
 from services.linkage.service_layer.ports import Message
 
 # The outbox's value column is NOT NULL (older databases): a tombstone is stored as b"" with this marker header.
@@ -22,7 +29,8 @@ TOMBSTONE = "tsunagu.outbox.tombstone"
 
 def _outbox_row(seq: int, m: Message) -> dict[str, object]:
     headers = {**m[3], TOMBSTONE: "1"} if m[2] is None else m[3]
-    return {"s": seq, "t": m[0], "k": m[1], "v": m[2] if m[2] is not None else b"", "h": json.dumps(headers)}
+    return {"s": seq, "t": m[0], "k": m[1], "v": m[2] if m[2] is not None else b"",
+            "h": orjson.dumps(headers).decode()}  # read back by json.loads: the same headers
 
 
 def _from_outbox(topic: str, key: bytes | None, value: bytes, h: str) -> Message:
@@ -31,7 +39,7 @@ def _from_outbox(topic: str, key: bytes | None, value: bytes, h: str) -> Message
 
 
 class SqliteStore:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, cache_kib: int = 16384) -> None:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(url, future=True)
@@ -48,11 +56,33 @@ class SqliteStore:
                               "v TEXT NOT NULL, PRIMARY KEY (tbl, k))"))
             conn.execute(text("CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
                               "topic TEXT NOT NULL, k BLOB, v BLOB NOT NULL, h TEXT NOT NULL DEFAULT '{}')"))
+            has_deps = conn.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'deps'")).first()
+            if has_deps is None:  # a store written before the index was stored: built from the source facts, once
+                conn.execute(text("CREATE TABLE deps (token TEXT NOT NULL, k TEXT NOT NULL, "
+                                  "PRIMARY KEY (token, k)) WITHOUT ROWID"))
+                pairs = [{"t": token, "k": key} for key, v in
+                         conn.execute(text("SELECT k, v FROM state WHERE tbl = 'source_fact'"))
+                         for token in orjson.loads(v).get("deps", ())]
+                if pairs:
+                    conn.execute(text("INSERT OR IGNORE INTO deps (token, k) VALUES (:t, :k)"), pairs)
+        # the state's own connection: on-demand reads (outside any transaction: they see what was committed) and
+        # the batches' transactions (sqlite3 itself: SQLAlchemy's per-row parameter handling cost more than the
+        # writes); its page cache holds the hot part of the indexes
+        self._raw = self.engine.raw_connection()
+        db: Any = self._raw.driver_connection
+        self._db = db
+        db.isolation_level = None  # transactions begun and ended below, explicitly
+        db.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
+        self._holders_sql: dict[int, str] = {}
 
     def load(self, state: LinkageState) -> int:
+        """Loads what stays in memory into ``state`` (fresh) and attaches it to the store for the rest."""
+        state.attach(self)
         rows = 0
         with self.engine.connect() as conn:
             for table in TABLES:  # persons first: the other tables' indexes refer to them
+                if table in ON_DEMAND:
+                    continue
                 for key, value in conn.execute(text("SELECT k, v FROM state WHERE tbl = :t"), {"t": table}):
                     state.load_row(table, key, orjson.loads(value))  # orjson: one string per repeated key
                     rows += 1
@@ -65,24 +95,73 @@ class SqliteStore:
         self.load(state)
         return state
 
+    # --- the state's on-demand reads (domain/state.py ``Backing``) --------------------------------------------
+    def row(self, table: str, key: str) -> Any | None:
+        found = self._db.execute("SELECT v FROM state WHERE tbl = ? AND k = ?", (table, key)).fetchone()
+        return orjson.loads(found[0]) if found is not None else None
+
+    def rows(self, table: str) -> Iterator[tuple[str, Any]]:
+        for key, value in self._db.execute("SELECT k, v FROM state WHERE tbl = ? ORDER BY k", (table,)):
+            yield key, orjson.loads(value)
+
+    def keys(self, table: str) -> Iterable[str]:
+        return (key for (key,) in self._db.execute("SELECT k FROM state WHERE tbl = ?", (table,)))
+
+    def count(self, table: str) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM state WHERE tbl = ?", (table,)).fetchone()[0])
+
+    def tokens(self) -> Iterable[str]:
+        return (token for (token,) in self._db.execute("SELECT DISTINCT token FROM deps"))
+
+    def token_count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(DISTINCT token) FROM deps").fetchone()[0])
+
+    def holders(self, tokens: Collection[str]) -> Iterable[tuple[str, str]]:
+        sql = self._holders_sql.get(len(tokens))
+        if sql is None:
+            marks = ", ".join("?" * len(tokens))  # placeholders only: the tokens are bound parameters
+            sql = self._holders_sql[len(tokens)] = f"SELECT token, k FROM deps WHERE token IN ({marks})"  # noqa: S608
+        return self._db.execute(sql, tuple(tokens)).fetchall()
+
+    def all_holders(self) -> Iterable[tuple[str, str]]:
+        return self._db.execute("SELECT token, k FROM deps ORDER BY token, k").fetchall()
+
+    def close(self) -> None:
+        self._raw.close()
+        self.engine.dispose()
+
     def commit(self, state: LinkageState, messages: list[Message]) -> list[tuple[int, Message]]:
         """Persists what changed and the messages to send; returns the messages with their outbox sequence."""
         dirty = state.take_dirty()
-        upserts = [{"t": t, "k": k, "v": orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS).decode()}
+        dropped, removed, added = state.deps.take_changes()
+        upserts = [(t, k, orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS).decode())
                    for t, rows in dirty.items() for k, v in rows.items() if v is not None]
-        deletes = [{"t": t, "k": k} for t, rows in dirty.items() for k, v in rows.items() if v is None]
-        with self.engine.begin() as conn:
+        deletes = [(t, k) for t, rows in dirty.items() for k, v in rows.items() if v is None]
+        sent: list[tuple[int, Message]] = []
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
             if upserts:
-                conn.execute(text("INSERT INTO state (tbl, k, v) VALUES (:t, :k, :v) "
-                                  "ON CONFLICT (tbl, k) DO UPDATE SET v = excluded.v"), upserts)
+                db.executemany("INSERT INTO state (tbl, k, v) VALUES (?, ?, ?) "
+                               "ON CONFLICT (tbl, k) DO UPDATE SET v = excluded.v", upserts)
             if deletes:
-                conn.execute(text("DELETE FROM state WHERE tbl = :t AND k = :k"), deletes)
-            if not messages:
-                return []
-            first = int(conn.execute(text("SELECT COALESCE(MAX(seq), 0) FROM outbox")).scalar_one()) + 1
-            sent = list(enumerate(messages, start=first))
-            conn.execute(text("INSERT INTO outbox (seq, topic, k, v, h) VALUES (:s, :t, :k, :v, :h)"),
-                         [_outbox_row(seq, m) for seq, m in sent])
+                db.executemany("DELETE FROM state WHERE tbl = ? AND k = ?", deletes)
+            if dropped:
+                db.executemany("DELETE FROM deps WHERE token = ?", [(t,) for t in dropped])
+            if removed:
+                db.executemany("DELETE FROM deps WHERE token = ? AND k = ?", removed)
+            if added:
+                db.executemany("INSERT OR IGNORE INTO deps (token, k) VALUES (?, ?)", added)
+            if messages:
+                first = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0]) + 1
+                sent = list(enumerate(messages, start=first))
+                db.executemany("INSERT INTO outbox (seq, topic, k, v, h) VALUES (:s, :t, :k, :v, :h)",
+                               [_outbox_row(seq, m) for seq, m in sent])
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        state.committed()
         return sent
 
     def pending(self) -> list[tuple[int, Message]]:

@@ -172,7 +172,7 @@ def reconcile(sf: SourceFact, state: LinkageState) -> list[dict[str, Any]]:
     if changes:
         for child_id, entry in entries:
             sent[child_id] = entry
-        state.touch("source_fact", sf.key)
+        state.changed_fact(sf)
     return changes
 
 

@@ -65,15 +65,8 @@ def forget_facts(state: LinkageState, keys: list[str]) -> Counter[str]:
     """Removes the source facts (and their dependency index entries) from the state; counts per kind."""
     counts: Counter[str] = Counter()
     for key in keys:
-        sf = state.source_facts.pop(key, None)
+        sf = state.remove_source_fact(key)
         if sf is None:
             continue
-        for token in sf.deps:
-            holders = state.deps.get(token)
-            if holders is not None:
-                holders.discard(key)
-                if not holders:
-                    del state.deps[token]
-        state.touch("source_fact", key)
         counts[sf.kind] += 1
     return counts

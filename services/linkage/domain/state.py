@@ -1,43 +1,359 @@
-"""Linkage's whole state in memory, with the indexes matching and attribution need.
+"""Linkage's state, with the indexes matching and attribution need.
 
 Primary data (persons, source facts, births, reviews, processed records) is marked dirty when changed so a
-store can persist exactly what changed in one transaction; the indexes are derived and rebuilt on load.
+store can persist exactly what changed in one transaction; the indexes are derived.
+
+What matching reads on every record stays in memory: persons and their keys, 世帯, births, reviews and the
+blocking and frequency indexes. What only a change reaching it reads — the source facts (with what was sent per
+child), the dependency index (token → source facts) and the processed record ids — lives in the store once the
+state is attached to one (``attach``, done by the store's ``load``): read on demand, kept in memory while a batch
+changes it and until the batch's transaction is committed, then only a bounded number of recent ones
+(``FACT_CACHE``). Without a store everything is kept in memory (tests, benchmarks, the ground-truth comparison).
+Issue 19: the source facts and their index were ≈ 60 % of linkage's memory and grow with every record.
 """
 
 from __future__ import annotations
 
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Any, Generic, Protocol, TypeVar
 
 from services.linkage.domain.blocking import MultiMap, blocking_keys
 from services.linkage.domain.model import Birth, PendingReview, Person, SourceFact
 
 TABLES = ("person", "source_fact", "births", "review", "processed", "privacy")
+ON_DEMAND = ("source_fact", "processed")  # read from the store when asked for, once attached to one
 # fields the blocking keys and frequency tables are built from (plus status: merged persons leave the blocks)
 MATCHED_FIELDS = frozenset({"kana_key", "kanji_key", "surname_kana_key", "given_kana_key", "birth_date",
                             "address_key", "status", "name_kana", "name_kanji"})  # names: with or without a space
 KEYED_FIELDS = MATCHED_FIELDS - {"status"}
-# person fields whose values many persons share (a day, a ward, a postal code, a household): one string each
-# (one-character values such as sex are shared by Python already; kept to five: interning costs CPU per new person)
-SHARED_FIELDS = ("birth_date", "ward_code", "ward_since", "postal_code", "household_no")
+# person fields whose values many persons share (a day, a ward, a postal code, a household, a surname or given name,
+# a 世帯's address): one string each (one-character values such as sex are shared by Python already). The last four
+# since the seventh pass: ≈ 66 bytes less per person (1 358 → 1 292 at 80 k persons), for ≈ 0.3 µs per new person
+SHARED_FIELDS = ("birth_date", "ward_code", "ward_since", "postal_code", "household_no", "surname_kana_key",
+                 "given_kana_key", "address", "address_key")
 NOTHING_BOUND: tuple[str, ...] = ()  # processed: most records bind no key (one shared empty value, not a list each)
+FACT_CACHE = 20_000  # source facts kept in memory between batches once attached to a store (the most recent)
+
+V = TypeVar("V")
+
+
+class Backing(Protocol):
+    """What the state reads on demand from its store (``adapters/store.py``): committed rows only — what a batch
+    changed stays in memory until its transaction is committed."""
+
+    def row(self, table: str, key: str) -> Any | None:
+        """The stored row (decoded), or None."""
+        ...
+
+    def rows(self, table: str) -> Iterator[tuple[str, Any]]:
+        """Every stored row of ``table`` (decoded), by key."""
+        ...
+
+    def keys(self, table: str) -> Iterable[str]:
+        """Every stored key of ``table``."""
+        ...
+
+    def count(self, table: str) -> int: ...
+
+    def holders(self, tokens: Collection[str]) -> Iterable[tuple[str, str]]:
+        """(token, source fact key) of the dependency index, for these tokens."""
+        ...
+
+    def all_holders(self) -> Iterable[tuple[str, str]]:
+        """The whole dependency index as (token, source fact key)."""
+        ...
+
+    def tokens(self) -> Iterable[str]:
+        """The dependency index's tokens."""
+        ...
+
+    def token_count(self) -> int: ...
+
+
+class KeyFilter:
+    """Which keys may be stored (a Bloom filter over Python's string hash, 16 bits and three probes per key:
+    ≈ 0.5 % false positives): a key it has never seen is not looked up in the store. Most lookups are for keys
+    not there (a new record id, an adult's residence fact, a token nothing reads). Never forgets a key (a
+    removed key is just looked up); rebuilt larger (``grow``) when it holds more keys than it was sized for."""
+
+    BITS_PER_KEY = 16
+
+    def __init__(self, keys: Iterable[str] = (), expected: int = 0) -> None:
+        bits = 1 << 22  # 512 KiB: 262 144 keys before the first rebuild
+        while bits < 2 * self.BITS_PER_KEY * expected:
+            bits <<= 1
+        self._mask = bits - 1
+        self._bits = bytearray(bits >> 3)
+        self.capacity = bits // self.BITS_PER_KEY
+        self.count = 0
+        for key in keys:
+            self.add(key)
+
+    def add(self, key: str) -> None:
+        h = hash(key)
+        a, b, mask, bits = h & self._mask, (h >> 32) | 1, self._mask, self._bits
+        bits[a >> 3] |= 1 << (a & 7)
+        a = (a + b) & mask
+        bits[a >> 3] |= 1 << (a & 7)
+        a = (a + b) & mask
+        bits[a >> 3] |= 1 << (a & 7)
+        self.count += 1
+
+    def __contains__(self, key: str) -> bool:
+        h = hash(key)
+        a, b, mask, bits = h & self._mask, (h >> 32) | 1, self._mask, self._bits
+        if not bits[a >> 3] & (1 << (a & 7)):
+            return False
+        a = (a + b) & mask
+        if not bits[a >> 3] & (1 << (a & 7)):
+            return False
+        a = (a + b) & mask
+        return bool(bits[a >> 3] & (1 << (a & 7)))
+
+    def full(self) -> bool:
+        return self.count > self.capacity
+
+
+class StoredTable(Generic[V]):
+    """A table of the state by key: all of it in memory until ``attach``; then the store's rows, read when asked
+    for, with what this batch read or changed kept in memory (so an object read twice in a batch is the same
+    object) and, between batches, the ``cache_size`` most recently used.
+
+    A value changed must be marked dirty (``LinkageState.touch``) while it is in memory: put back (``[key] =``)
+    what came from iterating, which is not kept."""
+
+    def __init__(self, table: str, build: Callable[[str, Any], V], cache_size: int) -> None:
+        self.table, self._build, self.cache_size = table, build, cache_size
+        self._mem: dict[str, V] = {}
+        self._gone: set[str] = set()  # removed in this batch, still stored until the commit
+        self.backing: Backing | None = None
+        self._stored = KeyFilter()  # keys that may be in the store (attached)
+        self.reads = 0  # rows read from the store (the cache's misses)
+
+    def attach(self, backing: Backing) -> None:
+        self.backing = backing
+        self._refilter()
+
+    def _refilter(self) -> None:
+        assert self.backing is not None
+        self._stored = KeyFilter(self.backing.keys(self.table), self.backing.count(self.table))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        mem = self._mem
+        value = mem.get(key)
+        if value is not None:
+            if self.backing is not None:  # most recently used last
+                del mem[key]
+                mem[key] = value
+            return value
+        if self.backing is None or key not in self._stored or key in self._gone:
+            return default
+        row = self.backing.row(self.table, key)
+        if row is None:
+            return default
+        self.reads += 1
+        value = mem[key] = self._build(key, row)
+        return value
+
+    def __getitem__(self, key: str) -> V:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __setitem__(self, key: str, value: V) -> None:
+        if self.backing is not None:
+            if key not in self._mem:  # held: read from the store (so known to the filter) or set before
+                self._stored.add(key)
+            if self._gone:
+                self._gone.discard(key)
+        self._mem[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if self.pop(key, None) is None:
+            raise KeyError(key)
+
+    def pop(self, key: str, default: Any = None) -> Any:
+        value = self.get(key)
+        if value is None:
+            return default
+        del self._mem[key]
+        if self.backing is not None:
+            self._gone.add(key)
+        return value
+
+    def items(self) -> Iterator[tuple[str, V]]:
+        """Every entry (from the store: one row at a time, not kept; entries added in this batch last)."""
+        if self.backing is None:
+            yield from list(self._mem.items())
+            return
+        seen: set[str] = set()
+        for key, row in self.backing.rows(self.table):
+            if key in self._gone:
+                continue
+            value = self._mem.get(key)
+            if value is not None:
+                seen.add(key)
+                yield key, value
+            else:
+                yield key, self._build(key, row)
+        for key in [k for k in self._mem if k not in seen]:
+            value = self._mem.get(key)
+            if value is not None and self.backing.row(self.table, key) is None:  # new in this batch
+                yield key, value
+
+    def values(self) -> Iterator[V]:
+        return (value for _, value in self.items())
+
+    def keys(self) -> Iterator[str]:
+        return (key for key, _ in self.items())
+
+    def __iter__(self) -> Iterator[str]:
+        return self.keys()
+
+    def __len__(self) -> int:
+        if self.backing is None:
+            return len(self._mem)
+        stored = self.backing.count(self.table)
+        new = sum(1 for key in self._mem if self.backing.row(self.table, key) is None)
+        gone = sum(1 for key in self._gone if self.backing.row(self.table, key) is not None)
+        return stored + new - gone
+
+    def in_memory(self) -> dict[str, V]:
+        """What is held in memory now (the benchmark's sizes)."""
+        return self._mem
+
+    def committed(self) -> None:
+        """The batch's changes are stored: forget what was removed, keep only the most recently used."""
+        self._gone.clear()
+        if self.backing is None:
+            return
+        if len(self._mem) > self.cache_size:
+            for key in list(islice(self._mem, len(self._mem) - self.cache_size)):
+                del self._mem[key]
+        if self._stored.full():
+            self._refilter()
+
+
+class DepsIndex:
+    """Which source facts read what (token → source fact keys): any change to a token re-attributes them. In
+    memory until the state is attached to a store, then the store's (``holders``) with this batch's changes on
+    top. Every change is also kept for the store (``take_changes``), in memory and attached alike."""
+
+    def __init__(self) -> None:
+        self._mem: defaultdict[str, set[str]] = defaultdict(set)
+        self._added: defaultdict[str, set[str]] = defaultdict(set)
+        self._removed: defaultdict[str, set[str]] = defaultdict(set)
+        self._dropped: set[str] = set()  # tokens whose stored holders all go
+        self.backing: Backing | None = None
+        self._stored = KeyFilter()  # tokens that may be in the store (attached)
+
+    def attach(self, backing: Backing) -> None:
+        self.backing = backing
+        self._mem.clear()
+        self._refilter()
+
+    def _refilter(self) -> None:
+        assert self.backing is not None
+        self._stored = KeyFilter(self.backing.tokens(), self.backing.token_count())
+
+    def add(self, token: str, key: str) -> None:
+        if self.backing is None:
+            self._mem[token].add(key)
+        elif token not in self._added:
+            self._stored.add(token)
+        self._added[token].add(key)
+        removed = self._removed.get(token)
+        if removed:
+            removed.discard(key)
+
+    def discard(self, token: str, key: str) -> None:
+        if self.backing is None:
+            holders = self._mem.get(token)
+            if holders is not None:
+                holders.discard(key)
+                if not holders:
+                    del self._mem[token]
+        self._removed[token].add(key)
+        added = self._added.get(token)
+        if added:
+            added.discard(key)
+
+    def drop(self, token: str) -> None:
+        """Forgets the token (every source fact reading it)."""
+        self._mem.pop(token, None)
+        self._dropped.add(token)
+        self._added.pop(token, None)
+        self._removed.pop(token, None)
+
+    def holders(self, tokens: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        if self.backing is None:
+            for token in tokens:
+                holders = self._mem.get(token)
+                if holders:
+                    found |= holders
+            return found
+        tokens = list(tokens)
+        removed, added = self._removed, self._added
+        stored, dropped = self._stored, self._dropped
+        asked = [t for t in tokens if t in stored and t not in dropped]
+        if asked:
+            for token, key in self.backing.holders(asked):
+                gone = removed.get(token)
+                if not gone or key not in gone:
+                    found.add(key)
+        for token in tokens:
+            more = added.get(token)
+            if more:
+                found |= more
+        return found
+
+    def in_memory(self) -> list[Any]:
+        """What is held in memory now (the benchmark's sizes)."""
+        return [self._mem, self._added, self._removed, self._dropped]
+
+    def snapshot(self) -> dict[str, set[str]]:
+        """The whole index as a dict (tests; from the store when attached: reads it all)."""
+        if self.backing is None:
+            return {token: set(keys) for token, keys in self._mem.items() if keys}
+        tokens: set[str] = {t for t, _ in self.backing.all_holders()} | set(self._added)
+        return {t: keys for t in sorted(tokens) if (keys := self.holders([t]))}
+
+    def take_changes(self) -> tuple[list[str], list[tuple[str, str]], list[tuple[str, str]]]:
+        """(tokens dropped, (token, key) removed, (token, key) added) since the last call, in that order to apply."""
+        changes = (sorted(self._dropped), [(t, k) for t, keys in self._removed.items() for k in keys],
+                   [(t, k) for t, keys in self._added.items() for k in keys])
+        self._dropped.clear()
+        self._removed.clear()
+        self._added.clear()
+        return changes
+
+    def committed(self) -> None:
+        if self.backing is not None and self._stored.full():
+            self._refilter()
 
 
 class LinkageState:
     def __init__(self) -> None:
         self.persons: dict[str, Person] = {}
-        self.source_facts: dict[str, SourceFact] = {}
+        self.source_facts: StoredTable[SourceFact] = StoredTable("source_fact", self._source_fact, FACT_CACHE)
         self.births: dict[str, list[Birth]] = {}  # mother key → births
         self.reviews: dict[str, PendingReview] = {}
-        self.processed: dict[str, Sequence[str]] = {}  # record id → keys that record bound
+        # record id → keys that record bound
+        self.processed: StoredTable[Sequence[str]] = StoredTable("processed", _processed, 0)
         # deletions (service_layer/privacy.py): "salt", "deny:<keyed hash of a deleted key>", "request:<id>"
         self.privacy: dict[str, Any] = {}
         # derived indexes
         self.key_owner: dict[str, str] = {}
         self.households: dict[str, set[str]] = defaultdict(set)
-        self.deps: dict[str, set[str]] = defaultdict(set)  # token → source fact keys
+        self.deps = DepsIndex()  # token → source fact keys
         self.birth_by_pregnancy: dict[str, Birth] = {}
         self.deferred_by_record: dict[str, set[str]] = defaultdict(set)  # decisions waiting for their record
         self.cannot_by_key: dict[str, set[str]] = defaultdict(set)  # key → persons it must never link to
@@ -50,6 +366,13 @@ class LinkageState:
         self.given_freq: Counter[str] = Counter()
         self.dirty: dict[str, set[str]] = {t: set() for t in TABLES}
         self._loading: dict[str, str] = {}  # while loading: one string per record id named in several rows
+
+    def attach(self, backing: Backing) -> None:
+        """From now on the source facts, the processed records and the dependency index are the store's, read on
+        demand (``ON_DEMAND``); the state must hold none of them yet (a fresh state, before ``load_row``)."""
+        self.source_facts.attach(backing)
+        self.processed.attach(backing)
+        self.deps.attach(backing)
 
     # --- persons and keys -------------------------------------------------------------------------------
     def person_for_key(self, key: str) -> Person | None:
@@ -196,18 +519,33 @@ class LinkageState:
         if new == sf.deps:
             return
         new = [sys.intern(token) for token in new]  # the same tokens name many facts: one string each
+        old = set(new)
         for token in sf.deps:
-            self.deps[token].discard(sf.key)
+            if token not in old:
+                self.deps.discard(token, sf.key)
+        old = set(sf.deps)
         for token in new:
-            self.deps[token].add(sf.key)
+            if token not in old:
+                self.deps.add(token, sf.key)
         sf.deps = new
+        self.changed_fact(sf)
+
+    def changed_fact(self, sf: SourceFact) -> None:
+        """``sf`` changed: kept in memory (it may have come from iterating) and written with the batch."""
+        self.source_facts[sf.key] = sf
         self.touch("source_fact", sf.key)
 
+    def remove_source_fact(self, key: str) -> SourceFact | None:
+        """Forgets a source fact and its dependency index entries (retention, deletion)."""
+        sf = self.source_facts.pop(key, None)
+        if sf is not None:
+            for token in sf.deps:
+                self.deps.discard(token, key)
+            self.touch("source_fact", key)
+        return sf
+
     def dependents(self, tokens: Iterable[str]) -> set[str]:
-        found: set[str] = set()
-        for token in tokens:
-            found |= self.deps.get(token, set())
-        return found
+        return self.deps.holders(tokens)
 
     def add_birth(self, birth: Birth) -> bool:
         known = self.births.setdefault(birth.mother_key, [])
@@ -246,12 +584,19 @@ class LinkageState:
         self.dirty[table].add(key)
 
     def take_dirty(self) -> dict[str, dict[str, Any | None]]:
-        """What changed since the last call, as JSON-ready rows (None = deleted)."""
+        """What changed since the last call, as JSON-ready rows (None = deleted); the dependency index's changes
+        are ``deps.take_changes()``. ``committed()`` once they are stored."""
         rows: dict[str, dict[str, Any | None]] = {}
         for table, keys in self.dirty.items():
             rows[table] = {key: self._row(table, key) for key in keys}
             keys.clear()
         return rows
+
+    def committed(self) -> None:
+        """The batch's changes are stored: what is read on demand leaves memory but for the most recent."""
+        self.source_facts.committed()
+        self.processed.committed()
+        self.deps.committed()
 
     def _row(self, table: str, key: str) -> Any | None:
         if table == "person":
@@ -275,13 +620,10 @@ class LinkageState:
             self.add_person(person)
         elif table == "source_fact":
             row["record_id"] = share(row["record_id"], row["record_id"])
-            sf = SourceFact.from_dict(row)
-            sf.system = sys.intern(sf.system)
-            sf.deps = [sys.intern(token) for token in sf.deps]
-            sf.sent = {self._person_id(cid): entry for cid, entry in sf.sent.items()}
+            sf = self._source_fact(key, row)
             self.source_facts[key] = sf
             for token in sf.deps:
-                self.deps[token].add(key)
+                self.deps.add(token, key)
         elif table == "births":
             for raw in row:
                 birth = Birth(**raw)
@@ -291,13 +633,21 @@ class LinkageState:
         elif table == "review":
             self.put_review(PendingReview.from_dict(row))
         elif table == "processed":
-            self.processed[share(key, key)] = row or NOTHING_BOUND
+            self.processed[share(key, key)] = _processed(key, row)
         elif table == "privacy":
             self.privacy[key] = row
 
     def end_load(self) -> None:
         self._loading.clear()
         self.clear_dirty()
+
+    def _source_fact(self, key: str, row: dict[str, Any]) -> SourceFact:
+        """A stored source fact row as the object (its strings shared with the persons' where they are equal)."""
+        sf = SourceFact.from_dict(row)
+        sf.system = sys.intern(sf.system)
+        sf.deps = [sys.intern(token) for token in sf.deps]
+        sf.sent = {self._person_id(cid): entry for cid, entry in sf.sent.items()}
+        return sf
 
     def _person_id(self, person_id: str) -> str:
         """The person's own id string (one string, not one per place that names the person)."""
@@ -307,3 +657,9 @@ class LinkageState:
     def clear_dirty(self) -> None:
         for keys in self.dirty.values():
             keys.clear()
+        self.deps.take_changes()
+        self.committed()
+
+
+def _processed(_key: str, row: Any) -> Sequence[str]:
+    return row or NOTHING_BOUND

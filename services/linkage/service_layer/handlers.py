@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -47,6 +48,8 @@ class LinkageService:
                  match_settings: MatchSettings, source_uri: str, *, clock: Clock) -> None:
         self.state, self.store, self.metrics = state, store, metrics
         self.match_settings, self.source_uri, self.clock = match_settings, source_uri, clock
+        self._outcomes: dict[str, Any] = {}  # the counters' children by label (labels() per record cost ≈ 3 µs)
+        self._channels: dict[str, Any] = {}
 
     def handle_records(self, batch: Sequence[Incoming]) -> list[tuple[int, Message]]:
         messages: list[Message] = []
@@ -76,7 +79,10 @@ class LinkageService:
                 self.metrics.records_processed.labels("deadletter").inc()
                 continue
             messages += self._encode(result.out, record.source_time)
-            self.metrics.records_processed.labels(result.outcome).inc()
+            counter = self._outcomes.get(result.outcome)
+            if counter is None:
+                counter = self._outcomes[result.outcome] = self.metrics.records_processed.labels(result.outcome)
+            counter.inc()
             self.metrics.processing_duration.observe(time.perf_counter() - started)
             self.metrics.observe_source(record.source_time, self.clock.now())
         return self._commit(messages)
@@ -127,7 +133,10 @@ class LinkageService:
 
     def _encode(self, outs: list[Out], source_time: str | None = None) -> list[Message]:
         for out in outs:
-            self.metrics.messages_published.labels(out.channel).inc()
+            counter = self._channels.get(out.channel)
+            if counter is None:
+                counter = self._channels[out.channel] = self.metrics.messages_published.labels(out.channel)
+            counter.inc()
         return [encode(out, self.source_uri, source_time) for out in outs]
 
     def _commit(self, messages: list[Message]) -> list[tuple[int, Message]]:

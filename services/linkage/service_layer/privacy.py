@@ -113,16 +113,15 @@ def _retraction(payload: dict[str, Any], request_id: str) -> dict[str, Any]:
 
 def _drop_deps(state: LinkageState, sf: SourceFact, tokens: set[str]) -> None:
     for token in sf.deps:
-        state.deps.get(token, set()).discard(sf.key)
+        if token in tokens:
+            state.deps.discard(token, sf.key)
     sf.deps = [t for t in sf.deps if t not in tokens]
-    for token in sf.deps:
-        state.deps[token].add(sf.key)
 
 
 def _scrub_facts(state: LinkageState, ids: set[str], keys: set[str], tokens: set[str], request_id: str,
                  time: str, result: Forgotten) -> None:
     replaced = {k: f"{DELETED_REF_PREFIX}{key_digest(state, k)[:16]}" for k in keys}
-    for sf in list(state.source_facts.values()):
+    for sf in state.source_facts.values():  # one at a time (from the store once attached): not all kept at once
         mine = sf.payloads(ids)
         in_key = not keys.isdisjoint(sf.key.split("|"))  # e.g. residence|atena:…, infant_checkup|atena:…|1y6m
         names = in_key or any(k in keys for _, k in sf.refs)
@@ -134,13 +133,13 @@ def _scrub_facts(state: LinkageState, ids: set[str], keys: set[str], tokens: set
         subjects = [k for role, k in sf.refs if role in _SUBJECT_ROLES]
         own = sf.scope == "self" and all(k.startswith(DELETED_REF_PREFIX) for k in subjects)
         if own or in_key or all(k.startswith(DELETED_REF_PREFIX) for _, k in sf.refs):
-            _drop_deps(state, sf, set(sf.deps))
-            del state.source_facts[sf.key]
+            state.changed_fact(sf)  # the object iterated (read from the store) is the one removed
+            state.remove_source_fact(sf.key)
             result.counts["source_facts"] = result.counts.get("source_facts", 0) + 1
         else:
             _drop_deps(state, sf, tokens)
+            state.changed_fact(sf)
             result.counts["facts_scrubbed"] = result.counts.get("facts_scrubbed", 0) + 1
-        state.touch("source_fact", sf.key)
 
 
 def _scrub_births(state: LinkageState, keys: set[str], result: Forgotten) -> None:
@@ -184,8 +183,8 @@ def _scrub_keys(state: LinkageState, keys: set[str], result: Forgotten) -> None:
             state.touch("person", person.person_id)
     for key in keys:
         state.cannot_by_key.pop(key, None)
-        state.deps.pop(f"key:{key}", None)
-        state.deps.pop(f"births:{key}", None)
+        state.deps.drop(f"key:{key}")
+        state.deps.drop(f"births:{key}")
 
 
 def _remove(state: LinkageState, cluster: list[Person], request_id: str, time: str, result: Forgotten) -> set[str]:
@@ -198,7 +197,7 @@ def _remove(state: LinkageState, cluster: list[Person], request_id: str, time: s
     _scrub_reviews(state, ids, keys, result)
     _scrub_keys(state, keys, result)
     for token in tokens:
-        state.deps.pop(token, None)
+        state.deps.drop(token)
     for person in cluster:
         if person.is_child or person.profile_version:
             result.tombstones.append(person.person_id)

@@ -88,7 +88,8 @@ def test_facts_past_their_period_leave_state_and_store_and_nothing_else_does(
     # the persons and their keys stay: a later record about the child links to the same person
     assert reloaded.person_for_key(atena_key(CHILD)).person_id == child.person_id  # type: ignore[union-attr]
     assert reloaded.person_for_key(atena_key(HEAD)) is not None
-    assert not any(key.startswith("public_assistance|OLD") for keys in service.state.deps.values() for key in keys)
+    assert not any(key.startswith("public_assistance|OLD") for keys in service.state.deps.snapshot().values()
+                   for key in keys)
     metrics = service.metrics
     assert metrics.retention_purged.labels("public_assistance")._value.get() == 1
     assert metrics.retention_purged.labels("infant_checkup")._value.get() == 1

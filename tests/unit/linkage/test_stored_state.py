@@ -1,0 +1,145 @@
+"""Issue 19, seventh pass: attached to its store, the state reads source facts, processed record ids and the
+dependency index from SQLite when a change reaches them and keeps only a bounded number in memory. That must change
+nothing published: every message is the same bytes as with the whole state in memory, with no cache at all, and
+across a restart in the middle."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from contracts.envelope import envelope_dict
+from contracts.topics.ingest_records import EVENT_TYPE, RecordV1
+from services.linkage.adapters.clock import FixedClock
+from services.linkage.adapters.store import SqliteStore
+from services.linkage.domain.matching import MatchSettings
+from services.linkage.domain.retention import forget_facts
+from services.linkage.domain.state import KeyFilter, LinkageState
+from services.linkage.metrics import LinkageMetrics
+from services.linkage.service_layer.handlers import Incoming, LinkageService
+from services.linkage.service_layer.ports import Message
+from tests.unit.linkage.factories import assistance, left, person, record, resident, student
+
+pytestmark = pytest.mark.unit
+MCH = "maternal_child_health"
+
+
+def _records() -> list[RecordV1]:
+    """A family's year: households, a 生活保護 case reaching its children, a school record linked late, a move
+    between households, a pregnancy and a birth, a checkup, a child leaving, a case ending, and a replay."""
+    first = [
+        resident("2001", "H1", birth="1985-03-03", reason="initial_load", name_kana="ミライ ハハ", name_kanji="未来 母",
+                 sex="2"),
+        resident("1001", "H1", birth="2015-05-05", reason="initial_load", name_kana="ミライ イチ",
+                 name_kanji="未来 一"),
+        resident("1002", "H1", birth="2019-06-06", reason="initial_load", name_kana="ミライ ニ", name_kanji="未来 二"),
+        resident("2002", "H2", birth="1960-01-01", reason="initial_load", name_kana="カコ ソフ",
+                 name_kanji="過去 祖父"),
+        assistance("started", "C1", "H1", "2001", "2025-04-10"),
+        record(MCH, f"{MCH}.pregnancy.notified", [person("mother", atena_no="2001")], day="2025-04-20",
+               pregnancy_id="P1", notification_date="2025-04-20"),
+    ]
+    second = [
+        student("S1", "ミライ イチ", "未来 一", "2015-05-05"),
+        resident("1002", "H2", birth="2019-06-06", reason="move_within", effective="2025-05-01",
+                 name_kana="ミライ ニ", name_kanji="未来 二"),
+        assistance("started", "C2", "H2", "2002", "2025-05-10"),
+        record(MCH, f"{MCH}.birth.recorded", [person("mother", atena_no="2001"), person("child", atena_no="1003")],
+               day="2025-07-20", pregnancy_id="P1", birth_date="2025-07-20", birth_weight_g=2400),
+        resident("1003", "H1", birth="2025-07-20", reason="birth", effective="2025-07-25",
+                 name_kana="ミライ サン", name_kanji="未来 三"),
+        record(MCH, f"{MCH}.infant_checkup.recorded", [person("child", atena_no="1003")], day="2025-08-20",
+               checkup="1m"),
+        left("1001", "H1", "2025-09-01"),
+        assistance("ended", "C1", "H1", "2001", "2025-09-30"),
+    ]
+    return first + second
+
+
+def _incoming(records: list[RecordV1], start: int = 0) -> list[Incoming]:
+    return [Incoming(json.dumps(envelope_dict(data=r, type_=EVENT_TYPE, source="/t", subject=None,
+                                              event_id=r.record_id)).encode(), None, "ingest.records.v1", 0, start + i)
+            for i, r in enumerate(records)]
+
+
+def _service(store: SqliteStore | None, *, cache: int = 0) -> LinkageService:
+    state = LinkageState()
+    if store is not None:
+        store.load(state)
+        state.source_facts.cache_size = cache
+    return LinkageService(state, store, LinkageMetrics(CollectorRegistry()), MatchSettings(), "/test",
+                          clock=FixedClock(datetime(2025, 10, 1, 10, tzinfo=UTC)))
+
+
+def _run(service: LinkageService, batches: list[list[Incoming]]) -> list[Message]:
+    out: list[Message] = []
+    for batch in batches:
+        sent = service.handle_records(batch)
+        if service.store is not None:
+            service.store.acknowledge([seq for seq, _ in sent])
+        out += [m for _, m in sent]
+    return out
+
+
+def test_attached_without_a_cache_publishes_what_the_state_in_memory_does(tmp_path: Path) -> None:
+    records = _records()
+    one_each = [_incoming([r], i) for i, r in enumerate(records)]
+    replay = [_incoming(records[:3], 100)]  # redelivered: nothing again
+    expected = _run(_service(None), one_each + replay)
+    assert len(expected) > 15 and any(b'"relation":"household"' in (m[2] or b"") for m in expected)
+
+    store = SqliteStore(f"sqlite:///{tmp_path / 'a.db'}")
+    attached = _service(store)  # cache 0: every source fact read back from SQLite in the next batch
+    assert _run(attached, one_each + replay) == expected
+    assert attached.state.source_facts.reads > 0 and len(attached.state.source_facts.in_memory()) == 0
+    store.close()
+
+    split = 7  # a restart after the seventh record: a fresh state attached to the same store carries on
+    restarted = SqliteStore(f"sqlite:///{tmp_path / 'b.db'}")
+    before = _run(_service(restarted, cache=2), one_each[:split])
+    restarted.close()
+    again = SqliteStore(f"sqlite:///{tmp_path / 'b.db'}")
+    after = _run(_service(again, cache=2), one_each[split:] + replay)
+    assert before + after == expected
+    assert again.loaded().deps.snapshot() == _memory_state(one_each).deps.snapshot()
+    again.close()
+
+
+def _memory_state(batches: list[list[Incoming]]) -> LinkageState:
+    service = _service(None)
+    _run(service, batches)
+    return service.state
+
+
+def test_removed_facts_are_gone_before_and_after_the_commit(tmp_path: Path) -> None:
+    store = SqliteStore(f"sqlite:///{tmp_path / 'c.db'}")
+    service = _service(store)
+    _run(service, [_incoming(_records()[:5])])
+    state = service.state
+    key = next(k for k in state.source_facts if k.startswith("public_assistance|"))
+    holders = {t: ks for t, ks in state.deps.snapshot().items() if key in ks}
+    assert holders and key in state.source_facts
+    forget_facts(state, [key])
+    assert key not in state.source_facts and key not in list(state.source_facts.keys())
+    assert not any(key in state.dependents([token]) for token in holders)
+    store.commit(state, [])
+    assert key not in state.source_facts and key not in store.loaded().source_facts
+    assert not any(key in ks for ks in store.loaded().deps.snapshot().values())
+    store.close()
+
+
+def test_the_key_filter_never_misses_a_key_it_was_given_and_grows() -> None:
+    keys = [f"record-{i}" for i in range(300_000)]
+    found = KeyFilter(keys[:1000])
+    assert all(k in found for k in keys[:1000])
+    assert sum(k in found for k in keys[1000:21000]) < 200  # ≈ 0.5 % false positives at most
+    assert not found.full()
+    for k in keys[1000:]:
+        found.add(k)
+    assert found.full() and all(k in found for k in keys)
+    bigger = KeyFilter(keys, len(keys))
+    assert not bigger.full() and all(k in bigger for k in keys)
