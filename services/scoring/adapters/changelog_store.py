@@ -18,12 +18,12 @@ import asyncio
 import logging
 import sys
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import orjson
+import zstandard
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 log = logging.getLogger("tsunagu.scoring")
@@ -31,17 +31,59 @@ log = logging.getLogger("tsunagu.scoring")
 _DELETED = object()  # pending marker: a tombstone is to be sent
 
 Send = Callable[..., Awaitable[Any]]  # AIOKafkaProducer.send: (topic, value, key=, partition=) → future
+TRAIN_SAMPLES = 1000  # states the cold codec's dictionary is trained on (≈ 5 MB of JSON, ≈ 0.3 s once)
+DICTIONARY_BYTES = 16 * 1024
+
+
+class ColdCodec:
+    """How a cold child's JSON is kept: zstd (level 1), with a dictionary trained once on this store's own first
+    ``TRAIN_SAMPLES`` states (every state repeats the same keys, kinds, codes and days: ≈ 650 bytes a child
+    instead of ≈ 1 300 without one, and ≈ 4× faster than zlib both ways). Until it is trained, states are
+    compressed without it; the decompressor reads both. In memory only: the changelog carries plain JSON."""
+
+    def __init__(self, train_samples: int = TRAIN_SAMPLES) -> None:
+        self.train_samples = train_samples
+        self._samples: list[bytes] | None = [] if train_samples > 0 else None
+        self._compressor = zstandard.ZstdCompressor(level=1)
+        self._decompressor = zstandard.ZstdDecompressor()
+
+    @property
+    def trained(self) -> bool:
+        return self._samples is None and self.train_samples > 0
+
+    def compress(self, blob: bytes) -> bytes:
+        samples = self._samples
+        if samples is not None:
+            samples.append(blob)
+            if len(samples) >= self.train_samples:
+                self._train(samples)
+        return self._compressor.compress(blob)
+
+    def decompress(self, blob: bytes) -> bytes:
+        data: bytes = self._decompressor.decompress(blob)
+        return data
+
+    def _train(self, samples: list[bytes]) -> None:
+        self._samples = None
+        try:
+            dictionary = zstandard.train_dictionary(DICTIONARY_BYTES, list[bytes | bytearray | memoryview](samples))
+        except zstandard.ZstdError:  # too few distinct samples to learn from: go on without one
+            log.info("cold states: no compression dictionary could be trained; compressing without")
+            return
+        self._compressor = zstandard.ZstdCompressor(level=1, dict_data=dictionary)
+        self._decompressor = zstandard.ZstdDecompressor(dict_data=dictionary)  # reads frames without it too
 
 
 class ChangelogStore:
     """The state of the partitions this instance holds (see the module).
 
     In memory a child's state is either **hot**, the decoded JSON value (a dict), for the ``hot_capacity`` children
-    used last, or **cold**, its changelog message compressed (zlib; ≈ 1.4 KB against ≈ 20 KB decoded with its parsed
-    copy, docs/scoring.md): decoded again when it is next read. ``get`` returns the same object until the child is
-    evicted or written, so the parsed copy the handlers keep beside it (service_layer/state.py's ``WORKING``) stays
-    usable; ``on_evict`` is told each child that leaves the hot set, so that copy goes with it. Children are evicted,
-    least recently used first, only at the end of ``flush``, when every hot state is on the broker. What the clock
+    used last, or **cold**, its changelog message compressed (``ColdCodec``: ≈ 0.65 KB against ≈ 15 KB decoded with
+    its parsed copy, docs/scoring.md): decoded again when it is next read. ``get`` returns the same object until the
+    child is evicted or written, so the parsed copy the handlers keep beside it (service_layer/state.py's
+    ``WORKING``) stays usable; ``on_evict`` is told each child that leaves the hot set, so that copy goes with it.
+    Children are evicted, least recently used first, only at the end of ``flush``, when every hot state is on the
+    broker. What the clock
     checks first (``review_state``: the day evaluated, the rule versions, the next review day) is kept beside a
     cold child's bytes, so a sweep decodes only the children it evaluates."""
 
@@ -54,6 +96,7 @@ class ChangelogStore:
         self._cold: dict[str, tuple[bytes, tuple[Any, Any, Any]]] = {}  # compressed value, (d, k, n)
         self.partition_of: dict[str, int] = {}  # child → the changelog partition its state was read or written on
         self._pending: dict[str, tuple[int, object]] = {}  # child → (partition, _DELETED or None: current state)
+        self.codec = ColdCodec()
 
     # -- the stores the use cases see -------------------------------------------------------------------------
     def get(self, child_id: str) -> dict[str, Any] | None:
@@ -64,7 +107,7 @@ class ChangelogStore:
         cold = self._cold.get(child_id)
         if cold is None:
             return None
-        state = _decoded(cold[0])
+        state = self._decoded(cold[0])
         self._hot[child_id] = state  # its bytes stay: evicted unchanged, it needs no new encoding
         return state
 
@@ -112,7 +155,12 @@ class ChangelogStore:
     def _peek(self, child_id: str) -> dict[str, Any] | None:
         state = self._hot.get(child_id)
         if state is None and (cold := self._cold.get(child_id)) is not None:
-            state = _decoded(cold[0])
+            state = self._decoded(cold[0])
+        return state
+
+    def _decoded(self, blob: bytes) -> dict[str, Any]:
+        """A cold child's state: its changelog value as read (a JSON object) or compressed."""
+        state: dict[str, Any] = orjson.loads(blob if blob[:1] == b"{" else self.codec.decompress(blob))
         return state
 
     @property
@@ -154,7 +202,7 @@ class ChangelogStore:
                 skipped.append((child_id, state))
                 continue
             if child_id not in self._cold:
-                self._cold[child_id] = (zlib.compress(orjson.dumps(state), 1), _review(state))
+                self._cold[child_id] = (self.codec.compress(orjson.dumps(state)), _review(state))
             evicted += 1
             if self.on_evict is not None:
                 self.on_evict(child_id)
@@ -187,7 +235,7 @@ class ChangelogStore:
         done = 0
         for child_id, (blob, review) in self._cold.items():
             if blob[:1] == b"{":
-                self._cold[child_id] = (zlib.compress(blob, 1), review)
+                self._cold[child_id] = (self.codec.compress(blob), review)
                 done += 1
         return done
 
@@ -203,18 +251,12 @@ class ChangelogStore:
         if isinstance(state, dict) and value is not None:
             # kept as read until ``compact`` (the end of a restore): a child's earlier messages, superseded before
             # the end of its partition, are never compressed
-            blob = value if value[:1] == b"{" else zlib.compress(value, 1)
+            blob = value if value[:1] == b"{" else self.codec.compress(value)
             self._cold[child_id] = (blob, _review(state))
             self.partition_of[child_id] = partition
         else:
             self._cold.pop(child_id, None)
             self.partition_of.pop(child_id, None)
-
-
-def _decoded(blob: bytes) -> dict[str, Any]:
-    """A cold child's state: its changelog value as read (a JSON object) or compressed."""
-    state: dict[str, Any] = orjson.loads(blob if blob[:1] == b"{" else zlib.decompress(blob))
-    return state
 
 
 def _review(state: dict[str, Any]) -> tuple[Any, Any, Any]:
