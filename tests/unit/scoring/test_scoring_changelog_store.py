@@ -194,12 +194,12 @@ def test_cold_states_are_compressed_with_a_dictionary_learnt_from_the_first_ones
     for child_id, state in list(states.items())[:150]:
         store.put(child_id, state, 1)
     flush(store)
-    assert not store.codec.trained
+    assert store.codec.dictionaries == 0
     before = {child_id: blob for child_id, (blob, _) in store._cold.items()}
     for child_id, state in list(states.items())[150:]:
         store.put(child_id, state, 1)
     flush(store)
-    assert store.codec.trained and store.hot == 0
+    assert store.codec.dictionaries == 1 and store.hot == 0
     after = {child_id: blob for child_id, (blob, _) in store._cold.items() if child_id not in before}
     # smaller with the dictionary; the states compressed before it still read back, as every other one
     assert sum(map(len, after.values())) / len(after) < 0.8 * sum(map(len, before.values())) / len(before)
@@ -212,3 +212,15 @@ def test_the_cold_codec_goes_on_without_a_dictionary_when_none_can_be_learnt() -
     blobs = [b'{"a":1}', b'{"a":2}', b'{"b":3}']
     compressed = [codec.compress(blob) for blob in blobs]  # two samples of a few bytes: nothing to learn from
     assert [codec.decompress(blob) for blob in compressed] == blobs
+
+
+def test_later_dictionaries_are_learnt_from_later_states_and_every_earlier_state_still_reads_back() -> None:
+    codec = ColdCodec(train_samples=40, rounds=2)
+    blobs = [orjson.dumps(_child(n)) for n in range(600)]
+    compressed = []
+    for n, blob in enumerate(blobs):
+        compressed.append(codec.compress(blob))
+        assert codec.dictionaries == (0 if n < 39 else 1 if n < 439 else 2)  # 40 states, then every 10th of 400
+    assert [codec.decompress(blob) for blob in compressed] == blobs  # with none, the first or the second
+    codec.compress(blobs[0])
+    assert codec.dictionaries == 2  # no third round
