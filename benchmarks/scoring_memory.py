@@ -2,6 +2,7 @@
 (issue 19: all four services ≤ 2 GiB at scale 1.0).
 
     .venv/bin/python -m benchmarks.scoring_memory [--scale 0.05] [--days 120] [--seed 7] [--today 2025-08-01]
+        [--hot N] [--gc-young 50000] [--profile var/scoring-memory.prof]
 
 The city's facts (the simulator's city through ingest's pipeline and linkage's service, as benchmarks/stage_cpu.py
 runs them; kept in var/facts-<scale>-<days>-<seed>.jsonl for the next run) go through scoring's fact handler into
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
 import sys
 import time
@@ -30,6 +32,7 @@ from benchmarks.stage_cpu import ROOT, city, run_ingest, run_linkage
 from services.scoring.adapters.changelog_store import ChangelogStore
 from services.scoring.adapters.rulebook import load_rulebook
 from services.scoring.config import ScoringSettings
+from services.scoring.entrypoints.worker import tune_gc
 from services.scoring.service_layer.handlers import decode_fact, handle_fact
 from services.scoring.service_layer.state import WORKING
 
@@ -93,13 +96,24 @@ def main() -> int:
     parser.add_argument("--today", default="2025-08-01")
     parser.add_argument("--hot", type=int, default=ScoringSettings().hot_children,
                         help="children kept decoded (TSUNAGU_SCORING_HOT_CHILDREN)")
+    parser.add_argument("--profile", help="write a cProfile (CPU clock) of the handling to this file")
+    parser.add_argument("--gc-young", type=int, default=ScoringSettings().gc_young_threshold,
+                        help="the garbage collector's youngest threshold, as the worker sets it "
+                             "(TSUNAGU_SCORING_GC_YOUNG_THRESHOLD; Python's default 700)")
     args = parser.parse_args()
     facts = facts_of(args.scale, args.days, args.seed)
+    tune_gc(args.gc_young)
     gc.collect()
     before = rss_mib()
     store = ChangelogStore("scoring-child-state-changelog", hot_capacity=args.hot, on_evict=WORKING.forget)
+    prof = cProfile.Profile(time.process_time) if args.profile else None
     started = time.process_time()
+    if prof is not None:
+        prof.enable()
     messages, written = asyncio.run(load(facts, store, date.fromisoformat(args.today)))
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(args.profile)
     cpu = time.process_time() - started
     gc.collect()
     after = rss_mib()  # the facts are still held: the growth is the store's

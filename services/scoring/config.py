@@ -46,6 +46,12 @@ class ScoringSettings(KafkaSecuritySettings):
         20_000, ge=0, description="Children whose state is kept decoded (with its parsed copy, ≈ 20 KB each); the "
                                   "others are kept as their compressed changelog message (≈ 1.4 KB) and decoded "
                                   "when next used (adapters/changelog_store.py, docs/scoring.md)")
+    gc_young_threshold: int = Field(
+        50_000, ge=700, description="Python's cyclic garbage collector runs its youngest generation once this many "
+                                    "more container objects were allocated than freed (Python's default: 700). The "
+                                    "state's JSON and parsed facts hold no cycles and are replaced fact after fact; "
+                                    "at 700 the collector's passes over them cost ≈ 30 % of the worker's CPU "
+                                    "(docs/scoring.md, CPU)")
     restore_timeout_s: float = Field(
         600.0, gt=0, description="Longest time to load the state of newly assigned partitions from the changelog; "
                                  "past it the worker stops rather than score from a state half loaded")

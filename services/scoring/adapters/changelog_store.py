@@ -18,12 +18,12 @@ import asyncio
 import logging
 import sys
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import orjson
+import zstandard
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 log = logging.getLogger("tsunagu.scoring")
@@ -31,17 +31,71 @@ log = logging.getLogger("tsunagu.scoring")
 _DELETED = object()  # pending marker: a tombstone is to be sent
 
 Send = Callable[..., Awaitable[Any]]  # AIOKafkaProducer.send: (topic, value, key=, partition=) → future
+TRAIN_SAMPLES = 1000  # states a dictionary of the cold codec is learnt from (≈ 5 MB of JSON, ≈ 0.3 s)
+TRAIN_ROUNDS = 4  # dictionaries learnt: from the first 1 000 states, every 10th of the next 10 000, … every 1 000th
+DICTIONARY_BYTES = 16 * 1024
+
+
+class ColdCodec:
+    """How a cold child's JSON is kept: zstd (level 1) with a dictionary learnt from this store's own states (every
+    state repeats the same keys, kinds, codes and days): 650–1 150 bytes a child instead of ≈ 1 400 with zlib, and
+    ≈ 4× faster than zlib both ways. The first dictionary is learnt from the first ``train_samples`` states
+    compressed; as those are a drain's first children, with the first kinds of facts, another is learnt from every
+    10th of the next 10 × ``train_samples``, and so on ``rounds`` times; states are compressed with the latest, and
+    each is decompressed with the one its frame names (none: without). In memory only: the changelog carries plain
+    JSON."""
+
+    def __init__(self, train_samples: int = TRAIN_SAMPLES, rounds: int = TRAIN_ROUNDS) -> None:
+        self.train_samples, self.rounds = train_samples, rounds
+        self.dictionaries = 0  # learnt so far
+        self._samples: list[bytes] | None = [] if train_samples > 0 and rounds > 0 else None
+        self._every, self._seen = 1, 0  # a sample every ``_every`` states compressed in this round
+        self._compressor = zstandard.ZstdCompressor(level=1)
+        self._decompressors = {0: zstandard.ZstdDecompressor()}  # by the frame's dictionary id (0: none)
+
+    def compress(self, blob: bytes) -> bytes:
+        samples = self._samples
+        if samples is not None:
+            self._seen += 1
+            if self._seen % self._every == 0:
+                samples.append(blob)
+                if len(samples) >= self.train_samples:
+                    self._train(samples)
+        return self._compressor.compress(blob)
+
+    def decompress(self, blob: bytes) -> bytes:
+        decompressors = self._decompressors
+        chosen = decompressors[zstandard.get_frame_parameters(blob).dict_id] if len(decompressors) > 1 \
+            else decompressors[0]
+        data: bytes = chosen.decompress(blob)
+        return data
+
+    def _train(self, samples: list[bytes]) -> None:
+        round_ = len(self._decompressors)  # this dictionary's id: 1, 2, … (0 is no dictionary)
+        self._samples = [] if round_ < self.rounds else None
+        self._every, self._seen = self._every * 10, 0
+        try:
+            dictionary = zstandard.train_dictionary(DICTIONARY_BYTES, list[bytes | bytearray | memoryview](samples),
+                                                    dict_id=round_)
+        except zstandard.ZstdError:  # too few distinct samples to learn from: go on as before
+            log.info("cold states: no compression dictionary could be learnt (round %d)", round_)
+            self._samples = None
+            return
+        self._compressor = zstandard.ZstdCompressor(level=1, dict_data=dictionary)
+        self._decompressors[round_] = zstandard.ZstdDecompressor(dict_data=dictionary)
+        self.dictionaries += 1
 
 
 class ChangelogStore:
     """The state of the partitions this instance holds (see the module).
 
     In memory a child's state is either **hot**, the decoded JSON value (a dict), for the ``hot_capacity`` children
-    used last, or **cold**, its changelog message compressed (zlib; ≈ 1.4 KB against ≈ 20 KB decoded with its parsed
-    copy, docs/scoring.md): decoded again when it is next read. ``get`` returns the same object until the child is
-    evicted or written, so the parsed copy the handlers keep beside it (service_layer/state.py's ``WORKING``) stays
-    usable; ``on_evict`` is told each child that leaves the hot set, so that copy goes with it. Children are evicted,
-    least recently used first, only at the end of ``flush``, when every hot state is on the broker. What the clock
+    used last, or **cold**, its changelog message compressed (``ColdCodec``: ≈ 0.65 KB against ≈ 15 KB decoded with
+    its parsed copy, docs/scoring.md): decoded again when it is next read. ``get`` returns the same object until the
+    child is evicted or written, so the parsed copy the handlers keep beside it (service_layer/state.py's
+    ``WORKING``) stays usable; ``on_evict`` is told each child that leaves the hot set, so that copy goes with it.
+    Children are evicted, least recently used first, only at the end of ``flush``, when every hot state is on the
+    broker. What the clock
     checks first (``review_state``: the day evaluated, the rule versions, the next review day) is kept beside a
     cold child's bytes, so a sweep decodes only the children it evaluates."""
 
@@ -54,6 +108,7 @@ class ChangelogStore:
         self._cold: dict[str, tuple[bytes, tuple[Any, Any, Any]]] = {}  # compressed value, (d, k, n)
         self.partition_of: dict[str, int] = {}  # child → the changelog partition its state was read or written on
         self._pending: dict[str, tuple[int, object]] = {}  # child → (partition, _DELETED or None: current state)
+        self.codec = ColdCodec()
 
     # -- the stores the use cases see -------------------------------------------------------------------------
     def get(self, child_id: str) -> dict[str, Any] | None:
@@ -64,7 +119,7 @@ class ChangelogStore:
         cold = self._cold.get(child_id)
         if cold is None:
             return None
-        state = _decoded(cold[0])
+        state = self._decoded(cold[0])
         self._hot[child_id] = state  # its bytes stay: evicted unchanged, it needs no new encoding
         return state
 
@@ -112,7 +167,12 @@ class ChangelogStore:
     def _peek(self, child_id: str) -> dict[str, Any] | None:
         state = self._hot.get(child_id)
         if state is None and (cold := self._cold.get(child_id)) is not None:
-            state = _decoded(cold[0])
+            state = self._decoded(cold[0])
+        return state
+
+    def _decoded(self, blob: bytes) -> dict[str, Any]:
+        """A cold child's state: its changelog value as read (a JSON object) or compressed."""
+        state: dict[str, Any] = orjson.loads(blob if blob[:1] == b"{" else self.codec.decompress(blob))
         return state
 
     @property
@@ -154,7 +214,7 @@ class ChangelogStore:
                 skipped.append((child_id, state))
                 continue
             if child_id not in self._cold:
-                self._cold[child_id] = (zlib.compress(orjson.dumps(state), 1), _review(state))
+                self._cold[child_id] = (self.codec.compress(orjson.dumps(state)), _review(state))
             evicted += 1
             if self.on_evict is not None:
                 self.on_evict(child_id)
@@ -187,7 +247,7 @@ class ChangelogStore:
         done = 0
         for child_id, (blob, review) in self._cold.items():
             if blob[:1] == b"{":
-                self._cold[child_id] = (zlib.compress(blob, 1), review)
+                self._cold[child_id] = (self.codec.compress(blob), review)
                 done += 1
         return done
 
@@ -203,18 +263,12 @@ class ChangelogStore:
         if isinstance(state, dict) and value is not None:
             # kept as read until ``compact`` (the end of a restore): a child's earlier messages, superseded before
             # the end of its partition, are never compressed
-            blob = value if value[:1] == b"{" else zlib.compress(value, 1)
+            blob = value if value[:1] == b"{" else self.codec.compress(value)
             self._cold[child_id] = (blob, _review(state))
             self.partition_of[child_id] = partition
         else:
             self._cold.pop(child_id, None)
             self.partition_of.pop(child_id, None)
-
-
-def _decoded(blob: bytes) -> dict[str, Any]:
-    """A cold child's state: its changelog value as read (a JSON object) or compressed."""
-    state: dict[str, Any] = orjson.loads(blob if blob[:1] == b"{" else zlib.decompress(blob))
-    return state
 
 
 def _review(state: dict[str, Any]) -> tuple[Any, Any, Any]:

@@ -5,8 +5,22 @@ from __future__ import annotations
 import calendar as _calendar
 from datetime import date
 
+_REACHED: dict[tuple[date, int], date] = {}  # (born, months) → the day: the rules ask the same few ages again and again
+_REACHED_MAX = 200_000
+
 
 def age_reached_on(born: date, months: int) -> date:
+    """``_age_reached_on``, remembered (a pure function of its arguments; bounded)."""
+    key = (born, months)
+    day = _REACHED.get(key)
+    if day is None:
+        if len(_REACHED) >= _REACHED_MAX:
+            _REACHED.clear()
+        day = _REACHED[key] = _age_reached_on(born, months)
+    return day
+
+
+def _age_reached_on(born: date, months: int) -> date:
     """The first day on which a child born on ``born`` is ``months`` months old (満N か月, 満N歳).
 
     年齢計算ニ関スル法律 counts age from the day of birth, and 民法 143 条 ends a period of months or years at the end

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from types import MappingProxyType
 from typing import Any
 
 Scalar = str | int | float | bool | None
@@ -32,6 +33,24 @@ def parse_date(value: object) -> date | None:
     return day
 
 
+_NO_DATES: Mapping[str, date] = MappingProxyType({})  # shared by the facts without a dated attribute
+
+
+def _date_attributes(attributes: Mapping[str, Scalar]) -> Mapping[str, date]:
+    """The attributes that are dates, parsed (``parse_date``: only a string of 10 characters or more can be one)."""
+    found: dict[str, date] | None = None
+    for name, value in attributes.items():
+        if type(value) is str and len(value) >= 10:
+            day = _DAYS.get(value)
+            if day is None:
+                day = parse_date(value)
+            if day is not None:
+                if found is None:
+                    found = {}
+                found[name] = day
+    return _NO_DATES if found is None else found
+
+
 @dataclass(frozen=True, slots=True)
 class Fact:
     fact_id: str
@@ -49,8 +68,7 @@ class Fact:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "recorded_on", parse_date(self.record_date))
-        object.__setattr__(self, "date_attributes", {
-            name: day for name, value in self.attributes.items() if (day := parse_date(value)) is not None})
+        object.__setattr__(self, "date_attributes", _date_attributes(self.attributes))
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Fact:

@@ -128,20 +128,28 @@ def _fact(data: dict[str, Any]) -> IncomingFact | None:
     if not (version is None or (type(version) is int and version >= 1)):
         return None
     if not (type(fact_id) is str and type(child_id) is str and type(source_system) is str
-            and type(record_id) is str and _one_of(kind, _KINDS) and _one_of(relation, _RELATIONS)
-            and _one_of(status, _STATUSES)
+            and type(record_id) is str and type(kind) is str and kind in _KINDS and type(relation) is str
+            and relation in _RELATIONS and type(status) is str and status in _STATUSES
             and _optional_str(record_date) and _optional_str(valid_from) and _optional_str(valid_to)
-            and _optional_str(source_time)
-            and type(attributes) is dict and all(map(_scalar, attributes.values()))):
+            and _optional_str(source_time) and type(attributes) is dict):
         return None
     # The state keeps these strings for a long time, many facts over: one object for each distinct short value
     # (kinds, systems, days, codes) instead of one per fact (docs/scoring.md, "Memory"). Equal values, so nothing
-    # that compares or encodes them changes.
+    # that compares or encodes them changes. The attributes are checked (``_scalar``) and shared in one pass.
+    shared_attributes: dict[str, Any] = {}
+    for name, value in attributes.items():
+        kind_of = type(value)
+        if kind_of is str:
+            if len(value) <= _SHARED_MAX:
+                value = intern(value)
+        elif not (value is None or kind_of is int or kind_of is bool or (kind_of is float and _scalar(value))):
+            return None
+        shared_attributes[name] = value
     return IncomingFact(child_id, status, {
-        "fact_id": fact_id, "kind": intern(str(kind)), "relation": intern(str(relation)),
+        "fact_id": fact_id, "kind": intern(kind), "relation": intern(relation),
         "source_system": intern(source_system), "record_id": record_id, "record_date": _shared(record_date),
         "valid_from": _shared(valid_from), "valid_to": _shared(valid_to),
-        "attributes": {name: _shared(value) for name, value in attributes.items()} if attributes else attributes},
+        "attributes": shared_attributes if attributes else attributes},
         version, source_time)
 
 
@@ -152,10 +160,6 @@ def _shared(value: Any) -> Any:
 
 def _text(value: object, max_length: int) -> TypeGuard[str]:
     return type(value) is str and 0 < len(value) <= max_length
-
-
-def _one_of(value: object, allowed: frozenset[str]) -> bool:
-    return type(value) is str and value in allowed
 
 
 def _optional_str(value: object) -> bool:

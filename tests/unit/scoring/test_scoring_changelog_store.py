@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from services.scoring.adapters.changelog_store import ChangelogStore
+from services.scoring.adapters.changelog_store import ChangelogStore, ColdCodec
 
 pytestmark = pytest.mark.unit
 TOPIC = "tsunagu-scoring-child-state-changelog"
@@ -175,3 +175,52 @@ def test_the_changelog_read_back_is_kept_cold() -> None:
     assert store.review_state("c2") == {"p": 2, "w": "東区", "d": None}
     flush(store)  # unchanged: evicted without a new encoding
     assert store.hot == 0 and store.data == {"c1": _state("2026-06-02"), "c2": {"p": 2, "w": "東区", "d": None}}
+
+
+def _child(n: int) -> dict[str, Any]:
+    """A state with facts, as varied as the dictionary needs to learn from (ids, days, codes)."""
+    facts = {f"f{n}-{i}": {"fact_id": f"f{n}-{i}", "kind": "infant_checkup", "relation": "self",
+                           "source_system": "boshi", "record_id": f"r{n * 7 + i}",
+                           "record_date": f"2025-0{1 + i % 9}-1{n % 10}", "valid_from": None, "valid_to": None,
+                           "attributes": {"checkup": ("3-4m", "1y6m", "3y")[(n + i) % 3], "weight_kg": 9.5 + n % 7}}
+             for i in range(1 + n % 5)}
+    return {**_state(f"2026-06-{1 + n % 28:02d}"), "f": facts, "v": {k: 1 + n % 3 for k in facts}, "s": n % 4}
+
+
+def test_cold_states_are_compressed_with_a_dictionary_learnt_from_the_first_ones_and_all_read_back() -> None:
+    store = ChangelogStore(TOPIC, hot_capacity=0)
+    store.codec = ColdCodec(train_samples=200)
+    states = {f"c{n}": _child(n) for n in range(400)}
+    for child_id, state in list(states.items())[:150]:
+        store.put(child_id, state, 1)
+    flush(store)
+    assert store.codec.dictionaries == 0
+    before = {child_id: blob for child_id, (blob, _) in store._cold.items()}
+    for child_id, state in list(states.items())[150:]:
+        store.put(child_id, state, 1)
+    flush(store)
+    assert store.codec.dictionaries == 1 and store.hot == 0
+    after = {child_id: blob for child_id, (blob, _) in store._cold.items() if child_id not in before}
+    # smaller with the dictionary; the states compressed before it still read back, as every other one
+    assert sum(map(len, after.values())) / len(after) < 0.8 * sum(map(len, before.values())) / len(before)
+    assert store.data == states
+    assert all(store.get(child_id) == state for child_id, state in states.items())
+
+
+def test_the_cold_codec_goes_on_without_a_dictionary_when_none_can_be_learnt() -> None:
+    codec = ColdCodec(train_samples=2)
+    blobs = [b'{"a":1}', b'{"a":2}', b'{"b":3}']
+    compressed = [codec.compress(blob) for blob in blobs]  # two samples of a few bytes: nothing to learn from
+    assert [codec.decompress(blob) for blob in compressed] == blobs
+
+
+def test_later_dictionaries_are_learnt_from_later_states_and_every_earlier_state_still_reads_back() -> None:
+    codec = ColdCodec(train_samples=40, rounds=2)
+    blobs = [orjson.dumps(_child(n)) for n in range(600)]
+    compressed = []
+    for n, blob in enumerate(blobs):
+        compressed.append(codec.compress(blob))
+        assert codec.dictionaries == (0 if n < 39 else 1 if n < 439 else 2)  # 40 states, then every 10th of 400
+    assert [codec.decompress(blob) for blob in compressed] == blobs  # with none, the first or the second
+    codec.compress(blobs[0])
+    assert codec.dictionaries == 2  # no third round

@@ -3,6 +3,7 @@ at the school health checkup."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -36,7 +37,8 @@ class LowWeightParams:
                 raise ValueError("fixed_limits_kg: {checkup: {\"1\"|\"2\": positive kg}}")
 
 
-_Measurement = tuple[date, str, bool, Evidence]  # when, fact id, low?, evidence
+# when, fact id, low?, and how to say it: the evidence is written only for the measurements a finding reports
+_Measurement = tuple[date, str, bool, Callable[[], Evidence]]
 
 
 def _infant(fact: Fact, born: date | None, sex: str | None, params: LowWeightParams) -> _Measurement | None:
@@ -48,7 +50,7 @@ def _infant(fact: Fact, born: date | None, sex: str | None, params: LowWeightPar
         limit = params.fixed_limits_kg.get(str(checkup), {}).get(sex)
         if limit is None:
             return None
-        return measured, fact.fact_id, weight < limit, Evidence.of(
+        return measured, fact.fact_id, weight < limit, lambda: Evidence.of(
             fact, f"{name}（{jp_date(measured)}）体重 {weight:g}kg（基準 {limit:g}kg 未満で低体重）",
             weight_kg=weight, limit_kg=limit)
     if born is None:
@@ -56,7 +58,7 @@ def _infant(fact: Fact, born: date | None, sex: str | None, params: LowWeightPar
     percentile = weight_for_age_percentile(sex, (measured - born).days, weight)
     if percentile is None:
         return None
-    return measured, fact.fact_id, percentile < params.percentile_below, Evidence.of(
+    return measured, fact.fact_id, percentile < params.percentile_below, lambda: Evidence.of(
         fact, f"{name}（{jp_date(measured)}）体重 {weight:g}kg、WHO体重パーセンタイル {percentile:.1f}"
               f"（{params.percentile_below:g}未満で低体重）",
         weight_kg=weight, percentile=round(percentile, 2), reference="WHO 2006 weight-for-age")
@@ -67,7 +69,7 @@ def _school(fact: Fact, params: LowWeightParams) -> _Measurement | None:
     if measured is None or weight is None or not height:
         return None
     rohrer = rohrer_index(weight, height)
-    return measured, fact.fact_id, rohrer < params.rohrer_below, Evidence.of(
+    return measured, fact.fact_id, rohrer < params.rohrer_below, lambda: Evidence.of(
         fact, f"学校健診（{jp_date(measured)}）身長 {height:g}cm・体重 {weight:g}kg、ローレル指数 {rohrer:.1f}"
               f"（{params.rohrer_below:g}未満で低体重）",
         height_cm=height, weight_kg=weight, rohrer_index=round(rohrer, 1))
@@ -92,7 +94,7 @@ def low_weight(facts: ChildFacts, today: date, params: LowWeightParams) -> Findi
             low.insert(0, measurement)
     if not low:
         return None
-    return Finding(low[0][0], "健診で低体重", tuple(m[3] for m in low))
+    return Finding(low[0][0], "健診で低体重", tuple(m[3]() for m in low))
 
 
 RULES = (
