@@ -35,6 +35,7 @@ COMPILED = (
     "services.linkage.domain.matching", "services.linkage.domain.names", "services.linkage.domain.systems",
     "services.linkage.service_layer.decisions", "services.linkage.service_layer.identify",
     "services.linkage.service_layer.records", "services.linkage.service_layer.registry",
+    "services.linkage.domain.state", "services.linkage.domain.attribution", "services.linkage.service_layer.unit",
 )
 DIGESTED = ("services/linkage", "contracts")  # what the compiled code was type-checked against
 SWITCH = "TSUNAGU_LINKAGE_NATIVE"
