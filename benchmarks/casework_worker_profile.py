@@ -132,7 +132,10 @@ def outputs(bootstrap: str, database: Path) -> dict[str, str]:
         consumer.seek_to_beginning(*parts)
         published: list[tuple[bytes | None, bytes]] = []
         deadline = time.monotonic() + 120
-        while len(published) < sum(ends.values()) and time.monotonic() < deadline:
+        while len(published) < sum(ends.values()):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"casework.alerts.v1: read {len(published):,} of {sum(ends.values()):,} records "
+                                 "in 120 s")
             for records in consumer.poll(timeout_ms=2000).values():
                 for r in records:
                     data = orjson.loads(r.value)["data"]
