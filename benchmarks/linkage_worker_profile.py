@@ -1,0 +1,193 @@
+"""The linkage worker's CPU per source event with its state in SQLite, and where it goes (issue 19).
+
+    .venv/bin/python -m benchmarks.linkage_worker_profile [--scale 0.05] [--days 120] [--seed 7] [--no-split]
+        [--profile] [--fact-cache N]
+
+The simulator's city through ingest (written once by benchmarks/linkage_memory.py to
+var/linkage-input-<scale>-<days>-<seed>.bin) handed to the worker's batch handler (``entrypoints.worker.LinkageBatch``:
+records to their use case, state and outbox in one SQLite transaction, the outbox sent and cleared) **in this
+process**, in batches of the worker's size, its state loaded from and attached to its store as the worker's is
+(source facts, the dependency index and the processed ids read from SQLite on demand) — unlike
+``benchmarks.stage_cpu``, whose linkage state is all in memory and so hides what SQLite costs. The producer is a
+stand-in that takes each message as sent (no broker: what aiokafka costs is not linkage's code).
+
+Printed: the thread's CPU seconds in the handler (``time.thread_time``) per source event (the city's messages, as
+pipeline_e2e counts them) and per record; the split by part (``benchmarks/cpu_split.py``: wrappers at the
+pure-Python boundaries — compiled modules are invisible to cProfile) into decoding the records, matching and
+attribution (``handle_record``, compiled), encoding the messages, SQLite reads (on-demand rows and index lookups)
+and writes (the batch's transaction; the outbox cleared), and the rest (the worker's loop, metrics); and the digest
+of every message published (``benchmarks/linkage_memory.py``'s formula: at scale 0.05 it prints the same). The
+digest's own CPU is not counted. ``--profile`` adds a cProfile (CPU clock) written to var/linkage-worker.prof.
+Measure before and after back to back and repeat: other load on the machine moves CPU seconds far less than
+wall time, yet it moves them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import os
+import pstats
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from benchmarks.cpu_split import CpuSplit, MessageDigest
+from benchmarks.linkage_memory import batches, input_path
+from services.linkage import native
+from services.linkage.adapters.clock import SystemClock
+from services.linkage.adapters.store import SqliteStore
+from services.linkage.bootstrap import match_settings, tune_collector
+from services.linkage.config import LinkageSettings
+from services.linkage.domain.state import LinkageState
+from services.linkage.entrypoints.worker import LinkageBatch
+from services.linkage.metrics import LinkageMetrics
+from services.linkage.service_layer import handlers
+from services.linkage.service_layer.handlers import LinkageService
+
+ROOT = Path(__file__).resolve().parents[1]
+READS = ("row", "rows", "keys", "count", "holders", "all_holders", "tokens", "token_count", "rows_for")
+
+
+class Producer:
+    """Stands for aiokafka's producer: each message digested as sent, acknowledged at once."""
+
+    def __init__(self, split: CpuSplit) -> None:
+        self.digest = MessageDigest()
+        self.add = split.timed(self.digest.add, "benchmark: digest (not counted)")
+
+    async def send(self, topic: str, value: bytes | None, *, key: bytes | None,
+                   headers: Sequence[tuple[str, bytes]]) -> asyncio.Future[None]:
+        self.add(topic, key, value, {k: v.decode() for k, v in headers})
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+def instrument(split: CpuSplit, store: Any) -> None:
+    """Wraps the boundaries of the parts (pure Python: the service, its store, the messages module)."""
+    for name in READS:
+        if hasattr(store, name):
+            split.wrap(store, name, "SQLite reads (rows, index)")
+    split.wrap(store, "commit", "SQLite writes (batch transaction)")
+    split.wrap(store, "acknowledge", "SQLite writes (outbox cleared)")
+    split.wrap(handlers, "handle_record", "matching and attribution")
+    split.wrap(handlers, "admit", "matching and attribution")
+    split.wrap(handlers.LinkageService, "_encode", "messages: encode")
+    if hasattr(handlers, "decode_record"):  # a named decode step
+        split.wrap(handlers, "decode_record", "messages: decode")
+    else:  # Envelope[RecordV1].model_validate_json(...) inline in handle_records
+        split.replace(handlers, "Envelope", _TimedGeneric(handlers.Envelope, split, "messages: decode"))
+
+
+class _TimedGeneric:
+    """``Generic[T].model_validate_json`` timed (the decode inline in the code before a named step)."""
+
+    def __init__(self, generic: Any, split: CpuSplit, part: str) -> None:
+        self.generic, self.split, self.part = generic, split, part
+        self.models: dict[Any, Any] = {}
+
+    def __getitem__(self, item: Any) -> Any:
+        model = self.models.get(item)
+        if model is None:
+            validate = self.split.timed(self.generic[item].model_validate_json, self.part)
+            model = self.models[item] = type("Timed", (), {"model_validate_json": staticmethod(validate)})
+        return model
+
+
+def drive(batch_handler: Any, items: Iterator[list[Any]]) -> tuple[int, int, float]:
+    """Every batch through the handler on an event loop; (batches, records, the handler's CPU seconds)."""
+
+    async def run() -> tuple[int, int, float]:
+        n = records = 0
+        cpu = 0.0
+        for batch in items:
+            started = time.thread_time()
+            await batch_handler(batch)
+            cpu += time.thread_time() - started
+            n += 1
+            records += len(batch)
+        return n, records, cpu
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(run())
+    finally:
+        loop.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="linkage_worker_profile", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=0.05)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-split", action="store_true", help="no wrappers: the total alone")
+    parser.add_argument("--profile", action="store_true", help="a cProfile too (slower; var/linkage-worker.prof)")
+    parser.add_argument("--fact-cache", type=int, help="source facts kept between batches (default: the setting's)")
+    args = parser.parse_args(argv)
+    path = input_path(args.scale, args.days, args.seed)
+    city = ROOT / "var" / f"city-{args.scale}-{args.days}-{args.seed}.jsonl"
+    with city.open("rb") as f:
+        events = sum(1 for _ in f)
+
+    settings = LinkageSettings()
+    split = CpuSplit()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SqliteStore(f"sqlite:///{tmp}/linkage.db", cache_kib=settings.sqlite_cache_mib * 1024)
+        state = LinkageState()
+        state.source_facts.cache_size = args.fact_cache if args.fact_cache is not None else settings.fact_cache
+        store.load(state)  # as the worker starts: attached to its store
+        gc.collect()
+        gc.freeze()
+        tune_collector()
+        service = LinkageService(state, store, LinkageMetrics(CollectorRegistry()), match_settings(settings),
+                                 settings.source_uri, clock=SystemClock())
+        producer = Producer(split)
+        handler = LinkageBatch(service, producer, records_topic=settings.records_topic,
+                               decisions_topic=settings.decisions_topic)
+        if not args.no_split:
+            instrument(split, store)
+        profiler = cProfile.Profile(time.thread_time) if args.profile else None
+        load = os.getloadavg()[0]
+        wall = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
+        try:
+            n, records, cpu = drive(handler, batches(path, settings.batch_size))
+        finally:
+            if profiler is not None:
+                profiler.disable()
+            split.restore()
+        wall = time.perf_counter() - wall
+        digest_part = "benchmark: digest (not counted)"
+        cpu -= split.seconds.pop(digest_part, 0.0)
+        split.calls.pop(digest_part, None)
+        facts_read, processed_read = state.source_facts.reads, state.processed.reads
+        store.close()
+    active = native.active()
+    compiled = f"{len(active)} of {len(native.COMPILED)} modules compiled" if active else "pure Python"
+    print(f"scale {args.scale}: {events:,} source events, {records:,} records in {n:,} batches → "
+          f"{producer.digest.count:,} messages; digest {producer.digest.hexdigest()}")
+    print(f"linkage worker handler ({compiled}): {cpu:.2f} CPU-s = {1e3 * cpu / events:.4f} ms per source event, "
+          f"{1e3 * cpu / records:.4f} ms per record (wall {wall:.1f} s, load avg at start {load:.1f}); "
+          f"source facts read back {facts_read:,}, processed ids {processed_read:,}")
+    if not args.no_split:
+        print("split (ms per source event, share of the handler's CPU):")
+        print("\n".join(split.table(cpu, events, "event", rest="worker loop, metrics, rest")))
+    if profiler is not None:
+        prof = ROOT / "var" / "linkage-worker.prof"
+        profiler.dump_stats(prof)
+        stats = pstats.Stats(str(prof))
+        stats.sort_stats("tottime").print_stats(30)
+        stats.sort_stats("cumulative").print_stats(40)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
