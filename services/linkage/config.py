@@ -58,6 +58,8 @@ class LinkageSettings(KafkaSecuritySettings):
         "decision); 0: kept (docs/privacy.md)")
     retention_purge_interval_s: float = Field(86400.0, gt=0, description="How often the worker runs the purge "
                                               "(first run a minute after start)")
+    retention_purge_slice: int = Field(2_000, ge=1, description="source facts the purge reads per step; batches "
+                                       "run between steps (docs/linkage.md, Retention)")
 
     @field_validator("review_retention_days")
     @classmethod

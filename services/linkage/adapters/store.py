@@ -104,6 +104,11 @@ class SqliteStore:
         for key, value in self._db.execute("SELECT k, v FROM state WHERE tbl = ? ORDER BY k", (table,)):
             yield key, orjson.loads(value)
 
+    def rows_after(self, table: str, after: str, limit: int) -> list[tuple[str, Any]]:
+        found = self._db.execute("SELECT k, v FROM state WHERE tbl = ? AND k > ? ORDER BY k LIMIT ?",
+                                 (table, after, limit)).fetchall()
+        return [(key, orjson.loads(value)) for key, value in found]
+
     def keys(self, table: str) -> Iterable[str]:
         return (key for (key,) in self._db.execute("SELECT k FROM state WHERE tbl = ?", (table,)))
 

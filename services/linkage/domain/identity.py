@@ -59,8 +59,34 @@ def review_id_for(record_id: str, subject_key: str) -> str:
 
 
 def content_hash(payload: dict[str, Any]) -> str:
-    raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.blake2b(raw.encode(), digest_size=10).hexdigest()
+    """BLAKE2b of the payload's canonical JSON (``json.dumps``: sorted keys, no spaces, UTF-8). A payload of only
+    strings, integers, booleans, None, lists and dicts keyed by strings — every payload linkage sends but one with
+    a float attribute — is written by orjson instead: the same bytes (``text_hash``) for ≈ a tenth of the CPU
+    (issue 19, eighth pass; ``tests/unit/linkage/test_identity.py`` compares the two)."""
+    if _plain(payload):
+        try:
+            raw = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:  # an integer beyond 64 bits, a lone surrogate: json.dumps writes them
+            pass
+        else:
+            return hashlib.blake2b(raw, digest_size=10).hexdigest()
+    return hashlib.blake2b(_canonical(payload).encode(), digest_size=10).hexdigest()
+
+
+def _canonical(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _plain(value: object) -> bool:
+    """Only values orjson writes byte for byte as ``json.dumps`` does (floats are not: 1e+16 against 1e16)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if type(value) is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if type(value) is list or type(value) is tuple:
+        return all(_plain(v) for v in value)
+    return False
 
 
 def text_hash(payload: dict[str, str | None]) -> str:

@@ -50,15 +50,27 @@ def expired(state: LinkageState, years_by_kind: Mapping[str, int], today: date) 
     cutoffs = {kind: years_before(today, years) for kind, years in years_by_kind.items() if kind in PURGEABLE_KINDS}
     if not cutoffs:
         return []
-    found = []
-    for key, sf in state.source_facts.items():
-        cutoff = cutoffs.get(sf.kind)
-        if cutoff is None:
-            continue
-        day = last_day(sf)
-        if day is not None and day < cutoff:
-            found.append(key)
-    return sorted(found)
+    return sorted(key for key, sf in state.source_facts.items() if _due(sf, cutoffs))
+
+
+def _due(sf: SourceFact, cutoffs: Mapping[str, date]) -> bool:
+    cutoff = cutoffs.get(sf.kind)
+    if cutoff is None:
+        return False
+    day = last_day(sf)
+    return day is not None and day < cutoff
+
+
+def expired_in(state: LinkageState, years_by_kind: Mapping[str, int], today: date, after: str,
+               limit: int) -> tuple[list[str], str | None]:
+    """``expired`` over at most ``limit`` source facts, those whose keys follow ``after`` (in key order): the keys
+    past their period among them, and the key to go on after (None: the scan is through). Each call's work is
+    bounded, so a purge over millions of facts can let batches run between its steps."""
+    cutoffs = {kind: years_before(today, years) for kind, years in years_by_kind.items() if kind in PURGEABLE_KINDS}
+    if not cutoffs:
+        return [], None
+    entries, cursor = state.source_facts.slice(after, limit)
+    return [key for key, sf in entries if _due(sf, cutoffs)], cursor
 
 
 def forget_facts(state: LinkageState, keys: list[str]) -> Counter[str]:

@@ -14,6 +14,7 @@ Issue 19: the source facts and their index were ≈ 60 % of linkage's memory and
 
 from __future__ import annotations
 
+import heapq
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -54,6 +55,10 @@ class Backing(Protocol):
 
     def keys(self, table: str) -> Iterable[str]:
         """Every stored key of ``table``."""
+        ...
+
+    def rows_after(self, table: str, after: str, limit: int) -> list[tuple[str, Any]]:
+        """At most ``limit`` stored rows of ``table`` (decoded) whose keys follow ``after``, in key order."""
         ...
 
     def count(self, table: str) -> int: ...
@@ -207,6 +212,22 @@ class StoredTable(Generic[V]):
             value = self._mem.get(key)
             if value is not None and self.backing.row(self.table, key) is None:  # new in this batch
                 yield key, value
+
+    def slice(self, after: str, limit: int) -> tuple[list[tuple[str, V]], str | None]:
+        """At most ``limit`` entries whose keys follow ``after``, in key order, and the key to go on after (None:
+        none follow). Bounded work for a scan in steps (the retention purge) between batches: attached, it reads
+        the committed rows only (what a batch has in hand is not among them)."""
+        if self.backing is None:
+            keys = heapq.nsmallest(limit, (key for key in self._mem if key > after))
+            return [(key, self._mem[key]) for key in keys], keys[-1] if len(keys) == limit else None
+        rows = self.backing.rows_after(self.table, after, limit)
+        found: list[tuple[str, V]] = []
+        for key, row in rows:
+            if key in self._gone:
+                continue
+            value = self._mem.get(key)
+            found.append((key, value if value is not None else self._build(key, row)))
+        return found, rows[-1][0] if len(rows) == limit else None
 
     def values(self) -> Iterator[V]:
         return (value for _, value in self.items())

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from contracts import kafka_batches
@@ -78,25 +78,36 @@ class LinkageBatch:
 async def purge_expired_facts(container: Container, service: LinkageService, batch: LinkageBatch,
                               stop: asyncio.Event) -> None:
     """Retention (docs/privacy.md): source facts past their kind's period, decided reviews past theirs and children
-    who left long ago go, a minute after start and then every interval, between batches (the batch lock). A
-    worker-lifetime duty: it ends with ``stop``."""
+    who left long ago go, a minute after start and then every interval, between batches. A worker-lifetime duty: it
+    ends with ``stop``."""
     settings = container.settings
     if not (settings.fact_retention_years or settings.review_retention_days or settings.person_retention_years):
         return
 
     async def purge() -> None:
         try:
-            async with batch.lock:
-                await batch.publish(service.purge_expired(settings.fact_retention_years, service.clock.now().date(),
-                                                          settings.review_retention_days,
-                                                          settings.person_retention_years))
-        except Exception:  # the transaction rolled back; the next run retries (every() logs it)
+            await purge_in_steps(batch, service.purge_steps(
+                settings.fact_retention_years, service.clock.now().date(), settings.review_retention_days,
+                settings.person_retention_years, settings.retention_purge_slice))
+        except Exception:  # the step's transaction rolled back; the next run retries (every() logs it)
             service.metrics.retention_runs.labels("failed").inc()
             raise
 
     await kafka_batches.every(settings.retention_purge_interval_s, purge, stop, name="retention purge",
                               first_after_s=min(60.0, settings.retention_purge_interval_s))
 
+
+async def purge_in_steps(batch: LinkageBatch, steps: Iterator[list[tuple[int, Message]]]) -> None:
+    """Each step of the purge under the batch lock, its outbox sent; between two steps the lock is let go, so a
+    batch waiting for it runs first (asyncio's lock is first come, first served): a purge over the whole state
+    holds the records (and the alerts behind them) up for one step at most, not for the whole run."""
+    while True:
+        async with batch.lock:
+            entries = next(steps, None)
+            if entries is None:
+                return
+            await batch.publish(entries)
+        await asyncio.sleep(0)
 
 async def run(container: Container, stop: asyncio.Event) -> None:
     """The worker until ``stop`` is set (or a send fails: then it raises, with the batch uncommitted)."""

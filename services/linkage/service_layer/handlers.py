@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -18,7 +18,7 @@ from contracts.topics.ingest_records import RecordV1
 from contracts.topics.linkage_review import ReviewDecisionV1
 from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.person_retention import expired_persons
-from services.linkage.domain.retention import expired, forget_facts
+from services.linkage.domain.retention import expired_in, forget_facts
 from services.linkage.domain.review_retention import expired_reviews, forget_reviews
 from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
@@ -30,6 +30,15 @@ from services.linkage.service_layer.records import handle_record
 from services.linkage.service_layer.unit import Change, Out
 
 log = logging.getLogger("tsunagu.linkage")
+PURGE_SLICE = 2_000  # source facts read per step of the retention purge (the setting's default)
+
+
+RecordEnvelope = Envelope[RecordV1]  # the parametrised model once (``Envelope[RecordV1]`` per record: ≈ 7 µs)
+
+
+def decode_record(value: bytes) -> Envelope[RecordV1]:
+    """An ingest.records.v1 value, validated (``ValidationError`` if it is not one)."""
+    return RecordEnvelope.model_validate_json(value)
 
 
 @dataclass(frozen=True)
@@ -50,13 +59,15 @@ class LinkageService:
         self.match_settings, self.source_uri, self.clock = match_settings, source_uri, clock
         self._outcomes: dict[str, Any] = {}  # the counters' children by label (labels() per record cost ≈ 3 µs)
         self._channels: dict[str, Any] = {}
+        self._published: Counter[str] = Counter()  # messages encoded since the last commit, by channel
 
     def handle_records(self, batch: Sequence[Incoming]) -> list[tuple[int, Message]]:
         messages: list[Message] = []
+        outcomes: Counter[str] = Counter()  # counted per batch: a counter's inc() per record cost ≈ 1.5 µs
         for item in batch:
             started = time.perf_counter()
             try:
-                envelope = Envelope[RecordV1].model_validate_json(item.value)
+                envelope = decode_record(item.value)
             except ValidationError as exc:
                 reason = f"invalid record: {', '.join(sorted({'.'.join(map(str, e['loc'])) for e in exc.errors()}))}"
                 messages.append(dead_letter(item.value, item.key, reason[:300], "invalid_data",
@@ -79,12 +90,14 @@ class LinkageService:
                 self.metrics.records_processed.labels("deadletter").inc()
                 continue
             messages += self._encode(result.out, record.source_time)
-            counter = self._outcomes.get(result.outcome)
-            if counter is None:
-                counter = self._outcomes[result.outcome] = self.metrics.records_processed.labels(result.outcome)
-            counter.inc()
+            outcomes[result.outcome] += 1
             self.metrics.processing_duration.observe(time.perf_counter() - started)
             self.metrics.observe_source(record.source_time, self.clock.now())
+        for outcome, n in outcomes.items():
+            counter = self._outcomes.get(outcome)
+            if counter is None:
+                counter = self._outcomes[outcome] = self.metrics.records_processed.labels(outcome)
+            counter.inc(n)
         return self._commit(messages)
 
     def handle_decisions(self, batch: Sequence[Incoming]) -> list[tuple[int, Message]]:
@@ -105,14 +118,32 @@ class LinkageService:
         return self._commit(messages)
 
     def purge_expired(self, years_by_kind: Mapping[str, int], today: date, review_days: int = 0,
-                      person_years: int = 0) -> list[tuple[int, Message]]:
+                      person_years: int = 0, slice_size: int = PURGE_SLICE) -> list[tuple[int, Message]]:
+        """The whole retention purge at once (``purge_steps`` one after another); the outbox entries of them all."""
+        sent: list[tuple[int, Message]] = []
+        for entries in self.purge_steps(years_by_kind, today, review_days, person_years, slice_size):
+            sent += entries
+        return sent
+
+    def purge_steps(self, years_by_kind: Mapping[str, int], today: date, review_days: int = 0,
+                    person_years: int = 0, slice_size: int = PURGE_SLICE) -> Iterator[list[tuple[int, Message]]]:
         """Retention (docs/privacy.md): source facts past their kind's period, decided reviews older than
         ``review_days`` and children who left the city ``person_years`` ago and are needed by nobody (0: kept) leave
-        the state and the store, in one transaction. Only the persons' removal publishes (retractions that make
-        scoring forget them, tombstones for linkage.children.v1). Logs and counts kinds and numbers only."""
-        counts = forget_facts(self.state, expired(self.state, years_by_kind, today)) if years_by_kind else Counter()
-        for kind, n in counts.items():
-            self.metrics.retention_purged.labels(kind).inc(n)
+        the state and the store. In steps, each its own transaction, each yielding its outbox entries: the source
+        facts ``slice_size`` at a time in key order (reading them all at once held the worker for minutes at city
+        scale), then the reviews and persons. The caller may run batches between two steps (the worker does): a
+        step reads the state as it is then; a fact a batch adds behind the scan waits for the next run. Only the
+        persons' removal publishes (retractions that make scoring forget them, tombstones for
+        linkage.children.v1). Logs and counts kinds and numbers only."""
+        counts: Counter[str] = Counter()
+        after: str | None = ""
+        while years_by_kind and after is not None:
+            keys, after = expired_in(self.state, years_by_kind, today, after, slice_size)
+            removed = forget_facts(self.state, keys)
+            for kind, n in removed.items():
+                self.metrics.retention_purged.labels(kind).inc(n)
+            counts += removed
+            yield self._commit([]) if keys else []
         reviews = forget_reviews(self.state, expired_reviews(self.state, review_days, today)) if review_days else 0
         if reviews:
             self.metrics.retention_purged.labels("decided_review").inc(reviews)
@@ -129,17 +160,21 @@ class LinkageService:
         log.info("retention purge: %d source facts removed %s; %d decided reviews removed; %d persons removed",
                  sum(counts.values()), " ".join(f"{kind}={n}" for kind, n in sorted(counts.items())), reviews,
                  len(persons))
-        return self._commit(messages)
+        yield self._commit(messages)
 
     def _encode(self, outs: list[Out], source_time: str | None = None) -> list[Message]:
+        published = self._published
         for out in outs:
-            counter = self._channels.get(out.channel)
-            if counter is None:
-                counter = self._channels[out.channel] = self.metrics.messages_published.labels(out.channel)
-            counter.inc()
+            published[out.channel] += 1
         return [encode(out, self.source_uri, source_time) for out in outs]
 
     def _commit(self, messages: list[Message]) -> list[tuple[int, Message]]:
+        for channel, n in self._published.items():  # counted per batch: inc() per message cost ≈ 1.5 µs
+            counter = self._channels.get(channel)
+            if counter is None:
+                counter = self._channels[channel] = self.metrics.messages_published.labels(channel)
+            counter.inc(n)
+        self._published.clear()
         self.metrics.persons.set(len(self.state.persons))
         self.metrics.open_reviews.set(sum(1 for r in self.state.reviews.values() if not r.decided))
         if self.store is None:

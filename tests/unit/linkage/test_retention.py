@@ -127,3 +127,69 @@ def test_births_and_pregnancies_and_unknown_kinds_are_refused_in_the_settings(
 def test_years_before_a_leap_day() -> None:
     assert years_before(date(2028, 2, 29), 5) == date(2023, 2, 28)
     assert years_before(date(2025, 10, 1), 5) == date(2020, 10, 1)
+
+
+def _attached(tmp_path: Path) -> LinkageService:
+    """As the worker runs: the state attached to its store (source facts read from SQLite on demand)."""
+    service = _service(tmp_path)
+    assert isinstance(service.store, SqliteStore)
+    service.store.load(service.state)
+    return service
+
+
+def _more_cases(service: LinkageService, n: int) -> None:
+    """``n`` more cases of the household: the odd ones ended 10 years ago (due), the even ones running."""
+    records = []
+    for i in range(n):
+        records.append(assistance("started", f"C{i:02d}", HOUSEHOLD, HEAD, "2013-01-01"))
+        if i % 2:
+            records.append(assistance("ended", f"C{i:02d}", HOUSEHOLD, HEAD, "2015-03-31"))
+    _records(service, records)
+
+
+def test_the_purge_reads_the_facts_in_bounded_steps_and_still_removes_everything_due(tmp_path: Path) -> None:
+    service = _attached(tmp_path)
+    _family(service)
+    _more_cases(service, 9)
+    store = service.store
+    assert isinstance(store, SqliteStore)
+    due = expired(service.state, PERIODS, TODAY)  # the whole state at once, as the purge did before
+    assert len(due) == 2 + 4
+    everything = {key for key, _ in _kinds_by_key(service.state)}
+    read: list[int] = []
+    rows_after = store.rows_after
+
+    def counted(table: str, after: str, limit: int) -> list[tuple[str, object]]:
+        rows = rows_after(table, after, limit)
+        read.append(len(rows))
+        return rows
+
+    store.rows_after = counted  # type: ignore[method-assign]
+    steps = service.purge_steps(PERIODS, TODAY, slice_size=3)
+    assert [entries for entries in steps] == [[]] * (len(everything) // 3 + 1 + 1)  # the facts' steps, then the rest
+
+    assert read and max(read) <= 3 and sum(read) == len(everything)  # each step read at most its slice, all read once
+    left = {key for key, _ in _kinds_by_key(service.state)}
+    assert left == everything - set(due)
+    assert {key for key, _ in _kinds_by_key(store.loaded())} == left  # and SQLite holds the same
+    assert service.metrics.retention_purged.labels("public_assistance")._value.get() == 5
+    assert service.metrics.retention_runs.labels("ok")._value.get() == 1
+
+
+def test_records_handled_between_purge_steps_are_kept_and_what_was_due_still_goes(tmp_path: Path) -> None:
+    service = _attached(tmp_path)
+    _family(service)
+    _more_cases(service, 9)
+    due = set(expired(service.state, PERIODS, TODAY))
+    steps = service.purge_steps(PERIODS, TODAY, slice_size=2)
+    next(steps)
+    _records(service, [assistance("started", "NEW", HOUSEHOLD, HEAD, "2025-09-01"),  # between two steps
+                       assistance("ended", "C00", HOUSEHOLD, HEAD, "2025-09-30")])  # a running case ends: recent
+    list(steps)
+    left = {key for key, _ in _kinds_by_key(service.state)}
+    assert not left & due
+    assert {"public_assistance|NEW", "public_assistance|C00", "public_assistance|RUN"} <= left
+
+
+def _kinds_by_key(state: LinkageState) -> list[tuple[str, str]]:
+    return sorted((sf.key, sf.kind) for sf in state.source_facts.values())

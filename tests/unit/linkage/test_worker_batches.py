@@ -4,12 +4,13 @@ the outbox is cleared only after the broker acknowledged what was sent."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from services.linkage.entrypoints.worker import LinkageBatch
+from services.linkage.entrypoints.worker import LinkageBatch, purge_in_steps
 from services.linkage.service_layer.handlers import Incoming
 
 pytestmark = pytest.mark.unit
@@ -100,3 +101,34 @@ def test_a_failed_send_leaves_the_outbox_entry_for_the_next_start() -> None:
 
     asyncio.run(scenario())
     assert service.store.acknowledged == []
+
+
+def test_a_batch_waiting_for_the_lock_runs_between_two_steps_of_the_retention_purge() -> None:
+    service, producer = FakeService(), FakeProducer()
+    batch = LinkageBatch(service, producer, records_topic="r", decisions_topic="d")  # type: ignore[arg-type]
+    events: list[str] = []
+
+    def steps() -> Iterator[list[tuple[int, Any]]]:
+        for n in range(3):
+            events.append(f"step {n}")
+            yield [(100 + n, ("linkage.facts.v1", b"k", b"purged", {}))]
+
+    async def scenario() -> None:
+        purge = asyncio.create_task(purge_in_steps(batch, steps()))
+        while not producer.acks:  # step 0 holds the lock, waiting for the broker
+            await asyncio.sleep(0)
+        records = asyncio.create_task(batch([Rec("r", 1)]))  # arrives meanwhile: waits for the lock
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not service.calls, "no batch while a step holds the lock"
+        while not purge.done() or not records.done():
+            for ack in producer.acks:  # the broker acknowledges whatever was sent
+                if not ack.done():
+                    ack.set_result(None)
+            await asyncio.sleep(0)
+        await asyncio.gather(purge, records)
+
+    asyncio.run(scenario())
+    assert [e for e in events if e.startswith("step")] == ["step 0", "step 1", "step 2"]
+    assert [v for _, v, _ in producer.sent] == [b"purged", b"records1", b"purged", b"purged"]  # the batch ran second
+    assert service.store.acknowledged == [100, 1, 101, 102]
