@@ -25,12 +25,15 @@ from services.linkage.service_layer.ports import Message
 
 # The outbox's value column is NOT NULL (older databases): a tombstone is stored as b"" with this marker header.
 TOMBSTONE = "tsunagu.outbox.tombstone"
+WAL_CHECKPOINT_PAGES = 10_000
 
 
-def _outbox_row(seq: int, m: Message) -> dict[str, object]:
-    headers = {**m[3], TOMBSTONE: "1"} if m[2] is None else m[3]
-    return {"s": seq, "t": m[0], "k": m[1], "v": m[2] if m[2] is not None else b"",
-            "h": orjson.dumps(headers).decode()}  # read back by json.loads: the same headers
+def _outbox_row(seq: int, m: Message) -> tuple[object, ...]:
+    if m[2] is None:
+        headers = orjson.dumps({**m[3], TOMBSTONE: "1"}).decode()
+    else:
+        headers = orjson.dumps(m[3]).decode() if m[3] else "{}"  # read back by json.loads: the same headers
+    return seq, m[0], m[1], m[2] if m[2] is not None else b"", headers
 
 
 def _from_outbox(topic: str, key: bytes | None, value: bytes, h: str) -> Message:
@@ -73,6 +76,10 @@ class SqliteStore:
         self._db = db
         db.isolation_level = None  # transactions begun and ended below, explicitly
         db.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
+        # WAL checkpoints every 10 000 pages (≈ 40 MiB of WAL) instead of SQLite's 1 000: the batches rewrite the
+        # same index pages again and again, and a checkpoint copies each page once however often it changed
+        # (COMMIT's CPU at scale 0.05: 3.8 → 1.6 s; docs/linkage.md, "Worker CPU, eighth pass")
+        db.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         self._holders_sql: dict[int, str] = {}
 
     def load(self, state: LinkageState) -> int:
@@ -160,7 +167,7 @@ class SqliteStore:
             if messages:
                 first = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0]) + 1
                 sent = list(enumerate(messages, start=first))
-                db.executemany("INSERT INTO outbox (seq, topic, k, v, h) VALUES (:s, :t, :k, :v, :h)",
+                db.executemany("INSERT INTO outbox (seq, topic, k, v, h) VALUES (?, ?, ?, ?, ?)",
                                [_outbox_row(seq, m) for seq, m in sent])
         except BaseException:
             db.execute("ROLLBACK")
@@ -175,6 +182,14 @@ class SqliteStore:
         return [(int(seq), _from_outbox(topic, key, value, h)) for seq, topic, key, value, h in rows]
 
     def acknowledge(self, seqs: list[int]) -> None:
-        if seqs:
-            with self.engine.begin() as conn:
-                conn.execute(text("DELETE FROM outbox WHERE seq = :s"), [{"s": s} for s in seqs])
+        """The broker has these outbox entries: one transaction on the state's connection deletes them."""
+        if not seqs:
+            return
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
