@@ -17,7 +17,9 @@ pure-Python boundaries — compiled modules are invisible to cProfile) into deco
 attribution (``handle_record``, compiled), encoding the messages, SQLite reads (on-demand rows and index lookups)
 and writes (the batch's transaction; the outbox cleared), and the rest (the worker's loop, metrics); and the digest
 of every message published (``benchmarks/linkage_memory.py``'s formula: at scale 0.05 it prints the same). The
-digest's own CPU is not counted. ``--profile`` adds a cProfile (CPU clock) written to var/linkage-worker.prof.
+digest's own CPU is not counted. ``--purge DAY`` then runs the retention purge (every purgeable kind kept a year)
+and prints its CPU, its steps and the longest of them. ``--profile`` adds a cProfile (CPU clock) written to
+var/linkage-worker.prof.
 Measure before and after back to back and repeat: other load on the machine moves CPU seconds far less than
 wall time, yet it moves them.
 """
@@ -122,6 +124,32 @@ def drive(batch_handler: Any, items: Iterator[list[Any]]) -> tuple[int, int, flo
         loop.close()
 
 
+def measure_purge(service: LinkageService, today: str) -> str:
+    """The retention purge once the city is in, every purgeable kind with a period of a year on ``today``: its CPU
+    and, where it runs in steps (``purge_steps``), how many and the longest step, which holds the batches up."""
+    from datetime import date
+
+    from services.linkage.domain.retention import PURGEABLE_KINDS
+
+    periods, day = dict.fromkeys(sorted(PURGEABLE_KINDS), 1), date.fromisoformat(today)
+    before = len(service.state.source_facts)
+    steps: list[float] = []
+    if hasattr(service, "purge_steps"):
+        run = service.purge_steps(periods, day)
+        while True:
+            started = time.thread_time()
+            if next(run, None) is None:
+                break
+            steps.append(time.thread_time() - started)
+    else:  # one transaction, the whole state read at once
+        started = time.thread_time()
+        service.purge_expired(periods, day)
+        steps.append(time.thread_time() - started)
+    after = len(service.state.source_facts)
+    return (f"retention purge on {today} (every purgeable kind, 1 year): {before - after:,} of {before:,} source "
+            f"facts removed in {sum(steps):.2f} CPU-s, {len(steps):,} step(s), the longest {1e3 * max(steps):.0f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="linkage_worker_profile", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.05)
@@ -129,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-split", action="store_true", help="no wrappers: the total alone")
     parser.add_argument("--profile", action="store_true", help="a cProfile too (slower; var/linkage-worker.prof)")
+    parser.add_argument("--purge", metavar="DAY", help="then the retention purge on this day (e.g. 2030-01-01)")
     parser.add_argument("--fact-cache", type=int, help="source facts kept between batches (default: the setting's)")
     args = parser.parse_args(argv)
     path = input_path(args.scale, args.days, args.seed)
@@ -165,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                 profiler.disable()
             split.restore()
         wall = time.perf_counter() - wall
+        purge = measure_purge(service, args.purge) if args.purge else None
         digest_part = "benchmark: digest (not counted)"
         cpu -= split.seconds.pop(digest_part, 0.0)
         split.calls.pop(digest_part, None)
@@ -177,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"linkage worker handler ({compiled}): {cpu:.2f} CPU-s = {1e3 * cpu / events:.4f} ms per source event, "
           f"{1e3 * cpu / records:.4f} ms per record (wall {wall:.1f} s, load avg at start {load:.1f}); "
           f"source facts read back {facts_read:,}, processed ids {processed_read:,}")
+    if purge is not None:
+        print(purge)
     if not args.no_split:
         print("split (ms per source event, share of the handler's CPU):")
         print("\n".join(split.table(cpu, events, "event", rest="worker loop, metrics, rest")))
