@@ -109,6 +109,7 @@ async def purge_in_steps(batch: LinkageBatch, steps: Iterator[list[tuple[int, Me
             await batch.publish(entries)
         await asyncio.sleep(0)
 
+
 async def run(container: Container, stop: asyncio.Event) -> None:
     """The worker until ``stop`` is set (or a send fails: then it raises, with the batch uncommitted)."""
     settings = container.settings
