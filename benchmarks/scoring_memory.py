@@ -27,11 +27,12 @@ import asyncio
 import contextlib
 import cProfile
 import gc
+import itertools
 import struct
 import sys
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -62,6 +63,15 @@ def facts_of(scale: float, days: int, seed: int) -> list[tuple[bytes, bytes]]:
             (line.partition(b"\t") for line in path.read_bytes().splitlines())]
 
 
+def stream_facts(path: Path) -> Iterator[tuple[bytes, bytes]]:
+    """The facts of a file ``facts_of`` wrote, read as they are handled: none is held beside the store, so the RSS
+    the store grows by is not mixed with the facts' (a list of them leaves its freed lines in the heap)."""
+    with path.open("rb") as source:
+        for line in source:
+            key, _, value = line.rstrip(b"\n").partition(b"\t")
+            yield key, value
+
+
 def rss_mib() -> float:
     return proc_status()["VmRSS"] / 1024
 
@@ -70,8 +80,8 @@ def peak_mib() -> float:
     return proc_status()["VmHWM"] / 1024
 
 
-async def load(facts: list[tuple[bytes, bytes]], store: ChangelogStore, today: date,
-               out: BinaryIO | None = None) -> tuple[int, int]:
+async def load(facts: Iterable[tuple[bytes, bytes]], store: ChangelogStore, today: date,
+               out: BinaryIO | None = None) -> tuple[int, int, int]:
     """The facts through the handler and the store as the worker runs them; the changelog bytes encoded (and
     written to ``out``: partition, key length, value length — -1 for a tombstone —, key, value)."""
     rulebook = load_rulebook(ScoringSettings().config_path)
@@ -83,13 +93,15 @@ async def load(facts: list[tuple[bytes, bytes]], store: ChangelogStore, today: d
         if out is not None:
             out.write(_FRAME.pack(partition, len(key), -1 if value is None else len(value)) + key + (value or b""))
 
-    for start in range(0, len(facts), BATCH):
-        for key, value in facts[start:start + BATCH]:
+    handled, stream = 0, iter(facts)
+    while batch := list(itertools.islice(stream, BATCH)):
+        for key, value in batch:
             event_id, fact = decode_fact(value, key)
             handle_fact(fact, event_id=event_id, partition=zlib.crc32(key) % PARTITIONS, store=store,
                         rulebook=rulebook, today=today)
+        handled += len(batch)
         await store.flush(send)
-    return written[0], written[1]
+    return handled, written[0], written[1]
 
 
 _FRAME = struct.Struct("<Bii")
@@ -126,7 +138,8 @@ def restore_from(path: Path, hot: int) -> int:
 
 def spill_bytes(store: ChangelogStore) -> int:
     """Bytes of the spill file on disk (its pages), 0 when none was opened."""
-    db = store.spill._db
+    spill = getattr(store, "spill", None)  # (a store before the spill file: none)
+    db = spill._db if spill is not None else None
     if db is None:
         return 0
     pages, size = db.execute("PRAGMA page_count").fetchone()[0], db.execute("PRAGMA page_size").fetchone()[0]
@@ -137,11 +150,11 @@ def parts_of(store: ChangelogStore) -> dict[str, tuple[int, list[Any]]]:
     """The parts of the store's memory: each its containers' own bytes and the objects it reaches, sized in this
     order (an object shared by two parts counts in the first)."""
     hot = list(store._hot.values())
+    rows: dict[str, int] = getattr(store, "_rows", {})  # (a store before the spill file: none)
     return {
-        "store's dicts and child ids": (sum(map(sys.getsizeof, (store._hot, store._cold, store._rows,
-                                                                store.partition_of))),
-                                        [*store.partition_of, *store.partition_of.values(), *store._rows.values()]),
-        "cold: what the clock reads": (0, list(store._cold.values())),
+        "store's dicts and child ids": (sum(map(sys.getsizeof, (store._hot, store._cold, rows, store.partition_of))),
+                                        [*store.partition_of, *store.partition_of.values(), *rows.values()]),
+        "cold children, in memory": (0, list(store._cold.values())),
         "hot: facts (f)": (0, [s.get("f") for s in hot]),
         "hot: versions (v)": (0, [s.get("v") for s in hot]),
         "hot: last assessment (a)": (0, [s.get("a") for s in hot]),
@@ -167,7 +180,10 @@ def main() -> int:
     tune_gc(args.gc_young)
     if args.restore_from:
         return restore_from(args.restore_from, args.hot)
-    facts = facts_of(args.scale, args.days, args.seed)
+    path = ROOT / "var" / f"facts-{args.scale}-{args.days}-{args.seed}.jsonl"
+    if not path.exists():
+        facts_of(args.scale, args.days, args.seed)  # written once (the city's generation leaves a large heap: run
+        print("(the facts were generated in this run: run again for the RSS figures)")  # again for the RSS)
     gc.collect()
     before = rss_mib()
     store = ChangelogStore("scoring-child-state-changelog", hot_capacity=args.hot, on_evict=WORKING.forget)
@@ -177,21 +193,21 @@ def main() -> int:
         prof.enable()
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(args.changelog_out.open("wb")) if args.changelog_out else None
-        messages, written = asyncio.run(load(facts, store, date.fromisoformat(args.today), out))
+        facts, messages, written = asyncio.run(load(stream_facts(path), store, date.fromisoformat(args.today), out))
     if prof is not None:
         prof.disable()
         prof.dump_stats(args.profile)
     cpu = time.process_time() - started
     gc.collect()
-    after = rss_mib()  # the facts are still held: the growth is the store's
+    after = rss_mib()  # the growth is the store's
     children = len(store)
-    print(f"{len(facts):,} facts → {children:,} children held ({store.hot:,} decoded, capacity {args.hot:,}; "
+    print(f"{facts:,} facts → {children:,} children held ({store.hot:,} decoded, capacity {args.hot:,}; "
           f"WORKING keeps {len(WORKING):,} parsed); {messages:,} changelog messages written "
-          f"({written / messages:,.0f} bytes each); handling CPU {cpu:.1f} s = {1e3 * cpu / len(facts):.3f} ms "
+          f"({written / messages:,.0f} bytes each); handling CPU {cpu:.1f} s = {1e3 * cpu / facts:.3f} ms "
           f"per fact")
     print(f"RSS {before:.0f} → {after:.0f} MiB: {(after - before) * 2**20 / children:,.0f} bytes per child; "
-          f"peak {peak_mib():.0f} MiB; {store.cold:,} children cold; the spill file on disk (not in the RSS): "
-          f"{spill_bytes(store) / 2**20:,.0f} MiB, {len(store.spill):,} rows")
+          f"peak {peak_mib():.0f} MiB; {children - store.hot:,} children cold; the spill file on disk (not in the "
+          f"RSS): {spill_bytes(store) / 2**20:,.0f} MiB")
     seen: set[int] = set()
     parts = parts_of(store)
     parts["parsed (WORKING)"] = (sys.getsizeof(WORKING._states), [entry[1] for entry in WORKING._states.values()])

@@ -165,7 +165,7 @@ class ChangelogStore:
     least recently used first, only by ``evict`` (the worker calls it once a batch's changelog messages are
     acknowledged; ``flush`` at its end), never one with a change not yet on the broker."""
 
-    def __init__(self, topic: str, hot_capacity: int = 20_000,
+    def __init__(self, topic: str, hot_capacity: int = 5_000,
                  on_evict: Callable[[str], object] | None = None, spill: SpillFile | None = None) -> None:
         self.topic = topic
         self.hot_capacity = hot_capacity
