@@ -43,9 +43,10 @@ class ScoringSettings(KafkaSecuritySettings):
         0.2, gt=0, description="How long the worker waits for records when none are there (how often an idle worker "
         "wakes; also the longest a stop waits for the reader); records that arrived are handed over at once")
     hot_children: int = Field(
-        20_000, ge=0, description="Children whose state is kept decoded (with its parsed copy, ≈ 20 KB each); the "
-                                  "others are kept as their compressed changelog message (≈ 1.4 KB) and decoded "
-                                  "when next used (adapters/changelog_store.py, docs/scoring.md)")
+        5_000, ge=0, description="Children whose state is kept decoded (with its parsed copy, ≈ 15–20 KB each); the "
+                                 "others are kept as their compressed changelog message in a spill file on local "
+                                 "disk (≈ 0.25 KB of memory each) and decoded when next used (adapters/"
+                                 "changelog_store.py, docs/scoring.md \"Memory\")")
     gc_young_threshold: int = Field(
         50_000, ge=700, description="Python's cyclic garbage collector runs its youngest generation once this many "
                                     "more container objects were allocated than freed (Python's default: 700). The "

@@ -10,13 +10,19 @@ group has committed. A deletion (削除) is a tombstone, sent even if the child 
 
 The changelog keeps the format the Faust table wrote (key: the child id as a JSON string; value: the state as
 JSON; a tombstone's value null), so a deployment's existing changelog loads unchanged.
+
+Children not used lately are kept **cold**: their state compressed in a spill file on the worker's local disk
+(``SpillFile``), with only their id, partition, row number and what the clock checks first in memory, so the
+process does not grow with the city (≈ 0.25 KB per child held beyond the hot set, docs/scoring.md "Memory"). The
+spill file is a cache of the changelog, private to the process and gone with it: a restart, a rebalance or a new
+instance loads the state from the changelog as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
+import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
@@ -34,6 +40,7 @@ Send = Callable[..., Awaitable[Any]]  # AIOKafkaProducer.send: (topic, value, ke
 TRAIN_SAMPLES = 1000  # states a dictionary of the cold codec is learnt from (≈ 5 MB of JSON, ≈ 0.3 s)
 TRAIN_ROUNDS = 4  # dictionaries learnt: from the first 1 000 states, every 10th of the next 10 000, … every 1 000th
 DICTIONARY_BYTES = 16 * 1024
+LOAD_ROWS = 1000  # rows written to the spill file per transaction while the changelog is loaded
 
 
 class ColdCodec:
@@ -86,29 +93,94 @@ class ColdCodec:
         self.dictionaries += 1
 
 
+class SpillFile:
+    """Where cold children's compressed states are kept: a private SQLite database on the worker's local disk —
+    SQLite's *temporary* database, created in its temporary directory (``SQLITE_TMPDIR``, else ``TMPDIR``,
+    ``/var/tmp``, ``/usr/tmp``, ``/tmp``) and unlinked as soon as it is opened, so nothing is left behind when the
+    process ends, killed or not. Its page cache is bounded (``cache_kib``); the rest is on disk (and in the
+    operating system's page cache, outside the process's RSS). Rows are keyed by a number the store gives each
+    child. Nothing in it has to outlive the process: the changelog is the state, loaded again on every assignment.
+    Opened at the first write."""
+
+    def __init__(self, cache_kib: int = 4096) -> None:
+        self.cache_kib = cache_kib
+        self._db: sqlite3.Connection | None = None
+
+    def _open(self) -> sqlite3.Connection:
+        db = self._db
+        if db is None:
+            db = self._db = sqlite3.connect("", isolation_level=None)  # "": a temporary database on disk
+            for pragma in ("journal_mode=OFF", "synchronous=OFF", f"cache_size=-{self.cache_kib}"):
+                db.execute(f"PRAGMA {pragma}")
+            db.execute("CREATE TABLE cold (id INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
+        return db
+
+    def write(self, rows: list[tuple[int, bytes]]) -> None:
+        """Each row's blob replaces what the row held, in one transaction."""
+        if not rows:
+            return
+        db = self._open()
+        db.execute("BEGIN")
+        db.executemany("INSERT OR REPLACE INTO cold (id, blob) VALUES (?, ?)", rows)
+        db.execute("COMMIT")
+
+    def read(self, row: int) -> bytes:
+        found = self._open().execute("SELECT blob FROM cold WHERE id = ?", (row,)).fetchone()
+        if found is None:  # the store's index and this file disagree: a bug, never a child without a state
+            raise KeyError(f"cold state row {row} is missing from the spill file")
+        blob: bytes = found[0]
+        return blob
+
+    def remove(self, rows: list[int]) -> None:
+        if not rows or self._db is None:
+            return
+        db = self._db
+        db.execute("BEGIN")
+        db.executemany("DELETE FROM cold WHERE id = ?", [(row,) for row in rows])
+        db.execute("COMMIT")
+
+    def __len__(self) -> int:
+        if self._db is None:
+            return 0
+        count: int = self._db.execute("SELECT count(*) FROM cold").fetchone()[0]
+        return count
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
 class ChangelogStore:
     """The state of the partitions this instance holds (see the module).
 
     In memory a child's state is either **hot**, the decoded JSON value (a dict), for the ``hot_capacity`` children
-    used last, or **cold**, its changelog message compressed (``ColdCodec``: ≈ 0.65 KB against ≈ 15 KB decoded with
-    its parsed copy, docs/scoring.md): decoded again when it is next read. ``get`` returns the same object until the
-    child is evicted or written, so the parsed copy the handlers keep beside it (service_layer/state.py's
-    ``WORKING``) stays usable; ``on_evict`` is told each child that leaves the hot set, so that copy goes with it.
-    Children are evicted, least recently used first, only at the end of ``flush``, when every hot state is on the
-    broker. What the clock
-    checks first (``review_state``: the day evaluated, the rule versions, the next review day) is kept beside a
-    cold child's bytes, so a sweep decodes only the children it evaluates."""
+    used last, or **cold**: its changelog message compressed (``ColdCodec``, ≈ 0.65–1.1 KB) in the worker's spill
+    file on local disk (``SpillFile``), with only what the clock checks first (``review_state``: the day evaluated,
+    the rule versions, the next review day; one shared tuple for the children that have the same) and the child's
+    row number left in memory (≈ 0.25 KB a child with its id and partition, docs/scoring.md "Memory"). A cold
+    child is decoded when it is next read. ``get`` returns the same object until the child is evicted or
+    written, so the parsed copy the handlers keep beside it (service_layer/state.py's ``WORKING``) stays usable;
+    ``on_evict`` is told each child that leaves the hot set, so that copy goes with it. Children are evicted,
+    least recently used first, only by ``evict`` (the worker calls it once a batch's changelog messages are
+    acknowledged; ``flush`` at its end), never one with a change not yet on the broker."""
 
-    def __init__(self, topic: str, hot_capacity: int = 20_000,
-                 on_evict: Callable[[str], object] | None = None) -> None:
+    def __init__(self, topic: str, hot_capacity: int = 5_000,
+                 on_evict: Callable[[str], object] | None = None, spill: SpillFile | None = None) -> None:
         self.topic = topic
         self.hot_capacity = hot_capacity
         self.on_evict = on_evict
         self._hot: OrderedDict[str, dict[str, Any]] = OrderedDict()  # decoded, least recently used first
-        self._cold: dict[str, tuple[bytes, tuple[Any, Any, Any]]] = {}  # compressed value, (d, k, n)
+        # children whose spilled row is their current state: what the clock reads of it, (d, k, n)
+        self._cold: dict[str, tuple[Any, Any, Any]] = {}
+        self._rows: dict[str, int] = {}  # child → its row in the spill file (kept while the child is held)
+        self._next_row = 0
         self.partition_of: dict[str, int] = {}  # child → the changelog partition its state was read or written on
         self._pending: dict[str, tuple[int, object]] = {}  # child → (partition, _DELETED or None: current state)
+        self._loaded: list[tuple[int, bytes]] = []  # restore: rows read, not yet written to the spill file
+        self._raw: set[str] = set()  # restore: children whose row holds the message as read (``compact``)
         self.codec = ColdCodec()
+        self.spill = spill if spill is not None else SpillFile()
 
     # -- the stores the use cases see -------------------------------------------------------------------------
     def get(self, child_id: str) -> dict[str, Any] | None:
@@ -116,11 +188,10 @@ class ChangelogStore:
         if state is not None:
             self._hot.move_to_end(child_id)
             return state
-        cold = self._cold.get(child_id)
-        if cold is None:
+        if child_id not in self._cold:
             return None
-        state = self._decoded(cold[0])
-        self._hot[child_id] = state  # its bytes stay: evicted unchanged, it needs no new encoding
+        state = self._read(child_id)
+        self._hot[child_id] = state  # its row stays: evicted unchanged, it needs no new encoding
         return state
 
     def review_state(self, child_id: str) -> dict[str, Any] | None:
@@ -129,10 +200,10 @@ class ChangelogStore:
         state = self._hot.get(child_id)
         if state is not None:
             return state
-        cold = self._cold.get(child_id)
-        if cold is None:
+        review = self._cold.get(child_id)
+        if review is None:
             return None
-        d, k, n = cold[1]
+        d, k, n = review
         return {"d": d, "k": k, "n": n}
 
     def put(self, child_id: str, state: dict[str, Any], partition: int | None) -> None:
@@ -140,14 +211,14 @@ class ChangelogStore:
             raise ValueError("a child's state is written to its own partition; none was given")
         self._hot[child_id] = state
         self._hot.move_to_end(child_id)
-        self._cold.pop(child_id, None)  # no longer what the child holds
+        self._cold.pop(child_id, None)  # its row is no longer what the child holds
         self.partition_of[child_id] = partition
         self._pending[child_id] = (partition, None)
 
     def delete(self, child_id: str, partition: int | None) -> None:
         held = self.partition_of.pop(child_id, None)
         self._hot.pop(child_id, None)
-        self._cold.pop(child_id, None)
+        self._forget_row(child_id)
         target = partition if partition is not None else held
         if target is not None:
             self._pending[child_id] = (target, _DELETED)
@@ -166,61 +237,103 @@ class ChangelogStore:
 
     def _peek(self, child_id: str) -> dict[str, Any] | None:
         state = self._hot.get(child_id)
-        if state is None and (cold := self._cold.get(child_id)) is not None:
-            state = self._decoded(cold[0])
+        if state is None and child_id in self._cold:
+            state = self._read(child_id)
         return state
 
-    def _decoded(self, blob: bytes) -> dict[str, Any]:
-        """A cold child's state: its changelog value as read (a JSON object) or compressed."""
+    def spilled(self, child_id: str) -> bytes | None:
+        """The bytes a cold child's row holds (tests, tools); ``None`` when its row is not its current state."""
+        if child_id not in self._cold:
+            return None
+        if self._loaded:
+            self._write_loaded()
+        return self.spill.read(self._rows[child_id])
+
+    def _read(self, child_id: str) -> dict[str, Any]:
+        """A cold child's state from its row: its changelog value as read (a JSON object) or compressed."""
+        if self._loaded:
+            self._write_loaded()
+        blob = self.spill.read(self._rows[child_id])
         state: dict[str, Any] = orjson.loads(blob if blob[:1] == b"{" else self.codec.decompress(blob))
         return state
+
+    def _row(self, child_id: str) -> int:
+        row = self._rows.get(child_id)
+        if row is None:
+            row = self._rows[child_id] = self._next_row
+            self._next_row += 1
+        return row
+
+    def _forget_row(self, child_id: str) -> None:
+        self._cold.pop(child_id, None)
+        self._raw.discard(child_id)
+        row = self._rows.pop(child_id, None)
+        if row is not None:
+            if self._loaded:
+                self._write_loaded()  # in order: a row loaded, then removed
+            self.spill.remove([row])
 
     @property
     def hot(self) -> int:
         """Children held decoded."""
         return len(self._hot)
 
+    @property
+    def cold(self) -> int:
+        """Children held only as their spilled row."""
+        return len(self._cold) - sum(1 for child_id in self._hot if child_id in self._cold)
+
     # -- the worker's side --------------------------------------------------------------------------------------
     @property
     def pending(self) -> int:
         return len(self._pending)
 
-    async def flush(self, send: Send) -> list[Any]:
-        """Sends the batch's changes (the states as they are now) and returns the send futures to wait for; then
-        evicts the least recently used hot children past ``hot_capacity``."""
+    def changes(self) -> list[tuple[int, bytes, bytes | None]]:
+        """The batch's changelog records, taken: ``(partition, key, value)`` for each child changed since the last
+        call, with its state as it is now, or a tombstone (value ``None``)."""
         pending, self._pending = self._pending, {}
-        futures = []
+        records: list[tuple[int, bytes, bytes | None]] = []
         for child_id, (partition, marker) in pending.items():
-            key = orjson.dumps(child_id)
             if marker is _DELETED:
-                value = None
-            else:
-                state = self._hot.get(child_id)
-                if state is None:  # deleted after it was written in this batch: the tombstone went already
-                    continue
-                value = orjson.dumps(state)
-            futures.append(await send(self.topic, value, key=key, partition=partition))
+                records.append((partition, orjson.dumps(child_id), None))
+                continue
+            state = self._hot.get(child_id)
+            if state is None:  # deleted after it was written in this batch: the tombstone went already
+                continue
+            records.append((partition, orjson.dumps(child_id), orjson.dumps(state)))
+        return records
+
+    async def flush(self, send: Send) -> list[Any]:
+        """Sends the batch's changes one ``send`` each (``changes``) and returns the send futures to wait for; then
+        evicts the least recently used hot children past ``hot_capacity``. (The worker sends ``changes`` in record
+        batches instead and evicts once they are acknowledged.)"""
+        futures = [await send(self.topic, value, key=key, partition=partition)
+                   for partition, key, value in self.changes()]
         self.evict()
         return futures
 
     def evict(self, capacity: int | None = None) -> int:
         """Compresses the least recently used hot children past ``capacity`` (default ``hot_capacity``) into their
-        cold form; returns how many. Never a child with a change not yet flushed."""
+        spilled rows (a child read and not changed since keeps the row it has); returns how many. Never a child
+        with a change not yet flushed."""
         keep = self.hot_capacity if capacity is None else capacity
-        evicted, skipped = 0, []
-        while len(self._hot) > keep:
-            child_id, state = self._hot.popitem(last=False)
+        evicted, skipped, rows = 0, [], []
+        compress, hot, cold = self.codec.compress, self._hot, self._cold
+        while len(hot) > keep:
+            child_id, state = hot.popitem(last=False)
             if child_id in self._pending:
                 skipped.append((child_id, state))
                 continue
-            if child_id not in self._cold:
-                self._cold[child_id] = (self.codec.compress(orjson.dumps(state)), _review(state))
+            if child_id not in cold:
+                rows.append((self._row(child_id), compress(orjson.dumps(state))))
+                cold[child_id] = _review(state)
             evicted += 1
             if self.on_evict is not None:
                 self.on_evict(child_id)
+        self.spill.write(rows)
         for child_id, state in reversed(skipped):  # kept, as the most recently used
-            self._hot[child_id] = state
-            self._hot.move_to_end(child_id, last=False)
+            hot[child_id] = state
+            hot.move_to_end(child_id, last=False)
         return evicted
 
     def drop_partitions(self, partitions: Iterable[int]) -> int:
@@ -229,12 +342,20 @@ class ChangelogStore:
         if not gone:
             return 0
         children = [c for c, p in self.partition_of.items() if p in gone]
+        if self._loaded:
+            self._write_loaded()
+        rows = []
         for child_id in children:
             del self.partition_of[child_id]
             self._hot.pop(child_id, None)
             self._cold.pop(child_id, None)
+            self._raw.discard(child_id)
+            row = self._rows.pop(child_id, None)
+            if row is not None:
+                rows.append(row)
             if self.on_evict is not None:
                 self.on_evict(child_id)
+        self.spill.remove(rows)
         for child_id in [c for c, (p, _) in self._pending.items() if p in gone]:
             del self._pending[child_id]  # never happens between batches (flushed), kept safe all the same
         return len(children)
@@ -243,12 +364,19 @@ class ChangelogStore:
         return set(self.partition_of.values())
 
     def compact(self) -> int:
-        """Compresses the states kept as read from the changelog (``load``); returns how many."""
-        done = 0
-        for child_id, (blob, review) in self._cold.items():
-            if blob[:1] == b"{":
-                self._cold[child_id] = (self.codec.compress(blob), review)
-                done += 1
+        """Compresses the rows kept as read from the changelog (``load``); returns how many."""
+        if self._loaded:
+            self._write_loaded()
+        done, rows = 0, []
+        for child_id in self._raw:
+            row = self._rows[child_id]
+            rows.append((row, self.codec.compress(self.spill.read(row))))
+            done += 1
+            if len(rows) >= LOAD_ROWS:
+                self.spill.write(rows)
+                rows = []
+        self.spill.write(rows)
+        self._raw = set()
         return done
 
     def load(self, partition: int, key: bytes | None, value: bytes | None) -> None:
@@ -261,21 +389,41 @@ class ChangelogStore:
         state = orjson.loads(value) if value is not None else None
         self._hot.pop(child_id, None)
         if isinstance(state, dict) and value is not None:
-            # kept as read until ``compact`` (the end of a restore): a child's earlier messages, superseded before
-            # the end of its partition, are never compressed
-            blob = value if value[:1] == b"{" else self.codec.compress(value)
-            self._cold[child_id] = (blob, _review(state))
+            # written as read until ``compact`` (the end of a restore): a child's earlier messages, superseded
+            # before the end of its partition, are never compressed
+            if value[:1] == b"{":
+                self._raw.add(child_id)
+            else:
+                value = self.codec.compress(value)
+                self._raw.discard(child_id)
+            self._loaded.append((self._row(child_id), value))
+            if len(self._loaded) >= LOAD_ROWS:
+                self._write_loaded()
+            self._cold[child_id] = _review(state)
             self.partition_of[child_id] = partition
         else:
-            self._cold.pop(child_id, None)
+            self._forget_row(child_id)
             self.partition_of.pop(child_id, None)
+
+    def _write_loaded(self) -> None:
+        rows, self._loaded = self._loaded, []
+        self.spill.write(rows)
+
+
+_REVIEWS: dict[tuple[Any, Any, Any], tuple[Any, Any, Any]] = {}
+_REVIEWS_MAX = 200_000  # distinct (day evaluated, versions, next review day): a few thousand in practice
 
 
 def _review(state: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """``review_state``'s fields of a state, their strings shared (a day, the rule versions: few distinct)."""
-    d, k, n = state.get("d"), state.get("k"), state.get("n")
-    return (sys.intern(d) if type(d) is str else d, sys.intern(k) if type(k) is str else k,
-            sys.intern(n) if type(n) is str else n)
+    """``review_state``'s fields of a state, as one tuple shared by every child with the same (few distinct: the
+    day evaluated, the rule versions, the next review day), so a cold child costs a reference, not a tuple."""
+    review = (state.get("d"), state.get("k"), state.get("n"))
+    shared = _REVIEWS.get(review)
+    if shared is None:
+        if len(_REVIEWS) >= _REVIEWS_MAX:  # bounded; the tuples children hold stay valid
+            _REVIEWS.clear()
+        shared = _REVIEWS[review] = review
+    return shared
 
 
 async def restore(store: ChangelogStore, partitions: set[int], *, bootstrap: str, security: dict[str, Any],

@@ -42,6 +42,7 @@ from contracts.topics.privacy_disclosures import REQUEST_TOPIC as DISCLOSURES
 from contracts.topics.privacy_disclosures import decode_request
 from contracts.topics.privacy_optouts import TOPIC as OPTOUTS
 from services.scoring.adapters.changelog_store import ChangelogStore, restore
+from services.scoring.adapters.record_batches import send_partitioned
 from services.scoring.adapters.rulebook import RulebookError
 from services.scoring.bootstrap import Container, bootstrap
 from services.scoring.service_layer.clock_duties import ClockDuties
@@ -83,6 +84,7 @@ class Scoring:
         self._triggers = {trigger: self.metrics.messages_published.labels(trigger=trigger)
                           for trigger in ("fact", "opt_out", "clock")}
         self._replies: list[tuple[bytes, bytes]] = []  # disclosure replies of the batch
+        self._out = kafka_batches.ProduceBatch(producer)  # the flags and replies of a batch, as record batches
 
     # -- rebalances (BatchConsumer's hooks, under its lock) -----------------------------------------------------
     async def revoked(self, _revoked: set[TopicPartition]) -> None:
@@ -200,24 +202,29 @@ class Scoring:
         self.metrics.deletions.labels(via=via, outcome="deleted" if held else "not_held").inc()
 
     async def send(self) -> None:
-        """The flags messages, acknowledged; then the changelog, acknowledged. In that order: a kill between the two
-        leaves the state behind the output, so the facts read again recompute the same changes (same ids, which
-        casework drops) — never the state ahead of the output, where the facts read again would be stale and a
-        change that never reached the broker would be lost."""
+        """The flags messages, acknowledged; then the changelog, acknowledged; then the children past the hot set go
+        cold. In that order: a kill between the two leaves the state behind the output, so the facts read again
+        recompute the same changes (same ids, which casework drops) — never the state ahead of the output, where
+        the facts read again would be stale and a change that never reached the broker would be lost. Both go to
+        the producer as record batches (one per partition), not one ``send`` each."""
         published, self._published = self._published, []
         replies, self._replies = self._replies, []
-        futures = [await self.producer.send(DISCLOSURE_REPLIES.name, value, key=key) for key, value in replies]
-        for message, trigger in published:
-            futures.append(await self.producer.send(FLAGS, message.value, key=message.child_id.encode()))
-            data = message.envelope["data"]
-            self.metrics.count_changes(data["raised_items"], data["cleared_items"])
-            self._triggers[trigger].inc()
-            self.metrics.observe_source(data)
-        if futures:
-            await asyncio.gather(*futures)
-        written = await self.store.flush(self.producer.send)
-        if written:
-            await asyncio.gather(*written)
+        if published or replies:
+            out = self._out
+            await out.topics(FLAGS, DISCLOSURE_REPLIES.name)  # their partitions, learnt once
+            for key, value in replies:
+                out.add(DISCLOSURE_REPLIES.name, value, key=key)
+            for message, trigger in published:
+                out.add(FLAGS, message.value, key=message.child_id.encode())
+                data = message.envelope["data"]
+                self.metrics.count_changes(data["raised_items"], data["cleared_items"])
+                self._triggers[trigger].inc()
+                self.metrics.observe_source(data)
+            await asyncio.gather(*(future for future, _, _ in await out.send()))
+        changes = self.store.changes()
+        if changes:
+            await asyncio.gather(*await send_partitioned(self.producer, self.store.topic, changes))
+        self.store.evict()
 
     # -- the clock ----------------------------------------------------------------------------------------------
     async def by_clock(self, lock: asyncio.Lock, children: list[str], evaluate: Callable[..., Published | None],

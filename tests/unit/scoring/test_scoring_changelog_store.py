@@ -195,12 +195,12 @@ def test_cold_states_are_compressed_with_a_dictionary_learnt_from_the_first_ones
         store.put(child_id, state, 1)
     flush(store)
     assert store.codec.dictionaries == 0
-    before = {child_id: blob for child_id, (blob, _) in store._cold.items()}
+    before = {child_id: store.spilled(child_id) or b"" for child_id in list(states)[:150]}
     for child_id, state in list(states.items())[150:]:
         store.put(child_id, state, 1)
     flush(store)
     assert store.codec.dictionaries == 1 and store.hot == 0
-    after = {child_id: blob for child_id, (blob, _) in store._cold.items() if child_id not in before}
+    after = {child_id: store.spilled(child_id) or b"" for child_id in list(states)[150:]}
     # smaller with the dictionary; the states compressed before it still read back, as every other one
     assert sum(map(len, after.values())) / len(after) < 0.8 * sum(map(len, before.values())) / len(before)
     assert store.data == states
@@ -224,3 +224,42 @@ def test_later_dictionaries_are_learnt_from_later_states_and_every_earlier_state
     assert [codec.decompress(blob) for blob in compressed] == blobs  # with none, the first or the second
     codec.compress(blobs[0])
     assert codec.dictionaries == 2  # no third round
+
+
+# -- cold children on the worker's local disk (docs/scoring.md "Memory", eighth pass) -------------------------------
+
+def test_cold_states_live_in_the_spill_file_and_leave_it_with_their_child() -> None:
+    store = ChangelogStore(TOPIC, hot_capacity=1)
+    for n in range(4):
+        store.put(f"c{n}", _child(n), n % 2)
+    flush(store)
+    assert store.hot == 1 and store.cold == 3 and len(store.spill) == 3  # the one used last stays decoded
+    assert store.spilled("c3") is None  # hot and never spilled: nothing on disk is its state
+    assert orjson.loads(store.codec.decompress(store.spilled("c0") or b"")) == _child(0)
+    store.get("c0")  # read, unchanged: decoded again, its row kept (evicted without a new encoding)
+    store.put("c1", _child(11), 1)  # written: its row is no longer its state
+    assert store.spilled("c1") is None and store.spilled("c0") is not None
+    flush(store)
+    assert store.data == {"c0": _child(0), "c1": _child(11), "c2": _child(2), "c3": _child(3)}
+    assert len(store.spill) == 4
+    store.delete("c2", None)
+    assert len(store.spill) == 3 and store.get("c2") is None
+    assert store.drop_partitions({1}) == 2 and len(store.spill) == 1  # c1 and c3
+    assert store.data == {"c0": _child(0)}
+
+
+def test_a_restore_larger_than_a_write_reads_back_each_childs_last_message_and_forgets_the_tombstoned() -> None:
+    store = ChangelogStore(TOPIC, hot_capacity=0)
+    messages: list[tuple[bytes, bytes | None]] = []
+    for n in range(2_600):  # 1 300 children, two messages each: more rows than one write holds
+        child = n % 1_300
+        messages.append((orjson.dumps(f"c{child}"), orjson.dumps({**_child(child), "s": n})))
+        if n == 1_999:
+            messages.append((b'"c7"', None))  # a tombstone after c7's second message
+    for key, value in messages:
+        store.load(3, key, value)
+    assert store.compact() == 1_299 and store.compact() == 0
+    assert len(store) == 1_299 and len(store.spill) == 1_299 and "c7" not in store
+    assert store.get("c8") == {**_child(8), "s": 1_308} and store.get("c1299") == {**_child(1_299), "s": 2_599}
+    assert store.review_state("c5") == {"d": _child(5)["d"], "k": "r1/w1", "n": None}
+    assert store.spilled("c5")[:1] != b"{"  # type: ignore[index]  # compressed at the restore's end

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from prometheus_client import CollectorRegistry
 
 from contracts.envelope import envelope_dict
@@ -41,21 +42,53 @@ class Rec:
     value: bytes | None
 
 
+class FakeBuilder:
+    """aiokafka's BatchBuilder as far as the worker uses it; full after ``capacity`` records."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.records: list[tuple[bytes | None, bytes | None]] = []
+
+    def append(self, *, key: bytes | None, value: bytes | None, timestamp: None, headers: Any) -> object | None:
+        if len(self.records) >= self.capacity:
+            return None
+        self.records.append((key, value))
+        return object()
+
+
 class FakeProducer:
-    def __init__(self) -> None:
+    """Records each record sent, alone or in a record batch, with its partition; acknowledges later, not at once."""
+
+    def __init__(self, batch_capacity: int = 3) -> None:
         self.sent: list[tuple[str, bytes | None, bytes | None, int | None]] = []
         self.unacknowledged: list[asyncio.Future[None]] = []
         self.changelog_sent_before_flags_acknowledged = False
+        self.batch_capacity = batch_capacity
+        self.requests = 0  # sends and batches handed over
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return set(range(6))
+
+    def create_batch(self) -> FakeBuilder:
+        return FakeBuilder(self.batch_capacity)
+
+    async def send_batch(self, batch: FakeBuilder, topic: str, *, partition: int) -> asyncio.Future[None]:
+        return self._handed(topic, [(key, value, partition) for key, value in batch.records])
 
     async def send(self, topic: str, value: bytes | None, *, key: bytes | None = None,
                    partition: int | None = None) -> asyncio.Future[None]:
+        return self._handed(topic, [(key, value, partition)])
+
+    def _handed(self, topic: str, records: list[tuple[bytes | None, bytes | None, int | None]]) -> asyncio.Future[None]:
         flags = [f for (t, *_), f in zip(self.sent, self.unacknowledged, strict=True) if t != CHANGELOG]
         if topic == CHANGELOG and not all(f.done() for f in flags):
             self.changelog_sent_before_flags_acknowledged = True
-        self.sent.append((topic, key, value, partition))
+        self.requests += 1
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         asyncio.get_running_loop().call_soon(future.set_result, None)  # acknowledged later, not at once
-        self.unacknowledged.append(future)
+        for key, value, partition in records:
+            self.sent.append((topic, key, value, partition))
+            self.unacknowledged.append(future)
         return future
 
     def on(self, topic: str) -> list[tuple[bytes | None, bytes | None, int | None]]:
@@ -108,6 +141,21 @@ def test_a_batch_publishes_the_changes_and_writes_each_child_once_all_acknowledg
     assert not producer.changelog_sent_before_flags_acknowledged, "the state could get ahead of the output"
     assert metrics.messages_published.labels(trigger="fact")._value.get() == len(flags)
     assert metrics.children._value.get() == 2  # the gauge follows the state held
+
+
+def test_a_batchs_flags_and_changelog_go_in_record_batches_to_the_partitions_one_send_each_would_use() -> None:
+    s, producer, _ = scoring()
+    children = [f"rb{n}" for n in range(12)]
+    for child in children:
+        WORKING.take(child, None)
+    asyncio.run(s([record for n, child in enumerate(children) for record in flagged_facts(child, n % 2)]))
+    flags, changelog = producer.on("scoring.flags.v1"), producer.on(CHANGELOG)
+    assert sorted(k or b"" for k, _, _ in flags) == sorted(c.encode() for c in children)
+    # the producer's default partitioner for a keyed record (murmur2 of the key over the six partitions)
+    assert all(p == (aiokafka_murmur2(k) & 0x7FFFFFFF) % 6 for k, _, p in flags)
+    assert sorted((k, p) for k, _, p in changelog) == sorted((f'"{c}"'.encode(), n % 2) for n, c in enumerate(children))
+    assert producer.requests < len(flags) + len(changelog)  # several records per request, not one send each
+    assert not producer.changelog_sent_before_flags_acknowledged
 
 
 def test_a_replayed_batch_publishes_nothing_new() -> None:
