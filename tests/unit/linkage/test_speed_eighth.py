@@ -8,11 +8,14 @@ import inspect
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.linkage.domain.matching import Scored
-from services.linkage.domain.model import Birth, PendingReview, Person, SourceFact
+from services.linkage.domain.model import IDENTITY_FIELDS, Birth, PendingReview, Person, SourceFact
 from services.linkage.domain.names import Given
 from services.linkage.domain.state import LinkageState
+from services.linkage.service_layer.identify import person_with
 from services.linkage.service_layer.unit import Change, Out
 
 pytestmark = pytest.mark.unit
@@ -106,3 +109,14 @@ def test_to_dict_names_every_field_in_order_for_the_other_entities() -> None:
     review = PendingReview("r", "rec", "k", None, "reason")
     assert list(review.to_dict()) == [f.name for f in dataclasses.fields(PendingReview)]
     assert PendingReview.from_dict(review.to_dict()) == review
+
+
+@given(st.dictionaries(st.sampled_from(IDENTITY_FIELDS), st.none() | st.text(max_size=6)))
+def test_person_with_makes_the_person_keyword_expansion_makes(fields: dict[str, str | None]) -> None:
+    assert person_with("p", {"k": "r"}, fields) == Person("p", keys={"k": "r"}, **fields)
+
+
+@pytest.mark.parametrize("name", IDENTITY_FIELDS)
+def test_person_with_takes_every_identity_field(name: str) -> None:
+    person = person_with("p", {}, {name: "x"})
+    assert getattr(person, name) == "x" and person == Person("p", **{name: "x"})  # type: ignore[arg-type]
