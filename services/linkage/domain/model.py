@@ -126,7 +126,8 @@ def asserted(relation: str, version: int) -> Entry:
 
 def shown_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     """The attributes a FactV1 payload carries: sorted, without lists and dicts."""
-    return {k: v for k, v in sorted(attributes.items()) if not isinstance(v, list | dict)}
+    # a tuple, not ``list | dict``: compiled, the union would be built again on every call
+    return {k: v for k, v in sorted(attributes.items()) if not isinstance(v, (list, dict))}
 
 
 def _strictly_equal(a: Any, b: Any) -> bool:

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.linkage.domain.matching import Scored
-from services.linkage.domain.model import IDENTITY_FIELDS, Birth, PendingReview, Person, SourceFact
+from services.linkage.domain.model import IDENTITY_FIELDS, Birth, PendingReview, Person, SourceFact, shown_attributes
 from services.linkage.domain.names import Given
 from services.linkage.domain.state import LinkageState
 from services.linkage.service_layer.identify import person_with
@@ -120,3 +120,12 @@ def test_person_with_makes_the_person_keyword_expansion_makes(fields: dict[str, 
 def test_person_with_takes_every_identity_field(name: str) -> None:
     person = person_with("p", {}, {name: "x"})
     assert getattr(person, name) == "x" and person == Person("p", **{name: "x"})  # type: ignore[arg-type]
+
+
+@given(st.dictionaries(st.text(max_size=4), st.none() | st.booleans() | st.integers() | st.text(max_size=3)
+                       | st.lists(st.integers(), max_size=2) | st.dictionaries(st.text(max_size=2), st.integers(),
+                                                                               max_size=2)))
+def test_shown_attributes_leaves_out_lists_and_dicts_only(attributes: dict[str, Any]) -> None:
+    shown = shown_attributes(attributes)
+    assert list(shown) == sorted(k for k, v in attributes.items() if not isinstance(v, list | dict))
+    assert all(shown[k] is attributes[k] for k in shown)
