@@ -60,7 +60,7 @@ def surname_changed(levels: list[Level]) -> bool:
     kana, kanji = level.get("kana_name"), level.get("kanji_name")  # a blank script is left out, not against it
     # a kana slip in the given name counts only where the separated kanji given name agrees exactly (タナカ ウララ /
     # アオキ ララ, both 麗): a kanji given name is what a renamed child keeps
-    return ((kana in given and kanji in (*given, None)) or (kana is None and kanji in given)
+    return ((kana in given and (kanji is None or kanji in given)) or (kana is None and kanji in given)
             or (kana == "given_slip" and kanji == "given_only")) \
         and level.get("birth_date") in ("exact", "near", "typo") and level.get("sex") != "disagree"
 
