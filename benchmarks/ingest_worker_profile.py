@@ -6,9 +6,10 @@ A broker of its own on ``--port`` (deploy/kafka/kafka.sh, a fresh data directory
 city published; then ingest's worker (``services.ingest.entrypoints.worker.run``) runs **in this process** until its
 group has committed every source record, and is stopped. Printed: the worker's CPU seconds (``time.thread_time`` of
 the thread it runs in: not the thread polling the group; other load on the machine barely moves it) from its start
-(imports, joining) to the drain, per source event, and
-a digest of each output topic (what every partition holds: key, value, headers) to compare runs of
-other code with, and with ``--profile`` the top of a cProfile on a CPU clock (written to var/ingest-worker.prof). What
+(imports, joining) to the drain, per source event; this process's RSS before the worker and its peak (VmHWM) at the
+drain (the worker's memory plus ≈ what the process held before it); a digest of each output topic (what every
+partition holds: key, value, headers) to compare runs of other code with; and with ``--profile`` the top of a
+cProfile on a CPU clock (written to var/ingest-worker.prof). What
 ``benchmarks.stage_cpu`` reports for ingest is the handler alone; the difference is the worker around it (the
 consumer, the producer, the dedup store, metrics, the event loop).
 """
@@ -21,6 +22,7 @@ import os
 import re
 
 from benchmarks import worker_profile as shared
+from benchmarks.memory import proc_status
 from benchmarks.pipeline_chaos import publish
 from benchmarks.pipeline_e2e import source_count
 from contracts.topics import ingest_deadletter, ingest_records
@@ -68,12 +70,16 @@ def main() -> int:
         total = source_count(run.bootstrap)
         shared.use_settings(run, "ingest")
         drain = shared.Drain(run.bootstrap, "ingest", total, args.timeout, "source record")
+        before = proc_status()
         worker = shared.run_worker(_worker, drain, profile=args.profile)
+        after = proc_status()  # before the read-back below holds every output record
         outputs = output_digest(run.bootstrap)
     drain.check()
     print(f"scale {args.scale}: {total:,} source events; ingest worker {worker.cpu:.2f} CPU-s from its start to the "
           f"drain = {1e3 * worker.cpu / total:.3f} ms per source event (start-up included; wall {worker.wall:.1f} s, "
           f"load avg {os.getloadavg()[0]:.1f})")
+    print(f"memory: this process {before['VmRSS'] / 1024:.0f} MiB before the worker, peak {after['VmHWM'] / 1024:.0f} "
+          f"MiB at the drain (RSS then {after['VmRSS'] / 1024:.0f} MiB)")
     print("output: " + "; ".join(f"{topic} {figures}" for topic, figures in outputs.items()))
     shared.print_profile(worker.profiler, "ingest-worker")
     return 0
