@@ -25,24 +25,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
-import hashlib
 import os
 import pickle
-import pstats
 import subprocess
 import sys
-import threading
 import time
 from datetime import date
 from pathlib import Path
 
 import orjson
 import sqlalchemy as sa
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 
-from benchmarks.pipeline_chaos import PY, ROOT, Run, committed_total
+from benchmarks import worker_profile as shared
+from benchmarks.pipeline_chaos import PY, ROOT, committed_total
 
 GROUP = "chaos-casework"  # pipeline_chaos's Run names the casework group so
 PROFILES, FLAGS = "linkage.children.v1", "scoring.flags.v1"
@@ -124,32 +122,18 @@ def outputs(bootstrap: str, database: Path) -> dict[str, str]:
                 "SELECT child_id, ward_code, tier, CAST(items AS TEXT), reason, alert_id FROM alerts")))
     finally:
         engine.dispose()
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    try:
-        parts = [TopicPartition("casework.alerts.v1", p) for p in consumer.partitions_for_topic("casework.alerts.v1")]
-        ends = consumer.end_offsets(parts)
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        published: list[tuple[bytes | None, bytes]] = []
-        deadline = time.monotonic() + 120
-        while len(published) < sum(ends.values()):
-            if time.monotonic() > deadline:
-                raise SystemExit(f"casework.alerts.v1: read {len(published):,} of {sum(ends.values()):,} records "
-                                 "in 120 s")
-            for records in consumer.poll(timeout_ms=2000).values():
-                for r in records:
-                    data = orjson.loads(r.value)["data"]
-                    data.pop("raised_at", None)
-                    published.append((r.key, orjson.dumps(data, option=orjson.OPT_SORT_KEYS)))
-    finally:
-        consumer.close()
+    def row(record: ConsumerRecord) -> tuple[bytes | None, bytes]:
+        data = orjson.loads(record.value)["data"]
+        data.pop("raised_at", None)
+        return record.key, orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+    with shared.reader(bootstrap) as consumer:
+        published = [r for part in shared.read_topic(consumer, "casework.alerts.v1", row).values() for r in part]
     ids = [orjson.loads(v)["alert_id"] for _, v in published]
 
-    def digest(rows: object) -> str:
-        return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
-
-    return {"alert rows": f"{len(rows):,}, {digest(rows)}",
-            "published": f"{len(published):,} ({len(ids) - len(set(ids))} twice), {digest(sorted(set(published)))}"}
+    twice = len(ids) - len(set(ids))
+    return {"alert rows": f"{len(rows):,}, {shared.digest(rows)}",
+            "published": f"{len(published):,} ({twice} twice), {shared.digest(sorted(set(published)))}"}
 
 
 async def _worker(stop: asyncio.Event) -> None:
@@ -184,23 +168,16 @@ def main() -> int:
     if args.publish:
         publisher(args)
         return 0
-    workdir = ROOT / "var" / f"casework-profile-{int(time.time())}"
-    workdir.mkdir(parents=True)
-    inputs = workdir / "inputs.pickle"
+    directory = shared.workdir("casework-profile")
+    inputs = directory / "inputs.pickle"
     events = make_inputs(args, inputs)
     counts = {topic: len(v) for topic, v in pickle.loads(inputs.read_bytes()).items() if topic != "events"}
-    run = Run("casework-profile", args.port, workdir, args.today)
-    run.kafka("start")
-    try:
-        subprocess.run([PY, "-m", "contracts.admin", "create", "--bootstrap", run.bootstrap], cwd=ROOT, check=True,
-                       timeout=120, stdout=subprocess.DEVNULL)
-        database = workdir / "casework.sqlite3"
-        os.environ.update({k: v for k, v in run.env("casework").items() if k.startswith("TSUNAGU_")})
+    with shared.broker("casework-profile", args.port, directory, args.today) as run:
+        database = directory / "casework.sqlite3"
+        shared.use_settings(run, "casework")
         os.environ["TSUNAGU_CASEWORK_DATABASE_URL"] = f"sqlite:///{database}"
         os.environ.setdefault("TSUNAGU_CASEWORK_SESSION_SECRET", "casework-profile-benchmark-" + "x" * 32)
         os.environ["TSUNAGU_CASEWORK_RETENTION_PURGE_ENABLED"] = "false"
-        loop = asyncio.new_event_loop()
-        stop = asyncio.Event()
         marks: dict[str, float] = {}
         child = subprocess.Popen(
             [PY, "-m", "benchmarks.casework_worker_profile", "--publish", "--bootstrap", run.bootstrap,
@@ -214,23 +191,12 @@ def main() -> int:
                 marks[line.strip()] = time.process_time()
                 marks[line.strip() + "_wall"] = time.monotonic()
             marks.setdefault("exited", time.process_time())
-            loop.call_soon_threadsafe(stop.set)
 
-        profiler = cProfile.Profile(time.thread_time) if args.profile else None
-        started_cpu = time.process_time()
-        threading.Thread(target=watch, daemon=True).start()
-        if profiler is not None:
-            profiler.enable()
         try:
-            loop.run_until_complete(_worker(stop))
+            worker = shared.run_worker(_worker, watch, profile=args.profile, clock=time.process_time)
         finally:
-            if profiler is not None:
-                profiler.disable()
-            loop.close()
             child.wait(timeout=60)
         outs = outputs(run.bootstrap, database)
-    finally:
-        run.kafka("stop")
     if "drained" not in marks:
         raise SystemExit("the publisher stopped before the worker drained (its output above)")
     n = sum(counts.values())
@@ -238,17 +204,13 @@ def main() -> int:
     wall = marks["drained_wall"] - marks["start_wall"]
     print(f"scale {args.scale}: {events:,} source events → {counts[PROFILES]:,} profiles + {counts[FLAGS]:,} flags "
           f"messages, published at {args.rate:g}/s in chunks every {args.chunk_ms:g} ms")
+    idle = 1e3 * (marks["start"] - marks["idle"]) / args.idle
     print(f"casework worker: {cpu:.2f} CPU-s from the first input to the drain (wall {wall:.1f} s) = "
           f"{1e3 * cpu / n:.3f} ms per input message, {1e3 * cpu / events:.4f} ms per source event; start-up "
-          f"{marks['idle'] - started_cpu:.2f} CPU-s; idle {1e3 * (marks['start'] - marks['idle']) / args.idle:.1f} ms "
-          f"CPU per second (load avg {os.getloadavg()[0]:.1f})")
+          f"{marks['idle'] - worker.started_cpu:.2f} CPU-s; idle {idle:.1f} ms CPU per second "
+          f"(load avg {os.getloadavg()[0]:.1f})")
     print("output: " + "; ".join(f"{k} {v}" for k, v in outs.items()))
-    if profiler is not None:
-        path = ROOT / "var" / "casework-worker.prof"
-        profiler.dump_stats(path)
-        stats = pstats.Stats(str(path))
-        stats.sort_stats("tottime").print_stats(30)
-        stats.sort_stats("cumulative").print_stats(40)
+    shared.print_profile(worker.profiler, "casework-worker")
     return 0
 
 

@@ -250,11 +250,15 @@ def _partitions_in_turn(batches: list[list[Any]]) -> Iterator[Any]:
 
 def consumer(*, bootstrap: str, group_id: str, client_id: str,
              group_instance_id: str | None, session_timeout_s: float, security: dict[str, Any],
-             auto_offset_reset: str = "earliest", co_partitioned: bool = False) -> AIOKafkaConsumer:
+             auto_offset_reset: str = "earliest", co_partitioned: bool = False,
+             fetch_max_bytes: int = 52_428_800, partition_fetch_bytes: int = 1_048_576) -> AIOKafkaConsumer:
     """A group member that commits only what ``BatchConsumer`` tells it to (call in the running loop).
     ``auto_offset_reset``: where a partition without a committed offset starts. ``co_partitioned``: partition N of
     every subscribed topic with the same partition count goes to the same member (the range assignor), as a worker
-    needs whose state is keyed like its input topics (scoring); otherwise aiokafka's round robin."""
+    needs whose state is keyed like its input topics (scoring); otherwise aiokafka's round robin.
+    ``fetch_max_bytes`` / ``partition_fetch_bytes``: how much one fetch brings at most, in all and per partition
+    (aiokafka's defaults, 50 MiB and 1 MiB; ``getmany`` hands over all of it at once, so under a backlog across many
+    partitions that much is held as record objects; a record larger than either still comes, alone)."""
     strategy = (RangePartitionAssignor,) if co_partitioned else (RoundRobinPartitionAssignor,)
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group_id, client_id=client_id, group_instance_id=group_instance_id,
@@ -262,7 +266,8 @@ def consumer(*, bootstrap: str, group_id: str, client_id: str,
         session_timeout_ms=int(session_timeout_s * 1000),
         heartbeat_interval_ms=int(min(3.0, session_timeout_s / 5) * 1000),
         # a batch is handled in well under a second; a member stuck longer than this is replaced
-        max_poll_interval_ms=300_000, partition_assignment_strategy=strategy, **security)
+        max_poll_interval_ms=300_000, partition_assignment_strategy=strategy, fetch_max_bytes=fetch_max_bytes,
+        max_partition_fetch_bytes=partition_fetch_bytes, **security)
 
 
 def producer(*, bootstrap: str, client_id: str, max_request_bytes: int = 1_048_576,

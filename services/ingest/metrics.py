@@ -9,6 +9,9 @@ importer is a short command that no Prometheus scrapes).
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
@@ -27,6 +30,50 @@ def intake_of(headers: list[tuple[str, bytes]] | None) -> str:
             name = value.decode("ascii", "replace")
             return name if name in INTAKES else "kafka"
     return "kafka"
+
+
+@dataclass
+class BatchTally:
+    """What the worker observed in one batch, put into the metrics at once by ``IngestMetrics.add`` — the same
+    counts, sums and buckets as ``observe`` / ``observe_source`` / ``observe_rejected`` per event, for one
+    counter increment per label and one histogram update per batch instead of a few per event (≈ 4 µs an event)."""
+
+    outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (error class, intake) per refusal
+    durations: list[float] = field(default_factory=list)  # seconds, one per event
+    source_times: dict[str, list[float]] = field(default_factory=dict)  # accepted events' source times per system
+    rejected_systems: list[str | None] = field(default_factory=list)
+
+    def observe(self, outcome: str, error_class: str | None, seconds: float, intake: str = "kafka") -> None:
+        self.outcomes[outcome] += 1
+        if error_class is not None:
+            self.failures.append((error_class, intake))
+        self.durations.append(seconds)
+
+    def observe_source(self, system: str, source_time: float) -> None:
+        times = self.source_times.get(system)
+        if times is None:
+            times = self.source_times[system] = []
+        times.append(source_time)
+
+    def observe_rejected(self, system: str | None) -> None:
+        self.rejected_systems.append(system)
+
+
+def observe_each(histogram: Histogram, amounts: Sequence[float]) -> None:
+    """``histogram.observe(a)`` for every ``a``, with each bucket and the sum added to once. prometheus_client
+    (pinned, 0.26) has no call for many observations; this uses what ``Histogram.observe`` itself updates
+    (``_upper_bounds``, ``_buckets``, ``_sum``), and a unit test holds the result to ``observe``'s."""
+    if not amounts:
+        return
+    bounds = histogram._upper_bounds
+    counts = [0] * len(bounds)
+    for amount in amounts:
+        counts[bisect_left(bounds, amount)] += 1  # the first bucket whose bound is >= amount, as observe picks
+    histogram._sum.inc(sum(amounts))
+    for bucket, count in zip(histogram._buckets, counts, strict=True):
+        if count:
+            bucket.inc(count)
 
 
 class IngestMetrics:
@@ -74,6 +121,28 @@ class IngestMetrics:
         if error_class is not None:
             self._count_failure(error_class, intake)
         self.duration.observe(seconds)
+
+    def add(self, tally: BatchTally, now: float | None = None) -> None:
+        """A batch's observations (``BatchTally``), as if each had been observed on its own at ``now``."""
+        for outcome, count in tally.outcomes.items():
+            if count:
+                self._processed[outcome].inc(count)
+        for error_class, intake in tally.failures:
+            self._count_failure(error_class, intake)
+        observe_each(self.duration, tally.durations)
+        now = time.time() if now is None else now
+        for system, times in tally.source_times.items():
+            events, last = self._source_events.get(system), self._source_last.get(system)
+            if events is None or last is None:
+                continue  # not a source system: no new label value
+            events.inc(len(times))
+            newest = max(times)
+            if newest > self._last_seen.get(system, 0.0):
+                self._last_seen[system] = newest
+                last.set(newest)
+            observe_each(self.source_to_ingest, [max(0.0, now - t) for t in times])
+        for rejected in tally.rejected_systems:
+            self.observe_rejected(rejected)
 
     def observe_rejected(self, system: str | None) -> None:
         counter = self._source_deadletters.get(system or "")

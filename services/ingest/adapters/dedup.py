@@ -62,9 +62,14 @@ class SqliteDedupStore:
             self._reserved.pop(key, None)
 
     def confirm(self, key: Key) -> None:
+        self.confirm_all([key])
+
+    def confirm_all(self, keys: list[Key]) -> None:
+        """``confirm`` for each key (a batch's): one lock and one clock read."""
+        now = time.time()
         with self._lock:
-            digest = self._reserved.pop(key, None)
-            self._confirmed[key] = (time.time(), digest)
+            for key in keys:
+                self._confirmed[key] = (now, self._reserved.pop(key, None))
             full = len(self._confirmed) >= self._flush_every
         if full:
             self.flush()
@@ -118,6 +123,10 @@ class MemoryDedupStore:
     def confirm(self, key: Key) -> None:
         self.reserved.discard(key)
         self.confirmed.add(key)
+
+    def confirm_all(self, keys: list[Key]) -> None:
+        for key in keys:
+            self.confirm(key)
 
     def flush(self) -> int:
         return 0

@@ -35,18 +35,20 @@ class ActivityTracker:
         self.started = started
         self._systems: dict[str, _System] = {}
 
-    def record(self, system: str, source_time: float, now: float, *, new_event: bool = True) -> None:
-        """The system was heard from; ``new_event=False`` (an event sent again) moves the time, not the count."""
+    def record(self, system: str, source_time: float, now: float, *, new_event: bool = True, events: int = 1) -> None:
+        """The system was heard from; ``new_event=False`` (an event sent again) moves the time, not the count.
+        ``events``: how many new events this stands for (the worker records a batch's events of one system at once,
+        with the newest source time among them)."""
         state = self._systems.setdefault(system, _System())
         if source_time > state.last_event_time:
             state.last_event_time = source_time
-        if not new_event:
+        if not new_event or events <= 0:
             return
         hour = int(now // BUCKET_S)
         if state.buckets and state.buckets[-1][0] == hour:
-            state.buckets[-1][1] += 1
+            state.buckets[-1][1] += events
         else:
-            state.buckets.append([hour, 1])
+            state.buckets.append([hour, events])
         self._expire(state, now)
 
     def heard(self) -> int:

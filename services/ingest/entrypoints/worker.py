@@ -51,26 +51,30 @@ class IngestBatch:
     async def __call__(self, records: Sequence[Record]) -> None:
         out = ProduceBatch(self.producer)
         await out.topics(self.records_topic, self.deadletter_topic)
-        confirm: list[tuple[str, str]] = []
+        messages: list[SourceMessage] = []
         for record in records:  # nothing awaited in here: the records go to the producer after the loop
-            headers = [(str(k), bytes(v) if v is not None else b"") for k, v in record.headers or ()]
+            headers = [(str(k), bytes(v) if v is not None else b"") for k, v in record.headers] \
+                if record.headers else []
             if record.topic == self.deadletter_topic:
                 self._count_import_refusal(headers)
                 continue
-            outcome = self.handler.handle(SourceMessage(
+            messages.append(SourceMessage(
                 topic=record.topic, partition=record.partition, offset=record.offset, key=record.key,
                 value=record.value, headers=headers,
                 timestamp=record.timestamp / 1000 if record.timestamp is not None and record.timestamp >= 0 else None,
             ))
+        confirm: list[tuple[str, str]] = []
+        for message, outcome in zip(messages, self.handler.handle_batch(messages), strict=True):
             if isinstance(outcome, Accepted):
                 out.add(self.records_topic, outcome.value, key=outcome.key)
                 confirm.append(outcome.dedup_key)
             elif isinstance(outcome, Rejected):
-                log.warning("ingest: dead letter %s from %s[%d]@%d: %s", outcome.error_class, record.topic,
-                            record.partition, record.offset, outcome.reason)
+                log.warning("ingest: dead letter %s from %s[%d]@%d: %s", outcome.error_class, message.topic,
+                            message.partition, message.offset, outcome.reason)
                 out.add(self.deadletter_topic, outcome.value, key=outcome.key, headers=outcome.headers)
             elif isinstance(outcome, Duplicate):
-                log.debug("ingest: duplicate event id from %s[%d]@%d", record.topic, record.partition, record.offset)
+                log.debug("ingest: duplicate event id from %s[%d]@%d", message.topic, message.partition,
+                          message.offset)
         sent: list[tuple[asyncio.Future[Any], str, int]] = []
         try:
             sent = await out.send()
@@ -84,8 +88,7 @@ class IngestBatch:
             for key in confirm:  # not on the broker: the batch is read again and these ids are new again
                 self.handler.dedup.release(key)
             raise
-        for key in confirm:
-            self.handler.dedup.confirm(key)
+        self.handler.dedup.confirm_all(confirm)
         if self.after is not None:
             self.after()
 

@@ -11,11 +11,12 @@ import hashlib
 import logging
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import orjson
-from pydantic import BaseModel
 
 from contracts.envelope import Envelope, envelope_dict
 from contracts.sources import SYSTEM_BY_TOPIC
@@ -26,7 +27,7 @@ from services.ingest.domain.errors import IngestRejected
 from services.ingest.domain.freshness import ActivityTracker
 from services.ingest.domain.intake import decode_event
 from services.ingest.domain.records import record_key, record_payload
-from services.ingest.metrics import IngestMetrics, intake_of
+from services.ingest.metrics import BatchTally, IngestMetrics, intake_of
 from services.ingest.service_layer.ports import NOT_SEEN, Clock, DedupStore
 from services.ingest.service_layer.source_status import status_messages
 
@@ -34,13 +35,6 @@ log = logging.getLogger("tsunagu.ingest")
 
 OUTPUT_SOURCE = "/tsunagu/ingest"
 ORIGINAL_BYTES_HEADER = "tsunagu.dlq.original_bytes"  # a too_large dead letter carries its size, not its body
-
-
-class _Empty(BaseModel):
-    """envelope_dict dumps its data model; our record is already a JSON-ready dict and goes in afterwards."""
-
-
-_EMPTY = _Empty()
 
 
 @dataclass(frozen=True)
@@ -84,15 +78,23 @@ class Duplicate:
 Outcome = Accepted | Rejected | Duplicate
 
 
-def process(message: SourceMessage, *, dedup: DedupStore, metrics: IngestMetrics, max_event_bytes: int) -> Outcome:
+class _Observer(Protocol):  # IngestMetrics (one event), or a BatchTally (a batch's, added to the metrics at once)
+    def observe(self, outcome: str, error_class: str | None, seconds: float, intake: str = "kafka") -> None: ...
+    def observe_source(self, system: str, source_time: float) -> None: ...
+    def observe_rejected(self, system: str | None) -> None: ...
+
+
+def process(message: SourceMessage, *, dedup: DedupStore, metrics: _Observer, max_event_bytes: int) -> Outcome:
     started = time.perf_counter()
     outcome = _process(message, dedup=dedup, max_event_bytes=max_event_bytes)
-    error_class = getattr(outcome, "error_class", None)
-    metrics.observe(outcome_name(outcome), error_class, time.perf_counter() - started,
-                    intake_of(message.headers) if error_class is not None else "kafka")
+    seconds = time.perf_counter() - started
     if isinstance(outcome, Accepted):
+        metrics.observe("accepted", None, seconds)
         metrics.observe_source(outcome.system, outcome.source_time)
-    elif isinstance(outcome, Rejected):
+    elif isinstance(outcome, Duplicate):
+        metrics.observe("duplicate", None, seconds)
+    else:
+        metrics.observe("rejected", outcome.error_class, seconds, intake_of(message.headers))
         source = SYSTEM_BY_TOPIC.get(message.topic)
         metrics.observe_rejected(source.system if source else None)
     return outcome
@@ -118,6 +120,21 @@ class IngestHandler:
                                  new_event=isinstance(outcome, Accepted))
         return outcome
 
+    def handle_batch(self, messages: Sequence[SourceMessage]) -> list[Outcome]:
+        """``handle`` for each message, in order, with what it counts put into the metrics and the freshness once
+        for the batch: the same counts (the freshness's clock read once, at the batch's end)."""
+        tally = BatchTally()
+        outcomes = [process(message, dedup=self.dedup, metrics=tally, max_event_bytes=self.max_event_bytes)
+                    for message in messages]
+        now = self.clock.now().timestamp()
+        self.metrics.add(tally)
+        for system, times in tally.source_times.items():  # accepted: new events, counted
+            self.activity.record(system, max(times), now, events=len(times))
+        for outcome in outcomes:  # a system that sends an event again is still heard from (rare)
+            if isinstance(outcome, Duplicate) and outcome.system:
+                self.activity.record(outcome.system, outcome.source_time, now, new_event=False)
+        return outcomes
+
     def source_status(self) -> list[tuple[bytes, bytes]]:
         """Freshness per source system heard from, as (key, value) for ingest.source_status.v1."""
         return status_messages(self.activity, self.clock.now().timestamp())
@@ -131,10 +148,6 @@ def content_digest(envelope: Envelope[SourceData]) -> str:
 
 DUPLICATE_REASON = ("id: already used by this system for an event with different content; "
                     "a correction needs a new id")
-
-
-def outcome_name(outcome: Outcome) -> str:
-    return {Accepted: "accepted", Rejected: "rejected", Duplicate: "duplicate"}[type(outcome)]
 
 
 def _process(message: SourceMessage, *, dedup: DedupStore, max_event_bytes: int) -> Outcome:
@@ -156,9 +169,8 @@ def _process(message: SourceMessage, *, dedup: DedupStore, max_event_bytes: int)
         source_time = message.timestamp if message.timestamp else envelope.time.timestamp()
         record["source_time"] = datetime.fromtimestamp(source_time, UTC).isoformat()
         key = record_key(record)
-        body = envelope_dict(data=_EMPTY, type_=EVENT_TYPE, source=OUTPUT_SOURCE, subject=key,
-                             event_id=envelope.id, time=envelope.time)
-        body["data"] = record
+        body = envelope_dict(data=record, type_=EVENT_TYPE, source=OUTPUT_SOURCE, subject=key,
+                             event_id=envelope.id, time=record["occurred_at"])  # the event's time, as text once
         try:
             value = orjson.dumps(body)
         except orjson.JSONEncodeError:
