@@ -8,6 +8,14 @@ PY="$ROOT/.venv/bin/python"
 export TSUNAGU_TEST_KAFKA_PORT="${TSUNAGU_TEST_KAFKA_PORT:-19092}"
 export TSUNAGU_TEST_PG_PORT="${TSUNAGU_TEST_PG_PORT:-15432}"
 export KAFKA_DATA_DIR="$ROOT/var/kafka-test-$TSUNAGU_TEST_KAFKA_PORT"
+# the broker's controller listens on KAFKA_CONTROLLER_PORT (default: the Kafka port + 1); refuse a PostgreSQL port
+# on it here, with the reason, rather than let one of the two fail to bind half-way through start-up
+controller_port="${KAFKA_CONTROLLER_PORT:-$((TSUNAGU_TEST_KAFKA_PORT + 1))}"
+if [ "$controller_port" = "$TSUNAGU_TEST_PG_PORT" ]; then
+  echo "TSUNAGU_TEST_PG_PORT=$TSUNAGU_TEST_PG_PORT is the test broker's controller port (KAFKA_CONTROLLER_PORT," \
+       "default TSUNAGU_TEST_KAFKA_PORT + 1): choose another PostgreSQL port or set KAFKA_CONTROLLER_PORT" >&2
+  exit 2
+fi
 # The shared test broker is PLAINTEXT, as an explicit development switch: most tests exercise services, not
 # authentication. tests/integration/platform/test_kafka_acls.py starts its own SASL/SCRAM broker with the ACLs
 # (on TSUNAGU_TEST_SASL_KAFKA_PORT, default a free pair of ports) and runs within this suite.
