@@ -15,8 +15,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The suite runs two pytest workers on two cores beside a broker, PostgreSQL and service processes: there, a property
+# test's time (hypothesis's 200 ms deadline, its "input generation is slow" check) measures the machine's load, not
+# the code, and failed a green change once (30 Nov 2026). Its examples and their count stay hypothesis's defaults; a
+# test's own @settings still overrides what it names.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 def _docker_available() -> bool:
