@@ -38,6 +38,9 @@ class ReviewCaseV1(BaseModel):
     match_probability: float
     comparisons: list[FieldComparison] = Field(default_factory=list)
     status: Literal["open", "decided"] = "open"
+    decision: Literal["must_link", "cannot_link"] | None = Field(
+        None, description="With status decided: what linkage settled it as (absent from older messages: cannot_link, "
+                          "the record is a new person; must_link: the child it belongs to arrived in the registry)")
 
 
 class ReviewDecisionV1(BaseModel):

@@ -24,8 +24,9 @@ SETTLED_BY_LINKAGE = "linkage"  # decided_by of a case linkage settled itself (d
 
 def handle_review_case(event: Envelope[ReviewCaseV1], *, uow: AbstractUnitOfWork, now: datetime) -> IntakeResult:
     """Stores a new case open, updates an open one; a case linkage says it settled itself (``status: decided``: a
-    later record showed the record to be a new person, not the candidate) leaves the clerks' list as decided
-    ``cannot_link`` by linkage. A case a clerk already decided is not changed."""
+    later record showed the record to be a new person, not the candidate, or the child it belongs to arrived in the
+    registry) leaves the clerks' list as decided by linkage (``cannot_link``, or the case's ``must_link``). A case a
+    clerk already decided is not changed."""
     case = event.data
     existing = uow.reviews.get(case.review_id)
     if existing is not None and existing.status != "open":
@@ -38,7 +39,7 @@ def handle_review_case(event: Envelope[ReviewCaseV1], *, uow: AbstractUnitOfWork
         existing.payload = case.model_dump(mode="json")
         outcome = "review_updated"
     if case.status == "decided" and existing is not None:
-        existing.status, existing.decision = "decided", "cannot_link"
+        existing.status, existing.decision = "decided", case.decision or "cannot_link"
         existing.decided_by, existing.decided_at = SETTLED_BY_LINKAGE, now
         outcome = "review_settled"
     return IntakeResult(outcome)

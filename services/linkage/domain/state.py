@@ -21,8 +21,8 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, Generic, Protocol, TypeVar
 
-from services.linkage.domain.blocking import MultiMap, blocking_keys
-from services.linkage.domain.model import Birth, PendingReview, Person, SourceFact
+from services.linkage.domain.blocking import MultiMap, blocking_keys, slip_keys
+from services.linkage.domain.model import IDENTITY_FIELDS, Birth, PendingReview, Person, SourceFact
 
 TABLES = ("person", "source_fact", "births", "review", "processed", "privacy")
 ON_DEMAND = ("source_fact", "processed")  # read from the store when asked for, once attached to one
@@ -361,6 +361,18 @@ class DepsIndex:
             self._refilter()
 
 
+# review reasons that do not come from the match weights: nothing a newly arrived person changes
+NOT_ON_WEIGHTS = frozenset({"birth_date_conflict", "student_id_bound_to_other_person", "no_identifying_keys",
+                            "no_persons_in_record", "registry_birth_date_changed", "decision_first"})
+
+
+def review_block_keys(review: PendingReview) -> set[str]:
+    """The blocks a person would share with the review's record: its own keys and those of a slip of its birth
+    date (the second chance matching takes for a record that would be new)."""
+    identity = Person("-", **{k: v for k, v in review.identity.items() if k in IDENTITY_FIELDS})
+    return set(blocking_keys(identity)) | set(slip_keys(identity))
+
+
 class LinkageState:
     def __init__(self) -> None:
         self.persons: dict[str, Person] = {}
@@ -380,6 +392,9 @@ class LinkageState:
         self.cannot_by_key: dict[str, set[str]] = defaultdict(set)  # key → persons it must never link to
         self.reviews_by_candidate: dict[str, set[str]] = defaultdict(set)  # person id → open reviews naming it
         self.blocks = MultiMap()
+        # open reviews of a student record matched on the weights, by the blocks its identity (and a slip of its
+        # birth date) falls in: a registry child arriving there matches them again (service_layer/late_match.py)
+        self.review_blocks = MultiMap()
         self.birth_date_freq: Counter[str] = Counter()
         self.kana_freq: Counter[str] = Counter()
         self.kanji_freq: Counter[str] = Counter()
@@ -588,6 +603,14 @@ class LinkageState:
             self.reviews_by_candidate[review.candidate_person_id].add(review.review_id)
         elif review.candidate_person_id in self.reviews_by_candidate:
             self.reviews_by_candidate[review.candidate_person_id].discard(review.review_id)
+        if review.subject_key is not None and review.subject_key.startswith("student:") \
+                and review.reason not in NOT_ON_WEIGHTS and review.identity:
+            keys = review_block_keys(review)
+            if review.decision is None and review.decided is None:
+                self.review_blocks.add_all(keys, review.review_id)
+            else:
+                for key in keys:
+                    self.review_blocks.remove(key, review.review_id)
         self.touch("review", review.review_id)
 
     def mark_processed(self, record_id: str, bound_keys: list[str]) -> None:

@@ -12,7 +12,7 @@ from contracts.topics.linkage_review import ReviewDecisionV1
 from services.linkage.domain.identity import person_id_for, split_person_id
 from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.model import PendingReview, Person
-from services.linkage.service_layer.identify import fill_gaps, new_person
+from services.linkage.service_layer.identify import fill_gaps, merge, new_person
 from services.linkage.service_layer.unit import Change, Out
 
 
@@ -87,20 +87,6 @@ def _must_link(review: PendingReview, d: dict[str, Any], ch: Change) -> str:
         return "already_linked"
     merge(owner, target, f"decision:{review.review_id}", ch)
     return "merged"
-
-
-def merge(source: Person, target: Person, bound_by: str, ch: Change) -> None:
-    """Keeps the target's id; the source becomes an alias (status merged) and its keys move over."""
-    for key, _ in sorted(source.keys.items()):
-        identity = source.key_identities.pop(key, None)
-        ch.key_unbound(source, key)
-        ch.key_bound(target, key, bound_by)
-        if identity:
-            target.key_identities[key] = identity
-    if source.is_child and not target.is_child:
-        ch.person_changed(target, ch.state.update_person(target, {"is_child": True}))
-    ch.person_changed(source, ch.state.update_person(source, {"status": "merged",
-                                                             "merged_into": target.person_id}))
 
 
 def detach(person: Person, key: str, record_id: str, ch: Change) -> Person:

@@ -18,11 +18,42 @@ AUTHORITATIVE = "resident_registry"
 RECHECKED = frozenset({SURNAME_CHANGED, TYPO_UNCONFIRMED, NEW_SURNAME_UNCONFIRMED, "uncertain_match",
                        "two_close_candidates"})
 SETTLED_BY = "linkage"
+# in a key's identity (``Person.key_identities``): the 宛名番号 key a record named beside the student id, and its system
+BOUND_WITH, SYSTEM = "bound_with", "system"
 
 
 def identity_of(keys: PersonKeys) -> dict[str, Any]:
     values = keys.__dict__  # the model's fields (read once each: getattr twice per field was a tenth of a load)
     return {f: v for f in IDENTITY_FIELDS if (v := values[f]) is not None}
+
+
+def registry_birth_date(person: Person) -> str | None:
+    """The birth date the resident registry gave (a person the registry has not yet named is ``known``: its birth
+    date, if any, is another system's)."""
+    return person.birth_date if person.status != "known" else None
+
+
+def conflicting_students(person: Person, ch: Change) -> None:
+    """The registry now gives ``person``'s birth date: a student id that another system's record bound with this
+    宛名番号 and another birth date is unbound and goes to review, as that record would have had the registry come
+    first (``birth_date_conflict`` in ``_by_atena``); its facts wait for the clerk."""
+    born = registry_birth_date(person)
+    for key in sorted(k for k in person.keys if k.startswith("student:")):
+        identity = person.key_identities.get(key) or {}
+        theirs = identity.get("birth_date")
+        if identity.get(BOUND_WITH) is None or born is None or theirs is None or theirs == born:
+            continue
+        record_id = person.keys[key]
+        del person.key_identities[key]
+        ch.key_unbound(person, key)
+        fields = {k: v for k, v in identity.items() if k in IDENTITY_FIELDS}
+        review = PendingReview(review_id_for(record_id, key), record_id, key, person.person_id, "birth_date_conflict",
+                               fields, system=str(identity.get(SYSTEM) or ""))
+        earlier = ch.state.reviews.get(review.review_id)
+        if earlier is not None:
+            review.decision, review.decided = earlier.decision, earlier.decided
+        ch.state.put_review(review)
+        ch.review(review.review_id, review_payload(review, review.system, None))
 
 
 def fill_gaps(person: Person, identity: dict[str, Any], ch: Change) -> None:
@@ -40,6 +71,7 @@ def review_payload(review: PendingReview, system: str, result: MatchResult | Non
         "comparisons": [{"field": c.field, "record_value": c.record_value, "candidate_value": c.candidate_value,
                          "agreement": c.agreement, "weight": c.weight} for c in best.comparisons] if best else [],
         "status": "decided" if review.decided else "open",
+        "decision": (review.decision or {}).get("decision") if review.decided else None,
     }
 
 
@@ -83,6 +115,20 @@ def new_person(key: str, identity: dict[str, Any], record_id: str, ch: Change,
     return person
 
 
+def merge(source: Person, target: Person, bound_by: str, ch: Change) -> None:
+    """Keeps the target's id; the source becomes an alias (status merged) and its keys move over."""
+    for key, _ in sorted(source.keys.items()):
+        identity = source.key_identities.pop(key, None)
+        ch.key_unbound(source, key)
+        ch.key_bound(target, key, bound_by)
+        if identity:
+            target.key_identities[key] = identity
+    if source.is_child and not target.is_child:
+        ch.person_changed(target, ch.state.update_person(target, {"is_child": True}))
+    ch.person_changed(source, ch.state.update_person(source, {"status": "merged",
+                                                             "merged_into": target.person_id}))
+
+
 def _by_atena(record: RecordV1, keys: PersonKeys, ch: Change, match_settings: MatchSettings) -> str:
     akey = atena_key(keys.atena_no or "")
     identity = identity_of(keys)
@@ -93,7 +139,7 @@ def _by_atena(record: RecordV1, keys: PersonKeys, ch: Change, match_settings: Ma
         person = new_person(akey, identity, record.record_id, ch, fields_only=True)
     else:
         ch.outcomes.add("linked")
-        if (keys.birth_date and person.birth_date and keys.birth_date != person.birth_date
+        if (keys.birth_date and registry_birth_date(person) not in (None, keys.birth_date)
                 and record.system != AUTHORITATIVE):
             open_review(record, (keys.student_id and student_key(keys.student_id)) or akey, "birth_date_conflict",
                         ch, person.person_id, identity=identity)
@@ -103,11 +149,24 @@ def _by_atena(record: RecordV1, keys: PersonKeys, ch: Change, match_settings: Ma
         owner = ch.state.person_for_key(skey)
         if owner is None and skey not in person.cannot_link:
             ch.key_bound(person, skey, record.record_id)
-            person.key_identities[skey] = identity
+            # what the registry, when it comes later, checks this binding against (``conflicting_students``)
+            person.key_identities[skey] = {**identity, BOUND_WITH: akey, SYSTEM: record.system}
             fill_gaps(person, {"school_code": keys.school_code} if keys.school_code else {}, ch)
             recheck(person, skey, ch, match_settings)
         elif owner is not None and owner.person_id != person.person_id:
-            open_review(record, skey, "student_id_bound_to_other_person", ch, person.person_id, identity=identity)
+            if (record.system != AUTHORITATIVE and len(owner.keys) == 1 and skey not in person.cannot_link
+                    and not any(k.startswith("student:") for k in person.keys)):
+                # the school's record came first and became an identity of its own: this record names both ids,
+                # so it is this person (as if it had come second: late_match.py)
+                bound, outcomes = len(ch.bound), set(ch.outcomes)
+                merge(owner, person, owner.keys[skey], ch)
+                fill_gaps(person, {"school_code": keys.school_code} if keys.school_code else {}, ch)
+                recheck(person, skey, ch, match_settings)
+                del ch.bound[bound:]
+                ch.outcomes = outcomes | {"adopted"}
+            else:
+                open_review(record, skey, "student_id_bound_to_other_person", ch, person.person_id,
+                            identity=identity)
         return skey
     return akey
 

@@ -101,7 +101,7 @@ def handle_record(record: RecordV1, ch: Change, match_settings: MatchSettings) -
         return Result("duplicate", [])
     refs = identify(record, ch, match_settings)
     if record.system == "resident_registry":
-        apply_registry(record, refs, ch)
+        apply_registry(record, refs, ch, match_settings)
     else:
         if record.event_type == "maternal_child_health.birth.recorded":
             _apply_birth(record, refs, ch)

@@ -6,8 +6,11 @@ from typing import Any
 
 from contracts.topics.ingest_records import RecordV1
 from services.linkage.domain.identity import is_minor
+from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.model import Person, SourceFact
-from services.linkage.service_layer.identify import identity_of, open_review
+from services.linkage.domain.state import KEYED_FIELDS
+from services.linkage.service_layer.identify import conflicting_students, identity_of, open_review
+from services.linkage.service_layer.late_match import adopt_students
 from services.linkage.service_layer.unit import Change
 
 ARRIVALS = ("birth", "move_in")
@@ -24,6 +27,10 @@ def _ward_since(person: Person, identity: dict[str, Any], reason: Any, effective
     return person.ward_since
 
 
+def _matched_on(person: Person) -> tuple[Any, ...]:
+    return tuple(getattr(person, f) for f in KEYED_FIELDS) + (person.is_child,)
+
+
 def _residence(akey: str, record: RecordV1, ch: Change) -> SourceFact:
     key = f"residence|{akey}"
     sf = ch.state.source_facts.get(key)
@@ -33,7 +40,7 @@ def _residence(akey: str, record: RecordV1, ch: Change) -> SourceFact:
     return sf
 
 
-def apply_registry(record: RecordV1, refs: dict[str, list[str]], ch: Change) -> None:
+def apply_registry(record: RecordV1, refs: dict[str, list[str]], ch: Change, match_settings: MatchSettings) -> None:
     subjects = refs.get("subject", [])
     person = ch.state.person_for_key(subjects[0]) if subjects else None
     if person is None:
@@ -49,7 +56,8 @@ def apply_registry(record: RecordV1, refs: dict[str, list[str]], ch: Change) -> 
     else:
         keys = next(k for k in record.persons if k.role == "subject")
         identity: dict[str, Any]
-        if "new" in ch.outcomes and person.keys.get(akey) == record.record_id and len(person.keys) == 1:
+        made_here = "new" in ch.outcomes and person.keys.get(akey) == record.record_id and len(person.keys) == 1
+        if made_here:
             # made from this very record (``_by_atena``): its identity fields are the record's already, so only
             # what the record adds besides is compared and set
             identity = {}
@@ -62,8 +70,12 @@ def apply_registry(record: RecordV1, refs: dict[str, list[str]], ch: Change) -> 
             open_review(record, akey, "registry_birth_date_changed", ch, person.person_id, identity=identity)
         minor = person.is_child or is_minor(keys.birth_date, effective if isinstance(effective, str) else None)
         ward_since = _ward_since(person, identity, attrs.get("reason"), effective)
+        matched_on = _matched_on(person)
         tokens = ch.state.update_person(person, {**identity, "household_no": record.household_no,
                                                  "status": "resident", "is_child": minor, "ward_since": ward_since})
+        if person.is_child and (made_here or _matched_on(person) != matched_on):
+            adopt_students(person, ch, match_settings)  # made by this record, or matched on something new
+        conflicting_students(person, ch)
         since: Any = effective if attrs.get("reason") in ARRIVALS else sf.attributes.get("resident_since")
         sf.attributes = {"birth_date": person.birth_date, "sex": person.sex, "ward_code": person.ward_code,
                          "household_no": person.household_no, "resident_since": since,
