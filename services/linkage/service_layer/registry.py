@@ -27,8 +27,12 @@ def _ward_since(person: Person, identity: dict[str, Any], reason: Any, effective
     return person.ward_since
 
 
+_MATCHED = tuple(sorted(KEYED_FIELDS))
+
+
 def _matched_on(person: Person) -> tuple[Any, ...]:
-    return tuple(getattr(person, f) for f in KEYED_FIELDS) + (person.is_child,)
+    """What matching reads of a person (its blocks and weights), and whether it is in the blocks at all."""
+    return (*(getattr(person, f) for f in _MATCHED), person.is_child)
 
 
 def _residence(akey: str, record: RecordV1, ch: Change) -> SourceFact:
