@@ -20,6 +20,8 @@ RECHECKED = frozenset({SURNAME_CHANGED, TYPO_UNCONFIRMED, NEW_SURNAME_UNCONFIRME
 SETTLED_BY = "linkage"
 # in a key's identity (``Person.key_identities``): the 宛名番号 key a record named beside the student id, and its system
 BOUND_WITH, SYSTEM = "bound_with", "system"
+# beside them: the school's own record of that student ({"record_id", "identity"}) that came while the key was bound
+STUDENT_RECORD = "student_record"
 
 
 def identity_of(keys: PersonKeys) -> dict[str, Any]:
@@ -33,10 +35,12 @@ def registry_birth_date(person: Person) -> str | None:
     return person.birth_date if person.status != "known" else None
 
 
-def conflicting_students(person: Person, ch: Change) -> None:
+def conflicting_students(person: Person, ch: Change, match_settings: MatchSettings) -> None:
     """The registry now gives ``person``'s birth date: a student id that another system's record bound with this
-    宛名番号 and another birth date is unbound and goes to review, as that record would have had the registry come
-    first (``birth_date_conflict`` in ``_by_atena``); its facts wait for the clerk."""
+    宛名番号 and another birth date goes to review, as that record would have had the registry come first
+    (``birth_date_conflict`` in ``_by_atena``), and is unbound — its facts wait for the clerk — unless the school's
+    own record of that student (``STUDENT_RECORD``, seen while the key was bound) links it here on the weights, as
+    it would have had it come after the conflict."""
     born = registry_birth_date(person)
     for key in sorted(k for k in person.keys if k.startswith("student:")):
         identity = person.key_identities.get(key) or {}
@@ -44,8 +48,6 @@ def conflicting_students(person: Person, ch: Change) -> None:
         if identity.get(BOUND_WITH) is None or born is None or theirs is None or theirs == born:
             continue
         record_id = person.keys[key]
-        del person.key_identities[key]
-        ch.key_unbound(person, key)
         fields = {k: v for k, v in identity.items() if k in IDENTITY_FIELDS}
         review = PendingReview(review_id_for(record_id, key), record_id, key, person.person_id, "birth_date_conflict",
                                fields, system=str(identity.get(SYSTEM) or ""))
@@ -54,6 +56,17 @@ def conflicting_students(person: Person, ch: Change) -> None:
             review.decision, review.decided = earlier.decision, earlier.decided
         ch.state.put_review(review)
         ch.review(review.review_id, review_payload(review, review.system, None))
+        seen = identity.get(STUDENT_RECORD)
+        if seen:
+            own = {k: v for k, v in seen["identity"].items() if k in IDENTITY_FIELDS}
+            result = match(Person("-", **own), ch.state, match_settings, ch.state.cannot_by_key.get(key, ()),
+                           own_key=key)
+            if result.outcome == "link" and result.best is not None and result.best.person_id == person.person_id:
+                ch.state.bind_key(person, key, seen["record_id"])
+                person.key_identities[key] = seen["identity"]
+                continue
+        del person.key_identities[key]
+        ch.key_unbound(person, key)
 
 
 def fill_gaps(person: Person, identity: dict[str, Any], ch: Change) -> None:
@@ -177,6 +190,13 @@ def _by_student(record: RecordV1, keys: PersonKeys, ch: Change, match_settings: 
     known = ch.state.person_for_key(skey)
     if known is not None:
         ch.outcomes.add("linked")
+        bound = known.key_identities.get(skey)
+        if (bound is not None and BOUND_WITH in bound and STUDENT_RECORD not in bound
+                and (keys.kana_key or keys.kanji_key) and keys.birth_date):
+            # bound by a record that named a 宛名番号 too: kept for the registry's check (``conflicting_students``)
+            known.key_identities[skey] = {**bound, STUDENT_RECORD: {"record_id": record.record_id,
+                                                                    "identity": identity}}
+            ch.state.touch("person", known.person_id)
         return skey
     if not (keys.kana_key or keys.kanji_key) or not keys.birth_date:
         ch.outcomes.add("pending")  # attendance etc. before the student record: waits for the key to be bound

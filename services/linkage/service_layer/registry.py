@@ -79,7 +79,7 @@ def apply_registry(record: RecordV1, refs: dict[str, list[str]], ch: Change, mat
                                                  "status": "resident", "is_child": minor, "ward_since": ward_since})
         if person.is_child and (made_here or _matched_on(person) != matched_on):
             adopt_students(person, ch, match_settings)  # made by this record, or matched on something new
-        conflicting_students(person, ch)
+        conflicting_students(person, ch, match_settings)
         since: Any = effective if attrs.get("reason") in ARRIVALS else sf.attributes.get("resident_since")
         sf.attributes = {"birth_date": person.birth_date, "sex": person.sex, "ward_code": person.ward_code,
                          "household_no": person.household_no, "resident_since": since,
