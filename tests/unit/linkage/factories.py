@@ -86,15 +86,24 @@ def student(student_id: str, kana: str, kanji: str, birth: str, sex: str = "1",
         sex=sex, address_key=address)], grade=3)
 
 
-def registry_with_noise(state: LinkageState) -> None:
+def noise_records() -> list[RecordV1]:
     """A small registry: the children to find and a crowd with common names and shared birth dates."""
-    run(state, resident("1", "H1", birth="2016-04-02", name_kana="フクオカ タロウ", name_kanji="福岡 太郎"))
-    run(state, resident("2", "H2", birth="2016-04-02", name_kana="サトウ ユイ", name_kanji="佐藤 結衣", sex="2",
-                        address="福岡市南区大橋1-1"))
-    run(state, resident("3", "H3", birth="2016-09-09", name_kana="ハカタ ユウタ", name_kanji="博多 悠太",
-                        address="福岡市博多区博多駅前2-2"))
-    run(state, resident("4", "H3", birth="2016-09-09", name_kana="ハカタ ユウキ", name_kanji="博多 悠希",
-                        address="福岡市博多区博多駅前2-2"))
+    records = [
+        resident("1", "H1", birth="2016-04-02", name_kana="フクオカ タロウ", name_kanji="福岡 太郎"),
+        resident("2", "H2", birth="2016-04-02", name_kana="サトウ ユイ", name_kanji="佐藤 結衣", sex="2",
+                 address="福岡市南区大橋1-1"),
+        resident("3", "H3", birth="2016-09-09", name_kana="ハカタ ユウタ", name_kanji="博多 悠太",
+                 address="福岡市博多区博多駅前2-2"),
+        resident("4", "H3", birth="2016-09-09", name_kana="ハカタ ユウキ", name_kanji="博多 悠希",
+                 address="福岡市博多区博多駅前2-2"),
+    ]
     for i in range(40):
-        run(state, resident(f"9{i:03d}", f"HX{i}", birth=f"2015-0{1 + i % 9}-1{i % 10}",
-                            name_kana="サトウ ハルト", name_kanji="佐藤 陽翔", address=f"福岡市西区姪浜{i}-1"))
+        records.append(resident(f"9{i:03d}", f"HX{i}", birth=f"2015-0{1 + i % 9}-1{i % 10}",
+                                name_kana="サトウ ハルト", name_kanji="佐藤 陽翔", address=f"福岡市西区姪浜{i}-1"))
+    return records
+
+
+def registry_with_noise(state: LinkageState) -> None:
+    """``noise_records`` into ``state``."""
+    for rec in noise_records():
+        run(state, rec)
