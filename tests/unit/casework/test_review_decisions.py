@@ -93,6 +93,19 @@ def test_a_case_linkage_settled_itself_leaves_the_clerks_list_as_linkages_decisi
         "duplicate"
 
 
+def test_a_case_linkage_settled_as_the_same_child_is_stored_as_must_link() -> None:
+    """docs/linkage.md, "Arrival order": the registry child the school record belongs to arrived after it."""
+    uow = FakeUnitOfWork()
+    received(uow, "rv-5")
+    settled = review_event("rv-5")
+    settled["data"] |= {"status": "decided", "decision": "must_link"}
+    assert handle_review_case(Envelope[ReviewCaseV1].model_validate(settled), uow=uow, now=NOW).outcome == \
+        "review_settled"
+    case = uow.reviews.get("rv-5")
+    assert case is not None and (case.status, case.decision, case.decided_by) == ("decided", "must_link", "linkage")
+    assert open_reviews(uow) == [] and uow.cases.outbox == []
+
+
 def test_a_case_first_seen_already_settled_is_stored_decided_and_a_clerks_decision_is_never_overwritten() -> None:
     uow = FakeUnitOfWork()
     settled = review_event("rv-3")
