@@ -97,7 +97,7 @@ def state_parts(state: LinkageState) -> list[tuple[str, int, int]]:
     entries = sum(len(sf.sent) for sf in sfs)
     processed = state.processed.in_memory()
     parts: list[tuple[str, Any, int]] = [
-        ("persons", state.persons, len(state.persons)),
+        ("persons", state.persons.in_memory(), sum(len(part) for part in state.persons.in_memory())),
         ("source facts: sent", sent, entries),
         ("processed", processed, len(processed)),
         ("births", state.births, len(state.births)),
@@ -129,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-memory", action="store_true",
                         help="keep the whole state in memory (not attached to the store: as before issue 19's pass)")
     parser.add_argument("--fact-cache", type=int, help="source facts kept between batches (default: the state's)")
+    parser.add_argument("--person-cache", type=int,
+                        help="adults kept between batches (default: the state's; children are always kept)")
     parser.add_argument("--sqlite-cache-mib", type=int, default=LinkageSettings().sqlite_cache_mib,
                         help="SQLite's page cache for the state's connection")
     parser.add_argument("--write-input", type=Path, help=argparse.SUPPRESS)
@@ -153,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             store.load(state)  # as the worker starts: attached to its store
         if args.fact_cache is not None:
             state.source_facts.cache_size = args.fact_cache
+        if args.person_cache is not None:
+            state.persons.cache_size = args.person_cache
         service = LinkageService(state, store, LinkageMetrics(CollectorRegistry()), match_settings(settings),
                                  settings.source_uri, clock=SystemClock())
         wall, cpu = time.perf_counter(), time.process_time()
@@ -171,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scale {args.scale}: {records:,} records → {published:,} messages; {len(state.persons):,} persons, "
               f"{len(state.source_facts):,} source facts; CPU {cpu:.1f} s ({1e3 * cpu / records:.3f} ms/record), "
               f"wall {wall:.1f} s; digest {digest.hexdigest()[:16]}")
-        print(f"source facts read from the store {state.source_facts.reads:,}, processed {state.processed.reads:,}; "
+        print(f"read from the store: source facts {state.source_facts.reads:,}, processed {state.processed.reads:,}, "
+              f"persons {state.persons.reads:,}; "
               f"store {_store_mib(db):.0f} MiB")
         print(f"RSS before {base['VmRSS'] / 1024:.0f} MiB, after {after['VmRSS'] / 1024:.0f} MiB "
               f"(+{(after['VmRSS'] - base['VmRSS']) / 1024:.0f}), peak {after['VmHWM'] / 1024:.0f} MiB"
@@ -196,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             fresh = LinkageState()
             if args.fact_cache is not None:
                 fresh.source_facts.cache_size = args.fact_cache
+            if args.person_cache is not None:
+                fresh.persons.cache_size = args.person_cache
             rows = store.load(fresh)
             gc.collect()
             print(f"reload: {rows:,} rows in {time.process_time() - started:.1f} s CPU; RSS "

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from types import GetSetDescriptorType
 from typing import Any
 
 
@@ -21,8 +22,9 @@ def proc_status() -> dict[str, int]:
 
 def deep_size(roots: Iterable[Any], seen: set[int], skip: frozenset[str] = frozenset()) -> int:
     """Bytes of everything reachable from ``roots`` not in ``seen`` (which it extends), each object once: containers,
-    strings, numbers, dates and the slots (but those named in ``skip``) or __dict__ of other objects. Classes,
-    functions and modules are not followed."""
+    strings, numbers, dates and the slots (but those named in ``skip``) or __dict__ of other objects (the
+    attributes of a class compiled by mypyc, which has neither: before, such an object counted as its header only).
+    Classes, functions and modules are not followed."""
     total, todo = 0, list(roots)
     while todo:
         obj = todo.pop()
@@ -38,10 +40,13 @@ def deep_size(roots: Iterable[Any], seen: set[int], skip: frozenset[str] = froze
         elif isinstance(obj, str | bytes | int | float | bool | date) or obj is None:
             continue
         else:
-            for cls in type(obj).__mro__:
-                for name in getattr(cls, "__slots__", ()):
-                    if name not in skip and hasattr(obj, name):
-                        todo.append(getattr(obj, name))
+            names = [name for cls in type(obj).__mro__ for name in getattr(cls, "__slots__", ())]
+            if not names and not hasattr(obj, "__dict__"):  # compiled (mypyc): native attributes, no __slots__
+                names = [name for cls in type(obj).__mro__ if cls is not object for name, attr in vars(cls).items()
+                         if isinstance(attr, GetSetDescriptorType) and not name.startswith("__")]
+            for name in names:
+                if name not in skip and hasattr(obj, name):
+                    todo.append(getattr(obj, name))
             if hasattr(obj, "__dict__"):
                 todo.append(obj.__dict__)
     return total

@@ -60,7 +60,7 @@ def expired_persons(state: LinkageState, years: int, today: date) -> list[str]:
         return []
     cutoff = years_before(today, years)
     found = []
-    for person in state.persons.values():
+    for person in state.persons.held_values():  # every child is in memory, attached or not (``held_always``)
         if person.merged_into is not None or not person.is_child:
             continue
         days = [d for d in (left_on(state, person), adult_on(person)) if d is not None]

@@ -37,6 +37,9 @@ SHARED_FIELDS = ("birth_date", "ward_code", "ward_since", "postal_code", "househ
                  "given_kana_key", "address", "address_key")
 NOTHING_BOUND: tuple[str, ...] = ()  # processed: most records bind no key (one shared empty value, not a list each)
 FACT_CACHE = 20_000  # source facts kept in memory between batches once attached to a store (the most recent)
+# adults kept in memory between batches once attached (the most recently used; children are always held): issue 19,
+# ninth pass, docs/linkage.md "Memory, ninth pass"
+PERSON_CACHE = 10_000
 
 V = TypeVar("V")
 
@@ -262,6 +265,181 @@ class StoredTable(Generic[V]):
             self._refilter()
 
 
+def held_always(person: Person) -> bool:
+    """Kept in memory even when the state is attached to a store: a child (matching compares records with them on
+    every record: the blocks, a 世帯's children) or a merged alias (a deletion finds a person's aliases among
+    these). The rest — the adults, ≈ 85 % of persons — are read when a record, a key or a decision names them."""
+    return person.is_child or person.merged_into is not None
+
+
+class PersonTable:
+    """The persons by id. All in memory until ``attach``; then the children and merged aliases (``held_always``)
+    still are, and the other persons are the store's rows, read when asked for: what this batch read or changed
+    stays in memory until the batch is committed, then the ``cache_size`` most recently used.
+
+    Every person ``held_always`` is in memory at any time (``held``), so what only concerns children (a 世帯's
+    children, retention of children, a deletion's aliases) need not read the store. A person changed must be
+    marked dirty (``LinkageState.touch``); at the batch's end (``settle``) the changed ones are placed again
+    (a person who became a child is held from then on). Iterating (``items``) reads the store, one row at a time,
+    not kept: put back (``[key] =``) what is changed."""
+
+    def __init__(self, build: Callable[[str, Any], Person], cache_size: int) -> None:
+        self._held: dict[str, Person] = {}  # everyone until attached; then children and merged aliases
+        self._cache: dict[str, Person] = {}  # attached: the other persons in memory, least recently used first
+        self._gone: set[str] = set()  # removed in this batch, still stored until the commit
+        self._build, self.cache_size = build, cache_size
+        self.backing: Backing | None = None
+        self._stored = KeyFilter()  # ids that may be in the store (attached)
+        self._count = 0  # attached: how many persons there are (stored, plus new, less removed)
+        self.reads = 0  # rows read from the store (the cache's misses)
+
+    def attach(self, backing: Backing) -> None:
+        assert not self._held, "attach a fresh state"
+        self.backing = backing
+        self._count = backing.count("person")
+        self._refilter()
+
+    def _refilter(self) -> None:
+        assert self.backing is not None
+        self._stored = KeyFilter(self.backing.keys("person"), self.backing.count("person"))
+
+    def loaded(self, person: Person) -> None:
+        """A stored person as the store is loaded (counted already): held if it must be, else left to the store."""
+        if self.backing is None or held_always(person):
+            self._held[person.person_id] = person
+
+    def get(self, key: str, default: Any = None) -> Any:
+        person = self._held.get(key)
+        if person is not None:
+            return person
+        if self.backing is None:
+            return default
+        cache = self._cache
+        person = cache.get(key)
+        if person is not None:  # most recently used last
+            del cache[key]
+            cache[key] = person
+            return person
+        if key not in self._stored or key in self._gone:
+            return default
+        row = self.backing.row("person", key)
+        if row is None:
+            return default
+        self.reads += 1
+        person = cache[key] = self._build(key, row)
+        return person
+
+    def held(self, key: str) -> Person | None:
+        """The person if in memory now (never read from the store): every ``held_always`` person is."""
+        person = self._held.get(key)
+        return person if person is not None else self._cache.get(key)
+
+    def held_values(self) -> list[Person]:
+        """Every person in memory now: all of them when not attached, else at least every ``held_always`` one."""
+        return [*self._held.values(), *self._cache.values()]
+
+    def __getitem__(self, key: str) -> Person:
+        person = self.get(key)
+        if person is None:
+            raise KeyError(key)
+        return person
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __setitem__(self, key: str, person: Person) -> None:
+        if self.backing is None:
+            self._held[key] = person
+            return
+        if key not in self._held and key not in self._cache:
+            if key in self._gone:
+                self._gone.discard(key)
+                self._count += 1
+            elif key not in self._stored or self.backing.row("person", key) is None:
+                self._count += 1
+            self._stored.add(key)
+        self._place(key, person)
+
+    def _place(self, key: str, person: Person) -> None:
+        if held_always(person):
+            self._held[key] = person
+            self._cache.pop(key, None)
+        else:
+            self._cache[key] = person
+            self._held.pop(key, None)
+
+    def __delitem__(self, key: str) -> None:
+        if self.pop(key, None) is None:
+            raise KeyError(key)
+
+    def pop(self, key: str, default: Any = None) -> Any:
+        person = self.get(key)
+        if person is None:
+            return default
+        self._held.pop(key, None)
+        if self.backing is not None:
+            self._cache.pop(key, None)
+            self._gone.add(key)
+            self._count -= 1
+        return person
+
+    def __len__(self) -> int:
+        return len(self._held) if self.backing is None else self._count
+
+    def items(self) -> Iterator[tuple[str, Person]]:
+        """Every person (attached: from the store, one row at a time, not kept; persons new in this batch last)."""
+        if self.backing is None:
+            yield from list(self._held.items())
+            return
+        seen: set[str] = set()
+        for key, row in self.backing.rows("person"):
+            if key in self._gone:
+                continue
+            person = self.held(key)
+            if person is not None:
+                seen.add(key)
+                yield key, person
+            else:
+                yield key, self._build(key, row)
+        for key, person in [(k, p) for k, p in (*self._held.items(), *self._cache.items()) if k not in seen]:
+            if self.backing.row("person", key) is None:  # new in this batch
+                yield key, person
+
+    def values(self) -> Iterator[Person]:
+        return (person for _, person in self.items())
+
+    def keys(self) -> Iterator[str]:
+        return (key for key, _ in self.items())
+
+    def __iter__(self) -> Iterator[str]:
+        return self.keys()
+
+    def in_memory(self) -> list[dict[str, Person]]:
+        """What is held in memory now (the benchmark's sizes)."""
+        return [self._held, self._cache]
+
+    def settle(self, changed: Iterable[str]) -> None:
+        """The batch's changed persons placed again (held, or cached, by what they are now)."""
+        if self.backing is None:
+            return
+        for key in changed:
+            person = self.held(key)
+            if person is not None:
+                self._place(key, person)
+
+    def committed(self) -> None:
+        """The batch's changes are stored: forget what was removed, keep only the most recently used adults."""
+        self._gone.clear()
+        if self.backing is None:
+            return
+        cache = self._cache
+        if len(cache) > self.cache_size:
+            for key in list(islice(cache, len(cache) - self.cache_size)):
+                del cache[key]
+        if self._stored.full():
+            self._refilter()
+
+
 class DepsIndex:
     """Which source facts read what (token → source fact keys): any change to a token re-attributes them. In
     memory until the state is attached to a store, then the store's (``holders``) with this batch's changes on
@@ -375,7 +553,7 @@ def review_block_keys(review: PendingReview) -> set[str]:
 
 class LinkageState:
     def __init__(self) -> None:
-        self.persons: dict[str, Person] = {}
+        self.persons = PersonTable(self._person, PERSON_CACHE)
         self.source_facts: StoredTable[SourceFact] = StoredTable("source_fact", self._source_fact, FACT_CACHE)
         self.births: dict[str, list[Birth]] = {}  # mother key → births
         self.reviews: dict[str, PendingReview] = {}
@@ -405,7 +583,9 @@ class LinkageState:
 
     def attach(self, backing: Backing) -> None:
         """From now on the source facts, the processed records and the dependency index are the store's, read on
-        demand (``ON_DEMAND``); the state must hold none of them yet (a fresh state, before ``load_row``)."""
+        demand (``ON_DEMAND``), and so are the persons not ``held_always`` (loaded to build the indexes, then left
+        to the store); the state must hold none of them yet (a fresh state, before ``load_row``)."""
+        self.persons.attach(backing)
         self.source_facts.attach(backing)
         self.processed.attach(backing)
         self.deps.attach(backing)
@@ -421,12 +601,13 @@ class LinkageState:
             person = self.persons.get(person.merged_into)
         return person
 
-    def add_person(self, person: Person) -> None:
-        for name in SHARED_FIELDS:
-            value = getattr(person, name)
-            if type(value) is str:
-                setattr(person, name, sys.intern(value))
-        self.persons[person.person_id] = person
+    def add_person(self, person: Person, stored: bool = False) -> None:
+        """``stored``: a person loaded from the store (``load_row``)."""
+        _share(person)
+        if stored:
+            self.persons.loaded(person)
+        else:
+            self.persons[person.person_id] = person
         for key in person.keys:
             self.key_owner[key] = person.person_id
         for key in person.cannot_link:
@@ -541,8 +722,9 @@ class LinkageState:
         self.touch("person", person.person_id)
 
     def household_children(self, household_no: str) -> list[Person]:
-        members = (self.persons[pid] for pid in sorted(self.households.get(household_no, ())))
-        return [p for p in members if p.is_child and p.status == "resident"]
+        held = self.persons.held  # every child is in memory: the adults of the 世帯 are not read from the store
+        members = (held(pid) for pid in sorted(self.households.get(household_no, ())))
+        return [p for p in members if p is not None and p.is_child and p.status == "resident"]
 
     # --- source facts, births, reviews ----------------------------------------------------------------------
     def put_source_fact(self, sf: SourceFact) -> None:
@@ -633,18 +815,22 @@ class LinkageState:
         rows: dict[str, dict[str, Any | None]] = {}
         for table, keys in self.dirty.items():
             rows[table] = {key: self._row(table, key) for key in keys}
+            if table == "person":
+                self.persons.settle(keys)
             keys.clear()
         return rows
 
     def committed(self) -> None:
         """The batch's changes are stored: what is read on demand leaves memory but for the most recent."""
+        self.persons.committed()
         self.source_facts.committed()
         self.processed.committed()
         self.deps.committed()
 
     def _row(self, table: str, key: str) -> Any | None:
         if table == "person":
-            return self.persons[key].to_dict() if key in self.persons else None
+            person = self.persons.get(key)
+            return person.to_dict() if person is not None else None
         if table == "source_fact":
             return self.source_facts[key].to_dict() if key in self.source_facts else None
         if table == "births":
@@ -661,7 +847,7 @@ class LinkageState:
         if table == "person":
             person = Person.from_dict(row)
             person.keys = {k: share(v, v) for k, v in person.keys.items()}
-            self.add_person(person)
+            self.add_person(person, stored=True)
         elif table == "source_fact":
             row["record_id"] = share(row["record_id"], row["record_id"])
             sf = self._source_fact(key, row)
@@ -693,9 +879,15 @@ class LinkageState:
         sf.sent = {self._person_id(cid): entry for cid, entry in sf.sent.items()}
         return sf
 
+    def _person(self, _key: str, row: dict[str, Any]) -> Person:
+        """A stored person row as the object (read on demand: not a child; ``add_person``'s shared strings)."""
+        person = Person.from_dict(row)
+        _share(person)
+        return person
+
     def _person_id(self, person_id: str) -> str:
         """The person's own id string (one string, not one per place that names the person)."""
-        person = self.persons.get(person_id)
+        person = self.persons.held(person_id)  # the children a fact was sent to are: no read for the others
         return person.person_id if person is not None else person_id
 
     def clear_dirty(self) -> None:
@@ -703,6 +895,14 @@ class LinkageState:
             keys.clear()
         self.deps.take_changes()
         self.committed()
+
+
+def _share(person: Person) -> None:
+    """The fields many persons share as one string each (``SHARED_FIELDS``)."""
+    for name in SHARED_FIELDS:
+        value = getattr(person, name)
+        if type(value) is str:
+            setattr(person, name, sys.intern(value))
 
 
 def _processed(_key: str, row: Any) -> Sequence[str]:

@@ -97,7 +97,7 @@ def _cluster(state: LinkageState, child_id: str) -> list[Person]:
     grew = True
     while grew:
         grew = False
-        for person in state.persons.values():
+        for person in state.persons.held_values():  # a merged alias is always in memory (``held_always``)
             if person.merged_into in found and person.person_id not in found:
                 found[person.person_id] = person
                 grew = True
@@ -177,7 +177,10 @@ def _scrub_keys(state: LinkageState, keys: set[str], result: Forgotten) -> None:
             state.processed[record_id] = [k for k in bound if k not in keys]
             state.touch("processed", record_id)
             result.counts["processed_records"] = result.counts.get("processed_records", 0) + 1
-    for person in state.persons.values():  # "never link this key here": the key itself must go
+    # "never link this key here": the key itself must go. The persons whose lists name a key are in
+    # ``cannot_by_key`` (and maybe some that no longer do): found there, not by reading every person from the store
+    named = sorted({pid for key in keys for pid in state.cannot_by_key.get(key, ())})
+    for person in (p for pid in named if (p := state.persons.get(pid)) is not None):
         if not keys.isdisjoint(person.cannot_link):
             person.cannot_link = [k for k in person.cannot_link if k not in keys]
             state.touch("person", person.person_id)
