@@ -155,5 +155,9 @@ class MultiMap:
             return ()
         return (cur,) if isinstance(cur, str) else tuple(cur)
 
+    def snapshot(self) -> dict[str, set[str]]:
+        """Every key's members (tests: two indexes compared)."""
+        return {key: set(self.get(key)) for key in self._d}
+
     def __len__(self) -> int:
         return len(self._d)

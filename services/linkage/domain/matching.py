@@ -273,7 +273,7 @@ def _household_surname(r: Identity, p: Person, st: LinkageState, n: int,
     if kana is None and kanji is None:
         return None
     holder: Person | None = None
-    for pid in sorted(st.households.get(p.household_no or "", ())):
+    for pid in sorted(st.households.get(p.household_no or "")):
         m = st.persons[pid]
         if pid == p.person_id:
             continue

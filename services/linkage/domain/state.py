@@ -563,7 +563,8 @@ class LinkageState:
         self.privacy: dict[str, Any] = {}
         # derived indexes
         self.key_owner: dict[str, str] = {}
-        self.households: dict[str, set[str]] = defaultdict(set)
+        # 世帯 → its resident persons (a bare id for one, else a list: a set each was 216 bytes, ≈ 2 persons a 世帯)
+        self.households = MultiMap()
         self.deps = DepsIndex()  # token → source fact keys
         self.birth_by_pregnancy: dict[str, Birth] = {}
         self.deferred_by_record: dict[str, set[str]] = defaultdict(set)  # decisions waiting for their record
@@ -672,14 +673,11 @@ class LinkageState:
 
     def _index_household(self, p: Person) -> None:
         if p.household_no and p.status == "resident":
-            self.households[p.household_no].add(p.person_id)
+            self.households.add(p.household_no, p.person_id)
 
     def _unindex_household(self, p: Person) -> None:
-        members = self.households.get(p.household_no) if p.household_no else None
-        if members is not None:
-            members.discard(p.person_id)
-            if not members:
-                del self.households[p.household_no]  # type: ignore[arg-type]
+        if p.household_no:
+            self.households.remove(p.household_no, p.person_id)
 
     def _counters(self, p: Person) -> tuple[tuple[Counter[str], str | None], ...]:
         return ((self.kana_freq, p.kana_key), (self.kanji_freq, p.kanji_key),
@@ -723,7 +721,7 @@ class LinkageState:
 
     def household_children(self, household_no: str) -> list[Person]:
         held = self.persons.held  # every child is in memory: the adults of the 世帯 are not read from the store
-        members = (held(pid) for pid in sorted(self.households.get(household_no, ())))
+        members = (held(pid) for pid in sorted(self.households.get(household_no)))
         return [p for p in members if p is not None and p.is_child and p.status == "resident"]
 
     # --- source facts, births, reviews ----------------------------------------------------------------------

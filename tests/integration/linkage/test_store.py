@@ -41,7 +41,7 @@ def test_a_restart_reloads_state_and_a_replay_emits_nothing(tmp_path: Path) -> N
 
     second = service(tmp_path)
     assert second.state.key_owner == first.state.key_owner
-    assert dict(second.state.households) == dict(first.state.households)
+    assert second.state.households.snapshot() == first.state.households.snapshot()
     assert second.state.deps.snapshot() == first.state.deps.snapshot()
     assert second.handle_records(incoming(records)) == []
     later = second.handle_records(incoming([assistance("ended", "C-1", "H1", "2001", "2025-09-30")]))
