@@ -814,6 +814,11 @@ class LinkageState:
         for table, keys in self.dirty.items():
             rows[table] = {key: self._row(table, key) for key in keys}
             if table == "person":
+                held = self.persons.held
+                for key in keys:
+                    person = held(key)
+                    if person is not None and person.key_identities:
+                        _share_identities(person)
                 self.persons.settle(keys)
             keys.clear()
         return rows
@@ -846,6 +851,8 @@ class LinkageState:
             person = Person.from_dict(row)
             person.keys = {k: share(v, v) for k, v in person.keys.items()}
             self.add_person(person, stored=True)
+            if person.key_identities:
+                _share_identities(person)
         elif table == "source_fact":
             row["record_id"] = share(row["record_id"], row["record_id"])
             sf = self._source_fact(key, row)
@@ -901,6 +908,24 @@ def _share(person: Person) -> None:
         value = getattr(person, name)
         if type(value) is str:
             setattr(person, name, sys.intern(value))
+
+
+_IDENTITY_NAMES = frozenset(IDENTITY_FIELDS)
+
+
+def _share_identities(person: Person) -> None:
+    """What each key came with (``key_identities``: a student record's name, birth date, address …) holds the
+    person's own string where the two are equal: one string, not two (≈ 0.5 k bytes less per child with a
+    student id; the values are equal, so nothing read or written changes)."""
+    for identity in person.key_identities.values():
+        same: list[tuple[str, str]] = []
+        for name, value in identity.items():
+            if name in _IDENTITY_NAMES and type(value) is str:
+                own = getattr(person, name)
+                if own is not value and own == value:
+                    same.append((name, own))
+        for name, own in same:
+            identity[name] = own
 
 
 def _processed(_key: str, row: Any) -> Sequence[str]:
