@@ -6,8 +6,9 @@ outbox only after the broker acknowledged them, so a crash between the two re-se
 ``load`` brings persons, births, reviews and the deletion records into memory and attaches the state to the store
 for the rest: source facts and processed records (rows of ``state``) and the dependency index (``deps``, written
 in the batch's transaction with the rows) are read when a change reaches them (issue 19: they are most of
-linkage's state and grow with every record). Reads go through one connection of their own, outside any
-transaction, so they see what was committed.
+linkage's state and grow with every record); of the persons, only the children and merged aliases stay after the
+load has built the indexes from all of them: the adults' ``person`` rows are read when something names them. Reads
+go through one connection of their own, outside any transaction, so they see what was committed.
 """
 
 from __future__ import annotations

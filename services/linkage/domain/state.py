@@ -3,13 +3,14 @@
 Primary data (persons, source facts, births, reviews, processed records) is marked dirty when changed so a
 store can persist exactly what changed in one transaction; the indexes are derived.
 
-What matching reads on every record stays in memory: persons and their keys, 世帯, births, reviews and the
-blocking and frequency indexes. What only a change reaching it reads — the source facts (with what was sent per
-child), the dependency index (token → source facts) and the processed record ids — lives in the store once the
-state is attached to one (``attach``, done by the store's ``load``): read on demand, kept in memory while a batch
-changes it and until the batch's transaction is committed, then only a bounded number of recent ones
-(``FACT_CACHE``). Without a store everything is kept in memory (tests, benchmarks, the ground-truth comparison).
-Issue 19: the source facts and their index were ≈ 60 % of linkage's memory and grow with every record.
+What matching reads on every record stays in memory: the children (and merged aliases), 世帯, births, reviews and
+the key, blocking and frequency indexes. What only a change reaching it reads — the source facts (with what was
+sent per child), the dependency index (token → source facts), the processed record ids and the adults (read when a
+record, key or decision names them: ``PersonTable``) — lives in the store once the state is attached to one
+(``attach``, done by the store's ``load``): read on demand, kept in memory while a batch changes it and until the
+batch's transaction is committed, then only a bounded number of recent ones (``FACT_CACHE``, ``PERSON_CACHE``).
+Without a store everything is kept in memory (tests, benchmarks, the ground-truth comparison). Issue 19: the source
+facts and their index were ≈ 60 % of linkage's memory and grow with every record; then the adults' persons were.
 """
 
 from __future__ import annotations
@@ -268,7 +269,7 @@ class StoredTable(Generic[V]):
 def held_always(person: Person) -> bool:
     """Kept in memory even when the state is attached to a store: a child (matching compares records with them on
     every record: the blocks, a 世帯's children) or a merged alias (a deletion finds a person's aliases among
-    these). The rest — the adults, ≈ 85 % of persons — are read when a record, a key or a decision names them."""
+    these). The rest — the adults, ≈ 84 % of persons — are read when a record, a key or a decision names them."""
     return person.is_child or person.merged_into is not None
 
 
