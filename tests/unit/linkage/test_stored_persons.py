@@ -16,6 +16,12 @@ from services.linkage.domain.model import Person
 from services.linkage.domain.state import LinkageState, held_always
 from services.linkage.service_layer.handlers import LinkageService
 from services.linkage.service_layer.privacy import forget
+from tests.unit.linkage.test_person_retention import TODAY
+from tests.unit.linkage.test_person_retention import _city as retention_city
+from tests.unit.linkage.test_privacy_deletion import CHILD_ID
+from tests.unit.linkage.test_privacy_deletion import _city as deletion_city
+from tests.unit.linkage.test_privacy_deletion import _delete as delete
+from tests.unit.linkage.test_privacy_deletion import _service as privacy_service
 from tests.unit.linkage.test_stored_state import _incoming, _records, _run, _service
 
 pytestmark = pytest.mark.unit
@@ -117,3 +123,37 @@ def test_a_deletion_scrubs_the_key_from_an_adult_in_the_store(tmp_path: Path) ->
     assert state.persons["p-adult"].cannot_link == [] and "p-child" not in state.persons
     assert store.loaded().persons["p-adult"].cannot_link == []
     store.close()
+
+
+def _privacy_service(directory: Path, person_cache: int | None) -> LinkageService:
+    """``test_privacy_deletion._service``'s service; with ``person_cache``, its state attached to the store (the
+    store is empty then: every person is made in the run, and none leaves memory when the cache holds them all)."""
+    directory.mkdir()
+    service = privacy_service(directory)
+    if person_cache is not None:
+        assert service.store is not None
+        service.state = LinkageState()
+        service.store.load(service.state)
+        service.state.persons.cache_size = person_cache
+        service.state.source_facts.cache_size = 0
+    return service
+
+
+def test_retention_and_a_deletion_attached_publish_what_they_do_in_memory(tmp_path: Path) -> None:
+    """The person retention purge and a deletion, with every adult read back from the store, send what they send
+    with every person in memory. (In the order of the source facts as iterated: attached, that is the store's key
+    order, not the order they came in — so against the state all in memory, the same messages in another order.)"""
+    published = []
+    for cache in (None, 10**9, 0):
+        service = _privacy_service(tmp_path / str(cache), cache)
+        retention_city(service)
+        deletion_city(service)
+        entries = service.purge_expired({}, TODAY, person_years=5)
+        assert service.store is not None
+        service.store.acknowledge([seq for seq, _ in entries])
+        out = [m for _, m in entries] + delete(service)
+        published.append((out, sorted(service.state.persons), len(service.state.persons)))
+        assert CHILD_ID not in service.state.persons
+    memory, all_cached, uncached = published
+    assert all_cached == uncached and len(uncached[0]) > 4
+    assert sorted(memory[0]) == sorted(uncached[0]) and memory[1:] == uncached[1:]
