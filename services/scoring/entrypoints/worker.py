@@ -74,7 +74,9 @@ class Scoring:
         self.container, self.store, self.producer = container, store, producer
         self.metrics = container.metrics
         settings = container.settings
-        self.duties = ClockDuties(settings.publish_from, settings.absence_settle_seconds)
+        self.duties = ClockDuties(settings.publish_from, settings.absence_settle_seconds,
+                                  catch_up_after=settings.catch_up_after_s, catch_up_quiet=settings.catch_up_quiet_s,
+                                  catch_up_max_hold=settings.catch_up_max_hold_s)
         self.held: set[int] = set()  # the facts partitions whose state is loaded
         self.generation = 0  # changes at every rebalance (a sweep between chunks notices)
         self._published: list[tuple[Published, str]] = []
@@ -137,9 +139,10 @@ class Scoring:
         if is_deletion(fact):  # the child was deleted on request: forget it, publish nothing
             self._forget(fact.child_id, "fact")
             return
+        behind = not hold and self.duties.behind(fact.child_id, fact.source_time, time.time())
         try:
             outcome, published = handle_fact(fact, event_id=event_id, partition=record.partition, store=self.store,
-                                             rulebook=self.container.rulebook, today=today, hold=hold)
+                                             rulebook=self.container.rulebook, today=today, hold=hold or behind)
         except Exception as exc:  # a rule bug must not stop the partition: count, log (no values), skip
             metrics.facts_failed.labels(reason="evaluation_error").inc()
             log.error("could not score fact of kind %s at p%s@%s: %s", fact.kind, record.partition, record.offset,
@@ -147,6 +150,8 @@ class Scoring:
             return
         if published is not None:
             self._published.append((published, "fact"))
+        if behind and outcome != "stale":
+            self.duties.held_back(fact.child_id, time.monotonic())
         self.duties.fact_arrived(fact.child_id, time.monotonic())
         self._outcomes[outcome].inc()
         metrics.processing_duration.observe(time.perf_counter() - started)
@@ -197,7 +202,7 @@ class Scoring:
         log.info("disclosure request %s answered (%s)", request.request_id, outcome)
 
     def _forget(self, child_id: str, via: str) -> None:
-        self.duties.stop_settling(child_id)
+        self.duties.forget(child_id)
         held = forget_child(child_id, self.store)
         self.metrics.deletions.labels(via=via, outcome="deleted" if held else "not_held").inc()
 
@@ -279,6 +284,15 @@ class Scoring:
             self.metrics.sweep_duration.observe(time.perf_counter() - started)
         self.metrics.children.set(len(self.store))
 
+    async def catch_up(self, lock: asyncio.Lock) -> None:
+        """The children whose assessments waited for a backlog to be through (``catch_up_after_s``): evaluated now,
+        as the clock evaluates a child, and published when changed."""
+        today = self.container.clock.today()
+        ready = self.duties.caught_up_now(today, time.monotonic())
+        if ready:
+            log.info("a backlog is through: publishing the assessments of %d children", len(ready))
+            await self.by_clock(lock, ready, settle_child, today)
+
     async def settle(self, lock: asyncio.Lock) -> None:
         today = self.container.clock.today()
         ready = self.duties.ready_to_settle(today, time.monotonic())
@@ -341,6 +355,9 @@ async def run(container: Container, stop: asyncio.Event) -> None:
         await consumer.start()
         duties = [asyncio.create_task(kafka_batches.every(
             settings.sweep_interval_seconds, lambda: scoring.sweep(reader.lock), stop, name="clock sweep"))]
+        if scoring.duties.catch_up_after is not None:
+            duties.append(asyncio.create_task(kafka_batches.every(
+                min(1.0, settings.catch_up_quiet_s), lambda: scoring.catch_up(reader.lock), stop, name="catch-up")))
         if scoring.duties.settle_after is not None:
             duties.append(asyncio.create_task(kafka_batches.every(
                 min(5.0, scoring.duties.settle_after), lambda: scoring.settle(reader.lock), stop, name="settling")))
