@@ -151,7 +151,7 @@ class Scoring:
         if published is not None:
             self._published.append((published, "fact"))
         if behind and outcome != "stale":
-            self.duties.held_back(fact.child_id, time.monotonic())
+            self.duties.held_back(fact.child_id, time.monotonic(), fact.source_time)
         self.duties.fact_arrived(fact.child_id, time.monotonic())
         self._outcomes[outcome].inc()
         metrics.processing_duration.observe(time.perf_counter() - started)
@@ -233,10 +233,12 @@ class Scoring:
 
     # -- the clock ----------------------------------------------------------------------------------------------
     async def by_clock(self, lock: asyncio.Lock, children: list[str], evaluate: Callable[..., Published | None],
-                       today: date, due: Callable[[dict[str, Any]], bool] | None = None) -> bool:
+                       today: date, due: Callable[[dict[str, Any]], bool] | None = None,
+                       source_times: Callable[[str], str | None] | None = None) -> bool:
         """Evaluates the children still held, in chunks between batches; False when a rebalance interrupted it.
         ``due``: asked first of what the store keeps for the clock (``review_state``), so a child it refuses is not
-        decoded (the sweep's ``needs_review``, which ``sweep_child`` asks again of the whole state)."""
+        decoded (the sweep's ``needs_review``, which ``sweep_child`` asks again of the whole state).
+        ``source_times``: a child's source time to carry on its message (the backlog's last fact, ``catch_up``)."""
         generation = self.generation
         for start in range(0, len(children), SWEEP_CHUNK):
             async with lock:
@@ -244,6 +246,7 @@ class Scoring:
                     log.info("clock evaluation interrupted by a rebalance; it resumes on the next tick")
                     return False
                 for child_id in children[start:start + SWEEP_CHUNK]:
+                    source_time = source_times(child_id) if source_times is not None else None
                     review = self.store.review_state(child_id)
                     if review is None or (due is not None and not due(review)):
                         continue  # deleted meanwhile, or nothing for the clock to do
@@ -258,6 +261,8 @@ class Scoring:
                         log.error("could not re-evaluate a child by the clock: %s", type(exc).__name__)
                         continue
                     if published is not None:
+                        if source_time is not None:
+                            published.envelope["data"]["source_time"] = source_time
                         self._published.append((published, "clock"))
                 await self.send()
             await asyncio.sleep(0)  # a batch, a rebalance and the client's heartbeat run between chunks
@@ -291,7 +296,7 @@ class Scoring:
         ready = self.duties.caught_up_now(today, time.monotonic())
         if ready:
             log.info("a backlog is through: publishing the assessments of %d children", len(ready))
-            await self.by_clock(lock, ready, settle_child, today)
+            await self.by_clock(lock, ready, settle_child, today, source_times=self.duties.source_time_of)
 
     async def settle(self, lock: asyncio.Lock) -> None:
         today = self.container.clock.today()

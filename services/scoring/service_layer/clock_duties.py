@@ -23,6 +23,7 @@ class ClockDuties:
         self.catch_up_after, self.catch_up_quiet, self.catch_up_max_hold = catch_up_after, catch_up_quiet, \
             catch_up_max_hold
         self.caught_up: dict[str, float] = {}  # child id → when its first fact of a backlog was held
+        self.source_times: dict[str, str] = {}  # child id → the source time of its last held fact
         self.last_backlog = float("-inf")  # when the last fact of a backlog was held
         self._age: tuple[str, float] = ("", 0.0)  # the last source time read, as epoch seconds
 
@@ -42,9 +43,11 @@ class ClockDuties:
                 return False
         return now_epoch - self._age[1] > self.catch_up_after
 
-    def held_back(self, child_id: str, now: float) -> None:
+    def held_back(self, child_id: str, now: float, source_time: str | None = None) -> None:
         """The child's fact of a backlog was recorded, its assessment not published."""
         self.caught_up.setdefault(child_id, now)
+        if source_time:
+            self.source_times[child_id] = source_time
         self.last_backlog = now
 
     def caught_up_now(self, today: date, now: float) -> list[str]:
@@ -61,6 +64,10 @@ class ClockDuties:
         for child_id in ready:
             del self.caught_up[child_id]
         return ready
+
+    def source_time_of(self, child_id: str) -> str | None:
+        """The source time of the child's last held fact (for operators' end-to-end latency), once."""
+        return self.source_times.pop(child_id, None)
 
     def holding(self, today: date) -> bool:
         """The go-live load: nothing is published before ``publish_from``, not by a fact, not by the clock."""
@@ -103,3 +110,4 @@ class ClockDuties:
         """The child was deleted: nothing is owed for it."""
         self.settling.pop(child_id, None)
         self.caught_up.pop(child_id, None)
+        self.source_times.pop(child_id, None)

@@ -294,8 +294,9 @@ def test_facts_of_a_backlog_are_published_as_the_settled_assessment_once_it_is_t
 
     asyncio.run(through())
     [(key, value, _)] = producer.on("scoring.flags.v1")
-    assert key == b"b1" and orjson.loads(value)["data"]["raised_items"]  # type: ignore[arg-type]
-    assert s.duties.caught_up == {}
+    data = orjson.loads(value)["data"]  # type: ignore[arg-type]
+    assert key == b"b1" and data["raised_items"] and data["source_time"] == old  # the backlog's last fact
+    assert s.duties.caught_up == {} and s.duties.source_times == {}
     asyncio.run(through())
     assert len(producer.on("scoring.flags.v1")) == 1
 
