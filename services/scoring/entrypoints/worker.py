@@ -54,6 +54,7 @@ from services.scoring.service_layer.handlers import (
     decode_fact,
     handle_fact,
     needs_review,
+    release_child,
     settle_child,
     sweep_child,
 )
@@ -290,13 +291,13 @@ class Scoring:
         self.metrics.children.set(len(self.store))
 
     async def catch_up(self, lock: asyncio.Lock) -> None:
-        """The children whose assessments waited for a backlog to be through (``catch_up_after_s``): evaluated now,
-        as the clock evaluates a child, and published when changed."""
+        """The children whose assessments waited for a backlog to be through (``catch_up_after_s``): evaluated now
+        on all their facts (``release_child``: absences still wait for the clock) and published when changed."""
         today = self.container.clock.today()
         ready = self.duties.caught_up_now(today, time.monotonic())
         if ready:
             log.info("a backlog is through: publishing the assessments of %d children", len(ready))
-            await self.by_clock(lock, ready, settle_child, today, source_times=self.duties.source_time_of)
+            await self.by_clock(lock, ready, release_child, today, source_times=self.duties.source_time_of)
 
     async def settle(self, lock: asyncio.Lock) -> None:
         today = self.container.clock.today()
