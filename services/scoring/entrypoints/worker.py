@@ -275,7 +275,8 @@ class Scoring:
         if not due:
             return
         started = time.perf_counter()
-        children = [c for c, p in self.store.partition_of.items() if p in due]
+        waiting = self.duties.caught_up  # their facts wait for a backlog to be through: ``catch_up`` evaluates them
+        children = [c for c, p in self.store.partition_of.items() if p in due and c not in waiting]
         gc.freeze()  # the states are long-lived: the cyclic GC does not walk them again and again meanwhile
         try:
             rulebook = self.container.rulebook

@@ -310,3 +310,19 @@ def test_a_fresh_fact_publishes_at_once() -> None:
         rec.value = orjson.dumps(data)
     asyncio.run(s(fresh))
     assert [k for k, _, _ in producer.on("scoring.flags.v1")] == [b"f1"] and s.duties.caught_up == {}
+
+
+def test_the_days_sweep_leaves_the_children_waiting_for_a_backlog_to_catch_up() -> None:
+    """Held facts leave a child unevaluated; the sweep (which concludes absences) must not evaluate it mid-backlog:
+    pipeline_e2e at 0.05 raised item 3 for thousands of children whose checkups were still on their way."""
+    s, producer, _ = scoring(catch_up_after_s=60, catch_up_quiet_s=0.01)
+    old = datetime.fromtimestamp(time.time() - 3600, tz=UTC).isoformat()
+    backlog = flagged_facts("s1", 3)
+    for rec in backlog:
+        data = orjson.loads(rec.value)  # type: ignore[arg-type]
+        data["data"]["source_time"] = old
+        rec.value = orjson.dumps(data)
+    s.held = {3}
+    asyncio.run(s(backlog))
+    asyncio.run(s.sweep(asyncio.Lock()))
+    assert producer.on("scoring.flags.v1") == [] and "s1" in s.duties.caught_up
