@@ -16,7 +16,8 @@ pipeline_e2e counts them) and per record; the split by part (``benchmarks/cpu_sp
 pure-Python boundaries — compiled modules are invisible to cProfile) into decoding the records, matching and
 attribution (``handle_record``, compiled), encoding the messages, SQLite reads (on-demand rows and index lookups)
 and writes (the batch's transaction; the outbox cleared), and the rest (the worker's loop, metrics); and the digest
-of every message published (``benchmarks/linkage_memory.py``'s formula: at scale 0.05 it prints the same). The
+of every message published (``benchmarks/linkage_memory.py``'s formula, taken in the order the worker hands the
+messages over — record batches per partition since the ninth pass, so no longer linkage_memory's order). The
 digest's own CPU is not counted. ``--purge DAY`` then runs the retention purge (every purgeable kind kept a year)
 and prints its CPU, its steps and the longest of them. ``--profile`` adds a cProfile (CPU clock) written to
 var/linkage-worker.prof.
@@ -42,6 +43,7 @@ from prometheus_client import CollectorRegistry
 
 from benchmarks.cpu_split import CpuSplit, MessageDigest
 from benchmarks.linkage_memory import batches, input_path
+from contracts.topics import CATALOGUE
 from services.linkage import native
 from services.linkage.adapters.clock import SystemClock
 from services.linkage.adapters.store import SqliteStore
@@ -57,16 +59,45 @@ ROOT = Path(__file__).resolve().parents[1]
 READS = ("row", "rows", "keys", "count", "holders", "all_holders", "tokens", "token_count", "rows_for")
 
 
+class Builder:
+    """A record batch as the producer's ``create_batch`` gives one: here only the records appended."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[bytes | None, bytes | None, Sequence[tuple[str, bytes]]]] = []
+
+    def append(self, *, key: bytes | None, value: bytes | None, timestamp: None,
+               headers: Sequence[tuple[str, bytes]]) -> object:
+        self.records.append((key, value, headers))
+        return self
+
+
 class Producer:
-    """Stands for aiokafka's producer: each message digested as sent, acknowledged at once."""
+    """Stands for aiokafka's producer: each message digested as handed over (record batches per partition, as the
+    worker hands them: the catalogue's partition counts), acknowledged at once."""
 
     def __init__(self, split: CpuSplit) -> None:
         self.digest = MessageDigest()
         self.add = split.timed(self.digest.add, "benchmark: digest (not counted)")
+        self.partitions = {spec.name: spec.partitions for spec in CATALOGUE}
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return set(range(self.partitions.get(topic, 6)))
+
+    def create_batch(self) -> Builder:
+        return Builder()
+
+    async def send_batch(self, batch: Builder, topic: str, *, partition: int) -> asyncio.Future[None]:
+        for key, value, headers in batch.records:
+            self.add(topic, key, value, {k: v.decode() for k, v in headers})
+        return self._done()
 
     async def send(self, topic: str, value: bytes | None, *, key: bytes | None,
                    headers: Sequence[tuple[str, bytes]]) -> asyncio.Future[None]:
         self.add(topic, key, value, {k: v.decode() for k, v in headers})
+        return self._done()
+
+    @staticmethod
+    def _done() -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done

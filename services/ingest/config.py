@@ -31,16 +31,16 @@ class IngestSettings(KafkaSecuritySettings):
     batch_window_s: float = Field(
         0.2, gt=0, description="How long the worker waits for records when none are there (how often an idle worker "
         "wakes; also the longest a stop waits for the reader); records that arrived are handed over at once")
-    # aiokafka's defaults. 4 MiB / 256 KiB cut ingest's peak RSS at scale 0.25 by ≈ 130 MiB, but they interleave the
-    # source partitions differently downstream, and pipeline_e2e at 0.05 then flagged 3 110 children instead of the
-    # 3 130 every earlier run flagged: something downstream still decides by arrival order (docs/scaling.md "Ingest,
-    # eighth pass"). Not smaller until that is found and fixed.
+    # Bounded (aiokafka's defaults are 50 MiB / 1 MiB): at scale 0.25 ingest's peak RSS ≈ 130 MiB lower, and at 0.05 the
+    # whole pipeline ran 2 721/s against 2 609/s. Until linkage's result stopped depending on arrival order
+    # (docs/linkage.md "Arrival order") they changed 13 children's final flags; now the children's final flags are
+    # the same with both (pipeline_e2e at 0.05, compared child by child: docs/scaling.md "Arrival order, ninth pass").
     kafka_fetch_max_bytes: int = Field(
-        52_428_800, ge=65_536, description="Most bytes one fetch brings, over all partitions (aiokafka's default, "
-        "50 MiB). A backlog on 48 source partitions fills up to 48 MiB a fetch, all held as records at once")
+        4_194_304, ge=65_536, description="Most bytes one fetch brings, over all partitions (4 MiB; aiokafka's "
+        "default is 50 MiB, which a backlog on 48 source partitions fills, all held as records at once)")
     kafka_partition_fetch_bytes: int = Field(
-        1_048_576, ge=16_384, description="Most bytes one fetch brings per partition (aiokafka's default, 1 MiB); "
-        "a larger event still comes, alone")
+        262_144, ge=16_384, description="Most bytes one fetch brings per partition (256 KiB; aiokafka's default is "
+        "1 MiB); a larger event still comes, alone")
     # The dead-letter topic must take the original bytes of any event the broker accepted (≤ 2 MiB).
     producer_max_request_bytes: int = 2_097_152
     http_host: str = "127.0.0.1"

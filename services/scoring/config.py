@@ -35,6 +35,16 @@ class ScoringSettings(KafkaSecuritySettings):
     absence_settle_seconds: float | None = Field(
         None, gt=0, description="Demonstrations: conclude an absence (items 3, 16) once a child has had no new fact "
                                 "for this long, instead of at the next day's sweep")
+    catch_up_after_s: float | None = Field(
+        60.0, gt=0, description="A fact whose source event reached Tsunagu longer ago than this belongs to a backlog "
+                                "(a replay, a recovery, a load read after the fact): the child's assessment is "
+                                "recorded and published once the backlog is through, so an inbox gets the settled "
+                                "assessment, not each step of a history arriving in some order (unset: off)")
+    catch_up_quiet_s: float = Field(
+        2.0, gt=0, description="The backlog is through when no such fact has come for this long")
+    catch_up_max_hold_s: float = Field(
+        300.0, gt=0, description="Longest a child's assessment is held while a backlog goes on: published then "
+                                 "all the same (a pipeline that stays behind must not keep a flag from its ward)")
     timezone: str = Field("Asia/Tokyo", description="Whose calendar decides what 'today' is")
     sweep_interval_seconds: float = Field(60.0, gt=0, description="How often the clock is checked for a new day")
     log_level: str = Field("info", pattern="^(crit|error|warn|info|debug)$")

@@ -575,6 +575,9 @@ class LinkageState:
         # open reviews of a student record matched on the weights, by the blocks its identity (and a slip of its
         # birth date) falls in: a registry child arriving there matches them again (service_layer/late_match.py)
         self.review_blocks = MultiMap()
+        # identities made from a school record alone, by their blocking and slip keys (domain/waiting.py): built
+        # when first needed, from the persons held
+        self.student_blocks: MultiMap | None = None
         self.birth_date_freq: Counter[str] = Counter()
         self.kana_freq: Counter[str] = Counter()
         self.kanji_freq: Counter[str] = Counter()

@@ -42,6 +42,9 @@ class LinkageBatch:
     def __init__(self, service: LinkageService, producer: Any, *, records_topic: str, decisions_topic: str) -> None:
         self.service = service
         self.producer = producer
+        # each entry keyed by child, so the partition the producer would pick: handed over as record batches per
+        # partition, not one send each (contracts' ProduceBatch, as ingest and scoring do; docs/scaling.md)
+        self.out = kafka_batches.ProduceBatch(producer)
         self.use_cases: dict[str, UseCase] = {
             records_topic: service.handle_records, decisions_topic: service.handle_decisions,
             DELETIONS.name: lambda batch: handle_deletions(service, batch),
@@ -68,9 +71,11 @@ class LinkageBatch:
         """Sends outbox entries, waits for the broker's acknowledgement, then clears them from the outbox."""
         if not entries:
             return
-        sent = [await self.producer.send(topic, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
-                for _, (topic, key, value, headers) in entries]
-        await asyncio.gather(*sent)
+        out = self.out
+        await out.topics(*{entry[1][0] for entry in entries})
+        for _, (topic, key, value, headers) in entries:
+            out.add(topic, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
+        await asyncio.gather(*(future for future, _, _ in await out.send()))
         if self.service.store is not None:
             self.service.store.acknowledge([seq for seq, _ in entries])
 

@@ -10,6 +10,7 @@ from services.linkage.domain.guards import NEW_SURNAME_UNCONFIRMED, SURNAME_CHAN
 from services.linkage.domain.identity import atena_key, person_id_for, review_id_for, student_key
 from services.linkage.domain.matching import MatchResult, MatchSettings, match
 from services.linkage.domain.model import IDENTITY_FIELDS, PendingReview, Person
+from services.linkage.domain.waiting import index_student, unindex_student
 from services.linkage.service_layer.unit import Change, Out
 
 AUTHORITATIVE = "resident_registry"
@@ -122,6 +123,8 @@ def new_person(key: str, identity: dict[str, Any], record_id: str, ch: Change,
         person.is_child = True  # 児童生徒 are children by definition
         person.key_identities[key] = identity
     ch.state.add_person(person)
+    if key.startswith("student:"):
+        index_student(ch.state, person)
     ch.bound.append(key)
     ch.outcomes.add("new")
     ch.person_changed(person, {f"key:{key}", f"person:{person.person_id}"})
@@ -130,6 +133,7 @@ def new_person(key: str, identity: dict[str, Any], record_id: str, ch: Change,
 
 def merge(source: Person, target: Person, bound_by: str, ch: Change) -> None:
     """Keeps the target's id; the source becomes an alias (status merged) and its keys move over."""
+    unindex_student(ch.state, source)
     for key, _ in sorted(source.keys.items()):
         identity = source.key_identities.pop(key, None)
         ch.key_unbound(source, key)

@@ -21,20 +21,11 @@ another candidate moves to it and stays open for the clerk.
 from __future__ import annotations
 
 from services.linkage.domain.blocking import blocking_keys
-from services.linkage.domain.matching import MatchSettings, candidates, match
+from services.linkage.domain.matching import MatchSettings, match
 from services.linkage.domain.model import IDENTITY_FIELDS, PendingReview, Person
+from services.linkage.domain.waiting import STUDENT, student_only, students_near
 from services.linkage.service_layer.identify import SETTLED_BY, fill_gaps, merge, recheck, review_payload
 from services.linkage.service_layer.unit import Change, Out
-
-STUDENT = "student:"
-
-
-def student_only(person: Person) -> str | None:
-    """The student key of an identity that holds nothing else (made from a school record), else None."""
-    if person.status == "merged" or len(person.keys) != 1:
-        return None
-    key = next(iter(person.keys))
-    return key if key.startswith(STUDENT) else None
 
 
 def adopt(student: Person, skey: str, target: Person, ch: Change, ms: MatchSettings) -> None:
@@ -97,8 +88,9 @@ def adopt_students(person: Person, ch: Change, ms: MatchSettings) -> None:
     state = ch.state
     if person.status == "merged" or not person.is_child or any(k.startswith(STUDENT) for k in person.keys):
         return
+    keys = list(blocking_keys(person))
     near: set[str] = set()
-    for key in blocking_keys(person):
+    for key in keys:
         near.update(state.review_blocks.get(key))
     for review_id in sorted(near):
         review = state.reviews.get(review_id)
@@ -109,8 +101,7 @@ def adopt_students(person: Person, ch: Change, ms: MatchSettings) -> None:
         settle(review, skey, ch, ms)
         if any(k.startswith(STUDENT) for k in person.keys):
             return  # it holds a student id now: any other student record is someone else's
-    found = set(candidates(person, state, ms.max_candidates))
-    found.update(candidates(person, state, ms.max_candidates, second_chance=True))
+    found = students_near(state, keys)
     found.discard(person.person_id)
     for pid in sorted(found):
         student = state.persons.get(pid)

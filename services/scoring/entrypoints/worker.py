@@ -54,6 +54,7 @@ from services.scoring.service_layer.handlers import (
     decode_fact,
     handle_fact,
     needs_review,
+    release_child,
     settle_child,
     sweep_child,
 )
@@ -74,7 +75,9 @@ class Scoring:
         self.container, self.store, self.producer = container, store, producer
         self.metrics = container.metrics
         settings = container.settings
-        self.duties = ClockDuties(settings.publish_from, settings.absence_settle_seconds)
+        self.duties = ClockDuties(settings.publish_from, settings.absence_settle_seconds,
+                                  catch_up_after=settings.catch_up_after_s, catch_up_quiet=settings.catch_up_quiet_s,
+                                  catch_up_max_hold=settings.catch_up_max_hold_s)
         self.held: set[int] = set()  # the facts partitions whose state is loaded
         self.generation = 0  # changes at every rebalance (a sweep between chunks notices)
         self._published: list[tuple[Published, str]] = []
@@ -137,9 +140,10 @@ class Scoring:
         if is_deletion(fact):  # the child was deleted on request: forget it, publish nothing
             self._forget(fact.child_id, "fact")
             return
+        behind = not hold and self.duties.behind(fact.child_id, fact.source_time, time.time())
         try:
             outcome, published = handle_fact(fact, event_id=event_id, partition=record.partition, store=self.store,
-                                             rulebook=self.container.rulebook, today=today, hold=hold)
+                                             rulebook=self.container.rulebook, today=today, hold=hold or behind)
         except Exception as exc:  # a rule bug must not stop the partition: count, log (no values), skip
             metrics.facts_failed.labels(reason="evaluation_error").inc()
             log.error("could not score fact of kind %s at p%s@%s: %s", fact.kind, record.partition, record.offset,
@@ -147,6 +151,8 @@ class Scoring:
             return
         if published is not None:
             self._published.append((published, "fact"))
+        if behind and outcome != "stale":
+            self.duties.held_back(fact.child_id, time.monotonic(), fact.source_time)
         self.duties.fact_arrived(fact.child_id, time.monotonic())
         self._outcomes[outcome].inc()
         metrics.processing_duration.observe(time.perf_counter() - started)
@@ -197,7 +203,7 @@ class Scoring:
         log.info("disclosure request %s answered (%s)", request.request_id, outcome)
 
     def _forget(self, child_id: str, via: str) -> None:
-        self.duties.stop_settling(child_id)
+        self.duties.forget(child_id)
         held = forget_child(child_id, self.store)
         self.metrics.deletions.labels(via=via, outcome="deleted" if held else "not_held").inc()
 
@@ -228,10 +234,12 @@ class Scoring:
 
     # -- the clock ----------------------------------------------------------------------------------------------
     async def by_clock(self, lock: asyncio.Lock, children: list[str], evaluate: Callable[..., Published | None],
-                       today: date, due: Callable[[dict[str, Any]], bool] | None = None) -> bool:
+                       today: date, due: Callable[[dict[str, Any]], bool] | None = None,
+                       source_times: Callable[[str], str | None] | None = None) -> bool:
         """Evaluates the children still held, in chunks between batches; False when a rebalance interrupted it.
         ``due``: asked first of what the store keeps for the clock (``review_state``), so a child it refuses is not
-        decoded (the sweep's ``needs_review``, which ``sweep_child`` asks again of the whole state)."""
+        decoded (the sweep's ``needs_review``, which ``sweep_child`` asks again of the whole state).
+        ``source_times``: a child's source time to carry on its message (the backlog's last fact, ``catch_up``)."""
         generation = self.generation
         for start in range(0, len(children), SWEEP_CHUNK):
             async with lock:
@@ -239,6 +247,7 @@ class Scoring:
                     log.info("clock evaluation interrupted by a rebalance; it resumes on the next tick")
                     return False
                 for child_id in children[start:start + SWEEP_CHUNK]:
+                    source_time = source_times(child_id) if source_times is not None else None
                     review = self.store.review_state(child_id)
                     if review is None or (due is not None and not due(review)):
                         continue  # deleted meanwhile, or nothing for the clock to do
@@ -253,6 +262,8 @@ class Scoring:
                         log.error("could not re-evaluate a child by the clock: %s", type(exc).__name__)
                         continue
                     if published is not None:
+                        if source_time is not None:
+                            published.envelope["data"]["source_time"] = source_time
                         self._published.append((published, "clock"))
                 await self.send()
             await asyncio.sleep(0)  # a batch, a rebalance and the client's heartbeat run between chunks
@@ -264,7 +275,8 @@ class Scoring:
         if not due:
             return
         started = time.perf_counter()
-        children = [c for c, p in self.store.partition_of.items() if p in due]
+        waiting = self.duties.caught_up  # their facts wait for a backlog to be through: ``catch_up`` evaluates them
+        children = [c for c, p in self.store.partition_of.items() if p in due and c not in waiting]
         gc.freeze()  # the states are long-lived: the cyclic GC does not walk them again and again meanwhile
         try:
             rulebook = self.container.rulebook
@@ -278,6 +290,15 @@ class Scoring:
                      len(children), sorted(due), time.perf_counter() - started)
             self.metrics.sweep_duration.observe(time.perf_counter() - started)
         self.metrics.children.set(len(self.store))
+
+    async def catch_up(self, lock: asyncio.Lock) -> None:
+        """The children whose assessments waited for a backlog to be through (``catch_up_after_s``): evaluated now
+        on all their facts (``release_child``: absences still wait for the clock) and published when changed."""
+        today = self.container.clock.today()
+        ready = self.duties.caught_up_now(today, time.monotonic())
+        if ready:
+            log.info("a backlog is through: publishing the assessments of %d children", len(ready))
+            await self.by_clock(lock, ready, release_child, today, source_times=self.duties.source_time_of)
 
     async def settle(self, lock: asyncio.Lock) -> None:
         today = self.container.clock.today()
@@ -341,6 +362,9 @@ async def run(container: Container, stop: asyncio.Event) -> None:
         await consumer.start()
         duties = [asyncio.create_task(kafka_batches.every(
             settings.sweep_interval_seconds, lambda: scoring.sweep(reader.lock), stop, name="clock sweep"))]
+        if scoring.duties.catch_up_after is not None:
+            duties.append(asyncio.create_task(kafka_batches.every(
+                min(1.0, settings.catch_up_quiet_s), lambda: scoring.catch_up(reader.lock), stop, name="catch-up")))
         if scoring.duties.settle_after is not None:
             duties.append(asyncio.create_task(kafka_batches.every(
                 min(5.0, scoring.duties.settle_after), lambda: scoring.settle(reader.lock), stop, name="settling")))

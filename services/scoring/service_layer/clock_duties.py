@@ -1,5 +1,6 @@
 """What the clock owes: the go-live hold, which partitions the daily sweep still has to do today,
-and which children have had no new fact long enough to settle their absences (``absence_settle_seconds``).
+which children have had no new fact long enough to settle their absences (``absence_settle_seconds``),
+and which children's assessments wait for a backlog to be through (``catch_up_after_s``).
 
 The worker (entrypoints/worker.py) asks it on each clock tick and tells it what happened; the times
 it is given are monotonic seconds, the days are the clock's ``today``. It does not know about rebalances:
@@ -8,15 +9,65 @@ the worker evaluates only the children of the partitions it holds, and stops a s
 from __future__ import annotations
 
 from collections.abc import Iterable, Set
-from datetime import date
+from datetime import date, datetime
 
 
 class ClockDuties:
-    def __init__(self, publish_from: date | None = None, settle_after: float | None = None) -> None:
+    def __init__(self, publish_from: date | None = None, settle_after: float | None = None, *,
+                 catch_up_after: float | None = None, catch_up_quiet: float = 2.0,
+                 catch_up_max_hold: float = 300.0) -> None:
         self.publish_from = publish_from
         self.settle_after = settle_after  # None: absences wait for the next day's sweep
         self.swept_on: dict[int, date] = {}  # partition → the day it was last swept
         self.settling: dict[str, float] = {}  # child id → when its last fact arrived (only with settle_after)
+        self.catch_up_after, self.catch_up_quiet, self.catch_up_max_hold = catch_up_after, catch_up_quiet, \
+            catch_up_max_hold
+        self.caught_up: dict[str, float] = {}  # child id → when its first fact of a backlog was held
+        self.source_times: dict[str, str] = {}  # child id → the source time of its last held fact
+        self.last_backlog = float("-inf")  # when the last fact of a backlog was held
+        self._age: tuple[str, float] = ("", 0.0)  # the last source time read, as epoch seconds
+
+    def behind(self, child_id: str, source_time: str | None, now_epoch: float) -> bool:
+        """Whether the fact belongs to a backlog: its source event reached Tsunagu more than ``catch_up_after``
+        ago, or the child already waits for one to be through (a fresh fact then does not publish half of it)."""
+        if self.catch_up_after is None:
+            return False
+        if child_id in self.caught_up:
+            return True
+        if not source_time:
+            return False
+        if self._age[0] != source_time:
+            try:
+                self._age = (source_time, datetime.fromisoformat(source_time).timestamp())
+            except ValueError:
+                return False
+        return now_epoch - self._age[1] > self.catch_up_after
+
+    def held_back(self, child_id: str, now: float, source_time: str | None = None) -> None:
+        """The child's fact of a backlog was recorded, its assessment not published."""
+        self.caught_up.setdefault(child_id, now)
+        if source_time:
+            self.source_times[child_id] = source_time
+        self.last_backlog = now
+
+    def caught_up_now(self, today: date, now: float) -> list[str]:
+        """The children to publish now: every one once no fact of a backlog has come for ``catch_up_quiet``,
+        else those held for ``catch_up_max_hold`` already (none while the go-live hold lasts: its sweep publishes
+        them). They leave the list here; a rebalance that interrupts their evaluation leaves them to the sweep
+        (their state says they were not evaluated)."""
+        if not self.caught_up or self.holding(today):
+            return []
+        if now - self.last_backlog >= self.catch_up_quiet:
+            ready = sorted(self.caught_up)
+        else:
+            ready = sorted(c for c, first in self.caught_up.items() if now - first >= self.catch_up_max_hold)
+        for child_id in ready:
+            del self.caught_up[child_id]
+        return ready
+
+    def source_time_of(self, child_id: str) -> str | None:
+        """The source time of the child's last held fact (for operators' end-to-end latency), once."""
+        return self.source_times.pop(child_id, None)
 
     def holding(self, today: date) -> bool:
         """The go-live load: nothing is published before ``publish_from``, not by a fact, not by the clock."""
@@ -54,3 +105,9 @@ class ClockDuties:
     def stop_settling(self, child_id: str) -> None:
         """The child is being settled, or was deleted: no settling is due for it until its next fact."""
         self.settling.pop(child_id, None)
+
+    def forget(self, child_id: str) -> None:
+        """The child was deleted: nothing is owed for it."""
+        self.settling.pop(child_id, None)
+        self.caught_up.pop(child_id, None)
+        self.source_times.pop(child_id, None)

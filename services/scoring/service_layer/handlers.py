@@ -229,3 +229,20 @@ def settle_child(child_id: str, raw_state: dict[str, Any], *, store: StateStore,
     if published is not None or purged or state.next_review_on != raw_state.get("n"):
         _store(store, child_id, state)
     return published
+
+
+def release_child(child_id: str, raw_state: dict[str, Any], *, store: StateStore, rulebook: Rulebook,
+                  today: date) -> Published | None:
+    """A child whose facts waited for a backlog to be through (the worker's ``catch_up``): evaluated once on all of
+    them, as a fact would have it evaluated — an absence is still left to the clock (a backlog being through says
+    nothing about a record that has not come: concluding it here raised item 3 for thousands of children whose
+    checkups were still on their way, in pipeline_e2e at 0.05)."""
+    state = WORKING.take(child_id, raw_state)
+    if state.opted_out:
+        return None
+    review_on = state.next_review_on
+    published = reassess(child_id, state, today, rulebook)
+    if published is not None or state.next_review_on != review_on or raw_state.get("d") != state.evaluated_on:
+        _store(store, child_id, state)
+    return published
+

@@ -19,6 +19,7 @@ from services.ingest.entrypoints.worker import IngestBatch, SourceStatusReports
 from services.ingest.metrics import IngestMetrics
 from services.ingest.service_layer.handlers import IngestHandler
 from services.ingest.service_layer.school_import import CSV_SERVICE
+from tests.unit.fake_producer import FakeProducer
 
 pytestmark = pytest.mark.unit
 
@@ -37,47 +38,6 @@ class Rec:
 def good(event_id: str, offset: int = 0, partition: int = 0) -> Rec:
     event = example_event("childcare.enrolment.started", event_id=event_id)
     return Rec(topic_of(event["type"]), partition, offset, json.dumps(event).encode())
-
-
-class FakeBuilder:
-    def __init__(self) -> None:
-        self.records: list[tuple[bytes | None, bytes | None, Any]] = []
-
-    def append(self, *, key: bytes | None, value: bytes | None, timestamp: None, headers: Any) -> object:
-        self.records.append((key, value, headers))
-        return object()
-
-
-class FakeProducer:
-    """Queues sends and record batches; acknowledges (or fails) them only when told, as the broker would later."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes | None, bytes | None, Any]] = []
-        self.acks: list[asyncio.Future[Any]] = []
-
-    async def partitions_for(self, topic: str) -> set[int]:
-        return {0, 1, 2}
-
-    def create_batch(self) -> FakeBuilder:
-        return FakeBuilder()
-
-    async def send_batch(self, batch: FakeBuilder, topic: str, *, partition: int) -> asyncio.Future[Any]:
-        self.sent += [(topic, key, value, headers or None) for key, value, headers in batch.records]
-        ack: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.acks.append(ack)
-        return ack
-
-    async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None,
-                   headers: Any = None) -> asyncio.Future[Any]:
-        self.sent.append((topic, key, value, headers))
-        ack: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.acks.append(ack)
-        return ack
-
-    def acknowledge_all(self, error: Exception | None = None) -> None:
-        for ack in self.acks:
-            if not ack.done():
-                ack.set_exception(error) if error else ack.set_result(None)
 
 
 class FixedClock:

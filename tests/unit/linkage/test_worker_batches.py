@@ -12,6 +12,7 @@ import pytest
 
 from services.linkage.entrypoints.worker import LinkageBatch, purge_in_steps
 from services.linkage.service_layer.handlers import Incoming
+from tests.unit.fake_producer import FakeProducer
 
 pytestmark = pytest.mark.unit
 
@@ -51,19 +52,6 @@ class FakeService:
         return self._entries("decisions", batch)
 
 
-class FakeProducer:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes | None, Any]] = []
-        self.acks: list[asyncio.Future[Any]] = []
-
-    async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None,
-                   headers: Any = None) -> asyncio.Future[Any]:
-        self.sent.append((topic, value, headers))
-        ack: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.acks.append(ack)
-        return ack
-
-
 def test_runs_of_one_topic_go_together_in_order_and_the_outbox_is_cleared_after_the_acknowledgement() -> None:
     service, producer = FakeService(), FakeProducer()
     batch = LinkageBatch(service, producer, records_topic="r", decisions_topic="d")  # type: ignore[arg-type]
@@ -82,8 +70,8 @@ def test_runs_of_one_topic_go_together_in_order_and_the_outbox_is_cleared_after_
     asyncio.run(scenario())
 
     assert service.calls == [("records", [1, 2]), ("decisions", [7]), ("records", [3])]
-    assert [v for _, v, _ in producer.sent] == [b"records1", b"decisions2", b"records3"]
-    assert producer.sent[0][2] == [("h", b"v")]
+    assert [v for _, _, v, _ in producer.sent] == [b"records1", b"decisions2", b"records3"]
+    assert producer.sent[0][3] == [("h", b"v")]
     assert service.store.acknowledged == [1, 2, 3]
 
 
@@ -130,5 +118,5 @@ def test_a_batch_waiting_for_the_lock_runs_between_two_steps_of_the_retention_pu
 
     asyncio.run(scenario())
     assert [e for e in events if e.startswith("step")] == ["step 0", "step 1", "step 2"]
-    assert [v for _, v, _ in producer.sent] == [b"purged", b"records1", b"purged", b"purged"]  # the batch ran second
+    assert [v for _, _, v, _ in producer.sent] == [b"purged", b"records1", b"purged", b"purged"]  # the batch ran second
     assert service.store.acknowledged == [100, 1, 101, 102]

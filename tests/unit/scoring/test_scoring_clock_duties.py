@@ -4,7 +4,7 @@ children have been quiet long enough for their absences to settle."""
 from __future__ import annotations
 
 import ast
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -109,3 +109,40 @@ def test_the_bookkeeping_needs_no_framework() -> None:
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert imported <= {"__future__", "collections.abc", "datetime"}
+
+
+NOW = 1_780_000_000.0  # epoch seconds
+
+
+def test_a_fact_is_behind_when_its_source_event_is_older_than_the_catch_up_age() -> None:
+    fresh = datetime.fromtimestamp(NOW - 5).astimezone().isoformat()
+    old = datetime.fromtimestamp(NOW - 61).astimezone().isoformat()
+    duties = ClockDuties(catch_up_after=60.0)
+    assert not duties.behind("c1", fresh, NOW)
+    assert duties.behind("c1", old, NOW)
+    assert not duties.behind("c1", None, NOW) and not duties.behind("c1", "not a time", NOW)
+    assert not ClockDuties().behind("c1", old, NOW)  # off without an age
+    duties.held_back("c2", 0.0)
+    assert duties.behind("c2", fresh, NOW)  # a child waiting for a backlog waits for all of it
+
+
+def test_the_held_children_are_published_once_the_backlog_is_through_or_held_too_long() -> None:
+    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=2.0, catch_up_max_hold=300.0)
+    duties.held_back("c1", 0.0)
+    duties.held_back("c2", 100.0)
+    duties.held_back("c1", 250.0)  # held since its first
+    assert duties.caught_up_now(TODAY, 251.0) == []  # the backlog goes on: its last fact a second ago
+    duties.held_back("c3", 300.5)
+    assert duties.caught_up_now(TODAY, 301.0) == ["c1"]  # held five minutes: published all the same
+    assert duties.caught_up_now(TODAY, 301.0) == []
+    assert duties.caught_up_now(TODAY, 302.5) == ["c2", "c3"]  # two quiet seconds: the backlog is through
+    assert duties.caught_up == {}
+
+
+def test_the_go_live_hold_keeps_the_held_children_for_its_sweep_and_a_deletion_forgets_them() -> None:
+    duties = ClockDuties(publish_from=TOMORROW, catch_up_after=60.0)
+    duties.held_back("c1", 0.0)
+    duties.held_back("c2", 0.0)
+    assert duties.caught_up_now(TODAY, 1_000.0) == []
+    duties.forget("c2")
+    assert duties.caught_up_now(TOMORROW, 1_000.0) == ["c1"]

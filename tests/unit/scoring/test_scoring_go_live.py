@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from services.scoring.service_layer.handlers import Published, decode_fact, handle_fact, settle_child, sweep_child
+from services.scoring.service_layer.handlers import (
+    Published,
+    decode_fact,
+    handle_fact,
+    release_child,
+    settle_child,
+    sweep_child,
+)
 from tests.unit.scoring.factories import GUIDELINE, FakeStore, envelope, fact_dict
 
 pytestmark = pytest.mark.unit
@@ -136,3 +143,13 @@ def test_settling_concludes_the_absence_the_same_day_as_the_sweep_would() -> Non
     assert items(settled) == [3]
     assert settled is not None and settled.envelope["data"]["as_of"] == TODAY.isoformat()
     assert sweep(store, "c1", TODAY + timedelta(days=1)) is None  # the sweep has nothing left to say
+
+
+def test_a_child_released_after_a_backlog_gets_its_facts_flags_but_its_absences_still_wait_for_the_clock() -> None:
+    """docs/scoring.md "Backlogs": held facts, then ``release_child`` once the backlog is through."""
+    store = FakeStore()
+    assert deliver(store, residence("c1", "2025-03-10"), hold=True) is None  # the 3–4 month window has closed
+    raw = store.get("c1")
+    assert raw is not None and raw.get("d") is None  # recorded, not evaluated
+    assert release_child("c1", raw, store=store, rulebook=GUIDELINE, today=TODAY) is None  # its checkup may come
+    assert 3 in items(sweep(store, "c1", TODAY + timedelta(days=1)))  # the next day's sweep concludes it

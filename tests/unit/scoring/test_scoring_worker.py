@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -271,3 +272,57 @@ def test_the_clock_decodes_only_the_cold_children_it_evaluates() -> None:
     assert [r["d"] for r in reviews] == [TODAY.isoformat()] * 2  # "gone" is not held: not asked
     assert evaluated == [("k1", states["k1"])] and decoded == ["k1"]
     assert s.store.hot == 0  # evicted again by the chunk's flush
+
+
+def test_facts_of_a_backlog_are_published_as_the_settled_assessment_once_it_is_through() -> None:
+    """docs/scoring.md "Backlogs": facts whose source events are older than ``catch_up_after_s`` publish nothing
+    as they come; once none has come for ``catch_up_quiet_s`` the child's assessment is published, once."""
+    s, producer, _ = scoring(catch_up_after_s=60, catch_up_quiet_s=0.01)
+    old = datetime.fromtimestamp(time.time() - 3600, tz=UTC).isoformat()
+    backlog = flagged_facts("b1", 3)
+    for rec in backlog:
+        data = orjson.loads(rec.value)  # type: ignore[arg-type]
+        data["data"]["source_time"] = old
+        rec.value = orjson.dumps(data)
+    asyncio.run(s(backlog))
+    assert producer.on("scoring.flags.v1") == [] and list(s.duties.caught_up) == ["b1"]
+    assert len(producer.on(CHANGELOG)) == 1  # the facts are recorded all the same
+
+    async def through() -> None:
+        await asyncio.sleep(0.02)
+        await s.catch_up(asyncio.Lock())
+
+    asyncio.run(through())
+    [(key, value, _)] = producer.on("scoring.flags.v1")
+    data = orjson.loads(value)["data"]  # type: ignore[arg-type]
+    assert key == b"b1" and data["raised_items"] and data["source_time"] == old  # the backlog's last fact
+    assert s.duties.caught_up == {} and s.duties.source_times == {}
+    asyncio.run(through())
+    assert len(producer.on("scoring.flags.v1")) == 1
+
+
+def test_a_fresh_fact_publishes_at_once() -> None:
+    s, producer, _ = scoring(catch_up_after_s=60)
+    fresh = flagged_facts("f1", 2)
+    for rec in fresh:
+        data = orjson.loads(rec.value)  # type: ignore[arg-type]
+        data["data"]["source_time"] = datetime.now(UTC).isoformat()
+        rec.value = orjson.dumps(data)
+    asyncio.run(s(fresh))
+    assert [k for k, _, _ in producer.on("scoring.flags.v1")] == [b"f1"] and s.duties.caught_up == {}
+
+
+def test_the_days_sweep_leaves_the_children_waiting_for_a_backlog_to_catch_up() -> None:
+    """Held facts leave a child unevaluated; the sweep (which concludes absences) must not evaluate it mid-backlog:
+    pipeline_e2e at 0.05 raised item 3 for thousands of children whose checkups were still on their way."""
+    s, producer, _ = scoring(catch_up_after_s=60, catch_up_quiet_s=0.01)
+    old = datetime.fromtimestamp(time.time() - 3600, tz=UTC).isoformat()
+    backlog = flagged_facts("s1", 3)
+    for rec in backlog:
+        data = orjson.loads(rec.value)  # type: ignore[arg-type]
+        data["data"]["source_time"] = old
+        rec.value = orjson.dumps(data)
+    s.held = {3}
+    asyncio.run(s(backlog))
+    asyncio.run(s.sweep(asyncio.Lock()))
+    assert producer.on("scoring.flags.v1") == [] and "s1" in s.duties.caught_up
