@@ -34,7 +34,8 @@ def student_blocks(state: LinkageState) -> MultiMap:
     index = state.student_blocks
     if index is None:
         index = state.student_blocks = MultiMap()
-        for person in list(state.persons.values()):
+        # such an identity is a child (``new_person``), so in memory even when the adults are in the store
+        for person in state.persons.held_values():
             if student_only(person) is not None:
                 index.add_all(_keys(person), person.person_id)
     return index
