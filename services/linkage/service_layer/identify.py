@@ -3,6 +3,7 @@ by name, birth date, sex and address for school records that carry only a studen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from contracts.topics.ingest_records import PersonKeys, RecordV1
@@ -146,6 +147,22 @@ def merge(source: Person, target: Person, bound_by: str, ch: Change) -> None:
                                                              "merged_into": target.person_id}))
 
 
+def adopted(target: Person, skey: str, school: str | None, attach: Callable[[], None], ch: Change,
+            match_settings: MatchSettings, *, child: bool) -> None:
+    """A student key joins ``target`` for a record handled before this one (``attach`` merges its identity or binds
+    the key): the school code filled, the person a child (``child``), the key's other holders checked (``recheck``).
+    The key was bound by that earlier record, not this one (``ch.bound`` as before), and this record's outcome is
+    ``adopted``. ``_by_atena`` (a record naming both ids) and ``late_match`` (a registry child arriving) share it."""
+    bound, outcomes = len(ch.bound), set(ch.outcomes)
+    attach()
+    fill_gaps(target, {"school_code": school} if school else {}, ch)
+    if child and not target.is_child:
+        ch.person_changed(target, ch.state.update_person(target, {"is_child": True}))
+    recheck(target, skey, ch, match_settings)
+    del ch.bound[bound:]
+    ch.outcomes = outcomes | {"adopted"}
+
+
 def _by_atena(record: RecordV1, keys: PersonKeys, ch: Change, match_settings: MatchSettings) -> str:
     akey = atena_key(keys.atena_no or "")
     identity = identity_of(keys)
@@ -175,12 +192,8 @@ def _by_atena(record: RecordV1, keys: PersonKeys, ch: Change, match_settings: Ma
                     and not any(k.startswith("student:") for k in person.keys)):
                 # the school's record came first and became an identity of its own: this record names both ids,
                 # so it is this person (as if it had come second: late_match.py)
-                bound, outcomes = len(ch.bound), set(ch.outcomes)
-                merge(owner, person, owner.keys[skey], ch)
-                fill_gaps(person, {"school_code": keys.school_code} if keys.school_code else {}, ch)
-                recheck(person, skey, ch, match_settings)
-                del ch.bound[bound:]
-                ch.outcomes = outcomes | {"adopted"}
+                adopted(person, skey, keys.school_code, lambda: merge(owner, person, owner.keys[skey], ch), ch,
+                        match_settings, child=False)
             else:
                 open_review(record, skey, "student_id_bound_to_other_person", ch, person.person_id,
                             identity=identity)

@@ -24,36 +24,25 @@ from services.linkage.domain.blocking import blocking_keys
 from services.linkage.domain.matching import MatchSettings, match
 from services.linkage.domain.model import IDENTITY_FIELDS, PendingReview, Person
 from services.linkage.domain.waiting import STUDENT, student_only, students_near
-from services.linkage.service_layer.identify import SETTLED_BY, fill_gaps, merge, recheck, review_payload
+from services.linkage.service_layer.identify import SETTLED_BY, adopted, merge, review_payload
 from services.linkage.service_layer.unit import Change, Out
 
 
 def adopt(student: Person, skey: str, target: Person, ch: Change, ms: MatchSettings) -> None:
     """Merges the student identity into ``target`` as binding its key there would have (``_by_student``)."""
     identity = student.key_identities.get(skey) or {}
-    bound, outcomes = len(ch.bound), set(ch.outcomes)  # the key was bound by the school record, not this one
-    merge(student, target, student.keys[skey], ch)
-    school = identity.get("school_code")
-    fill_gaps(target, {"school_code": school} if school else {}, ch)
-    if not target.is_child:
-        ch.person_changed(target, ch.state.update_person(target, {"is_child": True}))
-    recheck(target, skey, ch, ms)
-    del ch.bound[bound:]
-    ch.outcomes = outcomes | {"adopted"}
+    adopted(target, skey, identity.get("school_code"), lambda: merge(student, target, student.keys[skey], ch), ch,
+            ms, child=True)
 
 
 def bind(target: Person, skey: str, record_id: str, identity: dict, ch: Change, ms: MatchSettings) -> None:
     """Binds a student key to ``target`` as ``_by_student`` does on a link, for a record handled earlier."""
-    bound, outcomes = len(ch.bound), set(ch.outcomes)
-    ch.key_bound(target, skey, record_id)
-    target.key_identities[skey] = identity
-    school = identity.get("school_code")
-    fill_gaps(target, {"school_code": school} if school else {}, ch)
-    if not target.is_child:
-        ch.person_changed(target, ch.state.update_person(target, {"is_child": True}))
-    recheck(target, skey, ch, ms)
-    del ch.bound[bound:]
-    ch.outcomes = outcomes | {"adopted"}
+
+    def attach() -> None:
+        ch.key_bound(target, skey, record_id)
+        target.key_identities[skey] = identity
+
+    adopted(target, skey, identity.get("school_code"), attach, ch, ms, child=True)
 
 
 def settle(review: PendingReview, skey: str, ch: Change, ms: MatchSettings) -> None:
