@@ -55,6 +55,7 @@ from services.scoring.service_layer.handlers import (
     handle_fact,
     needs_review,
     release_child,
+    release_passed_child,
     settle_child,
     sweep_child,
 )
@@ -277,6 +278,7 @@ class Scoring:
         started = time.perf_counter()
         waiting = self.duties.caught_up  # their facts wait for a backlog to be through: ``catch_up`` evaluates them
         children = [c for c, p in self.store.partition_of.items() if p in due and c not in waiting]
+        passed = [c for c in waiting if self.store.partition_of.get(c) in due]
         gc.freeze()  # the states are long-lived: the cyclic GC does not walk them again and again meanwhile
         try:
             rulebook = self.container.rulebook
@@ -286,6 +288,7 @@ class Scoring:
             gc.unfreeze()
         if done:
             self.duties.swept(due, today)
+            self.duties.passed(passed)  # swept when their backlog is through (``catch_up``)
             log.info("clock sweep for %s over %d children of partitions %s took %.2fs", today.isoformat(),
                      len(children), sorted(due), time.perf_counter() - started)
             self.metrics.sweep_duration.observe(time.perf_counter() - started)
@@ -298,7 +301,13 @@ class Scoring:
         ready = self.duties.caught_up_now(today, time.monotonic())
         if ready:
             log.info("a backlog is through: publishing the assessments of %d children", len(ready))
-            await self.by_clock(lock, ready, release_child, today, source_times=self.duties.source_time_of)
+            passed = [c for c in ready if self.duties.passed_over(c)]  # the day's sweep went by while they waited
+            if passed:
+                await self.by_clock(lock, passed, release_passed_child, today,
+                                    source_times=self.duties.source_time_of)
+            skip = set(passed)
+            others = [c for c in ready if c not in skip]
+            await self.by_clock(lock, others, release_child, today, source_times=self.duties.source_time_of)
 
     async def settle(self, lock: asyncio.Lock) -> None:
         today = self.container.clock.today()

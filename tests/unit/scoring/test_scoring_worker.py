@@ -274,16 +274,21 @@ def test_the_clock_decodes_only_the_cold_children_it_evaluates() -> None:
     assert s.store.hot == 0  # evicted again by the chunk's flush
 
 
+def with_source_time(records: list[Rec], source_time: str) -> list[Rec]:
+    """The facts as if their source events had happened at ``source_time`` (a backlog's, or a live one's)."""
+    for rec in records:
+        data = orjson.loads(rec.value)  # type: ignore[arg-type]
+        data["data"]["source_time"] = source_time
+        rec.value = orjson.dumps(data)
+    return records
+
+
 def test_facts_of_a_backlog_are_published_as_the_settled_assessment_once_it_is_through() -> None:
     """docs/scoring.md "Backlogs": facts whose source events are older than ``catch_up_after_s`` publish nothing
     as they come; once none has come for ``catch_up_quiet_s`` the child's assessment is published, once."""
     s, producer, _ = scoring(catch_up_after_s=60, catch_up_quiet_s=0.01)
     old = datetime.fromtimestamp(time.time() - 3600, tz=UTC).isoformat()
-    backlog = flagged_facts("b1", 3)
-    for rec in backlog:
-        data = orjson.loads(rec.value)  # type: ignore[arg-type]
-        data["data"]["source_time"] = old
-        rec.value = orjson.dumps(data)
+    backlog = with_source_time(flagged_facts("b1", 3), old)
     asyncio.run(s(backlog))
     assert producer.on("scoring.flags.v1") == [] and list(s.duties.caught_up) == ["b1"]
     assert len(producer.on(CHANGELOG)) == 1  # the facts are recorded all the same
@@ -303,11 +308,7 @@ def test_facts_of_a_backlog_are_published_as_the_settled_assessment_once_it_is_t
 
 def test_a_fresh_fact_publishes_at_once() -> None:
     s, producer, _ = scoring(catch_up_after_s=60)
-    fresh = flagged_facts("f1", 2)
-    for rec in fresh:
-        data = orjson.loads(rec.value)  # type: ignore[arg-type]
-        data["data"]["source_time"] = datetime.now(UTC).isoformat()
-        rec.value = orjson.dumps(data)
+    fresh = with_source_time(flagged_facts("f1", 2), datetime.now(UTC).isoformat())
     asyncio.run(s(fresh))
     assert [k for k, _, _ in producer.on("scoring.flags.v1")] == [b"f1"] and s.duties.caught_up == {}
 
@@ -317,12 +318,37 @@ def test_the_days_sweep_leaves_the_children_waiting_for_a_backlog_to_catch_up() 
     pipeline_e2e at 0.05 raised item 3 for thousands of children whose checkups were still on their way."""
     s, producer, _ = scoring(catch_up_after_s=60, catch_up_quiet_s=0.01)
     old = datetime.fromtimestamp(time.time() - 3600, tz=UTC).isoformat()
-    backlog = flagged_facts("s1", 3)
-    for rec in backlog:
-        data = orjson.loads(rec.value)  # type: ignore[arg-type]
-        data["data"]["source_time"] = old
-        rec.value = orjson.dumps(data)
+    backlog = with_source_time(flagged_facts("s1", 3), old)
     s.held = {3}
     asyncio.run(s(backlog))
     asyncio.run(s.sweep(asyncio.Lock()))
     assert producer.on("scoring.flags.v1") == [] and "s1" in s.duties.caught_up
+
+
+def test_a_child_the_days_sweep_passed_by_while_it_waited_gets_that_sweep_once_its_backlog_is_through() -> None:
+    """An infant with no 3–4 month checkup by 17 months: item 3, which only the clock concludes. ``p1`` waited for
+    its backlog while the day's sweep ran, ``p2``'s backlog came after it: once through, ``p1`` gets the sweep's
+    evaluation (item 3 now), ``p2`` a fact's (item 3 left to the next day's sweep, as before)."""
+    s, producer, _ = scoring(catch_up_after_s=60, catch_up_quiet_s=0.01)
+    old = datetime.fromtimestamp(time.time() - 3600, tz=UTC).isoformat()
+
+    def infant(child: str) -> list[Rec]:
+        data = fact_dict("residence", fact_id=f"res-{child}", child_id=child, valid_from="2025-01-01",
+                         birth_date="2025-01-01", sex="1", ward_code="40133", resident_since="2025-01-01")
+        return with_source_time([Rec("linkage.facts.v1", 3, 0, child.encode(), envelope(data))], old)
+
+    s.held = {3}
+    asyncio.run(s(infant("p1")))
+    asyncio.run(s.sweep(asyncio.Lock()))  # the day's sweep: p1 waits, so it is passed by
+    assert producer.on("scoring.flags.v1") == [] and s.duties.passed_by == {"p1"}
+    asyncio.run(s(infant("p2")))
+
+    async def through() -> None:
+        await asyncio.sleep(0.02)
+        await s.catch_up(asyncio.Lock())
+
+    asyncio.run(through())
+    raised = {key: orjson.loads(value)["data"]["raised_items"]  # type: ignore[arg-type]
+              for key, value, _ in producer.on("scoring.flags.v1")}
+    assert 3 in raised[b"p1"] and 3 not in raised.get(b"p2", [])
+    assert s.duties.passed_by == set()
