@@ -161,9 +161,11 @@ def committed_total(bootstrap: str, service: str) -> int:
         admin.close()
 
 
-def drain(run: Run, timeout_s: float, quiet_s: float = 10.0, poll_s: float = 1.0) -> float:
+def drain(run: Run, timeout_s: float, quiet_s: float = 10.0, poll_s: float = 1.0,
+          on_poll: Callable[[dict[str, int]], None] | None = None) -> float:
     """Waits until every group's lag is 0 and stays 0 for ``quiet_s``; returns when it first became 0. A service
-    that exited ends the wait at once (the chaos run's kills and restarts are over before it drains)."""
+    that exited ends the wait at once (the chaos run's kills and restarts are over before it drains). ``on_poll``
+    is given each poll's lags by group (pipeline_e2e's timeline)."""
     deadline = time.monotonic() + timeout_s
     zero_since: float | None = None
     while time.monotonic() < deadline:
@@ -171,6 +173,8 @@ def drain(run: Run, timeout_s: float, quiet_s: float = 10.0, poll_s: float = 1.0
             lags = lag(run.bootstrap)
         except KafkaError:
             lags = {"broker": 1}
+        if on_poll is not None:
+            on_poll(lags)
         if sum(lags.values()) == 0:
             zero_since = zero_since or time.monotonic()
             if time.monotonic() - zero_since >= quiet_s:

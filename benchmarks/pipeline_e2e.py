@@ -30,6 +30,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -210,10 +211,49 @@ def measure(run: Run, timeout_s: float) -> dict[str, object]:
     for service in SERVICES:
         run.start(service)
     pids = {s: p.pid for s, p in run.procs.items()}
-    drained = drain(run, timeout_s, quiet_s=0, poll_s=0.5) - started  # the figures are read the moment lag is 0
-    return {"drain_s": drained, "cpu_s": {s: cpu_s(pid) for s, pid in pids.items()},
+    samples: list[tuple[float, dict[str, int], dict[str, float]]] = []  # (seconds in, lags, CPU s by process)
+
+    def sample(lags: dict[str, int]) -> None:
+        samples.append((time.monotonic() - started, lags,
+                        {**{s: cpu_s(pid) for s, pid in pids.items()}, "broker": cpu_s(broker)}))
+
+    drained = drain(run, timeout_s, quiet_s=0, poll_s=0.5, on_poll=sample) - started  # read the moment lag is 0
+    return {"drain_s": drained, "timeline": timeline(samples, drained),
+            "cpu_s": {s: cpu_s(pid) for s, pid in pids.items()},
             "broker_cpu_s": cpu_s(broker) - broker_before, "broker_idle_cpu_per_s": broker_idle_per_s,
             "peak_rss_mib": {s: peak_rss_mib(pid) for s, pid in pids.items()}}
+
+
+def timeline(samples: list[tuple[float, dict[str, int], dict[str, float]]], drained: float) -> list[dict[str, Any]]:
+    """Where the drain's wall time went: the phases between the moments each group's lag last left 0 for good
+    (its input all handled; the upstream groups first), and in each phase the cores each process used (CPU seconds
+    over the phase's seconds). A process at ≈ 1.0 in a phase is that phase's bottleneck; a phase where none is, is
+    waiting (a hold, a linger, a round trip)."""
+    if not samples:
+        return []
+    done: dict[str, float] = {}
+    for service in samples[-1][1]:
+        busy = [t for t, lags, _ in samples if lags.get(service, 0) > 0]
+        done[service] = min(busy[-1] + 0.5, drained) if busy else 0.0  # the poll after its last non-zero lag
+    phases: list[dict[str, Any]] = []
+    begin, begin_cpu = 0.0, samples[0][2]
+    for service, end in sorted(done.items(), key=lambda item: item[1]):
+        if end <= begin:
+            continue
+        end_cpu = _cpu_at(samples, end)
+        span = end - begin
+        phases.append({"until": f"{service} caught up", "from_s": round(begin, 1), "to_s": round(end, 1),
+                       "cores": {k: round((end_cpu[k] - begin_cpu[k]) / span, 2) for k in end_cpu}})
+        begin, begin_cpu = end, end_cpu
+    return phases
+
+
+def _cpu_at(samples: list[tuple[float, dict[str, int], dict[str, float]]], at: float) -> dict[str, float]:
+    """The CPU seconds of the first sample at or after ``at`` (the last one if none)."""
+    for t, _, cpu in samples:
+        if t >= at:
+            return cpu
+    return samples[-1][2]
 
 
 def startup_cpu(run: Run, settle_s: float = 15.0) -> dict[str, float]:
@@ -297,6 +337,9 @@ def main() -> int:
           f"nothing {floor['cpu_ms_per_event']:.4f} ({floor['events_per_s']:,.0f} events/s)\n"
           f"source → alert latency (backlog drain): {json.dumps(figures['latency'])}\n"
           f"output: {json.dumps(figures['output'])}")
+    for phase in figures["timeline"]:  # type: ignore[attr-defined]
+        cores = ", ".join(f"{k} {v:.2f}" for k, v in phase["cores"].items())
+        print(f"  {phase['from_s']:6.1f} → {phase['to_s']:6.1f} s, until {phase['until']}: cores used {cores}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
     return 0
