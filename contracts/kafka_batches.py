@@ -6,10 +6,11 @@ batch's effects are durable (issue 19, docs/scaling.md). Ingest's and linkage's 
 A Faust agent costs ≈ 0.14 ms of CPU per message before any handler runs (an ``Event``, the conductor's queue, an
 ack, sensor calls and ≈ 15–20 event-loop callbacks per message); ``AIOKafkaConsumer.getmany`` hands over what one
 fetch brought as lists of records for ≈ 0.01 ms each. ``BatchConsumer.run`` puts what a fetch brought in Faust's
-delivery order (``round_robin``), gives it to a handler coroutine in batches of at most ``max_records`` and, when
-the handler returns (its effects durable: sends acknowledged, database committed), commits the next offset of every
-partition in the batch. At-least-once: a kill between the effects and the commit handles the batch again on restart
-(the effects are idempotent). One task reads and handles: concurrency 1 per partition, partition order kept.
+delivery order (``round_robin``) or, with ``time_ordered``, oldest first across partitions (``TimeOrder``), gives it
+to a handler coroutine in batches of at most ``max_records`` and, when the handler returns (its effects durable:
+sends acknowledged, database committed), commits the next offset of every partition in the batch. At-least-once:
+a kill between the effects and the commit handles the batch again on restart (the effects are idempotent). One
+task reads and handles: concurrency 1 per partition, partition order kept.
 
 Rebalances: the listener takes the same lock the batch holds, so a partition is given up only after the batch in
 hand is handled and committed; a batch read across a rebalance and not yet started is not handled: the partitions
@@ -22,10 +23,12 @@ the same lock, so no batch runs before the state of a new assignment is loaded; 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import signal
 import struct
 import sys
+from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -72,6 +75,11 @@ class _Consumer(Protocol):  # the part of AIOKafkaConsumer used here (a fake in 
     async def commit(self, offsets: Any = None) -> None: ...
     def assignment(self) -> set[TopicPartition]: ...
     def seek(self, partition: TopicPartition, offset: int) -> None: ...
+    # what ``TimeOrder`` reads and does besides
+    def highwater(self, partition: TopicPartition) -> int | None: ...
+    async def position(self, partition: TopicPartition) -> int: ...
+    def pause(self, *partitions: TopicPartition) -> None: ...
+    def resume(self, *partitions: TopicPartition) -> None: ...
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -90,7 +98,7 @@ class BatchConsumer:
 
     def __init__(self, consumer: _Consumer, *, max_records: int, window_s: float, name: str,
                  on_revoked: PartitionsHook | None = None, on_assigned: PartitionsHook | None = None,
-                 linger_s: float = 0.0) -> None:
+                 linger_s: float = 0.0, time_ordered: bool = False, idle_s: float = 0.5) -> None:
         self.consumer = consumer
         self.name = name  # in log lines
         self.max_records = max_records
@@ -105,6 +113,9 @@ class BatchConsumer:
         self._lock = asyncio.Lock()  # held while a batch is handled and committed
         self._on_revoked, self._on_assigned = on_revoked, on_assigned
         self.failure: BaseException | None = None  # a state hook that failed: run raises it
+        # time_ordered: the partitions' records handed over in timestamp order (``TimeOrder``), not round robin
+        self.order = TimeOrder(consumer, idle_s=idle_s, hold=max_records) if time_ordered else None
+        self._order_generation = 0  # the generation the records in ``order`` were read in
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -159,21 +170,40 @@ class BatchConsumer:
                 raise self.failure
             generation = self.generation
             fetched = await self.consumer.getmany(timeout_ms=self.window_ms)  # all that the fetches brought
-            if not fetched:
+            if self.order is not None:
+                records = await self._in_time_order(fetched, generation)
+            elif not fetched:
                 continue
-            if self.linger_s > 0:
-                await self._linger(fetched, stop)
-            records = round_robin(fetched)
+            else:
+                if self.linger_s > 0:
+                    await self._linger(fetched, stop)
+                records = round_robin(fetched)
             for start in range(0, len(records), self.max_records):
                 async with self._lock:
                     if self.failure is not None:
                         raise self.failure
                     if generation != self.generation:
-                        self._read_again(records[start:])
+                        if self.order is not None:  # what is held is read again too
+                            self._read_again(records[start:] + self.order.clear())
+                            self._order_generation = self.generation
+                        else:
+                            self._read_again(records[start:])
                         break
                     await self._handle(records[start:start + self.max_records], handler)
                 if stop.is_set():
                     break  # the rest is read again from the committed offsets by this group's next member
+
+    async def _in_time_order(self, fetched: dict[TopicPartition, list[Any]], generation: int) -> list[Any]:
+        """What can be handled now of what was fetched and held (``TimeOrder``). Records held from before a
+        rebalance, or fetched across one, are read again (``_read_again``) instead."""
+        order = self.order
+        assert order is not None
+        if self._order_generation != generation or generation != self.generation:
+            self._read_again(order.clear() + round_robin(fetched))
+            self._order_generation = self.generation
+            return []
+        order.add(fetched)
+        return await order.take(asyncio.get_running_loop().time())
 
     async def _linger(self, fetched: dict[TopicPartition, list[Any]], stop: asyncio.Event) -> None:
         """Adds what the next fetches bring within ``linger_s`` to ``fetched`` (each partition's records stay in
@@ -216,6 +246,115 @@ class BatchConsumer:
                         self.name, type(exc).__name__)
 
 
+class TimeOrder:
+    """The records of a worker's input partitions in timestamp order, as Kafka Streams synchronises a task's
+    partitions (KIP-353): a city published at once to sixteen source topics (a go-live, a replay) is otherwise read
+    one record of each topic in turn, so the small topics are through while the large ones are still in their first
+    weeks, and linkage sees a school's records months before the registry records of their children. It ends with
+    the same facts (docs/linkage.md, "Arrival order") but does ≈ 50 % more work on the way (students adopted, facts
+    moved and published again; docs/scaling.md, "Time order").
+
+    What was fetched is held per partition; a record is handed over once every other partition is known to hold
+    nothing older: each partition holding records has its newest timestamp, the smallest of these is the frontier,
+    and every held record up to it goes, oldest first. A partition holding nothing limits nothing when it is caught
+    up (its position at its high watermark: live traffic is never held back); one known to have records not yet
+    fetched holds everything back until they come, at most ``idle_s``. A partition holding ``hold`` records or more
+    is paused (its fetch waits) until it holds fewer, so what is held stays within ``hold`` and a fetch per partition
+    (as Kafka Streams' ``buffered.records.per.partition``) and the partitions that ran low are fetched next. If
+    nothing is at or before the frontier (timestamps that go back within a partition), the partition with the
+    oldest first record goes whole: something always moves. Each partition's order is kept, so the
+    offsets committed after a batch are those of a prefix of each partition, as without it."""
+
+    def __init__(self, consumer: _Consumer, *, idle_s: float, hold: int) -> None:
+        self.consumer = consumer
+        self.idle_s = idle_s
+        self.hold = max(1, hold)  # a partition holding this many records is paused until it holds fewer
+        self.held: dict[TopicPartition, deque[Any]] = {}
+        self.paused: set[TopicPartition] = set()
+        self.next_offset: dict[TopicPartition, int] = {}  # after the last record fetched, per partition
+        self._waiting_since: float | None = None
+
+    def add(self, fetched: dict[TopicPartition, list[Any]]) -> None:
+        for tp, batch in fetched.items():
+            if batch:
+                self.held.setdefault(tp, deque()).extend(batch)
+                self.next_offset[tp] = batch[-1].offset + 1
+        assigned = self.consumer.assignment()
+        full = [tp for tp, records in self.held.items()
+                if len(records) >= self.hold and tp not in self.paused and tp in assigned]
+        if full:
+            self.consumer.pause(*full)
+            self.paused.update(full)
+
+    def clear(self) -> list[Any]:
+        """A rebalance: everything held, to be read again; the partitions resumed."""
+        records = [record for held in self.held.values() for record in held]
+        assigned = self.consumer.assignment()
+        if self.paused & assigned:
+            self.consumer.resume(*(self.paused & assigned))
+        self.held.clear()
+        self.paused.clear()
+        self.next_offset.clear()
+        self._waiting_since = None
+        return records
+
+    async def take(self, now: float) -> list[Any]:
+        """The records that can be handled now, oldest first (``now``: the loop's clock, for ``idle_s``)."""
+        frontier: float | None = None
+        waiting = False
+        for tp in self.consumer.assignment():
+            held = self.held.get(tp)
+            if held:
+                newest = held[-1].timestamp
+                frontier = newest if frontier is None else min(frontier, newest)
+            elif not await self._caught_up(tp):
+                waiting = True
+        if waiting:
+            if self._waiting_since is None:
+                self._waiting_since = now
+            if now - self._waiting_since < self.idle_s:
+                return []
+        else:
+            self._waiting_since = None
+        if frontier is None:
+            return []
+        heads = [(held[0].timestamp, i, tp) for i, (tp, held) in enumerate(self.held.items())
+                 if held and held[0].timestamp <= frontier]
+        heapq.heapify(heads)
+        out: list[Any] = []
+        while heads:
+            _, i, tp = heads[0]
+            held = self.held[tp]
+            out.append(held.popleft())
+            if held and held[0].timestamp <= frontier:
+                heapq.heapreplace(heads, (held[0].timestamp, i, tp))
+            else:
+                heapq.heappop(heads)
+        if not out:  # timestamps that went back: the oldest head's partition, whole
+            tp = min((tp for tp, held in self.held.items() if held), key=lambda tp: self.held[tp][0].timestamp)
+            out = list(self.held[tp])
+            self.held[tp].clear()
+        drained = [tp for tp in self.paused if len(self.held.get(tp) or ()) < self.hold]
+        if drained:
+            assigned = self.consumer.assignment()
+            self.consumer.resume(*(tp for tp in drained if tp in assigned))
+            self.paused.difference_update(drained)
+        return out
+
+    async def _caught_up(self, tp: TopicPartition) -> bool:
+        """Nothing of the partition on the broker that is not fetched yet, as far as the last fetch told."""
+        highwater = self.consumer.highwater(tp)
+        if highwater is None:
+            return False  # never fetched yet
+        position = self.next_offset.get(tp)
+        if position is None:
+            try:
+                position = await self.consumer.position(tp)
+            except IllegalStateError:  # no longer assigned: it limits nothing
+                return True
+        return position >= highwater
+
+
 def round_robin(fetched: dict[TopicPartition, list[Any]]) -> list[Any]:
     """One record of each topic in turn, and within a topic one of each partition in turn; each partition's records
     stay in offset order. Faust's consumer delivers in this order (``DefaultSchedulingStrategy``); a fetch brings
@@ -251,14 +390,18 @@ def _partitions_in_turn(batches: list[list[Any]]) -> Iterator[Any]:
 def consumer(*, bootstrap: str, group_id: str, client_id: str,
              group_instance_id: str | None, session_timeout_s: float, security: dict[str, Any],
              auto_offset_reset: str = "earliest", co_partitioned: bool = False,
-             fetch_max_bytes: int = 52_428_800, partition_fetch_bytes: int = 1_048_576) -> AIOKafkaConsumer:
+             fetch_max_bytes: int = 52_428_800, partition_fetch_bytes: int = 1_048_576,
+             time_ordered: bool = False) -> AIOKafkaConsumer:
     """A group member that commits only what ``BatchConsumer`` tells it to (call in the running loop).
     ``auto_offset_reset``: where a partition without a committed offset starts. ``co_partitioned``: partition N of
     every subscribed topic with the same partition count goes to the same member (the range assignor), as a worker
     needs whose state is keyed like its input topics (scoring); otherwise aiokafka's round robin.
     ``fetch_max_bytes`` / ``partition_fetch_bytes``: how much one fetch brings at most, in all and per partition
     (aiokafka's defaults, 50 MiB and 1 MiB; ``getmany`` hands over all of it at once, so under a backlog across many
-    partitions that much is held as record objects; a record larger than either still comes, alone)."""
+    partitions that much is held as record objects; a record larger than either still comes, alone).
+    ``time_ordered``: for a ``BatchConsumer`` reading in time order, whose paused partitions (``TimeOrder``) would
+    otherwise wait for the broker's long poll of the others (aiokafka sends one fetch per broker at a time; a fetch
+    of partitions with nothing new is answered after ``fetch_max_wait_ms``, 500 ms by default): 50 ms."""
     strategy = (RangePartitionAssignor,) if co_partitioned else (RoundRobinPartitionAssignor,)
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group_id, client_id=client_id, group_instance_id=group_instance_id,
@@ -267,7 +410,7 @@ def consumer(*, bootstrap: str, group_id: str, client_id: str,
         heartbeat_interval_ms=int(min(3.0, session_timeout_s / 5) * 1000),
         # a batch is handled in well under a second; a member stuck longer than this is replaced
         max_poll_interval_ms=300_000, partition_assignment_strategy=strategy, fetch_max_bytes=fetch_max_bytes,
-        max_partition_fetch_bytes=partition_fetch_bytes, **security)
+        max_partition_fetch_bytes=partition_fetch_bytes, fetch_max_wait_ms=50 if time_ordered else 500, **security)
 
 
 def producer(*, bootstrap: str, client_id: str, max_request_bytes: int = 1_048_576,

@@ -31,6 +31,10 @@ class IngestSettings(KafkaSecuritySettings):
     batch_window_s: float = Field(
         0.2, gt=0, description="How long the worker waits for records when none are there (how often an idle worker "
         "wakes; also the longest a stop waits for the reader); records that arrived are handed over at once")
+    time_order: bool = Field(True, description="Hand the input partitions' records over oldest first by their "
+                             "Kafka timestamps, not one partition in turn (docs/scaling.md, Time order)")
+    time_order_idle_s: float = Field(0.5, ge=0, description="Longest a partition known to have records not yet "
+                                     "fetched holds the others back")
     # Bounded (aiokafka's defaults are 50 MiB / 1 MiB): at scale 0.25 ingest's peak RSS ≈ 130 MiB lower, and at 0.05 the
     # whole pipeline ran 2 721/s against 2 609/s. Until linkage's result stopped depending on arrival order
     # (docs/linkage.md "Arrival order") they changed 13 children's final flags; now the children's final flags are

@@ -22,6 +22,10 @@ class LinkageSettings(KafkaSecuritySettings):
     log_level: str = Field("info", pattern="^(crit|error|warn|info|debug)$")
     batch_size: int = Field(500, ge=1, description="records handled per transaction")
     batch_window_s: float = Field(0.1, gt=0, description="longest wait to fill a batch")
+    time_order: bool = Field(True, description="Hand the input partitions' records over oldest first by their "
+                             "Kafka timestamps, not one partition in turn (docs/scaling.md, Time order)")
+    time_order_idle_s: float = Field(0.5, ge=0, description="Longest a partition known to have records not yet "
+                                     "fetched holds the others back")
     fact_cache: int = Field(20_000, ge=0, description="source facts kept in memory between batches (the rest: SQLite)")
     sqlite_cache_mib: int = Field(16, ge=1, description="SQLite's page cache for the state's connection")
     link_probability: float = Field(0.97, gt=0, lt=1, description="auto-link at or above")

@@ -14,8 +14,8 @@ def consumer(settings: IngestSettings) -> AIOKafkaConsumer:
     return kafka_batches.consumer(
         bootstrap=settings.kafka_bootstrap, group_id=settings.app_id, client_id=f"{settings.app_id}-worker",
         group_instance_id=settings.kafka_group_instance_id, session_timeout_s=settings.kafka_session_timeout_s,
-        security=settings.kafka_client_options(), fetch_max_bytes=settings.kafka_fetch_max_bytes,
-        partition_fetch_bytes=settings.kafka_partition_fetch_bytes)
+        time_ordered=settings.time_order, security=settings.kafka_client_options(),
+        fetch_max_bytes=settings.kafka_fetch_max_bytes, partition_fetch_bytes=settings.kafka_partition_fetch_bytes)
 
 
 def producer(settings: IngestSettings) -> AIOKafkaProducer:

@@ -147,7 +147,8 @@ async def run(container: Container, stop: asyncio.Event) -> None:
     handler = container.ingest_handler()
     producer: AIOKafkaProducer = kafka_consumer.producer(settings)
     consumer = kafka_consumer.consumer(settings)
-    reader = BatchConsumer(consumer, max_records=settings.batch_max, window_s=settings.batch_window_s, name="ingest")
+    reader = BatchConsumer(consumer, max_records=settings.batch_max, window_s=settings.batch_window_s, name="ingest",
+                           time_ordered=settings.time_order, idle_s=settings.time_order_idle_s)
     consumer.subscribe([*SOURCE_TOPICS, ingest_deadletter.TOPIC.name], listener=reader.listener())
     status_topic = ingest_source_status.TOPIC.name
 

@@ -14,7 +14,7 @@ def consumer(settings: LinkageSettings) -> AIOKafkaConsumer:
     return kafka_batches.consumer(
         bootstrap=settings.kafka_bootstrap, group_id=settings.app_id, client_id=f"{settings.app_id}-worker",
         group_instance_id=settings.kafka_group_instance_id, session_timeout_s=settings.kafka_session_timeout_s,
-        security=settings.kafka_client_options())
+        time_ordered=settings.time_order, security=settings.kafka_client_options())
 
 
 def producer(settings: LinkageSettings) -> AIOKafkaProducer:

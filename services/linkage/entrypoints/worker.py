@@ -122,7 +122,7 @@ async def run(container: Container, stop: asyncio.Event) -> None:
     producer = kafka_consumer.producer(settings)
     consumer = kafka_consumer.consumer(settings)
     reader = BatchConsumer(consumer, max_records=settings.batch_size, window_s=settings.batch_window_s,
-                           name="linkage")
+                           name="linkage", time_ordered=settings.time_order, idle_s=settings.time_order_idle_s)
     consumer.subscribe([settings.records_topic, settings.decisions_topic, DELETIONS.name, DISCLOSURES.name],
                        listener=reader.listener())
     batch = LinkageBatch(service, producer, records_topic=settings.records_topic,
