@@ -70,6 +70,9 @@ class Builder:
         self.records.append((key, value, headers))
         return self
 
+    def close(self) -> None:
+        self.closed = True
+
 
 class Producer:
     """Stands for aiokafka's producer: each message digested as handed over (record batches per partition, as the

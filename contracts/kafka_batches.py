@@ -499,6 +499,7 @@ class ProduceBatch:
         for entry in queue:
             if entry[0] == "batch":
                 _, topic, partition, builder, count = entry
+                builder.close()  # complete: sent at the producer's next drain, not after its linger (5 ms)
                 futures.append((await self.producer.send_batch(builder, topic, partition=partition), topic, count))
             else:
                 _, topic, key, value, headers = entry

@@ -16,6 +16,9 @@ class FakeBuilder:
         self.records.append((key, value, headers))
         return object()
 
+    def close(self) -> None:
+        self.closed = True
+
 
 class FakeProducer:
     """Queues sends and record batches; ``sent`` holds (topic, key, value, headers) per record."""

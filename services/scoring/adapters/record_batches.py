@@ -36,6 +36,7 @@ async def send_partitioned(producer: BatchProducer, topic: str,
         if builder is not None and builder.append(key=key, value=value, timestamp=None, headers=[]) is not None:
             continue
         if builder is not None:  # full: send it, start another
+            builder.close()  # (aiokafka's closes itself when full; said here for any builder)
             futures.append(await producer.send_batch(builder, topic, partition=partition))
             del open_[partition]
         builder = producer.create_batch()
@@ -44,5 +45,6 @@ async def send_partitioned(producer: BatchProducer, topic: str,
             continue
         open_[partition] = builder
     for partition, builder in open_.items():
+        builder.close()  # complete: sent at the producer's next drain, not after its linger (5 ms)
         futures.append(await producer.send_batch(builder, topic, partition=partition))
     return futures

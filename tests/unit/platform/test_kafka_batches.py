@@ -286,6 +286,9 @@ class _Builder:
         self.records.append((key, value, list(headers)))
         return object()
 
+    def close(self) -> None:
+        self.closed = True
+
 
 class _Producer:
     def __init__(self, capacity: int = 2) -> None:
@@ -364,3 +367,24 @@ def test_a_record_without_key_or_too_large_to_share_goes_alone_after_what_came_b
     assert [(kind, topic, [v for _, v, _ in records]) for kind, topic, _, records in producer.handed] == [
         ("batch", "t", [b"first"]), ("batch", "u", [b"other topic"]), ("send", "t", [b"x" * 200]),
         ("batch", "t", [b"after"]), ("send", "t", [b"no key"])]
+
+
+def test_a_produce_batch_hands_its_record_batches_over_closed_so_the_producer_sends_them_without_lingering() -> None:
+    """aiokafka's accumulator holds an open record batch for the producer's linger (5 ms) in case ``send`` adds to
+    it; a closed one goes at the next drain. Each worker batch's output waited those 5 ms before."""
+    handed: list[_Builder] = []
+
+    class Producer(_Producer):
+        async def send_batch(self, batch: _Builder, topic: str, *, partition: int) -> asyncio.Future[None]:
+            handed.append(batch)
+            return await super().send_batch(batch, topic, partition=partition)
+
+    async def scenario() -> None:
+        out = ProduceBatch(Producer(capacity=2))  # type: ignore[arg-type]
+        await out.topics("t")
+        for n in range(5):
+            out.add("t", b"v%d" % n, key=b"k%d" % n)
+        await out.send()
+
+    asyncio.run(scenario())
+    assert handed and all(getattr(b, "closed", False) for b in handed)

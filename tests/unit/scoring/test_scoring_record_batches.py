@@ -25,11 +25,15 @@ class Builder:
         self.records.append((key, value))
         return object()
 
+    def close(self) -> None:
+        self.closed = True
+
 
 class Producer:
     def __init__(self, capacity_bytes: int) -> None:
         self.capacity_bytes = capacity_bytes
         self.handed: list[tuple[str, str, int | None, list[tuple[bytes | None, bytes | None]]]] = []
+        self.open_handed = 0  # record batches handed over open (the producer would linger on them)
 
     def create_batch(self) -> Builder:
         return Builder(self.capacity_bytes)
@@ -41,6 +45,7 @@ class Producer:
 
     async def send_batch(self, batch: Builder, topic: str, *, partition: int) -> asyncio.Future[None]:
         self.handed.append(("batch", topic, partition, batch.records))
+        self.open_handed += not getattr(batch, "closed", False)
         return await self._ack()
 
     async def send(self, topic: str, value: bytes | None = None, *, key: bytes | None = None,
@@ -65,6 +70,7 @@ def test_records_reach_their_partitions_in_order_in_few_batches() -> None:
         assert producer.in_partition(partition) == [(k, v) for p, k, v in records if p == partition]
     assert all(kind == "batch" and topic == "t" for kind, topic, *_ in producer.handed)
     assert len(producer.handed) < len(records)  # several records per request (each batch holds two or three)
+    assert producer.open_handed == 0  # closed: sent at the producer's next drain, not after its 5 ms linger
 
 
 def test_a_record_larger_than_a_batch_goes_alone_after_what_its_partition_held() -> None:

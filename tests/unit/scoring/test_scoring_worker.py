@@ -56,6 +56,9 @@ class FakeBuilder:
         self.records.append((key, value))
         return object()
 
+    def close(self) -> None:
+        self.closed = True
+
 
 class FakeProducer:
     """Records each record sent, alone or in a record batch, with its partition; acknowledges later, not at once."""
