@@ -1,6 +1,6 @@
 """Kafka with SASL/SCRAM-SHA-512 over TLS and per-service ACLs, as ``make run`` starts it, on a broker of the test's
-own (``kafka.sh`` with KAFKA_SECURITY=sasl_ssl on TSUNAGU_TEST_SASL_KAFKA_PORT, default a free pair of ports, its
-own data and credentials directories, its own local CA).
+own (``kafka.sh`` with KAFKA_SECURITY=sasl_ssl on TSUNAGU_TEST_SASL_KAFKA_PORT, default a free pair of ports below the
+ephemeral range, its own data and credentials directories, its own local CA).
 
 Every principal of deploy/kafka/acls.py can do what it needs (produce its topics, read its topics, commit its
 group); every out-of-table produce, read and group commit is refused — counted, 100 %; and the scoring worker runs
@@ -16,7 +16,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,27 +36,40 @@ pytestmark = pytest.mark.integration
 OWN_BROKER = True  # its workers use the SASL broker below, not the shared test broker (tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parents[3]
-def _free_pair() -> str:
-    """A free port whose next port is free too (kafka.sh puts the controller on port + 1): no clash with any other
-    broker on this machine, whatever it runs."""
+def _free_pair(avoid: Collection[int] = ()) -> int:
+    """A free port whose next port is free too (kafka.sh puts the controller on port + 1), taken *below* the
+    kernel's ephemeral range: a port from bind(("", 0)) is free only until someone else is handed it — another
+    test's free_port(), or the source port of any outbound connection on the machine — and a broker started
+    minutes later then failed with "Address already in use" (CI, 1 Dec). Below the range only a listener that
+    chose the port on purpose can take it."""
+    import random
     import socket
 
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if port >= 65535:
+    low = 32768
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    taken = {int(os.environ.get("TSUNAGU_TEST_KAFKA_PORT", "19092")), int(os.environ.get("TSUNAGU_TEST_PG_PORT",
+                                                                                          "15432"))}
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20000, max(20002, low - 1))
+        if {port, port + 1} & ({p + d for p in taken for d in (-1, 0, 1)} | set(avoid)):
             continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return str(port)
-    raise RuntimeError("no free pair of ports")
+        try:
+            for candidate in (port, port + 1):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free pair of ports below the ephemeral range")
 
 
-PORT = os.environ.get("TSUNAGU_TEST_SASL_KAFKA_PORT") or _free_pair()
+FIXED_PORT = os.environ.get("TSUNAGU_TEST_SASL_KAFKA_PORT")
+
+
 # A producer the broker refuses fails in ~5 s instead of 30: no API-version probe (it waits out a 30 s request
 # timeout on a connection that never authenticates), short request and metadata waits.
 REFUSED_FAST: dict[str, object] = {"max_block_ms": 5000, "request_timeout_ms": 5000, "api_version": (2, 6)}
@@ -79,26 +92,45 @@ class Broker:
         return client_options("SASL_SSL", principal, self.password(principal), self.ca)
 
 
-@pytest.fixture(scope="module")
-def broker() -> Iterator[Broker]:
-    data = ROOT / "var" / f"kafka-sasl-test-{PORT}"
+def _start(port: int) -> tuple[dict[str, str], Path] | None:
+    """kafka.sh start on ``port``; the environment and credentials directory, or None if it did not come up."""
+    data = ROOT / "var" / f"kafka-sasl-test-{port}"
     creds = data.with_name(data.name + "-credentials")
-    env = {**os.environ, "KAFKA_PORT": PORT, "KAFKA_SECURITY": "sasl_ssl", "KAFKA_DATA_DIR": str(data),
+    env = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_SECURITY": "sasl_ssl", "KAFKA_DATA_DIR": str(data),
            "KAFKA_CREDENTIALS_DIR": str(creds)}
     env.pop("KAFKA_JMX_EXPORTER_PORT", None)
-    script = str(ROOT / "deploy/kafka/kafka.sh")
-    subprocess.run([script, "start"], env=env, check=True)
+    if subprocess.run([str(ROOT / "deploy/kafka/kafka.sh"), "start"], env=env, check=False).returncode == 0:
+        return env, creds
+    subprocess.run([str(ROOT / "deploy/kafka/kafka.sh"), "stop"], env=env, check=False)
+    return None
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[Broker]:
+    # A chosen port can still be taken between the check and the broker's bind; then a fresh pair, three times
+    # at most (a fixed TSUNAGU_TEST_SASL_KAFKA_PORT is tried once). The broker's log of a failed start stays.
+    tried: set[int] = set()
+    started = None
+    for _ in range(1 if FIXED_PORT else 3):
+        port = int(FIXED_PORT) if FIXED_PORT else _free_pair(tried)
+        tried.update({port, port + 1})
+        started = _start(port)
+        if started:
+            break
+    if started is None:
+        pytest.fail(f"the SASL broker did not start on any of ports {sorted(tried)[::2]} (kafka.sh's output above)")
+    env, creds = started
     admin_env = {**env, "TSUNAGU_ADMIN_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
                  "TSUNAGU_ADMIN_KAFKA_SSL_CAFILE": str(creds / "tls" / "ca.pem"),
                  "TSUNAGU_ADMIN_KAFKA_SASL_USERNAME": ADMIN,
                  "TSUNAGU_ADMIN_KAFKA_SASL_PASSWORD_FILE": str(creds / ADMIN)}
     subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "contracts.admin", "create", "--bootstrap",
-                    f"127.0.0.1:{PORT}"], env=admin_env, cwd=ROOT, check=True)
+                    f"127.0.0.1:{port}"], env=admin_env, cwd=ROOT, check=True)
     try:
-        yield Broker(f"127.0.0.1:{PORT}", creds)
+        yield Broker(f"127.0.0.1:{port}", creds)
     finally:
         if not os.environ.get("TSUNAGU_TEST_KEEP_BROKER"):
-            subprocess.run([script, "stop"], env=env, check=False)
+            subprocess.run([str(ROOT / "deploy/kafka/kafka.sh"), "stop"], env=env, check=False)
 
 
 def _produce(broker: Broker, producer: KafkaProducer, topic: str) -> bool:
