@@ -215,12 +215,15 @@ def publish(run: Run, args: argparse.Namespace, truth: Path | None = None) -> No
 def results(run: Run) -> tuple[dict[str, list[int]], list[tuple], Counter[str]]:
     flags: dict[str, list[int]] = {}
     with TopicReader(run.bootstrap, "scoring.flags.v1", from_beginning=True) as reader:
-        for event in reader.events(lambda e: True, want=10**9, timeout_s=15):
+        for message in reader.to_end(timeout_s=900):  # every message: a prefix is not the final state
+            event = decode(message.value)
+            if event is None:
+                continue
             data = event["data"]
             flags[data["child_id"]] = sorted(f["item"] for f in data["after"]["flags"])
     published: Counter[str] = Counter()
     with TopicReader(run.bootstrap, "casework.alerts.v1", from_beginning=True) as reader:
-        for message in reader.raw(lambda m: True, want=10**9, timeout_s=10):
+        for message in reader.to_end(timeout_s=900):
             event = decode(message.value)
             if event:
                 published[event["data"]["alert_id"]] += 1

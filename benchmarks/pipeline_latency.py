@@ -140,7 +140,7 @@ def main() -> int:
 
         first: dict[str, tuple[float, dict[str, Any]]] = {}  # alert id → (publish time, data) of its first message
         with TopicReader(run.bootstrap, "casework.alerts.v1", from_beginning=True) as reader:
-            for message in reader.raw(lambda m: True, want=10**9, timeout_s=10):
+            for message in reader.to_end(timeout_s=300):
                 data = (json.loads(message.value) or {}).get("data") or {}
                 if data.get("alert_id") and (data["alert_id"] not in first
                                              or message.timestamp / 1000 < first[data["alert_id"]][0]):
