@@ -17,7 +17,10 @@ hand is handled and committed; a batch read across a rebalance and not yet start
 still held are sought back to where it began, the others are left to their new owner (``_read_again``). A worker
 whose state moves with its partitions (scoring's changelog) passes ``on_revoked`` / ``on_assigned``: awaited under
 the same lock, so no batch runs before the state of a new assignment is loaded; if one fails, ``run`` raises it
-(aiokafka would only log a listener's exception and go on fetching, here with a state not loaded).
+(aiokafka would only log a listener's exception and go on fetching, here with a state not loaded). ``on_assigned``
+runs in ``run``, not in the listener, with the new partitions paused until it is done: aiokafka heartbeats only
+between listener calls, and a load longer than the session timeout cost the member its place in the group (the
+broker drops it, it rejoins, loads again: at scale 1.0, forever). A rebalance meanwhile cancels the load.
 """
 
 from __future__ import annotations
@@ -112,6 +115,9 @@ class BatchConsumer:
         self.partitions: set[TopicPartition] = set()
         self._lock = asyncio.Lock()  # held while a batch is handled and committed
         self._on_revoked, self._on_assigned = on_revoked, on_assigned
+        self._pending: set[TopicPartition] | None = None  # assigned, its state not loaded yet (``_load``)
+        self._epoch = 0  # changes the moment a rebalance calls the listener (``generation`` waits for the lock)
+        self._loading: asyncio.Future[None] | None = None
         self.failure: BaseException | None = None  # a state hook that failed: run raises it
         # time_ordered: the partitions' records handed over in timestamp order (``TimeOrder``), not round robin
         self.order = TimeOrder(consumer, idle_s=idle_s, hold=max_records) if time_ordered else None
@@ -127,6 +133,10 @@ class BatchConsumer:
         return _Rebalance(self)
 
     async def revoked(self, revoked: Collection[TopicPartition]) -> None:
+        self._epoch += 1
+        self._pending = None  # an assignment whose state was not loaded yet is superseded
+        if self._loading is not None and not self._loading.done():
+            self._loading.cancel()  # so is one being loaded: stopped, its partial state dropped by the hook
         async with self._lock:  # the batch in hand finishes (effects and commit) before its partitions go
             self.generation += 1
             if self._on_revoked is not None:
@@ -138,17 +148,45 @@ class BatchConsumer:
             log.info("%s: %d partitions revoked", self.name, len(revoked))
 
     async def assigned_with_state(self, assigned: Collection[TopicPartition]) -> None:
-        """The listener's ``on_partitions_assigned``: the state hook first (under the lock), then ``assigned``."""
+        """The listener's ``on_partitions_assigned``. With a state hook, the partitions are paused and the hook
+        runs later, in ``run`` (``_load``), not here: aiokafka sends no heartbeat while a listener runs, so a state
+        that took longer than the session timeout to load (scoring's changelog at scale 1.0: 40–50 s against 15)
+        had the member dropped from the group right after, its next assignment loaded again, and so on forever."""
         if self._on_assigned is None:
             self.assigned(assigned)
             return
+        self.generation += 1  # a batch read before this is read again, not handled
+        self._epoch += 1
+        self._pending = set(assigned)
+        self.consumer.pause(*assigned)
+
+    async def _load(self) -> None:
+        """The state hook for the pending assignment, under the lock, as a task that a rebalance meanwhile cancels
+        (``revoked``); then its partitions are resumed and the assignment takes effect (``assigned``)."""
+        pending, self._pending, epoch = self._pending, None, self._epoch
+        assert pending is not None
         async with self._lock:
+            if self._epoch != epoch or self.failure is not None:
+                return  # superseded while the lock was awaited (a rebalance, or a newer assignment pending)
+            assert self._on_assigned is not None
+            self._loading = asyncio.ensure_future(self._on_assigned(set(pending)))
             try:
-                await self._on_assigned(set(assigned))
-            except Exception as exc:
-                self._fail(exc)
-                return  # not ready, not a new generation: run raises before it handles anything
-            self.assigned(assigned)
+                await asyncio.wait([self._loading])
+            finally:
+                if not self._loading.done():  # run itself was cancelled
+                    self._loading.cancel()
+            loading, self._loading = self._loading, None
+            if loading.cancelled():
+                log.info("%s: state of %d partitions not loaded: the group rebalanced meanwhile", self.name,
+                         len(pending))
+                return
+            if loading.exception() is not None:
+                self._fail(loading.exception())  # type: ignore[arg-type]
+                return  # not ready, not resumed: run raises before it handles anything
+            if self._epoch != epoch:
+                return  # a rebalance began as the load ended; the next assignment is loaded anew
+            self.consumer.resume(*pending)
+            self.assigned(pending)
 
     def _fail(self, exc: BaseException) -> None:
         log.error("%s: state of a rebalance not loaded (%s): stopping", self.name, type(exc).__name__)
@@ -168,6 +206,9 @@ class BatchConsumer:
         while not stop.is_set():
             if self.failure is not None:
                 raise self.failure
+            if self._pending is not None:
+                await self._load()
+                continue
             generation = self.generation
             fetched = await self.consumer.getmany(timeout_ms=self.window_ms)  # all that the fetches brought
             if self.order is not None:

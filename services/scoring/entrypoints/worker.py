@@ -104,9 +104,14 @@ class Scoring:
         settings = self.container.settings
         started = time.monotonic()
         self.store.drop_partitions(self.store.partitions() - partitions)
-        await restore(self.store, partitions, bootstrap=settings.kafka_bootstrap,
-                      security=settings.kafka_client_options(), client_id=f"{settings.app_id}-restore",
-                      timeout_s=settings.restore_timeout_s)
+        try:
+            await restore(self.store, partitions, bootstrap=settings.kafka_bootstrap,
+                          security=settings.kafka_client_options(), client_id=f"{settings.app_id}-restore",
+                          timeout_s=settings.restore_timeout_s)
+        except asyncio.CancelledError:  # the group rebalanced during the load (BatchConsumer._load)
+            self.store.drop_partitions(partitions)
+            self.metrics.children.set(len(self.store))
+            raise
         self.held = partitions
         self.metrics.children.set(len(self.store))
         self.metrics.restore_duration.observe(time.monotonic() - started)
