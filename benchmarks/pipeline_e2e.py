@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from benchmarks.pipeline_chaos import PY, ROOT, SERVICES, Run, digest, drain, inputs, publish, results
 
@@ -259,14 +259,33 @@ def _cpu_at(samples: list[tuple[float, dict[str, int], dict[str, float]]], at: f
     return samples[-1][2]
 
 
-def startup_cpu(run: Run, settle_s: float = 15.0) -> dict[str, float]:
-    """The same services restarted with nothing to do: CPU of start-up (imports, joining) and idling for
-    ``settle_s``, to subtract from the drain's figures (it weighs at small scales)."""
+def startup_cpu(run: Run, settle_s: float = 15.0, deadline_s: float = 900.0) -> tuple[dict[str, float], dict]:
+    """The same services restarted with the whole state and nothing new to read: their CPU until every one has been
+    idle for 6 s (loading state included: scoring's changelog takes ≈ 50 s at scale 1.0), at least ``settle_s``,
+    to subtract from the drain's figures (it weighs at small scales); and whether each came back: its group Stable
+    with one member after that (a scoring worker dropped from its group after each load and loading again looked
+    idle for the first 15 s)."""
     run.stop_all()
     for service in SERVICES:
         run.start(service)
-    time.sleep(settle_s)
-    return {s: cpu_s(p.pid) for s, p in run.procs.items()}
+    started = time.monotonic()
+    history: list[dict[str, float]] = []
+    while True:
+        time.sleep(2.0)
+        history.append({s: cpu_s(p.pid) for s, p in run.procs.items()})
+        quiet = len(history) > 3 and all(history[-1][s] - history[-4][s] < 0.15 for s in history[-1])
+        if (quiet and time.monotonic() - started >= settle_s) or time.monotonic() - started > deadline_s:
+            break
+    elapsed = time.monotonic() - started
+    groups: dict[str, str] = {}
+    admin = KafkaAdminClient(bootstrap_servers=run.bootstrap)
+    try:
+        names = [run.env()[f"TSUNAGU_{s.upper()}_APP_ID"] for s in SERVICES]
+        for name, description in admin.describe_groups(names).items():
+            groups[name] = f"{description.get('group_state')}, {len(description.get('members') or [])} member(s)"
+    finally:
+        admin.close()
+    return history[-1], {"settled_s": round(elapsed, 1), "settled": elapsed <= deadline_s, "groups": groups}
 
 
 def main() -> int:
@@ -298,7 +317,7 @@ def main() -> int:
         figures["output"] = {"children_with_flags": len(flags), "flags_digest": digest(sorted(flags.items())),
                              "alerts": len(alerts), "alerts_digest": digest(alerts),
                              "alert_ids_published_twice": sum(n - 1 for n in published.values() if n > 1)}
-        figures["startup_cpu_s"] = startup_cpu(run)
+        figures["startup_cpu_s"], figures["restart"] = startup_cpu(run)
         # per child and per alert, so two runs with different digests can be compared child by child (--json)
         figures["final_flags"] = dict(sorted(flags.items()))
         figures["alert_rows"] = [list(row) for row in alerts]
@@ -339,7 +358,9 @@ def main() -> int:
           f"CPU ms per message from the first on: raw aiokafka {raw['cpu_ms_per_event']:.4f}, a Faust agent doing "
           f"nothing {floor['cpu_ms_per_event']:.4f} ({floor['events_per_s']:,.0f} events/s)\n"
           f"source → alert latency (backlog drain): {json.dumps(figures['latency'])}\n"
-          f"output: {json.dumps(figures['output'])}")
+          f"output: {json.dumps(figures['output'])}\n"
+          f"restarted with the whole state: CPU s {json.dumps(figures['startup_cpu_s'])}; "
+          f"{json.dumps(figures['restart'])}")
     for phase in figures["timeline"]:  # type: ignore[attr-defined]
         cores = ", ".join(f"{k} {v:.2f}" for k, v in phase["cores"].items())
         print(f"  {phase['from_s']:6.1f} → {phase['to_s']:6.1f} s, until {phase['until']}: cores used {cores}")
