@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -297,6 +298,9 @@ def main() -> int:
     parser.add_argument("--today", default="2025-08-01", help="scoring's fixed evaluation date")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the run's directory (the broker's data, the services' state and logs: 16–19 GB at "
+                             "scale 1.0) to read it again; by default only the services' logs are kept")
     args = parser.parse_args()
     workdir = ROOT / "var" / f"e2e-{int(time.time())}"
     workdir.mkdir(parents=True)
@@ -324,6 +328,12 @@ def main() -> int:
     finally:
         run.stop_all()
         run.kafka("stop")
+        if not args.keep:  # three scale-1.0 runs' directories had filled the disk to 95 %
+            for item in workdir.iterdir():
+                if item.is_dir():
+                    shutil.rmtree(item, ignore_errors=True)
+                elif not item.name.endswith(".log"):
+                    item.unlink(missing_ok=True)
     cpu = figures["cpu_s"]
     assert isinstance(cpu, dict)
     startup = figures["startup_cpu_s"]
