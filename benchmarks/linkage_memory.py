@@ -102,7 +102,7 @@ def state_parts(state: LinkageState) -> list[tuple[str, int, int]]:
         ("processed", processed, len(processed)),
         ("births", state.births, len(state.births)),
         ("reviews", state.reviews, len(state.reviews)),
-        ("key_owner", state.key_owner, len(state.key_owner)),
+        ("key_owner (kept)", state.key_owner.kept(), len(state.key_owner.kept())),
         ("deps", state.deps.in_memory(), 0),
         ("blocks", state.blocks, 0),
         ("households", state.households, len(state.households)),

@@ -42,7 +42,7 @@ def uninterrupted(records: list[RecordV1]) -> dict[str, str]:
     state = LinkageState()
     for rec in records:
         handle_record(rec, Change(state, rec.occurred_at), MatchSettings())
-    return dict(state.key_owner)
+    return dict(state.key_owner.items())
 
 
 def publish(bootstrap: str, topic: str, records: list[RecordV1]) -> None:

@@ -9,7 +9,7 @@ surname's listed reading from ingest (surname_kana_key only), so birth date × s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from services.linkage.domain import names
@@ -100,64 +100,77 @@ def _given_keys(given: str, dob: str) -> Iterator[str]:
 NAME_BLOCK_LIMIT = 50
 
 
+# The in-memory indexes keep a key as its 60-bit hash, not its text (issue 19, twelfth pass: at scale 1.0 the blocks'
+# ≈ 3 M keys of 30–60 characters and the name counts' ≈ 3 M full names were ≈ 0.6 GB of strings). A 60-bit int is
+# 32 bytes; a key of 15 kana is 104. That two of a city's ≈ 3 M keys share a hash is a chance of ≈ 4 × 10⁻⁶ (SipHash),
+# and it would only join two blocks or two names' counts: a block's members are scored as any candidate is, and the
+# readers of the 世帯 index check each member's own 世帯 number. Hashes differ between processes (Python's
+# per-process seed); nothing keyed by them is stored.
+KEY_BITS = (1 << 60) - 1
+
+
+def key_hash(key: str) -> int:
+    return hash(key) & KEY_BITS
+
+
 class MultiMap:
-    """key → person ids, stored as a bare string while a block has one member (most do) to save memory."""
+    """key → person ids, stored as a bare string while a block has one member (most do) to save memory; the keys
+    as their hashes (``key_hash``)."""
 
     def __init__(self) -> None:
-        self._d: dict[str, str | list[str]] = {}
+        self._d: dict[int, str | list[str]] = {}
 
     def add(self, key: str, pid: str) -> None:
-        cur = self._d.get(key)
+        h = hash(key) & KEY_BITS
+        cur = self._d.get(h)
         if cur is None:
-            self._d[key] = pid
+            self._d[h] = pid
         elif isinstance(cur, str):
             if cur != pid:
-                self._d[key] = [cur, pid]
+                self._d[h] = [cur, pid]
         elif pid not in cur:
             cur.append(pid)
 
     def add_all(self, keys: Iterable[str], pid: str) -> None:
         d = self._d
         for key in keys:
-            cur = d.get(key)
+            h = hash(key) & KEY_BITS
+            cur = d.get(h)
             if cur is None:
-                d[key] = pid
+                d[h] = pid
             elif cur.__class__ is str:
                 if cur != pid:
-                    d[key] = [cur, pid]
+                    d[h] = [cur, pid]
             elif pid not in cur:
                 cur.append(pid)  # type: ignore[union-attr]
 
     def remove(self, key: str, pid: str) -> None:
-        cur = self._d.get(key)
+        h = hash(key) & KEY_BITS
+        cur = self._d.get(h)
         if cur is None:
             return
         if isinstance(cur, str):
             if cur == pid:
-                del self._d[key]
+                del self._d[h]
             return
         if pid in cur:
             cur.remove(pid)
             if len(cur) == 1:
-                self._d[key] = cur[0]
-
-    def reader(self) -> Callable[[str], str | list[str] | None]:
-        """``raw`` as one bound look-up, for reading many keys in a loop."""
-        return self._d.get
+                self._d[h] = cur[0]
 
     def raw(self, key: str) -> str | list[str] | None:
         """The block as stored (a bare id for one member, else a list): for reading only, never to keep."""
-        return self._d.get(key)
+        return self._d.get(hash(key) & KEY_BITS)
 
     def get(self, key: str) -> tuple[str, ...]:
-        cur = self._d.get(key)
+        cur = self._d.get(hash(key) & KEY_BITS)
         if cur is None:
             return ()
         return (cur,) if isinstance(cur, str) else tuple(cur)
 
-    def snapshot(self) -> dict[str, set[str]]:
-        """Every key's members (tests: two indexes compared)."""
-        return {key: set(self.get(key)) for key in self._d}
+    def snapshot(self) -> dict[int, set[str]]:
+        """Every key's members, by the key's hash (tests: two indexes of one process compared)."""
+        return {h: {cur} if isinstance(cur, str) else set(cur) for h, cur in self._d.items()}
 
     def __len__(self) -> int:
         return len(self._d)

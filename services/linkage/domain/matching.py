@@ -274,8 +274,10 @@ def _household_surname(r: Identity, p: Person, st: LinkageState, n: int,
         return None
     holder: Person | None = None
     for pid in sorted(st.households.get(p.household_no or "")):
-        m = st.persons[pid]
         if pid == p.person_id:
+            continue
+        m = st.persons[pid]
+        if m.household_no != p.household_no:  # a 世帯 number sharing the index's hash (blocking.KEY_BITS)
             continue
         if (kana and kana == m.surname_kana_key) or (kanji and kanji == surname_kanji_key(m.name_kanji, m.kanji_key)):
             holder = m
@@ -340,9 +342,9 @@ def evidence(scored: Scored) -> list[Comparison]:
 
 def candidates(record: Identity, state: LinkageState, limit: int, second_chance: bool = False) -> list[str]:
     found: set[str] = set()
-    raw = state.blocks.reader()
+    blocks = state.blocks
     for key in (slip_keys if second_chance else blocking_keys)(record):
-        block = raw(key)
+        block = blocks.raw(key)
         if block is None:
             continue
         if block.__class__ is str:  # one member (most blocks)

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import heapq
 import sys
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, Generic, Protocol, TypeVar
 
-from services.linkage.domain.blocking import MultiMap, blocking_keys, slip_keys
+from services.linkage.domain.blocking import KEY_BITS, MultiMap, blocking_keys, slip_keys
+from services.linkage.domain.identity import person_id_for
 from services.linkage.domain.model import IDENTITY_FIELDS, Birth, PendingReview, Person, SourceFact
 
 TABLES = ("person", "source_fact", "births", "review", "processed", "privacy")
@@ -441,6 +442,61 @@ class PersonTable:
             self._refilter()
 
 
+class KeyOwners:
+    """key → the id of the person it names. Most keys name the person whose id was made from them (a person's id is
+    ``person_id_for`` its first key, the 宛名番号 of nearly every resident): those are not kept here — the id is
+    made again from the key and that person asked whether it holds the key, which the caller reads anyway. Only
+    the others are kept (a student id bound to a registry person, keys moved by a merge or a split): ≈ 1.8 M keys
+    of ≈ 2 M at scale 1.0, ≈ 0.2 GB, were the first kind (issue 19, twelfth pass).
+
+    Exact as long as a key is in the ``keys`` of at most the one person it is bound to, which ``bind`` and
+    ``unbind`` keep (``LinkageState.bind_key``; a merge unbinds each key from the alias before binding it to the
+    target)."""
+
+    def __init__(self, persons: PersonTable) -> None:
+        self._persons = persons
+        self._other: dict[str, str] = {}  # keys whose owner's id was not made from them
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        pid = self._other.get(key)
+        if pid is not None:
+            return pid
+        pid = person_id_for(key)
+        person: Person | None = self._persons.get(pid)
+        return pid if person is not None and key in person.keys else default
+
+    def owner(self, key: str) -> Person | None:
+        """The person the key names (``get``, and that person, read once)."""
+        pid = self._other.get(key)
+        if pid is not None:
+            found: Person | None = self._persons.get(pid)
+            return found
+        person: Person | None = self._persons.get(person_id_for(key))
+        return person if person is not None and key in person.keys else None
+
+    def bind(self, key: str, person_id: str) -> None:
+        if person_id == person_id_for(key):
+            self._other.pop(key, None)
+        else:
+            self._other[key] = person_id
+
+    def unbind(self, key: str, person_id: str) -> None:
+        """The key leaves ``person_id`` (already out of its ``keys``), if it was bound to it."""
+        if self._other.get(key) == person_id:
+            del self._other[key]
+
+    def items(self) -> Iterator[tuple[str, str]]:
+        """Every key and its owner (tests, benchmarks: reads every person)."""
+        for pid, person in self._persons.items():
+            for key in person.keys:
+                if self.get(key) == pid:
+                    yield key, pid
+
+    def kept(self) -> dict[str, str]:
+        """The keys kept because their owner's id was not made from them (the benchmark's sizes)."""
+        return self._other
+
+
 class DepsIndex:
     """Which source facts read what (token → source fact keys): any change to a token re-attributes them. In
     memory until the state is attached to a store, then the store's (``holders``) with this batch's changes on
@@ -545,6 +601,36 @@ NOT_ON_WEIGHTS = frozenset({"birth_date_conflict", "student_id_bound_to_other_pe
                             "no_persons_in_record", "registry_birth_date_changed", "decision_first"})
 
 
+class Counts:
+    """How many persons hold each value (a full name, a surname, a birth date): the term frequencies matching
+    weighs an agreement with. Keyed by the value's hash (``blocking.KEY_BITS``), as the blocks are: at scale 1.0
+    the full names alone are ≈ 3 M strings, most held by no one else (the adults are in the store)."""
+
+    def __init__(self) -> None:
+        self._d: dict[int, int] = {}
+
+    def add(self, value: str) -> None:
+        h = hash(value) & KEY_BITS
+        self._d[h] = self._d.get(h, 0) + 1
+
+    def discard(self, value: str) -> None:
+        h = hash(value) & KEY_BITS
+        n = self._d.get(h, 0) - 1
+        if n > 0:
+            self._d[h] = n
+        else:
+            self._d.pop(h, None)
+
+    def get(self, value: str, default: int = 0) -> int:
+        return self._d.get(hash(value) & KEY_BITS, default)
+
+    def __getitem__(self, value: str) -> int:
+        return self._d.get(hash(value) & KEY_BITS, 0)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+
 def review_block_keys(review: PendingReview) -> set[str]:
     """The blocks a person would share with the review's record: its own keys and those of a slip of its birth
     date (the second chance matching takes for a record that would be new)."""
@@ -563,7 +649,7 @@ class LinkageState:
         # deletions (service_layer/privacy.py): "salt", "deny:<keyed hash of a deleted key>", "request:<id>"
         self.privacy: dict[str, Any] = {}
         # derived indexes
-        self.key_owner: dict[str, str] = {}
+        self.key_owner = KeyOwners(self.persons)
         # 世帯 → its resident persons (a bare id for one, else a list: a set each was 216 bytes, ≈ 2 persons a 世帯)
         self.households = MultiMap()
         self.deps = DepsIndex()  # token → source fact keys
@@ -578,11 +664,11 @@ class LinkageState:
         # identities made from a school record alone, by their blocking and slip keys (domain/waiting.py): built
         # when first needed, from the persons held
         self.student_blocks: MultiMap | None = None
-        self.birth_date_freq: Counter[str] = Counter()
-        self.kana_freq: Counter[str] = Counter()
-        self.kanji_freq: Counter[str] = Counter()
-        self.surname_freq: Counter[str] = Counter()
-        self.given_freq: Counter[str] = Counter()
+        self.birth_date_freq = Counts()
+        self.kana_freq = Counts()
+        self.kanji_freq = Counts()
+        self.surname_freq = Counts()
+        self.given_freq = Counts()
         self.dirty: dict[str, set[str]] = {t: set() for t in TABLES}
         self._loading: dict[str, str] = {}  # while loading: one string per record id named in several rows
 
@@ -597,8 +683,7 @@ class LinkageState:
 
     # --- persons and keys -------------------------------------------------------------------------------
     def person_for_key(self, key: str) -> Person | None:
-        pid = self.key_owner.get(key)
-        return self.persons.get(pid) if pid else None
+        return self.key_owner.owner(key)
 
     def resolve(self, person_id: str) -> Person | None:
         person = self.persons.get(person_id)
@@ -614,7 +699,7 @@ class LinkageState:
         else:
             self.persons[person.person_id] = person
         for key in person.keys:
-            self.key_owner[key] = person.person_id
+            self.key_owner.bind(key, person.person_id)
         for key in person.cannot_link:
             self.cannot_by_key[key].add(person.person_id)
         self._index(person)
@@ -622,7 +707,7 @@ class LinkageState:
 
     def bind_key(self, person: Person, key: str, bound_by: str) -> None:
         person.keys[key] = bound_by
-        self.key_owner[key] = person.person_id
+        self.key_owner.bind(key, person.person_id)
         self.touch("person", person.person_id)
 
     def add_cannot_link(self, person: Person, key: str) -> None:
@@ -633,8 +718,7 @@ class LinkageState:
 
     def unbind_key(self, person: Person, key: str) -> None:
         person.keys.pop(key, None)
-        if self.key_owner.get(key) == person.person_id:
-            del self.key_owner[key]
+        self.key_owner.unbind(key, person.person_id)
         self.touch("person", person.person_id)
 
     def update_person(self, person: Person, changes: dict[str, Any]) -> set[str]:
@@ -683,7 +767,7 @@ class LinkageState:
         if p.household_no:
             self.households.remove(p.household_no, p.person_id)
 
-    def _counters(self, p: Person) -> tuple[tuple[Counter[str], str | None], ...]:
+    def _counters(self, p: Person) -> tuple[tuple[Counts, str | None], ...]:
         return ((self.kana_freq, p.kana_key), (self.kanji_freq, p.kanji_key),
                 (self.surname_freq, p.surname_kana_key), (self.given_freq, p.given_kana_key),
                 (self.birth_date_freq, p.birth_date))
@@ -697,7 +781,7 @@ class LinkageState:
             self.blocks.add_all(blocking_keys(p), p.person_id)
         for counter, value in self._counters(p):
             if value:
-                counter[value] += 1
+                counter.add(value)
 
     def _unindex_blocks(self, p: Person) -> None:
         if p.status == "merged":
@@ -707,17 +791,14 @@ class LinkageState:
                 self.blocks.remove(key, p.person_id)
         for counter, value in self._counters(p):
             if value:
-                counter[value] -= 1
-                if counter[value] <= 0:
-                    del counter[value]
+                counter.discard(value)
 
     def remove_person(self, person: Person) -> None:
         """Forgets a person and every index entry naming it (a deletion on request)."""
         self._unindex_household(person)
         self._unindex_blocks(person)
         for key in person.keys:
-            if self.key_owner.get(key) == person.person_id:
-                del self.key_owner[key]
+            self.key_owner.unbind(key, person.person_id)
         for key in person.cannot_link:
             self.cannot_by_key.get(key, set()).discard(person.person_id)
         self.persons.pop(person.person_id, None)
@@ -726,7 +807,8 @@ class LinkageState:
     def household_children(self, household_no: str) -> list[Person]:
         held = self.persons.held  # every child is in memory: the adults of the 世帯 are not read from the store
         members = (held(pid) for pid in sorted(self.households.get(household_no)))
-        return [p for p in members if p is not None and p.is_child and p.status == "resident"]
+        return [p for p in members if p is not None and p.is_child and p.status == "resident"
+                and p.household_no == household_no]  # not a 世帯 number that shares the index's hash
 
     # --- source facts, births, reviews ----------------------------------------------------------------------
     def put_source_fact(self, sf: SourceFact) -> None:
