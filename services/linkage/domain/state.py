@@ -442,6 +442,88 @@ class PersonTable:
             self._refilter()
 
 
+def _uuid_int(pid: str) -> int | None:
+    """A person id in its canonical form (``identity.uuid5``: 36 characters, lower-case) as its 128-bit number, else
+    None."""
+    if len(pid) != 36 or pid[8] != "-" or pid[13] != "-" or pid[18] != "-" or pid[23] != "-":
+        return None
+    try:
+        n = int(pid.replace("-", ""), 16)
+    except ValueError:
+        return None
+    return n if _uuid_str(n) == pid else None
+
+
+def _uuid_str(n: int) -> str:
+    h = f"{n:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+class Households:
+    """世帯 number → its resident members' ids, the 世帯 number as its hash (``blocking.KEY_BITS``: readers check a
+    member's own number). A member not held in memory (an adult: ``held_always``) is kept as its id's 128-bit
+    number, 48 bytes instead of a string of 88 that nothing else holds (≈ 1.3 M adults at scale 1.0: issue 19,
+    twelfth pass); a child's id is the string the child holds. ``get`` gives strings either way."""
+
+    def __init__(self) -> None:
+        self._d: dict[int, str | int | list[str | int]] = {}
+
+    def add(self, household_no: str, pid: str, held: bool) -> None:
+        h = hash(household_no) & KEY_BITS
+        member: str | int = pid
+        if not held:
+            n = _uuid_int(pid)
+            if n is not None:
+                member = n
+        cur = self._d.get(h)
+        if cur is None:
+            self._d[h] = member
+        elif type(cur) is list:
+            if member not in cur:
+                cur.append(member)
+        elif cur != member:
+            self._d[h] = [cur, member]  # type: ignore[list-item]
+
+    def remove(self, household_no: str, pid: str) -> None:
+        h = hash(household_no) & KEY_BITS
+        cur = self._d.get(h)
+        if cur is None:
+            return
+        forms: tuple[str | int, ...] = (pid,)
+        n = _uuid_int(pid)
+        if n is not None:
+            forms = (pid, n)
+        if type(cur) is list:
+            for form in forms:
+                if form in cur:
+                    cur.remove(form)
+            if len(cur) == 1:
+                self._d[h] = cur[0]
+            elif not cur:
+                del self._d[h]
+        elif cur in forms:
+            del self._d[h]
+
+    def get(self, household_no: str) -> tuple[str, ...]:
+        cur = self._d.get(hash(household_no) & KEY_BITS)
+        if cur is None:
+            return ()
+        if type(cur) is list:
+            return tuple(m if type(m) is str else _uuid_str(m) for m in cur)  # type: ignore[arg-type]
+        return (cur if type(cur) is str else _uuid_str(cur),)  # type: ignore[arg-type]
+
+    def snapshot(self) -> dict[int, set[str]]:
+        """Every 世帯's members, by the number's hash (tests: two indexes of one process compared)."""
+        out: dict[int, set[str]] = {}
+        for h, cur in self._d.items():
+            members = cur if type(cur) is list else [cur]
+            out[h] = {m if type(m) is str else _uuid_str(m) for m in members}  # type: ignore[arg-type]
+        return out
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+
 class KeyOwners:
     """key → the id of the person it names. Most keys name the person whose id was made from them (a person's id is
     ``person_id_for`` its first key, the 宛名番号 of nearly every resident): those are not kept here — the id is
@@ -651,7 +733,7 @@ class LinkageState:
         # derived indexes
         self.key_owner = KeyOwners(self.persons)
         # 世帯 → its resident persons (a bare id for one, else a list: a set each was 216 bytes, ≈ 2 persons a 世帯)
-        self.households = MultiMap()
+        self.households = Households()
         self.deps = DepsIndex()  # token → source fact keys
         self.birth_by_pregnancy: dict[str, Birth] = {}
         self.deferred_by_record: dict[str, set[str]] = defaultdict(set)  # decisions waiting for their record
@@ -761,7 +843,7 @@ class LinkageState:
 
     def _index_household(self, p: Person) -> None:
         if p.household_no and p.status == "resident":
-            self.households.add(p.household_no, p.person_id)
+            self.households.add(p.household_no, p.person_id, self.persons.backing is None or held_always(p))
 
     def _unindex_household(self, p: Person) -> None:
         if p.household_no:

@@ -8,7 +8,7 @@ import pytest
 
 from services.linkage.domain.identity import person_id_for
 from services.linkage.domain.model import Person
-from services.linkage.domain.state import Counts, LinkageState
+from services.linkage.domain.state import Counts, Households, LinkageState
 
 pytestmark = pytest.mark.unit
 
@@ -60,7 +60,7 @@ def test_a_household_index_entry_for_another_household_is_not_a_member() -> None
     child, stranger = _resident("atena:1", "H1", child=True), _resident("atena:2", "H2", child=True)
     state.add_person(child)
     state.add_person(stranger)
-    state.households.add("H1", stranger.person_id)
+    state.households.add("H1", stranger.person_id, held=True)
     assert state.household_children("H1") == [child]
 
 
@@ -73,3 +73,23 @@ def test_counts_count_up_and_down_by_value() -> None:
     counts.discard("ハカタ")
     counts.discard("テンジン")  # never counted: stays absent, never negative
     assert counts["フクオカ"] == 1 and counts["ハカタ"] == 0 and counts["テンジン"] == 0 and len(counts) == 1
+
+
+def test_a_household_gives_its_members_ids_however_each_is_kept() -> None:
+    """An adult (not held in memory) is kept as its id's number, a child as its string; a member re-indexed in the
+    other form (a child grown up, an adult who became a child's identity) is still one member, and leaves once."""
+    households = Households()
+    adult, child, odd = person_id_for("atena:1"), person_id_for("atena:2"), "not-a-uuid"
+    households.add("H1", adult, held=False)
+    households.add("H1", child, held=True)
+    households.add("H1", odd, held=False)  # not a canonical id: kept as it is
+    assert sorted(households.get("H1")) == sorted([adult, child, odd])
+    households.add("H1", adult, held=False)  # again: still one member
+    assert len(households.get("H1")) == 3
+    households.remove("H1", child)
+    households.remove("H1", odd)
+    assert households.get("H1") == (adult,)
+    households.add("H2", child, held=False)  # the other form than the one it will be removed as
+    households.remove("H2", child)
+    households.remove("H1", adult)
+    assert households.get("H1") == () and households.get("H2") == () and len(households) == 0
