@@ -55,7 +55,7 @@ class ScoringSettings(KafkaSecuritySettings):
     hot_children: int = Field(
         5_000, ge=0, description="Children whose state is kept decoded (with its parsed copy, ≈ 15–20 KB each); the "
                                  "others are kept as their compressed changelog message in a spill file on local "
-                                 "disk (≈ 0.25 KB of memory each) and decoded when next used (adapters/"
+                                 "disk (with their index: no memory each) and decoded when next used (adapters/"
                                  "changelog_store.py, docs/scoring.md \"Memory\")")
     gc_young_threshold: int = Field(
         50_000, ge=700, description="Python's cyclic garbage collector runs its youngest generation once this many "

@@ -12,10 +12,10 @@ The changelog keeps the format the Faust table wrote (key: the child id as a JSO
 JSON; a tombstone's value null), so a deployment's existing changelog loads unchanged.
 
 Children not used lately are kept **cold**: their state compressed in a spill file on the worker's local disk
-(``SpillFile``), with only their id, partition, row number and what the clock checks first in memory, so the
-process does not grow with the city (≈ 0.25 KB per child held beyond the hot set, docs/scoring.md "Memory"). The
-spill file is a cache of the changelog, private to the process and gone with it: a restart, a rebalance or a new
-instance loads the state from the changelog as before.
+(``SpillFile``), with their id, partition and what the clock checks first: nothing of a cold child is in memory,
+so the store does not grow with the city beyond the hot set (docs/scoring.md "Memory"). The spill file is a cache
+of the changelog, private to the process and gone with it: a restart, a rebalance or a new instance loads the
+state from the changelog as before.
 """
 
 from __future__ import annotations
@@ -94,13 +94,18 @@ class ColdCodec:
 
 
 class SpillFile:
-    """Where cold children's compressed states are kept: a private SQLite database on the worker's local disk —
-    SQLite's *temporary* database, created in its temporary directory (``SQLITE_TMPDIR``, else ``TMPDIR``,
-    ``/var/tmp``, ``/usr/tmp``, ``/tmp``) and unlinked as soon as it is opened, so nothing is left behind when the
-    process ends, killed or not. Its page cache is bounded (``cache_kib``); the rest is on disk (and in the
-    operating system's page cache, outside the process's RSS). Rows are keyed by a number the store gives each
-    child. Nothing in it has to outlive the process: the changelog is the state, loaded again on every assignment.
-    Opened at the first write."""
+    """Where cold children are kept: a private SQLite database on the worker's local disk — SQLite's *temporary*
+    database, created in its temporary directory (``SQLITE_TMPDIR``, else ``TMPDIR``, ``/var/tmp``, ``/usr/tmp``,
+    ``/tmp``) and unlinked as soon as it is opened, so nothing is left behind when the process ends, killed or not.
+    Its page cache is bounded (``cache_kib``); the rest is on disk (and in the operating system's page cache, outside
+    the process's RSS). Nothing in it has to outlive the process: the changelog is the state, loaded again on every
+    assignment. Opened at the first write.
+
+    One row a child: the number the store gave it when it was first held (``id``: the order children are swept in),
+    its id, its partition, what the clock checks first (``d``, ``k``, ``n``), and its changelog message compressed
+    (``raw``: as read from the changelog, not yet compressed). The index of cold children is here, not in Python
+    dicts: a dict entry, the child's id string and its row number cost ≈ 0.25 KB a child in memory, and the
+    allocators' memory they pinned among the hot states' churn more again (docs/scoring.md "Memory", smem3)."""
 
     def __init__(self, cache_kib: int = 4096) -> None:
         self.cache_kib = cache_kib
@@ -112,32 +117,94 @@ class SpillFile:
             db = self._db = sqlite3.connect("", isolation_level=None)  # "": a temporary database on disk
             for pragma in ("journal_mode=OFF", "synchronous=OFF", f"cache_size=-{self.cache_kib}"):
                 db.execute(f"PRAGMA {pragma}")
-            db.execute("CREATE TABLE cold (id INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
+            db.execute("CREATE TABLE cold (id INTEGER PRIMARY KEY, child TEXT NOT NULL UNIQUE, p INTEGER NOT NULL, "
+                       "d, k, n, raw INTEGER NOT NULL, blob BLOB NOT NULL)")
         return db
 
-    def write(self, rows: list[tuple[int, bytes]]) -> None:
-        """Each row's blob replaces what the row held, in one transaction."""
+    def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
+        db = self._db
+        return None if db is None else db.execute(sql, args).fetchone()
+
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
         db = self._open()
         db.execute("BEGIN")
-        db.executemany("INSERT OR REPLACE INTO cold (id, blob) VALUES (?, ?)", rows)
+        db.executemany(sql, rows)
         db.execute("COMMIT")
 
+    # -- one child ------------------------------------------------------------------------------------------------
+    def locate(self, child_id: str) -> tuple[int, int] | None:
+        """The child's row number and partition; ``None`` when it has no row."""
+        found: tuple[int, int] | None = self._one("SELECT id, p FROM cold WHERE child = ?", (child_id,))
+        return found
+
+    def state(self, child_id: str) -> tuple[int, int, bytes] | None:
+        """The child's row number, partition and bytes; ``None`` when it has no row."""
+        found: tuple[int, int, bytes] | None = self._one("SELECT id, p, blob FROM cold WHERE child = ?", (child_id,))
+        return found
+
+    def review(self, child_id: str) -> tuple[Any, Any, Any] | None:
+        found: tuple[Any, Any, Any] | None = self._one("SELECT d, k, n FROM cold WHERE child = ?", (child_id,))
+        return found
+
     def read(self, row: int) -> bytes:
-        found = self._open().execute("SELECT blob FROM cold WHERE id = ?", (row,)).fetchone()
+        found = self._one("SELECT blob FROM cold WHERE id = ?", (row,))
         if found is None:  # the store's index and this file disagree: a bug, never a child without a state
             raise KeyError(f"cold state row {row} is missing from the spill file")
         blob: bytes = found[0]
         return blob
 
-    def remove(self, rows: list[int]) -> None:
-        if not rows or self._db is None:
+    def move(self, row: int, partition: int) -> None:
+        self._open().execute("UPDATE cold SET p = ? WHERE id = ?", (partition, row))
+
+    # -- many -------------------------------------------------------------------------------------------------------
+    def write(self, new: list[tuple[Any, ...]], changed: list[tuple[Any, ...]]) -> None:
+        """Rows of children that had none (``id, child, p, d, k, n, raw, blob``) and new contents of rows
+        (``d, k, n, raw, blob, id``), in one transaction."""
+        if not new and not changed:
             return
-        db = self._db
+        db = self._open()
         db.execute("BEGIN")
-        db.executemany("DELETE FROM cold WHERE id = ?", [(row,) for row in rows])
+        if new:
+            db.executemany("INSERT INTO cold (id, child, p, d, k, n, raw, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", new)
+        if changed:
+            db.executemany("UPDATE cold SET d = ?, k = ?, n = ?, raw = ?, blob = ? WHERE id = ?", changed)
         db.execute("COMMIT")
+
+    def load(self, rows: list[tuple[Any, ...]]) -> None:
+        """Changelog messages read back (``id, child, p, d, k, n, raw, blob``): a child that has a row keeps its
+        number, whatever ``id`` says."""
+        self._many("INSERT INTO cold (id, child, p, d, k, n, raw, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                   "ON CONFLICT (child) DO UPDATE SET p = excluded.p, d = excluded.d, k = excluded.k, "
+                   "n = excluded.n, raw = excluded.raw, blob = excluded.blob", rows)
+
+    def compress(self, rows: list[tuple[bytes, int]]) -> None:
+        self._many("UPDATE cold SET raw = 0, blob = ? WHERE id = ?", rows)
+
+    def raw_rows(self) -> list[int]:
+        """The rows that hold a changelog message as read."""
+        if self._db is None:
+            return []
+        return [row for (row,) in self._db.execute("SELECT id FROM cold WHERE raw")]
+
+    def remove(self, rows: list[int]) -> None:
+        if rows and self._db is not None:
+            self._many("DELETE FROM cold WHERE id = ?", [(row,) for row in rows])
+
+    def children(self, partitions: Iterable[int] | None = None) -> list[tuple[int, str]]:
+        """``(row, child)`` of every row, or of the partitions given, in row order."""
+        if self._db is None:
+            return []
+        if partitions is None:
+            return self._db.execute("SELECT id, child FROM cold ORDER BY id").fetchall()
+        return self._db.execute("SELECT id, child FROM cold WHERE p IN (SELECT value FROM json_each(?)) ORDER BY id",
+                                (orjson.dumps(sorted(set(partitions))).decode(),)).fetchall()
+
+    def partitions(self) -> set[int]:
+        if self._db is None:
+            return set()
+        return {p for (p,) in self._db.execute("SELECT DISTINCT p FROM cold")}
 
     def __len__(self) -> int:
         if self._db is None:
@@ -151,19 +218,25 @@ class SpillFile:
             self._db = None
 
 
+_NO_ROW, _ROW_STALE, _ROW_CURRENT = 0, 1, 2  # a hot child's row in the spill file: none, not its state, its state
+
+
 class ChangelogStore:
     """The state of the partitions this instance holds (see the module).
 
     In memory a child's state is either **hot**, the decoded JSON value (a dict), for the ``hot_capacity`` children
-    used last, or **cold**: its changelog message compressed (``ColdCodec``, ≈ 0.65–1.1 KB) in the worker's spill
-    file on local disk (``SpillFile``), with only what the clock checks first (``review_state``: the day evaluated,
-    the rule versions, the next review day; one shared tuple for the children that have the same) and the child's
-    row number left in memory (≈ 0.25 KB a child with its id and partition, docs/scoring.md "Memory"). A cold
-    child is decoded when it is next read. ``get`` returns the same object until the child is evicted or
-    written, so the parsed copy the handlers keep beside it (service_layer/state.py's ``WORKING``) stays usable;
+    used last, or **cold**: a row of the worker's spill file on local disk (``SpillFile``) with its changelog
+    message compressed (``ColdCodec``, ≈ 0.65–1.1 KB), its partition and what the clock checks first
+    (``review_state``: the day evaluated, the rule versions, the next review day). Nothing of a cold child is in
+    the process's memory: which children are held is the spill file's index (docs/scoring.md "Memory"). A cold
+    child is decoded when it is next read. ``get`` returns the same object until the child is evicted or written,
+    so the parsed copy the handlers keep beside it (service_layer/state.py's ``WORKING``) stays usable;
     ``on_evict`` is told each child that leaves the hot set, so that copy goes with it. Children are evicted,
     least recently used first, only by ``evict`` (the worker calls it once a batch's changelog messages are
-    acknowledged; ``flush`` at its end), never one with a change not yet on the broker."""
+    acknowledged; ``flush`` at its end), never one with a change not yet on the broker.
+
+    Each child held has a number, given when it is first held and kept until it is forgotten (its row's ``id``):
+    ``children`` lists them in that order, the order a dict of the children held would keep."""
 
     def __init__(self, topic: str, hot_capacity: int = 5_000,
                  on_evict: Callable[[str], object] | None = None, spill: SpillFile | None = None) -> None:
@@ -171,14 +244,13 @@ class ChangelogStore:
         self.hot_capacity = hot_capacity
         self.on_evict = on_evict
         self._hot: OrderedDict[str, dict[str, Any]] = OrderedDict()  # decoded, least recently used first
-        # children whose spilled row is their current state: what the clock reads of it, (d, k, n)
-        self._cold: dict[str, tuple[Any, Any, Any]] = {}
-        self._rows: dict[str, int] = {}  # child → its row in the spill file (kept while the child is held)
+        # hot child → (its number, its partition, its row: _NO_ROW, _ROW_STALE or _ROW_CURRENT)
+        self._meta: dict[str, tuple[int, int, int]] = {}
         self._next_row = 0
-        self.partition_of: dict[str, int] = {}  # child → the changelog partition its state was read or written on
+        self._held: int | None = 0  # children held (None: to be counted, after a restore)
+        self._absent = ""  # the last child ``get`` found no row for (a new child: ``put`` follows at once)
         self._pending: dict[str, tuple[int, object]] = {}  # child → (partition, _DELETED or None: current state)
-        self._loaded: list[tuple[int, bytes]] = []  # restore: rows read, not yet written to the spill file
-        self._raw: set[str] = set()  # restore: children whose row holds the message as read (``compact``)
+        self._loaded: list[tuple[Any, ...]] = []  # restore: rows read, not yet written to the spill file
         self.codec = ColdCodec()
         self.spill = spill if spill is not None else SpillFile()
 
@@ -188,10 +260,16 @@ class ChangelogStore:
         if state is not None:
             self._hot.move_to_end(child_id)
             return state
-        if child_id not in self._cold:
+        if self._loaded:
+            self._write_loaded()
+        found = self.spill.state(child_id)
+        if found is None:
+            self._absent = child_id
             return None
-        state = self._read(child_id)
+        row, partition, blob = found
+        state = self._decode(blob)
         self._hot[child_id] = state  # its row stays: evicted unchanged, it needs no new encoding
+        self._meta[child_id] = (row, partition, _ROW_CURRENT)
         return state
 
     def review_state(self, child_id: str) -> dict[str, Any] | None:
@@ -200,7 +278,9 @@ class ChangelogStore:
         state = self._hot.get(child_id)
         if state is not None:
             return state
-        review = self._cold.get(child_id)
+        if self._loaded:
+            self._write_loaded()
+        review = self.spill.review(child_id)
         if review is None:
             return None
         d, k, n = review
@@ -209,69 +289,112 @@ class ChangelogStore:
     def put(self, child_id: str, state: dict[str, Any], partition: int | None) -> None:
         if partition is None:  # every caller knows it (the fact's or the state's ``p``); never guess
             raise ValueError("a child's state is written to its own partition; none was given")
+        meta = self._meta.get(child_id)
+        if meta is not None:
+            row, held_on, kept = meta
+        else:
+            found = None if child_id == self._absent else self._located(child_id)
+            if found is None:  # a child not held before
+                row, held_on, kept = self._next_row, partition, _NO_ROW
+                self._next_row += 1
+                if self._held is not None:
+                    self._held += 1
+            else:
+                (row, held_on), kept = found, _ROW_STALE
+        self._absent = ""
+        if kept != _NO_ROW and held_on != partition:
+            self.spill.move(row, partition)  # the row's partition is always the child's (``drop_partitions``)
         self._hot[child_id] = state
         self._hot.move_to_end(child_id)
-        self._cold.pop(child_id, None)  # its row is no longer what the child holds
-        self.partition_of[child_id] = partition
+        self._meta[child_id] = (row, partition, _NO_ROW if kept == _NO_ROW else _ROW_STALE)
         self._pending[child_id] = (partition, None)
 
     def delete(self, child_id: str, partition: int | None) -> None:
-        held = self.partition_of.pop(child_id, None)
-        self._hot.pop(child_id, None)
-        self._forget_row(child_id)
+        held = self._forget(child_id)
         target = partition if partition is not None else held
         if target is not None:
             self._pending[child_id] = (target, _DELETED)
 
     def __len__(self) -> int:
-        return len(self.partition_of)
+        if self._held is None:
+            if self._loaded:
+                self._write_loaded()
+            self._held = len(self.spill) + sum(1 for _, _, kept in self._meta.values() if kept == _NO_ROW)
+        return self._held
 
     def __contains__(self, child_id: object) -> bool:
-        return child_id in self.partition_of
+        return isinstance(child_id, str) and (child_id in self._meta or self._located(child_id) is not None)
 
     @property
     def data(self) -> dict[str, dict[str, Any]]:
         """Every child's state, decoded (tests, tools; the worker reads one child at a time)."""
-        return {child_id: state for child_id in list(self.partition_of)
+        return {child_id: state for child_id in self.children()
                 if (state := self._peek(child_id)) is not None}
+
+    def children(self, partitions: Iterable[int] | None = None) -> list[str]:
+        """The children held (of ``partitions``), in the order they were first held."""
+        if self._loaded:
+            self._write_loaded()
+        wanted = None if partitions is None else set(partitions)
+        numbered = dict(self.spill.children(wanted))
+        for child_id, (row, partition, _) in self._meta.items():  # hot, with a row or not yet
+            if wanted is None or partition in wanted:
+                numbered[row] = child_id
+        return [numbered[row] for row in sorted(numbered)]
+
+    def partition(self, child_id: str) -> int | None:
+        """The changelog partition the child's state was read or written on; ``None`` when it is not held."""
+        meta = self._meta.get(child_id)
+        if meta is not None:
+            return meta[1]
+        found = self._located(child_id)
+        return None if found is None else found[1]
+
+    def _located(self, child_id: str) -> tuple[int, int] | None:
+        if self._loaded:
+            self._write_loaded()
+        return self.spill.locate(child_id)
 
     def _peek(self, child_id: str) -> dict[str, Any] | None:
         state = self._hot.get(child_id)
-        if state is None and child_id in self._cold:
-            state = self._read(child_id)
+        if state is None:
+            found = self.spill.state(child_id)
+            state = None if found is None else self._decode(found[2])
         return state
 
     def spilled(self, child_id: str) -> bytes | None:
         """The bytes a cold child's row holds (tests, tools); ``None`` when its row is not its current state."""
-        if child_id not in self._cold:
-            return None
         if self._loaded:
             self._write_loaded()
-        return self.spill.read(self._rows[child_id])
+        meta = self._meta.get(child_id)
+        if meta is not None:
+            return self.spill.read(meta[0]) if meta[2] == _ROW_CURRENT else None
+        found = self.spill.state(child_id)
+        return None if found is None else found[2]
 
-    def _read(self, child_id: str) -> dict[str, Any]:
+    def _decode(self, blob: bytes) -> dict[str, Any]:
         """A cold child's state from its row: its changelog value as read (a JSON object) or compressed."""
-        if self._loaded:
-            self._write_loaded()
-        blob = self.spill.read(self._rows[child_id])
         state: dict[str, Any] = orjson.loads(blob if blob[:1] == b"{" else self.codec.decompress(blob))
         return state
 
-    def _row(self, child_id: str) -> int:
-        row = self._rows.get(child_id)
-        if row is None:
-            row = self._rows[child_id] = self._next_row
-            self._next_row += 1
-        return row
-
-    def _forget_row(self, child_id: str) -> None:
-        self._cold.pop(child_id, None)
-        self._raw.discard(child_id)
-        row = self._rows.pop(child_id, None)
-        if row is not None:
-            if self._loaded:
-                self._write_loaded()  # in order: a row loaded, then removed
+    def _forget(self, child_id: str) -> int | None:
+        """Drops the child (hot, and its row); returns the partition it was held on, ``None`` if it was not."""
+        if self._loaded:
+            self._write_loaded()  # in order: a row loaded, then removed
+        self._hot.pop(child_id, None)
+        meta = self._meta.pop(child_id, None)
+        if meta is not None:
+            row, partition, kept = meta
+        else:
+            found = self.spill.locate(child_id)
+            if found is None:
+                return None
+            (row, partition), kept = found, _ROW_CURRENT
+        if kept != _NO_ROW:
             self.spill.remove([row])
+        if self._held is not None:
+            self._held -= 1
+        return partition
 
     @property
     def hot(self) -> int:
@@ -281,7 +404,7 @@ class ChangelogStore:
     @property
     def cold(self) -> int:
         """Children held only as their spilled row."""
-        return len(self._cold) - sum(1 for child_id in self._hot if child_id in self._cold)
+        return len(self) - len(self._hot)
 
     # -- the worker's side --------------------------------------------------------------------------------------
     @property
@@ -317,20 +440,25 @@ class ChangelogStore:
         spilled rows (a child read and not changed since keeps the row it has); returns how many. Never a child
         with a change not yet flushed."""
         keep = self.hot_capacity if capacity is None else capacity
-        evicted, skipped, rows = 0, [], []
-        compress, hot, cold = self.codec.compress, self._hot, self._cold
+        evicted, skipped, new, changed = 0, [], [], []
+        compress, hot, meta = self.codec.compress, self._hot, self._meta
         while len(hot) > keep:
             child_id, state = hot.popitem(last=False)
             if child_id in self._pending:
                 skipped.append((child_id, state))
                 continue
-            if child_id not in cold:
-                rows.append((self._row(child_id), compress(orjson.dumps(state))))
-                cold[child_id] = _review(state)
+            row, partition, kept = meta.pop(child_id)
+            if kept != _ROW_CURRENT:
+                d, k, n = _review(state)
+                blob = compress(orjson.dumps(state))
+                if kept == _NO_ROW:
+                    new.append((row, child_id, partition, d, k, n, 0, blob))
+                else:
+                    changed.append((d, k, n, 0, blob, row))
             evicted += 1
             if self.on_evict is not None:
                 self.on_evict(child_id)
-        self.spill.write(rows)
+        self.spill.write(new, changed)
         for child_id, state in reversed(skipped):  # kept, as the most recently used
             hot[child_id] = state
             hot.move_to_end(child_id, last=False)
@@ -341,42 +469,33 @@ class ChangelogStore:
         gone = set(partitions)
         if not gone:
             return 0
-        children = [c for c, p in self.partition_of.items() if p in gone]
-        if self._loaded:
-            self._write_loaded()
-        rows = []
+        children = self.children(gone)
         for child_id in children:
-            del self.partition_of[child_id]
-            self._hot.pop(child_id, None)
-            self._cold.pop(child_id, None)
-            self._raw.discard(child_id)
-            row = self._rows.pop(child_id, None)
-            if row is not None:
-                rows.append(row)
+            self._forget(child_id)
             if self.on_evict is not None:
                 self.on_evict(child_id)
-        self.spill.remove(rows)
         for child_id in [c for c, (p, _) in self._pending.items() if p in gone]:
             del self._pending[child_id]  # never happens between batches (flushed), kept safe all the same
         return len(children)
 
     def partitions(self) -> set[int]:
-        return set(self.partition_of.values())
+        if self._loaded:
+            self._write_loaded()
+        hot = {partition for _, partition, _ in self._meta.values()}
+        return self.spill.partitions() | hot
 
     def compact(self) -> int:
         """Compresses the rows kept as read from the changelog (``load``); returns how many."""
         if self._loaded:
             self._write_loaded()
         done, rows = 0, []
-        for child_id in self._raw:
-            row = self._rows[child_id]
-            rows.append((row, self.codec.compress(self.spill.read(row))))
+        for row in self.spill.raw_rows():
+            rows.append((self.codec.compress(self.spill.read(row)), row))
             done += 1
             if len(rows) >= LOAD_ROWS:
-                self.spill.write(rows)
+                self.spill.compress(rows)
                 rows = []
-        self.spill.write(rows)
-        self._raw = set()
+        self.spill.compress(rows)
         return done
 
     def load(self, partition: int, key: bytes | None, value: bytes | None) -> None:
@@ -387,43 +506,37 @@ class ChangelogStore:
         if not isinstance(child_id, str):
             return
         state = orjson.loads(value) if value is not None else None
-        self._hot.pop(child_id, None)
         if isinstance(state, dict) and value is not None:
+            self._hot.pop(child_id, None)
+            meta = self._meta.pop(child_id, None)
+            if meta is not None and meta[2] == _NO_ROW:
+                row = meta[0]  # held, never spilled: its row takes its number
+            else:
+                row = self._next_row  # a child with a row keeps its number (``SpillFile.load``)
+                self._next_row += 1
             # written as read until ``compact`` (the end of a restore): a child's earlier messages, superseded
             # before the end of its partition, are never compressed
-            if value[:1] == b"{":
-                self._raw.add(child_id)
-            else:
-                value = self.codec.compress(value)
-                self._raw.discard(child_id)
-            self._loaded.append((self._row(child_id), value))
+            raw = value[:1] == b"{"
+            d, k, n = _review(state)
+            self._loaded.append((row, child_id, partition, d, k, n, int(raw),
+                                 value if raw else self.codec.compress(value)))
+            self._held = None  # counted when next asked
             if len(self._loaded) >= LOAD_ROWS:
                 self._write_loaded()
-            self._cold[child_id] = _review(state)
-            self.partition_of[child_id] = partition
         else:
-            self._forget_row(child_id)
-            self.partition_of.pop(child_id, None)
+            self._forget(child_id)
 
     def _write_loaded(self) -> None:
         rows, self._loaded = self._loaded, []
-        self.spill.write(rows)
-
-
-_REVIEWS: dict[tuple[Any, Any, Any], tuple[Any, Any, Any]] = {}
-_REVIEWS_MAX = 200_000  # distinct (day evaluated, versions, next review day): a few thousand in practice
+        self.spill.load(rows)
 
 
 def _review(state: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """``review_state``'s fields of a state, as one tuple shared by every child with the same (few distinct: the
-    day evaluated, the rule versions, the next review day), so a cold child costs a reference, not a tuple."""
-    review = (state.get("d"), state.get("k"), state.get("n"))
-    shared = _REVIEWS.get(review)
-    if shared is None:
-        if len(_REVIEWS) >= _REVIEWS_MAX:  # bounded; the tuples children hold stay valid
-            _REVIEWS.clear()
-        shared = _REVIEWS[review] = review
-    return shared
+    """``review_state``'s fields of a state (the day evaluated, the rule versions, the next review day), as the
+    spill file keeps them: text or null, as the state's JSON has them (anything else, which this worker never
+    writes, kept as its JSON text)."""
+    return tuple(value if value is None or type(value) is str else orjson.dumps(value).decode()  # type: ignore[return-value]
+                 for value in (state.get("d"), state.get("k"), state.get("n")))
 
 
 async def restore(store: ChangelogStore, partitions: set[int], *, bootstrap: str, security: dict[str, Any],

@@ -282,8 +282,8 @@ class Scoring:
             return
         started = time.perf_counter()
         waiting = self.duties.caught_up  # their facts wait for a backlog to be through: ``catch_up`` evaluates them
-        children = [c for c, p in self.store.partition_of.items() if p in due and c not in waiting]
-        passed = [c for c in waiting if self.store.partition_of.get(c) in due]
+        children = [c for c in self.store.children(due) if c not in waiting]
+        passed = [c for c in waiting if self.store.partition(c) in due]
         gc.freeze()  # the states are long-lived: the cyclic GC does not walk them again and again meanwhile
         try:
             rulebook = self.container.rulebook

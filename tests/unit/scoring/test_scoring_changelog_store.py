@@ -263,3 +263,35 @@ def test_a_restore_larger_than_a_write_reads_back_each_childs_last_message_and_f
     assert store.get("c8") == {**_child(8), "s": 1_308} and store.get("c1299") == {**_child(1_299), "s": 2_599}
     assert store.review_state("c5") == {"d": _child(5)["d"], "k": "r1/w1", "n": None}
     assert store.spilled("c5")[:1] != b"{"  # type: ignore[index]  # compressed at the restore's end
+
+
+# -- the index of children held, in the spill file (docs/scoring.md "Memory", smem3) ---------------------------------
+
+def test_children_are_listed_in_the_order_first_held_hot_or_cold_and_partitions_are_told_without_decoding() -> None:
+    store = ChangelogStore(TOPIC, hot_capacity=1)
+    for n, partition in enumerate((2, 3, 2, 3, 2)):
+        store.put(f"c{n}", _child(n), partition)
+    flush(store)  # c4 hot and never spilled, the others cold
+    store.put("c1", _child(11), 3)  # hot again, its row no longer its state: its place in the order stays
+    store.delete("c2", None)
+    store.put("c2", _child(2), 2)  # forgotten and held again: last
+    assert store.children() == ["c0", "c1", "c3", "c4", "c2"] and list(store.data) == store.children()
+    assert store.children({3}) == ["c1", "c3"] and store.children({2, 5}) == ["c0", "c4", "c2"]
+    assert store.partition("c3") == 3 and store.partition("c4") == 2 and store.partition("unknown") is None
+    store.put("c3", _child(3), 4)  # written to another partition: held there, hot or cold
+    store.get("c0")
+    flush(store)  # c3 cold again
+    assert store.hot == 1 and store.partition("c3") == 4 and store.children({3}) == ["c1"] and "c3" not in store._hot
+    assert store.partitions() == {2, 3, 4} and len(store) == 5 and store.cold == 4
+    assert "c0" in store and "c3" in store and "unknown" not in store and store.hot == 1  # nothing decoded
+    assert store.drop_partitions({4}) == 1 and store.children() == ["c0", "c1", "c4", "c2"] and len(store) == 4
+
+
+def test_a_restore_keeps_each_childs_place_and_counts_each_child_once() -> None:
+    store = ChangelogStore(TOPIC, hot_capacity=0)
+    store.put("c9", _child(9), 1)  # held before, on a partition not restored
+    for n in (3, 1, 2, 1, 3):  # a child's later message keeps its place
+        store.load(0, orjson.dumps(f"c{n}"), orjson.dumps({**_child(n), "s": 7}))
+    store.load(0, b'"c2"', None)
+    assert len(store) == 3 and store.children() == ["c9", "c3", "c1"] and store.compact() == 2
+    assert store.children({0}) == ["c3", "c1"] and store.get("c3") == {**_child(3), "s": 7}
