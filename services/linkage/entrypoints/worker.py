@@ -7,7 +7,8 @@ A consumer group member (``APP_ID``, one active instance: docs/linkage.md) readi
 (``contracts/kafka_batches.py``), not Faust agents: linkage's state is SQLite, not a Faust table, and Faust's
 per-message stream machinery cost as much CPU as a record's matching (docs/scaling.md). Each batch: the records of
 one topic in a row handed to their use case, which applies them and writes state and outbox in one SQLite
-transaction; the outbox entries sent and acknowledged (acks=all), then cleared; then the offsets committed. A kill
+transaction; the outbox entries sent and acknowledged (acks=all), then cleared; then the offsets committed — the
+acknowledgement, clearing and commit of one batch while the next is applied (``LinkageBatch.apply``). A kill
 anywhere in between is safe: records already applied are skipped by id, outbox entries not yet cleared are sent
 again at start. SIGTERM/SIGINT: the batch in hand is finished and committed, the group left.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from contracts import kafka_batches
@@ -52,30 +53,44 @@ class LinkageBatch:
         self.lock = asyncio.Lock()  # a batch and the retention purge never interleave
 
     async def __call__(self, records: Sequence[Any]) -> None:
-        async with self.lock:
-            await self._handle(records)
+        await (await self.apply(records))
 
-    async def _handle(self, records: Sequence[Any]) -> None:
-        run: list[Incoming] = []
-        topic = ""
-        for record in records:
-            if record.topic != topic and run:
-                await self.publish(self.use_cases[topic](run))
-                run = []
-            topic = record.topic
-            run.append(Incoming(record.value, record.key, record.topic, record.partition, record.offset))
-        if run:
-            await self.publish(self.use_cases[topic](run))
+    async def apply(self, records: Sequence[Any]) -> Awaitable[None]:
+        """The batch applied (state and outbox committed to SQLite) and its outbox handed to the producer; returns
+        its finish: the broker's acknowledgements awaited, then the entries cleared from the outbox. The worker's
+        reader (``BatchConsumer``) applies the next batch while this one's finish runs and commits its offsets
+        after it; the producer keeps each partition's order across the two batches."""
+        async with self.lock:
+            entries: list[tuple[int, Message]] = []
+            run: list[Incoming] = []
+            topic = ""
+            for record in records:
+                if record.topic != topic and run:
+                    entries += self.use_cases[topic](run)
+                    run = []
+                topic = record.topic
+                run.append(Incoming(record.value, record.key, record.topic, record.partition, record.offset))
+            if run:
+                entries += self.use_cases[topic](run)
+            return self._finish(await self._send(entries), entries)
 
     async def publish(self, entries: list[tuple[int, Message]]) -> None:
         """Sends outbox entries, waits for the broker's acknowledgement, then clears them from the outbox."""
+        await self._finish(await self._send(entries), entries)
+
+    async def _send(self, entries: list[tuple[int, Message]]) -> list[asyncio.Future[Any]]:
         if not entries:
-            return
+            return []
         out = self.out
         await out.topics(*{entry[1][0] for entry in entries})
         for _, (topic, key, value, headers) in entries:
             out.add(topic, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
-        await asyncio.gather(*(future for future, _, _ in await out.send()))
+        return [future for future, _, _ in await out.send()]
+
+    async def _finish(self, sent: list[asyncio.Future[Any]], entries: list[tuple[int, Message]]) -> None:
+        if not entries:
+            return
+        await asyncio.gather(*sent)
         if self.service.store is not None:
             self.service.store.acknowledge([seq for seq, _ in entries])
 
@@ -134,7 +149,7 @@ async def run(container: Container, stop: asyncio.Event) -> None:
         await consumer.start()
         purge = asyncio.create_task(purge_expired_facts(container, service, batch, stop))
         try:
-            await reader.run(batch, stop)
+            await reader.run(batch.apply, stop)
         finally:
             purge.cancel()
             await consumer.stop()  # leaves the group

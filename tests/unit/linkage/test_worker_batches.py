@@ -59,12 +59,14 @@ def test_runs_of_one_topic_go_together_in_order_and_the_outbox_is_cleared_after_
 
     async def scenario() -> None:
         task = asyncio.create_task(batch(records))
-        for n in range(1, 4):
-            while len(producer.acks) < n:
-                await asyncio.sleep(0)
+        while not producer.acks:
             await asyncio.sleep(0)
-            assert service.store.acknowledged == list(range(1, n)), "cleared only once acknowledged"
-            producer.acks[n - 1].set_result(None)
+        for ack in producer.acks[:-1]:
+            ack.set_result(None)
+            for _ in range(3):
+                await asyncio.sleep(0)
+            assert service.store.acknowledged == [], "cleared only once everything sent is acknowledged"
+        producer.acks[-1].set_result(None)
         await task
 
     asyncio.run(scenario())
@@ -73,6 +75,28 @@ def test_runs_of_one_topic_go_together_in_order_and_the_outbox_is_cleared_after_
     assert [v for _, _, v, _ in producer.sent] == [b"records1", b"decisions2", b"records3"]
     assert producer.sent[0][3] == [("h", b"v")]
     assert service.store.acknowledged == [1, 2, 3]
+
+
+def test_apply_returns_with_the_batch_handed_over_and_its_finish_clears_the_outbox_after_the_broker() -> None:
+    """The reader applies the next batch while this one's finish waits for the broker (BatchConsumer._handle)."""
+    service, producer = FakeService(), FakeProducer()
+    batch = LinkageBatch(service, producer, records_topic="r", decisions_topic="d")  # type: ignore[arg-type]
+
+    async def scenario() -> None:
+        first = await batch.apply([Rec("r", 1)])
+        second = await batch.apply([Rec("r", 2)])  # applied while the first is not acknowledged yet
+        assert [v for _, _, v, _ in producer.sent] == [b"records1", b"records2"], "handed over in order"
+        finishing = asyncio.ensure_future(first)
+        await asyncio.sleep(0)
+        assert service.store.acknowledged == [], "not before the broker's acknowledgement"
+        producer.acks[0].set_result(None)
+        await finishing
+        assert service.store.acknowledged == [1]
+        producer.acks[1].set_result(None)
+        await second
+
+    asyncio.run(scenario())
+    assert service.store.acknowledged == [1, 2]
 
 
 def test_a_failed_send_leaves_the_outbox_entry_for_the_next_start() -> None:

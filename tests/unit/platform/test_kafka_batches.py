@@ -148,6 +148,131 @@ def test_a_failing_handler_stops_the_reader_with_its_batch_uncommitted() -> None
     assert consumer.commits == []
 
 
+class Finishes:
+    """A handler that returns its finish (as linkage's ``LinkageBatch.apply``): each batch's finish waits for its
+    own future, set by the test (the broker's acknowledgement)."""
+
+    def __init__(self, consumer: FakeConsumer, events: list[str]) -> None:
+        self.consumer, self.events = consumer, events
+        self.acks: list[asyncio.Future[None]] = []
+
+    async def __call__(self, records: list[Rec]) -> Any:
+        offsets = [r.offset for r in records]
+        self.events.append(f"apply {offsets} after {len(self.consumer.commits)} commits")
+        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.acks.append(ack)
+
+        async def finish() -> None:
+            await ack
+            self.events.append(f"finished {offsets}")
+
+        return finish()
+
+
+def _commit_events(consumer: FakeConsumer, events: list[str]) -> None:
+    commit = consumer.commit
+
+    async def logged(offsets: Any = None) -> None:
+        events.append(f"commit {sorted(o.offset for o in offsets.values())}")
+        await commit(offsets)
+
+    consumer.commit = logged  # type: ignore[method-assign]
+
+
+def test_a_handler_that_returns_its_finish_gets_the_next_batch_meanwhile_and_commits_follow_in_order() -> None:
+    consumer = FakeConsumer([{TP0: [good("a", 5)]}, {TP0: [good("b", 6)]}, {TP0: [good("c", 7)]}])
+    events: list[str] = []
+    _commit_events(consumer, events)
+    reader = _reader(consumer)
+    handler = Finishes(consumer, events)
+    stop = asyncio.Event()
+
+    async def scenario() -> None:
+        running = asyncio.create_task(reader.run(handler, stop))
+        while len(handler.acks) < 2:
+            await asyncio.sleep(0)
+        assert events == ["apply [5] after 0 commits", "apply [6] after 0 commits"], "[6] while [5] is unacknowledged"
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert len(handler.acks) == 2, "no third batch before the first is acknowledged and committed"
+        handler.acks[0].set_result(None)
+        while len(handler.acks) < 3:
+            await asyncio.sleep(0)
+        handler.acks[1].set_result(None)
+        stop.set()
+        handler.acks[2].set_result(None)
+        await asyncio.wait_for(running, 5)
+
+    asyncio.run(scenario())
+
+    assert events == ["apply [5] after 0 commits", "apply [6] after 0 commits", "finished [5]", "commit [6]",
+                      "apply [7] after 1 commits", "finished [6]", "commit [7]", "finished [7]", "commit [8]"]
+
+
+def test_a_finish_that_fails_stops_the_reader_with_its_batch_and_the_next_uncommitted() -> None:
+    consumer = FakeConsumer([{TP0: [good("a", 5)]}, {TP0: [good("b", 6)]}, {TP0: [good("c", 7)]}])
+    events: list[str] = []
+    reader = _reader(consumer)
+    handler = Finishes(consumer, events)
+
+    async def scenario() -> None:
+        running = asyncio.create_task(reader.run(handler, asyncio.Event()))
+        while len(handler.acks) < 2:
+            await asyncio.sleep(0)
+        handler.acks[0].set_exception(ConnectionError("broker gone"))
+        with pytest.raises(ConnectionError):
+            await asyncio.wait_for(running, 5)
+
+    asyncio.run(scenario())
+    assert consumer.commits == []
+    assert len(handler.acks) == 2, "nothing handled after the failure"
+
+
+def test_an_idle_reader_stops_on_a_failed_finish_without_waiting_for_another_batch() -> None:
+    consumer = FakeConsumer([{TP0: [good("a", 5)]}])
+    reader = _reader(consumer)
+    handler = Finishes(consumer, [])
+
+    async def scenario() -> None:
+        running = asyncio.create_task(reader.run(handler, asyncio.Event()))
+        while not handler.acks:
+            await asyncio.sleep(0)
+        handler.acks[0].set_exception(ConnectionError("broker gone"))
+        with pytest.raises(ConnectionError):
+            await asyncio.wait_for(running, 5)
+
+    asyncio.run(scenario())
+    assert consumer.commits == []
+
+
+def test_a_revocation_waits_for_the_outstanding_finish_and_its_commit() -> None:
+    consumer = FakeConsumer([{TP0: [good("a", 5)]}])
+    events: list[str] = []
+    _commit_events(consumer, events)
+    reader = _reader(consumer)
+    handler = Finishes(consumer, events)
+    stop = asyncio.Event()
+
+    async def scenario() -> None:
+        running = asyncio.create_task(reader.run(handler, stop))
+        while not handler.acks:
+            await asyncio.sleep(0)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        revoking = asyncio.create_task(reader.revoked({TP0}))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not revoking.done(), "the partition is not given up before its batch is acknowledged and committed"
+        handler.acks[0].set_result(None)
+        await asyncio.wait_for(revoking, 5)
+        events.append("revoked")
+        stop.set()
+        await asyncio.wait_for(running, 5)
+
+    asyncio.run(scenario())
+    assert events == ["apply [5] after 0 commits", "finished [5]", "commit [6]", "revoked"]
+
+
 def test_a_revocation_waits_for_the_batch_in_hand_and_a_batch_read_before_a_rebalance_is_dropped() -> None:
     consumer = FakeConsumer([{TP0: [good("a", 5)]}, {TP0: [good("b", 6)]}, {TP1: [good("c", 9, 1)]}])
     reader = _reader(consumer)
