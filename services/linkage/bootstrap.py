@@ -53,7 +53,8 @@ class Container:
         (source facts, processed record ids and the dependency index read from it on demand)."""
         state = LinkageState()
         state.source_facts.cache_size = self.settings.fact_cache
-        store = SqliteStore(self.settings.database_url, cache_kib=self.settings.sqlite_cache_mib * 1024)
+        store = SqliteStore(self.settings.database_url, cache_kib=self.settings.sqlite_cache_mib * 1024,
+                            checkpoint_interval_s=self.settings.sqlite_checkpoint_s)
         rows = store.load(state)  # persons and what matching needs; source facts and processed ids stay in SQLite
         log.info("linkage state loaded: %d rows, %d persons", rows, len(state.persons))
         gc.collect()

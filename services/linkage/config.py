@@ -28,6 +28,8 @@ class LinkageSettings(KafkaSecuritySettings):
                                      "fetched holds the others back")
     fact_cache: int = Field(20_000, ge=0, description="source facts kept in memory between batches (the rest: SQLite)")
     sqlite_cache_mib: int = Field(16, ge=1, description="SQLite's page cache for the state's connection")
+    sqlite_checkpoint_s: float = Field(1.0, ge=0, description="WAL checkpoints on a thread of their own every this "
+                                       "many seconds (0: in the batches' COMMIT, SQLite's automatic checkpoint)")
     link_probability: float = Field(0.97, gt=0, lt=1, description="auto-link at or above")
     new_probability: float = Field(0.05, gt=0, lt=1, description="new identity below; review in between")
     margin_bits: float = Field(6.0, ge=0, description="best candidate's lead over the runner-up to auto-link")

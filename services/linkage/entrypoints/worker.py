@@ -155,6 +155,8 @@ async def run(container: Container, stop: asyncio.Event) -> None:
             await consumer.stop()  # leaves the group
     finally:
         await producer.stop()
+        if service.store is not None:
+            service.store.close()  # its checkpoint thread ends after the round in hand
 
 
 def main() -> None:

@@ -6,6 +6,9 @@ across a restart in the middle."""
 from __future__ import annotations
 
 import json
+import shutil
+import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from contracts.envelope import envelope_dict
 from contracts.topics.ingest_records import EVENT_TYPE, RecordV1
 from services.linkage.adapters.clock import FixedClock
-from services.linkage.adapters.store import SqliteStore
+from services.linkage.adapters.store import WAL_BACKSTOP_PAGES, SqliteStore
 from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.retention import forget_facts
 from services.linkage.domain.state import KeyFilter, LinkageState
@@ -143,3 +146,45 @@ def test_the_key_filter_never_misses_a_key_it_was_given_and_grows() -> None:
     assert found.full() and all(k in found for k in keys)
     bigger = KeyFilter(keys, len(keys))
     assert not bigger.full() and all(k in bigger for k in keys)
+
+
+def test_checkpoints_on_their_own_thread_change_nothing_published_and_copy_the_wal_into_the_database(
+        tmp_path: Path) -> None:
+    records = _records()
+    batches = [_incoming([r], i) for i, r in enumerate(records)]
+    expected = _run(_service(None), batches)
+
+    store = SqliteStore(f"sqlite:///{tmp_path / 'd.db'}", checkpoint_interval_s=0.005)
+    assert store.checkpointer is not None
+    assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_BACKSTOP_PAGES
+    service = _service(store)
+    published: list[Message] = []
+    for batch in batches:
+        published += _run(service, [batch])
+        time.sleep(0.002)  # checkpoints between and during the batches
+    assert published == expected
+    deadline = time.monotonic() + 10
+    rounds = store.checkpointer.rounds
+    while store.checkpointer.rounds < rounds + 2 and time.monotonic() < deadline:
+        time.sleep(0.01)  # a round that began after the last commit
+    assert store.checkpointer.rounds >= rounds + 2, "the checkpoint thread runs"
+
+    # the database file alone (no WAL): what the batches wrote is in it, copied by the thread (the batches'
+    # connection checkpoints only past the backstop, far beyond these few pages)
+    alone = tmp_path / "alone.db"
+    shutil.copyfile(tmp_path / "d.db", alone)
+    copied = sqlite3.connect(alone)
+    try:
+        rows = copied.execute("SELECT COUNT(*) FROM state").fetchone()[0]
+    finally:
+        copied.close()
+    assert rows == store._db.execute("SELECT COUNT(*) FROM state").fetchone()[0] > 0
+    store.close()
+    assert not store.checkpointer._thread.is_alive(), "closing the store ends its thread"
+
+
+def test_a_store_in_memory_or_without_an_interval_checkpoints_in_its_commits(tmp_path: Path) -> None:
+    for store in (SqliteStore(f"sqlite:///{tmp_path / 'e.db'}"),
+                  SqliteStore("sqlite:///:memory:", checkpoint_interval_s=1)):
+        assert store.checkpointer is None
+        store.close()
