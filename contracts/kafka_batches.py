@@ -10,7 +10,7 @@ delivery order (``round_robin``) or, with ``time_ordered``, oldest first across 
 to a handler coroutine in batches of at most ``max_records`` and, when the handler returns (its effects durable:
 sends acknowledged, database committed), commits the next offset of every partition in the batch; a handler may
 instead return what makes them durable (its finish), then the next batch is handled while it runs and the commit
-follows it (``_handle``: linkage, whose wait for acknowledgements was ≈ a third of its wall time). At-least-once:
+follows it (``_handle``: linkage; 5 232 → 6 073 source events/s end to end at scale 0.05). At-least-once:
 a kill between the effects and the commit handles the batch again on restart (the effects are idempotent). One
 task reads and handles: concurrency 1 per partition, partition order kept.
 
