@@ -53,14 +53,16 @@ class Container:
         (source facts, processed record ids and the dependency index read from it on demand)."""
         state = LinkageState()
         state.source_facts.cache_size = self.settings.fact_cache
+        metrics = LinkageMetrics(self.registry)
         store = SqliteStore(self.settings.database_url, cache_kib=self.settings.sqlite_cache_mib * 1024,
-                            checkpoint_interval_s=self.settings.sqlite_checkpoint_s)
+                            checkpoint_interval_s=self.settings.sqlite_checkpoint_s,
+                            on_checkpoint=lambda ok: metrics.wal_checkpoints.labels("ok" if ok else "failed").inc())
         rows = store.load(state)  # persons and what matching needs; source facts and processed ids stay in SQLite
         log.info("linkage state loaded: %d rows, %d persons", rows, len(state.persons))
         gc.collect()
         gc.freeze()  # the loaded registry lives as long as the process: keep full collections from rescanning it
         tune_collector()
-        return LinkageService(state, store, LinkageMetrics(self.registry), match_settings(self.settings),
+        return LinkageService(state, store, metrics, match_settings(self.settings),
                               self.settings.source_uri, clock=self.clock)
 
     def review_topics(self) -> KafkaReviewTopics:

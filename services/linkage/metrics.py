@@ -40,6 +40,9 @@ class LinkageMetrics:
         self.retention_runs = Counter(
             "tsunagu_linkage_retention_purge_runs_total", "Retention purge runs, by outcome (ok, failed)",
             ["outcome"], **kw)
+        self.wal_checkpoints = Counter(
+            "tsunagu_linkage_wal_checkpoints_total", "SQLite WAL checkpoints run on the store's own thread, by "
+            "outcome (ok, failed)", ["outcome"], **kw)
         self.persons = Gauge("tsunagu_linkage_persons", "Persons known to linkage", **kw)
         self.open_reviews = Gauge("tsunagu_linkage_open_reviews", "Review cases without a decision", **kw)
         self.source_to_linkage = Histogram(

@@ -17,7 +17,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +49,11 @@ class Checkpointer:
     type (no values) and the next round tries again; the batches' connection keeps a backstop
     (``WAL_BACKSTOP_PAGES``)."""
 
-    def __init__(self, path: str, interval_s: float) -> None:
+    def __init__(self, path: str, interval_s: float, on_round: Callable[[bool], None] | None = None) -> None:
         self.path = path
         self.interval_s = interval_s
-        self.rounds = 0  # checkpoints run (for the tests)
+        self.on_round = on_round  # told each round's outcome (True: ok), from this thread: the worker's counter
+        self.rounds = 0  # checkpoints run
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="linkage-wal-checkpoint", daemon=True)
 
@@ -70,9 +71,13 @@ class Checkpointer:
                 try:
                     db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     self.rounds += 1
+                    ok = True
                 except sqlite3.Error as exc:
                     log.warning("WAL checkpoint failed (%s); tried again in %.1f s", type(exc).__name__,
                                 self.interval_s)
+                    ok = False
+                if self.on_round is not None:
+                    self.on_round(ok)
         finally:
             db.close()
 
@@ -91,9 +96,11 @@ def _from_outbox(topic: str, key: bytes | None, value: bytes, h: str) -> Message
 
 
 class SqliteStore:
-    def __init__(self, url: str, cache_kib: int = 16384, checkpoint_interval_s: float = 0.0) -> None:
+    def __init__(self, url: str, cache_kib: int = 16384, checkpoint_interval_s: float = 0.0,
+                 on_checkpoint: Callable[[bool], None] | None = None) -> None:
         """``checkpoint_interval_s`` > 0 (a file database): WAL checkpoints on a thread of their own
-        (``Checkpointer``) every that many seconds; 0: in the batches' ``COMMIT``, SQLite's own way."""
+        (``Checkpointer``, each round's outcome told to ``on_checkpoint``) every that many seconds; 0: in the
+        batches' ``COMMIT``, SQLite's own way."""
         path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -134,7 +141,7 @@ class SqliteStore:
         self.checkpointer: Checkpointer | None = None
         if checkpoint_interval_s > 0 and path not in (None, "", ":memory:"):
             db.execute(f"PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES}")
-            self.checkpointer = Checkpointer(str(path), checkpoint_interval_s)
+            self.checkpointer = Checkpointer(str(path), checkpoint_interval_s, on_checkpoint)
             self.checkpointer.start()
         else:
             db.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +29,25 @@ def test_bootstrap_opens_no_store_and_the_service_gets_the_containers_clock(tmp_
     assert (settings.data_dir / "linkage.db").exists()
     assert service.clock is clock and service.store is not None and service.store.pending() == []
     assert service.source_uri == settings.source_uri
+    service.store.close()
+
+
+def test_the_workers_store_checkpoints_on_a_thread_of_its_own_and_counts_each_round(tmp_path: Path) -> None:
+    registry = CollectorRegistry()
+    service = bootstrap(LinkageSettings(data_dir=tmp_path, sqlite_checkpoint_s=0.01),
+                        registry=registry).linkage_service()
+    assert service.store is not None
+
+    def rounds() -> float:
+        return registry.get_sample_value("tsunagu_linkage_wal_checkpoints_total", {"outcome": "ok"}) or 0.0
+
+    try:
+        deadline = time.monotonic() + 10
+        while rounds() < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert rounds() >= 2
+    finally:
+        service.store.close()
 
 
 def test_the_worker_sets_linkages_collector_thresholds(tmp_path: Path) -> None:

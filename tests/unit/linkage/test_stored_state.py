@@ -154,7 +154,8 @@ def test_checkpoints_on_their_own_thread_change_nothing_published_and_copy_the_w
     batches = [_incoming([r], i) for i, r in enumerate(records)]
     expected = _run(_service(None), batches)
 
-    store = SqliteStore(f"sqlite:///{tmp_path / 'd.db'}", checkpoint_interval_s=0.005)
+    outcomes: list[bool] = []
+    store = SqliteStore(f"sqlite:///{tmp_path / 'd.db'}", checkpoint_interval_s=0.005, on_checkpoint=outcomes.append)
     assert store.checkpointer is not None
     assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_BACKSTOP_PAGES
     service = _service(store)
@@ -168,6 +169,7 @@ def test_checkpoints_on_their_own_thread_change_nothing_published_and_copy_the_w
     while store.checkpointer.rounds < rounds + 2 and time.monotonic() < deadline:
         time.sleep(0.01)  # a round that began after the last commit
     assert store.checkpointer.rounds >= rounds + 2, "the checkpoint thread runs"
+    assert len(outcomes) >= 2 and all(outcomes), "each round's outcome told (the worker counts them)"
 
     # the database file alone (no WAL): what the batches wrote is in it, copied by the thread (the batches'
     # connection checkpoints only past the backstop, far beyond these few pages)
