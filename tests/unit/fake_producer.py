@@ -5,7 +5,18 @@ the broker would later."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
+
+
+async def until(condition: Callable[[], bool], what: str, timeout_s: float = 5.0) -> None:
+    """Yields to the event loop until ``condition`` holds; fails, saying ``what`` it waited for, after
+    ``timeout_s`` (a test never hangs on a step that did not come)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not condition():
+        assert loop.time() < deadline, f"not within {timeout_s} s: {what}"
+        await asyncio.sleep(0)
 
 
 class FakeBuilder:

@@ -67,7 +67,7 @@ class Checkpointer:
     def _run(self) -> None:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
-            while not self._stop.wait(self.interval_s):
+            while not self._stop.wait(self.interval_s):  # the thread's lifetime: until ``stop``, one round a period
                 try:
                     db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     self.rounds += 1

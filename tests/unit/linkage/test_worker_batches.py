@@ -12,7 +12,7 @@ import pytest
 
 from services.linkage.entrypoints.worker import LinkageBatch, purge_in_steps
 from services.linkage.service_layer.handlers import Incoming
-from tests.unit.fake_producer import FakeProducer
+from tests.unit.fake_producer import FakeProducer, until
 
 pytestmark = pytest.mark.unit
 
@@ -59,8 +59,7 @@ def test_runs_of_one_topic_go_together_in_order_and_the_outbox_is_cleared_after_
 
     async def scenario() -> None:
         task = asyncio.create_task(batch(records))
-        while not producer.acks:
-            await asyncio.sleep(0)
+        await until(lambda: bool(producer.acks), "the batch's outbox sent")
         for ack in producer.acks[:-1]:
             ack.set_result(None)
             for _ in range(3):
@@ -105,8 +104,7 @@ def test_a_failed_send_leaves_the_outbox_entry_for_the_next_start() -> None:
 
     async def scenario() -> None:
         task = asyncio.create_task(batch([Rec("r", 1)]))
-        while not producer.acks:
-            await asyncio.sleep(0)
+        await until(lambda: bool(producer.acks), "the batch's outbox sent")
         producer.acks[0].set_exception(ConnectionError("broker gone"))
         with pytest.raises(ConnectionError):
             await task
@@ -127,17 +125,16 @@ def test_a_batch_waiting_for_the_lock_runs_between_two_steps_of_the_retention_pu
 
     async def scenario() -> None:
         purge = asyncio.create_task(purge_in_steps(batch, steps()))
-        while not producer.acks:  # step 0 holds the lock, waiting for the broker
-            await asyncio.sleep(0)
+        await until(lambda: bool(producer.acks), "purge step 0 sent")  # it holds the lock, waiting for the broker
         records = asyncio.create_task(batch([Rec("r", 1)]))  # arrives meanwhile: waits for the lock
         for _ in range(5):
             await asyncio.sleep(0)
         assert not service.calls, "no batch while a step holds the lock"
-        while not purge.done() or not records.done():
-            for ack in producer.acks:  # the broker acknowledges whatever was sent
-                if not ack.done():
-                    ack.set_result(None)
-            await asyncio.sleep(0)
+        def acknowledged_and_done() -> bool:
+            producer.acknowledge_all()  # the broker acknowledges whatever was sent
+            return purge.done() and records.done()
+
+        await until(acknowledged_and_done, "the purge's three steps and the batch")
         await asyncio.gather(purge, records)
 
     asyncio.run(scenario())

@@ -15,6 +15,7 @@ from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from aiokafka.structs import OffsetAndMetadata
 
 from contracts.kafka_batches import BatchConsumer, ProduceBatch, murmur2, round_robin
+from tests.unit.fake_producer import until
 
 pytestmark = pytest.mark.unit
 
@@ -189,15 +190,13 @@ def test_a_handler_that_returns_its_finish_gets_the_next_batch_meanwhile_and_com
 
     async def scenario() -> None:
         running = asyncio.create_task(reader.run(handler, stop))
-        while len(handler.acks) < 2:
-            await asyncio.sleep(0)
+        await until(lambda: len(handler.acks) >= 2, "batch [6] applied")
         assert events == ["apply [5] after 0 commits", "apply [6] after 0 commits"], "[6] while [5] is unacknowledged"
         for _ in range(5):
             await asyncio.sleep(0)
         assert len(handler.acks) == 2, "no third batch before the first is acknowledged and committed"
         handler.acks[0].set_result(None)
-        while len(handler.acks) < 3:
-            await asyncio.sleep(0)
+        await until(lambda: len(handler.acks) >= 3, "batch [7] applied after [5]'s commit")
         handler.acks[1].set_result(None)
         stop.set()
         handler.acks[2].set_result(None)
@@ -209,40 +208,25 @@ def test_a_handler_that_returns_its_finish_gets_the_next_batch_meanwhile_and_com
                       "apply [7] after 1 commits", "finished [6]", "commit [7]", "finished [7]", "commit [8]"]
 
 
-def test_a_finish_that_fails_stops_the_reader_with_its_batch_and_the_next_uncommitted() -> None:
-    consumer = FakeConsumer([{TP0: [good("a", 5)]}, {TP0: [good("b", 6)]}, {TP0: [good("c", 7)]}])
-    events: list[str] = []
-    reader = _reader(consumer)
-    handler = Finishes(consumer, events)
-
-    async def scenario() -> None:
-        running = asyncio.create_task(reader.run(handler, asyncio.Event()))
-        while len(handler.acks) < 2:
-            await asyncio.sleep(0)
-        handler.acks[0].set_exception(ConnectionError("broker gone"))
-        with pytest.raises(ConnectionError):
-            await asyncio.wait_for(running, 5)
-
-    asyncio.run(scenario())
-    assert consumer.commits == []
-    assert len(handler.acks) == 2, "nothing handled after the failure"
-
-
-def test_an_idle_reader_stops_on_a_failed_finish_without_waiting_for_another_batch() -> None:
-    consumer = FakeConsumer([{TP0: [good("a", 5)]}])
+@pytest.mark.parametrize("fetched, in_hand", [(3, 2), (1, 1)], ids=["busy", "idle"])
+def test_a_finish_that_fails_stops_the_reader_with_its_batch_and_the_next_uncommitted(fetched: int,
+                                                                                    in_hand: int) -> None:
+    """Busy: the next batch is applied when the first one's finish fails. Idle: nothing else comes, and the reader
+    stops all the same, without waiting for another batch."""
+    consumer = FakeConsumer([{TP0: [good(name, 5 + i)]} for i, name in enumerate("abc")][:fetched])
     reader = _reader(consumer)
     handler = Finishes(consumer, [])
 
     async def scenario() -> None:
         running = asyncio.create_task(reader.run(handler, asyncio.Event()))
-        while not handler.acks:
-            await asyncio.sleep(0)
+        await until(lambda: len(handler.acks) >= in_hand, f"{in_hand} batches applied")
         handler.acks[0].set_exception(ConnectionError("broker gone"))
         with pytest.raises(ConnectionError):
             await asyncio.wait_for(running, 5)
 
     asyncio.run(scenario())
     assert consumer.commits == []
+    assert len(handler.acks) == in_hand, "nothing handled after the failure"
 
 
 def test_a_revocation_waits_for_the_outstanding_finish_and_its_commit() -> None:
@@ -255,8 +239,7 @@ def test_a_revocation_waits_for_the_outstanding_finish_and_its_commit() -> None:
 
     async def scenario() -> None:
         running = asyncio.create_task(reader.run(handler, stop))
-        while not handler.acks:
-            await asyncio.sleep(0)
+        await until(lambda: bool(handler.acks), "batch [5] applied")
         for _ in range(3):
             await asyncio.sleep(0)
         revoking = asyncio.create_task(reader.revoked({TP0}))
