@@ -9,12 +9,11 @@ importer is a short command that no Prometheus scrapes).
 from __future__ import annotations
 
 import time
-from bisect import bisect_left
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
+from contracts.histograms import observe_each
 from contracts.sources import SOURCE_SYSTEMS
 from services.ingest.domain.errors import ERROR_CLASSES, INTAKES
 
@@ -58,22 +57,6 @@ class BatchTally:
 
     def observe_rejected(self, system: str | None) -> None:
         self.rejected_systems.append(system)
-
-
-def observe_each(histogram: Histogram, amounts: Sequence[float]) -> None:
-    """``histogram.observe(a)`` for every ``a``, with each bucket and the sum added to once. prometheus_client
-    (pinned, 0.26) has no call for many observations; this uses what ``Histogram.observe`` itself updates
-    (``_upper_bounds``, ``_buckets``, ``_sum``), and a unit test holds the result to ``observe``'s."""
-    if not amounts:
-        return
-    bounds = histogram._upper_bounds
-    counts = [0] * len(bounds)
-    for amount in amounts:
-        counts[bisect_left(bounds, amount)] += 1  # the first bucket whose bound is >= amount, as observe picks
-    histogram._sum.inc(sum(amounts))
-    for bucket, count in zip(histogram._buckets, counts, strict=True):
-        if count:
-            bucket.inc(count)
 
 
 class IngestMetrics:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from contracts.histograms import observe_each
 
 # Source time → stage, for end-to-end latency: the SLO bound (1 s) is a bucket edge; backfills land in the tail.
 E2E_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
@@ -52,8 +55,18 @@ class LinkageMetrics:
 
     def observe_source(self, source_time: str | None, now: datetime) -> None:
         """One record handled whose source event was handed over at ``source_time`` (RFC 3339), if known."""
-        if source_time:
-            try:
-                self.source_to_linkage.observe(max(0.0, (now - datetime.fromisoformat(source_time)).total_seconds()))
-            except (ValueError, TypeError):  # unparsable or naive: no observation rather than a wrong one
-                pass
+        self.observe_batch([], [source_time], now)
+
+    def observe_batch(self, durations: Sequence[float], source_times: Iterable[str | None], now: datetime) -> None:
+        """A batch handled: each record's handling time, and each source event's time (RFC 3339, if known) against
+        ``now`` — one update of each histogram per batch (``observe_each``: ≈ 10 µs a record less than two
+        ``observe`` calls, issue 19). An unparsable or naive source time is no observation rather than a wrong one."""
+        observe_each(self.processing_duration, durations)
+        latencies: list[float] = []
+        for source_time in source_times:
+            if source_time:
+                try:
+                    latencies.append(max(0.0, (now - datetime.fromisoformat(source_time)).total_seconds()))
+                except (ValueError, TypeError):
+                    pass
+        observe_each(self.source_to_linkage, latencies)

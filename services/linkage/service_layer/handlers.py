@@ -64,6 +64,8 @@ class LinkageService:
     def handle_records(self, batch: Sequence[Incoming]) -> list[tuple[int, Message]]:
         messages: list[Message] = []
         outcomes: Counter[str] = Counter()  # counted per batch: a counter's inc() per record cost ≈ 1.5 µs
+        durations: list[float] = []  # observed per batch too (LinkageMetrics.observe_batch)
+        source_times: list[str | None] = []
         for item in batch:
             started = time.perf_counter()
             try:
@@ -91,8 +93,9 @@ class LinkageService:
                 continue
             messages += self._encode(result.out, record.source_time)
             outcomes[result.outcome] += 1
-            self.metrics.processing_duration.observe(time.perf_counter() - started)
-            self.metrics.observe_source(record.source_time, self.clock.now())
+            durations.append(time.perf_counter() - started)
+            source_times.append(record.source_time)
+        self.metrics.observe_batch(durations, source_times, self.clock.now())  # the batch handled: its records too
         for outcome, n in outcomes.items():
             counter = self._outcomes.get(outcome)
             if counter is None:

@@ -92,6 +92,26 @@ def test_linkage_measures_from_the_source_time_to_its_clock() -> None:
     assert registry.get_sample_value("tsunagu_linkage_source_to_linkage_seconds_sum") == pytest.approx(3.0)
 
 
+def test_linkage_observes_a_batch_once_per_record_handled() -> None:
+    """A batch's records are observed together (``observe_batch``): one handling time and one source latency for
+    each record handled, none for one refused; a source time that cannot be read is no observation."""
+    outcome, _ = ingest(HANDED_OVER.timestamp(), CollectorRegistry())
+    second, _ = ingest(HANDED_OVER.replace(second=1).timestamp(), CollectorRegistry())
+    registry = CollectorRegistry()
+    metrics = LinkageMetrics(registry)
+    service = LinkageService(LinkageState(), None, metrics, MatchSettings(), "/tsunagu/linkage",
+                             clock=FixedClock(HANDED_OVER.replace(second=3)))
+    service.handle_records([Incoming(outcome.value, outcome.key, "ingest.records.v1", 0, 0),
+                            Incoming(b"not json", None, "ingest.records.v1", 0, 1),
+                            Incoming(second.value, second.key, "ingest.records.v1", 0, 2)])
+    assert registry.get_sample_value("tsunagu_linkage_processing_duration_seconds_count") == 2
+    assert registry.get_sample_value("tsunagu_linkage_source_to_linkage_seconds_count") == 2
+    assert registry.get_sample_value("tsunagu_linkage_source_to_linkage_seconds_sum") == pytest.approx(3.0 + 2.0)
+    assert registry.get_sample_value("tsunagu_linkage_source_to_linkage_seconds_bucket", {"le": "2.5"}) == 1
+    metrics.observe_batch([], ["yesterday", None, "2026-11-01T09:00:00"], HANDED_OVER)  # unreadable, none, naive
+    assert registry.get_sample_value("tsunagu_linkage_source_to_linkage_seconds_count") == 2
+
+
 def test_scoring_reads_the_source_time_and_keeps_it_out_of_the_stored_fact() -> None:
     envelope = {"specversion": "1.0", "id": "ev-1", "source": "/tsunagu/linkage", "type": "linkage.fact.changed",
                 "time": "2026-11-01T09:00:00+09:00", "subject": "c-1",
