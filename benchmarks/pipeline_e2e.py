@@ -48,6 +48,24 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
 
 
+def waited_s(pid: int) -> float:
+    """Seconds the process's threads spent runnable but waiting for a core (the scheduler's run-queue delay,
+    /proc/<pid>/task/*/schedstat; threads that have ended are not counted)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            total += int(task.read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
+def machine_s() -> dict[str, float]:
+    """The machine's idle and I/O-wait seconds summed over its cores (/proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return {"idle": int(fields[4]) / TICK, "iowait": int(fields[5]) / TICK}
+
+
 def peak_rss_mib(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -219,7 +237,8 @@ def measure(run: Run, timeout_s: float) -> dict[str, object]:
 
     def sample(lags: dict[str, int]) -> None:
         samples.append((time.monotonic() - started, lags,
-                        {**{s: cpu_s(pid) for s, pid in pids.items()}, "broker": cpu_s(broker)}))
+                        {**{s: cpu_s(pid) for s, pid in pids.items()}, "broker": cpu_s(broker),
+                         **{f"{s} waiting": waited_s(pid) for s, pid in pids.items()}, **machine_s()}))
 
     drained = drain(run, timeout_s, quiet_s=0, poll_s=0.5, on_poll=sample) - started  # read the moment lag is 0
     return {"drain_s": drained, "timeline": timeline(samples, drained),
@@ -232,7 +251,9 @@ def timeline(samples: list[tuple[float, dict[str, int], dict[str, float]]], drai
     """Where the drain's wall time went: the phases between the moments each group's lag last left 0 for good
     (its input all handled; the upstream groups first), and in each phase the cores each process used (CPU seconds
     over the phase's seconds). A process at ≈ 1.0 in a phase is that phase's bottleneck; a phase where none is, is
-    waiting (a hold, a linger, a round trip)."""
+    waiting (a hold, a linger, a round trip). Beside them, per phase: how many cores' worth of each service's
+    threads waited to run (``<service> waiting``: runnable, no core free: the machine is the limit), and the
+    machine's idle and I/O-wait cores (``idle``, ``iowait``: nothing runnable)."""
     if not samples:
         return []
     done: dict[str, float] = {}
@@ -372,8 +393,11 @@ def main() -> int:
           f"restarted with the whole state: CPU s {json.dumps(figures['startup_cpu_s'])}; "
           f"{json.dumps(figures['restart'])}")
     for phase in figures["timeline"]:  # type: ignore[attr-defined]
-        cores = ", ".join(f"{k} {v:.2f}" for k, v in phase["cores"].items())
-        print(f"  {phase['from_s']:6.1f} → {phase['to_s']:6.1f} s, until {phase['until']}: cores used {cores}")
+        used = {k: v for k, v in phase["cores"].items() if " " not in k and k not in ("idle", "iowait")}
+        other = {k: v for k, v in phase["cores"].items() if k not in used}
+        print(f"  {phase['from_s']:6.1f} → {phase['to_s']:6.1f} s, until {phase['until']}: cores used "
+              + ", ".join(f"{k} {v:.2f}" for k, v in used.items()))
+        print("      " + ", ".join(f"{k} {v:.2f}" for k, v in other.items()))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
     return 0
