@@ -31,6 +31,7 @@ import asyncio
 import heapq
 import inspect
 import logging
+import os
 import signal
 import struct
 import sys
@@ -616,6 +617,25 @@ def worker_logging(level_name: str) -> None:
     logging.basicConfig(level=level, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
     for name in ("aiokafka", "kafka"):
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+def worker_priority(nice: int) -> None:
+    """Every thread of this process at CPU priority ``nice`` (0: normal, up to 19: yields the cores to everything
+    else). On one small machine the services share two cores: one that gives way lets the pipeline's single-instance
+    stage (linkage) have the cores first (docs/scaling.md, "One machine"). Linux keeps a priority per thread, so each
+    thread started so far is set, and threads started later inherit it. Lowering only (``nice`` ≥ 0): raising
+    priority needs privileges a service does not have."""
+    if nice <= 0:
+        return
+    try:
+        threads = [int(tid) for tid in os.listdir("/proc/self/task")]
+    except OSError:  # no /proc: this thread, and the ones it starts
+        threads = [0]
+    for tid in threads:
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+        except OSError as exc:  # a thread that ended meanwhile
+            logging.getLogger("tsunagu").debug("priority not set on a thread (%s)", type(exc).__name__)
 
 
 def serve(name: str, run: Callable[[asyncio.Event], Awaitable[None]], *, bootstrap: str, retry_max_s: float,

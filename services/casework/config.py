@@ -74,6 +74,8 @@ class CaseworkSettings(KafkaSecuritySettings):
         "sub-directory each) and downloaded from; put it on the city's encrypted storage (docs/privacy.md)")
     metrics_port: int = Field(9104, description="Prometheus port of the worker (127.0.0.1)")
     log_level: Literal["crit", "error", "warn", "info", "debug"] = Field("info", description="The worker's log level")
+    cpu_nice: int = Field(0, ge=0, le=19, description="CPU priority of the worker's threads (nice: 0 normal; "
+                          "higher yields a shared machine's cores to the other services; docs/scaling.md, One machine)")
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     database_url: str = "sqlite:///var/casework.db"

@@ -26,6 +26,8 @@ class IngestSettings(KafkaSecuritySettings):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9101
     log_level: Literal["crit", "error", "warn", "info", "debug"] = "info"
+    cpu_nice: int = Field(0, ge=0, le=19, description="CPU priority of the worker's threads (nice: 0 normal; "
+                          "higher yields a shared machine's cores to the other services; docs/scaling.md, One machine)")
     max_event_bytes: int = Field(1_048_576, description="Larger source events are dead-lettered as too_large")
     batch_max: int = Field(500, ge=1, description="Most source events per batch (one offset commit)")
     batch_window_s: float = Field(
