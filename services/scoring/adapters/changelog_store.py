@@ -413,9 +413,14 @@ class ChangelogStore:
 
     def changes(self) -> list[tuple[int, bytes, bytes | None]]:
         """The batch's changelog records, taken: ``(partition, key, value)`` for each child changed since the last
-        call, with its state as it is now, or a tombstone (value ``None``)."""
+        call, with its state as it is now, or a tombstone (value ``None``).
+
+        While the hot set is over capacity (children are going cold), each state written is also compressed from
+        its changelog value into its spilled row at once (``_spill_through``), so that its eviction, when it comes,
+        encodes nothing."""
         pending, self._pending = self._pending, {}
         records: list[tuple[int, bytes, bytes | None]] = []
+        through: list[tuple[str, dict[str, Any], bytes]] | None = [] if len(self._hot) > self.hot_capacity else None
         for child_id, (partition, marker) in pending.items():
             if marker is _DELETED:
                 records.append((partition, orjson.dumps(child_id), None))
@@ -423,8 +428,33 @@ class ChangelogStore:
             state = self._hot.get(child_id)
             if state is None:  # deleted after it was written in this batch: the tombstone went already
                 continue
-            records.append((partition, orjson.dumps(child_id), orjson.dumps(state)))
+            value = orjson.dumps(state)
+            records.append((partition, orjson.dumps(child_id), value))
+            if through is not None:
+                through.append((child_id, state, value))
+        if through:
+            self._spill_through(through)
         return records
+
+    def _spill_through(self, written: list[tuple[str, dict[str, Any], bytes]]) -> None:
+        """Hot children's rows made their current state from the changelog values just encoded (``child, state,
+        value``). Measured (``scoring_memory --worker --scale 0.05 --hot 500``): orjson.dumps of a state at its
+        eviction took ≈ 6.5 µs, its memory no longer in the cache, and in a drain nearly every child evicted had
+        been written since it was read (107 109 of 107 109); the value encoded for the changelog is reused
+        instead. A child written again before it goes cold had its row written for nothing (a compression and an
+        UPDATE, ≈ 12 µs): hence only while children are going cold."""
+        new, changed = [], []
+        compress, meta = self.codec.compress, self._meta
+        for child_id, state, value in written:
+            row, partition, kept = meta[child_id]
+            d, k, n = _review(state)
+            blob = compress(value)
+            if kept == _NO_ROW:
+                new.append((row, child_id, partition, d, k, n, 0, blob))
+            else:
+                changed.append((d, k, n, 0, blob, row))
+            meta[child_id] = (row, partition, _ROW_CURRENT)
+        self.spill.write(new, changed)
 
     async def flush(self, send: Send) -> list[Any]:
         """Sends the batch's changes one ``send`` each (``changes``) and returns the send futures to wait for; then
