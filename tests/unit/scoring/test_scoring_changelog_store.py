@@ -323,3 +323,13 @@ def test_a_state_written_while_children_go_cold_is_spilled_as_sent_and_goes_cold
     sent = flush(store).sent  # c3 goes cold: nothing encoded for it
     assert compressed == [sent[0][3]] and store.hot == 2 and "c3" not in store._hot
     assert store.data == {"c0": _child(0), "c1": _child(1), "c2": _child(12), "c3": _child(3), "c4": _child(4)}
+
+
+def test_review_fields_other_than_text_or_null_are_kept_as_their_json_text() -> None:
+    store = ChangelogStore(TOPIC, hot_capacity=0)
+    store.put("c1", {**_state("2026-06-01"), "k": ["r1", "w1"], "n": 20260701}, 1)
+    store.put("c2", _state("2026-06-01"), 1)
+    flush(store)
+    assert store.hot == 0
+    assert store.review_state("c1") == {"d": "2026-06-01", "k": '["r1","w1"]', "n": "20260701"}
+    assert store.review_state("c2") == {"d": "2026-06-01", "k": "r1/w1", "n": None}
