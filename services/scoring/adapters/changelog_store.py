@@ -238,7 +238,7 @@ class ChangelogStore:
     Each child held has a number, given when it is first held and kept until it is forgotten (its row's ``id``):
     ``children`` lists them in that order, the order a dict of the children held would keep."""
 
-    def __init__(self, topic: str, hot_capacity: int = 5_000,
+    def __init__(self, topic: str, hot_capacity: int = 500,
                  on_evict: Callable[[str], object] | None = None, spill: SpillFile | None = None) -> None:
         self.topic = topic
         self.hot_capacity = hot_capacity
