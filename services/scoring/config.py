@@ -55,7 +55,7 @@ class ScoringSettings(KafkaSecuritySettings):
         0.2, gt=0, description="How long the worker waits for records when none are there (how often an idle worker "
         "wakes; also the longest a stop waits for the reader); records that arrived are handed over at once")
     hot_children: int = Field(
-        5_000, ge=0, description="Children whose state is kept decoded (with its parsed copy, ≈ 15–20 KB each); the "
+        500, ge=0, description="Children whose state is kept decoded (with its parsed copy, ≈ 15–20 KB each); the "
                                  "others are kept as their compressed changelog message in a spill file on local "
                                  "disk (with their index: no memory each) and decoded when next used (adapters/"
                                  "changelog_store.py, docs/scoring.md \"Memory\")")

@@ -238,7 +238,7 @@ class ChangelogStore:
     Each child held has a number, given when it is first held and kept until it is forgotten (its row's ``id``):
     ``children`` lists them in that order, the order a dict of the children held would keep."""
 
-    def __init__(self, topic: str, hot_capacity: int = 5_000,
+    def __init__(self, topic: str, hot_capacity: int = 500,
                  on_evict: Callable[[str], object] | None = None, spill: SpillFile | None = None) -> None:
         self.topic = topic
         self.hot_capacity = hot_capacity
@@ -413,9 +413,14 @@ class ChangelogStore:
 
     def changes(self) -> list[tuple[int, bytes, bytes | None]]:
         """The batch's changelog records, taken: ``(partition, key, value)`` for each child changed since the last
-        call, with its state as it is now, or a tombstone (value ``None``)."""
+        call, with its state as it is now, or a tombstone (value ``None``).
+
+        While the hot set is over capacity (children are going cold), each state written is also compressed from
+        its changelog value into its spilled row at once (``_spill_through``), so that its eviction, when it comes,
+        encodes nothing."""
         pending, self._pending = self._pending, {}
         records: list[tuple[int, bytes, bytes | None]] = []
+        through: list[tuple[str, dict[str, Any], bytes]] | None = [] if len(self._hot) > self.hot_capacity else None
         for child_id, (partition, marker) in pending.items():
             if marker is _DELETED:
                 records.append((partition, orjson.dumps(child_id), None))
@@ -423,8 +428,33 @@ class ChangelogStore:
             state = self._hot.get(child_id)
             if state is None:  # deleted after it was written in this batch: the tombstone went already
                 continue
-            records.append((partition, orjson.dumps(child_id), orjson.dumps(state)))
+            value = orjson.dumps(state)
+            records.append((partition, orjson.dumps(child_id), value))
+            if through is not None:
+                through.append((child_id, state, value))
+        if through:
+            self._spill_through(through)
         return records
+
+    def _spill_through(self, written: list[tuple[str, dict[str, Any], bytes]]) -> None:
+        """Hot children's rows made their current state from the changelog values just encoded (``child, state,
+        value``). Measured (``scoring_memory --worker --scale 0.05 --hot 500``): orjson.dumps of a state at its
+        eviction took ≈ 6.5 µs, its memory no longer in the cache, and in a drain nearly every child evicted had
+        been written since it was read (107 109 of 107 109); the value encoded for the changelog is reused
+        instead. A child written again before it goes cold had its row written for nothing (a compression and an
+        UPDATE, ≈ 12 µs): hence only while children are going cold."""
+        new, changed = [], []
+        compress, meta = self.codec.compress, self._meta
+        for child_id, state, value in written:
+            row, partition, kept = meta[child_id]
+            d, k, n = _review(state)
+            blob = compress(value)
+            if kept == _NO_ROW:
+                new.append((row, child_id, partition, d, k, n, 0, blob))
+            else:
+                changed.append((d, k, n, 0, blob, row))
+            meta[child_id] = (row, partition, _ROW_CURRENT)
+        self.spill.write(new, changed)
 
     async def flush(self, send: Send) -> list[Any]:
         """Sends the batch's changes one ``send`` each (``changes``) and returns the send futures to wait for; then
@@ -534,9 +564,13 @@ class ChangelogStore:
 def _review(state: dict[str, Any]) -> tuple[Any, Any, Any]:
     """``review_state``'s fields of a state (the day evaluated, the rule versions, the next review day), as the
     spill file keeps them: text or null, as the state's JSON has them (anything else, which this worker never
-    writes, kept as its JSON text)."""
+    writes, kept as its JSON text). Text or null is tested first, without a generator: 0.4 µs instead of 2.2 (one
+    call per state spilled)."""
+    d, k, n = state.get("d"), state.get("k"), state.get("n")
+    if (d is None or type(d) is str) and (k is None or type(k) is str) and (n is None or type(n) is str):
+        return d, k, n
     return tuple(value if value is None or type(value) is str else orjson.dumps(value).decode()  # type: ignore[return-value]
-                 for value in (state.get("d"), state.get("k"), state.get("n")))
+                 for value in (d, k, n))
 
 
 async def restore(store: ChangelogStore, partitions: set[int], *, bootstrap: str, security: dict[str, Any],

@@ -233,8 +233,8 @@ def test_cold_states_live_in_the_spill_file_and_leave_it_with_their_child() -> N
     for n in range(4):
         store.put(f"c{n}", _child(n), n % 2)
     flush(store)
-    assert store.hot == 1 and store.cold == 3 and len(store.spill) == 3  # the one used last stays decoded
-    assert store.spilled("c3") is None  # hot and never spilled: nothing on disk is its state
+    assert store.hot == 1 and store.cold == 3  # the one used last stays decoded ...
+    assert len(store.spill) == 4 and store.spilled("c3") is not None  # ... its row written as the others went cold
     assert orjson.loads(store.codec.decompress(store.spilled("c0") or b"")) == _child(0)
     store.get("c0")  # read, unchanged: decoded again, its row kept (evicted without a new encoding)
     store.put("c1", _child(11), 1)  # written: its row is no longer its state
@@ -295,3 +295,41 @@ def test_a_restore_keeps_each_childs_place_and_counts_each_child_once() -> None:
     store.load(0, b'"c2"', None)
     assert len(store) == 3 and store.children() == ["c9", "c3", "c1"] and store.compact() == 2
     assert store.children({0}) == ["c3", "c1"] and store.get("c3") == {**_child(3), "s": 7}
+
+
+# -- a state written while children go cold is spilled from its changelog value (docs/scoring.md "CPU", scor2) ------
+
+def test_a_state_written_while_children_go_cold_is_spilled_as_sent_and_goes_cold_without_a_new_encoding() -> None:
+    store = ChangelogStore(TOPIC, hot_capacity=2)
+    compressed: list[bytes] = []
+    compress = store.codec.compress
+    store.codec.compress = lambda blob: compressed.append(blob) or compress(blob)  # type: ignore[method-assign]
+    store.put("c0", _child(0), 1)
+    store.put("c1", _child(1), 1)
+    flush(store)
+    assert store.hot == 2 and len(store.spill) == 0 and compressed == []  # room in the hot set: nothing spilled
+    store.put("c2", _child(2), 1)
+    sent = flush(store).sent  # over capacity: c2's changelog value spilled as sent; c0, held before, encoded
+    assert compressed == [sent[0][3], orjson.dumps(_child(0))] and store.hot == 2
+    assert store.spilled("c2") is not None and "c2" in store._hot  # hot, and its row is its state
+    store.put("c3", _child(3), 1)
+    store.put("c2", _child(12), 1)  # written again while hot: its row is no longer its state
+    assert store.spilled("c2") is None
+    sent = flush(store).sent
+    assert compressed[2:] == [sent[0][3], sent[1][3], orjson.dumps(_child(1))]  # c3, c2 again, c1 evicted
+    del compressed[:]
+    store.put("c4", _child(4), 1)
+    store.get("c2")
+    sent = flush(store).sent  # c3 goes cold: nothing encoded for it
+    assert compressed == [sent[0][3]] and store.hot == 2 and "c3" not in store._hot
+    assert store.data == {"c0": _child(0), "c1": _child(1), "c2": _child(12), "c3": _child(3), "c4": _child(4)}
+
+
+def test_review_fields_other_than_text_or_null_are_kept_as_their_json_text() -> None:
+    store = ChangelogStore(TOPIC, hot_capacity=0)
+    store.put("c1", {**_state("2026-06-01"), "k": ["r1", "w1"], "n": 20260701}, 1)
+    store.put("c2", _state("2026-06-01"), 1)
+    flush(store)
+    assert store.hot == 0
+    assert store.review_state("c1") == {"d": "2026-06-01", "k": '["r1","w1"]', "n": "20260701"}
+    assert store.review_state("c2") == {"d": "2026-06-01", "k": "r1/w1", "n": None}
