@@ -45,6 +45,8 @@ from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssigno
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata
 from prometheus_client import start_http_server
+from pydantic import Field
+from pydantic_settings import BaseSettings
 
 from contracts.kafka_security import wait_for_broker
 
@@ -617,6 +619,13 @@ def worker_logging(level_name: str) -> None:
     logging.basicConfig(level=level, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
     for name in ("aiokafka", "kafka"):
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+class WorkerPrioritySettings(BaseSettings):
+    """A worker's ``CPU_NICE`` (under its service's prefix), read by ``worker_priority`` at start-up."""
+
+    cpu_nice: int = Field(0, ge=0, le=19, description="CPU priority of the worker's threads (nice: 0 normal; "
+                          "higher yields a shared machine's cores to the other services; docs/scaling.md, One machine)")
 
 
 def worker_priority(nice: int) -> None:

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from contracts.kafka_batches import WorkerPrioritySettings
 from contracts.kafka_security import KafkaSecuritySettings
 from services.casework.domain.access import Role
 
@@ -53,7 +54,7 @@ def parse_totp_keys(text: str) -> list[str]:
     return keys
 
 
-class CaseworkSettings(KafkaSecuritySettings):
+class CaseworkSettings(KafkaSecuritySettings, WorkerPrioritySettings):
     # hide_input_in_errors: a refused setting must not print the others (the session secret, the TOTP keys) in the
     # start-up error that lands in the process log.
     model_config = SettingsConfigDict(env_prefix="TSUNAGU_CASEWORK_", extra="ignore", populate_by_name=True,
@@ -74,8 +75,6 @@ class CaseworkSettings(KafkaSecuritySettings):
         "sub-directory each) and downloaded from; put it on the city's encrypted storage (docs/privacy.md)")
     metrics_port: int = Field(9104, description="Prometheus port of the worker (127.0.0.1)")
     log_level: Literal["crit", "error", "warn", "info", "debug"] = Field("info", description="The worker's log level")
-    cpu_nice: int = Field(0, ge=0, le=19, description="CPU priority of the worker's threads (nice: 0 normal; "
-                          "higher yields a shared machine's cores to the other services; docs/scaling.md, One machine)")
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     database_url: str = "sqlite:///var/casework.db"

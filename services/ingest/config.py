@@ -9,12 +9,13 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from contracts.kafka_batches import WorkerPrioritySettings
 from contracts.kafka_security import KafkaSecuritySettings
 
 DEV_TOKEN_PREFIX = "dev-"  # noqa: S105 - a prefix that marks development tokens, refused in production
 
 
-class IngestSettings(KafkaSecuritySettings):
+class IngestSettings(KafkaSecuritySettings, WorkerPrioritySettings):
     model_config = SettingsConfigDict(env_prefix="TSUNAGU_INGEST_", extra="ignore", populate_by_name=True)
 
     # TSUNAGU_ENVIRONMENT is what deploy/run.sh and docker-compose.yml set; TSUNAGU_INGEST_ENVIRONMENT wins.
@@ -26,8 +27,6 @@ class IngestSettings(KafkaSecuritySettings):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9101
     log_level: Literal["crit", "error", "warn", "info", "debug"] = "info"
-    cpu_nice: int = Field(0, ge=0, le=19, description="CPU priority of the worker's threads (nice: 0 normal; "
-                          "higher yields a shared machine's cores to the other services; docs/scaling.md, One machine)")
     max_event_bytes: int = Field(1_048_576, description="Larger source events are dead-lettered as too_large")
     batch_max: int = Field(500, ge=1, description="Most source events per batch (one offset commit)")
     batch_window_s: float = Field(

@@ -7,12 +7,13 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from contracts.kafka_batches import WorkerPrioritySettings
 from contracts.kafka_security import KafkaSecuritySettings
 from contracts.topics.ingest_records import TOPIC as RECORDS_TOPIC
 from contracts.topics.linkage_review import DECISION_TOPIC
 
 
-class LinkageSettings(KafkaSecuritySettings):
+class LinkageSettings(KafkaSecuritySettings, WorkerPrioritySettings):
     model_config = SettingsConfigDict(env_prefix="TSUNAGU_LINKAGE_", extra="ignore")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -20,8 +21,6 @@ class LinkageSettings(KafkaSecuritySettings):
     data_dir: Path = Path("var/linkage")
     metrics_port: int = 9102
     log_level: str = Field("info", pattern="^(crit|error|warn|info|debug)$")
-    cpu_nice: int = Field(0, ge=0, le=19, description="CPU priority of the worker's threads (nice: 0 normal; "
-                          "higher yields a shared machine's cores to the other services; docs/scaling.md, One machine)")
     batch_size: int = Field(500, ge=1, description="records handled per transaction")
     batch_window_s: float = Field(0.1, gt=0, description="longest wait to fill a batch")
     time_order: bool = Field(True, description="Hand the input partitions' records over oldest first by their "

@@ -53,10 +53,6 @@ class LinkageMetrics:
             "From the source system handing an event over to linkage having handled its record",
             buckets=E2E_BUCKETS, **kw)
 
-    def observe_source(self, source_time: str | None, now: datetime) -> None:
-        """One record handled whose source event was handed over at ``source_time`` (RFC 3339), if known."""
-        self.observe_batch([], [source_time], now)
-
     def observe_batch(self, durations: Sequence[float], source_times: Iterable[str | None], now: datetime) -> None:
         """A batch handled: each record's handling time, and each source event's time (RFC 3339, if known) against
         ``now`` — one update of each histogram per batch (``observe_each``: ≈ 10 µs a record less than two

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from contracts.kafka_batches import WorkerPrioritySettings
 from contracts.kafka_security import KafkaSecuritySettings
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
@@ -16,7 +17,7 @@ FUKUOKA_RULES = CONFIG_DIR / "fukuoka.toml"
 GUIDELINE_ALL_RULES = CONFIG_DIR / "guideline-all.toml"
 
 
-class ScoringSettings(KafkaSecuritySettings):
+class ScoringSettings(KafkaSecuritySettings, WorkerPrioritySettings):
     model_config = SettingsConfigDict(env_prefix="TSUNAGU_SCORING_", extra="ignore", populate_by_name=True)
 
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
@@ -48,8 +49,6 @@ class ScoringSettings(KafkaSecuritySettings):
     timezone: str = Field("Asia/Tokyo", description="Whose calendar decides what 'today' is")
     sweep_interval_seconds: float = Field(60.0, gt=0, description="How often the clock is checked for a new day")
     log_level: str = Field("info", pattern="^(crit|error|warn|info|debug)$")
-    cpu_nice: int = Field(0, ge=0, le=19, description="CPU priority of the worker's threads (nice: 0 normal; "
-                          "higher yields a shared machine's cores to the other services; docs/scaling.md, One machine)")
     batch_max: int = Field(500, ge=1, description="Most facts handled before the worker yields")
     batch_window_s: float = Field(
         0.2, gt=0, description="How long the worker waits for records when none are there (how often an idle worker "

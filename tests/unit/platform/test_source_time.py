@@ -78,7 +78,7 @@ def test_linkage_puts_the_source_time_on_facts_without_changing_their_event_id()
 
 def test_linkage_records_source_to_linkage() -> None:
     registry = CollectorRegistry()
-    LinkageMetrics(registry).observe_source(HANDED_OVER.isoformat(), HANDED_OVER.replace(second=1))
+    LinkageMetrics(registry).observe_batch([], [HANDED_OVER.isoformat()], HANDED_OVER.replace(second=1))
     assert registry.get_sample_value("tsunagu_linkage_source_to_linkage_seconds_sum") == pytest.approx(1.0)
 
 
