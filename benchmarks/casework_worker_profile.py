@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import pickle
 import subprocess
@@ -148,6 +149,21 @@ async def _worker(stop: asyncio.Event) -> None:
         container.engine.dispose()
 
 
+class GcTime:
+    """The garbage collector's time, summed over every thread (a ``gc.callbacks`` entry; a collection holds the
+    GIL, so its wall time is its CPU time)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.005)
@@ -164,13 +180,23 @@ def main() -> int:
     parser.add_argument("--bootstrap", help=argparse.SUPPRESS)
     parser.add_argument("--inputs", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
+    parser.add_argument("--make-inputs", help=argparse.SUPPRESS)  # the process that makes the input
     args = parser.parse_args()
     if args.publish:
         publisher(args)
         return 0
+    if args.make_inputs:
+        print(make_inputs(args, Path(args.make_inputs)))
+        return 0
     directory = shared.workdir("casework-profile")
     inputs = directory / "inputs.pickle"
-    events = make_inputs(args, inputs)
+    # Made in a process of its own: the city, linkage's registry and scoring's states made on the way would stay
+    # in this one and make every full collection of the garbage collector in the worker's window cost far more
+    # than in the worker's own process.
+    events = int(subprocess.run(
+        [PY, "-m", "benchmarks.casework_worker_profile", "--make-inputs", str(inputs), "--scale", str(args.scale),
+         "--days", str(args.days), "--seed", str(args.seed), "--today", args.today],
+        cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout.split()[-1])
     counts = {topic: len(v) for topic, v in pickle.loads(inputs.read_bytes()).items() if topic != "events"}
     with shared.broker("casework-profile", args.port, directory, args.today) as run:
         database = directory / "casework.sqlite3"
@@ -179,6 +205,8 @@ def main() -> int:
         os.environ.setdefault("TSUNAGU_CASEWORK_SESSION_SECRET", "casework-profile-benchmark-" + "x" * 32)
         os.environ["TSUNAGU_CASEWORK_RETENTION_PURGE_ENABLED"] = "false"
         marks: dict[str, float] = {}
+        collector = GcTime()
+        gc.callbacks.append(collector)
         child = subprocess.Popen(
             [PY, "-m", "benchmarks.casework_worker_profile", "--publish", "--bootstrap", run.bootstrap,
              "--inputs", str(inputs), "--database", str(database), "--rate", str(args.rate),
@@ -190,6 +218,7 @@ def main() -> int:
             for line in child.stdout:
                 marks[line.strip()] = time.process_time()
                 marks[line.strip() + "_wall"] = time.monotonic()
+                marks[line.strip() + "_gc"] = collector.seconds
             marks.setdefault("exited", time.process_time())
 
         try:
@@ -209,6 +238,7 @@ def main() -> int:
           f"{1e3 * cpu / n:.3f} ms per input message, {1e3 * cpu / events:.4f} ms per source event; start-up "
           f"{marks['idle'] - worker.started_cpu:.2f} CPU-s; idle {idle:.1f} ms CPU per second "
           f"(load avg {os.getloadavg()[0]:.1f})")
+    print(f"of which the garbage collector: {marks['drained_gc'] - marks['start_gc']:.2f} s")
     print("output: " + "; ".join(f"{k} {v}" for k, v in outs.items()))
     shared.print_profile(worker.profiler, "casework-worker")
     return 0

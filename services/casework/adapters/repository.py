@@ -4,12 +4,13 @@ The caller owns the transaction (adapters/unit_of_work.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.orm import Session
 
 from services.casework.adapters.orm import (
@@ -25,9 +26,44 @@ from services.casework.adapters.orm import (
 from services.casework.domain.pseudonym import forgotten_hash
 from services.casework.domain.workflow import OPEN_STATES
 from services.casework.service_layer import audit_log
-from services.casework.service_layer.unit_of_work import NewAlert, NewOptOut, NewStep
+from services.casework.service_layer.unit_of_work import ChildRecord, NewAlert, NewOptOut, NewStep
 
 SYSTEM_AUDIT_ACTOR = audit_log.Actor("system", "system", "worker")
+CHILDREN = cast(Table, Child.__table__)
+CHILD_COLUMNS = tuple(column.key for column in CHILDREN.columns)
+
+
+class BatchChild:
+    """A child's row as the worker's batch reads and writes it: plain attributes read with Core, written at commit
+    with one executemany per set of changed columns (``SqlCaseRepository.write_children``). The ORM's identity map,
+    instrumented attributes and flush were half the worker's batch (docs/scaling.md); this writes what the ORM would
+    have written: for a stored child the columns assigned a different value, for a new one the columns assigned
+    (a JSON column assigned None holds JSON null, one never assigned SQL NULL, as with the ORM). As with the ORM's
+    JSON columns, only assignment counts, not a change made in place."""
+
+    __slots__ = (*CHILD_COLUMNS, "_stored", "_was")
+    child_id: str
+    _stored: bool  # the row is in the database (read by the batch, or written by its commit)
+    _was: dict[str, Any]  # column → its value before the batch's first assignment
+
+    def __init__(self, stored: Mapping[str, Any] | RowMapping | None = None, **assigned: Any) -> None:
+        for name in CHILD_COLUMNS:
+            object.__setattr__(self, name, None if stored is None else stored[name])
+        object.__setattr__(self, "_stored", stored is not None)
+        object.__setattr__(self, "_was", {})
+        for name, value in assigned.items():
+            setattr(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self._was:
+            self._was[name] = getattr(self, name)
+        object.__setattr__(self, name, value)
+
+    def row_changes(self) -> dict[str, Any]:
+        """The columns to write: all assigned ones for a new child, the changed ones for a stored child."""
+        if not self._stored:
+            return {name: getattr(self, name) for name in self._was}
+        return {name: now for name, was in self._was.items() if (now := getattr(self, name)) != was}
 
 
 class SqlCaseRepository:
@@ -37,7 +73,7 @@ class SqlCaseRepository:
         # and one flush at commit (the caller runs the batch under no_autoflush).
         self._preloaded = False
         self._processed: set[str] = set()
-        self._children: dict[str, Child] = {}
+        self._children: dict[str, BatchChild] = {}
         self._alerts: dict[str, list[Alert]] = {}
         self._opted_out: set[str] = set()  # privacy (docs/privacy.md): 利用停止 and deleted children in the batch
         self._forgotten: set[str] = set()
@@ -46,20 +82,24 @@ class SqlCaseRepository:
         self._bulk: dict[type, list[dict[str, Any]]] = {ProcessedEvent: [], CaseStep: [], OutboxMessage: []}
 
     def preload(self, child_ids: Collection[str], event_keys: Collection[str]) -> None:
+        # Core statements on the session's connection (same transaction): the rows are read, not mapped.
         ids, keys = list(set(child_ids)), list(set(event_keys))
-        self._processed = set(self.session.scalars(
-            select(ProcessedEvent.event_key).where(ProcessedEvent.event_key.in_(keys)))) if keys else set()
-        self._children = {c.child_id: c for c in self.session.scalars(
-            select(Child).where(Child.child_id.in_(ids)))} if ids else {}
+        read = self.session.connection().execute
+        processed = ProcessedEvent.__table__.c
+        self._processed = set(read(select(processed.event_key).where(processed.event_key.in_(keys))).scalars()) \
+            if keys else set()
+        self._children = {row["child_id"]: BatchChild(row) for row in read(
+            select(CHILDREN).where(CHILDREN.c.child_id.in_(ids))).mappings()} if ids else {}
         self._alerts = {child_id: [] for child_id in ids}
         if ids:
             for alert in self.session.scalars(select(Alert).where(Alert.child_id.in_(ids)).order_by(Alert.seq)):
                 self._alerts[alert.child_id].append(alert)
-            self._opted_out = set(self.session.scalars(select(PrivacyOptOut.child_id).where(
-                PrivacyOptOut.child_id.in_(ids), PrivacyOptOut.active.is_(True))))
+            opt_outs = PrivacyOptOut.__table__.c
+            self._opted_out = set(read(select(opt_outs.child_id).where(
+                opt_outs.child_id.in_(ids), opt_outs.active.is_(True))).scalars())
             hashes = {forgotten_hash(i): i for i in ids}
-            self._forgotten = {hashes[h] for h in self.session.scalars(select(PrivacyDeletion.subject_hash).where(
-                PrivacyDeletion.subject_hash.in_(list(hashes))))}
+            deleted = PrivacyDeletion.__table__.c.subject_hash
+            self._forgotten = {hashes[h] for h in read(select(deleted).where(deleted.in_(list(hashes)))).scalars()}
         self._preloaded = True
 
     # --- privacy ---------------------------------------------------------------------------------
@@ -121,26 +161,48 @@ class SqlCaseRepository:
             self.session.add(table(**row))
 
     def write_appended(self) -> None:
-        """Writes the batch's append-only rows (after the alerts they refer to)."""
+        """Writes the batch's children and append-only rows (after the alerts they refer to), one executemany
+        per table and shape."""
         self.session.flush()
+        connection = self.session.connection()
+        self.write_children(connection)
         for table in (ProcessedEvent, CaseStep, OutboxMessage):
             rows, self._bulk[table] = self._bulk[table], []
             if rows:
-                self.session.execute(insert(table), rows)
+                connection.execute(insert(cast(Table, table.__table__)), rows)
+
+    def write_children(self, connection: Connection) -> None:
+        inserts: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for child in self._children.values():
+            changes = child.row_changes()
+            if changes:
+                (updates if child._stored else inserts).setdefault(tuple(sorted(changes)), []).append(changes)
+                if child._stored:
+                    changes["_child_id"] = child.child_id
+            object.__setattr__(child, "_stored", True)
+            object.__setattr__(child, "_was", {})
+        for rows in inserts.values():
+            connection.execute(insert(CHILDREN), rows)
+        for rows in updates.values():
+            connection.execute(update(CHILDREN).where(CHILDREN.c.child_id == bindparam("_child_id")), rows)
 
     # --- children --------------------------------------------------------------------------------
-    def child(self, child_id: str) -> Child | None:
+    def child(self, child_id: str) -> ChildRecord | None:
         if self._preloaded and child_id in self._alerts:
-            return self._children.get(child_id)
+            return cast(ChildRecord | None, self._children.get(child_id))
         return self.session.get(Child, child_id)
 
-    def child_or_new(self, child_id: str) -> Child:
+    def child_or_new(self, child_id: str) -> ChildRecord:
         child = self.child(child_id)
         if child is None:
-            child = Child(child_id=child_id, current_items=[], flags=[], score=0.0, status="resident",
-                          supported_by_child_guidance=False, alerts_purged=0)
+            new: dict[str, Any] = dict(child_id=child_id, current_items=[], flags=[], score=0.0, status="resident",
+                       supported_by_child_guidance=False, alerts_purged=0)
+            if self._preloaded and child_id in self._alerts:  # written with the batch's children at commit
+                self._children[child_id] = BatchChild(**new)
+                return cast(ChildRecord, self._children[child_id])
+            child = Child(**new)
             self.session.add(child)
-            self._children[child_id] = child
         return child
 
     def held_children(self) -> list[Child]:
