@@ -41,6 +41,7 @@ TRAIN_SAMPLES = 1000  # states a dictionary of the cold codec is learnt from (�
 TRAIN_ROUNDS = 4  # dictionaries learnt: from the first 1 000 states, every 10th of the next 10 000, … every 1 000th
 DICTIONARY_BYTES = 16 * 1024
 LOAD_ROWS = 1000  # rows written to the spill file per transaction while the changelog is loaded
+READ_AHEAD_ROWS = 500  # children's rows read by one query (``ChangelogStore.read_ahead``)
 
 
 class ColdCodec:
@@ -142,6 +143,18 @@ class SpillFile:
     def state(self, child_id: str) -> tuple[int, int, bytes] | None:
         """The child's row number, partition and bytes; ``None`` when it has no row."""
         found: tuple[int, int, bytes] | None = self._one("SELECT id, p, blob FROM cold WHERE child = ?", (child_id,))
+        return found
+
+    def states(self, children: list[str]) -> list[tuple[str, int, int, bytes]]:
+        """``state`` of each of these children that has a row, with its id (``child, id, p, blob``): one query for
+        ``READ_AHEAD_ROWS`` children at most."""
+        db = self._db
+        if db is None:
+            return []
+        found: list[tuple[str, int, int, bytes]] = []
+        for start in range(0, len(children), READ_AHEAD_ROWS):
+            found += db.execute("SELECT child, id, p, blob FROM cold WHERE child IN (SELECT value FROM json_each(?))",
+                                (orjson.dumps(children[start:start + READ_AHEAD_ROWS]).decode(),)).fetchall()
         return found
 
     def review(self, child_id: str) -> tuple[Any, Any, Any] | None:
@@ -251,6 +264,9 @@ class ChangelogStore:
         self._absent = ""  # the last child ``get`` found no row for (a new child: ``put`` follows at once)
         self._pending: dict[str, tuple[int, object]] = {}  # child → (partition, _DELETED or None: current state)
         self._loaded: list[tuple[Any, ...]] = []  # restore: rows read, not yet written to the spill file
+        # cold children read ahead (``read_ahead``): their row (``None``: none) until ``get`` takes it or the batch
+        # writes to the spill file
+        self._ahead: dict[str, tuple[int, int, bytes] | None] = {}
         self.codec = ColdCodec()
         self.spill = spill if spill is not None else SpillFile()
 
@@ -262,15 +278,30 @@ class ChangelogStore:
             return state
         if self._loaded:
             self._write_loaded()
-        found = self.spill.state(child_id)
+        ahead = self._ahead
+        found = ahead.pop(child_id) if child_id in ahead else self.spill.state(child_id)
         if found is None:
             self._absent = child_id
             return None
-        row, partition, blob = found
+        row, partition, blob = found  # (a row read ahead, or read now)
         state = self._decode(blob)
         self._hot[child_id] = state  # its row stays: evicted unchanged, it needs no new encoding
         self._meta[child_id] = (row, partition, _ROW_CURRENT)
         return state
+
+    def read_ahead(self, child_ids: Iterable[str]) -> None:
+        """Reads the rows of the cold children among these in one query, for ``get`` to take (a batch's facts, a
+        chunk of the clock's): a ``SELECT`` per cold read cost ≈ 4.3–5.5 µs, one query for 500 ≈ 3.6–4.1 µs a row.
+        What is read ahead is forgotten when the batch's changes are taken (``changes``), before anything is written
+        to the spill file, and when a child is forgotten or written."""
+        if self._loaded:
+            self._write_loaded()
+        hot = self._hot
+        wanted = sorted({child_id for child_id in child_ids if child_id not in hot})
+        ahead: dict[str, tuple[int, int, bytes] | None] = dict.fromkeys(wanted)
+        for child_id, row, partition, blob in self.spill.states(wanted):
+            ahead[child_id] = (row, partition, blob)
+        self._ahead = ahead
 
     def review_state(self, child_id: str) -> dict[str, Any] | None:
         """What the clock reads before it decides to evaluate a child (``d``, ``k``, ``n``), without decoding a
@@ -289,6 +320,7 @@ class ChangelogStore:
     def put(self, child_id: str, state: dict[str, Any], partition: int | None) -> None:
         if partition is None:  # every caller knows it (the fact's or the state's ``p``); never guess
             raise ValueError("a child's state is written to its own partition; none was given")
+        self._ahead.pop(child_id, None)
         meta = self._meta.get(child_id)
         if meta is not None:
             row, held_on, kept = meta
@@ -381,6 +413,7 @@ class ChangelogStore:
         """Drops the child (hot, and its row); returns the partition it was held on, ``None`` if it was not."""
         if self._loaded:
             self._write_loaded()  # in order: a row loaded, then removed
+        self._ahead.pop(child_id, None)
         self._hot.pop(child_id, None)
         meta = self._meta.pop(child_id, None)
         if meta is not None:
@@ -419,6 +452,7 @@ class ChangelogStore:
         its changelog value into its spilled row at once (``_spill_through``), so that its eviction, when it comes,
         encodes nothing."""
         pending, self._pending = self._pending, {}
+        self._ahead = {}  # the spill file is written next (here or by ``evict``)
         records: list[tuple[int, bytes, bytes | None]] = []
         through: list[tuple[str, dict[str, Any], bytes]] | None = [] if len(self._hot) > self.hot_capacity else None
         for child_id, (partition, marker) in pending.items():
@@ -470,6 +504,7 @@ class ChangelogStore:
         spilled rows (a child read and not changed since keeps the row it has); returns how many. Never a child
         with a change not yet flushed."""
         keep = self.hot_capacity if capacity is None else capacity
+        self._ahead = {}  # (``changes`` forgot it already when the worker calls both)
         evicted, skipped, new, changed = 0, [], [], []
         compress, hot, meta = self.codec.compress, self._hot, self._meta
         while len(hot) > keep:
@@ -532,6 +567,7 @@ class ChangelogStore:
         """One changelog message read back: the child's latest state (kept cold), or its tombstone."""
         if key is None:
             return
+        self._ahead = {}
         child_id = orjson.loads(key)
         if not isinstance(child_id, str):
             return

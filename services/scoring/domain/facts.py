@@ -72,12 +72,24 @@ class Fact:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Fact:
-        return cls(
-            fact_id=raw["fact_id"], kind=raw["kind"], relation=raw["relation"],
-            source_system=raw["source_system"], record_id=raw["record_id"],
-            record_date=raw.get("record_date"), valid_from=parse_date(raw.get("valid_from")),
-            valid_to=parse_date(raw.get("valid_to")), attributes=raw.get("attributes") or {},
-        )
+        """The fact of a stored fact's JSON. Every fact of a child is parsed at each of its full evaluations (a
+        backlog's release, the sweep), so the fields are set directly, as the frozen dataclass's ``__init__`` and
+        ``__post_init__`` would set them, without their keyword call and ``__post_init__``'s: 2.5 → 1.8 µs a fact
+        (a unit test holds it to the constructor's result)."""
+        fact = _new(cls)
+        record_date, attributes = raw.get("record_date"), raw.get("attributes") or {}
+        _set(fact, "fact_id", raw["fact_id"])
+        _set(fact, "kind", raw["kind"])
+        _set(fact, "relation", raw["relation"])
+        _set(fact, "source_system", raw["source_system"])
+        _set(fact, "record_id", raw["record_id"])
+        _set(fact, "record_date", record_date)
+        _set(fact, "valid_from", parse_date(raw.get("valid_from")))
+        _set(fact, "valid_to", parse_date(raw.get("valid_to")))
+        _set(fact, "attributes", attributes)
+        _set(fact, "recorded_on", parse_date(record_date))
+        _set(fact, "date_attributes", _date_attributes(attributes))
+        return fact
 
     def attr(self, name: str) -> Scalar:
         return self.attributes.get(name)
@@ -102,12 +114,30 @@ class Fact:
     def business_date(self) -> date | None:
         return self.recorded_on or self.valid_from
 
+    def dates(self) -> list[date]:
+        """Every date the fact carries: its start, end and record date, then its dated attributes (what the horizon,
+        domain/horizon.py, looks at)."""
+        found = [day for day in (self.valid_from, self.valid_to, self.recorded_on) if day is not None]
+        found.extend(self.date_attributes.values())
+        return found
+
     def dated(self, *names: str) -> date | None:
         """The first of the named date attributes present, else when the fact began, else its record date."""
         for name in names:
             if (value := self.date_attributes.get(name)) is not None:
                 return value
         return self.valid_from or self.recorded_on
+
+
+_new, _set = object.__new__, object.__setattr__  # Fact.from_dict's way round a frozen dataclass's __init__
+
+
+def raw_fact_dates(raw: Mapping[str, Any]) -> list[date]:
+    """``Fact.from_dict(raw).dates()``, without building the fact."""
+    found = [day for day in (parse_date(raw.get("valid_from")), parse_date(raw.get("valid_to")),
+                             parse_date(raw.get("record_date"))) if day is not None]
+    found.extend(_date_attributes(raw.get("attributes") or {}).values())
+    return found
 
 
 def _by_id(fact: Fact) -> str:
@@ -193,6 +223,23 @@ class ChildFacts:
     def facts(self) -> tuple[Fact, ...]:
         kinds = sorted(set(self._by_kind) | set(self._raw_by_kind))
         return tuple(sorted((f for kind in kinds for f in self.of_kind(kind)), key=_by_id))
+
+    def dates(self) -> list[date]:
+        """Every date the facts carry (start, end, record date, dated attributes), in no particular order. A kind
+        no rule has asked for yet is read from its JSON (``raw_fact_dates``) rather than parsed into facts: the
+        horizon (domain/horizon.py) looks at every kind, a municipality's rules at some (Fukuoka's none of about a
+        fifth of the facts: medical subsidies, surveys, school aid, …)."""
+        found: list[date] = []
+        parsed, default_parse = self._by_kind, self._parse == Fact.from_dict
+        for kind in set(parsed) | set(self._raw_by_kind):
+            facts = parsed.get(kind)
+            if facts is None and default_parse:
+                for raw in self._raw_by_kind[kind]:
+                    found.extend(raw_fact_dates(raw))
+                continue
+            for fact in facts if facts is not None else self.of_kind(kind):
+                found.extend(fact.dates())
+        return found
 
     def __iter__(self) -> Iterator[Fact]:
         return iter(self.facts)

@@ -8,22 +8,11 @@ dates every rule's outcome stays the same, so the earliest one after today is th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 
 from services.scoring.domain.evaluation import RuleSet, adulthood
-from services.scoring.domain.facts import ChildFacts, Fact
+from services.scoring.domain.facts import ChildFacts
 from services.scoring.domain.retention import closings
-
-
-def _fact_dates(fact: Fact) -> Iterable[date]:
-    if fact.valid_from is not None:
-        yield fact.valid_from
-    if fact.valid_to is not None:
-        yield fact.valid_to
-    if fact.recorded_on is not None:
-        yield fact.recorded_on
-    yield from fact.date_attributes.values()
 
 
 def next_change(facts: ChildFacts, today: date, rules: RuleSet, kinds: set[str] | None = None) -> date | None:
@@ -32,8 +21,10 @@ def next_change(facts: ChildFacts, today: date, rules: RuleSet, kinds: set[str] 
     With ``kinds``, only facts of those kinds and the rules reading them are looked at: the answer for a change
     of those kinds, to be combined with the horizon already known for the rest.
     """
-    considered = facts if kinds is None else (f for kind in sorted(kinds) for f in facts.of_kind(kind))
-    upcoming = [d for fact in considered for d in _fact_dates(fact) if d > today]
+    if kinds is None:
+        upcoming = [d for d in facts.dates() if d > today]
+    else:
+        upcoming = [d for kind in kinds for fact in facts.of_kind(kind) for d in fact.dates() if d > today]
     if kinds is None and (of_age := adulthood(facts, today, rules)) is not None and of_age > today:
         upcoming.append(of_age)
     for rule in rules.rules if kinds is None else rules.reading(kinds):

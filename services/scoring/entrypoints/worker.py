@@ -34,6 +34,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from contracts import kafka_batches
+from contracts.histograms import observe_each
 from contracts.kafka_batches import BatchConsumer
 from contracts.topics import FORGET_WITHIN_DAYS, linkage_facts, scoring_flags
 from contracts.topics.privacy_deletions import TOPIC as DELETIONS
@@ -88,6 +89,10 @@ class Scoring:
         self._triggers = {trigger: self.metrics.messages_published.labels(trigger=trigger)
                           for trigger in ("fact", "opt_out", "clock")}
         self._replies: list[tuple[bytes, bytes]] = []  # disclosure replies of the batch
+        # the batch's facts: outcomes counted and durations listed, added to the metrics once per batch
+        # (``count_facts``: a labelled ``inc`` and a histogram ``observe`` per fact were ≈ 1.4 % of the CPU)
+        self._counted: dict[str, int] = dict.fromkeys(self._outcomes, 0)
+        self._durations: list[float] = []
         self._out = kafka_batches.ProduceBatch(producer)  # the flags and replies of a batch, as record batches
 
     # -- rebalances (BatchConsumer's hooks, under its lock) -----------------------------------------------------
@@ -121,6 +126,9 @@ class Scoring:
     async def __call__(self, records: Sequence[Any]) -> None:
         today = self.container.clock.today()
         hold = self.duties.holding(today)
+        # the facts' children held cold, read in one query (a fact's key is its child's id: ``decode_fact``)
+        self.store.read_ahead(record.key.decode("utf-8", "replace") for record in records
+                              if record.topic == FACTS and record.key is not None)
         for record in records:
             if record.topic == FACTS:
                 self._fact(record, today, hold)
@@ -130,6 +138,7 @@ class Scoring:
                 self._deletion_request(record)
             elif record.topic == DISCLOSURES.name:
                 self._disclosure(record)
+        self.count_facts()
         await self.send()
         self.metrics.children.set(len(self.store))
 
@@ -160,8 +169,19 @@ class Scoring:
         if behind and outcome != "stale":
             self.duties.held_back(fact.child_id, time.monotonic(), fact.source_time)
         self.duties.fact_arrived(fact.child_id, time.monotonic())
-        self._outcomes[outcome].inc()
-        metrics.processing_duration.observe(time.perf_counter() - started)
+        self._counted[outcome] += 1
+        self._durations.append(time.perf_counter() - started)
+
+    def count_facts(self) -> None:
+        """The batch's fact outcomes and handling times into the metrics, each counter and histogram bucket added to
+        once (contracts/histograms.py ``observe_each``)."""
+        counted, durations = self._counted, self._durations
+        for outcome, count in counted.items():
+            if count:
+                self._outcomes[outcome].inc(count)
+                counted[outcome] = 0
+        observe_each(self.metrics.processing_duration, durations)
+        durations.clear()
 
     def _opt_out(self, record: Any, today: date, hold: bool) -> None:
         metrics = self.metrics
@@ -244,7 +264,8 @@ class Scoring:
                        source_times: Callable[[str], str | None] | None = None) -> bool:
         """Evaluates the children still held, in chunks between batches; False when a rebalance interrupted it.
         ``due``: asked first of what the store keeps for the clock (``review_state``), so a child it refuses is not
-        decoded (the sweep's ``needs_review``, which ``sweep_child`` asks again of the whole state).
+        decoded (the sweep's ``needs_review``, which ``sweep_child`` asks again of the whole state); without it the
+        store is asked once (``get``), not twice: a backlog's release evaluates every child it lists.
         ``source_times``: a child's source time to carry on its message (the backlog's last fact, ``catch_up``)."""
         generation = self.generation
         for start in range(0, len(children), SWEEP_CHUNK):
@@ -252,11 +273,14 @@ class Scoring:
                 if generation != self.generation:
                     log.info("clock evaluation interrupted by a rebalance; it resumes on the next tick")
                     return False
+                if due is None:  # every child is evaluated (with ``due`` most are not even decoded)
+                    self.store.read_ahead(children[start:start + SWEEP_CHUNK])
                 for child_id in children[start:start + SWEEP_CHUNK]:
                     source_time = source_times(child_id) if source_times is not None else None
-                    review = self.store.review_state(child_id)
-                    if review is None or (due is not None and not due(review)):
-                        continue  # deleted meanwhile, or nothing for the clock to do
+                    if due is not None:  # (without ``due``, ``get`` alone says whether the child is still held)
+                        review = self.store.review_state(child_id)
+                        if review is None or not due(review):
+                            continue  # deleted meanwhile, or nothing for the clock to do
                     raw_state = self.store.get(child_id)  # as it is now: a fact may have changed it meanwhile
                     if raw_state is None:
                         continue  # deleted meanwhile

@@ -22,7 +22,8 @@ class ClockDuties:
         self.settling: dict[str, float] = {}  # child id → when its last fact arrived (only with settle_after)
         self.catch_up_after, self.catch_up_quiet, self.catch_up_max_hold = catch_up_after, catch_up_quiet, \
             catch_up_max_hold
-        self.caught_up: dict[str, float] = {}  # child id → when its first fact of a backlog was held
+        # child id → when its first fact of a backlog was held, in that order (``held_back`` adds, never moves)
+        self.caught_up: dict[str, float] = {}
         self.source_times: dict[str, str] = {}  # child id → the source time of its last held fact
         self.last_backlog = float("-inf")  # when the last fact of a backlog was held
         self.passed_by: set[str] = set()  # children a day's sweep passed by while they waited for a backlog
@@ -60,8 +61,13 @@ class ClockDuties:
             return []
         if now - self.last_backlog >= self.catch_up_quiet:
             ready = sorted(self.caught_up)
-        else:
-            ready = sorted(c for c, first in self.caught_up.items() if now - first >= self.catch_up_max_hold)
+        else:  # in the order their first facts came (``held_back``): those held long enough come first, and only
+            ready = []  # they are looked at (every second, while a backlog may hold every child of the city)
+            for child_id, first in self.caught_up.items():
+                if now - first < self.catch_up_max_hold:
+                    break
+                ready.append(child_id)
+            ready.sort()
         for child_id in ready:
             del self.caught_up[child_id]
         return ready

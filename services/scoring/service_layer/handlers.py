@@ -59,12 +59,16 @@ def _assess(state: ChildState, facts: ChildFacts, today: date, rulebook: Ruleboo
 
     When the last assessment was made today with the same rules and the child stays in scope, only the rules
     reading the changed kinds run again (the other flags cannot have changed), and the next-change day is the
-    earlier of the one already known and the one the changed facts bring (earlier is safe: one more look)."""
+    earlier of the one already known and the one the changed facts bring (earlier is safe: one more look).
+
+    The rules run before the horizon: they parse the kinds they read, and the horizon reads the dates of the
+    kinds none of them asked for from their JSON (``ChildFacts.dates``) instead of parsing them too."""
     rules, weights = rulebook.rules, rulebook.weights
     if (changed_kinds is None or not changed_kinds.isdisjoint(SCOPE_KINDS) or state.evaluated_on != today.isoformat()
             or state.evaluated_with != rulebook.versions or not in_scope(facts, today, rules)):
+        assessment = evaluate(facts, today, rules, weights).to_dict()
         upcoming = next_change(facts, today, rules)
-        return evaluate(facts, today, rules, weights).to_dict(), upcoming.isoformat() if upcoming else None
+        return assessment, upcoming.isoformat() if upcoming else None
     rerun = rules.reading(changed_kinds)
     rerun_items = {r.item for r in rerun}
     kept = [f for f in (state.last_assessment or EMPTY_ASSESSMENT)["flags"] if f["item"] not in rerun_items]

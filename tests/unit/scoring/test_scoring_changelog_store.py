@@ -333,3 +333,31 @@ def test_review_fields_other_than_text_or_null_are_kept_as_their_json_text() -> 
     assert store.hot == 0
     assert store.review_state("c1") == {"d": "2026-06-01", "k": '["r1","w1"]', "n": "20260701"}
     assert store.review_state("c2") == {"d": "2026-06-01", "k": "r1/w1", "n": None}
+
+
+def test_cold_children_read_ahead_are_read_back_as_one_at_a_time_and_never_from_a_stale_row() -> None:
+    store = ChangelogStore(TOPIC, hot_capacity=0)
+    for n in range(4):
+        store.put(f"c{n}", _state(f"2026-06-0{n + 1}"), 1)
+    flush(store)
+    queries: list[int] = []
+    state, states = store.spill.state, store.spill.states
+    store.spill.state = lambda child_id: queries.append(1) or state(child_id)  # type: ignore[method-assign]
+    store.spill.states = lambda children: queries.append(len(children)) or states(children)  # type: ignore[method-assign]
+    store.read_ahead(["c0", "c1", "c2", "new", "c1"])
+    assert queries == [4]  # one query for the cold children asked (each once), none per child
+    assert store.get("c1") == _state("2026-06-02") and store.get("new") is None and queries == [4]
+    store.put("new", _state("2026-07-01"), 2)  # a child held from now on
+    store.delete("c2", None)  # a child read ahead, then forgotten
+    assert store.get("c2") is None and queries == [4, 1]  # (its row gone, what was read ahead too)
+    assert store.get("new") == _state("2026-07-01") and store.get("c0") == _state("2026-06-01")
+    assert store.get("c3") == _state("2026-06-04") and queries == [4, 1, 1]  # not read ahead: read now
+    store.read_ahead(["c0", "c1", "c3"])  # all hot: nothing to read
+    flush(store)  # the rows are written: what was read ahead is forgotten
+    store.read_ahead(["c1"])
+    store.put("c1", _state("2026-08-01"), 1)  # written after it was read ahead: the row read is not its state
+    flush(store)
+    assert store.get("c1") == _state("2026-08-01")
+    assert {child: store.get(child) for child in ("c0", "c1", "c2", "c3", "new")} == {
+        "c0": _state("2026-06-01"), "c1": _state("2026-08-01"), "c2": None, "c3": _state("2026-06-04"),
+        "new": _state("2026-07-01")}

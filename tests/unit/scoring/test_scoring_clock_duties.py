@@ -146,3 +146,16 @@ def test_the_go_live_hold_keeps_the_held_children_for_its_sweep_and_a_deletion_f
     assert duties.caught_up_now(TODAY, 1_000.0) == []
     duties.forget("c2")
     assert duties.caught_up_now(TOMORROW, 1_000.0) == ["c1"]
+
+
+def test_a_long_backlog_releases_exactly_the_children_held_long_enough_in_order_of_their_ids() -> None:
+    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=2.0, catch_up_max_hold=300.0)
+    for second in range(600):  # a fact a second, each child's first at ``second``
+        duties.held_back(f"c{599 - second:03}", float(second))
+    duties.held_back("c599", 599.5)  # held again: still held since its first fact
+    assert duties.caught_up_now(TODAY, 599.5) == sorted(f"c{599 - s:03}" for s in range(300))
+    duties.held_back("c599", 600.0)  # released, then held again: held since now
+    assert duties.caught_up_now(TODAY, 600.5) == ["c299"]
+    duties.held_back("z", 899.5)  # the backlog goes on
+    assert duties.caught_up_now(TODAY, 900.0) == sorted([*(f"c{599 - s:03}" for s in range(301, 600)), "c599"])
+    assert list(duties.caught_up) == ["z"]

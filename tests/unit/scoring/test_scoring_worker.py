@@ -195,6 +195,20 @@ def test_a_bad_message_is_counted_and_the_rest_of_the_batch_flows() -> None:
                                                                               "invalid_fact")) >= 1
 
 
+def test_each_fact_handled_is_counted_and_timed_once_per_batch() -> None:
+    s, _, metrics = scoring()
+    batch = [Rec("linkage.facts.v1", 0, 0, b"x", b"not json"), *flagged_facts("b1", 0, 1), *flagged_facts("b2", 1)]
+    asyncio.run(s(batch))
+    asyncio.run(s(flagged_facts("b1", 0, 1)))  # delivered again: nothing changes
+    counted = {outcome: metrics.facts_processed.labels(outcome=outcome)._value.get()
+               for outcome in ("flags_changed", "no_change", "stale", "opted_out")}
+    assert counted == {"flags_changed": 2, "no_change": 4, "stale": 0, "opted_out": 0}
+    histogram = {s.name: s.value for m in metrics.processing_duration.collect() for s in m.samples
+                 if s.name.endswith(("_count", "_sum"))}
+    assert histogram["tsunagu_scoring_processing_duration_seconds_count"] == 6  # the bad message is not timed
+    assert 0 < histogram["tsunagu_scoring_processing_duration_seconds_sum"] < 5
+
+
 def test_a_rebalance_forgets_the_state_held_and_interrupts_a_clock_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
     s, _, _ = scoring()
     loaded: list[set[int]] = []
@@ -275,6 +289,26 @@ def test_the_clock_decodes_only_the_cold_children_it_evaluates() -> None:
     assert [r["d"] for r in reviews] == [TODAY.isoformat()] * 2  # "gone" is not held: not asked
     assert evaluated == [("k1", states["k1"])] and decoded == ["k1"]
     assert s.store.hot == 0  # evicted again by the chunk's flush
+
+
+def test_the_clock_reads_the_cold_children_it_evaluates_all_of_in_one_query_a_chunk() -> None:
+    s, _, _ = scoring()
+    s.store = ChangelogStore(CHANGELOG, hot_capacity=0, on_evict=WORKING.forget)
+    asyncio.run(s([*flagged_facts("k1", 1), *flagged_facts("k2", 2)]))
+    states = s.store.data
+    queries: list[str] = []
+    spill = s.store.spill
+    one, many = spill._one, spill.states
+    spill._one = lambda sql, args: queries.append(sql.split(" FROM")[0]) or one(sql, args)  # type: ignore[method-assign]
+    spill.states = lambda children: queries.append(f"states {children}") or many(children)  # type: ignore[method-assign]
+    evaluated: list[tuple[str, dict[str, Any]]] = []
+
+    def evaluate(child_id: str, raw_state: dict[str, Any], **_: Any) -> None:
+        evaluated.append((child_id, raw_state))
+
+    asyncio.run(s.by_clock(asyncio.Lock(), ["k2", "gone", "k1"], evaluate, TODAY))
+    assert evaluated == [("k2", states["k2"]), ("k1", states["k1"])]
+    assert queries == ["states ['gone', 'k1', 'k2']"]  # neither a review nor a state read per child
 
 
 def with_source_time(records: list[Rec], source_time: str) -> list[Rec]:
