@@ -139,6 +139,11 @@ class CaseworkSettings(KafkaSecuritySettings, WorkerPrioritySettings):
         "this long joins the batch: as flags trickle in during a drain, batches of tens instead of a few messages "
         "(the worker's cost is mostly per batch: a transaction, an offset commit, a relay round; docs/scaling.md). "
         "At most this much is added to a flag's way to an alert; 0: off")
+    gc_young_threshold: int = Field(
+        20_000, ge=700, description="The worker's cyclic garbage collector runs its youngest generation once this many "
+        "more container objects were allocated than freed (Python's default: 700). A batch's rows, dicts and "
+        "decoded messages hold no cycles and die with the batch; at 700 the collector's passes over them took "
+        "≈ 19 % of the worker's CPU in a drain (docs/scaling.md)")
     kafka_session_timeout_s: float = Field(
         15.0, ge=6, le=300, description="A worker killed without leaving its group is replaced after this long "
                                         "(the broker refuses < 6 s)")

@@ -22,6 +22,7 @@ group left, the producer flushed.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
@@ -168,9 +169,18 @@ def duties(container: Container, handlers: WorkerHandlers,
     return [held, purge]
 
 
+def tune_gc(young_threshold: int) -> None:
+    """Runs the cyclic garbage collector's youngest generation less often (``GC_YOUNG_THRESHOLD``; the older ones'
+    thresholds unchanged): what a batch allocates is freed by reference counting when the batch ends, and what
+    does form cycles (aiokafka's futures, tracebacks) waits a little longer to be collected."""
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(young_threshold, older, oldest)
+
+
 async def run(container: Container, stop: asyncio.Event) -> None:
     """The worker until ``stop`` is set (or a send or the reader fails: then it raises, the batch uncommitted)."""
     settings: CaseworkSettings = container.settings
+    tune_gc(settings.gc_young_threshold)
     handlers = WorkerHandlers(container)
     kinds = {settings.topic(name): kind for name, kind in KINDS.items()}
     producer = kafka_consumer.producer(settings)
