@@ -3,6 +3,9 @@
 #   deploy/kafka/kafka.sh fetch|start|stop|status|wait|acls
 # Settings (environment): KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1),
 #   KAFKA_DATA_DIR (var/kafka-$KAFKA_PORT), KAFKA_HEAP (512m),
+#   KAFKA_GC (-XX:+UseParallelGC): the JVM's garbage collector. The throughput collector: on this 2-core machine
+#   G1 (Kafka's own default) cost the broker ≈ 1.8× the CPU per message in a drain, and Parallel's pauses stayed
+#   ≤ 40 ms at a 512 MiB heap (docs/scaling.md, fifteenth pass); KAFKA_GC=-XX:+UseG1GC for a large heap,
 #   KAFKA_JMX_EXPORTER_PORT (unset: off): serve the broker's metrics for Prometheus on 127.0.0.1:<port>/metrics
 #   through the JMX exporter java agent (rules: jmx-exporter.yml). deploy/run.sh sets 9404.
 #   KAFKA_SECURITY (plaintext): sasl = SASL/SCRAM-SHA-512 clients' listener, the controller listener on SASL/PLAIN,
@@ -70,7 +73,8 @@ running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 
 accepting() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
-JAVA=(java -Xms128m -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC -Djava.awt.headless=true
+# shellcheck disable=SC2206  # KAFKA_GC may hold several flags
+JAVA=(java -Xms128m -Xmx"${KAFKA_HEAP:-512m}" ${KAFKA_GC:--XX:+UseParallelGC} -Djava.awt.headless=true
   -Dlog4j2.configurationFile="$HERE/log4j2.properties" -Dkafka.logs.dir="$DATA/logs" -cp "$JARS/*")
 
 # The JMX exporter agent, for the broker process only (not the storage tool); set after fetch().
