@@ -71,7 +71,12 @@ def record_payload(system: str, envelope: Envelope[SourceData]) -> dict[str, Any
     for name, value in data.items():
         if name in consumed or value is None:
             continue
-        attributes[name] = dates[name].isoformat() if name in dates else _attribute(value)
+        if name in dates:
+            attributes[name] = dates[name].isoformat()
+        elif type(value) is str:  # most values: ``_attribute``'s first case, without the call
+            attributes[name] = normalise.nfkc(value)
+        else:
+            attributes[name] = _attribute(value)
     record_date = None
     for name in _record_date_fields(model):  # the first of RECORD_DATE_FIELDS the payload has
         if name in dates:

@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Protocol
 
 import orjson
@@ -223,7 +224,7 @@ def _emit(message: SourceMessage, system: str, envelope: Envelope[SourceData],
     try:
         record = record_payload(system, envelope)
         source_time = message.timestamp if message.timestamp else envelope.time.timestamp()
-        record["source_time"] = datetime.fromtimestamp(source_time, UTC).isoformat()
+        record["source_time"] = _utc_iso(source_time)
         key = record_key(record)
         body = envelope_dict(data=record, type_=EVENT_TYPE, source=OUTPUT_SOURCE, subject=key,
                              event_id=envelope.id, time=record["occurred_at"])  # the event's time, as text once
@@ -236,6 +237,13 @@ def _emit(message: SourceMessage, system: str, envelope: Envelope[SourceData],
                         source_time=source_time)
     except Exception as exc:
         return exc
+
+
+@lru_cache(maxsize=256)
+def _utc_iso(timestamp: float) -> str:
+    # Kafka timestamps are milliseconds, and a producer stamps the records of one send alike: in a backlog runs of
+    # events share one (≈ 1.5 µs each to format; a hit ≈ 0.1)
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()
 
 
 def _refused(message: SourceMessage, exc: Exception, event_id: str | None, system: str | None) -> Rejected:
