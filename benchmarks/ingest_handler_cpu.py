@@ -9,11 +9,11 @@ with its id re-used for other content, every 389th not JSON, every 577th with an
 unknown type), through ``IngestBatch`` (the worker's step: records → ``IngestHandler.handle_batch`` → record
 batches) in batches of 500, over the SQLite dedup store in a temporary directory and a producer that only
 collects; the city itself is kept out of the collector's way (``gc.freeze``). The name, address and date caches
-are cleared before each repeat (the worker starts cold). Printed: the
-CPU (``time.process_time``) of the best of ``--repeat`` runs per source event, and a digest of every record and dead
-letter sent (topic, key, value, headers, in order) — the same digest before and after a change is the proof that
-the output did not move by a byte. ``--profile`` writes a cProfile (CPU clock) of one more run to
-var/ingest-handler.prof. ``benchmarks.ingest_worker_profile`` measures the same over a real broker.
+are cleared before each repeat (the worker starts cold). Printed: the CPU (``time.process_time``) of the best of
+``--repeat`` runs per source event, and a digest of every record and dead letter sent (topic, key, value, headers,
+in order) — the same digest before and after a change is the proof that the output did not move by a byte.
+``--profile`` writes a cProfile (CPU clock) of one more run to var/ingest-handler.prof.
+``benchmarks.ingest_worker_profile`` measures the same over a real broker.
 """
 
 from __future__ import annotations
