@@ -73,10 +73,11 @@ class SqliteDedupStore:
             for system, ids in by_system.items():
                 for start in range(0, len(ids), _PREFETCH_CHUNK):
                     chunk = ids[start:start + _PREFETCH_CHUNK]
-                    self._stored.update(dict.fromkeys(((system, event_id) for event_id in chunk), NOT_SEEN))
                     marks = ",".join("?" * len(chunk))
                     rows = self._db.execute(f"SELECT event_id, digest FROM emitted WHERE system = ? "  # noqa: S608
-                                            f"AND event_id IN ({marks})", (system, *chunk))
+                                            f"AND event_id IN ({marks})", (system, *chunk)).fetchall()
+                    # only once the disk has answered: an id whose query failed is asked again by ``lookup``
+                    self._stored.update(dict.fromkeys(((system, event_id) for event_id in chunk), NOT_SEEN))
                     self._stored.update(((system, event_id), digest) for event_id, digest in rows)
 
     def reserve(self, key: Key, digest: str | None = None) -> None:

@@ -134,7 +134,11 @@ class IngestHandler:
         per event), then each event is resolved in order: the same outcomes as one by one."""
         tally = BatchTally()
         prepared = [prepare(message, self.max_event_bytes) for message in messages]
-        self.dedup.prefetch([event.dedup_key for event in prepared if event.dedup_key is not None])
+        try:
+            self.dedup.prefetch([event.dedup_key for event in prepared if event.dedup_key is not None])
+        except Exception as exc:  # each lookup then asks the store itself, and fails or not as it would have
+            log.warning("ingest: reading the batch's ids at once failed (%s); looked up one by one",
+                        type(exc).__name__)
         outcomes = [finish(event, dedup=self.dedup, metrics=tally) for event in prepared]
         now = self.clock.now().timestamp()
         self.metrics.add(tally)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from contracts.sources import SYSTEM_BY_TOPIC
 from services.ingest.adapters.clock import FixedClock
-from services.ingest.adapters.dedup import SqliteDedupStore
+from services.ingest.adapters.dedup import MemoryDedupStore, SqliteDedupStore
 from services.ingest.domain.intake import decode_event
 from services.ingest.entrypoints.examples import PAYLOADS, example_event, topic_of
 from services.ingest.metrics import IngestMetrics
@@ -128,3 +130,49 @@ def test_a_record_that_fails_to_build_is_refused_only_when_its_id_is_new(
     assert (type(new).__name__, new.error_class, new.reason) == (  # type: ignore[union-attr]
         "Rejected", "internal_error", "unexpected RuntimeError")
     assert len([r for r in caplog.records if "unexpected RuntimeError" in r.getMessage()]) == 1
+
+
+class _FailingBatchQuery:
+    """The store's connection, but its second query for many ids fails (a disk error halfway through a prefetch)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db, self.queries = db, 0
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if " IN (" in sql:
+            self.queries += 1
+            if self.queries == 2:
+                raise sqlite3.OperationalError("disk I/O error")
+        return self.db.execute(sql, *args)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def test_ids_whose_prefetch_failed_are_looked_up_on_disk(tmp_path: Path) -> None:
+    store = SqliteDedupStore(tmp_path / "dedup.sqlite3")
+    stored = [("childcare", "a"), ("school_students", "b")]
+    for key in stored:
+        store.reserve(key, f"digest-{key[1]}")
+    store.confirm_all(stored)
+    store.flush()
+    store._db = _FailingBatchQuery(store._db)  # type: ignore[assignment]
+    with pytest.raises(sqlite3.OperationalError):
+        store.prefetch([*stored, ("school_students", "new")])  # childcare answered, school_students not
+    assert [store.lookup(key) for key in stored] == ["digest-a", "digest-b"]
+    assert store.lookup(("school_students", "new")) is NOT_SEEN
+    store.close()
+
+
+def test_a_batch_whose_prefetch_fails_is_looked_up_one_by_one(caplog: pytest.LogCaptureFixture) -> None:
+    class Unreadable(MemoryDedupStore):
+        def prefetch(self, keys: Iterable[tuple[str, str]]) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    events = [example_event("childcare.enrolment.started", event_id=f"p-{n}") for n in range(3)]
+    handler = IngestHandler(dedup=Unreadable(), metrics=IngestMetrics(CollectorRegistry()), max_event_bytes=1 << 20,
+                            clock=FixedClock(NOW))
+    with caplog.at_level(logging.WARNING, logger="tsunagu.ingest"):
+        outcomes = handler.handle_batch([_message(n, event) for n, event in enumerate([*events, events[0]])])
+    assert [type(o).__name__ for o in outcomes] == ["Accepted", "Accepted", "Accepted", "Duplicate"]
+    assert "looked up one by one" in caplog.text
