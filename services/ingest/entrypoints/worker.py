@@ -13,6 +13,7 @@ SIGTERM/SIGINT: the batch in hand is finished and committed, the group left, the
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -166,6 +167,7 @@ async def run(container: Container, stop: asyncio.Event) -> None:
         try:
             duties = [asyncio.create_task(kafka_batches.every(0.25, flush_dedup, stop, name="dedup flush")),
                       asyncio.create_task(reports.run(stop))]
+            gc.freeze()  # what start-up built lives as long as the worker: no full collection scans it again
             await reader.run(IngestBatch(handler, producer, after=reports.batch_done), stop)
         finally:
             stop.set()
