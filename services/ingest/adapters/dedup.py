@@ -9,7 +9,7 @@ Each id keeps a digest of its event's content, so the same id with other content
 re-uses the id) is told apart from a retry and refused instead of dropped. Ids stored before digests
 existed have none and count as the same content.
 
-The worker looks a batch's ids up on disk at once (``prefetch``: one query per system and up to 500 ids instead
+The worker looks a batch's ids up on disk at once (``prefetch``: one query per system and up to 512 ids instead
 of one per id, ≈ 2 µs an id instead of ≈ 5); ``lookup`` then answers them from memory until the next ``flush``.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 from services.ingest.service_layer.ports import NOT_SEEN
 
 Key = tuple[str, str]
-_PREFETCH_CHUNK = 500  # ids per query (SQLite's variables: 999 in old builds)
+_PREFETCH_CHUNK = 512  # ids per query (SQLite's variables: 999 in old builds)
 
 
 class SqliteDedupStore:
@@ -73,9 +73,12 @@ class SqliteDedupStore:
             for system, ids in by_system.items():
                 for start in range(0, len(ids), _PREFETCH_CHUNK):
                     chunk = ids[start:start + _PREFETCH_CHUNK]
-                    marks = ",".join("?" * len(chunk))
+                    # as many marks as the next power of two (the last id repeated): a few statements, each prepared
+                    # once and kept by sqlite3's statement cache, instead of one per length
+                    marks = 1 << (len(chunk) - 1).bit_length()
                     rows = self._db.execute(f"SELECT event_id, digest FROM emitted WHERE system = ? "  # noqa: S608
-                                            f"AND event_id IN ({marks})", (system, *chunk)).fetchall()
+                                            f"AND event_id IN ({','.join('?' * marks)})",
+                                            (system, *chunk, *[chunk[-1]] * (marks - len(chunk)))).fetchall()
                     # only once the disk has answered: an id whose query failed is asked again by ``lookup``
                     self._stored.update(dict.fromkeys(((system, event_id) for event_id in chunk), NOT_SEEN))
                     self._stored.update(((system, event_id), digest) for event_id, digest in rows)
