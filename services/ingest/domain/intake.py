@@ -61,7 +61,7 @@ def validate_envelope(system: SourceSystem, obj: Any) -> Envelope[SourceData]:
             event_id,
         )
     try:
-        return envelope_model.model_validate(obj)
+        return envelope_model.__pydantic_validator__.validate_python(obj)  # model_validate without its wrapper
     except ValidationError as exc:
         raise _rejection(exc, event_id) from None
 

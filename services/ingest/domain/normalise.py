@@ -21,6 +21,10 @@ WARD_CODES: dict[str, str] = {name: code for code, name in WARDS.items()}  # 区
 _WARD_IN_ADDRESS = re.compile(r"^(?:福岡県)?(?:福岡市)?(城南区|早良区|博多区|中央区|東区|南区|西区)")
 
 _SPACES = re.compile(r"[\s・･]+")
+_PREFECTURE_CITY = re.compile(r"^(?:福岡県)?(?:福岡市)?")
+_BLOCK_WORDS = re.compile(r"丁目|番地|番|号")
+_HYPHENS = re.compile(r"-+")
+_POSTAL_NOISE = re.compile(r"[\s〒\-ー−‐]")
 _DASHES = "-‐‑‒–—―−ｰ〜~"  # NFKC leaves these apart; on forms they all stand for ー or a hyphen
 _TO_LONG_VOWEL = str.maketrans(_DASHES, "ー" * len(_DASHES))
 _TO_HYPHEN = str.maketrans(_DASHES + "ー", "-" * (len(_DASHES) + 1))
@@ -103,9 +107,9 @@ def split_name(name: str) -> tuple[str, str] | None:
 def address_key(address: str) -> str:
     """Prefecture and city dropped, numerals as digits, 丁目/番地/番/号 as hyphens, no spaces."""
     text = _SPACES.sub("", replace_kanji_numerals(nfkc(address)))
-    text = re.sub(r"^(?:福岡県)?(?:福岡市)?", "", text)
-    text = re.sub(r"丁目|番地|番|号", "-", text.translate(_TO_HYPHEN))
-    text = re.sub(r"-+", "-", text).strip("-")
+    text = _PREFECTURE_CITY.sub("", text)
+    text = _BLOCK_WORDS.sub("-", text.translate(_TO_HYPHEN))
+    text = _HYPHENS.sub("-", text).strip("-")
     return text.translate(VARIANT_FOLD)
 
 
@@ -116,6 +120,6 @@ def ward_from_address(address: str) -> str | None:
 
 def postal_code(text: str) -> str | None:
     """Seven digits, or None when the value is not a Japanese postal code."""
-    value = re.sub(r"[\s〒\-ー−‐]", "", nfkc(text))
+    value = _POSTAL_NOISE.sub("", nfkc(text))
     return value if len(value) == 7 and value.isascii() and value.isdigit() else None
 

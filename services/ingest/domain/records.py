@@ -61,9 +61,9 @@ def record_payload(system: str, envelope: Envelope[SourceData]) -> dict[str, Any
     # Source payloads are flat (strings, numbers, lists of strings): their __dict__ is the data, with no
     # model_dump copy. Dates are parsed once here and reused for persons, attributes and record_date.
     data: dict[str, Any] = envelope.data.__dict__
+    model = type(envelope.data)
     event_day = envelope.time.date()
-    dates = {name: _date(name, data[name], event_day) for name in _date_fields(type(envelope.data))
-             if data.get(name) is not None}
+    dates = {name: _date(name, data[name], event_day) for name in _date_fields(model) if data.get(name) is not None}
     roles = PERSON_FIELDS[system]
     persons = _persons(system, data, roles, dates)
     consumed = _CONSUMED[system]
@@ -71,8 +71,17 @@ def record_payload(system: str, envelope: Envelope[SourceData]) -> dict[str, Any
     for name, value in data.items():
         if name in consumed or value is None:
             continue
-        attributes[name] = dates[name].isoformat() if name in dates else _attribute(value)
-    record_date = next((dates[f].isoformat() for f in RECORD_DATE_FIELDS if f in dates), None)
+        if name in dates:
+            attributes[name] = dates[name].isoformat()
+        elif type(value) is str:  # most values: ``_attribute``'s first case, without the call
+            attributes[name] = normalise.nfkc(value)
+        else:
+            attributes[name] = _attribute(value)
+    record_date = None
+    for name in _record_date_fields(model):  # the first of RECORD_DATE_FIELDS the payload has
+        if name in dates:
+            record_date = dates[name].isoformat()
+            break
     if envelope.type == BIRTH_EVENT:
         record_date = dates["birth_date"].isoformat()
     if record_date is None and "school_year" in data and "month" in data:
@@ -94,6 +103,12 @@ def record_payload(system: str, envelope: Envelope[SourceData]) -> dict[str, Any
 @cache
 def _date_fields(model: type[SourceData]) -> tuple[str, ...]:
     return tuple(name for name in model.model_fields if is_date_field(name))
+
+
+@cache
+def _record_date_fields(model: type[SourceData]) -> tuple[str, ...]:
+    """RECORD_DATE_FIELDS that the model has, in that order (most have one or none of the ten)."""
+    return tuple(name for name in RECORD_DATE_FIELDS if name in model.model_fields)
 
 
 def _date(name: str, value: str, event_day: date) -> date:
