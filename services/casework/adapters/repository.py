@@ -196,8 +196,8 @@ class SqlCaseRepository:
     def child_or_new(self, child_id: str) -> ChildRecord:
         child = self.child(child_id)
         if child is None:
-            new: dict[str, Any] = dict(child_id=child_id, current_items=[], flags=[], score=0.0, status="resident",
-                       supported_by_child_guidance=False, alerts_purged=0)
+            new: dict[str, Any] = {"child_id": child_id, "current_items": [], "flags": [], "score": 0.0,
+                                   "status": "resident", "supported_by_child_guidance": False, "alerts_purged": 0}
             if self._preloaded and child_id in self._alerts:  # written with the batch's children at commit
                 self._children[child_id] = BatchChild(**new)
                 return cast(ChildRecord, self._children[child_id])
