@@ -1,6 +1,9 @@
 """The worker's batch writes the children table with Core (adapters/repository.py's ``BatchChild``): the database
-must hold exactly what the ORM path writes for the same messages, to the byte — SQL NULL and JSON null apart, the
-changed columns only, new and stored children, several messages about one child in one batch."""
+must hold what the ORM path writes for the same messages, every column of every row as SQLite stores it — new and
+stored children, several messages about one child in one batch. One thing is allowed to differ: a JSON column's
+None is stored as JSON null or as SQL NULL depending on whether it was assigned in the transaction that created the
+row, so it depends on how messages fall into transactions (it did with the ORM too); every reader takes both as None
+(``held_children`` checks for both), and the dump reads both as NULL."""
 
 from __future__ import annotations
 
@@ -38,9 +41,10 @@ def orm_path(messages: list[Message]) -> Intake:
 
 
 def dump(intake: Intake) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row as SQLite stores it (JSON as its text: 'null' is not NULL)."""
+    """Every row as SQLite stores it (JSON as its text), JSON null read as NULL (the module's docstring)."""
     with intake.engine.connect() as connection:
-        return {table: [tuple(row) for row in connection.execute(text(f"SELECT * FROM {table} ORDER BY 1"))]
+        return {table: [tuple(None if value == "null" else value for value in row)
+                        for row in connection.execute(text(f"SELECT * FROM {table} ORDER BY 1"))]
                 for table in TABLES}
 
 
