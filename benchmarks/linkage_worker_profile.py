@@ -187,12 +187,9 @@ def checkpoint_cpu(store: SqliteStore) -> str:
     checkpointer = store.checkpointer
     if checkpointer is None:
         return "none (checkpoints in COMMIT)"
-    tid = checkpointer._thread.native_id  # the thread's id, for its /proc entry
-    try:
-        fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return f"{checkpointer.rounds:,} rounds"
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    thread = checkpointer._thread.ident  # still running: its CPU clock is readable until ``close``
+    assert thread is not None
+    cpu = time.clock_gettime(time.pthread_getcpuclockid(thread))
     return f"{cpu:.2f} CPU-s in {checkpointer.rounds:,} rounds"
 
 

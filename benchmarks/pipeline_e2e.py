@@ -389,7 +389,7 @@ def main() -> int:
     rss = figures["peak_rss_mib"]
     assert isinstance(rss, dict)
     print(f"scale {args.scale}: {total:,} source events drained in {figures['drain_s']:.1f} s = {rate:,.0f} events/s "
-          f"(every lag first 0 at {figures['first_lag_zero_s']:.1f} s, before scoring's held-back assessments; "
+          f"(every lag first 0 at {figures['first_lag_zero_s']:.1f} s; "
           f"load avg {result['load_avg_1m']:.1f}; CPU_NICE "
           f"{', '.join(f'{s} {n}' for s, n in result['cpu_nice'].items())})\n"
           f"CPU ms per source event: {result['cpu_ms_per_event_sum']:.2f} ({per}); less start-up "
