@@ -128,22 +128,59 @@ def inputs(service: str) -> list[str]:
 
 def lag(bootstrap: str) -> dict[str, int]:
     """Messages not yet committed, per service group (a group with no commit yet counts its whole input)."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    probe = LagProbe(bootstrap)
     try:
-        out = {}
-        consumer.topics()  # the cluster's metadata, before asking for partitions (None until it is there)
-        for service in SERVICES:
-            parts = [TopicPartition(t, p) for t in inputs(service) for p in consumer.partitions_for_topic(t) or ()]
-            if len(parts) < len(inputs(service)):
-                raise KafkaError(f"no metadata yet for {service}'s input topics")
-            ends = consumer.end_offsets(parts)
-            committed = admin.list_group_offsets(f"chaos-{service}").get(f"chaos-{service}", {})
-            out[service] = sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in parts)
-        return out
+        return probe()
     finally:
-        consumer.close()
-        admin.close()
+        probe.close()
+
+
+class LagProbe:
+    """``lag`` through one admin client and one consumer kept open between polls. Opening both for each poll cost
+    the benchmark ≈ 45 ms of CPU and the broker two connections' handshakes, metadata and coordinator lookups (≈ 16
+    requests); a drain polls every 0.5 s, so ≈ 7 % of a core went to measuring beside the pipeline measured, and
+    the broker's share counted as the pipeline's (docs/scaling.md, seventeenth pass). A poll now asks for the end
+    offsets of every input partition (one ListOffsets) and every group's committed offsets (one OffsetFetch). The
+    partitions are looked up once; after a ``KafkaError`` (the chaos run restarts the broker) both clients are
+    closed and the next poll opens them again."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self._clients: tuple[KafkaAdminClient, KafkaConsumer] | None = None
+        self._parts: dict[str, list[TopicPartition]] | None = None
+
+    def __call__(self) -> dict[str, int]:
+        try:
+            if self._clients is None:
+                self._clients = (KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=10000),
+                                 KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None))
+            admin, consumer = self._clients
+            if self._parts is None:
+                consumer.topics()  # the cluster's metadata, before asking for partitions (None until it is there)
+                parts = {service: [TopicPartition(t, p) for t in inputs(service)
+                                   for p in consumer.partitions_for_topic(t) or ()] for service in SERVICES}
+                for service, service_parts in parts.items():
+                    if len(service_parts) < len(inputs(service)):
+                        raise KafkaError(f"no metadata yet for {service}'s input topics")
+                self._parts = parts
+            ends = consumer.end_offsets([tp for service_parts in self._parts.values() for tp in service_parts])
+            groups = admin.list_group_offsets([f"chaos-{service}" for service in SERVICES])
+            out = {}
+            for service, service_parts in self._parts.items():
+                committed = groups.get(f"chaos-{service}", {})
+                out[service] = sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else 0))
+                                   for tp in service_parts)
+            return out
+        except KafkaError:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._clients is not None:
+            admin, consumer = self._clients
+            self._clients = None
+            consumer.close()
+            admin.close()
 
 
 def committed_total(bootstrap: str, service: str) -> int:
@@ -167,10 +204,19 @@ def drain(run: Run, timeout_s: float, quiet_s: float = 10.0, poll_s: float = 1.0
     that exited ends the wait at once (the chaos run's kills and restarts are over before it drains). ``on_poll``
     is given each poll's lags by group (pipeline_e2e's timeline)."""
     deadline = time.monotonic() + timeout_s
+    probe = LagProbe(run.bootstrap)
+    try:
+        return _drain(run, probe, deadline, timeout_s, quiet_s, poll_s, on_poll)
+    finally:
+        probe.close()
+
+
+def _drain(run: Run, probe: LagProbe, deadline: float, timeout_s: float, quiet_s: float, poll_s: float,
+           on_poll: Callable[[dict[str, int]], None] | None) -> float:
     zero_since: float | None = None
     while time.monotonic() < deadline:
         try:
-            lags = lag(run.bootstrap)
+            lags = probe()
         except KafkaError:
             lags = {"broker": 1}
         if on_poll is not None:
@@ -185,7 +231,7 @@ def drain(run: Run, timeout_s: float, quiet_s: float = 10.0, poll_s: float = 1.0
         if dead:
             raise SystemExit(f"{run.name}: {dead} exited while draining; logs in {run.workdir}")
         time.sleep(poll_s)
-    raise SystemExit(f"{run.name}: not drained in {timeout_s:.0f} s; lag {lag(run.bootstrap)}; logs in {run.workdir}")
+    raise SystemExit(f"{run.name}: not drained in {timeout_s:.0f} s; lag {probe()}; logs in {run.workdir}")
 
 
 def resumed_after(run: Run, service: str, timeout_s: float = 180.0) -> float:
