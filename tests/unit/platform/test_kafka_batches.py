@@ -229,6 +229,76 @@ def test_a_finish_that_fails_stops_the_reader_with_its_batch_and_the_next_uncomm
     assert len(handler.acks) == in_hand, "nothing handled after the failure"
 
 
+def test_a_duty_output_follows_the_outstanding_batch_and_the_next_batch_follows_it() -> None:
+    """Scoring's clock (``follow``): its chunk's finish starts after the batch finish outstanding and its commit, and
+    the next batch's finish after the chunk's; the duty and the next batch are handled meanwhile."""
+    consumer = FakeConsumer([{TP0: [good("a", 5)]}])
+    events: list[str] = []
+    _commit_events(consumer, events)
+    reader = _reader(consumer)
+    handler = Finishes(consumer, events)
+    stop = asyncio.Event()
+    duty_ack: asyncio.Future[None]
+
+    async def duty_finish() -> None:
+        events.append("duty started")
+        await duty_ack
+        events.append("duty finished")
+
+    async def scenario() -> None:
+        nonlocal duty_ack
+        duty_ack = asyncio.get_running_loop().create_future()
+        running = asyncio.create_task(reader.run(handler, stop))
+        await until(lambda: bool(handler.acks), "batch [5] applied")
+        for _ in range(3):
+            await asyncio.sleep(0)
+        async with reader.lock:
+            following = asyncio.create_task(reader.follow(duty_finish()))
+            for _ in range(5):
+                await asyncio.sleep(0)
+            assert not following.done(), "the duty's output waits for the batch before it"
+            handler.acks[0].set_result(None)
+            await asyncio.wait_for(following, 5)
+        consumer.batches.append({TP0: [good("b", 6)]})
+        await until(lambda: len(handler.acks) >= 2, "batch [6] applied while the duty's output is in flight")
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert "finished [6]" not in events
+        handler.acks[1].set_result(None)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert "finished [6]" not in events, "the next batch's finish waits for the duty's"
+        duty_ack.set_result(None)
+        await until(lambda: "commit [7]" in events, "batch [6] committed")
+        stop.set()
+        await asyncio.wait_for(running, 5)
+
+    asyncio.run(scenario())
+    assert events == ["apply [5] after 0 commits", "finished [5]", "commit [6]", "duty started",
+                      "apply [6] after 1 commits", "duty finished", "finished [6]", "commit [7]"]
+
+
+def test_a_duty_output_that_fails_stops_the_reader_and_nothing_after_it_is_committed() -> None:
+    consumer = FakeConsumer([])
+    reader = _reader(consumer)
+    handler = Finishes(consumer, [])
+
+    async def failing() -> None:
+        raise ConnectionError("broker gone")
+
+    async def scenario() -> None:
+        running = asyncio.create_task(reader.run(handler, asyncio.Event()))
+        async with reader.lock:
+            await reader.follow(failing())
+        consumer.batches.append({TP0: [good("a", 5)]})
+        with pytest.raises(ConnectionError):
+            await asyncio.wait_for(running, 5)
+
+    asyncio.run(scenario())
+    assert consumer.commits == [], "a batch read after the failure may be handled (as after a batch's finish that " \
+        "failed), never committed"
+
+
 def test_a_revocation_waits_for_the_outstanding_finish_and_its_commit() -> None:
     consumer = FakeConsumer([{TP0: [good("a", 5)]}])
     events: list[str] = []
