@@ -217,7 +217,7 @@ async def through_worker(facts: Iterable[tuple[bytes, bytes]], store: ChangelogS
             records.append(_Record(FACTS, (murmur2(key) & 0x7FFFFFFF) % PARTITIONS, offset, key, value))
             offset += 1
         async with lock:
-            await (await scoring(records))  # the batch and its finish
+            await scoring(records)
         clock.now += len(batch) / rate
         while clock.now >= next_catch_up:
             await scoring.catch_up(lock)

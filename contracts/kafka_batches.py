@@ -327,22 +327,6 @@ class BatchConsumer:
         else:
             self._outstanding = asyncio.ensure_future(self._finish(finish, offsets))
 
-    async def follow(self, finish: Awaitable[None]) -> None:
-        """For a duty that holds ``lock`` and produces output that must come after the batches' (scoring's clock:
-        its changelog records after those of the batch before it): ``finish`` runs once the outstanding batch's
-        finish and commit are done, as a batch's finish would, and the next batch's finish after it. The duty goes on
-        while it runs (its next chunk overlaps this one's acknowledgements). A failure stops the reader, as a batch's
-        does (``run`` raises it), and is raised here too if it is the finish before."""
-        try:
-            await self._settle()
-        except BaseException as exc:
-            if inspect.iscoroutine(finish):
-                finish.close()
-            if isinstance(exc, Exception):
-                self._failed_finish(exc)
-            raise
-        self._outstanding = asyncio.ensure_future(finish)
-
     async def _finish(self, finish: Awaitable[None], offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
         await finish
         await self._commit(offsets)

@@ -10,8 +10,7 @@ same partitions of linkage.facts.v1, privacy.optouts.v1 and the changelog (all k
 
 Each batch: its records in order through their use case (a fact, an opt-out, a deletion request), the children's
 changed states collected; then the flags messages are sent and acknowledged (acks=all), then one changelog message
-per changed child, acknowledged; then the offsets are committed. The acknowledgements, the changelog and the commit
-of one batch run while the next batch is handled (``Scoring.hand_over``; the clock's chunks the same way). At-least-once: a kill before the commit handles
+per changed child, acknowledged; then the offsets are committed. At-least-once: a kill before the commit handles
 the batch again from the state the changelog holds, and a change recomputed from the same state has the same message id
 (casework drops the duplicate). On a rebalance the batch in hand finishes first; an instance forgets the state it
 held and loads the state of its new partitions from the changelog before it handles anything (adapters/
@@ -26,7 +25,7 @@ import gc
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, get_args
 
@@ -71,10 +70,6 @@ CHANGELOG_SUFFIX = "-child-state-changelog"  # the name the Faust table had: a d
 SWEEP_CHUNK = 500  # children evaluated by the clock between two batches
 
 
-async def _at_once(finish: Awaitable[None]) -> None:
-    await finish
-
-
 class Scoring:
     """The worker's state and use cases around one batch (``__call__``) and the clock (``sweep``, ``settle``)."""
 
@@ -99,9 +94,6 @@ class Scoring:
         self._counted: dict[str, int] = dict.fromkeys(self._outcomes, 0)
         self._durations: list[float] = []
         self._out = kafka_batches.ProduceBatch(producer)  # the flags and replies of a batch, as record batches
-        # how the clock's output follows the batches' (``by_clock``): the worker's reader runs it after the batch
-        # finish outstanding (``BatchConsumer.follow``); alone (tests, benchmarks) it is awaited at once
-        self.follow: Callable[[Awaitable[None]], Awaitable[None]] = _at_once
 
     # -- rebalances (BatchConsumer's hooks, under its lock) -----------------------------------------------------
     async def revoked(self, _revoked: set[TopicPartition]) -> None:
@@ -131,9 +123,7 @@ class Scoring:
         log.info("assigned %s partitions %s", FACTS, sorted(partitions))
 
     # -- a batch ------------------------------------------------------------------------------------------------
-    async def __call__(self, records: Sequence[Any]) -> Awaitable[None]:
-        """The batch handled, its flags handed to the producer and its changelog records taken; returns its finish
-        (``hand_over``), which the reader runs while it hands the next batch over and commits the offsets after."""
+    async def __call__(self, records: Sequence[Any]) -> None:
         today = self.container.clock.today()
         hold = self.duties.holding(today)
         # the facts' children held cold, read in one query (a fact's key is its child's id: ``decode_fact``)
@@ -149,8 +139,8 @@ class Scoring:
             elif record.topic == DISCLOSURES.name:
                 self._disclosure(record)
         self.count_facts()
+        await self.send()
         self.metrics.children.set(len(self.store))
-        return await self.hand_over()
 
     def _fact(self, record: Any, today: date, hold: bool) -> None:
         started = time.perf_counter()
@@ -244,27 +234,13 @@ class Scoring:
         self.metrics.deletions.labels(via=via, outcome="deleted" if held else "not_held").inc()
 
     async def send(self) -> None:
-        """``hand_over`` and its finish at once (a batch's output acknowledged before this returns)."""
-        await (await self.hand_over())
-
-    async def hand_over(self) -> Awaitable[None]:
-        """The flags messages (and disclosure replies) handed to the producer as record batches (one per partition),
-        the changelog records taken as the states are now; returns the finish: the flags acknowledged, then the
-        changelog sent and acknowledged, then the children past the hot set go cold. In that order: a kill between
-        the two leaves the state behind the output, so the facts read again recompute the same changes (same ids,
-        which casework drops) — never the state ahead of the output, where the facts read again would be stale and
-        a change that never reached the broker would be lost.
-
-        The finish runs while the next batch (or the clock's next chunk) is handled: its CPU overlaps this one's
-        round trips to the broker (scoring alone at the end of a drain used 0.81–0.87 of a core, waiting for
-        acknowledgements the rest; docs/scaling.md, seventeenth pass). The next one's flags may reach the broker
-        before this one's changelog: that, too, is state behind output. Its changelog records go only after this
-        finish (the reader runs one finish at a time, ``BatchConsumer.follow`` for the clock), so a child's
-        changelog records stay in the order its states had; and the next batch's records were taken after these,
-        so none of its changes is in them."""
+        """The flags messages, acknowledged; then the changelog, acknowledged; then the children past the hot set go
+        cold. In that order: a kill between the two leaves the state behind the output, so the facts read again
+        recompute the same changes (same ids, which casework drops) — never the state ahead of the output, where
+        the facts read again would be stale and a change that never reached the broker would be lost. Both go to
+        the producer as record batches (one per partition), not one ``send`` each."""
         published, self._published = self._published, []
         replies, self._replies = self._replies, []
-        sent: list[asyncio.Future[Any]] = []
         if published or replies:
             out = self._out
             await out.topics(FLAGS, DISCLOSURE_REPLIES.name)  # their partitions, learnt once
@@ -276,12 +252,8 @@ class Scoring:
                 self.metrics.count_changes(data["raised_items"], data["cleared_items"])
                 self._triggers[trigger].inc()
                 self.metrics.observe_source(data)
-            sent = [future for future, _, _ in await out.send()]
-        return self._finish(sent, self.store.changes())
-
-    async def _finish(self, sent: list[asyncio.Future[Any]], changes: list[tuple[int, bytes, bytes | None]]) -> None:
-        if sent:
-            await asyncio.gather(*sent)
+            await asyncio.gather(*(future for future, _, _ in await out.send()))
+        changes = self.store.changes()
         if changes:
             await asyncio.gather(*await send_partitioned(self.producer, self.store.topic, changes))
         self.store.evict()
@@ -323,7 +295,7 @@ class Scoring:
                         if source_time is not None:
                             published.envelope["data"]["source_time"] = source_time
                         self._published.append((published, "clock"))
-                await self.follow(await self.hand_over())
+                await self.send()
             await asyncio.sleep(0)  # a batch, a rebalance and the client's heartbeat run between chunks
         return True
 
@@ -422,7 +394,6 @@ async def run(container: Container, stop: asyncio.Event) -> None:
     scoring = Scoring(container, store, producer)
     reader = BatchConsumer(consumer, max_records=settings.batch_max, window_s=settings.batch_window_s,
                            name="scoring", on_revoked=scoring.revoked, on_assigned=scoring.assigned)
-    scoring.follow = reader.follow
     consumer.subscribe([FACTS, OPTOUTS.name, DELETIONS.name, DISCLOSURES.name], listener=reader.listener())
     await producer.start()
     try:

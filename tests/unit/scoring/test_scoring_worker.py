@@ -106,11 +106,6 @@ def scoring(**settings: Any) -> tuple[worker.Scoring, FakeProducer, ScoringMetri
     return worker.Scoring(container, ChangelogStore(CHANGELOG), producer), producer, metrics  # type: ignore[arg-type]
 
 
-async def handled(s: worker.Scoring, records: list[Rec]) -> None:
-    """A batch and its finish (the worker's reader runs the finish while it hands the next batch over)."""
-    await (await s(records))
-
-
 def flagged_facts(child: str, partition: int, offset: int = 0) -> list[Rec]:
     out = []
     for n, data in enumerate((
@@ -139,7 +134,7 @@ def deletion_request(child: str) -> Rec:
 def test_a_batch_publishes_the_changes_and_writes_each_child_once_all_acknowledged_before_it_returns() -> None:
     s, producer, metrics = scoring()
     WORKING.take("w1", None), WORKING.take("w2", None)
-    asyncio.run(handled(s, [*flagged_facts("w1", 4), *flagged_facts("w2", 1)]))
+    asyncio.run(s([*flagged_facts("w1", 4), *flagged_facts("w2", 1)]))
     flags = producer.on("scoring.flags.v1")
     assert {k for k, _, _ in flags} == {b"w1", b"w2"}
     raised = [orjson.loads(v)["data"]["raised_items"] for _, v, _ in flags]  # type: ignore[arg-type]
@@ -152,37 +147,12 @@ def test_a_batch_publishes_the_changes_and_writes_each_child_once_all_acknowledg
     assert metrics.children._value.get() == 2  # the gauge follows the state held
 
 
-def test_a_batch_returns_with_its_flags_handed_over_and_its_changelog_taken_before_the_next_batch_changes_it() -> None:
-    """Pipelined (``hand_over``): the reader hands batch 2 over while batch 1's finish waits for the broker. Batch 1's
-    changelog holds the state as batch 1 left it, and goes after batch 1's flags are acknowledged; batch 2's flags may
-    go before it (state behind output), its changelog only after."""
-    s, producer, _ = scoring()
-    WORKING.take("p1", None)
-
-    async def scenario() -> None:
-        first = await s(flagged_facts("p1", 2))
-        assert [k for k, _, _ in producer.on("scoring.flags.v1")] == [b"p1"]
-        assert producer.on(CHANGELOG) == [], "the changelog waits for the flags' acknowledgement"
-        second = await s([Rec("linkage.facts.v1", 2, 9, b"p1", envelope(fact_dict(
-            "public_assistance", fact_id="pa-p1", child_id="p1", relation="household", case_no="C1",
-            valid_from="2026-04-01", valid_to="2026-05-01", version=2)))])
-        assert len(producer.on("scoring.flags.v1")) == 2 and producer.on(CHANGELOG) == []
-        await first
-        [(_, state_1, _)] = producer.on(CHANGELOG)
-        await second
-        (_, _, _), (_, state_2, _) = producer.on(CHANGELOG)
-        assert state_1 != state_2, "batch 1's changelog record is the state batch 1 left, not batch 2's"
-        assert [t for t, *_ in producer.sent] == ["scoring.flags.v1", "scoring.flags.v1", CHANGELOG, CHANGELOG]
-
-    asyncio.run(scenario())
-
-
 def test_a_batchs_flags_and_changelog_go_in_record_batches_to_the_partitions_one_send_each_would_use() -> None:
     s, producer, _ = scoring()
     children = [f"rb{n}" for n in range(12)]
     for child in children:
         WORKING.take(child, None)
-    asyncio.run(handled(s, [record for n, child in enumerate(children) for record in flagged_facts(child, n % 2)]))
+    asyncio.run(s([record for n, child in enumerate(children) for record in flagged_facts(child, n % 2)]))
     flags, changelog = producer.on("scoring.flags.v1"), producer.on(CHANGELOG)
     assert sorted(k or b"" for k, _, _ in flags) == sorted(c.encode() for c in children)
     # the producer's default partitioner for a keyed record (murmur2 of the key over the six partitions)
@@ -195,18 +165,18 @@ def test_a_batchs_flags_and_changelog_go_in_record_batches_to_the_partitions_one
 def test_a_replayed_batch_publishes_nothing_new() -> None:
     s, producer, _ = scoring()
     batch = flagged_facts("r1", 2)
-    asyncio.run(handled(s, batch))
+    asyncio.run(s(batch))
     before = len(producer.on("scoring.flags.v1"))
-    asyncio.run(handled(s, batch))  # delivered again after a crash before the commit
+    asyncio.run(s(batch))  # delivered again after a crash before the commit
     assert len(producer.on("scoring.flags.v1")) == before
 
 
 def test_deletions_tombstone_the_row_on_its_partition_whichever_way_they_come_and_publish_nothing() -> None:
     s, producer, metrics = scoring(absence_settle_seconds=4.0)
-    asyncio.run(handled(s, [*flagged_facts("d1", 5), *flagged_facts("d2", 1)]))
+    asyncio.run(s([*flagged_facts("d1", 5), *flagged_facts("d2", 1)]))
     published = len(producer.on("scoring.flags.v1"))
     assert "d1" in s.duties.settling
-    asyncio.run(handled(s, [deletion_retraction("d1", 5), deletion_request("d2"), deletion_request("d2")]))
+    asyncio.run(s([deletion_retraction("d1", 5), deletion_request("d2"), deletion_request("d2")]))
     assert s.store.data == {} and s.duties.settling == {}
     assert [(k, v, p) for k, v, p in producer.on(CHANGELOG)[-2:]] == [(b'"d1"', None, 5), (b'"d2"', None, 1)]
     assert len(producer.on("scoring.flags.v1")) == published
@@ -218,7 +188,7 @@ def test_a_bad_message_is_counted_and_the_rest_of_the_batch_flows() -> None:
     s, producer, metrics = scoring()
     batch = [Rec("linkage.facts.v1", 0, 0, b"x", b"not json"), *flagged_facts("b1", 0, 1),
              Rec("privacy.deletions.v1", 0, 1, None, b"junk")]
-    asyncio.run(handled(s, batch))
+    asyncio.run(s(batch))
     assert {k for k, _, _ in producer.on("scoring.flags.v1")} == {b"b1"}
     assert metrics.facts_failed.labels(reason="invalid_deletion")._value.get() == 1
     assert sum(metrics.facts_failed.labels(reason=r)._value.get() for r in ("invalid_json", "invalid_envelope",
@@ -228,8 +198,8 @@ def test_a_bad_message_is_counted_and_the_rest_of_the_batch_flows() -> None:
 def test_each_fact_handled_is_counted_and_timed_once_per_batch() -> None:
     s, _, metrics = scoring()
     batch = [Rec("linkage.facts.v1", 0, 0, b"x", b"not json"), *flagged_facts("b1", 0, 1), *flagged_facts("b2", 1)]
-    asyncio.run(handled(s, batch))
-    asyncio.run(handled(s, flagged_facts("b1", 0, 1)))  # delivered again: nothing changes
+    asyncio.run(s(batch))
+    asyncio.run(s(flagged_facts("b1", 0, 1)))  # delivered again: nothing changes
     counted = {outcome: metrics.facts_processed.labels(outcome=outcome)._value.get()
                for outcome in ("flags_changed", "no_change", "stale", "opted_out")}
     assert counted == {"flags_changed": 2, "no_change": 4, "stale": 0, "opted_out": 0}
@@ -253,7 +223,7 @@ def test_a_rebalance_forgets_the_state_held_and_interrupts_a_clock_evaluation(mo
     async def go() -> bool:
         await s.assigned({TopicPartition("linkage.facts.v1", 0), TopicPartition("linkage.facts.v1", 1),
                           TopicPartition("privacy.optouts.v1", 0), TopicPartition("privacy.deletions.v1", 2)})
-        await handled(s, [*flagged_facts("k1", 0), *flagged_facts("k2", 1)])
+        await s([*flagged_facts("k1", 0), *flagged_facts("k2", 1)])
         lock = asyncio.Lock()
         seen: list[str] = []
 
@@ -286,8 +256,8 @@ def disclosure_request(child: str, request_id: str) -> Rec:
 
 def test_a_disclosure_request_is_answered_from_the_state_at_its_place_in_the_batch_and_only_for_its_child() -> None:
     s, producer, metrics = scoring()
-    asyncio.run(handled(s, [*flagged_facts("q1", 3), disclosure_request("q1", "req-a"),
-                            disclosure_request("nobody", "req-b"), Rec("privacy.disclosures.v1", 3, 1, b"x", b"junk")]))
+    asyncio.run(s([*flagged_facts("q1", 3), disclosure_request("q1", "req-a"), disclosure_request("nobody", "req-b"),
+                   Rec("privacy.disclosures.v1", 3, 1, b"x", b"junk")]))
     replies = {k: orjson.loads(v)["data"] for k, v, _ in producer.on("privacy.disclosure_replies.v1")}  # type: ignore[arg-type]
     assert set(replies) == {b"req-a", b"req-b"}
     assert replies[b"req-a"]["held"] is True and replies[b"req-a"]["child_id"] == "q1"
@@ -299,7 +269,7 @@ def test_a_disclosure_request_is_answered_from_the_state_at_its_place_in_the_bat
 def test_the_clock_decodes_only_the_cold_children_it_evaluates() -> None:
     s, _, _ = scoring()
     s.store = ChangelogStore(CHANGELOG, hot_capacity=0, on_evict=WORKING.forget)
-    asyncio.run(handled(s, [*flagged_facts("k1", 1), *flagged_facts("k2", 2)]))
+    asyncio.run(s([*flagged_facts("k1", 1), *flagged_facts("k2", 2)]))
     assert s.store.hot == 0 and len(s.store) == 2  # both written, both cold after the batch
     states = s.store.data
     reviews: list[dict[str, Any]] = []
@@ -324,7 +294,7 @@ def test_the_clock_decodes_only_the_cold_children_it_evaluates() -> None:
 def test_the_clock_reads_the_cold_children_it_evaluates_all_of_in_one_query_a_chunk() -> None:
     s, _, _ = scoring()
     s.store = ChangelogStore(CHANGELOG, hot_capacity=0, on_evict=WORKING.forget)
-    asyncio.run(handled(s, [*flagged_facts("k1", 1), *flagged_facts("k2", 2)]))
+    asyncio.run(s([*flagged_facts("k1", 1), *flagged_facts("k2", 2)]))
     states = s.store.data
     queries: list[str] = []
     spill = s.store.spill
@@ -356,7 +326,7 @@ def test_facts_of_a_backlog_are_published_as_the_settled_assessment_once_it_is_t
     s, producer, _ = scoring(catch_up_after_s=60, catch_up_quiet_s=0.01)
     old = datetime.fromtimestamp(time.time() - 3600, tz=UTC).isoformat()
     backlog = with_source_time(flagged_facts("b1", 3), old)
-    asyncio.run(handled(s, backlog))
+    asyncio.run(s(backlog))
     assert producer.on("scoring.flags.v1") == [] and list(s.duties.caught_up) == ["b1"]
     assert len(producer.on(CHANGELOG)) == 1  # the facts are recorded all the same
 
@@ -376,7 +346,7 @@ def test_facts_of_a_backlog_are_published_as_the_settled_assessment_once_it_is_t
 def test_a_fresh_fact_publishes_at_once() -> None:
     s, producer, _ = scoring(catch_up_after_s=60)
     fresh = with_source_time(flagged_facts("f1", 2), datetime.now(UTC).isoformat())
-    asyncio.run(handled(s, fresh))
+    asyncio.run(s(fresh))
     assert [k for k, _, _ in producer.on("scoring.flags.v1")] == [b"f1"] and s.duties.caught_up == {}
 
 
@@ -387,7 +357,7 @@ def test_the_days_sweep_leaves_the_children_waiting_for_a_backlog_to_catch_up() 
     old = datetime.fromtimestamp(time.time() - 3600, tz=UTC).isoformat()
     backlog = with_source_time(flagged_facts("s1", 3), old)
     s.held = {3}
-    asyncio.run(handled(s, backlog))
+    asyncio.run(s(backlog))
     asyncio.run(s.sweep(asyncio.Lock()))
     assert producer.on("scoring.flags.v1") == [] and "s1" in s.duties.caught_up
 
@@ -405,10 +375,10 @@ def test_a_child_the_days_sweep_passed_by_while_it_waited_gets_that_sweep_once_i
         return with_source_time([Rec("linkage.facts.v1", 3, 0, child.encode(), envelope(data))], old)
 
     s.held = {3}
-    asyncio.run(handled(s, infant("p1")))
+    asyncio.run(s(infant("p1")))
     asyncio.run(s.sweep(asyncio.Lock()))  # the day's sweep: p1 waits, so it is passed by
     assert producer.on("scoring.flags.v1") == [] and s.duties.passed_by == {"p1"}
-    asyncio.run(handled(s, infant("p2")))
+    asyncio.run(s(infant("p2")))
 
     async def through() -> None:
         await asyncio.sleep(0.02)
