@@ -115,7 +115,10 @@ def test_the_worker_purges_on_its_schedule(kafka_bootstrap: str, pg_container: C
         metrics = wait_until(purge_counted, 30, "the purge metrics")
     assert 'tsunagu_casework_retention_purged_total{store="alerts"} 1.0' in metrics
     assert 'tsunagu_casework_retention_purged_total{store="case_steps"} 2.0' in metrics
-    assert rows(pg_container, Alert) == 2 and rows(pg_container, Alert, Alert.child_id == "rt-open") == 1
+    # the seeded children only: the worker reads the shared flags topics from their end, and other tests' flags
+    # published meanwhile become alerts in this database too (a CI run counted 622 alerts here)
+    assert rows(pg_container, Alert, Alert.child_id.in_(alerts)) == 2
+    assert rows(pg_container, Alert, Alert.child_id == "rt-open") == 1
     text = log.read_text(errors="replace")
     assert "retention purge: alerts=1 case_steps=2" in text
     for child, alert_id in alerts.items():  # counts only: no child or alert id, no name in the worker's log
