@@ -135,6 +135,9 @@ def lag(bootstrap: str) -> dict[str, int]:
         probe.close()
 
 
+PROBE_TIMEOUT_MS = 10_000  # each request of a lag poll: a broker that does not answer fails the poll, not the run
+
+
 class LagProbe:
     """``lag`` through one admin client and one consumer kept open between polls. Opening both for each poll cost
     the benchmark ≈ 45 ms of CPU and the broker two connections' handshakes, metadata and coordinator lookups (≈ 16
@@ -152,18 +155,15 @@ class LagProbe:
     def __call__(self) -> dict[str, int]:
         try:
             if self._clients is None:
-                self._clients = (KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=10000),
-                                 KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None))
+                self._clients = (KafkaAdminClient(bootstrap_servers=self.bootstrap,
+                                                  request_timeout_ms=PROBE_TIMEOUT_MS),
+                                 KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+                                               request_timeout_ms=PROBE_TIMEOUT_MS))
             admin, consumer = self._clients
             if self._parts is None:
-                consumer.topics()  # the cluster's metadata, before asking for partitions (None until it is there)
-                parts = {service: [TopicPartition(t, p) for t in inputs(service)
-                                   for p in consumer.partitions_for_topic(t) or ()] for service in SERVICES}
-                for service, service_parts in parts.items():
-                    if len(service_parts) < len(inputs(service)):
-                        raise KafkaError(f"no metadata yet for {service}'s input topics")
-                self._parts = parts
-            ends = consumer.end_offsets([tp for service_parts in self._parts.values() for tp in service_parts])
+                self._parts = self._partitions(admin)
+            ends = consumer.end_offsets([tp for service_parts in self._parts.values() for tp in service_parts],
+                                        timeout_ms=PROBE_TIMEOUT_MS)
             groups = admin.list_group_offsets([f"chaos-{service}" for service in SERVICES])
             out = {}
             for service, service_parts in self._parts.items():
@@ -174,6 +174,21 @@ class LagProbe:
         except KafkaError:
             self.close()
             raise
+
+    @staticmethod
+    def _partitions(admin: KafkaAdminClient) -> dict[str, list[TopicPartition]]:
+        """Each group's input partitions, from one metadata request of the admin client: it is bounded by the
+        client's ``request_timeout_ms`` (the consumer's ``topics()`` waits for the cluster's metadata without a
+        deadline, so a broker that takes connections and never answers held the drain past its ``--timeout``)."""
+        topics = sorted({t for service in SERVICES for t in inputs(service)})
+        found = {d["name"]: [p["partition_index"] for p in d.get("partitions") or ()]
+                 for d in admin.describe_topics(topics) if d.get("error_code", 0) == 0}
+        parts = {service: [TopicPartition(t, p) for t in inputs(service) for p in sorted(found.get(t, ()))]
+                 for service in SERVICES}
+        for service in SERVICES:
+            if any(not found.get(t) for t in inputs(service)):
+                raise KafkaError(f"no metadata yet for {service}'s input topics")
+        return parts
 
     def close(self) -> None:
         if self._clients is not None:
@@ -231,7 +246,11 @@ def _drain(run: Run, probe: LagProbe, deadline: float, timeout_s: float, quiet_s
         if dead:
             raise SystemExit(f"{run.name}: {dead} exited while draining; logs in {run.workdir}")
         time.sleep(poll_s)
-    raise SystemExit(f"{run.name}: not drained in {timeout_s:.0f} s; lag {probe()}; logs in {run.workdir}")
+    try:
+        last: dict[str, int] | str = probe()
+    except KafkaError as exc:
+        last = f"unknown ({type(exc).__name__})"
+    raise SystemExit(f"{run.name}: not drained in {timeout_s:.0f} s; lag {last}; logs in {run.workdir}")
 
 
 def resumed_after(run: Run, service: str, timeout_s: float = 180.0) -> float:
