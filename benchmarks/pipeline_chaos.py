@@ -180,15 +180,14 @@ class LagProbe:
         """Each group's input partitions, from one metadata request of the admin client: it is bounded by the
         client's ``request_timeout_ms`` (the consumer's ``topics()`` waits for the cluster's metadata without a
         deadline, so a broker that takes connections and never answers held the drain past its ``--timeout``)."""
-        topics = sorted({t for service in SERVICES for t in inputs(service)})
-        found = {d["name"]: [p["partition_index"] for p in d.get("partitions") or ()]
-                 for d in admin.describe_topics(topics) if d.get("error_code", 0) == 0}
-        parts = {service: [TopicPartition(t, p) for t in inputs(service) for p in sorted(found.get(t, ()))]
-                 for service in SERVICES}
-        for service in SERVICES:
-            if any(not found.get(t) for t in inputs(service)):
+        wanted = {service: inputs(service) for service in SERVICES}
+        found = {d["name"]: sorted(p["partition_index"] for p in d.get("partitions") or ())
+                 for d in admin.describe_topics(sorted({t for topics in wanted.values() for t in topics}))
+                 if d.get("error_code", 0) == 0}
+        for service, topics in wanted.items():
+            if not all(found.get(t) for t in topics):
                 raise KafkaError(f"no metadata yet for {service}'s input topics")
-        return parts
+        return {service: [TopicPartition(t, p) for t in topics for p in found[t]] for service, topics in wanted.items()}
 
     def close(self) -> None:
         if self._clients is not None:

@@ -94,9 +94,18 @@ def test_a_topic_without_metadata_yet_fails_the_poll_and_the_next_poll_looks_aga
         probe()
     assert admin.closed and consumer.closed and probe._clients is None  # reopened by the next poll
     fresh = FakeAdmin(topics, {}), FakeConsumer(ends)
-    monkeypatch.setattr(pipeline_chaos, "KafkaAdminClient", lambda **kw: fresh[0])
-    monkeypatch.setattr(pipeline_chaos, "KafkaConsumer", lambda **kw: fresh[1])
+    opened: list[dict[str, Any]] = []
+
+    def opening(client: Any) -> Any:
+        def open_(**options: Any) -> Any:
+            opened.append(options)
+            return client
+        return open_
+
+    monkeypatch.setattr(pipeline_chaos, "KafkaAdminClient", opening(fresh[0]))
+    monkeypatch.setattr(pipeline_chaos, "KafkaConsumer", opening(fresh[1]))
     assert probe()["scoring"] == 300
+    assert [o["request_timeout_ms"] for o in opened] == [PROBE_TIMEOUT_MS, PROBE_TIMEOUT_MS]  # both clients bounded
 
 
 def test_a_broker_that_does_not_answer_fails_the_poll_within_the_request_timeout() -> None:
