@@ -628,8 +628,9 @@ class WorkerPrioritySettings(BaseSettings):
     cpu_nice: int = Field(0, ge=0, le=19, description="CPU priority of the worker's threads (nice: 0 normal; "
                           "higher yields a shared machine's cores to the other services; docs/scaling.md, One machine)")
     cpu_idle: bool = Field(False, description="The worker's threads under Linux's SCHED_IDLE: they run only on a core "
-                           "no other thread wants, and a core running nothing else counts as free for the others "
-                           "(docs/scaling.md, One machine)")
+                           "no other thread wants, and a core running only them counts as free for the others. A "
+                           "backlog drains faster on one machine, the live path is slower: for a go-live load or a "
+                           "replay, not set by default (docs/scaling.md, SCHED_IDLE)")
 
 
 def worker_priority(nice: int, idle: bool = False) -> None:
@@ -638,9 +639,10 @@ def worker_priority(nice: int, idle: bool = False) -> None:
     cores: one that gives way lets the pipeline's single-instance stage (linkage) have the cores first
     (docs/scaling.md, "One machine"). A nice value still lets a waking thread be placed on the core linkage runs on;
     the kernel treats a core that runs only ``SCHED_IDLE`` threads as free, so linkage's thread goes there instead of
-    waiting. Linux keeps a priority and a policy per thread, so each thread started so far is set, and threads
-    started later inherit both. Lowering only: raising priority needs privileges a service does not have; a kernel
-    that refuses the policy leaves the nice value alone and is logged."""
+    waiting (a backlog drains faster, the live path is slower: docs/scaling.md, "SCHED_IDLE"). Linux keeps a priority
+    and a policy per thread, so each thread started so far is set, and threads started later inherit both. Lowering
+    only: raising priority needs privileges a service does not have. What the kernel refuses is logged once, and the
+    worker runs on without it."""
     if nice <= 0 and not idle:
         return
     try:

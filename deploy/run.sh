@@ -61,11 +61,10 @@ kafka_principal TSUNAGU_ADMIN_ admin            # topics and the wait for consum
 kafka_principal TSUNAGU_SIMULATOR_ simulator    # the smoke scenario stands in for every source system
 
 # One machine for every service: the workers that can fall behind and catch up give linkage, the single-instance
-# stage, the cores first (docs/scaling.md, "One machine"); scoring and the casework worker also under SCHED_IDLE.
-# Already set in the environment: kept (0 and false: normal).
+# stage, the cores first (docs/scaling.md, "One machine"). Already set in the environment: kept (0: normal).
+# CPU_IDLE is not set here: it drains a backlog faster and makes the live path slower (docs/scaling.md, "SCHED_IDLE").
 export TSUNAGU_INGEST_CPU_NICE="${TSUNAGU_INGEST_CPU_NICE:-10}" TSUNAGU_SCORING_CPU_NICE="${TSUNAGU_SCORING_CPU_NICE:-19}" \
-  TSUNAGU_CASEWORK_CPU_NICE="${TSUNAGU_CASEWORK_CPU_NICE:-19}" \
-  TSUNAGU_SCORING_CPU_IDLE="${TSUNAGU_SCORING_CPU_IDLE:-true}" TSUNAGU_CASEWORK_CPU_IDLE="${TSUNAGU_CASEWORK_CPU_IDLE:-true}"
+  TSUNAGU_CASEWORK_CPU_NICE="${TSUNAGU_CASEWORK_CPU_NICE:-19}"
 
 # name|module — each a real process with its own log and pid file
 SERVICES=(
