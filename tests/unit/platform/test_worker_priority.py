@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from contracts.kafka_batches import worker_priority
 from services.casework.config import CaseworkSettings
 from services.ingest.config import IngestSettings
 from services.linkage.config import LinkageSettings
@@ -95,3 +96,28 @@ def test_each_service_reads_its_cpu_nice_and_refuses_what_nice_cannot_be(setting
         monkeypatch.setenv(f"{prefix}CPU_NICE", wrong)
         with pytest.raises(ValidationError):
             settings()
+
+
+def test_a_refused_policy_is_logged_once_and_the_nice_value_still_set(monkeypatch: pytest.MonkeyPatch,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """A kernel or sandbox that refuses SCHED_IDLE (or a thread that ended meanwhile): every thread still gets its
+    nice value, the refusal is one warning without values, and the worker runs on (fakes: this process's own threads
+    are not touched)."""
+    niced: list[tuple[int, int]] = []
+    asked: list[int] = []
+
+    def refuse(tid: int, policy: int, param: object) -> None:
+        asked.append(tid)
+        if tid == 1:
+            raise ProcessLookupError  # ended meanwhile: not a refusal
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "listdir", lambda path: ["1", "2", "3"])
+    monkeypatch.setattr(os, "setpriority", lambda which, tid, nice: niced.append((tid, nice)))
+    monkeypatch.setattr(os, "sched_setscheduler", refuse)
+    with caplog.at_level("DEBUG", logger="tsunagu"):
+        worker_priority(19, idle=True)
+    assert niced == [(1, 19), (2, 19), (3, 19)]
+    assert asked == [1, 2, 3]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["CPU priority: SCHED_IDLE refused (PermissionError); the worker runs on"]
