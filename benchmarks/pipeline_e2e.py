@@ -386,9 +386,7 @@ def main() -> int:
               "consumer_performance": perf, "faust_do_nothing_agent": floor,
               "pipeline_over_raw": rate / raw["events_per_s"],
               "load_avg_1m": os.getloadavg()[0],
-              "cpu_nice": {s: int(os.environ.get(f"TSUNAGU_{s.upper()}_CPU_NICE", "0")) for s in SERVICES},
-              "cpu_idle": [s for s in SERVICES if os.environ.get(f"TSUNAGU_{s.upper()}_CPU_IDLE", "").lower()
-                           in ("1", "true", "yes", "on")]}
+              "cpu_nice": {s: int(os.environ.get(f"TSUNAGU_{s.upper()}_CPU_NICE", "0")) for s in SERVICES}}
     per = " / ".join(f"{s} {v:.2f}" for s, v in result["cpu_ms_per_event"].items())
     net = " / ".join(f"{s} {v:.2f}" for s, v in result["cpu_ms_per_event_net"].items())
     rss = figures["peak_rss_mib"]
@@ -396,8 +394,7 @@ def main() -> int:
     print(f"scale {args.scale}: {total:,} source events drained in {figures['drain_s']:.1f} s = {rate:,.0f} events/s "
           f"(every lag first 0 at {figures['first_lag_zero_s']:.1f} s; "
           f"load avg {result['load_avg_1m']:.1f}; CPU_NICE "
-          f"{', '.join(f'{s} {n}' for s, n in result['cpu_nice'].items())}; CPU_IDLE "
-          f"{', '.join(result['cpu_idle']) or 'none'})\n"
+          f"{', '.join(f'{s} {n}' for s, n in result['cpu_nice'].items())})\n"
           f"CPU ms per source event: {result['cpu_ms_per_event_sum']:.2f} ({per}); less start-up "
           f"{result['cpu_ms_per_event_net_sum']:.2f} ({net}); the broker during the drain "
           f"{result['broker_cpu_ms_per_event']:.2f} (less its idle rate "

@@ -622,49 +622,29 @@ def worker_logging(level_name: str) -> None:
 
 
 class WorkerPrioritySettings(BaseSettings):
-    """A worker's ``CPU_NICE`` and ``CPU_IDLE`` (under its service's prefix), read by ``worker_priority`` at
-    start-up."""
+    """A worker's ``CPU_NICE`` (under its service's prefix), read by ``worker_priority`` at start-up."""
 
     cpu_nice: int = Field(0, ge=0, le=19, description="CPU priority of the worker's threads (nice: 0 normal; "
                           "higher yields a shared machine's cores to the other services; docs/scaling.md, One machine)")
-    cpu_idle: bool = Field(False, description="The worker's threads under Linux's SCHED_IDLE: they run only on a core "
-                           "no other thread wants, and a core running only them counts as free for the others. A "
-                           "backlog drains faster on one machine, the live path is slower: for a go-live load or a "
-                           "replay, not set by default (docs/scaling.md, SCHED_IDLE)")
 
 
-def worker_priority(nice: int, idle: bool = False) -> None:
+def worker_priority(nice: int) -> None:
     """Every thread of this process at CPU priority ``nice`` (0: normal, up to 19: yields the cores to everything
-    else), and with ``idle`` under the scheduling policy ``SCHED_IDLE``. On one small machine the services share two
-    cores: one that gives way lets the pipeline's single-instance stage (linkage) have the cores first
-    (docs/scaling.md, "One machine"). A nice value still lets a waking thread be placed on the core linkage runs on;
-    the kernel treats a core that runs only ``SCHED_IDLE`` threads as free, so linkage's thread goes there instead of
-    waiting (a backlog drains faster, the live path is slower: docs/scaling.md, "SCHED_IDLE"). Linux keeps a priority
-    and a policy per thread, so each thread started so far is set, and threads started later inherit both. Lowering
-    only: raising priority needs privileges a service does not have. What the kernel refuses is logged once, and the
-    worker runs on without it."""
-    if nice <= 0 and not idle:
+    else). On one small machine the services share two cores: one that gives way lets the pipeline's single-instance
+    stage (linkage) have the cores first (docs/scaling.md, "One machine"). Linux keeps a priority per thread, so each
+    thread started so far is set, and threads started later inherit it. Lowering only (``nice`` ≥ 0): raising
+    priority needs privileges a service does not have."""
+    if nice <= 0:
         return
     try:
         threads = [int(tid) for tid in os.listdir("/proc/self/task")]
     except OSError:  # no /proc: this thread, and the ones it starts
         threads = [0]
-    changes: list[tuple[str, Callable[[int], None]]] = []
-    if nice > 0:
-        changes.append(("nice", lambda tid: os.setpriority(os.PRIO_PROCESS, tid, nice)))
-    if idle:
-        changes.append(("SCHED_IDLE", lambda tid: os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))))
-    logger, refused = logging.getLogger("tsunagu"), set()
     for tid in threads:
-        for name, change in changes:
-            try:
-                change(tid)
-            except ProcessLookupError:  # a thread that ended meanwhile
-                logger.debug("priority not set on a thread that ended")
-            except OSError as exc:  # a kernel or sandbox that refuses it: the worker runs on without it
-                if name not in refused:
-                    refused.add(name)
-                    logger.warning("CPU priority: %s refused (%s); the worker runs on", name, type(exc).__name__)
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+        except OSError as exc:  # a thread that ended meanwhile
+            logging.getLogger("tsunagu").debug("priority not set on a thread (%s)", type(exc).__name__)
 
 
 def serve(name: str, run: Callable[[asyncio.Event], Awaitable[None]], *, bootstrap: str, retry_max_s: float,

@@ -62,7 +62,6 @@ kafka_principal TSUNAGU_SIMULATOR_ simulator    # the smoke scenario stands in f
 
 # One machine for every service: the workers that can fall behind and catch up give linkage, the single-instance
 # stage, the cores first (docs/scaling.md, "One machine"). Already set in the environment: kept (0: normal).
-# CPU_IDLE is not set here: it drains a backlog faster and makes the live path slower (docs/scaling.md, "SCHED_IDLE").
 export TSUNAGU_INGEST_CPU_NICE="${TSUNAGU_INGEST_CPU_NICE:-10}" TSUNAGU_SCORING_CPU_NICE="${TSUNAGU_SCORING_CPU_NICE:-19}" \
   TSUNAGU_CASEWORK_CPU_NICE="${TSUNAGU_CASEWORK_CPU_NICE:-19}"
 

@@ -218,7 +218,7 @@ async def run(container: Container, stop: asyncio.Event) -> None:
 def main() -> None:
     settings = CaseworkSettings()
     kafka_batches.worker_logging(settings.log_level)
-    kafka_batches.worker_priority(settings.cpu_nice, settings.cpu_idle)  # unless set: docs/scaling.md, One machine
+    kafka_batches.worker_priority(settings.cpu_nice)  # 0 unless set: docs/scaling.md, One machine
     built: list[Container] = []  # bootstrapped once the broker answers (kafka_batches.serve's ``ready``)
     kafka_batches.serve("casework", lambda stop: run(built[0], stop), bootstrap=settings.kafka_bootstrap,
                         retry_max_s=settings.kafka_retry_max_s, client_options=settings.kafka_client_options(),

@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     container = bootstrap()
     settings = container.settings
     kafka_batches.worker_logging(settings.log_level)
-    kafka_batches.worker_priority(settings.cpu_nice, settings.cpu_idle)  # unless set: docs/scaling.md, One machine
+    kafka_batches.worker_priority(settings.cpu_nice)  # 0 unless set: docs/scaling.md, One machine
     try:
         kafka_batches.serve("ingest", lambda stop: run(container, stop), bootstrap=settings.kafka_bootstrap,
                             retry_max_s=settings.kafka_retry_max_s, client_options=settings.kafka_client_options(),

@@ -423,7 +423,7 @@ def main() -> None:
         sys.exit(f"tsunagu-scoring: refusing to start: {exc}")
     settings = container.settings
     kafka_batches.worker_logging(settings.log_level)
-    kafka_batches.worker_priority(settings.cpu_nice, settings.cpu_idle)  # unless set: docs/scaling.md, One machine
+    kafka_batches.worker_priority(settings.cpu_nice)  # 0 unless set: docs/scaling.md, One machine
     kafka_batches.serve("scoring", lambda stop: run(container, stop), bootstrap=settings.kafka_bootstrap,
                         retry_max_s=settings.kafka_retry_max_s, client_options=settings.kafka_client_options(),
                         metrics_port=settings.metrics_port)
