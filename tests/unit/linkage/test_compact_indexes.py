@@ -93,3 +93,22 @@ def test_a_household_gives_its_members_ids_however_each_is_kept() -> None:
     households.remove("H2", child)
     households.remove("H1", adult)
     assert households.get("H1") == () and households.get("H2") == () and len(households) == 0
+
+
+
+def test_the_ids_made_from_keys_are_the_same_from_the_recent_ones_and_bounded() -> None:
+    """Issue 19, twentieth pass: the owner's id is made again from the key for every ask; the keys asked for lately
+    keep theirs, which must be exactly what ``person_id_for`` makes, and their number stays bounded."""
+    state = LinkageState()
+    persons = [_resident(f"atena:{i}", "H1") for i in range(5)]
+    for p in persons:
+        state.add_person(p)
+    owners = state.key_owner
+    owners.made_limit = 3
+    owners._made.clear()  # binding the keys asked for them too
+    for _ in range(2):
+        assert [owners.owner(f"atena:{i}") for i in range(2)] == persons[:2]
+    assert owners._made == {f"atena:{i}": person_id_for(f"atena:{i}") for i in range(2)}, "kept once made"
+    assert [owners.get(f"atena:{i}") for i in range(5)] == [p.person_id for p in persons]
+    assert len(owners._made) <= 3
+    assert owners.made_id("atena:4") == person_id_for("atena:4") and owners.get("atena:9") is None

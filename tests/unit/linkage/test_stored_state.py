@@ -190,3 +190,35 @@ def test_a_store_in_memory_or_without_an_interval_checkpoints_in_its_commits(tmp
                   SqliteStore("sqlite:///:memory:", checkpoint_interval_s=1)):
         assert store.checkpointer is None
         store.close()
+
+
+def test_a_batch_reads_in_one_transaction_that_its_commit_writes_in_and_ends(tmp_path: Path) -> None:
+    """Issue 19, twentieth pass: each on-demand read outside a transaction began and ended one of its own (file locks,
+    the WAL index checked each time). A batch's reads now share one read transaction, which its commit turns into the
+    write transaction and ends; a restart's load leaves none open (the checkpoints would wait at its snapshot)."""
+    records = _records()
+    store = SqliteStore(f"sqlite:///{tmp_path / 'f.db'}")
+    service = _service(store)  # cache 0: the next batches read every source fact they touch back from SQLite
+    assert not store._db.in_transaction, "the load ends the reads its key filters made"
+    _run(service, [_incoming(records[:6])])
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    reads_before = service.state.source_facts.reads
+    _run(service, [_incoming(records[6:], 6)])
+    assert service.state.source_facts.reads > reads_before, "the batch read rows back"
+    begins = [s for s in statements if s.startswith("BEGIN")]
+    selects = [s for s in statements if s.startswith("SELECT") and "FROM state" in s]
+    assert len(selects) > 1
+    # one read transaction for all of the batch's reads, written in by its commit; the outbox cleared in its own
+    assert begins == ["BEGIN", "BEGIN IMMEDIATE"], begins
+    assert not store._db.in_transaction
+    store._db.set_trace_callback(None)
+
+    assert store.row("source_fact", "no such key") is None and store._db.in_transaction
+    store.acknowledge([1])  # a read no write followed: the next transaction on the connection ends it
+    assert not store._db.in_transaction
+    store.row("source_fact", "no such key")
+    store.end_reads()
+    assert not store._db.in_transaction
+    assert set(store.loaded().source_facts.keys()) == set(service.state.source_facts.keys())
+    store.close()
