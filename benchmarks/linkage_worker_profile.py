@@ -183,14 +183,16 @@ def drive(batch_handler: Any, items: Iterator[list[Any]]) -> tuple[int, int, flo
 
 
 def checkpoint_cpu(store: SqliteStore) -> str:
-    """The WAL checkpoint thread's CPU seconds and rounds so far (its own thread: not in the handler's CPU)."""
+    """The WAL checkpoint thread's CPU seconds and rounds so far (its own thread: not in the handler's CPU), how often
+    the WAL started over and the most pages a round found in it."""
     checkpointer = store.checkpointer
     if checkpointer is None:
         return "none (checkpoints in COMMIT)"
     thread = checkpointer._thread.ident  # still running: its CPU clock is readable until ``close``
     assert thread is not None
     cpu = time.clock_gettime(time.pthread_getcpuclockid(thread))
-    return f"{cpu:.2f} CPU-s in {checkpointer.rounds:,} rounds"
+    return (f"{cpu:.2f} CPU-s in {checkpointer.rounds:,} rounds; the WAL started over {checkpointer.restarts:,} "
+            f"times, at most {checkpointer.most_pages:,} pages; page cache {store.cache_kib // 1024} MiB")
 
 
 def measure_purge(service: LinkageService, today: str) -> str:
@@ -244,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         # WAL checkpoints on a thread of their own, as the worker has them (in ``COMMIT`` they would count in the
         # handler's CPU; the thread's CPU is printed beside it)
         store = SqliteStore(f"sqlite:///{tmp}/linkage.db", cache_kib=settings.sqlite_cache_mib * 1024,
-                            checkpoint_interval_s=settings.sqlite_checkpoint_s)
+                            checkpoint_interval_s=settings.sqlite_checkpoint_s,
+                            cache_max_kib=settings.sqlite_cache_max_mib * 1024)
         state = LinkageState()
         state.source_facts.cache_size = args.fact_cache if args.fact_cache is not None else settings.fact_cache
         store.load(state)  # as the worker starts: attached to its store

@@ -55,8 +55,9 @@ class Container:
         state.source_facts.cache_size = self.settings.fact_cache
         metrics = LinkageMetrics(self.registry)
         store = SqliteStore(self.settings.database_url, cache_kib=self.settings.sqlite_cache_mib * 1024,
+                            cache_max_kib=self.settings.sqlite_cache_max_mib * 1024,
                             checkpoint_interval_s=self.settings.sqlite_checkpoint_s,
-                            on_checkpoint=lambda ok: metrics.wal_checkpoints.labels("ok" if ok else "failed").inc())
+                            on_checkpoint=metrics.wal_checkpoint_round)
         rows = store.load(state)  # persons and what matching needs; source facts and processed ids stay in SQLite
         log.info("linkage state loaded: %d rows, %d persons", rows, len(state.persons))
         gc.collect()

@@ -29,6 +29,8 @@ class LinkageSettings(KafkaSecuritySettings, WorkerPrioritySettings):
                                      "fetched holds the others back")
     fact_cache: int = Field(20_000, ge=0, description="source facts kept in memory between batches (the rest: SQLite)")
     sqlite_cache_mib: int = Field(16, ge=1, description="SQLite's page cache for the state's connection")
+    sqlite_cache_max_mib: int = Field(96, ge=1, description="the page cache grows with the database, to 1/64 of its "
+                                      "size, up to this (no growth when not above SQLITE_CACHE_MIB)")
     sqlite_checkpoint_s: float = Field(1.0, ge=0, description="WAL checkpoints on a thread of their own every this "
                                        "many seconds (0: in the batches' COMMIT, SQLite's automatic checkpoint)")
     link_probability: float = Field(0.97, gt=0, lt=1, description="auto-link at or above")

@@ -46,12 +46,22 @@ class LinkageMetrics:
         self.wal_checkpoints = Counter(
             "tsunagu_linkage_wal_checkpoints_total", "SQLite WAL checkpoints run on the store's own thread, by "
             "outcome (ok, failed)", ["outcome"], **kw)
+        self.wal_pages = Gauge(
+            "tsunagu_linkage_wal_pages", "Pages in the store's WAL at the last checkpoint round (it starts over when "
+            "a batch writes after a round copied every page; growing to the backstop: the checkpoints fall behind)",
+            **kw)
         self.persons = Gauge("tsunagu_linkage_persons", "Persons known to linkage", **kw)
         self.open_reviews = Gauge("tsunagu_linkage_open_reviews", "Review cases without a decision", **kw)
         self.source_to_linkage = Histogram(
             "tsunagu_linkage_source_to_linkage_seconds",
             "From the source system handing an event over to linkage having handled its record",
             buckets=E2E_BUCKETS, **kw)
+
+    def wal_checkpoint_round(self, ok: bool, pages: int) -> None:
+        """A round of the store's checkpoint thread (``adapters/store.Checkpointer``): its outcome, the WAL's size."""
+        self.wal_checkpoints.labels("ok" if ok else "failed").inc()
+        if ok:
+            self.wal_pages.set(pages)
 
     def observe_batch(self, durations: Sequence[float], source_times: Iterable[str | None], now: datetime) -> None:
         """A batch handled: each record's handling time, and each source event's time (RFC 3339, if known) against

@@ -9,7 +9,8 @@ in the batch's transaction with the rows) are read when a change reaches them (i
 linkage's state and grow with every record); of the persons, only the children and merged aliases stay after the
 load has built the indexes from all of them: the adults' ``person`` rows are read when something names them. Reads
 go through the batches' connection, in one read transaction per batch: the first read of a batch begins it and the
-batch's ``commit`` writes in it and ends it, so every read sees what was committed (only this connection writes).
+batch's ``commit`` ends it before its write transaction begins, so every read sees what was committed (only this
+connection writes) and the write takes its snapshot after the checkpoints of the batch's time (below).
 """
 
 from __future__ import annotations
@@ -34,7 +35,20 @@ WAL_CHECKPOINT_PAGES = 10_000
 # With checkpoints on their own thread (``Checkpointer``), the batches' connection checkpoints only past this many
 # pages of WAL: a backstop for a checkpointer that fell behind (a PASSIVE checkpoint that ran while a batch wrote
 # leaves the WAL to grow; the writer's own checkpoint, with no write beside it, lets the next write start it over).
+# SQLite starts the WAL over only in a write transaction whose snapshot was taken when every frame had been copied
+# (its read mark 0): so a batch's write transaction begins afresh, never inside the batch's reads, which began
+# before the thread's round had copied the last commit. Written in the reads' transaction (twentieth pass), the WAL
+# started over only after this backstop's checkpoint in the batches' COMMIT, fsyncs included: ≈ 4 % of linkage's
+# samples at scale 1.0, 0.1 % since (issue 19, twenty-first pass; a round must still end before the next batch
+# writes, which on an otherwise idle machine with batches back to back is seldom, and the backstop does it).
 WAL_BACKSTOP_PAGES = 40_000
+# The batches' page cache grows with the database, to this share of it (up to ``cache_max_kib``), looked at every
+# CACHE_EVERY commits: each row's B-tree descents otherwise read their pages from the file once the interior pages
+# no longer fit (scale 1.0, ≈ 4.7 GB of state: `pread` in the batches' writes ≈ 4 % of linkage's samples with
+# 16 MiB, 0.6 % with the cache grown; the on-demand reads' own leaf pages stay a read each; issue 19, twenty-first
+# pass). 1/64: the interior pages of the state's B-trees are ≈ 1–2 % of the file.
+CACHE_SHARE = 64
+CACHE_EVERY = 256
 
 log = logging.getLogger("tsunagu.linkage.store")
 
@@ -48,37 +62,58 @@ class Checkpointer:
     works, so a checkpoint runs beside the next batch's matching. PASSIVE: it waits for no reader and no writer and
     never blocks the batches (WAL mode lets a checkpoint and a writer run together). A failure is logged with its
     type (no values) and the next round tries again; the batches' connection keeps a backstop
-    (``WAL_BACKSTOP_PAGES``)."""
+    (``WAL_BACKSTOP_PAGES``).
 
-    def __init__(self, path: str, interval_s: float, on_round: Callable[[bool], None] | None = None) -> None:
+    The WAL starts over only when a write begins with every page copied, so a round begins right after a batch's
+    commit (``committed``; or one more interval later when none comes): it then has the next batch's matching to copy
+    the pages in before that batch writes."""
+
+    def __init__(self, path: str, interval_s: float, on_round: Callable[[bool, int], None] | None = None) -> None:
         self.path = path
         self.interval_s = interval_s
-        self.on_round = on_round  # told each round's outcome (True: ok), from this thread: the worker's counter
+        # told each round's outcome (True: ok) and the WAL's pages then, from this thread: the worker's metrics
+        self.on_round = on_round
         self.rounds = 0  # checkpoints run
+        self.pages = 0  # the WAL's pages at the last round (SQLite's count: it falls when the WAL started over)
+        self.restarts = 0  # rounds that found the WAL started over since the round before
+        self.most_pages = 0  # the largest WAL a round found
         self._stop = threading.Event()
+        self._commit = threading.Event()
         self._thread = threading.Thread(target=self._run, name="linkage-wal-checkpoint", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
+    def committed(self) -> None:
+        """A batch's transaction was committed (the batches' thread): the round that is due begins now."""
+        self._commit.set()
+
     def stop(self) -> None:
         self._stop.set()
+        self._commit.set()
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             while not self._stop.wait(self.interval_s):  # the thread's lifetime: until ``stop``, one round a period
+                self._commit.clear()
+                self._commit.wait(self.interval_s)  # the next commit, at most one more interval
+                if self._stop.is_set():
+                    break
                 try:
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    _busy, pages, _copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     self.rounds += 1
                     ok = True
+                    if pages < self.pages:
+                        self.restarts += 1
+                    self.pages, self.most_pages = pages, max(self.most_pages, pages)
                 except sqlite3.Error as exc:
                     log.warning("WAL checkpoint failed (%s); tried again in %.1f s", type(exc).__name__,
                                 self.interval_s)
                     ok = False
                 if self.on_round is not None:
-                    self.on_round(ok)
+                    self.on_round(ok, self.pages)
         finally:
             db.close()
 
@@ -98,10 +133,11 @@ def _from_outbox(topic: str, key: bytes | None, value: bytes, h: str) -> Message
 
 class SqliteStore:
     def __init__(self, url: str, cache_kib: int = 16384, checkpoint_interval_s: float = 0.0,
-                 on_checkpoint: Callable[[bool], None] | None = None) -> None:
+                 on_checkpoint: Callable[[bool, int], None] | None = None, cache_max_kib: int = 0) -> None:
         """``checkpoint_interval_s`` > 0 (a file database): WAL checkpoints on a thread of their own
         (``Checkpointer``, each round's outcome told to ``on_checkpoint``) every that many seconds; 0: in the
-        batches' ``COMMIT``, SQLite's own way."""
+        batches' ``COMMIT``, SQLite's own way. ``cache_max_kib`` above ``cache_kib``: the page cache grows with
+        the database (``CACHE_SHARE``) up to it."""
         path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -147,6 +183,9 @@ class SqliteStore:
         else:
             db.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         self._holders_sql: dict[int, str] = {}
+        self.cache_kib, self._cache_max_kib, self._commits = int(cache_kib), max(int(cache_max_kib), int(cache_kib)), 0
+        self._page_kib = int(db.execute("PRAGMA page_size").fetchone()[0]) // 1024
+        self._size_cache()
 
     def load(self, state: LinkageState) -> int:
         """Loads what stays in memory into ``state`` (fresh) and attaches it to the store for the rest."""
@@ -172,7 +211,7 @@ class SqliteStore:
     # --- the state's on-demand reads (domain/state.py ``Backing``) --------------------------------------------
     def _reading(self) -> Any:
         """The connection, in a read transaction: the first read after a commit begins one (deferred: a shared
-        lock, no write lock), the next ``commit`` or ``acknowledge`` writes in it and ends it. One statement
+        lock, no write lock), the next ``commit`` or ``acknowledge`` ends it before it writes. One statement
         outside a transaction began and ended a read transaction of its own each time (two file locks, the WAL
         index checked; ≈ 0.7 reads per record, the locks ≈ 3 % of the worker's samples at scale 0.05; issue 19,
         twentieth pass). Only this connection writes, so the snapshot is always the last commit."""
@@ -186,6 +225,15 @@ class SqliteStore:
         held at its snapshot."""
         if self._db.in_transaction:
             self._db.execute("COMMIT")
+
+    def _begin_write(self) -> None:
+        """A write transaction begun afresh: the batch's reads ended first (only this connection writes, so nothing
+        they saw changed), so that its snapshot is taken now and, when the checkpoint thread has copied every page
+        meanwhile, SQLite starts the WAL over from its first page (module header, ``WAL_BACKSTOP_PAGES``)."""
+        db = self._db
+        if db.in_transaction:
+            db.execute("COMMIT")
+        db.execute("BEGIN IMMEDIATE")
 
     def row(self, table: str, key: str) -> Any | None:
         found = self._reading().execute("SELECT v FROM state WHERE tbl = ? AND k = ?", (table, key)).fetchone()
@@ -237,8 +285,7 @@ class SqliteStore:
         deletes = [(t, k) for t, rows in dirty.items() for k, v in rows.items() if v is None]
         sent: list[tuple[int, Message]] = []
         db = self._db
-        if not db.in_transaction:  # else the batch's read transaction, which the first write makes a write one
-            db.execute("BEGIN IMMEDIATE")
+        self._begin_write()
         try:
             if upserts:
                 db.executemany("INSERT INTO state (tbl, k, v) VALUES (?, ?, ?) "
@@ -260,8 +307,24 @@ class SqliteStore:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        if self.checkpointer is not None:
+            self.checkpointer.committed()
+        self._commits += 1
+        if self._commits % CACHE_EVERY == 0:
+            self._size_cache()
         state.committed()
         return sent
+
+    def _size_cache(self) -> None:
+        """The page cache at ``CACHE_SHARE`` of the database's size, between ``cache_kib`` and ``cache_max_kib``
+        (never shrunk: what it holds stays useful)."""
+        if self._cache_max_kib <= self.cache_kib:
+            return
+        pages = int(self._db.execute("PRAGMA page_count").fetchone()[0])
+        want = min(self._cache_max_kib, pages * self._page_kib // CACHE_SHARE)
+        if want > self.cache_kib:
+            self._db.execute(f"PRAGMA cache_size = -{want}")
+            self.cache_kib = want
 
     def pending(self) -> list[tuple[int, Message]]:
         with self.engine.connect() as conn:
@@ -273,8 +336,7 @@ class SqliteStore:
         if not seqs:
             return
         db = self._db
-        if not db.in_transaction:  # else a read transaction no write ended (``_reading``): ended here
-            db.execute("BEGIN IMMEDIATE")
+        self._begin_write()
         try:
             db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
         except BaseException:

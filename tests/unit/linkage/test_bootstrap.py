@@ -46,6 +46,8 @@ def test_the_workers_store_checkpoints_on_a_thread_of_its_own_and_counts_each_ro
         while rounds() < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert rounds() >= 2
+        assert registry.get_sample_value("tsunagu_linkage_wal_pages") is not None, "the WAL's size after each round"
+        assert service.store._cache_max_kib == LinkageSettings().sqlite_cache_max_mib * 1024, "the cache's ceiling"
     finally:
         service.store.close()
 

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from contracts.envelope import envelope_dict
 from contracts.topics.ingest_records import EVENT_TYPE, RecordV1
+from services.linkage.adapters import store as store_module
 from services.linkage.adapters.clock import FixedClock
 from services.linkage.adapters.store import WAL_BACKSTOP_PAGES, SqliteStore
 from services.linkage.domain.matching import MatchSettings
@@ -154,8 +155,9 @@ def test_checkpoints_on_their_own_thread_change_nothing_published_and_copy_the_w
     batches = [_incoming([r], i) for i, r in enumerate(records)]
     expected = _run(_service(None), batches)
 
-    outcomes: list[bool] = []
-    store = SqliteStore(f"sqlite:///{tmp_path / 'd.db'}", checkpoint_interval_s=0.005, on_checkpoint=outcomes.append)
+    outcomes: list[tuple[bool, int]] = []
+    store = SqliteStore(f"sqlite:///{tmp_path / 'd.db'}", checkpoint_interval_s=0.005,
+                        on_checkpoint=lambda ok, pages: outcomes.append((ok, pages)))
     assert store.checkpointer is not None
     assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_BACKSTOP_PAGES
     service = _service(store)
@@ -169,7 +171,19 @@ def test_checkpoints_on_their_own_thread_change_nothing_published_and_copy_the_w
     while store.checkpointer.rounds < rounds + 2 and time.monotonic() < deadline:
         time.sleep(0.01)  # a round that began after the last commit
     assert store.checkpointer.rounds >= rounds + 2, "the checkpoint thread runs"
-    assert len(outcomes) >= 2 and all(outcomes), "each round's outcome told (the worker counts them)"
+    assert len(outcomes) >= 2 and all(ok for ok, _pages in outcomes), "each round's outcome told (the worker's metrics)"
+    assert outcomes[-1][1] == store.checkpointer.pages > 0, "and the WAL's pages then"
+
+    # every page copied and nothing written since: the next batch's write starts the WAL over, which the next round
+    # finds (fewer pages than the round before)
+    restarts = store.checkpointer.restarts
+    newcomer = resident("2003", "H3", birth="1970-02-02", reason="initial_load", name_kana="ホカ ヒト",
+                        name_kanji="他 人")
+    _run(service, [_incoming([newcomer], 200)])
+    rounds = store.checkpointer.rounds
+    while store.checkpointer.rounds < rounds + 2 and time.monotonic() < deadline + 10:
+        time.sleep(0.01)
+    assert store.checkpointer.restarts > restarts, "the WAL started over"
 
     # the database file alone (no WAL): what the batches wrote is in it, copied by the thread (the batches'
     # connection checkpoints only past the backstop, far beyond these few pages)
@@ -185,6 +199,55 @@ def test_checkpoints_on_their_own_thread_change_nothing_published_and_copy_the_w
     assert not store.checkpointer._thread.is_alive(), "closing the store ends its thread"
 
 
+def _wal_restarts(path: Path) -> int:
+    """The WAL header's checkpoint sequence (bytes 12–15): SQLite adds one each time it starts the WAL over."""
+    with path.open("rb") as wal:
+        return int.from_bytes(wal.read(16)[12:16], "big")
+
+
+def test_a_batch_that_read_before_every_page_was_copied_still_starts_the_wal_over(tmp_path: Path) -> None:
+    """Issue 19, twenty-first pass: SQLite starts the WAL over only in a write transaction whose snapshot was taken
+    with every page copied. A batch's reads begin before the checkpoint thread's round has copied the last commit;
+    written in that read transaction, the WAL never started over: at scale 1.0 it grew to the backstop
+    (``WAL_BACKSTOP_PAGES``) and the batches' own COMMIT checkpointed it, fsyncs and all."""
+    records = _records()
+    path = tmp_path / "w.db"
+    store = SqliteStore(f"sqlite:///{path}")  # no thread: the test's own checkpoints stand in for its rounds
+    service = _service(store)
+    _run(service, [_incoming(records[:6])])
+    wal = tmp_path / "w.db-wal"
+    checkpointer = sqlite3.connect(path, isolation_level=None)
+    for i, one in enumerate(records[6:], 6):
+        assert store.row("source_fact", "no such key") is None  # the batch's first read: its read transaction begins
+        busy, pages, copied = checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert (busy, copied) == (0, pages) and pages > 0, "the round copied every page (the read does not stop it)"
+        before = _wal_restarts(wal)
+        _run(service, [_incoming([one], i)])
+        assert _wal_restarts(wal) == before + 1, "the batch's write started the WAL over"
+    checkpointer.close()
+    store.close()
+
+
+def test_the_page_cache_grows_with_the_database_up_to_its_ceiling(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 19, twenty-first pass: at scale 1.0 the state's B-trees no longer fit a 16 MiB cache and each row's
+    descent read its pages from the file; the cache now follows the database's size (``CACHE_SHARE``), bounded."""
+    monkeypatch.setattr(store_module, "CACHE_EVERY", 1)  # a look at every commit
+    monkeypatch.setattr(store_module, "CACHE_SHARE", 1)  # the whole file: a few pages here
+    records = _records()
+    fixed = SqliteStore(f"sqlite:///{tmp_path / 'fixed.db'}", cache_kib=16)  # no ceiling above it: stays
+    growing = SqliteStore(f"sqlite:///{tmp_path / 'growing.db'}", cache_kib=16, cache_max_kib=40)
+    assert growing.cache_kib < 40, "a new database: below the ceiling"
+    published = [_run(_service(store), [_incoming(records)]) for store in (fixed, growing)]
+    assert published[0] == published[1]
+    pages = growing._db.execute("PRAGMA page_count").fetchone()[0]
+    assert pages * 4 > 40, "the test's database outgrew the ceiling"
+    assert growing.cache_kib == 40 and growing._db.execute("PRAGMA cache_size").fetchone()[0] == -40
+    assert fixed.cache_kib == 16 and fixed._db.execute("PRAGMA cache_size").fetchone()[0] == -16
+    for store in (fixed, growing):
+        store.close()
+
+
 def test_a_store_in_memory_or_without_an_interval_checkpoints_in_its_commits(tmp_path: Path) -> None:
     for store in (SqliteStore(f"sqlite:///{tmp_path / 'e.db'}"),
                   SqliteStore("sqlite:///:memory:", checkpoint_interval_s=1)):
@@ -192,10 +255,10 @@ def test_a_store_in_memory_or_without_an_interval_checkpoints_in_its_commits(tmp
         store.close()
 
 
-def test_a_batch_reads_in_one_transaction_that_its_commit_writes_in_and_ends(tmp_path: Path) -> None:
+def test_a_batch_reads_in_one_transaction_that_its_commit_ends(tmp_path: Path) -> None:
     """Issue 19, twentieth pass: each on-demand read outside a transaction began and ended one of its own (file locks,
-    the WAL index checked each time). A batch's reads now share one read transaction, which its commit turns into the
-    write transaction and ends; a restart's load leaves none open (the checkpoints would wait at its snapshot)."""
+    the WAL index checked each time). A batch's reads now share one read transaction, which its commit ends before
+    its write transaction begins; a restart's load leaves none open (the checkpoints would wait at its snapshot)."""
     records = _records()
     store = SqliteStore(f"sqlite:///{tmp_path / 'f.db'}")
     service = _service(store)  # cache 0: the next batches read every source fact they touch back from SQLite
@@ -209,8 +272,9 @@ def test_a_batch_reads_in_one_transaction_that_its_commit_writes_in_and_ends(tmp
     begins = [s for s in statements if s.startswith("BEGIN")]
     selects = [s for s in statements if s.startswith("SELECT") and "FROM state" in s]
     assert len(selects) > 1
-    # one read transaction for all of the batch's reads, written in by its commit; the outbox cleared in its own
-    assert begins == ["BEGIN", "BEGIN IMMEDIATE"], begins
+    # one read transaction for all of the batch's reads, ended by its commit's write transaction; the outbox cleared
+    # in its own
+    assert begins == ["BEGIN", "BEGIN IMMEDIATE", "BEGIN IMMEDIATE"], begins
     assert not store._db.in_transaction
     store._db.set_trace_callback(None)
 
