@@ -38,7 +38,7 @@ WAL_CHECKPOINT_PAGES = 10_000
 # SQLite starts the WAL over only in a write transaction whose snapshot was taken when every frame had been copied
 # (its read mark 0): so a batch's write transaction begins afresh, never inside the batch's reads, which began
 # before the thread's round had copied the last commit. Written in the reads' transaction (twentieth pass), the WAL
-# started over only after this backstop's checkpoint in the batches' COMMIT, fsyncs included: ≈ 4 % of linkage's
+# started over almost only after this backstop's checkpoint in the batches' COMMIT, fsyncs included: ≈ 4 % of linkage's
 # samples at scale 1.0, 0.1 % since (issue 19, twenty-first pass; a round must still end before the next batch
 # writes, which on an otherwise idle machine with batches back to back is seldom, and the backstop does it).
 WAL_BACKSTOP_PAGES = 40_000
