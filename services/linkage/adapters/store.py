@@ -53,6 +53,17 @@ CACHE_EVERY = 256
 log = logging.getLogger("tsunagu.linkage.store")
 
 
+def wal_restarts(path: str | Path) -> int:
+    """SQLite's own count of the times the WAL of the database at ``path`` started over: its header's checkpoint
+    sequence (bytes 12–15, one more at each start), 0 while there is no WAL."""
+    try:
+        with open(f"{path}-wal", "rb") as wal:
+            head = wal.read(16)
+    except FileNotFoundError:
+        return 0
+    return int.from_bytes(head[12:16], "big") if len(head) == 16 else 0
+
+
 class Checkpointer:
     """SQLite's WAL checkpoints on a thread of their own, every ``interval_s``, over a connection of their own.
 
@@ -75,7 +86,7 @@ class Checkpointer:
         self.on_round = on_round
         self.rounds = 0  # checkpoints run
         self.pages = 0  # the WAL's pages at the last round (SQLite's count: it falls when the WAL started over)
-        self.restarts = 0  # rounds that found the WAL started over since the round before
+        self.restarts = 0  # the times the WAL started over since the thread began, at the last round (``wal_restarts``)
         self.most_pages = 0  # the largest WAL a round found
         self._stop = threading.Event()
         self._commit = threading.Event()
@@ -95,6 +106,7 @@ class Checkpointer:
 
     def _run(self) -> None:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        first = wal_restarts(self.path)
         try:
             while not self._stop.wait(self.interval_s):  # the thread's lifetime: until ``stop``, one round a period
                 self._commit.clear()
@@ -105,9 +117,8 @@ class Checkpointer:
                     _busy, pages, _copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     self.rounds += 1
                     ok = True
-                    if pages < self.pages:
-                        self.restarts += 1
                     self.pages, self.most_pages = pages, max(self.most_pages, pages)
+                    self.restarts = wal_restarts(self.path) - first
                 except sqlite3.Error as exc:
                     log.warning("WAL checkpoint failed (%s); tried again in %.1f s", type(exc).__name__,
                                 self.interval_s)

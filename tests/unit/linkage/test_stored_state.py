@@ -19,7 +19,7 @@ from contracts.envelope import envelope_dict
 from contracts.topics.ingest_records import EVENT_TYPE, RecordV1
 from services.linkage.adapters import store as store_module
 from services.linkage.adapters.clock import FixedClock
-from services.linkage.adapters.store import WAL_BACKSTOP_PAGES, SqliteStore
+from services.linkage.adapters.store import WAL_BACKSTOP_PAGES, SqliteStore, wal_restarts
 from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.retention import forget_facts
 from services.linkage.domain.state import KeyFilter, LinkageState
@@ -199,12 +199,6 @@ def test_checkpoints_on_their_own_thread_change_nothing_published_and_copy_the_w
     assert not store.checkpointer._thread.is_alive(), "closing the store ends its thread"
 
 
-def _wal_restarts(path: Path) -> int:
-    """The WAL header's checkpoint sequence (bytes 12–15): SQLite adds one each time it starts the WAL over."""
-    with path.open("rb") as wal:
-        return int.from_bytes(wal.read(16)[12:16], "big")
-
-
 def test_a_batch_that_read_before_every_page_was_copied_still_starts_the_wal_over(tmp_path: Path) -> None:
     """Issue 19, twenty-first pass: SQLite starts the WAL over only in a write transaction whose snapshot was taken
     with every page copied. A batch's reads begin before the checkpoint thread's round has copied the last commit;
@@ -215,15 +209,14 @@ def test_a_batch_that_read_before_every_page_was_copied_still_starts_the_wal_ove
     store = SqliteStore(f"sqlite:///{path}")  # no thread: the test's own checkpoints stand in for its rounds
     service = _service(store)
     _run(service, [_incoming(records[:6])])
-    wal = tmp_path / "w.db-wal"
     checkpointer = sqlite3.connect(path, isolation_level=None)
     for i, one in enumerate(records[6:], 6):
         assert store.row("source_fact", "no such key") is None  # the batch's first read: its read transaction begins
         busy, pages, copied = checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         assert (busy, copied) == (0, pages) and pages > 0, "the round copied every page (the read does not stop it)"
-        before = _wal_restarts(wal)
+        before = wal_restarts(path)
         _run(service, [_incoming([one], i)])
-        assert _wal_restarts(wal) == before + 1, "the batch's write started the WAL over"
+        assert wal_restarts(path) == before + 1, "the batch's write started the WAL over"
     checkpointer.close()
     store.close()
 
