@@ -12,10 +12,10 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from contracts.envelope import envelope_dict
@@ -52,10 +52,33 @@ def _send_deletion(producer: KafkaProducer, child_id: str, request_id: str) -> N
     producer.flush()
 
 
+def _processed(bootstrap: str, group: str, topics: list[str], timeout_s: float = 90) -> None:
+    """Waits until ``group`` has committed offsets at or past the topics' current ends: everything on them now has
+    been handled, and (each service commits after its output is acknowledged) its output is on the broker. So "nothing
+    was published" is checked after the work was done, not after a guessed sleep."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)  # no group: only asks for offsets
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        ends = consumer.end_offsets([TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t)])
+        deadline = time.monotonic() + timeout_s
+        while True:
+            committed = {tp: meta.offset for tp, meta in admin.list_group_offsets(group).get(group, {}).items()}
+            behind = {f"{tp.topic}[{tp.partition}]": end - committed.get(tp, -1) for tp, end in ends.items()
+                      if committed.get(tp, -1) < end}
+            if not behind:
+                return
+            assert time.monotonic() < deadline, f"{group} did not commit past {behind} within {timeout_s} s"
+            time.sleep(0.5)
+    finally:
+        admin.close()
+        consumer.close()
+
+
 def _latest_by_key(bootstrap: str, topic: str, key: bytes, timeout_s: float = 20) -> list[Any]:
-    """Every message for ``key`` from the topic's beginning, in order (what a compacted read reduces to its last)."""
+    """Every message for ``key`` from the topic's beginning to its end, in order (what a compacted read reduces to
+    its last)."""
     with TopicReader(bootstrap, topic, from_beginning=True) as reader:
-        return reader.raw(lambda m: m.key == key, want=10_000, timeout_s=timeout_s)
+        return [m for m in reader.to_end(timeout_s) if m.key == key]  # the whole topic as it is now, not a prefix
 
 
 @pytest.fixture
@@ -65,8 +88,13 @@ def producer(kafka_bootstrap: str) -> Iterator[KafkaProducer]:
     p.close()
 
 
+class Linkage(NamedTuple):
+    data_dir: Path
+    group: str
+
+
 @pytest.fixture
-def linkage(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Path]:
+def linkage(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Linkage]:
     data_dir = tmp_path / "linkage"
     app_id = f"linkage-del-{uuid.uuid4().hex[:8]}"
     # Earlier runs' records on a broker kept between runs (make test twice) are not ours: read from the ends. A new
@@ -80,7 +108,7 @@ def linkage(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Path]:
     log = (tmp_path / "linkage.log").open("ab")
     proc = subprocess.Popen([sys.executable, "-m", "services.linkage.entrypoints.worker"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
-    yield data_dir
+    yield Linkage(data_dir, app_id)
     proc.terminate()
     proc.wait(timeout=60)
 
@@ -96,7 +124,7 @@ def scoring(kafka_bootstrap: str, tmp_path: Path) -> Iterator[str]:
 
 
 def test_a_deleted_child_is_gone_from_linkage_scoring_and_the_compacted_topic(
-        kafka_bootstrap: str, producer: KafkaProducer, linkage: Path, scoring: str, tmp_path: Path) -> None:
+        kafka_bootstrap: str, producer: KafkaProducer, linkage: Linkage, scoring: str, tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:8]
     child_atena, head_atena, household = f"8{tag}1", f"8{tag}2", f"HD{tag}"
     child_id = person_id_for(atena_key(child_atena))
@@ -132,14 +160,15 @@ def test_a_deleted_child_is_gone_from_linkage_scoring_and_the_compacted_topic(
         assert {r["fact_id"] for r in retractions} == fact_ids
         assert all(r["status"] == "retracted" and r["record_id"] == f"{DELETION_PREFIX}req-{tag}"
                    and r["attributes"] == {} for r in retractions)
-        time.sleep(5)  # scoring forgets the child and publishes nothing about it
-        assert not [m for m in reader.raw(lambda m: m.key == key, want=1, timeout_s=3) if m.topic != CHILDREN.name]
+        _processed(kafka_bootstrap, scoring, ["linkage.facts.v1"])  # the retractions handled: scoring forgot the
+        # child and published nothing about it
+        assert not [m for m in reader.raw(lambda m: m.key == key, want=1, timeout_s=2) if m.topic != CHILDREN.name]
 
         # linkage's store: no person, no key, no fact for the child; its 宛名番号 only as a keyed hash
-        stored = _store_text(linkage)
+        stored = _store_text(linkage.data_dir)
         for trace in (child_id, f"atena:{child_atena}", "キエル ソラ", "消 空", "2015-03-03"):
             assert trace not in stored, trace
-        state = SqliteStore(f"sqlite:///{linkage / 'linkage.db'}").loaded()
+        state = SqliteStore(f"sqlite:///{linkage.data_dir / 'linkage.db'}").loaded()
         assert child_id not in state.persons and state.person_for_key(atena_key(child_atena)) is None
 
         # compacted read of linkage.children.v1: the latest value for the child's key is the tombstone
@@ -151,15 +180,16 @@ def test_a_deleted_child_is_gone_from_linkage_scoring_and_the_compacted_topic(
 
         # redelivery: the same request again changes nothing anywhere
         _send_deletion(producer, child_id, f"req-{tag}")
-        time.sleep(8)
-        assert reader.raw(lambda m: m.key == key, want=1, timeout_s=4) == []
+        _processed(kafka_bootstrap, linkage.group, ["privacy.deletions.v1"])
+        assert reader.raw(lambda m: m.key == key, want=1, timeout_s=2) == []
         # The store may have moved meanwhile for other tests' records, reviews and requests on the shared topics
         # (CI, 1 Dec: another test's review decision and unknown-child request); nothing in it about this child.
-        changed = _changed_rows(json.loads(stored), json.loads(_store_text(linkage)))
+        changed = _changed_rows(json.loads(stored), json.loads(_store_text(linkage.data_dir)))
         assert not [row for row in changed if tag in row or child_id in row], changed
         # and the child's records replayed do not bring it back
         _send_records(producer, [resident(child_atena, household, birth="2015-03-03", record_id=f"dl-{tag}-9")])
-        assert reader.raw(lambda m: m.key == key, want=1, timeout_s=15) == []
+        _processed(kafka_bootstrap, linkage.group, ["ingest.records.v1"])
+        assert reader.raw(lambda m: m.key == key, want=1, timeout_s=2) == []
 
 
 def _store_text(data_dir: Path) -> str:
