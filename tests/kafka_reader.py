@@ -33,6 +33,38 @@ def wait_until(predicate: Callable[[], Any], timeout_s: float, what: str, interv
         time.sleep(interval_s)
 
 
+def end_offsets(bootstrap: str, *topics: str) -> dict[TopicPartition, int]:
+    """The topics' end offsets now, per partition."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    try:
+        return dict(consumer.end_offsets([TopicPartition(t, p) for t in topics
+                                          for p in sorted(consumer.partitions_for_topic(t) or ())]))
+    finally:
+        consumer.close()
+
+
+def wait_committed(bootstrap: str, group: str, targets: dict[TopicPartition, int], timeout_s: float = 90) -> None:
+    """Waits until ``group`` has committed at least ``targets``' offsets: every message before them has been handled
+    and (the services commit after their output is acknowledged) its output is on the broker. "Nothing more was
+    published" is then checked after the work was done, not after a guessed sleep."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            committed = {tp: meta.offset for tp, meta in admin.list_group_offsets(group).get(group, {}).items()}
+            behind = {f"{tp.topic}[{tp.partition}]": end - committed.get(tp, -1) for tp, end in targets.items()
+                      if committed.get(tp, -1) < end}
+            if not behind:
+                return
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"{group} did not commit past {behind} within {timeout_s:.0f} s")
+            time.sleep(0.5)
+    finally:
+        admin.close()
+
+
 def decode(value: bytes | None) -> dict[str, Any] | None:
     """A message value as JSON, or None when it is not a JSON object (a poison message: not ours)."""
     try:

@@ -94,8 +94,6 @@ def _simulate(tmp_path: Path, truth_file: Path) -> list[tuple[str, str, str]]:
 
 def test_the_evaluation_figures_match_the_simulators_truth(kafka_bootstrap: str, tmp_path: Path) -> None:
     truth_file = tmp_path / "approach-truth.jsonl"
-    outbox = _simulate(tmp_path, truth_file)
-    steps = sum(1 for topic, _, _ in outbox if topic == "casework.outcomes.v1")
     db_url = f"sqlite:///{tmp_path}/evaluation.db"
     group = f"ev-truth-{os.urandom(4).hex()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TSUNAGU_EVALUATION_")}
@@ -111,6 +109,9 @@ def test_the_evaluation_figures_match_the_simulators_truth(kafka_bootstrap: str,
     container = bootstrap(EvaluationSettings(database_url=db_url, metrics_port=0, publish_reports=False),
                           metrics=EvaluationMetrics(CollectorRegistry()))
     try:
+        # the worker starts (joins its group, ≈ 10 s) while casework is worked: it reads from its group's offsets
+        outbox = _simulate(tmp_path, truth_file)
+        steps = sum(1 for topic, _, _ in outbox if topic == "casework.outcomes.v1")
         wait_until(lambda: "Worker ready" in log_path.read_text(errors="replace") or worker.poll() is not None,
                    120, "the evaluation worker to start")
         assert worker.poll() is None, log_path.read_text(errors="replace")[-3000:]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from contracts.envelope import envelope_dict
@@ -26,7 +26,7 @@ from contracts.topics.privacy_deletions import DeletionRequestV1
 from services.linkage.adapters.store import SqliteStore
 from services.linkage.domain.identity import atena_key, person_id_for
 from tests.integration.scoring.worker import Worker, start_group_at_end
-from tests.kafka_reader import TopicReader
+from tests.kafka_reader import TopicReader, end_offsets, wait_committed
 from tests.unit.linkage.factories import assistance, resident
 
 pytestmark = pytest.mark.integration
@@ -50,28 +50,6 @@ def _send_deletion(producer: KafkaProducer, child_id: str, request_id: str) -> N
                              event_id=f"ev-{request_id}")
     producer.send("privacy.deletions.v1", key=child_id.encode(), value=json.dumps(envelope).encode())
     producer.flush()
-
-
-def _processed(bootstrap: str, group: str, topics: list[str], timeout_s: float = 90) -> None:
-    """Waits until ``group`` has committed offsets at or past the topics' current ends: everything on them now has
-    been handled, and (each service commits after its output is acknowledged) its output is on the broker. So "nothing
-    was published" is checked after the work was done, not after a guessed sleep."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)  # no group: only asks for offsets
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        ends = consumer.end_offsets([TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t)])
-        deadline = time.monotonic() + timeout_s
-        while True:
-            committed = {tp: meta.offset for tp, meta in admin.list_group_offsets(group).get(group, {}).items()}
-            behind = {f"{tp.topic}[{tp.partition}]": end - committed.get(tp, -1) for tp, end in ends.items()
-                      if committed.get(tp, -1) < end}
-            if not behind:
-                return
-            assert time.monotonic() < deadline, f"{group} did not commit past {behind} within {timeout_s} s"
-            time.sleep(0.5)
-    finally:
-        admin.close()
-        consumer.close()
 
 
 def _latest_by_key(bootstrap: str, topic: str, key: bytes, timeout_s: float = 20) -> list[Any]:
@@ -160,8 +138,8 @@ def test_a_deleted_child_is_gone_from_linkage_scoring_and_the_compacted_topic(
         assert {r["fact_id"] for r in retractions} == fact_ids
         assert all(r["status"] == "retracted" and r["record_id"] == f"{DELETION_PREFIX}req-{tag}"
                    and r["attributes"] == {} for r in retractions)
-        _processed(kafka_bootstrap, scoring, ["linkage.facts.v1"])  # the retractions handled: scoring forgot the
-        # child and published nothing about it
+        # the retractions handled: scoring forgot the child and published nothing about it
+        wait_committed(kafka_bootstrap, scoring, end_offsets(kafka_bootstrap, "linkage.facts.v1"))
         assert not [m for m in reader.raw(lambda m: m.key == key, want=1, timeout_s=2) if m.topic != CHILDREN.name]
 
         # linkage's store: no person, no key, no fact for the child; its 宛名番号 only as a keyed hash
@@ -180,7 +158,7 @@ def test_a_deleted_child_is_gone_from_linkage_scoring_and_the_compacted_topic(
 
         # redelivery: the same request again changes nothing anywhere
         _send_deletion(producer, child_id, f"req-{tag}")
-        _processed(kafka_bootstrap, linkage.group, ["privacy.deletions.v1"])
+        wait_committed(kafka_bootstrap, linkage.group, end_offsets(kafka_bootstrap, "privacy.deletions.v1"))
         assert reader.raw(lambda m: m.key == key, want=1, timeout_s=2) == []
         # The store may have moved meanwhile for other tests' records, reviews and requests on the shared topics
         # (CI, 1 Dec: another test's review decision and unknown-child request); nothing in it about this child.
@@ -188,7 +166,7 @@ def test_a_deleted_child_is_gone_from_linkage_scoring_and_the_compacted_topic(
         assert not [row for row in changed if tag in row or child_id in row], changed
         # and the child's records replayed do not bring it back
         _send_records(producer, [resident(child_atena, household, birth="2015-03-03", record_id=f"dl-{tag}-9")])
-        _processed(kafka_bootstrap, linkage.group, ["ingest.records.v1"])
+        wait_committed(kafka_bootstrap, linkage.group, end_offsets(kafka_bootstrap, "ingest.records.v1"))
         assert reader.raw(lambda m: m.key == key, want=1, timeout_s=2) == []
 
 
