@@ -347,6 +347,21 @@ def execute(name: str, args: argparse.Namespace, chaos: bool, *, instances: dict
         run.kafka("stop")
 
 
+def linkage_build(parser: argparse.ArgumentParser, pure_python: bool) -> str:
+    """What linkage's worker will run: its compiled build for these sources, or the pure Python. A throughput
+    figure of the pure Python is not comparable with one of the build (linkage's CPU per event ≈ 1.5× on 2 Dec: a
+    build left from before an edit of the linkage sources was silently not used), so the benchmark refuses to
+    measure it unless asked to (``--pure-python``)."""
+    from services.linkage import native
+
+    if native.install():  # what the worker's own import does, with the same sources and environment
+        return f"linkage compiled ({len(native.COMPILED)} modules, build {native.source_digest()})"
+    if not pure_python:
+        parser.error(f"linkage has no compiled build for these sources (var/native/{native.source_digest()}): run "
+                     "`make native` first, or pass --pure-python to measure the pure Python on purpose")
+    return "linkage in pure Python (--pure-python)"
+
+
 def digest(rows: object) -> str:
     return hashlib.sha256(json.dumps(rows, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -37,7 +37,7 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from benchmarks.pipeline_chaos import PY, ROOT, SERVICES, Run, digest, drain, inputs, publish, results
+from benchmarks.pipeline_chaos import PY, ROOT, SERVICES, Run, digest, drain, inputs, linkage_build, publish, results
 
 TICK = os.sysconf("SC_CLK_TCK")
 SETTLED_S = 10.0  # lag 0 this long: drained (scoring's held-back assessments published and handled; ``measure``)
@@ -335,7 +335,11 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true",
                         help="keep the run's directory (the broker's data, the services' state and logs: 16–19 GB at "
                              "scale 1.0) to read it again; by default only the services' logs are kept")
+    parser.add_argument("--pure-python", action="store_true",
+                        help="run linkage without its compiled build (refused by default: make native builds it)")
     args = parser.parse_args()
+    build = linkage_build(parser, args.pure_python)
+    print(build, flush=True)
     workdir = ROOT / "var" / f"e2e-{int(time.time())}"
     workdir.mkdir(parents=True)
     run = Run("e2e", args.port, workdir, args.today)
@@ -385,7 +389,7 @@ def main() -> int:
               "raw_aiokafka": raw,
               "consumer_performance": perf, "faust_do_nothing_agent": floor,
               "pipeline_over_raw": rate / raw["events_per_s"],
-              "load_avg_1m": os.getloadavg()[0],
+              "load_avg_1m": os.getloadavg()[0], "linkage_build": build,
               "cpu_nice": {s: int(os.environ.get(f"TSUNAGU_{s.upper()}_CPU_NICE", "0")) for s in SERVICES}}
     per = " / ".join(f"{s} {v:.2f}" for s, v in result["cpu_ms_per_event"].items())
     net = " / ".join(f"{s} {v:.2f}" for s, v in result["cpu_ms_per_event_net"].items())

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 from kafka import KafkaProducer
 
-from benchmarks.pipeline_chaos import PY, ROOT, SERVICES, Run, drain
+from benchmarks.pipeline_chaos import PY, ROOT, SERVICES, Run, drain, linkage_build
 from benchmarks.pipeline_e2e import cpu_s, pct
 from tests.integration.casework.processes import free_port
 from tests.kafka_reader import TopicReader
@@ -76,7 +76,10 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=29592)
     parser.add_argument("--today", default="2026-03-31", help="scoring's fixed evaluation date")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--pure-python", action="store_true",
+                        help="run linkage without its compiled build (refused by default: make native builds it)")
     args = parser.parse_args()
+    print(linkage_build(parser, args.pure_python), flush=True)
     workdir = ROOT / "var" / f"latency-{int(time.time())}"
     workdir.mkdir(parents=True)
     run = Run("latency", args.port, workdir, args.today)

@@ -50,7 +50,7 @@ from typing import Any
 import sqlalchemy as sa
 from kafka import KafkaAdminClient
 
-from benchmarks.pipeline_chaos import ROOT, SERVICES, Run, digest, execute
+from benchmarks.pipeline_chaos import ROOT, SERVICES, Run, digest, execute, linkage_build
 from services.linkage.adapters.store import SqliteStore
 from services.scoring.adapters.rulebook import load_rulebook
 from services.scoring.config import FUKUOKA_RULES
@@ -316,7 +316,10 @@ def main() -> int:
     parser.add_argument("--show", type=int, default=10, help="differing children shown per comparison")
     parser.add_argument("--settle-s", type=float, help="scoring's ABSENCE_SETTLE_SECONDS (default: none, absences "
                                                        "wait for a clock sweep, which a fixed TODAY never runs again)")
+    parser.add_argument("--pure-python", action="store_true",
+                        help="run linkage without its compiled build (refused by default: make native builds it)")
     args = parser.parse_args()
+    print(linkage_build(parser, args.pure_python), flush=True)
     if args.settle_s:  # every service process inherits it (Run.env starts from this environment)
         os.environ["TSUNAGU_SCORING_ABSENCE_SETTLE_SECONDS"] = str(args.settle_s)
     args.today = args.today or (date.fromisoformat(args.start) + timedelta(days=args.days - 1)).isoformat()
