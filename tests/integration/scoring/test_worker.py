@@ -27,6 +27,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _past(sent: list) -> dict[TopicPartition, int]:
+    """The offsets just past these sends' records, per partition (what a group must commit to have handled them)."""
+    past: dict[TopicPartition, int] = {}
+    for future in sent:
+        meta = future.get(timeout=30)
+        tp = TopicPartition(meta.topic, meta.partition)
+        past[tp] = max(past.get(tp, 0), meta.offset + 1)
+    return past
+
+
 @pytest.fixture
 def workers(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     app_id = f"test-scoring-{uuid.uuid4().hex[:8]}"
@@ -113,13 +123,15 @@ def test_raised_on_a_fact_cleared_on_its_end_state_survives_a_crash_and_metrics_
 
 
 def test_the_clock_raises_a_missed_checkup_after_a_restart_with_no_new_event(
-        workers: Callable[..., Worker], producer: KafkaProducer, flags: Callable[..., list[dict]]) -> None:
+        workers: Callable[..., Worker], producer: KafkaProducer, flags: Callable[..., list[dict]],
+        kafka_bootstrap: str) -> None:
     baby = f"baby-{uuid.uuid4().hex}"
     worker = workers(today="2026-06-01")
     # Born 5 Dec 2025: the 3–4 month window closes on 5 June 2026. Today nothing is missed yet.
-    producer.send(FACTS, key=baby.encode(), value=residence(baby, born="2025-12-05", since=None))
+    sent = [producer.send(FACTS, key=baby.encode(), value=residence(baby, born="2025-12-05", since=None))]
     producer.flush()
-    assert flags({baby}, until=1, timeout_s=30) == []
+    wait_committed(kafka_bootstrap, worker.app_id, _past(sent))  # handled, its state on the changelog
+    assert flags({baby}, until=1, timeout_s=2) == []
     worker.stop(signal.SIGTERM)  # a clean leave: the next worker joins at once
 
     workers(today="2026-06-05")  # four days later: state comes back from the changelog, the sweep runs
@@ -154,14 +166,16 @@ def test_an_absence_waits_for_the_next_day_or_with_a_settle_period_for_the_child
 
 
 def test_the_go_live_load_is_published_by_the_first_sweep_of_publish_from_and_not_before(
-        workers: Callable[..., Worker], producer: KafkaProducer, flags: Callable[..., list[dict]]) -> None:
+        workers: Callable[..., Worker], producer: KafkaProducer, flags: Callable[..., list[dict]],
+        kafka_bootstrap: str) -> None:
     child = f"golive-{uuid.uuid4().hex}"
     worker = workers(today="2026-06-01", publish_from="2026-06-02")
     assert worker.wait_for_assignment()
-    producer.send(FACTS, key=child.encode(), value=residence(child))
-    producer.send(FACTS, key=child.encode(), value=fact_envelope(child, f"{child}-pa"))
+    sent = [producer.send(FACTS, key=child.encode(), value=residence(child)),
+            producer.send(FACTS, key=child.encode(), value=fact_envelope(child, f"{child}-pa"))]
     producer.flush()
-    assert flags({child}, until=1, timeout_s=15) == []  # held: recorded, not published, not even by the clock
+    wait_committed(kafka_bootstrap, worker.app_id, _past(sent))  # handled: while the hold lasts nothing publishes
+    assert flags({child}, until=1, timeout_s=2) == []  # held: recorded, not published, not even by the clock
     worker.stop(signal.SIGTERM)
 
     workers(today="2026-06-02", publish_from="2026-06-02")  # the morning after the load
@@ -192,14 +206,9 @@ def test_two_instances_share_the_children_without_loss_or_duplicates(
         sent.append(producer.send(FACTS, key=child.encode(), value=residence(child)))
         sent.append(producer.send(FACTS, key=child.encode(), value=fact_envelope(child, f"{child}-pa")))
     producer.flush()
-    handled: dict[TopicPartition, int] = {}  # the offsets past this test's facts, per partition
-    for future in sent:
-        meta = future.get(timeout=30)
-        tp = TopicPartition(meta.topic, meta.partition)
-        handled[tp] = max(handled.get(tp, 0), meta.offset + 1)
     messages = flags(children, until=len(children), timeout_s=60)
     if len(messages) == len(children):  # all there: a duplicate would be on the topic once the group is past them
-        wait_committed(kafka_bootstrap, first.app_id, handled, timeout_s=60)
+        wait_committed(kafka_bootstrap, first.app_id, _past(sent), timeout_s=60)
         messages += flags(children, until=1, timeout_s=2)
     if sorted(m["subject"] for m in messages) != sorted(children):  # say which worker stopped, and how
         from kafka.partitioner.default import murmur2  # the producer's own choice of partition
