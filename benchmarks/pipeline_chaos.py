@@ -354,10 +354,11 @@ def linkage_build(parser: argparse.ArgumentParser, pure_python: bool) -> str:
     measure it unless asked to (``--pure-python``)."""
     from services.linkage import native
 
+    digest = native.source_digest()
     if native.install():  # what the worker's own import does, with the same sources and environment
-        return f"linkage compiled ({len(native.COMPILED)} modules, build {native.source_digest()})"
+        return f"linkage compiled ({len(native.COMPILED)} modules, build {digest})"
     if not pure_python:
-        parser.error(f"linkage has no compiled build for these sources (var/native/{native.source_digest()}): run "
+        parser.error(f"linkage has no compiled build for these sources (var/native/{digest}): run "
                      "`make native` first, or pass --pure-python to measure the pure Python on purpose")
     return "linkage in pure Python (--pure-python)"
 

@@ -54,8 +54,9 @@ def wait_committed(bootstrap: str, group: str, targets: dict[TopicPartition, int
         deadline = time.monotonic() + timeout_s
         while True:
             committed = {tp: meta.offset for tp, meta in admin.list_group_offsets(group).get(group, {}).items()}
-            behind = {f"{tp.topic}[{tp.partition}]": end - committed.get(tp, -1) for tp, end in targets.items()
-                      if committed.get(tp, -1) < end}
+            # a partition nothing was ever sent to (offset 0) has no commit, and needs none
+            behind = {f"{tp.topic}[{tp.partition}]": end - committed.get(tp, 0) for tp, end in targets.items()
+                      if committed.get(tp, 0) < end}
             if not behind:
                 return
             if time.monotonic() >= deadline:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaProducer
 from prometheus_client import CollectorRegistry
 
 from contracts.sources import SOURCE_SYSTEMS
@@ -24,6 +24,7 @@ from services.ingest.adapters.dedup import MemoryDedupStore
 from services.ingest.entrypoints.examples import PAYLOADS, example_event, topic_of
 from services.ingest.metrics import IngestMetrics
 from services.ingest.service_layer.handlers import Accepted, Rejected, SourceMessage, process
+from tests.kafka_reader import end_offsets, wait_committed
 
 from .conftest import KafkaKit
 
@@ -120,20 +121,9 @@ def emitted(kit: KafkaKit, bootstrap: str, starts: dict[str, Any], tag: str, rec
     return (Counter((k or b"", v or b"") for k, v, _ in got), Counter(v or b"" for _, v, _ in letters))
 
 
-def committed_to_end(bootstrap: str, group: str, timeout_s: float = 60) -> bool:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(s.topic, p) for s in SOURCE_SYSTEMS.values()
-                 for p in consumer.partitions_for_topic(s.topic) or ()]
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            ends = consumer.end_offsets(parts)
-            if all((consumer.committed(tp) or 0) >= end for tp, end in ends.items()):
-                return True
-            time.sleep(1)
-        return False
-    finally:
-        consumer.close()
+def committed_to_end(bootstrap: str, group: str, timeout_s: float = 60) -> None:
+    """Every source topic's offsets committed by ``group`` up to their ends as they are now."""
+    wait_committed(bootstrap, group, end_offsets(bootstrap, *(s.topic for s in SOURCE_SYSTEMS.values())), timeout_s)
 
 
 def test_two_workers_split_the_partitions_and_emit_what_one_handler_emits_once(
@@ -171,7 +161,7 @@ def test_two_workers_split_the_partitions_and_emit_what_one_handler_emits_once(
         got_records, got_dead = emitted(kit, kafka_bootstrap, starts, tag1, sum(want_records.values()),
                                         sum(want_dead.values()))
         assert got_records == want_records and got_dead == want_dead
-        assert committed_to_end(kafka_bootstrap, group), "every source offset committed"
+        committed_to_end(kafka_bootstrap, group)  # every source offset committed
 
         # Round 2: a backlog, and the second worker stops (SIGTERM) while both work through it; the first takes
         # every partition over (both are revoked in the rebalance: each commits its batch in hand first).
@@ -186,6 +176,6 @@ def test_two_workers_split_the_partitions_and_emit_what_one_handler_emits_once(
                                         sum(want_dead.values()))
         assert sum(got_records.values()) == sum(want_records.values()), "none lost, none twice"
         assert got_records == want_records and got_dead == want_dead
-        assert committed_to_end(kafka_bootstrap, group)
+        committed_to_end(kafka_bootstrap, group)
         assert wait_members(kafka_bootstrap, group, 1)[0] >= {(t.topic, p) for t in SOURCE_SYSTEMS.values()
                                                               for p in range(3)}

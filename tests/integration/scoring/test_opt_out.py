@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 from contracts.envelope import envelope_dict
 from contracts.topics.privacy_optouts import EVENT_TYPE, TOPIC, OptOutV1
 from tests.integration.scoring.factories import FACTS, fact_envelope, residence
 from tests.integration.scoring.worker import Worker
-from tests.kafka_reader import TopicReader, wait_until
+from tests.kafka_reader import TopicReader, end_offsets, wait_committed
 
 pytestmark = pytest.mark.integration
 
@@ -29,28 +29,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _ends(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    try:
-        return dict(consumer.end_offsets([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]))
-    finally:
-        consumer.close()
-
-
-def _handled(bootstrap: str, group: str, ends: dict[TopicPartition, int]) -> bool:
-    """The worker's group committed past ``ends``: everything sent before them is handled (the worker commits a
-    batch after its effects). The counters alone cannot say it for one child: a new group reads the shared test
-    broker's history, other tests' opt-outs and facts included, and a fact and an opt-out on two topics may be
-    handled in either order."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        committed = admin.list_group_offsets(group).get(group, {})
-    finally:
-        admin.close()
-    # a partition nothing was ever sent to has no commit
-    return all(end == 0 or (tp in committed and committed[tp].offset >= end) for tp, end in ends.items())
 
 
 def _opt_out(child: str, active: bool) -> bytes:
@@ -97,16 +75,16 @@ def test_an_opted_out_child_gets_no_flags_until_the_withdrawal_publishes_its_cur
         # opt-out → a fact that would raise item 19 (児童扶養手当) publishes nothing
         producer.send(TOPIC.name, key=child.encode(), value=_opt_out(child, active=True))
         producer.flush()
-        opt_outs = _ends(kafka_bootstrap, TOPIC.name)
-        wait_until(lambda: _handled(kafka_bootstrap, process.app_id, opt_outs), 60, "the opt-out handled")
+        opt_outs = end_offsets(kafka_bootstrap, TOPIC.name)
+        wait_committed(kafka_bootstrap, process.app_id, opt_outs, 60)  # the opt-out handled
         assert metric("tsunagu_scoring_opt_outs_total", "opted_out") >= 1
         recorded_before = metric("tsunagu_scoring_facts_processed_total", "opted_out")
         producer.send(FACTS, key=child.encode(), value=fact_envelope(
             child, f"{child}-al", kind="allowance", relation="guardian", source_system="child_allowance",
             valid_from="2026-05-01", record_date="2026-05-01", attributes={"allowance": "jido_fuyo_teate"}))
         producer.flush()
-        facts = _ends(kafka_bootstrap, FACTS)
-        wait_until(lambda: _handled(kafka_bootstrap, process.app_id, facts), 60, "the fact handled")
+        facts = end_offsets(kafka_bootstrap, FACTS)
+        wait_committed(kafka_bootstrap, process.app_id, facts, 60)  # the fact handled
         assert metric("tsunagu_scoring_facts_processed_total", "opted_out") >= recorded_before + 1, (
             "the fact was not recorded as an opted-out child's")
         assert reader.for_keys({child}, 1, timeout_s=5) == [], "a flags message for an opted-out child"
