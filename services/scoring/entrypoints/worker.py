@@ -56,7 +56,6 @@ from services.scoring.service_layer.handlers import (
     handle_fact,
     needs_review,
     release_child,
-    release_passed_child,
     settle_child,
     sweep_child,
 )
@@ -305,19 +304,23 @@ class Scoring:
         if not due:
             return
         started = time.perf_counter()
+        rulebook = self.container.rulebook
+
+        def review_due(review: dict[str, Any] | None) -> bool:
+            return review is not None and needs_review(review, today, rulebook)
+
         waiting = self.duties.caught_up  # their facts wait for a backlog to be through: ``catch_up`` evaluates them
         children = [c for c in self.store.children(due) if c not in waiting]
-        passed = [c for c in waiting if self.store.partition(c) in due]
+        # those it would have evaluated now (a held fact leaves a child due): settled once their backlog is through
+        passed = [c for c in waiting if self.store.partition(c) in due and review_due(self.store.review_state(c))]
         gc.freeze()  # the states are long-lived: the cyclic GC does not walk them again and again meanwhile
         try:
-            rulebook = self.container.rulebook
-            done = await self.by_clock(lock, children, sweep_child, today,
-                                       due=lambda review: needs_review(review, today, rulebook))
+            done = await self.by_clock(lock, children, sweep_child, today, due=review_due)
         finally:
             gc.unfreeze()
         if done:
             self.duties.swept(due, today)
-            self.duties.passed(passed)  # swept when their backlog is through (``catch_up``)
+            self.duties.passed(passed, swept=children)  # swept when their backlog is through (``catch_up``)
             log.info("clock sweep for %s over %d children of partitions %s took %.2fs", today.isoformat(),
                      len(children), sorted(due), time.perf_counter() - started)
             self.metrics.sweep_duration.observe(time.perf_counter() - started)
@@ -326,14 +329,16 @@ class Scoring:
     async def catch_up(self, lock: asyncio.Lock) -> None:
         """The children whose assessments waited for a backlog to be through (``catch_up_after_s``): evaluated now
         on all their facts (``release_child``: absences still wait for the clock) and published when changed."""
-        today = self.container.clock.today()
-        ready = self.duties.caught_up_now(today, time.monotonic())
+        today, now = self.container.clock.today(), time.monotonic()
+        ready = self.duties.caught_up_now(today, now)
+        # the day's sweep went by while they waited: settled only once the backlog is through (not by the hold)
+        passed = self.duties.passed_through(today, now)
+        if ready or passed:
+            log.info("publishing the held assessments of %d children (%d of them passed by the day's sweep)",
+                     len(set(ready) | set(passed)), len(passed))
+        if passed:
+            await self.by_clock(lock, passed, settle_child, today, source_times=self.duties.source_time_of)
         if ready:
-            log.info("a backlog is through: publishing the assessments of %d children", len(ready))
-            passed = [c for c in ready if self.duties.passed_over(c)]  # the day's sweep went by while they waited
-            if passed:
-                await self.by_clock(lock, passed, release_passed_child, today,
-                                    source_times=self.duties.source_time_of)
             skip = set(passed)
             others = [c for c in ready if c not in skip]
             await self.by_clock(lock, others, release_child, today, source_times=self.duties.source_time_of)

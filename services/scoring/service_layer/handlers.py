@@ -235,16 +235,6 @@ def settle_child(child_id: str, raw_state: dict[str, Any], *, store: StateStore,
     return published
 
 
-def release_passed_child(child_id: str, raw_state: dict[str, Any], *, store: StateStore, rulebook: Rulebook,
-                         today: date) -> Published | None:
-    """A child the day's sweep passed by while it waited for a backlog (``ClockDuties.passed``), now that the
-    backlog is through: what that sweep would have done (``settle_child``: absences concluded) when the clock had a
-    review due for it, else what any waiting child gets (``release_child``)."""
-    if needs_review(raw_state, today, rulebook):
-        return settle_child(child_id, raw_state, store=store, rulebook=rulebook, today=today)
-    return release_child(child_id, raw_state, store=store, rulebook=rulebook, today=today)
-
-
 def release_child(child_id: str, raw_state: dict[str, Any], *, store: StateStore, rulebook: Rulebook,
                   today: date) -> Published | None:
     """A child whose facts waited for a backlog to be through (the worker's ``catch_up``): evaluated once on all of
