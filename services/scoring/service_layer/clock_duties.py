@@ -59,7 +59,7 @@ class ClockDuties:
         (their state says they were not evaluated)."""
         if not self.caught_up or self.holding(today):
             return []
-        if now - self.last_backlog >= self.catch_up_quiet:
+        if self.through(now):
             ready = sorted(self.caught_up)
         else:  # in the order their first facts came (``held_back``): those held long enough come first, and only
             ready = []  # they are looked at (every second, while a backlog may hold every child of the city)
@@ -71,6 +71,20 @@ class ClockDuties:
         for child_id in ready:
             del self.caught_up[child_id]
         return ready
+
+    def through(self, now: float) -> bool:
+        """Whether the backlog is through: no fact of one has come for ``catch_up_quiet``."""
+        return now - self.last_backlog >= self.catch_up_quiet
+
+    def owes_release(self, today: date, now: float) -> bool:
+        """Whether the backlog looks through and held children wait for it (the worker then asks the broker
+        whether its input is read to the end: ``still_behind`` if not)."""
+        return bool(self.caught_up or self.passed_by) and not self.holding(today) and self.through(now)
+
+    def still_behind(self, now: float) -> None:
+        """Facts of the backlog are still to be read (the input is not at its end): it is not through, as if one
+        had just come."""
+        self.last_backlog = now
 
     def passed(self, children: Iterable[str], swept: Iterable[str] = ()) -> None:
         """A day's sweep finished without ``children``: they waited for a backlog to be through. When it is,
@@ -88,7 +102,7 @@ class ClockDuties:
         its partial history says nothing about a record still on its way (concluding them at that moment raised
         item 3 for 40 067 children in pipeline_e2e at 0.25, each cleared minutes later by its checkup — an alert in
         a ward's inbox for every one; docs/scoring.md, "Backlogs")."""
-        if not self.passed_by or self.holding(today) or now - self.last_backlog < self.catch_up_quiet:
+        if not self.passed_by or self.holding(today) or not self.through(now):
             return []
         through = sorted(self.passed_by)
         self.passed_by.clear()

@@ -21,7 +21,8 @@ def fact_envelope(child_id: str, fact_id: str, **overrides: object) -> bytes:
                        "data": fact}).encode()
 
 
-def residence(child_id: str, born: str = "2015-05-01", since: str | None = "2021-04-01") -> bytes:
+def residence(child_id: str, born: str = "2015-05-01", since: str | None = "2021-04-01", **overrides: object) -> bytes:
     return fact_envelope(child_id, f"{child_id}-res", kind="residence", relation="self",
                          source_system="resident_registry", valid_from=since or born, record_date=since or born,
-                         attributes={"ward_code": "40133", "birth_date": born, "sex": "2", "resident_since": since})
+                         attributes={"ward_code": "40133", "birth_date": born, "sex": "2", "resident_since": since},
+                         **overrides)

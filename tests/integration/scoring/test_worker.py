@@ -10,6 +10,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -183,6 +184,40 @@ def test_the_go_live_load_is_published_by_the_first_sweep_of_publish_from_and_no
     data = published["data"]
     assert data["raised_items"] == [18] and data["before"] is None and data["as_of"] == "2026-06-02"
     assert flags({child}, until=1, timeout_s=5) == []
+
+
+def test_a_backlog_is_published_once_quiet_and_read_to_its_end_not_when_a_stall_makes_it_look_quiet(
+        workers: Callable[..., Worker], producer: KafkaProducer, flags: Callable[..., list[dict]],
+        kafka_bootstrap: str) -> None:
+    """docs/scoring.md "Backlogs": facts whose source events are an hour old wait, and the child is published
+    once on all of them when the backlog is through. The worker is stopped (SIGSTOP) for longer than the quiet
+    while the backlog's next fact waits in the topic: on waking it looks quiet, but the broker's end offsets say
+    a fact is still to be read. ``early``'s first two facts raise item 18 and its third clears it: published on
+    the first two alone, a ward would get an alert for a flag already gone. ``marker`` is released with it."""
+    early, marker = f"early-{uuid.uuid4().hex}", f"marker-{uuid.uuid4().hex}"
+    worker = workers(catch_up_after_s="60", catch_up_quiet_s="5")
+    assert worker.wait_for_assignment()
+    old = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    sent = [producer.send(FACTS, key=early.encode(), value=residence(early, source_time=old)),
+            producer.send(FACTS, key=early.encode(), value=fact_envelope(early, f"{early}-pa", source_time=old))]
+    producer.flush()
+    wait_committed(kafka_bootstrap, worker.app_id, _past(sent))  # held, its quiet begun
+    assert worker.proc is not None
+    worker.proc.send_signal(signal.SIGSTOP)
+    try:
+        sent += [producer.send(FACTS, key=early.encode(), value=fact_envelope(
+                     early, f"{early}-pa", valid_to="2026-05-31", source_time=old)),
+                 producer.send(FACTS, key=marker.encode(), value=residence(marker, source_time=old)),
+                 producer.send(FACTS, key=marker.encode(), value=fact_envelope(marker, f"{marker}-pa",
+                                                                              source_time=old))]
+        producer.flush()
+        time.sleep(7)  # a stall longer than the quiet (the session timeout is 15 s)
+    finally:
+        worker.proc.send_signal(signal.SIGCONT)
+    [first] = flags({early, marker}, until=1, timeout_s=90)
+    assert first["subject"] == marker, ("published on a partial history", first["data"]["raised_items"])
+    assert first["data"]["raised_items"] == [18] and first["data"]["source_time"] == old
+    assert flags({early, marker}, until=1, timeout_s=3) == []  # the early child's facts cancel out: nothing
 
 
 def test_two_instances_share_the_children_without_loss_or_duplicates(

@@ -180,3 +180,16 @@ def test_a_day_sweep_settles_what_an_earlier_one_passed_by_and_the_go_live_hold_
     duties.passed(["c3"], swept=["c1", "c3"])  # the next day's sweep swept c1; c3 waited again
     duties.forget("c2")
     assert duties.passed_through(TOMORROW, 1_000.0) == ["c3"]
+
+
+def test_a_quiet_backlog_with_facts_still_to_read_goes_on() -> None:
+    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=2.0, catch_up_max_hold=300.0)
+    assert not duties.owes_release(TODAY, 10.0)  # nobody waits
+    duties.held_back("c1", 10.0)
+    assert not duties.owes_release(TODAY, 11.0) and duties.owes_release(TODAY, 12.0)
+    duties.still_behind(12.0)  # the worker found facts left in the topic
+    assert duties.caught_up_now(TODAY, 13.0) == [] and not duties.owes_release(TODAY, 13.0)
+    assert duties.caught_up_now(TODAY, 14.0) == ["c1"]
+    holding = ClockDuties(publish_from=TOMORROW, catch_up_after=60.0)
+    holding.held_back("c1", 0.0)
+    assert not holding.owes_release(TODAY, 1e9)  # the go-live's sweep publishes them

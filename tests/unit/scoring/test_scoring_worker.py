@@ -418,3 +418,52 @@ def test_a_passed_child_the_hold_releases_mid_backlog_gets_a_facts_evaluation_an
     [*_, (key, value, _)] = producer.on("scoring.flags.v1")
     assert key == b"h1" and 3 in orjson.loads(value)["data"]["raised_items"]  # type: ignore[arg-type]
     assert s.duties.passed_by == set()
+
+
+class Ends:
+    """What ``read_all`` asks the consumer: its assignment, the facts partitions' end offsets, the group's commits."""
+
+    def __init__(self, ends: dict[int, int], committed: dict[int, int] | None = None) -> None:
+        self.ends, self.commits = ends, committed or {}
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition("linkage.facts.v1", p) for p in self.ends} | {TopicPartition("privacy.optouts.v1", 0)}
+
+    async def end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        assert all(tp.topic == "linkage.facts.v1" for tp in partitions)
+        return {tp: self.ends[tp.partition] for tp in partitions}
+
+    async def committed(self, tp: TopicPartition) -> int | None:
+        return self.commits.get(tp.partition)
+
+
+def test_the_input_is_read_when_every_facts_partition_was_handled_or_committed_to_its_end() -> None:
+    s, _, _ = scoring()
+    asyncio.run(s(flagged_facts("r1", 3, offset=40)))  # offsets 40 and 41
+    assert s.read_to == {3: 42}
+    assert asyncio.run(s.read_all(Ends({3: 42, 4: 7}, committed={4: 7})))
+    assert not asyncio.run(s.read_all(Ends({3: 43, 4: 7}, committed={4: 7})))  # one more fact in partition 3
+    assert not asyncio.run(s.read_all(Ends({3: 42, 4: 7}, committed={4: 5})))  # 4: nothing handled, commit behind
+    assert not asyncio.run(s.read_all(Ends({3: 42, 4: 7})))  # 4: never committed
+    assert asyncio.run(s.read_all(Ends({3: 42, 4: 0})))  # 4: nothing ever sent to it
+    asyncio.run(s.revoked(set()))
+    assert s.read_to == {} and asyncio.run(s.read_all(Ends({3: 42}, committed={3: 42})))
+
+
+def test_a_quiet_backlog_is_not_through_while_its_facts_wait_in_the_topic() -> None:
+    """A stall (a 7.9 s sweep in pipeline_e2e at 0.25) made the backlog look quiet 5 minutes before linkage was
+    through: every waiting child was released on a partial history. Quiet and read to the end, it is through."""
+    s, producer, _ = scoring(catch_up_after_s=60, catch_up_quiet_s=0.01)
+    old = datetime.fromtimestamp(time.time() - 3600, tz=UTC).isoformat()
+    asyncio.run(s(with_source_time(flagged_facts("q1", 3), old)))  # offsets 0 and 1
+
+    async def later(ends: dict[int, int]) -> None:
+        await asyncio.sleep(0.02)
+        await s.catch_up(asyncio.Lock(), lambda: s.read_all(Ends(ends)))
+
+    asyncio.run(later({3: 5}))  # quiet, but three more facts of the backlog wait in partition 3
+    assert producer.on("scoring.flags.v1") == [] and list(s.duties.caught_up) == ["q1"]
+    asyncio.run(later({3: 5}))
+    assert producer.on("scoring.flags.v1") == []  # still: its quiet starts again at each look
+    asyncio.run(later({3: 2}))
+    assert [key for key, _, _ in producer.on("scoring.flags.v1")] == [b"q1"] and s.duties.caught_up == {}
