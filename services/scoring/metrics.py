@@ -56,6 +56,15 @@ class ScoringMetrics:
             buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600), registry=registry)
         self.children = Gauge(
             "tsunagu_scoring_children", "Children held in this instance's state", registry=registry)
+        self.backlog_waiting = Gauge(
+            "tsunagu_scoring_backlog_waiting_children", "Children whose assessment waits for a backlog to be through "
+            "(CATCH_UP_AFTER_S)", registry=registry)
+        self.backlog_released = Counter(
+            "tsunagu_scoring_backlog_released_total", "Children whose held assessment was evaluated and published "
+            "when changed, by how: through (the backlog quiet and read) or held_too_long (CATCH_UP_MAX_HOLD_S: on a "
+            "history as partial as the backlog)", ["how"], registry=registry)
+        for how in ("through", "held_too_long"):
+            self.backlog_released.labels(how=how)
         self.source_to_scoring = Histogram(
             "tsunagu_scoring_source_to_scoring_seconds",
             "From the source system handing an event over to scoring sending the flags change it caused",

@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 class ClockDuties:
     def __init__(self, publish_from: date | None = None, settle_after: float | None = None, *,
-                 catch_up_after: float | None = None, catch_up_quiet: float = 2.0,
+                 catch_up_after: float | None = None, catch_up_quiet: float = 10.0,
                  catch_up_max_hold: float = 300.0) -> None:
         self.publish_from = publish_from
         self.settle_after = settle_after  # None: absences wait for the next day's sweep
@@ -27,6 +27,7 @@ class ClockDuties:
         self.source_times: dict[str, str] = {}  # child id → the source time of its last held fact
         self.last_backlog = float("-inf")  # when the last fact of a backlog was held
         self.passed_by: set[str] = set()  # children a day's sweep passed by while they waited for a backlog
+        self.unread = False  # the worker found facts not read yet that were there when the backlog fell quiet
         self._age: tuple[str, float] = ("", 0.0)  # the last source time read, as epoch seconds
 
     def behind(self, child_id: str, source_time: str | None, now_epoch: float) -> bool:
@@ -72,19 +73,18 @@ class ClockDuties:
             del self.caught_up[child_id]
         return ready
 
-    def through(self, now: float) -> bool:
-        """Whether the backlog is through: no fact of one has come for ``catch_up_quiet``."""
+    def quiet(self, now: float) -> bool:
+        """No fact of a backlog has come for ``catch_up_quiet``."""
         return now - self.last_backlog >= self.catch_up_quiet
 
-    def owes_release(self, today: date, now: float) -> bool:
-        """Whether the backlog looks through and held children wait for it (the worker then asks the broker
-        whether its input is read to the end: ``still_behind`` if not)."""
-        return bool(self.caught_up or self.passed_by) and not self.holding(today) and self.through(now)
+    def through(self, now: float) -> bool:
+        """Whether the backlog is through: quiet, and nothing left unread that was there when it fell quiet."""
+        return not self.unread and self.quiet(now)
 
-    def still_behind(self, now: float) -> None:
-        """Facts of the backlog are still to be read (the input is not at its end): it is not through, as if one
-        had just come."""
-        self.last_backlog = now
+    def owes_release(self, today: date, now: float) -> bool:
+        """Whether the backlog is quiet and held children wait for it to be through: the worker then asks whether
+        the facts that were in its partitions when it fell quiet are read (``unread``)."""
+        return bool(self.caught_up or self.passed_by) and not self.holding(today) and self.quiet(now)
 
     def passed(self, children: Iterable[str], swept: Iterable[str] = ()) -> None:
         """A day's sweep finished without ``children``: they waited for a backlog to be through. When it is,

@@ -187,8 +187,9 @@ def test_a_quiet_backlog_with_facts_still_to_read_goes_on() -> None:
     assert not duties.owes_release(TODAY, 10.0)  # nobody waits
     duties.held_back("c1", 10.0)
     assert not duties.owes_release(TODAY, 11.0) and duties.owes_release(TODAY, 12.0)
-    duties.still_behind(12.0)  # the worker found facts left in the topic
-    assert duties.caught_up_now(TODAY, 13.0) == [] and not duties.owes_release(TODAY, 13.0)
+    duties.unread = True  # the worker found facts left in the topic
+    assert duties.caught_up_now(TODAY, 13.0) == [] and duties.owes_release(TODAY, 13.0)
+    duties.unread = False  # read
     assert duties.caught_up_now(TODAY, 14.0) == ["c1"]
     holding = ClockDuties(publish_from=TOMORROW, catch_up_after=60.0)
     holding.held_back("c1", 0.0)
