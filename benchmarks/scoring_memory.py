@@ -394,7 +394,7 @@ def main() -> int:
     parts = parts_of(store)
     parts["parsed (WORKING)"] = (sys.getsizeof(WORKING._states), [entry[1] for entry in WORKING._states.values()])
     if duties is not None:
-        parts["clock duties"] = (0, [duties.caught_up, duties.source_times, duties.passed_by, duties.settling])
+        parts["clock duties"] = (0, [duties.caught_up, duties.source_times, duties.settling])
     sizes = {name: own + deep_size(roots, seen) for name, (own, roots) in parts.items()}
     for name, size in sizes.items():
         print(f"  {name:<28} {size / children:>9,.0f} bytes per child")

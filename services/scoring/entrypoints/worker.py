@@ -311,9 +311,10 @@ class Scoring:
         if not due:
             return
         started = time.perf_counter()
-        waiting = self.duties.caught_up  # their facts wait for a backlog to be through: ``catch_up`` evaluates them
+        # their facts wait for a backlog to be through: ``catch_up`` evaluates them, and the next day's sweep
+        # concludes their absences (docs/scoring.md "Backlogs")
+        waiting = self.duties.caught_up
         children = [c for c in self.store.children(due) if c not in waiting]
-        passed = [c for c in waiting if self.store.partition(c) in due]
         gc.freeze()  # the states are long-lived: the cyclic GC does not walk them again and again meanwhile
         try:
             rulebook = self.container.rulebook
@@ -323,9 +324,8 @@ class Scoring:
             gc.unfreeze()
         if done:
             self.duties.swept(due, today)
-            self.duties.passed(passed, swept=children)  # swept when their backlog is through (``catch_up``)
-            log.info("clock sweep for %s over %d children of partitions %s took %.2fs (%d waiting passed by)",
-                     today.isoformat(), len(children), sorted(due), time.perf_counter() - started, len(passed))
+            log.info("clock sweep for %s over %d children of partitions %s took %.2fs (%d waiting for a backlog)",
+                     today.isoformat(), len(children), sorted(due), time.perf_counter() - started, len(waiting))
             self.metrics.sweep_duration.observe(time.perf_counter() - started)
         self.metrics.children.set(len(self.store))
 
@@ -363,21 +363,13 @@ class Scoring:
         if read_all is not None and self.duties.owes_release(today, now):
             self.duties.unread = not await read_all()  # facts of the backlog may wait to be read: it goes on
         ready = self.duties.caught_up_now(today, now)
-        # the day's sweep went by while they waited: settled only once the backlog is through (not by the hold)
-        passed = self.duties.passed_through(today, now)
-        if ready or passed:
-            how = "through" if self.duties.through(now) else "held_too_long"
-            released = len(set(ready) | set(passed))
-            self.metrics.backlog_released.labels(how=how).inc(released)
-            log.info("%s: publishing the held assessments of %d children (%d of them passed by the day's sweep)",
-                     "a backlog is through" if how == "through" else "held too long", released, len(passed))
-        self.metrics.backlog_waiting.set(len(self.duties.caught_up))
-        if passed:
-            await self.by_clock(lock, passed, settle_child, today, source_times=self.duties.source_time_of)
         if ready:
-            skip = set(passed)
-            others = [c for c in ready if c not in skip]
-            await self.by_clock(lock, others, release_child, today, source_times=self.duties.source_time_of)
+            how = "through" if self.duties.through(now) else "held_too_long"
+            self.metrics.backlog_released.labels(how=how).inc(len(ready))
+            log.info("%s: publishing the held assessments of %d children",
+                     "a backlog is through" if how == "through" else "held too long", len(ready))
+            await self.by_clock(lock, ready, release_child, today, source_times=self.duties.source_time_of)
+        self.metrics.backlog_waiting.set(len(self.duties.caught_up))
 
     async def settle(self, lock: asyncio.Lock) -> None:
         today = self.container.clock.today()

@@ -26,7 +26,6 @@ class ClockDuties:
         self.caught_up: dict[str, float] = {}
         self.source_times: dict[str, str] = {}  # child id → the source time of its last held fact
         self.last_backlog = float("-inf")  # when the last fact of a backlog was held
-        self.passed_by: set[str] = set()  # children a day's sweep passed by while they waited for a backlog
         self.unread = False  # the worker found facts not read yet that were there when the backlog fell quiet
         self._age: tuple[str, float] = ("", 0.0)  # the last source time read, as epoch seconds
 
@@ -84,29 +83,7 @@ class ClockDuties:
     def owes_release(self, today: date, now: float) -> bool:
         """Whether the backlog is quiet and held children wait for it to be through: the worker then asks whether
         the facts that were in its partitions when it fell quiet are read (``unread``)."""
-        return bool(self.caught_up or self.passed_by) and not self.holding(today) and self.quiet(now)
-
-    def passed(self, children: Iterable[str], swept: Iterable[str] = ()) -> None:
-        """A day's sweep finished without ``children``: they waited for a backlog to be through. When it is,
-        they get what that sweep would have done (``passed_through``), not only a fact's evaluation: else their
-        absences would wait for the next day's sweep (pipeline_e2e at 0.05: item 3 concluded or not for ≈ 100
-        children by whether the backlog was through before the day's sweep or after). ``swept``: the children it
-        did sweep, which it owes nothing any more (passed by an earlier day's sweep, not waiting at this one)."""
-        self.passed_by.difference_update(swept)
-        self.passed_by.update(children)
-
-    def passed_through(self, today: date, now: float) -> list[str]:
-        """The children a day's sweep passed by, to be given what it would have done: all of them once the backlog
-        is through (as ``caught_up_now`` says it), in the order of their ids; none while it goes on. A child that
-        ``catch_up_max_hold`` releases meanwhile is evaluated as a fact would have it, its absences still unsettled:
-        its partial history says nothing about a record still on its way (concluding them at that moment raised
-        item 3 for 40 067 children in pipeline_e2e at 0.25, each cleared minutes later by its checkup — an alert in
-        a ward's inbox for every one; docs/scoring.md, "Backlogs")."""
-        if not self.passed_by or self.holding(today) or not self.through(now):
-            return []
-        through = sorted(self.passed_by)
-        self.passed_by.clear()
-        return through
+        return bool(self.caught_up) and not self.holding(today) and self.quiet(now)
 
     def source_time_of(self, child_id: str) -> str | None:
         """The source time of the child's last held fact (for operators' end-to-end latency), once."""
@@ -154,4 +131,3 @@ class ClockDuties:
         self.settling.pop(child_id, None)
         self.caught_up.pop(child_id, None)
         self.source_times.pop(child_id, None)
-        self.passed_by.discard(child_id)

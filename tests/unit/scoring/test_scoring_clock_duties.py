@@ -161,27 +161,6 @@ def test_a_long_backlog_releases_exactly_the_children_held_long_enough_in_order_
     assert list(duties.caught_up) == ["z"]
 
 
-def test_the_children_the_sweep_passed_by_are_settled_once_the_backlog_is_through_not_by_the_hold() -> None:
-    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=2.0, catch_up_max_hold=300.0)
-    duties.held_back("c2", 0.0)
-    duties.held_back("c1", 0.0)
-    duties.passed(["c2", "c1"])  # the day's sweep ran while they waited
-    duties.held_back("z", 300.5)  # the backlog goes on
-    assert duties.caught_up_now(TODAY, 301.0) == ["c1", "c2"]  # held five minutes: released on a partial history
-    assert duties.passed_through(TODAY, 301.0) == []  # their absences wait: the backlog is not through
-    assert duties.passed_through(TODAY, 302.5) == ["c1", "c2"]  # two quiet seconds: now
-    assert duties.passed_through(TODAY, 400.0) == [] and duties.passed_by == set()
-
-
-def test_a_day_sweep_settles_what_an_earlier_one_passed_by_and_the_go_live_hold_keeps_them() -> None:
-    duties = ClockDuties(publish_from=TOMORROW, catch_up_after=60.0)
-    duties.passed(["c1", "c2", "c3"])
-    assert duties.passed_through(TODAY, 1_000.0) == []  # the go-live's sweep settles them
-    duties.passed(["c3"], swept=["c1", "c3"])  # the next day's sweep swept c1; c3 waited again
-    duties.forget("c2")
-    assert duties.passed_through(TOMORROW, 1_000.0) == ["c3"]
-
-
 def test_a_quiet_backlog_with_facts_still_to_read_goes_on() -> None:
     duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=2.0, catch_up_max_hold=300.0)
     assert not duties.owes_release(TODAY, 10.0)  # nobody waits
