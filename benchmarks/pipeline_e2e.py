@@ -7,7 +7,7 @@ source → alert latency, and the ceilings (a raw aiokafka consumer, Kafka's Con
 Order: broker (deploy/kafka/kafka.sh on ``--port``, a fresh data directory) → catalogue → the simulator publishes the
 city → the ceilings read the source topics (nothing else running) → ingest, linkage, scoring and the casework worker
 start as processes (the runner and lag measurement of ``pipeline_chaos``) → timed until every group's committed
-offsets reach the end of its input and stay there for 10 s (lag 0; scoring publishes the assessments it held
+offsets reach the end of its input and stay there for 25 s (lag 0; scoring publishes the assessments it held
 back during the backlog only after its input has been quiet, and casework handles them: the time until the lag was 0
 for good counts, not the first moment it was 0, which is printed beside it).
 
@@ -38,9 +38,13 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from benchmarks.pipeline_chaos import PY, ROOT, SERVICES, Run, digest, drain, inputs, linkage_build, publish, results
+from services.scoring.config import ScoringSettings
 
 TICK = os.sysconf("SC_CLK_TCK")
-SETTLED_S = 10.0  # lag 0 this long: drained (scoring's held-back assessments published and handled; ``measure``)
+# lag 0 this long: drained (scoring's held-back assessments published and handled; ``measure``). Longer than
+# scoring's CATCH_UP_QUIET_S and its once-a-second look: with the quiet at 10 s (twenty-third pass) and this at 10 s,
+# a 0.25 drain ended 16 s before the release of 67 399 children, and neither its time nor its output had them.
+SETTLED_S = ScoringSettings.model_fields["catch_up_quiet_s"].default + 15.0
 
 
 def cpu_s(pid: int) -> float:
