@@ -43,8 +43,8 @@ class ScoringSettings(KafkaSecuritySettings, WorkerPrioritySettings):
                                 "assessment, not each step of a history arriving in some order (unset: off)")
     catch_up_quiet_s: float = Field(
         10.0, gt=0, description="The backlog is through when no such fact has come for this long and the facts "
-                                "that were in the input then are read (the broker's end offsets); shorter, a pause "
-                                "upstream (a stage starved of CPU) ends a backlog that goes on")
+                                "that were in the input then are read (the broker's end offsets); a longer pause "
+                                "upstream still ends it early, so a release never concludes an absence")
     catch_up_max_hold_s: float = Field(
         300.0, gt=0, description="Longest a child's assessment is held while a backlog goes on: published then "
                                  "all the same (a pipeline that stays behind must not keep a flag from its ward)")
