@@ -6,6 +6,8 @@ across a restart in the middle."""
 from __future__ import annotations
 
 import json
+import os
+import random
 import shutil
 import sqlite3
 import time
@@ -19,7 +21,7 @@ from contracts.envelope import envelope_dict
 from contracts.topics.ingest_records import EVENT_TYPE, RecordV1
 from services.linkage.adapters import store as store_module
 from services.linkage.adapters.clock import FixedClock
-from services.linkage.adapters.store import WAL_BACKSTOP_PAGES, SqliteStore, wal_restarts
+from services.linkage.adapters.store import WAL_BACKSTOP_PAGES, Checkpointer, SqliteStore, wal_restarts
 from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.retention import forget_facts
 from services.linkage.domain.state import KeyFilter, LinkageState
@@ -219,6 +221,40 @@ def test_a_batch_that_read_before_every_page_was_copied_still_starts_the_wal_ove
         assert wal_restarts(path) == before + 1, "the batch's write started the WAL over"
     checkpointer.close()
     store.close()
+
+
+def test_the_checkpoint_thread_starts_the_wal_over_while_batches_write_back_to_back(tmp_path: Path) -> None:
+    """Issue 19, twenty-fourth pass: with batches back to back a PASSIVE round nearly never ends before the next batch
+    writes, so it never syncs the database file and the WAL never starts over; at scale 1.0 the WAL grew to the
+    backstop every few seconds and the batches' COMMIT finished the checkpoint, ≈ 0.6 s of syncs and copying on the
+    batches' thread each time. Past ``finish_from_pages`` the thread finishes it itself (``Checkpointer._finish``).
+    Here the writer has no backstop at all: only the thread can keep the WAL small (without the finish, this WAL
+    grew to ≈ 34 600 pages and never started over)."""
+    path = tmp_path / "b.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA synchronous=NORMAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")  # no backstop: the batches never checkpoint
+    writer.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
+    checkpointer = Checkpointer(str(path), 0.001, finish_from_pages=200)
+    checkpointer.start()
+    rng, value, largest = random.Random(1), os.urandom(1500), 0
+    try:
+        for _ in range(400):  # ≈ 30 pages a transaction, one after the other
+            writer.execute("BEGIN IMMEDIATE")
+            writer.executemany("INSERT OR REPLACE INTO t VALUES (?, ?)",
+                               [(rng.randrange(20_000), value) for _ in range(30)])
+            writer.execute("COMMIT")
+            checkpointer.committed()
+            largest = max(largest, os.path.getsize(f"{path}-wal") // 4096)
+            time.sleep(0.002)  # the next batch's matching: no write lock held
+    finally:
+        checkpointer.stop()
+    assert checkpointer.finished > 0, "rounds finished checkpoints the writes kept PASSIVE ones from finishing"
+    assert wal_restarts(path) >= 5, "so the WAL started over, again and again"
+    assert largest < 3_000, f"and stayed small: {largest} pages at most (12 000 pages were written)"
+    assert writer.execute("SELECT COUNT(*) FROM t").fetchone()[0] > 0
+    writer.close()
 
 
 def test_the_page_cache_grows_with_the_database_up_to_its_ceiling(tmp_path: Path,
