@@ -40,8 +40,9 @@ WAL_CHECKPOINT_PAGES = 10_000
 # (its read mark 0): so a batch's write transaction begins afresh, never inside the batch's reads, which began
 # before the thread's round had copied the last commit. Written in the reads' transaction (twentieth pass), the WAL
 # started over almost only after this backstop's checkpoint in the batches' COMMIT, fsyncs included: ≈ 4 % of linkage's
-# samples at scale 1.0, 0.1 % since (issue 19, twenty-first pass; a round must still end before the next batch
-# writes, which on an otherwise idle machine with batches back to back is seldom, and the backstop does it).
+# samples at scale 1.0, 0.1 % since (issue 19, twenty-first pass). A PASSIVE round must still end before the next
+# batch writes, which with batches back to back is seldom: until the twenty-fourth pass this backstop finished
+# nearly every checkpoint; since, the thread finishes them past ``FINISH_FROM_PAGES`` and this is the backstop again.
 WAL_BACKSTOP_PAGES = 40_000
 # Past this many pages the checkpoint thread finishes its round itself (``Checkpointer._finish``): with batches back
 # to back a PASSIVE round nearly never ends before the next batch writes, so until the twenty-fourth pass the WAL
