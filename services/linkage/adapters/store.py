@@ -53,6 +53,8 @@ FINISH_FROM_PAGES = WAL_BACKSTOP_PAGES // 4
 # How long the thread's finishing checkpoint waits for the batch in hand to commit (or a reader on an older snapshot,
 # another process's, to end); the batches wait for it meanwhile, and it gives up and tries at the next round.
 FINISH_WAIT_S = 1.0
+# How long ``Checkpointer.stop`` waits for the round in hand (a copy of the WAL's pages, at most a few seconds).
+STOP_WAIT_S = 30.0
 # The batches' page cache grows with the database, to this share of it (up to ``cache_max_kib``), looked at every
 # CACHE_EVERY commits: each row's B-tree descents otherwise read their pages from the file once the interior pages
 # no longer fit (scale 1.0, ≈ 4.7 GB of state: `pread` in the batches' writes ≈ 4 % of linkage's samples with
@@ -117,7 +119,10 @@ class Checkpointer:
     def stop(self) -> None:
         self._stop.set()
         self._commit.set()
-        self._thread.join(timeout=30)
+        self._thread.join(timeout=STOP_WAIT_S)  # the round in hand: a FULL checkpoint waits at most FINISH_WAIT_S
+        if self._thread.is_alive():
+            log.warning("WAL checkpoint thread still in a round after %.0f s; left to end with the process",
+                        STOP_WAIT_S)
 
     def _run(self) -> None:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=FINISH_WAIT_S)
