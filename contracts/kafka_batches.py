@@ -547,6 +547,19 @@ def murmur2(data: bytes) -> int:
     return h ^ (h >> 15)
 
 
+def keys_for_partitions(prefix: str, partitions: int) -> list[str]:
+    """A key for each partition, in partition order, that the default partitioner (murmur2 of the key) sends there:
+    ``prefix`` and the smallest number that lands on it. For a message every partition must carry (linkage's
+    progress reports, contracts/topics/linkage_facts.py)."""
+    keys: dict[int, str] = {}
+    n = 0
+    while len(keys) < partitions:
+        key = f"{prefix}{n}"
+        keys.setdefault((murmur2(key.encode()) & 0x7FFFFFFF) % partitions, key)
+        n += 1
+    return [keys[p] for p in range(partitions)]
+
+
 class ProduceBatch:
     """A handler batch's output records, gathered per partition into record batches (``create_batch`` /
     ``send_batch``) and handed to the producer when the batch ends, instead of one ``send`` each: ``send``
@@ -571,6 +584,10 @@ class ProduceBatch:
         for topic in topics:
             if topic not in self._partitions:
                 self._partitions[topic] = sorted(await self.producer.partitions_for(topic))
+
+    def partitions(self, topic: str) -> int:
+        """How many partitions the topic has (``topics`` first)."""
+        return len(self._partitions[topic])
 
     def add(self, topic: str, value: bytes | None, *, key: bytes | None, headers: Headers | None = None) -> None:
         if key is None or len(value or b"") + len(key) >= self.alone_from_bytes:

@@ -17,6 +17,7 @@ from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
 from services.linkage.service_layer.handlers import LinkageService
 from services.linkage.service_layer.ports import Clock
+from services.linkage.service_layer.progress import Progress
 
 log = logging.getLogger("tsunagu.linkage")
 # The cyclic collector's generation thresholds for linkage's process (Python's default: 700, 10, 10). Linkage makes
@@ -63,8 +64,10 @@ class Container:
         gc.collect()
         gc.freeze()  # the loaded registry lives as long as the process: keep full collections from rescanning it
         tune_collector()
-        return LinkageService(state, store, metrics, match_settings(self.settings),
-                              self.settings.source_uri, clock=self.clock)
+        service = LinkageService(state, store, metrics, match_settings(self.settings),
+                                 self.settings.source_uri, clock=self.clock)
+        service.progress = Progress(self.settings.progress_interval_s, self.settings.progress_after_s)
+        return service
 
     def review_topics(self) -> KafkaReviewTopics:
         """linkage.review.v1 and linkage.decisions.v1, for the review CLI."""

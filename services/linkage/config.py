@@ -37,6 +37,13 @@ class LinkageSettings(KafkaSecuritySettings, WorkerPrioritySettings):
     new_probability: float = Field(0.05, gt=0, lt=1, description="new identity below; review in between")
     margin_bits: float = Field(6.0, ge=0, description="best candidate's lead over the runner-up to auto-link")
     source_uri: str = "/tsunagu/linkage"
+    progress_interval_s: float = Field(
+        2.0, ge=0, description="While working through a backlog, a progress report to every partition of "
+                               "linkage.facts.v1 this often, facts or not (scoring holds assessments back until a "
+                               "backlog is through: docs/linkage.md, Progress reports); 0: none")
+    progress_after_s: float = Field(
+        30.0, gt=0, description="A record whose source event reached Tsunagu longer ago than this is part of a "
+                                "backlog (progress reports are written only then)")
     records_topic: str = Field(RECORDS_TOPIC.name, description="input records (another name only for replays)")
     decisions_topic: str = Field(DECISION_TOPIC.name, description="review decisions in")
     kafka_session_timeout_s: float = Field(

@@ -17,21 +17,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from contracts import kafka_batches
 from contracts.kafka_batches import BatchConsumer
+from contracts.topics.linkage_facts import PROGRESS_KEY_PREFIX
+from contracts.topics.linkage_facts import TOPIC as FACTS_TOPIC
 from contracts.topics.privacy_deletions import TOPIC as DELETIONS
 from contracts.topics.privacy_disclosures import REQUEST_TOPIC as DISCLOSURES
 from services.linkage.adapters import kafka_consumer
 from services.linkage.bootstrap import Container, bootstrap
 from services.linkage.service_layer.disclosure import handle_disclosures
 from services.linkage.service_layer.handlers import Incoming, LinkageService
+from services.linkage.service_layer.messages import progress_messages
 from services.linkage.service_layer.ports import Message
 from services.linkage.service_layer.privacy import handle_deletions
 
 log = logging.getLogger("tsunagu.linkage")
+FACTS = FACTS_TOPIC.name
 UseCase = Callable[[Sequence[Incoming]], list[tuple[int, Message]]]
 
 
@@ -51,6 +56,7 @@ class LinkageBatch:
             DELETIONS.name: lambda batch: handle_deletions(service, batch),
             DISCLOSURES.name: lambda batch: handle_disclosures(service, batch)}
         self.lock = asyncio.Lock()  # a batch and the retention purge never interleave
+        self._progress_keys: dict[int, list[str]] = {}  # partitions of linkage.facts.v1 → a key landing on each
 
     async def __call__(self, records: Sequence[Any]) -> None:
         await (await self.apply(records))
@@ -72,26 +78,42 @@ class LinkageBatch:
                 run.append(Incoming(record.value, record.key, record.topic, record.partition, record.offset))
             if run:
                 entries += self.use_cases[topic](run)
-            return self._finish(await self._send(entries), entries)
+            return self._finish(await self._send(entries, await self._progress()), entries)
+
+    async def _progress(self) -> list[Message]:
+        """Progress reports to every partition of linkage.facts.v1 when one is due (service_layer/progress.py): not
+        in the outbox — a report lost in a crash is only a report, and the next batch writes another."""
+        service = self.service
+        report = service.progress.report(service.clock.now(), time.monotonic())
+        if report is None:
+            return []
+        await self.out.topics(FACTS)
+        keys = self._progress_keys.get(self.out.partitions(FACTS))
+        if keys is None:
+            keys = self._progress_keys[self.out.partitions(FACTS)] = kafka_batches.keys_for_partitions(
+                PROGRESS_KEY_PREFIX, self.out.partitions(FACTS))
+        return progress_messages(report, keys, service.source_uri, service.clock.now())
 
     async def publish(self, entries: list[tuple[int, Message]]) -> None:
         """Sends outbox entries, waits for the broker's acknowledgement, then clears them from the outbox."""
         await self._finish(await self._send(entries), entries)
 
-    async def _send(self, entries: list[tuple[int, Message]]) -> list[asyncio.Future[Any]]:
-        if not entries:
+    async def _send(self, entries: list[tuple[int, Message]],
+                    extra: Sequence[Message] = ()) -> list[asyncio.Future[Any]]:
+        """The outbox entries, then ``extra`` (messages not in the outbox), handed to the producer."""
+        if not entries and not extra:
             return []
         out = self.out
-        await out.topics(*{entry[1][0] for entry in entries})
-        for _, (topic, key, value, headers) in entries:
+        await out.topics(*{entry[1][0] for entry in entries}, *{message[0] for message in extra})
+        for topic, key, value, headers in [message for _, message in entries] + list(extra):
             out.add(topic, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
         return [future for future, _, _ in await out.send()]
 
     async def _finish(self, sent: list[asyncio.Future[Any]], entries: list[tuple[int, Message]]) -> None:
-        if not entries:
+        if not sent:
             return
         await asyncio.gather(*sent)
-        if self.service.store is not None:
+        if self.service.store is not None and entries:
             self.service.store.acknowledge([seq for seq, _ in entries])
 
 

@@ -26,6 +26,7 @@ from services.linkage.service_layer.decisions import handle_decision
 from services.linkage.service_layer.messages import dead_letter, encode
 from services.linkage.service_layer.ports import Clock, Message, Store
 from services.linkage.service_layer.privacy import admit, forget_expired
+from services.linkage.service_layer.progress import Progress
 from services.linkage.service_layer.records import handle_record
 from services.linkage.service_layer.unit import Change, Out
 
@@ -60,6 +61,7 @@ class LinkageService:
         self._outcomes: dict[str, Any] = {}  # the counters' children by label (labels() per record cost ≈ 3 µs)
         self._channels: dict[str, Any] = {}
         self._published: Counter[str] = Counter()  # messages encoded since the last commit, by channel
+        self.progress = Progress(0.0, 30.0)  # the worker's settings set it (service_layer/progress.py)
 
     def handle_records(self, batch: Sequence[Incoming]) -> list[tuple[int, Message]]:
         messages: list[Message] = []
@@ -96,6 +98,7 @@ class LinkageService:
             durations.append(time.perf_counter() - started)
             source_times.append(record.source_time)
         self.metrics.observe_batch(durations, source_times, self.clock.now())  # the batch handled: its records too
+        self.progress.handled(len(batch), source_times[-1] if source_times else None)
         for outcome, n in outcomes.items():
             counter = self._outcomes.get(outcome)
             if counter is None:

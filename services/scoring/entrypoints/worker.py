@@ -60,6 +60,7 @@ from services.scoring.service_layer.handlers import (
     settle_child,
     sweep_child,
 )
+from services.scoring.service_layer.messages import decode_progress, is_progress
 from services.scoring.service_layer.opt_out import InvalidOptOut, decode_opt_out, handle_opt_out
 from services.scoring.service_layer.privacy import decode_deletion, forget_child, is_deletion
 from services.scoring.service_layer.state import WORKING
@@ -132,7 +133,7 @@ class Scoring:
         hold = self.duties.holding(today)
         # the facts' children held cold, read in one query (a fact's key is its child's id: ``decode_fact``)
         self.store.read_ahead(record.key.decode("utf-8", "replace") for record in records
-                              if record.topic == FACTS and record.key is not None)
+                              if record.topic == FACTS and record.key is not None and not is_progress(record.key))
         read_to = self.read_to
         for record in records:
             if record.topic == FACTS:
@@ -149,6 +150,9 @@ class Scoring:
         self.metrics.children.set(len(self.store))
 
     def _fact(self, record: Any, today: date, hold: bool) -> None:
+        if is_progress(record.key):
+            self._progress(record)
+            return
         started = time.perf_counter()
         metrics = self.metrics
         try:
@@ -177,6 +181,17 @@ class Scoring:
         self.duties.fact_arrived(fact.child_id, time.monotonic())
         self._counted[outcome] += 1
         self._durations.append(time.perf_counter() - started)
+
+    def _progress(self, record: Any) -> None:
+        """Linkage's progress report: while it works through a backlog, its silence is not the backlog's end."""
+        try:
+            source_time = decode_progress(record.value)
+        except InvalidFactMessage as exc:
+            self.metrics.facts_failed.labels(reason=exc.reason).inc()
+            log.warning("skipped linkage.facts.v1 message p%s@%s: %s (%s)", record.partition, record.offset,
+                        exc.reason, exc.detail)
+            return
+        self.duties.upstream_working(source_time, time.time(), time.monotonic())
 
     def count_facts(self) -> None:
         """The batch's fact outcomes and handling times into the metrics, each counter and histogram bucket added to

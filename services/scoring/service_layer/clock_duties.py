@@ -52,6 +52,15 @@ class ClockDuties:
             self.source_times[child_id] = source_time
         self.last_backlog = now
 
+    def upstream_working(self, source_time: str, now_epoch: float, now: float) -> bool:
+        """Linkage reports it is working through records whose source events came at ``source_time``
+        (contracts/topics/linkage_facts.py, ``ProgressV1``): when that is a backlog by ``behind``'s measure, the
+        backlog is not quiet, even though the records gave no facts. Whether it counted."""
+        if not self.behind("", source_time, now_epoch):
+            return False
+        self.last_backlog = now
+        return True
+
     def caught_up_now(self, today: date, now: float) -> list[str]:
         """The children to publish now: every one once no fact of a backlog has come for ``catch_up_quiet``,
         else those held for ``catch_up_max_hold`` already (none while the go-live hold lasts: its sweep publishes

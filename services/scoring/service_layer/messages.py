@@ -69,6 +69,29 @@ class IncomingFact:
             fact.version, fact.source_time)
 
 
+PROGRESS_ENVELOPE = Envelope[linkage_facts.ProgressV1]
+PROGRESS_KEY = linkage_facts.PROGRESS_KEY_PREFIX.encode()
+
+
+def is_progress(key: bytes | None) -> bool:
+    """Whether the message is linkage's progress report (its key; a child id never starts so)."""
+    return key is not None and key.startswith(PROGRESS_KEY)
+
+
+def decode_progress(raw: bytes | str | None) -> str:
+    """A progress report's ``source_time``: how far behind linkage is (contracts/topics/linkage_facts.py)."""
+    if raw is None:
+        raise InvalidFactMessage("invalid_progress", "message has no value")
+    try:
+        envelope = PROGRESS_ENVELOPE.model_validate_json(raw)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})[:5]
+        raise InvalidFactMessage("invalid_progress", f"fields {fields}") from None
+    if envelope.type != linkage_facts.PROGRESS_EVENT_TYPE:
+        raise InvalidFactMessage("invalid_progress", f"event type is not {linkage_facts.PROGRESS_EVENT_TYPE}")
+    return envelope.data.source_time
+
+
 def decode_fact(raw: bytes | str | None, key: bytes | str | None = None) -> tuple[str, IncomingFact]:
     """Parses one linkage.facts.v1 message; errors name fields, never values (they may be personal)."""
     if raw is None:

@@ -6,12 +6,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import orjson
 
 import pytest
 
 from services.linkage.entrypoints.worker import LinkageBatch, purge_in_steps
+from contracts.envelope import Envelope
+from contracts.kafka_batches import murmur2
+from contracts.topics.linkage_facts import PROGRESS_EVENT_TYPE, ProgressV1
 from services.linkage.service_layer.handlers import Incoming
+from services.linkage.service_layer.progress import Progress
 from tests.unit.fake_producer import FakeProducer, until
 
 pytestmark = pytest.mark.unit
@@ -34,11 +41,22 @@ class FakeStore:
         self.acknowledged.extend(seqs)
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.at = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.at
+
+
 class FakeService:
     def __init__(self) -> None:
         self.store = FakeStore()
         self.calls: list[tuple[str, list[int]]] = []
         self.seq = 0
+        self.progress = Progress(0.0, 30.0)  # none unless a test sets an interval
+        self.clock = FakeClock()
+        self.source_uri = "/tsunagu/linkage"
 
     def _entries(self, kind: str, batch: list[Incoming]) -> list[tuple[int, Any]]:
         self.calls.append((kind, [item.offset for item in batch]))
@@ -46,7 +64,10 @@ class FakeService:
         return [(self.seq, ("linkage.facts.v1", b"k", f"{kind}{self.seq}".encode(), {"h": "v"}))]
 
     def handle_records(self, batch: list[Incoming]) -> list[tuple[int, Any]]:
+        self.progress.handled(len(batch), self.source_time)
         return self._entries("records", batch)
+
+    source_time: str | None = None  # of the records the fake handles
 
     def handle_decisions(self, batch: list[Incoming]) -> list[tuple[int, Any]]:
         return self._entries("decisions", batch)
@@ -141,3 +162,50 @@ def test_a_batch_waiting_for_the_lock_runs_between_two_steps_of_the_retention_pu
     assert [e for e in events if e.startswith("step")] == ["step 0", "step 1", "step 2"]
     assert [v for _, _, v, _ in producer.sent] == [b"purged", b"records1", b"purged", b"purged"]  # the batch ran second
     assert service.store.acknowledged == [100, 1, 101, 102]
+
+
+def _run_acknowledged(batch: LinkageBatch, producer: FakeProducer, records: list[Rec]) -> None:
+    async def scenario() -> None:
+        task = asyncio.create_task(batch(records))
+        while not task.done():
+            for ack in producer.acks:
+                if not ack.done():
+                    ack.set_result(None)
+            await asyncio.sleep(0)
+        await task
+
+    asyncio.run(scenario())
+
+
+def test_while_records_are_behind_a_progress_report_goes_to_every_partition_of_the_facts_and_not_to_the_outbox() -> None:
+    """Linkage's records may give no facts for a minute (adults' registry records); scoring must still learn that a
+    backlog is being worked (contracts/topics/linkage_facts.py, ``ProgressV1``)."""
+    service, producer = FakeService(), FakeProducer()
+    service.progress = Progress(2.0, 30.0)
+    service.source_time = (service.clock.at - timedelta(minutes=5)).isoformat()
+    batch = LinkageBatch(service, producer, records_topic="r", decisions_topic="d")  # type: ignore[arg-type]
+
+    _run_acknowledged(batch, producer, [Rec("r", 1), Rec("r", 2)])
+
+    reports = [(key, value) for topic, key, value, _ in producer.sent if key and key.startswith(b"linkage-progress:")]
+    assert len(reports) == 3, "one to each of the facts topic's partitions (the fake's three)"
+    assert sorted((murmur2(key) & 0x7FFFFFFF) % 3 for key, _ in reports) == [0, 1, 2]
+    envelope = Envelope[ProgressV1].model_validate_json(reports[0][1])
+    assert envelope.type == PROGRESS_EVENT_TYPE
+    assert envelope.data.records == 2 and envelope.data.source_time == service.source_time
+    assert orjson.loads(reports[0][1])["subject"] is None
+    assert service.store.acknowledged == [1], "the outbox entry only: a report is not in the outbox"
+
+    _run_acknowledged(batch, producer, [Rec("r", 3)])  # within the interval: no report yet
+    assert sum(1 for _, key, _, _ in producer.sent if key and key.startswith(b"linkage-progress:")) == 3
+
+
+def test_live_records_bring_no_progress_report() -> None:
+    service, producer = FakeService(), FakeProducer()
+    service.progress = Progress(2.0, 30.0)
+    service.source_time = (service.clock.at - timedelta(seconds=1)).isoformat()
+    batch = LinkageBatch(service, producer, records_topic="r", decisions_topic="d")  # type: ignore[arg-type]
+
+    _run_acknowledged(batch, producer, [Rec("r", 1)])
+
+    assert [key for _, key, _, _ in producer.sent] == [b"k"]

@@ -4,7 +4,7 @@ children have been quiet long enough for their absences to settle."""
 from __future__ import annotations
 
 import ast
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -173,3 +173,16 @@ def test_a_quiet_backlog_with_facts_still_to_read_goes_on() -> None:
     holding = ClockDuties(publish_from=TOMORROW, catch_up_after=60.0)
     holding.held_back("c1", 0.0)
     assert not holding.owes_release(TODAY, 1e9)  # the go-live's sweep publishes them
+
+
+def test_linkage_working_through_a_backlog_keeps_it_from_being_quiet() -> None:
+    """Linkage's records gave no facts for 55 s in pipeline_e2e at 0.25 (adults' registry records): its progress
+    reports, not facts, say the backlog goes on. A report of live records says nothing."""
+    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0)
+    old = datetime.fromtimestamp(NOW - 3600, tz=UTC).isoformat()
+    fresh = datetime.fromtimestamp(NOW - 1, tz=UTC).isoformat()
+    duties.held_back("c1", 0.0)
+    assert duties.upstream_working(old, NOW, 9.0)
+    assert duties.caught_up_now(TODAY, 12.0) == [], "linkage reported 3 s ago"
+    assert not duties.upstream_working(fresh, NOW, 15.0)
+    assert duties.caught_up_now(TODAY, 19.0) == ["c1"], "quiet since the last report of a backlog"

@@ -19,6 +19,7 @@ from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from prometheus_client import CollectorRegistry
 
 from contracts.envelope import envelope_dict
+from contracts.topics.linkage_facts import PROGRESS_EVENT_TYPE, ProgressV1
 from contracts.topics.privacy_deletions import EVENT_TYPE, DeletionRequestV1
 from services.scoring.adapters.changelog_store import ChangelogStore
 from services.scoring.adapters.clock import FixedClock
@@ -461,3 +462,40 @@ def test_live_facts_after_a_backlog_do_not_keep_it_from_being_through() -> None:
     asyncio.run(s(with_source_time(flagged_facts("live", 3, offset=2)[:1], now)))  # read: offset 2
     asyncio.run(later({3: 9}))  # more live facts meanwhile
     assert b"w1" in [key for key, _, _ in producer.on("scoring.flags.v1")] and s.duties.caught_up == {}
+
+
+def progress_record(partition: int, offset: int, source_time: str) -> Rec:
+    """Linkage's progress report as its worker writes it (services/linkage/service_layer/messages.py)."""
+    data = ProgressV1(records=500, source_time=source_time).model_dump(mode="json")
+    value = orjson.dumps(envelope_dict(data=data, type_=PROGRESS_EVENT_TYPE, source="/tsunagu/linkage", subject=None))
+    return Rec("linkage.facts.v1", partition, offset, f"linkage-progress:{partition}".encode(), value)
+
+
+def test_a_backlog_is_not_through_while_linkage_reports_working_through_it_without_facts() -> None:
+    """pipeline_e2e at 0.25: linkage's records gave no facts for 55 s (adults' registry records), scoring took the
+    silence for the backlog's end and released 63 059 children on their registry facts alone. Linkage's progress
+    reports keep the backlog going; they are neither facts nor failures, and name no child."""
+    s, producer, _ = scoring(catch_up_after_s=60, catch_up_quiet_s=0.05)
+    old = datetime.fromtimestamp(time.time() - 3600, tz=UTC).isoformat()
+    asyncio.run(s(with_source_time(flagged_facts("p1", 3), old)))  # offsets 0 and 1: held
+
+    async def later(record: Rec | None) -> None:
+        await asyncio.sleep(0.03)
+        if record is not None:
+            await s([record])
+        await s.catch_up(asyncio.Lock(), lambda: s.read_all(Ends({3: record.offset + 1 if record else 3})))
+
+    for offset in (2, 3, 4):  # a report every 0.03 s, each within the quiet of the one before
+        asyncio.run(later(progress_record(3, offset, old)))
+        assert producer.on("scoring.flags.v1") == [] and list(s.duties.caught_up) == ["p1"]
+    asyncio.run(later(None))
+    asyncio.run(later(None))  # quiet: linkage reports no more
+    assert [key for key, _, _ in producer.on("scoring.flags.v1")] == [b"p1"]
+    assert s.metrics.facts_failed._metrics == {}, "a report is not a failed fact"
+    assert "linkage-progress:3" not in s.store.data
+
+
+def test_a_malformed_progress_report_is_counted_and_skipped() -> None:
+    s, _, _ = scoring(catch_up_after_s=60)
+    asyncio.run(s([Rec("linkage.facts.v1", 3, 0, b"linkage-progress:3", b'{"not": "a report"}')]))
+    assert [labels for labels in s.metrics.facts_failed._metrics] == [("invalid_progress",)]

@@ -1,0 +1,48 @@
+"""When linkage reports that it is working through a backlog (service_layer/progress.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.linkage.service_layer.progress import Progress
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+
+
+def _ago(seconds: float) -> str:
+    return (NOW - timedelta(seconds=seconds)).isoformat()
+
+
+def test_a_report_every_interval_while_the_records_are_behind() -> None:
+    progress = Progress(2.0, 30.0)
+    progress.handled(500, _ago(300))
+    assert progress.report(NOW, 100.0) == {"records": 500, "source_time": _ago(300)}
+    progress.handled(500, _ago(299))
+    assert progress.report(NOW, 101.0) is None, "not within the interval"
+    progress.handled(200, _ago(298))
+    assert progress.report(NOW, 102.0) == {"records": 700, "source_time": _ago(298)}, "counted since the last report"
+
+
+def test_no_report_without_records_or_for_live_ones_or_when_off() -> None:
+    progress = Progress(2.0, 30.0)
+    assert progress.report(NOW, 100.0) is None, "nothing handled"
+    progress.handled(500, _ago(1))
+    assert progress.report(NOW, 100.0) is None, "live records"
+    progress.handled(1, _ago(300))
+    assert progress.report(NOW, 100.5) == {"records": 1, "source_time": _ago(300)}, \
+        "live records are forgotten, and do not start the interval"
+    progress.handled(3, None)
+    assert progress.report(NOW, 103.0) is None, "records without a source time say nothing"
+    off = Progress(0.0, 30.0)
+    off.handled(500, _ago(300))
+    assert off.report(NOW, 100.0) is None
+
+
+def test_a_source_time_that_is_not_a_time_is_not_reported() -> None:
+    progress = Progress(2.0, 30.0)
+    progress.handled(5, "yesterday")
+    assert progress.report(NOW, 100.0) is None
