@@ -10,13 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-
 import pytest
 
-from services.linkage.entrypoints.worker import LinkageBatch, purge_in_steps
 from contracts.envelope import Envelope
 from contracts.kafka_batches import murmur2
 from contracts.topics.linkage_facts import PROGRESS_EVENT_TYPE, ProgressV1
+from services.linkage.entrypoints.worker import LinkageBatch, purge_in_steps
 from services.linkage.service_layer.handlers import Incoming
 from services.linkage.service_layer.progress import Progress
 from tests.unit.fake_producer import FakeProducer, until
@@ -177,7 +176,7 @@ def _run_acknowledged(batch: LinkageBatch, producer: FakeProducer, records: list
     asyncio.run(scenario())
 
 
-def test_while_records_are_behind_a_progress_report_goes_to_every_partition_of_the_facts_and_not_to_the_outbox() -> None:
+def test_while_records_are_behind_a_progress_report_goes_to_every_facts_partition_and_not_to_the_outbox() -> None:
     """Linkage's records may give no facts for a minute (adults' registry records); scoring must still learn that a
     backlog is being worked (contracts/topics/linkage_facts.py, ``ProgressV1``)."""
     service, producer = FakeService(), FakeProducer()

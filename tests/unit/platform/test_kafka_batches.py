@@ -14,7 +14,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from aiokafka.structs import OffsetAndMetadata
 
-from contracts.kafka_batches import BatchConsumer, ProduceBatch, murmur2, round_robin
+from contracts.kafka_batches import BatchConsumer, ProduceBatch, keys_for_partitions, murmur2, round_robin
 from tests.unit.fake_producer import until
 
 pytestmark = pytest.mark.unit
@@ -619,3 +619,12 @@ def test_a_failed_load_stops_the_reader_before_any_batch() -> None:
     with pytest.raises(TimeoutError):
         asyncio.run(main())
     assert handled == [] and consumer.log == ["pause [0]"] and not reader.ready.is_set()
+
+
+def test_keys_for_partitions_land_each_on_its_partition_by_the_producers_own_partitioner() -> None:
+    """Linkage's progress report must reach every partition of linkage.facts.v1 (contracts/topics/linkage_facts.py)."""
+    partitioner = DefaultPartitioner()
+    for count in range(1, 13):
+        keys = keys_for_partitions("linkage-progress:", count)
+        assert len(set(keys)) == count and all(key.startswith("linkage-progress:") for key in keys)
+        assert [partitioner(key.encode(), list(range(count)), list(range(count))) for key in keys] == list(range(count))
