@@ -88,10 +88,10 @@ class LinkageBatch:
         if report is None:
             return []
         await self.out.topics(FACTS)
-        keys = self._progress_keys.get(self.out.partitions(FACTS))
+        partitions = self.out.partitions(FACTS)
+        keys = self._progress_keys.get(partitions)
         if keys is None:
-            keys = self._progress_keys[self.out.partitions(FACTS)] = kafka_batches.keys_for_partitions(
-                PROGRESS_KEY_PREFIX, self.out.partitions(FACTS))
+            keys = self._progress_keys[partitions] = kafka_batches.keys_for_partitions(PROGRESS_KEY_PREFIX, partitions)
         return progress_messages(report, keys, service.source_uri, service.clock.now())
 
     async def publish(self, entries: list[tuple[int, Message]]) -> None:

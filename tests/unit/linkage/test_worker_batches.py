@@ -166,7 +166,10 @@ def test_a_batch_waiting_for_the_lock_runs_between_two_steps_of_the_retention_pu
 def _run_acknowledged(batch: LinkageBatch, producer: FakeProducer, records: list[Rec]) -> None:
     async def scenario() -> None:
         task = asyncio.create_task(batch(records))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5.0
         while not task.done():
+            assert loop.time() < deadline, "not within 5 s: the batch's sends acknowledged and the batch finished"
             for ack in producer.acks:
                 if not ack.done():
                     ack.set_result(None)
