@@ -132,6 +132,7 @@ class BatchConsumer:
         self.order = TimeOrder(consumer, idle_s=idle_s, hold=max_records) if time_ordered else None
         self._order_generation = 0  # the generation the records in ``order`` were read in
         self._outstanding: asyncio.Future[None] | None = None  # the last batch's finish and commit, still running
+        self._handled: dict[TopicPartition, int] = {}  # partition → the offset after the last record handed over
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -154,6 +155,8 @@ class BatchConsumer:
             except Exception as exc:
                 self._failed_finish(exc)
             self.generation += 1
+            for tp in revoked:  # read again from the committed offsets, or by another member
+                self._handled.pop(tp, None)
             if self._on_revoked is not None:
                 try:
                     await self._on_revoked(set(revoked))
@@ -316,6 +319,7 @@ class BatchConsumer:
         A kill meanwhile leaves both uncommitted: read again on restart, their effects idempotent as any batch's."""
         finish = await handler(records)
         offsets = {TopicPartition(r.topic, r.partition): OffsetAndMetadata(r.offset + 1, "") for r in records}
+        self._handled.update((tp, meta.offset) for tp, meta in offsets.items())
         try:
             await self._settle()  # the batch before: acknowledged and committed before this one's commit
         except BaseException:
@@ -326,6 +330,21 @@ class BatchConsumer:
             await self._commit(offsets)
         else:
             self._outstanding = asyncio.ensure_future(self._finish(finish, offsets))
+
+    def unread(self, topic: str) -> int | None:
+        """Records of ``topic`` on the broker not yet handed to the handler, over the partitions held, as far as the
+        last fetches told (their high watermarks; no request): held back by ``TimeOrder`` or not fetched yet. Only
+        partitions with a record handed over since they were assigned count; None while there is none."""
+        unread, known = 0, False
+        for tp in self.partitions:
+            handled = self._handled.get(tp)
+            if tp.topic != topic or handled is None:
+                continue
+            highwater = self.consumer.highwater(tp)
+            if highwater is not None:
+                unread += max(0, highwater - handled)
+                known = True
+        return unread if known else None
 
     async def _finish(self, finish: Awaitable[None], offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
         await finish

@@ -57,6 +57,8 @@ class LinkageBatch:
             DISCLOSURES.name: lambda batch: handle_disclosures(service, batch)}
         self.lock = asyncio.Lock()  # a batch and the retention purge never interleave
         self._progress_keys: dict[int, list[str]] = {}  # partitions of linkage.facts.v1 → a key landing on each
+        # the records of the input not handled yet, for the progress reports (the reader's ``unread``; run sets it)
+        self.unread: Callable[[], int | None] = lambda: None
 
     async def __call__(self, records: Sequence[Any]) -> None:
         await (await self.apply(records))
@@ -84,7 +86,7 @@ class LinkageBatch:
         """Progress reports to every partition of linkage.facts.v1 when one is due (service_layer/progress.py): not
         in the outbox — a report lost in a crash is only a report, and the next batch writes another."""
         service = self.service
-        report = service.progress.report(service.clock.now(), time.monotonic())
+        report = service.progress.report(service.clock.now(), time.monotonic(), self.unread())
         if report is None:
             return []
         await self.out.topics(FACTS)
@@ -164,6 +166,7 @@ async def run(container: Container, stop: asyncio.Event) -> None:
                        listener=reader.listener())
     batch = LinkageBatch(service, producer, records_topic=settings.records_topic,
                          decisions_topic=settings.decisions_topic)
+    batch.unread = lambda: reader.unread(settings.records_topic)
     await producer.start()
     try:
         if service.store is not None:  # committed before a crash but not acknowledged by the broker: sent now

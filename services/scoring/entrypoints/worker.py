@@ -80,7 +80,8 @@ class Scoring:
         settings = container.settings
         self.duties = ClockDuties(settings.publish_from, settings.absence_settle_seconds,
                                   catch_up_after=settings.catch_up_after_s, catch_up_quiet=settings.catch_up_quiet_s,
-                                  catch_up_max_hold=settings.catch_up_max_hold_s)
+                                  catch_up_max_hold=settings.catch_up_max_hold_s,
+                                  catch_up_drain_hold=settings.catch_up_drain_hold_s)
         self.held: set[int] = set()  # the facts partitions whose state is loaded
         self.read_to: dict[int, int] = {}  # facts partition → the offset after the last fact handled (``read_all``)
         self._quiet_ends: tuple[float, dict[TopicPartition, int]] | None = None  # when asked, the end offsets
@@ -185,13 +186,14 @@ class Scoring:
     def _progress(self, record: Any) -> None:
         """Linkage's progress report: while it works through a backlog, its silence is not the backlog's end."""
         try:
-            source_time = decode_progress(record.value)
+            report = decode_progress(record.value)
         except InvalidFactMessage as exc:
             self.metrics.facts_failed.labels(reason=exc.reason).inc()
             log.warning("skipped linkage.facts.v1 message p%s@%s: %s (%s)", record.partition, record.offset,
                         exc.reason, exc.detail)
             return
-        self.duties.upstream_working(source_time, time.time(), time.monotonic())
+        self.duties.upstream_working(report.source_time, time.time(), time.monotonic(), reporter=report.reporter,
+                                     unread=report.unread)
 
     def count_facts(self) -> None:
         """The batch's fact outcomes and handling times into the metrics, each counter and histogram bucket added to

@@ -8,26 +8,35 @@ the worker evaluates only the children of the partitions it holds, and stops a s
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Set
 from datetime import date, datetime
+
+# Linkage's backlog shrinks when the records it has not handled yet, summed over its instances, are fewer than this
+# long before (its reports come every 2 s; a batch's ups and downs are smaller than half a minute's work)
+DRAIN_WINDOW_S = 30.0
 
 
 class ClockDuties:
     def __init__(self, publish_from: date | None = None, settle_after: float | None = None, *,
                  catch_up_after: float | None = None, catch_up_quiet: float = 10.0,
-                 catch_up_max_hold: float = 300.0) -> None:
+                 catch_up_max_hold: float = 300.0, catch_up_drain_hold: float | None = None) -> None:
         self.publish_from = publish_from
         self.settle_after = settle_after  # None: absences wait for the next day's sweep
         self.swept_on: dict[int, date] = {}  # partition → the day it was last swept
         self.settling: dict[str, float] = {}  # child id → when its last fact arrived (only with settle_after)
         self.catch_up_after, self.catch_up_quiet, self.catch_up_max_hold = catch_up_after, catch_up_quiet, \
             catch_up_max_hold
+        self.catch_up_drain_hold = catch_up_drain_hold  # None: ``catch_up_max_hold`` whatever linkage reports
         # child id → when its first fact of a backlog was held, in that order (``held_back`` adds, never moves)
         self.caught_up: dict[str, float] = {}
         self.source_times: dict[str, str] = {}  # child id → the source time of its last held fact
         self.last_backlog = float("-inf")  # when the last fact of a backlog was held
         self.unread = False  # the worker found facts not read yet that were there when the backlog fell quiet
         self._age: tuple[str, float] = ("", 0.0)  # the last source time read, as epoch seconds
+        self._unread: dict[str, tuple[int, float]] = {}  # linkage instance → its last report's unread records, when
+        self._totals: deque[tuple[float, int]] = deque()  # (when, unread summed over the instances), a second apart
+        self.drain_window = DRAIN_WINDOW_S
 
     def behind(self, child_id: str, source_time: str | None, now_epoch: float) -> bool:
         """Whether the fact belongs to a backlog: its source event reached Tsunagu more than ``catch_up_after``
@@ -52,28 +61,63 @@ class ClockDuties:
             self.source_times[child_id] = source_time
         self.last_backlog = now
 
-    def upstream_working(self, source_time: str, now_epoch: float, now: float) -> bool:
+    def upstream_working(self, source_time: str, now_epoch: float, now: float, *, reporter: str | None = None,
+                         unread: int | None = None) -> bool:
         """Linkage reports it is working through records whose source events came at ``source_time``
         (contracts/topics/linkage_facts.py, ``ProgressV1``): when that is a backlog by ``behind``'s measure, the
-        backlog is not quiet, even though the records gave no facts. Whether it counted."""
+        backlog is not quiet, even though the records gave no facts. Whether it counted. The ``reporter``'s
+        ``unread`` records tell whether the backlog shrinks (``draining``)."""
+        if reporter is not None and unread is not None:
+            self._upstream(reporter, unread, now)
         if not self.behind("", source_time, now_epoch):
             return False
         self.last_backlog = now
         return True
 
+    def _upstream(self, reporter: str, unread: int, now: float) -> None:
+        """One instance's report (each comes on every partition: the copies change nothing). Instances not heard
+        from for ``catch_up_quiet`` are done with their backlog, or gone: they no longer count."""
+        reports = self._unread
+        reports[reporter] = (unread, now)
+        for name in [name for name, (_, when) in reports.items() if now - when > self.catch_up_quiet]:
+            del reports[name]
+        total = sum(count for count, _ in reports.values())
+        totals = self._totals
+        if totals and now - totals[-1][0] < self.drain_window / 30:
+            totals[-1] = (totals[-1][0], total)  # the latest total, kept at most once a second
+        else:
+            totals.append((now, total))
+        while len(totals) > 1 and totals[1][0] <= now - self.drain_window:
+            totals.popleft()  # the first left is the latest at least a window old
+
+    def draining(self, now: float) -> bool:
+        """Whether linkage's backlog shrinks: its instances reported within ``catch_up_quiet``, and the records they
+        have not handled yet are fewer than ``DRAIN_WINDOW_S`` before. A pipeline that stays behind (as many records
+        coming as handled), an upstream still filling linkage's input faster than it reads, or a linkage that fell
+        silent is not draining: the children held ``catch_up_max_hold`` are published then."""
+        totals = self._totals
+        if not totals or now - totals[-1][0] > self.catch_up_quiet:
+            return False
+        first, last = totals[0], totals[-1]
+        return last[0] - first[0] >= self.drain_window and last[1] < first[1]
+
     def caught_up_now(self, today: date, now: float) -> list[str]:
         """The children to publish now: every one once no fact of a backlog has come for ``catch_up_quiet``,
-        else those held for ``catch_up_max_hold`` already (none while the go-live hold lasts: its sweep publishes
-        them). They leave the list here; a rebalance that interrupts their evaluation leaves them to the sweep
-        (their state says they were not evaluated)."""
+        else those held for ``catch_up_max_hold`` already — for ``catch_up_drain_hold`` while linkage's backlog
+        shrinks (``draining``) — (none while the go-live hold lasts: its sweep publishes them). They leave the list
+        here; a rebalance that interrupts their evaluation leaves them to the sweep (their state says they were not
+        evaluated)."""
         if not self.caught_up or self.holding(today):
             return []
         if self.through(now):
             ready = sorted(self.caught_up)
         else:  # in the order their first facts came (``held_back``): those held long enough come first, and only
             ready = []  # they are looked at (every second, while a backlog may hold every child of the city)
+            longest = self.catch_up_max_hold
+            if self.catch_up_drain_hold is not None and self.draining(now):
+                longest = max(longest, self.catch_up_drain_hold)
             for child_id, first in self.caught_up.items():
-                if now - first < self.catch_up_max_hold:
+                if now - first < longest:
                     break
                 ready.append(child_id)
             ready.sort()

@@ -78,8 +78,9 @@ def is_progress(key: bytes | None) -> bool:
     return key is not None and key.startswith(PROGRESS_KEY)
 
 
-def decode_progress(raw: bytes | str | None) -> str:
-    """A progress report's ``source_time``: how far behind linkage is (contracts/topics/linkage_facts.py)."""
+def decode_progress(raw: bytes | str | None) -> linkage_facts.ProgressV1:
+    """A progress report: how far behind linkage is, and how much of its input it has not handled yet
+    (contracts/topics/linkage_facts.py)."""
     if raw is None:
         raise InvalidFactMessage("invalid_progress", "message has no value")
     try:
@@ -89,7 +90,7 @@ def decode_progress(raw: bytes | str | None) -> str:
         raise InvalidFactMessage("invalid_progress", f"fields {fields}") from None
     if envelope.type != linkage_facts.PROGRESS_EVENT_TYPE:
         raise InvalidFactMessage("invalid_progress", f"event type is not {linkage_facts.PROGRESS_EVENT_TYPE}")
-    return envelope.data.source_time
+    return envelope.data
 
 
 def decode_fact(raw: bytes | str | None, key: bytes | str | None = None) -> tuple[str, IncomingFact]:

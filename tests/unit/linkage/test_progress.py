@@ -19,12 +19,21 @@ def _ago(seconds: float) -> str:
 
 def test_a_report_every_interval_while_the_records_are_behind() -> None:
     progress = Progress(2.0, 30.0)
+    me = progress.reporter
     progress.handled(500, _ago(300))
-    assert progress.report(NOW, 100.0) == {"records": 500, "source_time": _ago(300)}
+    assert progress.report(NOW, 100.0, 9_000) == {"records": 500, "source_time": _ago(300), "reporter": me,
+                                                  "unread": 9_000}
     progress.handled(500, _ago(299))
-    assert progress.report(NOW, 101.0) is None, "not within the interval"
+    assert progress.report(NOW, 101.0, 8_500) is None, "not within the interval"
     progress.handled(200, _ago(298))
-    assert progress.report(NOW, 102.0) == {"records": 700, "source_time": _ago(298)}, "counted since the last report"
+    assert progress.report(NOW, 102.0, 8_300) == {"records": 700, "source_time": _ago(298), "reporter": me,
+                                                  "unread": 8_300}, "counted since the last report"
+
+
+def test_each_process_reports_under_an_id_of_its_own() -> None:
+    one, other = Progress(2.0, 30.0), Progress(2.0, 30.0)
+    assert one.reporter != other.reporter
+    assert one.reporter.startswith("linkage-") and len(one.reporter) <= 64
 
 
 def test_no_report_without_records_or_for_live_ones_or_when_off() -> None:
@@ -33,7 +42,8 @@ def test_no_report_without_records_or_for_live_ones_or_when_off() -> None:
     progress.handled(500, _ago(1))
     assert progress.report(NOW, 100.0) is None, "live records"
     progress.handled(1, _ago(300))
-    assert progress.report(NOW, 100.5) == {"records": 1, "source_time": _ago(300)}, \
+    assert progress.report(NOW, 100.5) == {"records": 1, "source_time": _ago(300), "reporter": progress.reporter,
+                                           "unread": None}, \
         "live records are forgotten, and do not start the interval"
     progress.handled(3, None)
     assert progress.report(NOW, 103.0) is None, "records without a source time say nothing"

@@ -252,7 +252,9 @@ def test_the_checkpoint_thread_starts_the_wal_over_while_batches_write_back_to_b
         checkpointer.stop()
     assert checkpointer.finished > 0, "rounds finished checkpoints the writes kept PASSIVE ones from finishing"
     assert wal_restarts(path) >= 5, "so the WAL started over, again and again"
-    assert largest < 3_000, f"and stayed small: {largest} pages at most (12 000 pages were written)"
+    # how large it got depends on when the thread got a core: 575–9 256 pages in 25 runs on one machine, 3 000 at
+    # most on another; without the finish it grew to ≈ 34 600 and never started over
+    assert largest < 20_000, f"and stayed well below the WAL without the finish: {largest} pages at most"
     assert writer.execute("SELECT COUNT(*) FROM t").fetchone()[0] > 0
     writer.close()
 

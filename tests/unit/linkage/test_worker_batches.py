@@ -186,6 +186,7 @@ def test_while_records_are_behind_a_progress_report_goes_to_every_facts_partitio
     service.progress = Progress(2.0, 30.0)
     service.source_time = (service.clock.at - timedelta(minutes=5)).isoformat()
     batch = LinkageBatch(service, producer, records_topic="r", decisions_topic="d")  # type: ignore[arg-type]
+    batch.unread = lambda: 12_345
 
     _run_acknowledged(batch, producer, [Rec("r", 1), Rec("r", 2)])
 
@@ -195,6 +196,7 @@ def test_while_records_are_behind_a_progress_report_goes_to_every_facts_partitio
     envelope = Envelope[ProgressV1].model_validate_json(reports[0][1])
     assert envelope.type == PROGRESS_EVENT_TYPE
     assert envelope.data.records == 2 and envelope.data.source_time == service.source_time
+    assert envelope.data.unread == 12_345 and envelope.data.reporter == service.progress.reporter
     assert orjson.loads(reports[0][1])["subject"] is None
     assert service.store.acknowledged == [1], "the outbox entry only: a report is not in the outbox"
 

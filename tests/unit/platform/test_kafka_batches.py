@@ -63,6 +63,31 @@ class FakeConsumer:
 TP0, TP1 = TopicPartition("source.childcare.v1", 0), TopicPartition("source.childcare.v1", 1)
 
 
+def test_unread_counts_what_the_broker_holds_past_the_records_handed_over_on_the_partitions_held() -> None:
+    """Linkage's progress reports carry it (services/linkage/service_layer/progress.py): scoring tells a backlog
+    that shrinks from a pipeline that stays behind."""
+    other = TopicPartition("linkage.decisions.v1", 0)
+    consumer = FakeConsumer([{TP0: [good("a", 5), good("b", 6)], other: [Rec(other.topic, 0, 3, b"x")]},
+                             {TP0: [good("c", 7)]}])
+    consumer.highwater = {TP0: 100, TP1: 50, other: 9}.get  # type: ignore[attr-defined]
+    reader = _reader(consumer)
+    reader.assigned({TP0, TP1, other})
+    assert reader.unread("source.childcare.v1") is None, "nothing handed over yet: not known"
+    seen: list[int | None] = []
+    stop = asyncio.Event()
+
+    async def handle(records: list[Rec]) -> None:
+        seen.append(reader.unread("source.childcare.v1"))
+        if not consumer.batches:
+            stop.set()
+
+    asyncio.run(reader.run(handle, stop))
+    assert seen == [None, 100 - 7], "counted once a batch is handed over, of the topic asked only"
+    assert reader.unread("source.childcare.v1") == 100 - 8, "TP1: none handed over, not counted"
+    asyncio.run(reader.revoked({TP0}))
+    assert reader.unread("source.childcare.v1") is None, "a partition revoked no longer counts"
+
+
 def _reader(consumer: FakeConsumer) -> BatchConsumer:
     return BatchConsumer(consumer, max_records=500, window_s=0.01, name="test")
 

@@ -108,7 +108,7 @@ def test_the_bookkeeping_needs_no_framework() -> None:
     tree = ast.parse(Path(clock_duties.__file__).read_text(encoding="utf-8"))
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported <= {"__future__", "collections.abc", "datetime"}
+    assert imported <= {"__future__", "collections", "collections.abc", "datetime"}
 
 
 NOW = 1_780_000_000.0  # epoch seconds
@@ -186,3 +186,66 @@ def test_linkage_working_through_a_backlog_keeps_it_from_being_quiet() -> None:
     assert duties.caught_up_now(TODAY, 12.0) == [], "linkage reported 3 s ago"
     assert not duties.upstream_working(fresh, NOW, 15.0)
     assert duties.caught_up_now(TODAY, 19.0) == ["c1"], "quiet since the last report of a backlog"
+
+
+def _reports(duties: ClockDuties, unread_at: dict[str, list[tuple[float, int]]]) -> None:
+    """Linkage's progress reports of a backlog, each instance's (when, unread records) in time order."""
+    old = datetime.fromtimestamp(NOW - 3600, tz=UTC).isoformat()
+    for when, reporter, unread in sorted((when, reporter, unread) for reporter, reports in unread_at.items()
+                                         for when, unread in reports):
+        assert duties.upstream_working(old, NOW, when, reporter=reporter, unread=unread)
+
+
+def test_a_backlog_that_shrinks_holds_its_children_past_the_bound_up_to_the_drain_hold() -> None:
+    """A recovery being worked through: linkage's unread records fall report after report. The children held since
+    the start are kept past ``catch_up_max_hold`` (their histories are still coming), up to ``catch_up_drain_hold``."""
+    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=900.0)
+    duties.held_back("c1", 0.0)
+    duties.held_back("c2", 100.0)
+    _reports(duties, {"linkage-a": [(float(t), 200_000 - 100 * t) for t in range(0, 1000, 2)]})
+    assert duties.draining(998.0)
+    assert duties.caught_up_now(TODAY, 998.0) == ["c1"], "c1 held 998 s > 900, c2 held 898 s, the backlog shrinks"
+    without = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0)
+    without.held_back("c1", 0.0)
+    _reports(without, {"linkage-a": [(float(t), 200_000 - 100 * t) for t in range(0, 400, 2)]})
+    assert without.caught_up_now(TODAY, 398.0) == ["c1"], "no drain hold set: the bound whatever linkage reports"
+
+
+def test_a_pipeline_that_stays_behind_or_an_upstream_still_filling_keeps_the_bound() -> None:
+    growing = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=900.0)
+    growing.held_back("c1", 0.0)
+    _reports(growing, {"linkage-a": [(float(t), 1_000 + 50 * t) for t in range(0, 400, 2)]})
+    assert not growing.draining(398.0)
+    assert growing.caught_up_now(TODAY, 398.0) == ["c1"], "ingest fills linkage's input faster than it reads"
+    level = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=900.0)
+    level.held_back("c1", 0.0)
+    _reports(level, {"linkage-a": [(float(t), 5_000) for t in range(0, 400, 2)]})
+    assert level.caught_up_now(TODAY, 398.0) == ["c1"], "as many records coming as handled: it stays behind"
+
+
+def test_a_linkage_that_falls_silent_or_has_not_reported_long_enough_is_not_draining() -> None:
+    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=900.0)
+    duties.held_back("c1", 0.0)
+    _reports(duties, {"linkage-a": [(float(t), 200_000 - 100 * t) for t in range(300, 320, 2)]})
+    assert not duties.draining(320.0), "18 s of reports: not a window's worth yet"
+    _reports(duties, {"linkage-a": [(float(t), 200_000 - 100 * t) for t in range(320, 400, 2)]})
+    assert duties.draining(398.0) and duties.caught_up_now(TODAY, 398.0) == []
+    assert not duties.draining(409.0), "no report for 11 s: linkage stopped, or is through"
+    duties.held_back("z", 409.0)  # scoring's own backlog goes on
+    assert duties.caught_up_now(TODAY, 409.0) == ["c1"]
+
+
+def test_the_instances_reports_are_summed_and_one_done_with_its_backlog_stops_counting() -> None:
+    """Two linkage instances, each reporting to every partition: one's unread falls, the other's rises as much;
+    then the rising one is through (stops reporting) and the sum is the other's alone."""
+    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=900.0)
+    duties.held_back("c1", 0.0)
+    _reports(duties, {"linkage-a": [(float(t), 100_000 - 10 * t) for t in range(0, 400, 2)],
+                      "linkage-b": [(float(t) + 1, 10_000 + 10 * t) for t in range(0, 400, 2)]})
+    _reports(duties, {"linkage-a": [(400.0, 96_000), (400.0, 96_000)]})  # the same report read on two partitions
+    assert not duties.draining(400.0), "the sum stays level"
+    assert duties.caught_up_now(TODAY, 400.0) == ["c1"]
+    duties.held_back("c2", 400.0)
+    _reports(duties, {"linkage-a": [(float(t), 100_000 - 10 * t) for t in range(402, 800, 2)]})
+    assert duties.draining(798.0), "linkage-b is no longer counted; linkage-a's unread falls"
+    assert duties.caught_up_now(TODAY, 798.0) == []

@@ -464,9 +464,9 @@ def test_live_facts_after_a_backlog_do_not_keep_it_from_being_through() -> None:
     assert b"w1" in [key for key, _, _ in producer.on("scoring.flags.v1")] and s.duties.caught_up == {}
 
 
-def progress_record(partition: int, offset: int, source_time: str) -> Rec:
+def progress_record(partition: int, offset: int, source_time: str, unread: int | None = None) -> Rec:
     """Linkage's progress report as its worker writes it (services/linkage/service_layer/messages.py)."""
-    data = ProgressV1(records=500, source_time=source_time).model_dump(mode="json")
+    data = ProgressV1(records=500, source_time=source_time, reporter="linkage-1", unread=unread).model_dump(mode="json")
     value = orjson.dumps(envelope_dict(data=data, type_=PROGRESS_EVENT_TYPE, source="/tsunagu/linkage", subject=None))
     return Rec("linkage.facts.v1", partition, offset, f"linkage-progress:{partition}".encode(), value)
 
@@ -499,3 +499,26 @@ def test_a_malformed_progress_report_is_counted_and_skipped() -> None:
     s, _, _ = scoring(catch_up_after_s=60)
     asyncio.run(s([Rec("linkage.facts.v1", 3, 0, b"linkage-progress:3", b'{"not": "a report"}')]))
     assert [labels for labels in s.metrics.facts_failed._metrics] == [("invalid_progress",)]
+
+
+def test_children_stay_held_past_the_bound_while_linkage_reports_its_backlog_shrinking() -> None:
+    """A recovery being worked through: held children are published once, on their settled history, not every
+    ``CATCH_UP_MAX_HOLD_S``; once linkage's unread records stop falling, the bound publishes them."""
+    s, producer, _ = scoring(catch_up_after_s=60, catch_up_quiet_s=5, catch_up_max_hold_s=0.1,
+                             catch_up_drain_hold_s=600)
+    s.duties.drain_window = 0.06
+    old = datetime.fromtimestamp(time.time() - 3600, tz=UTC).isoformat()
+    asyncio.run(s(with_source_time(flagged_facts("p1", 3), old)))  # offsets 0 and 1: held
+
+    async def report(offset: int, unread: int) -> None:
+        await s([progress_record(3, offset, old, unread)])
+        await asyncio.sleep(0.03)
+        await s.catch_up(asyncio.Lock(), lambda: s.read_all(Ends({3: offset + 1})))
+
+    for offset, unread in enumerate(range(10_000, 1_000, -1_000), start=2):
+        asyncio.run(report(offset, unread))
+    assert producer.on("scoring.flags.v1") == [] and list(s.duties.caught_up) == ["p1"], \
+        "held 0.27 s, past the bound of 0.1 s, while the backlog shrinks"
+    for offset in (11, 12, 13, 14):
+        asyncio.run(report(offset, 2_000))  # level: the pipeline stays behind
+    assert [key for key, _, _ in producer.on("scoring.flags.v1")] == [b"p1"]
