@@ -331,14 +331,14 @@ class BatchConsumer:
         else:
             self._outstanding = asyncio.ensure_future(self._finish(finish, offsets))
 
-    def unread(self, topic: str) -> int | None:
-        """Records of ``topic`` on the broker not yet handed to the handler, over the partitions held, as far as the
+    def unread(self, *topics: str) -> int | None:
+        """Records of ``topics`` on the broker not yet handed to the handler, over the partitions held, as far as the
         last fetches told (their high watermarks; no request): held back by ``TimeOrder`` or not fetched yet. Only
         partitions with a record handed over since they were assigned count; None while there is none."""
         unread, known = 0, False
         for tp in self.partitions:
             handled = self._handled.get(tp)
-            if tp.topic != topic or handled is None:
+            if handled is None or tp.topic not in topics:
                 continue
             highwater = self.consumer.highwater(tp)
             if highwater is not None:

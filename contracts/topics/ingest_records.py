@@ -1,6 +1,13 @@
 """ingest.records.v1 — validated, normalised source records, minimal fields, for linkage.
 
 Key: the record's primary 宛名番号, else ``student:<school>:<student id>``, so a person's records stay in order.
+
+While ingest works through a backlog (source events that reached Tsunagu a while ago) it also writes a **progress
+report** to every partition every few seconds (``PROGRESS_EVENT_TYPE``, ``ProgressV1``, key ``ingest-progress:<n>``
+— never a person's key): how many source events it has not handled yet. Linkage reads it in order with the records
+and passes the count on in its own reports on linkage.facts.v1, so that scoring can tell a backlog that shrinks
+while ingest still runs ahead of linkage (docs/linkage.md, "Progress reports"). No personal data: counts, a time and
+a random id. Live, ingest writes none.
 """
 
 from __future__ import annotations
@@ -10,12 +17,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.topics._catalogue import DAY_MS, TopicSpec
+from contracts.topics._progress import ProgressV1 as ProgressV1  # the report's model, shared with linkage.facts.v1
 
 TOPIC = TopicSpec(
     name="ingest.records.v1", partitions=6, key="宛名番号 or student:<school_code>:<student_id>",
     retention_ms=90 * DAY_MS, description="Validated, normalised source records (minimal fields).",
 )
 EVENT_TYPE = "ingest.record.accepted"
+PROGRESS_EVENT_TYPE = "ingest.progress.reported"
+PROGRESS_KEY_PREFIX = "ingest-progress:"
 
 Role = Literal["subject", "mother", "child", "guardian", "household_head", "covered_child", "member"]
 Scalar = str | int | float | bool | None

@@ -10,8 +10,9 @@ While linkage works through a backlog (records whose source events reached Tsuna
 (``PROGRESS_EVENT_TYPE``, ``ProgressV1``, key ``linkage-progress:<n>`` — never a child id): a reader that holds
 assessments back until a backlog is through (scoring) learns that linkage is still working one while linkage's
 records give no facts for a while (a run of adults' registry records, a minute at scale 0.25). A report also says
-which linkage instance wrote it (``reporter``, a random id per process) and how many records of its input it had not
-yet handled (``unread``): summed over the instances, a reader can tell a backlog that shrinks (a recovery being worked
+which linkage instance wrote it (``reporter``, a random id per process) and how many source events are not through
+linkage yet (``unread``: its input's records not handled, or ingest's own report of its backlog as linkage read it,
+whichever is more): summed over the instances, a reader can tell a backlog that shrinks (a recovery being worked
 through) from a pipeline that stays behind. No personal data: counts, a time and a random id. Live, with records a
 fraction of a second old, linkage writes none.
 """
@@ -23,6 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.topics._catalogue import DAY_MS, TopicSpec
+from contracts.topics._progress import ProgressV1 as ProgressV1  # the report's model, shared with ingest.records.v1
 
 TOPIC = TopicSpec(
     name="linkage.facts.v1", partitions=6, key="child_id", retention_ms=365 * DAY_MS,
@@ -66,23 +68,6 @@ class FactV1(BaseModel):
                           "source message's Kafka timestamp (RFC 3339); absent when no source event caused "
                           "it (a review decision). For operators' end-to-end latency")
 
-
-
-class ProgressV1(BaseModel):
-    """Linkage is working through a backlog: sent to every partition of linkage.facts.v1 (see the module's text)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    records: int = Field(ge=0, description="Records linkage handled since its last report")
-    source_time: str = Field(
-        description="When the source handed over the event of the last record handled (RFC 3339), as a fact's "
-                    "source_time: how far behind linkage is")
-    reporter: str | None = Field(
-        None, max_length=64, description="The linkage instance that wrote the report: a random id per process (each "
-                                         "instance reports to every partition)")
-    unread: int | None = Field(
-        None, ge=0, description="Records of linkage's input (ingest.records.v1) on the broker that this instance has "
-                                "not handled yet, over the partitions it holds; absent when not known yet")
 
 # What scoring reads from a ``residence`` fact (relation "self"), beside the source fields linkage copies:
 # the child's current ward, birth date and sex, and since when the child lives in the city (転入日; absent

@@ -55,6 +55,13 @@ class IngestSettings(KafkaSecuritySettings, WorkerPrioritySettings):
     http_tokens: dict[str, SecretStr] = Field(
         default_factory=dict, description="Inline tokens (JSON in TSUNAGU_INGEST_HTTP_TOKENS); file wins")
     dedup_retention_days: int = 400
+    progress_interval_s: float = Field(
+        2.0, ge=0, description="While working through a backlog, a progress report to every partition of "
+                               "ingest.records.v1 this often: how many source events are not handled yet, for "
+                               "linkage to pass on to scoring (docs/ingest.md, Progress reports); 0: none")
+    progress_after_s: float = Field(
+        30.0, gt=0, description="A source event handed over longer ago than this is part of a backlog (progress "
+                                "reports are written only then)")
     source_status_interval_s: float = Field(
         30.0, ge=1, le=3600, description="How often the worker reports freshness per source system "
                                          "(ingest.source_status.v1)")

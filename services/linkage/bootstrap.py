@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
+from contracts.progress import Progress
 from services.linkage.adapters.clock import SystemClock
 from services.linkage.adapters.review_topics import KafkaReviewTopics
 from services.linkage.adapters.store import SqliteStore
@@ -17,7 +18,6 @@ from services.linkage.domain.state import LinkageState
 from services.linkage.metrics import LinkageMetrics
 from services.linkage.service_layer.handlers import LinkageService
 from services.linkage.service_layer.ports import Clock
-from services.linkage.service_layer.progress import Progress
 
 log = logging.getLogger("tsunagu.linkage")
 # The cyclic collector's generation thresholds for linkage's process (Python's default: 700, 10, 10). Linkage makes

@@ -50,8 +50,8 @@ class ScoringSettings(KafkaSecuritySettings, WorkerPrioritySettings):
                                  "all the same (a pipeline that stays behind must not keep a flag from its ward), "
                                  "unless linkage reports its backlog shrinking (CATCH_UP_DRAIN_HOLD_S)")
     catch_up_drain_hold_s: float | None = Field(
-        1800.0, gt=0, description="Longest a child's assessment is held while linkage reports the records it has "
-                                  "not handled yet fewer than 30 s before (a recovery being worked through, not a "
+        1800.0, gt=0, description="Longest a child's assessment is held while linkage reports the source events "
+                                  "not through it yet fewer than 30 s before (a recovery being worked through, not a "
                                   "pipeline that stays behind): its history is then published once, settled, rather "
                                   "than in parts every CATCH_UP_MAX_HOLD_S (unset: CATCH_UP_MAX_HOLD_S always)")
     timezone: str = Field("Asia/Tokyo", description="Whose calendar decides what 'today' is")

@@ -59,6 +59,12 @@ class ScoringMetrics:
         self.backlog_waiting = Gauge(
             "tsunagu_scoring_backlog_waiting_children", "Children whose assessment waits for a backlog to be through "
             "(CATCH_UP_AFTER_S)", registry=registry)
+        self.backlog_upstream_unread = Gauge(
+            "tsunagu_scoring_backlog_upstream_unread_records", "Source events not through linkage yet, as linkage's "
+            "progress reports of a backlog say (summed over its instances heard from within CATCH_UP_QUIET_S; 0 "
+            "when none reports). While it falls, held children wait past CATCH_UP_MAX_HOLD_S (up to "
+            "CATCH_UP_DRAIN_HOLD_S)",
+            registry=registry)
         self.backlog_released = Counter(
             "tsunagu_scoring_backlog_released_total", "Children whose held assessment was evaluated and published "
             "when changed, by how: through (the backlog quiet and read) or held_too_long (CATCH_UP_MAX_HOLD_S: on a "

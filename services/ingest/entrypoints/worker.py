@@ -16,20 +16,30 @@ import asyncio
 import gc
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
 from contracts import kafka_batches
 from contracts.kafka_batches import BatchConsumer, ProduceBatch, Record
+from contracts.progress import Progress, progress_messages
 from contracts.sources import SOURCE_SYSTEMS
 from contracts.topics import ingest_deadletter, ingest_records, ingest_source_status
 from contracts.topics.ingest_deadletter import H_ERROR_CLASS, H_SERVICE
 from services.ingest.adapters import kafka_consumer
 from services.ingest.bootstrap import Container, bootstrap
 from services.ingest.config import IngestSettings
-from services.ingest.service_layer.handlers import Accepted, Duplicate, IngestHandler, Rejected, SourceMessage
+from services.ingest.service_layer.handlers import (
+    OUTPUT_SOURCE,
+    Accepted,
+    Duplicate,
+    IngestHandler,
+    Rejected,
+    SourceMessage,
+)
 from services.ingest.service_layer.school_import import CSV_SERVICE
 
 log = logging.getLogger("tsunagu.ingest")
@@ -42,12 +52,17 @@ class IngestBatch:
     (then, and only then, the caller commits the batch's offsets). ``send`` is the producer's (an awaitable that
     queues the message and gives the future of its acknowledgement)."""
 
-    def __init__(self, handler: IngestHandler, producer: Any, *, after: Callable[[], None] | None = None) -> None:
+    def __init__(self, handler: IngestHandler, producer: Any, *, after: Callable[[], None] | None = None,
+                 progress: Progress | None = None, unread: Callable[[], int | None] = lambda: None) -> None:
         self.handler = handler
         self.producer = producer
         self.after = after  # called when a batch's records are on the broker (the source-status reports' news)
         self.records_topic = ingest_records.TOPIC.name
         self.deadletter_topic = ingest_deadletter.TOPIC.name
+        # while behind, a progress report to every partition of ingest.records.v1 (contracts/progress.py), with the
+        # source events not handled yet (the reader's ``unread`` over the source topics)
+        self.progress, self.unread = progress, unread
+        self._progress_keys: dict[int, list[str]] = {}  # partitions of ingest.records.v1 → a key landing on each
 
     async def __call__(self, records: Sequence[Record]) -> None:
         out = ProduceBatch(self.producer)
@@ -76,6 +91,8 @@ class IngestBatch:
             elif isinstance(outcome, Duplicate):
                 log.debug("ingest: duplicate event id from %s[%d]@%d", message.topic, message.partition,
                           message.offset)
+        if self.progress is not None and messages:
+            self._progress(out, messages[-1].timestamp, len(messages))
         sent: list[tuple[asyncio.Future[Any], str, int]] = []
         try:
             sent = await out.send()
@@ -92,6 +109,24 @@ class IngestBatch:
         self.handler.dedup.confirm_all(confirm)
         if self.after is not None:
             self.after()
+
+    def _progress(self, out: ProduceBatch, timestamp: float | None, handled: int) -> None:
+        """A progress report to every partition of ingest.records.v1 when one is due: with the batch's records, not
+        acknowledged on its own (a report lost in a crash is only a report)."""
+        progress = self.progress
+        assert progress is not None
+        progress.handled(handled, datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None)
+        report = progress.report(datetime.now(UTC), time.monotonic(), self.unread())
+        if report is None:
+            return
+        partitions = out.partitions(self.records_topic)
+        keys = self._progress_keys.get(partitions)
+        if keys is None:
+            keys = self._progress_keys[partitions] = kafka_batches.keys_for_partitions(
+                ingest_records.PROGRESS_KEY_PREFIX, partitions)
+        for topic, key, value in progress_messages(self.records_topic, ingest_records.PROGRESS_EVENT_TYPE, report,
+                                                   keys, OUTPUT_SOURCE, datetime.now(UTC)):
+            out.add(topic, value, key=key)
 
     def _count_import_refusal(self, headers: list[tuple[str, bytes]]) -> None:
         # The school importer is a short command no Prometheus scrapes: the worker counts its dead letters, so
@@ -173,7 +208,9 @@ async def run(container: Container, stop: asyncio.Event) -> None:
             # batch in hand and promoting it towards the full collections.
             gc.freeze()
             gc.set_threshold(10_000, 10, 10)
-            await reader.run(IngestBatch(handler, producer, after=reports.batch_done), stop)
+            progress = Progress(settings.progress_interval_s, settings.progress_after_s, stage="ingest")
+            await reader.run(IngestBatch(handler, producer, after=reports.batch_done, progress=progress,
+                                         unread=lambda: reader.unread(*SOURCE_TOPICS)), stop)
         finally:
             stop.set()
             for duty in duties:

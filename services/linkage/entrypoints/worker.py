@@ -21,8 +21,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
-from contracts import kafka_batches
+from contracts import kafka_batches, progress
 from contracts.kafka_batches import BatchConsumer
+from contracts.topics import ingest_records
 from contracts.topics.linkage_facts import PROGRESS_KEY_PREFIX
 from contracts.topics.linkage_facts import TOPIC as FACTS_TOPIC
 from contracts.topics.privacy_deletions import TOPIC as DELETIONS
@@ -37,6 +38,7 @@ from services.linkage.service_layer.privacy import handle_deletions
 
 log = logging.getLogger("tsunagu.linkage")
 FACTS = FACTS_TOPIC.name
+INGEST_PROGRESS = ingest_records.PROGRESS_KEY_PREFIX.encode()
 UseCase = Callable[[Sequence[Incoming]], list[tuple[int, Message]]]
 
 
@@ -51,6 +53,7 @@ class LinkageBatch:
         # each entry keyed by child, so the partition the producer would pick: handed over as record batches per
         # partition, not one send each (contracts' ProduceBatch, as ingest and scoring do; docs/scaling.md)
         self.out = kafka_batches.ProduceBatch(producer)
+        self.records = records_topic
         self.use_cases: dict[str, UseCase] = {
             records_topic: service.handle_records, decisions_topic: service.handle_decisions,
             DELETIONS.name: lambda batch: handle_deletions(service, batch),
@@ -73,6 +76,9 @@ class LinkageBatch:
             run: list[Incoming] = []
             topic = ""
             for record in records:
+                if record.key is not None and record.key.startswith(INGEST_PROGRESS) and record.topic == self.records:
+                    self._upstream(record)  # ingest's report of its backlog, not a record
+                    continue
                 if record.topic != topic and run:
                     entries += self.use_cases[topic](run)
                     run = []
@@ -82,8 +88,19 @@ class LinkageBatch:
                 entries += self.use_cases[topic](run)
             return self._finish(await self._send(entries, await self._progress()), entries)
 
+    def _upstream(self, record: Any) -> None:
+        """Ingest's progress report, read in order with the records it wrote (contracts/progress.py): what it had not
+        handled then is not through linkage now. A malformed one is counted and skipped (no values logged)."""
+        try:
+            report = progress.decode(record.value, ingest_records.PROGRESS_EVENT_TYPE, ValueError)
+        except ValueError as exc:
+            self.service.metrics.records_failed.labels(reason="invalid_progress").inc()
+            log.warning("skipped ingest's progress report at p%s@%s: %s", record.partition, record.offset, exc)
+            return
+        self.service.progress.heard(report, time.monotonic())
+
     async def _progress(self) -> list[Message]:
-        """Progress reports to every partition of linkage.facts.v1 when one is due (service_layer/progress.py): not
+        """Progress reports to every partition of linkage.facts.v1 when one is due (contracts/progress.py): not
         in the outbox — a report lost in a crash is only a report, and the next batch writes another."""
         service = self.service
         report = service.progress.report(service.clock.now(), time.monotonic(), self.unread())

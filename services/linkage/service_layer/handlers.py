@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts.envelope import Envelope
+from contracts.progress import Progress
 from contracts.topics import linkage_children
 from contracts.topics.ingest_records import RecordV1
 from contracts.topics.linkage_review import ReviewDecisionV1
@@ -26,7 +27,6 @@ from services.linkage.service_layer.decisions import handle_decision
 from services.linkage.service_layer.messages import dead_letter, encode
 from services.linkage.service_layer.ports import Clock, Message, Store
 from services.linkage.service_layer.privacy import admit, forget_expired
-from services.linkage.service_layer.progress import Progress
 from services.linkage.service_layer.records import handle_record
 from services.linkage.service_layer.unit import Change, Out
 
@@ -61,7 +61,7 @@ class LinkageService:
         self._outcomes: dict[str, Any] = {}  # the counters' children by label (labels() per record cost ≈ 3 µs)
         self._channels: dict[str, Any] = {}
         self._published: Counter[str] = Counter()  # messages encoded since the last commit, by channel
-        self.progress = Progress(0.0, 30.0)  # the worker's settings set it (service_layer/progress.py)
+        self.progress = Progress(0.0, 30.0)  # the worker's settings set it (contracts/progress.py)
 
     def handle_records(self, batch: Sequence[Incoming]) -> list[tuple[int, Message]]:
         messages: list[Message] = []

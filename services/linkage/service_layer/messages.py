@@ -9,12 +9,13 @@ from typing import Any, get_args
 import orjson
 from pydantic import BaseModel
 
+from contracts import progress
 from contracts.envelope import envelope_dict
 from contracts.topics import linkage_children, linkage_facts, linkage_review
 from contracts.topics.ingest_deadletter import TOPIC as DEADLETTER
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
 from contracts.topics.linkage_children import ChildProfileV1
-from contracts.topics.linkage_facts import FactKind, FactV1, ProgressV1, Relation
+from contracts.topics.linkage_facts import FactKind, FactV1, Relation
 from contracts.topics.linkage_review import ReviewCaseV1
 from services.linkage.domain.identity import event_id_for
 from services.linkage.service_layer.ports import Message
@@ -86,10 +87,8 @@ def encode(out: Out, source_uri: str, source_time: str | None = None) -> Message
 def progress_messages(report: dict[str, Any], keys: list[str], source_uri: str, time: datetime) -> list[Message]:
     """A progress report (``ProgressV1``'s data) to each partition of linkage.facts.v1, one key per partition
     (contracts/kafka_batches.py ``keys_for_partitions``)."""
-    data = ProgressV1.model_validate(report).model_dump(mode="json")
-    return [(linkage_facts.TOPIC.name, key.encode(),
-             orjson.dumps(envelope_dict(data=data, type_=linkage_facts.PROGRESS_EVENT_TYPE, source=source_uri,
-                                        subject=None, time=time)), {}) for key in keys]
+    return [(topic, key, value, {}) for topic, key, value in progress.progress_messages(
+        linkage_facts.TOPIC.name, linkage_facts.PROGRESS_EVENT_TYPE, report, keys, source_uri, time)]
 
 
 def dead_letter(value: bytes, key: bytes | None, reason: str, error_class: str, origin: tuple[str, int, int],

@@ -388,6 +388,7 @@ class Scoring:
                      "a backlog is through" if how == "through" else "held too long", len(ready))
             await self.by_clock(lock, ready, release_child, today, source_times=self.duties.source_time_of)
         self.metrics.backlog_waiting.set(len(self.duties.caught_up))
+        self.metrics.backlog_upstream_unread.set(self.duties.upstream_unread(now))
 
     async def settle(self, lock: asyncio.Lock) -> None:
         today = self.container.clock.today()

@@ -12,8 +12,9 @@ from collections import deque
 from collections.abc import Iterable, Set
 from datetime import date, datetime
 
-# Linkage's backlog shrinks when the records it has not handled yet, summed over its instances, are fewer than this
-# long before (its reports come every 2 s; a batch's ups and downs are smaller than half a minute's work)
+# Linkage's backlog shrinks when the source events not through it yet (its reports' ``unread``), summed over its
+# instances, are fewer than this long before (reports come every 2 s; a batch's ups and downs are smaller than half a
+# minute's work)
 DRAIN_WINDOW_S = 30.0
 
 
@@ -90,11 +91,16 @@ class ClockDuties:
         while len(totals) > 1 and totals[1][0] <= now - self.drain_window:
             totals.popleft()  # the first left is the latest at least a window old
 
+    def upstream_unread(self, now: float) -> int:
+        """Source events not through linkage yet, summed over its instances that reported within ``catch_up_quiet``
+        (0: none)."""
+        return sum(count for count, when in self._unread.values() if now - when <= self.catch_up_quiet)
+
     def draining(self, now: float) -> bool:
-        """Whether linkage's backlog shrinks: its instances reported within ``catch_up_quiet``, and the records they
-        have not handled yet are fewer than ``DRAIN_WINDOW_S`` before. A pipeline that stays behind (as many records
-        coming as handled), an upstream still filling linkage's input faster than it reads, or a linkage that fell
-        silent is not draining: the children held ``catch_up_max_hold`` are published then."""
+        """Whether linkage's backlog shrinks: its instances reported within ``catch_up_quiet``, and the source events
+        not through them yet are fewer than ``DRAIN_WINDOW_S`` before. A pipeline that stays behind (as many source
+        events coming as handled) or a linkage that fell silent is not draining: the children held
+        ``catch_up_max_hold`` are published then."""
         totals = self._totals
         if not totals or now - totals[-1][0] > self.catch_up_quiet:
             return False

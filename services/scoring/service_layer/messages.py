@@ -17,6 +17,7 @@ from typing import Any, TypeGuard, get_args
 import orjson
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
+from contracts import progress
 from contracts.envelope import Envelope
 from contracts.topics import linkage_facts
 from contracts.topics.linkage_facts import FactKind, FactV1, Relation
@@ -69,7 +70,6 @@ class IncomingFact:
             fact.version, fact.source_time)
 
 
-PROGRESS_ENVELOPE = Envelope[linkage_facts.ProgressV1]
 PROGRESS_KEY = linkage_facts.PROGRESS_KEY_PREFIX.encode()
 
 
@@ -81,16 +81,8 @@ def is_progress(key: bytes | None) -> bool:
 def decode_progress(raw: bytes | str | None) -> linkage_facts.ProgressV1:
     """A progress report: how far behind linkage is, and how much of its input it has not handled yet
     (contracts/topics/linkage_facts.py)."""
-    if raw is None:
-        raise InvalidFactMessage("invalid_progress", "message has no value")
-    try:
-        envelope = PROGRESS_ENVELOPE.model_validate_json(raw)
-    except ValidationError as exc:
-        fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})[:5]
-        raise InvalidFactMessage("invalid_progress", f"fields {fields}") from None
-    if envelope.type != linkage_facts.PROGRESS_EVENT_TYPE:
-        raise InvalidFactMessage("invalid_progress", f"event type is not {linkage_facts.PROGRESS_EVENT_TYPE}")
-    return envelope.data
+    return progress.decode(raw.encode() if isinstance(raw, str) else raw, linkage_facts.PROGRESS_EVENT_TYPE,
+                           lambda detail: InvalidFactMessage("invalid_progress", detail))
 
 
 def decode_fact(raw: bytes | str | None, key: bytes | str | None = None) -> tuple[str, IncomingFact]:

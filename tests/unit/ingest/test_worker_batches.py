@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
 
+from contracts.envelope import Envelope
+from contracts.kafka_batches import murmur2
+from contracts.progress import Progress
 from contracts.topics import ingest_source_status
 from contracts.topics.ingest_deadletter import DeadLetterHeaders
+from contracts.topics.ingest_records import ProgressV1
 from services.ingest.adapters.dedup import MemoryDedupStore
 from services.ingest.entrypoints.examples import example_event, topic_of
 from services.ingest.entrypoints.worker import IngestBatch, SourceStatusReports
@@ -183,3 +187,39 @@ def test_a_batch_that_hears_from_a_new_system_is_reported_at_once_and_all_are_re
 
     asyncio.run(scenario())
     assert sorted(_status_sent(producer)[1:3]) == sorted(_status_sent(producer)[3:5])
+
+
+def _progress_reports(producer: FakeProducer) -> list[tuple[bytes | None, bytes | None]]:
+    return [(key, value) for topic, key, value, _ in producer.sent
+            if topic == "ingest.records.v1" and key and key.startswith(b"ingest-progress:")]
+
+
+def test_while_source_events_are_behind_a_progress_report_goes_to_every_records_partition() -> None:
+    """Linkage passes ingest's count of source events not handled yet on to scoring (contracts/progress.py): while
+    ingest runs ahead of linkage, linkage's own input grows though the backlog shrinks."""
+    h, producer = handler(), FakeProducer()
+    batch = IngestBatch(h, producer, progress=Progress(2.0, 30.0, stage="ingest"), unread=lambda: 40_000)
+    old = int((datetime.now(UTC).timestamp() - 600) * 1000)  # handed over ten minutes ago: a backlog
+
+    asyncio.run(_run_batch(batch, producer, [replace(good("a", 0), timestamp=old),
+                                             replace(good("b", 1), timestamp=old + 5)]))
+
+    reports = _progress_reports(producer)
+    assert sorted((murmur2(key or b"") & 0x7FFFFFFF) % 3 for key, _ in reports) == [0, 1, 2], "one per partition"
+    envelope = Envelope[ProgressV1].model_validate_json(reports[0][1] or b"")
+    assert envelope.type == "ingest.progress.reported" and envelope.subject is None
+    assert envelope.data.records == 2 and envelope.data.unread == 40_000
+    assert envelope.data.source_time == datetime.fromtimestamp((old + 5) / 1000, UTC).isoformat()
+    assert envelope.data.reporter is not None and envelope.data.reporter.startswith("ingest-")
+    assert len([s for s in producer.sent if s[0] == "ingest.records.v1"]) == 2 + 3, "beside the two records"
+
+    asyncio.run(_run_batch(batch, producer, [replace(good("c", 2), timestamp=old + 9)]))
+    assert len(_progress_reports(producer)) == 3, "none again within the interval"
+
+
+def test_live_source_events_bring_no_progress_report() -> None:
+    h, producer = handler(), FakeProducer()
+    batch = IngestBatch(h, producer, progress=Progress(2.0, 30.0, stage="ingest"), unread=lambda: 0)
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    asyncio.run(_run_batch(batch, producer, [replace(good("a", 0), timestamp=now)]))
+    assert _progress_reports(producer) == [] and len(producer.sent) == 1

@@ -12,12 +12,12 @@ from typing import Any
 import orjson
 import pytest
 
-from contracts.envelope import Envelope
+from contracts.envelope import Envelope, envelope_dict
 from contracts.kafka_batches import murmur2
+from contracts.progress import Progress
 from contracts.topics.linkage_facts import PROGRESS_EVENT_TYPE, ProgressV1
 from services.linkage.entrypoints.worker import LinkageBatch, purge_in_steps
 from services.linkage.service_layer.handlers import Incoming
-from services.linkage.service_layer.progress import Progress
 from tests.unit.fake_producer import FakeProducer, until
 
 pytestmark = pytest.mark.unit
@@ -48,6 +48,23 @@ class FakeClock:
         return self.at
 
 
+class FakeCounter:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def labels(self, reason: str) -> FakeCounter:
+        self.counts[reason] = self.counts.get(reason, 0) + 1
+        return self
+
+    def inc(self) -> None:
+        pass
+
+
+class FakeMetrics:
+    def __init__(self) -> None:
+        self.records_failed = FakeCounter()
+
+
 class FakeService:
     def __init__(self) -> None:
         self.store = FakeStore()
@@ -56,6 +73,7 @@ class FakeService:
         self.progress = Progress(0.0, 30.0)  # none unless a test sets an interval
         self.clock = FakeClock()
         self.source_uri = "/tsunagu/linkage"
+        self.metrics = FakeMetrics()
 
     def _entries(self, kind: str, batch: list[Incoming]) -> list[tuple[int, Any]]:
         self.calls.append((kind, [item.offset for item in batch]))
@@ -213,3 +231,43 @@ def test_live_records_bring_no_progress_report() -> None:
     _run_acknowledged(batch, producer, [Rec("r", 1)])
 
     assert [key for _, key, _, _ in producer.sent] == [b"k"]
+
+
+def _ingest_report(offset: int, unread: int | None, partition: int = 0) -> Rec:
+    """Ingest's progress report as its worker writes it on ingest.records.v1 (contracts/progress.py)."""
+    data = ProgressV1(records=500, source_time="2026-12-03T09:00:00+00:00", reporter="ingest-1", unread=unread)
+    value = orjson.dumps(envelope_dict(data=data, type_="ingest.progress.reported", source="/tsunagu/ingest",
+                                       subject=None))
+    return Rec("r", offset, partition, f"ingest-progress:{partition}".encode(), value)
+
+
+def test_ingests_report_is_not_a_record_and_its_count_goes_on_in_linkages_report_when_it_says_more() -> None:
+    """While ingest runs ahead, linkage's own input grows though the backlog shrinks: what ingest had not handled
+    when it wrote the report, read in order with the records, is what is not through linkage yet."""
+    service, producer = FakeService(), FakeProducer()
+    service.progress = Progress(2.0, 30.0)
+    service.source_time = (service.clock.at - timedelta(minutes=5)).isoformat()
+    batch = LinkageBatch(service, producer, records_topic="r", decisions_topic="d")  # type: ignore[arg-type]
+    batch.unread = lambda: 12_345
+
+    _run_acknowledged(batch, producer, [Rec("r", 1), _ingest_report(2, 90_000), Rec("r", 3)])
+
+    assert service.calls == [("records", [1, 3])], "the report is not handed to the records' use case"
+    reports = [value for _, key, value, _ in producer.sent if key and key.startswith(b"linkage-progress:")]
+    assert Envelope[ProgressV1].model_validate_json(reports[0]).data.unread == 90_000, "ingest's count, larger"
+
+
+def test_linkages_own_count_goes_in_its_report_when_it_says_more_and_a_malformed_ingest_report_is_counted() -> None:
+    service, producer = FakeService(), FakeProducer()
+    service.progress = Progress(2.0, 30.0)
+    service.source_time = (service.clock.at - timedelta(minutes=5)).isoformat()
+    batch = LinkageBatch(service, producer, records_topic="r", decisions_topic="d")  # type: ignore[arg-type]
+    batch.unread = lambda: 12_345
+
+    _run_acknowledged(batch, producer, [_ingest_report(1, 1_000), Rec("r", 2, key=b"ingest-progress:0", value=b"{}")])
+
+    assert service.calls == [] and service.metrics.records_failed.counts == {"invalid_progress": 1}
+    assert [unread for unread, _ in service.progress.upstream.values()] == [1_000]
+    _run_acknowledged(batch, producer, [Rec("r", 3)])
+    reports = [value for _, key, value, _ in producer.sent if key and key.startswith(b"linkage-progress:")]
+    assert Envelope[ProgressV1].model_validate_json(reports[0]).data.unread == 12_345, "its own count, larger"

@@ -64,7 +64,7 @@ TP0, TP1 = TopicPartition("source.childcare.v1", 0), TopicPartition("source.chil
 
 
 def test_unread_counts_what_the_broker_holds_past_the_records_handed_over_on_the_partitions_held() -> None:
-    """Linkage's progress reports carry it (services/linkage/service_layer/progress.py): scoring tells a backlog
+    """Linkage's progress reports carry it (contracts/progress.py): scoring tells a backlog
     that shrinks from a pipeline that stays behind."""
     other = TopicPartition("linkage.decisions.v1", 0)
     consumer = FakeConsumer([{TP0: [good("a", 5), good("b", 6)], other: [Rec(other.topic, 0, 3, b"x")]},

@@ -203,7 +203,8 @@ def test_a_backlog_that_shrinks_holds_its_children_past_the_bound_up_to_the_drai
     duties.held_back("c1", 0.0)
     duties.held_back("c2", 100.0)
     _reports(duties, {"linkage-a": [(float(t), 200_000 - 100 * t) for t in range(0, 1000, 2)]})
-    assert duties.draining(998.0)
+    assert duties.draining(998.0) and duties.upstream_unread(998.0) == 200_000 - 100 * 998
+    assert duties.upstream_unread(1009.0) == 0, "no report for 11 s: none counted"
     assert duties.caught_up_now(TODAY, 998.0) == ["c1"], "c1 held 998 s > 900, c2 held 898 s, the backlog shrinks"
     without = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0)
     without.held_back("c1", 0.0)
@@ -216,7 +217,7 @@ def test_a_pipeline_that_stays_behind_or_an_upstream_still_filling_keeps_the_bou
     growing.held_back("c1", 0.0)
     _reports(growing, {"linkage-a": [(float(t), 1_000 + 50 * t) for t in range(0, 400, 2)]})
     assert not growing.draining(398.0)
-    assert growing.caught_up_now(TODAY, 398.0) == ["c1"], "ingest fills linkage's input faster than it reads"
+    assert growing.caught_up_now(TODAY, 398.0) == ["c1"], "more source events not through linkage than before"
     level = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=900.0)
     level.held_back("c1", 0.0)
     _reports(level, {"linkage-a": [(float(t), 5_000) for t in range(0, 400, 2)]})

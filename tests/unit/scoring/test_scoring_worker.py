@@ -519,6 +519,7 @@ def test_children_stay_held_past_the_bound_while_linkage_reports_its_backlog_shr
         asyncio.run(report(offset, unread))
     assert producer.on("scoring.flags.v1") == [] and list(s.duties.caught_up) == ["p1"], \
         "held 0.27 s, past the bound of 0.1 s, while the backlog shrinks"
+    assert s.metrics.backlog_upstream_unread._value.get() == 2_000, "operators see linkage's backlog"
     for offset in (11, 12, 13, 14):
         asyncio.run(report(offset, 2_000))  # level: the pipeline stays behind
     assert [key for key, _, _ in producer.on("scoring.flags.v1")] == [b"p1"]

@@ -1,4 +1,4 @@
-"""When linkage reports that it is working through a backlog (service_layer/progress.py)."""
+"""When a stage reports that it is working through a backlog (contracts/progress.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.linkage.service_layer.progress import Progress
+from contracts.progress import Progress, decode, progress_messages
+from contracts.topics._progress import ProgressV1
 
 pytestmark = pytest.mark.unit
 
@@ -56,3 +57,32 @@ def test_a_source_time_that_is_not_a_time_is_not_reported() -> None:
     progress = Progress(2.0, 30.0)
     progress.handled(5, "yesterday")
     assert progress.report(NOW, 100.0) is None
+
+
+def test_the_stage_befores_reports_count_while_read_recently_summed_over_its_instances() -> None:
+    progress = Progress(2.0, 30.0)
+    assert progress.upstream_unread(0.0) == 0
+    progress.heard(ProgressV1(records=1, source_time=_ago(300), reporter="ingest-a", unread=5_000), 100.0)
+    progress.heard(ProgressV1(records=1, source_time=_ago(300), reporter="ingest-b", unread=3_000), 110.0)
+    progress.heard(ProgressV1(records=1, source_time=_ago(300), reporter="ingest-a", unread=4_000), 115.0)
+    progress.heard(ProgressV1(records=1, source_time=_ago(300), reporter=None, unread=9_999), 115.0)  # says nothing
+    assert progress.upstream_unread(120.0) == 7_000
+    assert progress.upstream_unread(140.0) == 4_000, "ingest-b read 30 s ago: through, or gone"
+    progress.handled(10, _ago(300))
+    assert progress.report(NOW, 141.0, 2_500)["unread"] == 4_000, "the stage before's count when it is more"
+    progress.handled(10, _ago(300))
+    assert progress.report(NOW, 150.0, 2_500)["unread"] == 2_500, "its own when ingest-a is no longer heard"
+
+
+def test_a_report_reads_back_and_anything_else_is_refused_without_its_values() -> None:
+    report = {"records": 3, "source_time": _ago(60), "reporter": "ingest-x", "unread": 7}
+    [(topic, key, value)] = progress_messages("t", "ingest.progress.reported", report, ["ingest-progress:0"],
+                                              "/tsunagu/ingest", NOW)
+    assert (topic, key) == ("t", b"ingest-progress:0")
+    assert decode(value, "ingest.progress.reported", ValueError).model_dump() == report
+    with pytest.raises(ValueError, match="event type"):
+        decode(value, "linkage.progress.reported", ValueError)
+    with pytest.raises(ValueError, match=r"fields \['data'"):
+        decode(b'{"type": "ingest.progress.reported", "secret": "taro"}', "ingest.progress.reported", ValueError)
+    with pytest.raises(ValueError, match="no value"):
+        decode(None, "ingest.progress.reported", ValueError)
