@@ -132,7 +132,8 @@ class BatchConsumer:
         self.order = TimeOrder(consumer, idle_s=idle_s, hold=max_records) if time_ordered else None
         self._order_generation = 0  # the generation the records in ``order`` were read in
         self._outstanding: asyncio.Future[None] | None = None  # the last batch's finish and commit, still running
-        self._handled: dict[TopicPartition, int] = {}  # partition → the offset after the last record handed over
+        # partition → the offset after the last record handed over (before any: its first record fetched)
+        self._handled: dict[TopicPartition, int] = {}
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -247,6 +248,9 @@ class BatchConsumer:
                 continue
             generation = self.generation
             fetched = await self.consumer.getmany(timeout_ms=self.window_ms)  # all that the fetches brought
+            for tp, batch in fetched.items():  # what came before a partition's first fetch was handled before
+                if batch and tp not in self._handled:
+                    self._handled[tp] = batch[0].offset
             if self.order is not None:
                 records = await self._in_time_order(fetched, generation)
             elif not fetched:
@@ -334,7 +338,8 @@ class BatchConsumer:
     def unread(self, *topics: str) -> int | None:
         """Records of ``topics`` on the broker not yet handed to the handler, over the partitions held, as far as the
         last fetches told (their high watermarks; no request): held back by ``TimeOrder`` or not fetched yet. Only
-        partitions with a record handed over since they were assigned count; None while there is none."""
+        partitions with a record fetched since they were assigned count (a partition ``TimeOrder`` holds back until
+        its time comes counts from its first fetch: at a drain's start most do); None while there is none."""
         unread, known = 0, False
         for tp in self.partitions:
             handled = self._handled.get(tp)

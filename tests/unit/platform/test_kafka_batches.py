@@ -72,7 +72,7 @@ def test_unread_counts_what_the_broker_holds_past_the_records_handed_over_on_the
     consumer.highwater = {TP0: 100, TP1: 50, other: 9}.get  # type: ignore[attr-defined]
     reader = _reader(consumer)
     reader.assigned({TP0, TP1, other})
-    assert reader.unread("source.childcare.v1") is None, "nothing handed over yet: not known"
+    assert reader.unread("source.childcare.v1") is None, "nothing fetched yet: not known"
     seen: list[int | None] = []
     stop = asyncio.Event()
 
@@ -82,8 +82,9 @@ def test_unread_counts_what_the_broker_holds_past_the_records_handed_over_on_the
             stop.set()
 
     asyncio.run(reader.run(handle, stop))
-    assert seen == [None, 100 - 7], "counted once a batch is handed over, of the topic asked only"
-    assert reader.unread("source.childcare.v1") == 100 - 8, "TP1: none handed over, not counted"
+    assert seen == [100 - 5, 100 - 7], "from its first record fetched, then past the records handed over"
+    assert reader.unread("source.childcare.v1") == 100 - 8, "TP1: nothing fetched, not counted"
+    assert reader.unread("source.childcare.v1", "linkage.decisions.v1") == 100 - 8 + 9 - 4, "topics asked only"
     asyncio.run(reader.revoked({TP0}))
     assert reader.unread("source.childcare.v1") is None, "a partition revoked no longer counts"
 
