@@ -40,24 +40,30 @@ class Progress:
         self.source_time: str | None = None  # the last record's, as its source handed it over
         self._reported = float("-inf")  # monotonic seconds of the last report
         self.reporter = f"{stage}-{secrets.token_hex(6)}"  # this process, in its reports
-        self.upstream: dict[str, tuple[int, float]] = {}  # the stage before: instance → (unread, read when)
+        self.handled_total = 0  # records handled since the start
+        # the stage before: instance → (unread, read when, ``handled_total`` then)
+        self.upstream: dict[str, tuple[int, float, int]] = {}
 
     def handled(self, records: int, source_time: str | None) -> None:
         """``records`` more handled, the last of them handed over by its source at ``source_time``."""
         self.records += records
+        self.handled_total += records
         if source_time:
             self.source_time = source_time
 
     def heard(self, report: ProgressV1, monotonic: float) -> None:
         """The stage before reported its backlog in this stage's input, read now."""
         if report.reporter is not None and report.unread is not None:
-            self.upstream[report.reporter] = (report.unread, monotonic)
+            self.upstream[report.reporter] = (report.unread, monotonic, self.handled_total)
 
     def upstream_unread(self, monotonic: float) -> int:
-        """What the stage before reported not yet handled, summed over its instances read within ``UPSTREAM_FOR_S``."""
-        for name in [name for name, (_, when) in self.upstream.items() if monotonic - when >= UPSTREAM_FOR_S]:
+        """What the stage before reported not yet handled, less the records this stage handled since it read that
+        (they were part of it: the stage before's last report, written a moment before it was through, would
+        otherwise stay level until it no longer counts), summed over its instances read within ``UPSTREAM_FOR_S``."""
+        for name in [name for name, (_, when, _) in self.upstream.items() if monotonic - when >= UPSTREAM_FOR_S]:
             del self.upstream[name]
-        return sum(unread for unread, _ in self.upstream.values())
+        total = self.handled_total
+        return sum(max(0, unread - (total - then)) for unread, _, then in self.upstream.values())
 
     def report(self, now: datetime, monotonic: float, unread: int | None = None) -> dict[str, Any] | None:
         """The report due now (``ProgressV1``'s data), if one is: records handled since the last, the interval

@@ -373,11 +373,16 @@ class Scoring:
                 return False
         return True
 
-    async def catch_up(self, lock: asyncio.Lock, read_all: Callable[[], Awaitable[bool]] | None = None) -> None:
+    async def catch_up(self, lock: asyncio.Lock, read_all: Callable[[], Awaitable[bool]] | None = None,
+                       unread: Callable[[], int | None] = lambda: None) -> None:
         """The children whose assessments waited for a backlog to be through (``catch_up_after_s``): evaluated now
         on all their facts (``release_child``: absences still wait for the clock) and published when changed. The
-        backlog is through when it has been quiet and ``read_all`` says nothing is left to read."""
+        backlog is through when it has been quiet and ``read_all`` says nothing is left to read. ``unread``: the
+        facts not read yet (the reader's), for whether the backlog shrinks (``ClockDuties.draining``)."""
         today, now = self.container.clock.today(), time.monotonic()
+        own = unread()
+        if own is not None:
+            self.duties.own_backlog(own, now)
         if read_all is not None and self.duties.owes_release(today, now):
             self.duties.unread = not await read_all()  # facts of the backlog may wait to be read: it goes on
         ready = self.duties.caught_up_now(today, now)
@@ -455,7 +460,8 @@ async def run(container: Container, stop: asyncio.Event) -> None:
         if scoring.duties.catch_up_after is not None:
             read_all = partial(scoring.read_all, consumer)
             duties.append(asyncio.create_task(kafka_batches.every(
-                min(1.0, settings.catch_up_quiet_s), lambda: scoring.catch_up(reader.lock, read_all), stop,
+                min(1.0, settings.catch_up_quiet_s),
+                lambda: scoring.catch_up(reader.lock, read_all, lambda: reader.unread(FACTS)), stop,
                 name="catch-up")))
         if scoring.duties.settle_after is not None:
             duties.append(asyncio.create_task(kafka_batches.every(

@@ -69,9 +69,23 @@ def test_the_stage_befores_reports_count_while_read_recently_summed_over_its_ins
     assert progress.upstream_unread(120.0) == 7_000
     assert progress.upstream_unread(140.0) == 4_000, "ingest-b read 30 s ago: through, or gone"
     progress.handled(10, _ago(300))
-    assert progress.report(NOW, 141.0, 2_500)["unread"] == 4_000, "the stage before's count when it is more"
+    assert progress.report(NOW, 141.0, 2_500)["unread"] == 3_990, \
+        "the stage before's count, less the records handled since it was read, when it is more"
     progress.handled(10, _ago(300))
     assert progress.report(NOW, 150.0, 2_500)["unread"] == 2_500, "its own when ingest-a is no longer heard"
+
+
+def test_the_stage_befores_last_count_falls_with_the_records_handled_after_it() -> None:
+    """Ingest's last report of a drain, written a moment before it was through, still counts the records it wrote
+    after it; linkage's report must not stay level on it until it expires (scoring would take a level count for a
+    pipeline that stays behind and publish every held child at its bound, a minute before the drain's end)."""
+    progress = Progress(2.0, 30.0)
+    progress.heard(ProgressV1(records=1, source_time=_ago(300), reporter="ingest-a", unread=4_860), 100.0)
+    counts = []
+    for step in range(6):
+        progress.handled(1_000, _ago(300))
+        counts.append(progress.upstream_unread(101.0 + step))
+    assert counts == [3_860, 2_860, 1_860, 860, 0, 0]
 
 
 def test_a_report_reads_back_and_anything_else_is_refused_without_its_values() -> None:

@@ -250,3 +250,23 @@ def test_the_instances_reports_are_summed_and_one_done_with_its_backlog_stops_co
     _reports(duties, {"linkage-a": [(float(t), 100_000 - 10 * t) for t in range(402, 800, 2)]})
     assert duties.draining(798.0), "linkage-b is no longer counted; linkage-a's unread falls"
     assert duties.caught_up_now(TODAY, 798.0) == []
+
+
+def test_with_linkage_through_a_backlog_still_shrinking_in_scorings_own_input_keeps_its_children() -> None:
+    """At 1.0 scoring reads the facts linkage wrote for a minute after linkage is through: the bound published
+    251 659 children on histories still partial, 20 s before the backlog was through."""
+    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=900.0)
+    duties.held_back("c1", 0.0)
+    for second in range(0, 400):  # linkage's count falls faster than scoring's own backlog grows
+        if second % 2 == 0:
+            _reports(duties, {"linkage-a": [(float(second), 200_000 - 500 * second)]})
+        duties.own_backlog(20 * second, float(second))
+        assert duties.caught_up_now(TODAY, float(second)) == [], f"{second} s"
+    for second in range(400, 460):  # linkage through and silent; scoring reads the facts it wrote: they fall
+        duties.held_back("c2", float(second))
+        duties.own_backlog(8_000 - 100 * (second - 400), float(second))
+        assert duties.caught_up_now(TODAY, float(second)) == [], f"{second} s"
+    for second in range(460, 492):  # level: scoring stays behind
+        duties.held_back("c2", float(second))
+        duties.own_backlog(5_000, float(second))
+    assert duties.caught_up_now(TODAY, 491.0) == ["c1"], "c2 held since 400 s, within the bound"
