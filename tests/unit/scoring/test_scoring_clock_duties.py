@@ -270,3 +270,16 @@ def test_with_linkage_through_a_backlog_still_shrinking_in_scorings_own_input_ke
         duties.held_back("c2", float(second))
         duties.own_backlog(5_000, float(second))
     assert duties.caught_up_now(TODAY, 491.0) == ["c1"], "c2 held since 400 s, within the bound"
+
+
+def test_scorings_own_backlog_growing_while_linkage_reports_a_shrinking_one_does_not_end_the_hold() -> None:
+    """On one machine scoring gives way to the stages before it: its unread facts grow during a drain whose count
+    at linkage falls (at 1.0, counted together, the sum grew 530 s into the drain and 251 631 children were
+    published at their bound on partial histories)."""
+    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=900.0)
+    duties.held_back("c1", 0.0)
+    for second in range(0, 600):
+        if second % 2 == 0:
+            _reports(duties, {"linkage-a": [(float(second), 1_000_000 - 1_000 * second)]})
+        duties.own_backlog(5_000 * second, float(second))  # faster than linkage's count falls
+        assert duties.caught_up_now(TODAY, float(second)) == [], f"{second} s"
