@@ -382,7 +382,7 @@ class Scoring:
         today, now = self.container.clock.today(), time.monotonic()
         own = unread()
         if own is not None:
-            self.duties.own_backlog(own, now)
+            self.duties.own_backlog(own)
         if read_all is not None and self.duties.owes_release(today, now):
             self.duties.unread = not await read_all()  # facts of the backlog may wait to be read: it goes on
         ready = self.duties.caught_up_now(today, now)

@@ -36,10 +36,8 @@ class ClockDuties:
         self.unread = False  # the worker found facts not read yet that were there when the backlog fell quiet
         self._age: tuple[str, float] = ("", 0.0)  # the last source time read, as epoch seconds
         self._unread: dict[str, tuple[int, float]] = {}  # linkage instance → its last report's unread records, when
-        # (when, the backlog left), at most a second apart: linkage's count (``_upstream``), scoring's own
-        # (``own_backlog``)
-        self._totals: deque[tuple[float, int]] = deque()
-        self._own: deque[tuple[float, int]] = deque()
+        self._totals: deque[tuple[float, int]] = deque()  # (when, linkage's count), at most a second apart
+        self._own = 0  # facts of scoring's input not read yet (``own_backlog``)
         self.drain_window = DRAIN_WINDOW_S
 
     def behind(self, child_id: str, source_time: str | None, now_epoch: float) -> bool:
@@ -85,17 +83,17 @@ class ClockDuties:
         reports[reporter] = (unread, now)
         for name in [name for name, (_, when) in reports.items() if now - when > self.catch_up_quiet]:
             del reports[name]
-        self._sample(self._totals, sum(count for count, _ in reports.values()), now)
+        self._sample(sum(count for count, _ in reports.values()), now)
 
-    def own_backlog(self, unread: int, now: float) -> None:
-        """Scoring's own input not read yet (its reader's ``unread`` of linkage.facts.v1), told every tick. It counts
-        once linkage is silent: linkage through, scoring still reads the facts it wrote (at 1.0 a minute of them). Not
-        added to linkage's count while linkage reports: scoring gives way to the stages before it on one machine, so
-        its own backlog grows during a drain that shrinks (at 1.0 the sum of the two grew 530 s into the drain and
-        the bound published 251 631 children)."""
-        self._sample(self._own, unread, now)
+    def own_backlog(self, unread: int) -> None:
+        """Scoring's own input not read yet (its reader's ``unread`` of linkage.facts.v1), told every tick. Linkage's
+        reports come in that input, in order with its facts: while some of it is unread, no report for a while means
+        scoring reads slowly (on one machine it gives way to the stages before it), not that linkage stopped."""
+        self._own = unread
 
-    def _sample(self, totals: deque[tuple[float, int]], total: int, now: float) -> None:
+    def _sample(self, total: int, now: float) -> None:
+        """The latest count, in a series a second apart reaching one window back."""
+        totals = self._totals
         if totals and now - totals[-1][0] < self.drain_window / 30:
             totals[-1] = (totals[-1][0], total)  # the latest count, kept at most once a second
         else:
@@ -109,16 +107,15 @@ class ClockDuties:
         return sum(count for count, when in self._unread.values() if now - when <= self.catch_up_quiet)
 
     def draining(self, now: float) -> bool:
-        """Whether the backlog shrinks: while linkage reports (within ``catch_up_quiet``), the source events not
-        through it yet are fewer than ``DRAIN_WINDOW_S`` before; once it is silent, the facts not read here yet
-        (``own_backlog``) are. A pipeline that stays behind (as many source events coming as handled), or a linkage
-        that fell silent with scoring's own input level, is not draining: the children held ``catch_up_max_hold``
-        are published then."""
-        for totals in (self._totals, self._own):
-            if totals and now - totals[-1][0] <= self.catch_up_quiet:
-                first, last = totals[0], totals[-1]
-                return last[0] - first[0] >= self.drain_window and last[1] < first[1]
-        return False
+        """Whether the backlog shrinks: the source events not through linkage yet (its reports, read in order with
+        its facts) are fewer than ``DRAIN_WINDOW_S`` before. A pipeline that stays behind (as many source events
+        coming as handled) is not draining, nor a linkage that fell silent — no report for ``catch_up_quiet`` with
+        scoring's own input read (``own_backlog``): the children held ``catch_up_max_hold`` are published then."""
+        totals = self._totals
+        if not totals or (now - totals[-1][0] > self.catch_up_quiet and not self._own):
+            return False
+        first, last = totals[0], totals[-1]
+        return last[0] - first[0] >= self.drain_window and last[1] < first[1]
 
     def caught_up_now(self, today: date, now: float) -> list[str]:
         """The children to publish now: every one once no fact of a backlog has come for ``catch_up_quiet``,
