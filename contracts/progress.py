@@ -98,8 +98,9 @@ def progress_messages(topic: str, event_type: str, report: dict[str, Any], keys:
     return [(topic, key.encode(), value) for key in keys]
 
 
-def decode(raw: bytes | None, event_type: str, invalid: Callable[[str], Exception]) -> ProgressV1:
-    """A report read back; ``invalid(detail)`` is raised (no values in it) when it is not one of ``event_type``."""
+def decode(raw: bytes | None, event_type: str, invalid: Callable[[str], Exception]) -> Envelope[ProgressV1]:
+    """A report read back (its envelope: ``time`` is when it was written); ``invalid(detail)`` is raised (no values
+    in it) when it is not one of ``event_type``."""
     if raw is None:
         raise invalid("message has no value")
     try:
@@ -109,4 +110,4 @@ def decode(raw: bytes | None, event_type: str, invalid: Callable[[str], Exceptio
         raise invalid(f"fields {fields}") from None
     if envelope.type != event_type:
         raise invalid(f"event type is not {event_type}")
-    return envelope.data
+    return envelope

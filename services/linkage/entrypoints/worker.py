@@ -92,7 +92,7 @@ class LinkageBatch:
         """Ingest's progress report, read in order with the records it wrote (contracts/progress.py): what it had not
         handled then is not through linkage now. A malformed one is counted and skipped (no values logged)."""
         try:
-            report = progress.decode(record.value, ingest_records.PROGRESS_EVENT_TYPE, ValueError)
+            report = progress.decode(record.value, ingest_records.PROGRESS_EVENT_TYPE, ValueError).data
         except ValueError as exc:
             self.service.metrics.records_failed.labels(reason="invalid_progress").inc()
             log.warning("skipped ingest's progress report at p%s@%s: %s", record.partition, record.offset, exc)

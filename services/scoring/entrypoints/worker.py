@@ -192,8 +192,9 @@ class Scoring:
             log.warning("skipped linkage.facts.v1 message p%s@%s: %s (%s)", record.partition, record.offset,
                         exc.reason, exc.detail)
             return
-        self.duties.upstream_working(report.source_time, time.time(), time.monotonic(), reporter=report.reporter,
-                                     unread=report.unread)
+        data = report.data
+        self.duties.upstream_working(data.source_time, time.time(), time.monotonic(), reporter=data.reporter,
+                                     unread=data.unread, written=report.time.timestamp())
 
     def count_facts(self) -> None:
         """The batch's fact outcomes and handling times into the metrics, each counter and histogram bucket added to
@@ -389,8 +390,9 @@ class Scoring:
         if ready:
             how = "through" if self.duties.through(now) else "held_too_long"
             self.metrics.backlog_released.labels(how=how).inc(len(ready))
-            log.info("%s: publishing the held assessments of %d children",
-                     "a backlog is through" if how == "through" else "held too long", len(ready))
+            log.info("%s: publishing the held assessments of %d children%s",
+                     "a backlog is through" if how == "through" else "held too long", len(ready),
+                     "" if how == "through" else f" ({self.duties.drain_state(now)})")
             await self.by_clock(lock, ready, release_child, today, source_times=self.duties.source_time_of)
         self.metrics.backlog_waiting.set(len(self.duties.caught_up))
         self.metrics.backlog_upstream_unread.set(self.duties.upstream_unread(now))

@@ -38,6 +38,7 @@ class ClockDuties:
         self._unread: dict[str, tuple[int, float]] = {}  # linkage instance → its last report's unread records, when
         self._totals: deque[tuple[float, int]] = deque()  # (when, linkage's count), at most a second apart
         self._own = 0  # facts of scoring's input not read yet (``own_backlog``)
+        self._heard = float("-inf")  # when linkage's last report was read
         self.drain_window = DRAIN_WINDOW_S
 
     def behind(self, child_id: str, source_time: str | None, now_epoch: float) -> bool:
@@ -64,26 +65,28 @@ class ClockDuties:
         self.last_backlog = now
 
     def upstream_working(self, source_time: str, now_epoch: float, now: float, *, reporter: str | None = None,
-                         unread: int | None = None) -> bool:
+                         unread: int | None = None, written: float | None = None) -> bool:
         """Linkage reports it is working through records whose source events came at ``source_time``
         (contracts/topics/linkage_facts.py, ``ProgressV1``): when that is a backlog by ``behind``'s measure, the
         backlog is not quiet, even though the records gave no facts. Whether it counted. The ``reporter``'s
-        ``unread`` records tell whether the backlog shrinks (``draining``)."""
+        ``unread`` records tell whether the backlog shrinks (``draining``), on linkage's clock (``written``, epoch
+        seconds: scoring reads the reports in bursts when it gives way to the stages before it)."""
         if reporter is not None and unread is not None:
-            self._upstream(reporter, unread, now)
+            self._upstream(reporter, unread, now, now if written is None else written)
         if not self.behind("", source_time, now_epoch):
             return False
         self.last_backlog = now
         return True
 
-    def _upstream(self, reporter: str, unread: int, now: float) -> None:
+    def _upstream(self, reporter: str, unread: int, now: float, written: float) -> None:
         """One instance's report (each comes on every partition: the copies change nothing). Instances not heard
         from for ``catch_up_quiet`` are done with their backlog, or gone: they no longer count."""
         reports = self._unread
         reports[reporter] = (unread, now)
         for name in [name for name, (_, when) in reports.items() if now - when > self.catch_up_quiet]:
             del reports[name]
-        self._sample(sum(count for count, _ in reports.values()), now)
+        self._heard = now
+        self._sample(sum(count for count, _ in reports.values()), written)
 
     def own_backlog(self, unread: int) -> None:
         """Scoring's own input not read yet (its reader's ``unread`` of linkage.facts.v1), told every tick. Linkage's
@@ -112,10 +115,18 @@ class ClockDuties:
         coming as handled) is not draining, nor a linkage that fell silent — no report for ``catch_up_quiet`` with
         scoring's own input read (``own_backlog``): the children held ``catch_up_max_hold`` are published then."""
         totals = self._totals
-        if not totals or (now - totals[-1][0] > self.catch_up_quiet and not self._own):
+        if not totals or (now - self._heard > self.catch_up_quiet and not self._own):
             return False
         first, last = totals[0], totals[-1]
         return last[0] - first[0] >= self.drain_window and last[1] < first[1]
+
+    def drain_state(self, now: float) -> str:
+        """What ``draining`` saw, for the log of a release at the bound (counts and times only)."""
+        totals = self._totals
+        if not totals:
+            return "no count from linkage"
+        return (f"linkage's count {totals[-1][1]}, {totals[0][1]} {totals[-1][0] - totals[0][0]:.0f} s before on "
+                f"its clock, its last report read {now - self._heard:.0f} s ago, {self._own} facts unread here")
 
     def caught_up_now(self, today: date, now: float) -> list[str]:
         """The children to publish now: every one once no fact of a backlog has come for ``catch_up_quiet``,

@@ -78,9 +78,9 @@ def is_progress(key: bytes | None) -> bool:
     return key is not None and key.startswith(PROGRESS_KEY)
 
 
-def decode_progress(raw: bytes | str | None) -> linkage_facts.ProgressV1:
+def decode_progress(raw: bytes | str | None) -> Envelope[linkage_facts.ProgressV1]:
     """A progress report: how far behind linkage is, and how much of its input it has not handled yet
-    (contracts/topics/linkage_facts.py)."""
+    (contracts/topics/linkage_facts.py); the envelope's ``time`` is when linkage wrote it."""
     return progress.decode(raw.encode() if isinstance(raw, str) else raw, linkage_facts.PROGRESS_EVENT_TYPE,
                            lambda detail: InvalidFactMessage("invalid_progress", detail))
 

@@ -93,7 +93,7 @@ def test_a_report_reads_back_and_anything_else_is_refused_without_its_values() -
     [(topic, key, value)] = progress_messages("t", "ingest.progress.reported", report, ["ingest-progress:0"],
                                               "/tsunagu/ingest", NOW)
     assert (topic, key) == ("t", b"ingest-progress:0")
-    assert decode(value, "ingest.progress.reported", ValueError).model_dump() == report
+    assert decode(value, "ingest.progress.reported", ValueError).data.model_dump() == report
     with pytest.raises(ValueError, match="event type"):
         decode(value, "linkage.progress.reported", ValueError)
     with pytest.raises(ValueError, match=r"fields \['data'"):

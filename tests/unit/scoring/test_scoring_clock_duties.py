@@ -277,3 +277,15 @@ def test_scorings_own_backlog_growing_while_linkage_reports_a_shrinking_one_does
             _reports(duties, {"linkage-a": [(float(second), 1_000_000 - 1_000 * second)]})
         duties.own_backlog(5_000 * second)  # faster than linkage's count falls
         assert duties.caught_up_now(TODAY, float(second)) == [], f"{second} s"
+
+
+def test_reports_read_in_a_burst_are_judged_on_linkages_clock() -> None:
+    """Scoring, giving way to the stages before it, may read a minute of linkage's reports within a second."""
+    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=60.0, catch_up_drain_hold=900.0)
+    duties.held_back("c1", 0.0)
+    old = datetime.fromtimestamp(NOW - 3600, tz=UTC).isoformat()
+    for n, written in enumerate(range(1000, 1062, 2)):  # written over 60 s, read within 0.3 s
+        duties.upstream_working(old, NOW, 100.0 + n / 100, reporter="linkage-a", unread=90_000 - 1_000 * n,
+                                written=float(written))
+    assert duties.draining(100.5) and duties.caught_up_now(TODAY, 100.5) == []
+    assert "linkage's count 60000, 75000 30 s before" in duties.drain_state(100.5)
