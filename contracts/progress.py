@@ -65,11 +65,12 @@ class Progress:
         total = self.handled_total
         return sum(max(0, unread - (total - then)) for unread, _, then in self.upstream.values())
 
-    def report(self, now: datetime, monotonic: float, unread: int | None = None) -> dict[str, Any] | None:
+    def report(self, now: datetime, monotonic: float,
+               unread: Callable[[], int | None] | None = None) -> dict[str, Any] | None:
         """The report due now (``ProgressV1``'s data), if one is: records handled since the last, the interval
         gone by, and the last record older than ``after_s``. Records that were not behind are forgotten.
-        ``unread``: the input's records not handled yet (the reader's ``unread``), None when not known; the stage
-        before's report, when it says more, is reported instead."""
+        ``unread``: asked only when a report is due, the input's records not handled yet (the reader's
+        ``unread``), None when not known; the stage before's report, when it says more, is reported instead."""
         if self.interval_s <= 0 or not self.records or self.source_time is None \
                 or monotonic - self._reported < self.interval_s:
             return None
@@ -82,11 +83,11 @@ class Progress:
         if age <= self.after_s:
             return None
         self._reported = monotonic
-        if self.upstream:
-            upstream = self.upstream_unread(monotonic)
-            if self.upstream and (unread is None or upstream > unread):
-                unread = upstream
-        return {"records": records, "source_time": source_time, "reporter": self.reporter, "unread": unread}
+        own = unread() if unread is not None else None
+        upstream = self.upstream_unread(monotonic)  # drops the reports no longer heard first
+        if self.upstream and (own is None or upstream > own):
+            own = upstream
+        return {"records": records, "source_time": source_time, "reporter": self.reporter, "unread": own}
 
 
 def progress_messages(topic: str, event_type: str, report: dict[str, Any], keys: list[str], source_uri: str,

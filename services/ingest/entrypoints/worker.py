@@ -116,7 +116,7 @@ class IngestBatch:
         progress = self.progress
         assert progress is not None
         progress.handled(handled, datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None)
-        report = progress.report(datetime.now(UTC), time.monotonic(), self.unread())
+        report = progress.report(datetime.now(UTC), time.monotonic(), self.unread)
         if report is None:
             return
         partitions = out.partitions(self.records_topic)

@@ -103,7 +103,7 @@ class LinkageBatch:
         """Progress reports to every partition of linkage.facts.v1 when one is due (contracts/progress.py): not
         in the outbox — a report lost in a crash is only a report, and the next batch writes another."""
         service = self.service
-        report = service.progress.report(service.clock.now(), time.monotonic(), self.unread())
+        report = service.progress.report(service.clock.now(), time.monotonic(), self.unread)
         if report is None:
             return []
         await self.out.topics(FACTS)
