@@ -194,7 +194,7 @@ class Scoring:
             return
         data = report.data
         self.duties.upstream_working(data.source_time, time.time(), time.monotonic(), reporter=data.reporter,
-                                     unread=data.unread, written=report.time.timestamp())
+                                     unread=data.unread, written=report.time.timestamp(), records=data.records)
 
     def count_facts(self) -> None:
         """The batch's fact outcomes and handling times into the metrics, each counter and histogram bucket added to

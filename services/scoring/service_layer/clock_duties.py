@@ -14,7 +14,9 @@ from datetime import date, datetime
 
 # Linkage's backlog shrinks when the source events not through it yet (its reports' ``unread``), summed over its
 # instances, are fewer than this long before (reports come every 2 s; a batch's ups and downs are smaller than half a
-# minute's work)
+# minute's work). An instance is heard from while its last report was read within it: a linkage slowed down (its
+# disk's writes throttled at scale 1.0: 500 records in 12 s) pauses between reports for longer than
+# ``catch_up_quiet`` without having stopped (the same span as linkage's for ingest's reports, contracts/progress.py)
 DRAIN_WINDOW_S = 30.0
 
 
@@ -35,7 +37,9 @@ class ClockDuties:
         self.last_backlog = float("-inf")  # when the last fact of a backlog was held
         self.unread = False  # the worker found facts not read yet that were there when the backlog fell quiet
         self._age: tuple[str, float] = ("", 0.0)  # the last source time read, as epoch seconds
-        self._unread: dict[str, tuple[int, float]] = {}  # linkage instance → its last report's unread records, when
+        # linkage instance → its last report's unread records, when read, when written (linkage's clock), and the
+        # seconds of work they are at its pace then (``_upstream``)
+        self._unread: dict[str, tuple[int, float, float, float]] = {}
         self._totals: deque[tuple[float, int]] = deque()  # (when, linkage's count), at most a second apart
         self._own = 0  # facts of scoring's input not read yet (``own_backlog``)
         self._heard = float("-inf")  # when linkage's last report was read
@@ -65,28 +69,38 @@ class ClockDuties:
         self.last_backlog = now
 
     def upstream_working(self, source_time: str, now_epoch: float, now: float, *, reporter: str | None = None,
-                         unread: int | None = None, written: float | None = None) -> bool:
+                         unread: int | None = None, written: float | None = None, records: int = 0) -> bool:
         """Linkage reports it is working through records whose source events came at ``source_time``
         (contracts/topics/linkage_facts.py, ``ProgressV1``): when that is a backlog by ``behind``'s measure, the
         backlog is not quiet, even though the records gave no facts. Whether it counted. The ``reporter``'s
         ``unread`` records tell whether the backlog shrinks (``draining``), on linkage's clock (``written``, epoch
-        seconds: scoring reads the reports in bursts when it gives way to the stages before it)."""
+        seconds: scoring reads the reports in bursts when it gives way to the stages before it); with the
+        ``records`` it handled since its report before, whether a quiet is its end (``upstream_busy``)."""
         if reporter is not None and unread is not None:
-            self._upstream(reporter, unread, now, now if written is None else written)
+            self._upstream(reporter, unread, now, now if written is None else written, records)
         if not self.behind("", source_time, now_epoch):
             return False
         self.last_backlog = now
         return True
 
-    def _upstream(self, reporter: str, unread: int, now: float, written: float) -> None:
+    def _upstream(self, reporter: str, unread: int, now: float, written: float, records: int) -> None:
         """One instance's report (each comes on every partition: the copies change nothing). Instances not heard
-        from for ``catch_up_quiet`` are done with their backlog, or gone: they no longer count."""
+        from for ``drain_window`` are done with their backlog, or gone: they no longer count. The work its
+        ``unread`` records are: at the pace of its ``records`` since its report before (on its clock); for its
+        first report, none when no more than those records, else unknown (infinite)."""
         reports = self._unread
-        reports[reporter] = (unread, now)
-        for name in [name for name, (_, when) in reports.items() if now - when > self.catch_up_quiet]:
+        before = reports.get(reporter)
+        if before is not None and written <= before[2]:
+            left = before[3]  # a copy, or a report written within the same instant
+        elif before is not None and records:
+            left = unread * (written - before[2]) / records
+        else:
+            left = 0.0 if unread <= records else float("inf")
+        reports[reporter] = (unread, now, written, left)
+        for name in [name for name, (_, when, _, _) in reports.items() if now - when > self.drain_window]:
             del reports[name]
         self._heard = now
-        self._sample(sum(count for count, _ in reports.values()), written)
+        self._sample(sum(count for count, *_ in reports.values()), written)
 
     def own_backlog(self, unread: int) -> None:
         """Scoring's own input not read yet (its reader's ``unread`` of linkage.facts.v1), told every tick. Linkage's
@@ -105,17 +119,26 @@ class ClockDuties:
             totals.popleft()  # the first left is the latest at least a window old
 
     def upstream_unread(self, now: float) -> int:
-        """Source events not through linkage yet, summed over its instances that reported within ``catch_up_quiet``
+        """Source events not through linkage yet, summed over its instances that reported within ``drain_window``
         (0: none)."""
-        return sum(count for count, when in self._unread.values() if now - when <= self.catch_up_quiet)
+        return sum(count for count, when, *_ in self._unread.values() if now - when <= self.drain_window)
+
+    def upstream_busy(self, now: float) -> bool:
+        """Whether an instance of linkage heard from (within ``drain_window``) had more than ``catch_up_quiet`` of
+        work left at its last report, at its pace then: a quiet now is a pause in linkage, not the backlog's end.
+        At scale 1.0 linkage's writes were throttled by the disk (500 records in 12 s), scoring read its input to
+        the end and took the 12 s without a report for the end of the drain, 1.2 million records before it: the
+        251 659 children held were published on part of their histories."""
+        return any(now - when <= self.drain_window and left > self.catch_up_quiet
+                   for _, when, _, left in self._unread.values())
 
     def draining(self, now: float) -> bool:
         """Whether the backlog shrinks: the source events not through linkage yet (its reports, read in order with
         its facts) are fewer than ``DRAIN_WINDOW_S`` before. A pipeline that stays behind (as many source events
-        coming as handled) is not draining, nor a linkage that fell silent — no report for ``catch_up_quiet`` with
+        coming as handled) is not draining, nor a linkage that fell silent — no report for ``drain_window`` with
         scoring's own input read (``own_backlog``): the children held ``catch_up_max_hold`` are published then."""
         totals = self._totals
-        if not totals or (now - self._heard > self.catch_up_quiet and not self._own):
+        if not totals or (now - self._heard > self.drain_window and not self._own):
             return False
         first, last = totals[0], totals[-1]
         return last[0] - first[0] >= self.drain_window and last[1] < first[1]
@@ -157,8 +180,9 @@ class ClockDuties:
         return now - self.last_backlog >= self.catch_up_quiet
 
     def through(self, now: float) -> bool:
-        """Whether the backlog is through: quiet, and nothing left unread that was there when it fell quiet."""
-        return not self.unread and self.quiet(now)
+        """Whether the backlog is through: quiet, nothing left unread that was there when it fell quiet, and linkage
+        not in the middle of its backlog (``upstream_busy``)."""
+        return not self.unread and self.quiet(now) and not self.upstream_busy(now)
 
     def owes_release(self, today: date, now: float) -> bool:
         """Whether the backlog is quiet and held children wait for it to be through: the worker then asks whether

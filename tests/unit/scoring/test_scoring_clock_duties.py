@@ -204,7 +204,8 @@ def test_a_backlog_that_shrinks_holds_its_children_past_the_bound_up_to_the_drai
     duties.held_back("c2", 100.0)
     _reports(duties, {"linkage-a": [(float(t), 200_000 - 100 * t) for t in range(0, 1000, 2)]})
     assert duties.draining(998.0) and duties.upstream_unread(998.0) == 200_000 - 100 * 998
-    assert duties.upstream_unread(1009.0) == 0, "no report for 11 s: none counted"
+    assert duties.upstream_unread(1020.0) == 200_000 - 100 * 998, "a pause of 22 s: still heard from"
+    assert duties.upstream_unread(1029.0) == 0, "no report for 31 s: none counted"
     assert duties.caught_up_now(TODAY, 998.0) == ["c1"], "c1 held 998 s > 900, c2 held 898 s, the backlog shrinks"
     without = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0)
     without.held_back("c1", 0.0)
@@ -231,9 +232,10 @@ def test_a_linkage_that_falls_silent_or_has_not_reported_long_enough_is_not_drai
     assert not duties.draining(320.0), "18 s of reports: not a window's worth yet"
     _reports(duties, {"linkage-a": [(float(t), 200_000 - 100 * t) for t in range(320, 400, 2)]})
     assert duties.draining(398.0) and duties.caught_up_now(TODAY, 398.0) == []
-    assert not duties.draining(409.0), "no report for 11 s: linkage stopped, or is through"
-    duties.held_back("z", 409.0)  # scoring's own backlog goes on
-    assert duties.caught_up_now(TODAY, 409.0) == ["c1"]
+    assert duties.draining(420.0), "a pause of 22 s: a linkage slowed down, not stopped"
+    assert not duties.draining(429.0), "no report for 31 s: linkage stopped, or is through"
+    duties.held_back("z", 429.0)  # scoring's own backlog goes on
+    assert duties.caught_up_now(TODAY, 429.0) == ["c1"]
 
 
 def test_the_instances_reports_are_summed_and_one_done_with_its_backlog_stops_counting() -> None:
@@ -259,11 +261,11 @@ def test_while_scorings_own_input_is_unread_a_pause_in_linkages_reports_is_scori
     duties.held_back("c1", 0.0)
     _reports(duties, {"linkage-a": [(float(t), 200_000 - 500 * t) for t in range(0, 400, 2)]})
     duties.own_backlog(50_000)  # scoring's input holds facts (and reports) it has not read
-    duties.held_back("c2", 420.0)  # a fact read, no report for 22 s
-    assert duties.draining(420.0) and duties.caught_up_now(TODAY, 420.0) == []
+    duties.held_back("c2", 440.0)  # a fact read, no report for 42 s
+    assert duties.draining(440.0) and duties.caught_up_now(TODAY, 440.0) == []
     duties.own_backlog(0)  # read to the end: linkage is silent
-    assert not duties.draining(421.0)
-    assert duties.caught_up_now(TODAY, 421.0) == ["c1"], "c2 held since 420 s, within the bound"
+    assert not duties.draining(441.0)
+    assert duties.caught_up_now(TODAY, 441.0) == ["c1"], "c2 held since 440 s, within the bound"
 
 
 def test_scorings_own_backlog_growing_while_linkage_reports_a_shrinking_one_does_not_end_the_hold() -> None:
@@ -289,3 +291,63 @@ def test_reports_read_in_a_burst_are_judged_on_linkages_clock() -> None:
                                 written=float(written))
     assert duties.draining(100.5) and duties.caught_up_now(TODAY, 100.5) == []
     assert "linkage's count 60000, 75000 30 s before" in duties.drain_state(100.5)
+
+
+def _progress(duties: ClockDuties, reports: list[tuple[float, int, int]], reporter: str = "linkage-a") -> None:
+    """Linkage's reports (when written and read, unread, records handled since its report before)."""
+    old = datetime.fromtimestamp(NOW - 3600, tz=UTC).isoformat()
+    for when, unread, records in reports:
+        duties.upstream_working(old, NOW, when, reporter=reporter, unread=unread, written=when, records=records)
+
+
+def test_a_pause_in_a_linkage_far_from_through_is_not_the_backlogs_end() -> None:
+    """Scale 1.0: linkage's writes throttled by the disk, 500 records every 2–3 s with 1.2 million left, then
+    12.3 s without a report; scoring had read its input to the end, took the quiet for the end and published the
+    251 659 children held on part of their histories. The quiet is a pause: they stay held (the drain hold)."""
+    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=1800.0)
+    duties.held_back("c1", 0.0)
+    duties.held_back("c2", 500.0)
+    _progress(duties, [(float(t), 4_000_000 - 4_000 * t, 8_000) for t in range(0, 700, 2)])
+    _progress(duties, [(700.0 + 2.5 * n, 1_210_000 - 500 * n, 500) for n in range(20)])  # to 747.5 s
+    duties.unread = False  # scoring read everything there was when it fell quiet
+    assert duties.quiet(760.0) and duties.upstream_busy(760.0)
+    assert not duties.through(760.0)
+    assert duties.draining(760.0) and duties.caught_up_now(TODAY, 760.0) == [], "12.5 s without a report"
+    assert duties.caught_up_now(TODAY, 776.0) == [], "28.5 s: still heard from, still draining"
+    assert duties.through(778.0) and duties.caught_up_now(TODAY, 778.0) == ["c1", "c2"], \
+        "30.5 s without a report: linkage is no longer heard from, and the quiet ends the backlog"
+
+
+def test_the_end_of_a_drain_is_still_its_end() -> None:
+    """Linkage's last report of a drain says less left than it handles in the quiet: the quiet after it is the
+    end, and the children are published then, not 30 s later."""
+    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=1800.0)
+    duties.held_back("c1", 0.0)
+    _progress(duties, [(float(t), 800_000 - 4_000 * t, 8_000) for t in range(0, 200, 2)])
+    _progress(duties, [(200.0, 5_000, 8_000)])  # 1.25 s of its work left
+    assert not duties.upstream_busy(200.0)
+    assert not duties.through(209.0), "not quiet yet"
+    assert duties.through(210.0) and duties.caught_up_now(TODAY, 210.0) == ["c1"]
+
+
+def test_a_first_report_with_more_left_than_it_handled_counts_until_no_longer_heard() -> None:
+    """Its pace is not known yet: the records it handled are all there is to go on."""
+    short = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=1800.0)
+    short.held_back("c1", 0.0)
+    _progress(short, [(1.0, 300, 500)])
+    assert short.through(11.0), "no more left than it handled"
+    long = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=1800.0)
+    long.held_back("c1", 0.0)
+    _progress(long, [(1.0, 5_000, 500)])
+    assert long.upstream_busy(11.0) and not long.through(11.0)
+    assert long.through(31.5) and long.caught_up_now(TODAY, 31.5) == ["c1"]
+
+
+def test_copies_of_a_report_do_not_change_linkages_pace() -> None:
+    """Each report comes on every partition of linkage.facts.v1: read six times, one report."""
+    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=1800.0)
+    _progress(duties, [(0.0, 100_000, 8_000), (2.0, 92_000, 8_000)])
+    _progress(duties, [(2.0, 92_000, 8_000)] * 5)
+    assert duties.upstream_busy(2.0), "92 000 records at 4 000 a second: 23 s of work"
+    _progress(duties, [(4.0, 20_000, 72_000)] + [(4.0, 20_000, 72_000)] * 5)
+    assert not duties.upstream_busy(4.0), "20 000 at 36 000 a second"
