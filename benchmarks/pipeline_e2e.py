@@ -73,6 +73,18 @@ def machine_s() -> dict[str, float]:
     return {"idle": int(fields[4]) / TICK, "iowait": int(fields[5]) / TICK}
 
 
+def written_bytes(pid: int) -> int:
+    """Bytes the process caused to be written to the disk (/proc/<pid>/io ``write_bytes``: what reached the block
+    layer, page cache write-back included; 0 when not readable)."""
+    try:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def peak_rss_mib(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -235,7 +247,7 @@ def measure(run: Run, timeout_s: float) -> dict[str, object]:
     idle_from = cpu_s(broker)
     time.sleep(10)
     broker_idle_per_s = (cpu_s(broker) - idle_from) / 10
-    broker_before = cpu_s(broker)
+    broker_before, broker_written = cpu_s(broker), written_bytes(broker)
     started = time.monotonic()
     for service in SERVICES:
         run.start(service)
@@ -258,7 +270,10 @@ def measure(run: Run, timeout_s: float) -> dict[str, object]:
     return {"drain_s": drained, "first_lag_zero_s": first_zero, "timeline": timeline(samples, drained),
             "cpu_s": {s: at_end[s] for s in pids},
             "broker_cpu_s": at_end["broker"] - broker_before, "broker_idle_cpu_per_s": broker_idle_per_s,
-            "peak_rss_mib": {s: peak_rss_mib(pid) for s, pid in pids.items()}}
+            "peak_rss_mib": {s: peak_rss_mib(pid) for s, pid in pids.items()},
+            # the disk's share: at scale 1.0 linkage's SQLite writes were throttled (I/O wait), its rate fell 10×
+            "written_mib": {**{s: written_bytes(pid) / 2**20 for s, pid in pids.items()},
+                            "broker": (written_bytes(broker) - broker_written) / 2**20}}
 
 
 def timeline(samples: list[tuple[float, dict[str, int], dict[str, float]]], drained: float) -> list[dict[str, Any]]:
@@ -402,8 +417,8 @@ def main() -> int:
               "cpu_nice": {s: int(os.environ.get(f"TSUNAGU_{s.upper()}_CPU_NICE", "0")) for s in SERVICES}}
     per = " / ".join(f"{s} {v:.2f}" for s, v in result["cpu_ms_per_event"].items())
     net = " / ".join(f"{s} {v:.2f}" for s, v in result["cpu_ms_per_event_net"].items())
-    rss = figures["peak_rss_mib"]
-    assert isinstance(rss, dict)
+    rss, written = figures["peak_rss_mib"], figures["written_mib"]
+    assert isinstance(rss, dict) and isinstance(written, dict)
     print(f"scale {args.scale}: {total:,} source events drained in {figures['drain_s']:.1f} s = {rate:,.0f} events/s "
           f"(every lag first 0 at {figures['first_lag_zero_s']:.1f} s; "
           f"load avg {result['load_avg_1m']:.1f}; CPU_NICE "
@@ -413,6 +428,8 @@ def main() -> int:
           f"{result['broker_cpu_ms_per_event']:.2f} (less its idle rate "
           f"{result['broker_cpu_ms_per_event_net']:.2f})\n"
           f"peak RSS MiB: {sum(rss.values()):.0f} ({', '.join(f'{s} {v:.0f}' for s, v in rss.items())})\n"
+          f"written to disk, KiB per source event: "
+          f"{', '.join(f'{s} {v * 1024 / total:.1f}' for s, v in written.items())}\n"
           f"raw aiokafka {raw['events_per_s']:,.0f} events/s, ConsumerPerformance {perf['events_per_s']:,.0f} "
           f"msg/s; pipeline / raw = {result['pipeline_over_raw']:.4f}\n"
           f"CPU ms per message from the first on: raw aiokafka {raw['cpu_ms_per_event']:.4f}, a Faust agent doing "
