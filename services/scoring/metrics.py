@@ -61,7 +61,7 @@ class ScoringMetrics:
             "(CATCH_UP_AFTER_S)", registry=registry)
         self.backlog_upstream_unread = Gauge(
             "tsunagu_scoring_backlog_upstream_unread_records", "Source events not through linkage yet, as linkage's "
-            "progress reports of a backlog say (summed over its instances heard from within 30 s; 0 "
+            "progress reports of a backlog say (summed over its instances heard from within CATCH_UP_MAX_HOLD_S; 0 "
             "when none reports). While it falls, held children wait past CATCH_UP_MAX_HOLD_S (up to "
             "CATCH_UP_DRAIN_HOLD_S)",
             registry=registry)

@@ -14,9 +14,7 @@ from datetime import date, datetime
 
 # Linkage's backlog shrinks when the source events not through it yet (its reports' ``unread``), summed over its
 # instances, are fewer than this long before (reports come every 2 s; a batch's ups and downs are smaller than half a
-# minute's work). An instance is heard from while its last report was read within it: a linkage slowed down (its
-# disk's writes throttled at scale 1.0: 500 records in 12 s) pauses between reports for longer than
-# ``catch_up_quiet`` without having stopped (the same span as linkage's for ingest's reports, contracts/progress.py)
+# minute's work)
 DRAIN_WINDOW_S = 30.0
 
 
@@ -39,11 +37,18 @@ class ClockDuties:
         self._age: tuple[str, float] = ("", 0.0)  # the last source time read, as epoch seconds
         # linkage instance → its last report's unread records, when read, when written (linkage's clock), and the
         # seconds of work they are at its pace then (``_upstream``)
-        self._unread: dict[str, tuple[int, float, float, float]] = {}
+        self._unread: dict[str, tuple[int, float, float, float | None]] = {}
         self._totals: deque[tuple[float, int]] = deque()  # (when, linkage's count), at most a second apart
         self._own = 0  # facts of scoring's input not read yet (``own_backlog``)
         self._heard = float("-inf")  # when linkage's last report was read
         self.drain_window = DRAIN_WINDOW_S
+
+    @property
+    def heard_for(self) -> float:
+        """How long a linkage instance's last report counts: as long as a child is held without one. Slowed down
+        (its disk's writes throttled at scale 1.0), linkage wrote no report for 12 s, and for 85 s in a drain's
+        first minute, without having stopped; one stopped for good leaves the children to the bound."""
+        return self.catch_up_max_hold
 
     def behind(self, child_id: str, source_time: str | None, now_epoch: float) -> bool:
         """Whether the fact belongs to a backlog: its source event reached Tsunagu more than ``catch_up_after``
@@ -85,9 +90,9 @@ class ClockDuties:
 
     def _upstream(self, reporter: str, unread: int, now: float, written: float, records: int) -> None:
         """One instance's report (each comes on every partition: the copies change nothing). Instances not heard
-        from for ``drain_window`` are done with their backlog, or gone: they no longer count. The work its
-        ``unread`` records are: at the pace of its ``records`` since its report before (on its clock); for its
-        first report, none when no more than those records, else unknown (infinite)."""
+        from for ``catch_up_max_hold`` are done with their backlog, or gone: they no longer count (``heard_for``).
+        The seconds of work its ``unread`` records are: at the pace of its ``records`` since its report before (on
+        its clock); for its first report, none when no more than those records, else not known (None)."""
         reports = self._unread
         before = reports.get(reporter)
         if before is not None and written <= before[2]:
@@ -95,9 +100,9 @@ class ClockDuties:
         elif before is not None and records:
             left = unread * (written - before[2]) / records
         else:
-            left = 0.0 if unread <= records else float("inf")
+            left = 0.0 if unread <= records else None
         reports[reporter] = (unread, now, written, left)
-        for name in [name for name, (_, when, _, _) in reports.items() if now - when > self.drain_window]:
+        for name in [name for name, (_, when, _, _) in reports.items() if now - when > self.heard_for]:
             del reports[name]
         self._heard = now
         self._sample(sum(count for count, *_ in reports.values()), written)
@@ -119,26 +124,28 @@ class ClockDuties:
             totals.popleft()  # the first left is the latest at least a window old
 
     def upstream_unread(self, now: float) -> int:
-        """Source events not through linkage yet, summed over its instances that reported within ``drain_window``
-        (0: none)."""
-        return sum(count for count, when, *_ in self._unread.values() if now - when <= self.drain_window)
+        """Source events not through linkage yet, summed over its instances heard from (``heard_for``; 0: none)."""
+        return sum(count for count, when, *_ in self._unread.values() if now - when <= self.heard_for)
 
     def upstream_busy(self, now: float) -> bool:
-        """Whether an instance of linkage heard from (within ``drain_window``) had more than ``catch_up_quiet`` of
-        work left at its last report, at its pace then: a quiet now is a pause in linkage, not the backlog's end.
-        At scale 1.0 linkage's writes were throttled by the disk (500 records in 12 s), scoring read its input to
-        the end and took the 12 s without a report for the end of the drain, 1.2 million records before it: the
-        251 659 children held were published on part of their histories."""
-        return any(now - when <= self.drain_window and left > self.catch_up_quiet
+        """Whether an instance of linkage heard from (``heard_for``) had more than ``catch_up_quiet`` of work left at
+        its last report, at its pace then: a quiet now is a pause in linkage, not the backlog's end. An instance
+        with one report, more left than it handled, counts for ``drain_window``: while it has more to do, its next
+        report comes within seconds (a small backlog, through before it, is not held 300 s). At scale 1.0
+        linkage's writes were throttled by the disk (500 records in 12 s; 85 s without a report in another drain's
+        first minute), scoring read its input to the end and took 12 s without a report for the end of the drain,
+        1.2 million records before it: the 251 659 children held were published on part of their histories."""
+        return any(now - when <= self.drain_window if left is None
+                   else now - when <= self.heard_for and left > self.catch_up_quiet
                    for _, when, _, left in self._unread.values())
 
     def draining(self, now: float) -> bool:
         """Whether the backlog shrinks: the source events not through linkage yet (its reports, read in order with
         its facts) are fewer than ``DRAIN_WINDOW_S`` before. A pipeline that stays behind (as many source events
-        coming as handled) is not draining, nor a linkage that fell silent — no report for ``drain_window`` with
+        coming as handled) is not draining, nor a linkage that fell silent — no report for ``heard_for`` with
         scoring's own input read (``own_backlog``): the children held ``catch_up_max_hold`` are published then."""
         totals = self._totals
-        if not totals or (now - self._heard > self.drain_window and not self._own):
+        if not totals or (now - self._heard > self.heard_for and not self._own):
             return False
         first, last = totals[0], totals[-1]
         return last[0] - first[0] >= self.drain_window and last[1] < first[1]

@@ -204,8 +204,8 @@ def test_a_backlog_that_shrinks_holds_its_children_past_the_bound_up_to_the_drai
     duties.held_back("c2", 100.0)
     _reports(duties, {"linkage-a": [(float(t), 200_000 - 100 * t) for t in range(0, 1000, 2)]})
     assert duties.draining(998.0) and duties.upstream_unread(998.0) == 200_000 - 100 * 998
-    assert duties.upstream_unread(1020.0) == 200_000 - 100 * 998, "a pause of 22 s: still heard from"
-    assert duties.upstream_unread(1029.0) == 0, "no report for 31 s: none counted"
+    assert duties.upstream_unread(1290.0) == 200_000 - 100 * 998, "a pause of 292 s: still heard from"
+    assert duties.upstream_unread(1299.0) == 0, "no report for 301 s (CATCH_UP_MAX_HOLD_S): none counted"
     assert duties.caught_up_now(TODAY, 998.0) == ["c1"], "c1 held 998 s > 900, c2 held 898 s, the backlog shrinks"
     without = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0)
     without.held_back("c1", 0.0)
@@ -232,10 +232,10 @@ def test_a_linkage_that_falls_silent_or_has_not_reported_long_enough_is_not_drai
     assert not duties.draining(320.0), "18 s of reports: not a window's worth yet"
     _reports(duties, {"linkage-a": [(float(t), 200_000 - 100 * t) for t in range(320, 400, 2)]})
     assert duties.draining(398.0) and duties.caught_up_now(TODAY, 398.0) == []
-    assert duties.draining(420.0), "a pause of 22 s: a linkage slowed down, not stopped"
-    assert not duties.draining(429.0), "no report for 31 s: linkage stopped, or is through"
-    duties.held_back("z", 429.0)  # scoring's own backlog goes on
-    assert duties.caught_up_now(TODAY, 429.0) == ["c1"]
+    assert duties.draining(483.0), "a pause of 85 s: a linkage slowed down, not stopped"
+    assert not duties.draining(699.0), "no report for 301 s: linkage stopped, or is through"
+    duties.held_back("z", 699.0)  # scoring's own backlog goes on
+    assert duties.caught_up_now(TODAY, 699.0) == ["c1"]
 
 
 def test_the_instances_reports_are_summed_and_one_done_with_its_backlog_stops_counting() -> None:
@@ -261,11 +261,11 @@ def test_while_scorings_own_input_is_unread_a_pause_in_linkages_reports_is_scori
     duties.held_back("c1", 0.0)
     _reports(duties, {"linkage-a": [(float(t), 200_000 - 500 * t) for t in range(0, 400, 2)]})
     duties.own_backlog(50_000)  # scoring's input holds facts (and reports) it has not read
-    duties.held_back("c2", 440.0)  # a fact read, no report for 42 s
-    assert duties.draining(440.0) and duties.caught_up_now(TODAY, 440.0) == []
+    duties.held_back("c2", 700.0)  # a fact read, no report for 302 s
+    assert duties.draining(700.0) and duties.caught_up_now(TODAY, 700.0) == []
     duties.own_backlog(0)  # read to the end: linkage is silent
-    assert not duties.draining(441.0)
-    assert duties.caught_up_now(TODAY, 441.0) == ["c1"], "c2 held since 440 s, within the bound"
+    assert not duties.draining(701.0)
+    assert duties.caught_up_now(TODAY, 701.0) == ["c1"], "c2 held since 700 s, within the bound"
 
 
 def test_scorings_own_backlog_growing_while_linkage_reports_a_shrinking_one_does_not_end_the_hold() -> None:
@@ -302,8 +302,9 @@ def _progress(duties: ClockDuties, reports: list[tuple[float, int, int]], report
 
 def test_a_pause_in_a_linkage_far_from_through_is_not_the_backlogs_end() -> None:
     """Scale 1.0: linkage's writes throttled by the disk, 500 records every 2–3 s with 1.2 million left, then
-    12.3 s without a report; scoring had read its input to the end, took the quiet for the end and published the
-    251 659 children held on part of their histories. The quiet is a pause: they stay held (the drain hold)."""
+    12.3 s without a report (85 s in another drain's first minute); scoring had read its input to the end, took the
+    quiet for the end and published the 251 659 children held on part of their histories. The quiet is a pause:
+    they stay held (the drain hold) while linkage is heard from (its last report within CATCH_UP_MAX_HOLD_S)."""
     duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=1800.0)
     duties.held_back("c1", 0.0)
     duties.held_back("c2", 500.0)
@@ -313,9 +314,9 @@ def test_a_pause_in_a_linkage_far_from_through_is_not_the_backlogs_end() -> None
     assert duties.quiet(760.0) and duties.upstream_busy(760.0)
     assert not duties.through(760.0)
     assert duties.draining(760.0) and duties.caught_up_now(TODAY, 760.0) == [], "12.5 s without a report"
-    assert duties.caught_up_now(TODAY, 776.0) == [], "28.5 s: still heard from, still draining"
-    assert duties.through(778.0) and duties.caught_up_now(TODAY, 778.0) == ["c1", "c2"], \
-        "30.5 s without a report: linkage is no longer heard from, and the quiet ends the backlog"
+    assert duties.caught_up_now(TODAY, 833.0) == [], "85.5 s: still heard from, still draining"
+    assert duties.through(1048.0) and duties.caught_up_now(TODAY, 1048.0) == ["c1", "c2"], \
+        "300.5 s without a report: linkage is no longer heard from, and the quiet ends the backlog"
 
 
 def test_the_end_of_a_drain_is_still_its_end() -> None:
@@ -330,8 +331,9 @@ def test_the_end_of_a_drain_is_still_its_end() -> None:
     assert duties.through(210.0) and duties.caught_up_now(TODAY, 210.0) == ["c1"]
 
 
-def test_a_first_report_with_more_left_than_it_handled_counts_until_no_longer_heard() -> None:
-    """Its pace is not known yet: the records it handled are all there is to go on."""
+def test_a_first_report_with_more_left_than_it_handled_counts_for_the_drain_window() -> None:
+    """Its pace is not known yet: the records it handled are all there is to go on; with more to do, linkage
+    reports again within seconds."""
     short = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=1800.0)
     short.held_back("c1", 0.0)
     _progress(short, [(1.0, 300, 500)])
@@ -340,7 +342,9 @@ def test_a_first_report_with_more_left_than_it_handled_counts_until_no_longer_he
     long.held_back("c1", 0.0)
     _progress(long, [(1.0, 5_000, 500)])
     assert long.upstream_busy(11.0) and not long.through(11.0)
-    assert long.through(31.5) and long.caught_up_now(TODAY, 31.5) == ["c1"]
+    assert not long.through(30.0)
+    assert long.through(31.5) and long.caught_up_now(TODAY, 31.5) == ["c1"], \
+        "through within its first report: no second report, and a small backlog is not held 300 s"
 
 
 def test_copies_of_a_report_do_not_change_linkages_pace() -> None:
