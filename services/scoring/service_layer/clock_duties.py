@@ -129,14 +129,16 @@ class ClockDuties:
 
     def upstream_busy(self, now: float) -> bool:
         """Whether an instance of linkage heard from (``heard_for``) had more than ``catch_up_quiet`` of work left at
-        its last report, at its pace then: a quiet now is a pause in linkage, not the backlog's end. An instance
-        with one report, more left than it handled, counts for ``drain_window``: while it has more to do, its next
-        report comes within seconds (a small backlog, through before it, is not held 300 s). At scale 1.0
+        its last report, at its pace then: a quiet now is a pause in linkage, not the backlog's end — until that work
+        and a quiet more have gone by (a linkage slow at its drain's end, through since, is not waited for
+        ``heard_for``). An instance with one report, more left than it handled, counts for ``drain_window``: while
+        it has more to do, its next report comes within seconds (a small backlog, through before it, is not held
+        300 s). At scale 1.0
         linkage's writes were throttled by the disk (500 records in 12 s; 85 s without a report in another drain's
         first minute), scoring read its input to the end and took 12 s without a report for the end of the drain,
         1.2 million records before it: the 251 659 children held were published on part of their histories."""
         return any(now - when <= self.drain_window if left is None
-                   else now - when <= self.heard_for and left > self.catch_up_quiet
+                   else left > self.catch_up_quiet and now - when <= min(self.heard_for, left + self.catch_up_quiet)
                    for _, when, _, left in self._unread.values())
 
     def draining(self, now: float) -> bool:

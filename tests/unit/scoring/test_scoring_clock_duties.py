@@ -331,6 +331,17 @@ def test_the_end_of_a_drain_is_still_its_end() -> None:
     assert duties.through(210.0) and duties.caught_up_now(TODAY, 210.0) == ["c1"]
 
 
+def test_a_linkage_slow_at_its_drains_end_is_waited_for_as_long_as_its_work_left() -> None:
+    """Its last report says 25 s of work at its pace then, and no report comes after (it is through): the quiet
+    ends the backlog once that work and a quiet more have gone by, not after CATCH_UP_MAX_HOLD_S."""
+    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=1800.0)
+    duties.held_back("c1", 0.0)
+    _progress(duties, [(float(t), 100_000 - 400 * t, 800) for t in range(0, 200, 2)])
+    _progress(duties, [(200.0, 5_000, 400)])  # 400 records in 2 s: 25 s for the 5 000 left
+    assert duties.upstream_busy(234.0) and not duties.through(234.0)
+    assert duties.through(236.0) and duties.caught_up_now(TODAY, 236.0) == ["c1"]
+
+
 def test_a_first_report_with_more_left_than_it_handled_counts_for_the_drain_window() -> None:
     """Its pace is not known yet: the records it handled are all there is to go on; with more to do, linkage
     reports again within seconds."""
