@@ -73,26 +73,26 @@ def machine_s() -> dict[str, float]:
     return {"idle": int(fields[4]) / TICK, "iowait": int(fields[5]) / TICK}
 
 
-def written_bytes(pid: int) -> int:
-    """Bytes the process caused to be written to the disk (/proc/<pid>/io ``write_bytes``: what reached the block
-    layer, page cache write-back included; 0 when not readable)."""
+def _proc_field(pid: int, name: str, field: str) -> int | None:
+    """The number after ``field:`` in /proc/<pid>/<name>; None when the process or the field is not there."""
     try:
-        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
-            if line.startswith("write_bytes:"):
+        for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return None
+
+
+def written_bytes(pid: int) -> int:
+    """Bytes the process caused to be written to the disk (/proc/<pid>/io ``write_bytes``: what reached the block
+    layer, page cache write-back included; 0 when not readable)."""
+    return _proc_field(pid, "io", "write_bytes") or 0
 
 
 def peak_rss_mib(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
+    kib = _proc_field(pid, "status", "VmHWM")
+    return float("nan") if kib is None else kib / 1024
 
 
 def source_count(bootstrap: str) -> int:
