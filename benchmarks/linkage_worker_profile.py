@@ -21,7 +21,9 @@ messages over — record batches per partition since the ninth pass, so no longe
 digest's own CPU is not counted. WAL checkpoints run on a thread of their own, as in the worker
 (``SQLITE_CHECKPOINT_S``); that thread's CPU is printed beside the handler's, not in it (until 1 Dec 2026 they ran in
 ``COMMIT`` here, which made the batch transaction look larger than the worker's). ``--purge DAY`` then runs the
-retention purge (every purgeable kind kept a year) and prints its CPU, its steps and the longest of them.
+retention purge (every purgeable kind kept a year) and prints its CPU, its steps and the longest of them. Also
+printed: the bytes the process wrote to the disk while the batches ran (``write_bytes`` of /proc/self/io: the WAL's
+frames and the checkpoints' copies), per record.
 ``--profile`` adds a cProfile (CPU clock) written to var/linkage-worker.prof.
 Measure before and after back to back and repeat: other load on the machine moves CPU seconds far less than
 wall time, yet it moves them.
@@ -45,6 +47,7 @@ from prometheus_client import CollectorRegistry
 
 from benchmarks.cpu_split import CpuSplit, MessageDigest
 from benchmarks.linkage_memory import batches, input_path
+from benchmarks.pipeline_e2e import written_bytes
 from contracts.topics import CATALOGUE
 from services.linkage import native
 from services.linkage.adapters.clock import SystemClock
@@ -263,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             instrument(split, store)
         profiler = cProfile.Profile(time.thread_time) if args.profile else None
         load = os.getloadavg()[0]
+        written = written_bytes(os.getpid())
         wall = time.perf_counter()
         if profiler is not None:
             profiler.enable()
@@ -276,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
                 profiler.disable()
             split.restore()
         wall = time.perf_counter() - wall
+        written = written_bytes(os.getpid()) - written
+        database_mib = Path(f"{tmp}/linkage.db").stat().st_size / 2**20
         purge = measure_purge(service, args.purge) if args.purge else None
         digest_part = "benchmark: digest (not counted)"
         cpu -= split.seconds.pop(digest_part, 0.0)
@@ -291,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{1e3 * cpu / records:.4f} ms per record (wall {wall:.1f} s, load avg at start {load:.1f}); "
           f"source facts read back {facts_read:,}, processed ids {processed_read:,}; WAL checkpoints on their own "
           f"thread {checkpoints}")
+    print(f"written to the disk by the process while it ran: {written / 2**20:,.0f} MiB = "
+          f"{written / 1024 / records:.1f} KiB per record (the WAL's frames and the checkpoints' copies; the "
+          f"database {database_mib:,.0f} MiB at the end)")
     if purge is not None:
         print(purge)
     if not args.no_split:
