@@ -11,11 +11,21 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Set
 from datetime import date, datetime
+from typing import NamedTuple
 
 # Linkage's backlog shrinks when the source events not through it yet (its reports' ``unread``), summed over its
 # instances, are fewer than this long before (reports come every 2 s; a batch's ups and downs are smaller than half a
 # minute's work)
 DRAIN_WINDOW_S = 30.0
+
+
+class Report(NamedTuple):
+    """A linkage instance's last progress report, as ``ClockDuties`` keeps it."""
+
+    unread: int  # its records not handled yet
+    read_at: float  # when scoring read it (monotonic seconds)
+    written: float  # when linkage wrote it (linkage's clock, epoch seconds)
+    left: float | None  # seconds of work ``unread`` is at its pace then; None: not known (a first report)
 
 
 class ClockDuties:
@@ -35,9 +45,7 @@ class ClockDuties:
         self.last_backlog = float("-inf")  # when the last fact of a backlog was held
         self.unread = False  # the worker found facts not read yet that were there when the backlog fell quiet
         self._age: tuple[str, float] = ("", 0.0)  # the last source time read, as epoch seconds
-        # linkage instance → its last report's unread records, when read, when written (linkage's clock), and the
-        # seconds of work they are at its pace then (``_upstream``)
-        self._unread: dict[str, tuple[int, float, float, float | None]] = {}
+        self._unread: dict[str, Report] = {}  # linkage instance → its last report (``_upstream``)
         self._totals: deque[tuple[float, int]] = deque()  # (when, linkage's count), at most a second apart
         self._own = 0  # facts of scoring's input not read yet (``own_backlog``)
         self._heard = float("-inf")  # when linkage's last report was read
@@ -95,17 +103,17 @@ class ClockDuties:
         its clock); for its first report, none when no more than those records, else not known (None)."""
         reports = self._unread
         before = reports.get(reporter)
-        if before is not None and written <= before[2]:
-            left = before[3]  # a copy, or a report written within the same instant
+        if before is not None and written <= before.written:
+            left = before.left  # a copy, or a report written within the same instant
         elif before is not None and records:
-            left = unread * (written - before[2]) / records
+            left = unread * (written - before.written) / records
         else:
             left = 0.0 if unread <= records else None
-        reports[reporter] = (unread, now, written, left)
-        for name in [name for name, (_, when, _, _) in reports.items() if now - when > self.heard_for]:
+        reports[reporter] = Report(unread, now, written, left)
+        for name in [name for name, report in reports.items() if now - report.read_at > self.heard_for]:
             del reports[name]
         self._heard = now
-        self._sample(sum(count for count, *_ in reports.values()), written)
+        self._sample(sum(report.unread for report in reports.values()), written)
 
     def own_backlog(self, unread: int) -> None:
         """Scoring's own input not read yet (its reader's ``unread`` of linkage.facts.v1), told every tick. Linkage's
@@ -125,7 +133,7 @@ class ClockDuties:
 
     def upstream_unread(self, now: float) -> int:
         """Source events not through linkage yet, summed over its instances heard from (``heard_for``; 0: none)."""
-        return sum(count for count, when, *_ in self._unread.values() if now - when <= self.heard_for)
+        return sum(report.unread for report in self._unread.values() if now - report.read_at <= self.heard_for)
 
     def upstream_busy(self, now: float) -> bool:
         """Whether an instance of linkage heard from (``heard_for``) had more than ``catch_up_quiet`` of work left at
@@ -137,9 +145,10 @@ class ClockDuties:
         linkage's writes were throttled by the disk (500 records in 12 s; 85 s without a report in another drain's
         first minute), scoring read its input to the end and took 12 s without a report for the end of the drain,
         1.2 million records before it: the 251 659 children held were published on part of their histories."""
-        return any(now - when <= self.drain_window if left is None
-                   else left > self.catch_up_quiet and now - when <= min(self.heard_for, left + self.catch_up_quiet)
-                   for _, when, _, left in self._unread.values())
+        return any(now - report.read_at <= self.drain_window if report.left is None
+                   else report.left > self.catch_up_quiet
+                   and now - report.read_at <= min(self.heard_for, report.left + self.catch_up_quiet)
+                   for report in self._unread.values())
 
     def draining(self, now: float) -> bool:
         """Whether the backlog shrinks: the source events not through linkage yet (its reports, read in order with
