@@ -67,10 +67,13 @@ def waited_s(pid: int) -> float:
     return total / 1e9
 
 
-def machine_s() -> dict[str, float]:
-    """The machine's idle and I/O-wait seconds summed over its cores (/proc/stat)."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-    return {"idle": int(fields[4]) / TICK, "iowait": int(fields[5]) / TICK}
+def machine_s(stat: str | None = None) -> dict[str, float]:
+    """The machine's idle, I/O-wait and stolen seconds summed over its cores (the first line of /proc/stat, or
+    ``stat``). Steal is the time a virtual machine's cores were ready to run and the host ran something else: a
+    slower day's drain with steal is the host's load, not the code's."""
+    fields = (stat if stat is not None else Path("/proc/stat").read_text()).split("\n", 1)[0].split()
+    return {"idle": int(fields[4]) / TICK, "iowait": int(fields[5]) / TICK,
+            "steal": int(fields[8]) / TICK if len(fields) > 8 else 0.0}
 
 
 def _proc_field(pid: int, name: str, field: str) -> int | None:
@@ -282,7 +285,8 @@ def timeline(samples: list[tuple[float, dict[str, int], dict[str, float]]], drai
     over the phase's seconds). A process at ≈ 1.0 in a phase is that phase's bottleneck; a phase where none is, is
     waiting (a hold, a linger, a round trip). Beside them, per phase: how many cores' worth of each service's
     threads waited to run (``<service> waiting``: runnable, no core free: the machine is the limit), and the
-    machine's idle and I/O-wait cores (``idle``, ``iowait``: nothing runnable)."""
+    machine's idle and I/O-wait cores (``idle``, ``iowait``: nothing runnable) and the cores the host took
+    (``steal``)."""
     if not samples:
         return []
     done: dict[str, float] = {}
@@ -439,7 +443,7 @@ def main() -> int:
           f"restarted with the whole state: CPU s {json.dumps(figures['startup_cpu_s'])}; "
           f"{json.dumps(figures['restart'])}")
     for phase in figures["timeline"]:  # type: ignore[attr-defined]
-        used = {k: v for k, v in phase["cores"].items() if " " not in k and k not in ("idle", "iowait")}
+        used = {k: v for k, v in phase["cores"].items() if " " not in k and k not in ("idle", "iowait", "steal")}
         other = {k: v for k, v in phase["cores"].items() if k not in used}
         print(f"  {phase['from_s']:6.1f} → {phase['to_s']:6.1f} s, until {phase['until']}: cores used "
               + ", ".join(f"{k} {v:.2f}" for k, v in used.items()))
