@@ -293,6 +293,25 @@ def test_reports_read_in_a_burst_are_judged_on_linkages_clock() -> None:
     assert "linkage's count 60000, 75000 30 s before" in duties.drain_state(100.5)
 
 
+
+def test_an_instance_is_heard_from_for_heard_for_on_scorings_clock_not_linkages() -> None:
+    """A report is written on linkage's clock (epoch seconds) and read on scoring's (monotonic seconds, a few thousand
+    after the process started): how long it counts runs from when scoring read it."""
+    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0)
+    old = datetime.fromtimestamp(NOW - 3600, tz=UTC).isoformat()
+    duties.upstream_working(old, NOW, 2_000.0, reporter="linkage-a", unread=50_000, written=NOW, records=500)
+    duties.upstream_working(old, NOW, 2_002.0, reporter="linkage-a", unread=49_000, written=NOW + 2, records=1_000)
+    assert duties.upstream_unread(2_300.0) == 49_000, "read 298 s ago: heard from"
+    assert duties.upstream_unread(2_303.0) == 0, "read 301 s ago (CATCH_UP_MAX_HOLD_S): none counted"
+    assert duties.upstream_busy(2_050.0), "98 s of work left at its pace: a quiet is a pause"
+    assert not duties.upstream_busy(2_120.0), "118 s after it was read: that work and a quiet have gone by"
+    duties.upstream_working(old, NOW, 2_400.0, reporter="linkage-b", unread=10, written=NOW + 400, records=10)
+    assert duties.upstream_unread(2_400.0) == 10, "linkage-a read 398 s ago: no longer counted, linkage-b is"
+    assert duties.drain_state(2_400.0).startswith("linkage's count 10,"), "nor in the sum the drain is judged by"
+    first = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0)
+    first.upstream_working(old, NOW, 2_000.0, reporter="linkage-a", unread=50_000, written=NOW, records=500)
+    assert first.upstream_busy(2_025.0) and not first.upstream_busy(2_035.0), "a first report: DRAIN_WINDOW_S"
+
 def _progress(duties: ClockDuties, reports: list[tuple[float, int, int]], reporter: str = "linkage-a") -> None:
     """Linkage's reports (when written and read, unread, records handled since its report before)."""
     old = datetime.fromtimestamp(NOW - 3600, tz=UTC).isoformat()
