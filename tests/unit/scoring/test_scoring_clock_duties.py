@@ -293,7 +293,6 @@ def test_reports_read_in_a_burst_are_judged_on_linkages_clock() -> None:
     assert "linkage's count 60000, 75000 30 s before" in duties.drain_state(100.5)
 
 
-
 def test_an_instance_is_heard_from_for_heard_for_on_scorings_clock_not_linkages() -> None:
     """A report is written on linkage's clock (epoch seconds) and read on scoring's (monotonic seconds, a few thousand
     after the process started): how long it counts runs from when scoring read it."""
@@ -311,6 +310,7 @@ def test_an_instance_is_heard_from_for_heard_for_on_scorings_clock_not_linkages(
     first = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0)
     first.upstream_working(old, NOW, 2_000.0, reporter="linkage-a", unread=50_000, written=NOW, records=500)
     assert first.upstream_busy(2_025.0) and not first.upstream_busy(2_035.0), "a first report: DRAIN_WINDOW_S"
+
 
 def _progress(duties: ClockDuties, reports: list[tuple[float, int, int]], reporter: str = "linkage-a") -> None:
     """Linkage's reports (when written and read, unread, records handled since its report before)."""
