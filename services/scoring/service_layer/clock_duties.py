@@ -141,10 +141,10 @@ class ClockDuties:
         and a quiet more have gone by (a linkage slow at its drain's end, through since, is not waited for
         ``heard_for``). An instance with one report, more left than it handled, counts for ``drain_window``: while
         it has more to do, its next report comes within seconds (a small backlog, through before it, is not held
-        300 s). At scale 1.0
-        linkage's writes were throttled by the disk (500 records in 12 s; 85 s without a report in another drain's
-        first minute), scoring read its input to the end and took 12 s without a report for the end of the drain,
-        1.2 million records before it: the 251 659 children held were published on part of their histories."""
+        300 s). At scale 1.0 linkage's writes were throttled by the disk (500 records in 12 s; 85 s without a report
+        in another drain's first minute), scoring read its input to the end and took 12 s without a report for the end
+        of the drain, 1.2 million records before it: the 251 659 children held were published on part of their
+        histories."""
         return any(now - report.read_at <= self.drain_window if report.left is None
                    else report.left > self.catch_up_quiet
                    and now - report.read_at <= min(self.heard_for, report.left + self.catch_up_quiet)
