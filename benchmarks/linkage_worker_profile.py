@@ -165,17 +165,27 @@ def round_robin_batches(items: Iterator[list[Any]], size: int) -> Iterator[list[
 
 
 def drive(batch_handler: Any, items: Iterator[list[Any]]) -> tuple[int, int, float]:
-    """Every batch through the handler on an event loop; (batches, records, the handler's CPU seconds)."""
+    """Every batch through the handler on an event loop, as the worker's reader drives it: a batch's finish (its
+    messages sent once written, the outbox cleared) runs while the next batch is applied; (batches, records, the
+    handler's thread's CPU seconds, reading the input included)."""
 
     async def run() -> tuple[int, int, float]:
         n = records = 0
         cpu = 0.0
+        outstanding: asyncio.Future[None] | None = None
         for batch in items:
             started = time.thread_time()
-            await batch_handler(batch)
+            finish = await batch_handler.apply(batch)
+            if outstanding is not None:
+                await outstanding
+            outstanding = asyncio.ensure_future(finish)
             cpu += time.thread_time() - started
             n += 1
             records += len(batch)
+        started = time.thread_time()
+        if outstanding is not None:
+            await outstanding
+        cpu += time.thread_time() - started
         return n, records, cpu
 
     loop = asyncio.new_event_loop()
@@ -196,6 +206,16 @@ def checkpoint_cpu(store: SqliteStore) -> str:
     cpu = time.clock_gettime(time.pthread_getcpuclockid(thread))
     return (f"{cpu:.2f} CPU-s in {checkpointer.rounds:,} rounds; the WAL started over {checkpointer.restarts:,} "
             f"times, at most {checkpointer.most_pages:,} pages; page cache {store.cache_kib // 1024} MiB")
+
+
+def writer_cpu(store: SqliteStore) -> str:
+    """The writer thread's CPU seconds (``write_behind``: the batches' transactions; not in the handler's CPU)."""
+    writer = store._writer
+    if writer is None:
+        return "none (in the handler's thread)"
+    cpu = sum(time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+              for thread in writer._threads if thread.ident is not None)
+    return f"{cpu:.2f} CPU-s"
 
 
 def measure_purge(service: LinkageService, today: str) -> str:
@@ -233,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="a cProfile too (slower; var/linkage-worker.prof)")
     parser.add_argument("--purge", metavar="DAY", help="then the retention purge on this day (e.g. 2030-01-01)")
     parser.add_argument("--fact-cache", type=int, help="source facts kept between batches (default: the setting's)")
+    parser.add_argument("--no-write-behind", action="store_true",
+                        help="each batch's transaction in the handler's thread (before SQLITE_WRITE_BEHIND)")
     parser.add_argument("--order", choices=("file", "round-robin"), default="file",
                         help="file: as ingest wrote them (by date); round-robin: one record of each source system in "
                              "turn, as the running pipeline delivers a published city (ingest reads its 16 topics in "
@@ -250,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         # handler's CPU; the thread's CPU is printed beside it)
         store = SqliteStore(f"sqlite:///{tmp}/linkage.db", cache_kib=settings.sqlite_cache_mib * 1024,
                             checkpoint_interval_s=settings.sqlite_checkpoint_s,
-                            cache_max_kib=settings.sqlite_cache_max_mib * 1024)
+                            cache_max_kib=settings.sqlite_cache_max_mib * 1024,
+                            write_behind=settings.sqlite_write_behind and not args.no_write_behind)
         state = LinkageState()
         state.source_facts.cache_size = args.fact_cache if args.fact_cache is not None else settings.fact_cache
         store.load(state)  # as the worker starts: attached to its store
@@ -287,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu -= split.seconds.pop(digest_part, 0.0)
         split.calls.pop(digest_part, None)
         facts_read, processed_read = state.source_facts.reads, state.processed.reads
-        checkpoints = checkpoint_cpu(store)
+        checkpoints, writes = checkpoint_cpu(store), writer_cpu(store)
         store.close()
     active = native.active()
     compiled = f"{len(active)} of {len(native.COMPILED)} modules compiled" if active else "pure Python"
@@ -296,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"linkage worker handler ({compiled}): {cpu:.2f} CPU-s = {1e3 * cpu / events:.4f} ms per source event, "
           f"{1e3 * cpu / records:.4f} ms per record (wall {wall:.1f} s, load avg at start {load:.1f}); "
           f"source facts read back {facts_read:,}, processed ids {processed_read:,}; WAL checkpoints on their own "
-          f"thread {checkpoints}")
+          f"thread {checkpoints}; the batches' transactions on a thread of their own {writes}")
     print(f"written to the disk by the process while it ran: {written / 2**20:,.0f} MiB = "
           f"{written / 1024 / records:.1f} KiB per record (the WAL's frames and the checkpoints' copies; the "
           f"database {database_mib:,.0f} MiB at the end)")

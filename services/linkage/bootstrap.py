@@ -58,7 +58,8 @@ class Container:
         store = SqliteStore(self.settings.database_url, cache_kib=self.settings.sqlite_cache_mib * 1024,
                             cache_max_kib=self.settings.sqlite_cache_max_mib * 1024,
                             checkpoint_interval_s=self.settings.sqlite_checkpoint_s,
-                            on_checkpoint=metrics.wal_checkpoint_round)
+                            on_checkpoint=metrics.wal_checkpoint_round,
+                            write_behind=self.settings.sqlite_write_behind)
         rows = store.load(state)  # persons and what matching needs; source facts and processed ids stay in SQLite
         log.info("linkage state loaded: %d rows, %d persons", rows, len(state.persons))
         gc.collect()

@@ -33,6 +33,9 @@ class LinkageSettings(KafkaSecuritySettings, WorkerPrioritySettings):
                                       "size, up to this (no growth when not above SQLITE_CACHE_MIB)")
     sqlite_checkpoint_s: float = Field(1.0, ge=0, description="WAL checkpoints on a thread of their own every this "
                                        "many seconds (0: in the batches' COMMIT, SQLite's automatic checkpoint)")
+    sqlite_write_behind: bool = Field(True, description="each batch's transaction written by a thread of its own "
+                                      "while the next batch is matched, its messages sent once it is committed "
+                                      "(docs/linkage.md, Write-behind)")
     link_probability: float = Field(0.97, gt=0, lt=1, description="auto-link at or above")
     new_probability: float = Field(0.05, gt=0, lt=1, description="new identity below; review in between")
     margin_bits: float = Field(6.0, ge=0, description="best candidate's lead over the runner-up to auto-link")

@@ -20,9 +20,11 @@ import logging
 import os
 import sqlite3
 import threading
+from collections import defaultdict, deque
 from collections.abc import Callable, Collection, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Engine, create_engine, event, text
@@ -167,12 +169,60 @@ class Checkpointer:
         return int(busy), int(pages), int(copied)
 
 
-def _outbox_row(seq: int, m: Message) -> tuple[object, ...]:
+OutboxRow = tuple[int, str, bytes | None, bytes, str]  # seq, topic, key, value (b"": a tombstone), headers
+
+
+def _outbox_row(seq: int, m: Message) -> OutboxRow:
     if m[2] is None:
         headers = orjson.dumps({**m[3], TOMBSTONE: "1"}).decode()
     else:
         headers = orjson.dumps(m[3]).decode() if m[3] else "{}"  # read back by json.loads: the same headers
     return seq, m[0], m[1], m[2] if m[2] is not None else b"", headers
+
+
+# A batch's transaction as one statement per kind of change, the rows bound as one JSON array (``WriteBehind``): SQLite
+# works through the array without the GIL, where ``executemany`` takes it back for every row's parameters.
+_UPSERT_ROWS = ("INSERT INTO state (tbl, k, v) SELECT value->>0, value->>1, value->>2 FROM json_each(?) WHERE true "
+                "ON CONFLICT (tbl, k) DO UPDATE SET v = excluded.v")
+_DELETE_ROWS = "DELETE FROM state WHERE (tbl, k) IN (SELECT value->>0, value->>1 FROM json_each(?))"
+_DROP_TOKENS = "DELETE FROM deps WHERE token IN (SELECT value FROM json_each(?))"
+_REMOVE_DEPS = "DELETE FROM deps WHERE (token, k) IN (SELECT value->>0, value->>1 FROM json_each(?))"
+_ADD_DEPS = "INSERT OR IGNORE INTO deps (token, k) SELECT value->>0, value->>1 FROM json_each(?)"
+# key and value as the bytes they are (CAST of the UTF-8 text: the same bytes as a bound ``bytes``)
+_OUTBOX_ROWS = ("INSERT INTO outbox (seq, topic, k, v, h) SELECT value->>0, value->>1, CAST(value->>2 AS BLOB), "
+                "CAST(value->>3 AS BLOB), value->>4 FROM json_each(?)")
+_OUTBOX_ROW = "INSERT INTO outbox (seq, topic, k, v, h) VALUES (?, ?, ?, ?, ?)"
+_CLEAR_OUTBOX = "DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each(?))"
+
+
+def _array(rows: Collection[Any]) -> str | None:
+    return orjson.dumps(rows).decode() if rows else None
+
+
+def _outbox_json(rows: list[OutboxRow]) -> str | None:
+    """The outbox rows as one JSON array, key and value as text; None when one is not UTF-8 (a dead letter keeps
+    the source's bytes as they came): then the rows go one by one (``executemany``)."""
+    try:
+        return _array([(seq, topic, key.decode() if key is not None else None, value.decode(), headers)
+                       for seq, topic, key, value, headers in rows])
+    except UnicodeDecodeError:
+        return None
+
+
+class _Write(NamedTuple):
+    """One transaction handed to the writer thread, and what the batches read of it until it is committed."""
+    done: Future[None]
+    rows: dict[tuple[str, str], str | None]  # (table, key) → the row's JSON, None: deleted
+    dropped: frozenset[str]  # tokens whose holders all went, then (token → keys) removed, then added
+    removed: dict[str, set[str]]
+    added: dict[str, set[str]]
+
+
+def _by_token(pairs: list[tuple[str, str]]) -> dict[str, set[str]]:
+    grouped: defaultdict[str, set[str]] = defaultdict(set)
+    for token, key in pairs:
+        grouped[token].add(key)
+    return grouped
 
 
 def _from_outbox(topic: str, key: bytes | None, value: bytes, h: str) -> Message:
@@ -182,11 +232,13 @@ def _from_outbox(topic: str, key: bytes | None, value: bytes, h: str) -> Message
 
 class SqliteStore:
     def __init__(self, url: str, cache_kib: int = 16384, checkpoint_interval_s: float = 0.0,
-                 on_checkpoint: Callable[[bool, int], None] | None = None, cache_max_kib: int = 0) -> None:
+                 on_checkpoint: Callable[[bool, int], None] | None = None, cache_max_kib: int = 0,
+                 write_behind: bool = False) -> None:
         """``checkpoint_interval_s`` > 0 (a file database): WAL checkpoints on a thread of their own
         (``Checkpointer``, each round's outcome told to ``on_checkpoint``) every that many seconds; 0: in the
         batches' ``COMMIT``, SQLite's own way. ``cache_max_kib`` above ``cache_kib``: the page cache grows with
-        the database (``CACHE_SHARE``) up to it."""
+        the database (``CACHE_SHARE``) up to it. ``write_behind`` (a file database): each batch's transaction is
+        written by a thread of its own while the next batch is matched (``commit``, ``durable``)."""
         path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -234,10 +286,30 @@ class SqliteStore:
         self._holders_sql: dict[int, str] = {}
         self.cache_kib, self._cache_max_kib, self._commits = int(cache_kib), max(int(cache_max_kib), int(cache_kib)), 0
         self._page_kib = int(db.execute("PRAGMA page_size").fetchone()[0]) // 1024
+        # the writer thread (``write_behind``): its own connection, the transactions it has in hand, oldest first
+        self._writer: ThreadPoolExecutor | None = None
+        self._wdb: sqlite3.Connection | None = None
+        self._writes: deque[_Write] = deque()
+        self._failed: BaseException | None = None
+        self._next_seq = 0
+        self.read_in_hand = 0  # rows read from a transaction the writer had not committed yet
+        if write_behind and path not in (None, "", ":memory:"):
+            wdb = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            wdb.execute("PRAGMA synchronous=NORMAL")
+            # a statement of many rows keeps a statement journal (to undo itself alone): in memory, not a temp file
+            wdb.execute("PRAGMA temp_store=MEMORY")
+            wdb.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
+            wdb.execute(f"PRAGMA wal_autocheckpoint = "
+                        f"{WAL_BACKSTOP_PAGES if self.checkpointer is not None else WAL_CHECKPOINT_PAGES}")
+            self._wdb = wdb
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linkage-writer")
+            self._next_seq = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0]) + 1
+            self.end_reads()
         self._size_cache()
 
     def load(self, state: LinkageState) -> int:
         """Loads what stays in memory into ``state`` (fresh) and attaches it to the store for the rest."""
+        self.flush()
         state.attach(self)
         rows = 0
         with self.engine.connect() as conn:
@@ -285,53 +357,97 @@ class SqliteStore:
         db.execute("BEGIN IMMEDIATE")
 
     def row(self, table: str, key: str) -> Any | None:
+        if self._writes:  # a transaction the writer has in hand holds the row as it will be
+            self._reap()
+            for write in reversed(self._writes):
+                if (table, key) in write.rows:
+                    self.read_in_hand += 1
+                    value = write.rows[table, key]
+                    return orjson.loads(value) if value is not None else None
         found = self._reading().execute("SELECT v FROM state WHERE tbl = ? AND k = ?", (table, key)).fetchone()
         return orjson.loads(found[0]) if found is not None else None
 
     def rows(self, table: str) -> Iterator[tuple[str, Any]]:
+        self.flush()
         for key, value in self._reading().execute("SELECT k, v FROM state WHERE tbl = ? ORDER BY k", (table,)):
             yield key, orjson.loads(value)
 
     def rows_after(self, table: str, after: str, limit: int) -> list[tuple[str, Any]]:
+        self.flush()
         found = self._reading().execute("SELECT k, v FROM state WHERE tbl = ? AND k > ? ORDER BY k LIMIT ?",
                                         (table, after, limit)).fetchall()
         return [(key, orjson.loads(value)) for key, value in found]
 
     def keys(self, table: str) -> Iterable[str]:
+        self.flush()
         return (key for (key,) in self._reading().execute("SELECT k FROM state WHERE tbl = ?", (table,)))
 
     def count(self, table: str) -> int:
+        self.flush()
         return int(self._reading().execute("SELECT COUNT(*) FROM state WHERE tbl = ?", (table,)).fetchone()[0])
 
     def tokens(self) -> Iterable[str]:
+        self.flush()
         return (token for (token,) in self._reading().execute("SELECT DISTINCT token FROM deps"))
 
     def token_count(self) -> int:
+        self.flush()
         return int(self._reading().execute("SELECT COUNT(DISTINCT token) FROM deps").fetchone()[0])
 
     def holders(self, tokens: Collection[str]) -> Iterable[tuple[str, str]]:
+        if self._writes:
+            self._reap()
         sql = self._holders_sql.get(len(tokens))
         if sql is None:
             marks = ", ".join("?" * len(tokens))  # placeholders only: the tokens are bound parameters
             sql = self._holders_sql[len(tokens)] = f"SELECT token, k FROM deps WHERE token IN ({marks})"  # noqa: S608
-        return self._reading().execute(sql, tuple(tokens)).fetchall()
+        found = self._reading().execute(sql, tuple(tokens)).fetchall()
+        if not self._writes:
+            return found
+        holders = _by_token(found)  # with the changes of the transactions in hand on top, in their order
+        for write in self._writes:
+            for token in tokens:
+                if token in write.dropped:
+                    holders.pop(token, None)
+                gone, more = write.removed.get(token), write.added.get(token)
+                if gone and token in holders:
+                    holders[token] -= gone
+                if more:
+                    holders[token] |= more
+        return [(token, key) for token, keys in holders.items() for key in keys]
 
     def all_holders(self) -> Iterable[tuple[str, str]]:
+        self.flush()
         return self._reading().execute("SELECT token, k FROM deps ORDER BY token, k").fetchall()
 
     def close(self) -> None:
+        if self._writer is not None:
+            try:
+                self.flush()  # what the writer has in hand is committed before the connections close
+            finally:
+                self._writer.shutdown(wait=True)
+                self._writer = None
+                if self._wdb is not None:
+                    self._wdb.close()
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self._raw.close()
         self.engine.dispose()
 
     def commit(self, state: LinkageState, messages: list[Message]) -> list[tuple[int, Message]]:
-        """Persists what changed and the messages to send; returns the messages with their outbox sequence."""
+        """Persists what changed and the messages to send; returns the messages with their outbox sequence.
+        Written behind (``write_behind``): handed to the writer thread and returned at once; until it is committed
+        the rows and index changes are read from what was handed over (``row``, ``holders``), and the messages
+        must not leave before ``durable()`` says so."""
+        if self._failed is not None:
+            raise self._failed
         dirty = state.take_dirty()
         dropped, removed, added = state.deps.take_changes()
         upserts = [(t, k, orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS).decode())
                    for t, rows in dirty.items() for k, v in rows.items() if v is not None]
         deletes = [(t, k) for t, rows in dirty.items() for k, v in rows.items() if v is None]
+        if self._writer is not None:
+            return self._write_behind(state, upserts, deletes, dropped, removed, added, messages)
         sent: list[tuple[int, Message]] = []
         db = self._db
         self._begin_write()
@@ -364,6 +480,84 @@ class SqliteStore:
         state.committed()
         return sent
 
+    def _write_behind(self, state: LinkageState, upserts: list[tuple[str, str, str]], deletes: list[tuple[str, str]],
+                      dropped: list[str], removed: list[tuple[str, str]], added: list[tuple[str, str]],
+                      messages: list[Message]) -> list[tuple[int, Message]]:
+        assert self._writer is not None
+        self._reap()
+        sent = list(enumerate(messages, start=self._next_seq))
+        self._next_seq += len(messages)
+        outbox = [_outbox_row(seq, m) for seq, m in sent]
+        outbox_json = _outbox_json(outbox)
+        statements = [(sql, rows) for sql, rows in (
+            (_UPSERT_ROWS, _array(upserts)), (_DELETE_ROWS, _array(deletes)), (_DROP_TOKENS, _array(dropped)),
+            (_REMOVE_DEPS, _array(removed)), (_ADD_DEPS, _array(added)), (_OUTBOX_ROWS, outbox_json)) if rows]
+        one_by_one = outbox if outbox and outbox_json is None else []
+        rows: dict[tuple[str, str], str | None] = {(t, k): v for t, k, v in upserts}
+        rows.update(((t, k), None) for t, k in deletes)
+        done = self._writer.submit(self._write, statements, one_by_one)
+        self._writes.append(_Write(done, rows, frozenset(dropped), _by_token(removed), _by_token(added)))
+        self.end_reads()  # the next batch's reads take a snapshot of their own (the checkpoints are not held)
+        self._commits += 1
+        if self._commits % CACHE_EVERY == 0:
+            self._size_cache()
+        state.committed()
+        return sent
+
+    def _write(self, statements: list[tuple[str, str]], one_by_one: list[OutboxRow]) -> None:
+        """The writer thread: one transaction. ``execute`` lets go of the GIL while SQLite works through a
+        statement's rows, so the batches' thread matches meanwhile."""
+        db = self._wdb
+        assert db is not None
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, rows in statements:
+                db.execute(sql, (rows,))
+            if one_by_one:
+                db.executemany(_OUTBOX_ROW, one_by_one)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        if self.checkpointer is not None:
+            self.checkpointer.committed()
+
+    def _reap(self) -> None:
+        """Forgets the transactions the writer has committed (the next read sees them in the database); raises what
+        made one fail, then and ever after: what the batches applied since is not in the database."""
+        if self._failed is not None:
+            raise self._failed
+        writes, reaped = self._writes, False
+        while writes and writes[0].done.done():
+            error = writes[0].done.exception()
+            if error is not None:
+                self._failed = error
+                log.error("linkage state not written (%s): the worker stops; what was committed is read again",
+                          type(error).__name__)
+                raise error
+            writes.popleft()
+            reaped = True
+        if reaped:
+            self.end_reads()  # a snapshot from before the commit would miss what was just forgotten
+
+    def flush(self) -> None:
+        """Waits for every transaction handed to the writer (a read of the whole database, a restart, the end)."""
+        if not self._writes:
+            return
+        for write in list(self._writes):
+            try:
+                write.done.result()
+            except BaseException:
+                break  # raised by ``_reap``
+        self._reap()
+
+    def durable(self) -> Future[None] | None:
+        """The last transaction handed to the writer, to wait for before its messages leave; None when every commit
+        is in the database."""
+        if self._failed is not None:
+            raise self._failed
+        return self._writes[-1].done if self._writes else None
+
     def _size_cache(self) -> None:
         """The page cache at ``CACHE_SHARE`` of the database's size, between ``cache_kib`` and ``cache_max_kib``
         (never shrunk: what it holds stays useful)."""
@@ -373,9 +567,12 @@ class SqliteStore:
         want = min(self._cache_max_kib, pages * self._page_kib // CACHE_SHARE)
         if want > self.cache_kib:
             self._db.execute(f"PRAGMA cache_size = -{want}")
+            if self._writer is not None and self._wdb is not None:
+                self._writer.submit(self._wdb.execute, f"PRAGMA cache_size = -{want}")
             self.cache_kib = want
 
     def pending(self) -> list[tuple[int, Message]]:
+        self.flush()
         with self.engine.connect() as conn:
             rows = conn.execute(text("SELECT seq, topic, k, v, h FROM outbox ORDER BY seq")).all()
         return [(int(seq), _from_outbox(topic, key, value, h)) for seq, topic, key, value, h in rows]
@@ -383,6 +580,13 @@ class SqliteStore:
     def acknowledge(self, seqs: list[int]) -> None:
         """The broker has these outbox entries: one transaction on the state's connection deletes them."""
         if not seqs:
+            return
+        if self._writer is not None:
+            if self._failed is not None:
+                raise self._failed
+            self._reap()
+            done = self._writer.submit(self._write, [(_CLEAR_OUTBOX, orjson.dumps(seqs).decode())], [])
+            self._writes.append(_Write(done, {}, frozenset(), {}, {}))
             return
         db = self._db
         self._begin_write()

@@ -16,6 +16,7 @@ again at start. SIGTERM/SIGINT: the batch in hand is finished and committed, the
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -62,6 +63,8 @@ class LinkageBatch:
         self._progress_keys: dict[int, list[str]] = {}  # partitions of linkage.facts.v1 → a key landing on each
         # the records of the input not handled yet, for the progress reports (the reader's ``unread``; run sets it)
         self.unread: Callable[[], int | None] = lambda: None
+        # the last batch's messages on their way to the producer once its transaction is written (``_send_in_order``)
+        self._sending: asyncio.Future[list[asyncio.Future[Any]]] | None = None
 
     async def __call__(self, records: Sequence[Any]) -> None:
         await (await self.apply(records))
@@ -86,7 +89,11 @@ class LinkageBatch:
                 run.append(Incoming(record.value, record.key, record.topic, record.partition, record.offset))
             if run:
                 entries += self.use_cases[topic](run)
-            return self._finish(await self._send(entries, await self._progress()), entries)
+            extra = await self._progress()
+            written = self.service.store.durable() if self.service.store is not None else None
+            if written is None and (self._sending is None or self._sending.done()):
+                return self._finish(await self._send(entries, extra), entries)
+            return self._finish_after(self._send_in_order(written, entries, extra), entries)
 
     def _upstream(self, record: Any) -> None:
         """Ingest's progress report, read in order with the records it wrote (contracts/progress.py): what it had not
@@ -115,7 +122,30 @@ class LinkageBatch:
 
     async def publish(self, entries: list[tuple[int, Message]]) -> None:
         """Sends outbox entries, waits for the broker's acknowledgement, then clears them from the outbox."""
-        await self._finish(await self._send(entries), entries)
+        written = self.service.store.durable() if self.service.store is not None else None
+        await self._finish_after(self._send_in_order(written, entries), entries)
+
+    def _send_in_order(self, written: concurrent.futures.Future[None] | None, entries: list[tuple[int, Message]],
+                       extra: Sequence[Message] = ()) -> asyncio.Future[list[asyncio.Future[Any]]]:
+        """The entries handed to the producer once their transaction is in the database (``written``: the store's
+        writer thread has it, ``SqliteStore.durable``) and the batch before them was handed over: an outbox entry
+        never leaves before its commit, and the producer gets the batches in their order. Meanwhile the reader
+        applies the next batch."""
+        before = self._sending
+
+        async def send() -> list[asyncio.Future[Any]]:
+            if before is not None:
+                await before
+            if written is not None:
+                await asyncio.wrap_future(written)
+            return await self._send(entries, extra)
+
+        sending = self._sending = asyncio.ensure_future(send())
+        return sending
+
+    async def _finish_after(self, sending: Awaitable[list[asyncio.Future[Any]]],
+                            entries: list[tuple[int, Message]]) -> None:
+        await self._finish(await sending, entries)
 
     async def _send(self, entries: list[tuple[int, Message]],
                     extra: Sequence[Message] = ()) -> list[asyncio.Future[Any]]:

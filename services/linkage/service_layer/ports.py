@@ -6,6 +6,7 @@ them and passes them in; a test can pass anything with the same methods.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Protocol
 
@@ -33,6 +34,11 @@ class Store(Protocol):
         ...
 
     def acknowledge(self, seqs: list[int]) -> None: ...
+
+    def durable(self) -> Future[None] | None:
+        """What the last commit's messages wait for before they leave (a store that writes its transactions on a
+        thread of its own while the next batch is applied); None when every commit is already stored."""
+        ...
 
     def close(self) -> None:
         """Ends what the store runs beside the batches (its checkpoint thread) and closes its connections."""

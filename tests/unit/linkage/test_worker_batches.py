@@ -4,6 +4,7 @@ the outbox is cleared only after the broker acknowledged what was sent."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,9 +36,13 @@ class Rec:
 class FakeStore:
     def __init__(self) -> None:
         self.acknowledged: list[int] = []
+        self.writing: concurrent.futures.Future[None] | None = None  # a transaction its writer has in hand
 
     def acknowledge(self, seqs: list[int]) -> None:
         self.acknowledged.extend(seqs)
+
+    def durable(self) -> concurrent.futures.Future[None] | None:
+        return self.writing
 
 
 class FakeClock:
@@ -134,6 +139,53 @@ def test_apply_returns_with_the_batch_handed_over_and_its_finish_clears_the_outb
 
     asyncio.run(scenario())
     assert service.store.acknowledged == [1, 2]
+
+
+def test_written_behind_a_batch_leaves_only_once_its_transaction_is_stored_and_after_the_batch_before() -> None:
+    """SqliteStore's writer thread (``write_behind``): the next batch is applied while this one's transaction is
+    written, but no outbox entry may reach the producer before its commit, and the batches keep their order."""
+    service, producer = FakeService(), FakeProducer()
+    batch = LinkageBatch(service, producer, records_topic="r", decisions_topic="d")  # type: ignore[arg-type]
+    first_written, second_written = concurrent.futures.Future[None](), concurrent.futures.Future[None]()
+
+    async def scenario() -> None:
+        service.store.writing = first_written
+        first = asyncio.ensure_future(await batch.apply([Rec("r", 1)]))
+        service.store.writing = second_written
+        second = asyncio.ensure_future(await batch.apply([Rec("r", 2)]))  # applied while the first is written
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert producer.sent == [], "nothing before its transaction is stored"
+        second_written.set_result(None)  # the later one written first: it still waits for the one before
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert producer.sent == []
+        first_written.set_result(None)
+        await until(lambda: len(producer.sent) == 2, "both handed over")
+        assert [v for _, _, v, _ in producer.sent] == [b"records1", b"records2"], "in their order"
+        producer.acks[0].set_result(None)
+        producer.acks[1].set_result(None)
+        await first
+        await second
+
+    asyncio.run(scenario())
+    assert service.store.acknowledged == [1, 2]
+
+
+def test_a_batch_whose_transaction_failed_sends_nothing_and_fails_its_finish() -> None:
+    service, producer = FakeService(), FakeProducer()
+    batch = LinkageBatch(service, producer, records_topic="r", decisions_topic="d")  # type: ignore[arg-type]
+    failed = concurrent.futures.Future[None]()
+    failed.set_exception(OSError("disk full"))
+
+    async def scenario() -> None:
+        service.store.writing = failed
+        finish = await batch.apply([Rec("r", 1)])
+        with pytest.raises(OSError):
+            await finish
+
+    asyncio.run(scenario())
+    assert producer.sent == [] and service.store.acknowledged == []
 
 
 def test_a_failed_send_leaves_the_outbox_entry_for_the_next_start() -> None:
