@@ -11,6 +11,11 @@ load has built the indexes from all of them: the adults' ``person`` rows are rea
 go through the batches' connection, in one read transaction per batch: the first read of a batch begins it and the
 batch's ``commit`` ends it before its write transaction begins, so every read sees what was committed (only this
 connection writes) and the write takes its snapshot after the checkpoints of the batch's time (below).
+
+With ``write_behind`` (the worker's default) the batch's transaction is written by a thread of its own, over a
+connection of its own, while the next batch is matched: reads then see the transactions still in hand through what
+was handed over (``row``, ``holders``), and a batch's messages wait for ``durable()`` (docs/linkage.md,
+"Write-behind").
 """
 
 from __future__ import annotations
@@ -566,9 +571,12 @@ class SqliteStore:
         pages = int(self._db.execute("PRAGMA page_count").fetchone()[0])
         want = min(self._cache_max_kib, pages * self._page_kib // CACHE_SHARE)
         if want > self.cache_kib:
-            self._db.execute(f"PRAGMA cache_size = -{want}")
             if self._writer is not None and self._wdb is not None:
+                # only the writer's: the batches' reads begin a read transaction after each commit, and SQLite
+                # empties a connection's page cache when another connection wrote since its last one
                 self._writer.submit(self._wdb.execute, f"PRAGMA cache_size = -{want}")
+            else:
+                self._db.execute(f"PRAGMA cache_size = -{want}")
             self.cache_kib = want
 
     def pending(self) -> list[tuple[int, Message]]:
