@@ -69,6 +69,10 @@ STOP_WAIT_S = 30.0
 # pass). 1/64: the interior pages of the state's B-trees are ≈ 1–2 % of the file.
 CACHE_SHARE = 64
 CACHE_EVERY = 256
+# Longest a read of the whole database, the end, or a batch's messages wait for the writer thread's transactions
+# (``write_behind``; one batch's takes ≈ 40 ms, its lock waits at most the connection's 5 s busy timeout): past it
+# the store is taken as failed and the worker stops, to start again from what was committed.
+WRITE_WAIT_S = 120.0
 
 log = logging.getLogger("tsunagu.linkage.store")
 
@@ -551,7 +555,12 @@ class SqliteStore:
             return
         for write in list(self._writes):
             try:
-                write.done.result()
+                write.done.result(timeout=WRITE_WAIT_S)
+            except TimeoutError as exc:
+                self._failed = TimeoutError(f"linkage's writer thread did not commit a batch's transaction within "
+                                            f"{WRITE_WAIT_S:.0f} s")
+                log.error("%s: the worker stops; what was committed is read again", self._failed)
+                raise self._failed from exc
             except BaseException:
                 break  # raised by ``_reap``
         self._reap()

@@ -30,6 +30,7 @@ from contracts.topics.linkage_facts import TOPIC as FACTS_TOPIC
 from contracts.topics.privacy_deletions import TOPIC as DELETIONS
 from contracts.topics.privacy_disclosures import REQUEST_TOPIC as DISCLOSURES
 from services.linkage.adapters import kafka_consumer
+from services.linkage.adapters.store import WRITE_WAIT_S
 from services.linkage.bootstrap import Container, bootstrap
 from services.linkage.service_layer.disclosure import handle_disclosures
 from services.linkage.service_layer.handlers import Incoming, LinkageService
@@ -137,7 +138,12 @@ class LinkageBatch:
             if before is not None:
                 await before
             if written is not None:
-                await asyncio.wrap_future(written)
+                try:
+                    await asyncio.wait_for(asyncio.wrap_future(written), WRITE_WAIT_S)
+                except TimeoutError:
+                    log.error("a batch's transaction not committed by the writer thread within %.0f s: its messages "
+                              "are not sent and the worker stops", WRITE_WAIT_S)
+                    raise
             return await self._send(entries, extra)
 
         sending = self._sending = asyncio.ensure_future(send())

@@ -188,6 +188,23 @@ def test_a_batch_whose_transaction_failed_sends_nothing_and_fails_its_finish() -
     assert producer.sent == [] and service.store.acknowledged == []
 
 
+def test_a_transaction_not_written_in_time_sends_nothing_and_fails_the_finish(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.linkage.entrypoints import worker
+
+    monkeypatch.setattr(worker, "WRITE_WAIT_S", 0.05)
+    service, producer = FakeService(), FakeProducer()
+    batch = LinkageBatch(service, producer, records_topic="r", decisions_topic="d")  # type: ignore[arg-type]
+
+    async def scenario() -> None:
+        service.store.writing = concurrent.futures.Future[None]()  # never written
+        finish = await batch.apply([Rec("r", 1)])
+        with pytest.raises(TimeoutError):
+            await finish
+
+    asyncio.run(scenario())
+    assert producer.sent == [] and service.store.acknowledged == []
+
+
 def test_a_failed_send_leaves_the_outbox_entry_for_the_next_start() -> None:
     service, producer = FakeService(), FakeProducer()
     batch = LinkageBatch(service, producer, records_topic="r", decisions_topic="d")  # type: ignore[arg-type]

@@ -130,3 +130,21 @@ def test_outbox_bytes_that_are_not_text_are_stored_as_they_came(tmp_path: Path) 
     behind.acknowledge([1, 2])
     assert [seq for seq, _ in behind.pending()] == [3, 4, 5]
     behind.close()
+
+
+def test_a_writer_that_does_not_commit_in_time_fails_the_store_with_what_it_waited_for(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.linkage.adapters import store as store_module
+
+    monkeypatch.setattr(store_module, "WRITE_WAIT_S", 0.2)
+    behind = SqliteStore(f"sqlite:///{tmp_path / 't.db'}", write_behind=True)
+    service = _service(behind)
+    gate = threading.Event()
+    assert behind._writer is not None
+    behind._writer.submit(gate.wait, HOLD_S)  # the writer stuck
+    service.handle_records(_incoming(_records()[:2]))
+    with pytest.raises(TimeoutError, match="did not commit a batch's transaction within 0 s"):
+        behind.flush()
+    with pytest.raises(TimeoutError):
+        behind.durable()
+    gate.set()
