@@ -43,6 +43,7 @@ class Progress:
         self.handled_total = 0  # records handled since the start
         # the stage before: instance → (unread, read when, ``handled_total`` then)
         self.upstream: dict[str, tuple[int, float, int]] = {}
+        self._upstream_written: dict[str, float] = {}  # instance → when it wrote the report kept (its clock)
 
     def handled(self, records: int, source_time: str | None) -> None:
         """``records`` more handled, the last of them handed over by its source at ``source_time``."""
@@ -51,10 +52,18 @@ class Progress:
         if source_time:
             self.source_time = source_time
 
-    def heard(self, report: ProgressV1, monotonic: float) -> None:
-        """The stage before reported its backlog in this stage's input, read now."""
-        if report.reporter is not None and report.unread is not None:
-            self.upstream[report.reporter] = (report.unread, monotonic, self.handled_total)
+    def heard(self, report: ProgressV1, monotonic: float, written: float | None = None) -> None:
+        """The stage before reported its backlog in this stage's input, read now. ``written``: when it wrote the
+        report (its envelope's time, epoch seconds): a copy of an earlier report than the one kept, read late on
+        another partition, is no longer that stage's count and is not kept."""
+        reporter = report.reporter
+        if reporter is None or report.unread is None:
+            return
+        if written is not None:
+            if written < self._upstream_written.get(reporter, float("-inf")) and reporter in self.upstream:
+                return
+            self._upstream_written[reporter] = written
+        self.upstream[reporter] = (report.unread, monotonic, self.handled_total)
 
     def upstream_unread(self, monotonic: float) -> int:
         """What the stage before reported not yet handled, less the records this stage handled since it read that
@@ -62,6 +71,7 @@ class Progress:
         otherwise stay level until it no longer counts), summed over its instances read within ``UPSTREAM_FOR_S``."""
         for name in [name for name, (_, when, _) in self.upstream.items() if monotonic - when >= UPSTREAM_FOR_S]:
             del self.upstream[name]
+            self._upstream_written.pop(name, None)
         total = self.handled_total
         return sum(max(0, unread - (total - then)) for unread, _, then in self.upstream.values())
 

@@ -100,12 +100,12 @@ class LinkageBatch:
         """Ingest's progress report, read in order with the records it wrote (contracts/progress.py): what it had not
         handled then is not through linkage now. A malformed one is counted and skipped (no values logged)."""
         try:
-            report = progress.decode(record.value, ingest_records.PROGRESS_EVENT_TYPE, ValueError).data
+            envelope = progress.decode(record.value, ingest_records.PROGRESS_EVENT_TYPE, ValueError)
         except ValueError as exc:
             self.service.metrics.records_failed.labels(reason="invalid_progress").inc()
             log.warning("skipped ingest's progress report at p%s@%s: %s", record.partition, record.offset, exc)
             return
-        self.service.progress.heard(report, time.monotonic())
+        self.service.progress.heard(envelope.data, time.monotonic(), envelope.time.timestamp())
 
     async def _progress(self) -> list[Message]:
         """Progress reports to every partition of linkage.facts.v1 when one is due (contracts/progress.py): not

@@ -105,3 +105,18 @@ def test_a_report_reads_back_and_anything_else_is_refused_without_its_values() -
         decode(b'{"type": "ingest.progress.reported", "secret": "taro"}', "ingest.progress.reported", ValueError)
     with pytest.raises(ValueError, match="no value"):
         decode(None, "ingest.progress.reported", ValueError)
+
+
+def test_a_copy_of_an_earlier_report_of_the_stage_before_read_late_is_not_kept() -> None:
+    """Ingest reports to every partition of linkage's input, and linkage reads them at their own pace: a copy of an
+    earlier report, read after a later one, would put the earlier (larger) count back."""
+    progress = Progress(2.0, 30.0)
+    progress.heard(ProgressV1(records=1, source_time=_ago(300), reporter="ingest-a", unread=50_000), 100.0, 1_000.0)
+    progress.heard(ProgressV1(records=1, source_time=_ago(300), reporter="ingest-a", unread=40_000), 101.0, 1_010.0)
+    progress.heard(ProgressV1(records=1, source_time=_ago(300), reporter="ingest-a", unread=50_000), 102.0, 1_000.0)
+    assert progress.upstream_unread(103.0) == 40_000
+    progress.heard(ProgressV1(records=1, source_time=_ago(300), reporter="ingest-a", unread=40_000), 104.0, 1_010.0)
+    assert progress.upstream_unread(104.0) == 40_000, "a copy of the same report: the same count"
+    assert progress.upstream_unread(134.0) == 0, "not read for 30 s: no longer counted"
+    progress.heard(ProgressV1(records=1, source_time=_ago(300), reporter="ingest-a", unread=7_000), 135.0, 900.0)
+    assert progress.upstream_unread(135.0) == 7_000, "the report kept expired: an older one read now counts again"

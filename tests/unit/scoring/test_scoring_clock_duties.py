@@ -377,6 +377,29 @@ def test_a_first_report_with_more_left_than_it_handled_counts_for_the_drain_wind
         "through within its first report: no second report, and a small backlog is not held 300 s"
 
 
+def test_a_copy_of_an_earlier_report_read_late_on_another_partition_is_not_the_latest_count() -> None:
+    """Each report comes on every partition of linkage.facts.v1 and scoring reads its partitions unevenly: one 32 s
+    of linkage's reports behind another. Read there after the newer one, the earlier copy's count is history, not
+    linkage's count now — taken as the latest, the backlog looked level over the window and the children held in a
+    drain were published at the bound on part of their histories (pipeline_e2e at 1.0: 251 659 children)."""
+    duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=1800.0)
+    duties.held_back("c1", 0.0)
+    ahead = [(float(t), 2_000_000 - 1_000 * t, 2_000) for t in range(0, 800, 2)]
+    for n, report in enumerate(ahead):  # partition a read as written; partition b's copies 16 reports (32 s) later
+        _progress(duties, [report])
+        if n >= 16:
+            _progress(duties, [ahead[n - 16]])
+    assert duties.upstream_unread(798.0) == 2_000_000 - 1_000 * 798
+    assert duties.draining(798.0), "linkage's count fell by 30 000 over the window"
+    assert duties.caught_up_now(TODAY, 798.0) == [], "held past the 300 s bound while the backlog shrinks"
+    assert duties.upstream_busy(798.0), "its pace is its newest reports': 1 000 a second, 1 202 000 left"
+    level = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=1800.0)
+    level.held_back("c1", 0.0)
+    for t in range(0, 400, 2):  # a pipeline that stays behind, its copies read late all the same
+        _progress(level, [(float(t), 5_000, 2_000)] + ([(float(t - 32), 5_000, 2_000)] if t >= 32 else []))
+    assert not level.draining(398.0) and level.caught_up_now(TODAY, 398.0) == ["c1"]
+
+
 def test_copies_of_a_report_do_not_change_linkages_pace() -> None:
     """Each report comes on every partition of linkage.facts.v1: read six times, one report."""
     duties = ClockDuties(catch_up_after=60.0, catch_up_quiet=10.0, catch_up_max_hold=300.0, catch_up_drain_hold=1800.0)
