@@ -142,6 +142,43 @@ class _TimedGeneric:
         return model
 
 
+class ByEventType:
+    """The handler thread's CPU in each record's own handling (``handle_record``: matching, attribution, the rows it
+    reads), per source event type — which kinds of record the linkage thread's time goes to. The batch's decode,
+    encode and commit are not in it (they are per batch)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.records: dict[str, int] = {}
+        self._original = handlers.handle_record
+
+    def install(self) -> None:
+        original, seconds, records = self._original, self.seconds, self.records
+
+        def timed(record: Any, change: Any, settings: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return original(record, change, settings)
+            finally:
+                kind = record.event_type
+                seconds[kind] = seconds.get(kind, 0.0) + time.thread_time() - started
+                records[kind] = records.get(kind, 0) + 1
+
+        handlers.handle_record = timed  # type: ignore[assignment]
+
+    def restore(self) -> None:
+        handlers.handle_record = self._original
+
+    def table(self, cpu: float, top: int = 15) -> list[str]:
+        total = sum(self.seconds.values())
+        lines = [f"records' own handling: {total:.2f} CPU-s = {100 * total / cpu:.1f} % of the handler's CPU; by "
+                 f"source event type (records, ms per record, share of the records' handling):"]
+        for kind, seconds in sorted(self.seconds.items(), key=lambda item: -item[1])[:top]:
+            n = self.records[kind]
+            lines.append(f"  {kind:<52} {n:>9,} {1e3 * seconds / n:8.4f} ms {100 * seconds / total:5.1f} %")
+        return lines
+
+
 def round_robin_batches(items: Iterator[list[Any]], size: int) -> Iterator[list[Any]]:
     """The records again, one of each source system in turn (each system's own order kept), in batches of
     ``size``; offsets renumbered in the new order."""
@@ -259,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="file: as ingest wrote them (by date); round-robin: one record of each source system in "
                              "turn, as the running pipeline delivers a published city (ingest reads its 16 topics in "
                              "turn, so the small ones are through first)")
+    parser.add_argument("--by-type", action="store_true",
+                        help="also the CPU of each record's own handling per source event type")
     args = parser.parse_args(argv)
     path = input_path(args.scale, args.days, args.seed)
     city = ROOT / "var" / f"city-{args.scale}-{args.days}-{args.seed}.jsonl"
@@ -287,6 +326,9 @@ def main(argv: list[str] | None = None) -> int:
                                decisions_topic=settings.decisions_topic)
         if not args.no_split:
             instrument(split, store)
+        by_type = ByEventType() if args.by_type else None
+        if by_type is not None:
+            by_type.install()
         profiler = cProfile.Profile(time.thread_time) if args.profile else None
         load = os.getloadavg()[0]
         written = written_bytes(os.getpid())
@@ -302,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
             if profiler is not None:
                 profiler.disable()
             split.restore()
+            if by_type is not None:
+                by_type.restore()
         wall = time.perf_counter() - wall
         written = written_bytes(os.getpid()) - written
         database_mib = Path(f"{tmp}/linkage.db").stat().st_size / 2**20
@@ -328,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_split:
         print("split (ms per source event, share of the handler's CPU):")
         print("\n".join(split.table(cpu, events, "event", rest="worker loop, metrics, rest")))
+    if by_type is not None:
+        print("\n".join(by_type.table(cpu)))
     if profiler is not None:
         prof = ROOT / "var" / "linkage-worker.prof"
         profiler.dump_stats(prof)
