@@ -54,14 +54,21 @@ class Progress:
 
     def heard(self, report: ProgressV1, monotonic: float, written: float | None = None) -> None:
         """The stage before reported its backlog in this stage's input, read now. ``written``: when it wrote the
-        report (its envelope's time, epoch seconds): a copy of an earlier report than the one kept, read late on
-        another partition, is no longer that stage's count and is not kept."""
+        report (its envelope's time, epoch seconds). Each report comes on every partition: a copy of an earlier
+        report than the one kept, read late on another partition, is no longer that stage's count and is not kept,
+        and a copy of the one kept keeps the records handled since the first was read off its count."""
         reporter = report.reporter
         if reporter is None or report.unread is None:
             return
         if written is not None:
-            if written < self._upstream_written.get(reporter, float("-inf")) and reporter in self.upstream:
-                return
+            kept = self.upstream.get(reporter)
+            if kept is not None:
+                was = self._upstream_written.get(reporter, float("-inf"))
+                if written < was:
+                    return
+                if written == was:
+                    self.upstream[reporter] = (kept[0], monotonic, kept[2])
+                    return
             self._upstream_written[reporter] = written
         self.upstream[reporter] = (report.unread, monotonic, self.handled_total)
 

@@ -115,8 +115,11 @@ def test_a_copy_of_an_earlier_report_of_the_stage_before_read_late_is_not_kept()
     progress.heard(ProgressV1(records=1, source_time=_ago(300), reporter="ingest-a", unread=40_000), 101.0, 1_010.0)
     progress.heard(ProgressV1(records=1, source_time=_ago(300), reporter="ingest-a", unread=50_000), 102.0, 1_000.0)
     assert progress.upstream_unread(103.0) == 40_000
+    progress.handled(3_000, _ago(300))
     progress.heard(ProgressV1(records=1, source_time=_ago(300), reporter="ingest-a", unread=40_000), 104.0, 1_010.0)
-    assert progress.upstream_unread(104.0) == 40_000, "a copy of the same report: the same count"
+    assert progress.upstream_unread(104.0) == 37_000, \
+        "a copy of the report kept: the records handled since the first copy was read still come off"
+    assert progress.upstream_unread(133.0) == 37_000, "the copy read at 104 s: still counted at 133 s"
     assert progress.upstream_unread(134.0) == 0, "not read for 30 s: no longer counted"
     progress.heard(ProgressV1(records=1, source_time=_ago(300), reporter="ingest-a", unread=7_000), 135.0, 900.0)
     assert progress.upstream_unread(135.0) == 7_000, "the report kept expired: an older one read now counts again"
