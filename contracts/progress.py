@@ -41,9 +41,8 @@ class Progress:
         self._reported = float("-inf")  # monotonic seconds of the last report
         self.reporter = f"{stage}-{secrets.token_hex(6)}"  # this process, in its reports
         self.handled_total = 0  # records handled since the start
-        # the stage before: instance → (unread, read when, ``handled_total`` then)
-        self.upstream: dict[str, tuple[int, float, int]] = {}
-        self._upstream_written: dict[str, float] = {}  # instance → when it wrote the report kept (its clock)
+        # the stage before: instance → (unread, read when, ``handled_total`` then, when it wrote it: its clock)
+        self.upstream: dict[str, tuple[int, float, int, float]] = {}
 
     def handled(self, records: int, source_time: str | None) -> None:
         """``records`` more handled, the last of them handed over by its source at ``source_time``."""
@@ -60,27 +59,22 @@ class Progress:
         reporter = report.reporter
         if reporter is None or report.unread is None:
             return
-        if written is not None:
-            kept = self.upstream.get(reporter)
-            if kept is not None:
-                was = self._upstream_written.get(reporter, float("-inf"))
-                if written < was:
-                    return
-                if written == was:
-                    self.upstream[reporter] = (kept[0], monotonic, kept[2])
-                    return
-            self._upstream_written[reporter] = written
-        self.upstream[reporter] = (report.unread, monotonic, self.handled_total)
+        kept = self.upstream.get(reporter)
+        if written is not None and kept is not None and written <= kept[3]:
+            if written == kept[3]:
+                self.upstream[reporter] = (kept[0], monotonic, kept[2], written)
+            return
+        self.upstream[reporter] = (report.unread, monotonic, self.handled_total,
+                                   float("-inf") if written is None else written)
 
     def upstream_unread(self, monotonic: float) -> int:
         """What the stage before reported not yet handled, less the records this stage handled since it read that
         (they were part of it: the stage before's last report, written a moment before it was through, would
         otherwise stay level until it no longer counts), summed over its instances read within ``UPSTREAM_FOR_S``."""
-        for name in [name for name, (_, when, _) in self.upstream.items() if monotonic - when >= UPSTREAM_FOR_S]:
+        for name in [name for name, (_, when, _, _) in self.upstream.items() if monotonic - when >= UPSTREAM_FOR_S]:
             del self.upstream[name]
-            self._upstream_written.pop(name, None)
         total = self.handled_total
-        return sum(max(0, unread - (total - then)) for unread, _, then in self.upstream.values())
+        return sum(max(0, unread - (total - then)) for unread, _, then, _ in self.upstream.values())
 
     def report(self, now: datetime, monotonic: float,
                unread: Callable[[], int | None] | None = None) -> dict[str, Any] | None:

@@ -338,7 +338,7 @@ def test_linkages_own_count_goes_in_its_report_when_it_says_more_and_a_malformed
     _run_acknowledged(batch, producer, [_ingest_report(1, 1_000), Rec("r", 2, key=b"ingest-progress:0", value=b"{}")])
 
     assert service.calls == [] and service.metrics.records_failed.counts == {"invalid_progress": 1}
-    assert [unread for unread, _, _ in service.progress.upstream.values()] == [1_000]
+    assert [unread for unread, *_ in service.progress.upstream.values()] == [1_000]
     _run_acknowledged(batch, producer, [Rec("r", 3)])
     reports = [value for _, key, value, _ in producer.sent if key and key.startswith(b"linkage-progress:")]
     assert Envelope[ProgressV1].model_validate_json(reports[0]).data.unread == 12_345, "its own count, larger"
