@@ -1,7 +1,7 @@
 """The linkage worker's CPU per source event with its state in SQLite, and where it goes (issue 19).
 
     .venv/bin/python -m benchmarks.linkage_worker_profile [--scale 0.05] [--days 120] [--seed 7] [--no-split]
-        [--profile] [--fact-cache N]
+        [--profile] [--fact-cache N] [--by-type] [--keep-db DIR]
 
 The simulator's city through ingest (written once by benchmarks/linkage_memory.py to
 var/linkage-input-<scale>-<days>-<seed>.bin) handed to the worker's batch handler (``entrypoints.worker.LinkageBatch``:
@@ -24,7 +24,8 @@ digest's own CPU is not counted. WAL checkpoints run on a thread of their own, a
 retention purge (every purgeable kind kept a year) and prints its CPU, its steps and the longest of them. Also
 printed: the bytes the process wrote to the disk while the batches ran (``write_bytes`` of /proc/self/io: the WAL's
 frames and the checkpoints' copies), per record.
-``--profile`` adds a cProfile (CPU clock) written to var/linkage-worker.prof.
+``--profile`` adds a cProfile (CPU clock) written to var/linkage-worker.prof. ``--keep-db DIR`` writes the database
+in DIR and keeps it (to see which tables and indexes its pages are, with SQLite's dbstat).
 Measure before and after back to back and repeat: other load on the machine moves CPU seconds far less than
 wall time, yet it moves them.
 """
@@ -37,6 +38,7 @@ import cProfile
 import gc
 import os
 import pstats
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -298,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
                              "turn, so the small ones are through first)")
     parser.add_argument("--by-type", action="store_true",
                         help="also the CPU of each record's own handling per source event type")
+    parser.add_argument("--keep-db", metavar="DIR", type=Path,
+                        help="write the database in DIR (emptied first) and keep it, to look into its pages")
     args = parser.parse_args(argv)
     path = input_path(args.scale, args.days, args.seed)
     city = ROOT / "var" / f"city-{args.scale}-{args.days}-{args.seed}.jsonl"
@@ -306,7 +310,11 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = LinkageSettings()
     split = CpuSplit()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = str(args.keep_db) if args.keep_db is not None else scratch
+        if args.keep_db is not None:
+            shutil.rmtree(args.keep_db, ignore_errors=True)
+            args.keep_db.mkdir(parents=True)
         # WAL checkpoints on a thread of their own, as the worker has them (in ``COMMIT`` they would count in the
         # handler's CPU; the thread's CPU is printed beside it)
         store = SqliteStore(f"sqlite:///{tmp}/linkage.db", cache_kib=settings.sqlite_cache_mib * 1024,

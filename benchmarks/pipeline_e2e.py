@@ -3,6 +3,7 @@ source → alert latency, and the ceilings (a raw aiokafka consumer, Kafka's Con
 (issue 19).
 
     .venv/bin/python -m benchmarks.pipeline_e2e [--scale 0.002] [--days 120] [--port 29492] [--json out.json]
+        [--instances scoring=2]
 
 Order: broker (deploy/kafka/kafka.sh on ``--port``, a fresh data directory) → catalogue → the simulator publishes the
 city → the ceilings read the source topics (nothing else running) → ingest, linkage, scoring and the casework worker
@@ -252,8 +253,7 @@ def measure(run: Run, timeout_s: float) -> dict[str, object]:
     broker_idle_per_s = (cpu_s(broker) - idle_from) / 10
     broker_before, broker_written = cpu_s(broker), written_bytes(broker)
     started = time.monotonic()
-    for service in SERVICES:
-        run.start(service)
+    run.start_all()
     pids = {s: p.pid for s, p in run.procs.items()}
     samples: list[tuple[float, dict[str, int], dict[str, float]]] = []  # (seconds in, lags, CPU s by process)
 
@@ -321,8 +321,7 @@ def startup_cpu(run: Run, settle_s: float = 15.0, deadline_s: float = 900.0) -> 
     with one member after that (a scoring worker dropped from its group after each load and loading again looked
     idle for the first 15 s)."""
     run.stop_all()
-    for service in SERVICES:
-        run.start(service)
+    run.start_all()
     started = time.monotonic()
     history: list[dict[str, float]] = []
     while True:
@@ -346,6 +345,19 @@ def startup_cpu(run: Run, settle_s: float = 15.0, deadline_s: float = 900.0) -> 
     return history[-1], {"settled_s": round(elapsed, 1), "settled": elapsed <= deadline_s, "groups": groups}
 
 
+def instances(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, int]:
+    """``--instances``: service → how many instances in its group. Ingest and scoring only: linkage's state is one
+    SQLite file (one instance), and casework's instances share a PostgreSQL database (benchmarks/pipeline_scaleout.py),
+    not the SQLite file this benchmark gives it."""
+    counts: dict[str, int] = {}
+    for item in args.instances:
+        service, _, n = item.partition("=")
+        if service not in ("ingest", "scoring") or not n.isdigit() or int(n) < 1:
+            parser.error("--instances takes SERVICE=N for ingest or scoring")
+        counts[service] = int(n)
+    return counts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.002)
@@ -360,6 +372,9 @@ def main() -> int:
                              "scale 1.0) to read it again; by default only the services' logs are kept")
     parser.add_argument("--log-level", default="warn", choices=["crit", "error", "warn", "info", "debug"],
                         help="the services' LOG_LEVEL (their logs are kept in the run's directory)")
+    parser.add_argument("--instances", nargs="*", default=[], metavar="SERVICE=N",
+                        help="run N instances of a service in its group (e.g. scoring=2; linkage stays one: its "
+                             "state is one SQLite file, docs/scaling.md); their figures are printed per instance")
     parser.add_argument("--pure-python", action="store_true",
                         help="run linkage without its compiled build (refused by default: make native builds it)")
     args = parser.parse_args()
@@ -367,7 +382,7 @@ def main() -> int:
     print(build, flush=True)
     workdir = ROOT / "var" / f"e2e-{int(time.time())}"
     workdir.mkdir(parents=True)
-    run = Run("e2e", args.port, workdir, args.today, log_level=args.log_level)
+    run = Run("e2e", args.port, workdir, args.today, log_level=args.log_level, instances=instances(parser, args))
     run.kafka("start")
     try:
         subprocess.run([PY, "-m", "contracts.admin", "create", "--bootstrap", run.bootstrap], cwd=ROOT, check=True,
@@ -418,7 +433,9 @@ def main() -> int:
               "consumer_performance": perf, "faust_do_nothing_agent": floor,
               "pipeline_over_raw": rate / raw["events_per_s"],
               "load_avg_1m": os.getloadavg()[0], "linkage_build": build,
-              "cpu_nice": {s: int(os.environ.get(f"TSUNAGU_{s.upper()}_CPU_NICE", "0")) for s in SERVICES}}
+              "cpu_nice": {s: int(os.environ.get(f"TSUNAGU_{s.upper()}_CPU_NICE", "0")) for s in SERVICES},
+              "instances": {s: run.instances.get(s, 1) for s in SERVICES}}
+    several = ", ".join(f"{s} × {n}" for s, n in run.instances.items() if n > 1)
     per = " / ".join(f"{s} {v:.2f}" for s, v in result["cpu_ms_per_event"].items())
     net = " / ".join(f"{s} {v:.2f}" for s, v in result["cpu_ms_per_event_net"].items())
     rss, written = figures["peak_rss_mib"], figures["written_mib"]
@@ -426,7 +443,8 @@ def main() -> int:
     print(f"scale {args.scale}: {total:,} source events drained in {figures['drain_s']:.1f} s = {rate:,.0f} events/s "
           f"(every lag first 0 at {figures['first_lag_zero_s']:.1f} s; "
           f"load avg {result['load_avg_1m']:.1f}; CPU_NICE "
-          f"{', '.join(f'{s} {n}' for s, n in result['cpu_nice'].items())})\n"
+          f"{', '.join(f'{s} {n}' for s, n in result['cpu_nice'].items())}"
+          f"{'; instances ' + several if several else ''})\n"
           f"CPU ms per source event: {result['cpu_ms_per_event_sum']:.2f} ({per}); less start-up "
           f"{result['cpu_ms_per_event_net_sum']:.2f} ({net}); the broker during the drain "
           f"{result['broker_cpu_ms_per_event']:.2f} (less its idle rate "
