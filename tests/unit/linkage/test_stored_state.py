@@ -24,7 +24,7 @@ from services.linkage.adapters.clock import FixedClock
 from services.linkage.adapters.store import WAL_BACKSTOP_PAGES, Checkpointer, SqliteStore, wal_restarts
 from services.linkage.domain.matching import MatchSettings
 from services.linkage.domain.retention import forget_facts
-from services.linkage.domain.state import KeyFilter, LinkageState
+from services.linkage.domain.state import KeyFilter, LinkageState, StoredTable
 from services.linkage.metrics import LinkageMetrics
 from services.linkage.service_layer.handlers import Incoming, LinkageService
 from services.linkage.service_layer.ports import Message
@@ -139,16 +139,48 @@ def test_removed_facts_are_gone_before_and_after_the_commit(tmp_path: Path) -> N
 
 
 def test_the_key_filter_never_misses_a_key_it_was_given_and_grows() -> None:
-    keys = [f"record-{i}" for i in range(300_000)]
+    keys = [f"record-{i}" for i in range(1_500_000)]
     found = KeyFilter(keys[:1000])
     assert all(k in found for k in keys[:1000])
     assert sum(k in found for k in keys[1000:21000]) < 200  # ≈ 0.5 % false positives at most
-    assert not found.full()
+    assert found.segments == 1
     for k in keys[1000:]:
         found.add(k)
-    assert found.full() and all(k in found for k in keys)
-    bigger = KeyFilter(keys, len(keys))
-    assert not bigger.full() and all(k in bigger for k in keys)
+    assert found.segments == 3 and found.capacity >= found.count == len(keys)  # 262 144, then ×4, ×4 again
+    assert all(k in found for k in keys)
+    unseen = [f"other-{i}" for i in range(100_000)]
+    assert sum(k in found for k in unseen) < 1_500  # ≈ 0.5 % per segment at most
+    sized = KeyFilter(keys, len(keys))
+    assert sized.segments == 1 and all(k in sized for k in keys)
+
+
+class _Keys:
+    """A store's keys for ``StoredTable.attach``, counting how often they are read."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.stored, self.reads = keys, 0
+
+    def keys(self, _table: str) -> list[str]:
+        self.reads += 1
+        return self.stored
+
+    def count(self, _table: str) -> int:
+        return len(self.stored)
+
+
+def test_a_table_whose_key_filter_fills_does_not_read_every_key_of_the_store_again() -> None:
+    """Until 4 Dec 2026 a full filter was rebuilt from the store's keys on the batches' thread (≈ 12 million keys
+    read again over a scale-1.0 drain, seconds each time); it grows by a segment now."""
+    backing = _Keys([f"stored-{i}" for i in range(1000)])
+    table: StoredTable[str] = StoredTable("processed", lambda _key, row: str(row), 0)
+    table.attach(backing)  # type: ignore[arg-type]
+    assert backing.reads == 1
+    for batch in range(6):
+        for i in range(100_000):
+            table[f"record-{batch}-{i}"] = "x"
+        table.committed()  # each batch's end: the cache trimmed (0 kept), the filter as it is
+    assert backing.reads == 1
+    assert "record-5-99999" in table._stored and "stored-999" in table._stored
 
 
 def test_checkpoints_on_their_own_thread_change_nothing_published_and_copy_the_wal_into_the_database(
