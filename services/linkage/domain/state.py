@@ -104,7 +104,6 @@ class KeyFilter:
         self._mask = 0
         self._bits = bytearray()
         self._room = 0  # keys the newest segment takes before the next is added
-        self.capacity = 0
         self.count = 0
         self._grow(bits)
         for key in keys:
@@ -114,7 +113,6 @@ class KeyFilter:
         self._mask, self._bits = bits - 1, bytearray(bits >> 3)
         self._segments.append((self._mask, self._bits))
         self._room = bits // self.BITS_PER_KEY
-        self.capacity += self._room
 
     def add(self, key: str) -> None:
         if self._room <= 0:
@@ -148,6 +146,11 @@ class KeyFilter:
     def segments(self) -> int:
         return len(self._segments)
 
+    @property
+    def capacity(self) -> int:
+        """The keys its segments were sized for (more fill a segment past ≈ 0.5 % false positives)."""
+        return sum((mask + 1) // self.BITS_PER_KEY for mask, _ in self._segments)
+
 
 class StoredTable(Generic[V]):
     """A table of the state by key: all of it in memory until ``attach``; then the store's rows, read when asked
@@ -167,11 +170,7 @@ class StoredTable(Generic[V]):
 
     def attach(self, backing: Backing) -> None:
         self.backing = backing
-        self._refilter()
-
-    def _refilter(self) -> None:
-        assert self.backing is not None
-        self._stored = KeyFilter(self.backing.keys(self.table), self.backing.count(self.table))
+        self._stored = KeyFilter(backing.keys(self.table), backing.count(self.table))
 
     def get(self, key: str, default: Any = None) -> Any:
         mem = self._mem
@@ -319,11 +318,7 @@ class PersonTable:
         assert not self._held, "attach a fresh state"
         self.backing = backing
         self._count = backing.count("person")
-        self._refilter()
-
-    def _refilter(self) -> None:
-        assert self.backing is not None
-        self._stored = KeyFilter(self.backing.keys("person"), self.backing.count("person"))
+        self._stored = KeyFilter(backing.keys("person"), self._count)
 
     def loaded(self, person: Person) -> None:
         """A stored person as the store is loaded (counted already): held if it must be, else left to the store."""
@@ -629,11 +624,7 @@ class DepsIndex:
     def attach(self, backing: Backing) -> None:
         self.backing = backing
         self._mem.clear()
-        self._refilter()
-
-    def _refilter(self) -> None:
-        assert self.backing is not None
-        self._stored = KeyFilter(self.backing.tokens(), self.backing.token_count())
+        self._stored = KeyFilter(backing.tokens(), backing.token_count())
 
     def add(self, token: str, key: str) -> None:
         if self.backing is None:
@@ -706,9 +697,6 @@ class DepsIndex:
         self._removed.clear()
         self._added.clear()
         return changes
-
-    def committed(self) -> None:
-        """The batch's changes are stored (the filter grows by itself: ``KeyFilter``)."""
 
 
 # review reasons that do not come from the match weights: nothing a newly arrived person changes
@@ -1029,7 +1017,6 @@ class LinkageState:
         self.persons.committed()
         self.source_facts.committed()
         self.processed.committed()
-        self.deps.committed()
 
     def _row(self, table: str, key: str) -> Any | None:
         if table == "person":
